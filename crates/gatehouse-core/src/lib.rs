@@ -1,0 +1,18 @@
+//! Gatehouse's OAuth 2.0 / OpenID Connect engine.
+//!
+//! This crate holds the domain types, the protocol rules and the storage *ports* (traits) that the
+//! adapters in `gatehouse-store` implement. It performs no I/O and depends on no runtime, database
+//! driver or web framework: everything here is testable with plain `cargo test -p gatehouse-core`.
+
+pub mod client;
+pub mod clock;
+pub mod error;
+pub mod pkce;
+pub mod redirect;
+pub mod scope;
+pub mod secret;
+pub mod store;
+pub mod user;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{ErrorCode, OAuthError};

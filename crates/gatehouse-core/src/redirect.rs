@@ -1,0 +1,159 @@
+//! Redirect URIs: the registration rules (RFC 6749 §3.1.2, RFC 8252 §7, RFC 9700 §2.1) and the
+//! matching rule used at the authorization and token endpoints.
+//!
+//! Matching is by exact string comparison, with one exception RFC 8252 §7.3 requires for native
+//! apps: for the loopback IP literals `127.0.0.1` and `[::1]` any port is accepted. `localhost` is
+//! matched exactly (RFC 8252 §8.3 advises against it, so we do not widen it).
+
+use url::{Host, Url};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RedirectUriError {
+    #[error("redirect URI {0:?} is not an absolute URI")]
+    NotAbsolute(String),
+    #[error("redirect URI {0:?} must not contain a fragment")]
+    Fragment(String),
+    #[error("redirect URI {0:?} uses plain http on a non-loopback host; use https (or enable allow_insecure_redirect_uris)")]
+    InsecureHttp(String),
+    #[error("redirect URI {0:?} uses the forbidden scheme {1:?}")]
+    ForbiddenScheme(String, String),
+    #[error("redirect URI {0:?} must not contain user information")]
+    UserInfo(String),
+}
+
+/// Schemes that execute or embed content instead of navigating to an app.
+const FORBIDDEN_SCHEMES: [&str; 6] = ["javascript", "data", "vbscript", "file", "about", "blob"];
+
+/// Checks one URI offered at client registration.
+///
+/// `allow_insecure_http` is the operator's opt-in for plain http on non-loopback hosts.
+pub fn validate_registered(uri: &str, allow_insecure_http: bool) -> Result<(), RedirectUriError> {
+    let parsed = Url::parse(uri).map_err(|_| RedirectUriError::NotAbsolute(uri.to_owned()))?;
+    if uri.contains('#') || parsed.fragment().is_some() {
+        return Err(RedirectUriError::Fragment(uri.to_owned()));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(RedirectUriError::UserInfo(uri.to_owned()));
+    }
+    let scheme = parsed.scheme();
+    if FORBIDDEN_SCHEMES.contains(&scheme) {
+        return Err(RedirectUriError::ForbiddenScheme(uri.to_owned(), scheme.to_owned()));
+    }
+    match scheme {
+        "https" => {
+            if parsed.host().is_none() {
+                return Err(RedirectUriError::NotAbsolute(uri.to_owned()));
+            }
+        }
+        "http" => {
+            if parsed.host().is_none() {
+                return Err(RedirectUriError::NotAbsolute(uri.to_owned()));
+            }
+            if !allow_insecure_http && !is_loopback_host(&parsed, true) {
+                return Err(RedirectUriError::InsecureHttp(uri.to_owned()));
+            }
+        }
+        // Private-use URI schemes for native apps (RFC 8252 §7.1), e.g. `com.example.app:/cb`.
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Whether `url` points at this machine. `localhost` counts when `include_localhost` is set.
+pub fn is_loopback_host(url: &Url, include_localhost: bool) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(d)) => include_localhost && d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Finds the registered URI that `requested` matches, per the rule in the module docs.
+pub fn find_match<'a>(registered: &'a [String], requested: &str) -> Option<&'a str> {
+    if let Some(exact) = registered.iter().find(|r| r.as_str() == requested) {
+        return Some(exact.as_str());
+    }
+    let req = Url::parse(requested).ok()?;
+    if req.scheme() != "http" || !is_loopback_ip_literal(&req) || requested.contains('#') {
+        return None;
+    }
+    registered.iter().map(String::as_str).find(|reg| {
+        Url::parse(reg).is_ok_and(|reg_url| {
+            reg_url.scheme() == "http"
+                && is_loopback_ip_literal(&reg_url)
+                && reg_url.host() == req.host()
+                && reg_url.path() == req.path()
+                && reg_url.query() == req.query()
+                && req.username().is_empty()
+                && req.password().is_none()
+        })
+    })
+}
+
+fn is_loopback_ip_literal(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
+        Some(Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reg(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn registration_accepts_https_loopback_http_and_private_schemes() {
+        for ok in [
+            "https://app.example.com/cb",
+            "http://127.0.0.1:5555/callback",
+            "http://[::1]/cb",
+            "http://localhost:3000/api/auth/callback/neon",
+            "com.example.app:/oauth2redirect",
+        ] {
+            assert_eq!(validate_registered(ok, false), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn registration_refuses_fragment_relative_insecure_and_script_uris() {
+        assert!(matches!(validate_registered("https://a.example/cb#x", false), Err(RedirectUriError::Fragment(_))));
+        assert!(matches!(validate_registered("/cb", false), Err(RedirectUriError::NotAbsolute(_))));
+        assert!(matches!(validate_registered("http://app.example/cb", false), Err(RedirectUriError::InsecureHttp(_))));
+        assert_eq!(validate_registered("http://app.example/cb", true), Ok(()));
+        assert!(matches!(validate_registered("javascript:alert(1)", false), Err(RedirectUriError::ForbiddenScheme(..))));
+        assert!(matches!(validate_registered("data:text/html,hi", false), Err(RedirectUriError::ForbiddenScheme(..))));
+        assert!(matches!(validate_registered("https://u:p@a.example/cb", false), Err(RedirectUriError::UserInfo(_))));
+    }
+
+    #[test]
+    fn exact_match_is_required_for_ordinary_hosts() {
+        let r = reg(&["https://app.example.com/cb"]);
+        assert_eq!(find_match(&r, "https://app.example.com/cb"), Some("https://app.example.com/cb"));
+        assert_eq!(find_match(&r, "https://app.example.com/cb/"), None);
+        assert_eq!(find_match(&r, "https://app.example.com/cb?x=1"), None);
+        assert_eq!(find_match(&r, "https://APP.example.com/cb"), None);
+        assert_eq!(find_match(&r, "https://app.example.com:444/cb"), None);
+    }
+
+    #[test]
+    fn loopback_ip_literals_match_any_port() {
+        let r = reg(&["http://127.0.0.1/callback", "http://[::1]:8080/cb"]);
+        assert_eq!(find_match(&r, "http://127.0.0.1:5555/callback"), Some("http://127.0.0.1/callback"));
+        assert_eq!(find_match(&r, "http://[::1]:9999/cb"), Some("http://[::1]:8080/cb"));
+        assert_eq!(find_match(&r, "http://127.0.0.1:5555/other"), None);
+        assert_eq!(find_match(&r, "http://127.0.0.2:5555/callback"), None);
+    }
+
+    #[test]
+    fn localhost_is_matched_exactly() {
+        let r = reg(&["http://localhost:3000/cb"]);
+        assert_eq!(find_match(&r, "http://localhost:3000/cb"), Some("http://localhost:3000/cb"));
+        assert_eq!(find_match(&r, "http://localhost:3001/cb"), None);
+    }
+}

@@ -1,0 +1,207 @@
+//! Scopes (RFC 6749 §3.3) and the scope catalogue shown on the consent screen.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Technical scopes: required by the protocol, never listed on the consent screen.
+pub const TECHNICAL_SCOPES: [&str; 3] = ["openid", "offline", "offline_access"];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid scope token {0:?}: scope tokens are non-empty and use printable ASCII except space, '\"' and '\\'")]
+pub struct InvalidScope(pub String);
+
+/// One scope token: `1*( %x21 / %x23-5B / %x5D-7E )` per RFC 6749 §3.3.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Scope(String);
+
+impl Scope {
+    pub fn parse(token: &str) -> Result<Self, InvalidScope> {
+        let valid = !token.is_empty()
+            && token.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
+        if valid { Ok(Self(token.to_owned())) } else { Err(InvalidScope(token.to_owned())) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_technical(&self) -> bool {
+        TECHNICAL_SCOPES.contains(&self.0.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Scope {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Scope::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A set of scopes in the order first given, without duplicates.
+///
+/// Order is kept because operators and partners read scope strings back (the seed's `list`
+/// table, the `scope` parameter on the callback) and expect them as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScopeSet(Vec<Scope>);
+
+impl ScopeSet {
+    /// Parses a space-delimited scope string. Runs of spaces are tolerated; any invalid token
+    /// fails the whole string.
+    pub fn parse(s: &str) -> Result<Self, InvalidScope> {
+        let mut set = Self::default();
+        for token in s.split(' ').filter(|t| !t.is_empty()) {
+            set.insert(Scope::parse(token)?);
+        }
+        Ok(set)
+    }
+
+    pub fn insert(&mut self, scope: Scope) {
+        if !self.0.contains(&scope) {
+            self.0.push(scope);
+        }
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.iter().any(|s| s.as_str() == name)
+    }
+
+    pub fn is_subset_of(&self, other: &ScopeSet) -> bool {
+        self.0.iter().all(|s| other.contains(s.as_str()))
+    }
+
+    /// The scopes of `self` that `other` lacks.
+    pub fn missing_from<'a>(&'a self, other: &'a ScopeSet) -> impl Iterator<Item = &'a Scope> + 'a {
+        self.0.iter().filter(|s| !other.contains(s.as_str()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Scope> {
+        self.0.iter()
+    }
+
+    /// Whether a refresh token may be issued (`offline` is Hydra's name, `offline_access` OIDC's).
+    pub fn grants_offline_access(&self) -> bool {
+        self.contains("offline") || self.contains("offline_access")
+    }
+}
+
+impl fmt::Display for ScopeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, s) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(s.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+impl FromIterator<Scope> for ScopeSet {
+    fn from_iter<I: IntoIterator<Item = Scope>>(iter: I) -> Self {
+        let mut set = Self::default();
+        for s in iter {
+            set.insert(s);
+        }
+        set
+    }
+}
+
+impl Serialize for ScopeSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ScopeSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        ScopeSet::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A catalogue entry: what the consent screen says about a scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeDefinition {
+    pub name: Scope,
+    pub label: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub hidden: bool,
+}
+
+/// The catalogue a fresh server starts with: the technical scopes (hidden, as the seed requires)
+/// and the two OpenID Connect claim scopes the userinfo endpoint honours.
+pub fn default_catalogue() -> Vec<ScopeDefinition> {
+    let entry = |name: &str, label: &str, description: &str, hidden: bool| ScopeDefinition {
+        name: Scope(name.to_owned()),
+        label: label.to_owned(),
+        description: description.to_owned(),
+        hidden,
+    };
+    vec![
+        entry("openid", "Sign you in", "Confirms who you are to the application.", true),
+        entry("offline", "Stay connected", "Lets the application keep access while you are away.", true),
+        entry("offline_access", "Stay connected", "Lets the application keep access while you are away.", true),
+        entry("profile", "Your name and profile picture", "Your display name, username and picture.", false),
+        entry("email", "Your email address", "Your email address and whether it is verified.", false),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_seed_scope_string_in_order() {
+        let s = ScopeSet::parse("openid offline offline_access urn:neoncloud:projects:read").unwrap_or_default();
+        assert_eq!(s.len(), 4);
+        assert_eq!(s.to_string(), "openid offline offline_access urn:neoncloud:projects:read");
+        assert!(s.grants_offline_access());
+    }
+
+    #[test]
+    fn rejects_quote_backslash_and_control_characters() {
+        for bad in ["a\"b", "a\\b", "tab\there", "é", "\u{7f}"] {
+            assert!(Scope::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert!(ScopeSet::parse("openid bad\"one").is_err());
+    }
+
+    #[test]
+    fn deduplicates_and_tolerates_extra_spaces() {
+        let s = ScopeSet::parse("  openid  openid email ").unwrap_or_default();
+        assert_eq!(s.to_string(), "openid email");
+    }
+
+    #[test]
+    fn subset_and_missing() {
+        let client = ScopeSet::parse("openid profile email").unwrap_or_default();
+        let asked = ScopeSet::parse("openid admin").unwrap_or_default();
+        assert!(!asked.is_subset_of(&client));
+        let missing: Vec<_> = asked.missing_from(&client).map(|s| s.as_str().to_owned()).collect();
+        assert_eq!(missing, vec!["admin"]);
+    }
+
+    #[test]
+    fn default_catalogue_hides_technical_scopes() {
+        for def in default_catalogue() {
+            assert_eq!(def.hidden, def.name.is_technical(), "{}", def.name);
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Durable storage ports.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::{Page, PageRequest, StoreResult};
+use crate::client::Client;
+use crate::scope::{ScopeDefinition, ScopeSet};
+use crate::user::User;
+
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    /// Fails with `Conflict` when the id is taken.
+    async fn create_client(&self, client: &Client) -> StoreResult<()>;
+    async fn get_client(&self, id: &str) -> StoreResult<Option<Client>>;
+    /// Clients ordered by id.
+    async fn list_clients(&self, page: &PageRequest) -> StoreResult<Page<Client>>;
+    /// Replaces the stored client with the same id; `NotFound` when there is none.
+    async fn update_client(&self, client: &Client) -> StoreResult<()>;
+    async fn delete_client(&self, id: &str) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait ScopeStore: Send + Sync {
+    async fn create_scope(&self, scope: &ScopeDefinition) -> StoreResult<()>;
+    async fn get_scope(&self, name: &str) -> StoreResult<Option<ScopeDefinition>>;
+    /// The whole catalogue, ordered by name. Catalogues are small (tens of entries).
+    async fn list_scopes(&self) -> StoreResult<Vec<ScopeDefinition>>;
+    async fn update_scope(&self, scope: &ScopeDefinition) -> StoreResult<()>;
+    async fn delete_scope(&self, name: &str) -> StoreResult<()>;
+}
+
+/// Filter for [`UserStore::list_users`]: a case-insensitive substring of username or email.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserQuery {
+    pub search: Option<String>,
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Fails with `Conflict` when the id or the username (case-insensitively) is taken.
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    async fn get_user(&self, id: &str) -> StoreResult<Option<User>>;
+    /// Case-insensitive lookup, as used by the login form.
+    async fn get_user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    /// Users ordered by id.
+    async fn list_users(&self, query: &UserQuery, page: &PageRequest) -> StoreResult<Page<User>>;
+    /// Replaces the stored user; `Conflict` when the new username is taken by someone else.
+    async fn update_user(&self, user: &User) -> StoreResult<()>;
+    async fn delete_user(&self, id: &str) -> StoreResult<()>;
+}
+
+/// A user's remembered decision to grant scopes to a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    pub subject: String,
+    pub client_id: String,
+    pub scope: ScopeSet,
+    pub granted_at: OffsetDateTime,
+    /// `None` means it does not expire.
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+#[async_trait]
+pub trait ConsentStore: Send + Sync {
+    /// Inserts or replaces the consent for `(subject, client_id)`.
+    async fn put_consent(&self, consent: &Consent) -> StoreResult<()>;
+    async fn get_consent(&self, subject: &str, client_id: &str) -> StoreResult<Option<Consent>>;
+    /// Every consent of a user, newest first.
+    async fn list_consents(&self, subject: &str) -> StoreResult<Vec<Consent>>;
+    /// Returns whether a consent was removed.
+    async fn delete_consent(&self, subject: &str, client_id: &str) -> StoreResult<bool>;
+}
+
+/// One refresh token of a rotation family. Only the keyed hash of the token is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub token_hash: String,
+    /// Every token rotated from the same grant shares a family (RFC 9700 §4.14.2).
+    pub family_id: String,
+    pub client_id: String,
+    pub subject: String,
+    pub scope: ScopeSet,
+    pub auth_time: Option<OffsetDateTime>,
+    pub issued_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// The life state of a stored refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshTokenState {
+    Active,
+    /// Already exchanged for a successor: presenting it again is reuse.
+    Rotated,
+    /// Its family was revoked.
+    Revoked,
+}
+
+/// What [`RefreshTokenStore::rotate_refresh_token`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// The old token was active; it is now spent and `successor` is stored.
+    Rotated { previous: RefreshToken },
+    /// The old token had already been rotated: the whole family has now been revoked.
+    ReuseDetected { family_id: String },
+    /// The family was revoked earlier, or the token expired.
+    Inactive,
+    NotFound,
+}
+
+#[async_trait]
+pub trait RefreshTokenStore: Send + Sync {
+    /// Stores the first token of a new family.
+    async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
+    async fn get_refresh_token(&self, token_hash: &str) -> StoreResult<Option<(RefreshToken, RefreshTokenState)>>;
+    /// Atomically spends `old_hash` and stores `successor` in the same family. Exactly one of any
+    /// number of concurrent calls with the same `old_hash` gets `Rotated`; presenting a spent token
+    /// revokes its family (reuse detection). `successor.family_id` is overwritten with the old
+    /// token's family.
+    async fn rotate_refresh_token(&self, old_hash: &str, successor: &RefreshToken, now: OffsetDateTime) -> StoreResult<RotateOutcome>;
+    /// Revokes a family; returns whether it existed and was live.
+    async fn revoke_family(&self, family_id: &str) -> StoreResult<bool>;
+    /// Revokes every family of a subject (optionally only for one client); returns the revoked
+    /// family ids so their access tokens can be ended too.
+    async fn revoke_families_of(&self, subject: &str, client_id: Option<&str>) -> StoreResult<Vec<String>>;
+    /// Deletes up to `batch` tokens that expired before `now`; returns how many.
+    async fn purge_expired_refresh_tokens(&self, now: OffsetDateTime, batch: u32) -> StoreResult<u64>;
+}
+
+/// A signing key. The private key is stored encrypted with the system secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub alg: String,
+    pub encrypted_private_key: Vec<u8>,
+    /// The public JWK as JSON text, published at `/.well-known/jwks.json`.
+    pub public_jwk: String,
+    pub created_at: OffsetDateTime,
+    /// When a newer key took over signing; `None` for the key that signs now.
+    pub retired_at: Option<OffsetDateTime>,
+}
+
+#[async_trait]
+pub trait SigningKeyStore: Send + Sync {
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
+    /// Every key, newest first.
+    async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
+    async fn retire_signing_key(&self, kid: &str, at: OffsetDateTime) -> StoreResult<()>;
+    async fn delete_signing_key(&self, kid: &str) -> StoreResult<()>;
+}
+
+/// The whole durable store, as the binary wires it.
+#[async_trait]
+pub trait DurableStore: ClientStore + ScopeStore + UserStore + ConsentStore + RefreshTokenStore + SigningKeyStore {
+    /// `"postgres"` or `"sqlite"`: named in readiness answers and logs.
+    fn backend(&self) -> &'static str;
+    /// A cheap round trip proving the store answers.
+    async fn ping(&self) -> StoreResult<()>;
+}

@@ -1,0 +1,144 @@
+//! Short-lived storage port: a key-value store with TTLs, atomic take, counters and sets.
+//!
+//! One narrow trait serves every kind of short-lived state, because they all need the same few
+//! operations and an adapter (Redis, memory) should be small enough to audit at a glance. Each
+//! kind lives in its own key [`Namespace`], and [`Records`] gives typed, JSON-encoded access.
+//! Keys passed in are already unguessable or hashed (challenge ids, keyed token hashes), never
+//! a raw bearer secret.
+
+use async_trait::async_trait;
+use serde::{Serialize, de::DeserializeOwned};
+use std::time::Duration;
+
+use super::{StoreError, StoreResult};
+
+#[async_trait]
+pub trait ShortLivedStore: Send + Sync {
+    /// `"redis"` or `"memory"`: named in readiness answers and logs.
+    fn backend(&self) -> &'static str;
+    async fn ping(&self) -> StoreResult<()>;
+    /// Stores `value` under `key` for `ttl`, replacing any previous value.
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<()>;
+    /// Stores only when `key` is free; returns whether it stored.
+    async fn put_new(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<bool>;
+    async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Atomic get-and-delete: of any number of concurrent takers exactly one gets the value.
+    /// This is what makes authorization codes single-use.
+    async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Returns whether something was deleted.
+    async fn delete(&self, key: &str) -> StoreResult<bool>;
+    /// Adds one to the counter at `key` and returns the new count. The first increment starts a
+    /// fixed window of length `window`, after which the counter is gone.
+    async fn increment(&self, key: &str, window: Duration) -> StoreResult<u64>;
+    /// Adds `member` to the set at `key`; the set lives at least `ttl` from now.
+    async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> StoreResult<()>;
+    /// Removes the set at `key` and returns its members (any order).
+    async fn set_take(&self, key: &str) -> StoreResult<Vec<String>>;
+}
+
+/// The kinds of short-lived state, each in its own key prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Namespace {
+    /// Authorization codes, keyed by the code's keyed hash.
+    AuthorizationCode,
+    /// Spent authorization codes, remembered so a replay can revoke what the code issued.
+    SpentAuthorizationCode,
+    /// Pending authorization requests behind login/consent challenge ids.
+    Challenge,
+    /// Login sessions, keyed by the session cookie's keyed hash.
+    LoginSession,
+    /// Opaque access tokens, keyed by the token's keyed hash.
+    AccessToken,
+    /// Sets of access-token hashes per grant, so a revoked grant ends its access tokens.
+    AccessTokenIndex,
+    /// Failed-login counters per username and per client IP.
+    RateLimit,
+}
+
+impl Namespace {
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "gh:code:",
+            Self::SpentAuthorizationCode => "gh:code-spent:",
+            Self::Challenge => "gh:challenge:",
+            Self::LoginSession => "gh:session:",
+            Self::AccessToken => "gh:at:",
+            Self::AccessTokenIndex => "gh:at-index:",
+            Self::RateLimit => "gh:rl:",
+        }
+    }
+
+    pub fn key(self, id: &str) -> String {
+        let prefix = self.prefix();
+        let mut key = String::with_capacity(prefix.len() + id.len());
+        key.push_str(prefix);
+        key.push_str(id);
+        key
+    }
+}
+
+/// Typed, JSON-encoded records over any [`ShortLivedStore`].
+#[derive(Clone, Copy)]
+pub struct Records<'a> {
+    store: &'a dyn ShortLivedStore,
+}
+
+impl<'a> Records<'a> {
+    pub fn new(store: &'a dyn ShortLivedStore) -> Self {
+        Self { store }
+    }
+
+    pub async fn put<T: Serialize + Sync>(&self, ns: Namespace, id: &str, value: &T, ttl: Duration) -> StoreResult<()> {
+        self.store.put(&ns.key(id), &encode(value)?, ttl).await
+    }
+
+    pub async fn put_new<T: Serialize + Sync>(&self, ns: Namespace, id: &str, value: &T, ttl: Duration) -> StoreResult<bool> {
+        self.store.put_new(&ns.key(id), &encode(value)?, ttl).await
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, ns: Namespace, id: &str) -> StoreResult<Option<T>> {
+        self.store.get(&ns.key(id)).await?.map(|b| decode(&b)).transpose()
+    }
+
+    pub async fn take<T: DeserializeOwned>(&self, ns: Namespace, id: &str) -> StoreResult<Option<T>> {
+        self.store.take(&ns.key(id)).await?.map(|b| decode(&b)).transpose()
+    }
+
+    pub async fn delete(&self, ns: Namespace, id: &str) -> StoreResult<bool> {
+        self.store.delete(&ns.key(id)).await
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> StoreResult<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(format!("encoding record: {e}")))
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("decoding record: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces_do_not_collide() {
+        let all = [
+            Namespace::AuthorizationCode,
+            Namespace::SpentAuthorizationCode,
+            Namespace::Challenge,
+            Namespace::LoginSession,
+            Namespace::AccessToken,
+            Namespace::AccessTokenIndex,
+            Namespace::RateLimit,
+        ];
+        for a in all {
+            for b in all {
+                if a != b {
+                    assert!(!a.prefix().starts_with(b.prefix()), "{a:?} vs {b:?}");
+                }
+            }
+        }
+        assert_eq!(Namespace::Challenge.key("abc"), "gh:challenge:abc");
+    }
+}

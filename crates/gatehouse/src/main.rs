@@ -1,1 +1,224 @@
-fn main() {}
+//! The `gatehouse` binary: process entry, configuration and the operator CLI.
+//!
+//! Exit codes: 0 success, 1 runtime failure, 2 bad configuration or usage (nothing listens).
+
+mod cli;
+mod config;
+mod health;
+mod serve;
+mod shutdown;
+mod system_secret;
+mod telemetry;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::config::{Config, ConfigError, Role};
+
+#[derive(Parser)]
+#[command(name = "gatehouse", version, about = "Gatehouse: an OAuth 2.0 and OpenID Connect authorization server")]
+struct Cli {
+    /// TOML configuration file (keys as in the README's configuration reference).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the servers.
+    Serve {
+        #[command(subcommand)]
+        role: ServeRole,
+    },
+    /// Apply database migrations (idempotent) and exit.
+    Migrate {
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Manage OAuth 2.0 clients through the admin API.
+    Clients {
+        #[command(flatten)]
+        conn: cli::AdminConnection,
+        #[command(subcommand)]
+        cmd: cli::ClientsCommand,
+    },
+    /// Manage the scope catalogue through the admin API.
+    Scopes {
+        #[command(flatten)]
+        conn: cli::AdminConnection,
+        #[command(subcommand)]
+        cmd: cli::ScopesCommand,
+    },
+    /// Manage users through the admin API.
+    Users {
+        #[command(flatten)]
+        conn: cli::AdminConnection,
+        #[command(subcommand)]
+        cmd: cli::UsersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ServeRole {
+    /// Token service and login UI in one process (public 4444, admin 4445, gRPC 4446).
+    All(Overrides),
+    /// The token service alone: public OAuth endpoints, admin API and gRPC.
+    Token(Overrides),
+    /// The login UI alone; reaches the token service at GATEHOUSE_TOKEN_GRPC_URL.
+    Login(Overrides),
+}
+
+/// Flags override the file and the environment. Only flags that are given take part.
+#[derive(Args, Default)]
+struct Overrides {
+    /// Public base URL, the `iss` of every token [env: GATEHOUSE_ISSUER]
+    #[arg(long)]
+    issuer: Option<String>,
+    /// Public listener [env: GATEHOUSE_PUBLIC_ADDR]
+    #[arg(long)]
+    public_addr: Option<String>,
+    /// Admin listener [env: GATEHOUSE_ADMIN_ADDR]
+    #[arg(long)]
+    admin_addr: Option<String>,
+    /// gRPC listener [env: GATEHOUSE_GRPC_ADDR]
+    #[arg(long)]
+    grpc_addr: Option<String>,
+    /// Login UI listener in `serve login` [env: GATEHOUSE_LOGIN_ADDR]
+    #[arg(long)]
+    login_addr: Option<String>,
+    /// The token service's gRPC URL, for `serve login` [env: GATEHOUSE_TOKEN_GRPC_URL]
+    #[arg(long)]
+    token_grpc_url: Option<String>,
+    /// postgres://… or sqlite://… (default: SQLite in the data directory) [env: DATABASE_URL]
+    #[arg(long)]
+    database_url: Option<String>,
+    /// redis://… (default: in-memory short-lived store) [env: REDIS_URL]
+    #[arg(long)]
+    redis_url: Option<String>,
+    /// Directory of the embedded database and the dev-mode secret [env: GATEHOUSE_DATA_DIR]
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Development mode: generates and persists a system secret if none is set [env: GATEHOUSE_DEV]
+    #[arg(long)]
+    dev: bool,
+    /// Log line format [env: GATEHOUSE_LOG_FORMAT]
+    #[arg(long)]
+    log_format: Option<LogFormatArg>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormatArg {
+    Human,
+    Json,
+}
+
+impl Overrides {
+    fn to_map(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut map = serde_json::Map::new();
+        let mut put = |key: &str, value: Option<String>| {
+            if let Some(v) = value {
+                map.insert(key.to_owned(), serde_json::Value::String(v));
+            }
+        };
+        put("issuer", self.issuer.clone());
+        put("public_addr", self.public_addr.clone());
+        put("admin_addr", self.admin_addr.clone());
+        put("grpc_addr", self.grpc_addr.clone());
+        put("login_addr", self.login_addr.clone());
+        put("token_grpc_url", self.token_grpc_url.clone());
+        put("database_url", self.database_url.clone());
+        put("redis_url", self.redis_url.clone());
+        put("data_dir", self.data_dir.as_ref().map(|p| p.display().to_string()));
+        put(
+            "log_format",
+            self.log_format.map(|f| match f {
+                LogFormatArg::Human => "human".to_owned(),
+                LogFormatArg::Json => "json".to_owned(),
+            }),
+        );
+        if self.dev {
+            map.insert("dev".into(), serde_json::Value::Bool(true));
+        }
+        map
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (overrides, role) = match &cli.command {
+        Command::Serve { role: ServeRole::All(o) } => (o, Role::All),
+        Command::Serve { role: ServeRole::Token(o) } => (o, Role::Token),
+        Command::Serve { role: ServeRole::Login(o) } => (o, Role::Login),
+        Command::Migrate { overrides } => (overrides, Role::OneShot),
+        Command::Clients { .. } | Command::Scopes { .. } | Command::Users { .. } => return run_operator_cli(cli.command),
+    };
+    let config = match config::load(cli.config.as_deref(), &overrides.to_map()).and_then(|c| c.validate(role)) {
+        Ok(c) => c,
+        Err(e) => return config_failure(&e),
+    };
+    telemetry::init(config.log.as_deref(), config.log_format);
+    for key in config::unknown_environment_keys() {
+        tracing::warn!(variable = %key, "ignoring unknown GATEHOUSE_* environment variable");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { .. } => serve::run(config, role).await,
+            Command::Migrate { .. } => migrate(&config).await,
+            Command::Clients { .. } | Command::Scopes { .. } | Command::Users { .. } => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `gatehouse clients|scopes|users …`: HTTP calls to the admin API; needs no configuration.
+fn run_operator_cli(command: Command) -> ExitCode {
+    let result = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(anyhow::Error::from).and_then(|rt| {
+        rt.block_on(async move {
+            match command {
+                Command::Clients { conn, cmd } => cli::run_clients(&conn, cmd).await,
+                Command::Scopes { conn, cmd } => cli::run_scopes(&conn, cmd).await,
+                Command::Users { conn, cmd } => cli::run_users(&conn, cmd).await,
+                Command::Serve { .. } | Command::Migrate { .. } => Ok(()),
+            }
+        })
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn config_failure(e: &ConfigError) -> ExitCode {
+    eprintln!("{e}");
+    ExitCode::from(2)
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let url = config.effective_database_url();
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    }
+    let applied = gatehouse_store::migrate(&url).await.context("applying migrations")?;
+    println!("{applied} migration(s) applied; the database schema is up to date");
+    Ok(())
+}

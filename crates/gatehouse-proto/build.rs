@@ -1,0 +1,17 @@
+//! Compiles `proto/**/*.proto` with protox (a pure-Rust protobuf compiler), so a fresh machine
+//! needs no system `protoc`.
+
+use protox::prost::Message as _;
+use std::env;
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
+    let files = [root.join("gatehouse/token/v1/token.proto")];
+    let fds = protox::compile(&files, [&root])?;
+    // protox does not write the descriptor set itself; reflection needs it.
+    std::fs::write(PathBuf::from(env::var("OUT_DIR")?).join("gatehouse_descriptor.bin"), fds.encode_to_vec())?;
+    tonic_prost_build::configure().build_client(true).build_server(true).compile_fds(fds)?;
+    println!("cargo:rerun-if-changed={}", root.display());
+    Ok(())
+}

@@ -1,0 +1,429 @@
+//! The one typed configuration of a Gatehouse process.
+//!
+//! Layers, later wins: built-in defaults < `--config FILE` (TOML) < `GATEHOUSE_*` environment
+//! variables (plus the conventional `DATABASE_URL` and `REDIS_URL`) < command-line flags.
+//! Keys are flat (`ttl_auth_code` in a file is `GATEHOUSE_TTL_AUTH_CODE` in the environment) so
+//! every key has exactly one obvious spelling in each layer.
+
+use figment::Figment;
+use figment::providers::{Env, Format as _, Serialized, Toml};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use url::Url;
+
+/// Every key this binary accepts, as written in a config file. The environment spelling is
+/// `GATEHOUSE_` + the upper-cased key, except `database_url` and `redis_url`.
+pub const KEYS: &[&str] = &[
+    "issuer",
+    "public_addr",
+    "admin_addr",
+    "grpc_addr",
+    "login_addr",
+    "token_grpc_url",
+    "database_url",
+    "redis_url",
+    "data_dir",
+    "dev",
+    "auto_migrate",
+    "system_secret",
+    "admin_token",
+    "allow_insecure_redirect_uris",
+    "ttl_auth_code",
+    "ttl_access_token",
+    "ttl_id_token",
+    "ttl_refresh_token",
+    "ttl_login_session",
+    "ttl_consent",
+    "client_secret_rotation_grace",
+    "shutdown_grace",
+    "log",
+    "log_format",
+];
+
+/// Environment variables read by the CLI rather than the server; accepted, not configuration.
+const CLIENT_ONLY_ENV: &[&str] = &["GATEHOUSE_ADMIN_URL"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Public base URL; the `iss` of every token. Normalised without a trailing slash.
+    pub issuer: String,
+    pub public_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub grpc_addr: SocketAddr,
+    /// The login UI's own listener in `serve login` (in `serve all` it shares the public one).
+    pub login_addr: SocketAddr,
+    /// Where a separate login process finds the token service's gRPC listener.
+    pub token_grpc_url: Option<String>,
+    pub database_url: Option<String>,
+    pub redis_url: Option<String>,
+    /// Holds the embedded SQLite database and, in dev mode, the generated system secret.
+    pub data_dir: PathBuf,
+    pub dev: bool,
+    pub auto_migrate: bool,
+    #[serde(deserialize_with = "string_like")]
+    pub system_secret: Option<String>,
+    #[serde(deserialize_with = "string_like")]
+    pub admin_token: Option<String>,
+    pub allow_insecure_redirect_uris: bool,
+    #[serde(with = "human_duration")]
+    pub ttl_auth_code: Duration,
+    #[serde(with = "human_duration")]
+    pub ttl_access_token: Duration,
+    #[serde(with = "human_duration")]
+    pub ttl_id_token: Duration,
+    #[serde(with = "human_duration")]
+    pub ttl_refresh_token: Duration,
+    #[serde(with = "human_duration")]
+    pub ttl_login_session: Duration,
+    #[serde(with = "human_duration")]
+    pub ttl_consent: Duration,
+    #[serde(with = "human_duration")]
+    pub client_secret_rotation_grace: Duration,
+    #[serde(with = "human_duration")]
+    pub shutdown_grace: Duration,
+    /// Log filter (`tracing` env-filter syntax). `GATEHOUSE_LOG`, else `RUST_LOG`, else `info`.
+    pub log: Option<String>,
+    pub log_format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let hours = |h: u64| Duration::from_secs(h * 3600);
+        Self {
+            issuer: "http://127.0.0.1:4444".into(),
+            public_addr: SocketAddr::from(([127, 0, 0, 1], 4444)),
+            admin_addr: SocketAddr::from(([127, 0, 0, 1], 4445)),
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 4446)),
+            login_addr: SocketAddr::from(([127, 0, 0, 1], 4447)),
+            token_grpc_url: None,
+            database_url: None,
+            redis_url: None,
+            data_dir: PathBuf::from("data"),
+            dev: false,
+            auto_migrate: true,
+            system_secret: None,
+            admin_token: None,
+            allow_insecure_redirect_uris: false,
+            ttl_auth_code: Duration::from_secs(600),
+            ttl_access_token: hours(1),
+            ttl_id_token: hours(1),
+            ttl_refresh_token: hours(720),
+            ttl_login_session: hours(24 * 14),
+            ttl_consent: hours(24 * 180),
+            client_secret_rotation_grace: hours(24),
+            shutdown_grace: Duration::from_secs(20),
+            log: None,
+            log_format: LogFormat::Human,
+        }
+    }
+}
+
+/// A configuration problem, worded as one line: the key, what is wrong, how to fix it.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {key}: {problem}; {fix}")]
+pub struct ConfigError {
+    pub key: String,
+    pub problem: String,
+    pub fix: String,
+}
+
+impl ConfigError {
+    pub fn new(key: &str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self { key: key.to_owned(), problem: problem.into(), fix: fix.into() }
+    }
+}
+
+/// Which processes' roles this configuration will run; some rules depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    All,
+    Token,
+    Login,
+    /// `migrate` and other one-shot commands: only the database matters.
+    OneShot,
+}
+
+/// Loads the layered configuration. `overrides` is the flags' layer (only keys that were given).
+pub fn load(file: Option<&Path>, overrides: &serde_json::Map<String, serde_json::Value>) -> Result<Config, ConfigError> {
+    let mut figment = Figment::from(Serialized::defaults(Config::default()));
+    if let Some(path) = file {
+        if !path.is_file() {
+            return Err(ConfigError::new(
+                "--config",
+                format!("file {} does not exist or is not a file", path.display()),
+                "pass the path of a TOML configuration file",
+            ));
+        }
+        figment = figment.merge(Toml::file(path));
+    }
+    let env = Env::prefixed("GATEHOUSE_").filter(|k| KEYS.iter().any(|key| k.as_str().eq_ignore_ascii_case(key)));
+    figment = figment
+        .merge(env)
+        .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]).map(|k| k.as_str().to_ascii_lowercase().into()))
+        .merge(Serialized::defaults(overrides.clone()));
+    let mut config: Config = figment.extract().map_err(describe_figment_error)?;
+    if config.log.is_none() {
+        config.log = std::env::var("RUST_LOG").ok();
+    }
+    // Empty strings in the environment mean "unset", as shells and compose files produce them.
+    for value in [&mut config.database_url, &mut config.redis_url, &mut config.system_secret, &mut config.admin_token, &mut config.token_grpc_url] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            *value = None;
+        }
+    }
+    Ok(config)
+}
+
+/// `GATEHOUSE_*` variables in the environment that no key reads, so a typo does not go unnoticed.
+pub fn unknown_environment_keys() -> Vec<String> {
+    std::env::vars()
+        .map(|(k, _)| k)
+        .filter(|k| k.starts_with("GATEHOUSE_"))
+        .filter(|k| {
+            let key = k.trim_start_matches("GATEHOUSE_").to_ascii_lowercase();
+            !KEYS.contains(&key.as_str()) && !CLIENT_ONLY_ENV.contains(&k.as_str()) && !k.starts_with("GATEHOUSE_TEST_")
+        })
+        .collect()
+}
+
+fn describe_figment_error(e: figment::Error) -> ConfigError {
+    let key = e.path.last().cloned().unwrap_or_else(|| "configuration".into());
+    let source = e.metadata.as_ref().map(|m| m.name.to_string()).unwrap_or_default();
+    let env_hint = if key == "database_url" || key == "redis_url" {
+        key.to_ascii_uppercase()
+    } else {
+        format!("GATEHOUSE_{}", key.to_ascii_uppercase())
+    };
+    let problem = match &e.kind {
+        figment::error::Kind::UnknownField(field, _) => format!("unknown key {field:?}"),
+        kind => kind.to_string(),
+    };
+    let problem = if source.is_empty() { problem } else { format!("{problem} (from {source})") };
+    ConfigError::new(&key, problem, format!("fix the value of {env_hint} or `{key}` in the config file"))
+}
+
+impl Config {
+    /// Checks the rules that span keys or depend on the role. Returns the config with the issuer
+    /// normalised.
+    pub fn validate(mut self, role: Role) -> Result<Self, ConfigError> {
+        let issuer = Url::parse(&self.issuer).map_err(|e| {
+            ConfigError::new("issuer", format!("{:?} is not an absolute URL ({e})", self.issuer), "set GATEHOUSE_ISSUER to e.g. https://auth.example.com")
+        })?;
+        if !matches!(issuer.scheme(), "http" | "https") || issuer.query().is_some() || issuer.fragment().is_some() {
+            return Err(ConfigError::new(
+                "issuer",
+                format!("{:?} must be an http(s) URL without query or fragment", self.issuer),
+                "set GATEHOUSE_ISSUER to e.g. https://auth.example.com",
+            ));
+        }
+        if issuer.scheme() == "http" && !self.dev && !gatehouse_core::redirect::is_loopback_host(&issuer, true) {
+            return Err(ConfigError::new(
+                "issuer",
+                format!("{:?} uses plain http on a public host", self.issuer),
+                "use https (OpenID Connect Discovery requires it), or GATEHOUSE_DEV=true for local experiments",
+            ));
+        }
+        self.issuer = self.issuer.trim_end_matches('/').to_owned();
+
+        for (key, ttl) in [
+            ("ttl_auth_code", self.ttl_auth_code),
+            ("ttl_access_token", self.ttl_access_token),
+            ("ttl_id_token", self.ttl_id_token),
+            ("ttl_refresh_token", self.ttl_refresh_token),
+            ("ttl_login_session", self.ttl_login_session),
+            ("ttl_consent", self.ttl_consent),
+        ] {
+            if ttl.is_zero() {
+                return Err(ConfigError::new(key, "must be longer than zero", "use a duration such as 10m, 1h or 720h"));
+            }
+        }
+        if self.ttl_auth_code > Duration::from_secs(600) {
+            // RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes is RECOMMENDED."
+            return Err(ConfigError::new("ttl_auth_code", "must be at most 10m (RFC 6749 §4.1.2)", "set GATEHOUSE_TTL_AUTH_CODE to 10m or less"));
+        }
+
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:"))
+        {
+            return Err(ConfigError::new("database_url", "must start with postgres://, postgresql:// or sqlite:", "set DATABASE_URL to e.g. postgres://user@host/db"));
+        }
+        if let Some(url) = &self.redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(ConfigError::new("redis_url", "must start with redis:// or rediss://", "set REDIS_URL to e.g. redis://127.0.0.1:6379"));
+        }
+        if matches!(role, Role::Token | Role::Login) && self.redis_url.is_none() {
+            return Err(ConfigError::new(
+                "redis_url",
+                "serve token and serve login run as separate processes and must share short-lived state, so the in-memory store cannot be used",
+                "set REDIS_URL (or run both in one process with `gatehouse serve all`)",
+            ));
+        }
+        if role == Role::Login && self.token_grpc_url.is_none() {
+            return Err(ConfigError::new("token_grpc_url", "is required for serve login", "set GATEHOUSE_TOKEN_GRPC_URL to the token service's gRPC URL, e.g. http://token:4446"));
+        }
+        if let Some(url) = &self.token_grpc_url
+            && Url::parse(url).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true)
+        {
+            return Err(ConfigError::new("token_grpc_url", format!("{url:?} is not an http(s) URL"), "set GATEHOUSE_TOKEN_GRPC_URL to e.g. http://127.0.0.1:4446"));
+        }
+        if let Some(secret) = &self.system_secret
+            && secret.len() < 32
+        {
+            return Err(ConfigError::new("system_secret", "is shorter than 32 characters", "generate one with `openssl rand -base64 48` and set GATEHOUSE_SYSTEM_SECRET"));
+        }
+        if role != Role::OneShot && self.system_secret.is_none() && !self.dev {
+            return Err(ConfigError::new(
+                "system_secret",
+                "is not set",
+                "set GATEHOUSE_SYSTEM_SECRET (at least 32 characters, e.g. from `openssl rand -base64 48`), or pass --dev to generate one for local use",
+            ));
+        }
+        if matches!(role, Role::All | Role::Token) && !self.admin_addr.ip().is_loopback() && self.admin_token.is_none() {
+            return Err(ConfigError::new(
+                "admin_token",
+                format!("is required because the admin listener binds to the non-loopback address {}", self.admin_addr),
+                "set GATEHOUSE_ADMIN_TOKEN to a long random value, or bind GATEHOUSE_ADMIN_ADDR to 127.0.0.1",
+            ));
+        }
+        if let Some(token) = &self.admin_token
+            && token.len() < 32
+        {
+            return Err(ConfigError::new("admin_token", "is shorter than 32 characters", "set GATEHOUSE_ADMIN_TOKEN to a long random value"));
+        }
+        Ok(self)
+    }
+
+    /// The SQLite URL of the embedded default.
+    pub fn embedded_database_url(&self) -> String {
+        format!("sqlite://{}?mode=rwc", self.data_dir.join("gatehouse.db").display())
+    }
+
+    /// The database this process uses: `DATABASE_URL`, else the embedded SQLite file.
+    pub fn effective_database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| self.embedded_database_url())
+    }
+}
+
+/// Secrets may look like numbers or booleans to the environment parser; take them as text.
+fn string_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(other) => Some(other.to_string()),
+    })
+}
+
+/// Durations as humans write them (`10m`, `30s`, `720h`, `1h 30m`), or a plain number of seconds.
+mod human_duration {
+    use super::*;
+
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Seconds(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Seconds(s) => Ok(Duration::from_secs(s)),
+            Raw::Text(t) => humantime::parse_duration(t.trim()).map_err(|_| {
+                serde::de::Error::custom(format!("invalid duration {t:?}: use a number with a unit, e.g. 30s, 10m, 720h"))
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn overrides(pairs: &[(&str, serde_json::Value)]) -> serde_json::Map<String, serde_json::Value> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+    }
+
+    #[test]
+    fn defaults_match_the_documented_ports_and_lifetimes() {
+        let c = Config::default();
+        assert_eq!(c.public_addr.port(), 4444);
+        assert_eq!(c.admin_addr.port(), 4445);
+        assert_eq!(c.grpc_addr.port(), 4446);
+        assert_eq!(c.ttl_auth_code, Duration::from_secs(600));
+        assert_eq!(c.ttl_refresh_token, Duration::from_secs(720 * 3600));
+    }
+
+    #[test]
+    fn every_config_field_is_a_listed_key() {
+        let value = serde_json::to_value(Config::default()).unwrap();
+        let fields: Vec<_> = value.as_object().unwrap().keys().cloned().collect();
+        for f in &fields {
+            assert!(KEYS.contains(&f.as_str()), "{f} missing from KEYS");
+        }
+        assert_eq!(fields.len(), KEYS.len());
+    }
+
+    #[test]
+    fn flags_override_and_durations_parse() {
+        let c = load(None, &overrides(&[("ttl_auth_code", "30s".into()), ("dev", true.into())])).unwrap();
+        assert_eq!(c.ttl_auth_code, Duration::from_secs(30));
+        assert!(c.dev);
+    }
+
+    #[test]
+    fn bad_duration_names_the_key() {
+        let err = load(None, &overrides(&[("ttl_access_token", "soon".into())])).unwrap_err();
+        let line = err.to_string();
+        assert!(line.contains("ttl_access_token") && line.contains("invalid duration"), "{line}");
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn issuer_is_normalised_and_checked() {
+        let mut c = Config { dev: true, ..Config::default() };
+        c.issuer = "http://127.0.0.1:4444/".into();
+        assert_eq!(c.clone().validate(Role::All).unwrap().issuer, "http://127.0.0.1:4444");
+        c.issuer = "not a url".into();
+        assert_eq!(c.clone().validate(Role::All).unwrap_err().key, "issuer");
+        c.issuer = "http://auth.example.com".into();
+        c.dev = false;
+        c.system_secret = Some("x".repeat(40));
+        assert_eq!(c.validate(Role::All).unwrap_err().key, "issuer");
+    }
+
+    #[test]
+    fn split_processes_refuse_the_memory_store() {
+        let c = Config { system_secret: Some("s".repeat(32)), ..Config::default() };
+        assert_eq!(c.clone().validate(Role::Token).unwrap_err().key, "redis_url");
+        assert!(c.validate(Role::All).is_ok());
+    }
+
+    #[test]
+    fn secret_required_outside_dev_and_admin_token_off_loopback() {
+        let c = Config::default();
+        assert_eq!(c.clone().validate(Role::All).unwrap_err().key, "system_secret");
+        assert!(c.clone().validate(Role::OneShot).is_ok());
+        let exposed = Config { dev: true, admin_addr: "0.0.0.0:4445".parse().unwrap(), ..Config::default() };
+        assert_eq!(exposed.validate(Role::All).unwrap_err().key, "admin_token");
+    }
+
+    #[test]
+    fn auth_code_lifetime_is_capped_at_ten_minutes() {
+        let c = Config { dev: true, ttl_auth_code: Duration::from_secs(601), ..Config::default() };
+        assert_eq!(c.validate(Role::All).unwrap_err().key, "ttl_auth_code");
+    }
+}

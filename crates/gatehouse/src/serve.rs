@@ -1,0 +1,184 @@
+//! `gatehouse serve all|token|login`: opens the stores, binds the listeners and runs the servers
+//! until a shutdown signal.
+//!
+//! | role  | public (4444)            | admin (4445)      | gRPC (4446)            | login (4447) |
+//! |-------|--------------------------|-------------------|------------------------|--------------|
+//! | all   | OAuth endpoints + login UI | admin API       | token service          | -            |
+//! | token | OAuth endpoints          | admin API         | token service          | -            |
+//! | login | -                        | -                 | -                      | login UI     |
+//!
+//! Even in `all`, the login UI reaches the token service through the gRPC listener, so the
+//! one-process and split deployments exercise the same code path.
+
+use anyhow::Context as _;
+use axum::Router;
+use gatehouse_core::store::{DurableStore, ShortLivedStore};
+use gatehouse_login::TokenServiceClient;
+use gatehouse_token::grpc::TokenGrpc;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use crate::config::{Config, Role};
+use crate::health::{Dependency, Readiness};
+use crate::shutdown::Shutdown;
+use crate::system_secret;
+
+/// How often the gRPC health service re-checks the stores it reports on.
+const GRPC_HEALTH_INTERVAL: Duration = Duration::from_secs(2);
+
+pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
+    let _system_secret = system_secret::resolve(&config)?;
+    let shutdown = Shutdown::on_signals();
+    let short_lived = gatehouse_store::connect_short_lived(config.redis_url.as_deref())
+        .await
+        .context("connecting to the short-lived store (REDIS_URL)")?;
+    let mut servers: JoinSet<anyhow::Result<()>> = JoinSet::new();
+    let mut urls = Vec::new();
+
+    match role {
+        Role::All | Role::Token => {
+            let durable = open_durable(&config).await?;
+            let public = bind(config.public_addr, "public").await?;
+            let admin = bind(config.admin_addr, "admin").await?;
+            let grpc = bind(config.grpc_addr, "gRPC").await?;
+            let grpc_addr = grpc.local_addr()?;
+
+            let readiness = Readiness::new(vec![Dependency::Durable(durable.clone()), Dependency::ShortLived(short_lived.clone())]);
+            let mut public_app = crate::health::router(readiness.clone());
+            if role == Role::All {
+                let token_url = config.token_grpc_url.clone().unwrap_or_else(|| local_grpc_url(grpc_addr));
+                let token_service = TokenServiceClient::connect_lazy(&token_url)?;
+                public_app = public_app.merge(gatehouse_login::router(token_service));
+            }
+            let admin_app = crate::health::router(readiness);
+
+            urls.push(format!("public  {}", http_url(public.local_addr()?)));
+            urls.push(format!("admin   {}", http_url(admin.local_addr()?)));
+            urls.push(format!("gRPC    {}", http_url(grpc_addr)));
+            servers.spawn(serve_http(public, public_app, shutdown.clone()));
+            servers.spawn(serve_http(admin, admin_app, shutdown.clone()));
+            servers.spawn(serve_grpc(grpc, config.issuer.clone(), durable, short_lived, shutdown.clone()));
+        }
+        Role::Login => {
+            let token_url = config.token_grpc_url.clone().context("GATEHOUSE_TOKEN_GRPC_URL is required")?;
+            let token_service = TokenServiceClient::connect_lazy(&token_url)?;
+            let listener = bind(config.login_addr, "login").await?;
+            let readiness = Readiness::new(vec![Dependency::ShortLived(short_lived.clone()), Dependency::TokenService(token_service.clone())]);
+            let app = crate::health::router(readiness).merge(gatehouse_login::router(token_service));
+            urls.push(format!("login   {}", http_url(listener.local_addr()?)));
+            servers.spawn(serve_http(listener, app, shutdown.clone()));
+        }
+        Role::OneShot => anyhow::bail!("serve needs a role: all, token or login"),
+    }
+
+    println!("Gatehouse {} is running (issuer {})", env!("CARGO_PKG_VERSION"), config.issuer);
+    for line in &urls {
+        println!("  {line}");
+    }
+    tracing::info!(issuer = %config.issuer, listeners = ?urls, "gatehouse started");
+
+    // Once shutdown begins, in-flight requests get `shutdown_grace` to finish.
+    let grace = config.shutdown_grace;
+    let deadline = async {
+        shutdown.clone().wait().await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            joined = servers.join_next() => match joined {
+                None => break,
+                Some(Ok(Ok(()))) => {}
+                Some(Ok(Err(e))) => return Err(e),
+                Some(Err(e)) => return Err(anyhow::anyhow!("a server task failed: {e}")),
+            },
+            () = &mut deadline => {
+                tracing::warn!(grace_secs = grace.as_secs(), "grace period over; closing remaining connections");
+                servers.abort_all();
+                break;
+            }
+        }
+    }
+    tracing::info!("gatehouse stopped");
+    Ok(())
+}
+
+async fn open_durable(config: &Config) -> anyhow::Result<Arc<dyn DurableStore>> {
+    let url = config.effective_database_url();
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    }
+    if config.auto_migrate {
+        let applied = gatehouse_store::migrate(&url).await.context("applying database migrations")?;
+        if applied > 0 {
+            tracing::info!(applied, "database migrations applied");
+        }
+    }
+    gatehouse_store::connect_durable(&url).await.context("connecting to the database (DATABASE_URL)")
+}
+
+async fn bind(addr: SocketAddr, name: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.with_context(|| format!("binding the {name} listener to {addr}"))
+}
+
+fn http_url(addr: SocketAddr) -> String {
+    format!("http://{addr}")
+}
+
+/// The URL the in-process login UI uses to reach the gRPC listener (a wildcard bind is reached
+/// over loopback).
+fn local_grpc_url(addr: SocketAddr) -> String {
+    let host = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
+    http_url(host)
+}
+
+async fn serve_http(listener: TcpListener, app: Router, shutdown: Shutdown) -> anyhow::Result<()> {
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown.wait())
+        .await
+        .context("HTTP server failed")
+}
+
+async fn serve_grpc(
+    listener: TcpListener,
+    issuer: String,
+    durable: Arc<dyn DurableStore>,
+    short_lived: Arc<dyn ShortLivedStore>,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    use gatehouse_proto::token::v1::token_service_server::TokenServiceServer;
+
+    let (reporter, health_service) = tonic_health::server::health_reporter();
+    reporter.set_serving::<TokenServiceServer<TokenGrpc>>().await;
+    let readiness = Readiness::new(vec![Dependency::Durable(durable), Dependency::ShortLived(short_lived)]);
+    let watcher = tokio::spawn(async move {
+        loop {
+            let down = readiness.failures().await;
+            let status = if down.is_empty() { tonic_health::ServingStatus::Serving } else { tonic_health::ServingStatus::NotServing };
+            reporter.set_service_status("", status).await;
+            if down.is_empty() {
+                reporter.set_serving::<TokenServiceServer<TokenGrpc>>().await;
+            } else {
+                reporter.set_not_serving::<TokenServiceServer<TokenGrpc>>().await;
+            }
+            tokio::time::sleep(GRPC_HEALTH_INTERVAL).await;
+        }
+    });
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(gatehouse_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("building gRPC reflection")?;
+    let result = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(TokenGrpc::new(issuer).into_server())
+        .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)), shutdown.wait())
+        .await
+        .context("gRPC server failed");
+    watcher.abort();
+    result
+}

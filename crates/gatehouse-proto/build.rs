@@ -5,13 +5,27 @@ use protox::prost::Message as _;
 use std::env;
 use std::path::PathBuf;
 
+/// Messages that carry a password, a bearer token or a code. Their `Debug` is written by hand
+/// (`src/redact.rs`) and prints `[redacted]` instead, so a stray `{:?}` cannot leak them.
+const REDACTED_DEBUG: [&str; 5] = [
+    ".gatehouse.token.v1.AuthenticateUserRequest",
+    ".gatehouse.token.v1.IssueAuthorizationCodeResponse",
+    ".gatehouse.token.v1.IntrospectRequest",
+    ".gatehouse.token.v1.RevokeRequest",
+    ".gatehouse.token.v1.IssueAuthorizationCodeRequest",
+];
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
-    let files = [root.join("gatehouse/token/v1/token.proto")];
+    let files = [root.join("gatehouse/token/v1/token.proto"), root.join("google/rpc/status.proto")];
     let fds = protox::compile(&files, [&root])?;
     // protox does not write the descriptor set itself; reflection needs it.
     std::fs::write(PathBuf::from(env::var("OUT_DIR")?).join("gatehouse_descriptor.bin"), fds.encode_to_vec())?;
-    tonic_prost_build::configure().build_client(true).build_server(true).compile_fds(fds)?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .skip_debug(REDACTED_DEBUG)
+        .compile_fds(fds)?;
     println!("cargo:rerun-if-changed={}", root.display());
     Ok(())
 }

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 /// Every error code Gatehouse emits, from RFC 6749 §4.1.2.1 and §5.2, RFC 7009, RFC 6750 §3.1,
-/// RFC 7591 §3.2.2 and OpenID Connect Core §3.1.2.6.
+/// RFC 7591 §3.2.2, RFC 8707 §2 and OpenID Connect Core §3.1.2.6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     InvalidRequest,
@@ -17,6 +17,7 @@ pub enum ErrorCode {
     UnsupportedGrantType,
     UnsupportedResponseType,
     InvalidScope,
+    InvalidTarget,
     AccessDenied,
     ServerError,
     TemporarilyUnavailable,
@@ -42,6 +43,7 @@ impl ErrorCode {
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::InvalidScope => "invalid_scope",
+            Self::InvalidTarget => "invalid_target",
             Self::AccessDenied => "access_denied",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
@@ -77,7 +79,7 @@ impl ErrorCode {
     }
 }
 
-const ALL_CODES: [ErrorCode; 20] = [
+const ALL_CODES: [ErrorCode; 21] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidClient,
     ErrorCode::InvalidGrant,
@@ -85,6 +87,7 @@ const ALL_CODES: [ErrorCode; 20] = [
     ErrorCode::UnsupportedGrantType,
     ErrorCode::UnsupportedResponseType,
     ErrorCode::InvalidScope,
+    ErrorCode::InvalidTarget,
     ErrorCode::AccessDenied,
     ErrorCode::ServerError,
     ErrorCode::TemporarilyUnavailable,

@@ -4,14 +4,18 @@
 //! adapters in `gatehouse-store` implement. It performs no I/O and depends on no runtime, database
 //! driver or web framework: everything here is testable with plain `cargo test -p gatehouse-core`.
 
+pub mod authorize;
 pub mod client;
 pub mod clock;
 pub mod error;
+pub mod grant;
 pub mod pkce;
 pub mod redirect;
+pub mod registration;
 pub mod scope;
 pub mod secret;
 pub mod store;
+pub mod token_request;
 pub mod user;
 
 pub use clock::{Clock, ManualClock, SystemClock};

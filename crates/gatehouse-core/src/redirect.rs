@@ -39,22 +39,13 @@ pub fn validate_registered(uri: &str, allow_insecure_http: bool) -> Result<(), R
     if FORBIDDEN_SCHEMES.contains(&scheme) {
         return Err(RedirectUriError::ForbiddenScheme(uri.to_owned(), scheme.to_owned()));
     }
-    match scheme {
-        "https" => {
-            if parsed.host().is_none() {
-                return Err(RedirectUriError::NotAbsolute(uri.to_owned()));
-            }
-        }
-        "http" => {
-            if parsed.host().is_none() {
-                return Err(RedirectUriError::NotAbsolute(uri.to_owned()));
-            }
-            if !allow_insecure_http && !is_loopback_host(&parsed, true) {
-                return Err(RedirectUriError::InsecureHttp(uri.to_owned()));
-            }
-        }
-        // Private-use URI schemes for native apps (RFC 8252 §7.1), e.g. `com.example.app:/cb`.
-        _ => {}
+    // Private-use URI schemes for native apps (RFC 8252 §7.1), e.g. `com.example.app:/cb`,
+    // pass; http(s) needs a host, and plain http a loopback one unless the operator opts in.
+    if matches!(scheme, "https" | "http") && parsed.host().is_none() {
+        return Err(RedirectUriError::NotAbsolute(uri.to_owned()));
+    }
+    if scheme == "http" && !allow_insecure_http && !is_loopback_host(&parsed, true) {
+        return Err(RedirectUriError::InsecureHttp(uri.to_owned()));
     }
     Ok(())
 }

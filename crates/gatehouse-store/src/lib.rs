@@ -1,1 +1,114 @@
-//! placeholder
+//! Storage adapters for the ports in `gatehouse_core::store`.
+//!
+//! - [`SqlStore`] implements every durable port on Postgres (production) and SQLite (the embedded
+//!   default). Both backends run the *same* SQL: the trait impls are generated once per backend by
+//!   the macros in `sql/`, so a query cannot drift between them.
+//! - [`RedisStore`] and [`MemoryStore`] implement the short-lived port.
+//!
+//! The binary only needs the three constructors below; it picks the backend from the URL scheme
+//! and holds the result as `Arc<dyn Port>`.
+
+mod error;
+mod memory;
+mod migrations;
+mod redis_store;
+mod sql;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_core::store::{DurableStore, ShortLivedStore};
+
+pub use error::SetupError;
+pub use memory::MemoryStore;
+pub use migrations::migrator;
+pub use redis_store::RedisStore;
+pub use sql::{PostgresStore, SqlStore, SqliteStore};
+
+/// How often the in-memory short-lived store drops expired entries that nobody read again.
+const MEMORY_PURGE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Which SQL backend a durable-store URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlBackend {
+    Postgres,
+    Sqlite,
+}
+
+impl SqlBackend {
+    /// `postgres://` or `postgresql://` is Postgres, `sqlite:` (`sqlite://path`, `sqlite::memory:`)
+    /// is SQLite; anything else is refused rather than guessed.
+    pub fn from_url(url: &str) -> Result<Self, SetupError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else {
+            Err(SetupError::UnsupportedUrl(error::redact_url(url)))
+        }
+    }
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgres",
+            Self::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// Connects to the durable store named by `url`.
+///
+/// The schema must already be migrated (see [`migrate`]), except for an in-memory SQLite database
+/// (`sqlite::memory:`), which lives only as long as this store and is therefore migrated here.
+pub async fn connect_durable(url: &str) -> Result<Arc<dyn DurableStore>, SetupError> {
+    match SqlBackend::from_url(url)? {
+        SqlBackend::Postgres => Ok(Arc::new(PostgresStore::connect(url).await?)),
+        SqlBackend::Sqlite => {
+            let store = SqliteStore::connect(url).await?;
+            if sql::is_sqlite_memory_url(url) {
+                store.migrate().await?;
+            }
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// Applies the pending migrations of the backend named by `url`; returns how many were applied
+/// (0 when the schema is current, so running it twice is a no-op). A SQLite file is created when
+/// missing. Concurrent callers on Postgres are serialised by the migrator's advisory lock.
+pub async fn migrate(url: &str) -> Result<usize, SetupError> {
+    match SqlBackend::from_url(url)? {
+        SqlBackend::Postgres => {
+            let store = PostgresStore::connect(url).await?;
+            let applied = store.migrate().await;
+            store.close().await;
+            applied
+        }
+        SqlBackend::Sqlite => {
+            let store = SqliteStore::connect(url).await?;
+            let applied = store.migrate().await;
+            store.close().await;
+            applied
+        }
+    }
+}
+
+/// Connects to the short-lived store: `None` is the in-process [`MemoryStore`] (single instance
+/// only, state is lost on restart), `redis://` is [`RedisStore`]. (`rediss://` is refused: the
+/// redis client is built without TLS; reach a TLS-only Redis through a local tunnel.)
+///
+/// The memory store gets a background task that purges expired entries every minute; it stops by
+/// itself once the store is dropped.
+pub async fn connect_short_lived(
+    url: Option<&str>,
+) -> Result<Arc<dyn ShortLivedStore>, SetupError> {
+    match url {
+        None => {
+            let store = Arc::new(MemoryStore::new());
+            store.spawn_purger(MEMORY_PURGE_INTERVAL);
+            Ok(store)
+        }
+        Some(url) if url.starts_with("redis://") => Ok(Arc::new(RedisStore::connect(url).await?)),
+        Some(url) => Err(SetupError::UnsupportedUrl(error::redact_url(url))),
+    }
+}

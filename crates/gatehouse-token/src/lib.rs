@@ -1,1 +1,19 @@
-//! placeholder
+//! Gatehouse's token service: the only component that holds signing keys and mints codes and
+//! tokens. It serves the gRPC contract of `proto/gatehouse/token/v1` (used by the login UI and
+//! internal services), the public OAuth endpoints and the admin API.
+
+pub mod admin;
+pub mod authorization;
+pub mod cache;
+pub mod grants;
+pub mod grpc;
+pub mod http;
+pub mod introspection;
+pub mod issue;
+pub mod service;
+pub mod settings;
+pub mod userinfo;
+
+pub use grants::TokenEndpointError;
+pub use service::TokenService;
+pub use settings::TokenSettings;

@@ -28,6 +28,7 @@ pub const KEYS: &[&str] = &[
     "dev",
     "auto_migrate",
     "system_secret",
+    "system_secret_previous",
     "admin_token",
     "allow_insecure_redirect_uris",
     "ttl_auth_code",
@@ -37,6 +38,10 @@ pub const KEYS: &[&str] = &[
     "ttl_login_session",
     "ttl_consent",
     "client_secret_rotation_grace",
+    "access_token_strategy",
+    "access_token_alg",
+    "id_token_alg",
+    "require_pkce",
     "shutdown_grace",
     "log",
     "log_format",
@@ -72,6 +77,10 @@ pub struct Config {
     pub auto_migrate: bool,
     #[serde(deserialize_with = "string_like")]
     pub system_secret: Option<String>,
+    /// Previous system secrets (comma-separated), still accepted for decrypting signing keys
+    /// while the system secret is rotated.
+    #[serde(deserialize_with = "string_like")]
+    pub system_secret_previous: Option<String>,
     #[serde(deserialize_with = "string_like")]
     pub admin_token: Option<String>,
     pub allow_insecure_redirect_uris: bool,
@@ -91,6 +100,14 @@ pub struct Config {
     pub client_secret_rotation_grace: Duration,
     #[serde(with = "human_duration")]
     pub shutdown_grace: Duration,
+    /// `opaque` (default) or `jwt` (RFC 9068) access tokens for clients that do not choose.
+    pub access_token_strategy: String,
+    /// Signing algorithm of JWT access tokens: RS256, ES256 or EdDSA.
+    pub access_token_alg: String,
+    /// Signing algorithm of ID tokens: RS256 (default, mandatory to implement), ES256 or EdDSA.
+    pub id_token_alg: String,
+    /// Require PKCE from confidential clients too (always required from public clients).
+    pub require_pkce: bool,
     /// Log filter (`tracing` env-filter syntax). `GATEHOUSE_LOG`, else `RUST_LOG`, else `info`.
     pub log: Option<String>,
     pub log_format: LogFormat,
@@ -112,6 +129,7 @@ impl Default for Config {
             dev: false,
             auto_migrate: true,
             system_secret: None,
+            system_secret_previous: None,
             admin_token: None,
             allow_insecure_redirect_uris: false,
             ttl_auth_code: Duration::from_secs(600),
@@ -122,6 +140,10 @@ impl Default for Config {
             ttl_consent: hours(24 * 180),
             client_secret_rotation_grace: hours(24),
             shutdown_grace: Duration::from_secs(20),
+            access_token_strategy: "opaque".into(),
+            access_token_alg: "RS256".into(),
+            id_token_alg: "RS256".into(),
+            require_pkce: false,
             log: None,
             log_format: LogFormat::Human,
         }
@@ -176,7 +198,14 @@ pub fn load(file: Option<&Path>, overrides: &serde_json::Map<String, serde_json:
         config.log = std::env::var("RUST_LOG").ok();
     }
     // Empty strings in the environment mean "unset", as shells and compose files produce them.
-    for value in [&mut config.database_url, &mut config.redis_url, &mut config.system_secret, &mut config.admin_token, &mut config.token_grpc_url] {
+    for value in [
+        &mut config.database_url,
+        &mut config.redis_url,
+        &mut config.system_secret,
+        &mut config.system_secret_previous,
+        &mut config.admin_token,
+        &mut config.token_grpc_url,
+    ] {
         if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
             *value = None;
         }
@@ -258,9 +287,21 @@ impl Config {
             return Err(ConfigError::new("database_url", "must start with postgres://, postgresql:// or sqlite:", "set DATABASE_URL to e.g. postgres://user@host/db"));
         }
         if let Some(url) = &self.redis_url
-            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+            && !url.starts_with("redis://")
         {
-            return Err(ConfigError::new("redis_url", "must start with redis:// or rediss://", "set REDIS_URL to e.g. redis://127.0.0.1:6379"));
+            return Err(ConfigError::new(
+                "redis_url",
+                "must start with redis:// (TLS to Redis is not built in)",
+                "set REDIS_URL to e.g. redis://127.0.0.1:6379, or reach a TLS-only Redis through a local tunnel",
+            ));
+        }
+        if !matches!(self.access_token_strategy.as_str(), "opaque" | "jwt") {
+            return Err(ConfigError::new("access_token_strategy", format!("{:?} is not opaque or jwt", self.access_token_strategy), "set GATEHOUSE_ACCESS_TOKEN_STRATEGY to opaque or jwt"));
+        }
+        for (key, value) in [("access_token_alg", &self.access_token_alg), ("id_token_alg", &self.id_token_alg)] {
+            if gatehouse_jose::SigningAlgorithm::parse(value).is_err() {
+                return Err(ConfigError::new(key, format!("{value:?} is not a supported algorithm"), format!("set GATEHOUSE_{} to RS256, ES256 or EdDSA", key.to_ascii_uppercase())));
+            }
         }
         if matches!(role, Role::Token | Role::Login) && self.redis_url.is_none() {
             return Err(ConfigError::new(

@@ -14,7 +14,13 @@ use anyhow::Context as _;
 use axum::Router;
 use gatehouse_core::store::{DurableStore, ShortLivedStore};
 use gatehouse_login::TokenServiceClient;
+use gatehouse_core::SystemClock;
+use gatehouse_core::client::AccessTokenStrategy;
+use gatehouse_core::secret::SecretString;
+use gatehouse_jose::SigningAlgorithm;
+use gatehouse_token::admin::{AdminConfig, AdminState, client_secret_hasher, require_admin_token, seed_default_scopes};
 use gatehouse_token::grpc::TokenGrpc;
+use gatehouse_token::{TokenService, TokenSettings};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,8 +35,11 @@ use crate::system_secret;
 /// How often the gRPC health service re-checks the stores it reports on.
 const GRPC_HEALTH_INTERVAL: Duration = Duration::from_secs(2);
 
+/// How often the janitor runs.
+const JANITOR_INTERVAL: Duration = Duration::from_secs(60);
+
 pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
-    let _system_secret = system_secret::resolve(&config)?;
+    let system_secret = system_secret::resolve(&config)?;
     let shutdown = Shutdown::on_signals();
     let short_lived = gatehouse_store::connect_short_lived(config.redis_url.as_deref())
         .await
@@ -41,6 +50,7 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
     match role {
         Role::All | Role::Token => {
             let durable = open_durable(&config).await?;
+            let service = Arc::new(start_token_service(&config, &system_secret, durable.clone(), short_lived.clone()).await?);
             let public = bind(config.public_addr, "public").await?;
             let admin = bind(config.admin_addr, "admin").await?;
             let grpc = bind(config.grpc_addr, "gRPC").await?;
@@ -53,14 +63,15 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
                 let token_service = TokenServiceClient::connect_lazy(&token_url)?;
                 public_app = public_app.merge(gatehouse_login::router(token_service));
             }
-            let admin_app = crate::health::router(readiness);
+            let admin_app = crate::health::router(readiness).merge(admin_api(&config, &system_secret, &service));
 
             urls.push(format!("public  {}", http_url(public.local_addr()?)));
             urls.push(format!("admin   {}", http_url(admin.local_addr()?)));
             urls.push(format!("gRPC    {}", http_url(grpc_addr)));
             servers.spawn(serve_http(public, public_app, shutdown.clone()));
             servers.spawn(serve_http(admin, admin_app, shutdown.clone()));
-            servers.spawn(serve_grpc(grpc, config.issuer.clone(), durable, short_lived, shutdown.clone()));
+            servers.spawn(serve_grpc(grpc, service.clone(), durable, short_lived, shutdown.clone()));
+            tokio::spawn(janitor(service));
         }
         Role::Login => {
             let token_url = config.token_grpc_url.clone().context("GATEHOUSE_TOKEN_GRPC_URL is required")?;
@@ -120,6 +131,94 @@ async fn open_durable(config: &Config) -> anyhow::Result<Arc<dyn DurableStore>> 
     gatehouse_store::connect_durable(&url).await.context("connecting to the database (DATABASE_URL)")
 }
 
+/// The token service over the stores, with its signing keys loaded (generated on first start).
+async fn start_token_service(
+    config: &Config,
+    system_secret: &SecretString,
+    durable: Arc<dyn DurableStore>,
+    short_lived: Arc<dyn ShortLivedStore>,
+) -> anyhow::Result<TokenService> {
+    let seeded = seed_default_scopes(durable.as_ref()).await.context("seeding the default scope catalogue")?;
+    if seeded > 0 {
+        tracing::info!(seeded, "default scopes added to the catalogue");
+    }
+    let settings = TokenSettings {
+        issuer: config.issuer.clone(),
+        ttl_auth_code: config.ttl_auth_code,
+        ttl_access_token: config.ttl_access_token,
+        ttl_id_token: config.ttl_id_token,
+        ttl_refresh_token: config.ttl_refresh_token,
+        ttl_consent: config.ttl_consent,
+        access_token_strategy: if config.access_token_strategy == "jwt" { AccessTokenStrategy::Jwt } else { AccessTokenStrategy::Opaque },
+        id_token_algorithm: SigningAlgorithm::parse(&config.id_token_alg)?,
+        access_token_algorithm: SigningAlgorithm::parse(&config.access_token_alg)?,
+        require_pkce: config.require_pkce,
+        ..TokenSettings::for_issuer(config.issuer.clone())
+    };
+    let previous: Vec<String> = config
+        .system_secret_previous
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let mut secrets: Vec<&[u8]> = vec![system_secret.expose().as_bytes()];
+    secrets.extend(previous.iter().map(|s| s.as_bytes()));
+    TokenService::start(settings, durable, short_lived, Arc::new(SystemClock), &secrets)
+        .await
+        .context("starting the token service (if the system secret changed, list the old one in GATEHOUSE_SYSTEM_SECRET_PREVIOUS)")
+}
+
+/// The admin listener's API, behind the admin token when one is configured.
+fn admin_api(config: &Config, system_secret: &SecretString, service: &Arc<TokenService>) -> Router {
+    let state = AdminState::new(
+        service.durable().clone(),
+        service.short_lived().clone(),
+        service.clock().clone(),
+        client_secret_hasher(system_secret.expose().as_bytes()),
+        AdminConfig {
+            secret_rotation_grace: config.client_secret_rotation_grace,
+            allow_insecure_redirect_uris: config.allow_insecure_redirect_uris,
+            ..AdminConfig::default()
+        },
+    );
+    let api = gatehouse_token::admin::router(state);
+    match &config.admin_token {
+        Some(token) => api.layer(require_admin_token(SecretString::new(token.clone()))),
+        None => api,
+    }
+}
+
+/// Periodic upkeep: expired refresh tokens leave the database in small batches (never a long
+/// lock), signing keys are re-read (a rotation on another replica takes effect here), and keys
+/// retired longer ago than any token they signed are deleted.
+async fn janitor(service: Arc<TokenService>) {
+    let mut ticks = tokio::time::interval(JANITOR_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let now = service.clock().now();
+        loop {
+            match service.durable().purge_expired_refresh_tokens(now, 500).await {
+                Ok(500) => tokio::task::yield_now().await,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "purging expired refresh tokens failed");
+                    break;
+                }
+            }
+        }
+        if let Err(e) = service.purge_retired_keys().await {
+            tracing::warn!(error = %e, "purging retired signing keys failed");
+        }
+        if let Err(e) = service.reload_keys().await {
+            tracing::warn!(error = %e, "reloading signing keys failed");
+        }
+    }
+}
+
 async fn bind(addr: SocketAddr, name: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr).await.with_context(|| format!("binding the {name} listener to {addr}"))
 }
@@ -144,7 +243,7 @@ async fn serve_http(listener: TcpListener, app: Router, shutdown: Shutdown) -> a
 
 async fn serve_grpc(
     listener: TcpListener,
-    issuer: String,
+    service: Arc<TokenService>,
     durable: Arc<dyn DurableStore>,
     short_lived: Arc<dyn ShortLivedStore>,
     shutdown: Shutdown,
@@ -175,7 +274,7 @@ async fn serve_grpc(
     let result = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(TokenGrpc::new(issuer).into_server())
+        .add_service(TokenGrpc::new(service).into_server())
         .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)), shutdown.wait())
         .await
         .context("gRPC server failed");

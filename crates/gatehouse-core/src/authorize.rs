@@ -1,0 +1,353 @@
+//! The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, OpenID Connect Core §3.1.2.1) and
+//! its validation against the registered client.
+//!
+//! Errors travel two ways (RFC 6749 §4.1.2.1): while the client or its redirect URI is not
+//! trusted, the error is shown to the user as a page ([`AuthorizeError::Untrusted`]); once the
+//! redirect URI is known to be registered, every other error is redirected to it
+//! ([`AuthorizeError::Redirect`]) with `state` and `iss`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::client::Client;
+use crate::error::{ErrorCode, OAuthError};
+use crate::pkce::PkceChallenge;
+use crate::redirect::find_match;
+use crate::scope::ScopeSet;
+
+/// Longest `state` accepted. It travels in URLs, so it must stay well within URL limits.
+pub const MAX_STATE_LEN: usize = 2048;
+pub const MAX_NONCE_LEN: usize = 2048;
+
+/// The raw parameters, as the HTTP layer extracted them (unknown ones are ignored, RFC 6749 §3.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationParams {
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub response_type: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub nonce: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub login_hint: Option<String>,
+    pub ui_locales: Option<String>,
+    /// The name of a parameter that appeared more than once (RFC 6749 §3.1 forbids it).
+    pub duplicate: Option<String>,
+}
+
+/// What `prompt` asks for (OpenID Connect Core §3.1.2.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+}
+
+/// An authorization request that passed every check; what the login UI holds behind a challenge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatedAuthorization {
+    pub client_id: String,
+    /// Where the response goes: the URI as the client sent it (which may differ from the
+    /// registered one only in the port of a loopback IP literal).
+    pub redirect_uri: String,
+    /// Whether the request carried `redirect_uri`; if so the token request must repeat it
+    /// (RFC 6749 §4.1.3).
+    pub redirect_uri_given: bool,
+    pub scope: ScopeSet,
+    pub state: Option<String>,
+    pub code_challenge: Option<PkceChallenge>,
+    pub nonce: Option<String>,
+    pub prompt: Prompt,
+    pub max_age: Option<u64>,
+    pub login_hint: Option<String>,
+    pub ui_locales: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeError {
+    /// The client or redirect URI cannot be trusted: show an error page, never redirect.
+    Untrusted(OAuthError),
+    /// Redirect the error to the client.
+    Redirect { redirect_uri: String, error: OAuthError, state: Option<String> },
+}
+
+/// Server-wide rules for authorization requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuthorizePolicy {
+    /// Require PKCE from confidential clients too (it is always required from public clients).
+    pub require_pkce: bool,
+}
+
+/// Validates `params` for `client` (`None` when no client has the given id).
+pub fn validate(params: &AuthorizationParams, client: Option<&Client>, policy: AuthorizePolicy) -> Result<ValidatedAuthorization, AuthorizeError> {
+    let untrusted = |description: &'static str| AuthorizeError::Untrusted(OAuthError::invalid_request(description));
+    if params.client_id.is_none() {
+        return Err(untrusted("the client_id parameter is missing"));
+    }
+    let Some(client) = client else {
+        return Err(AuthorizeError::Untrusted(OAuthError::new(ErrorCode::InvalidClient, "no client is registered with this client_id")));
+    };
+    if params.duplicate.as_deref().is_some_and(|d| d == "client_id" || d == "redirect_uri") {
+        return Err(untrusted("client_id and redirect_uri must not be repeated"));
+    }
+    let registered = &client.metadata.redirect_uris;
+    let (redirect_uri, redirect_uri_given) = match params.redirect_uri.as_deref() {
+        Some(requested) => match find_match(registered, requested) {
+            Some(_) => (requested.to_owned(), true),
+            None => return Err(untrusted("the redirect_uri is not registered for this client")),
+        },
+        None => match registered.as_slice() {
+            [only] => (only.clone(), false),
+            _ => return Err(untrusted("redirect_uri is required because the client registered more than one")),
+        },
+    };
+
+    let state = params.state.clone();
+    if state.as_ref().is_some_and(|s| s.len() > MAX_STATE_LEN) {
+        // Echoing an oversized state back would only produce an oversized redirect.
+        return Err(AuthorizeError::Redirect {
+            redirect_uri,
+            error: OAuthError::invalid_request("the state parameter is too long"),
+            state: None,
+        });
+    }
+    let fail = |code: ErrorCode, description: &'static str| AuthorizeError::Redirect {
+        redirect_uri: redirect_uri.clone(),
+        error: OAuthError::new(code, description),
+        state: state.clone(),
+    };
+
+    if let Some(name) = &params.duplicate {
+        return Err(AuthorizeError::Redirect {
+            redirect_uri: redirect_uri.clone(),
+            error: OAuthError::invalid_request(format!("the {name} parameter must not be repeated")),
+            state: state.clone(),
+        });
+    }
+    match params.response_type.as_deref() {
+        None => return Err(fail(ErrorCode::InvalidRequest, "the response_type parameter is missing")),
+        Some("code") => {}
+        Some(_) => return Err(fail(ErrorCode::UnsupportedResponseType, "only response_type=code is supported")),
+    }
+    let meta = &client.metadata;
+    if !meta.response_types.iter().any(|r| r == "code") || !meta.grant_types.iter().any(|g| g == "authorization_code") {
+        return Err(fail(ErrorCode::UnauthorizedClient, "this client is not allowed to use the authorization code flow"));
+    }
+
+    let scope = match params.scope.as_deref() {
+        None => ScopeSet::default(),
+        Some(s) => ScopeSet::parse(s).map_err(|_| fail(ErrorCode::InvalidScope, "the scope parameter is malformed"))?,
+    };
+    if !scope.is_subset_of(&meta.scope) {
+        return Err(fail(ErrorCode::InvalidScope, "the requested scope exceeds what this client may ask for"));
+    }
+
+    let code_challenge = match (params.code_challenge.as_deref(), params.code_challenge_method.as_deref()) {
+        (Some(challenge), method) => Some(PkceChallenge::from_request(challenge, method).map_err(|e| AuthorizeError::Redirect {
+            redirect_uri: redirect_uri.clone(),
+            error: e,
+            state: state.clone(),
+        })?),
+        (None, Some(_)) => return Err(fail(ErrorCode::InvalidRequest, "code_challenge_method was given without code_challenge")),
+        (None, None) if client.is_public() => {
+            return Err(fail(ErrorCode::InvalidRequest, "PKCE is required: send code_challenge with code_challenge_method=S256"));
+        }
+        (None, None) if policy.require_pkce => {
+            return Err(fail(ErrorCode::InvalidRequest, "PKCE is required by this server: send code_challenge with code_challenge_method=S256"));
+        }
+        (None, None) => None,
+    };
+
+    let prompt = parse_prompt(params.prompt.as_deref()).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
+    let max_age = match params.max_age.as_deref() {
+        None => None,
+        Some(v) => Some(v.parse::<u64>().map_err(|_| fail(ErrorCode::InvalidRequest, "max_age must be a non-negative integer"))?),
+    };
+    if params.nonce.as_ref().is_some_and(|n| n.len() > MAX_NONCE_LEN) {
+        return Err(fail(ErrorCode::InvalidRequest, "the nonce parameter is too long"));
+    }
+
+    Ok(ValidatedAuthorization {
+        client_id: client.id.clone(),
+        redirect_uri,
+        redirect_uri_given,
+        scope,
+        state,
+        code_challenge,
+        nonce: params.nonce.clone(),
+        prompt,
+        max_age,
+        login_hint: params.login_hint.clone(),
+        ui_locales: params.ui_locales.clone(),
+    })
+}
+
+fn parse_prompt(prompt: Option<&str>) -> Result<Prompt, &'static str> {
+    let mut p = Prompt::default();
+    for value in prompt.unwrap_or_default().split(' ').filter(|v| !v.is_empty()) {
+        match value {
+            "none" => p.none = true,
+            "login" => p.login = true,
+            "consent" => p.consent = true,
+            // Gatehouse has one account per browser session; choosing one is logging in again.
+            "select_account" => p.login = true,
+            _ => return Err("prompt must be none, login, consent or select_account"),
+        }
+    }
+    if p.none && (p.login || p.consent) {
+        return Err("prompt=none cannot be combined with other values");
+    }
+    Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+    use crate::client::{ClientMetadata, TokenEndpointAuthMethod};
+    use time::OffsetDateTime;
+
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn client(public: bool, uris: &[&str]) -> Client {
+        Client {
+            id: "neoncli".into(),
+            metadata: ClientMetadata {
+                redirect_uris: uris.iter().map(|s| (*s).to_owned()).collect(),
+                grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+                response_types: vec!["code".into()],
+                scope: ScopeSet::parse("openid offline offline_access profile email urn:neoncloud:projects:read").unwrap(),
+                token_endpoint_auth_method: if public { TokenEndpointAuthMethod::None } else { TokenEndpointAuthMethod::ClientSecretBasic },
+                ..ClientMetadata::default()
+            },
+            secret: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn params() -> AuthorizationParams {
+        AuthorizationParams {
+            client_id: Some("neoncli".into()),
+            redirect_uri: Some("http://127.0.0.1:5555/callback".into()),
+            response_type: Some("code".into()),
+            scope: Some("openid offline urn:neoncloud:projects:read".into()),
+            state: Some("xyz".into()),
+            code_challenge: Some(CHALLENGE.into()),
+            code_challenge_method: Some("S256".into()),
+            ..AuthorizationParams::default()
+        }
+    }
+
+    fn redirect_error(r: Result<ValidatedAuthorization, AuthorizeError>) -> (ErrorCode, Option<String>) {
+        match r {
+            Err(AuthorizeError::Redirect { error, state, .. }) => (error.code, state),
+            other => panic!("expected a redirected error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn valid_public_request_with_loopback_port() {
+        let c = client(true, &["http://127.0.0.1/callback"]);
+        let v = validate(&params(), Some(&c), AuthorizePolicy::default()).unwrap();
+        assert_eq!(v.redirect_uri, "http://127.0.0.1:5555/callback");
+        assert!(v.redirect_uri_given);
+        assert_eq!(v.scope.to_string(), "openid offline urn:neoncloud:projects:read");
+        assert_eq!(v.state.as_deref(), Some("xyz"));
+    }
+
+    #[test]
+    fn unknown_client_and_unregistered_redirect_are_pages_not_redirects() {
+        let c = client(true, &["http://127.0.0.1/callback"]);
+        assert!(matches!(validate(&params(), None, AuthorizePolicy::default()), Err(AuthorizeError::Untrusted(_))));
+        let mut p = params();
+        p.redirect_uri = Some("https://evil.example/cb".into());
+        assert!(matches!(validate(&p, Some(&c), AuthorizePolicy::default()), Err(AuthorizeError::Untrusted(_))));
+        p.redirect_uri = None;
+        let two = client(true, &["http://127.0.0.1/a", "http://127.0.0.1/b"]);
+        assert!(matches!(validate(&p, Some(&two), AuthorizePolicy::default()), Err(AuthorizeError::Untrusted(_))));
+    }
+
+    #[test]
+    fn omitted_redirect_uri_uses_the_only_registered_one() {
+        let c = client(true, &["http://127.0.0.1:5555/callback"]);
+        let mut p = params();
+        p.redirect_uri = None;
+        let v = validate(&p, Some(&c), AuthorizePolicy::default()).unwrap();
+        assert_eq!(v.redirect_uri, "http://127.0.0.1:5555/callback");
+        assert!(!v.redirect_uri_given);
+    }
+
+    #[test]
+    fn response_type_scope_and_pkce_errors_redirect_with_state() {
+        let c = client(true, &["http://127.0.0.1:5555/callback"]);
+        let mut p = params();
+        p.response_type = Some("token".into());
+        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())), (ErrorCode::UnsupportedResponseType, Some("xyz".into())));
+        let mut p = params();
+        p.scope = Some("openid admin".into());
+        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0, ErrorCode::InvalidScope);
+        let mut p = params();
+        p.code_challenge_method = Some("plain".into());
+        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0, ErrorCode::InvalidRequest);
+        let mut p = params();
+        p.code_challenge_method = None;
+        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0, ErrorCode::InvalidRequest);
+        let mut p = params();
+        p.code_challenge = None;
+        p.code_challenge_method = None;
+        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0, ErrorCode::InvalidRequest);
+    }
+
+    #[test]
+    fn confidential_clients_may_skip_pkce_unless_required() {
+        let c = client(false, &["https://app.example/cb"]);
+        let mut p = params();
+        p.redirect_uri = Some("https://app.example/cb".into());
+        p.code_challenge = None;
+        p.code_challenge_method = None;
+        assert!(validate(&p, Some(&c), AuthorizePolicy::default()).is_ok());
+        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy { require_pkce: true })).0, ErrorCode::InvalidRequest);
+    }
+
+    #[test]
+    fn prompt_max_age_and_duplicates() {
+        let c = client(true, &["http://127.0.0.1:5555/callback"]);
+        let mut p = params();
+        p.prompt = Some("login consent".into());
+        p.max_age = Some("0".into());
+        let v = validate(&p, Some(&c), AuthorizePolicy::default()).unwrap();
+        assert!(v.prompt.login && v.prompt.consent && !v.prompt.none);
+        assert_eq!(v.max_age, Some(0));
+        p.prompt = Some("none login".into());
+        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0, ErrorCode::InvalidRequest);
+        let mut p = params();
+        p.max_age = Some("-1".into());
+        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0, ErrorCode::InvalidRequest);
+        let mut p = params();
+        p.duplicate = Some("scope".into());
+        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0, ErrorCode::InvalidRequest);
+        p.duplicate = Some("redirect_uri".into());
+        assert!(matches!(validate(&p, Some(&c), AuthorizePolicy::default()), Err(AuthorizeError::Untrusted(_))));
+    }
+
+    #[test]
+    fn oversized_state_is_not_echoed() {
+        let c = client(true, &["http://127.0.0.1:5555/callback"]);
+        let mut p = params();
+        p.state = Some("s".repeat(MAX_STATE_LEN + 1));
+        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())), (ErrorCode::InvalidRequest, None));
+    }
+
+    #[test]
+    fn client_without_code_grant_is_unauthorized() {
+        let mut c = client(false, &["https://app.example/cb"]);
+        c.metadata.grant_types = vec!["client_credentials".into()];
+        c.metadata.response_types = vec![];
+        let mut p = params();
+        p.redirect_uri = Some("https://app.example/cb".into());
+        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0, ErrorCode::UnauthorizedClient);
+    }
+}

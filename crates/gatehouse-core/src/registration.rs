@@ -1,0 +1,866 @@
+//! Client registration rules (RFC 7591 §2, RFC 6749 §2–3, RFC 8252) and the client-secret
+//! lifecycle, as pure functions.
+//!
+//! The admin API turns an operator's request into [`ClientMetadata`], fills Hydra's defaults with
+//! [`apply_defaults`] and checks the result with [`validate_metadata`] before it writes anything,
+//! so an invalid client is never half-stored. Every rule fails with the RFC 7591 §3.2.2 code that
+//! names it: `invalid_redirect_uri` for redirection URIs, `invalid_client_metadata` for the rest.
+//!
+//! Secrets live here too (minting, rotation, verification) so that the admin API and the token
+//! endpoint share one implementation of "which secrets does this client accept right now".
+
+use std::borrow::Cow;
+
+use time::{Duration, OffsetDateTime};
+use url::Url;
+
+use crate::client::{
+    AccessTokenStrategy, Client, ClientMetadata, ClientSecretHashes, TokenEndpointAuthMethod,
+};
+use crate::error::{ErrorCode, OAuthError};
+use crate::redirect::{RedirectUriError, is_loopback_host, validate_registered};
+use crate::scope::ScopeSet;
+use crate::secret::{KeyedHasher, SecretString, random_token};
+
+/// The [`KeyedHasher`] purpose under which client secrets are hashed.
+pub const CLIENT_SECRET_PURPOSE: &str = "client-secret";
+
+/// Operator-chosen secrets must be at least this long. A generated secret is 43 characters.
+pub const MIN_CLIENT_SECRET_LEN: usize = 32;
+
+/// Entropy of a generated secret: 256 bits, which is what makes a fast keyed hash safe to store.
+pub const GENERATED_SECRET_BYTES: usize = 32;
+
+pub const MAX_CLIENT_ID_LEN: usize = 255;
+
+pub const SUPPORTED_GRANT_TYPES: [&str; 3] =
+    ["authorization_code", "refresh_token", "client_credentials"];
+pub const SUPPORTED_RESPONSE_TYPES: [&str; 1] = ["code"];
+
+/// Hydra's default `scope` for a client registered without one.
+pub const DEFAULT_SCOPE: &str = "openid offline offline_access";
+
+const AUTHORIZATION_CODE: &str = "authorization_code";
+const REFRESH_TOKEN: &str = "refresh_token";
+const CLIENT_CREDENTIALS: &str = "client_credentials";
+const CODE: &str = "code";
+
+/// Operator settings that change what registration accepts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RegistrationPolicy {
+    /// Allow plain `http` redirect URIs on non-loopback hosts (test environments only).
+    pub allow_insecure_redirect_uris: bool,
+}
+
+fn invalid_metadata(description: impl Into<Cow<'static, str>>) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidClientMetadata, description)
+}
+
+fn invalid_redirect_uri(description: impl Into<Cow<'static, str>>) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidRedirectUri, description)
+}
+
+/// Parses the space-separated `scope` field (RFC 6749 §3.3 tokens).
+pub fn parse_scope(scope: &str) -> Result<ScopeSet, OAuthError> {
+    ScopeSet::parse(scope).map_err(|e| invalid_metadata(format!("scope: {e}")))
+}
+
+/// Parses `token_endpoint_auth_method`; an empty string means "not set", as in Hydra's exports.
+pub fn parse_auth_method(method: &str) -> Result<TokenEndpointAuthMethod, OAuthError> {
+    if method.is_empty() {
+        return Ok(TokenEndpointAuthMethod::default());
+    }
+    TokenEndpointAuthMethod::parse(method).ok_or_else(|| {
+        invalid_metadata(format!(
+            "token_endpoint_auth_method {method:?} is not supported; use none, client_secret_basic or client_secret_post"
+        ))
+    })
+}
+
+/// Parses `access_token_strategy`; an empty string means "not set".
+pub fn parse_access_token_strategy(strategy: &str) -> Result<AccessTokenStrategy, OAuthError> {
+    match strategy {
+        "" => Ok(AccessTokenStrategy::default()),
+        "opaque" => Ok(AccessTokenStrategy::Opaque),
+        "jwt" => Ok(AccessTokenStrategy::Jwt),
+        other => Err(invalid_metadata(format!(
+            "access_token_strategy {other:?} is not supported; use opaque or jwt"
+        ))),
+    }
+}
+
+/// A client id is 1 to 255 visible ASCII characters without spaces (RFC 6749 Appendix A.1 allows
+/// VSCHAR; spaces are refused because ids travel in URL paths, tables and shell commands).
+pub fn validate_client_id(id: &str) -> Result<(), OAuthError> {
+    if id.is_empty()
+        || id.len() > MAX_CLIENT_ID_LEN
+        || !id.bytes().all(|b| (0x21..=0x7E).contains(&b))
+    {
+        return Err(invalid_metadata(format!(
+            "client_id must be 1 to {MAX_CLIENT_ID_LEN} visible ASCII characters without spaces"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a secret the operator chose instead of letting the server generate one.
+///
+/// Public clients (`none`) hold no secret at all. Otherwise the secret must be at least
+/// [`MIN_CLIENT_SECRET_LEN`] characters of VSCHAR (RFC 6749 Appendix A.2), the only characters that
+/// survive `client_secret_basic` no matter how a client library encodes them.
+pub fn validate_chosen_secret(
+    secret: &SecretString,
+    method: TokenEndpointAuthMethod,
+) -> Result<(), OAuthError> {
+    if method == TokenEndpointAuthMethod::None {
+        return Err(invalid_metadata(
+            "a client with token_endpoint_auth_method none is public and cannot have a client_secret",
+        ));
+    }
+    let s = secret.expose();
+    if s.chars().count() < MIN_CLIENT_SECRET_LEN {
+        return Err(invalid_metadata(format!(
+            "client_secret must be at least {MIN_CLIENT_SECRET_LEN} characters; omit it to have one generated"
+        )));
+    }
+    if !s.bytes().all(|b| (0x20..=0x7E).contains(&b)) {
+        return Err(invalid_metadata(
+            "client_secret must use printable ASCII characters only",
+        ));
+    }
+    Ok(())
+}
+
+/// Fills the fields an operator left out with Hydra's defaults. Empty means "left out", as in
+/// Hydra: `grant_types` becomes `["authorization_code"]`, `response_types` becomes `["code"]` when
+/// the authorization code grant is allowed, `scope` becomes [`DEFAULT_SCOPE`], and a `null`
+/// `metadata` becomes `{}`.
+pub fn apply_defaults(metadata: &mut ClientMetadata) {
+    if metadata.grant_types.is_empty() {
+        metadata.grant_types = vec![AUTHORIZATION_CODE.to_owned()];
+    }
+    if metadata.response_types.is_empty()
+        && metadata.grant_types.iter().any(|g| g == AUTHORIZATION_CODE)
+    {
+        metadata.response_types = vec![CODE.to_owned()];
+    }
+    if metadata.scope.is_empty() {
+        metadata.scope = ScopeSet::parse(DEFAULT_SCOPE).unwrap_or_default();
+    }
+    if metadata.metadata.is_null() {
+        metadata.metadata = serde_json::Value::Object(serde_json::Map::new());
+    }
+}
+
+/// Every registration rule, in the order an operator would fix them. Call after [`apply_defaults`].
+pub fn validate_metadata(
+    metadata: &ClientMetadata,
+    policy: RegistrationPolicy,
+) -> Result<(), OAuthError> {
+    validate_redirect_uris("redirect_uris", &metadata.redirect_uris, policy)?;
+    validate_redirect_uris(
+        "post_logout_redirect_uris",
+        &metadata.post_logout_redirect_uris,
+        policy,
+    )?;
+    validate_grant_types(&metadata.grant_types)?;
+    validate_response_types(&metadata.response_types, &metadata.grant_types)?;
+    validate_auth_method(metadata.token_endpoint_auth_method, &metadata.grant_types)?;
+    if has(&metadata.grant_types, AUTHORIZATION_CODE) && metadata.redirect_uris.is_empty() {
+        return Err(invalid_redirect_uri(
+            "a client with the authorization_code grant needs at least one redirect URI",
+        ));
+    }
+    validate_logo_uri(&metadata.logo_uri)?;
+    for (field, value) in [
+        ("client_uri", &metadata.client_uri),
+        ("policy_uri", &metadata.policy_uri),
+        ("tos_uri", &metadata.tos_uri),
+    ] {
+        validate_link_uri(field, value)?;
+    }
+    Ok(())
+}
+
+fn has(list: &[String], item: &str) -> bool {
+    list.iter().any(|x| x == item)
+}
+
+/// RFC 6749 §3.1.2 and RFC 8252 §7, via [`validate_registered`]; the error names the field.
+pub fn validate_redirect_uris(
+    field: &str,
+    uris: &[String],
+    policy: RegistrationPolicy,
+) -> Result<(), OAuthError> {
+    for uri in uris {
+        validate_registered(uri, policy.allow_insecure_redirect_uris)
+            .map_err(|e| redirect_error(field, &e))?;
+    }
+    Ok(())
+}
+
+fn redirect_error(field: &str, e: &RedirectUriError) -> OAuthError {
+    invalid_redirect_uri(format!("{field}: {e}"))
+}
+
+/// Only the grants Gatehouse implements, and `refresh_token` only next to `authorization_code`:
+/// refresh tokens are issued from user grants only (RFC 6749 §4.4.3 advises against them for
+/// client credentials).
+pub fn validate_grant_types(grant_types: &[String]) -> Result<(), OAuthError> {
+    if let Some(unsupported) = grant_types
+        .iter()
+        .find(|g| !SUPPORTED_GRANT_TYPES.contains(&g.as_str()))
+    {
+        return Err(invalid_metadata(format!(
+            "grant type {unsupported:?} is not supported; use authorization_code, refresh_token or client_credentials"
+        )));
+    }
+    if has(grant_types, REFRESH_TOKEN) && !has(grant_types, AUTHORIZATION_CODE) {
+        return Err(invalid_metadata(
+            "grant type refresh_token requires grant type authorization_code",
+        ));
+    }
+    Ok(())
+}
+
+/// Only `code`, and consistently with the grants (RFC 7591 §2.1): response type `code` if and
+/// only if grant type `authorization_code`.
+pub fn validate_response_types(
+    response_types: &[String],
+    grant_types: &[String],
+) -> Result<(), OAuthError> {
+    if let Some(unsupported) = response_types
+        .iter()
+        .find(|r| !SUPPORTED_RESPONSE_TYPES.contains(&r.as_str()))
+    {
+        return Err(invalid_metadata(format!(
+            "response type {unsupported:?} is not supported; use code"
+        )));
+    }
+    match (
+        has(grant_types, AUTHORIZATION_CODE),
+        has(response_types, CODE),
+    ) {
+        (true, false) => Err(invalid_metadata(
+            "grant type authorization_code requires response type code",
+        )),
+        (false, true) => Err(invalid_metadata(
+            "response type code requires grant type authorization_code; add the grant or remove the response type",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A public client (`none`) cannot use the client credentials grant: without a secret there is
+/// nothing to authenticate (RFC 6749 §4.4 requires confidential clients). That public clients
+/// must use PKCE is enforced at the authorization endpoint.
+pub fn validate_auth_method(
+    method: TokenEndpointAuthMethod,
+    grant_types: &[String],
+) -> Result<(), OAuthError> {
+    if method == TokenEndpointAuthMethod::None && has(grant_types, CLIENT_CREDENTIALS) {
+        return Err(invalid_metadata(
+            "grant type client_credentials needs a confidential client; use client_secret_basic or client_secret_post",
+        ));
+    }
+    Ok(())
+}
+
+/// The consent page loads the logo in the user's browser: https, or plain http on a loopback
+/// host for local development.
+pub fn validate_logo_uri(uri: &str) -> Result<(), OAuthError> {
+    if uri.is_empty() {
+        return Ok(());
+    }
+    let ok = Url::parse(uri).is_ok_and(|u| {
+        u.host().is_some()
+            && (u.scheme() == "https" || (u.scheme() == "http" && is_loopback_host(&u, true)))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid_metadata(
+            "logo_uri must be an absolute https URL (plain http only on loopback)",
+        ))
+    }
+}
+
+/// `client_uri`, `policy_uri` and `tos_uri` are shown to users as links: absolute http(s) URLs
+/// only, so a `javascript:` or `data:` link can never reach the consent page.
+pub fn validate_link_uri(field: &str, uri: &str) -> Result<(), OAuthError> {
+    if uri.is_empty() {
+        return Ok(());
+    }
+    let ok =
+        Url::parse(uri).is_ok_and(|u| u.host().is_some() && matches!(u.scheme(), "https" | "http"));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid_metadata(format!(
+            "{field} must be an absolute http or https URL"
+        )))
+    }
+}
+
+/// The hasher for client secrets, bound to [`CLIENT_SECRET_PURPOSE`].
+pub fn client_secret_hasher(system_secret: &[u8]) -> KeyedHasher {
+    KeyedHasher::new(system_secret, CLIENT_SECRET_PURPOSE)
+}
+
+/// A fresh secret: 256 random bits, base64url (43 characters from the URL-safe alphabet, so it
+/// reads the same whether or not a client library form-encodes it for `client_secret_basic`).
+pub fn generate_client_secret() -> SecretString {
+    SecretString::new(random_token(GENERATED_SECRET_BYTES))
+}
+
+/// What to store for a client whose only valid secret is `secret`.
+pub fn secret_hashes(secret: &SecretString, hasher: &KeyedHasher) -> ClientSecretHashes {
+    ClientSecretHashes {
+        current: hasher.hash(secret.expose()),
+        previous: None,
+        previous_expires_at: None,
+    }
+}
+
+/// Rotation without downtime: `new_secret` becomes current and the old current one stays valid
+/// until `now + grace`. A secret replaced earlier is dropped at once, so at most two are ever
+/// valid. A zero grace ends the old secret immediately (for a leaked secret).
+pub fn rotate_secret(
+    old: &ClientSecretHashes,
+    new_secret: &SecretString,
+    hasher: &KeyedHasher,
+    now: OffsetDateTime,
+    grace: Duration,
+) -> ClientSecretHashes {
+    let mut hashes = secret_hashes(new_secret, hasher);
+    if grace.is_positive() {
+        hashes.previous = Some(old.current.clone());
+        hashes.previous_expires_at = Some(now.saturating_add(grace));
+    }
+    hashes
+}
+
+/// Whether `presented` is a secret `client` accepts at `now`: its current secret, or the one
+/// replaced by the last rotation while that rotation's grace period lasts. Both are compared in
+/// constant time, and both comparisons always run, so timing does not tell which one matched.
+///
+/// Decoding a form-encoded `client_secret_basic` secret (RFC 6749 §2.3.1) is the caller's job.
+pub fn verify_client_secret(
+    client: &Client,
+    presented: &str,
+    hasher: &KeyedHasher,
+    now: OffsetDateTime,
+) -> bool {
+    let Some(hashes) = &client.secret else {
+        return false;
+    };
+    let current = hasher.verify(presented, &hashes.current);
+    let previous = match (&hashes.previous, hashes.previous_expires_at) {
+        (Some(previous), Some(expires_at)) => {
+            hasher.verify(presented, previous) & (now < expires_at)
+        }
+        _ => false,
+    };
+    current | previous
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    /// The seed's public CLI client, after defaults.
+    fn neoncli() -> ClientMetadata {
+        let mut m = ClientMetadata {
+            client_name: "Neon CLI".to_owned(),
+            redirect_uris: strings(&["http://127.0.0.1:5555/callback"]),
+            grant_types: strings(&["authorization_code", "refresh_token"]),
+            response_types: strings(&["code"]),
+            scope: parse_scope("openid offline offline_access urn:neoncloud:projects:read")
+                .unwrap_or_default(),
+            token_endpoint_auth_method: TokenEndpointAuthMethod::None,
+            ..ClientMetadata::default()
+        };
+        apply_defaults(&mut m);
+        m
+    }
+
+    fn code_of(result: Result<(), OAuthError>) -> Option<ErrorCode> {
+        result.err().map(|e| e.code)
+    }
+
+    const STRICT: RegistrationPolicy = RegistrationPolicy {
+        allow_insecure_redirect_uris: false,
+    };
+
+    #[test]
+    fn seed_client_is_valid() {
+        assert_eq!(validate_metadata(&neoncli(), STRICT), Ok(()));
+    }
+
+    #[test]
+    fn defaults_follow_hydra() {
+        let mut m = ClientMetadata {
+            metadata: serde_json::Value::Null,
+            ..ClientMetadata::default()
+        };
+        apply_defaults(&mut m);
+        assert_eq!(m.grant_types, strings(&["authorization_code"]));
+        assert_eq!(m.response_types, strings(&["code"]));
+        assert_eq!(m.scope.to_string(), "openid offline offline_access");
+        assert_eq!(
+            m.token_endpoint_auth_method,
+            TokenEndpointAuthMethod::ClientSecretBasic
+        );
+        assert_eq!(m.metadata, serde_json::json!({}));
+    }
+
+    #[test]
+    fn defaults_give_no_response_type_without_the_code_grant() {
+        let mut m = ClientMetadata {
+            grant_types: strings(&["client_credentials"]),
+            ..ClientMetadata::default()
+        };
+        apply_defaults(&mut m);
+        assert!(m.response_types.is_empty());
+    }
+
+    #[test]
+    fn defaults_keep_what_the_operator_set() {
+        let mut m = neoncli();
+        m.metadata = serde_json::json!({"team": "cli"});
+        let before = m.clone();
+        apply_defaults(&mut m);
+        assert_eq!(m, before);
+    }
+
+    #[test]
+    fn redirect_uris_must_be_absolute_without_fragment() {
+        let mut m = neoncli();
+        m.redirect_uris = strings(&["/callback"]);
+        assert_eq!(
+            code_of(validate_metadata(&m, STRICT)),
+            Some(ErrorCode::InvalidRedirectUri)
+        );
+        m.redirect_uris = strings(&["https://app.example.com/cb#frag"]);
+        assert_eq!(
+            code_of(validate_metadata(&m, STRICT)),
+            Some(ErrorCode::InvalidRedirectUri)
+        );
+    }
+
+    #[test]
+    fn plain_http_only_on_loopback_unless_opted_in() {
+        let mut m = neoncli();
+        for ok in [
+            "http://127.0.0.1:5555/callback",
+            "http://[::1]/cb",
+            "http://localhost:3000/cb",
+        ] {
+            m.redirect_uris = strings(&[ok]);
+            assert_eq!(validate_metadata(&m, STRICT), Ok(()), "{ok}");
+        }
+        m.redirect_uris = strings(&["http://app.example.com/cb"]);
+        assert_eq!(
+            code_of(validate_metadata(&m, STRICT)),
+            Some(ErrorCode::InvalidRedirectUri)
+        );
+        let lax = RegistrationPolicy {
+            allow_insecure_redirect_uris: true,
+        };
+        assert_eq!(validate_metadata(&m, lax), Ok(()));
+    }
+
+    #[test]
+    fn private_use_schemes_are_allowed_and_script_schemes_refused() {
+        let mut m = neoncli();
+        m.redirect_uris = strings(&["com.neoncloud.app:/oauth2redirect"]);
+        assert_eq!(validate_metadata(&m, STRICT), Ok(()));
+        for bad in ["javascript:alert(1)", "data:text/html,hi"] {
+            m.redirect_uris = strings(&[bad]);
+            assert_eq!(
+                code_of(validate_metadata(&m, STRICT)),
+                Some(ErrorCode::InvalidRedirectUri),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn redirect_error_names_the_field() {
+        let mut m = neoncli();
+        m.post_logout_redirect_uris = strings(&["http://app.example.com/bye"]);
+        let err = validate_metadata(&m, STRICT).err();
+        assert_eq!(
+            err.as_ref().map(|e| e.code),
+            Some(ErrorCode::InvalidRedirectUri)
+        );
+        assert!(err.is_some_and(|e| e.description.starts_with("post_logout_redirect_uris:")));
+    }
+
+    #[test]
+    fn authorization_code_needs_a_redirect_uri() {
+        let mut m = neoncli();
+        m.redirect_uris.clear();
+        assert_eq!(
+            code_of(validate_metadata(&m, STRICT)),
+            Some(ErrorCode::InvalidRedirectUri)
+        );
+    }
+
+    #[test]
+    fn unsupported_grant_types_are_refused() {
+        let mut m = neoncli();
+        for bad in [
+            "implicit",
+            "password",
+            "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        ] {
+            m.grant_types = strings(&["authorization_code", bad]);
+            assert_eq!(
+                code_of(validate_metadata(&m, STRICT)),
+                Some(ErrorCode::InvalidClientMetadata),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn refresh_token_needs_authorization_code() {
+        assert_eq!(
+            code_of(validate_grant_types(&strings(&["refresh_token"]))),
+            Some(ErrorCode::InvalidClientMetadata)
+        );
+        assert_eq!(
+            code_of(validate_grant_types(&strings(&[
+                "client_credentials",
+                "refresh_token"
+            ]))),
+            Some(ErrorCode::InvalidClientMetadata)
+        );
+        assert_eq!(
+            validate_grant_types(&strings(&["authorization_code", "refresh_token"])),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn unsupported_response_types_are_refused() {
+        let grants = strings(&["authorization_code"]);
+        for bad in ["token", "id_token", "code id_token"] {
+            assert_eq!(
+                code_of(validate_response_types(&strings(&["code", bad]), &grants)),
+                Some(ErrorCode::InvalidClientMetadata),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn code_response_type_if_and_only_if_code_grant() {
+        let code = strings(&["code"]);
+        assert_eq!(
+            code_of(validate_response_types(
+                &[],
+                &strings(&["authorization_code"])
+            )),
+            Some(ErrorCode::InvalidClientMetadata)
+        );
+        assert_eq!(
+            code_of(validate_response_types(
+                &code,
+                &strings(&["client_credentials"])
+            )),
+            Some(ErrorCode::InvalidClientMetadata)
+        );
+        assert_eq!(
+            validate_response_types(&[], &strings(&["client_credentials"])),
+            Ok(())
+        );
+        assert_eq!(
+            validate_response_types(&code, &strings(&["authorization_code"])),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn public_clients_cannot_use_client_credentials() {
+        let grants = strings(&["client_credentials"]);
+        assert_eq!(
+            code_of(validate_auth_method(TokenEndpointAuthMethod::None, &grants)),
+            Some(ErrorCode::InvalidClientMetadata)
+        );
+        assert_eq!(
+            validate_auth_method(TokenEndpointAuthMethod::ClientSecretPost, &grants),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn public_clients_cannot_have_a_secret() {
+        let secret = SecretString::new("x".repeat(40));
+        assert_eq!(
+            code_of(validate_chosen_secret(
+                &secret,
+                TokenEndpointAuthMethod::None
+            )),
+            Some(ErrorCode::InvalidClientMetadata)
+        );
+        assert_eq!(
+            validate_chosen_secret(&secret, TokenEndpointAuthMethod::ClientSecretBasic),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn chosen_secrets_need_32_printable_ascii_characters() {
+        let basic = TokenEndpointAuthMethod::ClientSecretBasic;
+        let short = SecretString::new("x".repeat(MIN_CLIENT_SECRET_LEN - 1));
+        assert_eq!(
+            code_of(validate_chosen_secret(&short, basic)),
+            Some(ErrorCode::InvalidClientMetadata)
+        );
+        let exact = SecretString::new("x".repeat(MIN_CLIENT_SECRET_LEN));
+        assert_eq!(validate_chosen_secret(&exact, basic), Ok(()));
+        let non_ascii = SecretString::new("é".repeat(MIN_CLIENT_SECRET_LEN));
+        assert_eq!(
+            code_of(validate_chosen_secret(&non_ascii, basic)),
+            Some(ErrorCode::InvalidClientMetadata)
+        );
+    }
+
+    #[test]
+    fn secret_errors_never_echo_the_secret() {
+        let secret = SecretString::new("short-secret-value");
+        let err = validate_chosen_secret(&secret, TokenEndpointAuthMethod::ClientSecretBasic).err();
+        assert!(err.is_some_and(|e| !e.description.contains("short-secret-value")));
+    }
+
+    #[test]
+    fn scope_tokens_follow_rfc_6749() {
+        assert!(parse_scope("openid urn:neoncloud:projects:read").is_ok());
+        assert_eq!(
+            parse_scope("openid bad\"scope").err().map(|e| e.code),
+            Some(ErrorCode::InvalidClientMetadata)
+        );
+        assert_eq!(
+            parse_scope("bad\\scope").err().map(|e| e.code),
+            Some(ErrorCode::InvalidClientMetadata)
+        );
+    }
+
+    #[test]
+    fn auth_methods_and_strategies_parse_or_explain() {
+        assert_eq!(
+            parse_auth_method(""),
+            Ok(TokenEndpointAuthMethod::ClientSecretBasic)
+        );
+        assert_eq!(parse_auth_method("none"), Ok(TokenEndpointAuthMethod::None));
+        assert_eq!(
+            parse_auth_method("private_key_jwt").err().map(|e| e.code),
+            Some(ErrorCode::InvalidClientMetadata)
+        );
+        assert_eq!(
+            parse_access_token_strategy(""),
+            Ok(AccessTokenStrategy::Opaque)
+        );
+        assert_eq!(
+            parse_access_token_strategy("jwt"),
+            Ok(AccessTokenStrategy::Jwt)
+        );
+        assert_eq!(
+            parse_access_token_strategy("macaroon")
+                .err()
+                .map(|e| e.code),
+            Some(ErrorCode::InvalidClientMetadata)
+        );
+    }
+
+    #[test]
+    fn client_ids_are_visible_ascii_without_spaces() {
+        assert_eq!(validate_client_id("neoncli"), Ok(()));
+        assert_eq!(
+            validate_client_id("3f1c9a2e-aaaa-bbbb-cccc-0123456789ab"),
+            Ok(())
+        );
+        for bad in ["", "neon cli", "tab\t", "ünïcode"] {
+            assert_eq!(
+                code_of(validate_client_id(bad)),
+                Some(ErrorCode::InvalidClientMetadata),
+                "{bad:?}"
+            );
+        }
+        assert!(validate_client_id(&"x".repeat(MAX_CLIENT_ID_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn logo_uri_is_https_or_loopback_http() {
+        assert_eq!(validate_logo_uri(""), Ok(()));
+        assert_eq!(
+            validate_logo_uri("https://cdn.example.com/logo.png"),
+            Ok(())
+        );
+        assert_eq!(validate_logo_uri("http://127.0.0.1:8080/logo.png"), Ok(()));
+        assert_eq!(validate_logo_uri("http://localhost/logo.png"), Ok(()));
+        for bad in [
+            "http://cdn.example.com/logo.png",
+            "data:image/png;base64,AAAA",
+            "logo.png",
+            "javascript:x",
+        ] {
+            assert_eq!(
+                code_of(validate_logo_uri(bad)),
+                Some(ErrorCode::InvalidClientMetadata),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn link_uris_are_absolute_http_urls() {
+        assert_eq!(
+            validate_link_uri("tos_uri", "https://neon.example/tos"),
+            Ok(())
+        );
+        assert_eq!(
+            validate_link_uri("tos_uri", "http://neon.example/tos"),
+            Ok(())
+        );
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "/tos",
+            "ftp://neon.example/tos",
+        ] {
+            assert_eq!(
+                code_of(validate_link_uri("tos_uri", bad)),
+                Some(ErrorCode::InvalidClientMetadata),
+                "{bad}"
+            );
+        }
+        let mut m = neoncli();
+        m.policy_uri = "javascript:alert(1)".to_owned();
+        let err = validate_metadata(&m, STRICT).err();
+        assert!(err.is_some_and(|e| e.description.starts_with("policy_uri")));
+    }
+
+    fn client_with(hashes: ClientSecretHashes) -> Client {
+        Client {
+            id: "c".to_owned(),
+            metadata: ClientMetadata::default(),
+            secret: Some(hashes),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn generated_secrets_are_256_bit_url_safe() {
+        let s = generate_client_secret();
+        assert_eq!(s.expose().len(), 43);
+        assert!(
+            s.expose()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+        assert_ne!(s, generate_client_secret());
+    }
+
+    #[test]
+    fn stored_hash_is_not_the_secret_and_verifies() {
+        let hasher = client_secret_hasher(b"system-secret");
+        let secret = generate_client_secret();
+        let hashes = secret_hashes(&secret, &hasher);
+        assert_ne!(hashes.current, secret.expose());
+        let client = client_with(hashes);
+        let now = OffsetDateTime::UNIX_EPOCH;
+        assert!(verify_client_secret(&client, secret.expose(), &hasher, now));
+        assert!(!verify_client_secret(&client, "wrong", &hasher, now));
+        let other = client_secret_hasher(b"another-system-secret");
+        assert!(!verify_client_secret(&client, secret.expose(), &other, now));
+    }
+
+    #[test]
+    fn rotated_secret_stays_valid_for_the_grace_period_only() {
+        let hasher = client_secret_hasher(b"system-secret");
+        let (old, new) = (generate_client_secret(), generate_client_secret());
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(1);
+        let client = client_with(rotate_secret(
+            &secret_hashes(&old, &hasher),
+            &new,
+            &hasher,
+            now,
+            Duration::hours(1),
+        ));
+        assert!(verify_client_secret(&client, new.expose(), &hasher, now));
+        assert!(verify_client_secret(
+            &client,
+            old.expose(),
+            &hasher,
+            now + Duration::minutes(59)
+        ));
+        assert!(!verify_client_secret(
+            &client,
+            old.expose(),
+            &hasher,
+            now + Duration::hours(1)
+        ));
+        assert!(verify_client_secret(
+            &client,
+            new.expose(),
+            &hasher,
+            now + Duration::days(30)
+        ));
+    }
+
+    #[test]
+    fn zero_grace_ends_the_old_secret_at_once_and_only_two_are_ever_valid() {
+        let hasher = client_secret_hasher(b"system-secret");
+        let (a, b, c) = (
+            generate_client_secret(),
+            generate_client_secret(),
+            generate_client_secret(),
+        );
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let immediate = rotate_secret(
+            &secret_hashes(&a, &hasher),
+            &b,
+            &hasher,
+            now,
+            Duration::ZERO,
+        );
+        assert!(!verify_client_secret(
+            &client_with(immediate),
+            a.expose(),
+            &hasher,
+            now
+        ));
+        let once = rotate_secret(
+            &secret_hashes(&a, &hasher),
+            &b,
+            &hasher,
+            now,
+            Duration::hours(1),
+        );
+        let twice = client_with(rotate_secret(&once, &c, &hasher, now, Duration::hours(1)));
+        assert!(!verify_client_secret(&twice, a.expose(), &hasher, now));
+        assert!(verify_client_secret(&twice, b.expose(), &hasher, now));
+        assert!(verify_client_secret(&twice, c.expose(), &hasher, now));
+    }
+
+    #[test]
+    fn public_clients_verify_nothing() {
+        let hasher = client_secret_hasher(b"system-secret");
+        let mut client = client_with(secret_hashes(&generate_client_secret(), &hasher));
+        client.secret = None;
+        assert!(!verify_client_secret(
+            &client,
+            "",
+            &hasher,
+            OffsetDateTime::UNIX_EPOCH
+        ));
+    }
+}

@@ -1,0 +1,324 @@
+//! The login UI's typed client of the token service (`gatehouse.token.v1`, see `proto/`).
+//!
+//! Every method answers in domain types and fails with the OAuth error the token service
+//! answered, decoded from the status details by `gatehouse_proto::status` (the same code that
+//! encoded it). A token service that cannot be reached, or does not answer within the call's
+//! deadline, reads as `temporarily_unavailable`: the page asks the user to retry.
+//!
+//! Each call carries a deadline ([`DEFAULT_DEADLINE`], see [`TokenServiceClient::with_deadline`]):
+//! it is sent as `grpc-timeout`, so the token service stops working on a call nobody waits for,
+//! and enforced here as well, so a hung connection cannot hold a page.
+
+use std::future::Future;
+use std::time::Duration;
+
+use gatehouse_core::authorize::{AuthorizationParams, AuthorizeError, ValidatedAuthorization};
+use gatehouse_core::error::OAuthError;
+use gatehouse_core::scope::{ScopeDefinition, ScopeSet};
+use gatehouse_core::secret::SecretString;
+use gatehouse_core::store::Consent;
+use gatehouse_proto::convert::MalformedMessage;
+use gatehouse_proto::status::oauth_from_status;
+use gatehouse_proto::token::v1 as pb;
+use gatehouse_proto::token::v1::token_service_client::TokenServiceClient as GeneratedClient;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Request, Response, Status};
+
+/// How long a call may take unless [`TokenServiceClient::with_deadline`] says otherwise.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
+
+/// The login UI's handle on the token service. Cheap to clone: clones share one connection.
+#[derive(Debug, Clone)]
+pub struct TokenServiceClient {
+    inner: GeneratedClient<Channel>,
+    deadline: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenServiceError {
+    #[error("invalid token service URL {0:?}")]
+    InvalidUrl(String),
+    #[error("token service unreachable: {0}")]
+    Unreachable(String),
+}
+
+/// What the consent screen shows about a client. Links are `None` when not registered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientDisplay {
+    pub client_id: String,
+    pub name: String,
+    pub logo_uri: Option<String>,
+    pub client_uri: Option<String>,
+    pub policy_uri: Option<String>,
+    pub tos_uri: Option<String>,
+    /// First-party clients skip the consent screen.
+    pub skip_consent: bool,
+}
+
+/// A validated authorization request with what the consent screen shows about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationContext {
+    /// Keep it (server-side, behind the challenge id) and hand it back to
+    /// [`TokenServiceClient::issue_authorization_code`].
+    pub request: ValidatedAuthorization,
+    pub client: ClientDisplay,
+    /// Every requested scope with its catalogue entry, in the order requested.
+    pub scopes: Vec<ScopeDefinition>,
+}
+
+impl AuthorizationContext {
+    /// The scopes to list on the consent screen: the technical and hidden ones left out.
+    pub fn visible_scopes(&self) -> impl Iterator<Item = &ScopeDefinition> {
+        self.scopes.iter().filter(|s| !s.hidden)
+    }
+}
+
+/// What the login UI knows about a user (never the password hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserProfile {
+    pub id: String,
+    pub username: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub picture: Option<String>,
+    pub disabled: bool,
+}
+
+/// A consent as the connected-apps page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectedApp {
+    pub consent: Consent,
+    /// `None` when the client no longer exists.
+    pub client: Option<ClientDisplay>,
+    /// The granted scopes with their catalogue entries.
+    pub scopes: Vec<ScopeDefinition>,
+}
+
+/// RFC 7662 §2.2. An inactive token has `active == false` and nothing else.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenIntrospection {
+    pub active: bool,
+    pub scope: Option<String>,
+    pub client_id: Option<String>,
+    pub sub: Option<String>,
+    pub exp: Option<i64>,
+    pub iat: Option<i64>,
+    pub token_type: Option<String>,
+    pub aud: Vec<String>,
+    pub iss: Option<String>,
+}
+
+impl TokenServiceClient {
+    /// Connects lazily: the first call opens the channel, and a lost connection is re-opened by
+    /// the next call, so the UI survives a restart of the token service.
+    pub fn connect_lazy(url: &str) -> Result<Self, TokenServiceError> {
+        let endpoint = Endpoint::from_shared(url.to_owned())
+            .map_err(|_| TokenServiceError::InvalidUrl(url.to_owned()))?
+            .connect_timeout(Duration::from_secs(2))
+            .tcp_nodelay(true);
+        Ok(Self { inner: GeneratedClient::new(endpoint.connect_lazy()), deadline: DEFAULT_DEADLINE })
+    }
+
+    /// The same client with another per-call deadline.
+    pub fn with_deadline(self, deadline: Duration) -> Self {
+        Self { deadline, ..self }
+    }
+
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    /// The issuer the token service mints for; also the login UI's readiness probe.
+    pub async fn issuer(&self) -> Result<String, TokenServiceError> {
+        let info = self
+            .call(pb::GetServerInfoRequest {}, |mut c, r| async move { c.get_server_info(r).await })
+            .await
+            .map_err(|status| TokenServiceError::Unreachable(status.message().to_owned()))?;
+        Ok(info.issuer)
+    }
+
+    /// RFC 6749 §4.1.1: checks an authorization request. The error says whether to redirect it
+    /// to the client ([`AuthorizeError::Redirect`]) or show it as a page
+    /// ([`AuthorizeError::Untrusted`], also when the token service cannot be reached).
+    pub async fn validate_authorization(&self, params: &AuthorizationParams) -> Result<AuthorizationContext, AuthorizeError> {
+        let message = pb::ValidateAuthorizationRequestRequest { params: Some(params.into()) };
+        let answer = self
+            .call(message, |mut c, r| async move { c.validate_authorization_request(r).await })
+            .await
+            .map_err(|status| AuthorizeError::from(&oauth_from_status(&status)))?;
+        let untrusted = |e: MalformedMessage| AuthorizeError::Untrusted(bad_answer(e));
+        Ok(AuthorizationContext {
+            request: answer.request.ok_or_else(|| MalformedMessage::missing("request")).and_then(TryInto::try_into).map_err(untrusted)?,
+            client: answer.client.map(client_display).ok_or_else(|| untrusted(MalformedMessage::missing("client")))?,
+            scopes: scopes(answer.scopes).map_err(untrusted)?,
+        })
+    }
+
+    /// Checks a username and password: `None` for an unknown user, a wrong password or a
+    /// disabled user alike.
+    pub async fn authenticate_user(&self, username: &str, password: &SecretString) -> Result<Option<UserProfile>, OAuthError> {
+        let message = pb::AuthenticateUserRequest { username: username.to_owned(), password: password.expose().to_owned() };
+        let answer = self.call(message, |mut c, r| async move { c.authenticate_user(r).await }).await.map_err(error)?;
+        Ok(answer.user.map(user_profile))
+    }
+
+    /// The user with this id, `None` when there is none.
+    pub async fn user(&self, id: &str) -> Result<Option<UserProfile>, OAuthError> {
+        let message = pb::GetUserRequest { id: id.to_owned() };
+        match self.call(message, |mut c, r| async move { c.get_user(r).await }).await {
+            Ok(answer) => Ok(answer.user.map(user_profile)),
+            Err(status) if status.code() == Code::NotFound => Ok(None),
+            Err(status) => Err(error(status)),
+        }
+    }
+
+    /// Issues an authorization code for `subject` after consent to `granted` (a subset of the
+    /// request's scope). `auth_time` is when the user authenticated, in Unix seconds.
+    pub async fn issue_authorization_code(
+        &self,
+        request: &ValidatedAuthorization,
+        subject: &str,
+        granted: &ScopeSet,
+        auth_time: i64,
+        session_id: Option<&str>,
+    ) -> Result<SecretString, OAuthError> {
+        let message = pb::IssueAuthorizationCodeRequest {
+            request: Some(request.into()),
+            subject: subject.to_owned(),
+            granted_scope: granted.to_string(),
+            auth_time,
+            session_id: session_id.map(str::to_owned),
+        };
+        let answer = self.call(message, |mut c, r| async move { c.issue_authorization_code(r).await }).await.map_err(error)?;
+        Ok(SecretString::new(answer.code))
+    }
+
+    /// Remembers that `subject` granted `scope` to `client_id`; answers the consent as stored
+    /// (every scope granted so far).
+    pub async fn record_consent(&self, subject: &str, client_id: &str, scope: &ScopeSet) -> Result<Consent, OAuthError> {
+        let message = pb::RecordConsentRequest { subject: subject.to_owned(), client_id: client_id.to_owned(), scope: scope.to_string() };
+        let answer = self.call(message, |mut c, r| async move { c.record_consent(r).await }).await.map_err(error)?;
+        answer.consent.ok_or_else(|| MalformedMessage::missing("consent")).and_then(TryInto::try_into).map_err(bad_answer)
+    }
+
+    /// The live consent of `subject` for `client_id`, if any.
+    pub async fn consent(&self, subject: &str, client_id: &str) -> Result<Option<Consent>, OAuthError> {
+        let message = pb::GetConsentRequest { subject: subject.to_owned(), client_id: client_id.to_owned() };
+        let answer = self.call(message, |mut c, r| async move { c.get_consent(r).await }).await.map_err(error)?;
+        answer.consent.map(TryInto::try_into).transpose().map_err(bad_answer)
+    }
+
+    /// Every live consent of `subject`, for the connected-apps page.
+    pub async fn list_consents(&self, subject: &str) -> Result<Vec<ConnectedApp>, OAuthError> {
+        let message = pb::ListConsentsRequest { subject: subject.to_owned() };
+        let answer = self.call(message, |mut c, r| async move { c.list_consents(r).await }).await.map_err(error)?;
+        answer
+            .apps
+            .into_iter()
+            .map(|app| {
+                Ok(ConnectedApp {
+                    consent: app.consent.ok_or_else(|| MalformedMessage::missing("consent"))?.try_into()?,
+                    client: app.client.map(client_display),
+                    scopes: scopes(app.scopes)?,
+                })
+            })
+            .collect::<Result<_, MalformedMessage>>()
+            .map_err(bad_answer)
+    }
+
+    /// Withdraws the consent and revokes the client's tokens for the user. Answers whether a
+    /// consent existed.
+    pub async fn revoke_consent(&self, subject: &str, client_id: &str) -> Result<bool, OAuthError> {
+        let message = pb::RevokeConsentRequest { subject: subject.to_owned(), client_id: client_id.to_owned() };
+        let answer = self.call(message, |mut c, r| async move { c.revoke_consent(r).await }).await.map_err(error)?;
+        Ok(answer.existed)
+    }
+
+    /// RFC 7662 introspection of any token (the gRPC listener is internal).
+    pub async fn introspect(&self, token: &str, token_type_hint: Option<&str>) -> Result<TokenIntrospection, OAuthError> {
+        let message = pb::IntrospectRequest { token: token.to_owned(), token_type_hint: token_type_hint.map(str::to_owned) };
+        let a = self.call(message, |mut c, r| async move { c.introspect(r).await }).await.map_err(error)?;
+        Ok(TokenIntrospection {
+            active: a.active,
+            scope: a.scope,
+            client_id: a.client_id,
+            sub: a.sub,
+            exp: a.exp,
+            iat: a.iat,
+            token_type: a.token_type,
+            aud: a.aud,
+            iss: a.iss,
+        })
+    }
+
+    /// RFC 7009: revokes `token` if it belongs to `client_id`; answers the same either way.
+    pub async fn revoke(&self, token: &str, client_id: &str) -> Result<(), OAuthError> {
+        let message = pb::RevokeRequest { token: token.to_owned(), client_id: client_id.to_owned(), token_type_hint: None };
+        self.call(message, |mut c, r| async move { c.revoke(r).await }).await.map_err(error)?;
+        Ok(())
+    }
+
+    /// One call under the deadline: sent as `grpc-timeout` and enforced locally. tonic's channel
+    /// also enforces `grpc-timeout` and reports it as `CANCELLED`; a cancellation once the
+    /// deadline has passed is reported as what it is, `DEADLINE_EXCEEDED`.
+    async fn call<M, A, F, Fut>(&self, message: M, rpc: F) -> Result<A, Status>
+    where
+        F: FnOnce(GeneratedClient<Channel>, Request<M>) -> Fut,
+        Fut: Future<Output = Result<Response<A>, Status>>,
+    {
+        let mut request = Request::new(message);
+        request.set_timeout(self.deadline);
+        let started = tokio::time::Instant::now();
+        let expired = || Status::deadline_exceeded(format!("no answer within {} ms", self.deadline.as_millis()));
+        match tokio::time::timeout(self.deadline, rpc(self.inner.clone(), request)).await {
+            Ok(Ok(answer)) => Ok(answer.into_inner()),
+            Ok(Err(status)) if status.code() == Code::Cancelled && started.elapsed() >= self.deadline => Err(expired()),
+            Ok(Err(status)) => Err(status),
+            Err(_) => Err(expired()),
+        }
+    }
+}
+
+fn error(status: Status) -> OAuthError {
+    OAuthError::from(&oauth_from_status(&status))
+}
+
+/// The token service answered something this client cannot read: a version mismatch, never the
+/// user's fault.
+fn bad_answer(e: MalformedMessage) -> OAuthError {
+    tracing::error!(error = %e, "unreadable answer from the token service");
+    OAuthError::server_error()
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+fn client_display(c: pb::ClientInfo) -> ClientDisplay {
+    ClientDisplay {
+        client_id: c.client_id,
+        name: c.name,
+        logo_uri: non_empty(c.logo_uri),
+        client_uri: non_empty(c.client_uri),
+        policy_uri: non_empty(c.policy_uri),
+        tos_uri: non_empty(c.tos_uri),
+        skip_consent: c.skip_consent,
+    }
+}
+
+fn user_profile(u: pb::User) -> UserProfile {
+    UserProfile {
+        id: u.id,
+        username: u.username,
+        name: u.name,
+        email: u.email,
+        email_verified: u.email_verified,
+        picture: u.picture,
+        disabled: u.disabled,
+    }
+}
+
+fn scopes(list: Vec<pb::ScopeInfo>) -> Result<Vec<ScopeDefinition>, MalformedMessage> {
+    list.into_iter().map(TryInto::try_into).collect()
+}

@@ -1,0 +1,72 @@
+//! `Debug` for the messages that carry a password, a bearer token, a code or a session id
+//! (their generated `Debug` is switched off in `build.rs`). The secret fields print
+//! `[redacted]`, so a stray `{:?}` in a log line cannot leak them.
+
+use std::fmt;
+
+use crate::token::v1::{
+    AuthenticateUserRequest, IntrospectRequest, IssueAuthorizationCodeRequest, IssueAuthorizationCodeResponse, RevokeRequest,
+};
+
+const REDACTED: &str = "[redacted]";
+
+impl fmt::Debug for AuthenticateUserRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthenticateUserRequest").field("username", &self.username).field("password", &REDACTED).finish()
+    }
+}
+
+impl fmt::Debug for IssueAuthorizationCodeRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssueAuthorizationCodeRequest")
+            .field("request", &self.request)
+            .field("subject", &self.subject)
+            .field("granted_scope", &self.granted_scope)
+            .field("auth_time", &self.auth_time)
+            .field("session_id", &self.session_id.as_ref().map(|_| REDACTED))
+            .finish()
+    }
+}
+
+impl fmt::Debug for IssueAuthorizationCodeResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssueAuthorizationCodeResponse").field("code", &REDACTED).finish()
+    }
+}
+
+impl fmt::Debug for IntrospectRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntrospectRequest").field("token", &REDACTED).field("token_type_hint", &self.token_type_hint).finish()
+    }
+}
+
+impl fmt::Debug for RevokeRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RevokeRequest")
+            .field("token", &REDACTED)
+            .field("client_id", &self.client_id)
+            .field("token_type_hint", &self.token_type_hint)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let printed = format!(
+            "{:?} {:?} {:?} {:?} {:?}",
+            AuthenticateUserRequest { username: "alice".into(), password: "hunter2".into() },
+            IssueAuthorizationCodeRequest { session_id: Some("sess-secret".into()), ..Default::default() },
+            IssueAuthorizationCodeResponse { code: "gh_ac_secret".into() },
+            IntrospectRequest { token: "gh_at_secret".into(), token_type_hint: None },
+            RevokeRequest { token: "gh_rt_secret".into(), client_id: "c".into(), token_type_hint: None },
+        );
+        assert!(printed.contains("alice"));
+        for secret in ["hunter2", "sess-secret", "gh_ac_secret", "gh_at_secret", "gh_rt_secret"] {
+            assert!(!printed.contains(secret), "{secret} leaked: {printed}");
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! Row shapes shared by both backends, and their conversion to domain types.
+//!
+//! Rows are read as tuples (no `FromRow` derive, hence no sqlx proc-macros). Each tuple's field
+//! order matches the column-list macro next to it, which every `SELECT`/`RETURNING` uses.
+//! Timestamps are whole Unix seconds (see the comment atop the migrations).
+
+use gatehouse_core::client::{Client, ClientMetadata, ClientSecretHashes};
+use gatehouse_core::scope::{Scope, ScopeDefinition, ScopeSet};
+use gatehouse_core::store::{
+    Consent, Page, PageRequest, RefreshToken, RefreshTokenState, SigningKeyRecord, StoreError,
+    StoreResult,
+};
+use gatehouse_core::user::User;
+use sqlx::types::Json;
+use time::OffsetDateTime;
+
+pub(super) fn unix(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
+
+pub(super) fn unix_opt(t: Option<OffsetDateTime>) -> Option<i64> {
+    t.map(unix)
+}
+
+fn time(column: &str, seconds: i64) -> StoreResult<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(seconds)
+        .map_err(|e| StoreError::Corrupt(format!("{column} = {seconds}: {e}")))
+}
+
+fn time_opt(column: &str, seconds: Option<i64>) -> StoreResult<Option<OffsetDateTime>> {
+    seconds.map(|s| time(column, s)).transpose()
+}
+
+fn scope_set(column: &str, text: &str) -> StoreResult<ScopeSet> {
+    ScopeSet::parse(text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+/// The page size as a SQL `LIMIT` that fetches one extra row, which tells whether a next page
+/// exists without a second query.
+pub(super) fn limit_plus_one(size: u32) -> i64 {
+    i64::from(size.clamp(1, PageRequest::MAX_SIZE)) + 1
+}
+
+/// Cuts the extra row fetched by [`limit_plus_one`] and names the key the next page starts after.
+pub(super) fn page<T>(mut items: Vec<T>, size: u32, key: impl Fn(&T) -> String) -> Page<T> {
+    let size = size.clamp(1, PageRequest::MAX_SIZE) as usize;
+    let next = if items.len() > size {
+        items.truncate(size);
+        items.last().map(key)
+    } else {
+        None
+    };
+    Page { items, next }
+}
+
+macro_rules! client_columns {
+    () => {
+        "id, metadata, secret_hash, previous_secret_hash, previous_secret_expires_at, created_at, updated_at"
+    };
+}
+pub(super) use client_columns;
+
+pub(super) type ClientRow = (
+    String,
+    Json<ClientMetadata>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    i64,
+    i64,
+);
+
+pub(super) fn client(row: ClientRow) -> StoreResult<Client> {
+    let (id, Json(metadata), secret_hash, previous, previous_expires_at, created_at, updated_at) =
+        row;
+    let secret = match secret_hash {
+        Some(current) => Some(ClientSecretHashes {
+            current,
+            previous,
+            previous_expires_at: time_opt("previous_secret_expires_at", previous_expires_at)?,
+        }),
+        None => None,
+    };
+    Ok(Client {
+        id,
+        metadata,
+        secret,
+        created_at: time("created_at", created_at)?,
+        updated_at: time("updated_at", updated_at)?,
+    })
+}
+
+/// The secret columns of a client: `(secret_hash, previous_secret_hash, previous_secret_expires_at)`.
+pub(super) fn client_secret_columns(client: &Client) -> (Option<&str>, Option<&str>, Option<i64>) {
+    match &client.secret {
+        Some(s) => (
+            Some(s.current.as_str()),
+            s.previous.as_deref(),
+            unix_opt(s.previous_expires_at),
+        ),
+        None => (None, None, None),
+    }
+}
+
+macro_rules! scope_columns {
+    () => {
+        "name, label, description, hidden"
+    };
+}
+pub(super) use scope_columns;
+
+pub(super) type ScopeRow = (String, String, String, bool);
+
+pub(super) fn scope((name, label, description, hidden): ScopeRow) -> StoreResult<ScopeDefinition> {
+    let name = Scope::parse(&name).map_err(|e| StoreError::Corrupt(format!("scopes.name: {e}")))?;
+    Ok(ScopeDefinition {
+        name,
+        label,
+        description,
+        hidden,
+    })
+}
+
+macro_rules! user_columns {
+    () => {
+        "id, username, email, email_verified, name, picture, disabled, password_hash, created_at, updated_at"
+    };
+}
+pub(super) use user_columns;
+
+pub(super) type UserRow = (
+    String,
+    String,
+    Option<String>,
+    bool,
+    Option<String>,
+    Option<String>,
+    bool,
+    Option<String>,
+    i64,
+    i64,
+);
+
+pub(super) fn user(row: UserRow) -> StoreResult<User> {
+    let (
+        id,
+        username,
+        email,
+        email_verified,
+        name,
+        picture,
+        disabled,
+        password_hash,
+        created_at,
+        updated_at,
+    ) = row;
+    Ok(User {
+        id,
+        username,
+        email,
+        email_verified,
+        name,
+        picture,
+        disabled,
+        password_hash,
+        created_at: time("created_at", created_at)?,
+        updated_at: time("updated_at", updated_at)?,
+    })
+}
+
+/// The case-folded username that carries the uniqueness constraint; the same folding as
+/// `gatehouse_core::user::Username::normalized`.
+pub(super) fn normalize_username(username: &str) -> String {
+    username.to_lowercase()
+}
+
+/// A `LIKE` pattern matching `needle` anywhere, with the pattern characters escaped (`\` is the
+/// escape character named in the queries).
+pub(super) fn contains_pattern(needle: &str) -> String {
+    let mut pattern = String::with_capacity(needle.len() + 2);
+    pattern.push('%');
+    for c in needle.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+macro_rules! consent_columns {
+    () => {
+        "subject, client_id, scope, granted_at, expires_at"
+    };
+}
+pub(super) use consent_columns;
+
+pub(super) type ConsentRow = (String, String, String, i64, Option<i64>);
+
+pub(super) fn consent(
+    (subject, client_id, scope, granted_at, expires_at): ConsentRow,
+) -> StoreResult<Consent> {
+    Ok(Consent {
+        subject,
+        client_id,
+        scope: scope_set("consents.scope", &scope)?,
+        granted_at: time("granted_at", granted_at)?,
+        expires_at: time_opt("expires_at", expires_at)?,
+    })
+}
+
+macro_rules! refresh_columns {
+    () => {
+        "token_hash, family_id, client_id, subject, scope, auth_time, issued_at, expires_at"
+    };
+}
+pub(super) use refresh_columns;
+
+pub(super) type RefreshRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<i64>,
+    i64,
+    i64,
+);
+
+pub(super) fn refresh_token(row: RefreshRow) -> StoreResult<RefreshToken> {
+    let (token_hash, family_id, client_id, subject, scope, auth_time, issued_at, expires_at) = row;
+    Ok(RefreshToken {
+        token_hash,
+        family_id,
+        client_id,
+        subject,
+        scope: scope_set("refresh_tokens.scope", &scope)?,
+        auth_time: time_opt("auth_time", auth_time)?,
+        issued_at: time("issued_at", issued_at)?,
+        expires_at: time("expires_at", expires_at)?,
+    })
+}
+
+/// A token row plus `rotated_at` and the family's `revoked_at`.
+pub(super) type RefreshStateRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<i64>,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
+
+pub(super) fn refresh_token_with_state(
+    row: RefreshStateRow,
+) -> StoreResult<(RefreshToken, RefreshTokenState)> {
+    let (
+        hash,
+        family,
+        client,
+        subject,
+        scope,
+        auth_time,
+        issued_at,
+        expires_at,
+        rotated_at,
+        revoked_at,
+    ) = row;
+    let token = refresh_token((
+        hash, family, client, subject, scope, auth_time, issued_at, expires_at,
+    ))?;
+    let state = if revoked_at.is_some() {
+        RefreshTokenState::Revoked
+    } else if rotated_at.is_some() {
+        RefreshTokenState::Rotated
+    } else {
+        RefreshTokenState::Active
+    };
+    Ok((token, state))
+}
+
+macro_rules! signing_key_columns {
+    () => {
+        "kid, alg, encrypted_private_key, public_jwk, created_at, retired_at"
+    };
+}
+pub(super) use signing_key_columns;
+
+pub(super) type SigningKeyRow = (String, String, Vec<u8>, String, i64, Option<i64>);
+
+pub(super) fn signing_key(row: SigningKeyRow) -> StoreResult<SigningKeyRecord> {
+    let (kid, alg, encrypted_private_key, public_jwk, created_at, retired_at) = row;
+    Ok(SigningKeyRecord {
+        kid,
+        alg,
+        encrypted_private_key,
+        public_jwk,
+        created_at: time("created_at", created_at)?,
+        retired_at: time_opt("retired_at", retired_at)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(contains_pattern("A_b%c\\"), "%a\\_b\\%c\\\\%");
+    }
+
+    #[test]
+    fn limit_fetches_one_extra_row() {
+        assert_eq!(limit_plus_one(0), 2);
+        assert_eq!(limit_plus_one(10), 11);
+        assert_eq!(limit_plus_one(10_000), 501);
+    }
+}

@@ -1,0 +1,292 @@
+//! Clients, scopes and users.
+
+use gatehouse_core::client::{ClientSecretHashes, TokenEndpointAuthMethod};
+use gatehouse_core::scope::{Scope, ScopeDefinition, default_catalogue};
+use gatehouse_core::store::{Consent, PageRequest, StoreError, UserQuery};
+use gatehouse_testkit::DurableBackend;
+use gatehouse_testkit::fixtures::{client, now, scopes, user};
+use time::Duration;
+
+pub async fn client_round_trips_and_updates(b: DurableBackend) {
+    let store = &b.store;
+    let mut c = client("app");
+    c.metadata.metadata = serde_json::json!({"team": "billing", "tier": 2});
+    store.create_client(&c).await.unwrap();
+    assert_eq!(store.get_client("app").await.unwrap(), Some(c.clone()));
+    assert_eq!(store.get_client("other").await.unwrap(), None);
+
+    let mut updated = c.clone();
+    updated.metadata.client_name = "Renamed".into();
+    updated.metadata.token_endpoint_auth_method = TokenEndpointAuthMethod::ClientSecretPost;
+    updated.secret = Some(ClientSecretHashes {
+        current: "new-hash".into(),
+        previous: Some("hash-of-secret".into()),
+        previous_expires_at: Some(now() + Duration::hours(1)),
+    });
+    updated.updated_at = c.updated_at + Duration::seconds(5);
+    store.update_client(&updated).await.unwrap();
+    assert_eq!(
+        store.get_client("app").await.unwrap(),
+        Some(updated.clone())
+    );
+
+    // A public client holds no secret at all.
+    let mut public = updated.clone();
+    public.metadata.token_endpoint_auth_method = TokenEndpointAuthMethod::None;
+    public.secret = None;
+    store.update_client(&public).await.unwrap();
+    assert_eq!(store.get_client("app").await.unwrap(), Some(public));
+
+    // `created_at` is set once, at creation.
+    let mut moved = updated.clone();
+    moved.created_at = c.created_at + Duration::days(1);
+    store.update_client(&moved).await.unwrap();
+    assert_eq!(
+        store.get_client("app").await.unwrap().unwrap().created_at,
+        c.created_at
+    );
+}
+
+pub async fn duplicate_client_id_conflicts(b: DurableBackend) {
+    b.store.create_client(&client("dup")).await.unwrap();
+    let again = b.store.create_client(&client("dup")).await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+}
+
+pub async fn clients_paginate_in_id_order(b: DurableBackend) {
+    for id in ["c", "a", "e", "b", "d"] {
+        b.store.create_client(&client(id)).await.unwrap();
+    }
+    let ids = |page: &gatehouse_core::store::Page<gatehouse_core::client::Client>| {
+        page.items.iter().map(|c| c.id.clone()).collect::<Vec<_>>()
+    };
+    let first = b.store.list_clients(&PageRequest::first(2)).await.unwrap();
+    assert_eq!(ids(&first), ["a", "b"]);
+    assert_eq!(first.next.as_deref(), Some("b"));
+    let second = b
+        .store
+        .list_clients(&PageRequest {
+            size: 2,
+            after: first.next,
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(&second), ["c", "d"]);
+    assert_eq!(second.next.as_deref(), Some("d"));
+    let last = b
+        .store
+        .list_clients(&PageRequest {
+            size: 2,
+            after: second.next,
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(&last), ["e"]);
+    assert_eq!(last.next, None);
+
+    // A page that ends exactly at the last row has no next page.
+    let all = b.store.list_clients(&PageRequest::first(5)).await.unwrap();
+    assert_eq!(ids(&all), ["a", "b", "c", "d", "e"]);
+    assert_eq!(all.next, None);
+}
+
+pub async fn delete_client_forgets_its_consents(b: DurableBackend) {
+    let store = &b.store;
+    store.create_client(&client("gone")).await.unwrap();
+    store.create_client(&client("kept")).await.unwrap();
+    for client_id in ["gone", "kept"] {
+        let consent = Consent {
+            subject: "alice".into(),
+            client_id: client_id.into(),
+            scope: scopes("openid"),
+            granted_at: now(),
+            expires_at: None,
+        };
+        store.put_consent(&consent).await.unwrap();
+    }
+    store.delete_client("gone").await.unwrap();
+    assert_eq!(store.get_client("gone").await.unwrap(), None);
+    assert_eq!(store.get_consent("alice", "gone").await.unwrap(), None);
+    assert!(store.get_consent("alice", "kept").await.unwrap().is_some());
+    assert!(store.get_client("kept").await.unwrap().is_some());
+}
+
+pub async fn missing_rows_are_not_found(b: DurableBackend) {
+    let store = &b.store;
+    let not_found = |r: Result<(), StoreError>| matches!(r, Err(StoreError::NotFound));
+    assert!(not_found(store.update_client(&client("nobody")).await));
+    assert!(not_found(store.delete_client("nobody").await));
+    let scope = ScopeDefinition {
+        name: Scope::parse("nothing").unwrap(),
+        label: "Nothing".into(),
+        description: String::new(),
+        hidden: false,
+    };
+    assert!(not_found(store.update_scope(&scope).await));
+    assert!(not_found(store.delete_scope("nothing").await));
+    assert!(not_found(
+        store.update_user(&user("nobody", "nobody")).await
+    ));
+    assert!(not_found(store.delete_user("nobody").await));
+    assert!(not_found(store.retire_signing_key("nokey", now()).await));
+    assert!(not_found(store.delete_signing_key("nokey").await));
+}
+
+pub async fn scope_catalogue_crud(b: DurableBackend) {
+    let store = &b.store;
+    for scope in default_catalogue() {
+        store.create_scope(&scope).await.unwrap();
+    }
+    let mut expected = default_catalogue();
+    expected.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(store.list_scopes().await.unwrap(), expected);
+
+    let again = store.create_scope(&default_catalogue()[0]).await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+
+    let mut email = store.get_scope("email").await.unwrap().unwrap();
+    email.label = "Email".into();
+    email.description = "Where we write to you.".into();
+    email.hidden = true;
+    store.update_scope(&email).await.unwrap();
+    assert_eq!(store.get_scope("email").await.unwrap(), Some(email));
+
+    store.delete_scope("email").await.unwrap();
+    assert_eq!(store.get_scope("email").await.unwrap(), None);
+    assert_eq!(store.list_scopes().await.unwrap().len(), expected.len() - 1);
+}
+
+pub async fn users_round_trip_and_are_found_by_username_ignoring_case(b: DurableBackend) {
+    let store = &b.store;
+    let mut alice = user("u1", "Alice");
+    alice.password_hash = Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into());
+    alice.picture = Some("https://example.com/alice.png".into());
+    store.create_user(&alice).await.unwrap();
+    assert_eq!(store.get_user("u1").await.unwrap(), Some(alice.clone()));
+    assert_eq!(
+        store.get_user_by_username("aLiCe").await.unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(store.get_user_by_username("bob").await.unwrap(), None);
+
+    let mut renamed = alice.clone();
+    renamed.username = "Alicia".into();
+    renamed.email = None;
+    renamed.email_verified = false;
+    renamed.disabled = true;
+    renamed.updated_at = alice.updated_at + Duration::seconds(1);
+    store.update_user(&renamed).await.unwrap();
+    assert_eq!(
+        store.get_user_by_username("alicia").await.unwrap(),
+        Some(renamed)
+    );
+    assert_eq!(store.get_user_by_username("alice").await.unwrap(), None);
+
+    store.delete_user("u1").await.unwrap();
+    assert_eq!(store.get_user("u1").await.unwrap(), None);
+}
+
+pub async fn duplicate_username_conflicts_ignoring_case(b: DurableBackend) {
+    let store = &b.store;
+    store.create_user(&user("u1", "Alice")).await.unwrap();
+    let same_name = store.create_user(&user("u2", "ALICE")).await;
+    assert!(
+        matches!(same_name, Err(StoreError::Conflict)),
+        "{same_name:?}"
+    );
+    let same_id = store.create_user(&user("u1", "someone")).await;
+    assert!(matches!(same_id, Err(StoreError::Conflict)), "{same_id:?}");
+
+    store.create_user(&user("u2", "bob")).await.unwrap();
+    let taken = store.update_user(&user("u2", "alice")).await;
+    assert!(matches!(taken, Err(StoreError::Conflict)), "{taken:?}");
+    // Changing only the case of one's own name is fine.
+    store.update_user(&user("u2", "BOB")).await.unwrap();
+}
+
+pub async fn users_are_searched_and_paginated(b: DurableBackend) {
+    let store = &b.store;
+    let mut carol = user("u3", "carol");
+    carol.email = Some("Carol.Smith@Example.org".into());
+    let mut percent = user("u4", "100%real");
+    percent.email = None;
+    for u in [user("u1", "alice"), user("u2", "Bob"), carol, percent] {
+        store.create_user(&u).await.unwrap();
+    }
+    let search = |s: &str| UserQuery {
+        search: Some(s.into()),
+    };
+    let ids = |page: gatehouse_core::store::Page<gatehouse_core::user::User>| {
+        page.items.into_iter().map(|u| u.id).collect::<Vec<_>>()
+    };
+    let all = PageRequest::first(10);
+    assert_eq!(
+        ids(store.list_users(&UserQuery::default(), &all).await.unwrap()),
+        ["u1", "u2", "u3", "u4"]
+    );
+    assert_eq!(
+        ids(store.list_users(&search("BO"), &all).await.unwrap()),
+        ["u2"]
+    );
+    assert_eq!(
+        ids(store
+            .list_users(&search("smith@example"), &all)
+            .await
+            .unwrap()),
+        ["u3"]
+    );
+    assert_eq!(
+        ids(store.list_users(&search("example."), &all).await.unwrap()),
+        ["u1", "u2", "u3"]
+    );
+    // LIKE wildcards in the search are literal characters.
+    assert_eq!(
+        ids(store.list_users(&search("0%r"), &all).await.unwrap()),
+        ["u4"]
+    );
+    assert_eq!(
+        ids(store.list_users(&search("%"), &all).await.unwrap()),
+        ["u4"]
+    );
+    assert_eq!(
+        ids(store.list_users(&search("_"), &all).await.unwrap()),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        ids(store.list_users(&search(""), &all).await.unwrap()).len(),
+        4
+    );
+
+    let first = store
+        .list_users(&UserQuery::default(), &PageRequest::first(3))
+        .await
+        .unwrap();
+    assert_eq!(first.next.as_deref(), Some("u3"));
+    let rest = store
+        .list_users(
+            &UserQuery::default(),
+            &PageRequest {
+                size: 3,
+                after: first.next,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(rest), ["u4"]);
+    let page = store
+        .list_users(&search("example"), &PageRequest::first(1))
+        .await
+        .unwrap();
+    assert_eq!(page.next.as_deref(), Some("u1"));
+    let page = store
+        .list_users(
+            &search("example"),
+            &PageRequest {
+                size: 1,
+                after: page.next,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(page), ["u2"]);
+}

@@ -1,0 +1,305 @@
+//! Test support shared by every Gatehouse crate: which storage backends a test run exercises, a
+//! fresh isolated store per test, and a few fixtures.
+//!
+//! SQLite and the in-memory store are always exercised. Postgres and Redis are exercised when
+//! their URL is set:
+//! - `GATEHOUSE_TEST_POSTGRES_URL`, e.g. `postgres://postgres@127.0.0.1:5432/test`: an account
+//!   that may `CREATE DATABASE`. Each test gets its own database, created from this URL, migrated,
+//!   and dropped again when the [`DurableBackend`] is dropped; so tests run in parallel without
+//!   seeing each other's rows.
+//! - `GATEHOUSE_TEST_REDIS_URL`, e.g. `redis://127.0.0.1:6379`. Redis is shared: tests isolate
+//!   themselves by using random keys.
+//!
+//! When `CI` is set (non-empty), a missing URL is a panic: CI must never pass by silently skipping
+//! a backend. A URL that is set but unreachable is a panic everywhere. Locally, unset backends are
+//! skipped and the first call prints (once, past the test harness's output capture) which
+//! backends are exercised and which are skipped.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod postgres;
+
+pub mod fixtures;
+
+use std::io::Write as _;
+use std::sync::{Arc, Once};
+
+use gatehouse_core::store::{DurableStore, ShortLivedStore};
+
+pub const POSTGRES_URL_VAR: &str = "GATEHOUSE_TEST_POSTGRES_URL";
+pub const REDIS_URL_VAR: &str = "GATEHOUSE_TEST_REDIS_URL";
+
+/// The durable backends a test can run against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DurableKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DurableKind {
+    pub const ALL: [Self; 2] = [Self::Sqlite, Self::Postgres];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// The short-lived backends a test can run against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShortLivedKind {
+    Memory,
+    Redis,
+}
+
+impl ShortLivedKind {
+    pub const ALL: [Self; 2] = [Self::Memory, Self::Redis];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Memory => "memory",
+            Self::Redis => "redis",
+        }
+    }
+}
+
+/// A fresh, migrated, empty durable store of one backend.
+///
+/// `url` reaches the same database, e.g. to start the real binary on it. Keep this value alive
+/// while anything uses the database: dropping it deletes the SQLite file or drops the Postgres
+/// database.
+pub struct DurableBackend {
+    pub kind: DurableKind,
+    pub store: Arc<dyn DurableStore>,
+    pub url: String,
+    // Declared last so it runs after `store` is released.
+    _cleanup: Cleanup,
+}
+
+impl DurableBackend {
+    pub fn name(&self) -> &'static str {
+        self.kind.name()
+    }
+}
+
+impl std::fmt::Debug for DurableBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DurableBackend")
+            .field("kind", &self.kind)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A short-lived store of one backend. `url` is `None` for the in-memory store.
+pub struct ShortLivedBackend {
+    pub kind: ShortLivedKind,
+    pub store: Arc<dyn ShortLivedStore>,
+    pub url: Option<String>,
+}
+
+impl ShortLivedBackend {
+    pub fn name(&self) -> &'static str {
+        self.kind.name()
+    }
+}
+
+impl std::fmt::Debug for ShortLivedBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShortLivedBackend")
+            .field("kind", &self.kind)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Held only for its `Drop`, which deletes what the backend created.
+#[allow(dead_code)]
+enum Cleanup {
+    SqliteDir(tempfile::TempDir),
+    Postgres(postgres::DropDatabase),
+}
+
+/// Whether this run is CI (`CI` set and non-empty), where every backend is mandatory.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty())
+}
+
+/// The URL in `var`, or `None` when unset locally. Panics in CI when unset.
+fn configured_url(var: &str, backend: &str) -> Option<String> {
+    let url = std::env::var(var).ok().filter(|v| !v.trim().is_empty());
+    if url.is_none() && in_ci() {
+        panic!(
+            "CI is set but {var} is not: the {backend} tests would be skipped. Set {var} to a reachable {backend}."
+        );
+    }
+    url
+}
+
+/// Every backend this run exercises, durable first (`["sqlite", "postgres", "memory", "redis"]`
+/// with all configured).
+pub fn exercised_backends() -> Vec<&'static str> {
+    let mut names = vec![DurableKind::Sqlite.name()];
+    if configured_url(POSTGRES_URL_VAR, "postgres").is_some() {
+        names.push(DurableKind::Postgres.name());
+    }
+    names.push(ShortLivedKind::Memory.name());
+    if configured_url(REDIS_URL_VAR, "redis").is_some() {
+        names.push(ShortLivedKind::Redis.name());
+    }
+    names
+}
+
+/// One line naming the exercised and the skipped backends, e.g.
+/// `backends exercised: sqlite, postgres, memory, redis`.
+pub fn backend_summary() -> String {
+    let exercised = exercised_backends();
+    let skipped: Vec<String> = [("postgres", POSTGRES_URL_VAR), ("redis", REDIS_URL_VAR)]
+        .into_iter()
+        .filter(|(name, _)| !exercised.contains(name))
+        .map(|(name, var)| format!("{name} (set {var})"))
+        .collect();
+    let mut line = format!("backends exercised: {}", exercised.join(", "));
+    if !skipped.is_empty() {
+        line.push_str(&format!("; skipped: {}", skipped.join(", ")));
+    }
+    line
+}
+
+/// Prints [`backend_summary`] to stderr once per test binary. It writes to the stderr handle
+/// directly, which the test harness does not capture, so the line shows in every run.
+pub fn report_backends() {
+    static REPORTED: Once = Once::new();
+    let summary = backend_summary();
+    REPORTED.call_once(|| {
+        let _ = writeln!(std::io::stderr().lock(), "gatehouse-testkit: {summary}");
+    });
+}
+
+/// A fresh store of `kind`, or `None` when that backend is not configured (never in CI).
+pub async fn durable_backend(kind: DurableKind) -> Option<DurableBackend> {
+    report_backends();
+    match kind {
+        DurableKind::Sqlite => Some(sqlite_backend().await),
+        DurableKind::Postgres => {
+            let admin_url = configured_url(POSTGRES_URL_VAR, "postgres")?;
+            let (url, cleanup) = postgres::create_database(&admin_url, true).await;
+            let store = gatehouse_store::connect_durable(&url)
+                .await
+                .unwrap_or_else(|e| panic!("connecting to the test database {url}: {e}"));
+            Some(DurableBackend {
+                kind,
+                store,
+                url,
+                _cleanup: Cleanup::Postgres(cleanup),
+            })
+        }
+    }
+}
+
+/// A fresh store of every configured durable backend.
+pub async fn durable_backends() -> Vec<DurableBackend> {
+    let mut backends = Vec::new();
+    for kind in DurableKind::ALL {
+        backends.extend(durable_backend(kind).await);
+    }
+    backends
+}
+
+async fn sqlite_backend() -> DurableBackend {
+    let dir = tempfile::Builder::new()
+        .prefix("gatehouse-test-")
+        .tempdir()
+        .expect("creating a temp dir");
+    let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+    gatehouse_store::migrate(&url)
+        .await
+        .unwrap_or_else(|e| panic!("migrating {url}: {e}"));
+    let store = gatehouse_store::connect_durable(&url)
+        .await
+        .unwrap_or_else(|e| panic!("opening {url}: {e}"));
+    DurableBackend {
+        kind: DurableKind::Sqlite,
+        store,
+        url,
+        _cleanup: Cleanup::SqliteDir(dir),
+    }
+}
+
+/// A short-lived store of `kind`, or `None` when that backend is not configured (never in CI).
+pub async fn short_lived_backend(kind: ShortLivedKind) -> Option<ShortLivedBackend> {
+    report_backends();
+    match kind {
+        ShortLivedKind::Memory => {
+            let store = gatehouse_store::connect_short_lived(None)
+                .await
+                .expect("the memory store cannot fail");
+            Some(ShortLivedBackend {
+                kind,
+                store,
+                url: None,
+            })
+        }
+        ShortLivedKind::Redis => {
+            let url = configured_url(REDIS_URL_VAR, "redis")?;
+            let store = gatehouse_store::connect_short_lived(Some(&url))
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("{REDIS_URL_VAR}={url} is set but Redis cannot be used: {e}")
+                });
+            store.ping().await.unwrap_or_else(|e| {
+                panic!("{REDIS_URL_VAR}={url} is set but Redis does not answer PING: {e}")
+            });
+            Some(ShortLivedBackend {
+                kind,
+                store,
+                url: Some(url),
+            })
+        }
+    }
+}
+
+/// An empty, unmigrated Postgres database of its own, for tests that run the real binary
+/// against Postgres (e.g. `gatehouse migrate`). `None` when Postgres is not configured (never in
+/// CI). The database is dropped with the returned value.
+pub async fn fresh_postgres_database() -> Option<FreshDatabase> {
+    report_backends();
+    let admin_url = configured_url(POSTGRES_URL_VAR, "postgres")?;
+    let (url, guard) = postgres::create_database(&admin_url, false).await;
+    Some(FreshDatabase { url, _guard: guard })
+}
+
+/// A database that lives as long as this value.
+pub struct FreshDatabase {
+    pub url: String,
+    _guard: postgres::DropDatabase,
+}
+
+/// The Redis URL of this run, when Redis is configured (always in CI).
+pub fn redis_url() -> Option<String> {
+    configured_url(REDIS_URL_VAR, "redis")
+}
+
+/// Whether this run exercises Redis.
+pub fn redis_enabled() -> bool {
+    redis_url().is_some()
+}
+
+/// Reports a test that could not run here because `what` is not configured. Never in CI: there
+/// the backend selection has already panicked. Locally the test returns early, and the line says
+/// so, past the harness's output capture.
+pub fn skipped(test: &str, what: &str) {
+    assert!(!in_ci(), "{test} cannot be skipped in CI ({what} is required)");
+    let _ = writeln!(std::io::stderr().lock(), "gatehouse-testkit: {test} skipped: {what} not configured");
+}
+
+/// Every configured short-lived backend.
+pub async fn short_lived_backends() -> Vec<ShortLivedBackend> {
+    let mut backends = Vec::new();
+    for kind in ShortLivedKind::ALL {
+        backends.extend(short_lived_backend(kind).await);
+    }
+    backends
+}

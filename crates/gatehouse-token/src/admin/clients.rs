@@ -1,0 +1,493 @@
+//! `/admin/clients`: register, list, read, replace, patch, delete clients and rotate secrets.
+//!
+//! Field names are RFC 7591's and Hydra's, so a client exported from Hydra imports unchanged:
+//! unknown fields are ignored, `null` and `""` mean "not set", and the server fills Hydra's
+//! defaults. Every request is parsed and validated completely before the single store write.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use gatehouse_core::client::{Client, ClientMetadata, ClientSecretHashes, TokenEndpointAuthMethod};
+use gatehouse_core::registration::{
+    self, apply_defaults, generate_client_secret, parse_access_token_strategy, parse_auth_method,
+    parse_scope, validate_chosen_secret, validate_client_id, validate_metadata,
+};
+use gatehouse_core::secret::SecretString;
+use gatehouse_core::store::StoreError;
+use gatehouse_core::{ErrorCode, OAuthError};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::PathParam;
+use super::pagination::{PageParams, next_link};
+use super::{AdminConfig, AdminState, ApiError, ErrorBody, patch, rfc3339};
+
+const TAG: &str = "clients";
+
+/// A client as the admin API accepts it (create, full replacement, import of a Hydra export).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ClientRequest {
+    /// Chosen by the operator (1–255 visible ASCII characters), or a UUID v4 when omitted.
+    pub client_id: Option<String>,
+    /// Write-only: at least 32 characters. Omit it to have a 256-bit secret generated; either
+    /// way it is shown once and stored only as a keyed hash. Not allowed for `none` clients.
+    #[serde(default, deserialize_with = "secret_field")]
+    #[schema(value_type = Option<String>, write_only)]
+    pub client_secret: Option<SecretString>,
+    pub client_name: Option<String>,
+    /// Absolute, no fragment, compared as exact strings; plain http only on loopback hosts.
+    pub redirect_uris: Option<Vec<String>>,
+    /// `authorization_code` (default), `refresh_token`, `client_credentials`.
+    pub grant_types: Option<Vec<String>>,
+    /// `code`; defaults to `["code"]` with the `authorization_code` grant, else `[]`.
+    pub response_types: Option<Vec<String>>,
+    /// Space-separated scopes the client may ask for; default `openid offline offline_access`.
+    pub scope: Option<String>,
+    pub audience: Option<Vec<String>>,
+    /// `client_secret_basic` (default), `client_secret_post`, or `none` for public clients.
+    pub token_endpoint_auth_method: Option<String>,
+    /// https, or plain http on a loopback host.
+    pub logo_uri: Option<String>,
+    pub client_uri: Option<String>,
+    pub policy_uri: Option<String>,
+    pub tos_uri: Option<String>,
+    pub contacts: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub skip_consent: Option<bool>,
+    /// `opaque` (default) or `jwt`.
+    pub access_token_strategy: Option<String>,
+    /// Free-form JSON kept with the client.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+}
+
+/// `client_secret` as a string or nothing. A wrongly typed value is refused without echoing it.
+fn secret_field<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(SecretString::new(s))),
+        Some(_) => Err(serde::de::Error::custom("client_secret must be a string")),
+    }
+}
+
+impl ClientRequest {
+    /// Parses every field, fills the defaults and applies every registration rule.
+    fn into_parts(
+        self,
+        config: &AdminConfig,
+    ) -> Result<(Option<String>, Option<SecretString>, ClientMetadata), ApiError> {
+        let token_endpoint_auth_method =
+            parse_auth_method(self.token_endpoint_auth_method.as_deref().unwrap_or(""))?;
+        let mut metadata = ClientMetadata {
+            client_name: self.client_name.unwrap_or_default(),
+            redirect_uris: self.redirect_uris.unwrap_or_default(),
+            grant_types: self.grant_types.unwrap_or_default(),
+            response_types: self.response_types.unwrap_or_default(),
+            scope: parse_scope(self.scope.as_deref().unwrap_or(""))?,
+            audience: self.audience.unwrap_or_default(),
+            token_endpoint_auth_method,
+            logo_uri: self.logo_uri.unwrap_or_default(),
+            client_uri: self.client_uri.unwrap_or_default(),
+            policy_uri: self.policy_uri.unwrap_or_default(),
+            tos_uri: self.tos_uri.unwrap_or_default(),
+            contacts: self.contacts.unwrap_or_default(),
+            post_logout_redirect_uris: self.post_logout_redirect_uris.unwrap_or_default(),
+            skip_consent: self.skip_consent.unwrap_or_default(),
+            access_token_strategy: parse_access_token_strategy(
+                self.access_token_strategy.as_deref().unwrap_or(""),
+            )?,
+            metadata: self.metadata.unwrap_or(Value::Null),
+        };
+        apply_defaults(&mut metadata);
+        validate_metadata(&metadata, config.registration_policy())?;
+        if let Some(secret) = &self.client_secret {
+            validate_chosen_secret(secret, token_endpoint_auth_method)?;
+        }
+        let client_id = self.client_id.filter(|id| !id.is_empty());
+        if let Some(id) = &client_id {
+            validate_client_id(id)?;
+        }
+        Ok((client_id, self.client_secret, metadata))
+    }
+
+    fn parse(body: Result<Json<Self>, JsonRejection>) -> Result<Self, ApiError> {
+        body.map(|Json(request)| request).map_err(|rejection| {
+            ApiError::from_json_rejection(&rejection, ErrorCode::InvalidClientMetadata)
+        })
+    }
+}
+
+/// A client as the admin API answers it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientResponse {
+    pub client_id: String,
+    pub client_name: String,
+    /// Only in the answer that created or replaced the secret: it is not stored and cannot be
+    /// read again.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "expose_secret"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub client_secret: Option<SecretString>,
+    /// RFC 7591 §3.2.1: sent with a new secret; 0 means it does not expire.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret_expires_at: Option<i64>,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub response_types: Vec<String>,
+    pub scope: String,
+    pub audience: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    pub logo_uri: String,
+    pub client_uri: String,
+    pub policy_uri: String,
+    pub tos_uri: String,
+    pub contacts: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub skip_consent: bool,
+    pub access_token_strategy: String,
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+fn expose_secret<S: Serializer>(secret: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(secret) => s.serialize_str(secret.expose()),
+        None => s.serialize_none(),
+    }
+}
+
+impl ClientResponse {
+    fn new(client: &Client, new_secret: Option<SecretString>) -> Result<Self, ApiError> {
+        let m = &client.metadata;
+        let access_token_strategy = serde_json::to_value(m.access_token_strategy)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        Ok(Self {
+            client_id: client.id.clone(),
+            client_name: m.client_name.clone(),
+            client_secret_expires_at: new_secret.as_ref().map(|_| 0),
+            client_secret: new_secret,
+            redirect_uris: m.redirect_uris.clone(),
+            grant_types: m.grant_types.clone(),
+            response_types: m.response_types.clone(),
+            scope: m.scope.to_string(),
+            audience: m.audience.clone(),
+            token_endpoint_auth_method: m.token_endpoint_auth_method.as_str().to_owned(),
+            logo_uri: m.logo_uri.clone(),
+            client_uri: m.client_uri.clone(),
+            policy_uri: m.policy_uri.clone(),
+            tos_uri: m.tos_uri.clone(),
+            contacts: m.contacts.clone(),
+            post_logout_redirect_uris: m.post_logout_redirect_uris.clone(),
+            skip_consent: m.skip_consent,
+            access_token_strategy,
+            metadata: m.metadata.clone(),
+            created_at: rfc3339(client.created_at)?,
+            updated_at: rfc3339(client.updated_at)?,
+        })
+    }
+}
+
+/// What a write does to the client's secret.
+enum SecretPlan {
+    /// Public client: no secret.
+    None,
+    Keep(ClientSecretHashes),
+    /// Store this one (and show it once).
+    New(SecretString),
+}
+
+/// Public clients hold no secret; a chosen secret replaces the stored one at once; otherwise the
+/// stored secret stays, and a client that becomes confidential gets a generated one.
+fn plan_secret(
+    method: TokenEndpointAuthMethod,
+    chosen: Option<SecretString>,
+    existing: Option<&ClientSecretHashes>,
+) -> SecretPlan {
+    match (chosen, method, existing) {
+        (Some(secret), _, _) => SecretPlan::New(secret),
+        (None, TokenEndpointAuthMethod::None, _) => SecretPlan::None,
+        (None, _, Some(hashes)) => SecretPlan::Keep(hashes.clone()),
+        (None, _, None) => SecretPlan::New(generate_client_secret()),
+    }
+}
+
+impl AdminState {
+    fn settle_secret(
+        &self,
+        plan: SecretPlan,
+    ) -> (Option<ClientSecretHashes>, Option<SecretString>) {
+        match plan {
+            SecretPlan::None => (None, None),
+            SecretPlan::Keep(hashes) => (Some(hashes), None),
+            SecretPlan::New(secret) => (
+                Some(registration::secret_hashes(
+                    &secret,
+                    &self.client_secret_hasher,
+                )),
+                Some(secret),
+            ),
+        }
+    }
+
+    async fn load_client(&self, id: &str) -> Result<Client, ApiError> {
+        self.durable
+            .get_client(id)
+            .await?
+            .ok_or_else(|| client_not_found(id))
+    }
+
+    /// `PUT` and `PATCH`: a full replacement that keeps id, `created_at` and (unless told
+    /// otherwise) the secret.
+    async fn replace_client(
+        &self,
+        existing: Client,
+        request: ClientRequest,
+    ) -> Result<ClientResponse, ApiError> {
+        let (body_id, chosen, metadata) = request.into_parts(&self.config)?;
+        if body_id.as_deref().is_some_and(|id| id != existing.id) {
+            return Err(ApiError::invalid_request(
+                "client_id cannot be changed; create a new client instead",
+            ));
+        }
+        let plan = plan_secret(
+            metadata.token_endpoint_auth_method,
+            chosen,
+            existing.secret.as_ref(),
+        );
+        let (secret, shown) = self.settle_secret(plan);
+        let client = Client {
+            id: existing.id,
+            metadata,
+            secret,
+            created_at: existing.created_at,
+            updated_at: self.now(),
+        };
+        self.durable
+            .update_client(&client)
+            .await
+            .map_err(|e| not_found_as(e, &client.id))?;
+        ClientResponse::new(&client, shown)
+    }
+}
+
+fn client_not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("client {id:?} does not exist"))
+}
+
+fn not_found_as(e: StoreError, id: &str) -> ApiError {
+    match e {
+        StoreError::NotFound => client_not_found(id),
+        e => e.into(),
+    }
+}
+
+/// Registers a client (or imports one exported from Hydra).
+#[utoipa::path(post, path = "/admin/clients", tag = TAG, request_body = ClientRequest,
+    responses(
+        (status = 201, description = "Registered; `client_secret` is shown this once", body = ClientResponse),
+        (status = 400, description = "`invalid_client_metadata`, `invalid_redirect_uri` or `invalid_request`", body = ErrorBody),
+        (status = 409, description = "The client id is taken", body = ErrorBody),
+    ))]
+pub async fn create_client(
+    State(state): State<AdminState>,
+    body: Result<Json<ClientRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<ClientResponse>), ApiError> {
+    let (id, chosen, metadata) = ClientRequest::parse(body)?.into_parts(&state.config)?;
+    let id = id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let (secret, shown) = state.settle_secret(plan_secret(
+        metadata.token_endpoint_auth_method,
+        chosen,
+        None,
+    ));
+    let now = state.now();
+    let client = Client {
+        id,
+        metadata,
+        secret,
+        created_at: now,
+        updated_at: now,
+    };
+    state
+        .durable
+        .create_client(&client)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict => {
+                ApiError::conflict(format!("client {:?} already exists", client.id))
+            }
+            e => e.into(),
+        })?;
+    tracing::info!(client_id = %client.id, "client registered");
+    Ok((
+        StatusCode::CREATED,
+        Json(ClientResponse::new(&client, shown)?),
+    ))
+}
+
+/// Lists clients by id, a page at a time.
+#[utoipa::path(get, path = "/admin/clients", tag = TAG, params(PageParams),
+    responses(
+        (status = 200, description = "One page of clients", body = [ClientResponse],
+            headers(("Link" = String, description = "`<…>; rel=\"next\"` while more pages follow"))),
+        (status = 400, description = "Bad `page_size` or `page_token`", body = ErrorBody),
+    ))]
+pub async fn list_clients(
+    State(state): State<AdminState>,
+    query: Result<Query<PageParams>, QueryRejection>,
+) -> Result<(HeaderMap, Json<Vec<ClientResponse>>), ApiError> {
+    let Query(params) = query.map_err(|e| ApiError::from_query_rejection(&e))?;
+    let page = params.to_request()?;
+    let found = state.durable.list_clients(&page).await?;
+    let items = found
+        .items
+        .iter()
+        .map(|c| ClientResponse::new(c, None))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut headers = HeaderMap::new();
+    if let Some(link) = next_link("/admin/clients", page.size, found.next.as_deref(), &[]) {
+        headers.insert(header::LINK, link);
+    }
+    Ok((headers, Json(items)))
+}
+
+/// Reads one client (never its secret).
+#[utoipa::path(get, path = "/admin/clients/{id}", tag = TAG, params(("id" = String, Path, description = "Client id")),
+    responses((status = 200, description = "The client", body = ClientResponse), (status = 404, description = "No such client", body = ErrorBody)))]
+pub async fn get_client(
+    State(state): State<AdminState>,
+    PathParam(id): PathParam,
+) -> Result<Json<ClientResponse>, ApiError> {
+    let client = state.load_client(&id).await?;
+    Ok(Json(ClientResponse::new(&client, None)?))
+}
+
+/// Replaces a client completely: omitted fields take their defaults, as on creation. The secret
+/// stays unless `client_secret` is given (then it is replaced at once, with no grace period).
+#[utoipa::path(put, path = "/admin/clients/{id}", tag = TAG, params(("id" = String, Path, description = "Client id")),
+    request_body = ClientRequest,
+    responses(
+        (status = 200, description = "Replaced; `client_secret` only if this request set or generated one", body = ClientResponse),
+        (status = 400, description = "Refused; `error` and `error_description` say why", body = ErrorBody), (status = 404, description = "No such client", body = ErrorBody),
+    ))]
+pub async fn replace_client(
+    State(state): State<AdminState>,
+    PathParam(id): PathParam,
+    body: Result<Json<ClientRequest>, JsonRejection>,
+) -> Result<Json<ClientResponse>, ApiError> {
+    let request = ClientRequest::parse(body)?;
+    let existing = state.load_client(&id).await?;
+    Ok(Json(state.replace_client(existing, request).await?))
+}
+
+/// Changes part of a client with an RFC 6902 JSON Patch (an array, as Hydra takes it) or an
+/// RFC 7396 merge patch (an object). The result must pass the same rules as a `PUT`.
+#[utoipa::path(patch, path = "/admin/clients/{id}", tag = TAG, params(("id" = String, Path, description = "Client id")),
+    request_body(content = Value, description = "A JSON Patch array (RFC 6902) or a merge-patch object (RFC 7396)",
+        content_type = "application/json"),
+    responses(
+        (status = 200, description = "The client", body = ClientResponse),
+        (status = 400, description = "Refused; `error` and `error_description` say why", body = ErrorBody), (status = 404, description = "No such client", body = ErrorBody),
+    ))]
+pub async fn patch_client(
+    State(state): State<AdminState>,
+    PathParam(id): PathParam,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<Json<ClientResponse>, ApiError> {
+    let Json(operations) =
+        body.map_err(|e| ApiError::from_json_rejection(&e, ErrorCode::InvalidRequest))?;
+    let existing = state.load_client(&id).await?;
+    let mut document = serde_json::to_value(ClientResponse::new(&existing, None)?)
+        .map_err(|_| ApiError::server_error())?;
+    patch::apply(&mut document, operations)?;
+    let bytes = serde_json::to_vec(&document).map_err(|_| ApiError::server_error())?;
+    let request = ClientRequest::parse(Json::<ClientRequest>::from_bytes(&bytes))?;
+    Ok(Json(state.replace_client(existing, request).await?))
+}
+
+/// Deletes a client.
+#[utoipa::path(delete, path = "/admin/clients/{id}", tag = TAG, params(("id" = String, Path, description = "Client id")),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such client", body = ErrorBody)))]
+pub async fn delete_client(
+    State(state): State<AdminState>,
+    PathParam(id): PathParam,
+) -> Result<StatusCode, ApiError> {
+    state
+        .durable
+        .delete_client(&id)
+        .await
+        .map_err(|e| not_found_as(e, &id))?;
+    tracing::info!(client_id = %id, "client deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RotateParams {
+    /// Seconds the previous secret keeps working (0 to 2592000); the server's configured grace
+    /// period (one day by default) when omitted. Use 0 for a leaked secret.
+    pub grace_seconds: Option<u64>,
+}
+
+/// Rotates a confidential client's secret without downtime: the new secret is returned once and
+/// the previous one stays valid for the grace period. A secret replaced earlier stops at once.
+#[utoipa::path(post, path = "/admin/clients/{id}/secret", tag = TAG,
+    params(("id" = String, Path, description = "Client id"), RotateParams),
+    responses(
+        (status = 200, description = "The client with its new `client_secret`, shown this once", body = ClientResponse),
+        (status = 400, description = "Public client, or grace period out of range", body = ErrorBody),
+        (status = 404, description = "No such client", body = ErrorBody),
+    ))]
+pub async fn rotate_secret(
+    State(state): State<AdminState>,
+    PathParam(id): PathParam,
+    query: Result<Query<RotateParams>, QueryRejection>,
+) -> Result<Json<ClientResponse>, ApiError> {
+    let Query(params) = query.map_err(|e| ApiError::from_query_rejection(&e))?;
+    let grace = match params.grace_seconds {
+        None => state.config.secret_rotation_grace,
+        Some(s) if s <= AdminConfig::MAX_SECRET_ROTATION_GRACE.as_secs() => {
+            std::time::Duration::from_secs(s)
+        }
+        Some(_) => {
+            let max = AdminConfig::MAX_SECRET_ROTATION_GRACE.as_secs();
+            return Err(ApiError::invalid_request(format!(
+                "grace_seconds must be between 0 and {max}"
+            )));
+        }
+    };
+    let grace = time::Duration::try_from(grace).unwrap_or(time::Duration::ZERO);
+    let mut client = state.load_client(&id).await?;
+    if client.is_public() {
+        return Err(OAuthError::invalid_request(format!(
+            "client {id:?} is public (token_endpoint_auth_method none) and has no secret to rotate"
+        ))
+        .into());
+    }
+    let new_secret = generate_client_secret();
+    let now = state.now();
+    client.secret = Some(match &client.secret {
+        Some(old) => {
+            registration::rotate_secret(old, &new_secret, &state.client_secret_hasher, now, grace)
+        }
+        None => registration::secret_hashes(&new_secret, &state.client_secret_hasher),
+    });
+    client.updated_at = now;
+    state
+        .durable
+        .update_client(&client)
+        .await
+        .map_err(|e| not_found_as(e, &id))?;
+    tracing::info!(client_id = %id, grace_seconds = grace.whole_seconds(), "client secret rotated");
+    Ok(Json(ClientResponse::new(&client, Some(new_secret))?))
+}

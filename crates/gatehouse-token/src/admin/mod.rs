@@ -1,0 +1,165 @@
+//! The admin REST API: clients, the scope catalogue and users, shaped like Ory Hydra's v2 admin
+//! API so operators' scripts and muscle memory carry over.
+//!
+//! Handlers are thin: the registration rules live in `gatehouse_core::registration`, storage
+//! behind the ports in `gatehouse_core::store`. The OpenAPI document at `/admin/openapi.json` is
+//! built from the same annotations that register the routes (`openapi.rs`), so it cannot drift.
+//!
+//! The binary mounts [`router`] on the admin listener and decides whether to wrap it in
+//! [`require_admin_token`] (needed when the listener is not bound to loopback).
+
+mod auth;
+mod clients;
+mod error;
+mod openapi;
+mod pagination;
+pub mod password;
+mod patch;
+mod scopes;
+mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use gatehouse_core::Clock;
+use gatehouse_core::registration::RegistrationPolicy;
+use gatehouse_core::secret::KeyedHasher;
+use gatehouse_core::store::{DurableStore, ShortLivedStore};
+use time::OffsetDateTime;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub use auth::{RequireAdminToken, RequireAdminTokenService, require_admin_token};
+pub use clients::{ClientRequest, ClientResponse};
+pub use error::{ApiError, ErrorBody};
+pub use gatehouse_core::registration::{client_secret_hasher, verify_client_secret};
+pub use openapi::openapi_document;
+pub use password::{
+    PasswordError, PasswordHashParams, hash_password, needs_rehash, verify_password,
+};
+pub use scopes::{ScopeRequest, ScopeResponse, seed_default_scopes};
+pub use users::{PasswordRequest, UserRequest, UserResponse};
+
+/// Operator settings of the admin API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminConfig {
+    /// How long a client's previous secret keeps working after `POST /admin/clients/{id}/secret`.
+    /// A request may override it with `?grace_seconds=` (0 ends the old secret at once, for a leak).
+    pub secret_rotation_grace: Duration,
+    /// Allow plain-http redirect URIs on non-loopback hosts. For test environments only.
+    pub allow_insecure_redirect_uris: bool,
+    /// argon2id cost of newly set passwords.
+    pub password_hash: PasswordHashParams,
+    /// Minimum length of a user password, in Unicode characters.
+    pub min_password_length: usize,
+}
+
+impl AdminConfig {
+    /// One day: a planned rotation hands the new secret to a partner, often another organisation,
+    /// who must deploy it before the old one stops working. An hour is too little for that hand-over
+    /// and an outage teaches operators not to rotate; a leaked secret is rotated with
+    /// `grace_seconds=0` instead.
+    pub const DEFAULT_SECRET_ROTATION_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
+
+    /// Eight characters: the floor of NIST SP 800-63B §5.1.1.2 and OWASP's authentication cheat
+    /// sheet. Length rules beyond that mostly push users to predictable padding; an operator whose
+    /// users sign in with the password alone may raise it to 15 (SP 800-63B-4).
+    pub const DEFAULT_MIN_PASSWORD_LENGTH: usize = 8;
+
+    /// Upper bound of accepted passwords, so a request cannot make the server hash megabytes.
+    pub const MAX_PASSWORD_LENGTH: usize = 1024;
+
+    /// The longest grace period a request may ask for.
+    pub const MAX_SECRET_ROTATION_GRACE: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+    pub(crate) fn registration_policy(&self) -> RegistrationPolicy {
+        RegistrationPolicy {
+            allow_insecure_redirect_uris: self.allow_insecure_redirect_uris,
+        }
+    }
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            secret_rotation_grace: Self::DEFAULT_SECRET_ROTATION_GRACE,
+            allow_insecure_redirect_uris: false,
+            password_hash: PasswordHashParams::default(),
+            min_password_length: Self::DEFAULT_MIN_PASSWORD_LENGTH,
+        }
+    }
+}
+
+/// Everything the admin handlers need, built once by the binary.
+#[derive(Clone)]
+pub struct AdminState {
+    pub durable: Arc<dyn DurableStore>,
+    /// Used to end the access tokens of a disabled or deleted user.
+    pub short_lived: Arc<dyn ShortLivedStore>,
+    pub clock: Arc<dyn Clock>,
+    /// Keyed with the system secret for purpose `"client-secret"` (see [`client_secret_hasher`]).
+    pub client_secret_hasher: KeyedHasher,
+    pub config: AdminConfig,
+}
+
+impl AdminState {
+    pub fn new(
+        durable: Arc<dyn DurableStore>,
+        short_lived: Arc<dyn ShortLivedStore>,
+        clock: Arc<dyn Clock>,
+        client_secret_hasher: KeyedHasher,
+        config: AdminConfig,
+    ) -> Self {
+        Self {
+            durable,
+            short_lived,
+            clock,
+            client_secret_hasher,
+            config,
+        }
+    }
+
+    /// Now, to the second: the stores persist whole seconds, so a timestamp answered on creation
+    /// reads back identical later.
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(self.clock.unix()).unwrap_or_else(|_| self.clock.now())
+    }
+}
+
+impl std::fmt::Debug for AdminState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminState")
+            .field("durable", &self.durable.backend())
+            .field("short_lived", &self.short_lived.backend())
+            .field("clock", &self.clock)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The admin API under `/admin`, including `/admin/openapi.json`.
+///
+/// Unknown paths and methods answer the JSON error shape too, and every answer carries
+/// `Cache-Control: no-store` because some carry a client secret.
+pub fn router(state: AdminState) -> Router {
+    let (routes, document) = openapi::api_router().split_for_parts();
+    routes
+        .merge(openapi::document_route(&document))
+        .fallback(error::route_not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .with_state(state)
+}
+
+/// RFC 3339, as Hydra writes `created_at`/`updated_at`.
+pub(crate) fn rfc3339(at: OffsetDateTime) -> Result<String, ApiError> {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| {
+            tracing::error!(error = %e, "timestamp cannot be written as RFC 3339");
+            ApiError::server_error()
+        })
+}

@@ -1,0 +1,178 @@
+//! User passwords: argon2id with OWASP's parameters, hashed and verified off the async runtime.
+//!
+//! Passwords are low-entropy, so unlike client secrets they get a deliberately slow, memory-hard
+//! hash. One hash takes tens of milliseconds of CPU, which would stall every other request on a
+//! runtime worker, so both directions run on `tokio::task::spawn_blocking`.
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use gatehouse_core::secret::SecretString;
+
+/// argon2id cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordHashParams {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for PasswordHashParams {
+    /// OWASP Password Storage Cheat Sheet: argon2id, m=19456 KiB (19 MiB), t=2, p=1.
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+impl PasswordHashParams {
+    /// Checks the parameters are ones argon2 accepts, so a bad configuration fails at start-up
+    /// rather than at the first password.
+    pub fn validate(&self) -> Result<(), PasswordError> {
+        self.to_argon2().map(drop)
+    }
+
+    fn to_argon2(self) -> Result<Argon2<'static>, PasswordError> {
+        let params = Params::new(self.memory_kib, self.iterations, self.parallelism, None)
+            .map_err(|e| PasswordError::Params(e.to_string()))?;
+        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("invalid argon2 parameters: {0}")]
+    Params(String),
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+    #[error("the stored password hash is not a valid PHC string")]
+    MalformedHash,
+    #[error("the password hashing task did not complete")]
+    Task,
+}
+
+/// The argon2id PHC string (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`) of `password`, with
+/// a fresh random salt.
+pub async fn hash_password(
+    password: SecretString,
+    params: PasswordHashParams,
+) -> Result<String, PasswordError> {
+    tokio::task::spawn_blocking(move || {
+        let argon2 = params.to_argon2()?;
+        let hash = argon2
+            .hash_password(password.expose().as_bytes())
+            .map_err(|e| PasswordError::Hash(e.to_string()))?;
+        Ok(hash.to_string())
+    })
+    .await
+    .map_err(|_| PasswordError::Task)?
+}
+
+/// Whether `password` matches `phc`, using the parameters recorded in `phc` (so raising the
+/// configured cost never locks out existing users). The comparison is constant-time.
+pub async fn verify_password(password: SecretString, phc: String) -> Result<bool, PasswordError> {
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&phc).map_err(|_| PasswordError::MalformedHash)?;
+        match Argon2::default().verify_password(password.expose().as_bytes(), &parsed) {
+            Ok(()) => Ok(true),
+            Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
+            Err(e) => Err(PasswordError::Hash(e.to_string())),
+        }
+    })
+    .await
+    .map_err(|_| PasswordError::Task)?
+}
+
+/// Whether `phc` was made with other parameters than `params` (or another algorithm), so the
+/// sign-in flow can re-hash the password it just verified.
+pub fn needs_rehash(phc: &str, params: PasswordHashParams) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return true;
+    };
+    if parsed.algorithm.as_str() != "argon2id" {
+        return true;
+    }
+    match Params::try_from(&parsed) {
+        Ok(p) => {
+            p.m_cost() != params.memory_kib
+                || p.t_cost() != params.iterations
+                || p.p_cost() != params.parallelism
+        }
+        Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cheap parameters keep the unit tests fast; the defaults are exercised by the admin tests.
+    const CHEAP: PasswordHashParams = PasswordHashParams {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
+
+    #[tokio::test]
+    async fn hash_verifies_and_rejects_wrong_passwords() {
+        let hash = hash_password(SecretString::new("correct horse"), CHEAP).await;
+        let Ok(hash) = hash else { panic!("{hash:?}") };
+        assert!(hash.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
+        assert!(!hash.contains("correct horse"));
+        assert!(matches!(
+            verify_password(SecretString::new("correct horse"), hash.clone()).await,
+            Ok(true)
+        ));
+        assert!(matches!(
+            verify_password(SecretString::new("wrong horse"), hash).await,
+            Ok(false)
+        ));
+    }
+
+    #[tokio::test]
+    async fn same_password_gets_a_new_salt_each_time() {
+        let a = hash_password(SecretString::new("pw-12345"), CHEAP)
+            .await
+            .ok();
+        let b = hash_password(SecretString::new("pw-12345"), CHEAP)
+            .await
+            .ok();
+        assert!(a.is_some() && a != b);
+    }
+
+    #[tokio::test]
+    async fn malformed_hash_is_an_error_not_a_match() {
+        assert!(matches!(
+            verify_password(SecretString::new("x"), "not-a-phc-string".to_owned()).await,
+            Err(PasswordError::MalformedHash)
+        ));
+    }
+
+    #[tokio::test]
+    async fn rehash_is_needed_when_parameters_change() {
+        let hash = hash_password(SecretString::new("pw-12345"), CHEAP)
+            .await
+            .unwrap_or_default();
+        assert!(!needs_rehash(&hash, CHEAP));
+        assert!(needs_rehash(&hash, PasswordHashParams::default()));
+        assert!(needs_rehash("garbage", CHEAP));
+    }
+
+    #[test]
+    fn defaults_are_owasp_and_valid() {
+        let p = PasswordHashParams::default();
+        assert_eq!((p.memory_kib, p.iterations, p.parallelism), (19456, 2, 1));
+        assert!(p.validate().is_ok());
+        assert!(
+            PasswordHashParams {
+                memory_kib: 1,
+                iterations: 0,
+                parallelism: 0
+            }
+            .validate()
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,33 @@
+//! RFC 6749 §4.4: the client acts on its own behalf. Confidential clients only; no refresh
+//! token and no ID token (there is no user).
+
+use gatehouse_core::client::Client;
+use gatehouse_core::error::{ErrorCode, OAuthError};
+use gatehouse_core::scope::ScopeSet;
+use gatehouse_core::token_request::{Form, PresentedCredentials};
+
+use super::{requested_audience, requested_scope};
+use crate::issue::{AccessGrant, TokenResponse};
+use crate::service::TokenService;
+
+impl TokenService {
+    pub(crate) async fn client_credentials(&self, client: &Client, presented: &PresentedCredentials, form: &Form) -> Result<TokenResponse, OAuthError> {
+        if client.is_public() || matches!(presented, PresentedCredentials::None { .. }) {
+            return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "public clients cannot use the client_credentials grant"));
+        }
+        // Without a scope parameter the token carries no scope: least privilege by default.
+        let scope = requested_scope(form, &client.metadata.scope)?.unwrap_or_else(ScopeSet::default);
+        let audience = requested_audience(form, client)?;
+        let (access_token, expires_in) = self
+            .mint_access_token(AccessGrant { client, subject: None, scope: &scope, audience, grant_id: None, auth_time: None })
+            .await?;
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in,
+            scope: (!scope.is_empty()).then(|| scope.to_string()),
+            refresh_token: None,
+            id_token: None,
+        })
+    }
+}

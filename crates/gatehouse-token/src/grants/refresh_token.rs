@@ -1,0 +1,75 @@
+//! RFC 6749 §6 with rotation and reuse detection (RFC 9700 §4.14.2): every use of a refresh
+//! token spends it and issues a successor in the same family; presenting a spent token revokes
+//! the whole family and the access tokens it issued.
+
+use gatehouse_core::client::Client;
+use gatehouse_core::error::{ErrorCode, OAuthError};
+use gatehouse_core::store::{RefreshTokenState, RotateOutcome};
+use gatehouse_core::token_request::Form;
+use time::OffsetDateTime;
+
+use super::requested_scope;
+use crate::issue::{AccessGrant, TokenResponse};
+use crate::service::{TokenService, store_error};
+
+fn invalid_grant(description: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, description)
+}
+
+impl TokenService {
+    pub(crate) async fn refresh(&self, client: &Client, form: &Form) -> Result<TokenResponse, OAuthError> {
+        let presented = form.require("refresh_token")?;
+        let hash = self.token_hash(presented);
+        let Some((current, state)) = self.durable.get_refresh_token(&hash).await.map_err(store_error)? else {
+            return Err(invalid_grant("the refresh token is invalid"));
+        };
+        // A token of another client is refused without touching it: its owner's family must not
+        // be revoked because somebody else presented it.
+        if current.client_id != client.id {
+            return Err(invalid_grant("the refresh token was issued to another client"));
+        }
+        if state == RefreshTokenState::Revoked {
+            return Err(invalid_grant("the refresh token was revoked"));
+        }
+        // Narrowing applies to the new access token; the family keeps its original scope (RFC 6749 §6).
+        let scope = requested_scope(form, &current.scope)?.unwrap_or_else(|| current.scope.clone());
+        self.require_active_user(&current.subject).await?;
+
+        let auth_time = current.auth_time.map(OffsetDateTime::unix_timestamp);
+        let (new_token, successor) = self.new_refresh_token(&client.id, &current.subject, &current.scope, &current.family_id, auth_time);
+        match self.durable.rotate_refresh_token(&hash, &successor, self.clock.now()).await.map_err(store_error)? {
+            RotateOutcome::Rotated { .. } => {}
+            RotateOutcome::ReuseDetected { family_id } => {
+                tracing::warn!(client_id = %client.id, "refresh token reused; revoking its family");
+                self.revoke_access_tokens_of(&family_id).await?;
+                return Err(invalid_grant("the refresh token was already used; the grant has been revoked"));
+            }
+            RotateOutcome::Inactive => return Err(invalid_grant("the refresh token expired or was revoked")),
+            RotateOutcome::NotFound => return Err(invalid_grant("the refresh token is invalid")),
+        }
+
+        let (access_token, expires_in) = self
+            .mint_access_token(AccessGrant {
+                client,
+                subject: Some(&current.subject),
+                scope: &scope,
+                audience: Vec::new(),
+                grant_id: Some(&current.family_id),
+                auth_time,
+            })
+            .await?;
+        let id_token = if scope.contains("openid") {
+            Some(self.mint_id_token(client, &current.subject, auth_time.unwrap_or_else(|| self.clock.unix()), None, &access_token)?)
+        } else {
+            None
+        };
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in,
+            scope: Some(scope.to_string()),
+            refresh_token: Some(new_token),
+            id_token,
+        })
+    }
+}

@@ -1,0 +1,217 @@
+//! The published documents: provider metadata (OpenID Connect Discovery 1.0 §3, RFC 8414 §2;
+//! one document on both well-known paths) and the JWKS (RFC 7517 §5).
+//!
+//! Both are requested far more often than they change, so both are served as pre-serialised
+//! bytes: the metadata is rebuilt at most every [`DISCOVERY_CACHE_TTL`] (it changes only with the
+//! scope catalogue), the JWKS only when the key ring is replaced (rotation or reload). They are
+//! public and safe to cache and to read cross-origin (browser apps fetch them).
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::error::OAuthError;
+use gatehouse_jose::{KeyRing, SigningAlgorithm};
+use serde::Serialize;
+
+use super::PublicState;
+use super::error::EndpointError;
+use crate::service::{TokenService, store_error};
+
+/// How long the server reuses a built metadata document.
+pub(super) const DISCOVERY_CACHE_TTL: Duration = Duration::from_secs(10);
+/// How long clients may cache the metadata.
+const DISCOVERY_CACHE_CONTROL: &str = "public, max-age=300";
+/// How long clients may cache the JWKS. Short, because a rotated-in key signs at once: a client
+/// that meets an unknown `kid` within this window may have to refetch.
+const JWKS_CACHE_CONTROL: &str = "public, max-age=60";
+
+pub(super) async fn openid_configuration(State(state): State<PublicState>) -> Response {
+    match state.discovery.document(&state.service).await {
+        Ok(document) => public_json(document, DISCOVERY_CACHE_CONTROL),
+        Err(e) => EndpointError::new(e).into_response(),
+    }
+}
+
+pub(super) async fn jwks(State(state): State<PublicState>) -> Response {
+    match state.jwks.document(state.service.keys()) {
+        Ok(document) => public_json(document, JWKS_CACHE_CONTROL),
+        Err(e) => EndpointError::new(e).into_response(),
+    }
+}
+
+fn public_json(document: Bytes, cache_control: &'static str) -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+        (header::CACHE_CONTROL, HeaderValue::from_static(cache_control)),
+        (header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*")),
+    ];
+    (headers, document).into_response()
+}
+
+/// The provider metadata. Every list says what Gatehouse implements, not what it might.
+#[derive(Serialize)]
+struct ProviderMetadata<'a> {
+    issuer: &'a str,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    jwks_uri: String,
+    userinfo_endpoint: String,
+    revocation_endpoint: String,
+    introspection_endpoint: String,
+    end_session_endpoint: String,
+    response_types_supported: [&'static str; 1],
+    response_modes_supported: [&'static str; 1],
+    grant_types_supported: [&'static str; 3],
+    subject_types_supported: [&'static str; 1],
+    id_token_signing_alg_values_supported: Vec<&'static str>,
+    token_endpoint_auth_methods_supported: [&'static str; 3],
+    revocation_endpoint_auth_methods_supported: [&'static str; 3],
+    introspection_endpoint_auth_methods_supported: [&'static str; 3],
+    scopes_supported: Vec<String>,
+    claims_supported: [&'static str; 14],
+    code_challenge_methods_supported: [&'static str; 1],
+    authorization_response_iss_parameter_supported: bool,
+    request_parameter_supported: bool,
+    /// Defaults to `true` when omitted (Discovery §3), so it must be said.
+    request_uri_parameter_supported: bool,
+    claims_parameter_supported: bool,
+    prompt_values_supported: [&'static str; 4],
+    ui_locales_supported: [&'static str; 2],
+}
+
+const CLIENT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
+
+async fn build_metadata(service: &TokenService) -> Result<Bytes, OAuthError> {
+    let issuer = service.issuer();
+    let catalogue = service.durable().list_scopes().await.map_err(store_error)?;
+    let mut scopes_supported: Vec<String> = vec!["openid".to_owned()];
+    scopes_supported.extend(catalogue.into_iter().map(|d| d.name.as_str().to_owned()).filter(|s| s != "openid"));
+    let mut algorithms = vec![service.settings().id_token_algorithm.as_str()];
+    if !algorithms.contains(&SigningAlgorithm::Rs256.as_str()) {
+        algorithms.push(SigningAlgorithm::Rs256.as_str());
+    }
+    let metadata = ProviderMetadata {
+        issuer,
+        authorization_endpoint: format!("{issuer}/oauth2/auth"),
+        token_endpoint: format!("{issuer}/oauth2/token"),
+        jwks_uri: format!("{issuer}/.well-known/jwks.json"),
+        userinfo_endpoint: format!("{issuer}/userinfo"),
+        revocation_endpoint: format!("{issuer}/oauth2/revoke"),
+        introspection_endpoint: format!("{issuer}/oauth2/introspect"),
+        end_session_endpoint: format!("{issuer}/oauth2/sessions/logout"),
+        response_types_supported: ["code"],
+        response_modes_supported: ["query"],
+        grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
+        subject_types_supported: ["public"],
+        id_token_signing_alg_values_supported: algorithms,
+        token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+        revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+        introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+        scopes_supported,
+        claims_supported: [
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "at_hash",
+            "name",
+            "preferred_username",
+            "picture",
+            "updated_at",
+            "email",
+            "email_verified",
+        ],
+        code_challenge_methods_supported: ["S256"],
+        authorization_response_iss_parameter_supported: true,
+        request_parameter_supported: false,
+        request_uri_parameter_supported: false,
+        claims_parameter_supported: false,
+        prompt_values_supported: ["none", "login", "consent", "select_account"],
+        ui_locales_supported: ["en", "de"],
+    };
+    serde_json::to_vec(&metadata).map(Bytes::from).map_err(|e| {
+        tracing::error!(error = %e, "provider metadata cannot be serialised");
+        OAuthError::server_error()
+    })
+}
+
+/// The metadata document, rebuilt at most once per TTL. While one request rebuilds it, the
+/// others keep serving the previous copy, so an expiry under load costs one store read, not one
+/// per request; if the store fails, the previous copy is served until it answers again.
+pub(super) struct DiscoveryCache {
+    ttl: Duration,
+    current: RwLock<Option<(Instant, Bytes)>>,
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl DiscoveryCache {
+    pub(super) fn new(ttl: Duration) -> Self {
+        Self { ttl, current: RwLock::new(None), refreshing: tokio::sync::Mutex::new(()) }
+    }
+
+    fn cached(&self) -> Option<(Instant, Bytes)> {
+        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn fresh(&self) -> Option<Bytes> {
+        self.cached().filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, document)| document)
+    }
+
+    pub(super) async fn document(&self, service: &TokenService) -> Result<Bytes, OAuthError> {
+        if let Some(document) = self.fresh() {
+            return Ok(document);
+        }
+        let stale = self.cached().map(|(_, document)| document);
+        let _refreshing = match (self.refreshing.try_lock(), &stale) {
+            (Ok(guard), _) => guard,
+            (Err(_), Some(stale)) => return Ok(stale.clone()),
+            (Err(_), None) => self.refreshing.lock().await,
+        };
+        if let Some(document) = self.fresh() {
+            return Ok(document);
+        }
+        match build_metadata(service).await {
+            Ok(document) => {
+                *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), document.clone()));
+                Ok(document)
+            }
+            Err(e) => match stale {
+                Some(stale) => {
+                    tracing::warn!(error = %e, "provider metadata could not be rebuilt; serving the previous copy");
+                    Ok(stale)
+                }
+                None => Err(e),
+            },
+        }
+    }
+}
+
+/// The JWKS, serialised once per key ring. The cache holds the ring it was built from, so the
+/// pointer comparison cannot be fooled by a new ring at a reused address.
+#[derive(Default)]
+pub(super) struct JwksCache {
+    current: RwLock<Option<(Arc<KeyRing>, Bytes)>>,
+}
+
+impl JwksCache {
+    pub(super) fn document(&self, ring: Arc<KeyRing>) -> Result<Bytes, OAuthError> {
+        if let Some((cached, document)) = self.current.read().unwrap_or_else(|p| p.into_inner()).as_ref()
+            && Arc::ptr_eq(cached, &ring)
+        {
+            return Ok(document.clone());
+        }
+        let document = serde_json::to_vec(ring.jwks()).map(Bytes::from).map_err(|e| {
+            tracing::error!(error = %e, "the JWKS cannot be serialised");
+            OAuthError::server_error()
+        })?;
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some((ring, document.clone()));
+        Ok(document)
+    }
+}

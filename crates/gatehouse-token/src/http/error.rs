@@ -1,0 +1,148 @@
+//! How errors travel over HTTP, in one place.
+//!
+//! - Token, revocation and introspection endpoints: RFC 6749 §5.2, a JSON body
+//!   `{"error", "error_description"}` with the status of the code; `invalid_client` after an
+//!   attempt with the `Authorization` header is 401 with `WWW-Authenticate: Basic`.
+//! - The UserInfo endpoint: RFC 6750 §3, a `WWW-Authenticate: Bearer` challenge.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::error::{ErrorCode, OAuthError};
+use serde::Serialize;
+
+use crate::grants::TokenEndpointError;
+
+/// The RFC 6749 §5.2 error body.
+#[derive(Debug, Serialize)]
+pub(super) struct ErrorBody<'a> {
+    error: &'a str,
+    error_description: &'a str,
+}
+
+/// An error of the token, revocation or introspection endpoint.
+#[derive(Debug)]
+pub(super) struct EndpointError {
+    status: StatusCode,
+    error: OAuthError,
+    basic_auth_attempted: bool,
+}
+
+impl EndpointError {
+    /// With the status the code carries (RFC 6749 §5.2, `ErrorCode::http_status`).
+    pub(super) fn new(error: OAuthError) -> Self {
+        Self { status: status_of(error.code), error, basic_auth_attempted: false }
+    }
+
+    /// A client-authentication outcome: `invalid_client` gets the Basic challenge when the
+    /// client tried the `Authorization` header (RFC 6749 §5.2).
+    pub(super) fn client_auth(error: OAuthError, basic_auth_attempted: bool) -> Self {
+        Self { basic_auth_attempted, ..Self::new(error) }
+    }
+
+    /// A body over [`super::MAX_FORM_BYTES`]: `invalid_request` with 413, so the client learns why.
+    pub(super) fn payload_too_large() -> Self {
+        Self {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            error: OAuthError::invalid_request(format!("the request body exceeds {} bytes", super::MAX_FORM_BYTES)),
+            basic_auth_attempted: false,
+        }
+    }
+
+}
+
+impl From<OAuthError> for EndpointError {
+    fn from(error: OAuthError) -> Self {
+        Self::new(error)
+    }
+}
+
+impl From<TokenEndpointError> for EndpointError {
+    fn from(e: TokenEndpointError) -> Self {
+        Self::client_auth(e.error, e.basic_auth_attempted)
+    }
+}
+
+impl IntoResponse for EndpointError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody { error: self.error.code.as_str(), error_description: &self.error.description };
+        let mut response = (self.status, Json(body)).into_response();
+        if self.error.code == ErrorCode::InvalidClient && self.basic_auth_attempted {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"gatehouse\""));
+        }
+        response
+    }
+}
+
+fn status_of(code: ErrorCode) -> StatusCode {
+    StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
+}
+
+/// An error of a bearer-protected resource (RFC 6750 §3).
+#[derive(Debug)]
+pub(super) enum BearerError {
+    /// No bearer token at all: a bare challenge, no error attribute (RFC 6750 §3.1).
+    Missing,
+    /// `invalid_request`, `invalid_token`, `insufficient_scope`, or a server-side failure.
+    Failed(OAuthError),
+    /// A body over the size limit.
+    TooLarge,
+}
+
+impl IntoResponse for BearerError {
+    fn into_response(self) -> Response {
+        let error = match self {
+            Self::Missing => {
+                let challenge = HeaderValue::from_static("Bearer realm=\"gatehouse\"");
+                return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, challenge)]).into_response();
+            }
+            Self::TooLarge => return EndpointError::payload_too_large().into_response(),
+            Self::Failed(error) => error,
+        };
+        let status = status_of(error.code);
+        let body = ErrorBody { error: error.code.as_str(), error_description: &error.description };
+        let mut response = (status, Json(body)).into_response();
+        // Server-side failures are not the bearer's fault: no challenge for them.
+        if matches!(error.code, ErrorCode::InvalidRequest | ErrorCode::InvalidToken | ErrorCode::InsufficientScope) {
+            let challenge = format!(
+                "Bearer error=\"{}\", error_description=\"{}\"",
+                error.code.as_str(),
+                quotable(&error.description)
+            );
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
+        response
+    }
+}
+
+/// RFC 6750 §3: `error_description` may hold only %x20-21 / %x23-5B / %x5D-7E, so it can sit in
+/// a quoted string; anything else becomes a space.
+fn quotable(description: &str) -> String {
+    description.chars().map(|c| if matches!(c, ' '..='~') && c != '"' && c != '\\' { c } else { ' ' }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenge_descriptions_lose_quotes_backslashes_and_non_ascii() {
+        assert_eq!(quotable("the \"x\\y\" token é\n"), "the  x y  token   ");
+    }
+
+    #[test]
+    fn basic_challenge_only_for_invalid_client_after_basic() {
+        let invalid_client = OAuthError::new(ErrorCode::InvalidClient, "client authentication failed");
+        let with = EndpointError::client_auth(invalid_client.clone(), true).into_response();
+        assert_eq!(with.status(), StatusCode::UNAUTHORIZED);
+        assert!(with.headers().contains_key(header::WWW_AUTHENTICATE));
+        let without = EndpointError::client_auth(invalid_client, false).into_response();
+        assert_eq!(without.status(), StatusCode::UNAUTHORIZED);
+        assert!(!without.headers().contains_key(header::WWW_AUTHENTICATE));
+        let grant = EndpointError::client_auth(OAuthError::new(ErrorCode::InvalidGrant, "bad code"), true).into_response();
+        assert_eq!(grant.status(), StatusCode::BAD_REQUEST);
+        assert!(!grant.headers().contains_key(header::WWW_AUTHENTICATE));
+    }
+}

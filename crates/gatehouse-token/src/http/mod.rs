@@ -1,0 +1,86 @@
+//! The token service's public HTTP endpoints, on Ory Hydra's paths so partner apps configured
+//! for Hydra work unchanged:
+//!
+//! | path | spec | file |
+//! |---|---|---|
+//! | `POST /oauth2/token` | RFC 6749 §3.2, §5 | [`token`] |
+//! | `POST /oauth2/revoke` | RFC 7009 | [`revoke`] |
+//! | `POST /oauth2/introspect`, `POST /admin/oauth2/introspect` | RFC 7662 | [`introspect`] |
+//! | `GET`/`POST /userinfo` | OpenID Connect Core §5.3, RFC 6750 | [`userinfo`] |
+//! | `GET /.well-known/openid-configuration`, `/.well-known/oauth-authorization-server` | OpenID Connect Discovery, RFC 8414 | [`discovery`] |
+//! | `GET /.well-known/jwks.json` | RFC 7517 | [`discovery`] |
+//!
+//! Handlers are thin: they read the request ([`form`]), call one [`TokenService`] method and map
+//! its result; errors take their RFC shape in one place ([`error`]). Every answer of an endpoint
+//! that handles tokens or credentials carries `Cache-Control: no-store` and `Pragma: no-cache`
+//! (RFC 6749 §5.1), errors and `405` included, because the layer wraps the whole route.
+
+mod discovery;
+mod error;
+mod form;
+mod introspect;
+mod revoke;
+mod token;
+mod userinfo;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::{HeaderValue, header};
+use axum::routing::{get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::service::TokenService;
+
+pub use form::MAX_FORM_BYTES;
+
+/// What the public handlers share: the service, and the pre-serialised discovery and JWKS
+/// documents.
+#[derive(Clone)]
+struct PublicState {
+    service: Arc<TokenService>,
+    discovery: Arc<discovery::DiscoveryCache>,
+    jwks: Arc<discovery::JwksCache>,
+}
+
+impl FromRef<PublicState> for Arc<TokenService> {
+    fn from_ref(state: &PublicState) -> Self {
+        Arc::clone(&state.service)
+    }
+}
+
+/// The endpoints of the public listener. No fallback is set, so the binary can merge this router
+/// with others (the login UI in `serve all`).
+pub fn public_router(service: Arc<TokenService>) -> Router {
+    let state = PublicState {
+        service,
+        discovery: Arc::new(discovery::DiscoveryCache::new(discovery::DISCOVERY_CACHE_TTL)),
+        jwks: Arc::new(discovery::JwksCache::default()),
+    };
+    let sensitive = Router::new()
+        .route("/oauth2/token", post(token::token))
+        .route("/oauth2/revoke", post(revoke::revoke))
+        .route("/oauth2/introspect", post(introspect::introspect_as_client))
+        .route("/userinfo", get(userinfo::userinfo_get).post(userinfo::userinfo_post));
+    let documents = Router::new()
+        .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
+        .route("/.well-known/oauth-authorization-server", get(discovery::openid_configuration))
+        .route("/.well-known/jwks.json", get(discovery::jwks));
+    no_store(sensitive).merge(documents).layer(DefaultBodyLimit::max(MAX_FORM_BYTES)).with_state(state)
+}
+
+/// `POST /admin/oauth2/introspect` for the admin listener (Hydra v2's path): every token, no
+/// client authentication. The binary decides whether the admin listener needs a token.
+pub fn admin_introspection_router(service: Arc<TokenService>) -> Router {
+    let routes = Router::new().route("/admin/oauth2/introspect", post(introspect::introspect_as_admin));
+    no_store(routes).layer(DefaultBodyLimit::max(MAX_FORM_BYTES)).with_state(service)
+}
+
+/// RFC 6749 §5.1 / RFC 7009 / RFC 7662 / RFC 6750: responses carrying tokens, credentials or
+/// user data must not be cached.
+fn no_store<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(header::PRAGMA, HeaderValue::from_static("no-cache")))
+}

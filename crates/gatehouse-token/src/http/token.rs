@@ -1,0 +1,35 @@
+//! `POST /oauth2/token` (RFC 6749 §3.2): the grants, client authentication and the error shape
+//! live in [`TokenService::token`]; this reads the request and writes the RFC 6749 §5.1 answer.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::HeaderMap;
+use gatehouse_core::client::Client;
+use gatehouse_core::token_request::{Form, presented_credentials};
+
+use super::error::EndpointError;
+use super::form::{authorization_header, read_form};
+use crate::issue::TokenResponse;
+use crate::service::TokenService;
+
+pub(super) async fn token(
+    State(service): State<Arc<TokenService>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<TokenResponse>, EndpointError> {
+    let authorization = authorization_header(&headers)?;
+    let form = read_form(&headers, body)?;
+    Ok(Json(service.token(authorization, &form).await?))
+}
+
+/// Client authentication for the revocation and introspection endpoints, exactly as the token
+/// endpoint does it (RFC 7009 §2.1, RFC 7662 §2.1): the registered method and only that one.
+pub(super) async fn authenticate_client(service: &TokenService, authorization: Option<&str>, form: &Form) -> Result<Arc<Client>, EndpointError> {
+    let attempted = authorization.is_some();
+    let presented = presented_credentials(authorization, form).map_err(|e| EndpointError::client_auth(e, attempted))?;
+    service.authenticate_client(&presented).await.map_err(|e| EndpointError::client_auth(e, attempted))
+}

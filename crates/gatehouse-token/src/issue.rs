@@ -1,0 +1,198 @@
+//! Minting: opaque and JWT access tokens (RFC 9068), refresh tokens and ID tokens (OpenID
+//! Connect Core §2). Opaque values carry a recognisable prefix, so secret scanners and operators
+//! can tell what a leaked string is, and are stored only as keyed hashes.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gatehouse_core::client::{AccessTokenStrategy, Client};
+use gatehouse_core::error::OAuthError;
+use gatehouse_core::grant::AccessTokenRecord;
+use gatehouse_core::scope::ScopeSet;
+use gatehouse_core::secret::random_token;
+use gatehouse_core::store::{Namespace, Records, RefreshToken};
+use gatehouse_jose::SigningAlgorithm;
+use serde::Serialize;
+use sha2::Digest as _;
+use time::OffsetDateTime;
+
+use crate::service::{TokenService, store_error};
+
+pub const ACCESS_TOKEN_PREFIX: &str = "gh_at_";
+pub const REFRESH_TOKEN_PREFIX: &str = "gh_rt_";
+pub const AUTHORIZATION_CODE_PREFIX: &str = "gh_ac_";
+
+/// The successful token response (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+/// RFC 9068 §2.2 claims of a JWT access token.
+#[derive(Serialize)]
+struct JwtAccessTokenClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a [String],
+    exp: i64,
+    iat: i64,
+    jti: String,
+    client_id: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    scope: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
+}
+
+/// OpenID Connect Core §2 ID token claims.
+#[derive(Serialize)]
+struct IdTokenClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    exp: i64,
+    iat: i64,
+    auth_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at_hash: Option<String>,
+}
+
+/// Who and what an access token is for.
+pub(crate) struct AccessGrant<'a> {
+    pub client: &'a Client,
+    pub subject: Option<&'a str>,
+    pub scope: &'a ScopeSet,
+    pub audience: Vec<String>,
+    pub grant_id: Option<&'a str>,
+    pub auth_time: Option<i64>,
+}
+
+impl TokenService {
+    pub(crate) fn access_token_strategy(&self, client: &Client) -> AccessTokenStrategy {
+        match client.metadata.access_token_strategy {
+            AccessTokenStrategy::Jwt => AccessTokenStrategy::Jwt,
+            AccessTokenStrategy::Opaque => self.settings.access_token_strategy,
+        }
+    }
+
+    /// Mints an access token; returns it with its lifetime in seconds.
+    pub(crate) async fn mint_access_token(&self, grant: AccessGrant<'_>) -> Result<(String, u64), OAuthError> {
+        let now = self.clock.unix();
+        let ttl = self.settings.ttl_access_token;
+        let expires_at = now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
+        let audience = if grant.audience.is_empty() { vec![self.settings.issuer.clone()] } else { grant.audience };
+        if self.access_token_strategy(grant.client) == AccessTokenStrategy::Jwt {
+            let scope = grant.scope.to_string();
+            let claims = JwtAccessTokenClaims {
+                iss: &self.settings.issuer,
+                sub: grant.subject.unwrap_or(&grant.client.id),
+                aud: &audience,
+                exp: expires_at,
+                iat: now,
+                jti: random_token(16),
+                client_id: &grant.client.id,
+                scope: &scope,
+                auth_time: grant.auth_time,
+            };
+            let keys = self.keys();
+            let signer = keys.signer(self.settings.access_token_algorithm).map_err(|_| OAuthError::server_error())?;
+            let token = signer.sign("at+jwt", &claims).map_err(|_| OAuthError::server_error())?;
+            return Ok((token, ttl.as_secs()));
+        }
+        let token = format!("{ACCESS_TOKEN_PREFIX}{}", random_token(32));
+        let hash = self.token_hash(&token);
+        let record = AccessTokenRecord {
+            client_id: grant.client.id.clone(),
+            subject: grant.subject.map(str::to_owned),
+            scope: grant.scope.clone(),
+            audience,
+            issued_at: now,
+            expires_at,
+            grant_id: grant.grant_id.map(str::to_owned),
+        };
+        Records::new(self.short_lived.as_ref()).put(Namespace::AccessToken, &hash, &record, ttl).await.map_err(store_error)?;
+        if let Some(grant_id) = grant.grant_id {
+            // Remember which access tokens a grant issued, so revoking the grant ends them too.
+            self.short_lived
+                .set_add(&Namespace::AccessTokenIndex.key(grant_id), &hash, ttl)
+                .await
+                .map_err(store_error)?;
+        }
+        Ok((token, ttl.as_secs()))
+    }
+
+    /// Ends every opaque access token issued under `grant_id`.
+    pub(crate) async fn revoke_access_tokens_of(&self, grant_id: &str) -> Result<(), OAuthError> {
+        let hashes = self.short_lived.set_take(&Namespace::AccessTokenIndex.key(grant_id)).await.map_err(store_error)?;
+        for hash in hashes {
+            self.short_lived.delete(&Namespace::AccessToken.key(&hash)).await.map_err(store_error)?;
+        }
+        Ok(())
+    }
+
+    /// Ends a whole grant: its refresh-token family and its access tokens.
+    pub(crate) async fn revoke_grant(&self, grant_id: &str) -> Result<(), OAuthError> {
+        self.durable.revoke_family(grant_id).await.map_err(store_error)?;
+        self.revoke_access_tokens_of(grant_id).await
+    }
+
+    /// A fresh refresh-token value and the record to store for it (family = `grant_id`).
+    pub(crate) fn new_refresh_token(&self, client_id: &str, subject: &str, scope: &ScopeSet, grant_id: &str, auth_time: Option<i64>) -> (String, RefreshToken) {
+        let token = format!("{REFRESH_TOKEN_PREFIX}{}", random_token(32));
+        let now = self.clock.now();
+        let record = RefreshToken {
+            token_hash: self.token_hash(&token),
+            family_id: grant_id.to_owned(),
+            client_id: client_id.to_owned(),
+            subject: subject.to_owned(),
+            scope: scope.clone(),
+            auth_time: auth_time.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok()),
+            issued_at: now,
+            expires_at: now + self.settings.ttl_refresh_token,
+        };
+        (token, record)
+    }
+
+    /// Signs an ID token for `client` about `subject`.
+    pub(crate) fn mint_id_token(&self, client: &Client, subject: &str, auth_time: i64, nonce: Option<&str>, access_token: &str) -> Result<String, OAuthError> {
+        let now = self.clock.unix();
+        let alg = self.settings.id_token_algorithm;
+        let claims = IdTokenClaims {
+            iss: &self.settings.issuer,
+            sub: subject,
+            aud: &client.id,
+            exp: now.saturating_add(i64::try_from(self.settings.ttl_id_token.as_secs()).unwrap_or(i64::MAX)),
+            iat: now,
+            auth_time,
+            nonce,
+            at_hash: Some(at_hash(alg, access_token)),
+        };
+        let keys = self.keys();
+        let signer = keys.signer(alg).map_err(|_| OAuthError::server_error())?;
+        signer.sign("JWT", &claims).map_err(|_| OAuthError::server_error())
+    }
+}
+
+/// OpenID Connect Core §3.1.3.6: the left half of the hash of the access token, with the hash
+/// of the signing algorithm (SHA-512 for Ed25519, per the EdDSA registration).
+pub fn at_hash(alg: SigningAlgorithm, access_token: &str) -> String {
+    match alg {
+        SigningAlgorithm::Rs256 | SigningAlgorithm::Es256 => {
+            let digest = sha2::Sha256::digest(access_token.as_bytes());
+            URL_SAFE_NO_PAD.encode(&digest[..16])
+        }
+        SigningAlgorithm::EdDsa => {
+            let digest = sha2::Sha512::digest(access_token.as_bytes());
+            URL_SAFE_NO_PAD.encode(&digest[..32])
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! The token service: the one place that authenticates clients and mints codes and tokens.
+//! The HTTP endpoints (`http/`) and the gRPC server (`grpc.rs`) are thin adapters over it.
+
+use gatehouse_core::client::{Client, TokenEndpointAuthMethod};
+use gatehouse_core::error::{ErrorCode, OAuthError};
+use gatehouse_core::registration::verify_client_secret;
+use gatehouse_core::secret::{KeyedHasher, SecretString};
+use gatehouse_core::store::{DurableStore, ShortLivedStore, SigningKeyRecord, StoreError};
+use gatehouse_core::token_request::PresentedCredentials;
+use gatehouse_core::Clock;
+use gatehouse_jose::{KeyEncryption, KeyRing, SigningAlgorithm};
+use std::sync::{Arc, RwLock};
+
+use crate::cache::ClientCache;
+use crate::settings::TokenSettings;
+
+/// Keyed-hash purposes: a hash made for one kind of bearer value never matches another kind.
+pub const TOKEN_HASH_PURPOSE: &str = "token";
+
+pub struct TokenService {
+    pub(crate) settings: TokenSettings,
+    pub(crate) durable: Arc<dyn DurableStore>,
+    pub(crate) short_lived: Arc<dyn ShortLivedStore>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) client_secrets: KeyedHasher,
+    pub(crate) tokens: KeyedHasher,
+    pub(crate) key_encryption: KeyEncryption,
+    keys: RwLock<Arc<KeyRing>>,
+    clients: ClientCache,
+}
+
+impl std::fmt::Debug for TokenService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenService").field("issuer", &self.settings.issuer).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("signing keys: {0}")]
+    Keys(#[from] gatehouse_jose::JoseError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl TokenService {
+    /// Builds the service and makes sure a signing key exists for every algorithm Gatehouse
+    /// signs with (generated on first start, stored encrypted with the system secret).
+    ///
+    /// `system_secrets[0]` is the current system secret; later entries are previous secrets still
+    /// accepted for decrypting signing keys during a rotation of the system secret.
+    pub async fn start(
+        settings: TokenSettings,
+        durable: Arc<dyn DurableStore>,
+        short_lived: Arc<dyn ShortLivedStore>,
+        clock: Arc<dyn Clock>,
+        system_secrets: &[&[u8]],
+    ) -> Result<Self, StartError> {
+        let current = system_secrets.first().copied().unwrap_or_default();
+        let key_encryption = KeyEncryption::new(system_secrets)?;
+        let mut records = durable.list_signing_keys().await?;
+        let mut generated = false;
+        for alg in SigningAlgorithm::ALL {
+            if !records.iter().any(|r| r.alg == alg.as_str() && r.retired_at.is_none()) {
+                let record = new_key_record(alg, &key_encryption, clock.now())?;
+                durable.insert_signing_key(&record).await?;
+                tracing::info!(kid = %record.kid, alg = alg.as_str(), "generated a signing key");
+                generated = true;
+            }
+        }
+        if generated {
+            records = durable.list_signing_keys().await?;
+        }
+        let ring = KeyRing::from_records(&records, &key_encryption)?;
+        Ok(Self {
+            clients: ClientCache::new(settings.client_cache_ttl),
+            settings,
+            durable,
+            short_lived,
+            clock,
+            client_secrets: gatehouse_core::registration::client_secret_hasher(current),
+            tokens: KeyedHasher::new(current, TOKEN_HASH_PURPOSE),
+            key_encryption,
+            keys: RwLock::new(Arc::new(ring)),
+        })
+    }
+
+    pub fn settings(&self) -> &TokenSettings {
+        &self.settings
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.settings.issuer
+    }
+
+    pub fn durable(&self) -> &Arc<dyn DurableStore> {
+        &self.durable
+    }
+
+    pub fn short_lived(&self) -> &Arc<dyn ShortLivedStore> {
+        &self.short_lived
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The key ring signing right now.
+    pub fn keys(&self) -> Arc<KeyRing> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Re-reads the keys from the store (after a rotation here or on another replica).
+    pub async fn reload_keys(&self) -> Result<(), StartError> {
+        let records = self.durable.list_signing_keys().await?;
+        let ring = KeyRing::from_records(&records, &self.key_encryption)?;
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(ring);
+        Ok(())
+    }
+
+    /// `gatehouse keys rotate`: a new key takes over signing for `alg`; the previous one stays
+    /// published (so tokens it signed still verify) until [`Self::purge_retired_keys`] removes it.
+    pub async fn rotate_key(&self, alg: SigningAlgorithm) -> Result<SigningKeyRecord, StartError> {
+        let now = self.clock.now();
+        let record = new_key_record(alg, &self.key_encryption, now)?;
+        self.durable.insert_signing_key(&record).await?;
+        for old in self.durable.list_signing_keys().await? {
+            if old.alg == alg.as_str() && old.retired_at.is_none() && old.kid != record.kid {
+                self.durable.retire_signing_key(&old.kid, now).await?;
+            }
+        }
+        self.reload_keys().await?;
+        Ok(record)
+    }
+
+    /// Deletes keys retired longer ago than any token they signed can live.
+    pub async fn purge_retired_keys(&self) -> Result<usize, StartError> {
+        let longest = self.settings.ttl_id_token.max(self.settings.ttl_access_token);
+        let cutoff = self.clock.now() - longest;
+        let mut purged = 0;
+        for key in self.durable.list_signing_keys().await? {
+            if key.retired_at.is_some_and(|at| at < cutoff) {
+                self.durable.delete_signing_key(&key.kid).await?;
+                purged += 1;
+            }
+        }
+        if purged > 0 {
+            self.reload_keys().await?;
+        }
+        Ok(purged)
+    }
+
+    /// The client with this id, from the cache when fresh.
+    pub async fn client(&self, id: &str) -> Result<Option<Arc<Client>>, OAuthError> {
+        if let Some(hit) = self.clients.get(id) {
+            return Ok(hit);
+        }
+        let client = self.durable.get_client(id).await.map_err(store_error)?.map(Arc::new);
+        self.clients.put(id, client.clone());
+        Ok(client)
+    }
+
+    /// Drops a client from the cache; the admin API calls it on every change.
+    pub fn invalidate_client(&self, id: &str) {
+        self.clients.invalidate(id);
+    }
+
+    /// RFC 6749 §2.3: authenticates the client with the method it registered, and only that one.
+    /// Every failure is the same `invalid_client`, so the answer does not reveal whether the
+    /// client exists.
+    pub async fn authenticate_client(&self, presented: &PresentedCredentials) -> Result<Arc<Client>, OAuthError> {
+        let failed = || OAuthError::new(ErrorCode::InvalidClient, "client authentication failed");
+        let client = self.client(presented.client_id()).await?.ok_or_else(failed)?;
+        let registered = client.metadata.token_endpoint_auth_method;
+        if presented.method() != registered {
+            return Err(failed());
+        }
+        let now = self.clock.now();
+        let ok = match presented {
+            PresentedCredentials::None { .. } => registered == TokenEndpointAuthMethod::None,
+            PresentedCredentials::Post { secret, .. } => self.secret_matches(&client, secret, now),
+            // Both readings of a Basic secret are checked, always, so timing does not tell which.
+            PresentedCredentials::Basic { secret, secret_raw, .. } => {
+                self.secret_matches(&client, secret, now) | self.secret_matches(&client, secret_raw, now)
+            }
+        };
+        if ok { Ok(client) } else { Err(failed()) }
+    }
+
+    fn secret_matches(&self, client: &Client, secret: &SecretString, now: time::OffsetDateTime) -> bool {
+        verify_client_secret(client, secret.expose(), &self.client_secrets, now)
+    }
+
+    /// The keyed hash under which a bearer value (code, token) is stored.
+    pub fn token_hash(&self, value: &str) -> String {
+        self.tokens.hash(value)
+    }
+}
+
+fn new_key_record(alg: SigningAlgorithm, enc: &KeyEncryption, now: time::OffsetDateTime) -> Result<SigningKeyRecord, gatehouse_jose::JoseError> {
+    let key = gatehouse_jose::generate(alg)?;
+    Ok(SigningKeyRecord {
+        kid: key.kid.clone(),
+        alg: alg.as_str().to_owned(),
+        encrypted_private_key: enc.seal(&key.pkcs8_der)?,
+        public_jwk: serde_json::to_string(&key.public_jwk).map_err(|e| gatehouse_jose::JoseError::InvalidKey(e.to_string()))?,
+        created_at: now,
+        retired_at: None,
+    })
+}
+
+/// A store failure seen by a client: `temporarily_unavailable` when the backend is down (retry
+/// later), `server_error` otherwise. The details go to the log, not to the client.
+pub(crate) fn store_error(e: StoreError) -> OAuthError {
+    match e {
+        StoreError::Unavailable { backend, message } => {
+            tracing::warn!(backend, %message, "store unavailable");
+            OAuthError::new(ErrorCode::TemporarilyUnavailable, "the service is temporarily unavailable; retry shortly")
+        }
+        other => {
+            tracing::error!(error = %other, "store failure");
+            OAuthError::server_error()
+        }
+    }
+}

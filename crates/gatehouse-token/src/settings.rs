@@ -1,0 +1,44 @@
+//! What the token service needs to know from the configuration.
+
+use gatehouse_core::client::AccessTokenStrategy;
+use gatehouse_jose::SigningAlgorithm;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    /// Normalised without a trailing slash.
+    pub issuer: String,
+    pub ttl_auth_code: Duration,
+    pub ttl_access_token: Duration,
+    pub ttl_id_token: Duration,
+    pub ttl_refresh_token: Duration,
+    pub ttl_consent: Duration,
+    /// The access-token format for clients that do not choose one. Clients registered with
+    /// `access_token_strategy: jwt` get RFC 9068 JWTs whatever this says.
+    pub access_token_strategy: AccessTokenStrategy,
+    pub id_token_algorithm: SigningAlgorithm,
+    pub access_token_algorithm: SigningAlgorithm,
+    /// Require PKCE from confidential clients too.
+    pub require_pkce: bool,
+    /// How long a client record may be served from the in-process cache. Changes made through
+    /// this process's admin API invalidate it at once; other replicas see them after this.
+    pub client_cache_ttl: Duration,
+}
+
+impl TokenSettings {
+    pub fn for_issuer(issuer: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            ttl_auth_code: Duration::from_secs(600),
+            ttl_access_token: Duration::from_secs(3600),
+            ttl_id_token: Duration::from_secs(3600),
+            ttl_refresh_token: Duration::from_secs(720 * 3600),
+            ttl_consent: Duration::from_secs(180 * 24 * 3600),
+            access_token_strategy: AccessTokenStrategy::Opaque,
+            id_token_algorithm: SigningAlgorithm::Rs256,
+            access_token_algorithm: SigningAlgorithm::Rs256,
+            require_pkce: false,
+            client_cache_ttl: Duration::from_secs(5),
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! The UserInfo endpoint (OpenID Connect Core §5.3): claims about the user behind an access
+//! token, gated by scope (§5.4): `profile` gives name, username, picture and update time;
+//! `email` gives the address and whether it is verified.
+
+use gatehouse_core::error::{ErrorCode, OAuthError};
+use serde_json::{Map, Value, json};
+
+use crate::service::{TokenService, store_error};
+
+impl TokenService {
+    /// Claims for the bearer of `token`. `invalid_token` when the token is not a live user token.
+    pub async fn userinfo(&self, token: &str) -> Result<Map<String, Value>, OAuthError> {
+        let invalid = || OAuthError::new(ErrorCode::InvalidToken, "the access token is invalid or expired");
+        let access = self.active_access_token(token).await?.ok_or_else(invalid)?;
+        let subject = access.subject.ok_or_else(|| OAuthError::new(ErrorCode::InvalidToken, "the access token was not issued to a user"))?;
+        let user = self.durable.get_user(&subject).await.map_err(store_error)?.filter(|u| !u.disabled).ok_or_else(invalid)?;
+        let mut claims = Map::new();
+        claims.insert("sub".into(), json!(user.id));
+        if access.scope.contains("profile") {
+            claims.insert("preferred_username".into(), json!(user.username));
+            claims.insert("name".into(), json!(user.name.clone().unwrap_or_else(|| user.username.clone())));
+            if let Some(picture) = user.picture {
+                claims.insert("picture".into(), json!(picture));
+            }
+            claims.insert("updated_at".into(), json!(user.updated_at.unix_timestamp()));
+        }
+        if access.scope.contains("email")
+            && let Some(email) = user.email
+        {
+            claims.insert("email".into(), json!(email));
+            claims.insert("email_verified".into(), json!(user.email_verified));
+        }
+        Ok(claims)
+    }
+}

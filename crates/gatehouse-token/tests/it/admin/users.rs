@@ -1,0 +1,542 @@
+//! `/admin/users`: accounts, passwords, search, disabling.
+
+use std::time::Duration as StdDuration;
+
+use axum::http::StatusCode;
+use gatehouse_core::secret::SecretString;
+use gatehouse_core::store::{Consent, Namespace, RefreshToken, RefreshTokenState};
+use gatehouse_token::admin::verify_password;
+use serde_json::{Value, json};
+use time::Duration;
+
+use super::{with, without};
+use crate::support::{Harness, assert_error, harnesses, start_time};
+
+fn alice() -> Value {
+    json!({
+        "username": "Alice", "email": "alice@neon.example", "email_verified": true, "name": "Alice Liddell",
+        "picture": "https://cdn.neon.example/alice.png", "password": "correct horse battery staple"
+    })
+}
+
+async fn create(h: &Harness, body: Value) -> String {
+    let created = h.post("/admin/users", body).await;
+    assert_eq!(
+        created.status,
+        StatusCode::CREATED,
+        "{}: {:?}",
+        h.name,
+        created.body
+    );
+    created.body["id"].as_str().unwrap().to_owned()
+}
+
+async fn password_matches(h: &Harness, id: &str, password: &str) -> bool {
+    let user = h.store().get_user(id).await.unwrap().unwrap();
+    let hash = user.password_hash.expect("a password is set");
+    verify_password(SecretString::new(password), hash)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn created_user_has_exactly_the_documented_fields_and_a_hashed_password() {
+    for h in harnesses().await {
+        let created = h.post("/admin/users", alice()).await;
+        assert_eq!(
+            created.status,
+            StatusCode::CREATED,
+            "{}: {:?}",
+            h.name,
+            created.body
+        );
+        let u = &created.body;
+        let mut keys: Vec<&str> = u.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "created_at",
+                "disabled",
+                "email",
+                "email_verified",
+                "id",
+                "name",
+                "picture",
+                "updated_at",
+                "username"
+            ]
+        );
+        let id = u["id"].as_str().unwrap();
+        assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version_num(), 4);
+        assert_eq!(u["username"], "Alice");
+        assert_eq!(u["email"], "alice@neon.example");
+        assert_eq!(u["email_verified"], true);
+        assert_eq!(u["name"], "Alice Liddell");
+        assert_eq!(u["picture"], "https://cdn.neon.example/alice.png");
+        assert_eq!(u["disabled"], false);
+        assert_eq!(u["created_at"], "2026-01-01T00:00:00Z");
+
+        let stored = h.store().get_user(id).await.unwrap().unwrap();
+        let hash = stored.password_hash.clone().unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "OWASP parameters: {hash}"
+        );
+        assert!(password_matches(&h, id, "correct horse battery staple").await);
+        assert!(!password_matches(&h, id, "Correct horse battery staple").await);
+        assert_eq!(
+            h.get(&format!("/admin/users/{id}")).await.body,
+            created.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn minimal_user_has_no_password_and_null_profile_fields() {
+    for h in harnesses().await {
+        let id = create(&h, json!({"username": "bob", "email": ""})).await;
+        let read = h.get(&format!("/admin/users/{id}")).await.body;
+        assert_eq!(read["email"], Value::Null);
+        assert_eq!(read["name"], Value::Null);
+        assert_eq!(read["picture"], Value::Null);
+        assert_eq!(read["email_verified"], false);
+        assert!(
+            h.store()
+                .get_user(&id)
+                .await
+                .unwrap()
+                .unwrap()
+                .password_hash
+                .is_none()
+        );
+    }
+}
+
+#[tokio::test]
+async fn usernames_are_unique_case_insensitively() {
+    for h in harnesses().await {
+        create(&h, alice()).await;
+        let clash = h
+            .post("/admin/users", with(&alice(), "username", json!("aLICE")))
+            .await;
+        assert_error(&clash, StatusCode::CONFLICT, "conflict", &h.name);
+        let bob = create(&h, json!({"username": "bob"})).await;
+        let rename = h
+            .put(&format!("/admin/users/{bob}"), json!({"username": "ALICE"}))
+            .await;
+        assert_error(&rename, StatusCode::CONFLICT, "conflict", &h.name);
+        assert_eq!(
+            h.get(&format!("/admin/users/{bob}")).await.body["username"],
+            "bob",
+            "{}: unchanged",
+            h.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn invalid_users_are_refused_without_echoing_passwords() {
+    for h in harnesses().await {
+        let cases = [
+            (
+                "password of 7 characters",
+                with(&alice(), "password", json!("1234567")),
+            ),
+            (
+                "password over 1024 characters",
+                with(&alice(), "password", json!("x".repeat(1025))),
+            ),
+            (
+                "password that is not a string",
+                with(&alice(), "password", json!(98765432109876u64)),
+            ),
+            (
+                "username with a space",
+                with(&alice(), "username", json!("alice liddell")),
+            ),
+            ("empty username", with(&alice(), "username", json!(""))),
+            ("no username", without(&alice(), "username")),
+            (
+                "email without @",
+                with(&alice(), "email", json!("alice.neon.example")),
+            ),
+            (
+                "email with a space",
+                with(&alice(), "email", json!("alice @neon.example")),
+            ),
+            (
+                "javascript: picture",
+                with(&alice(), "picture", json!("javascript:alert(1)")),
+            ),
+            (
+                "relative picture",
+                with(&alice(), "picture", json!("/alice.png")),
+            ),
+            (
+                "name with a control character",
+                with(&alice(), "name", json!("Alice\u{7}")),
+            ),
+            (
+                "disabled of the wrong type",
+                with(&alice(), "disabled", json!("no")),
+            ),
+        ];
+        for (case, body) in cases {
+            let reply = h.post("/admin/users", body).await;
+            assert_error(
+                &reply,
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &format!("{}: {case}", h.name),
+            );
+            let description = reply.body["error_description"].as_str().unwrap();
+            assert!(
+                !description.contains("98765432109876") && !description.contains("1234567"),
+                "{case}: {description}"
+            );
+        }
+        assert_eq!(
+            h.get("/admin/users").await.body,
+            json!([]),
+            "{}: nothing stored",
+            h.name
+        );
+        // Eight characters is enough, counted as characters, not bytes.
+        create(&h, with(&alice(), "password", json!("pässwörd"))).await;
+    }
+}
+
+#[tokio::test]
+async fn list_searches_username_and_email_and_pages_with_the_filter() {
+    for h in harnesses().await {
+        for (name, email) in [
+            ("alice", "alice@neon.example"),
+            ("bob", "bob@neon.example"),
+            ("carol", "carol@other.example"),
+            ("NeonBot", ""),
+        ] {
+            create(&h, json!({"username": name, "email": email})).await;
+        }
+        let by_email = h.get("/admin/users?search=NEON.example").await;
+        let mut names: Vec<&str> = by_email
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["username"].as_str().unwrap())
+            .collect();
+        names.sort_unstable();
+        assert_eq!(names, ["alice", "bob"], "{}", h.name);
+        let by_username = h.get("/admin/users?search=neon").await;
+        assert_eq!(
+            by_username.body.as_array().unwrap().len(),
+            3,
+            "{}: two emails and NeonBot",
+            h.name
+        );
+
+        let first = h.get("/admin/users?search=neon&page_size=2").await;
+        assert_eq!(first.body.as_array().unwrap().len(), 2);
+        let link = first.header("link").expect("a next page");
+        assert!(link.contains("search=neon"), "{link}");
+        let next = link.trim_start_matches('<').split('>').next().unwrap();
+        let second = h.get(next).await;
+        assert_eq!(second.body.as_array().unwrap().len(), 1, "{}", h.name);
+        assert!(second.header("link").is_none());
+        assert_eq!(
+            h.get("/admin/users").await.body.as_array().unwrap().len(),
+            4
+        );
+    }
+}
+
+#[tokio::test]
+async fn put_replaces_the_profile_and_keeps_the_password_unless_given() {
+    for h in harnesses().await {
+        let id = create(&h, alice()).await;
+        h.clock.advance(Duration::minutes(1));
+        let replaced = h
+            .put(
+                &format!("/admin/users/{id}"),
+                json!({"username": "alice", "name": "Alice L."}),
+            )
+            .await;
+        assert_eq!(
+            replaced.status,
+            StatusCode::OK,
+            "{}: {:?}",
+            h.name,
+            replaced.body
+        );
+        assert_eq!(replaced.body["username"], "alice");
+        assert_eq!(
+            replaced.body["email"],
+            Value::Null,
+            "omitted fields are cleared"
+        );
+        assert_eq!(replaced.body["email_verified"], false);
+        assert_eq!(replaced.body["created_at"], "2026-01-01T00:00:00Z");
+        assert_eq!(replaced.body["updated_at"], "2026-01-01T00:01:00Z");
+        assert!(
+            password_matches(&h, &id, "correct horse battery staple").await,
+            "{}",
+            h.name
+        );
+
+        let with_password = h
+            .put(
+                &format!("/admin/users/{id}"),
+                json!({"username": "alice", "password": "a brand new password"}),
+            )
+            .await;
+        assert_eq!(with_password.status, StatusCode::OK);
+        assert!(
+            password_matches(&h, &id, "a brand new password").await,
+            "{}",
+            h.name
+        );
+
+        assert_error(
+            &h.put("/admin/users/nope", json!({"username": "x"})).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &h.name,
+        );
+        assert_error(
+            &h.get("/admin/users/nope").await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &h.name,
+        );
+    }
+}
+
+#[tokio::test]
+async fn set_password_replaces_the_hash() {
+    for h in harnesses().await {
+        let id = create(&h, json!({"username": "bob"})).await;
+        let set = h
+            .put(
+                &format!("/admin/users/{id}/password"),
+                json!({"password": "hunter2hunter2"}),
+            )
+            .await;
+        assert_eq!(
+            set.status,
+            StatusCode::NO_CONTENT,
+            "{}: {:?}",
+            h.name,
+            set.body
+        );
+        assert!(password_matches(&h, &id, "hunter2hunter2").await);
+
+        let short = h
+            .put(
+                &format!("/admin/users/{id}/password"),
+                json!({"password": "short"}),
+            )
+            .await;
+        assert_error(&short, StatusCode::BAD_REQUEST, "invalid_request", &h.name);
+        let missing = h
+            .put(&format!("/admin/users/{id}/password"), json!({}))
+            .await;
+        assert_error(
+            &missing,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &h.name,
+        );
+        assert!(
+            password_matches(&h, &id, "hunter2hunter2").await,
+            "{}: unchanged",
+            h.name
+        );
+        let unknown = h
+            .put(
+                "/admin/users/nope/password",
+                json!({"password": "long enough password"}),
+            )
+            .await;
+        assert_error(&unknown, StatusCode::NOT_FOUND, "not_found", &h.name);
+    }
+}
+
+/// Gives `subject` a live refresh-token family with one opaque access token indexed under it.
+async fn grant(h: &Harness, subject: &str, family: &str) {
+    let now = start_time();
+    let token = RefreshToken {
+        token_hash: format!("rt-{family}"),
+        family_id: family.to_owned(),
+        client_id: "neoncli".to_owned(),
+        subject: subject.to_owned(),
+        scope: gatehouse_testkit::fixtures::scopes("openid offline"),
+        auth_time: Some(now),
+        issued_at: now,
+        expires_at: now + Duration::days(30),
+    };
+    h.store().insert_refresh_token(&token).await.unwrap();
+    let ttl = StdDuration::from_secs(3600);
+    h.short()
+        .put(
+            &Namespace::AccessToken.key(&format!("at-{family}")),
+            b"{}",
+            ttl,
+        )
+        .await
+        .unwrap();
+    h.short()
+        .set_add(
+            &Namespace::AccessTokenIndex.key(family),
+            &format!("at-{family}"),
+            ttl,
+        )
+        .await
+        .unwrap();
+}
+
+async fn grant_is_live(h: &Harness, family: &str) -> (bool, bool) {
+    let (_, state) = h
+        .store()
+        .get_refresh_token(&format!("rt-{family}"))
+        .await
+        .unwrap()
+        .unwrap();
+    let access = h
+        .short()
+        .get(&Namespace::AccessToken.key(&format!("at-{family}")))
+        .await
+        .unwrap();
+    (state == RefreshTokenState::Active, access.is_some())
+}
+
+fn family(prefix: &str) -> String {
+    gatehouse_testkit::fixtures::unique_id(prefix)
+}
+
+#[tokio::test]
+async fn disabling_revokes_refresh_tokens_and_ends_access_tokens() {
+    for h in harnesses().await {
+        let alice = create(&h, alice()).await;
+        let bob = create(&h, json!({"username": "bob"})).await;
+        let (alice_family, bob_family) = (family("alice"), family("bob"));
+        grant(&h, &alice, &alice_family).await;
+        grant(&h, &bob, &bob_family).await;
+
+        let disabled = h
+            .patch(&format!("/admin/users/{alice}"), json!({"disabled": true}))
+            .await;
+        assert_eq!(
+            disabled.status,
+            StatusCode::OK,
+            "{}: {:?}",
+            h.name,
+            disabled.body
+        );
+        assert_eq!(disabled.body["disabled"], true);
+        assert_eq!(
+            disabled.body["email"], "alice@neon.example",
+            "a merge patch keeps the rest"
+        );
+        assert_eq!(
+            grant_is_live(&h, &alice_family).await,
+            (false, false),
+            "{}",
+            h.name
+        );
+        assert_eq!(
+            grant_is_live(&h, &bob_family).await,
+            (true, true),
+            "{}: other users keep theirs",
+            h.name
+        );
+        assert!(
+            password_matches(&h, &alice, "correct horse battery staple").await,
+            "the password survives a patch"
+        );
+
+        let enabled = h
+            .patch(
+                &format!("/admin/users/{alice}"),
+                json!([{"op": "replace", "path": "/disabled", "value": false}]),
+            )
+            .await;
+        assert_eq!(
+            enabled.status,
+            StatusCode::OK,
+            "{}: {:?}",
+            h.name,
+            enabled.body
+        );
+        assert_eq!(enabled.body["disabled"], false);
+    }
+}
+
+#[tokio::test]
+async fn patch_cannot_change_the_id_or_break_a_rule() {
+    for h in harnesses().await {
+        let id = create(&h, alice()).await;
+        let before = h.get(&format!("/admin/users/{id}")).await.body;
+        for patch in [
+            json!({"id": "someone-else"}),
+            json!({"username": "has space"}),
+            json!([{"op": "test", "path": "/username", "value": "nobody"}]),
+            json!(42),
+        ] {
+            let reply = h.patch(&format!("/admin/users/{id}"), patch.clone()).await;
+            assert_error(
+                &reply,
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &format!("{}: {patch}", h.name),
+            );
+        }
+        assert_eq!(h.get(&format!("/admin/users/{id}")).await.body, before);
+        let unknown = h
+            .patch("/admin/users/nope", json!({"disabled": true}))
+            .await;
+        assert_error(&unknown, StatusCode::NOT_FOUND, "not_found", &h.name);
+    }
+}
+
+#[tokio::test]
+async fn delete_removes_the_user_their_tokens_and_consents() {
+    for h in harnesses().await {
+        let id = create(&h, alice()).await;
+        let fam = family("alice");
+        grant(&h, &id, &fam).await;
+        let consent = Consent {
+            subject: id.clone(),
+            client_id: "neoncli".to_owned(),
+            scope: gatehouse_testkit::fixtures::scopes("openid"),
+            granted_at: start_time(),
+            expires_at: None,
+        };
+        h.store().put_consent(&consent).await.unwrap();
+
+        assert_eq!(
+            h.delete(&format!("/admin/users/{id}")).await.status,
+            StatusCode::NO_CONTENT,
+            "{}",
+            h.name
+        );
+        assert_error(
+            &h.get(&format!("/admin/users/{id}")).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &h.name,
+        );
+        assert_eq!(grant_is_live(&h, &fam).await, (false, false), "{}", h.name);
+        assert!(
+            h.store().list_consents(&id).await.unwrap().is_empty(),
+            "{}",
+            h.name
+        );
+        assert_error(
+            &h.delete(&format!("/admin/users/{id}")).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &h.name,
+        );
+    }
+}

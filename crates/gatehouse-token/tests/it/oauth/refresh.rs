@@ -1,0 +1,93 @@
+//! The refresh_token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2).
+
+use axum::http::StatusCode;
+
+use super::{Env, Reply, TestClient, assert_oauth_error, envs};
+
+async fn refresh(env: &Env, client: &TestClient, token: &str, scope: Option<&str>) -> Reply {
+    let mut pairs = vec![("grant_type", "refresh_token"), ("refresh_token", token)];
+    pairs.extend(scope.map(|s| ("scope", s)));
+    env.as_client("/oauth2/token", client, &pairs).await
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reusing_a_rotated_token_revokes_the_family() {
+    for env in envs().await {
+        let client = env.public_client("neoncli").await;
+        let first = env.tokens(&client, "openid offline profile").await;
+        let (access0, refresh0) = (first.str("access_token"), first.str("refresh_token"));
+
+        let second = refresh(&env, &client, &refresh0, None).await;
+        assert_eq!(second.status, StatusCode::OK, "{}: {}", env.name, second.body);
+        let (access1, refresh1) = (second.str("access_token"), second.str("refresh_token"));
+        assert_ne!(refresh1, refresh0);
+        assert_eq!(second.body["scope"], "openid offline profile");
+        let (_, claims) = env.verify_jwt(&second.str("id_token"), "neoncli").await;
+        assert_eq!(claims["sub"], super::SUBJECT);
+        assert!(!env.active(&refresh0).await, "{}: a rotated token is spent", env.name);
+
+        // The successor works and rotates in turn.
+        let third = refresh(&env, &client, &refresh1, None).await;
+        assert_eq!(third.status, StatusCode::OK, "{}: {}", env.name, third.body);
+        let (access2, refresh2) = (third.str("access_token"), third.str("refresh_token"));
+        assert!(env.active(&access2).await && env.active(&refresh2).await);
+
+        // Presenting a spent token: refused, and the whole family with its access tokens ends.
+        let reuse = refresh(&env, &client, &refresh0, None).await;
+        assert_oauth_error(&reuse, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
+        for token in [&access0, &access1, &access2, &refresh2] {
+            assert!(!env.active(token).await, "{}: a token of the family survived reuse detection", env.name);
+        }
+        let after = refresh(&env, &client, &refresh2, None).await;
+        assert_oauth_error(&after, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
+    }
+}
+
+#[tokio::test]
+async fn refresh_may_narrow_the_scope_but_not_widen_it() {
+    for env in envs().await {
+        let client = env.web_client("web").await;
+        let first = env.tokens(&client, "openid offline profile email").await;
+
+        let wider = refresh(&env, &client, &first.str("refresh_token"), Some("openid offline profile email urn:neoncloud:projects:read")).await;
+        assert_oauth_error(&wider, StatusCode::BAD_REQUEST, "invalid_scope", &env.name);
+
+        // The refused request did not spend the token.
+        let narrow = refresh(&env, &client, &first.str("refresh_token"), Some("openid profile")).await;
+        assert_eq!(narrow.status, StatusCode::OK, "{}: {}", env.name, narrow.body);
+        assert_eq!(narrow.body["scope"], "openid profile");
+        let introspection = env.admin_introspect(&narrow.str("access_token")).await;
+        assert_eq!(introspection.body["scope"], "openid profile");
+
+        // The family keeps its original scope.
+        let full = refresh(&env, &client, &narrow.str("refresh_token"), None).await;
+        assert_eq!(full.status, StatusCode::OK, "{}: {}", env.name, full.body);
+        assert_eq!(full.body["scope"], "openid offline profile email");
+    }
+}
+
+#[tokio::test]
+async fn refresh_tokens_of_other_clients_and_expired_ones_are_refused() {
+    for env in envs().await {
+        let owner = env.public_client("neoncli").await;
+        let thief = env.web_client("web").await;
+        let tokens = env.tokens(&owner, "openid offline").await;
+        let token = tokens.str("refresh_token");
+
+        let reply = refresh(&env, &thief, &token, None).await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
+        // Nothing happened to the owner's family.
+        assert!(env.active(&tokens.str("access_token")).await, "{}", env.name);
+        let reply = refresh(&env, &owner, &token, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}: {}", env.name, reply.body);
+
+        let reply = refresh(&env, &owner, "gh_rt_unknown", None).await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
+
+        // Past the refresh-token lifetime (720 h by default).
+        let stale = env.tokens(&owner, "openid offline").await.str("refresh_token");
+        env.clock.advance(time::Duration::hours(721));
+        let reply = refresh(&env, &owner, &stale, None).await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
+    }
+}

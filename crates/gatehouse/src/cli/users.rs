@@ -1,0 +1,487 @@
+//! `gatehouse users …`: end users who sign in on the login UI.
+//!
+//! Passwords come from a no-echo prompt or `--password-stdin`, never from a flag, and are read
+//! before any request is sent. `update` changes only the settings given: it reads the user,
+//! applies the flags and writes the whole user back.
+
+use anyhow::{anyhow, bail};
+use clap::{Args, Subcommand};
+use gatehouse_core::secret::SecretString;
+use gatehouse_core::user::Username;
+use serde_json::{Map, Value, json};
+use std::io::Write;
+use url::Url;
+
+use super::http::AdminApi;
+use super::input::new_password;
+use super::output::{emit, fields, flag, items, render, table, text};
+use super::{AdminConnection, OutputFormat, one_line};
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a user; asks for the password unless --password-stdin is given.
+    Create(CreateUserArgs),
+    /// List users (all pages).
+    List {
+        /// Only users whose username or email contains this text.
+        #[arg(long)]
+        search: Option<String>,
+    },
+    /// Show one user.
+    Get {
+        /// The user ID.
+        id: String,
+    },
+    /// Change a user's profile; settings left out stay as they are.
+    Update {
+        /// The user ID.
+        id: String,
+        #[command(flatten)]
+        changes: UserChanges,
+    },
+    /// Disable a user: they can no longer sign in, and their sessions and tokens end.
+    Disable {
+        /// The user ID.
+        id: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        /// The user ID.
+        id: String,
+    },
+    /// Set a user's password; asks for it unless --password-stdin is given.
+    SetPassword {
+        /// The user ID.
+        id: String,
+        /// Read the password from standard input instead of asking.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Delete a user.
+    Delete {
+        /// The user ID.
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CreateUserArgs {
+    /// Sign-in name, unique regardless of case.
+    #[arg(long)]
+    username: String,
+    /// Email address.
+    #[arg(long)]
+    email: Option<String>,
+    /// Display name.
+    #[arg(long)]
+    name: Option<String>,
+    /// URL of the user's picture.
+    #[arg(long, value_name = "URL")]
+    picture: Option<String>,
+    /// Mark the email address as verified.
+    #[arg(long)]
+    email_verified: bool,
+    /// Read the password from standard input instead of asking.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Debug, Default, Args)]
+pub struct UserChanges {
+    /// New sign-in name.
+    #[arg(long)]
+    username: Option<String>,
+    /// New email address (`""` removes it). A new address is unverified unless --email-verified is given.
+    #[arg(long)]
+    email: Option<String>,
+    /// New display name (`""` removes it).
+    #[arg(long)]
+    name: Option<String>,
+    /// New picture URL (`""` removes it).
+    #[arg(long, value_name = "URL")]
+    picture: Option<String>,
+    /// Mark the email address verified (`--email-verified=false`: unverified).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    email_verified: Option<bool>,
+}
+
+/// Runs `gatehouse users …`.
+pub async fn run_users(conn: &AdminConnection, cmd: UsersCommand) -> anyhow::Result<()> {
+    let api = AdminApi::new(conn).map_err(one_line)?;
+    execute(
+        &api,
+        conn.format,
+        cmd,
+        &mut std::io::stdout(),
+        &mut new_password,
+    )
+    .await
+    .map_err(one_line)
+}
+
+/// `password(from_stdin)` supplies new passwords: stdin or the prompt, or a fixed one in tests.
+pub(crate) async fn execute(
+    api: &AdminApi,
+    format: OutputFormat,
+    cmd: UsersCommand,
+    out: &mut dyn Write,
+    password: &mut dyn FnMut(bool) -> anyhow::Result<SecretString>,
+) -> anyhow::Result<()> {
+    match cmd {
+        UsersCommand::Create(args) => {
+            let mut body = create_body(&args)?;
+            let secret = password(args.password_stdin)?;
+            body.insert("password".into(), secret.expose().into());
+            let created = api
+                .post(&["admin", "users"], &[], &Value::Object(body))
+                .await?;
+            emit(
+                out,
+                &render(format, &created, |u| {
+                    format!(
+                        "User {} created with ID {}.\n",
+                        text(u, "username"),
+                        text(u, "id")
+                    )
+                }),
+            )
+        }
+        UsersCommand::List { search } => {
+            let query: Vec<(&str, &str)> = search
+                .as_deref()
+                .map(|s| ("search", s))
+                .into_iter()
+                .collect();
+            let all = Value::Array(api.list(&["admin", "users"], &query).await?);
+            emit(out, &render(format, &all, |v| list_table(items(v))))
+        }
+        UsersCommand::Get { id } => {
+            let user = api.get(&["admin", "users", &id]).await?;
+            emit(out, &render(format, &user, user_fields))
+        }
+        UsersCommand::Update { id, changes } => {
+            check_changes(&changes)?;
+            let current = api.get(&["admin", "users", &id]).await?;
+            let body = apply_changes(&current, &changes);
+            let updated = api.put(&["admin", "users", &id], &body).await?;
+            emit(
+                out,
+                &render(format, &updated, |_| format!("User {id} updated.\n")),
+            )
+        }
+        UsersCommand::Disable { id } => set_disabled(api, format, &id, true, out).await,
+        UsersCommand::Enable { id } => set_disabled(api, format, &id, false, out).await,
+        UsersCommand::SetPassword { id, password_stdin } => {
+            // Fail on a wrong ID before asking for a password.
+            api.get(&["admin", "users", &id]).await?;
+            let new = password(password_stdin)?;
+            api.put(
+                &["admin", "users", &id, "password"],
+                &json!({ "password": new.expose() }),
+            )
+            .await?;
+            let done = json!({ "id": id, "password_set": true });
+            emit(
+                out,
+                &render(format, &done, |_| format!("Password of user {id} set.\n")),
+            )
+        }
+        UsersCommand::Delete { id } => {
+            api.delete(&["admin", "users", &id]).await?;
+            emit(
+                out,
+                &render(format, &json!([id]), |_| format!("User {id} deleted.\n")),
+            )
+        }
+    }
+}
+
+async fn set_disabled(
+    api: &AdminApi,
+    format: OutputFormat,
+    id: &str,
+    disabled: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let user = api
+        .patch(&["admin", "users", id], &json!({ "disabled": disabled }))
+        .await?;
+    let user = if user.is_null() {
+        json!({ "id": id, "disabled": disabled })
+    } else {
+        user
+    };
+    let verb = if disabled { "disabled" } else { "enabled" };
+    emit(
+        out,
+        &render(format, &user, |_| format!("User {id} {verb}.\n")),
+    )
+}
+
+/// The POST body without the password, checked before the password is asked for.
+pub(crate) fn create_body(a: &CreateUserArgs) -> anyhow::Result<Map<String, Value>> {
+    let username = Username::parse(a.username.trim()).map_err(|e| anyhow!("--username: {e}"))?;
+    let mut body = Map::new();
+    body.insert("username".into(), username.as_str().into());
+    if let Some(email) = non_empty(&a.email) {
+        body.insert("email".into(), email.into());
+    }
+    body.insert("email_verified".into(), a.email_verified.into());
+    if let Some(name) = non_empty(&a.name) {
+        body.insert("name".into(), name.into());
+    }
+    if let Some(picture) = non_empty(&a.picture) {
+        check_picture(&picture)?;
+        body.insert("picture".into(), picture.into());
+    }
+    if a.email_verified && !body.contains_key("email") {
+        bail!("--email-verified needs --email");
+    }
+    Ok(body)
+}
+
+fn check_changes(c: &UserChanges) -> anyhow::Result<()> {
+    if c.username.is_none()
+        && c.email.is_none()
+        && c.name.is_none()
+        && c.picture.is_none()
+        && c.email_verified.is_none()
+    {
+        bail!(
+            "nothing to update: pass --username, --email, --name, --picture or --email-verified[=false]"
+        );
+    }
+    if let Some(username) = &c.username {
+        Username::parse(username.trim()).map_err(|e| anyhow!("--username: {e}"))?;
+    }
+    if let Some(picture) = non_empty(&c.picture) {
+        check_picture(&picture)?;
+    }
+    Ok(())
+}
+
+/// The full user to PUT: the server's copy with the flags applied.
+pub(crate) fn apply_changes(current: &Value, c: &UserChanges) -> Value {
+    let keep_or = |change: &Option<String>, key: &str| -> Value {
+        match change {
+            Some(v) if v.trim().is_empty() => Value::Null,
+            Some(v) => v.trim().into(),
+            None => current.get(key).cloned().unwrap_or(Value::Null),
+        }
+    };
+    let email = keep_or(&c.email, "email");
+    let email_changed = email != current.get("email").cloned().unwrap_or(Value::Null);
+    let was_verified = current
+        .get("email_verified")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let email_verified =
+        c.email_verified.unwrap_or(was_verified && !email_changed) && !email.is_null();
+    json!({
+        "username": c.username.as_deref().map(str::trim).map(Value::from).unwrap_or_else(|| current.get("username").cloned().unwrap_or(Value::Null)),
+        "email": email,
+        "email_verified": email_verified,
+        "name": keep_or(&c.name, "name"),
+        "picture": keep_or(&c.picture, "picture"),
+        "disabled": current.get("disabled").and_then(Value::as_bool).unwrap_or(false),
+    })
+}
+
+fn non_empty(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+fn check_picture(picture: &str) -> anyhow::Result<()> {
+    match Url::parse(picture) {
+        Ok(u) if matches!(u.scheme(), "https" | "http") => Ok(()),
+        _ => bail!("--picture {picture:?} is not an http(s) URL"),
+    }
+}
+
+fn list_table(users: &[Value]) -> String {
+    let rows: Vec<Vec<String>> = users
+        .iter()
+        .map(|u| {
+            vec![
+                text(u, "id"),
+                text(u, "username"),
+                text(u, "email"),
+                flag(u, "email_verified"),
+                text(u, "name"),
+                flag(u, "disabled"),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "ID",
+            "USERNAME",
+            "EMAIL",
+            "EMAIL VERIFIED",
+            "NAME",
+            "DISABLED",
+        ],
+        &rows,
+    )
+}
+
+fn user_fields(u: &Value) -> String {
+    fields(&[
+        ("ID", text(u, "id")),
+        ("USERNAME", text(u, "username")),
+        ("EMAIL", text(u, "email")),
+        ("EMAIL VERIFIED", flag(u, "email_verified")),
+        ("NAME", text(u, "name")),
+        ("PICTURE", text(u, "picture")),
+        ("DISABLED", flag(u, "disabled")),
+        ("CREATED AT", text(u, "created_at")),
+        ("UPDATED AT", text(u, "updated_at")),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::cli::tests::{Top, parse};
+
+    fn users_cmd(line: &[&str]) -> UsersCommand {
+        match parse(line) {
+            Ok(Top::Users { cmd, .. }) => cmd,
+            other => panic!("{line:?} parsed as {other:?}"),
+        }
+    }
+
+    fn create(line: &[&str]) -> Result<Value, String> {
+        match users_cmd(line) {
+            UsersCommand::Create(a) => create_body(&a)
+                .map(Value::Object)
+                .map_err(|e| e.to_string()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn create_body_never_holds_a_password_from_flags() {
+        assert_eq!(
+            create(&[
+                "users",
+                "create",
+                "--username",
+                "ann",
+                "--email",
+                "ann@example.com",
+                "--email-verified",
+                "--name",
+                "Ann"
+            ]),
+            Ok(
+                json!({"username": "ann", "email": "ann@example.com", "email_verified": true, "name": "Ann"})
+            )
+        );
+        assert!(parse(&["users", "create", "--username", "ann", "--password", "x"]).is_err());
+        assert!(parse(&["users", "set-password", "id", "--password", "x"]).is_err());
+    }
+
+    #[test]
+    fn create_checks_flags_before_asking_for_a_password() {
+        assert!(
+            create(&["users", "create", "--username", "a b"])
+                .unwrap_err()
+                .starts_with("--username: invalid username")
+        );
+        assert!(
+            create(&[
+                "users",
+                "create",
+                "--username",
+                "ann",
+                "--picture",
+                "javascript:alert(1)"
+            ])
+            .unwrap_err()
+            .contains("--picture")
+        );
+        assert_eq!(
+            create(&["users", "create", "--username", "ann", "--email-verified"]),
+            Err("--email-verified needs --email".into())
+        );
+    }
+
+    #[test]
+    fn update_keeps_unchanged_fields_and_the_disabled_state() {
+        let current = json!({"id": "u1", "username": "ann", "email": "ann@example.com", "email_verified": true,
+            "name": "Ann", "picture": null, "disabled": true, "created_at": "x"});
+        let UsersCommand::Update { changes, .. } =
+            users_cmd(&["users", "update", "u1", "--name", "Ann B."])
+        else {
+            panic!()
+        };
+        assert_eq!(
+            apply_changes(&current, &changes),
+            json!({"username": "ann", "email": "ann@example.com", "email_verified": true, "name": "Ann B.", "picture": null, "disabled": true})
+        );
+    }
+
+    #[test]
+    fn a_new_email_is_unverified_unless_said_otherwise() {
+        let current =
+            json!({"username": "ann", "email": "ann@example.com", "email_verified": true});
+        let changed = |line: &[&str]| match users_cmd(line) {
+            UsersCommand::Update { changes, .. } => apply_changes(&current, &changes),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            changed(&["users", "update", "u1", "--email", "new@example.com"])["email_verified"],
+            false
+        );
+        assert_eq!(
+            changed(&[
+                "users",
+                "update",
+                "u1",
+                "--email",
+                "new@example.com",
+                "--email-verified"
+            ])["email_verified"],
+            true
+        );
+        assert_eq!(
+            changed(&["users", "update", "u1", "--email", "ann@example.com"])["email_verified"],
+            true
+        );
+        let cleared = changed(&["users", "update", "u1", "--email", ""]);
+        assert_eq!(
+            (cleared["email"].clone(), cleared["email_verified"].clone()),
+            (Value::Null, json!(false))
+        );
+        assert_eq!(
+            changed(&["users", "update", "--email-verified=false", "u1"])["email_verified"],
+            false
+        );
+    }
+
+    #[test]
+    fn update_needs_a_change() {
+        let UsersCommand::Update { changes, .. } = users_cmd(&["users", "update", "u1"]) else {
+            panic!()
+        };
+        assert!(
+            check_changes(&changes)
+                .unwrap_err()
+                .to_string()
+                .starts_with("nothing to update")
+        );
+    }
+
+    #[test]
+    fn list_accepts_search() {
+        assert!(
+            matches!(users_cmd(&["users", "list", "--search", "ann"]), UsersCommand::List { search: Some(s) } if s == "ann")
+        );
+    }
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests of the `gatehouse` binary: each starts the real process on free ports.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod config;
+mod migrate;
+mod serve;
+mod support;

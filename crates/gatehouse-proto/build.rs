@@ -17,10 +17,16 @@ const REDACTED_DEBUG: [&str; 5] = [
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
-    let files = [root.join("gatehouse/token/v1/token.proto"), root.join("google/rpc/status.proto")];
+    let files = [
+        root.join("gatehouse/token/v1/token.proto"),
+        root.join("google/rpc/status.proto"),
+    ];
     let fds = protox::compile(&files, [&root])?;
     // protox does not write the descriptor set itself; reflection needs it.
-    std::fs::write(PathBuf::from(env::var("OUT_DIR")?).join("gatehouse_descriptor.bin"), fds.encode_to_vec())?;
+    std::fs::write(
+        PathBuf::from(env::var("OUT_DIR")?).join("gatehouse_descriptor.bin"),
+        fds.encode_to_vec(),
+    )?;
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

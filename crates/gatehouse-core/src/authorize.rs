@@ -70,7 +70,11 @@ pub enum AuthorizeError {
     /// The client or redirect URI cannot be trusted: show an error page, never redirect.
     Untrusted(OAuthError),
     /// Redirect the error to the client.
-    Redirect { redirect_uri: String, error: OAuthError, state: Option<String> },
+    Redirect {
+        redirect_uri: String,
+        error: OAuthError,
+        state: Option<String>,
+    },
 }
 
 /// Server-wide rules for authorization requests.
@@ -81,26 +85,47 @@ pub struct AuthorizePolicy {
 }
 
 /// Validates `params` for `client` (`None` when no client has the given id).
-pub fn validate(params: &AuthorizationParams, client: Option<&Client>, policy: AuthorizePolicy) -> Result<ValidatedAuthorization, AuthorizeError> {
-    let untrusted = |description: &'static str| AuthorizeError::Untrusted(OAuthError::invalid_request(description));
+pub fn validate(
+    params: &AuthorizationParams,
+    client: Option<&Client>,
+    policy: AuthorizePolicy,
+) -> Result<ValidatedAuthorization, AuthorizeError> {
+    let untrusted = |description: &'static str| {
+        AuthorizeError::Untrusted(OAuthError::invalid_request(description))
+    };
     if params.client_id.is_none() {
         return Err(untrusted("the client_id parameter is missing"));
     }
     let Some(client) = client else {
-        return Err(AuthorizeError::Untrusted(OAuthError::new(ErrorCode::InvalidClient, "no client is registered with this client_id")));
+        return Err(AuthorizeError::Untrusted(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "no client is registered with this client_id",
+        )));
     };
-    if params.duplicate.as_deref().is_some_and(|d| d == "client_id" || d == "redirect_uri") {
+    if params
+        .duplicate
+        .as_deref()
+        .is_some_and(|d| d == "client_id" || d == "redirect_uri")
+    {
         return Err(untrusted("client_id and redirect_uri must not be repeated"));
     }
     let registered = &client.metadata.redirect_uris;
     let (redirect_uri, redirect_uri_given) = match params.redirect_uri.as_deref() {
         Some(requested) => match find_match(registered, requested) {
             Some(_) => (requested.to_owned(), true),
-            None => return Err(untrusted("the redirect_uri is not registered for this client")),
+            None => {
+                return Err(untrusted(
+                    "the redirect_uri is not registered for this client",
+                ));
+            }
         },
         None => match registered.as_slice() {
             [only] => (only.clone(), false),
-            _ => return Err(untrusted("redirect_uri is required because the client registered more than one")),
+            _ => {
+                return Err(untrusted(
+                    "redirect_uri is required because the client registered more than one",
+                ));
+            }
         },
     };
 
@@ -122,51 +147,103 @@ pub fn validate(params: &AuthorizationParams, client: Option<&Client>, policy: A
     if let Some(name) = &params.duplicate {
         return Err(AuthorizeError::Redirect {
             redirect_uri: redirect_uri.clone(),
-            error: OAuthError::invalid_request(format!("the {name} parameter must not be repeated")),
+            error: OAuthError::invalid_request(format!(
+                "the {name} parameter must not be repeated"
+            )),
             state: state.clone(),
         });
     }
     match params.response_type.as_deref() {
-        None => return Err(fail(ErrorCode::InvalidRequest, "the response_type parameter is missing")),
+        None => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "the response_type parameter is missing",
+            ));
+        }
         Some("code") => {}
-        Some(_) => return Err(fail(ErrorCode::UnsupportedResponseType, "only response_type=code is supported")),
+        Some(_) => {
+            return Err(fail(
+                ErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            ));
+        }
     }
     let meta = &client.metadata;
-    if !meta.response_types.iter().any(|r| r == "code") || !meta.grant_types.iter().any(|g| g == "authorization_code") {
-        return Err(fail(ErrorCode::UnauthorizedClient, "this client is not allowed to use the authorization code flow"));
+    if !meta.response_types.iter().any(|r| r == "code")
+        || !meta.grant_types.iter().any(|g| g == "authorization_code")
+    {
+        return Err(fail(
+            ErrorCode::UnauthorizedClient,
+            "this client is not allowed to use the authorization code flow",
+        ));
     }
 
     let scope = match params.scope.as_deref() {
         None => ScopeSet::default(),
-        Some(s) => ScopeSet::parse(s).map_err(|_| fail(ErrorCode::InvalidScope, "the scope parameter is malformed"))?,
+        Some(s) => ScopeSet::parse(s)
+            .map_err(|_| fail(ErrorCode::InvalidScope, "the scope parameter is malformed"))?,
     };
     if !scope.is_subset_of(&meta.scope) {
-        return Err(fail(ErrorCode::InvalidScope, "the requested scope exceeds what this client may ask for"));
+        return Err(fail(
+            ErrorCode::InvalidScope,
+            "the requested scope exceeds what this client may ask for",
+        ));
     }
 
-    let code_challenge = match (params.code_challenge.as_deref(), params.code_challenge_method.as_deref()) {
-        (Some(challenge), method) => Some(PkceChallenge::from_request(challenge, method).map_err(|e| AuthorizeError::Redirect {
-            redirect_uri: redirect_uri.clone(),
-            error: e,
-            state: state.clone(),
-        })?),
-        (None, Some(_)) => return Err(fail(ErrorCode::InvalidRequest, "code_challenge_method was given without code_challenge")),
+    let code_challenge = match (
+        params.code_challenge.as_deref(),
+        params.code_challenge_method.as_deref(),
+    ) {
+        (Some(challenge), method) => {
+            Some(PkceChallenge::from_request(challenge, method).map_err(|e| {
+                AuthorizeError::Redirect {
+                    redirect_uri: redirect_uri.clone(),
+                    error: e,
+                    state: state.clone(),
+                }
+            })?)
+        }
+        (None, Some(_)) => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "code_challenge_method was given without code_challenge",
+            ));
+        }
         (None, None) if client.is_public() => {
-            return Err(fail(ErrorCode::InvalidRequest, "PKCE is required: send code_challenge with code_challenge_method=S256"));
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "PKCE is required: send code_challenge with code_challenge_method=S256",
+            ));
         }
         (None, None) if policy.require_pkce => {
-            return Err(fail(ErrorCode::InvalidRequest, "PKCE is required by this server: send code_challenge with code_challenge_method=S256"));
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "PKCE is required by this server: send code_challenge with code_challenge_method=S256",
+            ));
         }
         (None, None) => None,
     };
 
-    let prompt = parse_prompt(params.prompt.as_deref()).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
+    let prompt =
+        parse_prompt(params.prompt.as_deref()).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     let max_age = match params.max_age.as_deref() {
         None => None,
-        Some(v) => Some(v.parse::<u64>().map_err(|_| fail(ErrorCode::InvalidRequest, "max_age must be a non-negative integer"))?),
+        Some(v) => Some(v.parse::<u64>().map_err(|_| {
+            fail(
+                ErrorCode::InvalidRequest,
+                "max_age must be a non-negative integer",
+            )
+        })?),
     };
-    if params.nonce.as_ref().is_some_and(|n| n.len() > MAX_NONCE_LEN) {
-        return Err(fail(ErrorCode::InvalidRequest, "the nonce parameter is too long"));
+    if params
+        .nonce
+        .as_ref()
+        .is_some_and(|n| n.len() > MAX_NONCE_LEN)
+    {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "the nonce parameter is too long",
+        ));
     }
 
     Ok(ValidatedAuthorization {
@@ -186,7 +263,11 @@ pub fn validate(params: &AuthorizationParams, client: Option<&Client>, policy: A
 
 fn parse_prompt(prompt: Option<&str>) -> Result<Prompt, &'static str> {
     let mut p = Prompt::default();
-    for value in prompt.unwrap_or_default().split(' ').filter(|v| !v.is_empty()) {
+    for value in prompt
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|v| !v.is_empty())
+    {
         match value {
             "none" => p.none = true,
             "login" => p.login = true,
@@ -218,8 +299,15 @@ mod tests {
                 redirect_uris: uris.iter().map(|s| (*s).to_owned()).collect(),
                 grant_types: vec!["authorization_code".into(), "refresh_token".into()],
                 response_types: vec!["code".into()],
-                scope: ScopeSet::parse("openid offline offline_access profile email urn:neoncloud:projects:read").unwrap(),
-                token_endpoint_auth_method: if public { TokenEndpointAuthMethod::None } else { TokenEndpointAuthMethod::ClientSecretBasic },
+                scope: ScopeSet::parse(
+                    "openid offline offline_access profile email urn:neoncloud:projects:read",
+                )
+                .unwrap(),
+                token_endpoint_auth_method: if public {
+                    TokenEndpointAuthMethod::None
+                } else {
+                    TokenEndpointAuthMethod::ClientSecretBasic
+                },
                 ..ClientMetadata::default()
             },
             secret: None,
@@ -241,7 +329,9 @@ mod tests {
         }
     }
 
-    fn redirect_error(r: Result<ValidatedAuthorization, AuthorizeError>) -> (ErrorCode, Option<String>) {
+    fn redirect_error(
+        r: Result<ValidatedAuthorization, AuthorizeError>,
+    ) -> (ErrorCode, Option<String>) {
         match r {
             Err(AuthorizeError::Redirect { error, state, .. }) => (error.code, state),
             other => panic!("expected a redirected error, got {other:?}"),
@@ -254,20 +344,32 @@ mod tests {
         let v = validate(&params(), Some(&c), AuthorizePolicy::default()).unwrap();
         assert_eq!(v.redirect_uri, "http://127.0.0.1:5555/callback");
         assert!(v.redirect_uri_given);
-        assert_eq!(v.scope.to_string(), "openid offline urn:neoncloud:projects:read");
+        assert_eq!(
+            v.scope.to_string(),
+            "openid offline urn:neoncloud:projects:read"
+        );
         assert_eq!(v.state.as_deref(), Some("xyz"));
     }
 
     #[test]
     fn unknown_client_and_unregistered_redirect_are_pages_not_redirects() {
         let c = client(true, &["http://127.0.0.1/callback"]);
-        assert!(matches!(validate(&params(), None, AuthorizePolicy::default()), Err(AuthorizeError::Untrusted(_))));
+        assert!(matches!(
+            validate(&params(), None, AuthorizePolicy::default()),
+            Err(AuthorizeError::Untrusted(_))
+        ));
         let mut p = params();
         p.redirect_uri = Some("https://evil.example/cb".into());
-        assert!(matches!(validate(&p, Some(&c), AuthorizePolicy::default()), Err(AuthorizeError::Untrusted(_))));
+        assert!(matches!(
+            validate(&p, Some(&c), AuthorizePolicy::default()),
+            Err(AuthorizeError::Untrusted(_))
+        ));
         p.redirect_uri = None;
         let two = client(true, &["http://127.0.0.1/a", "http://127.0.0.1/b"]);
-        assert!(matches!(validate(&p, Some(&two), AuthorizePolicy::default()), Err(AuthorizeError::Untrusted(_))));
+        assert!(matches!(
+            validate(&p, Some(&two), AuthorizePolicy::default()),
+            Err(AuthorizeError::Untrusted(_))
+        ));
     }
 
     #[test]
@@ -285,20 +387,35 @@ mod tests {
         let c = client(true, &["http://127.0.0.1:5555/callback"]);
         let mut p = params();
         p.response_type = Some("token".into());
-        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())), (ErrorCode::UnsupportedResponseType, Some("xyz".into())));
+        assert_eq!(
+            redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())),
+            (ErrorCode::UnsupportedResponseType, Some("xyz".into()))
+        );
         let mut p = params();
         p.scope = Some("openid admin".into());
-        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0, ErrorCode::InvalidScope);
+        assert_eq!(
+            redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0,
+            ErrorCode::InvalidScope
+        );
         let mut p = params();
         p.code_challenge_method = Some("plain".into());
-        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0, ErrorCode::InvalidRequest);
+        assert_eq!(
+            redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0,
+            ErrorCode::InvalidRequest
+        );
         let mut p = params();
         p.code_challenge_method = None;
-        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0, ErrorCode::InvalidRequest);
+        assert_eq!(
+            redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0,
+            ErrorCode::InvalidRequest
+        );
         let mut p = params();
         p.code_challenge = None;
         p.code_challenge_method = None;
-        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0, ErrorCode::InvalidRequest);
+        assert_eq!(
+            redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0,
+            ErrorCode::InvalidRequest
+        );
     }
 
     #[test]
@@ -309,7 +426,15 @@ mod tests {
         p.code_challenge = None;
         p.code_challenge_method = None;
         assert!(validate(&p, Some(&c), AuthorizePolicy::default()).is_ok());
-        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy { require_pkce: true })).0, ErrorCode::InvalidRequest);
+        assert_eq!(
+            redirect_error(validate(
+                &p,
+                Some(&c),
+                AuthorizePolicy { require_pkce: true }
+            ))
+            .0,
+            ErrorCode::InvalidRequest
+        );
     }
 
     #[test]
@@ -322,15 +447,27 @@ mod tests {
         assert!(v.prompt.login && v.prompt.consent && !v.prompt.none);
         assert_eq!(v.max_age, Some(0));
         p.prompt = Some("none login".into());
-        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0, ErrorCode::InvalidRequest);
+        assert_eq!(
+            redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0,
+            ErrorCode::InvalidRequest
+        );
         let mut p = params();
         p.max_age = Some("-1".into());
-        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0, ErrorCode::InvalidRequest);
+        assert_eq!(
+            redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0,
+            ErrorCode::InvalidRequest
+        );
         let mut p = params();
         p.duplicate = Some("scope".into());
-        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0, ErrorCode::InvalidRequest);
+        assert_eq!(
+            redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0,
+            ErrorCode::InvalidRequest
+        );
         p.duplicate = Some("redirect_uri".into());
-        assert!(matches!(validate(&p, Some(&c), AuthorizePolicy::default()), Err(AuthorizeError::Untrusted(_))));
+        assert!(matches!(
+            validate(&p, Some(&c), AuthorizePolicy::default()),
+            Err(AuthorizeError::Untrusted(_))
+        ));
     }
 
     #[test]
@@ -338,7 +475,10 @@ mod tests {
         let c = client(true, &["http://127.0.0.1:5555/callback"]);
         let mut p = params();
         p.state = Some("s".repeat(MAX_STATE_LEN + 1));
-        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())), (ErrorCode::InvalidRequest, None));
+        assert_eq!(
+            redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())),
+            (ErrorCode::InvalidRequest, None)
+        );
     }
 
     #[test]
@@ -348,6 +488,9 @@ mod tests {
         c.metadata.response_types = vec![];
         let mut p = params();
         p.redirect_uri = Some("https://app.example/cb".into());
-        assert_eq!(redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0, ErrorCode::UnauthorizedClient);
+        assert_eq!(
+            redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0,
+            ErrorCode::UnauthorizedClient
+        );
     }
 }

@@ -167,7 +167,11 @@ mod tests {
 
     #[test]
     fn auth_method_names_round_trip() {
-        for m in [TokenEndpointAuthMethod::None, TokenEndpointAuthMethod::ClientSecretBasic, TokenEndpointAuthMethod::ClientSecretPost] {
+        for m in [
+            TokenEndpointAuthMethod::None,
+            TokenEndpointAuthMethod::ClientSecretBasic,
+            TokenEndpointAuthMethod::ClientSecretPost,
+        ] {
             assert_eq!(TokenEndpointAuthMethod::parse(m.as_str()), Some(m));
         }
         assert_eq!(TokenEndpointAuthMethod::parse("private_key_jwt"), None);

@@ -27,7 +27,11 @@ impl PkceChallenge {
                     "code_challenge_method must be S256; plain PKCE is not supported",
                 ));
             }
-            Some(_) => return Err(OAuthError::invalid_request("unsupported code_challenge_method; use S256")),
+            Some(_) => {
+                return Err(OAuthError::invalid_request(
+                    "unsupported code_challenge_method; use S256",
+                ));
+            }
         }
         if challenge.len() != 43 || !challenge.bytes().all(is_base64url) {
             return Err(OAuthError::invalid_request(
@@ -77,7 +81,9 @@ mod tests {
 
     #[test]
     fn wrong_or_malformed_verifier_fails() {
-        let Ok(c) = PkceChallenge::from_request(CHALLENGE, Some("S256")) else { panic!("valid challenge refused") };
+        let Ok(c) = PkceChallenge::from_request(CHALLENGE, Some("S256")) else {
+            panic!("valid challenge refused")
+        };
         assert!(!c.verify("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK"));
         assert!(!c.verify("short"));
         assert!(!c.verify(&"a".repeat(129)));

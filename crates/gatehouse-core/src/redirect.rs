@@ -13,7 +13,9 @@ pub enum RedirectUriError {
     NotAbsolute(String),
     #[error("redirect URI {0:?} must not contain a fragment")]
     Fragment(String),
-    #[error("redirect URI {0:?} uses plain http on a non-loopback host; use https (or enable allow_insecure_redirect_uris)")]
+    #[error(
+        "redirect URI {0:?} uses plain http on a non-loopback host; use https (or enable allow_insecure_redirect_uris)"
+    )]
     InsecureHttp(String),
     #[error("redirect URI {0:?} uses the forbidden scheme {1:?}")]
     ForbiddenScheme(String, String),
@@ -37,7 +39,10 @@ pub fn validate_registered(uri: &str, allow_insecure_http: bool) -> Result<(), R
     }
     let scheme = parsed.scheme();
     if FORBIDDEN_SCHEMES.contains(&scheme) {
-        return Err(RedirectUriError::ForbiddenScheme(uri.to_owned(), scheme.to_owned()));
+        return Err(RedirectUriError::ForbiddenScheme(
+            uri.to_owned(),
+            scheme.to_owned(),
+        ));
     }
     // Private-use URI schemes for native apps (RFC 8252 §7.1), e.g. `com.example.app:/cb`,
     // pass; http(s) needs a host, and plain http a loopback one unless the operator opts in.
@@ -113,19 +118,40 @@ mod tests {
 
     #[test]
     fn registration_refuses_fragment_relative_insecure_and_script_uris() {
-        assert!(matches!(validate_registered("https://a.example/cb#x", false), Err(RedirectUriError::Fragment(_))));
-        assert!(matches!(validate_registered("/cb", false), Err(RedirectUriError::NotAbsolute(_))));
-        assert!(matches!(validate_registered("http://app.example/cb", false), Err(RedirectUriError::InsecureHttp(_))));
+        assert!(matches!(
+            validate_registered("https://a.example/cb#x", false),
+            Err(RedirectUriError::Fragment(_))
+        ));
+        assert!(matches!(
+            validate_registered("/cb", false),
+            Err(RedirectUriError::NotAbsolute(_))
+        ));
+        assert!(matches!(
+            validate_registered("http://app.example/cb", false),
+            Err(RedirectUriError::InsecureHttp(_))
+        ));
         assert_eq!(validate_registered("http://app.example/cb", true), Ok(()));
-        assert!(matches!(validate_registered("javascript:alert(1)", false), Err(RedirectUriError::ForbiddenScheme(..))));
-        assert!(matches!(validate_registered("data:text/html,hi", false), Err(RedirectUriError::ForbiddenScheme(..))));
-        assert!(matches!(validate_registered("https://u:p@a.example/cb", false), Err(RedirectUriError::UserInfo(_))));
+        assert!(matches!(
+            validate_registered("javascript:alert(1)", false),
+            Err(RedirectUriError::ForbiddenScheme(..))
+        ));
+        assert!(matches!(
+            validate_registered("data:text/html,hi", false),
+            Err(RedirectUriError::ForbiddenScheme(..))
+        ));
+        assert!(matches!(
+            validate_registered("https://u:p@a.example/cb", false),
+            Err(RedirectUriError::UserInfo(_))
+        ));
     }
 
     #[test]
     fn exact_match_is_required_for_ordinary_hosts() {
         let r = reg(&["https://app.example.com/cb"]);
-        assert_eq!(find_match(&r, "https://app.example.com/cb"), Some("https://app.example.com/cb"));
+        assert_eq!(
+            find_match(&r, "https://app.example.com/cb"),
+            Some("https://app.example.com/cb")
+        );
         assert_eq!(find_match(&r, "https://app.example.com/cb/"), None);
         assert_eq!(find_match(&r, "https://app.example.com/cb?x=1"), None);
         assert_eq!(find_match(&r, "https://APP.example.com/cb"), None);
@@ -135,8 +161,14 @@ mod tests {
     #[test]
     fn loopback_ip_literals_match_any_port() {
         let r = reg(&["http://127.0.0.1/callback", "http://[::1]:8080/cb"]);
-        assert_eq!(find_match(&r, "http://127.0.0.1:5555/callback"), Some("http://127.0.0.1/callback"));
-        assert_eq!(find_match(&r, "http://[::1]:9999/cb"), Some("http://[::1]:8080/cb"));
+        assert_eq!(
+            find_match(&r, "http://127.0.0.1:5555/callback"),
+            Some("http://127.0.0.1/callback")
+        );
+        assert_eq!(
+            find_match(&r, "http://[::1]:9999/cb"),
+            Some("http://[::1]:8080/cb")
+        );
         assert_eq!(find_match(&r, "http://127.0.0.1:5555/other"), None);
         assert_eq!(find_match(&r, "http://127.0.0.2:5555/callback"), None);
     }
@@ -144,7 +176,10 @@ mod tests {
     #[test]
     fn localhost_is_matched_exactly() {
         let r = reg(&["http://localhost:3000/cb"]);
-        assert_eq!(find_match(&r, "http://localhost:3000/cb"), Some("http://localhost:3000/cb"));
+        assert_eq!(
+            find_match(&r, "http://localhost:3000/cb"),
+            Some("http://localhost:3000/cb")
+        );
         assert_eq!(find_match(&r, "http://localhost:3001/cb"), None);
     }
 }

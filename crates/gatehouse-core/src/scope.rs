@@ -7,7 +7,9 @@ use std::fmt;
 pub const TECHNICAL_SCOPES: [&str; 3] = ["openid", "offline", "offline_access"];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid scope token {0:?}: scope tokens are non-empty and use printable ASCII except space, '\"' and '\\'")]
+#[error(
+    "invalid scope token {0:?}: scope tokens are non-empty and use printable ASCII except space, '\"' and '\\'"
+)]
 pub struct InvalidScope(pub String);
 
 /// One scope token: `1*( %x21 / %x23-5B / %x5D-7E )` per RFC 6749 §3.3.
@@ -18,8 +20,14 @@ pub struct Scope(String);
 impl Scope {
     pub fn parse(token: &str) -> Result<Self, InvalidScope> {
         let valid = !token.is_empty()
-            && token.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
-        if valid { Ok(Self(token.to_owned())) } else { Err(InvalidScope(token.to_owned())) }
+            && token
+                .bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
+        if valid {
+            Ok(Self(token.to_owned()))
+        } else {
+            Err(InvalidScope(token.to_owned()))
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -155,11 +163,36 @@ pub fn default_catalogue() -> Vec<ScopeDefinition> {
         hidden,
     };
     vec![
-        entry("openid", "Sign you in", "Confirms who you are to the application.", true),
-        entry("offline", "Stay connected", "Lets the application keep access while you are away.", true),
-        entry("offline_access", "Stay connected", "Lets the application keep access while you are away.", true),
-        entry("profile", "Your name and profile picture", "Your display name, username and picture.", false),
-        entry("email", "Your email address", "Your email address and whether it is verified.", false),
+        entry(
+            "openid",
+            "Sign you in",
+            "Confirms who you are to the application.",
+            true,
+        ),
+        entry(
+            "offline",
+            "Stay connected",
+            "Lets the application keep access while you are away.",
+            true,
+        ),
+        entry(
+            "offline_access",
+            "Stay connected",
+            "Lets the application keep access while you are away.",
+            true,
+        ),
+        entry(
+            "profile",
+            "Your name and profile picture",
+            "Your display name, username and picture.",
+            false,
+        ),
+        entry(
+            "email",
+            "Your email address",
+            "Your email address and whether it is verified.",
+            false,
+        ),
     ]
 }
 
@@ -169,9 +202,13 @@ mod tests {
 
     #[test]
     fn parses_the_seed_scope_string_in_order() {
-        let s = ScopeSet::parse("openid offline offline_access urn:neoncloud:projects:read").unwrap_or_default();
+        let s = ScopeSet::parse("openid offline offline_access urn:neoncloud:projects:read")
+            .unwrap_or_default();
         assert_eq!(s.len(), 4);
-        assert_eq!(s.to_string(), "openid offline offline_access urn:neoncloud:projects:read");
+        assert_eq!(
+            s.to_string(),
+            "openid offline offline_access urn:neoncloud:projects:read"
+        );
         assert!(s.grants_offline_access());
     }
 
@@ -194,7 +231,10 @@ mod tests {
         let client = ScopeSet::parse("openid profile email").unwrap_or_default();
         let asked = ScopeSet::parse("openid admin").unwrap_or_default();
         assert!(!asked.is_subset_of(&client));
-        let missing: Vec<_> = asked.missing_from(&client).map(|s| s.as_str().to_owned()).collect();
+        let missing: Vec<_> = asked
+            .missing_from(&client)
+            .map(|s| s.as_str().to_owned())
+            .collect();
         assert_eq!(missing, vec!["admin"]);
     }
 

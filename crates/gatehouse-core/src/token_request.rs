@@ -28,7 +28,9 @@ impl Form {
         for (k, v) in pairs {
             let (k, v) = (k.into(), v.into());
             if values.contains_key(&k) {
-                return Err(OAuthError::invalid_request(format!("the {k} parameter must not be repeated")));
+                return Err(OAuthError::invalid_request(format!(
+                    "the {k} parameter must not be repeated"
+                )));
             }
             values.insert(k, v);
         }
@@ -37,11 +39,15 @@ impl Form {
 
     /// The value of `name`, `None` when absent or empty.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str).filter(|v| !v.is_empty())
+        self.values
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     pub fn require(&self, name: &'static str) -> Result<&str, OAuthError> {
-        self.get(name).ok_or_else(|| OAuthError::invalid_request(format!("the {name} parameter is missing")))
+        self.get(name)
+            .ok_or_else(|| OAuthError::invalid_request(format!("the {name} parameter is missing")))
     }
 }
 
@@ -50,9 +56,16 @@ impl Form {
 pub enum PresentedCredentials {
     /// HTTP Basic. `secret_raw` is the secret exactly as sent; `secret` is its form-decoding
     /// (RFC 6749 §2.3.1). Clients disagree on whether to encode, so both are tried.
-    Basic { client_id: String, secret: SecretString, secret_raw: SecretString },
+    Basic {
+        client_id: String,
+        secret: SecretString,
+        secret_raw: SecretString,
+    },
     /// `client_id` and `client_secret` in the body.
-    Post { client_id: String, secret: SecretString },
+    Post {
+        client_id: String,
+        secret: SecretString,
+    },
     /// Only `client_id` in the body: a public client.
     None { client_id: String },
 }
@@ -60,7 +73,9 @@ pub enum PresentedCredentials {
 impl PresentedCredentials {
     pub fn client_id(&self) -> &str {
         match self {
-            Self::Basic { client_id, .. } | Self::Post { client_id, .. } | Self::None { client_id } => client_id,
+            Self::Basic { client_id, .. }
+            | Self::Post { client_id, .. }
+            | Self::None { client_id } => client_id,
         }
     }
 
@@ -84,42 +99,71 @@ fn invalid_client(description: &'static str) -> OAuthError {
 ///
 /// More than one method in one request is refused (RFC 6749 §2.3: "MUST NOT use more than one
 /// authentication method in each request").
-pub fn presented_credentials(authorization: Option<&str>, form: &Form) -> Result<PresentedCredentials, OAuthError> {
+pub fn presented_credentials(
+    authorization: Option<&str>,
+    form: &Form,
+) -> Result<PresentedCredentials, OAuthError> {
     let body_id = form.get("client_id");
     let body_secret = form.get("client_secret");
     if let Some(header) = authorization {
         let basic = parse_basic(header)?;
         if body_secret.is_some() {
-            return Err(OAuthError::invalid_request("use either HTTP Basic or client_secret in the body, not both"));
+            return Err(OAuthError::invalid_request(
+                "use either HTTP Basic or client_secret in the body, not both",
+            ));
         }
         if body_id.is_some_and(|id| id != basic.client_id()) {
-            return Err(OAuthError::invalid_request("client_id in the body differs from the one in the Authorization header"));
+            return Err(OAuthError::invalid_request(
+                "client_id in the body differs from the one in the Authorization header",
+            ));
         }
         return Ok(basic);
     }
     match (body_id, body_secret) {
-        (Some(id), Some(secret)) => Ok(PresentedCredentials::Post { client_id: id.to_owned(), secret: SecretString::new(secret) }),
-        (Some(id), None) => Ok(PresentedCredentials::None { client_id: id.to_owned() }),
-        (None, Some(_)) => Err(OAuthError::invalid_request("client_secret was sent without client_id")),
+        (Some(id), Some(secret)) => Ok(PresentedCredentials::Post {
+            client_id: id.to_owned(),
+            secret: SecretString::new(secret),
+        }),
+        (Some(id), None) => Ok(PresentedCredentials::None {
+            client_id: id.to_owned(),
+        }),
+        (None, Some(_)) => Err(OAuthError::invalid_request(
+            "client_secret was sent without client_id",
+        )),
         (None, None) => Err(invalid_client("client authentication is required")),
     }
 }
 
 /// Parses `Basic base64(urlencode(id) ":" urlencode(secret))`.
 pub fn parse_basic(header: &str) -> Result<PresentedCredentials, OAuthError> {
-    let (scheme, encoded) = header.trim().split_once(' ').ok_or_else(|| invalid_client("malformed Authorization header"))?;
+    let (scheme, encoded) = header
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| invalid_client("malformed Authorization header"))?;
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(invalid_client("the Authorization header must use the Basic scheme"));
+        return Err(invalid_client(
+            "the Authorization header must use the Basic scheme",
+        ));
     }
-    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| invalid_client("malformed Basic credentials"))?;
-    let decoded = String::from_utf8(decoded).map_err(|_| invalid_client("malformed Basic credentials"))?;
-    let (id_raw, secret_raw) = decoded.split_once(':').ok_or_else(|| invalid_client("malformed Basic credentials"))?;
-    let client_id = form_decode(id_raw).ok_or_else(|| invalid_client("malformed Basic credentials"))?;
+    let decoded = STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| invalid_client("malformed Basic credentials"))?;
+    let decoded =
+        String::from_utf8(decoded).map_err(|_| invalid_client("malformed Basic credentials"))?;
+    let (id_raw, secret_raw) = decoded
+        .split_once(':')
+        .ok_or_else(|| invalid_client("malformed Basic credentials"))?;
+    let client_id =
+        form_decode(id_raw).ok_or_else(|| invalid_client("malformed Basic credentials"))?;
     if client_id.is_empty() {
         return Err(invalid_client("malformed Basic credentials"));
     }
     let secret = form_decode(secret_raw).unwrap_or_else(|| secret_raw.to_owned());
-    Ok(PresentedCredentials::Basic { client_id, secret: SecretString::new(secret), secret_raw: SecretString::new(secret_raw) })
+    Ok(PresentedCredentials::Basic {
+        client_id,
+        secret: SecretString::new(secret),
+        secret_raw: SecretString::new(secret_raw),
+    })
 }
 
 /// `application/x-www-form-urlencoded` decoding of one component: `+` is a space, `%XX` a byte.
@@ -159,13 +203,23 @@ mod tests {
         let f = Form::from_pairs([("grant_type", "client_credentials"), ("scope", "")]).unwrap();
         assert_eq!(f.get("grant_type"), Some("client_credentials"));
         assert_eq!(f.get("scope"), None);
-        assert_eq!(f.require("code").unwrap_err().code, ErrorCode::InvalidRequest);
+        assert_eq!(
+            f.require("code").unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
     }
 
     #[test]
     fn basic_credentials_are_form_decoded_and_raw_kept() {
         let creds = parse_basic(&basic("my%20client", "s%2Bcr+t")).unwrap();
-        let PresentedCredentials::Basic { client_id, secret, secret_raw } = creds else { panic!() };
+        let PresentedCredentials::Basic {
+            client_id,
+            secret,
+            secret_raw,
+        } = creds
+        else {
+            panic!()
+        };
         assert_eq!(client_id, "my client");
         assert_eq!(secret.expose(), "s+cr t");
         assert_eq!(secret_raw.expose(), "s%2Bcr+t");
@@ -173,23 +227,52 @@ mod tests {
 
     #[test]
     fn malformed_basic_is_invalid_client() {
-        for h in ["Bearer abc", "Basic !!!", "Basic", &format!("Basic {}", STANDARD.encode("nocolon")), &basic("", "x")] {
-            assert_eq!(parse_basic(h).unwrap_err().code, ErrorCode::InvalidClient, "{h}");
+        for h in [
+            "Bearer abc",
+            "Basic !!!",
+            "Basic",
+            &format!("Basic {}", STANDARD.encode("nocolon")),
+            &basic("", "x"),
+        ] {
+            assert_eq!(
+                parse_basic(h).unwrap_err().code,
+                ErrorCode::InvalidClient,
+                "{h}"
+            );
         }
     }
 
     #[test]
     fn one_method_per_request() {
         let form = Form::from_pairs([("client_id", "a"), ("client_secret", "s")]).unwrap();
-        assert_eq!(presented_credentials(Some(&basic("a", "s")), &form).unwrap_err().code, ErrorCode::InvalidRequest);
+        assert_eq!(
+            presented_credentials(Some(&basic("a", "s")), &form)
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidRequest
+        );
         let form = Form::from_pairs([("client_id", "b")]).unwrap();
-        assert_eq!(presented_credentials(Some(&basic("a", "s")), &form).unwrap_err().code, ErrorCode::InvalidRequest);
+        assert_eq!(
+            presented_credentials(Some(&basic("a", "s")), &form)
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidRequest
+        );
         let form = Form::from_pairs([("client_id", "a")]).unwrap();
-        assert!(matches!(presented_credentials(None, &form).unwrap(), PresentedCredentials::None { .. }));
+        assert!(matches!(
+            presented_credentials(None, &form).unwrap(),
+            PresentedCredentials::None { .. }
+        ));
         let form = Form::from_pairs([("client_id", "a"), ("client_secret", "s")]).unwrap();
-        assert!(matches!(presented_credentials(None, &form).unwrap(), PresentedCredentials::Post { .. }));
+        assert!(matches!(
+            presented_credentials(None, &form).unwrap(),
+            PresentedCredentials::Post { .. }
+        ));
         let form = Form::from_pairs(Vec::<(String, String)>::new()).unwrap();
-        assert_eq!(presented_credentials(None, &form).unwrap_err().code, ErrorCode::InvalidClient);
+        assert_eq!(
+            presented_credentials(None, &form).unwrap_err().code,
+            ErrorCode::InvalidClient
+        );
     }
 
     #[test]

@@ -12,8 +12,14 @@ pub struct Username(String);
 
 impl Username {
     pub fn parse(s: &str) -> Result<Self, InvalidUsername> {
-        let ok = !s.is_empty() && s.chars().count() <= 64 && !s.chars().any(|c| c.is_whitespace() || c.is_control());
-        if ok { Ok(Self(s.to_owned())) } else { Err(InvalidUsername(s.to_owned())) }
+        let ok = !s.is_empty()
+            && s.chars().count() <= 64
+            && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(InvalidUsername(s.to_owned()))
+        }
     }
 
     pub fn as_str(&self) -> &str {

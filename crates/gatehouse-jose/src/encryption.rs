@@ -29,9 +29,13 @@ impl KeyEncryption {
         let keys = secrets
             .iter()
             .map(|secret| {
-                let derived = gatehouse_core::secret::KeyedHasher::new(secret, "signing-key-encryption").hash("aes-256-gcm");
+                let derived =
+                    gatehouse_core::secret::KeyedHasher::new(secret, "signing-key-encryption")
+                        .hash("aes-256-gcm");
                 let raw = base64_decode(&derived)?;
-                UnboundKey::new(&AES_256_GCM, &raw).map(LessSafeKey::new).map_err(|_| JoseError::InvalidKey("AES key".into()))
+                UnboundKey::new(&AES_256_GCM, &raw)
+                    .map(LessSafeKey::new)
+                    .map_err(|_| JoseError::InvalidKey("AES key".into()))
             })
             .collect::<Result<Vec<_>, _>>()?;
         if keys.is_empty() {
@@ -42,11 +46,17 @@ impl KeyEncryption {
 
     pub fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, JoseError> {
         let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new().fill(&mut nonce).map_err(|_| JoseError::KeyGeneration)?;
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| JoseError::KeyGeneration)?;
         let mut in_out = plaintext.to_vec();
         let key = self.keys.first().ok_or(JoseError::NoSigningKey)?;
-        key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from([VERSION]), &mut in_out)
-            .map_err(|_| JoseError::KeyGeneration)?;
+        key.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from([VERSION]),
+            &mut in_out,
+        )
+        .map_err(|_| JoseError::KeyGeneration)?;
         let mut sealed = Vec::with_capacity(1 + NONCE_LEN + in_out.len());
         sealed.push(VERSION);
         sealed.extend_from_slice(&nonce);
@@ -58,10 +68,16 @@ impl KeyEncryption {
         if sealed.len() < 1 + NONCE_LEN + 16 || sealed[0] != VERSION {
             return Err(JoseError::Decryption);
         }
-        let nonce: [u8; NONCE_LEN] = sealed[1..=NONCE_LEN].try_into().map_err(|_| JoseError::Decryption)?;
+        let nonce: [u8; NONCE_LEN] = sealed[1..=NONCE_LEN]
+            .try_into()
+            .map_err(|_| JoseError::Decryption)?;
         for key in &self.keys {
             let mut in_out = sealed[1 + NONCE_LEN..].to_vec();
-            if let Ok(plain) = key.open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from([VERSION]), &mut in_out) {
+            if let Ok(plain) = key.open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from([VERSION]),
+                &mut in_out,
+            ) {
                 return Ok(plain.to_vec());
             }
         }
@@ -71,7 +87,9 @@ impl KeyEncryption {
 
 fn base64_decode(s: &str) -> Result<Vec<u8>, JoseError> {
     use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).map_err(|_| JoseError::InvalidKey("derived key".into()))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| JoseError::InvalidKey("derived key".into()))
 }
 
 #[cfg(test)]
@@ -83,7 +101,10 @@ mod tests {
     fn seal_open_round_trip_and_tamper_detection() {
         let enc = KeyEncryption::new(&[b"a-system-secret-of-sufficient-length!"]).unwrap();
         let sealed = enc.seal(b"private key bytes").unwrap();
-        assert!(!sealed.windows(7).any(|w| w == b"private"), "ciphertext must not contain the plaintext");
+        assert!(
+            !sealed.windows(7).any(|w| w == b"private"),
+            "ciphertext must not contain the plaintext"
+        );
         assert_eq!(enc.open(&sealed).unwrap(), b"private key bytes");
         let mut tampered = sealed.clone();
         let last = tampered.len() - 1;
@@ -95,7 +116,11 @@ mod tests {
     fn old_secret_still_opens_during_rotation() {
         let old = KeyEncryption::new(&[b"old-secret-old-secret-old-secret!!"]).unwrap();
         let sealed = old.seal(b"k").unwrap();
-        let rotated = KeyEncryption::new(&[b"new-secret-new-secret-new-secret!!", b"old-secret-old-secret-old-secret!!"]).unwrap();
+        let rotated = KeyEncryption::new(&[
+            b"new-secret-new-secret-new-secret!!",
+            b"old-secret-old-secret-old-secret!!",
+        ])
+        .unwrap();
         assert_eq!(rotated.open(&sealed).unwrap(), b"k");
         let new_only = KeyEncryption::new(&[b"new-secret-new-secret-new-secret!!"]).unwrap();
         assert!(new_only.open(&sealed).is_err());

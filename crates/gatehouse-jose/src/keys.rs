@@ -27,7 +27,10 @@ impl SigningAlgorithm {
     }
 
     pub fn parse(s: &str) -> Result<Self, JoseError> {
-        Self::ALL.into_iter().find(|a| a.as_str() == s).ok_or_else(|| JoseError::UnsupportedAlgorithm(s.to_owned()))
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| JoseError::UnsupportedAlgorithm(s.to_owned()))
     }
 
     pub const fn jwt_algorithm(self) -> Algorithm {
@@ -61,14 +64,18 @@ pub struct GeneratedKey {
 
 impl std::fmt::Debug for GeneratedKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GeneratedKey").field("kid", &self.kid).field("alg", &self.alg).finish_non_exhaustive()
+        f.debug_struct("GeneratedKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
     }
 }
 
 pub fn generate(alg: SigningAlgorithm) -> Result<GeneratedKey, JoseError> {
     let pkcs8_der = match alg {
         SigningAlgorithm::Rs256 => {
-            let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).map_err(|_| JoseError::KeyGeneration)?;
+            let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                .map_err(|_| JoseError::KeyGeneration)?;
             let der: Pkcs8V1Der<'static> = pair.as_der().map_err(|_| JoseError::KeyGeneration)?;
             der.as_ref().to_vec()
         }
@@ -78,18 +85,29 @@ pub fn generate(alg: SigningAlgorithm) -> Result<GeneratedKey, JoseError> {
             .as_ref()
             .to_vec(),
         // PKCS#8 v1 (48 bytes): jsonwebtoken's JWK export rejects v2.
-        SigningAlgorithm::EdDsa => {
-            Ed25519KeyPair::generate().and_then(|p| p.to_pkcs8v1()).map_err(|_| JoseError::KeyGeneration)?.as_ref().to_vec()
-        }
+        SigningAlgorithm::EdDsa => Ed25519KeyPair::generate()
+            .and_then(|p| p.to_pkcs8v1())
+            .map_err(|_| JoseError::KeyGeneration)?
+            .as_ref()
+            .to_vec(),
     };
     let public_jwk = public_jwk(alg, &pkcs8_der, None)?;
     // RFC 7638 thumbprint as kid: stable, unique per key, and reveals nothing.
     let kid = public_jwk.thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)?;
     let public_jwk = public_jwk_with_kid(public_jwk, &kid);
-    Ok(GeneratedKey { kid, alg, pkcs8_der, public_jwk })
+    Ok(GeneratedKey {
+        kid,
+        alg,
+        pkcs8_der,
+        public_jwk,
+    })
 }
 
-pub(crate) fn public_jwk(alg: SigningAlgorithm, pkcs8_der: &[u8], kid: Option<&str>) -> Result<Jwk, JoseError> {
+pub(crate) fn public_jwk(
+    alg: SigningAlgorithm,
+    pkcs8_der: &[u8],
+    kid: Option<&str>,
+) -> Result<Jwk, JoseError> {
     let key = alg.encoding_key(pkcs8_der)?;
     let jwk = Jwk::from_encoding_key(&key, alg.jwt_algorithm())?;
     Ok(match kid {

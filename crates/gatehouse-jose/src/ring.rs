@@ -18,7 +18,10 @@ pub struct Signer {
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer").field("kid", &self.kid).field("alg", &self.alg).finish_non_exhaustive()
+        f.debug_struct("Signer")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
     }
 }
 
@@ -42,29 +45,46 @@ pub struct KeyRing {
 
 impl KeyRing {
     /// Builds the ring from stored records (newest first, as the store lists them).
-    pub fn from_records(records: &[SigningKeyRecord], encryption: &KeyEncryption) -> Result<Self, JoseError> {
+    pub fn from_records(
+        records: &[SigningKeyRecord],
+        encryption: &KeyEncryption,
+    ) -> Result<Self, JoseError> {
         let mut signers: Vec<Signer> = Vec::new();
         let mut keys = Vec::with_capacity(records.len());
         for record in records {
             let alg = SigningAlgorithm::parse(&record.alg)?;
-            let jwk: Jwk = serde_json::from_str(&record.public_jwk).map_err(|e| JoseError::InvalidKey(e.to_string()))?;
+            let jwk: Jwk = serde_json::from_str(&record.public_jwk)
+                .map_err(|e| JoseError::InvalidKey(e.to_string()))?;
             keys.push(jwk);
             if record.retired_at.is_none() && !signers.iter().any(|s| s.alg == alg) {
                 let der = encryption.open(&record.encrypted_private_key)?;
                 // Check the private key still matches the published public key.
                 let derived = public_jwk(alg, &der, Some(&record.kid))?;
                 if serde_json::to_value(&derived).ok() != serde_json::to_value(keys.last()).ok() {
-                    return Err(JoseError::InvalidKey(format!("key {} does not match its public JWK", record.kid)));
+                    return Err(JoseError::InvalidKey(format!(
+                        "key {} does not match its public JWK",
+                        record.kid
+                    )));
                 }
-                signers.push(Signer { kid: record.kid.clone(), alg, key: alg.encoding_key(&der)? });
+                signers.push(Signer {
+                    kid: record.kid.clone(),
+                    alg,
+                    key: alg.encoding_key(&der)?,
+                });
             }
         }
-        Ok(Self { signers, jwks: JwkSet { keys } })
+        Ok(Self {
+            signers,
+            jwks: JwkSet { keys },
+        })
     }
 
     /// The active signer for `alg`.
     pub fn signer(&self, alg: SigningAlgorithm) -> Result<&Signer, JoseError> {
-        self.signers.iter().find(|s| s.alg == alg).ok_or(JoseError::NoSigningKey)
+        self.signers
+            .iter()
+            .find(|s| s.alg == alg)
+            .ok_or(JoseError::NoSigningKey)
     }
 
     pub fn algorithms(&self) -> impl Iterator<Item = SigningAlgorithm> + '_ {
@@ -78,10 +98,19 @@ impl KeyRing {
 
     /// Verifies a JWT signed by one of our keys (found by `kid`) and decodes its claims.
     /// `validation` decides which claims are checked (e.g. an expired `id_token_hint` is fine).
-    pub fn verify<T: DeserializeOwned>(&self, token: &str, mut validation: Validation) -> Result<T, JoseError> {
+    pub fn verify<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        mut validation: Validation,
+    ) -> Result<T, JoseError> {
         let header = jsonwebtoken::decode_header(token)?;
-        let kid = header.kid.ok_or_else(|| JoseError::InvalidKey("token has no kid".into()))?;
-        let jwk = self.jwks.find(&kid).ok_or_else(|| JoseError::InvalidKey("unknown kid".into()))?;
+        let kid = header
+            .kid
+            .ok_or_else(|| JoseError::InvalidKey("token has no kid".into()))?;
+        let jwk = self
+            .jwks
+            .find(&kid)
+            .ok_or_else(|| JoseError::InvalidKey("unknown kid".into()))?;
         let alg = jwk
             .common
             .key_algorithm
@@ -126,10 +155,18 @@ mod tests {
     #[test]
     fn every_algorithm_signs_and_verifies_from_its_published_jwk() {
         let enc = KeyEncryption::new(&[b"a-system-secret-of-sufficient-length!"]).unwrap();
-        let records: Vec<_> = SigningAlgorithm::ALL.iter().map(|a| record(*a, &enc, false)).collect();
+        let records: Vec<_> = SigningAlgorithm::ALL
+            .iter()
+            .map(|a| record(*a, &enc, false))
+            .collect();
         let ring = KeyRing::from_records(&records, &enc).unwrap();
         assert_eq!(ring.jwks().keys.len(), 3);
-        let claims = Claims { sub: "u1".into(), exp: OffsetDateTime::now_utc().unix_timestamp() + 60, aud: "c".into(), iss: "i".into() };
+        let claims = Claims {
+            sub: "u1".into(),
+            exp: OffsetDateTime::now_utc().unix_timestamp() + 60,
+            aud: "c".into(),
+            iss: "i".into(),
+        };
         for alg in SigningAlgorithm::ALL {
             let token = ring.signer(alg).unwrap().sign("JWT", &claims).unwrap();
             let mut v = Validation::new(alg.jwt_algorithm());
@@ -156,14 +193,29 @@ mod tests {
     #[test]
     fn tokens_from_unknown_keys_or_tampered_are_refused() {
         let enc = KeyEncryption::new(&[b"a-system-secret-of-sufficient-length!"]).unwrap();
-        let ring = KeyRing::from_records(&[record(SigningAlgorithm::Es256, &enc, false)], &enc).unwrap();
-        let other = KeyRing::from_records(&[record(SigningAlgorithm::Es256, &enc, false)], &enc).unwrap();
-        let claims = Claims { sub: "u".into(), exp: OffsetDateTime::now_utc().unix_timestamp() + 60, aud: "c".into(), iss: "i".into() };
-        let foreign = other.signer(SigningAlgorithm::Es256).unwrap().sign("JWT", &claims).unwrap();
+        let ring =
+            KeyRing::from_records(&[record(SigningAlgorithm::Es256, &enc, false)], &enc).unwrap();
+        let other =
+            KeyRing::from_records(&[record(SigningAlgorithm::Es256, &enc, false)], &enc).unwrap();
+        let claims = Claims {
+            sub: "u".into(),
+            exp: OffsetDateTime::now_utc().unix_timestamp() + 60,
+            aud: "c".into(),
+            iss: "i".into(),
+        };
+        let foreign = other
+            .signer(SigningAlgorithm::Es256)
+            .unwrap()
+            .sign("JWT", &claims)
+            .unwrap();
         let mut v = Validation::new(jsonwebtoken::Algorithm::ES256);
         v.validate_aud = false;
         assert!(ring.verify::<Claims>(&foreign, v.clone()).is_err());
-        let mine = ring.signer(SigningAlgorithm::Es256).unwrap().sign("JWT", &claims).unwrap();
+        let mine = ring
+            .signer(SigningAlgorithm::Es256)
+            .unwrap()
+            .sign("JWT", &claims)
+            .unwrap();
         let tampered = format!("{}x", &mine[..mine.len() - 1]);
         assert!(ring.verify::<Claims>(&tampered, v.clone()).is_err());
         assert!(ring.verify::<Claims>("not.a.jwt", v).is_err());
@@ -174,6 +226,9 @@ mod tests {
         let enc = KeyEncryption::new(&[b"a-system-secret-of-sufficient-length!"]).unwrap();
         let other = KeyEncryption::new(&[b"another-system-secret-of-good-length"]).unwrap();
         let r = record(SigningAlgorithm::EdDsa, &enc, false);
-        assert!(matches!(KeyRing::from_records(&[r], &other), Err(JoseError::Decryption)));
+        assert!(matches!(
+            KeyRing::from_records(&[r], &other),
+            Err(JoseError::Decryption)
+        ));
     }
 }

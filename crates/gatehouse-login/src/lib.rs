@@ -7,8 +7,8 @@
 pub mod token_client;
 
 pub use token_client::{
-    AuthorizationContext, ClientDisplay, ConnectedApp, DEFAULT_DEADLINE, TokenIntrospection, TokenServiceClient, TokenServiceError,
-    UserProfile,
+    AuthorizationContext, ClientDisplay, ConnectedApp, DEFAULT_DEADLINE, TokenIntrospection,
+    TokenServiceClient, TokenServiceError, UserProfile,
 };
 
 /// The login UI's HTTP routes. Mounted on the public listener in `serve all` and on the login

@@ -117,7 +117,10 @@ impl TokenServiceClient {
             .map_err(|_| TokenServiceError::InvalidUrl(url.to_owned()))?
             .connect_timeout(Duration::from_secs(2))
             .tcp_nodelay(true);
-        Ok(Self { inner: GeneratedClient::new(endpoint.connect_lazy()), deadline: DEFAULT_DEADLINE })
+        Ok(Self {
+            inner: GeneratedClient::new(endpoint.connect_lazy()),
+            deadline: DEFAULT_DEADLINE,
+        })
     }
 
     /// The same client with another per-call deadline.
@@ -132,7 +135,9 @@ impl TokenServiceClient {
     /// The issuer the token service mints for; also the login UI's readiness probe.
     pub async fn issuer(&self) -> Result<String, TokenServiceError> {
         let info = self
-            .call(pb::GetServerInfoRequest {}, |mut c, r| async move { c.get_server_info(r).await })
+            .call(pb::GetServerInfoRequest {}, |mut c, r| async move {
+                c.get_server_info(r).await
+            })
             .await
             .map_err(|status| TokenServiceError::Unreachable(status.message().to_owned()))?;
         Ok(info.issuer)
@@ -141,32 +146,62 @@ impl TokenServiceClient {
     /// RFC 6749 §4.1.1: checks an authorization request. The error says whether to redirect it
     /// to the client ([`AuthorizeError::Redirect`]) or show it as a page
     /// ([`AuthorizeError::Untrusted`], also when the token service cannot be reached).
-    pub async fn validate_authorization(&self, params: &AuthorizationParams) -> Result<AuthorizationContext, AuthorizeError> {
-        let message = pb::ValidateAuthorizationRequestRequest { params: Some(params.into()) };
+    pub async fn validate_authorization(
+        &self,
+        params: &AuthorizationParams,
+    ) -> Result<AuthorizationContext, AuthorizeError> {
+        let message = pb::ValidateAuthorizationRequestRequest {
+            params: Some(params.into()),
+        };
         let answer = self
-            .call(message, |mut c, r| async move { c.validate_authorization_request(r).await })
+            .call(message, |mut c, r| async move {
+                c.validate_authorization_request(r).await
+            })
             .await
             .map_err(|status| AuthorizeError::from(&oauth_from_status(&status)))?;
         let untrusted = |e: MalformedMessage| AuthorizeError::Untrusted(bad_answer(e));
         Ok(AuthorizationContext {
-            request: answer.request.ok_or_else(|| MalformedMessage::missing("request")).and_then(TryInto::try_into).map_err(untrusted)?,
-            client: answer.client.map(client_display).ok_or_else(|| untrusted(MalformedMessage::missing("client")))?,
+            request: answer
+                .request
+                .ok_or_else(|| MalformedMessage::missing("request"))
+                .and_then(TryInto::try_into)
+                .map_err(untrusted)?,
+            client: answer
+                .client
+                .map(client_display)
+                .ok_or_else(|| untrusted(MalformedMessage::missing("client")))?,
             scopes: scopes(answer.scopes).map_err(untrusted)?,
         })
     }
 
     /// Checks a username and password: `None` for an unknown user, a wrong password or a
     /// disabled user alike.
-    pub async fn authenticate_user(&self, username: &str, password: &SecretString) -> Result<Option<UserProfile>, OAuthError> {
-        let message = pb::AuthenticateUserRequest { username: username.to_owned(), password: password.expose().to_owned() };
-        let answer = self.call(message, |mut c, r| async move { c.authenticate_user(r).await }).await.map_err(error)?;
+    pub async fn authenticate_user(
+        &self,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<Option<UserProfile>, OAuthError> {
+        let message = pb::AuthenticateUserRequest {
+            username: username.to_owned(),
+            password: password.expose().to_owned(),
+        };
+        let answer = self
+            .call(
+                message,
+                |mut c, r| async move { c.authenticate_user(r).await },
+            )
+            .await
+            .map_err(error)?;
         Ok(answer.user.map(user_profile))
     }
 
     /// The user with this id, `None` when there is none.
     pub async fn user(&self, id: &str) -> Result<Option<UserProfile>, OAuthError> {
         let message = pb::GetUserRequest { id: id.to_owned() };
-        match self.call(message, |mut c, r| async move { c.get_user(r).await }).await {
+        match self
+            .call(message, |mut c, r| async move { c.get_user(r).await })
+            .await
+        {
             Ok(answer) => Ok(answer.user.map(user_profile)),
             Err(status) if status.code() == Code::NotFound => Ok(None),
             Err(status) => Err(error(status)),
@@ -190,35 +225,78 @@ impl TokenServiceClient {
             auth_time,
             session_id: session_id.map(str::to_owned),
         };
-        let answer = self.call(message, |mut c, r| async move { c.issue_authorization_code(r).await }).await.map_err(error)?;
+        let answer = self
+            .call(message, |mut c, r| async move {
+                c.issue_authorization_code(r).await
+            })
+            .await
+            .map_err(error)?;
         Ok(SecretString::new(answer.code))
     }
 
     /// Remembers that `subject` granted `scope` to `client_id`; answers the consent as stored
     /// (every scope granted so far).
-    pub async fn record_consent(&self, subject: &str, client_id: &str, scope: &ScopeSet) -> Result<Consent, OAuthError> {
-        let message = pb::RecordConsentRequest { subject: subject.to_owned(), client_id: client_id.to_owned(), scope: scope.to_string() };
-        let answer = self.call(message, |mut c, r| async move { c.record_consent(r).await }).await.map_err(error)?;
-        answer.consent.ok_or_else(|| MalformedMessage::missing("consent")).and_then(TryInto::try_into).map_err(bad_answer)
+    pub async fn record_consent(
+        &self,
+        subject: &str,
+        client_id: &str,
+        scope: &ScopeSet,
+    ) -> Result<Consent, OAuthError> {
+        let message = pb::RecordConsentRequest {
+            subject: subject.to_owned(),
+            client_id: client_id.to_owned(),
+            scope: scope.to_string(),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move { c.record_consent(r).await })
+            .await
+            .map_err(error)?;
+        answer
+            .consent
+            .ok_or_else(|| MalformedMessage::missing("consent"))
+            .and_then(TryInto::try_into)
+            .map_err(bad_answer)
     }
 
     /// The live consent of `subject` for `client_id`, if any.
-    pub async fn consent(&self, subject: &str, client_id: &str) -> Result<Option<Consent>, OAuthError> {
-        let message = pb::GetConsentRequest { subject: subject.to_owned(), client_id: client_id.to_owned() };
-        let answer = self.call(message, |mut c, r| async move { c.get_consent(r).await }).await.map_err(error)?;
-        answer.consent.map(TryInto::try_into).transpose().map_err(bad_answer)
+    pub async fn consent(
+        &self,
+        subject: &str,
+        client_id: &str,
+    ) -> Result<Option<Consent>, OAuthError> {
+        let message = pb::GetConsentRequest {
+            subject: subject.to_owned(),
+            client_id: client_id.to_owned(),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move { c.get_consent(r).await })
+            .await
+            .map_err(error)?;
+        answer
+            .consent
+            .map(TryInto::try_into)
+            .transpose()
+            .map_err(bad_answer)
     }
 
     /// Every live consent of `subject`, for the connected-apps page.
     pub async fn list_consents(&self, subject: &str) -> Result<Vec<ConnectedApp>, OAuthError> {
-        let message = pb::ListConsentsRequest { subject: subject.to_owned() };
-        let answer = self.call(message, |mut c, r| async move { c.list_consents(r).await }).await.map_err(error)?;
+        let message = pb::ListConsentsRequest {
+            subject: subject.to_owned(),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move { c.list_consents(r).await })
+            .await
+            .map_err(error)?;
         answer
             .apps
             .into_iter()
             .map(|app| {
                 Ok(ConnectedApp {
-                    consent: app.consent.ok_or_else(|| MalformedMessage::missing("consent"))?.try_into()?,
+                    consent: app
+                        .consent
+                        .ok_or_else(|| MalformedMessage::missing("consent"))?
+                        .try_into()?,
                     client: app.client.map(client_display),
                     scopes: scopes(app.scopes)?,
                 })
@@ -230,15 +308,31 @@ impl TokenServiceClient {
     /// Withdraws the consent and revokes the client's tokens for the user. Answers whether a
     /// consent existed.
     pub async fn revoke_consent(&self, subject: &str, client_id: &str) -> Result<bool, OAuthError> {
-        let message = pb::RevokeConsentRequest { subject: subject.to_owned(), client_id: client_id.to_owned() };
-        let answer = self.call(message, |mut c, r| async move { c.revoke_consent(r).await }).await.map_err(error)?;
+        let message = pb::RevokeConsentRequest {
+            subject: subject.to_owned(),
+            client_id: client_id.to_owned(),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move { c.revoke_consent(r).await })
+            .await
+            .map_err(error)?;
         Ok(answer.existed)
     }
 
     /// RFC 7662 introspection of any token (the gRPC listener is internal).
-    pub async fn introspect(&self, token: &str, token_type_hint: Option<&str>) -> Result<TokenIntrospection, OAuthError> {
-        let message = pb::IntrospectRequest { token: token.to_owned(), token_type_hint: token_type_hint.map(str::to_owned) };
-        let a = self.call(message, |mut c, r| async move { c.introspect(r).await }).await.map_err(error)?;
+    pub async fn introspect(
+        &self,
+        token: &str,
+        token_type_hint: Option<&str>,
+    ) -> Result<TokenIntrospection, OAuthError> {
+        let message = pb::IntrospectRequest {
+            token: token.to_owned(),
+            token_type_hint: token_type_hint.map(str::to_owned),
+        };
+        let a = self
+            .call(message, |mut c, r| async move { c.introspect(r).await })
+            .await
+            .map_err(error)?;
         Ok(TokenIntrospection {
             active: a.active,
             scope: a.scope,
@@ -254,8 +348,14 @@ impl TokenServiceClient {
 
     /// RFC 7009: revokes `token` if it belongs to `client_id`; answers the same either way.
     pub async fn revoke(&self, token: &str, client_id: &str) -> Result<(), OAuthError> {
-        let message = pb::RevokeRequest { token: token.to_owned(), client_id: client_id.to_owned(), token_type_hint: None };
-        self.call(message, |mut c, r| async move { c.revoke(r).await }).await.map_err(error)?;
+        let message = pb::RevokeRequest {
+            token: token.to_owned(),
+            client_id: client_id.to_owned(),
+            token_type_hint: None,
+        };
+        self.call(message, |mut c, r| async move { c.revoke(r).await })
+            .await
+            .map_err(error)?;
         Ok(())
     }
 
@@ -270,10 +370,16 @@ impl TokenServiceClient {
         let mut request = Request::new(message);
         request.set_timeout(self.deadline);
         let started = tokio::time::Instant::now();
-        let expired = || Status::deadline_exceeded(format!("no answer within {} ms", self.deadline.as_millis()));
+        let expired = || {
+            Status::deadline_exceeded(format!("no answer within {} ms", self.deadline.as_millis()))
+        };
         match tokio::time::timeout(self.deadline, rpc(self.inner.clone(), request)).await {
             Ok(Ok(answer)) => Ok(answer.into_inner()),
-            Ok(Err(status)) if status.code() == Code::Cancelled && started.elapsed() >= self.deadline => Err(expired()),
+            Ok(Err(status))
+                if status.code() == Code::Cancelled && started.elapsed() >= self.deadline =>
+            {
+                Err(expired())
+            }
             Ok(Err(status)) => Err(status),
             Err(_) => Err(expired()),
         }

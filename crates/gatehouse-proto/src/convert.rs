@@ -25,7 +25,11 @@ pub struct MalformedMessage {
 
 impl MalformedMessage {
     fn new(code: ErrorCode, field: &'static str, reason: impl Into<String>) -> Self {
-        Self { code, field, reason: reason.into() }
+        Self {
+            code,
+            field,
+            reason: reason.into(),
+        }
     }
 
     pub fn missing(field: &'static str) -> Self {
@@ -49,11 +53,13 @@ impl From<MalformedMessage> for DomainError {
 
 /// A space-delimited scope string from a message (RFC 6749 §3.3).
 pub fn parse_scope(field: &'static str, scope: &str) -> Result<ScopeSet, MalformedMessage> {
-    ScopeSet::parse(scope).map_err(|e| MalformedMessage::new(ErrorCode::InvalidScope, field, e.to_string()))
+    ScopeSet::parse(scope)
+        .map_err(|e| MalformedMessage::new(ErrorCode::InvalidScope, field, e.to_string()))
 }
 
 fn timestamp(field: &'static str, unix: i64) -> Result<OffsetDateTime, MalformedMessage> {
-    OffsetDateTime::from_unix_timestamp(unix).map_err(|_| MalformedMessage::new(ErrorCode::InvalidRequest, field, "is out of range"))
+    OffsetDateTime::from_unix_timestamp(unix)
+        .map_err(|_| MalformedMessage::new(ErrorCode::InvalidRequest, field, "is out of range"))
 }
 
 impl From<&AuthorizationParams> for pb::AuthorizationParams {
@@ -130,7 +136,13 @@ impl TryFrom<pb::AuthorizationRequest> for ValidatedAuthorization {
             .code_challenge
             .map(|c| PkceChallenge::from_request(&c, Some("S256")))
             .transpose()
-            .map_err(|e| MalformedMessage::new(ErrorCode::InvalidRequest, "request.code_challenge", e.description))?;
+            .map_err(|e| {
+                MalformedMessage::new(
+                    ErrorCode::InvalidRequest,
+                    "request.code_challenge",
+                    e.description,
+                )
+            })?;
         Ok(Self {
             scope: parse_scope("request.scope", &r.scope)?,
             client_id: r.client_id,
@@ -139,7 +151,11 @@ impl TryFrom<pb::AuthorizationRequest> for ValidatedAuthorization {
             state: r.state,
             code_challenge,
             nonce: r.nonce,
-            prompt: Prompt { none: r.prompt_none, login: r.prompt_login, consent: r.prompt_consent },
+            prompt: Prompt {
+                none: r.prompt_none,
+                login: r.prompt_login,
+                consent: r.prompt_consent,
+            },
             max_age: r.max_age,
             login_hint: r.login_hint,
             ui_locales: r.ui_locales,
@@ -149,7 +165,12 @@ impl TryFrom<pb::AuthorizationRequest> for ValidatedAuthorization {
 
 impl From<&ScopeDefinition> for pb::ScopeInfo {
     fn from(d: &ScopeDefinition) -> Self {
-        Self { name: d.name.to_string(), label: d.label.clone(), description: d.description.clone(), hidden: d.hidden }
+        Self {
+            name: d.name.to_string(),
+            label: d.label.clone(),
+            description: d.description.clone(),
+            hidden: d.hidden,
+        }
     }
 }
 
@@ -157,8 +178,15 @@ impl TryFrom<pb::ScopeInfo> for ScopeDefinition {
     type Error = MalformedMessage;
 
     fn try_from(s: pb::ScopeInfo) -> Result<Self, Self::Error> {
-        let name = Scope::parse(&s.name).map_err(|e| MalformedMessage::new(ErrorCode::InvalidScope, "scope.name", e.to_string()))?;
-        Ok(Self { name, label: s.label, description: s.description, hidden: s.hidden })
+        let name = Scope::parse(&s.name).map_err(|e| {
+            MalformedMessage::new(ErrorCode::InvalidScope, "scope.name", e.to_string())
+        })?;
+        Ok(Self {
+            name,
+            label: s.label,
+            description: s.description,
+            hidden: s.hidden,
+        })
     }
 }
 
@@ -181,7 +209,10 @@ impl TryFrom<pb::Consent> for Consent {
         Ok(Self {
             scope: parse_scope("consent.scope", &c.scope)?,
             granted_at: timestamp("consent.granted_at", c.granted_at)?,
-            expires_at: c.expires_at.map(|t| timestamp("consent.expires_at", t)).transpose()?,
+            expires_at: c
+                .expires_at
+                .map(|t| timestamp("consent.expires_at", t))
+                .transpose()?,
             subject: c.subject,
             client_id: c.client_id,
         })
@@ -229,11 +260,16 @@ mod tests {
             client_id: "neoncli".into(),
             redirect_uri: "http://127.0.0.1:5555/callback".into(),
             redirect_uri_given: true,
-            scope: ScopeSet::parse("openid offline urn:neoncloud:projects:read").unwrap_or_default(),
+            scope: ScopeSet::parse("openid offline urn:neoncloud:projects:read")
+                .unwrap_or_default(),
             state: Some("xyz".into()),
             code_challenge: PkceChallenge::from_request(CHALLENGE, Some("S256")).ok(),
             nonce: Some("n-0S6_WzA2Mj".into()),
-            prompt: Prompt { none: false, login: true, consent: true },
+            prompt: Prompt {
+                none: false,
+                login: true,
+                consent: true,
+            },
             max_age: Some(0),
             login_hint: Some("alice".into()),
             ui_locales: Some("de en".into()),
@@ -243,7 +279,10 @@ mod tests {
     #[test]
     fn validated_requests_round_trip() {
         let v = validated();
-        assert_eq!(ValidatedAuthorization::try_from(pb::AuthorizationRequest::from(&v)), Ok(v));
+        assert_eq!(
+            ValidatedAuthorization::try_from(pb::AuthorizationRequest::from(&v)),
+            Ok(v)
+        );
         let bare = ValidatedAuthorization {
             state: None,
             code_challenge: None,
@@ -255,20 +294,32 @@ mod tests {
             scope: ScopeSet::default(),
             ..validated()
         };
-        assert_eq!(ValidatedAuthorization::try_from(pb::AuthorizationRequest::from(&bare)), Ok(bare));
+        assert_eq!(
+            ValidatedAuthorization::try_from(pb::AuthorizationRequest::from(&bare)),
+            Ok(bare)
+        );
     }
 
     #[test]
     fn tampered_requests_are_refused() {
         let mut r = pb::AuthorizationRequest::from(&validated());
         r.code_challenge = Some("short".into());
-        assert_eq!(ValidatedAuthorization::try_from(r).map_err(|e| e.field), Err("request.code_challenge"));
+        assert_eq!(
+            ValidatedAuthorization::try_from(r).map_err(|e| e.field),
+            Err("request.code_challenge")
+        );
         let mut r = pb::AuthorizationRequest::from(&validated());
         r.scope = "openid bad\"scope".into();
-        assert_eq!(ValidatedAuthorization::try_from(r).map_err(|e| e.code), Err(ErrorCode::InvalidScope));
+        assert_eq!(
+            ValidatedAuthorization::try_from(r).map_err(|e| e.code),
+            Err(ErrorCode::InvalidScope)
+        );
         let mut r = pb::AuthorizationRequest::from(&validated());
         r.client_id.clear();
-        assert_eq!(ValidatedAuthorization::try_from(r).map_err(|e| e.code), Err(ErrorCode::InvalidRequest));
+        assert_eq!(
+            ValidatedAuthorization::try_from(r).map_err(|e| e.code),
+            Err(ErrorCode::InvalidRequest)
+        );
     }
 
     #[test]
@@ -279,12 +330,16 @@ mod tests {
             duplicate: Some("scope".into()),
             ..AuthorizationParams::default()
         };
-        assert_eq!(AuthorizationParams::from(pb::AuthorizationParams::from(&p)), p);
+        assert_eq!(
+            AuthorizationParams::from(pb::AuthorizationParams::from(&p)),
+            p
+        );
     }
 
     #[test]
     fn consents_round_trip_in_whole_seconds() {
-        let at = OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let at = OffsetDateTime::from_unix_timestamp(1_767_225_600)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
         let c = Consent {
             subject: "u1".into(),
             client_id: "c1".into(),
@@ -293,7 +348,10 @@ mod tests {
             expires_at: Some(at + time::Duration::days(180)),
         };
         assert_eq!(Consent::try_from(pb::Consent::from(&c)), Ok(c.clone()));
-        let forever = Consent { expires_at: None, ..c };
+        let forever = Consent {
+            expires_at: None,
+            ..c
+        };
         assert_eq!(Consent::try_from(pb::Consent::from(&forever)), Ok(forever));
     }
 }

@@ -10,7 +10,13 @@ pub mod convert;
 mod redact;
 pub mod status;
 
-#[allow(clippy::all, clippy::pedantic, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs
+)]
 pub mod token {
     pub mod v1 {
         tonic::include_proto!("gatehouse.token.v1");
@@ -19,7 +25,13 @@ pub mod token {
 
 /// The standard gRPC error model (`google.rpc.Status`), whose details carry an
 /// [`token::v1::OAuthError`].
-#[allow(clippy::all, clippy::pedantic, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs
+)]
 pub mod google {
     pub mod rpc {
         tonic::include_proto!("google.rpc");

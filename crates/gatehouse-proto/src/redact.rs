@@ -5,14 +5,18 @@
 use std::fmt;
 
 use crate::token::v1::{
-    AuthenticateUserRequest, IntrospectRequest, IssueAuthorizationCodeRequest, IssueAuthorizationCodeResponse, RevokeRequest,
+    AuthenticateUserRequest, IntrospectRequest, IssueAuthorizationCodeRequest,
+    IssueAuthorizationCodeResponse, RevokeRequest,
 };
 
 const REDACTED: &str = "[redacted]";
 
 impl fmt::Debug for AuthenticateUserRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthenticateUserRequest").field("username", &self.username).field("password", &REDACTED).finish()
+        f.debug_struct("AuthenticateUserRequest")
+            .field("username", &self.username)
+            .field("password", &REDACTED)
+            .finish()
     }
 }
 
@@ -30,13 +34,18 @@ impl fmt::Debug for IssueAuthorizationCodeRequest {
 
 impl fmt::Debug for IssueAuthorizationCodeResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IssueAuthorizationCodeResponse").field("code", &REDACTED).finish()
+        f.debug_struct("IssueAuthorizationCodeResponse")
+            .field("code", &REDACTED)
+            .finish()
     }
 }
 
 impl fmt::Debug for IntrospectRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IntrospectRequest").field("token", &REDACTED).field("token_type_hint", &self.token_type_hint).finish()
+        f.debug_struct("IntrospectRequest")
+            .field("token", &REDACTED)
+            .field("token_type_hint", &self.token_type_hint)
+            .finish()
     }
 }
 
@@ -58,14 +67,35 @@ mod tests {
     fn secrets_never_print() {
         let printed = format!(
             "{:?} {:?} {:?} {:?} {:?}",
-            AuthenticateUserRequest { username: "alice".into(), password: "hunter2".into() },
-            IssueAuthorizationCodeRequest { session_id: Some("sess-secret".into()), ..Default::default() },
-            IssueAuthorizationCodeResponse { code: "gh_ac_secret".into() },
-            IntrospectRequest { token: "gh_at_secret".into(), token_type_hint: None },
-            RevokeRequest { token: "gh_rt_secret".into(), client_id: "c".into(), token_type_hint: None },
+            AuthenticateUserRequest {
+                username: "alice".into(),
+                password: "hunter2".into()
+            },
+            IssueAuthorizationCodeRequest {
+                session_id: Some("sess-secret".into()),
+                ..Default::default()
+            },
+            IssueAuthorizationCodeResponse {
+                code: "gh_ac_secret".into()
+            },
+            IntrospectRequest {
+                token: "gh_at_secret".into(),
+                token_type_hint: None
+            },
+            RevokeRequest {
+                token: "gh_rt_secret".into(),
+                client_id: "c".into(),
+                token_type_hint: None
+            },
         );
         assert!(printed.contains("alice"));
-        for secret in ["hunter2", "sess-secret", "gh_ac_secret", "gh_at_secret", "gh_rt_secret"] {
+        for secret in [
+            "hunter2",
+            "sess-secret",
+            "gh_ac_secret",
+            "gh_at_secret",
+            "gh_rt_secret",
+        ] {
             assert!(!printed.contains(secret), "{secret} leaked: {printed}");
         }
     }

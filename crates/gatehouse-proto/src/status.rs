@@ -37,9 +37,13 @@ pub const fn grpc_code(code: ErrorCode) -> Code {
         | ErrorCode::InvalidRedirectUri
         | ErrorCode::InvalidClientMetadata => Code::InvalidArgument,
         ErrorCode::InvalidClient | ErrorCode::InvalidToken => Code::Unauthenticated,
-        ErrorCode::UnauthorizedClient | ErrorCode::AccessDenied | ErrorCode::InsufficientScope => Code::PermissionDenied,
+        ErrorCode::UnauthorizedClient | ErrorCode::AccessDenied | ErrorCode::InsufficientScope => {
+            Code::PermissionDenied
+        }
         // OpenID Connect Core §3.1.2.6: the request needs user interaction first.
-        ErrorCode::LoginRequired | ErrorCode::ConsentRequired | ErrorCode::InteractionRequired => Code::FailedPrecondition,
+        ErrorCode::LoginRequired | ErrorCode::ConsentRequired | ErrorCode::InteractionRequired => {
+            Code::FailedPrecondition
+        }
         ErrorCode::NotFound => Code::NotFound,
         ErrorCode::Conflict => Code::AlreadyExists,
         ErrorCode::ServerError => Code::Internal,
@@ -54,7 +58,10 @@ pub fn status_from_oauth(error: &OAuthError) -> Status {
     let details = RpcStatus {
         code: code as i32,
         message: message.clone(),
-        details: vec![prost_types::Any { type_url: OAUTH_ERROR_TYPE_URL.to_owned(), value: error.encode_to_vec() }],
+        details: vec![prost_types::Any {
+            type_url: OAUTH_ERROR_TYPE_URL.to_owned(),
+            value: error.encode_to_vec(),
+        }],
     };
     Status::with_details(code, message, details.encode_to_vec().into())
 }
@@ -68,40 +75,61 @@ pub fn oauth_from_status(status: &Status) -> OAuthError {
         return error;
     }
     let code = match status.code() {
-        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::ResourceExhausted | Code::Aborted => {
-            ErrorCode::TemporarilyUnavailable
-        }
+        Code::Unavailable
+        | Code::DeadlineExceeded
+        | Code::Cancelled
+        | Code::ResourceExhausted
+        | Code::Aborted => ErrorCode::TemporarilyUnavailable,
         Code::InvalidArgument | Code::OutOfRange => ErrorCode::InvalidRequest,
         Code::FailedPrecondition => ErrorCode::InteractionRequired,
         Code::Unauthenticated => ErrorCode::InvalidClient,
         Code::PermissionDenied => ErrorCode::AccessDenied,
         Code::NotFound => ErrorCode::NotFound,
         Code::AlreadyExists => ErrorCode::Conflict,
-        Code::Ok | Code::Unknown | Code::Unimplemented | Code::Internal | Code::DataLoss => ErrorCode::ServerError,
+        Code::Ok | Code::Unknown | Code::Unimplemented | Code::Internal | Code::DataLoss => {
+            ErrorCode::ServerError
+        }
     };
     let description = match status.message() {
         "" => format!("token service call failed: {}", status.code().description()),
-        message => format!("token service call failed: {}: {message}", status.code().description()),
+        message => format!(
+            "token service call failed: {}: {message}",
+            status.code().description()
+        ),
     };
-    OAuthError { error: code.as_str().to_owned(), error_description: description, ..OAuthError::default() }
+    OAuthError {
+        error: code.as_str().to_owned(),
+        error_description: description,
+        ..OAuthError::default()
+    }
 }
 
 fn details_of(status: &Status) -> Option<OAuthError> {
     let rpc = RpcStatus::decode(status.details()).ok()?;
-    let any = rpc.details.into_iter().find(|d| d.type_url == OAUTH_ERROR_TYPE_URL)?;
+    let any = rpc
+        .details
+        .into_iter()
+        .find(|d| d.type_url == OAUTH_ERROR_TYPE_URL)?;
     OAuthError::decode(any.value.as_slice()).ok()
 }
 
 impl From<&DomainError> for OAuthError {
     fn from(e: &DomainError) -> Self {
-        Self { error: e.code.as_str().to_owned(), error_description: e.description.to_string(), ..Self::default() }
+        Self {
+            error: e.code.as_str().to_owned(),
+            error_description: e.description.to_string(),
+            ..Self::default()
+        }
     }
 }
 
 /// An unknown error code (from a newer server) reads as `server_error`, keeping its description.
 impl From<&OAuthError> for DomainError {
     fn from(e: &OAuthError) -> Self {
-        DomainError::new(ErrorCode::parse(&e.error).unwrap_or(ErrorCode::ServerError), e.error_description.clone())
+        DomainError::new(
+            ErrorCode::parse(&e.error).unwrap_or(ErrorCode::ServerError),
+            e.error_description.clone(),
+        )
     }
 }
 
@@ -109,7 +137,11 @@ impl From<&AuthorizeError> for OAuthError {
     fn from(e: &AuthorizeError) -> Self {
         match e {
             AuthorizeError::Untrusted(error) => error.into(),
-            AuthorizeError::Redirect { redirect_uri, error, state } => Self {
+            AuthorizeError::Redirect {
+                redirect_uri,
+                error,
+                state,
+            } => Self {
                 redirectable: true,
                 redirect_uri: redirect_uri.clone(),
                 state: state.clone().unwrap_or_default(),
@@ -215,8 +247,16 @@ mod tests {
                     error: code.as_str().to_owned(),
                     error_description: format!("something about {code}"),
                     redirectable,
-                    redirect_uri: if redirectable { "https://app.example/cb".to_owned() } else { String::new() },
-                    state: if redirectable { "xyz".to_owned() } else { String::new() },
+                    redirect_uri: if redirectable {
+                        "https://app.example/cb".to_owned()
+                    } else {
+                        String::new()
+                    },
+                    state: if redirectable {
+                        "xyz".to_owned()
+                    } else {
+                        String::new()
+                    },
                 };
                 let status = status_from_oauth(&error);
                 assert_eq!(status.code(), grpc_code(code), "{code}");
@@ -235,7 +275,10 @@ mod tests {
         assert_eq!(grpc_code(ErrorCode::InvalidClient), Code::Unauthenticated);
         assert_eq!(grpc_code(ErrorCode::AccessDenied), Code::PermissionDenied);
         assert_eq!(grpc_code(ErrorCode::NotFound), Code::NotFound);
-        assert_eq!(grpc_code(ErrorCode::TemporarilyUnavailable), Code::Unavailable);
+        assert_eq!(
+            grpc_code(ErrorCode::TemporarilyUnavailable),
+            Code::Unavailable
+        );
         assert_eq!(grpc_code(ErrorCode::ServerError), Code::Internal);
     }
 
@@ -257,7 +300,8 @@ mod tests {
             error: DomainError::new(ErrorCode::InvalidScope, "nope"),
             state: Some("s1".into()),
         };
-        let untrusted = AuthorizeError::Untrusted(DomainError::new(ErrorCode::InvalidClient, "who?"));
+        let untrusted =
+            AuthorizeError::Untrusted(DomainError::new(ErrorCode::InvalidClient, "who?"));
         let no_state = AuthorizeError::Redirect {
             redirect_uri: "https://app.example/cb".into(),
             error: DomainError::new(ErrorCode::InvalidRequest, "long state"),
@@ -272,26 +316,46 @@ mod tests {
     #[test]
     fn statuses_without_details_are_read_from_their_code() {
         let cases = [
-            (Status::deadline_exceeded("slow"), ErrorCode::TemporarilyUnavailable),
-            (Status::cancelled("Timeout expired"), ErrorCode::TemporarilyUnavailable),
-            (Status::unavailable("connection refused"), ErrorCode::TemporarilyUnavailable),
+            (
+                Status::deadline_exceeded("slow"),
+                ErrorCode::TemporarilyUnavailable,
+            ),
+            (
+                Status::cancelled("Timeout expired"),
+                ErrorCode::TemporarilyUnavailable,
+            ),
+            (
+                Status::unavailable("connection refused"),
+                ErrorCode::TemporarilyUnavailable,
+            ),
             (Status::unauthenticated(""), ErrorCode::InvalidClient),
             (Status::not_found("x"), ErrorCode::NotFound),
             (Status::internal("boom"), ErrorCode::ServerError),
             (Status::unimplemented(""), ErrorCode::ServerError),
-            (Status::with_details(Code::Internal, "junk details", vec![0xff, 0x01].into()), ErrorCode::ServerError),
+            (
+                Status::with_details(Code::Internal, "junk details", vec![0xff, 0x01].into()),
+                ErrorCode::ServerError,
+            ),
         ];
         for (status, expected) in cases {
             let e = oauth_from_status(&status);
             assert_eq!(e.error, expected.as_str(), "{status:?}");
             assert!(!e.redirectable);
-            assert!(e.error_description.starts_with("token service call failed"), "{}", e.error_description);
+            assert!(
+                e.error_description.starts_with("token service call failed"),
+                "{}",
+                e.error_description
+            );
         }
     }
 
     #[test]
     fn unknown_error_codes_read_as_server_error() {
-        let e = OAuthError { error: "brand_new_error".into(), error_description: "from the future".into(), ..OAuthError::default() };
+        let e = OAuthError {
+            error: "brand_new_error".into(),
+            error_description: "from the future".into(),
+            ..OAuthError::default()
+        };
         let status = status_from_oauth(&e);
         assert_eq!(status.code(), Code::Unknown);
         assert_eq!(oauth_from_status(&status), e);

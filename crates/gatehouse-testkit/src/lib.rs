@@ -291,8 +291,14 @@ pub fn redis_enabled() -> bool {
 /// the backend selection has already panicked. Locally the test returns early, and the line says
 /// so, past the harness's output capture.
 pub fn skipped(test: &str, what: &str) {
-    assert!(!in_ci(), "{test} cannot be skipped in CI ({what} is required)");
-    let _ = writeln!(std::io::stderr().lock(), "gatehouse-testkit: {test} skipped: {what} not configured");
+    assert!(
+        !in_ci(),
+        "{test} cannot be skipped in CI ({what} is required)"
+    );
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "gatehouse-testkit: {test} skipped: {what} not configured"
+    );
 }
 
 /// Every configured short-lived backend.

@@ -1,7 +1,9 @@
 //! What the login UI asks of the token service, over gRPC: check an authorization request,
 //! check a user's password, issue a code after consent, and manage remembered consents.
 
-use gatehouse_core::authorize::{AuthorizationParams, AuthorizeError, AuthorizePolicy, ValidatedAuthorization, validate};
+use gatehouse_core::authorize::{
+    AuthorizationParams, AuthorizeError, AuthorizePolicy, ValidatedAuthorization, validate,
+};
 use gatehouse_core::client::Client;
 use gatehouse_core::error::{ErrorCode, OAuthError};
 use gatehouse_core::grant::AuthorizationCodeRecord;
@@ -27,29 +29,52 @@ pub struct AuthorizationContext {
 
 impl TokenService {
     /// RFC 6749 §4.1.1 checks of an authorization request against the registered client.
-    pub async fn validate_authorization(&self, params: &AuthorizationParams) -> Result<AuthorizationContext, AuthorizeError> {
+    pub async fn validate_authorization(
+        &self,
+        params: &AuthorizationParams,
+    ) -> Result<AuthorizationContext, AuthorizeError> {
         let client = match params.client_id.as_deref() {
             Some(id) => self.client(id).await.map_err(AuthorizeError::Untrusted)?,
             None => None,
         };
-        let request = validate(params, client.as_deref(), AuthorizePolicy { require_pkce: self.settings.require_pkce })?;
+        let request = validate(
+            params,
+            client.as_deref(),
+            AuthorizePolicy {
+                require_pkce: self.settings.require_pkce,
+            },
+        )?;
         let client = client.ok_or_else(|| AuthorizeError::Untrusted(OAuthError::server_error()))?;
-        let scopes = self.describe_scopes(&request.scope).await.map_err(AuthorizeError::Untrusted)?;
-        Ok(AuthorizationContext { request, client, scopes })
+        let scopes = self
+            .describe_scopes(&request.scope)
+            .await
+            .map_err(AuthorizeError::Untrusted)?;
+        Ok(AuthorizationContext {
+            request,
+            client,
+            scopes,
+        })
     }
 
     /// Catalogue entries for `scope`, in the order requested.
-    pub async fn describe_scopes(&self, scope: &ScopeSet) -> Result<Vec<ScopeDefinition>, OAuthError> {
+    pub async fn describe_scopes(
+        &self,
+        scope: &ScopeSet,
+    ) -> Result<Vec<ScopeDefinition>, OAuthError> {
         let catalogue = self.durable.list_scopes().await.map_err(store_error)?;
         Ok(scope
             .iter()
             .map(|s| {
-                catalogue.iter().find(|d| d.name == *s).cloned().unwrap_or_else(|| ScopeDefinition {
-                    name: s.clone(),
-                    label: s.to_string(),
-                    description: String::new(),
-                    hidden: s.is_technical(),
-                })
+                catalogue
+                    .iter()
+                    .find(|d| d.name == *s)
+                    .cloned()
+                    .unwrap_or_else(|| ScopeDefinition {
+                        name: s.clone(),
+                        label: s.to_string(),
+                        description: String::new(),
+                        hidden: s.is_technical(),
+                    })
             })
             .collect())
     }
@@ -57,8 +82,16 @@ impl TokenService {
     /// Checks a username and password. `None` for an unknown user, a wrong password or a
     /// disabled user alike; an unknown username still costs one argon2 verification, so timing
     /// does not tell which it was.
-    pub async fn authenticate_user(&self, username: &str, password: SecretString) -> Result<Option<User>, OAuthError> {
-        let user = self.durable.get_user_by_username(username).await.map_err(store_error)?;
+    pub async fn authenticate_user(
+        &self,
+        username: &str,
+        password: SecretString,
+    ) -> Result<Option<User>, OAuthError> {
+        let user = self
+            .durable
+            .get_user_by_username(username)
+            .await
+            .map_err(store_error)?;
         let (phc, user) = match user {
             Some(u) => match u.password_hash.clone() {
                 Some(phc) => (phc, Some(u)),
@@ -88,14 +121,25 @@ impl TokenService {
         session_id: Option<&str>,
     ) -> Result<String, OAuthError> {
         if !granted.is_subset_of(&request.scope) {
-            return Err(OAuthError::new(ErrorCode::InvalidScope, "the granted scope exceeds the requested scope"));
+            return Err(OAuthError::new(
+                ErrorCode::InvalidScope,
+                "the granted scope exceeds the requested scope",
+            ));
         }
         if self.client(&request.client_id).await?.is_none() {
-            return Err(OAuthError::new(ErrorCode::InvalidClient, "the client no longer exists"));
+            return Err(OAuthError::new(
+                ErrorCode::InvalidClient,
+                "the client no longer exists",
+            ));
         }
         match self.user(subject).await? {
             Some(u) if !u.disabled => {}
-            _ => return Err(OAuthError::new(ErrorCode::AccessDenied, "the user is disabled or no longer exists")),
+            _ => {
+                return Err(OAuthError::new(
+                    ErrorCode::AccessDenied,
+                    "the user is disabled or no longer exists",
+                ));
+            }
         }
         let code = format!("{AUTHORIZATION_CODE_PREFIX}{}", random_token(32));
         let record = AuthorizationCodeRecord {
@@ -112,7 +156,12 @@ impl TokenService {
             issued_at: self.clock.unix(),
         };
         Records::new(self.short_lived.as_ref())
-            .put(Namespace::AuthorizationCode, &self.token_hash(&code), &record, self.settings.ttl_auth_code)
+            .put(
+                Namespace::AuthorizationCode,
+                &self.token_hash(&code),
+                &record,
+                self.settings.ttl_auth_code,
+            )
             .await
             .map_err(store_error)?;
         tracing::info!(client_id = %request.client_id, "authorization code issued");
@@ -120,9 +169,20 @@ impl TokenService {
     }
 
     /// Remembers that `subject` granted `scope` to `client_id`, merged with what was granted before.
-    pub async fn record_consent(&self, subject: &str, client_id: &str, scope: &ScopeSet) -> Result<Consent, OAuthError> {
+    pub async fn record_consent(
+        &self,
+        subject: &str,
+        client_id: &str,
+        scope: &ScopeSet,
+    ) -> Result<Consent, OAuthError> {
         let now = self.clock.now();
-        let mut merged = self.durable.get_consent(subject, client_id).await.map_err(store_error)?.map(|c| c.scope).unwrap_or_default();
+        let mut merged = self
+            .durable
+            .get_consent(subject, client_id)
+            .await
+            .map_err(store_error)?
+            .map(|c| c.scope)
+            .unwrap_or_default();
         for s in scope.iter() {
             merged.insert(s.clone());
         }
@@ -133,34 +193,65 @@ impl TokenService {
             granted_at: now,
             expires_at: Some(now + self.settings.ttl_consent),
         };
-        self.durable.put_consent(&consent).await.map_err(store_error)?;
+        self.durable
+            .put_consent(&consent)
+            .await
+            .map_err(store_error)?;
         Ok(consent)
     }
 
     /// The live consent of `subject` for `client_id`, if any.
-    pub async fn consent(&self, subject: &str, client_id: &str) -> Result<Option<Consent>, OAuthError> {
+    pub async fn consent(
+        &self,
+        subject: &str,
+        client_id: &str,
+    ) -> Result<Option<Consent>, OAuthError> {
         let now = self.clock.now();
-        Ok(self.durable.get_consent(subject, client_id).await.map_err(store_error)?.filter(|c| c.expires_at.is_none_or(|e| e > now)))
+        Ok(self
+            .durable
+            .get_consent(subject, client_id)
+            .await
+            .map_err(store_error)?
+            .filter(|c| c.expires_at.is_none_or(|e| e > now)))
     }
 
     pub async fn list_consents(&self, subject: &str) -> Result<Vec<Consent>, OAuthError> {
         let now = self.clock.now();
-        let all = self.durable.list_consents(subject).await.map_err(store_error)?;
-        Ok(all.into_iter().filter(|c| c.expires_at.is_none_or(|e| e > now)).collect())
+        let all = self
+            .durable
+            .list_consents(subject)
+            .await
+            .map_err(store_error)?;
+        Ok(all
+            .into_iter()
+            .filter(|c| c.expires_at.is_none_or(|e| e > now))
+            .collect())
     }
 
     /// Withdraws a consent and revokes every refresh and access token the client holds for the
     /// user. Returns whether a consent existed.
     pub async fn revoke_consent(&self, subject: &str, client_id: &str) -> Result<bool, OAuthError> {
-        let existed = self.durable.delete_consent(subject, client_id).await.map_err(store_error)?;
+        let existed = self
+            .durable
+            .delete_consent(subject, client_id)
+            .await
+            .map_err(store_error)?;
         self.revoke_tokens_of_user(subject, Some(client_id)).await?;
         Ok(existed)
     }
 
     /// Revokes every refresh-token family (and their access tokens) of a user, optionally only
     /// for one client. Used by consent withdrawal and by disabling a user.
-    pub async fn revoke_tokens_of_user(&self, subject: &str, client_id: Option<&str>) -> Result<(), OAuthError> {
-        let families = self.durable.revoke_families_of(subject, client_id).await.map_err(store_error)?;
+    pub async fn revoke_tokens_of_user(
+        &self,
+        subject: &str,
+        client_id: Option<&str>,
+    ) -> Result<(), OAuthError> {
+        let families = self
+            .durable
+            .revoke_families_of(subject, client_id)
+            .await
+            .map_err(store_error)?;
         for family in families {
             self.revoke_access_tokens_of(&family).await?;
         }
@@ -175,6 +266,11 @@ async fn dummy_hash() -> Result<String, OAuthError> {
     if let Some(h) = DUMMY.get() {
         return Ok(h.clone());
     }
-    let hash = hash_password(SecretString::new(random_token(16)), PasswordHashParams::default()).await.map_err(|_| OAuthError::server_error())?;
+    let hash = hash_password(
+        SecretString::new(random_token(16)),
+        PasswordHashParams::default(),
+    )
+    .await
+    .map_err(|_| OAuthError::server_error())?;
     Ok(DUMMY.get_or_init(|| hash).clone())
 }

@@ -9,21 +9,30 @@ use std::time::{Duration, Instant};
 /// Upper bound on cached clients, so a flood of unknown ids cannot grow memory without end.
 const MAX_ENTRIES: usize = 10_000;
 
+/// When an entry was cached, and the client (`None`: known to be missing).
+type Entry = (Instant, Option<Arc<Client>>);
+
 #[derive(Debug)]
 pub struct ClientCache {
     ttl: Duration,
-    entries: Mutex<HashMap<String, (Instant, Option<Arc<Client>>)>>,
+    entries: Mutex<HashMap<String, Entry>>,
 }
 
 impl ClientCache {
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: Mutex::new(HashMap::new()) }
+        Self {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 
     /// `Some(entry)` on a fresh hit, where the entry itself is `None` for a known-missing client.
     pub fn get(&self, id: &str) -> Option<Option<Arc<Client>>> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.get(id).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, c)| c.clone())
+        entries
+            .get(id)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, c)| c.clone())
     }
 
     pub fn put(&self, id: &str, client: Option<Arc<Client>>) {
@@ -42,6 +51,9 @@ impl ClientCache {
     }
 
     pub fn invalidate(&self, id: &str) {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
     }
 }

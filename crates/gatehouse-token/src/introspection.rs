@@ -74,19 +74,26 @@ enum OneOrMany {
 
 impl TokenService {
     /// The access token `token` if it is live.
-    pub async fn active_access_token(&self, token: &str) -> Result<Option<ActiveAccessToken>, OAuthError> {
+    pub async fn active_access_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<ActiveAccessToken>, OAuthError> {
         if token.starts_with(ACCESS_TOKEN_PREFIX) {
             let hash = self.token_hash(token);
-            let record: Option<AccessTokenRecord> =
-                Records::new(self.short_lived.as_ref()).get(Namespace::AccessToken, &hash).await.map_err(store_error)?;
-            return Ok(record.filter(|r| r.expires_at > self.clock.unix()).map(|r| ActiveAccessToken {
-                client_id: r.client_id,
-                subject: r.subject,
-                scope: r.scope,
-                audience: r.audience,
-                issued_at: r.issued_at,
-                expires_at: r.expires_at,
-            }));
+            let record: Option<AccessTokenRecord> = Records::new(self.short_lived.as_ref())
+                .get(Namespace::AccessToken, &hash)
+                .await
+                .map_err(store_error)?;
+            return Ok(record
+                .filter(|r| r.expires_at > self.clock.unix())
+                .map(|r| ActiveAccessToken {
+                    client_id: r.client_id,
+                    subject: r.subject,
+                    scope: r.scope,
+                    audience: r.audience,
+                    issued_at: r.issued_at,
+                    expires_at: r.expires_at,
+                }));
         }
         if token.matches('.').count() != 2 || token.len() > 16 * 1024 {
             return Ok(None);
@@ -96,12 +103,20 @@ impl TokenService {
         validation.set_issuer(&[self.settings.issuer.as_str()]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         validation.leeway = 0;
-        let Ok(header) = jsonwebtoken::decode_header(token) else { return Ok(None) };
-        if header.typ.as_deref().is_none_or(|t| !t.eq_ignore_ascii_case("at+jwt")) {
+        let Ok(header) = jsonwebtoken::decode_header(token) else {
+            return Ok(None);
+        };
+        if header
+            .typ
+            .as_deref()
+            .is_none_or(|t| !t.eq_ignore_ascii_case("at+jwt"))
+        {
             // ID tokens and other JWTs we signed are not access tokens (RFC 9068 §4).
             return Ok(None);
         }
-        let Ok(claims) = self.keys().verify::<JwtAccessClaims>(token, validation) else { return Ok(None) };
+        let Ok(claims) = self.keys().verify::<JwtAccessClaims>(token, validation) else {
+            return Ok(None);
+        };
         let subject = (claims.sub != claims.client_id).then_some(claims.sub);
         let audience = match claims.aud {
             OneOrMany::One(a) => vec![a],
@@ -119,11 +134,25 @@ impl TokenService {
 
     /// RFC 7662. `requesting_client` is the authenticated caller on the public endpoint (it only
     /// sees its own tokens); `None` on the admin endpoint, which sees every token.
-    pub async fn introspect(&self, token: &str, hint: Option<&str>, requesting_client: Option<&str>) -> Result<Introspection, OAuthError> {
-        let refresh_first = hint == Some("refresh_token") || token.starts_with(REFRESH_TOKEN_PREFIX);
-        let mut result = if refresh_first { self.introspect_refresh(token).await? } else { self.introspect_access(token).await? };
+    pub async fn introspect(
+        &self,
+        token: &str,
+        hint: Option<&str>,
+        requesting_client: Option<&str>,
+    ) -> Result<Introspection, OAuthError> {
+        let refresh_first =
+            hint == Some("refresh_token") || token.starts_with(REFRESH_TOKEN_PREFIX);
+        let mut result = if refresh_first {
+            self.introspect_refresh(token).await?
+        } else {
+            self.introspect_access(token).await?
+        };
         if !result.active {
-            result = if refresh_first { self.introspect_access(token).await? } else { self.introspect_refresh(token).await? };
+            result = if refresh_first {
+                self.introspect_access(token).await?
+            } else {
+                self.introspect_refresh(token).await?
+            };
         }
         if let Some(caller) = requesting_client
             && result.client_id.as_deref() != Some(caller)
@@ -134,7 +163,9 @@ impl TokenService {
     }
 
     async fn introspect_access(&self, token: &str) -> Result<Introspection, OAuthError> {
-        let Some(t) = self.active_access_token(token).await? else { return Ok(Introspection::inactive()) };
+        let Some(t) = self.active_access_token(token).await? else {
+            return Ok(Introspection::inactive());
+        };
         Ok(Introspection {
             active: true,
             scope: Some(t.scope.to_string()),
@@ -153,18 +184,25 @@ impl TokenService {
             return Ok(Introspection::inactive());
         }
         let hash = self.token_hash(token);
-        match self.durable.get_refresh_token(&hash).await.map_err(store_error)? {
-            Some((t, RefreshTokenState::Active)) if t.expires_at > self.clock.now() => Ok(Introspection {
-                active: true,
-                scope: Some(t.scope.to_string()),
-                client_id: Some(t.client_id.clone()),
-                sub: Some(t.subject),
-                exp: Some(t.expires_at.unix_timestamp()),
-                iat: Some(t.issued_at.unix_timestamp()),
-                token_type: Some("refresh_token"),
-                aud: Some(vec![t.client_id]),
-                iss: Some(self.settings.issuer.clone()),
-            }),
+        match self
+            .durable
+            .get_refresh_token(&hash)
+            .await
+            .map_err(store_error)?
+        {
+            Some((t, RefreshTokenState::Active)) if t.expires_at > self.clock.now() => {
+                Ok(Introspection {
+                    active: true,
+                    scope: Some(t.scope.to_string()),
+                    client_id: Some(t.client_id.clone()),
+                    sub: Some(t.subject),
+                    exp: Some(t.expires_at.unix_timestamp()),
+                    iat: Some(t.issued_at.unix_timestamp()),
+                    token_type: Some("refresh_token"),
+                    aud: Some(vec![t.client_id]),
+                    iss: Some(self.settings.issuer.clone()),
+                })
+            }
             _ => Ok(Introspection::inactive()),
         }
     }
@@ -176,7 +214,11 @@ impl TokenService {
     pub async fn revoke(&self, token: &str, client_id: &str) -> Result<(), OAuthError> {
         if token.starts_with(REFRESH_TOKEN_PREFIX) {
             let hash = self.token_hash(token);
-            if let Some((t, _)) = self.durable.get_refresh_token(&hash).await.map_err(store_error)?
+            if let Some((t, _)) = self
+                .durable
+                .get_refresh_token(&hash)
+                .await
+                .map_err(store_error)?
                 && t.client_id == client_id
             {
                 self.revoke_grant(&t.family_id).await?;
@@ -187,10 +229,16 @@ impl TokenService {
         if token.starts_with(ACCESS_TOKEN_PREFIX) {
             let hash = self.token_hash(token);
             let records = Records::new(self.short_lived.as_ref());
-            if let Some(record) = records.get::<AccessTokenRecord>(Namespace::AccessToken, &hash).await.map_err(store_error)?
+            if let Some(record) = records
+                .get::<AccessTokenRecord>(Namespace::AccessToken, &hash)
+                .await
+                .map_err(store_error)?
                 && record.client_id == client_id
             {
-                records.delete(Namespace::AccessToken, &hash).await.map_err(store_error)?;
+                records
+                    .delete(Namespace::AccessToken, &hash)
+                    .await
+                    .map_err(store_error)?;
                 tracing::info!(client_id, "access token revoked");
             }
         }

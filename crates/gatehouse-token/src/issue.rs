@@ -85,11 +85,18 @@ impl TokenService {
     }
 
     /// Mints an access token; returns it with its lifetime in seconds.
-    pub(crate) async fn mint_access_token(&self, grant: AccessGrant<'_>) -> Result<(String, u64), OAuthError> {
+    pub(crate) async fn mint_access_token(
+        &self,
+        grant: AccessGrant<'_>,
+    ) -> Result<(String, u64), OAuthError> {
         let now = self.clock.unix();
         let ttl = self.settings.ttl_access_token;
         let expires_at = now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
-        let audience = if grant.audience.is_empty() { vec![self.settings.issuer.clone()] } else { grant.audience };
+        let audience = if grant.audience.is_empty() {
+            vec![self.settings.issuer.clone()]
+        } else {
+            grant.audience
+        };
         if self.access_token_strategy(grant.client) == AccessTokenStrategy::Jwt {
             let scope = grant.scope.to_string();
             let claims = JwtAccessTokenClaims {
@@ -104,8 +111,12 @@ impl TokenService {
                 auth_time: grant.auth_time,
             };
             let keys = self.keys();
-            let signer = keys.signer(self.settings.access_token_algorithm).map_err(|_| OAuthError::server_error())?;
-            let token = signer.sign("at+jwt", &claims).map_err(|_| OAuthError::server_error())?;
+            let signer = keys
+                .signer(self.settings.access_token_algorithm)
+                .map_err(|_| OAuthError::server_error())?;
+            let token = signer
+                .sign("at+jwt", &claims)
+                .map_err(|_| OAuthError::server_error())?;
             return Ok((token, ttl.as_secs()));
         }
         let token = format!("{ACCESS_TOKEN_PREFIX}{}", random_token(32));
@@ -119,7 +130,10 @@ impl TokenService {
             expires_at,
             grant_id: grant.grant_id.map(str::to_owned),
         };
-        Records::new(self.short_lived.as_ref()).put(Namespace::AccessToken, &hash, &record, ttl).await.map_err(store_error)?;
+        Records::new(self.short_lived.as_ref())
+            .put(Namespace::AccessToken, &hash, &record, ttl)
+            .await
+            .map_err(store_error)?;
         if let Some(grant_id) = grant.grant_id {
             // Remember which access tokens a grant issued, so revoking the grant ends them too.
             self.short_lived
@@ -132,21 +146,38 @@ impl TokenService {
 
     /// Ends every opaque access token issued under `grant_id`.
     pub(crate) async fn revoke_access_tokens_of(&self, grant_id: &str) -> Result<(), OAuthError> {
-        let hashes = self.short_lived.set_take(&Namespace::AccessTokenIndex.key(grant_id)).await.map_err(store_error)?;
+        let hashes = self
+            .short_lived
+            .set_take(&Namespace::AccessTokenIndex.key(grant_id))
+            .await
+            .map_err(store_error)?;
         for hash in hashes {
-            self.short_lived.delete(&Namespace::AccessToken.key(&hash)).await.map_err(store_error)?;
+            self.short_lived
+                .delete(&Namespace::AccessToken.key(&hash))
+                .await
+                .map_err(store_error)?;
         }
         Ok(())
     }
 
     /// Ends a whole grant: its refresh-token family and its access tokens.
     pub(crate) async fn revoke_grant(&self, grant_id: &str) -> Result<(), OAuthError> {
-        self.durable.revoke_family(grant_id).await.map_err(store_error)?;
+        self.durable
+            .revoke_family(grant_id)
+            .await
+            .map_err(store_error)?;
         self.revoke_access_tokens_of(grant_id).await
     }
 
     /// A fresh refresh-token value and the record to store for it (family = `grant_id`).
-    pub(crate) fn new_refresh_token(&self, client_id: &str, subject: &str, scope: &ScopeSet, grant_id: &str, auth_time: Option<i64>) -> (String, RefreshToken) {
+    pub(crate) fn new_refresh_token(
+        &self,
+        client_id: &str,
+        subject: &str,
+        scope: &ScopeSet,
+        grant_id: &str,
+        auth_time: Option<i64>,
+    ) -> (String, RefreshToken) {
         let token = format!("{REFRESH_TOKEN_PREFIX}{}", random_token(32));
         let now = self.clock.now();
         let record = RefreshToken {
@@ -163,14 +194,23 @@ impl TokenService {
     }
 
     /// Signs an ID token for `client` about `subject`.
-    pub(crate) fn mint_id_token(&self, client: &Client, subject: &str, auth_time: i64, nonce: Option<&str>, access_token: &str) -> Result<String, OAuthError> {
+    pub(crate) fn mint_id_token(
+        &self,
+        client: &Client,
+        subject: &str,
+        auth_time: i64,
+        nonce: Option<&str>,
+        access_token: &str,
+    ) -> Result<String, OAuthError> {
         let now = self.clock.unix();
         let alg = self.settings.id_token_algorithm;
         let claims = IdTokenClaims {
             iss: &self.settings.issuer,
             sub: subject,
             aud: &client.id,
-            exp: now.saturating_add(i64::try_from(self.settings.ttl_id_token.as_secs()).unwrap_or(i64::MAX)),
+            exp: now.saturating_add(
+                i64::try_from(self.settings.ttl_id_token.as_secs()).unwrap_or(i64::MAX),
+            ),
             iat: now,
             auth_time,
             nonce,
@@ -178,7 +218,9 @@ impl TokenService {
         };
         let keys = self.keys();
         let signer = keys.signer(alg).map_err(|_| OAuthError::server_error())?;
-        signer.sign("JWT", &claims).map_err(|_| OAuthError::server_error())
+        signer
+            .sign("JWT", &claims)
+            .map_err(|_| OAuthError::server_error())
     }
 }
 

@@ -10,6 +10,7 @@ pub mod grpc;
 pub mod http;
 pub mod introspection;
 pub mod issue;
+pub mod keys_api;
 pub mod service;
 pub mod settings;
 pub mod userinfo;

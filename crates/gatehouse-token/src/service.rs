@@ -1,13 +1,13 @@
 //! The token service: the one place that authenticates clients and mints codes and tokens.
 //! The HTTP endpoints (`http/`) and the gRPC server (`grpc.rs`) are thin adapters over it.
 
+use gatehouse_core::Clock;
 use gatehouse_core::client::{Client, TokenEndpointAuthMethod};
 use gatehouse_core::error::{ErrorCode, OAuthError};
 use gatehouse_core::registration::verify_client_secret;
 use gatehouse_core::secret::{KeyedHasher, SecretString};
 use gatehouse_core::store::{DurableStore, ShortLivedStore, SigningKeyRecord, StoreError};
 use gatehouse_core::token_request::PresentedCredentials;
-use gatehouse_core::Clock;
 use gatehouse_jose::{KeyEncryption, KeyRing, SigningAlgorithm};
 use std::sync::{Arc, RwLock};
 
@@ -31,7 +31,9 @@ pub struct TokenService {
 
 impl std::fmt::Debug for TokenService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenService").field("issuer", &self.settings.issuer).finish_non_exhaustive()
+        f.debug_struct("TokenService")
+            .field("issuer", &self.settings.issuer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -61,7 +63,10 @@ impl TokenService {
         let mut records = durable.list_signing_keys().await?;
         let mut generated = false;
         for alg in SigningAlgorithm::ALL {
-            if !records.iter().any(|r| r.alg == alg.as_str() && r.retired_at.is_none()) {
+            if !records
+                .iter()
+                .any(|r| r.alg == alg.as_str() && r.retired_at.is_none())
+            {
                 let record = new_key_record(alg, &key_encryption, clock.now())?;
                 durable.insert_signing_key(&record).await?;
                 tracing::info!(kid = %record.kid, alg = alg.as_str(), "generated a signing key");
@@ -135,7 +140,10 @@ impl TokenService {
 
     /// Deletes keys retired longer ago than any token they signed can live.
     pub async fn purge_retired_keys(&self) -> Result<usize, StartError> {
-        let longest = self.settings.ttl_id_token.max(self.settings.ttl_access_token);
+        let longest = self
+            .settings
+            .ttl_id_token
+            .max(self.settings.ttl_access_token);
         let cutoff = self.clock.now() - longest;
         let mut purged = 0;
         for key in self.durable.list_signing_keys().await? {
@@ -155,7 +163,12 @@ impl TokenService {
         if let Some(hit) = self.clients.get(id) {
             return Ok(hit);
         }
-        let client = self.durable.get_client(id).await.map_err(store_error)?.map(Arc::new);
+        let client = self
+            .durable
+            .get_client(id)
+            .await
+            .map_err(store_error)?
+            .map(Arc::new);
         self.clients.put(id, client.clone());
         Ok(client)
     }
@@ -168,9 +181,15 @@ impl TokenService {
     /// RFC 6749 §2.3: authenticates the client with the method it registered, and only that one.
     /// Every failure is the same `invalid_client`, so the answer does not reveal whether the
     /// client exists.
-    pub async fn authenticate_client(&self, presented: &PresentedCredentials) -> Result<Arc<Client>, OAuthError> {
+    pub async fn authenticate_client(
+        &self,
+        presented: &PresentedCredentials,
+    ) -> Result<Arc<Client>, OAuthError> {
         let failed = || OAuthError::new(ErrorCode::InvalidClient, "client authentication failed");
-        let client = self.client(presented.client_id()).await?.ok_or_else(failed)?;
+        let client = self
+            .client(presented.client_id())
+            .await?
+            .ok_or_else(failed)?;
         let registered = client.metadata.token_endpoint_auth_method;
         if presented.method() != registered {
             return Err(failed());
@@ -180,14 +199,22 @@ impl TokenService {
             PresentedCredentials::None { .. } => registered == TokenEndpointAuthMethod::None,
             PresentedCredentials::Post { secret, .. } => self.secret_matches(&client, secret, now),
             // Both readings of a Basic secret are checked, always, so timing does not tell which.
-            PresentedCredentials::Basic { secret, secret_raw, .. } => {
-                self.secret_matches(&client, secret, now) | self.secret_matches(&client, secret_raw, now)
+            PresentedCredentials::Basic {
+                secret, secret_raw, ..
+            } => {
+                self.secret_matches(&client, secret, now)
+                    | self.secret_matches(&client, secret_raw, now)
             }
         };
         if ok { Ok(client) } else { Err(failed()) }
     }
 
-    fn secret_matches(&self, client: &Client, secret: &SecretString, now: time::OffsetDateTime) -> bool {
+    fn secret_matches(
+        &self,
+        client: &Client,
+        secret: &SecretString,
+        now: time::OffsetDateTime,
+    ) -> bool {
         verify_client_secret(client, secret.expose(), &self.client_secrets, now)
     }
 
@@ -197,13 +224,18 @@ impl TokenService {
     }
 }
 
-fn new_key_record(alg: SigningAlgorithm, enc: &KeyEncryption, now: time::OffsetDateTime) -> Result<SigningKeyRecord, gatehouse_jose::JoseError> {
+fn new_key_record(
+    alg: SigningAlgorithm,
+    enc: &KeyEncryption,
+    now: time::OffsetDateTime,
+) -> Result<SigningKeyRecord, gatehouse_jose::JoseError> {
     let key = gatehouse_jose::generate(alg)?;
     Ok(SigningKeyRecord {
         kid: key.kid.clone(),
         alg: alg.as_str().to_owned(),
         encrypted_private_key: enc.seal(&key.pkcs8_der)?,
-        public_jwk: serde_json::to_string(&key.public_jwk).map_err(|e| gatehouse_jose::JoseError::InvalidKey(e.to_string()))?,
+        public_jwk: serde_json::to_string(&key.public_jwk)
+            .map_err(|e| gatehouse_jose::JoseError::InvalidKey(e.to_string()))?,
         created_at: now,
         retired_at: None,
     })
@@ -215,7 +247,10 @@ pub(crate) fn store_error(e: StoreError) -> OAuthError {
     match e {
         StoreError::Unavailable { backend, message } => {
             tracing::warn!(backend, %message, "store unavailable");
-            OAuthError::new(ErrorCode::TemporarilyUnavailable, "the service is temporarily unavailable; retry shortly")
+            OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "the service is temporarily unavailable; retry shortly",
+            )
         }
         other => {
             tracing::error!(error = %other, "store failure");

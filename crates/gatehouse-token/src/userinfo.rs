@@ -10,15 +10,34 @@ use crate::service::{TokenService, store_error};
 impl TokenService {
     /// Claims for the bearer of `token`. `invalid_token` when the token is not a live user token.
     pub async fn userinfo(&self, token: &str) -> Result<Map<String, Value>, OAuthError> {
-        let invalid = || OAuthError::new(ErrorCode::InvalidToken, "the access token is invalid or expired");
+        let invalid = || {
+            OAuthError::new(
+                ErrorCode::InvalidToken,
+                "the access token is invalid or expired",
+            )
+        };
         let access = self.active_access_token(token).await?.ok_or_else(invalid)?;
-        let subject = access.subject.ok_or_else(|| OAuthError::new(ErrorCode::InvalidToken, "the access token was not issued to a user"))?;
-        let user = self.durable.get_user(&subject).await.map_err(store_error)?.filter(|u| !u.disabled).ok_or_else(invalid)?;
+        let subject = access.subject.ok_or_else(|| {
+            OAuthError::new(
+                ErrorCode::InvalidToken,
+                "the access token was not issued to a user",
+            )
+        })?;
+        let user = self
+            .durable
+            .get_user(&subject)
+            .await
+            .map_err(store_error)?
+            .filter(|u| !u.disabled)
+            .ok_or_else(invalid)?;
         let mut claims = Map::new();
         claims.insert("sub".into(), json!(user.id));
         if access.scope.contains("profile") {
             claims.insert("preferred_username".into(), json!(user.username));
-            claims.insert("name".into(), json!(user.name.clone().unwrap_or_else(|| user.username.clone())));
+            claims.insert(
+                "name".into(),
+                json!(user.name.clone().unwrap_or_else(|| user.username.clone())),
+            );
             if let Some(picture) = user.picture {
                 claims.insert("picture".into(), json!(picture));
             }

@@ -161,7 +161,11 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(key: &str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self { key: key.to_owned(), problem: problem.into(), fix: fix.into() }
+        Self {
+            key: key.to_owned(),
+            problem: problem.into(),
+            fix: fix.into(),
+        }
     }
 }
 
@@ -176,7 +180,10 @@ pub enum Role {
 }
 
 /// Loads the layered configuration. `overrides` is the flags' layer (only keys that were given).
-pub fn load(file: Option<&Path>, overrides: &serde_json::Map<String, serde_json::Value>) -> Result<Config, ConfigError> {
+pub fn load(
+    file: Option<&Path>,
+    overrides: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Config, ConfigError> {
     let mut figment = Figment::from(Serialized::defaults(Config::default()));
     if let Some(path) = file {
         if !path.is_file() {
@@ -188,10 +195,15 @@ pub fn load(file: Option<&Path>, overrides: &serde_json::Map<String, serde_json:
         }
         figment = figment.merge(Toml::file(path));
     }
-    let env = Env::prefixed("GATEHOUSE_").filter(|k| KEYS.iter().any(|key| k.as_str().eq_ignore_ascii_case(key)));
+    let env = Env::prefixed("GATEHOUSE_")
+        .filter(|k| KEYS.iter().any(|key| k.as_str().eq_ignore_ascii_case(key)));
     figment = figment
         .merge(env)
-        .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]).map(|k| k.as_str().to_ascii_lowercase().into()))
+        .merge(
+            Env::raw()
+                .only(&["DATABASE_URL", "REDIS_URL"])
+                .map(|k| k.as_str().to_ascii_lowercase().into()),
+        )
         .merge(Serialized::defaults(overrides.clone()));
     let mut config: Config = figment.extract().map_err(describe_figment_error)?;
     if config.log.is_none() {
@@ -220,14 +232,24 @@ pub fn unknown_environment_keys() -> Vec<String> {
         .filter(|k| k.starts_with("GATEHOUSE_"))
         .filter(|k| {
             let key = k.trim_start_matches("GATEHOUSE_").to_ascii_lowercase();
-            !KEYS.contains(&key.as_str()) && !CLIENT_ONLY_ENV.contains(&k.as_str()) && !k.starts_with("GATEHOUSE_TEST_")
+            !KEYS.contains(&key.as_str())
+                && !CLIENT_ONLY_ENV.contains(&k.as_str())
+                && !k.starts_with("GATEHOUSE_TEST_")
         })
         .collect()
 }
 
 fn describe_figment_error(e: figment::Error) -> ConfigError {
-    let key = e.path.last().cloned().unwrap_or_else(|| "configuration".into());
-    let source = e.metadata.as_ref().map(|m| m.name.to_string()).unwrap_or_default();
+    let key = e
+        .path
+        .last()
+        .cloned()
+        .unwrap_or_else(|| "configuration".into());
+    let source = e
+        .metadata
+        .as_ref()
+        .map(|m| m.name.to_string())
+        .unwrap_or_default();
     let env_hint = if key == "database_url" || key == "redis_url" {
         key.to_ascii_uppercase()
     } else {
@@ -237,8 +259,16 @@ fn describe_figment_error(e: figment::Error) -> ConfigError {
         figment::error::Kind::UnknownField(field, _) => format!("unknown key {field:?}"),
         kind => kind.to_string(),
     };
-    let problem = if source.is_empty() { problem } else { format!("{problem} (from {source})") };
-    ConfigError::new(&key, problem, format!("fix the value of {env_hint} or `{key}` in the config file"))
+    let problem = if source.is_empty() {
+        problem
+    } else {
+        format!("{problem} (from {source})")
+    };
+    ConfigError::new(
+        &key,
+        problem,
+        format!("fix the value of {env_hint} or `{key}` in the config file"),
+    )
 }
 
 impl Config {
@@ -246,16 +276,29 @@ impl Config {
     /// normalised.
     pub fn validate(mut self, role: Role) -> Result<Self, ConfigError> {
         let issuer = Url::parse(&self.issuer).map_err(|e| {
-            ConfigError::new("issuer", format!("{:?} is not an absolute URL ({e})", self.issuer), "set GATEHOUSE_ISSUER to e.g. https://auth.example.com")
+            ConfigError::new(
+                "issuer",
+                format!("{:?} is not an absolute URL ({e})", self.issuer),
+                "set GATEHOUSE_ISSUER to e.g. https://auth.example.com",
+            )
         })?;
-        if !matches!(issuer.scheme(), "http" | "https") || issuer.query().is_some() || issuer.fragment().is_some() {
+        if !matches!(issuer.scheme(), "http" | "https")
+            || issuer.query().is_some()
+            || issuer.fragment().is_some()
+        {
             return Err(ConfigError::new(
                 "issuer",
-                format!("{:?} must be an http(s) URL without query or fragment", self.issuer),
+                format!(
+                    "{:?} must be an http(s) URL without query or fragment",
+                    self.issuer
+                ),
                 "set GATEHOUSE_ISSUER to e.g. https://auth.example.com",
             ));
         }
-        if issuer.scheme() == "http" && !self.dev && !gatehouse_core::redirect::is_loopback_host(&issuer, true) {
+        if issuer.scheme() == "http"
+            && !self.dev
+            && !gatehouse_core::redirect::is_loopback_host(&issuer, true)
+        {
             return Err(ConfigError::new(
                 "issuer",
                 format!("{:?} uses plain http on a public host", self.issuer),
@@ -273,18 +316,32 @@ impl Config {
             ("ttl_consent", self.ttl_consent),
         ] {
             if ttl.is_zero() {
-                return Err(ConfigError::new(key, "must be longer than zero", "use a duration such as 10m, 1h or 720h"));
+                return Err(ConfigError::new(
+                    key,
+                    "must be longer than zero",
+                    "use a duration such as 10m, 1h or 720h",
+                ));
             }
         }
         if self.ttl_auth_code > Duration::from_secs(600) {
             // RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes is RECOMMENDED."
-            return Err(ConfigError::new("ttl_auth_code", "must be at most 10m (RFC 6749 §4.1.2)", "set GATEHOUSE_TTL_AUTH_CODE to 10m or less"));
+            return Err(ConfigError::new(
+                "ttl_auth_code",
+                "must be at most 10m (RFC 6749 §4.1.2)",
+                "set GATEHOUSE_TTL_AUTH_CODE to 10m or less",
+            ));
         }
 
         if let Some(url) = &self.database_url
-            && !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:"))
+            && !(url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+                || url.starts_with("sqlite:"))
         {
-            return Err(ConfigError::new("database_url", "must start with postgres://, postgresql:// or sqlite:", "set DATABASE_URL to e.g. postgres://user@host/db"));
+            return Err(ConfigError::new(
+                "database_url",
+                "must start with postgres://, postgresql:// or sqlite:",
+                "set DATABASE_URL to e.g. postgres://user@host/db",
+            ));
         }
         if let Some(url) = &self.redis_url
             && !url.starts_with("redis://")
@@ -296,11 +353,25 @@ impl Config {
             ));
         }
         if !matches!(self.access_token_strategy.as_str(), "opaque" | "jwt") {
-            return Err(ConfigError::new("access_token_strategy", format!("{:?} is not opaque or jwt", self.access_token_strategy), "set GATEHOUSE_ACCESS_TOKEN_STRATEGY to opaque or jwt"));
+            return Err(ConfigError::new(
+                "access_token_strategy",
+                format!("{:?} is not opaque or jwt", self.access_token_strategy),
+                "set GATEHOUSE_ACCESS_TOKEN_STRATEGY to opaque or jwt",
+            ));
         }
-        for (key, value) in [("access_token_alg", &self.access_token_alg), ("id_token_alg", &self.id_token_alg)] {
+        for (key, value) in [
+            ("access_token_alg", &self.access_token_alg),
+            ("id_token_alg", &self.id_token_alg),
+        ] {
             if gatehouse_jose::SigningAlgorithm::parse(value).is_err() {
-                return Err(ConfigError::new(key, format!("{value:?} is not a supported algorithm"), format!("set GATEHOUSE_{} to RS256, ES256 or EdDSA", key.to_ascii_uppercase())));
+                return Err(ConfigError::new(
+                    key,
+                    format!("{value:?} is not a supported algorithm"),
+                    format!(
+                        "set GATEHOUSE_{} to RS256, ES256 or EdDSA",
+                        key.to_ascii_uppercase()
+                    ),
+                ));
             }
         }
         if matches!(role, Role::Token | Role::Login) && self.redis_url.is_none() {
@@ -311,17 +382,31 @@ impl Config {
             ));
         }
         if role == Role::Login && self.token_grpc_url.is_none() {
-            return Err(ConfigError::new("token_grpc_url", "is required for serve login", "set GATEHOUSE_TOKEN_GRPC_URL to the token service's gRPC URL, e.g. http://token:4446"));
+            return Err(ConfigError::new(
+                "token_grpc_url",
+                "is required for serve login",
+                "set GATEHOUSE_TOKEN_GRPC_URL to the token service's gRPC URL, e.g. http://token:4446",
+            ));
         }
         if let Some(url) = &self.token_grpc_url
-            && Url::parse(url).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true)
+            && Url::parse(url)
+                .map(|u| !matches!(u.scheme(), "http" | "https"))
+                .unwrap_or(true)
         {
-            return Err(ConfigError::new("token_grpc_url", format!("{url:?} is not an http(s) URL"), "set GATEHOUSE_TOKEN_GRPC_URL to e.g. http://127.0.0.1:4446"));
+            return Err(ConfigError::new(
+                "token_grpc_url",
+                format!("{url:?} is not an http(s) URL"),
+                "set GATEHOUSE_TOKEN_GRPC_URL to e.g. http://127.0.0.1:4446",
+            ));
         }
         if let Some(secret) = &self.system_secret
             && secret.len() < 32
         {
-            return Err(ConfigError::new("system_secret", "is shorter than 32 characters", "generate one with `openssl rand -base64 48` and set GATEHOUSE_SYSTEM_SECRET"));
+            return Err(ConfigError::new(
+                "system_secret",
+                "is shorter than 32 characters",
+                "generate one with `openssl rand -base64 48` and set GATEHOUSE_SYSTEM_SECRET",
+            ));
         }
         if role != Role::OneShot && self.system_secret.is_none() && !self.dev {
             return Err(ConfigError::new(
@@ -330,29 +415,44 @@ impl Config {
                 "set GATEHOUSE_SYSTEM_SECRET (at least 32 characters, e.g. from `openssl rand -base64 48`), or pass --dev to generate one for local use",
             ));
         }
-        if matches!(role, Role::All | Role::Token) && !self.admin_addr.ip().is_loopback() && self.admin_token.is_none() {
+        if matches!(role, Role::All | Role::Token)
+            && !self.admin_addr.ip().is_loopback()
+            && self.admin_token.is_none()
+        {
             return Err(ConfigError::new(
                 "admin_token",
-                format!("is required because the admin listener binds to the non-loopback address {}", self.admin_addr),
+                format!(
+                    "is required because the admin listener binds to the non-loopback address {}",
+                    self.admin_addr
+                ),
                 "set GATEHOUSE_ADMIN_TOKEN to a long random value, or bind GATEHOUSE_ADMIN_ADDR to 127.0.0.1",
             ));
         }
         if let Some(token) = &self.admin_token
             && token.len() < 32
         {
-            return Err(ConfigError::new("admin_token", "is shorter than 32 characters", "set GATEHOUSE_ADMIN_TOKEN to a long random value"));
+            return Err(ConfigError::new(
+                "admin_token",
+                "is shorter than 32 characters",
+                "set GATEHOUSE_ADMIN_TOKEN to a long random value",
+            ));
         }
         Ok(self)
     }
 
     /// The SQLite URL of the embedded default.
     pub fn embedded_database_url(&self) -> String {
-        format!("sqlite://{}?mode=rwc", self.data_dir.join("gatehouse.db").display())
+        format!(
+            "sqlite://{}?mode=rwc",
+            self.data_dir.join("gatehouse.db").display()
+        )
     }
 
     /// The database this process uses: `DATABASE_URL`, else the embedded SQLite file.
     pub fn effective_database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| self.embedded_database_url())
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| self.embedded_database_url())
     }
 }
 
@@ -383,7 +483,9 @@ mod human_duration {
         match Raw::deserialize(d)? {
             Raw::Seconds(s) => Ok(Duration::from_secs(s)),
             Raw::Text(t) => humantime::parse_duration(t.trim()).map_err(|_| {
-                serde::de::Error::custom(format!("invalid duration {t:?}: use a number with a unit, e.g. 30s, 10m, 720h"))
+                serde::de::Error::custom(format!(
+                    "invalid duration {t:?}: use a number with a unit, e.g. 30s, 10m, 720h"
+                ))
             }),
         }
     }
@@ -394,8 +496,13 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
-    fn overrides(pairs: &[(&str, serde_json::Value)]) -> serde_json::Map<String, serde_json::Value> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+    fn overrides(
+        pairs: &[(&str, serde_json::Value)],
+    ) -> serde_json::Map<String, serde_json::Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
     }
 
     #[test]
@@ -420,7 +527,11 @@ mod tests {
 
     #[test]
     fn flags_override_and_durations_parse() {
-        let c = load(None, &overrides(&[("ttl_auth_code", "30s".into()), ("dev", true.into())])).unwrap();
+        let c = load(
+            None,
+            &overrides(&[("ttl_auth_code", "30s".into()), ("dev", true.into())]),
+        )
+        .unwrap();
         assert_eq!(c.ttl_auth_code, Duration::from_secs(30));
         assert!(c.dev);
     }
@@ -429,15 +540,24 @@ mod tests {
     fn bad_duration_names_the_key() {
         let err = load(None, &overrides(&[("ttl_access_token", "soon".into())])).unwrap_err();
         let line = err.to_string();
-        assert!(line.contains("ttl_access_token") && line.contains("invalid duration"), "{line}");
+        assert!(
+            line.contains("ttl_access_token") && line.contains("invalid duration"),
+            "{line}"
+        );
         assert!(!line.contains('\n'));
     }
 
     #[test]
     fn issuer_is_normalised_and_checked() {
-        let mut c = Config { dev: true, ..Config::default() };
+        let mut c = Config {
+            dev: true,
+            ..Config::default()
+        };
         c.issuer = "http://127.0.0.1:4444/".into();
-        assert_eq!(c.clone().validate(Role::All).unwrap().issuer, "http://127.0.0.1:4444");
+        assert_eq!(
+            c.clone().validate(Role::All).unwrap().issuer,
+            "http://127.0.0.1:4444"
+        );
         c.issuer = "not a url".into();
         assert_eq!(c.clone().validate(Role::All).unwrap_err().key, "issuer");
         c.issuer = "http://auth.example.com".into();
@@ -448,23 +568,40 @@ mod tests {
 
     #[test]
     fn split_processes_refuse_the_memory_store() {
-        let c = Config { system_secret: Some("s".repeat(32)), ..Config::default() };
-        assert_eq!(c.clone().validate(Role::Token).unwrap_err().key, "redis_url");
+        let c = Config {
+            system_secret: Some("s".repeat(32)),
+            ..Config::default()
+        };
+        assert_eq!(
+            c.clone().validate(Role::Token).unwrap_err().key,
+            "redis_url"
+        );
         assert!(c.validate(Role::All).is_ok());
     }
 
     #[test]
     fn secret_required_outside_dev_and_admin_token_off_loopback() {
         let c = Config::default();
-        assert_eq!(c.clone().validate(Role::All).unwrap_err().key, "system_secret");
+        assert_eq!(
+            c.clone().validate(Role::All).unwrap_err().key,
+            "system_secret"
+        );
         assert!(c.clone().validate(Role::OneShot).is_ok());
-        let exposed = Config { dev: true, admin_addr: "0.0.0.0:4445".parse().unwrap(), ..Config::default() };
+        let exposed = Config {
+            dev: true,
+            admin_addr: "0.0.0.0:4445".parse().unwrap(),
+            ..Config::default()
+        };
         assert_eq!(exposed.validate(Role::All).unwrap_err().key, "admin_token");
     }
 
     #[test]
     fn auth_code_lifetime_is_capped_at_ten_minutes() {
-        let c = Config { dev: true, ttl_auth_code: Duration::from_secs(601), ..Config::default() };
+        let c = Config {
+            dev: true,
+            ttl_auth_code: Duration::from_secs(601),
+            ..Config::default()
+        };
         assert_eq!(c.validate(Role::All).unwrap_err().key, "ttl_auth_code");
     }
 }

@@ -37,9 +37,15 @@ impl Dependency {
 
     async fn check(&self) -> Result<(), String> {
         let result = match self {
-            Self::Durable(s) => tokio::time::timeout(CHECK_TIMEOUT, s.ping()).await.map(|r| r.map_err(|e| e.to_string())),
-            Self::ShortLived(s) => tokio::time::timeout(CHECK_TIMEOUT, s.ping()).await.map(|r| r.map_err(|e| e.to_string())),
-            Self::TokenService(c) => tokio::time::timeout(CHECK_TIMEOUT, c.issuer()).await.map(|r| r.map(|_| ()).map_err(|e| e.to_string())),
+            Self::Durable(s) => tokio::time::timeout(CHECK_TIMEOUT, s.ping())
+                .await
+                .map(|r| r.map_err(|e| e.to_string())),
+            Self::ShortLived(s) => tokio::time::timeout(CHECK_TIMEOUT, s.ping())
+                .await
+                .map(|r| r.map_err(|e| e.to_string())),
+            Self::TokenService(c) => tokio::time::timeout(CHECK_TIMEOUT, c.issuer())
+                .await
+                .map(|r| r.map(|_| ()).map_err(|e| e.to_string())),
         };
         result.unwrap_or_else(|_| Err(format!("no answer within {} s", CHECK_TIMEOUT.as_secs())))
     }
@@ -79,7 +85,10 @@ impl Readiness {
 }
 
 pub fn router(readiness: Readiness) -> Router {
-    Router::new().route("/health/alive", get(alive)).route("/health/ready", get(ready)).with_state(readiness)
+    Router::new()
+        .route("/health/alive", get(alive))
+        .route("/health/ready", get(ready))
+        .with_state(readiness)
 }
 
 async fn alive() -> Json<serde_json::Value> {
@@ -92,6 +101,10 @@ async fn ready(State(readiness): State<Readiness>) -> Response {
         Json(json!({ "status": "ok" })).into_response()
     } else {
         tracing::warn!(?down, "readiness check failed");
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "errors": down }))).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable", "errors": down })),
+        )
+            .into_response()
     }
 }

@@ -17,7 +17,11 @@ use std::process::ExitCode;
 use crate::config::{Config, ConfigError, Role};
 
 #[derive(Parser)]
-#[command(name = "gatehouse", version, about = "Gatehouse: an OAuth 2.0 and OpenID Connect authorization server")]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Gatehouse: an OAuth 2.0 and OpenID Connect authorization server"
+)]
 struct Cli {
     /// TOML configuration file (keys as in the README's configuration reference).
     #[arg(long, global = true, value_name = "FILE")]
@@ -58,6 +62,13 @@ enum Command {
         conn: cli::AdminConnection,
         #[command(subcommand)]
         cmd: cli::UsersCommand,
+    },
+    /// Signing keys: list them, or rotate to a new one (the old one stays published).
+    Keys {
+        #[command(flatten)]
+        conn: cli::AdminConnection,
+        #[command(subcommand)]
+        cmd: cli::KeysCommand,
     },
 }
 
@@ -131,7 +142,10 @@ impl Overrides {
         put("token_grpc_url", self.token_grpc_url.clone());
         put("database_url", self.database_url.clone());
         put("redis_url", self.redis_url.clone());
-        put("data_dir", self.data_dir.as_ref().map(|p| p.display().to_string()));
+        put(
+            "data_dir",
+            self.data_dir.as_ref().map(|p| p.display().to_string()),
+        );
         put(
             "log_format",
             self.log_format.map(|f| match f {
@@ -149,13 +163,24 @@ impl Overrides {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (overrides, role) = match &cli.command {
-        Command::Serve { role: ServeRole::All(o) } => (o, Role::All),
-        Command::Serve { role: ServeRole::Token(o) } => (o, Role::Token),
-        Command::Serve { role: ServeRole::Login(o) } => (o, Role::Login),
+        Command::Serve {
+            role: ServeRole::All(o),
+        } => (o, Role::All),
+        Command::Serve {
+            role: ServeRole::Token(o),
+        } => (o, Role::Token),
+        Command::Serve {
+            role: ServeRole::Login(o),
+        } => (o, Role::Login),
         Command::Migrate { overrides } => (overrides, Role::OneShot),
-        Command::Clients { .. } | Command::Scopes { .. } | Command::Users { .. } => return run_operator_cli(cli.command),
+        Command::Clients { .. }
+        | Command::Scopes { .. }
+        | Command::Users { .. }
+        | Command::Keys { .. } => return run_operator_cli(cli.command),
     };
-    let config = match config::load(cli.config.as_deref(), &overrides.to_map()).and_then(|c| c.validate(role)) {
+    let config = match config::load(cli.config.as_deref(), &overrides.to_map())
+        .and_then(|c| c.validate(role))
+    {
         Ok(c) => c,
         Err(e) => return config_failure(&e),
     };
@@ -163,7 +188,10 @@ fn main() -> ExitCode {
     for key in config::unknown_environment_keys() {
         tracing::warn!(variable = %key, "ignoring unknown GATEHOUSE_* environment variable");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: starting the async runtime: {e}");
@@ -174,7 +202,10 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve { .. } => serve::run(config, role).await,
             Command::Migrate { .. } => migrate(&config).await,
-            Command::Clients { .. } | Command::Scopes { .. } | Command::Users { .. } => Ok(()),
+            Command::Clients { .. }
+            | Command::Scopes { .. }
+            | Command::Users { .. }
+            | Command::Keys { .. } => Ok(()),
         }
     });
     match result {
@@ -188,16 +219,21 @@ fn main() -> ExitCode {
 
 /// `gatehouse clients|scopes|users …`: HTTP calls to the admin API; needs no configuration.
 fn run_operator_cli(command: Command) -> ExitCode {
-    let result = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(anyhow::Error::from).and_then(|rt| {
-        rt.block_on(async move {
-            match command {
-                Command::Clients { conn, cmd } => cli::run_clients(&conn, cmd).await,
-                Command::Scopes { conn, cmd } => cli::run_scopes(&conn, cmd).await,
-                Command::Users { conn, cmd } => cli::run_users(&conn, cmd).await,
-                Command::Serve { .. } | Command::Migrate { .. } => Ok(()),
-            }
-        })
-    });
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| {
+            rt.block_on(async move {
+                match command {
+                    Command::Clients { conn, cmd } => cli::run_clients(&conn, cmd).await,
+                    Command::Scopes { conn, cmd } => cli::run_scopes(&conn, cmd).await,
+                    Command::Users { conn, cmd } => cli::run_users(&conn, cmd).await,
+                    Command::Keys { conn, cmd } => cli::run_keys(&conn, cmd).await,
+                    Command::Serve { .. } | Command::Migrate { .. } => Ok(()),
+                }
+            })
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -216,9 +252,13 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
     use anyhow::Context as _;
     let url = config.effective_database_url();
     if config.database_url.is_none() {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("creating the data directory {}", config.data_dir.display())
+        })?;
     }
-    let applied = gatehouse_store::migrate(&url).await.context("applying migrations")?;
+    let applied = gatehouse_store::migrate(&url)
+        .await
+        .context("applying migrations")?;
     println!("{applied} migration(s) applied; the database schema is up to date");
     Ok(())
 }

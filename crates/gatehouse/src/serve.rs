@@ -12,13 +12,15 @@
 
 use anyhow::Context as _;
 use axum::Router;
-use gatehouse_core::store::{DurableStore, ShortLivedStore};
-use gatehouse_login::TokenServiceClient;
 use gatehouse_core::SystemClock;
 use gatehouse_core::client::AccessTokenStrategy;
 use gatehouse_core::secret::SecretString;
+use gatehouse_core::store::{DurableStore, ShortLivedStore};
 use gatehouse_jose::SigningAlgorithm;
-use gatehouse_token::admin::{AdminConfig, AdminState, client_secret_hasher, require_admin_token, seed_default_scopes};
+use gatehouse_login::TokenServiceClient;
+use gatehouse_token::admin::{
+    AdminConfig, AdminState, client_secret_hasher, require_admin_token, seed_default_scopes,
+};
 use gatehouse_token::grpc::TokenGrpc;
 use gatehouse_token::{TokenService, TokenSettings};
 use std::net::SocketAddr;
@@ -50,42 +52,77 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
     match role {
         Role::All | Role::Token => {
             let durable = open_durable(&config).await?;
-            let service = Arc::new(start_token_service(&config, &system_secret, durable.clone(), short_lived.clone()).await?);
+            let service = Arc::new(
+                start_token_service(
+                    &config,
+                    &system_secret,
+                    durable.clone(),
+                    short_lived.clone(),
+                )
+                .await?,
+            );
             let public = bind(config.public_addr, "public").await?;
             let admin = bind(config.admin_addr, "admin").await?;
             let grpc = bind(config.grpc_addr, "gRPC").await?;
             let grpc_addr = grpc.local_addr()?;
 
-            let readiness = Readiness::new(vec![Dependency::Durable(durable.clone()), Dependency::ShortLived(short_lived.clone())]);
+            let readiness = Readiness::new(vec![
+                Dependency::Durable(durable.clone()),
+                Dependency::ShortLived(short_lived.clone()),
+            ]);
             let mut public_app = crate::health::router(readiness.clone());
             if role == Role::All {
-                let token_url = config.token_grpc_url.clone().unwrap_or_else(|| local_grpc_url(grpc_addr));
+                let token_url = config
+                    .token_grpc_url
+                    .clone()
+                    .unwrap_or_else(|| local_grpc_url(grpc_addr));
                 let token_service = TokenServiceClient::connect_lazy(&token_url)?;
                 public_app = public_app.merge(gatehouse_login::router(token_service));
             }
-            let admin_app = crate::health::router(readiness).merge(admin_api(&config, &system_secret, &service));
+            let admin_app = crate::health::router(readiness).merge(admin_api(
+                &config,
+                &system_secret,
+                &service,
+            ));
 
             urls.push(format!("public  {}", http_url(public.local_addr()?)));
             urls.push(format!("admin   {}", http_url(admin.local_addr()?)));
             urls.push(format!("gRPC    {}", http_url(grpc_addr)));
             servers.spawn(serve_http(public, public_app, shutdown.clone()));
             servers.spawn(serve_http(admin, admin_app, shutdown.clone()));
-            servers.spawn(serve_grpc(grpc, service.clone(), durable, short_lived, shutdown.clone()));
+            servers.spawn(serve_grpc(
+                grpc,
+                service.clone(),
+                durable,
+                short_lived,
+                shutdown.clone(),
+            ));
             tokio::spawn(janitor(service));
         }
         Role::Login => {
-            let token_url = config.token_grpc_url.clone().context("GATEHOUSE_TOKEN_GRPC_URL is required")?;
+            let token_url = config
+                .token_grpc_url
+                .clone()
+                .context("GATEHOUSE_TOKEN_GRPC_URL is required")?;
             let token_service = TokenServiceClient::connect_lazy(&token_url)?;
             let listener = bind(config.login_addr, "login").await?;
-            let readiness = Readiness::new(vec![Dependency::ShortLived(short_lived.clone()), Dependency::TokenService(token_service.clone())]);
-            let app = crate::health::router(readiness).merge(gatehouse_login::router(token_service));
+            let readiness = Readiness::new(vec![
+                Dependency::ShortLived(short_lived.clone()),
+                Dependency::TokenService(token_service.clone()),
+            ]);
+            let app =
+                crate::health::router(readiness).merge(gatehouse_login::router(token_service));
             urls.push(format!("login   {}", http_url(listener.local_addr()?)));
             servers.spawn(serve_http(listener, app, shutdown.clone()));
         }
         Role::OneShot => anyhow::bail!("serve needs a role: all, token or login"),
     }
 
-    println!("Gatehouse {} is running (issuer {})", env!("CARGO_PKG_VERSION"), config.issuer);
+    println!(
+        "Gatehouse {} is running (issuer {})",
+        env!("CARGO_PKG_VERSION"),
+        config.issuer
+    );
     for line in &urls {
         println!("  {line}");
     }
@@ -120,15 +157,21 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
 async fn open_durable(config: &Config) -> anyhow::Result<Arc<dyn DurableStore>> {
     let url = config.effective_database_url();
     if config.database_url.is_none() {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("creating the data directory {}", config.data_dir.display())
+        })?;
     }
     if config.auto_migrate {
-        let applied = gatehouse_store::migrate(&url).await.context("applying database migrations")?;
+        let applied = gatehouse_store::migrate(&url)
+            .await
+            .context("applying database migrations")?;
         if applied > 0 {
             tracing::info!(applied, "database migrations applied");
         }
     }
-    gatehouse_store::connect_durable(&url).await.context("connecting to the database (DATABASE_URL)")
+    gatehouse_store::connect_durable(&url)
+        .await
+        .context("connecting to the database (DATABASE_URL)")
 }
 
 /// The token service over the stores, with its signing keys loaded (generated on first start).
@@ -138,7 +181,9 @@ async fn start_token_service(
     durable: Arc<dyn DurableStore>,
     short_lived: Arc<dyn ShortLivedStore>,
 ) -> anyhow::Result<TokenService> {
-    let seeded = seed_default_scopes(durable.as_ref()).await.context("seeding the default scope catalogue")?;
+    let seeded = seed_default_scopes(durable.as_ref())
+        .await
+        .context("seeding the default scope catalogue")?;
     if seeded > 0 {
         tracing::info!(seeded, "default scopes added to the catalogue");
     }
@@ -149,7 +194,11 @@ async fn start_token_service(
         ttl_id_token: config.ttl_id_token,
         ttl_refresh_token: config.ttl_refresh_token,
         ttl_consent: config.ttl_consent,
-        access_token_strategy: if config.access_token_strategy == "jwt" { AccessTokenStrategy::Jwt } else { AccessTokenStrategy::Opaque },
+        access_token_strategy: if config.access_token_strategy == "jwt" {
+            AccessTokenStrategy::Jwt
+        } else {
+            AccessTokenStrategy::Opaque
+        },
         id_token_algorithm: SigningAlgorithm::parse(&config.id_token_alg)?,
         access_token_algorithm: SigningAlgorithm::parse(&config.access_token_alg)?,
         require_pkce: config.require_pkce,
@@ -184,7 +233,12 @@ fn admin_api(config: &Config, system_secret: &SecretString, service: &Arc<TokenS
             ..AdminConfig::default()
         },
     );
-    let api = gatehouse_token::admin::router(state);
+    let api = gatehouse_token::admin::router(state)
+        .merge(gatehouse_token::keys_api::router(service.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            service.clone(),
+            gatehouse_token::keys_api::invalidate_client_cache,
+        ));
     match &config.admin_token {
         Some(token) => api.layer(require_admin_token(SecretString::new(token.clone()))),
         None => api,
@@ -201,7 +255,11 @@ async fn janitor(service: Arc<TokenService>) {
         ticks.tick().await;
         let now = service.clock().now();
         loop {
-            match service.durable().purge_expired_refresh_tokens(now, 500).await {
+            match service
+                .durable()
+                .purge_expired_refresh_tokens(now, 500)
+                .await
+            {
                 Ok(500) => tokio::task::yield_now().await,
                 Ok(_) => break,
                 Err(e) => {
@@ -220,7 +278,9 @@ async fn janitor(service: Arc<TokenService>) {
 }
 
 async fn bind(addr: SocketAddr, name: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr).await.with_context(|| format!("binding the {name} listener to {addr}"))
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the {name} listener to {addr}"))
 }
 
 fn http_url(addr: SocketAddr) -> String {
@@ -230,15 +290,22 @@ fn http_url(addr: SocketAddr) -> String {
 /// The URL the in-process login UI uses to reach the gRPC listener (a wildcard bind is reached
 /// over loopback).
 fn local_grpc_url(addr: SocketAddr) -> String {
-    let host = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
+    let host = if addr.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    };
     http_url(host)
 }
 
 async fn serve_http(listener: TcpListener, app: Router, shutdown: Shutdown) -> anyhow::Result<()> {
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown.wait())
-        .await
-        .context("HTTP server failed")
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.wait())
+    .await
+    .context("HTTP server failed")
 }
 
 async fn serve_grpc(
@@ -251,17 +318,30 @@ async fn serve_grpc(
     use gatehouse_proto::token::v1::token_service_server::TokenServiceServer;
 
     let (reporter, health_service) = tonic_health::server::health_reporter();
-    reporter.set_serving::<TokenServiceServer<TokenGrpc>>().await;
-    let readiness = Readiness::new(vec![Dependency::Durable(durable), Dependency::ShortLived(short_lived)]);
+    reporter
+        .set_serving::<TokenServiceServer<TokenGrpc>>()
+        .await;
+    let readiness = Readiness::new(vec![
+        Dependency::Durable(durable),
+        Dependency::ShortLived(short_lived),
+    ]);
     let watcher = tokio::spawn(async move {
         loop {
             let down = readiness.failures().await;
-            let status = if down.is_empty() { tonic_health::ServingStatus::Serving } else { tonic_health::ServingStatus::NotServing };
+            let status = if down.is_empty() {
+                tonic_health::ServingStatus::Serving
+            } else {
+                tonic_health::ServingStatus::NotServing
+            };
             reporter.set_service_status("", status).await;
             if down.is_empty() {
-                reporter.set_serving::<TokenServiceServer<TokenGrpc>>().await;
+                reporter
+                    .set_serving::<TokenServiceServer<TokenGrpc>>()
+                    .await;
             } else {
-                reporter.set_not_serving::<TokenServiceServer<TokenGrpc>>().await;
+                reporter
+                    .set_not_serving::<TokenServiceServer<TokenGrpc>>()
+                    .await;
             }
             tokio::time::sleep(GRPC_HEALTH_INTERVAL).await;
         }
@@ -275,7 +355,10 @@ async fn serve_grpc(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(TokenGrpc::new(service).into_server())
-        .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)), shutdown.wait())
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown.wait(),
+        )
         .await
         .context("gRPC server failed");
     watcher.abort();

@@ -17,9 +17,14 @@ pub fn resolve(config: &Config) -> anyhow::Result<SecretString> {
     }
     let path = config.data_dir.join("system-secret");
     if path.exists() {
-        let stored = std::fs::read_to_string(&path).with_context(|| format!("reading the system secret from {}", path.display()))?;
+        let stored = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading the system secret from {}", path.display()))?;
         let stored = stored.trim();
-        anyhow::ensure!(stored.len() >= 32, "the system secret in {} is shorter than 32 characters; delete the file to regenerate it", path.display());
+        anyhow::ensure!(
+            stored.len() >= 32,
+            "the system secret in {} is shorter than 32 characters; delete the file to regenerate it",
+            path.display()
+        );
         return Ok(SecretString::new(stored));
     }
     let secret = random_token(48);
@@ -29,7 +34,8 @@ pub fn resolve(config: &Config) -> anyhow::Result<SecretString> {
 }
 
 fn write_private(dir: &Path, path: &Path, contents: &str) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating the data directory {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the data directory {}", dir.display()))?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -38,7 +44,10 @@ fn write_private(dir: &Path, path: &Path, contents: &str) -> anyhow::Result<()> 
         options.mode(0o600);
     }
     use std::io::Write as _;
-    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(contents.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }

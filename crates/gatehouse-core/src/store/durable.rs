@@ -100,9 +100,13 @@ pub enum RefreshTokenState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RotateOutcome {
     /// The old token was active; it is now spent and `successor` is stored.
-    Rotated { previous: RefreshToken },
+    Rotated {
+        previous: RefreshToken,
+    },
     /// The old token had already been rotated: the whole family has now been revoked.
-    ReuseDetected { family_id: String },
+    ReuseDetected {
+        family_id: String,
+    },
     /// The family was revoked earlier, or the token expired.
     Inactive,
     NotFound,
@@ -112,19 +116,35 @@ pub enum RotateOutcome {
 pub trait RefreshTokenStore: Send + Sync {
     /// Stores the first token of a new family.
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
-    async fn get_refresh_token(&self, token_hash: &str) -> StoreResult<Option<(RefreshToken, RefreshTokenState)>>;
+    async fn get_refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<(RefreshToken, RefreshTokenState)>>;
     /// Atomically spends `old_hash` and stores `successor` in the same family. Exactly one of any
     /// number of concurrent calls with the same `old_hash` gets `Rotated`; presenting a spent token
     /// revokes its family (reuse detection). `successor.family_id` is overwritten with the old
     /// token's family.
-    async fn rotate_refresh_token(&self, old_hash: &str, successor: &RefreshToken, now: OffsetDateTime) -> StoreResult<RotateOutcome>;
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        successor: &RefreshToken,
+        now: OffsetDateTime,
+    ) -> StoreResult<RotateOutcome>;
     /// Revokes a family; returns whether it existed and was live.
     async fn revoke_family(&self, family_id: &str) -> StoreResult<bool>;
     /// Revokes every family of a subject (optionally only for one client); returns the revoked
     /// family ids so their access tokens can be ended too.
-    async fn revoke_families_of(&self, subject: &str, client_id: Option<&str>) -> StoreResult<Vec<String>>;
+    async fn revoke_families_of(
+        &self,
+        subject: &str,
+        client_id: Option<&str>,
+    ) -> StoreResult<Vec<String>>;
     /// Deletes up to `batch` tokens that expired before `now`; returns how many.
-    async fn purge_expired_refresh_tokens(&self, now: OffsetDateTime, batch: u32) -> StoreResult<u64>;
+    async fn purge_expired_refresh_tokens(
+        &self,
+        now: OffsetDateTime,
+        batch: u32,
+    ) -> StoreResult<u64>;
 }
 
 /// A signing key. The private key is stored encrypted with the system secret.
@@ -151,7 +171,9 @@ pub trait SigningKeyStore: Send + Sync {
 
 /// The whole durable store, as the binary wires it.
 #[async_trait]
-pub trait DurableStore: ClientStore + ScopeStore + UserStore + ConsentStore + RefreshTokenStore + SigningKeyStore {
+pub trait DurableStore:
+    ClientStore + ScopeStore + UserStore + ConsentStore + RefreshTokenStore + SigningKeyStore
+{
     /// `"postgres"` or `"sqlite"`: named in readiness answers and logs.
     fn backend(&self) -> &'static str;
     /// A cheap round trip proving the store answers.

@@ -88,20 +88,48 @@ impl<'a> Records<'a> {
         Self { store }
     }
 
-    pub async fn put<T: Serialize + Sync>(&self, ns: Namespace, id: &str, value: &T, ttl: Duration) -> StoreResult<()> {
+    pub async fn put<T: Serialize + Sync>(
+        &self,
+        ns: Namespace,
+        id: &str,
+        value: &T,
+        ttl: Duration,
+    ) -> StoreResult<()> {
         self.store.put(&ns.key(id), &encode(value)?, ttl).await
     }
 
-    pub async fn put_new<T: Serialize + Sync>(&self, ns: Namespace, id: &str, value: &T, ttl: Duration) -> StoreResult<bool> {
+    pub async fn put_new<T: Serialize + Sync>(
+        &self,
+        ns: Namespace,
+        id: &str,
+        value: &T,
+        ttl: Duration,
+    ) -> StoreResult<bool> {
         self.store.put_new(&ns.key(id), &encode(value)?, ttl).await
     }
 
-    pub async fn get<T: DeserializeOwned>(&self, ns: Namespace, id: &str) -> StoreResult<Option<T>> {
-        self.store.get(&ns.key(id)).await?.map(|b| decode(&b)).transpose()
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        ns: Namespace,
+        id: &str,
+    ) -> StoreResult<Option<T>> {
+        self.store
+            .get(&ns.key(id))
+            .await?
+            .map(|b| decode(&b))
+            .transpose()
     }
 
-    pub async fn take<T: DeserializeOwned>(&self, ns: Namespace, id: &str) -> StoreResult<Option<T>> {
-        self.store.take(&ns.key(id)).await?.map(|b| decode(&b)).transpose()
+    pub async fn take<T: DeserializeOwned>(
+        &self,
+        ns: Namespace,
+        id: &str,
+    ) -> StoreResult<Option<T>> {
+        self.store
+            .take(&ns.key(id))
+            .await?
+            .map(|b| decode(&b))
+            .transpose()
     }
 
     pub async fn delete(&self, ns: Namespace, id: &str) -> StoreResult<bool> {

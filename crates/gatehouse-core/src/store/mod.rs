@@ -24,7 +24,10 @@ pub enum StoreError {
     Conflict,
     /// The backend could not be reached or failed; the operation may be retried.
     #[error("{backend} is unavailable: {message}")]
-    Unavailable { backend: &'static str, message: String },
+    Unavailable {
+        backend: &'static str,
+        message: String,
+    },
     /// A stored record could not be decoded.
     #[error("stored record is corrupt: {0}")]
     Corrupt(String),
@@ -44,7 +47,10 @@ impl PageRequest {
     pub const MAX_SIZE: u32 = 500;
 
     pub fn first(size: u32) -> Self {
-        Self { size: size.clamp(1, Self::MAX_SIZE), after: None }
+        Self {
+            size: size.clamp(1, Self::MAX_SIZE),
+            after: None,
+        }
     }
 }
 

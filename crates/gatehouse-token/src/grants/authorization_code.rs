@@ -19,41 +19,88 @@ fn invalid_grant(description: &'static str) -> OAuthError {
 }
 
 impl TokenService {
-    pub(crate) async fn exchange_code(&self, client: &Client, form: &Form) -> Result<TokenResponse, OAuthError> {
+    pub(crate) async fn exchange_code(
+        &self,
+        client: &Client,
+        form: &Form,
+    ) -> Result<TokenResponse, OAuthError> {
         let code = form.require("code")?;
         let hash = self.token_hash(code);
         let records = Records::new(self.short_lived.as_ref());
-        let Some(record) = records.take::<AuthorizationCodeRecord>(Namespace::AuthorizationCode, &hash).await.map_err(store_error)? else {
-            if let Some(spent) = records.get::<SpentCodeRecord>(Namespace::SpentAuthorizationCode, &hash).await.map_err(store_error)? {
+        let Some(record) = records
+            .take::<AuthorizationCodeRecord>(Namespace::AuthorizationCode, &hash)
+            .await
+            .map_err(store_error)?
+        else {
+            if let Some(spent) = records
+                .get::<SpentCodeRecord>(Namespace::SpentAuthorizationCode, &hash)
+                .await
+                .map_err(store_error)?
+            {
                 tracing::warn!(client_id = %spent.client_id, "authorization code replayed; revoking its grant");
                 self.revoke_grant(&spent.grant_id).await?;
                 return Err(invalid_grant("the authorization code was already used"));
             }
-            return Err(invalid_grant("the authorization code is invalid or expired"));
+            return Err(invalid_grant(
+                "the authorization code is invalid or expired",
+            ));
         };
-        let spent = SpentCodeRecord { grant_id: record.grant_id.clone(), client_id: record.client_id.clone() };
-        records.put(Namespace::SpentAuthorizationCode, &hash, &spent, self.settings.ttl_refresh_token).await.map_err(store_error)?;
+        let spent = SpentCodeRecord {
+            grant_id: record.grant_id.clone(),
+            client_id: record.client_id.clone(),
+        };
+        records
+            .put(
+                Namespace::SpentAuthorizationCode,
+                &hash,
+                &spent,
+                self.settings.ttl_refresh_token,
+            )
+            .await
+            .map_err(store_error)?;
 
         let age = self.clock.unix().saturating_sub(record.issued_at);
         if age < 0 || age.unsigned_abs() > self.settings.ttl_auth_code.as_secs() {
-            return Err(invalid_grant("the authorization code is invalid or expired"));
+            return Err(invalid_grant(
+                "the authorization code is invalid or expired",
+            ));
         }
         if record.client_id != client.id {
-            return Err(invalid_grant("the authorization code was issued to another client"));
+            return Err(invalid_grant(
+                "the authorization code was issued to another client",
+            ));
         }
         match (form.get("redirect_uri"), record.redirect_uri_given) {
             (Some(given), _) if given != record.redirect_uri => {
-                return Err(invalid_grant("redirect_uri does not match the one of the authorization request"));
+                return Err(invalid_grant(
+                    "redirect_uri does not match the one of the authorization request",
+                ));
             }
-            (None, true) => return Err(OAuthError::invalid_request("redirect_uri is required because the authorization request carried it")),
+            (None, true) => {
+                return Err(OAuthError::invalid_request(
+                    "redirect_uri is required because the authorization request carried it",
+                ));
+            }
             _ => {}
         }
         match (&record.code_challenge, form.get("code_verifier")) {
             (Some(challenge), Some(verifier)) if challenge.verify(verifier) => {}
-            (Some(_), Some(_)) => return Err(invalid_grant("the code_verifier does not match the code_challenge")),
-            (Some(_), None) => return Err(OAuthError::invalid_request("the code_verifier parameter is missing")),
+            (Some(_), Some(_)) => {
+                return Err(invalid_grant(
+                    "the code_verifier does not match the code_challenge",
+                ));
+            }
+            (Some(_), None) => {
+                return Err(OAuthError::invalid_request(
+                    "the code_verifier parameter is missing",
+                ));
+            }
             // A verifier for a code issued without a challenge is a downgrade attempt (RFC 9700 §2.1.1).
-            (None, Some(_)) => return Err(invalid_grant("code_verifier was sent but the authorization request had no code_challenge")),
+            (None, Some(_)) => {
+                return Err(invalid_grant(
+                    "code_verifier was sent but the authorization request had no code_challenge",
+                ));
+            }
             (None, None) => {}
         }
         self.require_active_user(&record.subject).await?;
@@ -68,15 +115,36 @@ impl TokenService {
                 auth_time: Some(record.auth_time),
             })
             .await?;
-        let refresh_token = if record.scope.grants_offline_access() && client.metadata.grant_types.iter().any(|g| g == "refresh_token") {
-            let (token, stored) = self.new_refresh_token(&client.id, &record.subject, &record.scope, &record.grant_id, Some(record.auth_time));
-            self.durable.insert_refresh_token(&stored).await.map_err(store_error)?;
+        let refresh_token = if record.scope.grants_offline_access()
+            && client
+                .metadata
+                .grant_types
+                .iter()
+                .any(|g| g == "refresh_token")
+        {
+            let (token, stored) = self.new_refresh_token(
+                &client.id,
+                &record.subject,
+                &record.scope,
+                &record.grant_id,
+                Some(record.auth_time),
+            );
+            self.durable
+                .insert_refresh_token(&stored)
+                .await
+                .map_err(store_error)?;
             Some(token)
         } else {
             None
         };
         let id_token = if record.scope.contains("openid") {
-            Some(self.mint_id_token(client, &record.subject, record.auth_time, record.nonce.as_deref(), &access_token)?)
+            Some(self.mint_id_token(
+                client,
+                &record.subject,
+                record.auth_time,
+                record.nonce.as_deref(),
+                &access_token,
+            )?)
         } else {
             None
         };

@@ -11,15 +11,31 @@ use crate::issue::{AccessGrant, TokenResponse};
 use crate::service::TokenService;
 
 impl TokenService {
-    pub(crate) async fn client_credentials(&self, client: &Client, presented: &PresentedCredentials, form: &Form) -> Result<TokenResponse, OAuthError> {
+    pub(crate) async fn client_credentials(
+        &self,
+        client: &Client,
+        presented: &PresentedCredentials,
+        form: &Form,
+    ) -> Result<TokenResponse, OAuthError> {
         if client.is_public() || matches!(presented, PresentedCredentials::None { .. }) {
-            return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "public clients cannot use the client_credentials grant"));
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "public clients cannot use the client_credentials grant",
+            ));
         }
         // Without a scope parameter the token carries no scope: least privilege by default.
-        let scope = requested_scope(form, &client.metadata.scope)?.unwrap_or_else(ScopeSet::default);
+        let scope =
+            requested_scope(form, &client.metadata.scope)?.unwrap_or_else(ScopeSet::default);
         let audience = requested_audience(form, client)?;
         let (access_token, expires_in) = self
-            .mint_access_token(AccessGrant { client, subject: None, scope: &scope, audience, grant_id: None, auth_time: None })
+            .mint_access_token(AccessGrant {
+                client,
+                subject: None,
+                scope: &scope,
+                audience,
+                grant_id: None,
+                auth_time: None,
+            })
             .await?;
         Ok(TokenResponse {
             access_token,

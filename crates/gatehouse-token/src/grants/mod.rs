@@ -22,17 +22,33 @@ pub struct TokenEndpointError {
 
 impl TokenService {
     /// `POST /oauth2/token`.
-    pub async fn token(&self, authorization: Option<&str>, form: &Form) -> Result<TokenResponse, TokenEndpointError> {
+    pub async fn token(
+        &self,
+        authorization: Option<&str>,
+        form: &Form,
+    ) -> Result<TokenResponse, TokenEndpointError> {
         let basic_auth_attempted = authorization.is_some();
-        let fail = |error: OAuthError| TokenEndpointError { error, basic_auth_attempted };
+        let fail = |error: OAuthError| TokenEndpointError {
+            error,
+            basic_auth_attempted,
+        };
         let grant_type = form.require("grant_type").map_err(fail)?;
-        if !matches!(grant_type, "authorization_code" | "refresh_token" | "client_credentials") {
-            return Err(fail(OAuthError::new(ErrorCode::UnsupportedGrantType, "supported grant types: authorization_code, refresh_token, client_credentials")));
+        if !matches!(
+            grant_type,
+            "authorization_code" | "refresh_token" | "client_credentials"
+        ) {
+            return Err(fail(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                "supported grant types: authorization_code, refresh_token, client_credentials",
+            )));
         }
         let presented = presented_credentials(authorization, form).map_err(fail)?;
         let client = self.authenticate_client(&presented).await.map_err(fail)?;
         if !client.metadata.grant_types.iter().any(|g| g == grant_type) {
-            return Err(fail(OAuthError::new(ErrorCode::UnauthorizedClient, format!("this client is not allowed to use the {grant_type} grant"))));
+            return Err(fail(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                format!("this client is not allowed to use the {grant_type} grant"),
+            )));
         }
         let result = match grant_type {
             "authorization_code" => self.exchange_code(&client, form).await,
@@ -41,7 +57,9 @@ impl TokenService {
         };
         match &result {
             Ok(_) => tracing::info!(client_id = %client.id, grant_type, "token issued"),
-            Err(e) => tracing::info!(client_id = %client.id, grant_type, error = e.code.as_str(), "token request refused"),
+            Err(e) => {
+                tracing::info!(client_id = %client.id, grant_type, error = e.code.as_str(), "token request refused")
+            }
         }
         result.map_err(fail)
     }
@@ -50,17 +68,30 @@ impl TokenService {
     pub(crate) async fn require_active_user(&self, subject: &str) -> Result<(), OAuthError> {
         match self.durable.get_user(subject).await.map_err(store_error)? {
             Some(user) if !user.disabled => Ok(()),
-            _ => Err(OAuthError::new(ErrorCode::InvalidGrant, "the user of this grant is disabled or no longer exists")),
+            _ => Err(OAuthError::new(
+                ErrorCode::InvalidGrant,
+                "the user of this grant is disabled or no longer exists",
+            )),
         }
     }
 }
 
 /// The optional `scope` parameter: must stay within `allowed`.
-pub(crate) fn requested_scope(form: &Form, allowed: &ScopeSet) -> Result<Option<ScopeSet>, OAuthError> {
-    let Some(raw) = form.get("scope") else { return Ok(None) };
-    let scope = ScopeSet::parse(raw).map_err(|_| OAuthError::new(ErrorCode::InvalidScope, "the scope parameter is malformed"))?;
+pub(crate) fn requested_scope(
+    form: &Form,
+    allowed: &ScopeSet,
+) -> Result<Option<ScopeSet>, OAuthError> {
+    let Some(raw) = form.get("scope") else {
+        return Ok(None);
+    };
+    let scope = ScopeSet::parse(raw).map_err(|_| {
+        OAuthError::new(ErrorCode::InvalidScope, "the scope parameter is malformed")
+    })?;
     if !scope.is_subset_of(allowed) {
-        return Err(OAuthError::new(ErrorCode::InvalidScope, "the requested scope exceeds what was granted"));
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "the requested scope exceeds what was granted",
+        ));
     }
     Ok(Some(scope))
 }
@@ -75,8 +106,14 @@ pub(crate) fn requested_audience(form: &Form, client: &Client) -> Result<Vec<Str
     if let Some(r) = form.get("resource") {
         audience.push(r.to_owned());
     }
-    if let Some(bad) = audience.iter().find(|a| !client.metadata.audience.contains(a)) {
-        return Err(OAuthError::new(ErrorCode::InvalidTarget, format!("the audience {bad:?} is not permitted for this client")));
+    if let Some(bad) = audience
+        .iter()
+        .find(|a| !client.metadata.audience.contains(a))
+    {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidTarget,
+            format!("the audience {bad:?} is not permitted for this client"),
+        ));
     }
     Ok(audience)
 }

@@ -17,16 +17,27 @@ fn invalid_grant(description: &'static str) -> OAuthError {
 }
 
 impl TokenService {
-    pub(crate) async fn refresh(&self, client: &Client, form: &Form) -> Result<TokenResponse, OAuthError> {
+    pub(crate) async fn refresh(
+        &self,
+        client: &Client,
+        form: &Form,
+    ) -> Result<TokenResponse, OAuthError> {
         let presented = form.require("refresh_token")?;
         let hash = self.token_hash(presented);
-        let Some((current, state)) = self.durable.get_refresh_token(&hash).await.map_err(store_error)? else {
+        let Some((current, state)) = self
+            .durable
+            .get_refresh_token(&hash)
+            .await
+            .map_err(store_error)?
+        else {
             return Err(invalid_grant("the refresh token is invalid"));
         };
         // A token of another client is refused without touching it: its owner's family must not
         // be revoked because somebody else presented it.
         if current.client_id != client.id {
-            return Err(invalid_grant("the refresh token was issued to another client"));
+            return Err(invalid_grant(
+                "the refresh token was issued to another client",
+            ));
         }
         if state == RefreshTokenState::Revoked {
             return Err(invalid_grant("the refresh token was revoked"));
@@ -36,15 +47,30 @@ impl TokenService {
         self.require_active_user(&current.subject).await?;
 
         let auth_time = current.auth_time.map(OffsetDateTime::unix_timestamp);
-        let (new_token, successor) = self.new_refresh_token(&client.id, &current.subject, &current.scope, &current.family_id, auth_time);
-        match self.durable.rotate_refresh_token(&hash, &successor, self.clock.now()).await.map_err(store_error)? {
+        let (new_token, successor) = self.new_refresh_token(
+            &client.id,
+            &current.subject,
+            &current.scope,
+            &current.family_id,
+            auth_time,
+        );
+        match self
+            .durable
+            .rotate_refresh_token(&hash, &successor, self.clock.now())
+            .await
+            .map_err(store_error)?
+        {
             RotateOutcome::Rotated { .. } => {}
             RotateOutcome::ReuseDetected { family_id } => {
                 tracing::warn!(client_id = %client.id, "refresh token reused; revoking its family");
                 self.revoke_access_tokens_of(&family_id).await?;
-                return Err(invalid_grant("the refresh token was already used; the grant has been revoked"));
+                return Err(invalid_grant(
+                    "the refresh token was already used; the grant has been revoked",
+                ));
             }
-            RotateOutcome::Inactive => return Err(invalid_grant("the refresh token expired or was revoked")),
+            RotateOutcome::Inactive => {
+                return Err(invalid_grant("the refresh token expired or was revoked"));
+            }
             RotateOutcome::NotFound => return Err(invalid_grant("the refresh token is invalid")),
         }
 
@@ -59,7 +85,13 @@ impl TokenService {
             })
             .await?;
         let id_token = if scope.contains("openid") {
-            Some(self.mint_id_token(client, &current.subject, auth_time.unwrap_or_else(|| self.clock.unix()), None, &access_token)?)
+            Some(self.mint_id_token(
+                client,
+                &current.subject,
+                auth_time.unwrap_or_else(|| self.clock.unix()),
+                None,
+                &access_token,
+            )?)
         } else {
             None
         };

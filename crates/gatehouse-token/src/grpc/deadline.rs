@@ -48,13 +48,23 @@ where
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let budget = request.headers().get("grpc-timeout").and_then(|v| v.to_str().ok()).and_then(parse_grpc_timeout).map(handler_budget);
+        let budget = request
+            .headers()
+            .get("grpc-timeout")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_grpc_timeout)
+            .map(handler_budget);
         let call = self.inner.call(request);
         Box::pin(async move {
-            let Some(budget) = budget else { return call.await };
+            let Some(budget) = budget else {
+                return call.await;
+            };
             match tokio::time::timeout(budget, call).await {
                 Ok(answer) => answer,
-                Err(_) => Ok(tonic::Status::deadline_exceeded("the call did not complete within its deadline").into_http()),
+                Err(_) => Ok(tonic::Status::deadline_exceeded(
+                    "the call did not complete within its deadline",
+                )
+                .into_http()),
             }
         })
     }
@@ -95,21 +105,44 @@ mod tests {
         assert_eq!(parse_grpc_timeout("2M"), Some(Duration::from_secs(120)));
         assert_eq!(parse_grpc_timeout("5S"), Some(Duration::from_secs(5)));
         assert_eq!(parse_grpc_timeout("250m"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_grpc_timeout("4999999u"), Some(Duration::from_micros(4_999_999)));
-        assert_eq!(parse_grpc_timeout("99999999n"), Some(Duration::from_nanos(99_999_999)));
+        assert_eq!(
+            parse_grpc_timeout("4999999u"),
+            Some(Duration::from_micros(4_999_999))
+        );
+        assert_eq!(
+            parse_grpc_timeout("99999999n"),
+            Some(Duration::from_nanos(99_999_999))
+        );
     }
 
     #[test]
     fn ignores_malformed_values() {
-        for bad in ["", "S", "5", "123456789S", "5s", "-5S", "5 S", "1.5S", "5SS", "é"] {
+        for bad in [
+            "",
+            "S",
+            "5",
+            "123456789S",
+            "5s",
+            "-5S",
+            "5 S",
+            "1.5S",
+            "5SS",
+            "é",
+        ] {
             assert_eq!(parse_grpc_timeout(bad), None, "{bad:?}");
         }
     }
 
     #[test]
     fn handlers_stop_a_little_early_but_never_more_than_half_the_budget() {
-        assert_eq!(handler_budget(Duration::from_secs(5)), Duration::from_millis(4995));
-        assert_eq!(handler_budget(Duration::from_millis(4)), Duration::from_millis(2));
+        assert_eq!(
+            handler_budget(Duration::from_secs(5)),
+            Duration::from_millis(4995)
+        );
+        assert_eq!(
+            handler_budget(Duration::from_millis(4)),
+            Duration::from_millis(2)
+        );
         assert_eq!(handler_budget(Duration::ZERO), Duration::ZERO);
     }
 }

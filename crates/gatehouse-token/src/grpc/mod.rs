@@ -19,7 +19,9 @@ use gatehouse_core::store::Consent;
 use gatehouse_proto::convert::{MalformedMessage, parse_scope};
 use gatehouse_proto::status::{status_from_authorize, status_from_domain};
 use gatehouse_proto::token::v1 as pb;
-use gatehouse_proto::token::v1::token_service_server::{TokenService as TokenServiceRpc, TokenServiceServer};
+use gatehouse_proto::token::v1::token_service_server::{
+    TokenService as TokenServiceRpc, TokenServiceServer,
+};
 use tonic::{Request, Response, Status};
 
 pub use deadline::{Deadline, EARLY, parse_grpc_timeout};
@@ -57,7 +59,9 @@ impl TokenGrpc {
 /// gRPC server reflection (v1) for what the gRPC listener serves: the token service and
 /// `grpc.health.v1`.
 pub fn reflection_service() -> Result<
-    tonic_reflection::server::v1::ServerReflectionServer<impl tonic_reflection::server::v1::ServerReflection>,
+    tonic_reflection::server::v1::ServerReflectionServer<
+        impl tonic_reflection::server::v1::ServerReflection,
+    >,
     tonic_reflection::server::Error,
 > {
     tonic_reflection::server::Builder::configure()
@@ -76,33 +80,58 @@ fn malformed(error: MalformedMessage) -> Status {
 
 /// A required string field: an empty one is an `invalid_request`.
 fn required<'a>(field: &'static str, value: &'a str) -> Result<&'a str, Status> {
-    if value.is_empty() { Err(malformed(MalformedMessage::missing(field))) } else { Ok(value) }
+    if value.is_empty() {
+        Err(malformed(MalformedMessage::missing(field)))
+    } else {
+        Ok(value)
+    }
 }
 
 impl TokenGrpc {
     /// A request message that came back from the login UI re-establishes what
     /// [`ValidatedAuthorization`] promises: the client still exists, the redirect URI is still
     /// registered for it and the scope is still within the client's.
-    async fn revalidate(&self, request: pb::AuthorizationRequest) -> Result<ValidatedAuthorization, Status> {
+    async fn revalidate(
+        &self,
+        request: pb::AuthorizationRequest,
+    ) -> Result<ValidatedAuthorization, Status> {
         let request = ValidatedAuthorization::try_from(request).map_err(malformed)?;
         let client = self
             .service
             .client(&request.client_id)
             .await
             .map_err(|e| domain(&e))?
-            .ok_or_else(|| domain(&OAuthError::new(ErrorCode::InvalidClient, "the client no longer exists")))?;
+            .ok_or_else(|| {
+                domain(&OAuthError::new(
+                    ErrorCode::InvalidClient,
+                    "the client no longer exists",
+                ))
+            })?;
         if find_match(&client.metadata.redirect_uris, &request.redirect_uri).is_none() {
-            return Err(domain(&OAuthError::invalid_request("the redirect_uri is not registered for this client")));
+            return Err(domain(&OAuthError::invalid_request(
+                "the redirect_uri is not registered for this client",
+            )));
         }
         if !request.scope.is_subset_of(&client.metadata.scope) {
-            return Err(domain(&OAuthError::new(ErrorCode::InvalidScope, "the requested scope exceeds what this client may ask for")));
+            return Err(domain(&OAuthError::new(
+                ErrorCode::InvalidScope,
+                "the requested scope exceeds what this client may ask for",
+            )));
         }
         Ok(request)
     }
 
     async fn connected_app(&self, consent: &Consent) -> Result<pb::ConnectedApp, Status> {
-        let client = self.service.client(&consent.client_id).await.map_err(|e| domain(&e))?;
-        let scopes = self.service.describe_scopes(&consent.scope).await.map_err(|e| domain(&e))?;
+        let client = self
+            .service
+            .client(&consent.client_id)
+            .await
+            .map_err(|e| domain(&e))?;
+        let scopes = self
+            .service
+            .describe_scopes(&consent.scope)
+            .await
+            .map_err(|e| domain(&e))?;
         Ok(pb::ConnectedApp {
             consent: Some(consent.into()),
             client: client.as_deref().map(Into::into),
@@ -113,8 +142,14 @@ impl TokenGrpc {
 
 #[tonic::async_trait]
 impl TokenServiceRpc for TokenGrpc {
-    async fn get_server_info(&self, _request: Request<pb::GetServerInfoRequest>) -> Result<Response<pb::GetServerInfoResponse>, Status> {
-        Ok(Response::new(pb::GetServerInfoResponse { issuer: self.issuer().to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() }))
+    async fn get_server_info(
+        &self,
+        _request: Request<pb::GetServerInfoRequest>,
+    ) -> Result<Response<pb::GetServerInfoResponse>, Status> {
+        Ok(Response::new(pb::GetServerInfoResponse {
+            issuer: self.issuer().to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }))
     }
 
     async fn validate_authorization_request(
@@ -122,7 +157,11 @@ impl TokenServiceRpc for TokenGrpc {
         request: Request<pb::ValidateAuthorizationRequestRequest>,
     ) -> Result<Response<pb::ValidateAuthorizationRequestResponse>, Status> {
         let params = request.into_inner().params.unwrap_or_default().into();
-        let context = self.service.validate_authorization(&params).await.map_err(|e| status_from_authorize(&e))?;
+        let context = self
+            .service
+            .validate_authorization(&params)
+            .await
+            .map_err(|e| status_from_authorize(&e))?;
         Ok(Response::new(pb::ValidateAuthorizationRequestResponse {
             request: Some((&context.request).into()),
             client: Some(context.client.as_ref().into()),
@@ -130,18 +169,35 @@ impl TokenServiceRpc for TokenGrpc {
         }))
     }
 
-    async fn authenticate_user(&self, request: Request<pb::AuthenticateUserRequest>) -> Result<Response<pb::AuthenticateUserResponse>, Status> {
+    async fn authenticate_user(
+        &self,
+        request: Request<pb::AuthenticateUserRequest>,
+    ) -> Result<Response<pb::AuthenticateUserResponse>, Status> {
         let pb::AuthenticateUserRequest { username, password } = request.into_inner();
-        let user = self.service.authenticate_user(&username, SecretString::new(password)).await.map_err(|e| domain(&e))?;
-        Ok(Response::new(pb::AuthenticateUserResponse { user: user.as_ref().map(Into::into) }))
+        let user = self
+            .service
+            .authenticate_user(&username, SecretString::new(password))
+            .await
+            .map_err(|e| domain(&e))?;
+        Ok(Response::new(pb::AuthenticateUserResponse {
+            user: user.as_ref().map(Into::into),
+        }))
     }
 
-    async fn get_user(&self, request: Request<pb::GetUserRequest>) -> Result<Response<pb::GetUserResponse>, Status> {
+    async fn get_user(
+        &self,
+        request: Request<pb::GetUserRequest>,
+    ) -> Result<Response<pb::GetUserResponse>, Status> {
         let request = request.into_inner();
         let id = required("id", &request.id)?;
         match self.service.user(id).await.map_err(|e| domain(&e))? {
-            Some(user) => Ok(Response::new(pb::GetUserResponse { user: Some((&user).into()) })),
-            None => Err(domain(&OAuthError::new(ErrorCode::NotFound, "no user has this id"))),
+            Some(user) => Ok(Response::new(pb::GetUserResponse {
+                user: Some((&user).into()),
+            })),
+            None => Err(domain(&OAuthError::new(
+                ErrorCode::NotFound,
+                "no user has this id",
+            ))),
         }
     }
 
@@ -152,36 +208,73 @@ impl TokenServiceRpc for TokenGrpc {
         let request = request.into_inner();
         let subject = required("subject", &request.subject)?;
         let granted = parse_scope("granted_scope", &request.granted_scope).map_err(malformed)?;
-        let authorization = self.revalidate(request.request.ok_or_else(|| malformed(MalformedMessage::missing("request")))?).await?;
+        let authorization = self
+            .revalidate(
+                request
+                    .request
+                    .ok_or_else(|| malformed(MalformedMessage::missing("request")))?,
+            )
+            .await?;
         let code = self
             .service
-            .issue_authorization_code(&authorization, subject, &granted, request.auth_time, request.session_id.as_deref())
+            .issue_authorization_code(
+                &authorization,
+                subject,
+                &granted,
+                request.auth_time,
+                request.session_id.as_deref(),
+            )
             .await
             .map_err(|e| domain(&e))?;
         Ok(Response::new(pb::IssueAuthorizationCodeResponse { code }))
     }
 
-    async fn record_consent(&self, request: Request<pb::RecordConsentRequest>) -> Result<Response<pb::RecordConsentResponse>, Status> {
+    async fn record_consent(
+        &self,
+        request: Request<pb::RecordConsentRequest>,
+    ) -> Result<Response<pb::RecordConsentResponse>, Status> {
         let request = request.into_inner();
         let subject = required("subject", &request.subject)?;
         let client_id = required("client_id", &request.client_id)?;
         let scope = parse_scope("scope", &request.scope).map_err(malformed)?;
-        let consent = self.service.record_consent(subject, client_id, &scope).await.map_err(|e| domain(&e))?;
-        Ok(Response::new(pb::RecordConsentResponse { consent: Some((&consent).into()) }))
+        let consent = self
+            .service
+            .record_consent(subject, client_id, &scope)
+            .await
+            .map_err(|e| domain(&e))?;
+        Ok(Response::new(pb::RecordConsentResponse {
+            consent: Some((&consent).into()),
+        }))
     }
 
-    async fn get_consent(&self, request: Request<pb::GetConsentRequest>) -> Result<Response<pb::GetConsentResponse>, Status> {
+    async fn get_consent(
+        &self,
+        request: Request<pb::GetConsentRequest>,
+    ) -> Result<Response<pb::GetConsentResponse>, Status> {
         let request = request.into_inner();
         let subject = required("subject", &request.subject)?;
         let client_id = required("client_id", &request.client_id)?;
-        let consent = self.service.consent(subject, client_id).await.map_err(|e| domain(&e))?;
-        Ok(Response::new(pb::GetConsentResponse { consent: consent.as_ref().map(Into::into) }))
+        let consent = self
+            .service
+            .consent(subject, client_id)
+            .await
+            .map_err(|e| domain(&e))?;
+        Ok(Response::new(pb::GetConsentResponse {
+            consent: consent.as_ref().map(Into::into),
+        }))
     }
 
-    async fn list_consents(&self, request: Request<pb::ListConsentsRequest>) -> Result<Response<pb::ListConsentsResponse>, Status> {
+    async fn list_consents(
+        &self,
+        request: Request<pb::ListConsentsRequest>,
+    ) -> Result<Response<pb::ListConsentsResponse>, Status> {
         let request = request.into_inner();
         let subject = required("subject", &request.subject)?;
-        let consents = self.service.list_consents(subject).await.map_err(|e| domain(&e))?;
+        let consents = self
+            .service
+            .list_consents(subject)
+            .await
+            .map_err(|e| domain(&e))?;
         let mut apps = Vec::with_capacity(consents.len());
         for consent in &consents {
             apps.push(self.connected_app(consent).await?);
@@ -189,18 +282,32 @@ impl TokenServiceRpc for TokenGrpc {
         Ok(Response::new(pb::ListConsentsResponse { apps }))
     }
 
-    async fn revoke_consent(&self, request: Request<pb::RevokeConsentRequest>) -> Result<Response<pb::RevokeConsentResponse>, Status> {
+    async fn revoke_consent(
+        &self,
+        request: Request<pb::RevokeConsentRequest>,
+    ) -> Result<Response<pb::RevokeConsentResponse>, Status> {
         let request = request.into_inner();
         let subject = required("subject", &request.subject)?;
         let client_id = required("client_id", &request.client_id)?;
-        let existed = self.service.revoke_consent(subject, client_id).await.map_err(|e| domain(&e))?;
+        let existed = self
+            .service
+            .revoke_consent(subject, client_id)
+            .await
+            .map_err(|e| domain(&e))?;
         Ok(Response::new(pb::RevokeConsentResponse { existed }))
     }
 
-    async fn introspect(&self, request: Request<pb::IntrospectRequest>) -> Result<Response<pb::IntrospectResponse>, Status> {
+    async fn introspect(
+        &self,
+        request: Request<pb::IntrospectRequest>,
+    ) -> Result<Response<pb::IntrospectResponse>, Status> {
         let request = request.into_inner();
         let token = required("token", &request.token)?;
-        let found = self.service.introspect(token, request.token_type_hint.as_deref(), None).await.map_err(|e| domain(&e))?;
+        let found = self
+            .service
+            .introspect(token, request.token_type_hint.as_deref(), None)
+            .await
+            .map_err(|e| domain(&e))?;
         Ok(Response::new(pb::IntrospectResponse {
             active: found.active,
             scope: found.scope,
@@ -214,11 +321,17 @@ impl TokenServiceRpc for TokenGrpc {
         }))
     }
 
-    async fn revoke(&self, request: Request<pb::RevokeRequest>) -> Result<Response<pb::RevokeResponse>, Status> {
+    async fn revoke(
+        &self,
+        request: Request<pb::RevokeRequest>,
+    ) -> Result<Response<pb::RevokeResponse>, Status> {
         let request = request.into_inner();
         let token = required("token", &request.token)?;
         let client_id = required("client_id", &request.client_id)?;
-        self.service.revoke(token, client_id).await.map_err(|e| domain(&e))?;
+        self.service
+            .revoke(token, client_id)
+            .await
+            .map_err(|e| domain(&e))?;
         Ok(Response::new(pb::RevokeResponse {}))
     }
 }

@@ -45,9 +45,18 @@ pub(super) async fn jwks(State(state): State<PublicState>) -> Response {
 
 fn public_json(document: Bytes, cache_control: &'static str) -> Response {
     let headers = [
-        (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
-        (header::CACHE_CONTROL, HeaderValue::from_static(cache_control)),
-        (header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*")),
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(cache_control),
+        ),
+        (
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        ),
     ];
     (headers, document).into_response()
 }
@@ -89,7 +98,12 @@ async fn build_metadata(service: &TokenService) -> Result<Bytes, OAuthError> {
     let issuer = service.issuer();
     let catalogue = service.durable().list_scopes().await.map_err(store_error)?;
     let mut scopes_supported: Vec<String> = vec!["openid".to_owned()];
-    scopes_supported.extend(catalogue.into_iter().map(|d| d.name.as_str().to_owned()).filter(|s| s != "openid"));
+    scopes_supported.extend(
+        catalogue
+            .into_iter()
+            .map(|d| d.name.as_str().to_owned())
+            .filter(|s| s != "openid"),
+    );
     let mut algorithms = vec![service.settings().id_token_algorithm.as_str()];
     if !algorithms.contains(&SigningAlgorithm::Rs256.as_str()) {
         algorithms.push(SigningAlgorithm::Rs256.as_str());
@@ -153,15 +167,24 @@ pub(super) struct DiscoveryCache {
 
 impl DiscoveryCache {
     pub(super) fn new(ttl: Duration) -> Self {
-        Self { ttl, current: RwLock::new(None), refreshing: tokio::sync::Mutex::new(()) }
+        Self {
+            ttl,
+            current: RwLock::new(None),
+            refreshing: tokio::sync::Mutex::new(()),
+        }
     }
 
     fn cached(&self) -> Option<(Instant, Bytes)> {
-        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn fresh(&self) -> Option<Bytes> {
-        self.cached().filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, document)| document)
+        self.cached()
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, document)| document)
     }
 
     pub(super) async fn document(&self, service: &TokenService) -> Result<Bytes, OAuthError> {
@@ -179,7 +202,8 @@ impl DiscoveryCache {
         }
         match build_metadata(service).await {
             Ok(document) => {
-                *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), document.clone()));
+                *self.current.write().unwrap_or_else(|p| p.into_inner()) =
+                    Some((Instant::now(), document.clone()));
                 Ok(document)
             }
             Err(e) => match stale {
@@ -202,15 +226,21 @@ pub(super) struct JwksCache {
 
 impl JwksCache {
     pub(super) fn document(&self, ring: Arc<KeyRing>) -> Result<Bytes, OAuthError> {
-        if let Some((cached, document)) = self.current.read().unwrap_or_else(|p| p.into_inner()).as_ref()
+        if let Some((cached, document)) = self
+            .current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
             && Arc::ptr_eq(cached, &ring)
         {
             return Ok(document.clone());
         }
-        let document = serde_json::to_vec(ring.jwks()).map(Bytes::from).map_err(|e| {
-            tracing::error!(error = %e, "the JWKS cannot be serialised");
-            OAuthError::server_error()
-        })?;
+        let document = serde_json::to_vec(ring.jwks())
+            .map(Bytes::from)
+            .map_err(|e| {
+                tracing::error!(error = %e, "the JWKS cannot be serialised");
+                OAuthError::server_error()
+            })?;
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some((ring, document.clone()));
         Ok(document)
     }

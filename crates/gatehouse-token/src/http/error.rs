@@ -31,24 +31,33 @@ pub(super) struct EndpointError {
 impl EndpointError {
     /// With the status the code carries (RFC 6749 §5.2, `ErrorCode::http_status`).
     pub(super) fn new(error: OAuthError) -> Self {
-        Self { status: status_of(error.code), error, basic_auth_attempted: false }
+        Self {
+            status: status_of(error.code),
+            error,
+            basic_auth_attempted: false,
+        }
     }
 
     /// A client-authentication outcome: `invalid_client` gets the Basic challenge when the
     /// client tried the `Authorization` header (RFC 6749 §5.2).
     pub(super) fn client_auth(error: OAuthError, basic_auth_attempted: bool) -> Self {
-        Self { basic_auth_attempted, ..Self::new(error) }
+        Self {
+            basic_auth_attempted,
+            ..Self::new(error)
+        }
     }
 
     /// A body over [`super::MAX_FORM_BYTES`]: `invalid_request` with 413, so the client learns why.
     pub(super) fn payload_too_large() -> Self {
         Self {
             status: StatusCode::PAYLOAD_TOO_LARGE,
-            error: OAuthError::invalid_request(format!("the request body exceeds {} bytes", super::MAX_FORM_BYTES)),
+            error: OAuthError::invalid_request(format!(
+                "the request body exceeds {} bytes",
+                super::MAX_FORM_BYTES
+            )),
             basic_auth_attempted: false,
         }
     }
-
 }
 
 impl From<OAuthError> for EndpointError {
@@ -65,10 +74,16 @@ impl From<TokenEndpointError> for EndpointError {
 
 impl IntoResponse for EndpointError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: self.error.code.as_str(), error_description: &self.error.description };
+        let body = ErrorBody {
+            error: self.error.code.as_str(),
+            error_description: &self.error.description,
+        };
         let mut response = (self.status, Json(body)).into_response();
         if self.error.code == ErrorCode::InvalidClient && self.basic_auth_attempted {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"gatehouse\""));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"gatehouse\""),
+            );
         }
         response
     }
@@ -94,23 +109,35 @@ impl IntoResponse for BearerError {
         let error = match self {
             Self::Missing => {
                 let challenge = HeaderValue::from_static("Bearer realm=\"gatehouse\"");
-                return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, challenge)]).into_response();
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    [(header::WWW_AUTHENTICATE, challenge)],
+                )
+                    .into_response();
             }
             Self::TooLarge => return EndpointError::payload_too_large().into_response(),
             Self::Failed(error) => error,
         };
         let status = status_of(error.code);
-        let body = ErrorBody { error: error.code.as_str(), error_description: &error.description };
+        let body = ErrorBody {
+            error: error.code.as_str(),
+            error_description: &error.description,
+        };
         let mut response = (status, Json(body)).into_response();
         // Server-side failures are not the bearer's fault: no challenge for them.
-        if matches!(error.code, ErrorCode::InvalidRequest | ErrorCode::InvalidToken | ErrorCode::InsufficientScope) {
+        if matches!(
+            error.code,
+            ErrorCode::InvalidRequest | ErrorCode::InvalidToken | ErrorCode::InsufficientScope
+        ) {
             let challenge = format!(
                 "Bearer error=\"{}\", error_description=\"{}\"",
                 error.code.as_str(),
                 quotable(&error.description)
             );
             if let Ok(value) = HeaderValue::from_str(&challenge) {
-                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
             }
         }
         response
@@ -120,7 +147,16 @@ impl IntoResponse for BearerError {
 /// RFC 6750 §3: `error_description` may hold only %x20-21 / %x23-5B / %x5D-7E, so it can sit in
 /// a quoted string; anything else becomes a space.
 fn quotable(description: &str) -> String {
-    description.chars().map(|c| if matches!(c, ' '..='~') && c != '"' && c != '\\' { c } else { ' ' }).collect()
+    description
+        .chars()
+        .map(|c| {
+            if matches!(c, ' '..='~') && c != '"' && c != '\\' {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -134,14 +170,17 @@ mod tests {
 
     #[test]
     fn basic_challenge_only_for_invalid_client_after_basic() {
-        let invalid_client = OAuthError::new(ErrorCode::InvalidClient, "client authentication failed");
+        let invalid_client =
+            OAuthError::new(ErrorCode::InvalidClient, "client authentication failed");
         let with = EndpointError::client_auth(invalid_client.clone(), true).into_response();
         assert_eq!(with.status(), StatusCode::UNAUTHORIZED);
         assert!(with.headers().contains_key(header::WWW_AUTHENTICATE));
         let without = EndpointError::client_auth(invalid_client, false).into_response();
         assert_eq!(without.status(), StatusCode::UNAUTHORIZED);
         assert!(!without.headers().contains_key(header::WWW_AUTHENTICATE));
-        let grant = EndpointError::client_auth(OAuthError::new(ErrorCode::InvalidGrant, "bad code"), true).into_response();
+        let grant =
+            EndpointError::client_auth(OAuthError::new(ErrorCode::InvalidGrant, "bad code"), true)
+                .into_response();
         assert_eq!(grant.status(), StatusCode::BAD_REQUEST);
         assert!(!grant.headers().contains_key(header::WWW_AUTHENTICATE));
     }

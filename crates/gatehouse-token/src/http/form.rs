@@ -30,9 +30,15 @@ pub(super) fn declares_form(headers: &HeaderMap) -> bool {
 }
 
 /// The form of a request to the token, revocation or introspection endpoint.
-pub(super) fn read_form(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Form, EndpointError> {
+pub(super) fn read_form(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Form, EndpointError> {
     if !declares_form(headers) {
-        return Err(OAuthError::invalid_request("the request body must be application/x-www-form-urlencoded").into());
+        return Err(OAuthError::invalid_request(
+            "the request body must be application/x-www-form-urlencoded",
+        )
+        .into());
     }
     let bytes = body.map_err(body_error)?;
     Ok(parse_form(&bytes)?)
@@ -51,13 +57,16 @@ pub(super) fn body_error(rejection: BytesRejection) -> EndpointError {
 /// U+FFFD), so a decoded U+FFFD is taken as a sequence that was not UTF-8 and refused; no OAuth
 /// parameter has a use for that character.
 pub(super) fn parse_form(bytes: &[u8]) -> Result<Form, OAuthError> {
-    let not_utf8 = || OAuthError::invalid_request("the request body must be UTF-8, also after percent-decoding");
+    let not_utf8 = || {
+        OAuthError::invalid_request("the request body must be UTF-8, also after percent-decoding")
+    };
     if std::str::from_utf8(bytes).is_err() {
         return Err(not_utf8());
     }
     let mut pairs = Vec::new();
     for (name, value) in url::form_urlencoded::parse(bytes) {
-        if name.contains(char::REPLACEMENT_CHARACTER) || value.contains(char::REPLACEMENT_CHARACTER) {
+        if name.contains(char::REPLACEMENT_CHARACTER) || value.contains(char::REPLACEMENT_CHARACTER)
+        {
             return Err(not_utf8());
         }
         pairs.push((name.into_owned(), value.into_owned()));
@@ -69,12 +78,17 @@ pub(super) fn parse_form(bytes: &[u8]) -> Result<Form, OAuthError> {
 /// not visible ASCII cannot be credentials (`invalid_client`, answered with the Basic challenge).
 pub(super) fn authorization_header(headers: &HeaderMap) -> Result<Option<&str>, EndpointError> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let Some(first) = values.next() else { return Ok(None) };
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
     if values.next().is_some() {
         return Err(OAuthError::invalid_request("send one Authorization header").into());
     }
     first.to_str().map(Some).map_err(|_| {
-        EndpointError::client_auth(OAuthError::new(ErrorCode::InvalidClient, "malformed Authorization header"), true)
+        EndpointError::client_auth(
+            OAuthError::new(ErrorCode::InvalidClient, "malformed Authorization header"),
+            true,
+        )
     })
 }
 
@@ -86,7 +100,8 @@ mod tests {
 
     #[test]
     fn decodes_plus_and_percent_and_keeps_utf8() {
-        let form = parse_form(b"grant_type=client_credentials&scope=a+b%3Ac&name=J%C3%BCrgen").unwrap();
+        let form =
+            parse_form(b"grant_type=client_credentials&scope=a+b%3Ac&name=J%C3%BCrgen").unwrap();
         assert_eq!(form.get("grant_type"), Some("client_credentials"));
         assert_eq!(form.get("scope"), Some("a b:c"));
         assert_eq!(form.get("name"), Some("Jürgen"));
@@ -94,11 +109,26 @@ mod tests {
 
     #[test]
     fn refuses_repeats_and_non_utf8() {
-        assert_eq!(parse_form(b"scope=a&scope=b").unwrap_err().code, ErrorCode::InvalidRequest);
-        assert_eq!(parse_form(b"code=%FF").unwrap_err().code, ErrorCode::InvalidRequest);
-        assert_eq!(parse_form(b"code=%C3").unwrap_err().code, ErrorCode::InvalidRequest);
-        assert_eq!(parse_form(b"co%FFde=x").unwrap_err().code, ErrorCode::InvalidRequest);
-        assert_eq!(parse_form(b"code=\xff").unwrap_err().code, ErrorCode::InvalidRequest);
+        assert_eq!(
+            parse_form(b"scope=a&scope=b").unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            parse_form(b"code=%FF").unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            parse_form(b"code=%C3").unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            parse_form(b"co%FFde=x").unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            parse_form(b"code=\xff").unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
     }
 
     #[test]
@@ -120,9 +150,15 @@ mod tests {
     fn one_authorization_header_at_most() {
         let mut headers = HeaderMap::new();
         assert!(authorization_header(&headers).unwrap().is_none());
-        headers.append(header::AUTHORIZATION, HeaderValue::from_static("Basic YTpi"));
+        headers.append(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic YTpi"),
+        );
         assert_eq!(authorization_header(&headers).unwrap(), Some("Basic YTpi"));
-        headers.append(header::AUTHORIZATION, HeaderValue::from_static("Basic YTpj"));
+        headers.append(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic YTpj"),
+        );
         assert!(authorization_header(&headers).is_err());
     }
 }

@@ -40,7 +40,15 @@ pub(super) async fn introspect_as_admin(
     introspect(&service, &form, None).await
 }
 
-async fn introspect(service: &TokenService, form: &Form, client_id: Option<&str>) -> Result<Json<Introspection>, EndpointError> {
+async fn introspect(
+    service: &TokenService,
+    form: &Form,
+    client_id: Option<&str>,
+) -> Result<Json<Introspection>, EndpointError> {
     let token = form.require("token")?;
-    Ok(Json(service.introspect(token, form.get("token_type_hint"), client_id).await?))
+    Ok(Json(
+        service
+            .introspect(token, form.get("token_type_hint"), client_id)
+            .await?,
+    ))
 }

@@ -55,32 +55,57 @@ impl FromRef<PublicState> for Arc<TokenService> {
 pub fn public_router(service: Arc<TokenService>) -> Router {
     let state = PublicState {
         service,
-        discovery: Arc::new(discovery::DiscoveryCache::new(discovery::DISCOVERY_CACHE_TTL)),
+        discovery: Arc::new(discovery::DiscoveryCache::new(
+            discovery::DISCOVERY_CACHE_TTL,
+        )),
         jwks: Arc::new(discovery::JwksCache::default()),
     };
     let sensitive = Router::new()
         .route("/oauth2/token", post(token::token))
         .route("/oauth2/revoke", post(revoke::revoke))
         .route("/oauth2/introspect", post(introspect::introspect_as_client))
-        .route("/userinfo", get(userinfo::userinfo_get).post(userinfo::userinfo_post));
+        .route(
+            "/userinfo",
+            get(userinfo::userinfo_get).post(userinfo::userinfo_post),
+        );
     let documents = Router::new()
-        .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
-        .route("/.well-known/oauth-authorization-server", get(discovery::openid_configuration))
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::openid_configuration),
+        )
         .route("/.well-known/jwks.json", get(discovery::jwks));
-    no_store(sensitive).merge(documents).layer(DefaultBodyLimit::max(MAX_FORM_BYTES)).with_state(state)
+    no_store(sensitive)
+        .merge(documents)
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .with_state(state)
 }
 
 /// `POST /admin/oauth2/introspect` for the admin listener (Hydra v2's path): every token, no
 /// client authentication. The binary decides whether the admin listener needs a token.
 pub fn admin_introspection_router(service: Arc<TokenService>) -> Router {
-    let routes = Router::new().route("/admin/oauth2/introspect", post(introspect::introspect_as_admin));
-    no_store(routes).layer(DefaultBodyLimit::max(MAX_FORM_BYTES)).with_state(service)
+    let routes = Router::new().route(
+        "/admin/oauth2/introspect",
+        post(introspect::introspect_as_admin),
+    );
+    no_store(routes)
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .with_state(service)
 }
 
 /// RFC 6749 §5.1 / RFC 7009 / RFC 7662 / RFC 6750: responses carrying tokens, credentials or
 /// user data must not be cached.
 fn no_store<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
     router
-        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .layer(SetResponseHeaderLayer::overriding(header::PRAGMA, HeaderValue::from_static("no-cache")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::PRAGMA,
+            HeaderValue::from_static("no-cache"),
+        ))
 }

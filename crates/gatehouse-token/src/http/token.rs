@@ -28,8 +28,16 @@ pub(super) async fn token(
 
 /// Client authentication for the revocation and introspection endpoints, exactly as the token
 /// endpoint does it (RFC 7009 §2.1, RFC 7662 §2.1): the registered method and only that one.
-pub(super) async fn authenticate_client(service: &TokenService, authorization: Option<&str>, form: &Form) -> Result<Arc<Client>, EndpointError> {
+pub(super) async fn authenticate_client(
+    service: &TokenService,
+    authorization: Option<&str>,
+    form: &Form,
+) -> Result<Arc<Client>, EndpointError> {
     let attempted = authorization.is_some();
-    let presented = presented_credentials(authorization, form).map_err(|e| EndpointError::client_auth(e, attempted))?;
-    service.authenticate_client(&presented).await.map_err(|e| EndpointError::client_auth(e, attempted))
+    let presented = presented_credentials(authorization, form)
+        .map_err(|e| EndpointError::client_auth(e, attempted))?;
+    service
+        .authenticate_client(&presented)
+        .await
+        .map_err(|e| EndpointError::client_auth(e, attempted))
 }

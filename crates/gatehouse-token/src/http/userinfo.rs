@@ -22,7 +22,11 @@ use crate::service::TokenService;
 
 type Claims = Json<Map<String, Value>>;
 
-pub(super) async fn userinfo_get(State(service): State<Arc<TokenService>>, headers: HeaderMap, uri: Uri) -> Result<Claims, BearerError> {
+pub(super) async fn userinfo_get(
+    State(service): State<Arc<TokenService>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Claims, BearerError> {
     let token = bearer_token(&headers, &uri, None)?;
     claims(&service, token).await
 }
@@ -34,13 +38,25 @@ pub(super) async fn userinfo_post(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Claims, BearerError> {
     // Only a form body can carry the token (§2.2); any other body is no concern of this endpoint.
-    let form = if declares_form(&headers) { Some(read_body_form(body)?) } else { None };
-    let token = bearer_token(&headers, &uri, form.as_ref().and_then(|f| f.get("access_token")))?;
+    let form = if declares_form(&headers) {
+        Some(read_body_form(body)?)
+    } else {
+        None
+    };
+    let token = bearer_token(
+        &headers,
+        &uri,
+        form.as_ref().and_then(|f| f.get("access_token")),
+    )?;
     claims(&service, token).await
 }
 
 async fn claims(service: &TokenService, token: &str) -> Result<Claims, BearerError> {
-    service.userinfo(token).await.map(Json).map_err(BearerError::Failed)
+    service
+        .userinfo(token)
+        .await
+        .map(Json)
+        .map_err(BearerError::Failed)
 }
 
 fn read_body_form(body: Result<Bytes, BytesRejection>) -> Result<Form, BearerError> {
@@ -48,24 +64,37 @@ fn read_body_form(body: Result<Bytes, BytesRejection>) -> Result<Form, BearerErr
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             BearerError::TooLarge
         } else {
-            BearerError::Failed(OAuthError::invalid_request("the request body could not be read"))
+            BearerError::Failed(OAuthError::invalid_request(
+                "the request body could not be read",
+            ))
         }
     })?;
     parse_form(&bytes).map_err(BearerError::Failed)
 }
 
 /// The one bearer token of the request (RFC 6750 §2: "MUST NOT use more than one method").
-fn bearer_token<'a>(headers: &'a HeaderMap, uri: &Uri, from_body: Option<&'a str>) -> Result<&'a str, BearerError> {
-    let invalid = |description: &'static str| BearerError::Failed(OAuthError::invalid_request(description));
-    if uri.query().is_some_and(|q| url::form_urlencoded::parse(q.as_bytes()).any(|(name, _)| name == "access_token")) {
-        return Err(invalid("send the access token in the Authorization header, not in the query string"));
+fn bearer_token<'a>(
+    headers: &'a HeaderMap,
+    uri: &Uri,
+    from_body: Option<&'a str>,
+) -> Result<&'a str, BearerError> {
+    let invalid =
+        |description: &'static str| BearerError::Failed(OAuthError::invalid_request(description));
+    if uri.query().is_some_and(|q| {
+        url::form_urlencoded::parse(q.as_bytes()).any(|(name, _)| name == "access_token")
+    }) {
+        return Err(invalid(
+            "send the access token in the Authorization header, not in the query string",
+        ));
     }
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let from_header = match (values.next(), values.next()) {
         (None, _) => None,
         (Some(_), Some(_)) => return Err(invalid("send one Authorization header")),
         (Some(value), None) => {
-            let value = value.to_str().map_err(|_| invalid("malformed Authorization header"))?;
+            let value = value
+                .to_str()
+                .map_err(|_| invalid("malformed Authorization header"))?;
             let (scheme, credentials) = value.split_once(' ').unwrap_or((value, ""));
             if scheme.eq_ignore_ascii_case("bearer") {
                 let token = credentials.trim();
@@ -80,7 +109,9 @@ fn bearer_token<'a>(headers: &'a HeaderMap, uri: &Uri, from_body: Option<&'a str
         }
     };
     match (from_header, from_body) {
-        (Some(_), Some(_)) => Err(invalid("send the access token either in the Authorization header or in the body, not both")),
+        (Some(_), Some(_)) => Err(invalid(
+            "send the access token either in the Authorization header or in the body, not both",
+        )),
         (Some(token), None) | (None, Some(token)) => Ok(token),
         (None, None) => Err(BearerError::Missing),
     }
@@ -111,15 +142,43 @@ mod tests {
     #[test]
     fn header_or_body_never_query() {
         let uri: Uri = "/userinfo".parse().unwrap();
-        assert_eq!(bearer_token(&headers(&["Bearer abc"]), &uri, None).unwrap(), "abc");
-        assert_eq!(bearer_token(&headers(&["bearer  abc "]), &uri, None).unwrap(), "abc");
-        assert_eq!(bearer_token(&headers(&[]), &uri, Some("def")).unwrap(), "def");
+        assert_eq!(
+            bearer_token(&headers(&["Bearer abc"]), &uri, None).unwrap(),
+            "abc"
+        );
+        assert_eq!(
+            bearer_token(&headers(&["bearer  abc "]), &uri, None).unwrap(),
+            "abc"
+        );
+        assert_eq!(
+            bearer_token(&headers(&[]), &uri, Some("def")).unwrap(),
+            "def"
+        );
         assert_eq!(code(bearer_token(&headers(&[]), &uri, None)), None);
-        assert_eq!(code(bearer_token(&headers(&["Basic YTpi"]), &uri, None)), None);
-        assert_eq!(code(bearer_token(&headers(&["Bearer abc"]), &uri, Some("def"))), Some("invalid_request"));
-        assert_eq!(code(bearer_token(&headers(&["Bearer"]), &uri, None)), Some("invalid_request"));
-        assert_eq!(code(bearer_token(&headers(&["Bearer a", "Bearer b"]), &uri, None)), Some("invalid_request"));
+        assert_eq!(
+            code(bearer_token(&headers(&["Basic YTpi"]), &uri, None)),
+            None
+        );
+        assert_eq!(
+            code(bearer_token(&headers(&["Bearer abc"]), &uri, Some("def"))),
+            Some("invalid_request")
+        );
+        assert_eq!(
+            code(bearer_token(&headers(&["Bearer"]), &uri, None)),
+            Some("invalid_request")
+        );
+        assert_eq!(
+            code(bearer_token(
+                &headers(&["Bearer a", "Bearer b"]),
+                &uri,
+                None
+            )),
+            Some("invalid_request")
+        );
         let query: Uri = "/userinfo?access_token=abc".parse().unwrap();
-        assert_eq!(code(bearer_token(&headers(&["Bearer abc"]), &query, None)), Some("invalid_request"));
+        assert_eq!(
+            code(bearer_token(&headers(&["Bearer abc"]), &query, None)),
+            Some("invalid_request")
+        );
     }
 }

@@ -84,16 +84,29 @@ impl Grpc {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (reporter, health) = tonic_health::server::health_reporter();
-        reporter.set_serving::<TokenServiceServer<TokenGrpc>>().await;
+        reporter
+            .set_serving::<TokenServiceServer<TokenGrpc>>()
+            .await;
         let router = Server::builder()
             .add_service(health)
             .add_service(reflection_service().unwrap())
             .add_service(TokenGrpc::new(Arc::clone(&service)).into_server());
         let server = tokio::spawn(async move {
-            router.serve_with_incoming(TcpIncoming::from(listener)).await.unwrap();
+            router
+                .serve_with_incoming(TcpIncoming::from(listener))
+                .await
+                .unwrap();
         });
         let client = TokenServiceClient::connect_lazy(&url).unwrap();
-        Self { name, service, client, url, server, _durable: durable, _short_lived: short_lived }
+        Self {
+            name,
+            service,
+            client,
+            url,
+            server,
+            _durable: durable,
+            _short_lived: short_lived,
+        }
     }
 
     async fn raw(&self) -> RawClient<tonic::transport::Channel> {
@@ -114,7 +127,9 @@ async fn servers() -> Vec<Grpc> {
     for durable in durable {
         let short = match short_lived.next() {
             Some(short) => short,
-            None => gatehouse_testkit::short_lived_backend(ShortLivedKind::Memory).await.unwrap(),
+            None => gatehouse_testkit::short_lived_backend(ShortLivedKind::Memory)
+                .await
+                .unwrap(),
         };
         out.push(Grpc::start(durable, short).await);
     }
@@ -142,7 +157,10 @@ async fn seed(store: &dyn DurableStore) {
         redirect_uris: vec![WEB_REDIRECT.into()],
         grant_types: vec!["authorization_code".into(), "refresh_token".into()],
         response_types: vec!["code".into()],
-        scope: ScopeSet::parse(&format!("openid offline offline_access profile email {PROJECTS}")).unwrap(),
+        scope: ScopeSet::parse(&format!(
+            "openid offline offline_access profile email {PROJECTS}"
+        ))
+        .unwrap(),
         logo_uri: "https://app.example.com/logo.png".into(),
         client_uri: "https://app.example.com".into(),
         policy_uri: "https://app.example.com/privacy".into(),
@@ -203,14 +221,29 @@ fn cli_params(scope: &str) -> AuthorizationParams {
 }
 
 async fn validated(g: &Grpc, scope: &str) -> AuthorizationContext {
-    g.client.validate_authorization(&cli_params(scope)).await.unwrap_or_else(|e| panic!("{}: {e:?}", g.name))
+    g.client
+        .validate_authorization(&cli_params(scope))
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e:?}", g.name))
 }
 
 /// Issues a code for alice through gRPC and redeems it at the token endpoint (in-process).
 async fn tokens_for_alice(g: &Grpc, scope: &str) -> gatehouse_token::issue::TokenResponse {
     let context = validated(g, scope).await;
-    let code = g.client.issue_authorization_code(&context.request, ALICE, &context.request.scope, 1_767_225_600, Some("session-1")).await.unwrap();
-    redeem(g, code.expose()).await.unwrap_or_else(|e| panic!("{}: {e:?}", g.name))
+    let code = g
+        .client
+        .issue_authorization_code(
+            &context.request,
+            ALICE,
+            &context.request.scope,
+            1_767_225_600,
+            Some("session-1"),
+        )
+        .await
+        .unwrap();
+    redeem(g, code.expose())
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e:?}", g.name))
 }
 
 async fn redeem(g: &Grpc, code: &str) -> Result<gatehouse_token::issue::TokenResponse, OAuthError> {
@@ -240,14 +273,24 @@ async fn a_valid_request_comes_back_complete_with_client_and_scope_labels() {
         params.max_age = Some("300".into());
         params.login_hint = Some("alice".into());
         params.ui_locales = Some("de en".into());
-        let context = g.client.validate_authorization(&params).await.unwrap_or_else(|e| panic!("{}: {e:?}", g.name));
+        let context = g
+            .client
+            .validate_authorization(&params)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e:?}", g.name));
         let r = &context.request;
         assert_eq!(r.client_id, CLI, "{}", g.name);
         assert_eq!(r.redirect_uri, "http://127.0.0.1:5555/callback");
         assert!(r.redirect_uri_given);
-        assert_eq!(r.scope.to_string(), format!("openid offline {PROJECTS} profile"));
+        assert_eq!(
+            r.scope.to_string(),
+            format!("openid offline {PROJECTS} profile")
+        );
         assert_eq!(r.state.as_deref(), Some("xyz"));
-        assert_eq!(r.code_challenge.as_ref().map(|c| c.as_str()), Some(CHALLENGE));
+        assert_eq!(
+            r.code_challenge.as_ref().map(|c| c.as_str()),
+            Some(CHALLENGE)
+        );
         assert_eq!(r.nonce.as_deref(), Some("n-0S6_WzA2Mj"));
         assert!(r.prompt.login && r.prompt.consent && !r.prompt.none);
         assert_eq!(r.max_age, Some(300));
@@ -259,9 +302,19 @@ async fn a_valid_request_comes_back_complete_with_client_and_scope_labels() {
         assert_eq!(context.client.logo_uri, None);
 
         let names: Vec<_> = context.scopes.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["openid", "offline", PROJECTS, "profile"], "{}", g.name);
+        assert_eq!(
+            names,
+            ["openid", "offline", PROJECTS, "profile"],
+            "{}",
+            g.name
+        );
         let visible: Vec<_> = context.visible_scopes().map(|s| s.label.as_str()).collect();
-        assert_eq!(visible, ["Read your projects", "Your name and profile picture"], "{}", g.name);
+        assert_eq!(
+            visible,
+            ["Read your projects", "Your name and profile picture"],
+            "{}",
+            g.name
+        );
 
         let mut web = cli_params("openid email");
         web.client_id = Some(WEB.into());
@@ -269,9 +322,18 @@ async fn a_valid_request_comes_back_complete_with_client_and_scope_labels() {
         let context = g.client.validate_authorization(&web).await.unwrap();
         assert_eq!(context.request.redirect_uri, WEB_REDIRECT);
         assert!(!context.request.redirect_uri_given);
-        assert_eq!(context.client.logo_uri.as_deref(), Some("https://app.example.com/logo.png"));
-        assert_eq!(context.client.client_uri.as_deref(), Some("https://app.example.com"));
-        assert_eq!(context.client.policy_uri.as_deref(), Some("https://app.example.com/privacy"));
+        assert_eq!(
+            context.client.logo_uri.as_deref(),
+            Some("https://app.example.com/logo.png")
+        );
+        assert_eq!(
+            context.client.client_uri.as_deref(),
+            Some("https://app.example.com")
+        );
+        assert_eq!(
+            context.client.policy_uri.as_deref(),
+            Some("https://app.example.com/privacy")
+        );
         assert_eq!(context.client.tos_uri, None);
         assert!(!context.client.skip_consent);
     }
@@ -283,13 +345,17 @@ async fn unknown_client_and_unregistered_redirect_are_not_redirectable() {
         let mut params = cli_params("openid");
         params.client_id = Some("no-such-client".into());
         match g.client.validate_authorization(&params).await {
-            Err(AuthorizeError::Untrusted(e)) => assert_eq!(e.code, ErrorCode::InvalidClient, "{}", g.name),
+            Err(AuthorizeError::Untrusted(e)) => {
+                assert_eq!(e.code, ErrorCode::InvalidClient, "{}", g.name)
+            }
             other => panic!("{}: {other:?}", g.name),
         }
         let mut params = cli_params("openid");
         params.redirect_uri = Some("https://evil.example/cb".into());
         match g.client.validate_authorization(&params).await {
-            Err(AuthorizeError::Untrusted(e)) => assert_eq!(e.code, ErrorCode::InvalidRequest, "{}", g.name),
+            Err(AuthorizeError::Untrusted(e)) => {
+                assert_eq!(e.code, ErrorCode::InvalidRequest, "{}", g.name)
+            }
             other => panic!("{}: {other:?}", g.name),
         }
     }
@@ -298,8 +364,16 @@ async fn unknown_client_and_unregistered_redirect_are_not_redirectable() {
 #[tokio::test]
 async fn bad_scope_and_missing_pkce_redirect_with_state() {
     for g in servers().await {
-        match g.client.validate_authorization(&cli_params("openid admin")).await {
-            Err(AuthorizeError::Redirect { redirect_uri, error, state }) => {
+        match g
+            .client
+            .validate_authorization(&cli_params("openid admin"))
+            .await
+        {
+            Err(AuthorizeError::Redirect {
+                redirect_uri,
+                error,
+                state,
+            }) => {
                 assert_eq!(redirect_uri, "http://127.0.0.1:5555/callback", "{}", g.name);
                 assert_eq!(error.code, ErrorCode::InvalidScope);
                 assert_eq!(state.as_deref(), Some("xyz"));
@@ -311,27 +385,55 @@ async fn bad_scope_and_missing_pkce_redirect_with_state() {
         params.code_challenge_method = None;
         params.state = None;
         match g.client.validate_authorization(&params).await {
-            Err(AuthorizeError::Redirect { error, state: None, .. }) => assert_eq!(error.code, ErrorCode::InvalidRequest),
+            Err(AuthorizeError::Redirect {
+                error, state: None, ..
+            }) => assert_eq!(error.code, ErrorCode::InvalidRequest),
             other => panic!("{}: {other:?}", g.name),
         }
         let mut params = cli_params("openid");
         params.duplicate = Some("scope".into());
-        assert!(matches!(g.client.validate_authorization(&params).await, Err(AuthorizeError::Redirect { .. })), "{}", g.name);
+        assert!(
+            matches!(
+                g.client.validate_authorization(&params).await,
+                Err(AuthorizeError::Redirect { .. })
+            ),
+            "{}",
+            g.name
+        );
     }
 }
 
 #[tokio::test]
 async fn authenticate_user_answers_only_for_the_right_password_of_an_enabled_user() {
     for g in servers().await {
-        let ok = g.client.authenticate_user("alice", &SecretString::new(ALICE_PASSWORD)).await.unwrap();
+        let ok = g
+            .client
+            .authenticate_user("alice", &SecretString::new(ALICE_PASSWORD))
+            .await
+            .unwrap();
         let alice = ok.unwrap_or_else(|| panic!("{}: alice refused", g.name));
-        assert_eq!((alice.id.as_str(), alice.username.as_str()), (ALICE, "alice"));
+        assert_eq!(
+            (alice.id.as_str(), alice.username.as_str()),
+            (ALICE, "alice")
+        );
         assert_eq!(alice.email.as_deref(), Some("alice@example.com"));
         assert!(alice.email_verified && !alice.disabled);
-        assert_eq!(alice.picture.as_deref(), Some("https://pics.example.com/alice.png"));
+        assert_eq!(
+            alice.picture.as_deref(),
+            Some("https://pics.example.com/alice.png")
+        );
 
-        for (username, password) in [("alice", "wrong"), ("nobody", ALICE_PASSWORD), ("bob", BOB_PASSWORD), ("carol", ""), ("", "")] {
-            let answer = g.client.authenticate_user(username, &SecretString::new(password)).await;
+        for (username, password) in [
+            ("alice", "wrong"),
+            ("nobody", ALICE_PASSWORD),
+            ("bob", BOB_PASSWORD),
+            ("carol", ""),
+            ("", ""),
+        ] {
+            let answer = g
+                .client
+                .authenticate_user(username, &SecretString::new(password))
+                .await;
             assert_eq!(answer, Ok(None), "{}: {username}", g.name);
         }
     }
@@ -340,13 +442,23 @@ async fn authenticate_user_answers_only_for_the_right_password_of_an_enabled_use
 #[tokio::test]
 async fn get_user_finds_users_by_id_and_says_none_otherwise() {
     for g in servers().await {
-        let bob = g.client.user(BOB).await.unwrap().unwrap_or_else(|| panic!("{}: bob missing", g.name));
+        let bob = g
+            .client
+            .user(BOB)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{}: bob missing", g.name));
         assert_eq!(bob.username, "bob");
         assert!(bob.disabled);
         assert_eq!(bob.name.as_deref(), Some("User bob"));
         assert_eq!(g.client.user("user-nobody").await, Ok(None), "{}", g.name);
         let empty = g.client.user("").await;
-        assert_eq!(empty.map_err(|e| e.code), Err(ErrorCode::InvalidRequest), "{}", g.name);
+        assert_eq!(
+            empty.map_err(|e| e.code),
+            Err(ErrorCode::InvalidRequest),
+            "{}",
+            g.name
+        );
     }
 }
 
@@ -355,16 +467,30 @@ async fn an_issued_code_is_redeemed_once_at_the_token_endpoint() {
     for g in servers().await {
         let context = validated(&g, &format!("openid offline {PROJECTS}")).await;
         let granted = ScopeSet::parse(&format!("openid {PROJECTS}")).unwrap();
-        let code = g.client.issue_authorization_code(&context.request, ALICE, &granted, 1_767_225_600, None).await.unwrap();
+        let code = g
+            .client
+            .issue_authorization_code(&context.request, ALICE, &granted, 1_767_225_600, None)
+            .await
+            .unwrap();
         assert!(code.expose().starts_with("gh_ac_"), "{}", g.name);
         assert_eq!(format!("{code:?}"), "[redacted]");
 
-        let tokens = redeem(&g, code.expose()).await.unwrap_or_else(|e| panic!("{}: {e:?}", g.name));
-        assert_eq!(tokens.scope.as_deref(), Some(format!("openid {PROJECTS}").as_str()));
+        let tokens = redeem(&g, code.expose())
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e:?}", g.name));
+        assert_eq!(
+            tokens.scope.as_deref(),
+            Some(format!("openid {PROJECTS}").as_str())
+        );
         assert!(tokens.id_token.is_some());
         assert!(tokens.refresh_token.is_none(), "offline was not granted");
         let again = redeem(&g, code.expose()).await;
-        assert_eq!(again.map(|_| ()).map_err(|e| e.code), Err(ErrorCode::InvalidGrant), "{}", g.name);
+        assert_eq!(
+            again.map(|_| ()).map_err(|e| e.code),
+            Err(ErrorCode::InvalidGrant),
+            "{}",
+            g.name
+        );
     }
 }
 
@@ -373,21 +499,59 @@ async fn issuing_a_code_rechecks_what_the_ui_sends_back() {
     for g in servers().await {
         let context = validated(&g, "openid profile").await;
         let more = ScopeSet::parse("openid profile email").unwrap();
-        let wider = g.client.issue_authorization_code(&context.request, ALICE, &more, 0, None).await;
-        assert_eq!(wider.map(|_| ()).map_err(|e| e.code), Err(ErrorCode::InvalidScope), "{}", g.name);
+        let wider = g
+            .client
+            .issue_authorization_code(&context.request, ALICE, &more, 0, None)
+            .await;
+        assert_eq!(
+            wider.map(|_| ()).map_err(|e| e.code),
+            Err(ErrorCode::InvalidScope),
+            "{}",
+            g.name
+        );
 
         let mut tampered = context.request.clone();
         tampered.redirect_uri = "https://evil.example/cb".into();
-        let r = g.client.issue_authorization_code(&tampered, ALICE, &context.request.scope, 0, None).await;
-        assert_eq!(r.map(|_| ()).map_err(|e| e.code), Err(ErrorCode::InvalidRequest), "{}", g.name);
+        let r = g
+            .client
+            .issue_authorization_code(&tampered, ALICE, &context.request.scope, 0, None)
+            .await;
+        assert_eq!(
+            r.map(|_| ()).map_err(|e| e.code),
+            Err(ErrorCode::InvalidRequest),
+            "{}",
+            g.name
+        );
 
         let mut tampered = context.request.clone();
         tampered.scope = ScopeSet::parse("openid admin").unwrap();
-        let r = g.client.issue_authorization_code(&tampered, ALICE, &ScopeSet::parse("openid").unwrap(), 0, None).await;
-        assert_eq!(r.map(|_| ()).map_err(|e| e.code), Err(ErrorCode::InvalidScope), "{}", g.name);
+        let r = g
+            .client
+            .issue_authorization_code(
+                &tampered,
+                ALICE,
+                &ScopeSet::parse("openid").unwrap(),
+                0,
+                None,
+            )
+            .await;
+        assert_eq!(
+            r.map(|_| ()).map_err(|e| e.code),
+            Err(ErrorCode::InvalidScope),
+            "{}",
+            g.name
+        );
 
-        let r = g.client.issue_authorization_code(&context.request, BOB, &context.request.scope, 0, None).await;
-        assert_eq!(r.map(|_| ()).map_err(|e| e.code), Err(ErrorCode::AccessDenied), "{}: disabled user", g.name);
+        let r = g
+            .client
+            .issue_authorization_code(&context.request, BOB, &context.request.scope, 0, None)
+            .await;
+        assert_eq!(
+            r.map(|_| ()).map_err(|e| e.code),
+            Err(ErrorCode::AccessDenied),
+            "{}: disabled user",
+            g.name
+        );
     }
 }
 
@@ -395,39 +559,115 @@ async fn issuing_a_code_rechecks_what_the_ui_sends_back() {
 async fn consents_are_recorded_merged_listed_and_revoked_with_their_tokens() {
     for g in servers().await {
         assert_eq!(g.client.consent(ALICE, CLI).await, Ok(None), "{}", g.name);
-        g.client.record_consent(ALICE, CLI, &ScopeSet::parse("openid profile").unwrap()).await.unwrap();
-        let merged = g.client.record_consent(ALICE, CLI, &ScopeSet::parse(&format!("offline {PROJECTS}")).unwrap()).await.unwrap();
-        assert_eq!(merged.scope.to_string(), format!("openid profile offline {PROJECTS}"), "{}", g.name);
+        g.client
+            .record_consent(ALICE, CLI, &ScopeSet::parse("openid profile").unwrap())
+            .await
+            .unwrap();
+        let merged = g
+            .client
+            .record_consent(
+                ALICE,
+                CLI,
+                &ScopeSet::parse(&format!("offline {PROJECTS}")).unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            merged.scope.to_string(),
+            format!("openid profile offline {PROJECTS}"),
+            "{}",
+            g.name
+        );
         assert!(merged.expires_at.is_some_and(|e| e > merged.granted_at));
-        assert_eq!(g.client.consent(ALICE, CLI).await.unwrap(), Some(merged.clone()), "{}", g.name);
-        g.client.record_consent(ALICE, WEB, &ScopeSet::parse("openid email").unwrap()).await.unwrap();
+        assert_eq!(
+            g.client.consent(ALICE, CLI).await.unwrap(),
+            Some(merged.clone()),
+            "{}",
+            g.name
+        );
+        g.client
+            .record_consent(ALICE, WEB, &ScopeSet::parse("openid email").unwrap())
+            .await
+            .unwrap();
 
         let mut apps = g.client.list_consents(ALICE).await.unwrap();
         apps.sort_by(|a, b| a.consent.client_id.cmp(&b.consent.client_id));
         assert_eq!(apps.len(), 2, "{}", g.name);
         let cli = &apps[0];
         assert_eq!(cli.consent, merged);
-        assert_eq!(cli.client.as_ref().map(|c| c.name.as_str()), Some("Neon CLI"));
-        let labels: Vec<_> = cli.scopes.iter().filter(|s| !s.hidden).map(|s| s.label.as_str()).collect();
-        assert_eq!(labels, ["Your name and profile picture", "Read your projects"], "{}", g.name);
-        assert_eq!(apps[1].client.as_ref().and_then(|c| c.logo_uri.as_deref()), Some("https://app.example.com/logo.png"));
+        assert_eq!(
+            cli.client.as_ref().map(|c| c.name.as_str()),
+            Some("Neon CLI")
+        );
+        let labels: Vec<_> = cli
+            .scopes
+            .iter()
+            .filter(|s| !s.hidden)
+            .map(|s| s.label.as_str())
+            .collect();
+        assert_eq!(
+            labels,
+            ["Your name and profile picture", "Read your projects"],
+            "{}",
+            g.name
+        );
+        assert_eq!(
+            apps[1].client.as_ref().and_then(|c| c.logo_uri.as_deref()),
+            Some("https://app.example.com/logo.png")
+        );
         assert!(g.client.list_consents(BOB).await.unwrap().is_empty());
 
         let tokens = tokens_for_alice(&g, &format!("openid offline {PROJECTS}")).await;
-        let refresh = tokens.refresh_token.clone().unwrap_or_else(|| panic!("{}: no refresh token", g.name));
+        let refresh = tokens
+            .refresh_token
+            .clone()
+            .unwrap_or_else(|| panic!("{}: no refresh token", g.name));
         assert!(g.client.introspect(&refresh, None).await.unwrap().active);
-        assert!(g.client.introspect(&tokens.access_token, None).await.unwrap().active);
+        assert!(
+            g.client
+                .introspect(&tokens.access_token, None)
+                .await
+                .unwrap()
+                .active
+        );
 
-        assert_eq!(g.client.revoke_consent(ALICE, CLI).await, Ok(true), "{}", g.name);
-        assert!(!g.client.introspect(&refresh, None).await.unwrap().active, "{}: refresh token survived", g.name);
-        assert!(!g.client.introspect(&tokens.access_token, None).await.unwrap().active, "{}: access token survived", g.name);
+        assert_eq!(
+            g.client.revoke_consent(ALICE, CLI).await,
+            Ok(true),
+            "{}",
+            g.name
+        );
+        assert!(
+            !g.client.introspect(&refresh, None).await.unwrap().active,
+            "{}: refresh token survived",
+            g.name
+        );
+        assert!(
+            !g.client
+                .introspect(&tokens.access_token, None)
+                .await
+                .unwrap()
+                .active,
+            "{}: access token survived",
+            g.name
+        );
         assert_eq!(g.client.consent(ALICE, CLI).await, Ok(None));
         assert_eq!(g.client.revoke_consent(ALICE, CLI).await, Ok(false));
-        let left: Vec<_> = g.client.list_consents(ALICE).await.unwrap().into_iter().map(|a| a.consent.client_id).collect();
+        let left: Vec<_> = g
+            .client
+            .list_consents(ALICE)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.consent.client_id)
+            .collect();
         assert_eq!(left, [WEB], "{}", g.name);
 
         let bad = g.client.record_consent("", CLI, &ScopeSet::default()).await;
-        assert_eq!(bad.map(|_| ()).map_err(|e| e.code), Err(ErrorCode::InvalidRequest));
+        assert_eq!(
+            bad.map(|_| ()).map_err(|e| e.code),
+            Err(ErrorCode::InvalidRequest)
+        );
     }
 }
 
@@ -435,9 +675,16 @@ async fn consents_are_recorded_merged_listed_and_revoked_with_their_tokens() {
 async fn introspection_reports_rfc_7662_fields_and_revocation_is_per_client() {
     for g in servers().await {
         let tokens = tokens_for_alice(&g, &format!("openid offline {PROJECTS}")).await;
-        let at = g.client.introspect(&tokens.access_token, Some("access_token")).await.unwrap();
+        let at = g
+            .client
+            .introspect(&tokens.access_token, Some("access_token"))
+            .await
+            .unwrap();
         assert!(at.active, "{}", g.name);
-        assert_eq!(at.scope.as_deref(), Some(format!("openid offline {PROJECTS}").as_str()));
+        assert_eq!(
+            at.scope.as_deref(),
+            Some(format!("openid offline {PROJECTS}").as_str())
+        );
         assert_eq!(at.client_id.as_deref(), Some(CLI));
         assert_eq!(at.sub.as_deref(), Some(ALICE));
         assert_eq!(at.token_type.as_deref(), Some("Bearer"));
@@ -445,22 +692,62 @@ async fn introspection_reports_rfc_7662_fields_and_revocation_is_per_client() {
         assert!(at.exp.zip(at.iat).is_some_and(|(exp, iat)| exp > iat));
 
         let refresh = tokens.refresh_token.clone().unwrap();
-        let rt = g.client.introspect(&refresh, Some("refresh_token")).await.unwrap();
-        assert!(rt.active && rt.token_type.as_deref() == Some("refresh_token"), "{}: {rt:?}", g.name);
+        let rt = g
+            .client
+            .introspect(&refresh, Some("refresh_token"))
+            .await
+            .unwrap();
+        assert!(
+            rt.active && rt.token_type.as_deref() == Some("refresh_token"),
+            "{}: {rt:?}",
+            g.name
+        );
 
-        let nothing = g.client.introspect("gh_at_not-a-token", None).await.unwrap();
-        assert_eq!(nothing, gatehouse_login::TokenIntrospection::default(), "{}", g.name);
+        let nothing = g
+            .client
+            .introspect("gh_at_not-a-token", None)
+            .await
+            .unwrap();
+        assert_eq!(
+            nothing,
+            gatehouse_login::TokenIntrospection::default(),
+            "{}",
+            g.name
+        );
         let empty = g.client.introspect("", None).await;
         assert_eq!(empty.map_err(|e| e.code), Err(ErrorCode::InvalidRequest));
 
         // Another client's revocation is ignored, and answers the same.
         g.client.revoke(&tokens.access_token, WEB).await.unwrap();
-        assert!(g.client.introspect(&tokens.access_token, None).await.unwrap().active, "{}", g.name);
+        assert!(
+            g.client
+                .introspect(&tokens.access_token, None)
+                .await
+                .unwrap()
+                .active,
+            "{}",
+            g.name
+        );
         g.client.revoke(&tokens.access_token, CLI).await.unwrap();
-        assert!(!g.client.introspect(&tokens.access_token, None).await.unwrap().active, "{}", g.name);
-        assert!(g.client.introspect(&refresh, None).await.unwrap().active, "revoking an access token leaves the refresh token");
+        assert!(
+            !g.client
+                .introspect(&tokens.access_token, None)
+                .await
+                .unwrap()
+                .active,
+            "{}",
+            g.name
+        );
+        assert!(
+            g.client.introspect(&refresh, None).await.unwrap().active,
+            "revoking an access token leaves the refresh token"
+        );
         g.client.revoke(&refresh, CLI).await.unwrap();
-        assert!(!g.client.introspect(&refresh, None).await.unwrap().active, "{}", g.name);
+        assert!(
+            !g.client.introspect(&refresh, None).await.unwrap().active,
+            "{}",
+            g.name
+        );
         g.client.revoke("gh_rt_unknown", CLI).await.unwrap();
     }
 }
@@ -471,20 +758,34 @@ async fn errors_travel_as_status_codes_with_oauth_details() {
         let mut raw = g.raw().await;
         let mut params = pb::AuthorizationParams::from(&cli_params("openid"));
         params.client_id = Some("no-such-client".into());
-        let status = raw.validate_authorization_request(pb::ValidateAuthorizationRequestRequest { params: Some(params) }).await.unwrap_err();
+        let status = raw
+            .validate_authorization_request(pb::ValidateAuthorizationRequestRequest {
+                params: Some(params),
+            })
+            .await
+            .unwrap_err();
         assert_eq!(status.code(), Code::Unauthenticated, "{}", g.name);
         let detail = oauth_from_status(&status);
-        assert_eq!((detail.error.as_str(), detail.redirectable), ("invalid_client", false));
+        assert_eq!(
+            (detail.error.as_str(), detail.redirectable),
+            ("invalid_client", false)
+        );
         assert_eq!(status.message(), detail.error_description);
 
         let params = pb::AuthorizationParams::from(&cli_params("openid admin"));
-        let status = raw.validate_authorization_request(pb::ValidateAuthorizationRequestRequest { params: Some(params) }).await.unwrap_err();
+        let status = raw
+            .validate_authorization_request(pb::ValidateAuthorizationRequestRequest {
+                params: Some(params),
+            })
+            .await
+            .unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument, "{}", g.name);
         assert_eq!(
             oauth_from_status(&status),
             pb::OAuthError {
                 error: "invalid_scope".into(),
-                error_description: "the requested scope exceeds what this client may ask for".into(),
+                error_description: "the requested scope exceeds what this client may ask for"
+                    .into(),
                 redirectable: true,
                 redirect_uri: "http://127.0.0.1:5555/callback".into(),
                 state: "xyz".into(),
@@ -495,11 +796,30 @@ async fn errors_travel_as_status_codes_with_oauth_details() {
         assert_eq!(rpc.code, Code::InvalidArgument as i32);
         assert_eq!(rpc.details[0].type_url, OAUTH_ERROR_TYPE_URL);
 
-        let status = raw.get_user(pb::GetUserRequest { id: "user-nobody".into() }).await.unwrap_err();
-        assert_eq!((status.code(), oauth_from_status(&status).error.as_str()), (Code::NotFound, "not_found"), "{}", g.name);
+        let status = raw
+            .get_user(pb::GetUserRequest {
+                id: "user-nobody".into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (status.code(), oauth_from_status(&status).error.as_str()),
+            (Code::NotFound, "not_found"),
+            "{}",
+            g.name
+        );
 
-        let status = raw.issue_authorization_code(pb::IssueAuthorizationCodeRequest { subject: ALICE.into(), ..Default::default() }).await.unwrap_err();
-        assert_eq!((status.code(), oauth_from_status(&status).error.as_str()), (Code::InvalidArgument, "invalid_request"));
+        let status = raw
+            .issue_authorization_code(pb::IssueAuthorizationCodeRequest {
+                subject: ALICE.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (status.code(), oauth_from_status(&status).error.as_str()),
+            (Code::InvalidArgument, "invalid_request")
+        );
     }
 }
 
@@ -519,7 +839,10 @@ async fn the_server_stops_a_call_at_its_deadline_with_deadline_exceeded() {
     for g in servers().await {
         // Straight to the service, so no client-side timer can answer first: an argon2
         // verification takes tens of milliseconds, the caller gave 5.
-        let message = pb::AuthenticateUserRequest { username: "alice".into(), password: ALICE_PASSWORD.into() };
+        let message = pb::AuthenticateUserRequest {
+            username: "alice".into(),
+            password: ALICE_PASSWORD.into(),
+        };
         let request = |timeout: &str| {
             axum::http::Request::builder()
                 .method("POST")
@@ -527,19 +850,35 @@ async fn the_server_stops_a_call_at_its_deadline_with_deadline_exceeded() {
                 .header("content-type", "application/grpc")
                 .header("te", "trailers")
                 .header("grpc-timeout", timeout)
-                .body(tonic::body::Body::new(axum::body::Body::from(grpc_frame(&message))))
+                .body(tonic::body::Body::new(axum::body::Body::from(grpc_frame(
+                    &message,
+                ))))
                 .unwrap()
         };
         let server = TokenGrpc::new(Arc::clone(&g.service)).into_server();
         let started = std::time::Instant::now();
         let response = server.clone().oneshot(request("5m")).await.unwrap();
-        let status = tonic::Status::from_header_map(response.headers()).unwrap_or_else(|| panic!("{}: no grpc-status", g.name));
-        assert_eq!(status.code(), Code::DeadlineExceeded, "{}: {status:?}", g.name);
-        assert!(started.elapsed() < Duration::from_secs(1), "{}: the call ran on", g.name);
+        let status = tonic::Status::from_header_map(response.headers())
+            .unwrap_or_else(|| panic!("{}: no grpc-status", g.name));
+        assert_eq!(
+            status.code(),
+            Code::DeadlineExceeded,
+            "{}: {status:?}",
+            g.name
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{}: the call ran on",
+            g.name
+        );
 
         // With time enough, the same call succeeds (status in the trailers, not the headers).
         let response = server.oneshot(request("10S")).await.unwrap();
-        assert!(tonic::Status::from_header_map(response.headers()).is_none(), "{}", g.name);
+        assert!(
+            tonic::Status::from_header_map(response.headers()).is_none(),
+            "{}",
+            g.name
+        );
     }
 }
 
@@ -547,11 +886,31 @@ async fn the_server_stops_a_call_at_its_deadline_with_deadline_exceeded() {
 async fn the_login_client_gives_up_at_its_deadline_and_reads_it_as_retry_later() {
     for g in servers().await {
         let hasty = g.client.clone().with_deadline(Duration::from_millis(1));
-        let e = hasty.authenticate_user("alice", &SecretString::new(ALICE_PASSWORD)).await.unwrap_err();
-        assert_eq!(e.code, ErrorCode::TemporarilyUnavailable, "{}: {e:?}", g.name);
-        assert!(e.description.contains("Deadline expired"), "{}: {e:?}", g.name);
+        let e = hasty
+            .authenticate_user("alice", &SecretString::new(ALICE_PASSWORD))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.code,
+            ErrorCode::TemporarilyUnavailable,
+            "{}: {e:?}",
+            g.name
+        );
+        assert!(
+            e.description.contains("Deadline expired"),
+            "{}: {e:?}",
+            g.name
+        );
         assert_eq!(g.client.deadline(), gatehouse_login::DEFAULT_DEADLINE);
-        assert!(g.client.authenticate_user("alice", &SecretString::new(ALICE_PASSWORD)).await.unwrap().is_some(), "{}", g.name);
+        assert!(
+            g.client
+                .authenticate_user("alice", &SecretString::new(ALICE_PASSWORD))
+                .await
+                .unwrap()
+                .is_some(),
+            "{}",
+            g.name
+        );
     }
 }
 
@@ -565,27 +924,59 @@ async fn health_and_reflection_describe_the_listener() {
     use tonic_reflection::pb::v1::{ServerReflectionRequest, ServerReflectionResponse};
 
     for g in servers().await {
-        let channel = tonic::transport::Endpoint::from_shared(g.url.clone()).unwrap().connect().await.unwrap();
+        let channel = tonic::transport::Endpoint::from_shared(g.url.clone())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
         let mut health = HealthClient::new(channel.clone());
         let name = "gatehouse.token.v1.TokenService";
-        let answer = health.check(tonic_health::pb::HealthCheckRequest { service: name.into() }).await.unwrap().into_inner();
+        let answer = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: name.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(answer.status, ServingStatus::Serving as i32, "{}", g.name);
 
         let mut reflection = ServerReflectionClient::new(channel);
-        let ask = |message| ServerReflectionRequest { host: String::new(), message_request: Some(message) };
-        let requests = vec![ask(MessageRequest::ListServices(String::new())), ask(MessageRequest::FileContainingSymbol(name.into()))];
-        let mut answers = reflection.server_reflection_info(tonic::codegen::tokio_stream::iter(requests)).await.unwrap().into_inner();
-        let Some(ServerReflectionResponse { message_response: Some(MessageResponse::ListServicesResponse(list)), .. }) =
-            answers.message().await.unwrap()
+        let ask = |message| ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(message),
+        };
+        let requests = vec![
+            ask(MessageRequest::ListServices(String::new())),
+            ask(MessageRequest::FileContainingSymbol(name.into())),
+        ];
+        let mut answers = reflection
+            .server_reflection_info(tonic::codegen::tokio_stream::iter(requests))
+            .await
+            .unwrap()
+            .into_inner();
+        let Some(ServerReflectionResponse {
+            message_response: Some(MessageResponse::ListServicesResponse(list)),
+            ..
+        }) = answers.message().await.unwrap()
         else {
             panic!("{}: no service list", g.name)
         };
         let services: Vec<_> = list.service.iter().map(|s| s.name.as_str()).collect();
-        for expected in [name, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"] {
-            assert!(services.contains(&expected), "{}: {expected} missing from {services:?}", g.name);
+        for expected in [
+            name,
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+        ] {
+            assert!(
+                services.contains(&expected),
+                "{}: {expected} missing from {services:?}",
+                g.name
+            );
         }
-        let Some(ServerReflectionResponse { message_response: Some(MessageResponse::FileDescriptorResponse(files)), .. }) =
-            answers.message().await.unwrap()
+        let Some(ServerReflectionResponse {
+            message_response: Some(MessageResponse::FileDescriptorResponse(files)),
+            ..
+        }) = answers.message().await.unwrap()
         else {
             panic!("{}: no file descriptor for {name}", g.name)
         };

@@ -13,6 +13,7 @@ mod clients;
 mod http;
 mod import;
 mod input;
+mod keys;
 mod output;
 mod scopes;
 #[cfg(test)]
@@ -23,6 +24,7 @@ use clap::{Args, ValueEnum};
 use gatehouse_core::secret::SecretString;
 
 pub use clients::{ClientsCommand, run_clients};
+pub use keys::{KeysCommand, run_keys};
 pub use scopes::{ScopesCommand, run_scopes};
 pub use users::{UsersCommand, run_users};
 

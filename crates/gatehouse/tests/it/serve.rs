@@ -8,9 +8,18 @@ use tonic_health::pb::health_client::HealthClient;
 use crate::support::{OwnRedis, Server, get, poll_until};
 
 async fn grpc_health(port: u16, service: &str) -> ServingStatus {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}")).unwrap().connect().await.expect("gRPC connect");
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .connect()
+        .await
+        .expect("gRPC connect");
     let mut client = HealthClient::new(channel);
-    let answer = client.check(HealthCheckRequest { service: service.to_owned() }).await.expect("health check");
+    let answer = client
+        .check(HealthCheckRequest {
+            service: service.to_owned(),
+        })
+        .await
+        .expect("health check");
     answer.into_inner().status()
 }
 
@@ -20,31 +29,60 @@ async fn serve_all_on_the_embedded_default_is_ready_and_stops_cleanly_on_sigterm
     for port in [server.public, server.admin] {
         assert_eq!(get(&Server::url(port, "/health/alive")).await.0, 200);
         let (status, body) = get(&Server::url(port, "/health/ready")).await;
-        assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#), "port {port}");
+        assert_eq!(
+            (status, body.as_str()),
+            (200, r#"{"status":"ok"}"#),
+            "port {port}"
+        );
     }
     assert_eq!(grpc_health(server.grpc, "").await, ServingStatus::Serving);
-    assert_eq!(grpc_health(server.grpc, "gatehouse.token.v1.TokenService").await, ServingStatus::Serving);
+    assert_eq!(
+        grpc_health(server.grpc, "gatehouse.token.v1.TokenService").await,
+        ServingStatus::Serving
+    );
 
     // The login UI's way in: the token service over gRPC answers with the configured issuer.
-    let token = gatehouse_login::TokenServiceClient::connect_lazy(&format!("http://127.0.0.1:{}", server.grpc)).unwrap();
-    assert_eq!(token.issuer().await.unwrap(), format!("http://127.0.0.1:{}", server.public));
+    let token = gatehouse_login::TokenServiceClient::connect_lazy(&format!(
+        "http://127.0.0.1:{}",
+        server.grpc
+    ))
+    .unwrap();
+    assert_eq!(
+        token.issuer().await.unwrap(),
+        format!("http://127.0.0.1:{}", server.public)
+    );
 
-    assert!(server.data_dir.path().join("gatehouse.db").exists(), "embedded SQLite database created");
+    assert!(
+        server.data_dir.path().join("gatehouse.db").exists(),
+        "embedded SQLite database created"
+    );
     let secret = std::fs::read_to_string(server.data_dir.path().join("system-secret")).unwrap();
-    assert!(secret.len() >= 32, "dev mode persisted a generated system secret");
+    assert!(
+        secret.len() >= 32,
+        "dev mode persisted a generated system secret"
+    );
     let logs = server.logs();
-    assert!(!logs.contains(secret.trim()), "the system secret must never be logged");
+    assert!(
+        !logs.contains(secret.trim()),
+        "the system secret must never be logged"
+    );
 
     let public = server.public;
     let status = server.terminate();
     assert!(status.success(), "SIGTERM must exit 0, got {status}");
-    assert!(!crate::support::is_listening(public), "listener closed after shutdown");
+    assert!(
+        !crate::support::is_listening(public),
+        "listener closed after shutdown"
+    );
 }
 
 #[tokio::test]
 async fn readiness_names_redis_while_it_is_down_and_recovers_without_a_restart() {
     if !gatehouse_testkit::redis_enabled() {
-        return gatehouse_testkit::skipped("readiness_names_redis_while_it_is_down", gatehouse_testkit::REDIS_URL_VAR);
+        return gatehouse_testkit::skipped(
+            "readiness_names_redis_while_it_is_down",
+            gatehouse_testkit::REDIS_URL_VAR,
+        );
     }
     let port = crate::support::free_port();
     let mut redis = OwnRedis::start_on(port);
@@ -55,31 +93,60 @@ async fn readiness_names_redis_while_it_is_down_and_recovers_without_a_restart()
 
     redis.stop();
     let (status, body) = poll_until(&ready, Duration::from_secs(15), |s, _| s == 503).await;
-    assert_eq!(status, 503, "readiness must turn 503 while Redis is down: {body}");
+    assert_eq!(
+        status, 503,
+        "readiness must turn 503 while Redis is down: {body}"
+    );
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert!(json["errors"]["redis"].is_string(), "503 names redis: {body}");
-    assert!(json["errors"].get("sqlite").is_none(), "only what is down is named: {body}");
+    assert!(
+        json["errors"]["redis"].is_string(),
+        "503 names redis: {body}"
+    );
+    assert!(
+        json["errors"].get("sqlite").is_none(),
+        "only what is down is named: {body}"
+    );
     assert_eq!(get(&admin_ready).await.0, 503);
 
     let _redis = OwnRedis::start_on(port);
     let (status, body) = poll_until(&ready, Duration::from_secs(20), |s, _| s == 200).await;
-    assert_eq!(status, 200, "readiness must recover once Redis is back: {body}\n{}", server.logs());
+    assert_eq!(
+        status,
+        200,
+        "readiness must recover once Redis is back: {body}\n{}",
+        server.logs()
+    );
     assert_eq!(get(&admin_ready).await.0, 200);
 }
 
 #[tokio::test]
 async fn split_deployment_login_reaches_the_token_service_over_grpc() {
-    let (Some(db), Some(redis)) = (gatehouse_testkit::fresh_postgres_database().await, gatehouse_testkit::redis_url()) else {
-        return gatehouse_testkit::skipped("split_deployment_login_reaches_the_token_service_over_grpc", "postgres and redis");
+    let (Some(db), Some(redis)) = (
+        gatehouse_testkit::fresh_postgres_database().await,
+        gatehouse_testkit::redis_url(),
+    ) else {
+        return gatehouse_testkit::skipped(
+            "split_deployment_login_reaches_the_token_service_over_grpc",
+            "postgres and redis",
+        );
     };
     let pg = db.url.clone();
-    let token = Server::builder("token").env("DATABASE_URL", &pg).env("REDIS_URL", &redis).start();
-    assert_eq!(get(&Server::url(token.public, "/health/ready")).await.0, 200);
+    let token = Server::builder("token")
+        .env("DATABASE_URL", &pg)
+        .env("REDIS_URL", &redis)
+        .start();
+    assert_eq!(
+        get(&Server::url(token.public, "/health/ready")).await.0,
+        200
+    );
     assert_eq!(grpc_health(token.grpc, "").await, ServingStatus::Serving);
 
     let login = Server::builder("login")
         .env("REDIS_URL", &redis)
-        .env("GATEHOUSE_TOKEN_GRPC_URL", format!("http://127.0.0.1:{}", token.grpc))
+        .env(
+            "GATEHOUSE_TOKEN_GRPC_URL",
+            format!("http://127.0.0.1:{}", token.grpc),
+        )
         .start();
     let login_ready = Server::url(login.login, "/health/ready");
     let (status, body) = poll_until(&login_ready, Duration::from_secs(10), |s, _| s == 200).await;

@@ -14,7 +14,11 @@ pub fn free_port() -> u16 {
 }
 
 pub fn is_listening(port: u16) -> bool {
-    TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_millis(200)).is_ok()
+    TcpStream::connect_timeout(
+        &SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_millis(200),
+    )
+    .is_ok()
 }
 
 /// A `gatehouse` command with a clean environment of its own (no inherited GATEHOUSE_*).
@@ -25,12 +29,15 @@ pub fn command(data_dir: &Path) -> Command {
             cmd.env_remove(k);
         }
     }
-    cmd.env("GATEHOUSE_DATA_DIR", data_dir).env("GATEHOUSE_LOG", "info,sqlx=warn");
+    cmd.env("GATEHOUSE_DATA_DIR", data_dir)
+        .env("GATEHOUSE_LOG", "info,sqlx=warn");
     cmd
 }
 
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.stdin(Stdio::null()).output().expect("running gatehouse")
+    cmd.stdin(Stdio::null())
+        .output()
+        .expect("running gatehouse")
 }
 
 /// A running `gatehouse serve …`, stopped (SIGKILL) on drop if the test did not stop it.
@@ -76,7 +83,15 @@ impl ServerBuilder {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("spawning gatehouse");
-        let mut server = Server { child: Some(child), public, admin, grpc, login, data_dir, log };
+        let mut server = Server {
+            child: Some(child),
+            public,
+            admin,
+            grpc,
+            login,
+            data_dir,
+            log,
+        };
         let port = if self.role == "login" { login } else { public };
         server.wait_listening(port);
         server
@@ -85,7 +100,10 @@ impl ServerBuilder {
 
 impl Server {
     pub fn builder(role: &'static str) -> ServerBuilder {
-        ServerBuilder { role, env: Vec::new() }
+        ServerBuilder {
+            role,
+            env: Vec::new(),
+        }
     }
 
     pub fn url(port: u16, path: &str) -> String {
@@ -102,26 +120,40 @@ impl Server {
             if is_listening(port) {
                 return;
             }
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 panic!("gatehouse exited early with {status}:\n{}", self.logs());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("gatehouse did not listen on {port} within 30 s:\n{}", self.logs());
+        panic!(
+            "gatehouse did not listen on {port} within 30 s:\n{}",
+            self.logs()
+        );
     }
 
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(mut self) -> ExitStatus {
         let mut child = self.child.take().expect("running");
         let pid = child.id().to_string();
-        let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
         assert!(status.success(), "could not signal gatehouse");
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if let Some(status) = child.try_wait().expect("wait") {
                 return status;
             }
-            assert!(Instant::now() < deadline, "gatehouse did not exit within 15 s of SIGTERM:\n{}", self.logs());
+            assert!(
+                Instant::now() < deadline,
+                "gatehouse did not exit within 15 s of SIGTERM:\n{}",
+                self.logs()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -137,8 +169,15 @@ impl Drop for Server {
 }
 
 /// Polls `url` until `check(status, body)` holds or `timeout` passes; returns the last answer.
-pub async fn poll_until(url: &str, timeout: Duration, check: impl Fn(u16, &str) -> bool) -> (u16, String) {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client");
+pub async fn poll_until(
+    url: &str,
+    timeout: Duration,
+    check: impl Fn(u16, &str) -> bool,
+) -> (u16, String) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
     let deadline = Instant::now() + timeout;
     loop {
         let answer = match client.get(url).send().await {
@@ -176,10 +215,16 @@ impl OwnRedis {
             .expect("redis-server must be installed to run the Redis fault test (Debian package redis-server)");
         let deadline = Instant::now() + Duration::from_secs(10);
         while !is_listening(port) {
-            assert!(Instant::now() < deadline, "redis-server did not start on {port}");
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not start on {port}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Self { child: Some(child), port }
+        Self {
+            child: Some(child),
+            port,
+        }
     }
 
     pub fn stop(&mut self) {

@@ -46,10 +46,24 @@ async fn confidential_client_without_pkce_and_scopes_decide_what_is_issued() {
         params.redirect_uri = None;
         let code = env.issue_code(&params, SUBJECT).await;
         // No redirect_uri in the request, so none needed in the token request; no verifier either.
-        let reply = env.as_client("/oauth2/token", &client, &[("grant_type", "authorization_code"), ("code", &code)]).await;
+        let reply = env
+            .as_client(
+                "/oauth2/token",
+                &client,
+                &[("grant_type", "authorization_code"), ("code", &code)],
+            )
+            .await;
         assert_eq!(reply.status, StatusCode::OK, "{}: {}", env.name, reply.body);
-        assert!(reply.body.get("refresh_token").is_none(), "no offline scope: {}", reply.body);
-        assert!(reply.body.get("id_token").is_none(), "no openid scope: {}", reply.body);
+        assert!(
+            reply.body.get("refresh_token").is_none(),
+            "no offline scope: {}",
+            reply.body
+        );
+        assert!(
+            reply.body.get("id_token").is_none(),
+            "no openid scope: {}",
+            reply.body
+        );
         assert_eq!(reply.body["scope"], "profile urn:neoncloud:projects:read");
     }
 }
@@ -67,12 +81,35 @@ async fn a_code_is_single_use_and_a_replay_revokes_what_it_issued() {
         let replay = env.redeem(&client, &code, Some(VERIFIER)).await;
         assert_oauth_error(&replay, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
 
-        assert!(!env.active(&access).await, "{}: access token survived the replay", env.name);
-        assert!(!env.active(&refresh).await, "{}: refresh token survived the replay", env.name);
-        let reply = env.as_client("/oauth2/token", &client, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+        assert!(
+            !env.active(&access).await,
+            "{}: access token survived the replay",
+            env.name
+        );
+        assert!(
+            !env.active(&refresh).await,
+            "{}: refresh token survived the replay",
+            env.name
+        );
+        let reply = env
+            .as_client(
+                "/oauth2/token",
+                &client,
+                &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+            )
+            .await;
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
 
-        let reply = env.as_client("/oauth2/token", &client, &[("grant_type", "authorization_code"), ("code", "gh_ac_made-up")]).await;
+        let reply = env
+            .as_client(
+                "/oauth2/token",
+                &client,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", "gh_ac_made-up"),
+                ],
+            )
+            .await;
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
     }
 }
@@ -92,9 +129,18 @@ async fn redirect_uri_must_repeat_the_authorization_requests() {
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
 
         let code = env.code(&client, "openid").await;
-        let pairs = [("grant_type", "authorization_code"), ("code", code.as_str()), ("code_verifier", VERIFIER)];
+        let pairs = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("code_verifier", VERIFIER),
+        ];
         let reply = env.as_client("/oauth2/token", &client, &pairs).await;
-        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_request", &env.name);
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &env.name,
+        );
     }
 }
 
@@ -103,12 +149,23 @@ async fn pkce_is_verified_and_cannot_be_downgraded() {
     for env in envs().await {
         let client = env.public_client("neoncli").await;
         let wrong = "dBjftJeZ4CVP-mJ92K5dBgnWjhTtFNgFPmgFqn4SaNX";
-        let reply = env.redeem(&client, &env.code(&client, "openid").await, Some(wrong)).await;
+        let reply = env
+            .redeem(&client, &env.code(&client, "openid").await, Some(wrong))
+            .await;
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
-        let reply = env.redeem(&client, &env.code(&client, "openid").await, None).await;
-        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_request", &env.name);
+        let reply = env
+            .redeem(&client, &env.code(&client, "openid").await, None)
+            .await;
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &env.name,
+        );
         // A verifier that is not even well-formed.
-        let reply = env.redeem(&client, &env.code(&client, "openid").await, Some("short")).await;
+        let reply = env
+            .redeem(&client, &env.code(&client, "openid").await, Some("short"))
+            .await;
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
 
         // Downgrade: a code issued without a challenge, redeemed with a verifier.
@@ -131,7 +188,12 @@ async fn expired_codes_and_codes_of_other_clients_are_refused() {
         let reply = env.redeem(&client, &code, Some(VERIFIER)).await;
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
 
-        let other = env.client("other-cli", metadata(TokenEndpointAuthMethod::None, &CODE_FLOW, "openid")).await;
+        let other = env
+            .client(
+                "other-cli",
+                metadata(TokenEndpointAuthMethod::None, &CODE_FLOW, "openid"),
+            )
+            .await;
         let code = env.code(&client, "openid").await;
         let reply = env.redeem(&other, &code, Some(VERIFIER)).await;
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);

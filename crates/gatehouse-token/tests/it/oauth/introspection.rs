@@ -13,7 +13,9 @@ async fn a_client_sees_its_own_tokens_and_nothing_of_others() {
         let tokens = env.tokens(&owner, "openid offline profile").await;
         let access = tokens.str("access_token");
 
-        let reply = env.as_client("/oauth2/introspect", &owner, &[("token", &access)]).await;
+        let reply = env
+            .as_client("/oauth2/introspect", &owner, &[("token", &access)])
+            .await;
         assert_eq!(reply.status, StatusCode::OK, "{}: {}", env.name, reply.body);
         assert_no_store(&reply, &env.name);
         let body = &reply.body;
@@ -28,13 +30,29 @@ async fn a_client_sees_its_own_tokens_and_nothing_of_others() {
         assert_eq!(iat, env.unix());
         assert_eq!(exp - iat, 3600);
 
-        let reply = env.as_client("/oauth2/introspect", &owner, &[("token", &tokens.str("refresh_token")), ("token_type_hint", "refresh_token")]).await;
+        let reply = env
+            .as_client(
+                "/oauth2/introspect",
+                &owner,
+                &[
+                    ("token", &tokens.str("refresh_token")),
+                    ("token_type_hint", "refresh_token"),
+                ],
+            )
+            .await;
         assert_eq!(reply.body["active"], true, "{}: {}", env.name, reply.body);
         assert_eq!(reply.body["client_id"], "owner");
 
         // Another client's view: inactive, and nothing else (RFC 7662 §2.2).
-        for token in [access.as_str(), &tokens.str("refresh_token"), "gh_at_never-issued", "garbage"] {
-            let reply = env.as_client("/oauth2/introspect", &other, &[("token", token)]).await;
+        for token in [
+            access.as_str(),
+            &tokens.str("refresh_token"),
+            "gh_at_never-issued",
+            "garbage",
+        ] {
+            let reply = env
+                .as_client("/oauth2/introspect", &other, &[("token", token)])
+                .await;
             assert_eq!(reply.status, StatusCode::OK, "{}: {}", env.name, reply.body);
             assert_eq!(reply.body, json!({"active": false}), "{}", env.name);
         }
@@ -45,15 +63,50 @@ async fn a_client_sees_its_own_tokens_and_nothing_of_others() {
 async fn public_introspection_authenticates_the_client() {
     for env in envs().await {
         let client = env.web_client("web").await;
-        let access = env.client_credentials(&client, "profile").await.str("access_token");
-        let reply = env.post_form(&env.public, "/oauth2/introspect", &form(&[("token", &access)]), None).await;
-        assert_oauth_error(&reply, StatusCode::UNAUTHORIZED, "invalid_client", &env.name);
+        let access = env
+            .client_credentials(&client, "profile")
+            .await
+            .str("access_token");
+        let reply = env
+            .post_form(
+                &env.public,
+                "/oauth2/introspect",
+                &form(&[("token", &access)]),
+                None,
+            )
+            .await;
+        assert_oauth_error(
+            &reply,
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            &env.name,
+        );
         assert_eq!(reply.header("www-authenticate"), None);
-        let reply = env.post_form(&env.public, "/oauth2/introspect", &form(&[("token", &access)]), Some(&basic("web", "nope"))).await;
-        assert_oauth_error(&reply, StatusCode::UNAUTHORIZED, "invalid_client", &env.name);
-        assert_eq!(reply.header("www-authenticate"), Some("Basic realm=\"gatehouse\""));
+        let reply = env
+            .post_form(
+                &env.public,
+                "/oauth2/introspect",
+                &form(&[("token", &access)]),
+                Some(&basic("web", "nope")),
+            )
+            .await;
+        assert_oauth_error(
+            &reply,
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            &env.name,
+        );
+        assert_eq!(
+            reply.header("www-authenticate"),
+            Some("Basic realm=\"gatehouse\"")
+        );
         let reply = env.as_client("/oauth2/introspect", &client, &[]).await;
-        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_request", &env.name);
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &env.name,
+        );
     }
 }
 
@@ -61,12 +114,18 @@ async fn public_introspection_authenticates_the_client() {
 async fn admin_introspection_sees_every_token_without_client_authentication() {
     for env in envs().await {
         let web = env.web_client("web").await;
-        let cc = env.client_credentials(&web, "profile").await.str("access_token");
+        let cc = env
+            .client_credentials(&web, "profile")
+            .await
+            .str("access_token");
         let reply = env.admin_introspect(&cc).await;
         assert_eq!(reply.status, StatusCode::OK, "{}: {}", env.name, reply.body);
         assert_no_store(&reply, &env.name);
         assert_eq!(reply.body["active"], true);
-        assert_eq!(reply.body["sub"], "web", "client_credentials tokens are about the client");
+        assert_eq!(
+            reply.body["sub"], "web",
+            "client_credentials tokens are about the client"
+        );
         assert_eq!(reply.body["client_id"], "web");
         assert_eq!(reply.body["token_type"], "Bearer");
 
@@ -80,15 +139,37 @@ async fn admin_introspection_sees_every_token_without_client_authentication() {
 
         // Expired by the clock.
         env.clock.advance(time::Duration::seconds(3601));
-        assert_eq!(env.admin_introspect(&cc).await.body, json!({"active": false}), "{}", env.name);
+        assert_eq!(
+            env.admin_introspect(&cc).await.body,
+            json!({"active": false}),
+            "{}",
+            env.name
+        );
 
-        let reply = env.post_form(&env.admin, "/admin/oauth2/introspect", "token=a&token=b", None).await;
-        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_request", &env.name);
+        let reply = env
+            .post_form(
+                &env.admin,
+                "/admin/oauth2/introspect",
+                "token=a&token=b",
+                None,
+            )
+            .await;
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &env.name,
+        );
         let request = axum::http::Request::post("/admin/oauth2/introspect")
             .header("content-type", "application/json")
             .body(axum::body::Body::from(format!("{{\"token\":\"{cc}\"}}")))
             .unwrap();
         let reply = super::send(&env.admin, request).await;
-        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_request", &env.name);
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &env.name,
+        );
     }
 }

@@ -17,13 +17,15 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use gatehouse_core::{Clock as _, ManualClock};
 use gatehouse_core::authorize::AuthorizationParams;
-use gatehouse_core::client::{AccessTokenStrategy, Client, ClientMetadata, TokenEndpointAuthMethod};
+use gatehouse_core::client::{
+    AccessTokenStrategy, Client, ClientMetadata, TokenEndpointAuthMethod,
+};
 use gatehouse_core::registration::{client_secret_hasher, generate_client_secret, secret_hashes};
 use gatehouse_core::scope::{Scope, ScopeDefinition};
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::user::User;
+use gatehouse_core::{Clock as _, ManualClock};
 use gatehouse_testkit::{DurableBackend, DurableKind, ShortLivedBackend, ShortLivedKind};
 use gatehouse_token::admin::{PasswordHashParams, hash_password, seed_default_scopes};
 use gatehouse_token::http::{admin_introspection_router, public_router};
@@ -78,7 +80,10 @@ impl Reply {
     }
 
     pub fn str(&self, field: &str) -> String {
-        self.body[field].as_str().unwrap_or_else(|| panic!("no string {field:?} in {}", self.body)).to_owned()
+        self.body[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string {field:?} in {}", self.body))
+            .to_owned()
     }
 }
 
@@ -87,7 +92,13 @@ impl Reply {
 pub fn assert_oauth_error(reply: &Reply, status: StatusCode, code: &str, context: &str) {
     assert_eq!(reply.status, status, "{context}: {}", reply.body);
     assert_eq!(reply.body["error"], code, "{context}: {}", reply.body);
-    assert!(reply.body["error_description"].as_str().is_some_and(|d| !d.is_empty()), "{context}: {}", reply.body);
+    assert!(
+        reply.body["error_description"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty()),
+        "{context}: {}",
+        reply.body
+    );
     assert_no_store(reply, context);
 }
 
@@ -125,7 +136,9 @@ pub async fn backend_pairs() -> Vec<(DurableBackend, ShortLivedBackend)> {
     for durable in durable {
         let short = match short_lived.next() {
             Some(short) => short,
-            None => gatehouse_testkit::short_lived_backend(ShortLivedKind::Memory).await.unwrap(),
+            None => gatehouse_testkit::short_lived_backend(ShortLivedKind::Memory)
+                .await
+                .unwrap(),
         };
         pairs.push((durable, short));
     }
@@ -141,12 +154,17 @@ pub fn now() -> OffsetDateTime {
 /// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
 pub fn basic(id: &str, secret: &str) -> String {
     let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    format!("Basic {}", STANDARD.encode(format!("{}:{}", encode(id), encode(secret))))
+    format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", encode(id), encode(secret)))
+    )
 }
 
 /// A form body from pairs.
 pub fn form(pairs: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 pub fn metadata(method: TokenEndpointAuthMethod, grants: &[&str], scope: &str) -> ClientMetadata {
@@ -154,7 +172,11 @@ pub fn metadata(method: TokenEndpointAuthMethod, grants: &[&str], scope: &str) -
         client_name: "Test app".to_owned(),
         redirect_uris: vec![REDIRECT_URI.to_owned()],
         grant_types: grants.iter().map(|g| (*g).to_owned()).collect(),
-        response_types: if grants.contains(&"authorization_code") { vec!["code".to_owned()] } else { Vec::new() },
+        response_types: if grants.contains(&"authorization_code") {
+            vec!["code".to_owned()]
+        } else {
+            Vec::new()
+        },
         scope: gatehouse_testkit::fixtures::scopes(scope),
         token_endpoint_auth_method: method,
         ..ClientMetadata::default()
@@ -162,7 +184,11 @@ pub fn metadata(method: TokenEndpointAuthMethod, grants: &[&str], scope: &str) -
 }
 
 impl Env {
-    pub async fn start(durable: DurableBackend, short_lived: ShortLivedBackend, settings: TokenSettings) -> Self {
+    pub async fn start(
+        durable: DurableBackend,
+        short_lived: ShortLivedBackend,
+        settings: TokenSettings,
+    ) -> Self {
         let name = format!("{}+{}", durable.name(), short_lived.name());
         let clock = Arc::new(ManualClock::new(now()));
         seed_default_scopes(durable.store.as_ref()).await.unwrap();
@@ -173,9 +199,15 @@ impl Env {
             hidden: false,
         };
         durable.store.create_scope(&project_scope).await.unwrap();
-        let service = TokenService::start(settings, Arc::clone(&durable.store), Arc::clone(&short_lived.store), clock.clone(), &[SYSTEM_SECRET])
-            .await
-            .unwrap();
+        let service = TokenService::start(
+            settings,
+            Arc::clone(&durable.store),
+            Arc::clone(&short_lived.store),
+            clock.clone(),
+            &[SYSTEM_SECRET],
+        )
+        .await
+        .unwrap();
         let service = Arc::new(service);
         let env = Self {
             name,
@@ -197,11 +229,18 @@ impl Env {
 
     /// Registers a client directly in the store; a confidential one gets a generated secret.
     pub async fn client(&self, id: &str, metadata: ClientMetadata) -> TestClient {
-        let secret = (metadata.token_endpoint_auth_method != TokenEndpointAuthMethod::None).then(generate_client_secret);
-        self.client_with_secret(id, metadata, secret.as_ref().map(SecretString::expose)).await
+        let secret = (metadata.token_endpoint_auth_method != TokenEndpointAuthMethod::None)
+            .then(generate_client_secret);
+        self.client_with_secret(id, metadata, secret.as_ref().map(SecretString::expose))
+            .await
     }
 
-    pub async fn client_with_secret(&self, id: &str, metadata: ClientMetadata, secret: Option<&str>) -> TestClient {
+    pub async fn client_with_secret(
+        &self,
+        id: &str,
+        metadata: ClientMetadata,
+        secret: Option<&str>,
+    ) -> TestClient {
         let hasher = client_secret_hasher(SYSTEM_SECRET);
         let now = now();
         let method = metadata.token_endpoint_auth_method;
@@ -213,26 +252,49 @@ impl Env {
             updated_at: now,
         };
         self.service.durable().create_client(&client).await.unwrap();
-        TestClient { id: id.to_owned(), secret: secret.map(str::to_owned), method }
+        TestClient {
+            id: id.to_owned(),
+            secret: secret.map(str::to_owned),
+            method,
+        }
     }
 
     /// A confidential `client_secret_basic` client with every grant and the usual scopes.
     pub async fn web_client(&self, id: &str) -> TestClient {
         let grants = ["authorization_code", "refresh_token", "client_credentials"];
-        self.client(id, metadata(TokenEndpointAuthMethod::ClientSecretBasic, &grants, "openid offline profile email urn:neoncloud:projects:read"))
-            .await
+        self.client(
+            id,
+            metadata(
+                TokenEndpointAuthMethod::ClientSecretBasic,
+                &grants,
+                "openid offline profile email urn:neoncloud:projects:read",
+            ),
+        )
+        .await
     }
 
     /// A public (`none`) client with the code and refresh grants.
     pub async fn public_client(&self, id: &str) -> TestClient {
         let grants = ["authorization_code", "refresh_token"];
-        self.client(id, metadata(TokenEndpointAuthMethod::None, &grants, "openid offline offline_access profile email")).await
+        self.client(
+            id,
+            metadata(
+                TokenEndpointAuthMethod::None,
+                &grants,
+                "openid offline offline_access profile email",
+            ),
+        )
+        .await
     }
 
     /// A JWT-access-token client.
     pub async fn jwt_client(&self, id: &str) -> TestClient {
         let grants = ["authorization_code", "refresh_token", "client_credentials"];
-        let mut m = metadata(TokenEndpointAuthMethod::ClientSecretBasic, &grants, "openid offline profile urn:neoncloud:projects:read");
+        let mut m = metadata(
+            TokenEndpointAuthMethod::ClientSecretBasic,
+            &grants,
+            "openid offline profile urn:neoncloud:projects:read",
+        );
         m.access_token_strategy = AccessTokenStrategy::Jwt;
         self.client(id, m).await
     }
@@ -241,8 +303,16 @@ impl Env {
     pub async fn user(&self, id: &str, username: &str) -> User {
         let mut user = gatehouse_testkit::fixtures::user(id, username);
         user.picture = Some(format!("https://img.example.com/{username}.png"));
-        let cheap = PasswordHashParams { memory_kib: 64, iterations: 1, parallelism: 1 };
-        user.password_hash = Some(hash_password(SecretString::new("correct horse battery"), cheap).await.unwrap());
+        let cheap = PasswordHashParams {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        };
+        user.password_hash = Some(
+            hash_password(SecretString::new("correct horse battery"), cheap)
+                .await
+                .unwrap(),
+        );
         self.service.durable().create_user(&user).await.unwrap();
         user
     }
@@ -265,25 +335,49 @@ impl Env {
     /// What the login UI does after login and consent: validate, then issue a code for all the
     /// requested scopes.
     pub async fn issue_code(&self, params: &AuthorizationParams, subject: &str) -> String {
-        let context = self.service.validate_authorization(params).await.unwrap_or_else(|e| panic!("{}: {e:?}", self.name));
+        let context = self
+            .service
+            .validate_authorization(params)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e:?}", self.name));
         let auth_time = self.unix() - 30;
-        self.service.issue_authorization_code(&context.request, subject, &context.request.scope, auth_time, None).await.unwrap()
+        self.service
+            .issue_authorization_code(
+                &context.request,
+                subject,
+                &context.request.scope,
+                auth_time,
+                None,
+            )
+            .await
+            .unwrap()
     }
 
     pub async fn code(&self, client: &TestClient, scope: &str) -> String {
-        self.issue_code(&self.authorize(client, scope), SUBJECT).await
+        self.issue_code(&self.authorize(client, scope), SUBJECT)
+            .await
     }
 
     /// Exchanges a code with the usual redirect URI and verifier; panics unless it succeeds.
     pub async fn exchange(&self, client: &TestClient, code: &str) -> Reply {
         let reply = self.redeem(client, code, Some(VERIFIER)).await;
-        assert_eq!(reply.status, StatusCode::OK, "{}: {}", self.name, reply.body);
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{}: {}",
+            self.name,
+            reply.body
+        );
         reply
     }
 
     /// A token request for `code` with the usual redirect URI and the given verifier.
     pub async fn redeem(&self, client: &TestClient, code: &str, verifier: Option<&str>) -> Reply {
-        let mut pairs = vec![("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT_URI)];
+        let mut pairs = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT_URI),
+        ];
         pairs.extend(verifier.map(|v| ("code_verifier", v)));
         self.as_client("/oauth2/token", client, &pairs).await
     }
@@ -295,26 +389,48 @@ impl Env {
     }
 
     pub async fn client_credentials(&self, client: &TestClient, scope: &str) -> Reply {
-        self.as_client("/oauth2/token", client, &[("grant_type", "client_credentials"), ("scope", scope)]).await
+        self.as_client(
+            "/oauth2/token",
+            client,
+            &[("grant_type", "client_credentials"), ("scope", scope)],
+        )
+        .await
     }
 
     /// POSTs a form to the public router, authenticating as `client` with its registered method.
-    pub async fn as_client(&self, path: &str, client: &TestClient, pairs: &[(&str, &str)]) -> Reply {
+    pub async fn as_client(
+        &self,
+        path: &str,
+        client: &TestClient,
+        pairs: &[(&str, &str)],
+    ) -> Reply {
         let mut pairs = pairs.to_vec();
         let mut authorization = None;
         match (client.method, client.secret.as_deref()) {
-            (TokenEndpointAuthMethod::ClientSecretBasic, Some(secret)) => authorization = Some(basic(&client.id, secret)),
+            (TokenEndpointAuthMethod::ClientSecretBasic, Some(secret)) => {
+                authorization = Some(basic(&client.id, secret))
+            }
             (TokenEndpointAuthMethod::ClientSecretPost, Some(secret)) => {
                 pairs.push(("client_id", &client.id));
                 pairs.push(("client_secret", secret));
             }
             _ => pairs.push(("client_id", &client.id)),
         }
-        self.post_form(&self.public, path, &form(&pairs), authorization.as_deref()).await
+        self.post_form(&self.public, path, &form(&pairs), authorization.as_deref())
+            .await
     }
 
-    pub async fn post_form(&self, router: &Router, path: &str, body: &str, authorization: Option<&str>) -> Reply {
-        let mut request = Request::builder().method(Method::POST).uri(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    pub async fn post_form(
+        &self,
+        router: &Router,
+        path: &str,
+        body: &str,
+        authorization: Option<&str>,
+    ) -> Reply {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         if let Some(a) = authorization {
             request = request.header(header::AUTHORIZATION, a);
         }
@@ -322,18 +438,34 @@ impl Env {
     }
 
     pub async fn get(&self, path: &str) -> Reply {
-        send(&self.public, Request::get(path).body(Body::empty()).unwrap()).await
+        send(
+            &self.public,
+            Request::get(path).body(Body::empty()).unwrap(),
+        )
+        .await
     }
 
     /// Admin introspection of `token`.
     pub async fn admin_introspect(&self, token: &str) -> Reply {
-        self.post_form(&self.admin, "/admin/oauth2/introspect", &form(&[("token", token)]), None).await
+        self.post_form(
+            &self.admin,
+            "/admin/oauth2/introspect",
+            &form(&[("token", token)]),
+            None,
+        )
+        .await
     }
 
     /// Whether the admin endpoint calls `token` active.
     pub async fn active(&self, token: &str) -> bool {
         let reply = self.admin_introspect(token).await;
-        assert_eq!(reply.status, StatusCode::OK, "{}: {}", self.name, reply.body);
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{}: {}",
+            self.name,
+            reply.body
+        );
         reply.body["active"].as_bool().unwrap()
     }
 
@@ -349,15 +481,21 @@ impl Env {
     pub async fn verify_jwt(&self, token: &str, audience: &str) -> (jsonwebtoken::Header, Value) {
         let header = jsonwebtoken::decode_header(token).unwrap();
         let jwks = self.jwks().await;
-        let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap_or_else(|| panic!("{}: kid not published", self.name));
-        let alg: jsonwebtoken::Algorithm = serde_json::from_value(serde_json::to_value(jwk.common.key_algorithm.unwrap()).unwrap()).unwrap();
+        let jwk = jwks
+            .find(header.kid.as_deref().unwrap())
+            .unwrap_or_else(|| panic!("{}: kid not published", self.name));
+        let alg: jsonwebtoken::Algorithm = serde_json::from_value(
+            serde_json::to_value(jwk.common.key_algorithm.unwrap()).unwrap(),
+        )
+        .unwrap();
         assert_eq!(alg, header.alg);
         let mut validation = Validation::new(alg);
         validation.set_audience(&[audience]);
         validation.set_issuer(&[ISSUER]);
-        let claims = jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
-            .unwrap_or_else(|e| panic!("{}: {e}", self.name))
-            .claims;
+        let claims =
+            jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
+                .unwrap_or_else(|e| panic!("{}: {e}", self.name))
+                .claims;
         (header, claims)
     }
 }
@@ -366,7 +504,15 @@ pub async fn send(router: &Router, request: Request<Body>) -> Reply {
     let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
-    let raw = axum::body::to_bytes(response.into_body(), 1024 * 1024).await.unwrap().to_vec();
+    let raw = axum::body::to_bytes(response.into_body(), 1024 * 1024)
+        .await
+        .unwrap()
+        .to_vec();
     let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-    Reply { status, headers, body, raw }
+    Reply {
+        status,
+        headers,
+        body,
+        raw,
+    }
 }

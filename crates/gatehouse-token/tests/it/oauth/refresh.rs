@@ -18,13 +18,23 @@ async fn refresh_rotates_and_reusing_a_rotated_token_revokes_the_family() {
         let (access0, refresh0) = (first.str("access_token"), first.str("refresh_token"));
 
         let second = refresh(&env, &client, &refresh0, None).await;
-        assert_eq!(second.status, StatusCode::OK, "{}: {}", env.name, second.body);
+        assert_eq!(
+            second.status,
+            StatusCode::OK,
+            "{}: {}",
+            env.name,
+            second.body
+        );
         let (access1, refresh1) = (second.str("access_token"), second.str("refresh_token"));
         assert_ne!(refresh1, refresh0);
         assert_eq!(second.body["scope"], "openid offline profile");
         let (_, claims) = env.verify_jwt(&second.str("id_token"), "neoncli").await;
         assert_eq!(claims["sub"], super::SUBJECT);
-        assert!(!env.active(&refresh0).await, "{}: a rotated token is spent", env.name);
+        assert!(
+            !env.active(&refresh0).await,
+            "{}: a rotated token is spent",
+            env.name
+        );
 
         // The successor works and rotates in turn.
         let third = refresh(&env, &client, &refresh1, None).await;
@@ -36,7 +46,11 @@ async fn refresh_rotates_and_reusing_a_rotated_token_revokes_the_family() {
         let reuse = refresh(&env, &client, &refresh0, None).await;
         assert_oauth_error(&reuse, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
         for token in [&access0, &access1, &access2, &refresh2] {
-            assert!(!env.active(token).await, "{}: a token of the family survived reuse detection", env.name);
+            assert!(
+                !env.active(token).await,
+                "{}: a token of the family survived reuse detection",
+                env.name
+            );
         }
         let after = refresh(&env, &client, &refresh2, None).await;
         assert_oauth_error(&after, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
@@ -49,12 +63,30 @@ async fn refresh_may_narrow_the_scope_but_not_widen_it() {
         let client = env.web_client("web").await;
         let first = env.tokens(&client, "openid offline profile email").await;
 
-        let wider = refresh(&env, &client, &first.str("refresh_token"), Some("openid offline profile email urn:neoncloud:projects:read")).await;
+        let wider = refresh(
+            &env,
+            &client,
+            &first.str("refresh_token"),
+            Some("openid offline profile email urn:neoncloud:projects:read"),
+        )
+        .await;
         assert_oauth_error(&wider, StatusCode::BAD_REQUEST, "invalid_scope", &env.name);
 
         // The refused request did not spend the token.
-        let narrow = refresh(&env, &client, &first.str("refresh_token"), Some("openid profile")).await;
-        assert_eq!(narrow.status, StatusCode::OK, "{}: {}", env.name, narrow.body);
+        let narrow = refresh(
+            &env,
+            &client,
+            &first.str("refresh_token"),
+            Some("openid profile"),
+        )
+        .await;
+        assert_eq!(
+            narrow.status,
+            StatusCode::OK,
+            "{}: {}",
+            env.name,
+            narrow.body
+        );
         assert_eq!(narrow.body["scope"], "openid profile");
         let introspection = env.admin_introspect(&narrow.str("access_token")).await;
         assert_eq!(introspection.body["scope"], "openid profile");
@@ -77,7 +109,11 @@ async fn refresh_tokens_of_other_clients_and_expired_ones_are_refused() {
         let reply = refresh(&env, &thief, &token, None).await;
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
         // Nothing happened to the owner's family.
-        assert!(env.active(&tokens.str("access_token")).await, "{}", env.name);
+        assert!(
+            env.active(&tokens.str("access_token")).await,
+            "{}",
+            env.name
+        );
         let reply = refresh(&env, &owner, &token, None).await;
         assert_eq!(reply.status, StatusCode::OK, "{}: {}", env.name, reply.body);
 
@@ -85,7 +121,10 @@ async fn refresh_tokens_of_other_clients_and_expired_ones_are_refused() {
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
 
         // Past the refresh-token lifetime (720 h by default).
-        let stale = env.tokens(&owner, "openid offline").await.str("refresh_token");
+        let stale = env
+            .tokens(&owner, "openid offline")
+            .await
+            .str("refresh_token");
         env.clock.advance(time::Duration::hours(721));
         let reply = refresh(&env, &owner, &stale, None).await;
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);

@@ -15,35 +15,103 @@ async fn client_secret_basic_accepts_form_encoded_and_raw_credentials() {
         // A secret full of characters that form-encoding changes, and an id with a colon,
         // which can only travel form-encoded (RFC 6749 §2.3.1).
         let secret = "s3cr+t/with:colon%and space&more than 32 chars";
-        let m = metadata(TokenEndpointAuthMethod::ClientSecretBasic, &["client_credentials"], "urn:neoncloud:projects:read");
+        let m = metadata(
+            TokenEndpointAuthMethod::ClientSecretBasic,
+            &["client_credentials"],
+            "urn:neoncloud:projects:read",
+        );
         let client = env.client_with_secret("svc:reports", m, Some(secret)).await;
         let body = form(&[("grant_type", "client_credentials")]);
 
-        let reply = env.post_form(&env.public, "/oauth2/token", &body, Some(&basic("svc:reports", secret))).await;
+        let reply = env
+            .post_form(
+                &env.public,
+                "/oauth2/token",
+                &body,
+                Some(&basic("svc:reports", secret)),
+            )
+            .await;
         assert_eq!(reply.status, StatusCode::OK, "{}: {}", env.name, reply.body);
-        assert!(reply.str("access_token").starts_with("gh_at_"), "{}", env.name);
+        assert!(
+            reply.str("access_token").starts_with("gh_at_"),
+            "{}",
+            env.name
+        );
         assert_eq!(reply.body["token_type"], "Bearer");
         assert_eq!(reply.body["expires_in"], 3600);
         for absent in ["refresh_token", "id_token", "scope"] {
-            assert!(reply.body.get(absent).is_none(), "{}: {absent} in {}", env.name, reply.body);
+            assert!(
+                reply.body.get(absent).is_none(),
+                "{}: {absent} in {}",
+                env.name,
+                reply.body
+            );
         }
         assert_no_store(&reply, &env.name);
-        assert!(reply.header("content-type").is_some_and(|c| c.starts_with("application/json")));
+        assert!(
+            reply
+                .header("content-type")
+                .is_some_and(|c| c.starts_with("application/json"))
+        );
 
         // Many libraries do not form-encode the secret: the raw reading is accepted too.
-        let raw = format!("Basic {}", STANDARD.encode(format!("svc%3Areports:{secret}")));
-        let reply = env.post_form(&env.public, "/oauth2/token", &body, Some(&raw)).await;
-        assert_eq!(reply.status, StatusCode::OK, "{}: raw secret: {}", env.name, reply.body);
+        let raw = format!(
+            "Basic {}",
+            STANDARD.encode(format!("svc%3Areports:{secret}"))
+        );
+        let reply = env
+            .post_form(&env.public, "/oauth2/token", &body, Some(&raw))
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{}: raw secret: {}",
+            env.name,
+            reply.body
+        );
 
-        let reply = env.post_form(&env.public, "/oauth2/token", &body, Some(&basic(&client.id, "wrong"))).await;
-        assert_oauth_error(&reply, StatusCode::UNAUTHORIZED, "invalid_client", &env.name);
-        assert_eq!(reply.header("www-authenticate"), Some("Basic realm=\"gatehouse\""), "{}", env.name);
+        let reply = env
+            .post_form(
+                &env.public,
+                "/oauth2/token",
+                &body,
+                Some(&basic(&client.id, "wrong")),
+            )
+            .await;
+        assert_oauth_error(
+            &reply,
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            &env.name,
+        );
+        assert_eq!(
+            reply.header("www-authenticate"),
+            Some("Basic realm=\"gatehouse\""),
+            "{}",
+            env.name
+        );
 
         // Unknown client and malformed header: the same answer.
-        for header in [basic("nobody", secret), "Basic !!!".to_owned(), "Bearer abc".to_owned()] {
-            let reply = env.post_form(&env.public, "/oauth2/token", &body, Some(&header)).await;
-            assert_oauth_error(&reply, StatusCode::UNAUTHORIZED, "invalid_client", &env.name);
-            assert_eq!(reply.header("www-authenticate"), Some("Basic realm=\"gatehouse\""), "{}", env.name);
+        for header in [
+            basic("nobody", secret),
+            "Basic !!!".to_owned(),
+            "Bearer abc".to_owned(),
+        ] {
+            let reply = env
+                .post_form(&env.public, "/oauth2/token", &body, Some(&header))
+                .await;
+            assert_oauth_error(
+                &reply,
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                &env.name,
+            );
+            assert_eq!(
+                reply.header("www-authenticate"),
+                Some("Basic realm=\"gatehouse\""),
+                "{}",
+                env.name
+            );
         }
     }
 }
@@ -53,8 +121,18 @@ async fn clients_must_authenticate_with_their_registered_method() {
     for env in envs().await {
         let grants = ["client_credentials"];
         let scope = "urn:neoncloud:projects:read";
-        let post = env.client("post-client", metadata(TokenEndpointAuthMethod::ClientSecretPost, &grants, scope)).await;
-        let basic_client = env.client("basic-client", metadata(TokenEndpointAuthMethod::ClientSecretBasic, &grants, scope)).await;
+        let post = env
+            .client(
+                "post-client",
+                metadata(TokenEndpointAuthMethod::ClientSecretPost, &grants, scope),
+            )
+            .await;
+        let basic_client = env
+            .client(
+                "basic-client",
+                metadata(TokenEndpointAuthMethod::ClientSecretBasic, &grants, scope),
+            )
+            .await;
         let post_secret = post.secret.clone().unwrap();
         let basic_secret = basic_client.secret.clone().unwrap();
 
@@ -64,33 +142,107 @@ async fn clients_must_authenticate_with_their_registered_method() {
 
         // A client_secret_post client presenting HTTP Basic: 401 with the Basic challenge.
         let body = form(&[("grant_type", "client_credentials")]);
-        let reply = env.post_form(&env.public, "/oauth2/token", &body, Some(&basic(&post.id, &post_secret))).await;
-        assert_oauth_error(&reply, StatusCode::UNAUTHORIZED, "invalid_client", &env.name);
-        assert_eq!(reply.header("www-authenticate"), Some("Basic realm=\"gatehouse\""));
+        let reply = env
+            .post_form(
+                &env.public,
+                "/oauth2/token",
+                &body,
+                Some(&basic(&post.id, &post_secret)),
+            )
+            .await;
+        assert_oauth_error(
+            &reply,
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            &env.name,
+        );
+        assert_eq!(
+            reply.header("www-authenticate"),
+            Some("Basic realm=\"gatehouse\"")
+        );
 
         // A client_secret_basic client presenting its secret in the body: 401, no challenge.
-        let body = form(&[("grant_type", "client_credentials"), ("client_id", &basic_client.id), ("client_secret", &basic_secret)]);
-        let reply = env.post_form(&env.public, "/oauth2/token", &body, None).await;
-        assert_oauth_error(&reply, StatusCode::UNAUTHORIZED, "invalid_client", &env.name);
+        let body = form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &basic_client.id),
+            ("client_secret", &basic_secret),
+        ]);
+        let reply = env
+            .post_form(&env.public, "/oauth2/token", &body, None)
+            .await;
+        assert_oauth_error(
+            &reply,
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            &env.name,
+        );
         assert_eq!(reply.header("www-authenticate"), None, "{}", env.name);
 
         // A confidential client presenting no secret (method none) is refused.
-        let body = form(&[("grant_type", "client_credentials"), ("client_id", &basic_client.id)]);
-        let reply = env.post_form(&env.public, "/oauth2/token", &body, None).await;
-        assert_oauth_error(&reply, StatusCode::UNAUTHORIZED, "invalid_client", &env.name);
+        let body = form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &basic_client.id),
+        ]);
+        let reply = env
+            .post_form(&env.public, "/oauth2/token", &body, None)
+            .await;
+        assert_oauth_error(
+            &reply,
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            &env.name,
+        );
 
         // No credentials at all, and two methods at once.
-        let reply = env.post_form(&env.public, "/oauth2/token", &form(&[("grant_type", "client_credentials")]), None).await;
-        assert_oauth_error(&reply, StatusCode::UNAUTHORIZED, "invalid_client", &env.name);
-        let body = form(&[("grant_type", "client_credentials"), ("client_secret", &basic_secret)]);
-        let reply = env.post_form(&env.public, "/oauth2/token", &body, Some(&basic(&basic_client.id, &basic_secret))).await;
-        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_request", &env.name);
+        let reply = env
+            .post_form(
+                &env.public,
+                "/oauth2/token",
+                &form(&[("grant_type", "client_credentials")]),
+                None,
+            )
+            .await;
+        assert_oauth_error(
+            &reply,
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            &env.name,
+        );
+        let body = form(&[
+            ("grant_type", "client_credentials"),
+            ("client_secret", &basic_secret),
+        ]);
+        let reply = env
+            .post_form(
+                &env.public,
+                "/oauth2/token",
+                &body,
+                Some(&basic(&basic_client.id, &basic_secret)),
+            )
+            .await;
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &env.name,
+        );
 
         // A public client presenting a secret is not a public client authenticating.
         let public = env.public_client("public-app").await;
-        let body = form(&[("grant_type", "client_credentials"), ("client_id", &public.id), ("client_secret", "guess")]);
-        let reply = env.post_form(&env.public, "/oauth2/token", &body, None).await;
-        assert_oauth_error(&reply, StatusCode::UNAUTHORIZED, "invalid_client", &env.name);
+        let body = form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &public.id),
+            ("client_secret", "guess"),
+        ]);
+        let reply = env
+            .post_form(&env.public, "/oauth2/token", &body, None)
+            .await;
+        assert_oauth_error(
+            &reply,
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            &env.name,
+        );
     }
 }
 
@@ -99,50 +251,105 @@ async fn public_clients_cannot_use_client_credentials() {
     for env in envs().await {
         let public = env.public_client("neoncli").await;
         let reply = env.client_credentials(&public, "openid").await;
-        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "unauthorized_client", &env.name);
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            &env.name,
+        );
 
         // Even when the grant was stored for it, past the registration rules.
-        let m = metadata(TokenEndpointAuthMethod::None, &["client_credentials"], "urn:neoncloud:projects:read");
+        let m = metadata(
+            TokenEndpointAuthMethod::None,
+            &["client_credentials"],
+            "urn:neoncloud:projects:read",
+        );
         let odd = env.client("odd-public", m).await;
-        let reply = env.client_credentials(&odd, "urn:neoncloud:projects:read").await;
-        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "unauthorized_client", &env.name);
+        let reply = env
+            .client_credentials(&odd, "urn:neoncloud:projects:read")
+            .await;
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            &env.name,
+        );
 
         // A confidential client without the grant.
-        let m = metadata(TokenEndpointAuthMethod::ClientSecretBasic, &["authorization_code"], "openid");
+        let m = metadata(
+            TokenEndpointAuthMethod::ClientSecretBasic,
+            &["authorization_code"],
+            "openid",
+        );
         let code_only = env.client("code-only", m).await;
         let reply = env.client_credentials(&code_only, "openid").await;
-        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "unauthorized_client", &env.name);
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            &env.name,
+        );
     }
 }
 
 #[tokio::test]
 async fn client_credentials_scope_and_audience_stay_within_the_registration() {
     for env in envs().await {
-        let mut m = metadata(TokenEndpointAuthMethod::ClientSecretBasic, &["client_credentials"], "urn:neoncloud:projects:read profile");
+        let mut m = metadata(
+            TokenEndpointAuthMethod::ClientSecretBasic,
+            &["client_credentials"],
+            "urn:neoncloud:projects:read profile",
+        );
         m.audience = vec!["https://api.neoncloud.example".to_owned()];
         let client = env.client("reports", m).await;
 
-        let reply = env.as_client("/oauth2/token", &client, &[("grant_type", "client_credentials")]).await;
+        let reply = env
+            .as_client(
+                "/oauth2/token",
+                &client,
+                &[("grant_type", "client_credentials")],
+            )
+            .await;
         assert_eq!(reply.status, StatusCode::OK, "{}: {}", env.name, reply.body);
-        assert!(reply.body.get("scope").is_none(), "no scope asked, none granted: {}", reply.body);
+        assert!(
+            reply.body.get("scope").is_none(),
+            "no scope asked, none granted: {}",
+            reply.body
+        );
 
-        let reply = env.client_credentials(&client, "urn:neoncloud:projects:read admin").await;
+        let reply = env
+            .client_credentials(&client, "urn:neoncloud:projects:read admin")
+            .await;
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_scope", &env.name);
 
-        let pairs = [("grant_type", "client_credentials"), ("audience", "https://api.neoncloud.example"), ("scope", "profile")];
+        let pairs = [
+            ("grant_type", "client_credentials"),
+            ("audience", "https://api.neoncloud.example"),
+            ("scope", "profile"),
+        ];
         let reply = env.as_client("/oauth2/token", &client, &pairs).await;
         assert_eq!(reply.status, StatusCode::OK, "{}: {}", env.name, reply.body);
         let introspection = env.admin_introspect(&reply.str("access_token")).await;
-        assert_eq!(introspection.body["aud"], serde_json::json!(["https://api.neoncloud.example"]));
+        assert_eq!(
+            introspection.body["aud"],
+            serde_json::json!(["https://api.neoncloud.example"])
+        );
         assert_eq!(introspection.body["sub"], "reports");
         assert_eq!(introspection.body["scope"], "profile");
 
-        let pairs = [("grant_type", "client_credentials"), ("audience", "https://other.example")];
+        let pairs = [
+            ("grant_type", "client_credentials"),
+            ("audience", "https://other.example"),
+        ];
         let reply = env.as_client("/oauth2/token", &client, &pairs).await;
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_target", &env.name);
 
         // Unknown parameters are ignored (RFC 6749 §3.2).
-        let pairs = [("grant_type", "client_credentials"), ("response_type", "code"), ("foo", "bar")];
+        let pairs = [
+            ("grant_type", "client_credentials"),
+            ("response_type", "code"),
+            ("foo", "bar"),
+        ];
         let reply = env.as_client("/oauth2/token", &client, &pairs).await;
         assert_eq!(reply.status, StatusCode::OK, "{}: {}", env.name, reply.body);
     }
@@ -155,7 +362,10 @@ async fn malformed_requests_are_invalid_request() {
         let secret = client.secret.clone().unwrap();
         let auth = basic(&client.id, &secret);
         let post = |body: Vec<u8>, content_type: Option<&'static str>| {
-            let mut request = Request::builder().method(Method::POST).uri("/oauth2/token").header(header::AUTHORIZATION, &auth);
+            let mut request = Request::builder()
+                .method(Method::POST)
+                .uri("/oauth2/token")
+                .header(header::AUTHORIZATION, &auth);
             if let Some(ct) = content_type {
                 request = request.header(header::CONTENT_TYPE, ct);
             }
@@ -163,40 +373,134 @@ async fn malformed_requests_are_invalid_request() {
         };
         let form_type = Some("application/x-www-form-urlencoded");
 
-        let reply = post(b"grant_type=password&username=a&password=b".to_vec(), form_type).await;
-        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "unsupported_grant_type", &env.name);
+        let reply = post(
+            b"grant_type=password&username=a&password=b".to_vec(),
+            form_type,
+        )
+        .await;
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            &env.name,
+        );
         let reply = post(b"scope=openid".to_vec(), form_type).await;
-        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_request", &env.name);
-        let reply = post(b"grant_type=authorization_code&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback".to_vec(), form_type).await;
-        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_request", &env.name);
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &env.name,
+        );
+        let reply = post(
+            b"grant_type=authorization_code&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback"
+                .to_vec(),
+            form_type,
+        )
+        .await;
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &env.name,
+        );
         let reply = post(b"grant_type=refresh_token".to_vec(), form_type).await;
-        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_request", &env.name);
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &env.name,
+        );
 
         // RFC 6749 §3.2: parameters must not repeat.
-        let reply = post(b"grant_type=client_credentials&grant_type=client_credentials".to_vec(), form_type).await;
-        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_request", &env.name);
-        let reply = post(b"grant_type=client_credentials&scope=openid&scope=profile".to_vec(), form_type).await;
-        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_request", &env.name);
+        let reply = post(
+            b"grant_type=client_credentials&grant_type=client_credentials".to_vec(),
+            form_type,
+        )
+        .await;
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &env.name,
+        );
+        let reply = post(
+            b"grant_type=client_credentials&scope=openid&scope=profile".to_vec(),
+            form_type,
+        )
+        .await;
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &env.name,
+        );
 
         // Only form bodies.
-        let reply = post(br#"{"grant_type":"client_credentials"}"#.to_vec(), Some("application/json")).await;
-        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_request", &env.name);
+        let reply = post(
+            br#"{"grant_type":"client_credentials"}"#.to_vec(),
+            Some("application/json"),
+        )
+        .await;
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &env.name,
+        );
         let reply = post(b"grant_type=client_credentials".to_vec(), None).await;
-        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_request", &env.name);
-        let reply = post(b"grant_type=client_credentials".to_vec(), Some("application/x-www-form-urlencoded; charset=utf-8")).await;
-        assert_eq!(reply.status, StatusCode::OK, "{}: charset parameter: {}", env.name, reply.body);
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &env.name,
+        );
+        let reply = post(
+            b"grant_type=client_credentials".to_vec(),
+            Some("application/x-www-form-urlencoded; charset=utf-8"),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{}: charset parameter: {}",
+            env.name,
+            reply.body
+        );
 
         // Not UTF-8, raw or percent-encoded.
-        let reply = post(b"grant_type=client_credentials&scope=%FF".to_vec(), form_type).await;
-        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_request", &env.name);
-        let reply = post(b"grant_type=client_credentials&scope=\xc3".to_vec(), form_type).await;
-        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_request", &env.name);
+        let reply = post(
+            b"grant_type=client_credentials&scope=%FF".to_vec(),
+            form_type,
+        )
+        .await;
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &env.name,
+        );
+        let reply = post(
+            b"grant_type=client_credentials&scope=\xc3".to_vec(),
+            form_type,
+        )
+        .await;
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &env.name,
+        );
 
         // Too large.
         let mut big = b"grant_type=client_credentials&pad=".to_vec();
         big.resize(gatehouse_token::http::MAX_FORM_BYTES + 1, b'a');
         let reply = post(big, form_type).await;
-        assert_oauth_error(&reply, StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", &env.name);
+        assert_oauth_error(
+            &reply,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            &env.name,
+        );
 
         // Two Authorization headers.
         let request = Request::post("/oauth2/token")
@@ -206,7 +510,12 @@ async fn malformed_requests_are_invalid_request() {
             .body(Body::from("grant_type=client_credentials"))
             .unwrap();
         let reply = send(&env.public, request).await;
-        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_request", &env.name);
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &env.name,
+        );
     }
 }
 
@@ -220,21 +529,42 @@ async fn token_revoke_and_introspect_answers_are_never_cached() {
 
         for path in ["/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"] {
             let reply = env.get(path).await;
-            assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{}: GET {path}", env.name);
+            assert_eq!(
+                reply.status,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{}: GET {path}",
+                env.name
+            );
             assert_eq!(reply.header("allow"), Some("POST"), "GET {path}");
             assert_no_store(&reply, path);
             let reply = env.post_form(&env.public, path, "", None).await;
-            assert!(reply.status.is_client_error(), "{}: {path}: {}", env.name, reply.status);
+            assert!(
+                reply.status.is_client_error(),
+                "{}: {path}: {}",
+                env.name,
+                reply.status
+            );
             assert_no_store(&reply, path);
         }
-        let reply = env.as_client("/oauth2/introspect", &client, &[("token", &token)]).await;
+        let reply = env
+            .as_client("/oauth2/introspect", &client, &[("token", &token)])
+            .await;
         assert_eq!(reply.status, StatusCode::OK);
         assert_no_store(&reply, "introspect success");
         let reply = env.admin_introspect(&token).await;
         assert_no_store(&reply, "admin introspect success");
-        let reply = env.post_form(&env.admin, "/admin/oauth2/introspect", "", None).await;
-        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_request", "admin introspect without token");
-        let reply = env.as_client("/oauth2/revoke", &client, &[("token", &token)]).await;
+        let reply = env
+            .post_form(&env.admin, "/admin/oauth2/introspect", "", None)
+            .await;
+        assert_oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "admin introspect without token",
+        );
+        let reply = env
+            .as_client("/oauth2/revoke", &client, &[("token", &token)])
+            .await;
         assert_eq!(reply.status, StatusCode::OK);
         assert_no_store(&reply, "revoke success");
     }

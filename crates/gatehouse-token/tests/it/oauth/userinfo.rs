@@ -18,8 +18,13 @@ async fn get_with(env: &Env, authorization: Option<&str>) -> Reply {
 fn assert_challenge(reply: &Reply, status: StatusCode, error: &str, context: &str) {
     assert_eq!(reply.status, status, "{context}: {}", reply.body);
     assert_eq!(reply.body["error"], error, "{context}");
-    let challenge = reply.header("www-authenticate").unwrap_or_else(|| panic!("{context}: no challenge"));
-    assert!(challenge.starts_with(&format!("Bearer error=\"{error}\", error_description=\"")), "{context}: {challenge}");
+    let challenge = reply
+        .header("www-authenticate")
+        .unwrap_or_else(|| panic!("{context}: no challenge"));
+    assert!(
+        challenge.starts_with(&format!("Bearer error=\"{error}\", error_description=\"")),
+        "{context}: {challenge}"
+    );
 }
 
 #[tokio::test]
@@ -28,18 +33,41 @@ async fn claims_follow_the_granted_scopes() {
         let client = env.web_client("web").await;
         let cases = [
             ("openid", vec![]),
-            ("openid profile", vec!["name", "preferred_username", "picture", "updated_at"]),
+            (
+                "openid profile",
+                vec!["name", "preferred_username", "picture", "updated_at"],
+            ),
             ("openid email", vec!["email", "email_verified"]),
-            ("openid profile email", vec!["name", "preferred_username", "picture", "updated_at", "email", "email_verified"]),
+            (
+                "openid profile email",
+                vec![
+                    "name",
+                    "preferred_username",
+                    "picture",
+                    "updated_at",
+                    "email",
+                    "email_verified",
+                ],
+            ),
         ];
         for (scope, expected) in cases {
             let access = env.tokens(&client, scope).await.str("access_token");
             let reply = get_with(&env, Some(&format!("Bearer {access}"))).await;
-            assert_eq!(reply.status, StatusCode::OK, "{}: {scope}: {}", env.name, reply.body);
+            assert_eq!(
+                reply.status,
+                StatusCode::OK,
+                "{}: {scope}: {}",
+                env.name,
+                reply.body
+            );
             assert_eq!(reply.header("cache-control"), Some("no-store"));
             let claims = reply.body.as_object().unwrap();
             assert_eq!(claims["sub"], SUBJECT);
-            let mut names: Vec<&str> = claims.keys().map(String::as_str).filter(|k| *k != "sub").collect();
+            let mut names: Vec<&str> = claims
+                .keys()
+                .map(String::as_str)
+                .filter(|k| *k != "sub")
+                .collect();
             let mut expected = expected;
             names.sort_unstable();
             expected.sort_unstable();
@@ -61,10 +89,17 @@ async fn claims_follow_the_granted_scopes() {
 async fn the_token_comes_from_the_header_or_a_form_body_never_the_query() {
     for env in envs().await {
         let client = env.web_client("web").await;
-        let access = env.tokens(&client, "openid email").await.str("access_token");
-        let expected = json!({"sub": SUBJECT, "email": "alice@example.com", "email_verified": true});
+        let access = env
+            .tokens(&client, "openid email")
+            .await
+            .str("access_token");
+        let expected =
+            json!({"sub": SUBJECT, "email": "alice@example.com", "email_verified": true});
 
-        let post = |body: String, content_type: Option<&'static str>, authorization: Option<String>, uri: &'static str| {
+        let post = |body: String,
+                    content_type: Option<&'static str>,
+                    authorization: Option<String>,
+                    uri: &'static str| {
             let mut request = Request::post(uri);
             if let Some(ct) = content_type {
                 request = request.header(header::CONTENT_TYPE, ct);
@@ -79,19 +114,69 @@ async fn the_token_comes_from_the_header_or_a_form_body_never_the_query() {
 
         let reply = post(String::new(), None, bearer.clone(), "/userinfo").await;
         assert_eq!(reply.body, expected, "{}: POST with header", env.name);
-        let reply = post("{}".to_owned(), Some("application/json"), bearer.clone(), "/userinfo").await;
-        assert_eq!(reply.body, expected, "{}: POST with header and a JSON body", env.name);
-        let reply = post(format!("access_token={access}"), form_type, None, "/userinfo").await;
+        let reply = post(
+            "{}".to_owned(),
+            Some("application/json"),
+            bearer.clone(),
+            "/userinfo",
+        )
+        .await;
+        assert_eq!(
+            reply.body, expected,
+            "{}: POST with header and a JSON body",
+            env.name
+        );
+        let reply = post(
+            format!("access_token={access}"),
+            form_type,
+            None,
+            "/userinfo",
+        )
+        .await;
         assert_eq!(reply.body, expected, "{}: POST with form body", env.name);
 
-        let reply = post(format!("access_token={access}"), form_type, bearer.clone(), "/userinfo").await;
-        assert_challenge(&reply, StatusCode::BAD_REQUEST, "invalid_request", "two methods");
+        let reply = post(
+            format!("access_token={access}"),
+            form_type,
+            bearer.clone(),
+            "/userinfo",
+        )
+        .await;
+        assert_challenge(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "two methods",
+        );
         let reply = post(String::new(), None, None, "/userinfo?access_token=x").await;
-        assert_challenge(&reply, StatusCode::BAD_REQUEST, "invalid_request", "query string");
-        let request = Request::get(format!("/userinfo?access_token={access}")).body(Body::empty()).unwrap();
-        assert_challenge(&send(&env.public, request).await, StatusCode::BAD_REQUEST, "invalid_request", "GET query string");
-        let reply = post("access_token=a&access_token=b".to_owned(), form_type, None, "/userinfo").await;
-        assert_challenge(&reply, StatusCode::BAD_REQUEST, "invalid_request", "repeated");
+        assert_challenge(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "query string",
+        );
+        let request = Request::get(format!("/userinfo?access_token={access}"))
+            .body(Body::empty())
+            .unwrap();
+        assert_challenge(
+            &send(&env.public, request).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "GET query string",
+        );
+        let reply = post(
+            "access_token=a&access_token=b".to_owned(),
+            form_type,
+            None,
+            "/userinfo",
+        )
+        .await;
+        assert_challenge(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "repeated",
+        );
     }
 }
 
@@ -102,24 +187,41 @@ async fn failures_carry_a_bearer_challenge() {
         for authorization in [None, Some("Basic YTpi")] {
             let reply = get_with(&env, authorization).await;
             assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", env.name);
-            assert_eq!(reply.header("www-authenticate"), Some("Bearer realm=\"gatehouse\""));
+            assert_eq!(
+                reply.header("www-authenticate"),
+                Some("Bearer realm=\"gatehouse\"")
+            );
         }
 
         let reply = get_with(&env, Some("Bearer gh_at_never-issued")).await;
         assert_challenge(&reply, StatusCode::UNAUTHORIZED, "invalid_token", &env.name);
         let reply = get_with(&env, Some("Bearer ")).await;
-        assert_challenge(&reply, StatusCode::BAD_REQUEST, "invalid_request", &env.name);
+        assert_challenge(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &env.name,
+        );
 
         // A client_credentials token is about no user.
         let client = env.web_client("web").await;
-        let cc = env.client_credentials(&client, "profile").await.str("access_token");
+        let cc = env
+            .client_credentials(&client, "profile")
+            .await
+            .str("access_token");
         let reply = get_with(&env, Some(&format!("Bearer {cc}"))).await;
         assert_challenge(&reply, StatusCode::UNAUTHORIZED, "invalid_token", &env.name);
 
         // Revoked and expired tokens.
         let access = env.tokens(&client, "openid").await.str("access_token");
-        assert_eq!(get_with(&env, Some(&format!("Bearer {access}"))).await.status, StatusCode::OK);
-        env.as_client("/oauth2/revoke", &client, &[("token", &access)]).await;
+        assert_eq!(
+            get_with(&env, Some(&format!("Bearer {access}")))
+                .await
+                .status,
+            StatusCode::OK
+        );
+        env.as_client("/oauth2/revoke", &client, &[("token", &access)])
+            .await;
         let reply = get_with(&env, Some(&format!("Bearer {access}"))).await;
         assert_challenge(&reply, StatusCode::UNAUTHORIZED, "invalid_token", &env.name);
         let access = env.tokens(&client, "openid").await.str("access_token");

@@ -1,0 +1,337 @@
+//! The operator CLI as operators run it: the real binary against a running `gatehouse serve all`.
+
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
+
+use crate::support::{BIN, Server, free_port};
+
+fn cli(server: &Server, args: &[&str]) -> Output {
+    cli_with_stdin(server.admin, args, None)
+}
+
+fn cli_with_stdin(admin_port: u16, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("GATEHOUSE_ADMIN_TOKEN")
+        .env(
+            "GATEHOUSE_ADMIN_URL",
+            format!("http://127.0.0.1:{admin_port}"),
+        )
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("running the CLI");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("writing stdin");
+    }
+    child.wait_with_output().expect("CLI output")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn the_seed_commands_work_verbatim() {
+    let server = Server::builder("all").start();
+    let created = cli(
+        &server,
+        &[
+            "clients",
+            "create",
+            "--name",
+            "Neon CLI",
+            "--id",
+            "neoncli",
+            "--callbacks",
+            "http://127.0.0.1:5555/callback",
+            "--grant-types",
+            "authorization_code,refresh_token",
+            "--response-types",
+            "code",
+            "--scope",
+            "openid offline offline_access urn:neoncloud:projects:read",
+            "--token-endpoint-auth-method",
+            "none",
+        ],
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert_eq!(stdout(&created), "OAuth 2.0 Client ID: neoncli\n");
+
+    // The first seed document's own spelling, with Hydra's global flag and --callbacks without a port.
+    let seed_one = cli(
+        &server,
+        &[
+            "clients",
+            "--fake-tls-termination",
+            "create",
+            "--name",
+            "Neon CLI",
+            "--id",
+            "neonclitest3",
+            "--callbacks",
+            "http://127.0.0.1/callback",
+            "--grant-types",
+            "authorization_code,refresh_token",
+            "--scope",
+            "openid offline offline_access urn:neoncloud:projects:create urn:neoncloud:projects:read urn:neoncloud:projects:update urn:neoncloud:projects:delete",
+            "--token-endpoint-auth-method",
+            "none",
+        ],
+    );
+    assert!(seed_one.status.success(), "{}", stderr(&seed_one));
+
+    let updated = cli(
+        &server,
+        &[
+            "clients",
+            "update",
+            "neoncli",
+            "--token-endpoint-auth-method",
+            "none",
+            "--grant-types",
+            "authorization_code,refresh_token",
+            "--scope",
+            "openid offline",
+            "--response-types",
+            "code",
+            "--name",
+            "Neon CLI test 3",
+            "--callbacks",
+            "http://127.0.0.1:5555/callback",
+        ],
+    );
+    assert!(updated.status.success(), "{}", stderr(&updated));
+    assert_eq!(stdout(&updated), "neoncli OAuth 2.0 Client updated.\n");
+
+    let listed = cli(&server, &["clients", "list"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let table = stdout(&listed);
+    assert!(table.starts_with("|  CLIENT ID   |"), "{table}");
+    assert!(
+        table.contains("| neoncli      | Neon CLI test 3 | code           | openid offline"),
+        "the updated client is listed as the seed shows it:\n{table}"
+    );
+    let json = cli(&server, &["clients", "list", "--format", "json"]);
+    let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON output");
+    assert_eq!(parsed.as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn secrets_are_shown_once_and_never_stored_in_clear() {
+    let server = Server::builder("all").start();
+    let created = cli(
+        &server,
+        &[
+            "clients",
+            "create",
+            "--id",
+            "backend",
+            "--name",
+            "Backend",
+            "--grant-types",
+            "client_credentials",
+            "--scope",
+            "urn:x:read",
+        ],
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let out = stdout(&created);
+    let secret = out
+        .lines()
+        .find_map(|l| l.strip_prefix("OAuth 2.0 Client Secret: "))
+        .expect("a generated secret is printed once")
+        .to_owned();
+    assert!(secret.len() >= 43, "256-bit secret: {secret}");
+    assert!(
+        stderr(&created).to_lowercase().contains("store"),
+        "warning to store it: {}",
+        stderr(&created)
+    );
+    let got = cli(&server, &["clients", "get", "backend", "--format", "json"]);
+    assert!(
+        !stdout(&got).contains(&secret),
+        "get never shows the secret"
+    );
+
+    // A chosen secret through stdin, and the seed's warning for --secret.
+    let chosen = "a-chosen-secret-that-is-long-enough-1234";
+    let via_stdin = cli_with_stdin(
+        server.admin,
+        &[
+            "clients",
+            "create",
+            "--id",
+            "backend2",
+            "--grant-types",
+            "client_credentials",
+            "--secret-stdin",
+        ],
+        Some(&format!("{chosen}\n")),
+    );
+    assert!(via_stdin.status.success(), "{}", stderr(&via_stdin));
+    let via_flag = cli(
+        &server,
+        &[
+            "clients",
+            "create",
+            "--id",
+            "backend3",
+            "--grant-types",
+            "client_credentials",
+            "--secret",
+            chosen,
+        ],
+    );
+    assert!(via_flag.status.success(), "{}", stderr(&via_flag));
+    assert!(
+        stderr(&via_flag).contains("You should not provide secrets using command line flags"),
+        "{}",
+        stderr(&via_flag)
+    );
+
+    let password = "correct horse battery staple";
+    let user = cli_with_stdin(
+        server.admin,
+        &[
+            "users",
+            "create",
+            "--username",
+            "alice",
+            "--email",
+            "alice@example.com",
+            "--password-stdin",
+        ],
+        Some(&format!("{password}\n")),
+    );
+    assert!(user.status.success(), "{}", stderr(&user));
+
+    // The raw database holds hashes only.
+    let db = std::fs::read(server.data_dir.path().join("gatehouse.db"))
+        .expect("reading the SQLite file");
+    let wal = std::fs::read(server.data_dir.path().join("gatehouse.db-wal")).unwrap_or_default();
+    for bytes in [&db, &wal] {
+        for needle in [secret.as_str(), chosen, password] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{needle:?} found in clear in the database"
+            );
+        }
+    }
+}
+
+#[test]
+fn failures_are_one_line_with_a_non_zero_exit_and_write_nothing() {
+    let server = Server::builder("all").start();
+    let bad = cli(
+        &server,
+        &[
+            "clients",
+            "create",
+            "--id",
+            "web",
+            "--callbacks",
+            "http://evil.example/cb",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(stderr(&bad).lines().count(), 1, "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("invalid_redirect_uri"),
+        "{}",
+        stderr(&bad)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("clients.json");
+    std::fs::write(
+        &file,
+        r#"[{"client_id":"good-one","redirect_uris":["https://app.example/cb"]},{"client_id":"bad-one","redirect_uris":["javascript:alert(1)"]}]"#,
+    )
+    .unwrap();
+    let import = cli(&server, &["clients", "import", file.to_str().unwrap()]);
+    assert_ne!(
+        import.status.code(),
+        Some(0),
+        "an import with a bad entry fails"
+    );
+    let listed = cli(&server, &["clients", "list", "--format", "json"]);
+    let clients: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert!(
+        clients
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["client_id"] != "bad-one"),
+        "the bad client was not written"
+    );
+
+    std::fs::write(&file, "[{not json").unwrap();
+    let broken = cli(&server, &["clients", "import", file.to_str().unwrap()]);
+    assert_eq!(broken.status.code(), Some(1));
+
+    let down = cli_with_stdin(free_port(), &["clients", "list"], None);
+    assert_eq!(down.status.code(), Some(1));
+    assert_eq!(stderr(&down).lines().count(), 1, "{}", stderr(&down));
+}
+
+#[test]
+fn keys_rotate_keeps_the_old_key_listed_but_retired() {
+    let server = Server::builder("all").start();
+    let before = cli(&server, &["keys", "list", "--format", "json"]);
+    assert!(before.status.success(), "{}", stderr(&before));
+    let before: serde_json::Value = serde_json::from_slice(&before.stdout).unwrap();
+    let before = before.as_array().unwrap().clone();
+    assert_eq!(
+        before.len(),
+        3,
+        "one key per algorithm on first start: {before:?}"
+    );
+    assert!(
+        before
+            .iter()
+            .all(|k| k["active"] == true && k.get("private_key").is_none())
+    );
+    let old_rs256 = before.iter().find(|k| k["alg"] == "RS256").unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let rotated = cli(&server, &["keys", "rotate", "--alg", "RS256"]);
+    assert!(rotated.status.success(), "{}", stderr(&rotated));
+    assert!(stdout(&rotated).contains("RS256"), "{}", stdout(&rotated));
+
+    let after = cli(&server, &["keys", "list", "--format", "json"]);
+    let after: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
+    let after = after.as_array().unwrap().clone();
+    assert_eq!(after.len(), 4);
+    let old = after
+        .iter()
+        .find(|k| k["kid"] == old_rs256.as_str())
+        .expect("old key still listed");
+    assert_eq!(old["active"], false);
+    assert!(old["retired_at"].is_string());
+    assert_eq!(
+        after
+            .iter()
+            .filter(|k| k["alg"] == "RS256" && k["active"] == true)
+            .count(),
+        1
+    );
+
+    let bad = cli(&server, &["keys", "rotate", "--alg", "HS256"]);
+    assert_eq!(bad.status.code(), Some(1));
+}

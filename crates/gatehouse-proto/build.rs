@@ -7,12 +7,13 @@ use std::path::PathBuf;
 
 /// Messages that carry a password, a bearer token or a code. Their `Debug` is written by hand
 /// (`src/redact.rs`) and prints `[redacted]` instead, so a stray `{:?}` cannot leak them.
-const REDACTED_DEBUG: [&str; 5] = [
+const REDACTED_DEBUG: [&str; 6] = [
     ".gatehouse.token.v1.AuthenticateUserRequest",
     ".gatehouse.token.v1.IssueAuthorizationCodeResponse",
     ".gatehouse.token.v1.IntrospectRequest",
     ".gatehouse.token.v1.RevokeRequest",
     ".gatehouse.token.v1.IssueAuthorizationCodeRequest",
+    ".gatehouse.token.v1.ValidateLogoutRequestRequest",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

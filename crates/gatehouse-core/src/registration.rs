@@ -134,7 +134,8 @@ pub fn validate_chosen_secret(
 /// Fills the fields an operator left out with Hydra's defaults. Empty means "left out", as in
 /// Hydra: `grant_types` becomes `["authorization_code"]`, `response_types` becomes `["code"]` when
 /// the authorization code grant is allowed, `scope` becomes [`DEFAULT_SCOPE`], and a `null`
-/// `metadata` becomes `{}`.
+/// `metadata` becomes `{}`; a `code` response type on a client without the authorization code
+/// grant is dropped.
 pub fn apply_defaults(metadata: &mut ClientMetadata) {
     if metadata.grant_types.is_empty() {
         metadata.grant_types = vec![AUTHORIZATION_CODE.to_owned()];
@@ -143,6 +144,14 @@ pub fn apply_defaults(metadata: &mut ClientMetadata) {
         && metadata.grant_types.iter().any(|g| g == AUTHORIZATION_CODE)
     {
         metadata.response_types = vec![CODE.to_owned()];
+    }
+    // Hydra's CLI writes `response_types: ["code"]` on every client, client_credentials-only ones
+    // included. RFC 7591 §2.1 lets the server repair such inconsistent metadata, and a Hydra export
+    // must import unchanged, so the unusable `code` is dropped rather than refused.
+    if !metadata.grant_types.iter().any(|g| g == AUTHORIZATION_CODE)
+        && metadata.response_types.iter().all(|r| r == CODE)
+    {
+        metadata.response_types.clear();
     }
     if metadata.scope.is_empty() {
         metadata.scope = ScopeSet::parse(DEFAULT_SCOPE).unwrap_or_default();

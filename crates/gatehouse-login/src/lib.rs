@@ -1,20 +1,80 @@
-//! Gatehouse's login and consent web UI.
+//! Gatehouse's login and consent web UI: the authorization endpoint (`/oauth2/auth`), the login,
+//! consent, connected-apps and logout pages.
 //!
 //! It holds no signing key and mints nothing: every code and token comes from the token service,
 //! which it reaches over gRPC only ([`TokenServiceClient`], in `token_client.rs`), even when both
-//! run in one process.
+//! run in one process. Its own state is short-lived and lives in the short-lived store: pending
+//! authorization requests behind unguessable challenge ids (`challenge.rs`), login sessions keyed
+//! by the keyed hash of the session cookie (`session.rs`) and failed-login counters
+//! (`rate_limit.rs`).
+//!
+//! Handlers are thin (`authorize.rs`, `login.rs`, `consent.rs`, `account.rs`, `logout.rs`); the
+//! decisions of the flow (skip login? skip consent? which `prompt=none` error?) are pure
+//! functions in `flow.rs`.
 
+mod account;
+mod assets;
+mod authorize;
+pub mod branding;
+mod challenge;
+mod config;
+mod consent;
+mod cookies;
+mod csrf;
+mod flow;
+mod form;
+mod headers;
+pub mod i18n;
+mod login;
+mod logout;
+mod page;
+mod rate_limit;
+mod redirect;
+mod session;
+mod state;
 pub mod token_client;
 
+use axum::routing::{get, post};
+
+pub use branding::Branding;
+pub use config::{LockoutPolicy, LoginConfig};
+pub use state::LoginState;
 pub use token_client::{
     AuthorizationContext, ClientDisplay, ConnectedApp, DEFAULT_DEADLINE, TokenIntrospection,
-    TokenServiceClient, TokenServiceError, UserProfile,
+    TokenServiceClient, TokenServiceError, UserProfile, ValidatedLogout,
 };
 
 /// The login UI's HTTP routes. Mounted on the public listener in `serve all` and on the login
 /// listener in `serve login`.
-pub fn router(token_service: TokenServiceClient) -> axum::Router {
-    // The authorization endpoint, login, consent and account pages are mounted here as they land;
-    // the client is kept in the router's state so each page reaches the token service over gRPC.
-    axum::Router::new().with_state(token_service)
+///
+/// | route | what |
+/// |---|---|
+/// | `GET\|POST /oauth2/auth` | RFC 6749 §4.1.1 authorization endpoint |
+/// | `GET\|POST /ui/login` | login page and form |
+/// | `GET\|POST /ui/consent`, `POST /ui/consent/switch` | consent page, its form, "not you?" |
+/// | `GET /account/apps`, `POST /account/apps/revoke` | connected apps |
+/// | `GET\|POST /oauth2/sessions/logout`, `POST /oauth2/sessions/logout/confirm` | RP-initiated logout |
+/// | `GET /ui/static/{file}` | the stylesheets |
+pub fn router(state: LoginState) -> axum::Router {
+    axum::Router::new()
+        .route(
+            "/oauth2/auth",
+            get(authorize::authorize_get).post(authorize::authorize_post),
+        )
+        .route("/ui/login", get(login::show).post(login::submit))
+        .route("/ui/consent", get(consent::show).post(consent::submit))
+        .route("/ui/consent/switch", post(consent::switch_account))
+        .route("/account/apps", get(account::show))
+        .route("/account/apps/revoke", post(account::revoke))
+        .route(
+            "/oauth2/sessions/logout",
+            get(logout::start_get).post(logout::start_post),
+        )
+        .route("/oauth2/sessions/logout/confirm", post(logout::confirm))
+        .route("/ui/static/{file}", get(assets::serve))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::security_headers,
+        ))
+        .with_state(state)
 }

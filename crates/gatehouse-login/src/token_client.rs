@@ -43,7 +43,7 @@ pub enum TokenServiceError {
 }
 
 /// What the consent screen shows about a client. Links are `None` when not registered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClientDisplay {
     pub client_id: String,
     pub name: String,
@@ -93,6 +93,17 @@ pub struct ConnectedApp {
     pub client: Option<ClientDisplay>,
     /// The granted scopes with their catalogue entries.
     pub scopes: Vec<ScopeDefinition>,
+}
+
+/// A logout request the token service checked (RP-Initiated Logout 1.0 §2, §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatedLogout {
+    /// The client named by the hint's `aud` or by `client_id`, if any.
+    pub client: Option<ClientDisplay>,
+    /// The `sub` of the `id_token_hint`, when one was given.
+    pub subject: Option<String>,
+    /// Registered for `client`; `None` when none was requested.
+    pub post_logout_redirect_uri: Option<String>,
 }
 
 /// RFC 7662 §2.2. An inactive token has `active == false` and nothing else.
@@ -317,6 +328,33 @@ impl TokenServiceClient {
             .await
             .map_err(error)?;
         Ok(answer.existed)
+    }
+
+    /// RP-Initiated Logout 1.0: checks the `id_token_hint` (expired ones accepted), finds the
+    /// client and checks the `post_logout_redirect_uri` is registered for it. A refused request
+    /// is an `invalid_request`: show a page, never redirect.
+    pub async fn validate_logout(
+        &self,
+        id_token_hint: Option<&str>,
+        client_id: Option<&str>,
+        post_logout_redirect_uri: Option<&str>,
+    ) -> Result<ValidatedLogout, OAuthError> {
+        let message = pb::ValidateLogoutRequestRequest {
+            id_token_hint: id_token_hint.map(str::to_owned),
+            client_id: client_id.map(str::to_owned),
+            post_logout_redirect_uri: post_logout_redirect_uri.map(str::to_owned),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move {
+                c.validate_logout_request(r).await
+            })
+            .await
+            .map_err(error)?;
+        Ok(ValidatedLogout {
+            client: answer.client.map(client_display),
+            subject: answer.subject.filter(|s| !s.is_empty()),
+            post_logout_redirect_uri: answer.post_logout_redirect_uri.filter(|s| !s.is_empty()),
+        })
     }
 
     /// RFC 7662 introspection of any token (the gRPC listener is internal).

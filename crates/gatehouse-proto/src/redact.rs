@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::token::v1::{
     AuthenticateUserRequest, IntrospectRequest, IssueAuthorizationCodeRequest,
-    IssueAuthorizationCodeResponse, RevokeRequest,
+    IssueAuthorizationCodeResponse, RevokeRequest, ValidateLogoutRequestRequest,
 };
 
 const REDACTED: &str = "[redacted]";
@@ -59,6 +59,19 @@ impl fmt::Debug for RevokeRequest {
     }
 }
 
+impl fmt::Debug for ValidateLogoutRequestRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ValidateLogoutRequestRequest")
+            .field(
+                "id_token_hint",
+                &self.id_token_hint.as_ref().map(|_| REDACTED),
+            )
+            .field("client_id", &self.client_id)
+            .field("post_logout_redirect_uri", &self.post_logout_redirect_uri)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,7 +79,7 @@ mod tests {
     #[test]
     fn secrets_never_print() {
         let printed = format!(
-            "{:?} {:?} {:?} {:?} {:?}",
+            "{:?} {:?} {:?} {:?} {:?} {:?}",
             AuthenticateUserRequest {
                 username: "alice".into(),
                 password: "hunter2".into()
@@ -87,6 +100,11 @@ mod tests {
                 client_id: "c".into(),
                 token_type_hint: None
             },
+            ValidateLogoutRequestRequest {
+                id_token_hint: Some("eyJ.id-token-secret".into()),
+                client_id: Some("c".into()),
+                post_logout_redirect_uri: None
+            },
         );
         assert!(printed.contains("alice"));
         for secret in [
@@ -95,6 +113,7 @@ mod tests {
             "gh_ac_secret",
             "gh_at_secret",
             "gh_rt_secret",
+            "id-token-secret",
         ] {
             assert!(!printed.contains(secret), "{secret} leaked: {printed}");
         }

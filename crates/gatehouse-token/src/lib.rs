@@ -11,6 +11,7 @@ pub mod http;
 pub mod introspection;
 pub mod issue;
 pub mod keys_api;
+pub mod logout;
 pub mod service;
 pub mod settings;
 pub mod userinfo;

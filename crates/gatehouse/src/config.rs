@@ -7,6 +7,7 @@
 
 use figment::Figment;
 use figment::providers::{Env, Format as _, Serialized, Toml};
+use gatehouse_core::secret::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -45,6 +46,17 @@ pub const KEYS: &[&str] = &[
     "shutdown_grace",
     "log",
     "log_format",
+    "ui_product_name",
+    "ui_logo_url",
+    "ui_favicon_url",
+    "ui_primary_color",
+    "ui_support_url",
+    "ui_footer",
+    "ui_extra_css_url",
+    "login_max_failures_per_user",
+    "login_max_failures_per_ip",
+    "login_failure_window",
+    "login_lockout",
 ];
 
 /// Environment variables read by the CLI rather than the server; accepted, not configuration.
@@ -111,6 +123,26 @@ pub struct Config {
     /// Log filter (`tracing` env-filter syntax). `GATEHOUSE_LOG`, else `RUST_LOG`, else `info`.
     pub log: Option<String>,
     pub log_format: LogFormat,
+    /// Login UI branding: the product name in titles and the header.
+    pub ui_product_name: String,
+    /// Logo shown in the login UI's header (http(s) URL or a path on this origin).
+    pub ui_logo_url: Option<String>,
+    pub ui_favicon_url: Option<String>,
+    /// `#rgb` or `#rrggbb`; text on it and links in it are adjusted for WCAG AA contrast.
+    pub ui_primary_color: String,
+    pub ui_support_url: Option<String>,
+    pub ui_footer: Option<String>,
+    /// An extra stylesheet loaded after the built-in ones.
+    pub ui_extra_css_url: Option<String>,
+    /// Failed logins for one username within `login_failure_window` that lock it (0: no limit).
+    pub login_max_failures_per_user: u32,
+    /// Failed logins from one client IP within `login_failure_window` that block it (0: no limit).
+    pub login_max_failures_per_ip: u32,
+    #[serde(with = "human_duration")]
+    pub login_failure_window: Duration,
+    /// How long a locked username or blocked IP stays locked.
+    #[serde(with = "human_duration")]
+    pub login_lockout: Duration,
 }
 
 impl Default for Config {
@@ -146,6 +178,17 @@ impl Default for Config {
             require_pkce: false,
             log: None,
             log_format: LogFormat::Human,
+            ui_product_name: "Gatehouse".into(),
+            ui_logo_url: None,
+            ui_favicon_url: None,
+            ui_primary_color: gatehouse_login::branding::DEFAULT_PRIMARY_COLOR.into(),
+            ui_support_url: None,
+            ui_footer: None,
+            ui_extra_css_url: None,
+            login_max_failures_per_user: 5,
+            login_max_failures_per_ip: 50,
+            login_failure_window: Duration::from_secs(15 * 60),
+            login_lockout: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -217,6 +260,11 @@ pub fn load(
         &mut config.system_secret_previous,
         &mut config.admin_token,
         &mut config.token_grpc_url,
+        &mut config.ui_logo_url,
+        &mut config.ui_favicon_url,
+        &mut config.ui_support_url,
+        &mut config.ui_footer,
+        &mut config.ui_extra_css_url,
     ] {
         if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
             *value = None;
@@ -437,7 +485,84 @@ impl Config {
                 "set GATEHOUSE_ADMIN_TOKEN to a long random value",
             ));
         }
+        self.validate_ui()?;
         Ok(self)
+    }
+
+    /// The login UI's branding and lockout keys.
+    fn validate_ui(&self) -> Result<(), ConfigError> {
+        if self.ui_product_name.trim().is_empty() {
+            return Err(ConfigError::new(
+                "ui_product_name",
+                "is empty",
+                "set GATEHOUSE_UI_PRODUCT_NAME to the name users know the service by",
+            ));
+        }
+        if !gatehouse_login::branding::is_valid_color(&self.ui_primary_color) {
+            return Err(ConfigError::new(
+                "ui_primary_color",
+                format!(
+                    "{:?} is not a #rgb or #rrggbb colour",
+                    self.ui_primary_color
+                ),
+                "set GATEHOUSE_UI_PRIMARY_COLOR to e.g. #1f5fbf",
+            ));
+        }
+        for (key, value) in [
+            ("ui_logo_url", &self.ui_logo_url),
+            ("ui_favicon_url", &self.ui_favicon_url),
+            ("ui_support_url", &self.ui_support_url),
+            ("ui_extra_css_url", &self.ui_extra_css_url),
+        ] {
+            if let Some(url) = value
+                && !is_page_url(url)
+            {
+                return Err(ConfigError::new(
+                    key,
+                    format!("{url:?} is not an http(s) URL or an absolute path"),
+                    format!(
+                        "set GATEHOUSE_{} to e.g. https://cdn.example.com/file or /path",
+                        key.to_ascii_uppercase()
+                    ),
+                ));
+            }
+        }
+        for (key, value) in [
+            ("login_failure_window", self.login_failure_window),
+            ("login_lockout", self.login_lockout),
+        ] {
+            if value.is_zero() {
+                return Err(ConfigError::new(
+                    key,
+                    "must be longer than zero",
+                    "use a duration such as 15m",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The login UI's settings, from this configuration and the resolved system secret.
+    pub fn login_config(&self, system_secret: &SecretString) -> gatehouse_login::LoginConfig {
+        let mut login =
+            gatehouse_login::LoginConfig::new(self.issuer.clone(), system_secret.clone());
+        login.session_ttl = self.ttl_login_session;
+        login.lockout = gatehouse_login::LockoutPolicy {
+            max_failures_per_user: self.login_max_failures_per_user,
+            max_failures_per_ip: self.login_max_failures_per_ip,
+            window: self.login_failure_window,
+            lockout: self.login_lockout,
+        };
+        login.branding = gatehouse_login::Branding {
+            product_name: self.ui_product_name.clone(),
+            logo_url: self.ui_logo_url.clone(),
+            favicon_url: self.ui_favicon_url.clone(),
+            primary_color: self.ui_primary_color.clone(),
+            support_url: self.ui_support_url.clone(),
+            footer: self.ui_footer.clone(),
+            extra_css_url: self.ui_extra_css_url.clone(),
+        };
+        login
     }
 
     /// The SQLite URL of the embedded default.
@@ -454,6 +579,14 @@ impl Config {
             .clone()
             .unwrap_or_else(|| self.embedded_database_url())
     }
+}
+
+/// A URL a page may link to: http(s) with a host, or a path on the login UI's own origin.
+fn is_page_url(url: &str) -> bool {
+    if url.starts_with('/') {
+        return !url.starts_with("//") && !url.contains(char::is_whitespace);
+    }
+    Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }
 
 /// Secrets may look like numbers or booleans to the environment parser; take them as text.
@@ -593,6 +726,53 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(exposed.validate(Role::All).unwrap_err().key, "admin_token");
+    }
+
+    #[test]
+    fn login_ui_keys_are_checked_and_reach_the_login_config() {
+        let dev = || Config {
+            dev: true,
+            ..Config::default()
+        };
+        let c = Config {
+            ui_primary_color: "orange".into(),
+            ..dev()
+        };
+        assert_eq!(c.validate(Role::All).unwrap_err().key, "ui_primary_color");
+        let c = Config {
+            ui_logo_url: Some("javascript:alert(1)".into()),
+            ..dev()
+        };
+        assert_eq!(c.validate(Role::All).unwrap_err().key, "ui_logo_url");
+        let c = Config {
+            login_lockout: Duration::ZERO,
+            ..dev()
+        };
+        assert_eq!(c.validate(Role::All).unwrap_err().key, "login_lockout");
+
+        let c = load(
+            None,
+            &overrides(&[
+                ("ui_product_name", "Neon".into()),
+                ("ui_primary_color", "#00e599".into()),
+                ("ui_logo_url", "/brand/logo.svg".into()),
+                ("login_max_failures_per_user", 3.into()),
+                ("login_failure_window", "5m".into()),
+                ("issuer", "https://oauth2.example.com/".into()),
+                ("system_secret", "s".repeat(40).into()),
+            ]),
+        )
+        .unwrap()
+        .validate(Role::All)
+        .unwrap();
+        let login = c.login_config(&SecretString::new("s".repeat(40)));
+        assert_eq!(login.branding.product_name, "Neon");
+        assert_eq!(login.branding.logo_url.as_deref(), Some("/brand/logo.svg"));
+        assert_eq!(login.lockout.max_failures_per_user, 3);
+        assert_eq!(login.lockout.max_failures_per_ip, 50);
+        assert_eq!(login.lockout.window, Duration::from_secs(300));
+        assert_eq!(login.issuer, "https://oauth2.example.com");
+        assert!(login.cookie_secure, "https issuer means Secure cookies");
     }
 
     #[test]

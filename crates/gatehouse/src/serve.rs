@@ -70,14 +70,20 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
                 Dependency::Durable(durable.clone()),
                 Dependency::ShortLived(short_lived.clone()),
             ]);
-            let mut public_app = crate::health::router(readiness.clone());
+            let mut public_app = crate::health::router(readiness.clone())
+                .merge(gatehouse_token::http::public_router(service.clone()));
             if role == Role::All {
                 let token_url = config
                     .token_grpc_url
                     .clone()
                     .unwrap_or_else(|| local_grpc_url(grpc_addr));
                 let token_service = TokenServiceClient::connect_lazy(&token_url)?;
-                public_app = public_app.merge(gatehouse_login::router(token_service));
+                public_app = public_app.merge(gatehouse_login::router(login_state(
+                    &config,
+                    &system_secret,
+                    token_service,
+                    short_lived.clone(),
+                )));
             }
             let admin_app = crate::health::router(readiness).merge(admin_api(
                 &config,
@@ -110,8 +116,12 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
                 Dependency::ShortLived(short_lived.clone()),
                 Dependency::TokenService(token_service.clone()),
             ]);
-            let app =
-                crate::health::router(readiness).merge(gatehouse_login::router(token_service));
+            let app = crate::health::router(readiness).merge(gatehouse_login::router(login_state(
+                &config,
+                &system_secret,
+                token_service,
+                short_lived.clone(),
+            )));
             urls.push(format!("login   {}", http_url(listener.local_addr()?)));
             servers.spawn(serve_http(listener, app, shutdown.clone()));
         }
@@ -172,6 +182,22 @@ async fn open_durable(config: &Config) -> anyhow::Result<Arc<dyn DurableStore>> 
     gatehouse_store::connect_durable(&url)
         .await
         .context("connecting to the database (DATABASE_URL)")
+}
+
+/// The login UI's state: it reaches the token service over gRPC and keeps its challenges,
+/// sessions and rate-limit counters in the short-lived store.
+fn login_state(
+    config: &Config,
+    system_secret: &SecretString,
+    token_service: TokenServiceClient,
+    short_lived: Arc<dyn ShortLivedStore>,
+) -> gatehouse_login::LoginState {
+    gatehouse_login::LoginState::new(
+        token_service,
+        short_lived,
+        config.login_config(system_secret),
+        Arc::new(SystemClock),
+    )
 }
 
 /// The token service over the stores, with its signing keys loaded (generated on first start).
@@ -235,6 +261,7 @@ fn admin_api(config: &Config, system_secret: &SecretString, service: &Arc<TokenS
     );
     let api = gatehouse_token::admin::router(state)
         .merge(gatehouse_token::keys_api::router(service.clone()))
+        .merge(gatehouse_token::http::admin_introspection_router(service.clone()))
         .layer(axum::middleware::from_fn_with_state(
             service.clone(),
             gatehouse_token::keys_api::invalidate_client_cache,

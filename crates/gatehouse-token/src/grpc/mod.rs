@@ -297,6 +297,28 @@ impl TokenServiceRpc for TokenGrpc {
         Ok(Response::new(pb::RevokeConsentResponse { existed }))
     }
 
+    async fn validate_logout_request(
+        &self,
+        request: Request<pb::ValidateLogoutRequestRequest>,
+    ) -> Result<Response<pb::ValidateLogoutRequestResponse>, Status> {
+        let request = request.into_inner();
+        let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+        let logout = self
+            .service
+            .validate_logout(
+                non_empty(&request.id_token_hint).as_deref(),
+                non_empty(&request.client_id).as_deref(),
+                non_empty(&request.post_logout_redirect_uri).as_deref(),
+            )
+            .await
+            .map_err(|e| domain(&e))?;
+        Ok(Response::new(pb::ValidateLogoutRequestResponse {
+            client: logout.client.as_deref().map(Into::into),
+            subject: logout.subject,
+            post_logout_redirect_uri: logout.post_logout_redirect_uri,
+        }))
+    }
+
     async fn introspect(
         &self,
         request: Request<pb::IntrospectRequest>,

@@ -4,6 +4,7 @@
 
 mod cli;
 mod config;
+mod deploy;
 mod migrate;
 mod serve;
 mod support;

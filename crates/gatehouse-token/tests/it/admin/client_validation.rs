@@ -106,15 +106,6 @@ fn invalid_clients() -> Vec<(&'static str, Value, &'static str)> {
             METADATA,
         ),
         (
-            "code response type without the code grant",
-            with(
-                &with(&web, "grant_types", json!(["client_credentials"])),
-                "response_types",
-                json!(["code"]),
-            ),
-            METADATA,
-        ),
-        (
             "response type none",
             with(&web, "response_types", json!(["none"])),
             METADATA,

@@ -142,6 +142,23 @@ async fn client_credentials_client_gets_no_response_types() {
 }
 
 #[tokio::test]
+async fn hydra_cli_client_credentials_export_with_code_response_type_imports() {
+    // Hydra's CLI writes response_types ["code"] on every client; such an export must import.
+    for h in harnesses().await {
+        let body = json!({"client_id": "hydra-worker", "grant_types": ["client_credentials"], "response_types": ["code"], "scope": "billing:read"});
+        let created = h.post("/admin/clients", body).await;
+        assert_eq!(
+            created.status,
+            StatusCode::CREATED,
+            "{}: {:?}",
+            h.name,
+            created.body
+        );
+        assert_eq!(created.body["response_types"], json!([]));
+    }
+}
+
+#[tokio::test]
 async fn operator_chosen_secret_of_32_characters_is_accepted_and_verifies() {
     for h in harnesses().await {
         let secret = "an-operator-chosen-secret-of-32c";

@@ -1,13 +1,14 @@
 //! The public OAuth/OIDC endpoints (`gatehouse_token::http`), driven in-process through their
 //! routers on every configured backend pair.
 
+mod client_auth;
 mod code;
 mod discovery;
 mod introspection;
 mod jwt;
 mod refresh;
 mod revocation;
-mod token_endpoint;
+mod token_requests;
 mod userinfo;
 
 use std::sync::Arc;

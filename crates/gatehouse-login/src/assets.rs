@@ -1,0 +1,60 @@
+//! The stylesheets, served by the router itself (no static file directory to deploy):
+//! `gatehouse.css` (embedded at build time) and `brand.css` (generated from the branding
+//! configuration). Pages link them with a content fingerprint (`?v=`), so they are cached for a
+//! year and a new build or a new colour is fetched at once.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::secret::KeyedHasher;
+
+use crate::branding::{Branding, brand_css};
+use crate::state::LoginState;
+
+const GATEHOUSE_CSS: &str = include_str!("../static/gatehouse.css");
+
+#[derive(Debug, Clone)]
+pub struct Assets {
+    brand_css: String,
+    /// The `href`s pages link.
+    pub css_href: String,
+    pub brand_css_href: String,
+}
+
+impl Assets {
+    pub fn new(branding: &Branding) -> Self {
+        let brand_css = brand_css(branding);
+        Self {
+            css_href: format!("/ui/static/gatehouse.css?v={}", fingerprint(GATEHOUSE_CSS)),
+            brand_css_href: format!("/ui/static/brand.css?v={}", fingerprint(&brand_css)),
+            brand_css,
+        }
+    }
+}
+
+fn fingerprint(content: &str) -> String {
+    let hash = KeyedHasher::new(b"gatehouse-login", "asset-fingerprint").hash(content);
+    hash.chars().take(12).collect()
+}
+
+pub async fn serve(State(state): State<LoginState>, Path(file): Path<String>) -> Response {
+    let body = match file.as_str() {
+        "gatehouse.css" => GATEHOUSE_CSS.to_owned(),
+        "brand.css" => state.assets().brand_css.clone(),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=31536000, immutable"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}

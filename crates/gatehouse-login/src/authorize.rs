@@ -1,0 +1,294 @@
+//! `GET|POST /oauth2/auth`: the authorization endpoint (RFC 6749 §4.1.1, OpenID Connect Core
+//! §3.1.2.1).
+//!
+//! The token service validates the request over gRPC. An untrusted error (unknown client,
+//! unregistered redirect URI) is an error page with status 400, never a redirect; every other
+//! error is redirected to the client with `error`, `error_description`, `state` and `iss`
+//! (RFC 9207). A valid request is held behind a challenge id and continues at the login page,
+//! the consent page, or (live session, consent not needed) straight back to the client.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::authorize::{AuthorizationParams, AuthorizeError};
+use gatehouse_core::error::{ErrorCode, OAuthError};
+
+use crate::challenge::{Authenticated, Challenge};
+use crate::flow::{self, Next};
+use crate::form::Fields;
+use crate::i18n::Tr;
+use crate::page::{Problem, SeeOther, language, store_failure};
+use crate::redirect;
+use crate::state::LoginState;
+
+/// The parameters the endpoint reads; any other is ignored (RFC 6749 §3.1).
+const PARAMS: [&str; 12] = [
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "nonce",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "ui_locales",
+];
+
+pub async fn authorize_get(
+    State(state): State<LoginState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    start(&state, &headers, &Fields::query(query.as_deref())).await
+}
+
+/// RFC 6749 §3.1: the endpoint MAY support POST, with the parameters form-encoded.
+pub async fn authorize_post(
+    State(state): State<LoginState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    start(&state, &headers, &Fields::parse(&body)).await
+}
+
+/// The request's parameters: empty ones count as absent (RFC 6749 §3.1), and the first one
+/// given more than once is named in `duplicate` for the token service to refuse.
+pub fn params(fields: &Fields) -> AuthorizationParams {
+    let get = |name: &str| fields.get(name).map(str::to_owned);
+    let duplicate = PARAMS
+        .iter()
+        .find(|p| fields.names().filter(|n| n == *p).count() > 1)
+        .map(|p| (*p).to_owned());
+    AuthorizationParams {
+        client_id: get("client_id"),
+        redirect_uri: get("redirect_uri"),
+        response_type: get("response_type"),
+        scope: get("scope"),
+        state: get("state"),
+        code_challenge: get("code_challenge"),
+        code_challenge_method: get("code_challenge_method"),
+        nonce: get("nonce"),
+        prompt: get("prompt"),
+        max_age: get("max_age"),
+        login_hint: get("login_hint"),
+        ui_locales: get("ui_locales"),
+        duplicate,
+    }
+}
+
+async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Response {
+    let params = params(fields);
+    let t = language(params.ui_locales.as_deref(), headers);
+    let context = match state.token().validate_authorization(&params).await {
+        Ok(context) => context,
+        Err(AuthorizeError::Untrusted(error)) => {
+            let problem = Problem::from_oauth(&error, Problem::BadRequest);
+            return state.error_page(t, problem, Some(&error)).into_response();
+        }
+        Err(AuthorizeError::Redirect {
+            redirect_uri,
+            error,
+            state: client_state,
+        }) => {
+            return redirect_error(state, t, &redirect_uri, &error, client_state.as_deref());
+        }
+    };
+
+    let browser = state.browser(headers);
+    let mut challenge = Challenge::new(context, state.challenges().browser_hash(&browser));
+    let session = match state.sessions().load(headers).await {
+        Ok(found) => found,
+        Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+    };
+    let request = &challenge.request;
+    let usable = session.filter(|found| {
+        !flow::needs_login(
+            request.prompt,
+            request.max_age,
+            Some(found.session.auth_time),
+            state.now(),
+        )
+    });
+    if let Some(found) = &usable {
+        challenge.authenticated = Some(Authenticated {
+            subject: found.session.subject.clone(),
+            auth_time: found.session.auth_time,
+            sid: found.session.sid.clone(),
+        });
+    }
+    let consent_needed = match &challenge.authenticated {
+        Some(auth) => match consent_needed(state, &challenge, &auth.subject).await {
+            Ok(needed) => needed,
+            Err(e) => return state.failure_page(t, &e).into_response(),
+        },
+        None => true,
+    };
+    let next = flow::next_step(challenge.request.prompt, usable.is_some(), consent_needed);
+    let page = match next {
+        Next::Fail(code) => {
+            let description = match code {
+                ErrorCode::LoginRequired => {
+                    "the user is not signed in and prompt=none was requested"
+                }
+                _ => "the user has not consented and prompt=none was requested",
+            };
+            return redirect_error(
+                state,
+                t,
+                &challenge.request.redirect_uri,
+                &OAuthError::new(code, description),
+                challenge.request.state.as_deref(),
+            );
+        }
+        Next::IssueCode => return issue_code(state, t, &challenge).await,
+        Next::Login => "/ui/login",
+        Next::Consent => "/ui/consent",
+    };
+    match state.challenges().create(&challenge).await {
+        Ok(id) => SeeOther::to(format!("{page}?challenge={id}"))
+            .cookie(browser.set_cookie(state.secure()))
+            .into_response(),
+        Err(e) => state.failure_page(t, &store_failure(e)).into_response(),
+    }
+}
+
+/// Whether `subject` must see the consent screen for this request (see [`flow::needs_consent`]).
+pub(crate) async fn consent_needed(
+    state: &LoginState,
+    challenge: &Challenge,
+    subject: &str,
+) -> Result<bool, OAuthError> {
+    let request = &challenge.request;
+    let remembered = if request.prompt.consent || challenge.client.skip_consent {
+        None
+    } else {
+        state
+            .token()
+            .consent(subject, &request.client_id)
+            .await?
+            .map(|c| c.scope)
+    };
+    Ok(flow::needs_consent(
+        request.prompt,
+        challenge.client.skip_consent,
+        &request.scope,
+        remembered.as_ref(),
+    ))
+}
+
+/// After sign-in: straight back to the client when consent is not needed (the challenge is
+/// then spent), else on to the consent page.
+pub(crate) async fn continue_after_login(
+    state: &LoginState,
+    t: Tr,
+    id: &str,
+    challenge: Challenge,
+    subject: &str,
+) -> Response {
+    match consent_needed(state, &challenge, subject).await {
+        Err(e) => state.failure_page(t, &e).into_response(),
+        Ok(true) => match state.challenges().save(id, &challenge).await {
+            Ok(()) => SeeOther::to(format!("/ui/consent?challenge={id}")).into_response(),
+            Err(e) => state.failure_page(t, &store_failure(e)).into_response(),
+        },
+        Ok(false) => match state.challenges().take(id).await {
+            Ok(Some(_)) => issue_code(state, t, &challenge).await,
+            Ok(None) => state.error_page(t, Problem::Expired, None).into_response(),
+            Err(e) => state.failure_page(t, &store_failure(e)).into_response(),
+        },
+    }
+}
+
+/// RFC 6749 §4.1.2: the token service issues the code for every requested scope, and the user
+/// goes back to the client with `code`, `scope`, `state` and `iss`.
+pub(crate) async fn issue_code(state: &LoginState, t: Tr, challenge: &Challenge) -> Response {
+    let request = &challenge.request;
+    let Some(auth) = &challenge.authenticated else {
+        return state.error_page(t, Problem::Internal, None).into_response();
+    };
+    let issued = state
+        .token()
+        .issue_authorization_code(
+            request,
+            &auth.subject,
+            &request.scope,
+            auth.auth_time,
+            Some(&auth.sid),
+        )
+        .await;
+    match issued {
+        Ok(code) => {
+            let location = redirect::code_response(
+                &request.redirect_uri,
+                code.expose(),
+                &request.scope.to_string(),
+                request.state.as_deref(),
+                state.issuer(),
+            );
+            match location {
+                Some(location) => SeeOther::to(location).into_response(),
+                None => state.error_page(t, Problem::Internal, None).into_response(),
+            }
+        }
+        // The user was disabled or deleted since signing in.
+        Err(error) if error.code == ErrorCode::AccessDenied => redirect_error(
+            state,
+            t,
+            &request.redirect_uri,
+            &error,
+            request.state.as_deref(),
+        ),
+        Err(error) => {
+            let problem = Problem::from_oauth(&error, Problem::BadRequest);
+            state.error_page(t, problem, Some(&error)).into_response()
+        }
+    }
+}
+
+/// RFC 6749 §4.1.2.1 with RFC 9207's `iss`.
+pub(crate) fn redirect_error(
+    state: &LoginState,
+    t: Tr,
+    redirect_uri: &str,
+    error: &OAuthError,
+    client_state: Option<&str>,
+) -> Response {
+    match redirect::error_response(redirect_uri, error, client_state, state.issuer()) {
+        Some(location) => SeeOther::to(location).into_response(),
+        None => state
+            .error_page(t, Problem::BadRequest, Some(error))
+            .into_response(),
+    }
+}
+
+/// Adds a `Set-Cookie` to any response.
+pub(crate) fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_parameters_are_named_and_unknown_ones_ignored() {
+        let p = params(&Fields::parse(
+            b"client_id=neoncli&scope=openid&scope=offline&grant_type=authorization_code&state=",
+        ));
+        assert_eq!(p.client_id.as_deref(), Some("neoncli"));
+        assert_eq!(p.duplicate.as_deref(), Some("scope"));
+        assert_eq!(p.state, None, "an empty parameter is an absent one");
+        let p = params(&Fields::parse(
+            b"client_id=a&grant_type=x&grant_type=y&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcb",
+        ));
+        assert_eq!(p.duplicate, None, "unknown parameters may repeat");
+        assert_eq!(p.redirect_uri.as_deref(), Some("http://127.0.0.1/cb"));
+    }
+}

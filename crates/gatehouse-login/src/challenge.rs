@@ -1,0 +1,157 @@
+//! Pending authorization requests, held server-side behind an unguessable challenge id.
+//!
+//! Pages carry only the id (`random_token(32)`, 256 bits); the validated request, the client's
+//! display data and the scope catalogue entries stay in the short-lived store. A challenge is
+//! bound to the browser that started it (the keyed hash of its browser cookie), so an id that
+//! leaks is useless elsewhere, and it is taken atomically when the code is issued (single use).
+
+use std::time::Duration;
+
+use gatehouse_core::authorize::ValidatedAuthorization;
+use gatehouse_core::scope::ScopeDefinition;
+use gatehouse_core::secret::{KeyedHasher, constant_time_eq, random_token};
+use gatehouse_core::store::{Namespace, Records, ShortLivedStore, StoreResult};
+use serde::{Deserialize, Serialize};
+
+use crate::cookies;
+use crate::csrf::Browser;
+use crate::token_client::{AuthorizationContext, ClientDisplay};
+
+/// Key prefix inside [`Namespace::Challenge`] for authorization challenges.
+const AUTHORIZATION: &str = "authz.";
+/// Key prefix inside [`Namespace::Challenge`] for logout confirmations.
+const LOGOUT: &str = "logout.";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Challenge {
+    pub request: ValidatedAuthorization,
+    pub client: ClientDisplay,
+    /// Every requested scope with its catalogue entry, in the order requested.
+    pub scopes: Vec<ScopeDefinition>,
+    /// Keyed hash of the browser cookie of the browser that started it.
+    pub browser: String,
+    /// Set once the user has signed in (or was signed in) for this request.
+    pub authenticated: Option<Authenticated>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authenticated {
+    pub subject: String,
+    pub auth_time: i64,
+    pub sid: String,
+}
+
+impl Challenge {
+    pub fn new(context: AuthorizationContext, browser_hash: String) -> Self {
+        Self {
+            request: context.request,
+            client: context.client,
+            scopes: context.scopes,
+            browser: browser_hash,
+            authenticated: None,
+        }
+    }
+
+    /// The scopes to list on the consent screen: the technical and hidden ones left out.
+    pub fn visible_scopes(&self) -> impl Iterator<Item = &ScopeDefinition> {
+        self.scopes
+            .iter()
+            .filter(|s| !s.hidden && !s.name.is_technical())
+    }
+}
+
+/// An RP-initiated logout waiting for the user's confirmation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutChallenge {
+    pub post_logout_redirect_uri: Option<String>,
+    pub state: Option<String>,
+    pub browser: String,
+}
+
+pub struct Challenges<'a> {
+    pub store: &'a dyn ShortLivedStore,
+    /// Hashes browser cookies for the binding.
+    pub keys: &'a KeyedHasher,
+    pub ttl: Duration,
+}
+
+impl Challenges<'_> {
+    pub fn browser_hash(&self, browser: &Browser) -> String {
+        self.keys.hash(browser.id())
+    }
+
+    fn bound_to(&self, stored: &str, browser: Option<&Browser>) -> bool {
+        browser
+            .is_some_and(|b| constant_time_eq(self.browser_hash(b).as_bytes(), stored.as_bytes()))
+    }
+
+    /// Stores a new challenge; answers its id.
+    pub async fn create(&self, challenge: &Challenge) -> StoreResult<String> {
+        let id = random_token(32);
+        self.save(&id, challenge).await?;
+        Ok(id)
+    }
+
+    /// Replaces the challenge stored under `id`.
+    pub async fn save(&self, id: &str, challenge: &Challenge) -> StoreResult<()> {
+        Records::new(self.store)
+            .put(
+                Namespace::Challenge,
+                &key(AUTHORIZATION, id),
+                challenge,
+                self.ttl,
+            )
+            .await
+    }
+
+    /// The challenge `id`, when it exists and belongs to this browser.
+    pub async fn load(
+        &self,
+        id: &str,
+        browser: Option<&Browser>,
+    ) -> StoreResult<Option<Challenge>> {
+        if !cookies::is_token(id) {
+            return Ok(None);
+        }
+        let found: Option<Challenge> = Records::new(self.store)
+            .get(Namespace::Challenge, &key(AUTHORIZATION, id))
+            .await?;
+        Ok(found.filter(|c| self.bound_to(&c.browser, browser)))
+    }
+
+    /// Takes the challenge `id` (single use): of concurrent takers only one gets it.
+    pub async fn take(&self, id: &str) -> StoreResult<Option<Challenge>> {
+        if !cookies::is_token(id) {
+            return Ok(None);
+        }
+        Records::new(self.store)
+            .take(Namespace::Challenge, &key(AUTHORIZATION, id))
+            .await
+    }
+
+    pub async fn create_logout(&self, logout: &LogoutChallenge) -> StoreResult<String> {
+        let id = random_token(32);
+        Records::new(self.store)
+            .put(Namespace::Challenge, &key(LOGOUT, &id), logout, self.ttl)
+            .await?;
+        Ok(id)
+    }
+
+    pub async fn take_logout(
+        &self,
+        id: &str,
+        browser: Option<&Browser>,
+    ) -> StoreResult<Option<LogoutChallenge>> {
+        if !cookies::is_token(id) {
+            return Ok(None);
+        }
+        let found: Option<LogoutChallenge> = Records::new(self.store)
+            .take(Namespace::Challenge, &key(LOGOUT, id))
+            .await?;
+        Ok(found.filter(|c| self.bound_to(&c.browser, browser)))
+    }
+}
+
+fn key(kind: &str, id: &str) -> String {
+    format!("{kind}{id}")
+}

@@ -1,0 +1,226 @@
+//! The login page (`GET|POST /ui/login`).
+//!
+//! Wrong credentials answer the form again with status 401 and one generic message, the same
+//! for an unknown user, a wrong password and a disabled user (the token service verifies an
+//! unknown user against a dummy hash, so timing does not tell them apart either). Failed
+//! attempts are counted per username and per client IP (`rate_limit.rs`); a locked attempt gets
+//! status 429 and is not checked at all. Success starts a new login session.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequestParts, RawQuery, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::authorize::{continue_after_login, with_cookie};
+use crate::challenge::{Authenticated, Challenge};
+use crate::csrf::{Browser, Purpose};
+use crate::form::Fields;
+use crate::i18n::Tr;
+use crate::page::{LoginPage, Page, Problem, SeeOther, language, store_failure};
+use crate::state::LoginState;
+
+/// The client's IP as the listener saw it (`unknown` when served without connection info).
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
+        ))
+    }
+}
+
+/// The challenge named by a page or form, if it belongs to this browser. `Err` is the page to
+/// answer instead (expired, or the store failed).
+pub(crate) async fn find_challenge(
+    state: &LoginState,
+    id: &str,
+    browser: Option<&Browser>,
+    t: Tr,
+) -> Result<Challenge, Response> {
+    match state.challenges().load(id, browser).await {
+        Ok(Some(challenge)) => Ok(challenge),
+        Ok(None) => Err(state.error_page(t, Problem::Expired, None).into_response()),
+        Err(e) => Err(state.failure_page(t, &store_failure(e)).into_response()),
+    }
+}
+
+pub async fn show(
+    State(state): State<LoginState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = Fields::query(query.as_deref());
+    let browser = state.browser(&headers);
+    let challenge = match query.get("challenge") {
+        Some(id) => {
+            let t = language(None, &headers);
+            match find_challenge(&state, id, Some(&browser), t).await {
+                Ok(c) => Some((id.to_owned(), c)),
+                Err(page) => return page,
+            }
+        }
+        None => None,
+    };
+    let ui_locales = challenge
+        .as_ref()
+        .and_then(|(_, c)| c.request.ui_locales.as_deref())
+        .or(query.get("ui_locales"));
+    let t = language(ui_locales, &headers);
+    let form = LoginForm {
+        challenge: challenge.as_ref(),
+        username: challenge
+            .as_ref()
+            .and_then(|(_, c)| c.request.login_hint.clone())
+            .unwrap_or_default(),
+        remember: false,
+        error: None,
+    };
+    form.page(&state, t, &browser, StatusCode::OK)
+        .cookie(browser.set_cookie(state.secure()))
+        .into_response()
+}
+
+struct LoginForm<'a> {
+    challenge: Option<&'a (String, Challenge)>,
+    username: String,
+    remember: bool,
+    error: Option<&'static str>,
+}
+
+impl LoginForm<'_> {
+    fn page(&self, state: &LoginState, t: Tr, browser: &Browser, status: StatusCode) -> Page {
+        let client_name = self.challenge.map(|(_, c)| c.client.name.clone());
+        let heading = match &client_name {
+            Some(name) => t.with("login.heading_client", "client", name),
+            None => t.get("login.heading_account").to_owned(),
+        };
+        let mut csp = state.base_csp();
+        if let Some((_, c)) = self.challenge {
+            // Signing in may send the user straight back to the client.
+            csp = csp.with_form_target(&c.request.redirect_uri);
+        }
+        Page::render(
+            status,
+            &LoginPage {
+                page: state.chrome(t),
+                heading,
+                client_name,
+                challenge: self.challenge.map(|(id, _)| id.clone()),
+                csrf: state.csrf().token(browser, Purpose::Login),
+                username: self.username.clone(),
+                error: self.error.map(|key| t.get(key).to_owned()),
+                remember: self.remember,
+            },
+        )
+        .csp(csp)
+    }
+}
+
+pub async fn submit(
+    State(state): State<LoginState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = Fields::parse(&body);
+    let browser = state.existing_browser(&headers);
+    let challenge = match form.get("challenge") {
+        Some(id) => {
+            let t = language(None, &headers);
+            match find_challenge(&state, id, browser.as_ref(), t).await {
+                Ok(c) => Some((id.to_owned(), c)),
+                Err(page) => return page,
+            }
+        }
+        None => None,
+    };
+    let t = language(
+        challenge
+            .as_ref()
+            .and_then(|(_, c)| c.request.ui_locales.as_deref()),
+        &headers,
+    );
+    let Some(browser) = browser.filter(|b| {
+        state
+            .csrf()
+            .verify(Some(b), Purpose::Login, form.get("csrf_token"))
+    }) else {
+        return state.error_page(t, Problem::Csrf, None).into_response();
+    };
+
+    let username = form.get("username").unwrap_or_default().trim().to_owned();
+    let remember = form.flag("remember");
+    let again = |status: StatusCode, error: &'static str| {
+        LoginForm {
+            challenge: challenge.as_ref(),
+            username: username.clone(),
+            remember,
+            error: Some(error),
+        }
+        .page(&state, t, &browser, status)
+        .into_response()
+    };
+    let Some(password) = form.secret("password").filter(|_| !username.is_empty()) else {
+        return again(StatusCode::UNAUTHORIZED, "login.error_invalid");
+    };
+
+    let limiter = state.rate_limiter();
+    match limiter.check(&username, &ip).await {
+        Ok(None) => {}
+        Ok(Some(_)) => return again(StatusCode::TOO_MANY_REQUESTS, "login.error_locked"),
+        Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+    }
+    let user = match state.token().authenticate_user(&username, &password).await {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            if let Err(e) = limiter.record_failure(&username, &ip).await {
+                return state.failure_page(t, &store_failure(e)).into_response();
+            }
+            tracing::info!("a login attempt failed");
+            return again(StatusCode::UNAUTHORIZED, "login.error_invalid");
+        }
+        Err(e) => return state.failure_page(t, &e).into_response(),
+    };
+    if let Err(e) = limiter.record_success(&username).await {
+        tracing::warn!(error = %e, "resetting the failed-login counter failed");
+    }
+
+    // A new login always gets a new session (no fixation); the browser's old one ends.
+    let sessions = state.sessions();
+    match sessions.load(&headers).await {
+        Ok(Some(old)) => {
+            if let Err(e) = sessions.end(&old.cookie).await {
+                return state.failure_page(t, &store_failure(e)).into_response();
+            }
+        }
+        Ok(None) => {}
+        Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+    }
+    let (session, cookie) = match sessions.create(&user.id, state.now(), remember).await {
+        Ok(created) => created,
+        Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+    };
+    tracing::info!(subject = %user.id, "user signed in");
+
+    let response = match challenge {
+        None => SeeOther::to("/account/apps").into_response(),
+        Some((id, mut challenge)) => {
+            challenge.authenticated = Some(Authenticated {
+                subject: session.subject.clone(),
+                auth_time: session.auth_time,
+                sid: session.sid.clone(),
+            });
+            continue_after_login(&state, t, &id, challenge, &session.subject).await
+        }
+    };
+    with_cookie(response, cookie)
+}

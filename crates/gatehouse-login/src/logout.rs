@@ -1,0 +1,174 @@
+//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) at `/oauth2/sessions/logout`.
+//!
+//! The request (`id_token_hint`, `client_id`, `post_logout_redirect_uri`, `state`, by GET or
+//! POST) is checked by the token service, which holds the keys to verify the hint. A signed-in
+//! user then confirms on a page (a POST with a CSRF token, so no other site can sign them out);
+//! the session ends and the user goes to the registered post-logout URI with `state`, or sees
+//! the signed-out page. A refused request is an error page, never a redirect.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::challenge::LogoutChallenge;
+use crate::csrf::Purpose;
+use crate::form::Fields;
+use crate::i18n::Tr;
+use crate::page::{
+    LogoutPage, Page, Problem, SeeOther, SignedOutPage, language, store_failure, user_label,
+};
+use crate::redirect;
+use crate::state::LoginState;
+use crate::token_client::ValidatedLogout;
+
+pub async fn start_get(
+    State(state): State<LoginState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    start(&state, &headers, &Fields::query(query.as_deref())).await
+}
+
+pub async fn start_post(
+    State(state): State<LoginState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    start(&state, &headers, &Fields::parse(&body)).await
+}
+
+async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Response {
+    let t = language(fields.get("ui_locales"), headers);
+    let hint = fields.get("id_token_hint");
+    let client_id = fields.get("client_id");
+    let target = fields.get("post_logout_redirect_uri");
+    let logout = if hint.is_some() || client_id.is_some() || target.is_some() {
+        match state.token().validate_logout(hint, client_id, target).await {
+            Ok(logout) => logout,
+            Err(e) => {
+                let problem = Problem::from_oauth(&e, Problem::BadLogout);
+                return state.error_page(t, problem, Some(&e)).into_response();
+            }
+        }
+    } else {
+        ValidatedLogout {
+            client: None,
+            subject: None,
+            post_logout_redirect_uri: None,
+        }
+    };
+    let client_state = fields.get("state").map(str::to_owned);
+
+    let found = match state.sessions().load(headers).await {
+        Ok(found) => found,
+        Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+    };
+    let Some(found) = found else {
+        // Nobody is signed in here: nothing to confirm.
+        return finish(
+            state,
+            t,
+            logout.post_logout_redirect_uri.as_deref(),
+            client_state.as_deref(),
+            None,
+        );
+    };
+    let browser = state.browser(headers);
+    let pending = LogoutChallenge {
+        post_logout_redirect_uri: logout.post_logout_redirect_uri.clone(),
+        state: client_state,
+        browser: state.challenges().browser_hash(&browser),
+    };
+    let id = match state.challenges().create_logout(&pending).await {
+        Ok(id) => id,
+        Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+    };
+    let label = match state.token().user(&found.session.subject).await {
+        Ok(Some(user)) => user_label(user.name.as_deref(), &user.username),
+        Ok(None) => found.session.subject.clone(),
+        Err(e) => return state.failure_page(t, &e).into_response(),
+    };
+    let mut csp = state.base_csp();
+    if let Some(uri) = &logout.post_logout_redirect_uri {
+        csp = csp.with_form_target(uri);
+    }
+    Page::render(
+        StatusCode::OK,
+        &LogoutPage {
+            page: state.chrome(t),
+            client_name: logout.client.map(|c| c.name).filter(|n| !n.is_empty()),
+            user_label: label,
+            csrf: state.csrf().token(&browser, Purpose::Logout),
+            logout_challenge: id,
+        },
+    )
+    .csp(csp)
+    .cookie(browser.set_cookie(state.secure()))
+    .into_response()
+}
+
+/// The confirmation: ends the session, then redirects or shows the signed-out page.
+pub async fn confirm(State(state): State<LoginState>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = Fields::parse(&body);
+    let t = language(None, &headers);
+    let browser = state.existing_browser(&headers);
+    if !state
+        .csrf()
+        .verify(browser.as_ref(), Purpose::Logout, form.get("csrf_token"))
+    {
+        return state.error_page(t, Problem::Csrf, None).into_response();
+    }
+    let pending = match form.get("logout_challenge") {
+        Some(id) => match state.challenges().take_logout(id, browser.as_ref()).await {
+            Ok(pending) => pending,
+            Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+        },
+        None => None,
+    };
+    let sessions = state.sessions();
+    let cookie = match sessions.load(&headers).await {
+        Ok(Some(found)) => match sessions.end(&found.cookie).await {
+            Ok(cookie) => cookie,
+            Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+        },
+        Ok(None) => sessions.expire_cookie(),
+        Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+    };
+    tracing::info!("user signed out");
+    // An expired or missing confirmation still signs out, but redirects nowhere.
+    let (target, client_state) = pending
+        .map(|p| (p.post_logout_redirect_uri, p.state))
+        .unwrap_or_default();
+    finish(
+        &state,
+        t,
+        target.as_deref(),
+        client_state.as_deref(),
+        cookie,
+    )
+}
+
+/// RP-Initiated Logout §3: to the registered URI with `state`, else the signed-out page.
+fn finish(
+    state: &LoginState,
+    t: Tr,
+    target: Option<&str>,
+    client_state: Option<&str>,
+    cookie: Option<HeaderValue>,
+) -> Response {
+    if let Some(target) = target {
+        let params: Vec<(&str, &str)> = client_state.map(|s| ("state", s)).into_iter().collect();
+        if let Some(location) = redirect::with_query(target, &params) {
+            return SeeOther::to(location).cookie(cookie).into_response();
+        }
+    }
+    Page::render(
+        StatusCode::OK,
+        &SignedOutPage {
+            page: state.chrome(t),
+        },
+    )
+    .cookie(cookie)
+    .into_response()
+}

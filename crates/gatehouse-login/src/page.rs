@@ -1,0 +1,323 @@
+//! Rendering: the page chrome every template shares, the templates, and the responses pages
+//! and redirects travel in (status, cookies, per-page CSP).
+
+use askama::Template;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::error::{ErrorCode, OAuthError};
+use gatehouse_core::scope::ScopeDefinition;
+
+use crate::branding::Branding;
+use crate::headers::Csp;
+use crate::i18n::Tr;
+use crate::state::LoginState;
+use crate::token_client::ClientDisplay;
+
+/// What the base layout needs: language, branding and the stylesheet links.
+pub struct Chrome {
+    pub t: Tr,
+    pub brand: Branding,
+    pub css_href: String,
+    pub brand_css_href: String,
+}
+
+impl LoginState {
+    pub(crate) fn chrome(&self, t: Tr) -> Chrome {
+        Chrome {
+            t,
+            brand: self.config().branding.clone(),
+            css_href: self.assets().css_href.clone(),
+            brand_css_href: self.assets().brand_css_href.clone(),
+        }
+    }
+}
+
+/// The language for a page: `ui_locales` when the request has one, else `Accept-Language`.
+pub fn language(ui_locales: Option<&str>, headers: &HeaderMap) -> Tr {
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    Tr::negotiate(ui_locales, accept)
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub page: Chrome,
+    pub heading: String,
+    pub client_name: Option<String>,
+    pub challenge: Option<String>,
+    pub csrf: String,
+    pub username: String,
+    pub error: Option<String>,
+    pub remember: bool,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage {
+    pub page: Chrome,
+    pub client: ClientDisplay,
+    pub user_label: String,
+    pub scopes: Vec<ScopeDefinition>,
+    pub challenge: String,
+    pub csrf: String,
+    pub switch_csrf: String,
+}
+
+pub struct AppView {
+    pub client_id: String,
+    pub name: String,
+    pub logo_uri: Option<String>,
+    /// The visible scopes' labels, in plain words.
+    pub scopes: Vec<String>,
+    pub granted: String,
+    pub revoke_label: String,
+}
+
+#[derive(Template)]
+#[template(path = "apps.html")]
+pub struct AppsPage {
+    pub page: Chrome,
+    pub user_label: String,
+    pub apps: Vec<AppView>,
+    pub csrf: String,
+    pub revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub struct LogoutPage {
+    pub page: Chrome,
+    pub client_name: Option<String>,
+    pub user_label: String,
+    pub csrf: String,
+    pub logout_challenge: String,
+}
+
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+pub struct SignedOutPage {
+    pub page: Chrome,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub page: Chrome,
+    pub code: String,
+    pub title: String,
+    pub message: String,
+    /// The error description, for the client's developer.
+    pub detail: Option<String>,
+}
+
+/// A rendered page with its status, cookies and CSP.
+pub struct Page {
+    status: StatusCode,
+    html: String,
+    cookies: Vec<HeaderValue>,
+    csp: Option<Csp>,
+}
+
+impl Page {
+    pub fn render(status: StatusCode, template: &impl Template) -> Self {
+        let html = match template.render() {
+            Ok(html) => html,
+            Err(e) => {
+                tracing::error!(error = %e, "rendering a page failed");
+                return Self {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    html: "<!doctype html><title>Error</title><p>Internal error</p>".into(),
+                    cookies: Vec::new(),
+                    csp: None,
+                };
+            }
+        };
+        Self {
+            status,
+            html,
+            cookies: Vec::new(),
+            csp: None,
+        }
+    }
+
+    pub fn cookie(mut self, cookie: Option<HeaderValue>) -> Self {
+        self.cookies.extend(cookie);
+        self
+    }
+
+    pub fn csp(mut self, csp: Csp) -> Self {
+        self.csp = Some(csp);
+        self
+    }
+}
+
+impl IntoResponse for Page {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            )],
+            self.html,
+        )
+            .into_response();
+        let headers = response.headers_mut();
+        for cookie in self.cookies {
+            headers.append(header::SET_COOKIE, cookie);
+        }
+        if let Some(csp) = self.csp {
+            headers.insert(header::CONTENT_SECURITY_POLICY, csp.header_value());
+        }
+        response
+    }
+}
+
+/// `303 See Other` (RFC 9110 §15.4.4): after a form POST the browser follows with a GET.
+pub struct SeeOther {
+    location: String,
+    cookies: Vec<HeaderValue>,
+}
+
+impl SeeOther {
+    pub fn to(location: impl Into<String>) -> Self {
+        Self {
+            location: location.into(),
+            cookies: Vec::new(),
+        }
+    }
+
+    pub fn cookie(mut self, cookie: Option<HeaderValue>) -> Self {
+        self.cookies.extend(cookie);
+        self
+    }
+}
+
+impl IntoResponse for SeeOther {
+    fn into_response(self) -> Response {
+        let Ok(location) = HeaderValue::from_str(&self.location) else {
+            tracing::error!("a redirect location is not a valid header value");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        };
+        let mut response = StatusCode::SEE_OTHER.into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::LOCATION, location);
+        for cookie in self.cookies {
+            headers.append(header::SET_COOKIE, cookie);
+        }
+        response
+    }
+}
+
+/// The kinds of error page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// An authorization request that cannot be redirected back (unknown client, unregistered
+    /// redirect URI): RFC 6749 §4.1.2.1 says to inform the user, never to redirect.
+    BadRequest,
+    /// The challenge is unknown, expired, used or from another browser.
+    Expired,
+    /// A form without a valid CSRF token.
+    Csrf,
+    /// A logout request that cannot be honoured.
+    BadLogout,
+    Unavailable,
+    Internal,
+}
+
+impl Problem {
+    fn status(self) -> StatusCode {
+        match self {
+            Self::BadRequest | Self::Expired | Self::BadLogout => StatusCode::BAD_REQUEST,
+            Self::Csrf => StatusCode::FORBIDDEN,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn keys(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Self::BadRequest => (
+                "error.request_title",
+                "error.request_text",
+                "invalid_request",
+            ),
+            Self::Expired => ("error.expired_title", "error.expired_text", "expired"),
+            Self::Csrf => ("error.csrf_title", "error.csrf_text", "csrf"),
+            Self::BadLogout => ("error.logout_title", "error.logout_text", "invalid_request"),
+            Self::Unavailable => (
+                "error.unavailable_title",
+                "error.unavailable_text",
+                "temporarily_unavailable",
+            ),
+            Self::Internal => (
+                "error.internal_title",
+                "error.internal_text",
+                "server_error",
+            ),
+        }
+    }
+
+    /// The page for an error the token service answered: retry-later and internal errors are
+    /// what they are; anything else is the request's fault (`otherwise`).
+    pub fn from_oauth(error: &OAuthError, otherwise: Self) -> Self {
+        match error.code {
+            ErrorCode::TemporarilyUnavailable => Self::Unavailable,
+            ErrorCode::ServerError => Self::Internal,
+            _ => otherwise,
+        }
+    }
+}
+
+impl LoginState {
+    /// An error page in the user's language. `detail` (an OAuth error from a client's request)
+    /// is shown under "technical details" for the client's developer.
+    pub(crate) fn error_page(&self, t: Tr, problem: Problem, detail: Option<&OAuthError>) -> Page {
+        let (title, message, code) = problem.keys();
+        let code = detail.map_or(code, |e| e.code.as_str());
+        Page::render(
+            problem.status(),
+            &ErrorPage {
+                page: self.chrome(t),
+                code: code.to_owned(),
+                title: t.get(title).to_owned(),
+                message: t.get(message).to_owned(),
+                detail: detail
+                    .filter(|_| matches!(problem, Problem::BadRequest | Problem::BadLogout))
+                    .map(|e| e.description.to_string()),
+            },
+        )
+    }
+
+    /// The error page for a failure reaching the store or the token service.
+    pub(crate) fn failure_page(&self, t: Tr, error: &OAuthError) -> Page {
+        self.error_page(t, Problem::from_oauth(error, Problem::Internal), None)
+    }
+}
+
+/// A store failure as the OAuth error pages show it.
+pub fn store_failure(e: gatehouse_core::store::StoreError) -> OAuthError {
+    match e {
+        gatehouse_core::store::StoreError::Unavailable { backend, message } => {
+            tracing::warn!(backend, %message, "short-lived store unavailable");
+            OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "the service is temporarily unavailable; retry shortly",
+            )
+        }
+        other => {
+            tracing::error!(error = %other, "short-lived store failure");
+            OAuthError::server_error()
+        }
+    }
+}
+
+/// How the pages name a user: "Alice Example (alice)" or just the username.
+pub fn user_label(name: Option<&str>, username: &str) -> String {
+    match name.filter(|n| !n.trim().is_empty() && *n != username) {
+        Some(name) => format!("{name} ({username})"),
+        None => username.to_owned(),
+    }
+}

@@ -1,0 +1,108 @@
+//! Login sessions: who signed in in this browser, and when.
+//!
+//! The cookie holds a random value (256 bits); the short-lived store holds the session under the
+//! keyed hash of that value, so a leaked store does not yield usable cookies. A new login always
+//! mints a new value (no session fixation).
+
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderValue};
+use gatehouse_core::secret::{KeyedHasher, random_token};
+use gatehouse_core::store::{Namespace, Records, ShortLivedStore, StoreResult};
+use serde::{Deserialize, Serialize};
+
+use crate::config::UNREMEMBERED_SESSION_TTL;
+use crate::cookies::{self, Lifetime};
+
+/// What a login session records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginSession {
+    /// The user's id.
+    pub subject: String,
+    /// When the user authenticated, Unix seconds (the ID token's `auth_time`).
+    pub auth_time: i64,
+    /// Whether the cookie outlives the browser.
+    pub remember: bool,
+    /// A session id for the token service (`sid`), unrelated to the cookie value.
+    pub sid: String,
+}
+
+/// A session found from the request's cookie.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub cookie: String,
+    pub session: LoginSession,
+}
+
+pub struct Sessions<'a> {
+    pub store: &'a dyn ShortLivedStore,
+    pub keys: &'a KeyedHasher,
+    pub secure: bool,
+    /// The remembered lifetime.
+    pub ttl: Duration,
+}
+
+impl Sessions<'_> {
+    fn cookie_name(&self) -> String {
+        cookies::name(cookies::SESSION, self.secure)
+    }
+
+    /// The live session of this browser, if any.
+    pub async fn load(&self, headers: &HeaderMap) -> StoreResult<Option<Found>> {
+        let Some(cookie) =
+            cookies::get(headers, &self.cookie_name()).filter(|v| cookies::is_token(v))
+        else {
+            return Ok(None);
+        };
+        let session: Option<LoginSession> = Records::new(self.store)
+            .get(Namespace::LoginSession, &self.keys.hash(cookie))
+            .await?;
+        Ok(session.map(|session| Found {
+            cookie: cookie.to_owned(),
+            session,
+        }))
+    }
+
+    /// Starts a session; answers it with the `Set-Cookie` to send.
+    pub async fn create(
+        &self,
+        subject: &str,
+        auth_time: i64,
+        remember: bool,
+    ) -> StoreResult<(LoginSession, Option<HeaderValue>)> {
+        let cookie = random_token(32);
+        let session = LoginSession {
+            subject: subject.to_owned(),
+            auth_time,
+            remember,
+            sid: random_token(16),
+        };
+        let (ttl, lifetime) = if remember {
+            (self.ttl, Lifetime::MaxAge(self.ttl))
+        } else {
+            (self.ttl.min(UNREMEMBERED_SESSION_TTL), Lifetime::Browser)
+        };
+        Records::new(self.store)
+            .put(
+                Namespace::LoginSession,
+                &self.keys.hash(&cookie),
+                &session,
+                ttl,
+            )
+            .await?;
+        let set = cookies::set(&self.cookie_name(), &cookie, lifetime, self.secure);
+        Ok((session, set))
+    }
+
+    /// Ends the session with this cookie value; answers the `Set-Cookie` that deletes it.
+    pub async fn end(&self, cookie: &str) -> StoreResult<Option<HeaderValue>> {
+        Records::new(self.store)
+            .delete(Namespace::LoginSession, &self.keys.hash(cookie))
+            .await?;
+        Ok(self.expire_cookie())
+    }
+
+    pub fn expire_cookie(&self) -> Option<HeaderValue> {
+        cookies::set(&self.cookie_name(), "", Lifetime::Expired, self.secure)
+    }
+}

@@ -1,0 +1,142 @@
+//! The login UI's state: the token service client, the short-lived store, the configuration
+//! and the keys derived from the system secret. Built once by the binary.
+
+use std::sync::Arc;
+
+use axum::http::HeaderMap;
+use gatehouse_core::Clock;
+use gatehouse_core::secret::KeyedHasher;
+use gatehouse_core::store::ShortLivedStore;
+
+use crate::assets::Assets;
+use crate::challenge::Challenges;
+use crate::config::LoginConfig;
+use crate::csrf::{Browser, Csrf};
+use crate::headers::Csp;
+use crate::rate_limit::RateLimiter;
+use crate::session::Sessions;
+use crate::token_client::TokenServiceClient;
+
+/// Everything a handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct LoginState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    token: TokenServiceClient,
+    store: Arc<dyn ShortLivedStore>,
+    clock: Arc<dyn Clock>,
+    config: LoginConfig,
+    csrf: Csrf,
+    session_keys: KeyedHasher,
+    browser_keys: KeyedHasher,
+    rate_keys: KeyedHasher,
+    assets: Assets,
+    base_csp: Csp,
+}
+
+impl std::fmt::Debug for LoginState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginState")
+            .field("issuer", &self.inner.config.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoginState {
+    pub fn new(
+        token: TokenServiceClient,
+        store: Arc<dyn ShortLivedStore>,
+        config: LoginConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let secret = config.system_secret.expose().as_bytes();
+        let b = &config.branding;
+        let base_csp = Csp::base(
+            b.extra_css_url.as_deref(),
+            &[b.logo_url.as_deref(), b.favicon_url.as_deref()],
+        );
+        Self {
+            inner: Arc::new(Inner {
+                csrf: Csrf::new(secret),
+                session_keys: KeyedHasher::new(secret, "login-ui/session"),
+                browser_keys: KeyedHasher::new(secret, "login-ui/browser"),
+                rate_keys: KeyedHasher::new(secret, "login-ui/rate-limit"),
+                assets: Assets::new(&config.branding),
+                base_csp,
+                token,
+                store,
+                clock,
+                config,
+            }),
+        }
+    }
+
+    pub(crate) fn token(&self) -> &TokenServiceClient {
+        &self.inner.token
+    }
+
+    pub(crate) fn config(&self) -> &LoginConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.inner.clock.unix()
+    }
+
+    pub(crate) fn csrf(&self) -> &Csrf {
+        &self.inner.csrf
+    }
+
+    pub(crate) fn assets(&self) -> &Assets {
+        &self.inner.assets
+    }
+
+    pub(crate) fn base_csp(&self) -> Csp {
+        self.inner.base_csp.clone()
+    }
+
+    pub(crate) fn secure(&self) -> bool {
+        self.inner.config.cookie_secure
+    }
+
+    pub(crate) fn issuer(&self) -> &str {
+        &self.inner.config.issuer
+    }
+
+    /// This browser's cookie, minted when absent (pages that show a form).
+    pub(crate) fn browser(&self, headers: &HeaderMap) -> Browser {
+        Browser::from_headers(headers, self.secure())
+    }
+
+    /// This browser's cookie only if it sent one (form submissions).
+    pub(crate) fn existing_browser(&self, headers: &HeaderMap) -> Option<Browser> {
+        Browser::existing(headers, self.secure())
+    }
+
+    pub(crate) fn sessions(&self) -> Sessions<'_> {
+        Sessions {
+            store: self.inner.store.as_ref(),
+            keys: &self.inner.session_keys,
+            secure: self.secure(),
+            ttl: self.inner.config.session_ttl,
+        }
+    }
+
+    pub(crate) fn challenges(&self) -> Challenges<'_> {
+        Challenges {
+            store: self.inner.store.as_ref(),
+            keys: &self.inner.browser_keys,
+            ttl: self.inner.config.challenge_ttl,
+        }
+    }
+
+    pub(crate) fn rate_limiter(&self) -> RateLimiter<'_> {
+        RateLimiter {
+            store: self.inner.store.as_ref(),
+            keys: &self.inner.rate_keys,
+            policy: &self.inner.config.lockout,
+        }
+    }
+}

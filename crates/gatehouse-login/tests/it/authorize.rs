@@ -1,0 +1,200 @@
+//! `/oauth2/auth`: untrusted errors are pages, the rest redirect with `state` and `iss`;
+//! `prompt` and `max_age`.
+
+use axum::http::StatusCode;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn an_unregistered_redirect_uri_gets_a_page_never_a_redirect() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        let url = cli_authorize(SEED_SCOPE, &[]).replace(
+            "redirect_uri=http%3A%2F%2F127.0.0.1%3A5555%2Fcallback",
+            "redirect_uri=https%3A%2F%2Fevil.example%2Fcb",
+        );
+        let reply = b.get(&url).await;
+        reply.assert_page(StatusCode::BAD_REQUEST, &ui.name);
+        assert!(
+            reply.body.contains("data-error=\"invalid_request\""),
+            "{}",
+            reply.body
+        );
+        assert!(
+            reply.body.contains("not registered"),
+            "the developer detail is shown"
+        );
+        assert!(
+            !reply.body.contains("evil.example"),
+            "the untrusted URI is not linked"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_client_gets_a_page() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        let url = cli_authorize(SEED_SCOPE, &[]).replace("client_id=neon-cli", "client_id=nobody");
+        let reply = b.get(&url).await;
+        reply.assert_page(StatusCode::BAD_REQUEST, &ui.name);
+        assert!(
+            reply.body.contains("data-error=\"invalid_client\""),
+            "{}",
+            reply.body
+        );
+        // A repeated redirect_uri cannot be trusted either.
+        let url = format!(
+            "{}&redirect_uri=http%3A%2F%2F127.0.0.1%3A5555%2Fcallback",
+            cli_authorize(SEED_SCOPE, &[])
+        );
+        b.get(&url)
+            .await
+            .assert_page(StatusCode::BAD_REQUEST, &ui.name);
+    }
+}
+
+#[tokio::test]
+async fn other_errors_redirect_with_error_state_and_issuer() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        let cases = [
+            (cli_authorize("openid admin", &[]), "invalid_scope"),
+            (
+                cli_authorize(SEED_SCOPE, &[]).replace("response_type=code", "response_type=token"),
+                "unsupported_response_type",
+            ),
+            (
+                cli_authorize(SEED_SCOPE, &[])
+                    .replace("code_challenge_method=S256", "code_challenge_method=plain"),
+                "invalid_request",
+            ),
+            (
+                format!("{}&scope=openid", cli_authorize(SEED_SCOPE, &[])),
+                "invalid_request",
+            ),
+            (
+                cli_authorize(SEED_SCOPE, &[("prompt", "sometimes")]),
+                "invalid_request",
+            ),
+        ];
+        for (url, code) in cases {
+            let reply = b.get(&url).await;
+            let (base, params) = reply.redirect_params();
+            assert_eq!(base, CLI_REDIRECT, "{}: {url}", ui.name);
+            assert_eq!(params["error"], code, "{}: {url}", ui.name);
+            assert!(!params["error_description"].is_empty());
+            assert_eq!(params["state"], "xyz");
+            assert_eq!(params["iss"], ISSUER);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_seeds_url_with_an_extra_grant_type_starts_a_login_by_get_or_post() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        let page = b
+            .start(&cli_authorize(
+                SEED_SCOPE,
+                &[("grant_type", "authorization_code")],
+            ))
+            .await;
+        assert!(
+            page.body.contains("Neon CLI"),
+            "the client's name is on the login page"
+        );
+        assert_eq!(page.header("cache-control"), Some("no-store"));
+
+        let query = cli_authorize(SEED_SCOPE, &[])
+            .trim_start_matches("/oauth2/auth?")
+            .to_owned();
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        let form: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let reply = b.post("/oauth2/auth", &form).await;
+        assert!(
+            reply.location().starts_with("/ui/login?challenge="),
+            "{}",
+            ui.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn prompt_none_without_a_session_is_login_required() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        let reply = b
+            .get(&cli_authorize(SEED_SCOPE, &[("prompt", "none")]))
+            .await;
+        let (base, params) = reply.redirect_params();
+        assert_eq!(base, CLI_REDIRECT);
+        assert_eq!(params["error"], "login_required", "{}", ui.name);
+        assert_eq!(params["state"], "xyz");
+        assert_eq!(params["iss"], ISSUER);
+    }
+}
+
+#[tokio::test]
+async fn prompt_none_with_a_session_but_no_consent_is_consent_required_and_with_consent_a_code() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        // A session, but consent denied: nothing remembered.
+        let consent = b.reach_consent(&cli_authorize(SEED_SCOPE, &[])).await;
+        b.decide(&consent, "deny", false).await;
+        let reply = b
+            .get(&cli_authorize(SEED_SCOPE, &[("prompt", "none")]))
+            .await;
+        let (_, params) = reply.redirect_params();
+        assert_eq!(params["error"], "consent_required", "{}", ui.name);
+        assert_eq!(params["iss"], ISSUER);
+
+        // Consent remembered: prompt=none answers with a code at once.
+        let consent = b.get(&cli_authorize(SEED_SCOPE, &[])).await;
+        let consent = b.follow(&consent).await;
+        b.decide(&consent, "allow", true).await;
+        let reply = b
+            .get(&cli_authorize(SEED_SCOPE, &[("prompt", "none")]))
+            .await;
+        let (_, params) = reply.redirect_params();
+        assert!(params.contains_key("code"), "{}: {params:?}", ui.name);
+        assert_eq!(params["state"], "xyz");
+    }
+}
+
+#[tokio::test]
+async fn max_age_passed_asks_for_the_password_again() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        b.authorize_alice(SEED_SCOPE, true).await;
+        ui.clock.advance(time::Duration::seconds(120));
+        let fresh = b
+            .get(&cli_authorize(SEED_SCOPE, &[("max_age", "600")]))
+            .await;
+        assert!(
+            fresh.location().starts_with(CLI_REDIRECT),
+            "{}: within max_age",
+            ui.name
+        );
+        let stale = b
+            .get(&cli_authorize(SEED_SCOPE, &[("max_age", "60")]))
+            .await;
+        assert!(
+            stale.location().starts_with("/ui/login?challenge="),
+            "{}",
+            ui.name
+        );
+        let prompt_none = b
+            .get(&cli_authorize(
+                SEED_SCOPE,
+                &[("max_age", "60"), ("prompt", "none")],
+            ))
+            .await;
+        assert_eq!(prompt_none.redirect_params().1["error"], "login_required");
+    }
+}

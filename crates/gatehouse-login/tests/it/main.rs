@@ -1,0 +1,14 @@
+//! HTTP-level tests of the login UI: the real router driven in-process by a cookie-keeping
+//! test browser, over a real token service reached through its tonic gRPC server on a free
+//! loopback port, on every configured backend pair (see `gatehouse-testkit`). One test binary
+//! on purpose: every extra `tests/*.rs` file is one more link of the whole stack.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod account;
+mod authorize;
+mod consent;
+mod login;
+mod logout;
+mod pages;
+mod support;

@@ -1,0 +1,193 @@
+//! What every page carries: security headers, translations, stylesheets.
+
+use axum::http::StatusCode;
+
+use crate::support::*;
+
+#[track_caller]
+fn assert_security_headers(reply: &Reply, context: &str) {
+    let csp = reply
+        .header("content-security-policy")
+        .unwrap_or_else(|| panic!("{context}: no CSP"));
+    for directive in [
+        "default-src 'none'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+    ] {
+        assert!(csp.contains(directive), "{context}: {csp}");
+    }
+    assert!(
+        !csp.contains("script-src"),
+        "{context}: no script allowed at all"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{context}: {csp}");
+    assert_eq!(reply.header("x-frame-options"), Some("DENY"), "{context}");
+    assert_eq!(
+        reply.header("referrer-policy"),
+        Some("no-referrer"),
+        "{context}"
+    );
+    assert_eq!(
+        reply.header("x-content-type-options"),
+        Some("nosniff"),
+        "{context}"
+    );
+}
+
+#[tokio::test]
+async fn every_page_carries_the_security_headers() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        let mut replies = Vec::new();
+        replies.push((
+            "unknown client",
+            b.get("/oauth2/auth?client_id=nobody").await,
+        ));
+        let login = b.start(&cli_authorize(SEED_SCOPE, &[])).await;
+        let failed = b.login(&login, "alice", "wrong", false).await;
+        let consent_redirect = b.login(&failed, "alice", ALICE_PASSWORD, false).await;
+        let consent = b.follow(&consent_redirect).await;
+        let apps = b.get("/account/apps").await;
+        let logout = b.get("/oauth2/sessions/logout").await;
+        let csrf_error = b.post("/ui/login", &[("username", "alice")]).await;
+        let expired = b.get("/ui/consent?challenge=nope").await;
+        let css = b.get("/ui/static/gatehouse.css").await;
+        replies.extend([
+            ("login", login),
+            ("failed login", failed),
+            ("login redirect", consent_redirect),
+            ("consent", consent),
+            ("apps", apps),
+            ("logout", logout),
+            ("csrf error", csrf_error),
+            ("expired", expired),
+            ("css", css),
+        ]);
+        for (what, reply) in &replies {
+            assert_security_headers(reply, &format!("{}: {what}", ui.name));
+        }
+        for (what, reply) in &replies[..replies.len() - 1] {
+            assert_eq!(
+                reply.header("cache-control"),
+                Some("no-store"),
+                "{}: {what}",
+                ui.name
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn stylesheets_are_served_and_cached_and_branding_applies() {
+    let configure = |c: &mut gatehouse_login::LoginConfig| {
+        c.branding.product_name = "Neon".into();
+        c.branding.primary_color = "#00e599".into();
+        c.branding.logo_url = Some("https://neon.example.com/logo.svg".into());
+        c.branding.footer = Some("© Neon Inc.".into());
+        c.branding.support_url = Some("https://neon.example.com/support".into());
+        c.branding.extra_css_url = Some("https://cdn.neon.example.com/login.css".into());
+    };
+    for ui in uis_with(configure).await {
+        let mut b = ui.browser();
+        let page = b.start(&cli_authorize(SEED_SCOPE, &[])).await;
+        for needle in [
+            "<title>Sign in – Neon</title>",
+            "src=\"https://neon.example.com/logo.svg\" alt=\"Neon\"",
+            "© Neon Inc.",
+            "href=\"https://neon.example.com/support\"",
+            "href=\"https://cdn.neon.example.com/login.css\"",
+        ] {
+            assert!(
+                page.body.contains(needle),
+                "{}: {needle} in {}",
+                ui.name,
+                page.body
+            );
+        }
+        let csp = page.header("content-security-policy").unwrap();
+        assert!(
+            csp.contains("style-src 'self' https://cdn.neon.example.com;"),
+            "{csp}"
+        );
+
+        let start = page.body.find("/ui/static/brand.css?v=").unwrap();
+        let href = page.body[start..].split('"').next().unwrap().to_owned();
+        let brand = b.get(&href).await;
+        assert_eq!(brand.status, StatusCode::OK);
+        assert!(
+            brand.body.contains("--gh-primary:#00e599"),
+            "{}",
+            brand.body
+        );
+        assert!(
+            brand
+                .header("content-type")
+                .unwrap()
+                .starts_with("text/css")
+        );
+        assert!(
+            brand
+                .header("cache-control")
+                .unwrap()
+                .contains("max-age=31536000")
+        );
+        let css = b.get("/ui/static/gatehouse.css").await;
+        assert!(css.body.contains("--gh-primary"));
+        assert_eq!(
+            b.get("/ui/static/other.css").await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
+}
+
+#[tokio::test]
+async fn pages_speak_german_by_ui_locales_or_accept_language() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        let page = b
+            .start(&cli_authorize(SEED_SCOPE, &[("ui_locales", "de-CH en")]))
+            .await;
+        assert!(page.body.contains("<html lang=\"de\">"), "{}", page.body);
+        assert!(
+            page.body.contains("Anmelden, um mit Neon CLI fortzufahren"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains(">Passwort</label>"));
+        let reply = b.login(&page, "alice", "falsch", false).await;
+        assert!(
+            reply
+                .body
+                .contains("Benutzername oder Passwort ist nicht korrekt.")
+        );
+
+        let mut b = ui.browser();
+        b.accept_language = Some("fr-FR, de;q=0.8, en;q=0.5".into());
+        let page = b.start(&cli_authorize(SEED_SCOPE, &[])).await;
+        assert!(page.body.contains("<html lang=\"de\">"), "{}", ui.name);
+        let reply = b.login(&page, "alice", ALICE_PASSWORD, false).await;
+        let consent = b.follow(&reply).await;
+        assert!(
+            consent
+                .body
+                .contains("Neon CLI möchte auf Ihr Konto zugreifen"),
+            "{}",
+            consent.body
+        );
+        assert!(consent.body.contains(">Erlauben</button>"));
+
+        // ui_locales wins over Accept-Language; English is the fallback.
+        let page = b
+            .start(&cli_authorize(
+                SEED_SCOPE,
+                &[("ui_locales", "en"), ("prompt", "login")],
+            ))
+            .await;
+        assert!(page.body.contains("<html lang=\"en\">"));
+        let mut b = ui.browser();
+        b.accept_language = Some("ja".into());
+        let page = b.start(&cli_authorize(SEED_SCOPE, &[])).await;
+        assert!(page.body.contains("<html lang=\"en\">"));
+    }
+}

@@ -408,9 +408,10 @@ def check_compose(c: Checks, root: Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
-def fetch(url: str) -> tuple[int, str]:
+def fetch(url: str, host: str | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
@@ -425,7 +426,7 @@ def check_proxy(c: Checks, root: Path, caddy: str, work: Path) -> None:
     login = stub_server("login")
     port = free_port()
     adapted = (
-        caddyfile.replace(":8080 {", f"http://127.0.0.1:{port} {{")
+        caddyfile.replace(":8080 {", f":{port} {{\n\tbind 127.0.0.1")
         .replace("token:4444", f"127.0.0.1:{token.server_port}")
         .replace("login:4447", f"127.0.0.1:{login.server_port}")
     )
@@ -449,7 +450,8 @@ def check_proxy(c: Checks, root: Path, caddy: str, work: Path) -> None:
         if not c.check(up, f"caddy serves the Caddyfile (see {work / 'caddy.log'} if not)"):
             return
         for path, backend in ROUTES.items():
-            status, body = fetch(f"http://127.0.0.1:{port}{path}")
+            # As the browser sends it for the compose issuer, http://localhost:8080.
+            status, body = fetch(f"http://127.0.0.1:{port}{path}", host="localhost:8080")
             c.equal((status, body), (200, backend), f"proxy: {path} -> {backend}")
     finally:
         process.terminate()

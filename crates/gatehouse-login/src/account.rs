@@ -13,7 +13,7 @@ use crate::csrf::Purpose;
 use crate::form::Fields;
 use crate::i18n::Tr;
 use crate::page::{
-    AppView, AppsPage, Page, Problem, SeeOther, language, store_failure, user_label,
+    AppView, AppsPage, Page, Problem, SeeOther, language, store_failure, user_label, web_url,
 };
 use crate::session::Found;
 use crate::state::LoginState;
@@ -93,7 +93,10 @@ fn app_view(app: &ConnectedApp, t: Tr) -> AppView {
         .unwrap_or_default();
     AppView {
         client_id: app.consent.client_id.clone(),
-        logo_uri: app.client.as_ref().and_then(|c| c.logo_uri.clone()),
+        logo_uri: app
+            .client
+            .as_ref()
+            .and_then(|c| web_url(c.logo_uri.as_deref())),
         scopes: app
             .scopes
             .iter()

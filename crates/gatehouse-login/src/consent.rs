@@ -16,7 +16,9 @@ use crate::challenge::Challenge;
 use crate::csrf::Purpose;
 use crate::form::Fields;
 use crate::login::find_challenge;
-use crate::page::{ConsentPage, Page, Problem, SeeOther, language, store_failure, user_label};
+use crate::page::{
+    ConsentPage, Page, Problem, SeeOther, displayable, language, store_failure, user_label,
+};
 use crate::state::LoginState;
 
 fn to_login(id: &str) -> Response {
@@ -67,10 +69,11 @@ pub async fn show(
         Ok(_) => return to_login(id),
         Err(e) => return state.failure_page(t, &e).into_response(),
     };
+    let client = displayable(&challenge.client);
     let mut csp = state
         .base_csp()
         .with_form_target(&challenge.request.redirect_uri);
-    if let Some(logo) = &challenge.client.logo_uri {
+    if let Some(logo) = &client.logo_uri {
         csp = csp.with_image(logo);
     }
     Page::render(
@@ -79,7 +82,7 @@ pub async fn show(
             page: state.chrome(t),
             user_label: user_label(user.name.as_deref(), &user.username),
             scopes: challenge.visible_scopes().cloned().collect(),
-            client: challenge.client.clone(),
+            client,
             challenge: id.to_owned(),
             csrf: state.csrf().token(&browser, Purpose::Consent),
             switch_csrf: state.csrf().token(&browser, Purpose::SwitchAccount),

@@ -314,10 +314,50 @@ pub fn store_failure(e: gatehouse_core::store::StoreError) -> OAuthError {
     }
 }
 
+/// A link or image URL a page may show: absolute http(s) only. Registration already checks
+/// this; the pages check again, as client records can also arrive by import.
+pub fn web_url(uri: Option<&str>) -> Option<String> {
+    let uri = uri?;
+    let parsed = url::Url::parse(uri).ok()?;
+    (matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some()).then(|| uri.to_owned())
+}
+
+/// The client as the consent page shows it: only web links.
+pub fn displayable(client: &ClientDisplay) -> ClientDisplay {
+    ClientDisplay {
+        logo_uri: web_url(client.logo_uri.as_deref()),
+        client_uri: web_url(client.client_uri.as_deref()),
+        policy_uri: web_url(client.policy_uri.as_deref()),
+        tos_uri: web_url(client.tos_uri.as_deref()),
+        ..client.clone()
+    }
+}
+
 /// How the pages name a user: "Alice Example (alice)" or just the username.
 pub fn user_label(name: Option<&str>, username: &str) -> String {
     match name.filter(|n| !n.trim().is_empty() && *n != username) {
         Some(name) => format!("{name} ({username})"),
         None => username.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_web_urls_are_shown() {
+        assert_eq!(
+            web_url(Some("https://partner.example.com")).as_deref(),
+            Some("https://partner.example.com")
+        );
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "/relative",
+            "https://",
+        ] {
+            assert_eq!(web_url(Some(bad)), None, "{bad}");
+        }
     }
 }

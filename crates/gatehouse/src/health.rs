@@ -65,7 +65,8 @@ impl Readiness {
     /// Names of the dependencies that are down, with why.
     pub async fn failures(&self) -> BTreeMap<&'static str, String> {
         let mut set = tokio::task::JoinSet::new();
-        for dep in self.dependencies.iter().cloned() {
+        for dep in &self.dependencies {
+            let dep = dep.clone();
             set.spawn(async move { (dep.name(), dep.check().await) });
         }
         let mut down = BTreeMap::new();

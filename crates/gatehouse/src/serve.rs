@@ -261,7 +261,9 @@ fn admin_api(config: &Config, system_secret: &SecretString, service: &Arc<TokenS
     );
     let api = gatehouse_token::admin::router(state)
         .merge(gatehouse_token::keys_api::router(service.clone()))
-        .merge(gatehouse_token::http::admin_introspection_router(service.clone()))
+        .merge(gatehouse_token::http::admin_introspection_router(
+            service.clone(),
+        ))
         .layer(axum::middleware::from_fn_with_state(
             service.clone(),
             gatehouse_token::keys_api::invalidate_client_cache,

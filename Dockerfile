@@ -44,10 +44,10 @@ ENV CARGO_INCREMENTAL=0 \
     CARGO_TERM_COLOR=never \
     CARGO_NET_RETRY=5
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
-COPY proto ./proto
-COPY migrations ./migrations
-COPY crates ./crates
+# The build context is the allow-list in .dockerignore: the workspace's manifests and members and
+# the files they compile in (proto/, migrations/). A new workspace member needs a line there;
+# scripts/validate-deploy checks that every member is allowed.
+COPY . .
 # The caches speed up rebuilds only; the result depends on the sources and Cargo.lock alone.
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
@@ -73,7 +73,8 @@ LABEL org.opencontainers.image.title="gatehouse" \
 
 COPY --from=builder /out/usr/local/bin/gatehouse /usr/local/bin/gatehouse
 COPY --from=healthcheck /gatehouse-healthcheck /usr/local/bin/gatehouse-healthcheck
-COPY --from=builder --chown=65532:65532 /out/var/lib/gatehouse /var/lib/gatehouse
+# Copying the parent's contents creates /var/lib/gatehouse itself with the nonroot owner.
+COPY --from=builder --chown=65532:65532 /out/var/lib/ /var/lib/
 
 # Listeners bind every interface inside the container; the admin listener stays on loopback
 # unless GATEHOUSE_ADMIN_ADDR says otherwise (and then GATEHOUSE_ADMIN_TOKEN is required).

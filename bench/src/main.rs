@@ -185,7 +185,12 @@ async fn load_command(args: LoadArgs) -> anyhow::Result<()> {
     let name = args
         .name
         .clone()
-        .unwrap_or_else(|| format!("{:?}", args.scenario).to_lowercase());
+        .or_else(|| {
+            args.scenario
+                .to_possible_value()
+                .map(|v| v.get_name().to_owned())
+        })
+        .unwrap_or_default();
     eprintln!(
         "  {:<10} {:<16} {:<22} c={:<3} {:>9.1}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {}{}",
         args.server,

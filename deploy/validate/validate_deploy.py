@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import tomllib
 import time
 import urllib.error
 import urllib.request
@@ -131,7 +132,7 @@ def accepted_env_names(root: Path) -> set[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def check_dockerfile(c: Checks, root: Path) -> None:
+def check_dockerfile(c: Checks, root: Path, work: Path) -> None:
     c.section("Dockerfile (BuildKit's parser)")
     commands = dockerfile.parse_file(str(root / "Dockerfile"))
     args = {}
@@ -187,20 +188,52 @@ def check_dockerfile(c: Checks, root: Path) -> None:
         not any(cmd.cmd == "ADD" for cmd in commands),
         "no ADD (nothing fetched or unpacked implicitly)",
     )
-    allowed = [
-        line[1:].rstrip("/")
-        for line in (root / ".dockerignore").read_text().splitlines()
-        if line.startswith("!")
-    ]
+    ignore = (root / ".dockerignore").read_text().splitlines()
+    c.check("*" in (line.strip() for line in ignore), ".dockerignore is an allow-list (starts from `*`)")
+    allowed = [line[1:].rstrip("/") for line in ignore if line.startswith("!")]
+
+    def in_context(path: str) -> bool:
+        return any(path == a or path.startswith(a + "/") for a in allowed)
+
     for cmd in commands:
         if cmd.cmd != "COPY" or any(f.startswith("--from") for f in cmd.flags):
             continue
         for src in cmd.value[:-1]:
-            src = src.rstrip("/")
-            c.check(
-                (root / src).exists() and any(src == a or src.startswith(a + "/") for a in allowed),
-                f"COPY {src} exists and is in the .dockerignore allow-list",
-            )
+            src = src.rstrip("/") or "."
+            if src == ".":
+                continue  # the whole (allow-listed) context: checked below
+            c.check((root / src).exists() and in_context(src), f"COPY {src} exists and is in the .dockerignore allow-list")
+    # The builder's `cargo build` needs the workspace: its manifests, every member, and the files
+    # compiled in from outside the crates.
+    workspace = tomllib.loads((root / "Cargo.toml").read_text())["workspace"]
+    members = sorted(
+        str(p.relative_to(root))
+        for pattern in workspace["members"]
+        for p in root.glob(pattern)
+        if (p / "Cargo.toml").is_file()
+    )
+    for path in ["Cargo.toml", "Cargo.lock", "proto", "migrations", *members]:
+        c.check(in_context(path), f"the build context includes {path}")
+
+    # Assemble the context as the allow-list describes it and ask cargo whether it is a complete
+    # workspace whose Cargo.lock is up to date (what `cargo build --locked` in the builder needs).
+    excluded = {"target", "data", "node_modules", ".env"}
+    context = Path(tempfile.mkdtemp(dir=work))
+    for entry in allowed:
+        source = root / entry
+        if source.is_dir():
+            shutil.copytree(source, context / entry, ignore=lambda _d, names: [
+                n for n in names if n in excluded or n.endswith((".env", ".db")) or ".db-" in n])
+        elif source.is_file():
+            (context / entry).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, context / entry)
+    cargo = shutil.which("cargo")
+    if c.check(cargo, "cargo is available to load the build context's workspace"):
+        run = subprocess.run([cargo, "metadata", "--locked", "--format-version", "1"],
+                             cwd=context, capture_output=True, text=True)
+        c.check(run.returncode == 0,
+                f"the build context is a complete workspace and Cargo.lock is current (cargo metadata --locked) "
+                f"{run.stderr.strip()[-400:] if run.returncode else ''}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -751,7 +784,7 @@ def main() -> int:
     c = Checks()
     accepted = accepted_env_names(root)
     steps: list[tuple[str, Callable[[], Any]]] = [
-        ("dockerfile", lambda: check_dockerfile(c, root)),
+        ("dockerfile", lambda: check_dockerfile(c, root, args.work)),
         ("probe", lambda: check_probe(c, root, Path(tempfile.mkdtemp(dir=args.work)))),
         ("compose", lambda: check_compose(c, root)),
         ("proxy", lambda: check_proxy(c, root, args.caddy, Path(tempfile.mkdtemp(dir=args.work)))),

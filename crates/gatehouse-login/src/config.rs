@@ -21,6 +21,8 @@ pub struct LoginConfig {
     pub branding: Branding,
     /// Mark cookies `Secure` (and give them the `__Host-` prefix): on when the issuer is https.
     pub cookie_secure: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for the per-IP login limit).
+    pub trusted_proxies: Vec<crate::client_ip::IpNet>,
 }
 
 impl LoginConfig {
@@ -36,6 +38,7 @@ impl LoginConfig {
             challenge_ttl: Duration::from_secs(15 * 60),
             lockout: LockoutPolicy::default(),
             branding: Branding::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

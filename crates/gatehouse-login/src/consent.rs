@@ -130,6 +130,7 @@ pub async fn submit(State(state): State<LoginState>, headers: HeaderMap, body: B
         Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
     };
     let request = &challenge.request;
+    metrics::counter!("gatehouse_consent_decisions_total", "decision" => if allow { "allow" } else { "deny" }).increment(1);
     if !allow {
         tracing::info!(client_id = %request.client_id, "the user denied consent");
         return redirect_error(

@@ -17,6 +17,7 @@ mod assets;
 mod authorize;
 pub mod branding;
 mod challenge;
+pub mod client_ip;
 mod config;
 mod consent;
 mod cookies;
@@ -40,8 +41,8 @@ pub use branding::Branding;
 pub use config::{LockoutPolicy, LoginConfig};
 pub use state::LoginState;
 pub use token_client::{
-    AuthorizationContext, ClientDisplay, ConnectedApp, DEFAULT_DEADLINE, TokenIntrospection,
-    TokenServiceClient, TokenServiceError, UserProfile, ValidatedLogout,
+    AuthorizationContext, ClientDisplay, ConnectedApp, DEFAULT_DEADLINE, MetadataHook,
+    TokenIntrospection, TokenServiceClient, TokenServiceError, UserProfile, ValidatedLogout,
 };
 
 /// The login UI's HTTP routes. Mounted on the public listener in `serve all` and on the login

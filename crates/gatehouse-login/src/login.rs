@@ -6,37 +6,19 @@
 //! attempts are counted per username and per client IP (`rate_limit.rs`); a locked attempt gets
 //! status 429 and is not checked at all. Success starts a new login session.
 
-use std::net::SocketAddr;
-
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequestParts, RawQuery, State};
-use axum::http::request::Parts;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::authorize::{continue_after_login, with_cookie};
 use crate::challenge::{Authenticated, Challenge};
+use crate::client_ip::ClientIp;
 use crate::csrf::{Browser, Purpose};
 use crate::form::Fields;
 use crate::i18n::Tr;
 use crate::page::{LoginPage, Page, Problem, SeeOther, language, store_failure};
 use crate::state::LoginState;
-
-/// The client's IP as the listener saw it (`unknown` when served without connection info).
-pub struct ClientIp(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
-        ))
-    }
-}
 
 /// The challenge named by a page or form, if it belongs to this browser. `Err` is the page to
 /// answer instead (expired, or the store failed).
@@ -176,7 +158,10 @@ pub async fn submit(
     let limiter = state.rate_limiter();
     match limiter.check(&username, &ip).await {
         Ok(None) => {}
-        Ok(Some(_)) => return again(StatusCode::TOO_MANY_REQUESTS, "login.error_locked"),
+        Ok(Some(_)) => {
+            metrics::counter!("gatehouse_logins_total", "outcome" => "locked").increment(1);
+            return again(StatusCode::TOO_MANY_REQUESTS, "login.error_locked");
+        }
         Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
     }
     let user = match state.token().authenticate_user(&username, &password).await {
@@ -185,6 +170,7 @@ pub async fn submit(
             if let Err(e) = limiter.record_failure(&username, &ip).await {
                 return state.failure_page(t, &store_failure(e)).into_response();
             }
+            metrics::counter!("gatehouse_logins_total", "outcome" => "failure").increment(1);
             tracing::info!("a login attempt failed");
             return again(StatusCode::UNAUTHORIZED, "login.error_invalid");
         }
@@ -209,6 +195,7 @@ pub async fn submit(
         Ok(created) => created,
         Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
     };
+    metrics::counter!("gatehouse_logins_total", "outcome" => "success").increment(1);
     tracing::info!(subject = %user.id, "user signed in");
 
     let response = match challenge {

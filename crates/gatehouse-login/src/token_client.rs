@@ -32,6 +32,20 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
 pub struct TokenServiceClient {
     inner: GeneratedClient<Channel>,
     deadline: Duration,
+    metadata_hook: Option<MetadataHook>,
+}
+
+/// Adds metadata to every outgoing call. The binary uses it to carry the trace context
+/// (`traceparent`) across the gRPC hop, so this crate needs no telemetry dependency.
+#[derive(Clone)]
+pub struct MetadataHook(
+    pub std::sync::Arc<dyn Fn(&mut tonic::metadata::MetadataMap) + Send + Sync>,
+);
+
+impl std::fmt::Debug for MetadataHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetadataHook")
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -131,7 +145,16 @@ impl TokenServiceClient {
         Ok(Self {
             inner: GeneratedClient::new(endpoint.connect_lazy()),
             deadline: DEFAULT_DEADLINE,
+            metadata_hook: None,
         })
+    }
+
+    /// The same client, adding metadata to every call through `hook`.
+    pub fn with_metadata_hook(self, hook: MetadataHook) -> Self {
+        Self {
+            metadata_hook: Some(hook),
+            ..self
+        }
     }
 
     /// The same client with another per-call deadline.
@@ -407,6 +430,9 @@ impl TokenServiceClient {
     {
         let mut request = Request::new(message);
         request.set_timeout(self.deadline);
+        if let Some(hook) = &self.metadata_hook {
+            (hook.0)(request.metadata_mut());
+        }
         let started = tokio::time::Instant::now();
         let expired = || {
             Status::deadline_exceeded(format!("no answer within {} ms", self.deadline.as_millis()))

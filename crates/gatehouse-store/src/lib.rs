@@ -10,6 +10,7 @@
 
 mod error;
 mod memory;
+mod metered;
 mod migrations;
 mod redis_store;
 mod sql;
@@ -21,6 +22,7 @@ use gatehouse_core::store::{DurableStore, ShortLivedStore};
 
 pub use error::SetupError;
 pub use memory::MemoryStore;
+pub use metered::{MeteredDurable, MeteredShortLived};
 pub use migrations::migrator;
 pub use redis_store::RedisStore;
 pub use sql::{PostgresStore, SqlStore, SqliteStore};

@@ -22,6 +22,7 @@ pub const KEYS: &[&str] = &[
     "admin_addr",
     "grpc_addr",
     "login_addr",
+    "login_admin_addr",
     "token_grpc_url",
     "database_url",
     "redis_url",
@@ -57,6 +58,7 @@ pub const KEYS: &[&str] = &[
     "login_max_failures_per_ip",
     "login_failure_window",
     "login_lockout",
+    "trusted_proxies",
 ];
 
 /// Environment variables read by the CLI rather than the server; accepted, not configuration.
@@ -79,6 +81,8 @@ pub struct Config {
     pub grpc_addr: SocketAddr,
     /// The login UI's own listener in `serve login` (in `serve all` it shares the public one).
     pub login_addr: SocketAddr,
+    /// Health and `/metrics` of a `serve login` process (it has no admin API).
+    pub login_admin_addr: SocketAddr,
     /// Where a separate login process finds the token service's gRPC listener.
     pub token_grpc_url: Option<String>,
     pub database_url: Option<String>,
@@ -143,6 +147,9 @@ pub struct Config {
     /// How long a locked username or blocked IP stays locked.
     #[serde(with = "human_duration")]
     pub login_lockout: Duration,
+    /// Reverse proxies (IPs or CIDR ranges, comma-separated) whose `X-Forwarded-For` names the
+    /// client for the per-IP login limit. Empty: the connection's address is the client.
+    pub trusted_proxies: String,
 }
 
 impl Default for Config {
@@ -154,6 +161,7 @@ impl Default for Config {
             admin_addr: SocketAddr::from(([127, 0, 0, 1], 4445)),
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 4446)),
             login_addr: SocketAddr::from(([127, 0, 0, 1], 4447)),
+            login_admin_addr: SocketAddr::from(([127, 0, 0, 1], 4448)),
             token_grpc_url: None,
             database_url: None,
             redis_url: None,
@@ -189,6 +197,7 @@ impl Default for Config {
             login_max_failures_per_ip: 50,
             login_failure_window: Duration::from_secs(15 * 60),
             login_lockout: Duration::from_secs(15 * 60),
+            trusted_proxies: String::new(),
         }
     }
 }
@@ -527,6 +536,20 @@ impl Config {
                 ));
             }
         }
+        for net in self
+            .trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            if gatehouse_login::client_ip::IpNet::parse(net).is_none() {
+                return Err(ConfigError::new(
+                    "trusted_proxies",
+                    format!("{net:?} is not an IP address or CIDR range"),
+                    "set GATEHOUSE_TRUSTED_PROXIES to e.g. 10.0.0.0/8,127.0.0.1",
+                ));
+            }
+        }
         for (key, value) in [
             ("login_failure_window", self.login_failure_window),
             ("login_lockout", self.login_lockout),
@@ -553,6 +576,11 @@ impl Config {
             window: self.login_failure_window,
             lockout: self.login_lockout,
         };
+        login.trusted_proxies = self
+            .trusted_proxies
+            .split(',')
+            .filter_map(gatehouse_login::client_ip::IpNet::parse)
+            .collect();
         login.branding = gatehouse_login::Branding {
             product_name: self.ui_product_name.clone(),
             logo_url: self.ui_logo_url.clone(),

@@ -184,10 +184,6 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return config_failure(&e),
     };
-    telemetry::init(config.log.as_deref(), config.log_format);
-    for key in config::unknown_environment_keys() {
-        tracing::warn!(variable = %key, "ignoring unknown GATEHOUSE_* environment variable");
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -198,7 +194,16 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let service_name = match role {
+        Role::Token => "gatehouse-token",
+        Role::Login => "gatehouse-login",
+        Role::All | Role::OneShot => "gatehouse",
+    };
     let result = runtime.block_on(async move {
+        let _telemetry = telemetry::init(config.log.as_deref(), config.log_format, service_name);
+        for key in config::unknown_environment_keys() {
+            tracing::warn!(variable = %key, "ignoring unknown GATEHOUSE_* environment variable");
+        }
         match cli.command {
             Command::Serve { .. } => serve::run(config, role).await,
             Command::Migrate { .. } => migrate(&config).await,

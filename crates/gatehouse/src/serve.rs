@@ -33,6 +33,7 @@ use crate::config::{Config, Role};
 use crate::health::{Dependency, Readiness};
 use crate::shutdown::Shutdown;
 use crate::system_secret;
+use crate::telemetry;
 
 /// How often the gRPC health service re-checks the stores it reports on.
 const GRPC_HEALTH_INTERVAL: Duration = Duration::from_secs(2);
@@ -42,10 +43,14 @@ const JANITOR_INTERVAL: Duration = Duration::from_secs(60);
 
 pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
     let system_secret = system_secret::resolve(&config)?;
+    // Installed before anything counts, so no early increment is lost.
+    telemetry::prometheus();
     let shutdown = Shutdown::on_signals();
-    let short_lived = gatehouse_store::connect_short_lived(config.redis_url.as_deref())
-        .await
-        .context("connecting to the short-lived store (REDIS_URL)")?;
+    let short_lived: Arc<dyn ShortLivedStore> = Arc::new(gatehouse_store::MeteredShortLived(
+        gatehouse_store::connect_short_lived(config.redis_url.as_deref())
+            .await
+            .context("connecting to the short-lived store (REDIS_URL)")?,
+    ));
     let mut servers: JoinSet<anyhow::Result<()>> = JoinSet::new();
     let mut urls = Vec::new();
 
@@ -77,7 +82,8 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
                     .token_grpc_url
                     .clone()
                     .unwrap_or_else(|| local_grpc_url(grpc_addr));
-                let token_service = TokenServiceClient::connect_lazy(&token_url)?;
+                let token_service = TokenServiceClient::connect_lazy(&token_url)?
+                    .with_metadata_hook(telemetry::trace_context_hook());
                 public_app = public_app.merge(gatehouse_login::router(login_state(
                     &config,
                     &system_secret,
@@ -85,17 +91,15 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
                     short_lived.clone(),
                 )));
             }
-            let admin_app = crate::health::router(readiness).merge(admin_api(
-                &config,
-                &system_secret,
-                &service,
-            ));
+            let admin_app = crate::health::router(readiness)
+                .merge(admin_api(&config, &system_secret, &service))
+                .route("/metrics", axum::routing::get(telemetry::metrics_endpoint));
 
             urls.push(format!("public  {}", http_url(public.local_addr()?)));
             urls.push(format!("admin   {}", http_url(admin.local_addr()?)));
             urls.push(format!("gRPC    {}", http_url(grpc_addr)));
-            servers.spawn(serve_http(public, public_app, shutdown.clone()));
-            servers.spawn(serve_http(admin, admin_app, shutdown.clone()));
+            servers.spawn(serve_http(public, "public", public_app, shutdown.clone()));
+            servers.spawn(serve_http(admin, "admin", admin_app, shutdown.clone()));
             servers.spawn(serve_grpc(
                 grpc,
                 service.clone(),
@@ -110,20 +114,28 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
                 .token_grpc_url
                 .clone()
                 .context("GATEHOUSE_TOKEN_GRPC_URL is required")?;
-            let token_service = TokenServiceClient::connect_lazy(&token_url)?;
+            let token_service = TokenServiceClient::connect_lazy(&token_url)?
+                .with_metadata_hook(telemetry::trace_context_hook());
             let listener = bind(config.login_addr, "login").await?;
-            let readiness = Readiness::new(vec![
-                Dependency::ShortLived(short_lived.clone()),
-                Dependency::TokenService(token_service.clone()),
-            ]);
+            let readiness = readiness_of_login(&short_lived, &token_service);
+            let admin_app = crate::health::router(readiness.clone())
+                .route("/metrics", axum::routing::get(telemetry::metrics_endpoint));
             let app = crate::health::router(readiness).merge(gatehouse_login::router(login_state(
                 &config,
                 &system_secret,
                 token_service,
                 short_lived.clone(),
             )));
+            let admin = bind(config.login_admin_addr, "login admin").await?;
             urls.push(format!("login   {}", http_url(listener.local_addr()?)));
-            servers.spawn(serve_http(listener, app, shutdown.clone()));
+            urls.push(format!("metrics {}", http_url(admin.local_addr()?)));
+            servers.spawn(serve_http(listener, "login", app, shutdown.clone()));
+            servers.spawn(serve_http(
+                admin,
+                "login-admin",
+                admin_app,
+                shutdown.clone(),
+            ));
         }
         Role::OneShot => anyhow::bail!("serve needs a role: all, token or login"),
     }
@@ -179,9 +191,10 @@ async fn open_durable(config: &Config) -> anyhow::Result<Arc<dyn DurableStore>> 
             tracing::info!(applied, "database migrations applied");
         }
     }
-    gatehouse_store::connect_durable(&url)
+    let store = gatehouse_store::connect_durable(&url)
         .await
-        .context("connecting to the database (DATABASE_URL)")
+        .context("connecting to the database (DATABASE_URL)")?;
+    Ok(Arc::new(gatehouse_store::MeteredDurable(store)))
 }
 
 /// The login UI's state: it reaches the token service over gRPC and keeps its challenges,
@@ -198,6 +211,16 @@ fn login_state(
         config.login_config(system_secret),
         Arc::new(SystemClock),
     )
+}
+
+fn readiness_of_login(
+    short_lived: &Arc<dyn ShortLivedStore>,
+    token_service: &TokenServiceClient,
+) -> Readiness {
+    Readiness::new(vec![
+        Dependency::ShortLived(short_lived.clone()),
+        Dependency::TokenService(token_service.clone()),
+    ])
 }
 
 /// The token service over the stores, with its signing keys loaded (generated on first start).
@@ -327,7 +350,15 @@ fn local_grpc_url(addr: SocketAddr) -> String {
     http_url(host)
 }
 
-async fn serve_http(listener: TcpListener, app: Router, shutdown: Shutdown) -> anyhow::Result<()> {
+async fn serve_http(
+    listener: TcpListener,
+    name: &'static str,
+    app: Router,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let app = app.layer(axum::middleware::from_fn(move |request, next| {
+        telemetry::http_layer(name, request, next)
+    }));
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -381,6 +412,7 @@ async fn serve_grpc(
         .build_v1()
         .context("building gRPC reflection")?;
     let result = tonic::transport::Server::builder()
+        .layer(telemetry::GrpcTelemetryLayer)
         .add_service(health_service)
         .add_service(reflection)
         .add_service(TokenGrpc::new(service).into_server())

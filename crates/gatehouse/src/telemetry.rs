@@ -1,25 +1,275 @@
-//! Logging through `tracing`. Filter from `GATEHOUSE_LOG` (or `RUST_LOG`), human or JSON lines.
+//! Logs, traces and metrics.
 //!
-//! Nothing that is logged may contain a secret, password, code or token: request handlers log
-//! client ids and outcomes, never request bodies or credentials.
+//! - Logs through `tracing`: filter from `GATEHOUSE_LOG` (or `RUST_LOG`), human or JSON lines.
+//! - Traces over OTLP/gRPC when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces-specific variable) is
+//!   set, with the standard `OTEL_*` variables (service name, resource attributes); off otherwise.
+//!   The W3C trace context is read from incoming HTTP and gRPC requests and written into the
+//!   login UI's gRPC calls, so one authorization is one trace across both services.
+//! - Prometheus metrics, rendered at `/metrics` on the admin listener.
+//!
+//! Nothing that is logged or put on a span may contain a secret, password, code or token:
+//! handlers record client ids and outcomes, never request bodies or credentials.
 
-use tracing_subscriber::EnvFilter;
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use std::sync::OnceLock;
+use std::time::Instant;
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::LogFormat;
 
-pub fn init(filter: Option<&str>, format: LogFormat) {
+/// Flushes pending spans when dropped at process exit.
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take()
+            && let Err(e) = provider.shutdown()
+        {
+            eprintln!("warning: flushing traces failed: {e}");
+        }
+    }
+}
+
+/// Whether the standard OTLP variables ask for trace export.
+fn otlp_configured() -> bool {
+    [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ]
+    .iter()
+    .any(|k| std::env::var(k).is_ok_and(|v| !v.trim().is_empty()))
+        && std::env::var("OTEL_SDK_DISABLED")
+            .map(|v| v != "true")
+            .unwrap_or(true)
+}
+
+/// Sets up logging, and trace export when configured. Must run inside the tokio runtime (the
+/// OTLP exporter is a tonic client). `service` names this process when `OTEL_SERVICE_NAME`
+/// does not.
+pub fn init(filter: Option<&str>, format: LogFormat, service: &'static str) -> TelemetryGuard {
+    use std::io::IsTerminal as _;
     let filter = EnvFilter::try_new(filter.unwrap_or("info")).unwrap_or_else(|e| {
         eprintln!("warning: ignoring invalid log filter ({e}); using \"info\"");
         EnvFilter::new("info")
     });
-    use std::io::IsTerminal as _;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    // A second init (tests running several commands in one process) is harmless; ignore it.
-    let _ = match format {
-        LogFormat::Human => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    let fmt: Box<dyn Layer<_> + Send + Sync> = match format {
+        LogFormat::Human => fmt.boxed(),
+        LogFormat::Json => fmt.json().flatten_event(true).boxed(),
     };
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let provider = otlp_configured().then(|| build_provider(service)).flatten();
+    let otel = provider
+        .as_ref()
+        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("gatehouse")));
+    // A second init (tests running several commands in one process) is harmless; ignore it.
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(otel)
+        .try_init();
+    TelemetryGuard { provider }
+}
+
+fn build_provider(service: &'static str) -> Option<SdkTracerProvider> {
+    let exporter = match opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .build()
+    {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("warning: trace export disabled: {e}");
+            return None;
+        }
+    };
+    let mut resource = opentelemetry_sdk::Resource::builder();
+    if std::env::var("OTEL_SERVICE_NAME").is_err() {
+        resource = resource.with_service_name(service);
+    }
+    let provider = SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(resource.build())
+        .build();
+    opentelemetry::global::set_tracer_provider(provider.clone());
+    Some(provider)
+}
+
+/// The Prometheus recorder of this process, installed on first use.
+pub fn prometheus() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+            Ok(handle) => Some(handle),
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics recorder not installed");
+                None
+            }
+        })
+        .as_ref()
+}
+
+/// `GET /metrics` in the Prometheus text format.
+pub async fn metrics_endpoint() -> Response {
+    let body = prometheus()
+        .map(PrometheusHandle::render)
+        .unwrap_or_default();
+    Response::builder()
+        .header("content-type", "text/plain; version=0.0.4")
+        .body(axum::body::Body::from(body))
+        .unwrap_or_default()
+}
+
+struct HeaderExtractor<'a>(&'a HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+/// Writes the current span's trace context into gRPC metadata.
+struct MetadataInjector<'a>(&'a mut tonic::metadata::MetadataMap);
+
+impl Injector for MetadataInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(k), Ok(v)) = (
+            tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
+            tonic::metadata::MetadataValue::try_from(&value),
+        ) {
+            self.0.insert(k, v);
+        }
+    }
+}
+
+/// The hook the login UI's gRPC client runs on every call: it carries the trace context.
+pub fn trace_context_hook() -> gatehouse_login::MetadataHook {
+    gatehouse_login::MetadataHook(std::sync::Arc::new(|metadata| {
+        let cx = tracing::Span::current().context();
+        opentelemetry::global::get_text_map_propagator(|p| {
+            p.inject_context(&cx, &mut MetadataInjector(metadata))
+        });
+    }))
+}
+
+/// A span per HTTP request, continuing the caller's trace when it sent one, plus request
+/// metrics by listener, route template, method and status.
+pub async fn http_layer(listener: &'static str, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let parent = opentelemetry::global::get_text_map_propagator(|p| {
+        p.extract(&HeaderExtractor(request.headers()))
+    });
+    let span = tracing::info_span!("http", otel.name = %format!("{method} {route}"), http.route = %route, http.method = %method, http.status = tracing::field::Empty, listener);
+    let _ = span.set_parent(parent);
+    let started = Instant::now();
+    let response = next.run(request).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    span.record("http.status", status);
+    let labels = [
+        ("listener", listener.to_owned()),
+        ("route", route),
+        ("method", method.to_string()),
+        ("status", status.to_string()),
+    ];
+    metrics::counter!("gatehouse_http_requests_total", &labels).increment(1);
+    metrics::histogram!("gatehouse_http_request_duration_seconds", &labels[..3])
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// The gRPC server's per-call span (continuing the login UI's trace) and call metrics.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GrpcTelemetryLayer;
+
+impl<S> tower::Layer<S> for GrpcTelemetryLayer {
+    type Service = GrpcTelemetry<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GrpcTelemetry { inner }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct GrpcTelemetry<S> {
+    inner: S,
+}
+
+impl<S, B, RB> tower::Service<axum::http::Request<B>> for GrpcTelemetry<S>
+where
+    S: tower::Service<axum::http::Request<B>, Response = axum::http::Response<RB>> + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
+        let method = request.uri().path().to_owned();
+        let parent = opentelemetry::global::get_text_map_propagator(|p| {
+            p.extract(&HeaderExtractor(request.headers()))
+        });
+        let span = tracing::info_span!("grpc", otel.name = %method, rpc.system = "grpc", rpc.method = %method, rpc.grpc.status_code = tracing::field::Empty);
+        let _ = span.set_parent(parent);
+        let started = Instant::now();
+        let future = {
+            let _entered = span.enter();
+            self.inner.call(request)
+        };
+        Box::pin(
+            async move {
+                let result = future.await;
+                // A unary error answer is trailers-only, so its grpc-status is in the headers; a
+                // success carries it in the trailers, which this layer does not wait for.
+                let code = match &result {
+                    Ok(response) => response
+                        .headers()
+                        .get("grpc-status")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("0")
+                        .to_owned(),
+                    Err(_) => "transport".to_owned(),
+                };
+                tracing::Span::current().record("rpc.grpc.status_code", code.as_str());
+                let labels = [("method", method), ("code", code)];
+                metrics::counter!("gatehouse_grpc_requests_total", &labels).increment(1);
+                metrics::histogram!("gatehouse_grpc_request_duration_seconds", &labels[..1])
+                    .record(started.elapsed().as_secs_f64());
+                result
+            }
+            .instrument(span),
+        )
+    }
 }

@@ -9,6 +9,8 @@ use gatehouse_core::error::{ErrorCode, OAuthError};
 use gatehouse_core::scope::ScopeSet;
 use gatehouse_core::token_request::{Form, presented_credentials};
 
+use tracing::Instrument as _;
+
 use crate::issue::TokenResponse;
 use crate::service::{TokenService, store_error};
 
@@ -23,6 +25,45 @@ pub struct TokenEndpointError {
 impl TokenService {
     /// `POST /oauth2/token`.
     pub async fn token(
+        &self,
+        authorization: Option<&str>,
+        form: &Form,
+    ) -> Result<TokenResponse, TokenEndpointError> {
+        let span = tracing::info_span!(
+            "token_request",
+            grant_type = tracing::field::Empty,
+            client_id = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+        );
+        let result = self
+            .token_request(authorization, form)
+            .instrument(span.clone())
+            .await;
+        let grant_type: &'static str = match form.get("grant_type") {
+            Some("authorization_code") => "authorization_code",
+            Some("refresh_token") => "refresh_token",
+            Some("client_credentials") => "client_credentials",
+            _ => "other",
+        };
+        span.record("grant_type", grant_type);
+        match &result {
+            Ok(_) => {
+                span.record("outcome", "issued");
+            }
+            Err(e) => {
+                span.record("outcome", e.error.code.as_str());
+                metrics::counter!(
+                    "gatehouse_token_requests_refused_total",
+                    "grant_type" => grant_type,
+                    "error" => e.error.code.as_str()
+                )
+                .increment(1);
+            }
+        }
+        result
+    }
+
+    async fn token_request(
         &self,
         authorization: Option<&str>,
         form: &Form,
@@ -44,6 +85,7 @@ impl TokenService {
         }
         let presented = presented_credentials(authorization, form).map_err(fail)?;
         let client = self.authenticate_client(&presented).await.map_err(fail)?;
+        tracing::Span::current().record("client_id", client.id.as_str());
         if !client.metadata.grant_types.iter().any(|g| g == grant_type) {
             return Err(fail(OAuthError::new(
                 ErrorCode::UnauthorizedClient,
@@ -56,7 +98,15 @@ impl TokenService {
             _ => self.client_credentials(&client, &presented, form).await,
         };
         match &result {
-            Ok(_) => tracing::info!(client_id = %client.id, grant_type, "token issued"),
+            Ok(_) => {
+                metrics::counter!(
+                    "gatehouse_tokens_issued_total",
+                    "grant_type" => grant_type.to_owned(),
+                    "client_id" => client.id.clone()
+                )
+                .increment(1);
+                tracing::debug!(client_id = %client.id, grant_type, "token issued");
+            }
             Err(e) => {
                 tracing::info!(client_id = %client.id, grant_type, error = e.code.as_str(), "token request refused")
             }

@@ -75,6 +75,10 @@ impl ServerBuilder {
             .env("GATEHOUSE_ADMIN_ADDR", format!("127.0.0.1:{admin}"))
             .env("GATEHOUSE_GRPC_ADDR", format!("127.0.0.1:{grpc}"))
             .env("GATEHOUSE_LOGIN_ADDR", format!("127.0.0.1:{login}"))
+            .env(
+                "GATEHOUSE_LOGIN_ADMIN_ADDR",
+                format!("127.0.0.1:{}", free_port()),
+            )
             .env("GATEHOUSE_SHUTDOWN_GRACE", "5s")
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("log file"))
@@ -243,4 +247,251 @@ impl Drop for OwnRedis {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Runs the operator CLI against the admin API on `admin_port`, `stdin` as its input, and
+/// returns its standard output; panics (with its standard error) when it fails.
+pub fn admin_cli(admin_port: u16, args: &[&str], stdin: Option<&str>) -> String {
+    use std::io::Write as _;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env_remove("GATEHOUSE_ADMIN_TOKEN")
+        .env(
+            "GATEHOUSE_ADMIN_URL",
+            format!("http://127.0.0.1:{admin_port}"),
+        )
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running the CLI");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("writing stdin");
+    }
+    let out = child.wait_with_output().expect("CLI output");
+    assert!(
+        out.status.success(),
+        "gatehouse {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The seed's partner: a public PKCE client like `neoncli`, its two project scopes in the
+/// catalogue, and a user to sign in with.
+pub struct Partner {
+    pub client_id: &'static str,
+    pub redirect_uri: String,
+    pub username: &'static str,
+    pub password: &'static str,
+    /// What the authorization request asks for: hidden technical scopes and visible ones.
+    pub scope: &'static str,
+    /// The scopes the consent page lists (the others are hidden).
+    pub visible: [&'static str; 3],
+}
+
+pub const HIDDEN_SCOPES: [&str; 3] = ["openid", "offline", "offline_access"];
+
+/// RFC 7636 Appendix B's verifier and its S256 challenge.
+pub const PKCE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const PKCE_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+impl Partner {
+    /// Registers the scopes, the client (`--token-endpoint-auth-method none`, loopback
+    /// callback, optional logo) and the user through the CLI against `admin_port`.
+    pub fn register(admin_port: u16, redirect_uri: &str, logo_uri: Option<&str>) -> Self {
+        let partner = Self {
+            client_id: "neoncli",
+            redirect_uri: redirect_uri.to_owned(),
+            username: "alice",
+            password: "correct horse battery staple",
+            scope: "openid offline offline_access profile urn:neoncloud:projects:read urn:neoncloud:projects:create",
+            visible: [
+                "profile",
+                "urn:neoncloud:projects:read",
+                "urn:neoncloud:projects:create",
+            ],
+        };
+        for (name, label, description) in [
+            (
+                "urn:neoncloud:projects:read",
+                "Read your projects",
+                "See your projects and their settings.",
+            ),
+            (
+                "urn:neoncloud:projects:create",
+                "Create projects",
+                "Create new projects in your Neon account.",
+            ),
+        ] {
+            admin_cli(
+                admin_port,
+                &[
+                    "scopes",
+                    "create",
+                    name,
+                    "--label",
+                    label,
+                    "--description",
+                    description,
+                ],
+                None,
+            );
+        }
+        let mut args = vec![
+            "clients",
+            "create",
+            "--name",
+            "Neon CLI",
+            "--id",
+            partner.client_id,
+            "--callbacks",
+            redirect_uri,
+            "--grant-types",
+            "authorization_code,refresh_token",
+            "--response-types",
+            "code",
+            "--scope",
+            partner.scope,
+            "--token-endpoint-auth-method",
+            "none",
+            "--client-uri",
+            "https://neon.example/cli",
+            "--policy-uri",
+            "https://neon.example/privacy",
+            "--tos-uri",
+            "https://neon.example/terms",
+        ];
+        if let Some(logo) = logo_uri {
+            args.extend(["--logo-uri", logo]);
+        }
+        let created = admin_cli(admin_port, &args, None);
+        assert_eq!(created, "OAuth 2.0 Client ID: neoncli\n");
+        admin_cli(
+            admin_port,
+            &[
+                "users",
+                "create",
+                "--username",
+                partner.username,
+                "--name",
+                "Alice Example",
+                "--email",
+                "alice@example.com",
+                "--email-verified",
+                "--password-stdin",
+            ],
+            Some(&format!("{}\n", partner.password)),
+        );
+        partner
+    }
+
+    /// The authorization request's query string (PKCE S256, `state`, `nonce`).
+    pub fn authorization_query(&self, state: &str) -> String {
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", self.client_id)
+            .append_pair("response_type", "code")
+            .append_pair("scope", self.scope)
+            .append_pair("redirect_uri", &self.redirect_uri)
+            .append_pair("state", state)
+            .append_pair("nonce", "n-0S6_WzA2Mj")
+            .append_pair("code_challenge", PKCE_CHALLENGE)
+            .append_pair("code_challenge_method", "S256")
+            .finish()
+    }
+}
+
+/// The discovery document at `base`.
+pub async fn discovery(base: &str) -> serde_json::Value {
+    let (status, body) = get(&format!("{base}/.well-known/openid-configuration")).await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).expect("discovery JSON")
+}
+
+/// Redeems `code` at `token_endpoint` as the public client (PKCE, no secret), checks the
+/// response and calls `userinfo_endpoint` with the access token; returns the userinfo claims.
+pub async fn redeem_and_call_userinfo(
+    partner: &Partner,
+    token_endpoint: &str,
+    userinfo_endpoint: &str,
+    code: &str,
+) -> serde_json::Value {
+    let http = reqwest::Client::new();
+    let answer = http
+        .post(token_endpoint)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", &partner.redirect_uri),
+            ("client_id", partner.client_id),
+            ("code_verifier", PKCE_VERIFIER),
+        ])
+        .send()
+        .await
+        .expect("token request");
+    let status = answer.status();
+    let tokens: serde_json::Value = answer.json().await.expect("token JSON");
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(tokens["token_type"], "Bearer", "{tokens}");
+    for field in ["access_token", "refresh_token", "id_token"] {
+        assert!(
+            tokens[field].as_str().is_some_and(|t| !t.is_empty()),
+            "{field} missing: {tokens}"
+        );
+    }
+    let access = tokens["access_token"].as_str().unwrap_or_default();
+    let answer = http
+        .get(userinfo_endpoint)
+        .bearer_auth(access)
+        .send()
+        .await
+        .expect("userinfo request");
+    let status = answer.status();
+    let claims: serde_json::Value = answer.json().await.expect("userinfo JSON");
+    assert_eq!(status, 200, "{claims}");
+    assert_eq!(claims["preferred_username"], partner.username, "{claims}");
+    // A second redemption of the same code is refused (single use), and ends the grant.
+    let again = http
+        .post(token_endpoint)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", &partner.redirect_uri),
+            ("client_id", partner.client_id),
+            ("code_verifier", PKCE_VERIFIER),
+        ])
+        .send()
+        .await
+        .expect("token request");
+    assert_eq!(again.status(), 400);
+
+    let after = http
+        .get(userinfo_endpoint)
+        .bearer_auth(access)
+        .send()
+        .await
+        .expect("userinfo request");
+    assert_eq!(
+        after.status(),
+        401,
+        "a replayed code revokes its access token"
+    );
+    claims
+}
+
+/// Splits a space-separated scope string into a sorted list.
+pub fn scope_set(scope: &str) -> Vec<String> {
+    let mut scopes: Vec<String> = scope.split_whitespace().map(str::to_owned).collect();
+    scopes.sort();
+    scopes
 }

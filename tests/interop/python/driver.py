@@ -1,0 +1,604 @@
+"""Interoperability driver: authlib (with requests), as a partner's Python backend uses it.
+
+The protocol is authlib's: `OAuth2Session` (requests) for the authorization URL (PKCE S256),
+the code exchange (state checked against the callback), refresh, client_credentials,
+revocation (RFC 7009) and introspection (RFC 7662); discovery metadata validated by
+`authlib.oidc.discovery.OpenIDProviderMetadata` (with RFC 9207's extension); ID tokens
+validated the way authlib's own client integrations do it (`OpenIDMixin.parse_id_token`:
+signature against the JWKS via joserfc, then `CodeIDToken` claims: iss, aud, exp, iat, nonce,
+at_hash, azp). HTTPS only: the issuer is the suite's TLS proxy, trusted via REQUESTS_CA_BUNDLE.
+
+authlib's requests client does not read the callback's `error` or `iss` parameters (its
+framework integrations raise `OAuthError` for `error`); the driver does the same with
+authlib's `OAuthError`, and compares `iss` (RFC 9207) itself.
+
+Configuration comes from INTEROP_* environment variables set by ../run. Output: one line per
+scenario, `RESULT authlib <scenario> PASS|FAIL <message>`.
+"""
+
+import html.parser
+import http.server
+import os
+import secrets
+import sys
+import threading
+import time
+import traceback
+import urllib.parse
+from importlib.metadata import version
+
+import requests
+from authlib.integrations.base_client import OAuthError
+from authlib.integrations.base_client.sync_openid import OpenIDMixin
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2 import rfc9207
+from authlib.oidc.discovery import OpenIDProviderMetadata, get_well_known_url
+from joserfc.jwk import KeySet
+
+LIB = "authlib"
+
+
+def env(name):
+    value = os.environ.get(name)
+    if not value:
+        raise SystemExit("environment variable %s is not set" % name)
+    return value
+
+
+ISSUER = env("INTEROP_ISSUER")
+SHORT_ISSUER = env("INTEROP_SHORT_ISSUER")
+SHORT_TTL = float(env("INTEROP_SHORT_CODE_TTL_SECONDS"))
+USERNAME, PASSWORD = env("INTEROP_USERNAME"), env("INTEROP_PASSWORD")
+USER_EMAIL = env("INTEROP_USER_EMAIL")
+PUBLIC_ID = env("INTEROP_PUBLIC_CLIENT_ID")
+BASIC = (env("INTEROP_BASIC_CLIENT_ID"), env("INTEROP_BASIC_CLIENT_SECRET"))
+POST = (env("INTEROP_POST_CLIENT_ID"), env("INTEROP_POST_CLIENT_SECRET"))
+SEED = (env("INTEROP_SEED_CLIENT_ID"), env("INTEROP_SEED_CLIENT_SECRET"))
+SEED_PORT = int(env("INTEROP_SEED_CALLBACK_PORT"))
+SEED_SCOPES = (
+    "openid offline offline_access urn:neoncloud:projects:create urn:neoncloud:projects:read "
+    "urn:neoncloud:projects:update urn:neoncloud:projects:delete"
+)
+SEED_PARAMS = {
+    "client_id", "scope", "response_type", "redirect_uri", "grant_type", "state",
+    "code_challenge", "code_challenge_method",
+}
+TIMEOUT = 30
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise CheckFailed("check failed: " + what)
+
+
+def describe(e):
+    if isinstance(e, OAuthError):
+        return "OAuthError: error=%s (%s)" % (e.error, e.description or "")
+    return "%s: %s" % (type(e).__name__, e)
+
+
+def expect_error(fn, what):
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001 - the caller asserts on the error
+        return e
+    raise CheckFailed("%s succeeded, but it must fail" % what)
+
+
+def expect_oauth_error(e, code):
+    if not isinstance(e, OAuthError):
+        raise CheckFailed("expected OAuthError %s, got %s" % (code, describe(e)))
+    check(e.error == code, "error == %r (got %r)" % (code, e.error))
+    return "OAuthError error=%s" % e.error
+
+
+# ------------------------------------------------------------------------------------------
+# the user's browser: follows redirects, keeps cookies, submits forms with their CSRF token
+
+
+class FormParser(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.forms, self._current = {}, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self._current = {"action": a.get("action", ""), "fields": {}}
+            self.forms[a.get("id", "")] = self._current
+        elif tag == "input" and self._current is not None:
+            if a.get("type") == "hidden" and a.get("name"):
+                self._current["fields"][a["name"]] = a.get("value") or ""
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._current = None
+
+
+class Browser:
+    def __init__(self):
+        self.http = requests.Session()  # keeps cookies, trusts REQUESTS_CA_BUNDLE
+        self.http.headers["User-Agent"] = "gatehouse-interop-browser"
+
+    def authorize(self, url, redirect_uri, decision="allow"):
+        """Signs in, answers consent (without "remember"), follows redirects until it lands on
+        redirect_uri (a Callback listener); returns that URL."""
+        method, data = "GET", None
+        for _ in range(20):
+            if url.startswith(redirect_uri):
+                r = self.http.get(url, timeout=TIMEOUT, allow_redirects=False)
+                check(r.status_code == 200, "callback listener answered %d" % r.status_code)
+                return url
+            headers = {"Accept": "text/html"}
+            if data is not None:
+                parts = urllib.parse.urlsplit(url)
+                headers["Origin"] = "%s://%s" % (parts.scheme, parts.netloc)
+            r = self.http.request(
+                method, url, data=data, headers=headers, timeout=TIMEOUT, allow_redirects=False
+            )
+            if r.status_code in (301, 302, 303, 307, 308):
+                url = urllib.parse.urljoin(url, r.headers["Location"])
+                if r.status_code not in (307, 308):
+                    method, data = "GET", None
+                continue
+            if r.status_code != 200:
+                raise CheckFailed(
+                    "browser: HTTP %d at %s: %s" % (r.status_code, url, r.text[:200])
+                )
+            parser = FormParser()
+            parser.feed(r.text)
+            if "login-form" in parser.forms:
+                form = parser.forms["login-form"]
+                data = dict(form["fields"], username=USERNAME, password=PASSWORD)
+            elif "consent-form" in parser.forms:
+                form = parser.forms["consent-form"]
+                data = dict(form["fields"], decision=decision)
+            else:
+                raise CheckFailed("browser: neither a login nor a consent form at " + url)
+            url, method = urllib.parse.urljoin(url, form["action"]), "POST"
+        raise CheckFailed("browser: more than 20 redirects")
+
+
+# ------------------------------------------------------------------------------------------
+# the app's loopback callback listener (RFC 8252 §7.3)
+
+
+class Callback:
+    def __init__(self, port=0):
+        received = self.received = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                received.append(self.path)
+                body = b"You can close this window."
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", port), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def take(self, redirect_uri):
+        check(self.received, "the callback listener received a request")
+        path = self.received.pop(0)
+        parts = urllib.parse.urlsplit(redirect_uri)
+        return "%s://%s%s" % (parts.scheme, parts.netloc, path)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# ------------------------------------------------------------------------------------------
+# the provider: discovery, JWKS and ID token validation as authlib's client integrations do
+
+
+class Provider(OpenIDMixin):
+    def __init__(self, issuer, client_id):
+        self.issuer, self.client_id = issuer, client_id
+        self.server_metadata = {}
+
+    def _get_session(self):
+        return OAuth2Session(default_timeout=TIMEOUT)
+
+    def load_server_metadata(self):
+        if not self.server_metadata:
+            r = requests.get(get_well_known_url(self.issuer, external=True), timeout=TIMEOUT)
+            r.raise_for_status()
+            metadata = OpenIDProviderMetadata(r.json())
+            metadata.validate(metadata_classes=[rfc9207.AuthorizationServerMetadata])
+            # OpenID Connect Discovery §4.3: the issuer must be the one asked for.
+            check(
+                metadata["issuer"] == self.issuer,
+                "metadata issuer %s == %s" % (metadata["issuer"], self.issuer),
+            )
+            self.server_metadata = dict(metadata)
+        return self.server_metadata
+
+
+def session(provider, client_id, secret=None, method="none"):
+    meta = provider.load_server_metadata()
+    return OAuth2Session(
+        client_id=client_id,
+        client_secret=secret,
+        token_endpoint_auth_method=method,
+        revocation_endpoint_auth_method=method,
+        code_challenge_method="S256",
+        token_endpoint=meta["token_endpoint"],
+        default_timeout=TIMEOUT,
+    )
+
+
+class Flow:
+    """An authorization the user has completed: the callback URL, and what the app kept."""
+
+    def __init__(self, provider, sess, scope, decision="allow", port=0, host="127.0.0.1",
+                 path="/callback", nonce=True, extra=None):
+        meta = provider.load_server_metadata()
+        self.provider, self.session = provider, sess
+        self.verifier = secrets.token_urlsafe(48)
+        self.nonce = secrets.token_urlsafe(16) if nonce else None
+        with Callback(port) as cb:
+            self.redirect_uri = "http://%s:%d%s" % (host, cb.port, path)
+            params = dict(extra or {})
+            if self.nonce:
+                params["nonce"] = self.nonce
+            self.url, self.state = sess.create_authorization_url(
+                meta["authorization_endpoint"], code_verifier=self.verifier,
+                redirect_uri=self.redirect_uri, scope=scope, **params,
+            )
+            Browser().authorize(self.url, self.redirect_uri, decision)
+            self.callback = cb.take(self.redirect_uri)
+        self.params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.callback).query))
+
+    def check_response(self):
+        """What the app does with the callback before the exchange: RFC 9207 iss, then the
+        error, as authlib's framework integrations raise it."""
+        check(self.params.get("iss") == self.provider.issuer,
+              "callback iss %s is the issuer" % self.params.get("iss"))
+        if "error" in self.params:
+            check(self.params.get("state") == self.state, "error response carries the state")
+            raise OAuthError(
+                error=self.params["error"], description=self.params.get("error_description")
+            )
+
+    def exchange(self, verifier=None, redirect_uri=None):
+        self.check_response()
+        return self.session.fetch_token(
+            authorization_response=self.callback,
+            state=self.state,
+            code_verifier=verifier or self.verifier,
+            redirect_uri=redirect_uri or self.redirect_uri,
+        )
+
+    def id_token(self, token):
+        claims = self.provider.parse_id_token(token, self.nonce)
+        check(claims is not None, "an ID token")
+        return claims
+
+
+def userinfo(provider, token):
+    meta = provider.load_server_metadata()
+    r = requests.get(
+        meta["userinfo_endpoint"],
+        headers={"Authorization": "Bearer " + token["access_token"]},
+        timeout=TIMEOUT,
+    )
+    check(r.status_code == 200, "userinfo answered %d: %s" % (r.status_code, r.text[:200]))
+    return r.json()
+
+
+def introspect(sess, provider, token, hint=None):
+    meta = provider.load_server_metadata()
+    r = sess.introspect_token(meta["introspection_endpoint"], token=token, token_type_hint=hint)
+    check(r.status_code == 200, "introspection answered %d: %s" % (r.status_code, r.text[:200]))
+    return r.json()
+
+
+def revoke(sess, provider, token, hint):
+    meta = provider.load_server_metadata()
+    r = sess.revoke_token(meta["revocation_endpoint"], token=token, token_type_hint=hint)
+    check(r.status_code == 200, "revocation answered %d: %s" % (r.status_code, r.text[:200]))
+
+
+def describe_id_token(claims):
+    return "id_token sub=%s… aud=%s exp in %ds" % (
+        claims["sub"][:8], claims["aud"], claims["exp"] - int(time.time()))
+
+
+# ------------------------------------------------------------------------------------------
+# scenarios
+
+main = Provider(ISSUER, PUBLIC_ID)
+
+
+def provider(client_id):
+    p = Provider(ISSUER, client_id)
+    p.server_metadata = main.load_server_metadata()
+    return p
+
+
+def s1_discovery_jwks():
+    meta = main.load_server_metadata()  # validated by OpenIDProviderMetadata + issuer check
+    for k in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint",
+              "revocation_endpoint", "introspection_endpoint", "jwks_uri"):
+        check(meta.get(k, "").startswith("https://"), "%s is an https URL" % k)
+    check("S256" in meta.get("code_challenge_methods_supported", []), "S256 advertised")
+    jwks = main.fetch_jwk_set(force=True)
+    key_set = KeySet.import_key_set(jwks)  # rejects malformed keys
+    check(len(key_set.keys) == len(jwks["keys"]) > 0, "every JWK imported")
+    algs = [k["alg"] for k in jwks["keys"]]
+    for alg in meta["id_token_signing_alg_values_supported"]:
+        check(alg in algs, "a key for the advertised ID token alg " + alg)
+    for k in jwks["keys"]:
+        check(k.get("kid") and k.get("use") == "sig", "key has kid and use=sig")
+        check("d" not in k, "key is public only")
+    return "metadata validated, issuer matches; %d keys imported (%s)" % (
+        len(key_set.keys), ", ".join(algs))
+
+
+def s2_public_cli_pkce():
+    p = provider(PUBLIC_ID)
+    sess = session(p, PUBLIC_ID)
+    flow = Flow(p, sess, "openid profile email offline_access urn:neoncloud:projects:read")
+    for k in ("code", "state", "scope", "iss"):
+        check(k in flow.params, "callback carries " + k)
+    token = flow.exchange()
+    check(token.get("token_type", "").lower() == "bearer", "token_type Bearer")
+    check(token.get("refresh_token"), "a refresh token (offline_access)")
+    claims = flow.id_token(token)
+    info = userinfo(p, token)
+    check(info["sub"] == claims["sub"], "userinfo sub")
+    check(info.get("email") == USER_EMAIL, "userinfo email (%s)" % info.get("email"))
+    check(isinstance(info.get("email_verified"), bool), "userinfo email_verified")
+    check(info.get("name") and info.get("preferred_username") == USERNAME,
+          "userinfo name, preferred_username")
+    return "%s; userinfo name=%r email=%s" % (describe_id_token(claims), info["name"], info["email"])
+
+
+def s3_code(kind, creds):
+    def run():
+        p = provider(creds[0])
+        sess = session(p, creds[0], creds[1], "client_secret_" + kind)
+        flow = Flow(p, sess, "openid profile email urn:neoncloud:projects:read")
+        token = flow.exchange()
+        claims = flow.id_token(token)
+        check("refresh_token" not in token, "no refresh token without offline_access")
+        info = userinfo(p, token)
+        check(info.get("email") == USER_EMAIL, "userinfo email")
+        return "client_secret_%s: %s; userinfo ok" % (kind, describe_id_token(claims))
+    return run
+
+
+def s4_refresh_rotation():
+    p = provider(PUBLIC_ID)
+    sess = session(p, PUBLIC_ID)
+    flow = Flow(p, sess, "openid offline_access urn:neoncloud:projects:read")
+    token = flow.exchange()
+    sub = flow.id_token(token)["sub"]
+    rt1 = token["refresh_token"]
+    second = sess.refresh_token(refresh_token=rt1)
+    rt2 = second["refresh_token"]
+    check(rt2 != rt1, "rotation: a new refresh token")
+    check(userinfo(p, second)["sub"] == sub, "the new access token works")
+    third = sess.refresh_token(refresh_token=rt2)
+    rt3 = third["refresh_token"]
+    check(rt3 != rt2, "the new refresh token works and rotates again")
+    old = expect_oauth_error(
+        expect_error(lambda: sess.refresh_token(refresh_token=rt1), "refresh with the old token"),
+        "invalid_grant")
+    killed = expect_oauth_error(
+        expect_error(lambda: sess.refresh_token(refresh_token=rt3),
+                     "refresh with the newest token after reuse"),
+        "invalid_grant")
+    return "new token works; old one: %s; newest after reuse: %s" % (old, killed)
+
+
+def s5_revoke_introspect():
+    p = provider(BASIC[0])
+    sess = session(p, BASIC[0], BASIC[1], "client_secret_basic")
+    scope = "openid offline_access urn:neoncloud:projects:read"
+    flow = Flow(p, sess, scope)
+    token = flow.exchange()
+    sub = flow.id_token(token)["sub"]
+    live = introspect(sess, p, token["access_token"])
+    check(live.get("active") is True, "live access token is active")
+    check(live.get("sub") == sub, "introspection sub (%s)" % live.get("sub"))
+    check(live.get("client_id") == BASIC[0], "introspection client_id")
+    for s in scope.split():
+        check(s in live.get("scope", "").split(), "introspection scope has %s" % s)
+    revoke(sess, p, token["access_token"], "access_token")
+    check(introspect(sess, p, token["access_token"]).get("active") is False,
+          "revoked access token is inactive")
+    revoke(sess, p, token["refresh_token"], "refresh_token")
+    check(introspect(sess, p, token["refresh_token"], "refresh_token").get("active") is False,
+          "revoked refresh token is inactive")
+    expect_oauth_error(
+        expect_error(lambda: sess.refresh_token(refresh_token=token["refresh_token"]),
+                     "refresh with a revoked token"),
+        "invalid_grant")
+    return ("live: active, scope=%r, sub matches; after revocation: active=false (access and "
+            "refresh), refresh -> invalid_grant" % live["scope"])
+
+
+def s6_client_credentials(kind, creds):
+    def run():
+        p = provider(creds[0])
+        sess = session(p, creds[0], creds[1], "client_secret_" + kind)
+        token = sess.fetch_token(grant_type="client_credentials",
+                                 scope="urn:neoncloud:projects:read")
+        check(token.get("access_token") and token.get("token_type", "").lower() == "bearer",
+              "a Bearer access token")
+        check("refresh_token" not in token and "id_token" not in token, "no refresh or ID token")
+        info = introspect(sess, p, token["access_token"])
+        check(info.get("active") is True and info.get("client_id") == creds[0],
+              "introspection: active, client_id")
+        check("urn:neoncloud:projects:read" in info.get("scope", "").split(), "introspection scope")
+        return "client_secret_%s: token issued, introspection active scope=%r" % (
+            kind, info["scope"])
+    return run
+
+
+def s6_public_refused():
+    p = provider(PUBLIC_ID)
+    sess = session(p, PUBLIC_ID)
+    e = expect_error(lambda: sess.fetch_token(grant_type="client_credentials", scope="openid"),
+                     "client_credentials for a public client")
+    return expect_oauth_error(e, "unauthorized_client")
+
+
+def s7_seed_url():
+    p = provider(SEED[0])
+    sess = session(p, SEED[0], SEED[1], "client_secret_post")
+    flow = Flow(p, sess, SEED_SCOPES, port=SEED_PORT, host="localhost",
+                path="/api/auth/callback/neon", nonce=False,
+                extra={"grant_type": "authorization_code"})
+    names = [k for k, _ in urllib.parse.parse_qsl(urllib.parse.urlsplit(flow.url).query)]
+    check(set(names) == SEED_PARAMS and len(names) == len(SEED_PARAMS),
+          "the URL has exactly the seed's parameters (%s)" % ",".join(names))
+    token = flow.exchange()
+    granted = token.get("scope", flow.params.get("scope", "")).split()
+    for s in SEED_SCOPES.split():
+        if s.startswith("urn:"):
+            check(s in granted, "granted scope has " + s)
+    check(token.get("refresh_token"), "a refresh token (offline)")
+    claims = flow.id_token(token)
+    check("nonce" not in claims, "no nonce in the ID token (none was sent)")
+    return "%s -> code -> tokens (client_secret_post); scope=%r" % ("&".join(names), token["scope"])
+
+
+def s8_wrong_redirect_uri():
+    p = provider(PUBLIC_ID)
+    sess = session(p, PUBLIC_ID)
+    flow = Flow(p, sess, "openid")
+    parts = urllib.parse.urlsplit(flow.redirect_uri)
+    other = "http://127.0.0.1:%d/callback" % (parts.port + 1 if parts.port < 65535 else 65534)
+    return expect_oauth_error(
+        expect_error(lambda: flow.exchange(redirect_uri=other), "exchange with another redirect_uri"),
+        "invalid_grant")
+
+
+def s8_wrong_verifier():
+    p = provider(PUBLIC_ID)
+    sess = session(p, PUBLIC_ID)
+    flow = Flow(p, sess, "openid")
+    return expect_oauth_error(
+        expect_error(lambda: flow.exchange(verifier=secrets.token_urlsafe(48)),
+                     "exchange with a wrong code_verifier"),
+        "invalid_grant")
+
+
+def s8_code_reused():
+    p = provider(BASIC[0])
+    sess = session(p, BASIC[0], BASIC[1], "client_secret_basic")
+    flow = Flow(p, sess, "openid urn:neoncloud:projects:read")
+    first = flow.exchange()
+    msg = expect_oauth_error(expect_error(flow.exchange, "second exchange of one code"),
+                             "invalid_grant")
+    check(introspect(sess, p, first["access_token"]).get("active") is False,
+          "the access token from the replayed code is revoked")
+    return msg + "; first access token revoked"
+
+
+def s8_expired_code():
+    p = Provider(SHORT_ISSUER, PUBLIC_ID)
+    sess = session(p, PUBLIC_ID)
+    flow = Flow(p, sess, "openid")
+    time.sleep(SHORT_TTL + 1.5)
+    return expect_oauth_error(
+        expect_error(flow.exchange, "exchange after %.1fs (code TTL %.0fs)" % (
+            SHORT_TTL + 1.5, SHORT_TTL)),
+        "invalid_grant")
+
+
+def s8_wrong_secret():
+    msgs = []
+    for kind, creds in (("basic", BASIC), ("post", POST)):
+        p = provider(creds[0])
+        sess = session(p, creds[0], "not-the-secret", "client_secret_" + kind)
+        e = expect_error(lambda: sess.fetch_token(grant_type="client_credentials",
+                                                  scope="urn:neoncloud:projects:read"),
+                         "client_secret_%s with a wrong secret" % kind)
+        msgs.append("%s: %s" % (kind, expect_oauth_error(e, "invalid_client")))
+    return "; ".join(msgs)
+
+
+def s8_scope_not_allowed():
+    p = provider(PUBLIC_ID)
+    sess = session(p, PUBLIC_ID)
+    flow = Flow(p, sess, "openid urn:neoncloud:billing:admin")
+    m1 = expect_oauth_error(expect_error(flow.exchange, "a callback for a scope not allowed"),
+                            "invalid_scope")
+    pb = provider(BASIC[0])
+    sb = session(pb, BASIC[0], BASIC[1], "client_secret_basic")
+    m2 = expect_oauth_error(
+        expect_error(lambda: sb.fetch_token(grant_type="client_credentials",
+                                            scope="urn:neoncloud:billing:admin"),
+                     "client_credentials with a scope not allowed"),
+        "invalid_scope")
+    return "authorization: %s; token endpoint: %s" % (m1, m2)
+
+
+def s8_consent_denied():
+    p = provider(PUBLIC_ID)
+    sess = session(p, PUBLIC_ID)
+    flow = Flow(p, sess, "openid profile", decision="deny")
+    return expect_oauth_error(expect_error(flow.exchange, "a callback after denied consent"),
+                              "access_denied") + " (state and iss checked)"
+
+
+SCENARIOS = [
+    ("1-discovery-jwks", s1_discovery_jwks),
+    ("2-public-cli-pkce", s2_public_cli_pkce),
+    ("3-code-client-secret-basic", s3_code("basic", BASIC)),
+    ("3-code-client-secret-post", s3_code("post", POST)),
+    ("4-refresh-rotation", s4_refresh_rotation),
+    ("5-revoke-introspect", s5_revoke_introspect),
+    ("6-client-credentials-basic", s6_client_credentials("basic", BASIC)),
+    ("6-client-credentials-post", s6_client_credentials("post", POST)),
+    ("6-client-credentials-public-refused", s6_public_refused),
+    ("7-seed-authorization-url", s7_seed_url),
+    ("8-wrong-redirect-uri", s8_wrong_redirect_uri),
+    ("8-wrong-pkce-verifier", s8_wrong_verifier),
+    ("8-code-reused", s8_code_reused),
+    ("8-expired-code", s8_expired_code),
+    ("8-wrong-client-secret", s8_wrong_secret),
+    ("8-scope-not-allowed", s8_scope_not_allowed),
+    ("8-consent-denied", s8_consent_denied),
+]
+
+
+def one_line(s):
+    return " ".join(str(s).split())
+
+
+def run():
+    print("LIBRARY %s %s" % (LIB, version("authlib")), flush=True)
+    only = os.environ.get("INTEROP_ONLY")
+    for name, fn in SCENARIOS:
+        if only and only not in name:
+            continue
+        try:
+            print("RESULT %s %s PASS %s" % (LIB, name, one_line(fn() or "ok")), flush=True)
+        except Exception as e:  # noqa: BLE001 - every failure is a FAIL line
+            print("RESULT %s %s FAIL %s" % (LIB, name, one_line(describe(e))), flush=True)
+            if os.environ.get("INTEROP_VERBOSE"):
+                traceback.print_exc(file=sys.stderr)
+
+
+if __name__ == "__main__":
+    run()

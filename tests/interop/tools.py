@@ -1,7 +1,7 @@
 """Helpers for tests/interop/run, using only the standard library and `cryptography` (pinned in
 python/requirements.txt, run with the suite's virtualenv):
 
-  tools.py ports N                     N free loopback TCP ports, one per line
+  tools.py ports N                     N free loopback TCP ports below the ephemeral range
   tools.py cert DIR                    a throwaway CA and a certificate for 127.0.0.1, signed by it:
                                        DIR/ca.pem, DIR/cert.pem, DIR/key.pem
   tools.py proxy PORT CERTDIR DEFAULT [PREFIX=UPSTREAM ...]
@@ -18,6 +18,7 @@ import http.client
 import http.server
 import ipaddress
 import os
+import random
 import socket
 import socketserver
 import ssl
@@ -30,14 +31,34 @@ import urllib.request
 
 
 def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
+    """N distinct ports free right now, below the kernel's ephemeral range: ports there are never
+    handed out for `bind(0)` or outgoing connections, so other processes on this machine (tests
+    running in parallel) do not take them between now and when the suite binds them."""
+    low = 32768
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    lo, hi = (10000, low - 1) if low > 12000 else (1025, 9999)
+    rng = random.SystemRandom()
+    ports = []
+    for _ in range(200 * n):
+        if len(ports) == n:
+            break
+        port = rng.randint(lo, hi)
+        if port in ports:
+            continue
         s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
+        try:
+            s.bind(("127.0.0.1", port))
+            ports.append(port)
+        except OSError:
+            pass
+        finally:
+            s.close()
+    if len(ports) < n:
+        sys.exit("could not find %d free ports in %d-%d" % (n, lo, hi))
     return ports
 
 
@@ -232,6 +253,9 @@ def table(scenarios_file, result_files):
             for line in f
             if line.split("#", 1)[0].strip()
         ]
+    only = os.environ.get("INTEROP_ONLY")  # the run script's filter: only those are expected
+    if only:
+        scenarios = [s for s in scenarios if only in s]
     rows, libraries, versions = {}, [], {}
     for path in result_files:
         # each file: <deployment>--<library>.out, holding the driver's stdout

@@ -1,19 +1,80 @@
 //! The token service's in-memory key ring.
 
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::store::SigningKeyRecord;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
-use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{DecodingKey, Header, Validation};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::keys::{SigningAlgorithm, public_jwk};
 use crate::{JoseError, KeyEncryption};
 
+/// A private key parsed once, when the ring is built.
+///
+/// `jsonwebtoken::encode` parses its `EncodingKey` again on every call (with aws-lc-rs:
+/// `RsaKeyPair::from_der`, `EcdsaKeyPair::from_pkcs8`, `Ed25519KeyPair::from_pkcs8`), which costs
+/// more than the signature itself: 2.9 ms against 1.2 ms for RS256, 79 µs against 35 µs for
+/// ES256, 50 µs against 20 µs for EdDSA (`cargo bench -p gatehouse-bench`). Every JWT access
+/// token and ID token is signed here, so the ring keeps the parsed key pair instead.
+enum ParsedKey {
+    Rsa(RsaKeyPair),
+    Ecdsa(EcdsaKeyPair),
+    Ed25519(Ed25519KeyPair),
+}
+
+impl ParsedKey {
+    fn parse(alg: SigningAlgorithm, pkcs8_der: &[u8]) -> Result<Self, JoseError> {
+        let invalid = |e: &dyn std::fmt::Display| JoseError::InvalidKey(e.to_string());
+        Ok(match alg {
+            SigningAlgorithm::Rs256 => {
+                Self::Rsa(RsaKeyPair::from_pkcs8(pkcs8_der).map_err(|e| invalid(&e))?)
+            }
+            SigningAlgorithm::Es256 => Self::Ecdsa(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8_der)
+                    .map_err(|e| invalid(&e))?,
+            ),
+            SigningAlgorithm::EdDsa => {
+                Self::Ed25519(Ed25519KeyPair::from_pkcs8(pkcs8_der).map_err(|e| invalid(&e))?)
+            }
+        })
+    }
+
+    /// The JWS signature of `message` (RFC 7518 §3.3 PKCS#1 v1.5, §3.4 fixed-width r||s; RFC 8037).
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, JoseError> {
+        let failed = |_| JoseError::InvalidKey("signing failed".into());
+        match self {
+            Self::Rsa(key) => {
+                let mut signature = vec![0; key.public_modulus_len()];
+                key.sign(
+                    &RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    message,
+                    &mut signature,
+                )
+                .map_err(failed)?;
+                Ok(signature)
+            }
+            Self::Ecdsa(key) => Ok(key
+                .sign(&SystemRandom::new(), message)
+                .map_err(failed)?
+                .as_ref()
+                .to_vec()),
+            Self::Ed25519(key) => Ok(key.sign(message).as_ref().to_vec()),
+        }
+    }
+}
+
 /// One private key ready to sign.
 pub struct Signer {
     pub kid: String,
     pub alg: SigningAlgorithm,
-    key: EncodingKey,
+    key: ParsedKey,
 }
 
 impl std::fmt::Debug for Signer {
@@ -27,12 +88,22 @@ impl std::fmt::Debug for Signer {
 
 impl Signer {
     /// Signs `claims` as a JWS with `typ` (`JWT` for ID tokens, `at+jwt` for RFC 9068 access
-    /// tokens) and this key's `kid`.
+    /// tokens) and this key's `kid`: the same compact serialisation `jsonwebtoken::encode` writes
+    /// (RFC 7515 §7.1), with the key parsed once instead of per token.
     pub fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, JoseError> {
         let mut header = Header::new(self.alg.jwt_algorithm());
         header.typ = Some(typ.to_owned());
         header.kid = Some(self.kid.clone());
-        Ok(jsonwebtoken::encode(&header, claims, &self.key)?)
+        let header = serde_json::to_vec(&header).map_err(jsonwebtoken::errors::Error::from)?;
+        let claims = serde_json::to_vec(claims).map_err(jsonwebtoken::errors::Error::from)?;
+        let mut jws = String::with_capacity((header.len() + claims.len()) * 4 / 3 + 400);
+        URL_SAFE_NO_PAD.encode_string(&header, &mut jws);
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(&claims, &mut jws);
+        let signature = self.key.sign(jws.as_bytes())?;
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut jws);
+        Ok(jws)
     }
 }
 
@@ -69,7 +140,7 @@ impl KeyRing {
                 signers.push(Signer {
                     kid: record.kid.clone(),
                     alg,
-                    key: alg.encoding_key(&der)?,
+                    key: ParsedKey::parse(alg, &der)?,
                 });
             }
         }
@@ -173,6 +244,14 @@ mod tests {
             v.set_audience(&["c"]);
             v.set_issuer(&["i"]);
             assert_eq!(ring.verify::<Claims>(&token, v).unwrap(), claims, "{alg:?}");
+            let at = ring.signer(alg).unwrap().sign("at+jwt", &claims).unwrap();
+            let header = jsonwebtoken::decode_header(&at).unwrap();
+            assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+            assert_eq!(
+                header.kid.as_deref(),
+                Some(ring.signer(alg).unwrap().kid.as_str())
+            );
+            assert_eq!(header.alg, alg.jwt_algorithm());
             let jwk = ring.jwks().find(&ring.signer(alg).unwrap().kid).unwrap();
             assert_eq!(serde_json::to_value(jwk).unwrap()["use"], "sig");
             assert_eq!(serde_json::to_value(jwk).unwrap()["alg"], alg.as_str());

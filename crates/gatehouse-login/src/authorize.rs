@@ -83,7 +83,23 @@ pub fn params(fields: &Fields) -> AuthorizationParams {
 async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Response {
     let params = params(fields);
     let t = language(params.ui_locales.as_deref(), headers);
-    let context = match state.token().validate_authorization(&params).await {
+    let validated = state.token().validate_authorization(&params).await;
+    if fields.not_utf8() {
+        // A parameter that is not UTF-8 would be passed on mangled (U+FFFD): refused. Once the
+        // client and redirect URI are trusted the error goes to the client, without a `state`
+        // (it may be the mangled parameter).
+        let error = OAuthError::invalid_request("the request parameters must be UTF-8");
+        let redirect_uri = match validated {
+            Ok(context) => context.request.redirect_uri,
+            Err(AuthorizeError::Redirect { redirect_uri, .. }) => redirect_uri,
+            Err(AuthorizeError::Untrusted(error)) => {
+                let problem = Problem::from_oauth(&error, Problem::BadRequest);
+                return state.error_page(t, problem, Some(&error)).into_response();
+            }
+        };
+        return redirect_error(state, t, &redirect_uri, &error, None);
+    }
+    let context = match validated {
         Ok(context) => context,
         Err(AuthorizeError::Untrusted(error)) => {
             let problem = Problem::from_oauth(&error, Problem::BadRequest);

@@ -6,11 +6,23 @@ use url::form_urlencoded;
 
 /// No `Debug`: a login form carries a password.
 #[derive(Clone, Default)]
-pub struct Fields(Vec<(String, String)>);
+pub struct Fields(Vec<(String, String)>, bool);
 
 impl Fields {
     pub fn parse(bytes: &[u8]) -> Self {
-        Self(form_urlencoded::parse(bytes).into_owned().collect())
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(bytes).into_owned().collect();
+        // `form_urlencoded` decodes lossily: an invalid UTF-8 sequence, raw or percent-encoded,
+        // becomes U+FFFD, which no parameter has a use for.
+        let not_utf8 = std::str::from_utf8(bytes).is_err()
+            || pairs.iter().any(|(k, v)| {
+                k.contains(char::REPLACEMENT_CHARACTER) || v.contains(char::REPLACEMENT_CHARACTER)
+            });
+        Self(pairs, not_utf8)
+    }
+
+    /// Whether a name or value was not UTF-8 (after percent-decoding).
+    pub fn not_utf8(&self) -> bool {
+        self.1
     }
 
     pub fn query(query: Option<&str>) -> Self {

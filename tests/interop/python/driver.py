@@ -186,7 +186,9 @@ class Callback:
 
         self.server = http.server.HTTPServer(("127.0.0.1", port), Handler)
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     def take(self, redirect_uri):
@@ -592,12 +594,14 @@ def run():
     for name, fn in SCENARIOS:
         if only and only not in name:
             continue
+        started = time.monotonic()
         try:
             print("RESULT %s %s PASS %s" % (LIB, name, one_line(fn() or "ok")), flush=True)
         except Exception as e:  # noqa: BLE001 - every failure is a FAIL line
             print("RESULT %s %s FAIL %s" % (LIB, name, one_line(describe(e))), flush=True)
             if os.environ.get("INTEROP_VERBOSE"):
                 traceback.print_exc(file=sys.stderr)
+        print("%s: %.2f s" % (name, time.monotonic() - started), file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -10,5 +10,6 @@ mod authorize;
 mod consent;
 mod login;
 mod logout;
+mod negative;
 mod pages;
 mod support;

@@ -2,11 +2,34 @@
 //!
 //! Passwords are low-entropy, so unlike client secrets they get a deliberately slow, memory-hard
 //! hash. One hash takes tens of milliseconds of CPU, which would stall every other request on a
-//! runtime worker, so both directions run on `tokio::task::spawn_blocking`.
+//! runtime worker, so both directions run on `tokio::task::spawn_blocking`, at most one per CPU
+//! at a time ([`hashing_slot`]).
+
+use std::sync::{Arc, OnceLock};
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 use gatehouse_core::secret::SecretString;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// A permit to run one argon2 computation; there are as many as CPUs this process may use.
+///
+/// Each computation holds `memory_kib` (19 MiB by default) for its whole run and is pure CPU, so
+/// running more at once than there are CPUs adds no throughput, only memory: in a login storm at
+/// concurrency 8 on one core, the blocking pool ran 8 at once and the process grew past 1 GB
+/// (glibc keeps each thread's freed 19 MiB blocks in its arena). Waiting here costs a login the
+/// same time it would have spent sharing the CPU.
+async fn hashing_slot() -> Result<OwnedSemaphorePermit, PasswordError> {
+    static SLOTS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    let slots = SLOTS.get_or_init(|| {
+        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        Arc::new(Semaphore::new(cpus))
+    });
+    Arc::clone(slots)
+        .acquire_owned()
+        .await
+        .map_err(|_| PasswordError::Task)
+}
 
 /// argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +82,9 @@ pub async fn hash_password(
     password: SecretString,
     params: PasswordHashParams,
 ) -> Result<String, PasswordError> {
+    let slot = hashing_slot().await?;
     tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let argon2 = params.to_argon2()?;
         let hash = argon2
             .hash_password(password.expose().as_bytes())
@@ -73,7 +98,9 @@ pub async fn hash_password(
 /// Whether `password` matches `phc`, using the parameters recorded in `phc` (so raising the
 /// configured cost never locks out existing users). The comparison is constant-time.
 pub async fn verify_password(password: SecretString, phc: String) -> Result<bool, PasswordError> {
+    let slot = hashing_slot().await?;
     tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let parsed = PasswordHash::new(&phc).map_err(|_| PasswordError::MalformedHash)?;
         match Argon2::default().verify_password(password.expose().as_bytes(), &parsed) {
             Ok(()) => Ok(true),

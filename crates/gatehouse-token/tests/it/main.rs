@@ -8,6 +8,7 @@
 
 mod admin;
 mod grpc;
+mod negative;
 mod oauth;
 mod oauth_client;
 mod support;

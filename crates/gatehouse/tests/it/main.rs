@@ -4,8 +4,13 @@
 
 mod browser;
 mod cli;
+mod cli_rows;
 mod config;
 mod deploy;
+mod faults;
+mod flow;
+mod leak;
+mod limits;
 mod migrate;
 mod serve;
 mod split_flow;

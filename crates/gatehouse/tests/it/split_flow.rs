@@ -12,101 +12,14 @@
 use std::collections::HashMap;
 
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION};
 use serde_json::json;
 
+use crate::flow::{Hop, form, input, listed_scopes};
 use crate::support::{
     HIDDEN_SCOPES, Partner, Server, discovery, get, poll_until, redeem_and_call_userinfo, scope_set,
 };
 
 const TEST: &str = "split_deployment_completes_login_and_consent";
-
-/// The HTML of the form with `id`, from its start tag to its end tag.
-fn form<'a>(html: &'a str, id: &str) -> &'a str {
-    let start = html
-        .find(&format!("<form id=\"{id}\""))
-        .unwrap_or_else(|| panic!("no form #{id} in:\n{html}"));
-    let end = html[start..]
-        .find("</form>")
-        .map_or(html.len(), |e| start + e);
-    &html[start..end]
-}
-
-/// The value of the input `name` in `html` (askama escapes attribute values).
-fn input(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no input {name} in:\n{html}"))
-        + marker.len();
-    let end = start + html[start..].find('"').expect("a closing quote");
-    html[start..end]
-        .replace("&#43;", "+")
-        .replace("&#61;", "=")
-        .replace("&#x2f;", "/")
-        .replace("&#47;", "/")
-        .replace("&amp;", "&")
-}
-
-/// The `data-scope` of every listed scope on the consent page.
-fn listed_scopes(html: &str) -> Vec<String> {
-    let mut scopes: Vec<String> = html
-        .split("data-scope=\"")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next())
-        .map(str::to_owned)
-        .collect();
-    scopes.sort();
-    scopes
-}
-
-/// One hop of a browser: the status, the `Location` (when a redirect) and the body.
-struct Hop {
-    status: StatusCode,
-    location: Option<String>,
-    csp: Option<String>,
-    body: String,
-}
-
-impl Hop {
-    async fn of(response: reqwest::Response) -> Self {
-        let status = response.status();
-        let location = response
-            .headers()
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let csp = response
-            .headers()
-            .get(CONTENT_SECURITY_POLICY)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = response.text().await.unwrap_or_default();
-        Self {
-            status,
-            location,
-            csp,
-            body,
-        }
-    }
-
-    /// The target of a `303 See Other` (what the login UI answers a form or the authorization
-    /// request with).
-    fn see_other(&self, context: &str) -> &str {
-        assert_eq!(
-            self.status,
-            StatusCode::SEE_OTHER,
-            "{context}: expected a redirect, got:\n{}",
-            self.body
-        );
-        self.location.as_deref().expect("a Location header")
-    }
-
-    fn page(&self, context: &str) -> &str {
-        assert_eq!(self.status, StatusCode::OK, "{context}:\n{}", self.body);
-        &self.body
-    }
-}
 
 #[tokio::test]
 async fn split_deployment_completes_login_and_consent() {

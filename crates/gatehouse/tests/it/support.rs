@@ -141,6 +141,17 @@ impl Server {
 
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(mut self) -> ExitStatus {
+        self.sigterm_and_wait()
+    }
+
+    /// Sends SIGTERM, waits for the exit status and returns it with everything the process
+    /// logged (the log goes with the data directory once the server is dropped).
+    pub fn terminate_with_logs(mut self) -> (ExitStatus, String) {
+        let status = self.sigterm_and_wait();
+        (status, self.logs())
+    }
+
+    fn sigterm_and_wait(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("running");
         let pid = child.id().to_string();
         let status = Command::new("kill")

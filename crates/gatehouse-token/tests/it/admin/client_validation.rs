@@ -11,7 +11,7 @@ const REDIRECT: &str = "invalid_redirect_uri";
 const METADATA: &str = "invalid_client_metadata";
 
 /// (what is wrong, the body, the expected error code)
-fn invalid_clients() -> Vec<(&'static str, Value, &'static str)> {
+pub(super) fn invalid_clients() -> Vec<(&'static str, Value, &'static str)> {
     let web = web_client("bad");
     let public = with(&neoncli(), "client_id", json!("bad"));
     vec![

@@ -1,0 +1,870 @@
+//! Faults: the stores going away and coming back, SIGTERM under load, two replicas on shared
+//! stores, concurrent use of single-use things, and short lifetimes end to end. Each test is
+//! bounded in time (every wait below has a deadline) and prints what it counted.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::flow::{Browser, code_form, refresh_form};
+use crate::support::{OwnRedis, Partner, Server, admin_cli, free_port, poll_until};
+
+const CALLBACK: &str = "http://127.0.0.1:5555/callback";
+
+/// Prints past the test harness's output capture, so the counts show in every run.
+fn report(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "faults: {line}");
+}
+
+/// The process must never have panicked, whatever the fault.
+fn assert_no_panic(server: &Server) {
+    let logs = server.logs();
+    assert!(!logs.contains("panicked"), "gatehouse panicked:\n{logs}");
+}
+
+/// Registers a confidential `client_credentials` client through the CLI; returns its secret.
+fn confidential_client(admin: u16, id: &str) -> String {
+    let out = admin_cli(
+        admin,
+        &[
+            "clients",
+            "create",
+            "--id",
+            id,
+            "--grant-types",
+            "client_credentials",
+            "--scope",
+            "urn:x:read",
+        ],
+        None,
+    );
+    out.lines()
+        .find_map(|l| l.strip_prefix("OAuth 2.0 Client Secret: "))
+        .unwrap_or_else(|| panic!("no secret in: {out}"))
+        .to_owned()
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .build()
+        .expect("client")
+}
+
+/// A token request: the status and the JSON answer (`Null` when the body is not JSON).
+async fn token_request(http: &reqwest::Client, port: u16, form: &[(&str, &str)]) -> (u16, Value) {
+    token_request_as(http, port, form, None).await
+}
+
+async fn token_request_as(
+    http: &reqwest::Client,
+    port: u16,
+    form: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+) -> (u16, Value) {
+    let mut req = http.post(Server::url(port, "/oauth2/token")).form(form);
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    let answer = req.send().await.expect("token request");
+    let status = answer.status().as_u16();
+    let body = answer.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+async fn client_credentials(
+    http: &reqwest::Client,
+    port: u16,
+    id: &str,
+    secret: &str,
+) -> (u16, Value) {
+    token_request_as(
+        http,
+        port,
+        &[("grant_type", "client_credentials")],
+        Some((id, secret)),
+    )
+    .await
+}
+
+/// Redeems `code` on `port`; panics unless it yields tokens. Returns the token response.
+async fn redeem(port: u16, partner: &Partner, code: &str) -> Value {
+    let (status, tokens) = token_request(&http(), port, &code_form(partner, code)).await;
+    assert_eq!(status, 200, "{tokens}");
+    tokens
+}
+
+fn refresh_token_of(tokens: &Value) -> String {
+    tokens["refresh_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no refresh token: {tokens}"))
+        .to_owned()
+}
+
+/// Polls readiness on `port` until it answers `want`; returns the body.
+async fn ready_becomes(server: &Server, want: u16, within: Duration) -> String {
+    let (status, body) = poll_until(
+        &Server::url(server.public, "/health/ready"),
+        within,
+        |s, _| s == want,
+    )
+    .await;
+    assert_eq!(
+        status,
+        want,
+        "readiness did not turn {want} within {within:?}: {body}\n{}",
+        server.logs()
+    );
+    body
+}
+
+/// Fires `n` copies of the same token request at once (one connection each); returns how many
+/// answered 200 and the error codes of the others.
+async fn concurrently(n: usize, ports: &[u16], form: &[(&str, &str)]) -> (usize, Vec<String>) {
+    let form: Vec<(String, String)> = form
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let start = Arc::new(tokio::sync::Barrier::new(n));
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let port = ports[i % ports.len()];
+        let form = form.clone();
+        let start = start.clone();
+        set.spawn(async move {
+            let http = http();
+            start.wait().await;
+            let answer = http
+                .post(Server::url(port, "/oauth2/token"))
+                .form(&form)
+                .send()
+                .await
+                .expect("token request");
+            let status = answer.status().as_u16();
+            let body: Value = answer.json().await.unwrap_or(Value::Null);
+            (status, body)
+        });
+    }
+    let mut ok = 0;
+    let mut refused = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let (status, body) = joined.expect("request task");
+        if status == 200 {
+            ok += 1;
+        } else {
+            refused.push(format!(
+                "{status} {}",
+                body["error"].as_str().unwrap_or("?")
+            ));
+        }
+    }
+    (ok, refused)
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Redis restarts in the middle of a flow.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_restart_mid_flow() {
+    if !gatehouse_testkit::redis_enabled() {
+        return gatehouse_testkit::skipped("redis_restart_mid_flow", "redis");
+    }
+    let port = free_port();
+    let mut redis = OwnRedis::start_on(port);
+    let server = Server::builder("all").env("REDIS_URL", redis.url()).start();
+    let base = Server::url(server.public, "");
+    let partner = Partner::register(server.admin, CALLBACK, None);
+    let (mut issued, mut failed) = (0, 0);
+
+    // A flow before the fault completes.
+    let code = Browser::new(&base)
+        .code(&partner, "before")
+        .await
+        .expect("a flow");
+    redeem(server.public, &partner, &code).await;
+    issued += 1;
+
+    // A flow whose challenge lives in Redis: the login page is shown, then Redis stops.
+    let browser = Browser::new(&base);
+    let page = browser.start(&partner, "mid").await;
+    assert!(page.body.contains("login-form"), "{page:?}");
+    redis.stop();
+    match browser.finish(&partner, partner.password, page).await {
+        Ok(query) => {
+            // Completing is allowed too (nothing needed Redis any more).
+            redeem(server.public, &partner, &query["code"]).await;
+            issued += 1;
+        }
+        Err(hop) => {
+            assert_eq!(
+                hop.status,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "a retryable error page: {hop:?}"
+            );
+            assert!(
+                hop.body.contains("Temporarily unavailable") && hop.body.contains("try again"),
+                "a readable message: {hop:?}"
+            );
+            failed += 1;
+        }
+    }
+    // A new flow while Redis is down fails the same way, it does not hang or panic.
+    let hop = Browser::new(&base).start(&partner, "down").await;
+    assert_eq!(hop.status, StatusCode::SERVICE_UNAVAILABLE, "{hop:?}");
+    failed += 1;
+    let body = ready_becomes(&server, 503, Duration::from_secs(15)).await;
+    let json: Value = serde_json::from_str(&body).expect("readiness JSON");
+    assert!(
+        json["errors"]["redis"].is_string(),
+        "503 names redis: {body}"
+    );
+
+    // Redis is back (empty: it keeps nothing): readiness recovers without a restart, and a new
+    // flow completes.
+    let _redis = OwnRedis::start_on(port);
+    ready_becomes(&server, 200, Duration::from_secs(20)).await;
+    let code = Browser::new(&base)
+        .code(&partner, "after")
+        .await
+        .expect("a flow after the restart");
+    redeem(server.public, &partner, &code).await;
+    issued += 1;
+
+    report(&format!(
+        "redis_restart_mid_flow: flows issued {issued}, failed with a retryable page {failed}; readiness 503 → 200 without a restart"
+    ));
+    assert_no_panic(&server);
+    assert!(server.terminate().success());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Postgres restarts.
+
+/// A Postgres cluster of the test's own, in a temp dir, on a free port, trust auth, run by the
+/// `postgres` OS user when the test runs as root (initdb refuses root).
+struct OwnPostgres {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    as_root: bool,
+    port: u16,
+}
+
+impl OwnPostgres {
+    /// `None` when the Debian Postgres binaries are not installed.
+    fn init() -> Option<Self> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(Result::ok)
+            .map(|e| e.path().join("bin"))
+            .filter(|b| b.join("initdb").exists() && b.join("pg_ctl").exists())
+            .max()?;
+        let uid = Command::new("id").arg("-u").output().ok()?;
+        let as_root = String::from_utf8_lossy(&uid.stdout).trim() == "0";
+        let dir = tempfile::Builder::new()
+            .prefix("gatehouse-pg-")
+            .tempdir()
+            .expect("temp dir");
+        if as_root {
+            let chown = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .ok()?;
+            if !chown.success() {
+                return None;
+            }
+        }
+        let pg = Self {
+            dir,
+            bin,
+            as_root,
+            port: free_port(),
+        };
+        let data = pg.data();
+        let out = pg
+            .tool("initdb")
+            .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
+            .arg(&data)
+            .output()
+            .ok()?;
+        if !out.status.success() {
+            report(&format!(
+                "initdb failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+            return None;
+        }
+        Some(pg)
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn tool(&self, name: &str) -> Command {
+        let path = self.bin.join(name);
+        let mut cmd = if self.as_root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(path);
+            c
+        } else {
+            Command::new(path)
+        };
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    fn start(&self) {
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let out = self
+            .tool("pg_ctl")
+            .args(["start", "-w", "-t", "30", "-D"])
+            .arg(self.data())
+            .arg("-l")
+            .arg(self.dir.path().join("postgres.log"))
+            .args(["-o", &opts])
+            .output()
+            .expect("pg_ctl start");
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            std::fs::read_to_string(self.dir.path().join("postgres.log")).unwrap_or_default()
+        );
+    }
+
+    fn stop(&self, mode: &str) {
+        let _ = self
+            .tool("pg_ctl")
+            .args(["stop", "-w", "-t", "30", "-m", mode, "-D"])
+            .arg(self.data())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        self.stop("immediate");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_restart() {
+    let Some(pg) = OwnPostgres::init() else {
+        return gatehouse_testkit::skipped(
+            "postgres_restart",
+            "a private Postgres cluster (Debian's initdb and pg_ctl)",
+        );
+    };
+    pg.start();
+    let server = Server::builder("all").env("DATABASE_URL", pg.url()).start();
+    let secret = confidential_client(server.admin, "pg-restart");
+    let http = http();
+    let (status, body) = client_credentials(&http, server.public, "pg-restart", &secret).await;
+    assert_eq!(status, 200, "{body}");
+
+    pg.stop("fast");
+    let body = ready_becomes(&server, 503, Duration::from_secs(15)).await;
+    let json: Value = serde_json::from_str(&body).expect("readiness JSON");
+    assert!(
+        json["errors"]["postgres"].is_string(),
+        "503 names postgres: {body}"
+    );
+    // Client records are cached for 5 s; past that, token requests need Postgres and answer
+    // `temporarily_unavailable`, never a panic or a hang.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let (mut ok_while_down, mut unavailable) = (0, 0);
+    loop {
+        let (status, body) = client_credentials(&http, server.public, "pg-restart", &secret).await;
+        if status == 200 {
+            ok_while_down += 1;
+        } else {
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (503, Some("temporarily_unavailable")),
+                "{body}"
+            );
+            unavailable += 1;
+            if unavailable >= 3 {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "token requests kept succeeding with Postgres down"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    pg.start();
+    ready_becomes(&server, 200, Duration::from_secs(20)).await;
+    let (status, body) = client_credentials(&http, server.public, "pg-restart", &secret).await;
+    assert_eq!(
+        status,
+        200,
+        "client_credentials works again: {body}\n{}",
+        server.logs()
+    );
+    report(&format!(
+        "postgres_restart: while down {unavailable} temporarily_unavailable (+{ok_while_down} served from the client cache); readiness 503 → 200 and tokens again without a restart"
+    ));
+    assert_no_panic(&server);
+    assert!(server.terminate().success());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. SIGTERM under load.
+
+#[derive(Default)]
+struct Tally {
+    ok_before_signal: usize,
+    ok_in_flight: usize,
+    ok_after_signal: usize,
+    refused_after_close: usize,
+    unread_at_signal: usize,
+    closed_after_signal: usize,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    fn ok(&self) -> usize {
+        self.ok_before_signal + self.ok_in_flight + self.ok_after_signal
+    }
+
+    fn add(&mut self, t: Self) {
+        self.ok_before_signal += t.ok_before_signal;
+        self.ok_in_flight += t.ok_in_flight;
+        self.ok_after_signal += t.ok_after_signal;
+        self.refused_after_close += t.refused_after_close;
+        self.unread_at_signal += t.unread_at_signal;
+        self.closed_after_signal += t.closed_after_signal;
+        self.failures.extend(t.failures);
+    }
+}
+
+/// `WORKERS` keep-alive clients send `client_credentials` requests in a loop; SIGTERM arrives
+/// while requests are in flight. The server logs every token it issues (debug), so the test
+/// knows which requests it accepted: each of them must have reached the client as a whole 200.
+/// A request the server never read (still in a socket buffer when the listener closed and the
+/// idle connections were shut) may fail on the client; before the signal nothing may fail.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_under_load() {
+    const WORKERS: usize = 24;
+    let server = Server::builder("all")
+        .env(
+            "GATEHOUSE_LOG",
+            "info,sqlx=warn,gatehouse_token::grants=debug",
+        )
+        .start();
+    let secret = confidential_client(server.admin, "loaded");
+    let token_url = Server::url(server.public, "/oauth2/token");
+    // Set just before the signal is sent.
+    let signalled: Arc<std::sync::OnceLock<Instant>> = Arc::new(std::sync::OnceLock::new());
+    let stop = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..WORKERS {
+        let (token_url, secret, signalled, stop, answered) = (
+            token_url.clone(),
+            secret.clone(),
+            signalled.clone(),
+            stop.clone(),
+            answered.clone(),
+        );
+        set.spawn(async move {
+            // Keep-alive: one pooled connection per worker, reused.
+            let http = reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("client");
+            let mut tally = Tally::default();
+            for _ in 0..5000 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let started_before = signalled.get().is_none();
+                let answer = http
+                    .post(&token_url)
+                    .basic_auth("loaded", Some(&secret))
+                    .form(&[("grant_type", "client_credentials")])
+                    .send()
+                    .await;
+                let done_after = signalled.get().is_some();
+                let answer = match answer {
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        r.text().await.map(|body| (status, body))
+                    }
+                    Err(e) => Err(e),
+                };
+                match answer {
+                    Ok((200, body))
+                        if serde_json::from_str::<Value>(&body)
+                            .is_ok_and(|v| v["access_token"].is_string()) =>
+                    {
+                        answered.fetch_add(1, Ordering::Relaxed);
+                        if !started_before {
+                            tally.ok_after_signal += 1;
+                        } else if done_after {
+                            tally.ok_in_flight += 1;
+                        } else {
+                            tally.ok_before_signal += 1;
+                        }
+                    }
+                    Ok((status, body)) => tally.failures.push(format!("{status} {body}")),
+                    Err(e) if done_after && e.is_connect() => {
+                        // The listener is closed: nothing more to send.
+                        tally.refused_after_close += 1;
+                        break;
+                    }
+                    Err(_) if done_after && started_before => tally.unread_at_signal += 1,
+                    Err(_) if done_after => tally.closed_after_signal += 1,
+                    Err(e) => tally.failures.push(format!("before the signal: {e:?}")),
+                }
+            }
+            tally
+        });
+    }
+    // Let the load settle (every worker's connection served a few times), then stop the
+    // process with requests in flight.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while answered.load(Ordering::Relaxed) < 3 * WORKERS {
+        assert!(Instant::now() < deadline, "the load did not get going");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = signalled.set(Instant::now());
+    let waiting = tokio::task::spawn_blocking(move || {
+        let sent = Instant::now();
+        let (status, logs) = server.terminate_with_logs();
+        (status, sent.elapsed(), logs)
+    });
+    let (status, took, logs) = waiting.await.expect("terminate");
+    stop.store(true, Ordering::Relaxed);
+    let mut total = Tally::default();
+    while let Some(joined) = set.join_next().await {
+        total.add(joined.expect("worker"));
+    }
+    let issued = logs
+        .lines()
+        .filter(|l| l.contains("token issued") && l.contains("loaded"))
+        .count();
+    report(&format!(
+        "sigterm_under_load: {WORKERS} workers; tokens issued by the server {issued}, 200s received {} ({} before the signal, {} in flight at it, {} accepted after it); unread at the signal {}, unaccepted on closing keep-alive connections {}, refused once closed {}; failures {}; {status} after {took:?}",
+        total.ok(),
+        total.ok_before_signal,
+        total.ok_in_flight,
+        total.ok_after_signal,
+        total.unread_at_signal,
+        total.closed_after_signal,
+        total.refused_after_close,
+        total.failures.len()
+    ));
+    assert!(
+        total.failures.is_empty(),
+        "every answer is a whole 200 and nothing fails before the signal: {:?}",
+        &total.failures[..total.failures.len().min(10)]
+    );
+    assert_eq!(
+        issued,
+        total.ok(),
+        "every request the server accepted reached its client as a 200"
+    );
+    assert!(total.ok_before_signal > 0, "the load ran");
+    assert!(
+        total.ok_in_flight > 0,
+        "requests in flight at the signal completed"
+    );
+    assert!(status.success(), "SIGTERM must exit 0, got {status}");
+    assert!(
+        took < Duration::from_secs(5 + 2),
+        "exit within the 5 s grace period, took {took:?}"
+    );
+    assert!(!logs.contains("panicked"), "{logs}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Two replicas sharing Postgres and Redis.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_replicas() {
+    let (Some(db), Some(redis)) = (
+        gatehouse_testkit::fresh_postgres_database().await,
+        gatehouse_testkit::redis_url(),
+    ) else {
+        return gatehouse_testkit::skipped("two_replicas", "postgres and redis");
+    };
+    // One system secret for both; random, because Redis is shared with other tests.
+    let system_secret = format!("replicas-{}", gatehouse_core::secret::random_token(32));
+    let a = Server::builder("all")
+        .env("DATABASE_URL", &db.url)
+        .env("REDIS_URL", &redis)
+        .env("GATEHOUSE_SYSTEM_SECRET", &system_secret)
+        .start();
+    let issuer = Server::url(a.public, "");
+    let b = Server::builder("all")
+        .env("DATABASE_URL", &db.url)
+        .env("REDIS_URL", &redis)
+        .env("GATEHOUSE_SYSTEM_SECRET", &system_secret)
+        .env("GATEHOUSE_ISSUER", &issuer)
+        .start();
+    ready_becomes(&b, 200, Duration::from_secs(15)).await;
+    let partner = Partner::register(a.admin, CALLBACK, None);
+
+    // One user's browser: cookies are per host, not per port, so both replicas see them.
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let on_a = Browser::with_jar(&Server::url(a.public, ""), jar.clone());
+    let on_b = Browser::with_jar(&Server::url(b.public, ""), jar);
+
+    // Login and consent on A; the code redeems on B.
+    let code = on_a.code(&partner, "a-1").await.expect("a flow on A");
+    let tokens = redeem(b.public, &partner, &code).await;
+
+    // The login session and the remembered consent, made on A, skip both pages on B.
+    let hop = on_b.start(&partner, "b-1").await;
+    let callback = hop
+        .see_other("session and consent honoured on B")
+        .to_owned();
+    assert!(callback.starts_with(CALLBACK), "{callback}");
+    let code = url::Url::parse(&callback)
+        .expect("callback")
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("a code");
+    redeem(a.public, &partner, &code).await;
+
+    // A rotation on A is honoured on B, and B's on A.
+    let http = http();
+    let rt1 = refresh_token_of(&tokens);
+    let (status, rotated) = token_request(&http, a.public, &refresh_form(&partner, &rt1)).await;
+    assert_eq!(status, 200, "{rotated}");
+    let rt2 = refresh_token_of(&rotated);
+    let (status, rotated) = token_request(&http, b.public, &refresh_form(&partner, &rt2)).await;
+    assert_eq!(status, 200, "B accepts A's successor: {rotated}");
+    let (status, refused) = token_request(&http, a.public, &refresh_form(&partner, &rt2)).await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "A knows B spent it: {refused}"
+    );
+
+    // A lockout made on A holds on B.
+    admin_cli(
+        a.admin,
+        &["users", "create", "--username", "bob", "--password-stdin"],
+        Some("bob's right password\n"),
+    );
+    let bob_a = Browser::new(&Server::url(a.public, ""));
+    let mut page = bob_a.start(&partner, "bob-a").await;
+    for attempt in 1..=5 {
+        let f = crate::flow::form(&page.body, "login-form");
+        let (csrf, challenge) = (
+            crate::flow::input(f, "csrf_token"),
+            crate::flow::input(f, "challenge"),
+        );
+        page = bob_a
+            .post(
+                "/ui/login",
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("challenge", challenge.as_str()),
+                    ("username", "bob"),
+                    ("password", "wrong"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::UNAUTHORIZED,
+            "attempt {attempt}: {page:?}"
+        );
+    }
+    let bob_b = Browser::new(&Server::url(b.public, ""));
+    let page = bob_b.start(&partner, "bob-b").await;
+    let f = crate::flow::form(&page.body, "login-form");
+    let (csrf, challenge) = (
+        crate::flow::input(f, "csrf_token"),
+        crate::flow::input(f, "challenge"),
+    );
+    let locked = bob_b
+        .post(
+            "/ui/login",
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("challenge", challenge.as_str()),
+                ("username", "bob"),
+                ("password", "bob's right password"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        locked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked on B after 5 failures on A: {locked:?}"
+    );
+
+    // One refresh token used on both at once rotates exactly once.
+    const ROUNDS: usize = 4;
+    let mut exactly_once = 0;
+    for round in 0..ROUNDS {
+        let code = on_a
+            .code(&partner, &format!("race-{round}"))
+            .await
+            .expect("a remembered flow");
+        let rt = refresh_token_of(&redeem(a.public, &partner, &code).await);
+        let form = refresh_form(&partner, &rt);
+        let (ok, refused) = concurrently(2, &[a.public, b.public], &form).await;
+        assert_eq!(
+            ok, 1,
+            "round {round}: exactly one rotation, refused: {refused:?}"
+        );
+        assert_eq!(refused, ["400 invalid_grant"], "round {round}");
+        exactly_once += 1;
+    }
+    report(&format!(
+        "two_replicas: session, consent, lockout and rotation honoured across replicas; concurrent refresh on both: exactly one success in {exactly_once}/{ROUNDS} rounds"
+    ));
+    assert_no_panic(&a);
+    assert_no_panic(&b);
+    assert!(a.terminate().success());
+    assert!(b.terminate().success());
+    drop(db);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Fifty concurrent redemptions of one code, and of one refresh token.
+
+async fn single_use(server: &Server, backend: &str) {
+    const N: usize = 50;
+    let partner = Partner::register(server.admin, CALLBACK, None);
+    let browser = Browser::new(&Server::url(server.public, ""));
+    let code = browser.code(&partner, "race-code").await.expect("a flow");
+    let (ok, refused) = concurrently(N, &[server.public], &code_form(&partner, &code)).await;
+    assert_eq!(
+        ok, 1,
+        "{backend}: exactly one code redemption, refused {refused:?}"
+    );
+    assert!(
+        refused.iter().all(|r| r == "400 invalid_grant"),
+        "{backend}: {refused:?}"
+    );
+    let code = browser
+        .code(&partner, "race-refresh")
+        .await
+        .expect("a flow");
+    let rt = refresh_token_of(&redeem(server.public, &partner, &code).await);
+    let (ok_rt, refused) = concurrently(N, &[server.public], &refresh_form(&partner, &rt)).await;
+    assert_eq!(
+        ok_rt, 1,
+        "{backend}: exactly one rotation, refused {refused:?}"
+    );
+    assert!(
+        refused.iter().all(|r| r == "400 invalid_grant"),
+        "{backend}: {refused:?}"
+    );
+    report(&format!(
+        "concurrent_single_use on {backend}: {N} concurrent code redemptions → {ok} success; {N} concurrent refreshes → {ok_rt} success"
+    ));
+    assert_no_panic(server);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_single_use_on_the_embedded_default() {
+    let server = Server::builder("all").start();
+    single_use(&server, "sqlite + memory").await;
+    assert!(server.terminate().success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_single_use_on_postgres_and_redis() {
+    let (Some(db), Some(redis)) = (
+        gatehouse_testkit::fresh_postgres_database().await,
+        gatehouse_testkit::redis_url(),
+    ) else {
+        return gatehouse_testkit::skipped(
+            "concurrent_single_use_on_postgres_and_redis",
+            "postgres and redis",
+        );
+    };
+    let server = Server::builder("all")
+        .env("DATABASE_URL", &db.url)
+        .env("REDIS_URL", &redis)
+        .env(
+            "GATEHOUSE_SYSTEM_SECRET",
+            format!("single-use-{}", gatehouse_core::secret::random_token(32)),
+        )
+        .start();
+    single_use(&server, "postgres + redis").await;
+    assert!(server.terminate().success());
+    drop(db);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Short lifetimes, end to end.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn short_lifetimes_end_to_end() {
+    let server = Server::builder("all")
+        .env("GATEHOUSE_TTL_AUTH_CODE", "2s")
+        .env("GATEHOUSE_TTL_ACCESS_TOKEN", "2s")
+        .start();
+    let partner = Partner::register(server.admin, CALLBACK, None);
+    let secret = confidential_client(server.admin, "short");
+    let http = http();
+    let code = Browser::new(&Server::url(server.public, ""))
+        .code(&partner, "short")
+        .await
+        .expect("a flow");
+    let (status, body) = client_credentials(&http, server.public, "short", &secret).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["expires_in"], 2, "{body}");
+    let access = body["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+    let introspect = || async {
+        let answer = http
+            .post(Server::url(server.public, "/oauth2/introspect"))
+            .basic_auth("short", Some(&secret))
+            .form(&[("token", access.as_str())])
+            .send()
+            .await
+            .expect("introspection");
+        assert_eq!(answer.status(), 200);
+        answer.json::<Value>().await.expect("introspection JSON")
+    };
+    assert_eq!(introspect().await["active"], true);
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (status, body) = token_request(&http, server.public, &code_form(&partner, &code)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "a code used after its 2 s: {body}"
+    );
+    let after = introspect().await;
+    assert_eq!(
+        after["active"], false,
+        "an access token past its 2 s: {after}"
+    );
+    report(
+        "short_lifetimes_end_to_end: code after 3 s → invalid_grant; access token after 3 s → active false",
+    );
+    assert!(server.terminate().success());
+}

@@ -1,0 +1,391 @@
+//! Secrets stay secret: a whole flow against the real binary, logging at `trace` for every
+//! Gatehouse crate in JSON, leaves none of the secrets it used in any log line; and the signing
+//! keys in the database are sealed, readable only with the system secret.
+
+use std::sync::Arc;
+
+use gatehouse_core::store::SigningKeyRecord;
+use gatehouse_jose::{KeyEncryption, KeyRing};
+use reqwest::StatusCode;
+use reqwest::cookie::CookieStore as _;
+use sqlx::Row as _;
+
+use crate::flow::{Browser, code_form, form, input, refresh_form};
+use crate::support::{PKCE_VERIFIER, Partner, Server, admin_cli};
+
+/// Every Gatehouse crate at `trace`, the HTTP layer at `debug`.
+const VERBOSE: &str = "info,gatehouse=trace,gatehouse_token=trace,gatehouse_login=trace,\
+gatehouse_store=trace,gatehouse_core=trace,gatehouse_jose=trace,gatehouse_proto=trace,\
+tower_http=debug,sqlx=warn";
+
+const CALLBACK: &str = "http://127.0.0.1:5555/callback";
+
+#[tokio::test]
+async fn a_full_flow_logged_at_trace_leaks_no_secret() {
+    let server = Server::builder("all")
+        .env("GATEHOUSE_LOG", VERBOSE)
+        .env("GATEHOUSE_LOG_FORMAT", "json")
+        .start();
+    let base = Server::url(server.public, "");
+    let http = reqwest::Client::new();
+    // (what, value) of every secret the run handles.
+    let mut secrets: Vec<(String, String)> = Vec::new();
+    let mut keep = |what: &str, value: &str| {
+        assert!(!value.is_empty(), "{what} is empty");
+        secrets.push((what.to_owned(), value.to_owned()));
+    };
+
+    // The operator: scopes, a public client and a user whose password goes through stdin…
+    let partner = Partner::register(server.admin, CALLBACK, None);
+    keep("user password", partner.password);
+    keep("PKCE verifier", PKCE_VERIFIER);
+    // …and a confidential client whose secret the CLI generates and shows once.
+    let created = admin_cli(
+        server.admin,
+        &[
+            "clients",
+            "create",
+            "--name",
+            "Leak check",
+            "--id",
+            "leak-check",
+            "--callbacks",
+            "https://app.example.com/callback",
+            "--grant-types",
+            "client_credentials",
+            "--scope",
+            "urn:neoncloud:projects:read",
+            "--token-endpoint-auth-method",
+            "client_secret_basic",
+        ],
+        None,
+    );
+    let client_secret = created
+        .lines()
+        .find_map(|l| l.strip_prefix("OAuth 2.0 Client Secret: "))
+        .unwrap_or_else(|| panic!("no secret in: {created}"))
+        .trim()
+        .to_owned();
+    keep("client secret", &client_secret);
+
+    // The end user: authorize → login → consent → callback, CSRF tokens read from the forms.
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let browser = Browser::with_jar(&base, Arc::clone(&jar));
+    let mut hop = browser.start(&partner, "leak-state").await;
+    let mut callback = None;
+    for _ in 0..8 {
+        if hop.status == StatusCode::SEE_OTHER {
+            let to = hop.location.clone().unwrap_or_default();
+            if to.starts_with(CALLBACK) {
+                callback = Some(to);
+                break;
+            }
+            hop = browser.get(&to).await;
+        } else if hop.body.contains("<form id=\"login-form\"") {
+            let f = form(&hop.body, "login-form");
+            let (csrf, challenge) = (input(f, "csrf_token"), input(f, "challenge"));
+            keep("login CSRF token", &csrf);
+            hop = browser
+                .post(
+                    "/ui/login",
+                    &[
+                        ("csrf_token", csrf.as_str()),
+                        ("challenge", challenge.as_str()),
+                        ("username", partner.username),
+                        ("password", partner.password),
+                        ("remember", "1"),
+                    ],
+                )
+                .await;
+        } else if hop.body.contains("<form id=\"consent-form\"") {
+            let f = form(&hop.body, "consent-form");
+            let (csrf, challenge) = (input(f, "csrf_token"), input(f, "challenge"));
+            keep("consent CSRF token", &csrf);
+            hop = browser
+                .post(
+                    "/ui/consent",
+                    &[
+                        ("csrf_token", csrf.as_str()),
+                        ("challenge", challenge.as_str()),
+                        ("remember", "1"),
+                        ("decision", "allow"),
+                    ],
+                )
+                .await;
+        } else {
+            panic!("unexpected hop: {hop:?}");
+        }
+    }
+    let callback = url::Url::parse(&callback.expect("the flow reached the callback")).unwrap();
+    let code = callback
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("a code");
+    keep("authorization code", &code);
+    let cookies = jar
+        .cookies(&url::Url::parse(&base).unwrap())
+        .expect("the login UI set cookies");
+    for cookie in cookies.to_str().unwrap().split("; ") {
+        let (name, value) = cookie.split_once('=').unwrap();
+        keep(&format!("cookie {name}"), value);
+    }
+
+    // The partner app: code → tokens → refresh → userinfo → introspect → revoke.
+    let token_endpoint = format!("{base}/oauth2/token");
+    let tokens: serde_json::Value = http
+        .post(&token_endpoint)
+        .form(&code_form(&partner, &code))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for field in ["access_token", "refresh_token", "id_token"] {
+        keep(field, tokens[field].as_str().unwrap_or_default());
+    }
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let rotated: serde_json::Value = http
+        .post(&token_endpoint)
+        .form(&refresh_form(&partner, refresh))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for field in ["access_token", "refresh_token", "id_token"] {
+        keep(
+            &format!("rotated {field}"),
+            rotated[field].as_str().unwrap_or_default(),
+        );
+    }
+    let access = rotated["access_token"].as_str().unwrap();
+    let userinfo = http
+        .get(format!("{base}/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(userinfo.status(), StatusCode::OK);
+    // The confidential client: its own token, then introspection of both.
+    let own: serde_json::Value = http
+        .post(&token_endpoint)
+        .basic_auth("leak-check", Some(&client_secret))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "urn:neoncloud:projects:read"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    keep(
+        "client_credentials access_token",
+        own["access_token"].as_str().unwrap_or_default(),
+    );
+    for token in [access, own["access_token"].as_str().unwrap()] {
+        let answer = http
+            .post(format!("{base}/oauth2/introspect"))
+            .basic_auth("leak-check", Some(&client_secret))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+    }
+    // A wrong secret and a replayed refresh token: failures log too.
+    let wrong = http
+        .post(&token_endpoint)
+        .basic_auth(
+            "leak-check",
+            Some("not-the-secret-but-long-enough-0123456789"),
+        )
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    keep(
+        "wrong client secret",
+        "not-the-secret-but-long-enough-0123456789",
+    );
+    let replay = http
+        .post(&token_endpoint)
+        .form(&refresh_form(&partner, refresh))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    let revoked = http
+        .post(format!("{base}/oauth2/revoke"))
+        .form(&[
+            ("token", rotated["refresh_token"].as_str().unwrap()),
+            ("client_id", partner.client_id),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+
+    // Give the logger a moment, then read every line.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let logs = server.logs();
+    let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
+    // JSON lines, and the startup banner on standard output (it names the listeners).
+    let json = lines
+        .iter()
+        .filter(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+        .count();
+    for line in lines.iter().filter(|l| !l.starts_with('{')) {
+        assert!(
+            line.starts_with("Gatehouse ") || line.starts_with("  "),
+            "a log line that is neither JSON nor the banner: {line}"
+        );
+    }
+    assert!(json > 10, "too few log lines to prove anything:\n{logs}");
+    let verbose = lines
+        .iter()
+        .filter(|l| l.contains("\"level\":\"DEBUG\"") || l.contains("\"level\":\"TRACE\""))
+        .count();
+    assert!(verbose > 0, "no debug or trace line was logged:\n{logs}");
+
+    // The search reads the right log: what is not secret does appear.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("\"client_id\":\"leak-check\"")),
+        "the confidential client's requests are not in the log:\n{logs}"
+    );
+    let mut needles: Vec<(String, String)> = Vec::new();
+    for (what, value) in &secrets {
+        needles.push((what.clone(), value.clone()));
+        // As a form or a query would carry it.
+        let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+        needles.push((format!("{what} (form-encoded)"), encoded));
+        // Each part of a JWT long enough to be unique (the signature, the claims).
+        for part in value.split('.').filter(|p| p.len() >= 24) {
+            needles.push((format!("{what} (JWT part)"), part.to_owned()));
+        }
+    }
+    let mut found = Vec::new();
+    for line in &lines {
+        for (what, needle) in &needles {
+            if line.contains(needle.as_str()) {
+                found.push(format!("{what} in: {line}"));
+            }
+        }
+    }
+    eprintln!(
+        "leak check: {} log lines ({verbose} debug/trace), {} secrets ({} forms searched), {} found",
+        lines.len(),
+        secrets.len(),
+        needles.len(),
+        found.len()
+    );
+    assert!(
+        found.is_empty(),
+        "secrets in the logs:\n{}",
+        found.join("\n")
+    );
+    server.terminate();
+}
+
+#[tokio::test]
+async fn signing_keys_are_sealed_at_rest_and_open_only_with_the_system_secret() {
+    let server = Server::builder("all").start();
+    // The JWKS is served once the keys exist.
+    let jwks: serde_json::Value =
+        reqwest::get(Server::url(server.public, "/.well-known/jwks.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let published = jwks["keys"].as_array().expect("keys").len();
+    assert!(published > 0, "{jwks}");
+
+    let system_secret = std::fs::read_to_string(server.data_dir.path().join("system-secret"))
+        .expect("the dev system secret");
+    let system_secret = system_secret.trim();
+    let db = server.data_dir.path().join("gatehouse.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .unwrap();
+    let rows = sqlx::query(
+        "SELECT kid, alg, encrypted_private_key, public_jwk FROM signing_keys ORDER BY created_at DESC",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), published, "every stored key is published");
+
+    let right = KeyEncryption::new(&[system_secret.as_bytes()]).unwrap();
+    let wrong =
+        KeyEncryption::new(&[b"another-system-secret-of-sufficient-length".as_slice()]).unwrap();
+    for row in rows {
+        let kid: String = row.get("kid");
+        let alg: String = row.get("alg");
+        let sealed: Vec<u8> = row.get("encrypted_private_key");
+        let public_jwk: String = row.get("public_jwk");
+
+        // Not a private key in clear, at the start or after a nonce-sized prefix.
+        for offset in [0, 12, 16, 24] {
+            let Some(tail) = sealed.get(offset..) else {
+                continue;
+            };
+            assert!(
+                aws_lc_rs::rsa::KeyPair::from_pkcs8(tail).is_err()
+                    && aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(
+                        &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                        tail
+                    )
+                    .is_err()
+                    && aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8(tail).is_err()
+                    && aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(tail)
+                        .is_err(),
+                "{kid}: the stored blob parses as a PKCS#8 key at offset {offset}"
+            );
+        }
+        assert!(
+            !String::from_utf8_lossy(&sealed).contains("PRIVATE KEY"),
+            "{kid}: PEM in clear"
+        );
+        assert!(
+            !public_jwk.contains("\"d\""),
+            "{kid}: private parameters in the public JWK"
+        );
+
+        // Only the system secret opens it, and what it opens is the published key's private half.
+        assert!(
+            wrong.open(&sealed).is_err(),
+            "{kid}: opened with another secret"
+        );
+        let der = right.open(&sealed).expect("opens with the system secret");
+        assert!(der.len() >= 32, "{kid}");
+        assert!(
+            !sealed.windows(16).any(|w| der.windows(16).any(|d| d == w)),
+            "{kid}: 16 bytes of the private key appear in the blob"
+        );
+        let record = SigningKeyRecord {
+            kid: kid.clone(),
+            alg,
+            encrypted_private_key: sealed,
+            public_jwk,
+            created_at: time::OffsetDateTime::now_utc(),
+            retired_at: None,
+        };
+        // Checks that the opened private key derives the stored public JWK.
+        KeyRing::from_records(std::slice::from_ref(&record), &right)
+            .unwrap_or_else(|e| panic!("{kid}: {e}"));
+        assert!(KeyRing::from_records(&[record], &wrong).is_err());
+    }
+    pool.close().await;
+    server.terminate();
+}

@@ -16,7 +16,7 @@ use super::ApiError;
 /// A layer that lets a request through only with `Authorization: Bearer <token>`; anything else
 /// gets 401 with the JSON error shape and a `WWW-Authenticate` challenge (RFC 6750 §3).
 ///
-/// ```ignore
+/// ```text
 /// let admin = gatehouse_token::admin::router(state).layer(require_admin_token(token));
 /// ```
 pub fn require_admin_token(token: SecretString) -> RequireAdminToken {

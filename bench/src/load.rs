@@ -96,6 +96,13 @@ pub enum Operation {
     },
     /// A whole browser authorization-code flow.
     Flow(Box<FlowConfig>),
+    /// A fresh client_credentials token, then its introspection (must be active): for long runs
+    /// (the soak), where one token minted up front would expire.
+    MintIntrospect {
+        mint: Req,
+        introspection: Url,
+        auth: String,
+    },
 }
 
 impl Operation {
@@ -125,6 +132,35 @@ impl Operation {
                 Ok(())
             }
             Self::Flow(cfg) => run_flow(client, cfg).await,
+            Self::MintIntrospect {
+                mint,
+                introspection,
+                auth,
+            } => {
+                let resp = client.send(mint).await?;
+                if resp.status != 200 {
+                    bail!("minting a token answered {}: {}", resp.status, resp.text());
+                }
+                let json: serde_json::Value = serde_json::from_slice(&resp.body)?;
+                let token = json["access_token"]
+                    .as_str()
+                    .ok_or_else(|| anyhow!("no access_token in {}", resp.text()))?;
+                let body = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("token", token)
+                    .finish();
+                let req = Req::new(Method::POST, introspection)?
+                    .header(AUTHORIZATION, auth)?
+                    .form(body);
+                let resp = client.send(&req).await?;
+                if resp.status != 200 || !resp.text().contains("\"active\":true") {
+                    bail!(
+                        "introspection answered {}: {}",
+                        resp.status,
+                        resp.text().chars().take(200).collect::<String>()
+                    );
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -171,13 +207,19 @@ struct WorkerResult {
     first_error: Option<String>,
 }
 
-/// Runs `op` on `concurrency` workers: `warmup`, then `duration` measured.
+/// Runs `op` on `concurrency` workers: `warmup`, then `duration` measured; with `rate`, at most
+/// that many operations per second in all (each worker keeps its share of the pace and does not
+/// burst to catch up), the soak's constant load however busy the machine is.
 pub async fn run(
     op: Operation,
     concurrency: usize,
     warmup: Duration,
     duration: Duration,
+    rate: Option<f64>,
 ) -> anyhow::Result<Outcome> {
+    let gap = rate
+        .filter(|r| *r > 0.0)
+        .map(|r| Duration::from_secs_f64(concurrency as f64 / r));
     let start = Instant::now();
     let measure_from = start + warmup;
     let end = measure_from + duration;
@@ -192,7 +234,12 @@ pub async fn run(
                 errors: 0,
                 first_error: None,
             };
+            let mut next = Instant::now();
             while Instant::now() < end {
+                if let Some(gap) = gap {
+                    tokio::time::sleep_until(next.into()).await;
+                    next = (next + gap).max(Instant::now());
+                }
                 let t0 = Instant::now();
                 let result = op.run(&mut client).await;
                 let done = Instant::now();

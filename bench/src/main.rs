@@ -66,6 +66,8 @@ enum Scenario {
     Jwks,
     ClientCredentials,
     Introspect,
+    /// A fresh client_credentials token and its introspection per operation (bench/soak).
+    MintIntrospect,
     Flow,
 }
 
@@ -93,6 +95,9 @@ struct LoadArgs {
     /// Seconds of load before measuring.
     #[arg(long, default_value_t = 1.0)]
     warmup: f64,
+    /// At most this many operations per second in all (default: as fast as answers come).
+    #[arg(long)]
+    rate: Option<f64>,
     /// Confidential client (client_credentials, introspection).
     #[arg(long, default_value = "")]
     client_id: String,
@@ -166,6 +171,16 @@ async fn load_command(args: LoadArgs) -> anyhow::Result<()> {
                 must_contain: Some("\"active\":true".to_owned()),
             }
         }
+        Scenario::MintIntrospect => Operation::MintIntrospect {
+            mint: load::client_credentials(
+                &endpoints,
+                &args.client_id,
+                &args.client_secret,
+                args.resource.as_deref(),
+            )?,
+            introspection: endpoints.introspection.clone(),
+            auth: load::basic_auth(&args.client_id, &args.client_secret),
+        },
         Scenario::Flow => Operation::Flow(Box::new(FlowConfig {
             endpoints: endpoints.clone(),
             client_id: args.flow_client_id.clone(),
@@ -180,6 +195,7 @@ async fn load_command(args: LoadArgs) -> anyhow::Result<()> {
         args.concurrency,
         Duration::from_secs_f64(args.warmup),
         Duration::from_secs_f64(args.duration),
+        args.rate,
     )
     .await?;
     let name = args

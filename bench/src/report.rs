@@ -21,6 +21,9 @@ enum Record {
         server: String,
         backend: String,
         idle_kb: f64,
+        /// VmHWM before the login scenarios: token, introspection, discovery and JWKS load only.
+        #[serde(default)]
+        token_peak_kb: f64,
         peak_kb: f64,
     },
     Startup {
@@ -66,9 +69,17 @@ const ROWS: &[(&str, &str)] = &[
     ),
 ];
 
+struct Memory {
+    server: String,
+    backend: String,
+    idle_kb: f64,
+    token_peak_kb: f64,
+    peak_kb: f64,
+}
+
 struct Data {
     loads: Vec<Load>,
-    memory: Vec<(String, String, f64, f64)>,
+    memory: Vec<Memory>,
     startup: Vec<(String, String, String, f64)>,
     meta: Vec<(String, String)>,
 }
@@ -110,11 +121,10 @@ impl Data {
         }
     }
 
-    fn memory(&self, server: &str, backend: &str) -> Option<(f64, f64)> {
+    fn memory(&self, server: &str, backend: &str) -> Option<&Memory> {
         self.memory
             .iter()
-            .find(|(s, b, _, _)| s == server && b == backend)
-            .map(|(_, _, idle, peak)| (*idle, *peak))
+            .find(|m| m.server == server && m.backend == backend)
     }
 
     fn startups(&self, server: &str, backend: &str, what: &str) -> Vec<f64> {
@@ -148,8 +158,15 @@ fn parse(records: &Path) -> anyhow::Result<Data> {
                 server,
                 backend,
                 idle_kb,
+                token_peak_kb,
                 peak_kb,
-            } => data.memory.push((server, backend, idle_kb, peak_kb)),
+            } => data.memory.push(Memory {
+                server,
+                backend,
+                idle_kb,
+                token_peak_kb,
+                peak_kb,
+            }),
             Record::Startup {
                 server,
                 backend,
@@ -273,24 +290,34 @@ pub fn write(records: &Path, out: &Path) -> anyhow::Result<()> {
         md,
         "| measure | Gatehouse (embedded) | Gatehouse (Postgres + Redis) | peer |\n|---|---:|---:|---:|"
     )?;
-    let mem = |server: &str, backend: &str, peak: bool| {
-        data.memory(server, backend)
-            .map_or("–".to_owned(), |(i, p)| mb(if peak { p } else { i }))
-    };
-    writeln!(
-        md,
-        "| resident idle, after setup (VmRSS) | {} | {} | {} |",
-        mem("gatehouse", "embedded", false),
-        mem("gatehouse", "postgres+redis", false),
-        mem("peer", "memory", false)
-    )?;
-    writeln!(
-        md,
-        "| peak over its scenarios (VmHWM) | {} | {} | {} |",
-        mem("gatehouse", "embedded", true),
-        mem("gatehouse", "postgres+redis", true),
-        mem("peer", "memory", true)
-    )?;
+    for (label, pick) in [
+        (
+            "resident idle, after setup (VmRSS)",
+            (|m: &Memory| m.idle_kb) as fn(&Memory) -> f64,
+        ),
+        (
+            "peak under token, introspection, discovery and JWKS load (VmHWM before the login scenarios)",
+            |m: &Memory| m.token_peak_kb,
+        ),
+        (
+            "peak over all its scenarios, login storm included (VmHWM)",
+            |m: &Memory| m.peak_kb,
+        ),
+    ] {
+        let mem = |server: &str, backend: &str| {
+            data.memory(server, backend)
+                .map(pick)
+                .filter(|kb| *kb > 0.0)
+                .map_or("–".to_owned(), mb)
+        };
+        writeln!(
+            md,
+            "| {label} | {} | {} | {} |",
+            mem("gatehouse", "embedded"),
+            mem("gatehouse", "postgres+redis"),
+            mem("peer", "memory")
+        )?;
+    }
     let start = |server: &str, backend: &str, what: &str| {
         let v = data.startups(server, backend, what);
         match (v.len(), median(v.clone())) {
@@ -398,13 +425,18 @@ fn targets(md: &mut String, data: &Data) -> anyhow::Result<()> {
     let mem = data.memory("gatehouse", "embedded");
     row(
         "memory idle < 30 MB",
-        mem.map_or("not measured".to_owned(), |(i, _)| mb(i)),
-        mem.map(|(i, _)| i < 30.0 * 1024.0),
+        mem.map_or("not measured".to_owned(), |m| mb(m.idle_kb)),
+        mem.map(|m| m.idle_kb < 30.0 * 1024.0),
     )?;
     row(
-        "memory peak under load < 80 MB",
-        mem.map_or("not measured".to_owned(), |(_, p)| mb(p)),
-        mem.map(|(_, p)| p < 80.0 * 1024.0),
+        "memory peak under load < 80 MB (all scenarios, login storm included)",
+        mem.map_or("not measured".to_owned(), |m| mb(m.peak_kb)),
+        mem.map(|m| m.peak_kb < 80.0 * 1024.0),
+    )?;
+    row(
+        "(for comparison) peak under token and introspection load only",
+        mem.map_or("not measured".to_owned(), |m| mb(m.token_peak_kb)),
+        None,
     )?;
     let restart = median(data.startups("gatehouse", "embedded", "restart"));
     row(

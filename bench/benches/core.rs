@@ -126,9 +126,9 @@ fn jwt_signing(c: &mut Criterion) {
     }
     group.finish();
 
-    // The same JWS with the private key parsed once. jsonwebtoken 11 (aws_lc_rs backend) parses
-    // the PKCS#8 key again on every encode (RsaKeyPair::from_der, EcdsaKeyPair::from_pkcs8,
-    // Ed25519KeyPair::from_pkcs8); the gap between the two groups is that per-token parse.
+    // The same JWS with a bare aws-lc-rs key pair: the floor for the key ring. Before the ring
+    // kept parsed keys, jsonwebtoken 11 (aws_lc_rs) parsed the PKCS#8 key again on every encode
+    // and jwt_sign was 2.2-2.5 times slower than this (RS256 2.88 ms against 1.18 ms).
     let rng = aws_lc_rs::rand::SystemRandom::new();
     let mut group = c.benchmark_group("jws_sign_cached_key");
     for (record, alg) in records.iter().zip(SigningAlgorithm::ALL) {

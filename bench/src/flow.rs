@@ -4,7 +4,10 @@
 //!
 //! The browser part follows redirects, keeps cookies, and submits the page's own forms (hidden
 //! fields included, to the form's `action`), so it works against any server's pages without
-//! knowing their URLs. Each flow is a new browser: a fresh cookie jar, so every flow logs in.
+//! knowing their URLs. Each flow is a new browser (a fresh cookie jar, so every flow logs in),
+//! unless the flow is configured as a returning browser: then each worker keeps its cookies from
+//! one flow to the next, so after its first flow the server sees a signed-in user who already
+//! consented, and the flow is authorize → code → token → userinfo with no password to check.
 
 use anyhow::{Context as _, anyhow, bail};
 use base64::Engine as _;
@@ -31,6 +34,9 @@ pub struct FlowConfig {
     pub scope: String,
     pub username: String,
     pub password: String,
+    /// Keep the worker's cookies across flows (a returning browser) instead of a new browser
+    /// per flow.
+    pub returning: bool,
 }
 
 fn random(bytes: usize) -> String {
@@ -97,7 +103,13 @@ async fn authorize(
         .append_pair("nonce", &random(16))
         .append_pair("code_challenge", challenge)
         .append_pair("code_challenge_method", "S256");
-    let mut jar = Jar::default();
+    // A returning browser's jar goes back into the client only when the flow succeeds, so a
+    // failed flow starts the next one signed out.
+    let mut jar = if cfg.returning {
+        std::mem::take(&mut client.session)
+    } else {
+        Jar::default()
+    };
     let mut method = Method::GET;
     let mut body: Option<String> = None;
     for _ in 0..MAX_HOPS {
@@ -117,7 +129,11 @@ async fn authorize(
                     .ok_or_else(|| anyhow!("{method} {url} redirected without a Location"))?;
                 let next = url.join(location)?;
                 if next.as_str().starts_with(&cfg.redirect_uri) {
-                    return code_from(&next, state);
+                    let code = code_from(&next, state)?;
+                    if cfg.returning {
+                        client.session = jar;
+                    }
+                    return Ok(code);
                 }
                 if !matches!(resp.status, 307 | 308) {
                     method = Method::GET;

@@ -88,10 +88,13 @@ impl Req {
     }
 }
 
-/// The connections of one worker, by authority.
+/// The connections of one worker, by authority, and the cookies it keeps between flows when it
+/// plays a returning browser.
 #[derive(Default)]
 pub struct Client {
     conns: HashMap<String, SendRequest<Full<Bytes>>>,
+    /// The returning browser's cookies ([`crate::flow::FlowConfig::returning`]).
+    pub session: crate::cookies::Jar,
 }
 
 impl Client {

@@ -69,6 +69,9 @@ enum Scenario {
     /// A fresh client_credentials token and its introspection per operation (bench/soak).
     MintIntrospect,
     Flow,
+    /// The same flow by a returning browser: each worker keeps its cookies, so only its first
+    /// flow signs in and consents.
+    FlowReturning,
 }
 
 #[derive(Debug, clap::Args)]
@@ -181,13 +184,14 @@ async fn load_command(args: LoadArgs) -> anyhow::Result<()> {
             introspection: endpoints.introspection.clone(),
             auth: load::basic_auth(&args.client_id, &args.client_secret),
         },
-        Scenario::Flow => Operation::Flow(Box::new(FlowConfig {
+        Scenario::Flow | Scenario::FlowReturning => Operation::Flow(Box::new(FlowConfig {
             endpoints: endpoints.clone(),
             client_id: args.flow_client_id.clone(),
             redirect_uri: args.redirect_uri.clone(),
             scope: args.scope.clone(),
             username: args.username.clone(),
             password: args.password.clone(),
+            returning: args.scenario == Scenario::FlowReturning,
         })),
     };
     let outcome = load::run(

@@ -25,6 +25,9 @@ enum Record {
         #[serde(default)]
         token_peak_kb: f64,
         peak_kb: f64,
+        /// VmHWM of a fresh process after minting opaque tokens at the peer's rate (0: not run).
+        #[serde(default)]
+        paced_peak_kb: f64,
     },
     Startup {
         server: String,
@@ -67,6 +70,10 @@ const ROWS: &[(&str, &str)] = &[
         "flow-c8-argon2",
         "same, peer also checks an argon2id password (flows/s)",
     ),
+    (
+        "flow-returning-c8",
+        "same flow by returning browsers (signed in, consented), concurrency 8 (flows/s)",
+    ),
 ];
 
 struct Memory {
@@ -75,6 +82,7 @@ struct Memory {
     idle_kb: f64,
     token_peak_kb: f64,
     peak_kb: f64,
+    paced_peak_kb: f64,
 }
 
 struct Data {
@@ -160,12 +168,14 @@ fn parse(records: &Path) -> anyhow::Result<Data> {
                 idle_kb,
                 token_peak_kb,
                 peak_kb,
+                paced_peak_kb,
             } => data.memory.push(Memory {
                 server,
                 backend,
                 idle_kb,
                 token_peak_kb,
                 peak_kb,
+                paced_peak_kb,
             }),
             Record::Startup {
                 server,
@@ -296,6 +306,10 @@ pub fn write(records: &Path, out: &Path) -> anyhow::Result<()> {
             (|m: &Memory| m.idle_kb) as fn(&Memory) -> f64,
         ),
         (
+            "peak while minting opaque tokens at the peer's client_credentials rate, 12 s (VmHWM of the fresh process)",
+            |m: &Memory| m.paced_peak_kb,
+        ),
+        (
             "peak under token, introspection, discovery and JWKS load (VmHWM before the login scenarios)",
             |m: &Memory| m.token_peak_kb,
         ),
@@ -414,6 +428,12 @@ fn targets(md: &mut String, data: &Data) -> anyhow::Result<()> {
         m,
         None,
     )?;
+    let (m, _) = ratio_p99("embedded", "flow-returning-c8", 3.0, None);
+    row(
+        "(for comparison) full flow, c=8, returning browsers on both (no password check)",
+        m,
+        None,
+    )?;
     for (id, alg) in [
         ("cc-jwt-rs256", "RS256"),
         ("cc-jwt-es256", "ES256"),
@@ -436,6 +456,12 @@ fn targets(md: &mut String, data: &Data) -> anyhow::Result<()> {
     row(
         "(for comparison) peak under token and introspection load only",
         mem.map_or("not measured".to_owned(), |m| mb(m.token_peak_kb)),
+        None,
+    )?;
+    row(
+        "(for comparison) peak minting opaque tokens at the peer's rate (same work)",
+        mem.filter(|m| m.paced_peak_kb > 0.0)
+            .map_or("not measured".to_owned(), |m| mb(m.paced_peak_kb)),
         None,
     )?;
     let restart = median(data.startups("gatehouse", "embedded", "restart"));

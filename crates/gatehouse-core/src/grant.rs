@@ -33,12 +33,15 @@ pub struct AuthorizationCodeRecord {
 pub struct AccessTokenRecord {
     pub client_id: String,
     /// The user, or `None` for a client_credentials token (whose subject is the client).
+    // Absent fields are left out: every live opaque token is one record, so bytes count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     pub scope: ScopeSet,
     pub audience: Vec<String>,
     pub issued_at: i64,
     pub expires_at: i64,
     /// The grant (code / refresh family) it was issued under, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_id: Option<String>,
 }
 

@@ -25,6 +25,10 @@ const SHARDS: usize = 16;
 enum Value {
     Bytes(Box<[u8]>),
     Counter(u64),
+    #[expect(
+        clippy::box_collection,
+        reason = "a HashSet is 48 bytes inline; boxed, every slot is 24 bytes smaller"
+    )]
     Set(Box<HashSet<String>>),
 }
 
@@ -298,7 +302,11 @@ mod tests {
     #[test]
     fn a_slot_stays_small() {
         // Per live opaque token: this, the boxed key and the boxed value.
-        assert!(std::mem::size_of::<Slot>() <= 40, "{}", std::mem::size_of::<Slot>());
+        assert!(
+            std::mem::size_of::<Slot>() <= 40,
+            "{}",
+            std::mem::size_of::<Slot>()
+        );
     }
 
     const BRIEF: Duration = Duration::from_millis(20);

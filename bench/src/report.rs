@@ -17,18 +17,7 @@ pub const NOTES_MARKER: &str =
 #[serde(tag = "type", rename_all = "lowercase")]
 enum Record {
     Load(Load),
-    Memory {
-        server: String,
-        backend: String,
-        idle_kb: f64,
-        /// VmHWM before the login scenarios: token, introspection, discovery and JWKS load only.
-        #[serde(default)]
-        token_peak_kb: f64,
-        peak_kb: f64,
-        /// VmHWM of a fresh process after minting opaque tokens at the peer's rate (0: not run).
-        #[serde(default)]
-        paced_peak_kb: f64,
-    },
+    Memory(Memory),
     Startup {
         server: String,
         backend: String,
@@ -76,12 +65,17 @@ const ROWS: &[(&str, &str)] = &[
     ),
 ];
 
+#[derive(Debug, Deserialize)]
 struct Memory {
     server: String,
     backend: String,
     idle_kb: f64,
+    /// VmHWM before the login scenarios: token, introspection, discovery and JWKS load only.
+    #[serde(default)]
     token_peak_kb: f64,
     peak_kb: f64,
+    /// VmHWM of a fresh process after minting opaque tokens at the peer's rate (0: not run).
+    #[serde(default)]
     paced_peak_kb: f64,
 }
 
@@ -162,21 +156,7 @@ fn parse(records: &Path) -> anyhow::Result<Data> {
             .with_context(|| format!("{} line {}", records.display(), i + 1))?;
         match record {
             Record::Load(l) => data.loads.push(l),
-            Record::Memory {
-                server,
-                backend,
-                idle_kb,
-                token_peak_kb,
-                peak_kb,
-                paced_peak_kb,
-            } => data.memory.push(Memory {
-                server,
-                backend,
-                idle_kb,
-                token_peak_kb,
-                peak_kb,
-                paced_peak_kb,
-            }),
+            Record::Memory(m) => data.memory.push(m),
             Record::Startup {
                 server,
                 backend,

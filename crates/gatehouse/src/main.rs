@@ -10,24 +10,6 @@ mod shutdown;
 mod system_secret;
 mod telemetry;
 
-/// Makes glibc serve every allocation of 4 MiB or more with its own `mmap`, given back to the
-/// kernel on `free`.
-///
-/// Each password verification allocates one argon2 block of `memory_kib` (19 MiB by default)
-/// and frees it some 40 ms later. glibc's default threshold is dynamic: after the first such
-/// block is freed it rises to 19 MiB, so later blocks come from per-thread arena heaps, which
-/// fragment and are kept. A login storm then left the process at 330 MB (the same binary with
-/// this threshold fixed: 42 MB, back to 23 MB when idle). Setting the threshold explicitly also
-/// turns off its growth. Other C libraries and allocators do not need this.
-fn return_large_blocks_to_the_os() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator tuning; it is called once, before any other thread
-    // exists, and a failure (return value 0) leaves the default behaviour in place.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
-    }
-}
-
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -175,6 +157,24 @@ impl Overrides {
             map.insert("dev".into(), serde_json::Value::Bool(true));
         }
         map
+    }
+}
+
+/// Makes glibc serve every allocation of 4 MiB or more with its own `mmap`, given back to the
+/// kernel on `free`.
+///
+/// Each password verification allocates one argon2 block of `memory_kib` (19 MiB by default)
+/// and frees it some 40 ms later. glibc's default threshold is dynamic: after the first such
+/// block is freed it rises to 19 MiB, so later blocks come from per-thread arena heaps, which
+/// fragment and are kept. A login storm then left the process at 330 MB (the same binary with
+/// this threshold fixed: 42 MB, back to 23 MB when idle). Setting the threshold explicitly also
+/// turns off its growth. Other C libraries and allocators do not need this.
+fn return_large_blocks_to_the_os() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning; it is called once, before any other thread
+    // exists, and a failure (return value 0) leaves the default behaviour in place.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
     }
 }
 

@@ -125,32 +125,29 @@ const METRICS_UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs
 /// runtime the caller is on.
 pub fn prometheus() -> Option<&'static PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
-    let handle = HANDLE
+    HANDLE
         .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
-            Ok(handle) => Some(handle),
+            Ok(handle) => {
+                let upkept = handle.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("metrics-upkeep".into())
+                    .spawn(move || {
+                        loop {
+                            std::thread::sleep(METRICS_UPKEEP_EVERY);
+                            upkept.run_upkeep();
+                        }
+                    });
+                if let Err(e) = spawned {
+                    tracing::warn!(error = %e, "metrics upkeep thread not started");
+                }
+                Some(handle)
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "metrics recorder not installed");
                 None
             }
         })
-        .as_ref();
-    static UPKEEP: OnceLock<()> = OnceLock::new();
-    if let Some(handle) = handle {
-        UPKEEP.get_or_init(|| {
-            let spawned = std::thread::Builder::new()
-                .name("metrics-upkeep".into())
-                .spawn(move || {
-                    loop {
-                        std::thread::sleep(METRICS_UPKEEP_EVERY);
-                        handle.run_upkeep();
-                    }
-                });
-            if let Err(e) = spawned {
-                tracing::warn!(error = %e, "metrics upkeep thread not started");
-            }
-        });
-    }
-    handle
+        .as_ref()
 }
 
 /// `GET /metrics` in the Prometheus text format.
@@ -217,11 +214,7 @@ pub async fn http_layer(listener: &'static str, request: Request, next: Next) ->
     let method = method_label(request.method());
     let span = if TRACE_EXPORT.load(Ordering::Relaxed) {
         let span = tracing::info_span!("http", otel.name = %format!("{method} {route}"), http.route = %route, http.method = %method, http.status = tracing::field::Empty, listener);
-        let parent = opentelemetry::global::get_text_map_propagator(|p| {
-            p.extract(&HeaderExtractor(request.headers()))
-        });
-        let _ = span.set_parent(parent);
-        span
+        continue_trace(span, request.headers())
     } else {
         // Without trace export the span only gives log lines their request context; at the
         // default level it is disabled and costs nothing.
@@ -235,6 +228,14 @@ pub async fn http_layer(listener: &'static str, request: Request, next: Next) ->
     metrics.requests.increment(1);
     metrics.duration.record(started.elapsed().as_secs_f64());
     response
+}
+
+/// Makes `span` a child of the W3C trace context the caller sent, if any.
+fn continue_trace(span: tracing::Span, headers: &HeaderMap) -> tracing::Span {
+    let parent =
+        opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
+    let _ = span.set_parent(parent);
+    span
 }
 
 /// Whether spans are exported over OTLP (set once by [`init`]).
@@ -366,11 +367,7 @@ where
         // As for HTTP: an exported `info` span continuing the caller's trace, or a `debug` one.
         let span = if TRACE_EXPORT.load(Ordering::Relaxed) {
             let span = tracing::info_span!("grpc", otel.name = %method, rpc.system = "grpc", rpc.method = %method, rpc.grpc.status_code = tracing::field::Empty);
-            let parent = opentelemetry::global::get_text_map_propagator(|p| {
-                p.extract(&HeaderExtractor(request.headers()))
-            });
-            let _ = span.set_parent(parent);
-            span
+            continue_trace(span, request.headers())
         } else {
             tracing::debug_span!("grpc", rpc.method = %method, rpc.grpc.status_code = tracing::field::Empty)
         };

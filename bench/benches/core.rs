@@ -33,6 +33,7 @@ fn client_secret(c: &mut Criterion) {
     let now = OffsetDateTime::now_utc();
     let client = Client {
         id: "bench".to_owned(),
+        incarnation: gatehouse_core::client::Client::new_incarnation(),
         metadata: ClientMetadata::default(),
         secret: Some(secret_hashes(&secret, &hasher)),
         created_at: now,

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 /// Messages that carry a password, a bearer token or a code. Their `Debug` is written by hand
 /// (`src/redact.rs`) and prints `[redacted]` instead, so a stray `{:?}` cannot leak them.
-const REDACTED_DEBUG: [&str; 6] = [
+const REDACTED_DEBUG: [&str; 7] = [
+    ".gatehouse.token.v1.AuthorizationParams",
     ".gatehouse.token.v1.AuthenticateUserRequest",
     ".gatehouse.token.v1.IssueAuthorizationCodeResponse",
     ".gatehouse.token.v1.IntrospectRequest",

@@ -13,6 +13,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::pkce::PkceChallenge;
 use crate::redirect::find_match;
 use crate::scope::ScopeSet;
+use crate::secret::SecretString;
 
 /// Longest `state` accepted. It travels in URLs, so it must stay well within URL limits.
 pub const MAX_STATE_LEN: usize = 2048;
@@ -33,6 +34,17 @@ pub struct AuthorizationParams {
     pub max_age: Option<String>,
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
+    /// OpenID Connect Core §3.1.2.1: an ID token the client holds, naming the user it expects.
+    /// Secret-bearing; checked by the token service, which holds the keys.
+    #[serde(default, skip_serializing)]
+    pub id_token_hint: Option<SecretString>,
+    /// OAuth 2.0 Multiple Response Type Encoding Practices: only `query` is supported.
+    pub response_mode: Option<String>,
+    /// OpenID Connect Core §6.1 request object: not supported (`request_not_supported`).
+    pub request: Option<String>,
+    /// OpenID Connect Core §6.2 request object by reference: not supported
+    /// (`request_uri_not_supported`).
+    pub request_uri: Option<String>,
     /// The name of a parameter that appeared more than once (RFC 6749 §3.1 forbids it).
     pub duplicate: Option<String>,
 }
@@ -63,6 +75,10 @@ pub struct ValidatedAuthorization {
     pub max_age: Option<u64>,
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
+    /// The `sub` of a verified `id_token_hint`: the user the client expects to be signed in.
+    /// Set by the token service (which checks the hint's signature), never by [`validate`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hinted_subject: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +168,30 @@ pub fn validate(
             )),
             state: state.clone(),
         });
+    }
+    // OpenID Connect Core §6: request objects are refused by name, before anything they would
+    // override is looked at.
+    if params.request.is_some() {
+        return Err(fail(
+            ErrorCode::RequestNotSupported,
+            "the request parameter (a request object) is not supported",
+        ));
+    }
+    if params.request_uri.is_some() {
+        return Err(fail(
+            ErrorCode::RequestUriNotSupported,
+            "the request_uri parameter is not supported",
+        ));
+    }
+    if params
+        .response_mode
+        .as_deref()
+        .is_some_and(|mode| mode != "query")
+    {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "unsupported response_mode: only query is supported",
+        ));
     }
     match params.response_type.as_deref() {
         None => {
@@ -258,6 +298,7 @@ pub fn validate(
         max_age,
         login_hint: params.login_hint.clone(),
         ui_locales: params.ui_locales.clone(),
+        hinted_subject: None,
     })
 }
 
@@ -295,6 +336,7 @@ mod tests {
     fn client(public: bool, uris: &[&str]) -> Client {
         Client {
             id: "neoncli".into(),
+            incarnation: "inc-1".into(),
             metadata: ClientMetadata {
                 redirect_uris: uris.iter().map(|s| (*s).to_owned()).collect(),
                 grant_types: vec!["authorization_code".into(), "refresh_token".into()],
@@ -468,6 +510,43 @@ mod tests {
             validate(&p, Some(&c), AuthorizePolicy::default()),
             Err(AuthorizeError::Untrusted(_))
         ));
+    }
+
+    #[test]
+    fn request_objects_and_unsupported_response_modes_are_refused_by_name() {
+        let c = client(true, &["http://127.0.0.1:5555/callback"]);
+        let mut p = params();
+        p.request = Some("eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCJ9.".into());
+        assert_eq!(
+            redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())),
+            (ErrorCode::RequestNotSupported, Some("xyz".into()))
+        );
+        let mut p = params();
+        p.request_uri = Some("https://client.example/request.jwt".into());
+        assert_eq!(
+            redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())),
+            (ErrorCode::RequestUriNotSupported, Some("xyz".into()))
+        );
+        for mode in ["form_post", "fragment", "jwt", "QUERY"] {
+            let mut p = params();
+            p.response_mode = Some(mode.into());
+            assert_eq!(
+                redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0,
+                ErrorCode::InvalidRequest,
+                "{mode}"
+            );
+        }
+        let mut p = params();
+        p.response_mode = Some("query".into());
+        assert!(validate(&p, Some(&c), AuthorizePolicy::default()).is_ok());
+        assert_eq!(
+            ErrorCode::RequestNotSupported.as_str(),
+            "request_not_supported"
+        );
+        assert_eq!(
+            ErrorCode::RequestUriNotSupported.as_str(),
+            "request_uri_not_supported"
+        );
     }
 
     #[test]

@@ -128,6 +128,11 @@ pub struct ClientSecretHashes {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Client {
     pub id: String,
+    /// The client's internal identity: random, given when the client is registered and never
+    /// reused. A client deleted and registered again under the same `id` is a new incarnation,
+    /// and every grant (code, refresh-token family, access token) is bound to the incarnation it
+    /// was issued to, so the new one inherits nothing (RFC 7592 §2.3).
+    pub incarnation: String,
     pub metadata: ClientMetadata,
     pub secret: Option<ClientSecretHashes>,
     pub created_at: OffsetDateTime,
@@ -135,6 +140,11 @@ pub struct Client {
 }
 
 impl Client {
+    /// A fresh value for [`Client::incarnation`] (128 random bits).
+    pub fn new_incarnation() -> String {
+        crate::secret::random_token(16)
+    }
+
     /// A public client holds no secret and authenticates with `none` (RFC 6749 §2.1).
     pub fn is_public(&self) -> bool {
         self.metadata.token_endpoint_auth_method == TokenEndpointAuthMethod::None

@@ -11,6 +11,12 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     fn unix(&self) -> i64 {
         self.now().unix_timestamp()
     }
+
+    /// Milliseconds since the Unix epoch: revocation cut-offs compare at this precision, so a
+    /// grant made right after a revocation is not taken for one made before it.
+    fn unix_ms(&self) -> i64 {
+        i64::try_from(self.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]

@@ -31,6 +31,10 @@ pub enum ErrorCode {
     InvalidClientMetadata,
     NotFound,
     Conflict,
+    /// OpenID Connect Core §6: the `request` parameter (a request object) is not supported.
+    RequestNotSupported,
+    /// OpenID Connect Core §6: the `request_uri` parameter is not supported.
+    RequestUriNotSupported,
 }
 
 impl ErrorCode {
@@ -57,6 +61,8 @@ impl ErrorCode {
             Self::InvalidClientMetadata => "invalid_client_metadata",
             Self::NotFound => "not_found",
             Self::Conflict => "conflict",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
         }
     }
 
@@ -79,7 +85,7 @@ impl ErrorCode {
     }
 }
 
-const ALL_CODES: [ErrorCode; 21] = [
+const ALL_CODES: [ErrorCode; 23] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidClient,
     ErrorCode::InvalidGrant,
@@ -101,6 +107,8 @@ const ALL_CODES: [ErrorCode; 21] = [
     ErrorCode::InvalidClientMetadata,
     ErrorCode::NotFound,
     ErrorCode::Conflict,
+    ErrorCode::RequestNotSupported,
+    ErrorCode::RequestUriNotSupported,
 ];
 
 impl std::fmt::Display for ErrorCode {

@@ -1,9 +1,14 @@
 //! What a grant leaves behind in the short-lived store: authorization codes and opaque
 //! access-token records. Both are stored under the keyed hash of the bearer value, never the
-//! value itself.
+//! value itself. Also the rules a code must pass before the token endpoint issues anything for it
+//! ([`check_redemption`]): pure, so they are unit-tested and fuzzed without a store.
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::client::Client;
+use crate::error::{ErrorCode, OAuthError};
 use crate::pkce::PkceChallenge;
 use crate::scope::ScopeSet;
 
@@ -14,6 +19,9 @@ pub struct AuthorizationCodeRecord {
     /// the access-token index, so a replayed code can revoke both (RFC 6749 §4.1.2).
     pub grant_id: String,
     pub client_id: String,
+    /// The [`Client::incarnation`] the code was issued to (empty in codes of older releases).
+    #[serde(default)]
+    pub client_incarnation: String,
     pub subject: String,
     pub redirect_uri: String,
     /// Whether the authorization request carried `redirect_uri` (then the token request must
@@ -26,12 +34,28 @@ pub struct AuthorizationCodeRecord {
     pub auth_time: i64,
     pub session_id: Option<String>,
     pub issued_at: i64,
+    /// `issued_at` in milliseconds, for revocation cut-offs (0 in codes of older releases).
+    #[serde(default)]
+    pub issued_at_ms: i64,
+}
+
+impl AuthorizationCodeRecord {
+    /// When the user's authorization behind this code was established, in Unix milliseconds.
+    pub fn authorized_at_ms(&self) -> i64 {
+        match self.issued_at_ms {
+            0 => self.issued_at.saturating_mul(1000),
+            ms => ms,
+        }
+    }
 }
 
 /// An opaque access token's record, what introspection and userinfo read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessTokenRecord {
     pub client_id: String,
+    /// The [`Client::incarnation`] the token was issued to (empty in records of older releases).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub client_incarnation: String,
     /// The user, or `None` for a client_credentials token (whose subject is the client).
     // Absent fields are left out: every live opaque token is one record, so bytes count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,12 +67,29 @@ pub struct AccessTokenRecord {
     /// The grant (code / refresh family) it was issued under, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_id: Option<String>,
+    /// When the authority behind the token was established, Unix milliseconds: the code's
+    /// issuance, or the refresh or client-credentials request. Revocation cut-offs compare
+    /// against it (0 in records of older releases: `issued_at` counts).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub authorized_at_ms: i64,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
 }
 
 impl AccessTokenRecord {
     /// The `sub` to report: the user, or the client itself (RFC 9068 §2.2 for client credentials).
     pub fn sub(&self) -> &str {
         self.subject.as_deref().unwrap_or(&self.client_id)
+    }
+
+    /// See [`AccessTokenRecord::authorized_at_ms`] (the field).
+    pub fn authorized_at(&self) -> i64 {
+        match self.authorized_at_ms {
+            0 => self.issued_at.saturating_mul(1000),
+            ms => ms,
+        }
     }
 }
 
@@ -58,4 +99,247 @@ impl AccessTokenRecord {
 pub struct SpentCodeRecord {
     pub grant_id: String,
     pub client_id: String,
+}
+
+/// One answer for every code that is not this client's to redeem: unknown, expired, issued to
+/// another client or to an earlier incarnation of this one. The description never confirms that a
+/// code exists.
+pub fn unknown_code() -> OAuthError {
+    OAuthError::new(
+        ErrorCode::InvalidGrant,
+        "the authorization code is invalid or expired",
+    )
+}
+
+/// What the token request says about the code it presents.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Redemption<'a> {
+    pub redirect_uri: Option<&'a str>,
+    pub code_verifier: Option<&'a str>,
+}
+
+/// RFC 6749 §4.1.3 and RFC 7636 §4.6: whether `client` may redeem the code `record` with
+/// `request`, `now` (Unix seconds) being within `lifetime` of its issuance. Checked before anything
+/// is issued or taken, so a refused request burns nothing.
+pub fn check_redemption(
+    record: &AuthorizationCodeRecord,
+    client: &Client,
+    request: Redemption<'_>,
+    now: i64,
+    lifetime: Duration,
+) -> Result<(), OAuthError> {
+    let invalid_grant =
+        |description: &'static str| OAuthError::new(ErrorCode::InvalidGrant, description);
+    // The code was issued to another client, or to a deleted client registered again under the
+    // same id: to this caller it does not exist.
+    if record.client_id != client.id
+        || (!record.client_incarnation.is_empty()
+            && record.client_incarnation != client.incarnation)
+    {
+        return Err(unknown_code());
+    }
+    let age = now.saturating_sub(record.issued_at);
+    if age < 0 || age.unsigned_abs() > lifetime.as_secs() {
+        return Err(unknown_code());
+    }
+    match (request.redirect_uri, record.redirect_uri_given) {
+        (Some(given), _) if given != record.redirect_uri => {
+            return Err(invalid_grant(
+                "redirect_uri does not match the one of the authorization request",
+            ));
+        }
+        (None, true) => {
+            return Err(OAuthError::invalid_request(
+                "redirect_uri is required because the authorization request carried it",
+            ));
+        }
+        _ => {}
+    }
+    match (&record.code_challenge, request.code_verifier) {
+        (Some(challenge), Some(verifier)) if challenge.verify(verifier) => Ok(()),
+        (Some(_), Some(_)) => Err(invalid_grant(
+            "the code_verifier does not match the code_challenge",
+        )),
+        (Some(_), None) => Err(OAuthError::invalid_request(
+            "the code_verifier parameter is missing",
+        )),
+        // A verifier for a code issued without a challenge is a downgrade attempt (RFC 9700 §2.1.1).
+        (None, Some(_)) => Err(invalid_grant(
+            "code_verifier was sent but the authorization request had no code_challenge",
+        )),
+        // A public client's code always carries a challenge (RFC 9700 §2.1.1); one without was
+        // not made by a checked authorization request.
+        (None, None) if client.is_public() => Err(invalid_grant(
+            "the authorization code of a public client must carry a PKCE challenge",
+        )),
+        (None, None) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::client::{ClientMetadata, TokenEndpointAuthMethod};
+    use time::OffsetDateTime;
+
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    const NOW: i64 = 1_767_225_600;
+    const TEN_MINUTES: Duration = Duration::from_secs(600);
+
+    fn client(public: bool) -> Client {
+        Client {
+            id: "neoncli".into(),
+            incarnation: "inc-1".into(),
+            metadata: ClientMetadata {
+                token_endpoint_auth_method: if public {
+                    TokenEndpointAuthMethod::None
+                } else {
+                    TokenEndpointAuthMethod::ClientSecretBasic
+                },
+                ..ClientMetadata::default()
+            },
+            secret: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn code() -> AuthorizationCodeRecord {
+        AuthorizationCodeRecord {
+            grant_id: "g".into(),
+            client_id: "neoncli".into(),
+            client_incarnation: "inc-1".into(),
+            subject: "alice".into(),
+            redirect_uri: "http://127.0.0.1:5555/callback".into(),
+            redirect_uri_given: true,
+            scope: ScopeSet::parse("openid").unwrap(),
+            code_challenge: Some(PkceChallenge::from_request(CHALLENGE, Some("S256")).unwrap()),
+            nonce: None,
+            auth_time: NOW - 10,
+            session_id: None,
+            issued_at: NOW - 5,
+            issued_at_ms: (NOW - 5) * 1000 + 250,
+        }
+    }
+
+    fn good() -> Redemption<'static> {
+        Redemption {
+            redirect_uri: Some("http://127.0.0.1:5555/callback"),
+            code_verifier: Some(VERIFIER),
+        }
+    }
+
+    fn check(
+        record: &AuthorizationCodeRecord,
+        client: &Client,
+        r: Redemption<'_>,
+    ) -> Result<(), ErrorCode> {
+        check_redemption(record, client, r, NOW, TEN_MINUTES).map_err(|e| e.code)
+    }
+
+    #[test]
+    fn a_good_redemption_passes() {
+        assert_eq!(check(&code(), &client(true), good()), Ok(()));
+        assert_eq!(code().authorized_at_ms(), (NOW - 5) * 1000 + 250);
+    }
+
+    #[test]
+    fn another_client_or_incarnation_sees_an_unknown_code() {
+        let mut other = client(true);
+        other.id = "thief".into();
+        let stolen = check_redemption(&code(), &other, good(), NOW, TEN_MINUTES).unwrap_err();
+        assert_eq!(stolen, unknown_code());
+        let mut reborn = client(true);
+        reborn.incarnation = "inc-2".into();
+        assert_eq!(
+            check_redemption(&code(), &reborn, good(), NOW, TEN_MINUTES).unwrap_err(),
+            unknown_code()
+        );
+        let mut legacy = code();
+        legacy.client_incarnation = String::new();
+        assert_eq!(
+            check(&legacy, &reborn, good()),
+            Ok(()),
+            "codes of older releases"
+        );
+    }
+
+    #[test]
+    fn expired_and_future_codes_are_unknown() {
+        let mut old = code();
+        old.issued_at = NOW - 601;
+        assert_eq!(
+            check_redemption(&old, &client(true), good(), NOW, TEN_MINUTES).unwrap_err(),
+            unknown_code()
+        );
+        old.issued_at = NOW - 600;
+        assert_eq!(check(&old, &client(true), good()), Ok(()));
+        old.issued_at = NOW + 1;
+        assert_eq!(
+            check(&old, &client(true), good()),
+            Err(ErrorCode::InvalidGrant)
+        );
+    }
+
+    #[test]
+    fn redirect_uri_must_repeat_the_requests() {
+        let wrong = Redemption {
+            redirect_uri: Some("http://127.0.0.1:5556/callback"),
+            ..good()
+        };
+        assert_eq!(
+            check(&code(), &client(true), wrong),
+            Err(ErrorCode::InvalidGrant)
+        );
+        let missing = Redemption {
+            redirect_uri: None,
+            ..good()
+        };
+        assert_eq!(
+            check(&code(), &client(true), missing),
+            Err(ErrorCode::InvalidRequest)
+        );
+        let mut implicit = code();
+        implicit.redirect_uri_given = false;
+        assert_eq!(check(&implicit, &client(true), missing), Ok(()));
+    }
+
+    #[test]
+    fn pkce_is_verified_and_cannot_be_downgraded_or_skipped() {
+        let wrong = Redemption {
+            code_verifier: Some("x".repeat(43).leak()),
+            ..good()
+        };
+        assert_eq!(
+            check(&code(), &client(true), wrong),
+            Err(ErrorCode::InvalidGrant)
+        );
+        let none = Redemption {
+            code_verifier: None,
+            ..good()
+        };
+        assert_eq!(
+            check(&code(), &client(true), none),
+            Err(ErrorCode::InvalidRequest)
+        );
+        let mut plain = code();
+        plain.code_challenge = None;
+        assert_eq!(
+            check(&plain, &client(false), good()),
+            Err(ErrorCode::InvalidGrant),
+            "downgrade"
+        );
+        assert_eq!(
+            check(&plain, &client(false), none),
+            Ok(()),
+            "confidential without PKCE"
+        );
+        assert_eq!(
+            check(&plain, &client(true), none),
+            Err(ErrorCode::InvalidGrant),
+            "a public client's code without a challenge"
+        );
+    }
 }

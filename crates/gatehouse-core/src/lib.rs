@@ -12,6 +12,7 @@ pub mod grant;
 pub mod pkce;
 pub mod redirect;
 pub mod registration;
+pub mod revocation;
 pub mod scope;
 pub mod secret;
 pub mod store;

@@ -2,8 +2,9 @@
 //! matching rule used at the authorization and token endpoints.
 //!
 //! Matching is by exact string comparison, with one exception RFC 8252 §7.3 requires for native
-//! apps: for the loopback IP literals `127.0.0.1` and `[::1]` any port is accepted. `localhost` is
-//! matched exactly (RFC 8252 §8.3 advises against it, so we do not widen it).
+//! apps: for the loopback IP literals `127.0.0.1` and `[::1]` any port is accepted, and only the
+//! port (RFC 9700 §4.1.3: "the only variation allowed is the port"). `localhost` is matched
+//! exactly (RFC 8252 §8.3 advises against it, so we do not widen it).
 
 use url::{Host, Url};
 
@@ -66,33 +67,46 @@ pub fn is_loopback_host(url: &Url, include_localhost: bool) -> bool {
 }
 
 /// Finds the registered URI that `requested` matches, per the rule in the module docs.
+///
+/// The loopback exception compares the raw strings with only the port taken out (RFC 8252 §7.3,
+/// RFC 9700 §4.1.3): no URL normalisation happens, so `127.1`, `2130706433`, `HTTP://`, dot
+/// segments, control characters or percent-encoding never turn into a match.
 pub fn find_match<'a>(registered: &'a [String], requested: &str) -> Option<&'a str> {
     if let Some(exact) = registered.iter().find(|r| r.as_str() == requested) {
         return Some(exact.as_str());
     }
-    let req = Url::parse(requested).ok()?;
-    if req.scheme() != "http" || !is_loopback_ip_literal(&req) || requested.contains('#') {
-        return None;
-    }
-    registered.iter().map(String::as_str).find(|reg| {
-        Url::parse(reg).is_ok_and(|reg_url| {
-            reg_url.scheme() == "http"
-                && is_loopback_ip_literal(&reg_url)
-                && reg_url.host() == req.host()
-                && reg_url.path() == req.path()
-                && reg_url.query() == req.query()
-                && req.username().is_empty()
-                && req.password().is_none()
-        })
-    })
+    let requested = without_loopback_port(requested)?;
+    registered
+        .iter()
+        .map(String::as_str)
+        .find(|reg| without_loopback_port(reg).is_some_and(|reg| reg == requested))
 }
 
-fn is_loopback_ip_literal(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
-        Some(Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
-        _ => false,
-    }
+/// The loopback IP literals RFC 8252 §7.3 names, as they must be written.
+const LOOPBACK_PREFIXES: [&str; 2] = ["http://127.0.0.1", "http://[::1]"];
+
+/// `uri` with its port removed, when it is a plain-http URI on a loopback IP literal spelled
+/// exactly `127.0.0.1` or `[::1]` whose port (if any) is a decimal number in 1..=65535 without a
+/// leading zero, and whose remainder has no fragment and no character outside the printable
+/// ASCII range. `None` for anything else, which then only matches exactly.
+fn without_loopback_port(uri: &str) -> Option<(&'static str, &str)> {
+    let prefix = LOOPBACK_PREFIXES.into_iter().find(|p| uri.starts_with(p))?;
+    let rest = &uri[prefix.len()..];
+    let rest = match rest.strip_prefix(':') {
+        Some(port_and_rest) => {
+            let digits = port_and_rest.bytes().take_while(u8::is_ascii_digit).count();
+            let (port, rest) = port_and_rest.split_at(digits);
+            if port.is_empty() || port.starts_with('0') || port.parse::<u16>().is_err() {
+                return None;
+            }
+            rest
+        }
+        None => rest,
+    };
+    let well_formed = (rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
+        && !rest.contains('#')
+        && rest.bytes().all(|b| b.is_ascii_graphic());
+    well_formed.then_some((prefix, rest))
 }
 
 #[cfg(test)]
@@ -171,6 +185,44 @@ mod tests {
         );
         assert_eq!(find_match(&r, "http://127.0.0.1:5555/other"), None);
         assert_eq!(find_match(&r, "http://127.0.0.2:5555/callback"), None);
+    }
+
+    #[test]
+    fn loopback_redirect_uris_match_exactly_except_the_port() {
+        let r = reg(&["http://127.0.0.1/callback", "http://[::1]/cb"]);
+        for (attack, why) in [
+            ("http://127.1:5555/callback", "short IPv4 form"),
+            ("http://2130706433:5555/callback", "decimal IPv4 form"),
+            ("http://0x7f.0.0.1:5555/callback", "hex IPv4 form"),
+            ("HTTP://127.0.0.1:5555/callback", "upper-case scheme"),
+            ("http://127.0.0.1:5555/x/../callback", "dot segments"),
+            ("http://127.0.0.1:5555/call\tback", "a TAB in the path"),
+            ("http://127.0.0.1:5555/call\nback", "a newline in the path"),
+            ("http://127.0.0.1:0/callback", "port 0"),
+            ("http://127.0.0.1:/callback", "an empty port"),
+            ("http://127.0.0.1:65536/callback", "a port out of range"),
+            (
+                "http://127.0.0.1:05555/callback",
+                "a port with a leading zero",
+            ),
+            ("http://127.0.0.1:5555/callback/", "a trailing slash"),
+            ("http://127.0.0.1:5555/%63allback", "a percent-encoded path"),
+            ("http://127.0.0.1:5555/callback?", "an empty query"),
+            ("http://user@127.0.0.1:5555/callback", "user information"),
+            ("http://[0:0::1]:5555/cb", "another spelling of ::1"),
+            ("http://[::1]:5555/cb#x", "a fragment"),
+        ] {
+            assert_eq!(find_match(&r, attack), None, "{why}: {attack:?}");
+        }
+        assert_eq!(
+            find_match(&r, "http://127.0.0.1:5555/callback"),
+            Some("http://127.0.0.1/callback")
+        );
+        assert_eq!(
+            find_match(&r, "http://127.0.0.1:65535/callback"),
+            Some("http://127.0.0.1/callback")
+        );
+        assert_eq!(find_match(&r, "http://[::1]:1/cb"), Some("http://[::1]/cb"));
     }
 
     #[test]

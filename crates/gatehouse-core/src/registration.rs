@@ -759,6 +759,7 @@ mod tests {
     fn client_with(hashes: ClientSecretHashes) -> Client {
         Client {
             id: "c".to_owned(),
+            incarnation: "inc-1".into(),
             metadata: ClientMetadata::default(),
             secret: Some(hashes),
             created_at: OffsetDateTime::UNIX_EPOCH,

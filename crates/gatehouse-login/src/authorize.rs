@@ -23,7 +23,7 @@ use crate::redirect;
 use crate::state::LoginState;
 
 /// The parameters the endpoint reads; any other is ignored (RFC 6749 §3.1).
-const PARAMS: [&str; 12] = [
+const PARAMS: [&str; 16] = [
     "client_id",
     "redirect_uri",
     "response_type",
@@ -36,6 +36,10 @@ const PARAMS: [&str; 12] = [
     "max_age",
     "login_hint",
     "ui_locales",
+    "id_token_hint",
+    "response_mode",
+    "request",
+    "request_uri",
 ];
 
 pub async fn authorize_get(
@@ -76,6 +80,10 @@ pub fn params(fields: &Fields) -> AuthorizationParams {
         max_age: get("max_age"),
         login_hint: get("login_hint"),
         ui_locales: get("ui_locales"),
+        id_token_hint: fields.secret("id_token_hint"),
+        response_mode: get("response_mode"),
+        request: get("request"),
+        request_uri: get("request_uri"),
         duplicate,
     }
 }
@@ -121,13 +129,15 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
         Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
     };
     let request = &challenge.request;
+    // A session of another user than the one an id_token_hint names is not used for this request
+    // (OpenID Connect Core §3.1.2.1): with prompt=none that is login_required.
     let usable = session.filter(|found| {
         !flow::needs_login(
             request.prompt,
             request.max_age,
             Some(found.session.auth_time),
             state.now(),
-        )
+        ) && flow::session_matches_hint(request.hinted_subject.as_deref(), &found.session.subject)
     });
     if let Some(found) = &usable {
         challenge.authenticated = Some(Authenticated {

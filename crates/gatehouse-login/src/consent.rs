@@ -1,7 +1,9 @@
 //! The consent page (`GET|POST /ui/consent`) and "not you?" (`POST /ui/consent/switch`).
 //!
 //! Lists the requested scopes by their catalogue labels and descriptions, leaving out technical
-//! and hidden ones. Deny sends `access_denied` to the client; Allow has the token service issue
+//! and hidden ones; when `offline` or `offline_access` is requested it says in plain words that
+//! the app keeps access while the user is away (OpenID Connect Core §11), and only then does a
+//! remembered consent hold offline access. Deny sends `access_denied` to the client; Allow has the token service issue
 //! the code for every requested scope (hidden ones included) and, with "remember", records the
 //! consent so the next request for the same scopes skips this page.
 
@@ -82,6 +84,7 @@ pub async fn show(
             page: state.chrome(t),
             user_label: user_label(user.name.as_deref(), &user.username),
             scopes: challenge.visible_scopes().cloned().collect(),
+            offline: challenge.request.scope.grants_offline_access(),
             client,
             challenge: id.to_owned(),
             csrf: state.csrf().token(&browser, Purpose::Consent),

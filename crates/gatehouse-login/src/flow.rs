@@ -26,6 +26,12 @@ pub fn needs_login(prompt: Prompt, max_age: Option<u64>, auth_time: Option<i64>,
     })
 }
 
+/// Whether a signed-in `subject` may answer a request whose `id_token_hint` named `hinted` (no
+/// hint: anyone may).
+pub fn session_matches_hint(hinted: Option<&str>, subject: &str) -> bool {
+    hinted.is_none_or(|hinted| hinted == subject)
+}
+
 /// Whether the consent screen must be shown. Skipped for first-party clients (`skip_consent`)
 /// and when a remembered consent already covers every requested scope; `prompt=consent` always
 /// shows it.
@@ -122,6 +128,13 @@ mod tests {
         };
         assert!(needs_consent(consent, false, &asked, Some(&granted)));
         assert!(needs_consent(consent, true, &asked, None));
+    }
+
+    #[test]
+    fn a_session_answers_a_hinted_request_only_for_the_hinted_user() {
+        assert!(session_matches_hint(None, "alice"));
+        assert!(session_matches_hint(Some("alice"), "alice"));
+        assert!(!session_matches_hint(Some("carol"), "alice"));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::client_ip::ClientIp;
 use crate::csrf::{Browser, Purpose};
 use crate::form::Fields;
 use crate::i18n::Tr;
-use crate::page::{LoginPage, Page, Problem, SeeOther, language, store_failure};
+use crate::page::{LoginPage, Page, Problem, SeeOther, language, store_failure, user_label};
 use crate::state::LoginState;
 
 /// The challenge named by a page or form, if it belongs to this browser. `Err` is the page to
@@ -57,18 +57,70 @@ pub async fn show(
         .and_then(|(_, c)| c.request.ui_locales.as_deref())
         .or(query.get("ui_locales"));
     let t = language(ui_locales, &headers);
+    let hinted = match challenge.as_ref() {
+        Some((_, c)) => match hinted_account(&state, &headers, c).await {
+            Ok(hinted) => hinted,
+            Err(e) => return state.failure_page(t, &e).into_response(),
+        },
+        None => HintedAccount::default(),
+    };
     let form = LoginForm {
         challenge: challenge.as_ref(),
-        username: challenge
-            .as_ref()
-            .and_then(|(_, c)| c.request.login_hint.clone())
+        username: hinted
+            .username
+            .or_else(|| {
+                challenge
+                    .as_ref()
+                    .and_then(|(_, c)| c.request.login_hint.clone())
+            })
             .unwrap_or_default(),
         remember: false,
         error: None,
+        signed_in_as_other: hinted.signed_in_as_other,
     };
     form.page(&state, t, &browser, StatusCode::OK)
         .cookie(browser.set_cookie(state.secure()))
         .into_response()
+}
+
+/// Longest username or password the form accepts, in characters (the admin API's password limit);
+/// longer ones are refused before anything is sent to the token service.
+pub const MAX_FIELD_CHARS: usize = 1024;
+
+/// What the login page says when the request's `id_token_hint` names a user (OpenID Connect
+/// Core §3.1.2.1): that user's username, prefilled, and who else is signed in, if anyone.
+#[derive(Default)]
+struct HintedAccount {
+    username: Option<String>,
+    signed_in_as_other: Option<String>,
+}
+
+async fn hinted_account(
+    state: &LoginState,
+    headers: &HeaderMap,
+    challenge: &Challenge,
+) -> Result<HintedAccount, gatehouse_core::error::OAuthError> {
+    let Some(hinted) = &challenge.request.hinted_subject else {
+        return Ok(HintedAccount::default());
+    };
+    let username = state.token().user(hinted).await?.map(|u| u.username);
+    let session = state
+        .sessions()
+        .load(headers)
+        .await
+        .map_err(store_failure)?;
+    let signed_in_as_other = match session {
+        Some(found) if found.session.subject != *hinted => state
+            .token()
+            .user(&found.session.subject)
+            .await?
+            .map(|u| user_label(u.name.as_deref(), &u.username)),
+        _ => None,
+    };
+    Ok(HintedAccount {
+        username,
+        signed_in_as_other,
+    })
 }
 
 struct LoginForm<'a> {
@@ -76,6 +128,7 @@ struct LoginForm<'a> {
     username: String,
     remember: bool,
     error: Option<&'static str>,
+    signed_in_as_other: Option<String>,
 }
 
 impl LoginForm<'_> {
@@ -101,6 +154,10 @@ impl LoginForm<'_> {
                 username: self.username.clone(),
                 error: self.error.map(|key| t.get(key).to_owned()),
                 remember: self.remember,
+                signed_in_as_other: self
+                    .signed_in_as_other
+                    .as_deref()
+                    .map(|user| t.with("login.signed_in_as_other", "user", user)),
             },
         )
         .csp(csp)
@@ -141,12 +198,26 @@ pub async fn submit(
 
     let username = form.get("username").unwrap_or_default().trim().to_owned();
     let remember = form.flag("remember");
+    let too_long = |v: &str| v.len() > MAX_FIELD_CHARS && v.chars().count() > MAX_FIELD_CHARS;
+    if too_long(&username) || form.get("password").is_some_and(too_long) {
+        // Refused here, before the password is hashed or a message is sent; never echoed.
+        return LoginForm {
+            challenge: challenge.as_ref(),
+            username: String::new(),
+            remember,
+            error: Some("login.error_too_long"),
+            signed_in_as_other: None,
+        }
+        .page(&state, t, &browser, StatusCode::BAD_REQUEST)
+        .into_response();
+    }
     let again = |status: StatusCode, error: &'static str| {
         LoginForm {
             challenge: challenge.as_ref(),
             username: username.clone(),
             remember,
             error: Some(error),
+            signed_in_as_other: None,
         }
         .page(&state, t, &browser, status)
         .into_response()
@@ -178,6 +249,16 @@ pub async fn submit(
     };
     if let Err(e) = limiter.record_success(&username).await {
         tracing::warn!(error = %e, "resetting the failed-login counter failed");
+    }
+    // OpenID Connect Core §3.1.2.1: a request whose id_token_hint names a user is answered for
+    // that user or not at all.
+    if let Some((_, c)) = &challenge
+        && c.request
+            .hinted_subject
+            .as_ref()
+            .is_some_and(|hinted| *hinted != user.id)
+    {
+        return again(StatusCode::FORBIDDEN, "login.error_other_account");
     }
 
     // A new login always gets a new session (no fixation); the browser's old one ends.

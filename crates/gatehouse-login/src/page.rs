@@ -51,6 +51,8 @@ pub struct LoginPage {
     pub username: String,
     pub error: Option<String>,
     pub remember: bool,
+    /// Said when the request's `id_token_hint` names another user than the one signed in.
+    pub signed_in_as_other: Option<String>,
 }
 
 #[derive(Template)]
@@ -60,6 +62,9 @@ pub struct ConsentPage {
     pub client: ClientDisplay,
     pub user_label: String,
     pub scopes: Vec<ScopeDefinition>,
+    /// `offline` or `offline_access` was requested: the page says, in plain words, that the app
+    /// keeps access while the user is away (OpenID Connect Core §11).
+    pub offline: bool,
     pub challenge: String,
     pub csrf: String,
     pub switch_csrf: String,

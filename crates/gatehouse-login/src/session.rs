@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue};
+use gatehouse_core::revocation::RevocationKeys;
 use gatehouse_core::secret::{KeyedHasher, random_token};
 use gatehouse_core::store::{Namespace, Records, ShortLivedStore, StoreResult};
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,8 @@ pub struct Found {
 pub struct Sessions<'a> {
     pub store: &'a dyn ShortLivedStore,
     pub keys: &'a KeyedHasher,
+    /// The per-user index of sessions (see [`RevocationKeys::login_sessions`]).
+    pub index: &'a RevocationKeys,
     pub secure: bool,
     /// The remembered lifetime.
     pub ttl: Duration,
@@ -82,13 +85,14 @@ impl Sessions<'_> {
         } else {
             (self.ttl.min(UNREMEMBERED_SESSION_TTL), Lifetime::Browser)
         };
+        let key = self.keys.hash(&cookie);
         Records::new(self.store)
-            .put(
-                Namespace::LoginSession,
-                &self.keys.hash(&cookie),
-                &session,
-                ttl,
-            )
+            .put(Namespace::LoginSession, &key, &session, ttl)
+            .await?;
+        // Indexed per user, so disabling the user or resetting their password ends every session
+        // (the token service takes the index: `Revocations::end_user`).
+        self.store
+            .set_add(&self.index.login_sessions(subject), &key, ttl)
             .await?;
         let set = cookies::set(&self.cookie_name(), &cookie, lifetime, self.secure);
         Ok((session, set))

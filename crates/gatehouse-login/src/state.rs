@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::http::HeaderMap;
 use gatehouse_core::Clock;
+use gatehouse_core::revocation::RevocationKeys;
 use gatehouse_core::secret::KeyedHasher;
 use gatehouse_core::store::ShortLivedStore;
 
@@ -32,6 +33,8 @@ struct Inner {
     session_keys: KeyedHasher,
     browser_keys: KeyedHasher,
     rate_keys: KeyedHasher,
+    /// Keys the per-user session index the token service takes when it ends a user's sessions.
+    revocation_keys: RevocationKeys,
     assets: Assets,
     base_csp: Csp,
 }
@@ -63,6 +66,7 @@ impl LoginState {
                 session_keys: KeyedHasher::new(secret, "login-ui/session"),
                 browser_keys: KeyedHasher::new(secret, "login-ui/browser"),
                 rate_keys: KeyedHasher::new(secret, "login-ui/rate-limit"),
+                revocation_keys: RevocationKeys::new(secret),
                 assets: Assets::new(&config.branding),
                 base_csp,
                 token,
@@ -119,6 +123,7 @@ impl LoginState {
         Sessions {
             store: self.inner.store.as_ref(),
             keys: &self.inner.session_keys,
+            index: &self.inner.revocation_keys,
             secure: self.secure(),
             ttl: self.inner.config.session_ttl,
         }

@@ -7,6 +7,7 @@ use gatehouse_core::client::Client;
 use gatehouse_core::error::{ErrorCode, OAuthError as DomainError};
 use gatehouse_core::pkce::PkceChallenge;
 use gatehouse_core::scope::{Scope, ScopeDefinition, ScopeSet};
+use gatehouse_core::secret::SecretString;
 use gatehouse_core::store::Consent;
 use gatehouse_core::user::User;
 use time::OffsetDateTime;
@@ -78,6 +79,10 @@ impl From<&AuthorizationParams> for pb::AuthorizationParams {
             login_hint: p.login_hint.clone(),
             ui_locales: p.ui_locales.clone(),
             duplicate: p.duplicate.clone(),
+            id_token_hint: p.id_token_hint.as_ref().map(|h| h.expose().to_owned()),
+            response_mode: p.response_mode.clone(),
+            request: p.request.clone(),
+            request_uri: p.request_uri.clone(),
         }
     }
 }
@@ -98,6 +103,10 @@ impl From<pb::AuthorizationParams> for AuthorizationParams {
             login_hint: p.login_hint,
             ui_locales: p.ui_locales,
             duplicate: p.duplicate,
+            id_token_hint: p.id_token_hint.map(SecretString::new),
+            response_mode: p.response_mode,
+            request: p.request,
+            request_uri: p.request_uri,
         }
     }
 }
@@ -118,6 +127,7 @@ impl From<&ValidatedAuthorization> for pb::AuthorizationRequest {
             max_age: v.max_age,
             login_hint: v.login_hint.clone(),
             ui_locales: v.ui_locales.clone(),
+            hinted_subject: v.hinted_subject.clone(),
         }
     }
 }
@@ -159,6 +169,7 @@ impl TryFrom<pb::AuthorizationRequest> for ValidatedAuthorization {
             max_age: r.max_age,
             login_hint: r.login_hint,
             ui_locales: r.ui_locales,
+            hinted_subject: r.hinted_subject.filter(|s| !s.is_empty()),
         })
     }
 }
@@ -273,6 +284,7 @@ mod tests {
             max_age: Some(0),
             login_hint: Some("alice".into()),
             ui_locales: Some("de en".into()),
+            hinted_subject: Some("user-alice".into()),
         }
     }
 

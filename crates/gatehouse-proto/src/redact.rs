@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crate::token::v1::{
-    AuthenticateUserRequest, IntrospectRequest, IssueAuthorizationCodeRequest,
+    AuthenticateUserRequest, AuthorizationParams, IntrospectRequest, IssueAuthorizationCodeRequest,
     IssueAuthorizationCodeResponse, RevokeRequest, ValidateLogoutRequestRequest,
 };
 
@@ -16,6 +16,33 @@ impl fmt::Debug for AuthenticateUserRequest {
         f.debug_struct("AuthenticateUserRequest")
             .field("username", &self.username)
             .field("password", &REDACTED)
+            .finish()
+    }
+}
+
+impl fmt::Debug for AuthorizationParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationParams")
+            .field("client_id", &self.client_id)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("response_type", &self.response_type)
+            .field("scope", &self.scope)
+            .field("state", &self.state)
+            .field("code_challenge", &self.code_challenge)
+            .field("code_challenge_method", &self.code_challenge_method)
+            .field("nonce", &self.nonce)
+            .field("prompt", &self.prompt)
+            .field("max_age", &self.max_age)
+            .field("login_hint", &self.login_hint)
+            .field("ui_locales", &self.ui_locales)
+            .field("duplicate", &self.duplicate)
+            .field(
+                "id_token_hint",
+                &self.id_token_hint.as_ref().map(|_| REDACTED),
+            )
+            .field("response_mode", &self.response_mode)
+            .field("request", &self.request.as_ref().map(|_| REDACTED))
+            .field("request_uri", &self.request_uri)
             .finish()
     }
 }

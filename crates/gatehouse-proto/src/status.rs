@@ -35,7 +35,9 @@ pub const fn grpc_code(code: ErrorCode) -> Code {
         | ErrorCode::InvalidTarget
         | ErrorCode::UnsupportedTokenType
         | ErrorCode::InvalidRedirectUri
-        | ErrorCode::InvalidClientMetadata => Code::InvalidArgument,
+        | ErrorCode::InvalidClientMetadata
+        | ErrorCode::RequestNotSupported
+        | ErrorCode::RequestUriNotSupported => Code::InvalidArgument,
         ErrorCode::InvalidClient | ErrorCode::InvalidToken => Code::Unauthenticated,
         ErrorCode::UnauthorizedClient | ErrorCode::AccessDenied | ErrorCode::InsufficientScope => {
             Code::PermissionDenied
@@ -182,7 +184,7 @@ mod tests {
 
     /// Every code, in declaration order. `position` fails to compile when a code is added, which
     /// points here to extend the list.
-    const ALL: [ErrorCode; 21] = [
+    const ALL: [ErrorCode; 23] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InvalidGrant,
@@ -204,6 +206,8 @@ mod tests {
         ErrorCode::InvalidClientMetadata,
         ErrorCode::NotFound,
         ErrorCode::Conflict,
+        ErrorCode::RequestNotSupported,
+        ErrorCode::RequestUriNotSupported,
     ];
 
     fn position(code: ErrorCode) -> usize {
@@ -229,6 +233,8 @@ mod tests {
             ErrorCode::InvalidClientMetadata => 18,
             ErrorCode::NotFound => 19,
             ErrorCode::Conflict => 20,
+            ErrorCode::RequestNotSupported => 21,
+            ErrorCode::RequestUriNotSupported => 22,
         }
     }
 

@@ -12,6 +12,7 @@ mod error;
 mod memory;
 mod metered;
 mod migrations;
+mod private_files;
 mod redis_store;
 mod sql;
 
@@ -24,6 +25,7 @@ pub use error::SetupError;
 pub use memory::MemoryStore;
 pub use metered::{MeteredDurable, MeteredShortLived};
 pub use migrations::migrator;
+pub use private_files::create_private_dir_all;
 pub use redis_store::RedisStore;
 pub use sql::{PostgresStore, SqlStore, SqliteStore};
 

@@ -195,6 +195,14 @@ impl ShortLivedStore for MemoryStore {
         }
     }
 
+    async fn get_many(&self, keys: &[String]) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        let mut values = Vec::with_capacity(keys.len());
+        for key in keys {
+            values.push(self.get(key).await?);
+        }
+        Ok(values)
+    }
+
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         let now = Instant::now();
         let mut shard = self.shard(key);

@@ -56,6 +56,9 @@ impl ShortLivedStore for MeteredShortLived {
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         timed(self.backend(), "get", self.0.get(key)).await
     }
+    async fn get_many(&self, keys: &[String]) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        timed(self.backend(), "get_many", self.0.get_many(keys)).await
+    }
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         timed(self.backend(), "take", self.0.take(key)).await
     }

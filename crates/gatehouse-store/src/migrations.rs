@@ -20,17 +20,41 @@ struct Embedded {
     sql: &'static str,
 }
 
-const POSTGRES: &[Embedded] = &[Embedded {
-    version: 1,
-    description: "init",
-    sql: include_str!("../../../migrations/postgres/0001_init.sql"),
-}];
+const POSTGRES: &[Embedded] = &[
+    Embedded {
+        version: 1,
+        description: "init",
+        sql: include_str!("../../../migrations/postgres/0001_init.sql"),
+    },
+    Embedded {
+        version: 2,
+        description: "consent offline disclosure",
+        sql: include_str!("../../../migrations/postgres/0002_consent_offline_disclosure.sql"),
+    },
+    Embedded {
+        version: 3,
+        description: "client incarnation",
+        sql: include_str!("../../../migrations/postgres/0003_client_incarnation.sql"),
+    },
+];
 
-const SQLITE: &[Embedded] = &[Embedded {
-    version: 1,
-    description: "init",
-    sql: include_str!("../../../migrations/sqlite/0001_init.sql"),
-}];
+const SQLITE: &[Embedded] = &[
+    Embedded {
+        version: 1,
+        description: "init",
+        sql: include_str!("../../../migrations/sqlite/0001_init.sql"),
+    },
+    Embedded {
+        version: 2,
+        description: "consent offline disclosure",
+        sql: include_str!("../../../migrations/sqlite/0002_consent_offline_disclosure.sql"),
+    },
+    Embedded {
+        version: 3,
+        description: "client incarnation",
+        sql: include_str!("../../../migrations/sqlite/0003_client_incarnation.sql"),
+    },
+];
 
 /// The migrator for one backend.
 ///

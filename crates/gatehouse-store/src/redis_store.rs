@@ -172,6 +172,17 @@ impl ShortLivedStore for RedisStore {
             .await
     }
 
+    /// `MGET`: one round trip whatever the number of keys.
+    async fn get_many(&self, keys: &[String]) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.run(
+            |mut conn| async move { redis::cmd("MGET").arg(keys).query_async(&mut conn).await },
+        )
+        .await
+    }
+
     /// `GETDEL` (Redis 6.2+) is one atomic command: of concurrent takers exactly one gets the value.
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         self.run(

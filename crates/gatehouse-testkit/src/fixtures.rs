@@ -27,6 +27,7 @@ pub fn client(id: &str) -> Client {
     let now = now();
     Client {
         id: id.to_owned(),
+        incarnation: Client::new_incarnation(),
         metadata: ClientMetadata {
             client_name: format!("Test client {id}"),
             redirect_uris: vec!["https://app.example.com/callback".to_owned()],

@@ -37,7 +37,7 @@ impl TokenService {
             Some(id) => self.client(id).await.map_err(AuthorizeError::Untrusted)?,
             None => None,
         };
-        let request = validate(
+        let mut request = validate(
             params,
             client.as_deref(),
             AuthorizePolicy {
@@ -45,6 +45,22 @@ impl TokenService {
             },
         )?;
         let client = client.ok_or_else(|| AuthorizeError::Untrusted(OAuthError::server_error()))?;
+        if let Some(hint) = &params.id_token_hint {
+            // OpenID Connect Core §3.1.2.1: the hint names the user the client expects; the login
+            // UI must not answer with anyone else. Expired hints are accepted (the spec allows it).
+            let redirect = |description: &'static str| AuthorizeError::Redirect {
+                redirect_uri: request.redirect_uri.clone(),
+                error: OAuthError::invalid_request(description),
+                state: request.state.clone(),
+            };
+            let claims = self.verify_id_token_hint(hint.expose()).map_err(|_| {
+                redirect("the id_token_hint is not a valid ID token of this issuer")
+            })?;
+            if !claims.issued_to(&client.id) {
+                return Err(redirect("the id_token_hint was not issued to this client"));
+            }
+            request.hinted_subject = Some(claims.sub);
+        }
         let scopes = self
             .describe_scopes(&request.scope)
             .await
@@ -126,10 +142,17 @@ impl TokenService {
                 "the granted scope exceeds the requested scope",
             ));
         }
-        if self.client(&request.client_id).await?.is_none() {
+        let Some(client) = self.client(&request.client_id).await? else {
             return Err(OAuthError::new(
                 ErrorCode::InvalidClient,
                 "the client no longer exists",
+            ));
+        };
+        // Defence in depth: whoever calls, a public client's code carries an S256 challenge
+        // (RFC 9700 §2.1.1), so a stolen code is useless without the verifier.
+        if client.is_public() && request.code_challenge.is_none() {
+            return Err(OAuthError::invalid_request(
+                "PKCE is required for public clients: the request must carry an S256 code_challenge",
             ));
         }
         match self.user(subject).await? {
@@ -142,9 +165,11 @@ impl TokenService {
             }
         }
         let code = format!("{AUTHORIZATION_CODE_PREFIX}{}", random_token(32));
+        let issued_at_ms = self.clock.unix_ms();
         let record = AuthorizationCodeRecord {
             grant_id: uuid::Uuid::new_v4().to_string(),
             client_id: request.client_id.clone(),
+            client_incarnation: client.incarnation.clone(),
             subject: subject.to_owned(),
             redirect_uri: request.redirect_uri.clone(),
             redirect_uri_given: request.redirect_uri_given,
@@ -153,7 +178,8 @@ impl TokenService {
             nonce: request.nonce.clone(),
             auth_time,
             session_id: session_id.map(str::to_owned),
-            issued_at: self.clock.unix(),
+            issued_at: issued_at_ms.div_euclid(1000),
+            issued_at_ms,
         };
         Records::new(self.short_lived.as_ref())
             .put(
@@ -228,34 +254,17 @@ impl TokenService {
             .collect())
     }
 
-    /// Withdraws a consent and revokes every refresh and access token the client holds for the
-    /// user. Returns whether a consent existed.
+    /// Withdraws a consent and ends every code, refresh token and access token the client holds
+    /// for the user, at once. Returns whether a consent existed.
     pub async fn revoke_consent(&self, subject: &str, client_id: &str) -> Result<bool, OAuthError> {
-        let existed = self
-            .durable
+        self.revocations
+            .end_consent(subject, client_id)
+            .await
+            .map_err(store_error)?;
+        self.durable
             .delete_consent(subject, client_id)
             .await
-            .map_err(store_error)?;
-        self.revoke_tokens_of_user(subject, Some(client_id)).await?;
-        Ok(existed)
-    }
-
-    /// Revokes every refresh-token family (and their access tokens) of a user, optionally only
-    /// for one client. Used by consent withdrawal and by disabling a user.
-    pub async fn revoke_tokens_of_user(
-        &self,
-        subject: &str,
-        client_id: Option<&str>,
-    ) -> Result<(), OAuthError> {
-        let families = self
-            .durable
-            .revoke_families_of(subject, client_id)
-            .await
-            .map_err(store_error)?;
-        for family in families {
-            self.revoke_access_tokens_of(&family).await?;
-        }
-        Ok(())
+            .map_err(store_error)
     }
 }
 

@@ -1,7 +1,9 @@
 //! Token introspection (RFC 7662) and the bearer-token check shared with userinfo.
 //!
-//! An opaque access token costs one short-lived-store read. A JWT access token is checked by its
-//! signature and expiry alone (RFC 9068 tokens are self-contained; keep their lifetime short).
+//! An opaque access token costs two short-lived-store reads: its record, then the revocation
+//! cut-offs that could end it (one `MGET`, see `revocation.rs`). A JWT access token is checked by
+//! its signature and expiry, then the same cut-offs, so a revocation ends it here at once;
+//! resource servers that verify JWTs themselves see it only at expiry (keep their lifetime short).
 //! Refresh tokens are looked up in the durable store.
 
 use gatehouse_core::grant::AccessTokenRecord;
@@ -58,6 +60,9 @@ pub struct ActiveAccessToken {
 struct JwtAccessClaims {
     sub: String,
     client_id: String,
+    /// Absent in tokens of older releases.
+    #[serde(default)]
+    client_incarnation: String,
     #[serde(default)]
     scope: String,
     aud: OneOrMany,
@@ -73,11 +78,35 @@ enum OneOrMany {
 }
 
 impl TokenService {
-    /// The access token `token` if it is live.
+    /// The access token `token` if it is live: issued here, not expired, not revoked, and not
+    /// ended by a revocation of its user, its user's consent or its client (`revocation.rs`).
     pub async fn active_access_token(
         &self,
         token: &str,
     ) -> Result<Option<ActiveAccessToken>, OAuthError> {
+        let Some((found, incarnation, authorized_at_ms)) = self.find_access_token(token).await?
+        else {
+            return Ok(None);
+        };
+        let ended = self
+            .revocations
+            .is_ended(
+                found.subject.as_deref(),
+                &found.client_id,
+                &incarnation,
+                authorized_at_ms,
+            )
+            .await
+            .map_err(store_error)?;
+        Ok((!ended).then_some(found))
+    }
+
+    /// An unexpired access token issued here, with its client incarnation and the instant its
+    /// authority was established (Unix milliseconds).
+    async fn find_access_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<(ActiveAccessToken, String, i64)>, OAuthError> {
         if token.starts_with(ACCESS_TOKEN_PREFIX) {
             let hash = self.token_hash(token);
             let record: Option<AccessTokenRecord> = Records::new(self.short_lived.as_ref())
@@ -86,13 +115,17 @@ impl TokenService {
                 .map_err(store_error)?;
             return Ok(record
                 .filter(|r| r.expires_at > self.clock.unix())
-                .map(|r| ActiveAccessToken {
-                    client_id: r.client_id,
-                    subject: r.subject,
-                    scope: r.scope,
-                    audience: r.audience,
-                    issued_at: r.issued_at,
-                    expires_at: r.expires_at,
+                .map(|r| {
+                    let authorized_at_ms = r.authorized_at();
+                    let found = ActiveAccessToken {
+                        client_id: r.client_id,
+                        subject: r.subject,
+                        scope: r.scope,
+                        audience: r.audience,
+                        issued_at: r.issued_at,
+                        expires_at: r.expires_at,
+                    };
+                    (found, r.client_incarnation, authorized_at_ms)
                 }));
         }
         if token.matches('.').count() != 2 || token.len() > 16 * 1024 {
@@ -122,14 +155,21 @@ impl TokenService {
             OneOrMany::One(a) => vec![a],
             OneOrMany::Many(a) => a,
         };
-        Ok(Some(ActiveAccessToken {
+        let found = ActiveAccessToken {
             client_id: claims.client_id,
             subject,
             scope: ScopeSet::parse(&claims.scope).unwrap_or_default(),
             audience,
             issued_at: claims.iat,
             expires_at: claims.exp,
-        }))
+        };
+        // A JWT carries its minting second only: a cut-off within that second ends it (fail
+        // closed).
+        Ok(Some((
+            found,
+            claims.client_incarnation,
+            claims.iat.saturating_mul(1000),
+        )))
     }
 
     /// RFC 7662. `requesting_client` is the authenticated caller on the public endpoint (it only

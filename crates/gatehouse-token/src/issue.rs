@@ -45,6 +45,9 @@ struct JwtAccessTokenClaims<'a> {
     iat: i64,
     jti: String,
     client_id: &'a str,
+    /// The client's internal identity ([`Client::incarnation`]): a private claim, so this
+    /// service's introspection and userinfo end the token when the client is deleted.
+    client_incarnation: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
     scope: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -74,6 +77,9 @@ pub(crate) struct AccessGrant<'a> {
     pub audience: Vec<String>,
     pub grant_id: Option<&'a str>,
     pub auth_time: Option<i64>,
+    /// When the authority behind the token was established, Unix milliseconds (see
+    /// `AccessTokenRecord::authorized_at_ms`).
+    pub authorized_at_ms: i64,
 }
 
 impl TokenService {
@@ -107,6 +113,7 @@ impl TokenService {
                 iat: now,
                 jti: random_token(16),
                 client_id: &grant.client.id,
+                client_incarnation: &grant.client.incarnation,
                 scope: &scope,
                 auth_time: grant.auth_time,
             };
@@ -123,12 +130,14 @@ impl TokenService {
         let hash = self.token_hash(&token);
         let record = AccessTokenRecord {
             client_id: grant.client.id.clone(),
+            client_incarnation: grant.client.incarnation.clone(),
             subject: grant.subject.map(str::to_owned),
             scope: grant.scope.clone(),
             audience,
             issued_at: now,
             expires_at,
             grant_id: grant.grant_id.map(str::to_owned),
+            authorized_at_ms: grant.authorized_at_ms,
         };
         Records::new(self.short_lived.as_ref())
             .put(Namespace::AccessToken, &hash, &record, ttl)
@@ -160,6 +169,18 @@ impl TokenService {
         Ok(())
     }
 
+    /// Deletes an opaque access token that was minted but never handed out (a request that
+    /// failed after minting). Best effort: an undelivered token is a secret nobody holds.
+    pub(crate) async fn forget_access_token(&self, access_token: &str) {
+        if !access_token.starts_with(ACCESS_TOKEN_PREFIX) {
+            return;
+        }
+        let key = Namespace::AccessToken.key(&self.token_hash(access_token));
+        if let Err(e) = self.short_lived.delete(&key).await {
+            tracing::warn!(error = %e, "an undelivered access token could not be deleted; it expires on its own");
+        }
+    }
+
     /// Ends a whole grant: its refresh-token family and its access tokens.
     pub(crate) async fn revoke_grant(&self, grant_id: &str) -> Result<(), OAuthError> {
         self.durable
@@ -172,7 +193,7 @@ impl TokenService {
     /// A fresh refresh-token value and the record to store for it (family = `grant_id`).
     pub(crate) fn new_refresh_token(
         &self,
-        client_id: &str,
+        client: &Client,
         subject: &str,
         scope: &ScopeSet,
         grant_id: &str,
@@ -183,7 +204,8 @@ impl TokenService {
         let record = RefreshToken {
             token_hash: self.token_hash(&token),
             family_id: grant_id.to_owned(),
-            client_id: client_id.to_owned(),
+            client_id: client.id.clone(),
+            client_incarnation: client.incarnation.clone(),
             subject: subject.to_owned(),
             scope: scope.clone(),
             auth_time: auth_time.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok()),

@@ -30,15 +30,22 @@ pub struct ValidatedLogout {
 
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum Audience {
+pub(crate) enum Audience {
     One(String),
     Many(Vec<String>),
 }
 
 #[derive(Deserialize)]
-struct HintClaims {
-    sub: String,
+pub(crate) struct HintClaims {
+    pub(crate) sub: String,
     aud: Audience,
+}
+
+impl HintClaims {
+    /// Whether the hint was issued to `client_id`.
+    pub(crate) fn issued_to(&self, client_id: &str) -> bool {
+        audience_contains(&self.aud, client_id)
+    }
 }
 
 impl TokenService {
@@ -110,7 +117,7 @@ impl TokenService {
 
     /// An ID token we signed for this issuer, expired or not. Access tokens (`typ: at+jwt`) are
     /// refused: they are not ID tokens.
-    fn verify_id_token_hint(&self, token: &str) -> Result<HintClaims, OAuthError> {
+    pub(crate) fn verify_id_token_hint(&self, token: &str) -> Result<HintClaims, OAuthError> {
         let refused = || OAuthError::invalid_request("the id_token_hint is not a valid ID token");
         if token.len() > MAX_HINT_LEN || token.matches('.').count() != 2 {
             return Err(refused());

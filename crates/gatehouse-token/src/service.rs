@@ -1,5 +1,5 @@
 //! The token service: the one place that authenticates clients and mints codes and tokens.
-//! The HTTP endpoints (`http/`) and the gRPC server (`grpc.rs`) are thin adapters over it.
+//! The HTTP endpoints (`http/`) and the gRPC server (`grpc/`) are thin adapters over it.
 
 use gatehouse_core::Clock;
 use gatehouse_core::client::{Client, TokenEndpointAuthMethod};
@@ -12,6 +12,7 @@ use gatehouse_jose::{KeyEncryption, KeyRing, SigningAlgorithm};
 use std::sync::{Arc, RwLock};
 
 use crate::cache::ClientCache;
+use crate::revocation::Revocations;
 use crate::settings::TokenSettings;
 
 /// Keyed-hash purposes: a hash made for one kind of bearer value never matches another kind.
@@ -25,6 +26,7 @@ pub struct TokenService {
     pub(crate) client_secrets: KeyedHasher,
     pub(crate) tokens: KeyedHasher,
     pub(crate) key_encryption: KeyEncryption,
+    pub(crate) revocations: Revocations,
     keys: RwLock<Arc<KeyRing>>,
     clients: ClientCache,
 }
@@ -77,8 +79,16 @@ impl TokenService {
             records = durable.list_signing_keys().await?;
         }
         let ring = KeyRing::from_records(&records, &key_encryption)?;
+        let revocations = Revocations::new(
+            durable.clone(),
+            short_lived.clone(),
+            clock.clone(),
+            current,
+            settings.revocation_cutoff_ttl(),
+        );
         Ok(Self {
             clients: ClientCache::new(settings.client_cache_ttl),
+            revocations,
             settings,
             durable,
             short_lived,
@@ -108,6 +118,11 @@ impl TokenService {
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// Ends grants everywhere at once (consents, users, clients); shared with the admin API.
+    pub fn revocations(&self) -> &Revocations {
+        &self.revocations
     }
 
     /// The key ring signing right now.

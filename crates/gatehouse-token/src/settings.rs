@@ -41,4 +41,9 @@ impl TokenSettings {
             client_cache_ttl: Duration::from_secs(5),
         }
     }
+
+    /// How long revocation cut-offs are kept: past the end of every code and access token.
+    pub fn revocation_cutoff_ttl(&self) -> Duration {
+        crate::revocation::Revocations::cutoff_ttl(self.ttl_access_token, self.ttl_auth_code)
+    }
 }

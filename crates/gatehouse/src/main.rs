@@ -276,7 +276,7 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
     use anyhow::Context as _;
     let url = config.effective_database_url();
     if config.database_url.is_none() {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        gatehouse_store::create_private_dir_all(&config.data_dir).with_context(|| {
             format!("creating the data directory {}", config.data_dir.display())
         })?;
     }

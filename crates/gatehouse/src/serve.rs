@@ -179,7 +179,7 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
 async fn open_durable(config: &Config) -> anyhow::Result<Arc<dyn DurableStore>> {
     let url = config.effective_database_url();
     if config.database_url.is_none() {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        gatehouse_store::create_private_dir_all(&config.data_dir).with_context(|| {
             format!("creating the data directory {}", config.data_dir.display())
         })?;
     }
@@ -273,7 +273,7 @@ async fn start_token_service(
 fn admin_api(config: &Config, system_secret: &SecretString, service: &Arc<TokenService>) -> Router {
     let state = AdminState::new(
         service.durable().clone(),
-        service.short_lived().clone(),
+        service.revocations().clone(),
         service.clock().clone(),
         client_secret_hasher(system_secret.expose().as_bytes()),
         AdminConfig {

@@ -34,7 +34,7 @@ pub fn resolve(config: &Config) -> anyhow::Result<SecretString> {
 }
 
 fn write_private(dir: &Path, path: &Path, contents: &str) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)
+    gatehouse_store::create_private_dir_all(dir)
         .with_context(|| format!("creating the data directory {}", dir.display()))?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -17,6 +17,9 @@ pub trait ClientStore: Send + Sync {
     async fn list_clients(&self, page: &PageRequest) -> StoreResult<Page<Client>>;
     /// Replaces the stored client with the same id; `NotFound` when there is none.
     async fn update_client(&self, client: &Client) -> StoreResult<()>;
+    /// Deletes the client and, in the same transaction, the consents given to it, and revokes
+    /// its refresh-token families: nothing granted to it outlives it. `NotFound` when there is
+    /// no such client (and then nothing changes).
     async fn delete_client(&self, id: &str) -> StoreResult<()>;
 }
 
@@ -47,6 +50,8 @@ pub trait UserStore: Send + Sync {
     async fn list_users(&self, query: &UserQuery, page: &PageRequest) -> StoreResult<Page<User>>;
     /// Replaces the stored user; `Conflict` when the new username is taken by someone else.
     async fn update_user(&self, user: &User) -> StoreResult<()>;
+    /// Deletes the user and, in the same transaction, their consents, and revokes their
+    /// refresh-token families. `NotFound` when there is no such user (and then nothing changes).
     async fn delete_user(&self, id: &str) -> StoreResult<()>;
 }
 
@@ -79,6 +84,9 @@ pub struct RefreshToken {
     /// Every token rotated from the same grant shares a family (RFC 9700 §4.14.2).
     pub family_id: String,
     pub client_id: String,
+    /// The [`Client::incarnation`](crate::client::Client::incarnation) the family was granted to
+    /// (empty in families of older releases). A successor keeps its family's.
+    pub client_incarnation: String,
     pub subject: String,
     pub scope: ScopeSet,
     pub auth_time: Option<OffsetDateTime>,

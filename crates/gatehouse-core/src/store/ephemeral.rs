@@ -22,6 +22,8 @@ pub trait ShortLivedStore: Send + Sync {
     /// Stores only when `key` is free; returns whether it stored.
     async fn put_new(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<bool>;
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// The values of several keys in one round trip, in the order asked (`None` where absent).
+    async fn get_many(&self, keys: &[String]) -> StoreResult<Vec<Option<Vec<u8>>>>;
     /// Atomic get-and-delete: of any number of concurrent takers exactly one gets the value.
     /// This is what makes authorization codes single-use.
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
@@ -53,6 +55,12 @@ pub enum Namespace {
     AccessTokenIndex,
     /// Failed-login counters per username and per client IP.
     RateLimit,
+    /// Revocation cut-offs: what a user, a consent or a client incarnation ended, checked where
+    /// grants and access tokens are used (see `crate::revocation`).
+    Revocation,
+    /// Sets of login-session keys per user, so disabling a user or resetting a password ends
+    /// every session of the user.
+    LoginSessionIndex,
 }
 
 impl Namespace {
@@ -65,6 +73,8 @@ impl Namespace {
             Self::AccessToken => "gh:at:",
             Self::AccessTokenIndex => "gh:at-index:",
             Self::RateLimit => "gh:rl:",
+            Self::Revocation => "gh:revoked:",
+            Self::LoginSessionIndex => "gh:session-index:",
         }
     }
 
@@ -159,6 +169,8 @@ mod tests {
             Namespace::AccessToken,
             Namespace::AccessTokenIndex,
             Namespace::RateLimit,
+            Namespace::Revocation,
+            Namespace::LoginSessionIndex,
         ];
         for a in all {
             for b in all {

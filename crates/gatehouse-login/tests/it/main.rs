@@ -8,6 +8,7 @@
 mod account;
 mod authorize;
 mod consent;
+mod hardening;
 mod login;
 mod logout;
 mod negative;

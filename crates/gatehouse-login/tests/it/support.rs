@@ -254,6 +254,7 @@ async fn seed(store: &dyn DurableStore, system_secret: &str) {
     let clients = [
         Client {
             id: CLI.into(),
+            incarnation: gatehouse_core::client::Client::new_incarnation(),
             metadata: cli.clone(),
             secret: None,
             created_at: now,
@@ -261,6 +262,7 @@ async fn seed(store: &dyn DurableStore, system_secret: &str) {
         },
         Client {
             id: WEB.into(),
+            incarnation: gatehouse_core::client::Client::new_incarnation(),
             metadata: ClientMetadata {
                 client_name: "Neon Web".into(),
                 redirect_uris: vec![WEB_REDIRECT.into()],
@@ -275,6 +277,7 @@ async fn seed(store: &dyn DurableStore, system_secret: &str) {
         },
         Client {
             id: CONSOLE.into(),
+            incarnation: gatehouse_core::client::Client::new_incarnation(),
             metadata: ClientMetadata {
                 client_name: "Neon Console".into(),
                 redirect_uris: vec![CONSOLE_REDIRECT.into()],

@@ -22,8 +22,9 @@ macro_rules! impl_directory {
         impl ClientStore for SqlStore<$db> {
             async fn create_client(&self, client: &Client) -> StoreResult<()> {
                 let (secret_hash, previous_hash, previous_expires_at) = rows::client_secret_columns(client);
-                sqlx::query(concat!("INSERT INTO clients (", client_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+                sqlx::query(concat!("INSERT INTO clients (", client_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
                     .bind(&client.id)
+                    .bind(&client.incarnation)
                     .bind(Json(&client.metadata))
                     .bind(secret_hash)
                     .bind(previous_hash)
@@ -79,13 +80,18 @@ macro_rules! impl_directory {
                 affected_one(done.rows_affected())
             }
 
-            /// Also forgets the consents given to the client: a client later registered under the
-            /// same id must ask again. Its refresh families are left for the caller to revoke
-            /// (`revoke_families_of`), which is how it learns which access tokens to end.
+            /// One transaction: the consents given to the client go, its refresh-token families are
+            /// revoked (kept, so a presented token is recognised as revoked), and the client goes.
             async fn delete_client(&self, id: &str) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await.map_err(|e| db_error($backend, e))?;
                 sqlx::query("DELETE FROM consents WHERE client_id = $1")
                     .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| db_error($backend, e))?;
+                sqlx::query("UPDATE refresh_families SET revoked_at = $2 WHERE client_id = $1 AND revoked_at IS NULL")
+                    .bind(id)
+                    .bind(rows::unix(time::OffsetDateTime::now_utc()))
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| db_error($backend, e))?;
@@ -246,11 +252,18 @@ macro_rules! impl_directory {
                 affected_one(done.rows_affected())
             }
 
-            /// Also forgets the user's consents (see `delete_client` for why refresh families stay).
+            /// One transaction: the user's consents go, their refresh-token families are revoked
+            /// (kept, so a presented token is recognised as revoked), and the user goes.
             async fn delete_user(&self, id: &str) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await.map_err(|e| db_error($backend, e))?;
                 sqlx::query("DELETE FROM consents WHERE subject = $1")
                     .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| db_error($backend, e))?;
+                sqlx::query("UPDATE refresh_families SET revoked_at = $2 WHERE subject = $1 AND revoked_at IS NULL")
+                    .bind(id)
+                    .bind(rows::unix(time::OffsetDateTime::now_utc()))
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| db_error($backend, e))?;

@@ -99,11 +99,12 @@ macro_rules! impl_grants {
                 sqlx::query(concat!(
                     "INSERT INTO refresh_tokens (",
                     refresh_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
                 ))
                 .bind(&token.token_hash)
                 .bind(&token.family_id)
                 .bind(&token.client_id)
+                .bind(&token.client_incarnation)
                 .bind(&token.subject)
                 .bind(token.scope.to_string())
                 .bind(rows::unix_opt(token.auth_time))
@@ -162,11 +163,12 @@ macro_rules! impl_grants {
                     sqlx::query(concat!(
                         "INSERT INTO refresh_tokens (",
                         refresh_columns!(),
-                        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
                     ))
                     .bind(&successor.token_hash)
                     .bind(&previous.family_id)
                     .bind(&successor.client_id)
+                    .bind(&previous.client_incarnation)
                     .bind(&successor.subject)
                     .bind(successor.scope.to_string())
                     .bind(rows::unix_opt(successor.auth_time))

@@ -123,20 +123,23 @@ impl SqlStore<Sqlite> {
                 .max_lifetime(None);
             (options, pool_options)
         } else {
-            // `create_if_missing` creates the file, not its directory (e.g. `data/` on first run).
-            if let Some(dir) = options
-                .get_filename()
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-            {
-                tokio::fs::create_dir_all(dir)
-                    .await
-                    .map_err(|e| SetupError::Connect {
-                        backend,
-                        url: redact_url(url),
-                        source: Box::new(e),
-                    })?;
-            }
+            // `create_if_missing` creates the file, not its directory (e.g. `data/` on first run),
+            // and with the umask's mode: both are made here, private to the owner.
+            let file = options.get_filename().to_path_buf();
+            let prepared = tokio::task::spawn_blocking(move || {
+                if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    crate::private_files::create_private_dir_all(dir)?;
+                }
+                crate::private_files::prepare_sqlite_file(&file)
+            })
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r);
+            prepared.map_err(|e| SetupError::Connect {
+                backend,
+                url: redact_url(url),
+                source: Box::new(e),
+            })?;
             let options = options
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal);

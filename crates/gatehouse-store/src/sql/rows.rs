@@ -55,12 +55,13 @@ pub(super) fn page<T>(mut items: Vec<T>, size: u32, key: impl Fn(&T) -> String) 
 
 macro_rules! client_columns {
     () => {
-        "id, metadata, secret_hash, previous_secret_hash, previous_secret_expires_at, created_at, updated_at"
+        "id, incarnation, metadata, secret_hash, previous_secret_hash, previous_secret_expires_at, created_at, updated_at"
     };
 }
 pub(super) use client_columns;
 
 pub(super) type ClientRow = (
+    String,
     String,
     Json<ClientMetadata>,
     Option<String>,
@@ -71,8 +72,16 @@ pub(super) type ClientRow = (
 );
 
 pub(super) fn client(row: ClientRow) -> StoreResult<Client> {
-    let (id, Json(metadata), secret_hash, previous, previous_expires_at, created_at, updated_at) =
-        row;
+    let (
+        id,
+        incarnation,
+        Json(metadata),
+        secret_hash,
+        previous,
+        previous_expires_at,
+        created_at,
+        updated_at,
+    ) = row;
     let secret = match secret_hash {
         Some(current) => Some(ClientSecretHashes {
             current,
@@ -83,6 +92,7 @@ pub(super) fn client(row: ClientRow) -> StoreResult<Client> {
     };
     Ok(Client {
         id,
+        incarnation,
         metadata,
         secret,
         created_at: time("created_at", created_at)?,
@@ -212,12 +222,13 @@ pub(super) fn consent(
 
 macro_rules! refresh_columns {
     () => {
-        "token_hash, family_id, client_id, subject, scope, auth_time, issued_at, expires_at"
+        "token_hash, family_id, client_id, client_incarnation, subject, scope, auth_time, issued_at, expires_at"
     };
 }
 pub(super) use refresh_columns;
 
 pub(super) type RefreshRow = (
+    String,
     String,
     String,
     String,
@@ -229,11 +240,22 @@ pub(super) type RefreshRow = (
 );
 
 pub(super) fn refresh_token(row: RefreshRow) -> StoreResult<RefreshToken> {
-    let (token_hash, family_id, client_id, subject, scope, auth_time, issued_at, expires_at) = row;
+    let (
+        token_hash,
+        family_id,
+        client_id,
+        client_incarnation,
+        subject,
+        scope,
+        auth_time,
+        issued_at,
+        expires_at,
+    ) = row;
     Ok(RefreshToken {
         token_hash,
         family_id,
         client_id,
+        client_incarnation,
         subject,
         scope: scope_set("refresh_tokens.scope", &scope)?,
         auth_time: time_opt("auth_time", auth_time)?,
@@ -244,6 +266,7 @@ pub(super) fn refresh_token(row: RefreshRow) -> StoreResult<RefreshToken> {
 
 /// A token row plus `rotated_at` and the family's `revoked_at`.
 pub(super) type RefreshStateRow = (
+    String,
     String,
     String,
     String,
@@ -263,6 +286,7 @@ pub(super) fn refresh_token_with_state(
         hash,
         family,
         client,
+        incarnation,
         subject,
         scope,
         auth_time,
@@ -272,7 +296,15 @@ pub(super) fn refresh_token_with_state(
         revoked_at,
     ) = row;
     let token = refresh_token((
-        hash, family, client, subject, scope, auth_time, issued_at, expires_at,
+        hash,
+        family,
+        client,
+        incarnation,
+        subject,
+        scope,
+        auth_time,
+        issued_at,
+        expires_at,
     ))?;
     let state = if revoked_at.is_some() {
         RefreshTokenState::Revoked

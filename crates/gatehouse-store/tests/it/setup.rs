@@ -2,13 +2,19 @@
 
 use std::time::{Duration, Instant};
 
-use gatehouse_store::{SetupError, connect_durable, connect_short_lived, migrate};
+use gatehouse_store::{
+    SetupError, SqlBackend, connect_durable, connect_short_lived, migrate, migrator,
+};
+use sqlx::migrate::Migrator;
 
 #[tokio::test]
 async fn migrating_a_new_sqlite_file_creates_it_and_its_directory_once() {
     let dir = tempfile_dir();
     let url = format!("sqlite://{}/data/gatehouse.db", dir.display());
-    assert_eq!(migrate(&url).await.unwrap(), 1);
+    assert_eq!(
+        migrate(&url).await.unwrap(),
+        migrator(SqlBackend::Sqlite).migrations.len()
+    );
     assert_eq!(
         migrate(&url).await.unwrap(),
         0,
@@ -101,4 +107,154 @@ fn tempfile_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(gatehouse_testkit::fixtures::unique_id("gatehouse-setup"));
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Applies only the first migration (the schema of the first release) to `url`.
+async fn migrate_to_first_release(url: &str) {
+    let backend = SqlBackend::from_url(url).unwrap();
+    let first: Vec<_> = migrator(backend)
+        .migrations
+        .iter()
+        .filter(|m| m.version == 1)
+        .cloned()
+        .collect();
+    let migrator = Migrator::with_migrations(first);
+    match backend {
+        SqlBackend::Postgres => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            migrator.run(&pool).await.unwrap();
+            pool.close().await;
+        }
+        SqlBackend::Sqlite => {
+            let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
+            let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true))
+                .await
+                .unwrap();
+            migrator.run(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+}
+
+async fn execute(url: &str, sql: &'static str) {
+    match SqlBackend::from_url(url).unwrap() {
+        SqlBackend::Postgres => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        SqlBackend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+}
+
+/// Consents the first release recorded while the consent page hid `offline`/`offline_access`
+/// (the user was never told) lose those two scopes on upgrade; everything else is kept.
+#[tokio::test]
+async fn upgrading_drops_offline_access_from_consents_nobody_was_told_about() {
+    let dir = tempfile_dir();
+    let mut urls = vec![format!("sqlite://{}/legacy.db", dir.display())];
+    let postgres = gatehouse_testkit::fresh_postgres_database().await;
+    urls.extend(postgres.as_ref().map(|db| db.url.clone()));
+    for url in &urls {
+        migrate_to_first_release(url).await;
+        execute(
+            url,
+            "INSERT INTO consents (subject, client_id, scope, granted_at, expires_at) VALUES \
+             ('alice', 'neoncli', 'openid offline offline_access urn:neoncloud:projects:read', 1700000000, NULL), \
+             ('bob', 'neoncli', 'offline_access', 1700000000, NULL), \
+             ('carol', 'neoncli', 'openid profile', 1700000000, NULL), \
+             ('dave', 'neoncli', 'urn:example:offline_reports offline', 1700000000, NULL)",
+        )
+        .await;
+        migrate(url).await.unwrap();
+        let store = connect_durable(url).await.unwrap();
+        let scope = |s: Option<gatehouse_core::store::Consent>| s.unwrap().scope.to_string();
+        assert_eq!(
+            scope(store.get_consent("alice", "neoncli").await.unwrap()),
+            "openid urn:neoncloud:projects:read",
+            "{url}"
+        );
+        assert_eq!(
+            scope(store.get_consent("bob", "neoncli").await.unwrap()),
+            ""
+        );
+        assert_eq!(
+            scope(store.get_consent("carol", "neoncli").await.unwrap()),
+            "openid profile"
+        );
+        assert_eq!(
+            scope(store.get_consent("dave", "neoncli").await.unwrap()),
+            "urn:example:offline_reports",
+            "a scope that merely contains the word is kept"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The first release left a deleted client's refresh-token families alive, so a client registered
+/// again under the same id inherited them. On upgrade every client gets an incarnation, live
+/// tokens record their client's, and families older than their client (or without one) are
+/// revoked.
+#[tokio::test]
+async fn upgrading_binds_grants_to_client_incarnations_and_ends_orphans() {
+    use gatehouse_core::store::RefreshTokenState;
+
+    let dir = tempfile_dir();
+    let mut urls = vec![format!("sqlite://{}/legacy.db", dir.display())];
+    let postgres = gatehouse_testkit::fresh_postgres_database().await;
+    urls.extend(postgres.as_ref().map(|db| db.url.clone()));
+    for url in &urls {
+        migrate_to_first_release(url).await;
+        execute(
+            url,
+            "INSERT INTO clients (id, metadata, secret_hash, previous_secret_hash, previous_secret_expires_at, created_at, updated_at) VALUES \
+             ('reborn', '{}', NULL, NULL, NULL, 1700000500, 1700000500), \
+             ('steady', '{}', NULL, NULL, NULL, 1600000000, 1600000000); \
+             INSERT INTO refresh_families (family_id, client_id, subject, revoked_at, created_at) VALUES \
+             ('f-earlier', 'reborn', 'alice', NULL, 1700000000), \
+             ('f-current', 'reborn', 'alice', NULL, 1700000600), \
+             ('f-steady', 'steady', 'alice', NULL, 1700000000), \
+             ('f-orphan', 'deleted', 'alice', NULL, 1700000000); \
+             INSERT INTO refresh_tokens (token_hash, family_id, client_id, subject, scope, auth_time, issued_at, expires_at, rotated_at) VALUES \
+             ('t-earlier', 'f-earlier', 'reborn', 'alice', 'offline', NULL, 1700000000, 4000000000, NULL), \
+             ('t-current', 'f-current', 'reborn', 'alice', 'offline', NULL, 1700000600, 4000000000, NULL), \
+             ('t-steady', 'f-steady', 'steady', 'alice', 'offline', NULL, 1700000000, 4000000000, NULL), \
+             ('t-orphan', 'f-orphan', 'deleted', 'alice', 'offline', NULL, 1700000000, 4000000000, NULL)",
+        )
+        .await;
+        migrate(url).await.unwrap();
+        let store = connect_durable(url).await.unwrap();
+        let reborn = store.get_client("reborn").await.unwrap().unwrap();
+        let steady = store.get_client("steady").await.unwrap().unwrap();
+        assert!(
+            !reborn.incarnation.is_empty() && !steady.incarnation.is_empty(),
+            "{url}"
+        );
+        assert_ne!(reborn.incarnation, steady.incarnation, "{url}");
+        for (hash, state, incarnation) in [
+            ("t-earlier", RefreshTokenState::Revoked, None),
+            (
+                "t-current",
+                RefreshTokenState::Active,
+                Some(&reborn.incarnation),
+            ),
+            (
+                "t-steady",
+                RefreshTokenState::Active,
+                Some(&steady.incarnation),
+            ),
+            ("t-orphan", RefreshTokenState::Revoked, None),
+        ] {
+            let (token, found) = store.get_refresh_token(hash).await.unwrap().unwrap();
+            assert_eq!(found, state, "{url}: {hash}");
+            if let Some(incarnation) = incarnation {
+                assert_eq!(&token.client_incarnation, incarnation, "{url}: {hash}");
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -55,6 +55,7 @@ short_lived_tests!(
     ping_names_the_backend,
     values_expire_after_their_ttl,
     put_replaces_and_delete_reports,
+    get_many_answers_in_the_order_asked,
     put_new_stores_only_when_free,
     take_is_exactly_once,
     counters_count_within_a_fixed_window,
@@ -104,6 +105,29 @@ async fn put_replaces_and_delete_reports(store: Arc<dyn ShortLivedStore>) {
     assert!(store.delete(&k).await.unwrap());
     assert!(!store.delete(&k).await.unwrap());
     assert_eq!(store.get(&k).await.unwrap(), None);
+}
+
+async fn get_many_answers_in_the_order_asked(store: Arc<dyn ShortLivedStore>) {
+    let (a, b, missing, expired) = (key("many-a"), key("many-b"), key("many-x"), key("many-e"));
+    store.put(&a, b"first", LONG).await.unwrap();
+    store.put(&b, &[0, 255], LONG).await.unwrap();
+    store.put(&expired, b"gone", SHORT).await.unwrap();
+    tokio::time::sleep(PAST_SHORT).await;
+    let keys = [b.clone(), missing, a.clone(), expired, b];
+    assert_eq!(
+        store.get_many(&keys).await.unwrap(),
+        vec![
+            Some(vec![0, 255]),
+            None,
+            Some(b"first".to_vec()),
+            None,
+            Some(vec![0, 255]),
+        ]
+    );
+    assert_eq!(
+        store.get_many(&[]).await.unwrap(),
+        Vec::<Option<Vec<u8>>>::new()
+    );
 }
 
 async fn put_new_stores_only_when_free(store: Arc<dyn ShortLivedStore>) {

@@ -268,6 +268,7 @@ impl AdminState {
         let (secret, shown) = self.settle_secret(plan);
         let client = Client {
             id: existing.id,
+            incarnation: existing.incarnation,
             metadata,
             secret,
             created_at: existing.created_at,
@@ -313,6 +314,7 @@ pub async fn create_client(
     let now = state.now();
     let client = Client {
         id,
+        incarnation: Client::new_incarnation(),
         metadata,
         secret,
         created_at: now,
@@ -415,19 +417,25 @@ pub async fn patch_client(
     Ok(Json(state.replace_client(existing, request).await?))
 }
 
-/// Deletes a client.
+/// Deletes a client and ends everything granted to it (RFC 7592 §2.3): its access tokens and
+/// pending codes stop working at once on every replica, its refresh tokens and consents go. A
+/// client registered later under the same id starts with nothing.
 #[utoipa::path(delete, path = "/admin/clients/{id}", tag = TAG, params(("id" = String, Path, description = "Client id")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such client", body = ErrorBody)))]
 pub async fn delete_client(
     State(state): State<AdminState>,
     PathParam(id): PathParam,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .durable
-        .delete_client(&id)
-        .await
-        .map_err(|e| not_found_as(e, &id))?;
-    tracing::info!(client_id = %id, "client deleted");
+    let client = state.load_client(&id).await?;
+    state.revocations.end_client(&client.incarnation).await?;
+    if let Err(e) = state.durable.delete_client(&id).await {
+        // The client still exists: it must keep working.
+        if let Err(undo) = state.revocations.restore_client(&client.incarnation).await {
+            tracing::error!(client_id = %id, error = %undo, "a failed client deletion could not be undone: the client's tokens stay ended");
+        }
+        return Err(not_found_as(e, &id));
+    }
+    tracing::info!(client_id = %id, "client deleted; everything granted to it ended");
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -26,9 +26,11 @@ use axum::http::{HeaderValue, header};
 use gatehouse_core::Clock;
 use gatehouse_core::registration::RegistrationPolicy;
 use gatehouse_core::secret::KeyedHasher;
-use gatehouse_core::store::{DurableStore, ShortLivedStore};
+use gatehouse_core::store::DurableStore;
 use time::OffsetDateTime;
 use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::revocation::Revocations;
 
 pub use auth::{RequireAdminToken, RequireAdminTokenService, require_admin_token};
 pub use clients::{ClientRequest, ClientResponse};
@@ -95,8 +97,8 @@ impl Default for AdminConfig {
 #[derive(Clone)]
 pub struct AdminState {
     pub durable: Arc<dyn DurableStore>,
-    /// Used to end the access tokens of a disabled or deleted user.
-    pub short_lived: Arc<dyn ShortLivedStore>,
+    /// Ends what a deleted client, or a disabled, deleted or reset user, was granted.
+    pub revocations: Revocations,
     pub clock: Arc<dyn Clock>,
     /// Keyed with the system secret for purpose `"client-secret"` (see [`client_secret_hasher`]).
     pub client_secret_hasher: KeyedHasher,
@@ -104,16 +106,18 @@ pub struct AdminState {
 }
 
 impl AdminState {
+    /// `revocations` is the token service's ([`crate::TokenService::revocations`]), so the admin
+    /// API ends grants exactly as the service checks them.
     pub fn new(
         durable: Arc<dyn DurableStore>,
-        short_lived: Arc<dyn ShortLivedStore>,
+        revocations: Revocations,
         clock: Arc<dyn Clock>,
         client_secret_hasher: KeyedHasher,
         config: AdminConfig,
     ) -> Self {
         Self {
             durable,
-            short_lived,
+            revocations,
             clock,
             client_secret_hasher,
             config,
@@ -131,7 +135,7 @@ impl std::fmt::Debug for AdminState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AdminState")
             .field("durable", &self.durable.backend())
-            .field("short_lived", &self.short_lived.backend())
+            .field("revocations", &self.revocations)
             .field("clock", &self.clock)
             .field("config", &self.config)
             .finish_non_exhaustive()

@@ -12,7 +12,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use gatehouse_core::ErrorCode;
 use gatehouse_core::secret::SecretString;
-use gatehouse_core::store::{Namespace, StoreError, UserQuery};
+use gatehouse_core::store::{StoreError, UserQuery};
 use gatehouse_core::user::{User, Username};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
@@ -244,22 +244,10 @@ impl AdminState {
         UserResponse::new(&user)
     }
 
-    /// Revokes the user's refresh-token families and ends the access tokens indexed under them
-    /// (`Namespace::AccessTokenIndex`, keyed by family id).
+    /// Ends everything the user authorized and every login session of the user (see
+    /// [`crate::revocation::Revocations::end_user`]).
     async fn end_grants_of(&self, user_id: &str) -> Result<(), ApiError> {
-        let families = self.durable.revoke_families_of(user_id, None).await?;
-        for family in &families {
-            for token_hash in self
-                .short_lived
-                .set_take(&Namespace::AccessTokenIndex.key(family))
-                .await?
-            {
-                self.short_lived
-                    .delete(&Namespace::AccessToken.key(&token_hash))
-                    .await?;
-            }
-        }
-        tracing::info!(user_id, families = families.len(), "user's grants revoked");
+        self.revocations.end_user(user_id).await?;
         Ok(())
     }
 }
@@ -427,7 +415,7 @@ pub async fn patch_user(
     Ok(Json(state.replace_user(existing, request).await?))
 }
 
-/// Sets a user's password.
+/// Sets a user's password. Every login session, refresh token and access token of the user ends.
 #[utoipa::path(put, path = "/admin/users/{id}/password", tag = TAG, params(("id" = String, Path, description = "User id")),
     request_body = PasswordRequest,
     responses((status = 204, description = "Password set"), (status = 400, description = "Refused; `error` and `error_description` say why", body = ErrorBody), (status = 404, description = "No such user", body = ErrorBody)))]
@@ -447,7 +435,9 @@ pub async fn set_password(
         .update_user(&user)
         .await
         .map_err(|e| user_write_error(e, &user))?;
-    tracing::info!(user_id = %id, "user password set");
+    // Whoever knew the old password may hold sessions and tokens: they all end.
+    state.end_grants_of(&user.id).await?;
+    tracing::info!(user_id = %id, "user password set; sessions and tokens ended");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -460,12 +450,6 @@ pub async fn delete_user(
 ) -> Result<StatusCode, ApiError> {
     let user = state.load_user(&id).await?;
     state.end_grants_of(&user.id).await?;
-    for consent in state.durable.list_consents(&user.id).await? {
-        state
-            .durable
-            .delete_consent(&consent.subject, &consent.client_id)
-            .await?;
-    }
     state
         .durable
         .delete_user(&user.id)

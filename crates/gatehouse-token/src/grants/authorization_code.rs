@@ -1,22 +1,29 @@
 //! RFC 6749 §4.1.3 with RFC 7636 §4.6: exchanging an authorization code.
 //!
-//! The code is taken atomically from the short-lived store, so of any number of concurrent
-//! redemptions exactly one succeeds. A spent-code marker remembers the grant, so a replay is
-//! answered with `invalid_grant` and revokes everything the first redemption issued (RFC 6749
-//! §4.1.2, RFC 9700 §4.2.4).
+//! The single-use step comes last, so a failed answer never burns a code:
+//!
+//! 1. read the code (not yet taken) and check it against the client and the request
+//!    (`gatehouse_core::grant::check_redemption`), the user and the revocation cut-offs;
+//! 2. issue: the refresh token (its family is the code's grant id, created once however often a
+//!    retry inserts it), the access token (indexed under the grant), the ID token;
+//! 3. leave the spent-code marker, then take the code atomically (`GETDEL`).
+//!
+//! A store failure anywhere before step 3's take answers 503 with the code still redeemable; what
+//! step 2 wrote was never handed out. Of concurrent redemptions exactly one takes the code; the
+//! others, like any later replay, find the spent marker and revoke the whole grant, their own
+//! tokens included (RFC 6749 §4.1.2, RFC 9700 §4.2.4). A code shown by another client is answered
+//! as an unknown one and neither taken nor revoked.
 
 use gatehouse_core::client::Client;
-use gatehouse_core::error::{ErrorCode, OAuthError};
-use gatehouse_core::grant::{AuthorizationCodeRecord, SpentCodeRecord};
+use gatehouse_core::error::OAuthError;
+use gatehouse_core::grant::{
+    AuthorizationCodeRecord, Redemption, SpentCodeRecord, check_redemption, unknown_code,
+};
 use gatehouse_core::store::{Namespace, Records};
 use gatehouse_core::token_request::Form;
 
 use crate::issue::{AccessGrant, TokenResponse};
 use crate::service::{TokenService, store_error};
-
-fn invalid_grant(description: &'static str) -> OAuthError {
-    OAuthError::new(ErrorCode::InvalidGrant, description)
-}
 
 impl TokenService {
     pub(crate) async fn exchange_code(
@@ -28,23 +35,40 @@ impl TokenService {
         let hash = self.token_hash(code);
         let records = Records::new(self.short_lived.as_ref());
         let Some(record) = records
-            .take::<AuthorizationCodeRecord>(Namespace::AuthorizationCode, &hash)
+            .get::<AuthorizationCodeRecord>(Namespace::AuthorizationCode, &hash)
             .await
             .map_err(store_error)?
         else {
-            if let Some(spent) = records
-                .get::<SpentCodeRecord>(Namespace::SpentAuthorizationCode, &hash)
-                .await
-                .map_err(store_error)?
-            {
-                tracing::warn!(client_id = %spent.client_id, "authorization code replayed; revoking its grant");
-                self.revoke_grant(&spent.grant_id).await?;
-                return Err(invalid_grant("the authorization code was already used"));
-            }
-            return Err(invalid_grant(
-                "the authorization code is invalid or expired",
-            ));
+            return Err(self.spent_or_unknown(client, &hash).await);
         };
+        check_redemption(
+            &record,
+            client,
+            Redemption {
+                redirect_uri: form.get("redirect_uri"),
+                code_verifier: form.get("code_verifier"),
+            },
+            self.clock.unix(),
+            self.settings.ttl_auth_code,
+        )?;
+        self.require_active_user(&record.subject).await?;
+        if self
+            .revocations
+            .is_ended(
+                Some(&record.subject),
+                &client.id,
+                &record.client_incarnation,
+                record.authorized_at_ms(),
+            )
+            .await
+            .map_err(store_error)?
+        {
+            // The user, their consent or the client was revoked after the code was issued.
+            return Err(unknown_code());
+        }
+
+        let response = self.issue_for_code(client, &record).await?;
+
         let spent = SpentCodeRecord {
             grant_id: record.grant_id.clone(),
             client_id: record.client_id.clone(),
@@ -58,63 +82,24 @@ impl TokenService {
             )
             .await
             .map_err(store_error)?;
+        match records
+            .take::<AuthorizationCodeRecord>(Namespace::AuthorizationCode, &hash)
+            .await
+            .map_err(store_error)?
+        {
+            Some(_) => Ok(response),
+            // Another redemption took it between our read and our take.
+            None => Err(self.spent_or_unknown(client, &hash).await),
+        }
+    }
 
-        let age = self.clock.unix().saturating_sub(record.issued_at);
-        if age < 0 || age.unsigned_abs() > self.settings.ttl_auth_code.as_secs() {
-            return Err(invalid_grant(
-                "the authorization code is invalid or expired",
-            ));
-        }
-        if record.client_id != client.id {
-            return Err(invalid_grant(
-                "the authorization code was issued to another client",
-            ));
-        }
-        match (form.get("redirect_uri"), record.redirect_uri_given) {
-            (Some(given), _) if given != record.redirect_uri => {
-                return Err(invalid_grant(
-                    "redirect_uri does not match the one of the authorization request",
-                ));
-            }
-            (None, true) => {
-                return Err(OAuthError::invalid_request(
-                    "redirect_uri is required because the authorization request carried it",
-                ));
-            }
-            _ => {}
-        }
-        match (&record.code_challenge, form.get("code_verifier")) {
-            (Some(challenge), Some(verifier)) if challenge.verify(verifier) => {}
-            (Some(_), Some(_)) => {
-                return Err(invalid_grant(
-                    "the code_verifier does not match the code_challenge",
-                ));
-            }
-            (Some(_), None) => {
-                return Err(OAuthError::invalid_request(
-                    "the code_verifier parameter is missing",
-                ));
-            }
-            // A verifier for a code issued without a challenge is a downgrade attempt (RFC 9700 §2.1.1).
-            (None, Some(_)) => {
-                return Err(invalid_grant(
-                    "code_verifier was sent but the authorization request had no code_challenge",
-                ));
-            }
-            (None, None) => {}
-        }
-        self.require_active_user(&record.subject).await?;
-
-        let (access_token, expires_in) = self
-            .mint_access_token(AccessGrant {
-                client,
-                subject: Some(&record.subject),
-                scope: &record.scope,
-                audience: Vec::new(),
-                grant_id: Some(&record.grant_id),
-                auth_time: Some(record.auth_time),
-            })
-            .await?;
+    /// Everything the code grants: refresh token (with offline access and the refresh grant),
+    /// access token, ID token (with `openid`).
+    async fn issue_for_code(
+        &self,
+        client: &Client,
+        record: &AuthorizationCodeRecord,
+    ) -> Result<TokenResponse, OAuthError> {
         let refresh_token = if record.scope.grants_offline_access()
             && client
                 .metadata
@@ -123,7 +108,7 @@ impl TokenService {
                 .any(|g| g == "refresh_token")
         {
             let (token, stored) = self.new_refresh_token(
-                &client.id,
+                client,
                 &record.subject,
                 &record.scope,
                 &record.grant_id,
@@ -137,6 +122,17 @@ impl TokenService {
         } else {
             None
         };
+        let (access_token, expires_in) = self
+            .mint_access_token(AccessGrant {
+                client,
+                subject: Some(&record.subject),
+                scope: &record.scope,
+                audience: Vec::new(),
+                grant_id: Some(&record.grant_id),
+                auth_time: Some(record.auth_time),
+                authorized_at_ms: record.authorized_at_ms(),
+            })
+            .await?;
         let id_token = if record.scope.contains("openid") {
             Some(self.mint_id_token(
                 client,
@@ -156,5 +152,28 @@ impl TokenService {
             refresh_token,
             id_token,
         })
+    }
+
+    /// The answer for a code that is not (or no longer) there. A spent code presented again by
+    /// the client it was issued to is a replay: everything it issued is revoked. Anyone else
+    /// learns nothing, and revokes nothing.
+    async fn spent_or_unknown(&self, client: &Client, hash: &str) -> OAuthError {
+        let spent = Records::new(self.short_lived.as_ref())
+            .get::<SpentCodeRecord>(Namespace::SpentAuthorizationCode, hash)
+            .await;
+        match spent {
+            Ok(Some(spent)) if spent.client_id == client.id => {
+                tracing::warn!(client_id = %spent.client_id, "authorization code replayed; revoking its grant");
+                match self.revoke_grant(&spent.grant_id).await {
+                    Ok(()) => OAuthError::new(
+                        gatehouse_core::ErrorCode::InvalidGrant,
+                        "the authorization code was already used; the tokens it issued are revoked",
+                    ),
+                    Err(e) => e,
+                }
+            }
+            Ok(_) => unknown_code(),
+            Err(e) => store_error(e),
+        }
     }
 }

@@ -17,6 +17,7 @@ impl TokenService {
         presented: &PresentedCredentials,
         form: &Form,
     ) -> Result<TokenResponse, OAuthError> {
+        let requested_at_ms = self.clock.unix_ms();
         if client.is_public() || matches!(presented, PresentedCredentials::None { .. }) {
             return Err(OAuthError::new(
                 ErrorCode::UnauthorizedClient,
@@ -35,6 +36,7 @@ impl TokenService {
                 audience,
                 grant_id: None,
                 auth_time: None,
+                authorized_at_ms: requested_at_ms,
             })
             .await?;
         Ok(TokenResponse {

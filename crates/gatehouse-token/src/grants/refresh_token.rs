@@ -22,6 +22,7 @@ impl TokenService {
         client: &Client,
         form: &Form,
     ) -> Result<TokenResponse, OAuthError> {
+        let requested_at_ms = self.clock.unix_ms();
         let presented = form.require("refresh_token")?;
         let hash = self.token_hash(presented);
         let Some((current, state)) = self
@@ -32,12 +33,14 @@ impl TokenService {
         else {
             return Err(invalid_grant("the refresh token is invalid"));
         };
-        // A token of another client is refused without touching it: its owner's family must not
-        // be revoked because somebody else presented it.
-        if current.client_id != client.id {
-            return Err(invalid_grant(
-                "the refresh token was issued to another client",
-            ));
+        // A token of another client, or of an earlier incarnation of this one, is answered like
+        // an unknown one and left alone: its owner's family must not be revoked because somebody
+        // else presented it.
+        if current.client_id != client.id
+            || (!current.client_incarnation.is_empty()
+                && current.client_incarnation != client.incarnation)
+        {
+            return Err(invalid_grant("the refresh token is invalid"));
         }
         if state == RefreshTokenState::Revoked {
             return Err(invalid_grant("the refresh token was revoked"));
@@ -46,34 +49,9 @@ impl TokenService {
         let scope = requested_scope(form, &current.scope)?.unwrap_or_else(|| current.scope.clone());
         self.require_active_user(&current.subject).await?;
 
+        // Everything that can fail on the short-lived store happens before the rotation, the
+        // single-use step: a 503 leaves the refresh token usable for the client's retry.
         let auth_time = current.auth_time.map(OffsetDateTime::unix_timestamp);
-        let (new_token, successor) = self.new_refresh_token(
-            &client.id,
-            &current.subject,
-            &current.scope,
-            &current.family_id,
-            auth_time,
-        );
-        match self
-            .durable
-            .rotate_refresh_token(&hash, &successor, self.clock.now())
-            .await
-            .map_err(store_error)?
-        {
-            RotateOutcome::Rotated { .. } => {}
-            RotateOutcome::ReuseDetected { family_id } => {
-                tracing::warn!(client_id = %client.id, "refresh token reused; revoking its family");
-                self.revoke_access_tokens_of(&family_id).await?;
-                return Err(invalid_grant(
-                    "the refresh token was already used; the grant has been revoked",
-                ));
-            }
-            RotateOutcome::Inactive => {
-                return Err(invalid_grant("the refresh token expired or was revoked"));
-            }
-            RotateOutcome::NotFound => return Err(invalid_grant("the refresh token is invalid")),
-        }
-
         let (access_token, expires_in) = self
             .mint_access_token(AccessGrant {
                 client,
@@ -82,6 +60,7 @@ impl TokenService {
                 audience: Vec::new(),
                 grant_id: Some(&current.family_id),
                 auth_time,
+                authorized_at_ms: requested_at_ms,
             })
             .await?;
         let id_token = if scope.contains("openid") {
@@ -95,13 +74,44 @@ impl TokenService {
         } else {
             None
         };
-        Ok(TokenResponse {
-            access_token,
-            token_type: "Bearer",
-            expires_in,
-            scope: Some(scope.to_string()),
-            refresh_token: Some(new_token),
-            id_token,
-        })
+        let (new_token, successor) = self.new_refresh_token(
+            client,
+            &current.subject,
+            &current.scope,
+            &current.family_id,
+            auth_time,
+        );
+        let outcome = self
+            .durable
+            .rotate_refresh_token(&hash, &successor, self.clock.now())
+            .await;
+        let refused = match outcome {
+            Ok(RotateOutcome::Rotated { .. }) => {
+                return Ok(TokenResponse {
+                    access_token,
+                    token_type: "Bearer",
+                    expires_in,
+                    scope: Some(scope.to_string()),
+                    refresh_token: Some(new_token),
+                    id_token,
+                });
+            }
+            Ok(RotateOutcome::ReuseDetected { family_id }) => {
+                tracing::warn!(client_id = %client.id, "refresh token reused; revoking its family");
+                // The index holds the access token minted above too.
+                self.revoke_access_tokens_of(&family_id).await?;
+                return Err(invalid_grant(
+                    "the refresh token was already used; the grant has been revoked",
+                ));
+            }
+            Ok(RotateOutcome::Inactive) => {
+                invalid_grant("the refresh token expired or was revoked")
+            }
+            Ok(RotateOutcome::NotFound) => invalid_grant("the refresh token is invalid"),
+            Err(e) => store_error(e),
+        };
+        // Not rotated: the access token minted for this request was never handed out.
+        self.forget_access_token(&access_token).await;
+        Err(refused)
     }
 }

@@ -169,6 +169,7 @@ async fn seed(store: &dyn DurableStore) {
     };
     let web = Client {
         id: WEB.into(),
+        incarnation: gatehouse_core::client::Client::new_incarnation(),
         metadata: metadata.clone(),
         secret: Some(secret_hashes(&SecretString::new(WEB_SECRET), &hasher)),
         created_at: now,
@@ -176,6 +177,7 @@ async fn seed(store: &dyn DurableStore) {
     };
     let cli = Client {
         id: CLI.into(),
+        incarnation: gatehouse_core::client::Client::new_incarnation(),
         metadata: ClientMetadata {
             client_name: "Neon CLI".into(),
             redirect_uris: vec![CLI_REDIRECT.into()],

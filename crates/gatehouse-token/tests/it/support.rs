@@ -11,6 +11,7 @@ use gatehouse_core::secret::KeyedHasher;
 use gatehouse_core::store::{DurableStore, ShortLivedStore};
 use gatehouse_testkit::{DurableBackend, DurableKind, ShortLivedBackend, ShortLivedKind};
 use gatehouse_token::admin::{AdminConfig, AdminState, router};
+use gatehouse_token::revocation::Revocations;
 use serde_json::Value;
 use time::OffsetDateTime;
 use tower::ServiceExt as _;
@@ -20,6 +21,8 @@ pub const SYSTEM_SECRET: &[u8] = b"test-system-secret-0123456789abcdef";
 /// One admin API on one durable and one short-lived backend, with a clock the test moves.
 pub struct Harness {
     pub name: String,
+    /// The admin API's revocations (cut-offs keyed with [`SYSTEM_SECRET`]).
+    pub revocations: Revocations,
     pub durable: DurableBackend,
     pub short_lived: ShortLivedBackend,
     pub clock: Arc<ManualClock>,
@@ -80,9 +83,16 @@ impl Harness {
     ) -> Self {
         let clock = Arc::new(ManualClock::new(start_time()));
         let hasher = client_secret_hasher(SYSTEM_SECRET);
-        let state = AdminState::new(
+        let revocations = Revocations::new(
             Arc::clone(&durable.store),
             Arc::clone(&short_lived.store),
+            clock.clone(),
+            SYSTEM_SECRET,
+            std::time::Duration::from_secs(3600),
+        );
+        let state = AdminState::new(
+            Arc::clone(&durable.store),
+            revocations.clone(),
             clock.clone(),
             hasher.clone(),
             config,
@@ -90,6 +100,7 @@ impl Harness {
         let name = format!("{}+{}", durable.name(), short_lived.name());
         Self {
             name,
+            revocations,
             durable,
             short_lived,
             clock,

@@ -327,10 +327,18 @@ async fn real_admin_api() -> AdminApi {
     gatehouse_token::admin::seed_default_scopes(durable.as_ref())
         .await
         .unwrap();
+    let clock: Arc<dyn gatehouse_core::Clock> = Arc::new(gatehouse_core::SystemClock);
+    let revocations = gatehouse_token::revocation::Revocations::new(
+        durable.clone(),
+        short_lived,
+        clock.clone(),
+        &[7; 32],
+        std::time::Duration::from_secs(3600),
+    );
     let state = gatehouse_token::admin::AdminState::new(
         durable,
-        short_lived,
-        Arc::new(gatehouse_core::SystemClock),
+        revocations,
+        clock,
         gatehouse_token::admin::client_secret_hasher(&[7; 32]),
         gatehouse_token::admin::AdminConfig::default(),
     );

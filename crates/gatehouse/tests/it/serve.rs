@@ -160,3 +160,44 @@ async fn split_deployment_login_reaches_the_token_service_over_grpc() {
     assert!(login.terminate().success());
     drop(db);
 }
+
+/// The embedded SQLite database holds password hashes, client-secret hashes and the sealed
+/// signing keys: it, its write-ahead log and its shared-memory file are the owner's alone,
+/// whatever the umask.
+#[tokio::test]
+async fn the_embedded_database_and_its_wal_are_private_to_the_owner() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("data");
+    let server = Server::builder("all")
+        .env("GATEHOUSE_DATA_DIR", dir.display().to_string())
+        .start();
+    // A write, so the WAL holds something.
+    crate::support::admin_cli(
+        server.admin,
+        &["scopes", "create", "urn:example:files", "--label", "Files"],
+        None,
+    );
+    let mut seen = Vec::new();
+    for name in ["gatehouse.db", "gatehouse.db-wal", "gatehouse.db-shm"] {
+        let path = dir.join(name);
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{name} has mode {mode:o}");
+        seen.push(name);
+    }
+    assert!(
+        seen.contains(&"gatehouse.db") && seen.contains(&"gatehouse.db-wal"),
+        "the database and its WAL exist: {seen:?}"
+    );
+    let dir_mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        dir_mode & 0o077,
+        0,
+        "the data directory has mode {dir_mode:o}"
+    );
+    drop(server);
+}

@@ -2,7 +2,9 @@
 
 use gatehouse_core::client::{ClientSecretHashes, TokenEndpointAuthMethod};
 use gatehouse_core::scope::{Scope, ScopeDefinition, default_catalogue};
-use gatehouse_core::store::{Consent, PageRequest, StoreError, UserQuery};
+use gatehouse_core::store::{
+    Consent, PageRequest, RefreshToken, RefreshTokenState, StoreError, UserQuery,
+};
 use gatehouse_testkit::DurableBackend;
 use gatehouse_testkit::fixtures::{client, now, scopes, user};
 use time::Duration;
@@ -90,7 +92,24 @@ pub async fn clients_paginate_in_id_order(b: DurableBackend) {
     assert_eq!(all.next, None);
 }
 
-pub async fn delete_client_forgets_its_consents(b: DurableBackend) {
+fn refresh_token(hash: &str, family: &str, client_id: &str, subject: &str) -> RefreshToken {
+    let now = now();
+    RefreshToken {
+        token_hash: hash.into(),
+        family_id: family.into(),
+        client_id: client_id.into(),
+        client_incarnation: "incarnation".into(),
+        subject: subject.into(),
+        scope: scopes("openid offline"),
+        auth_time: None,
+        issued_at: now,
+        expires_at: now + Duration::days(30),
+    }
+}
+
+/// Deleting a client takes everything granted to it along, in one transaction: its consents go
+/// and its refresh-token families are revoked; other clients' are untouched.
+pub async fn delete_client_ends_what_was_granted_to_it(b: DurableBackend) {
     let store = &b.store;
     store.create_client(&client("gone")).await.unwrap();
     store.create_client(&client("kept")).await.unwrap();
@@ -103,12 +122,69 @@ pub async fn delete_client_forgets_its_consents(b: DurableBackend) {
             expires_at: None,
         };
         store.put_consent(&consent).await.unwrap();
+        store
+            .insert_refresh_token(&refresh_token(
+                &format!("rt-{client_id}"),
+                &format!("family-{client_id}"),
+                client_id,
+                "alice",
+            ))
+            .await
+            .unwrap();
     }
     store.delete_client("gone").await.unwrap();
     assert_eq!(store.get_client("gone").await.unwrap(), None);
     assert_eq!(store.get_consent("alice", "gone").await.unwrap(), None);
+    let (_, state) = store.get_refresh_token("rt-gone").await.unwrap().unwrap();
+    assert_eq!(state, RefreshTokenState::Revoked);
     assert!(store.get_consent("alice", "kept").await.unwrap().is_some());
     assert!(store.get_client("kept").await.unwrap().is_some());
+    let (_, state) = store.get_refresh_token("rt-kept").await.unwrap().unwrap();
+    assert_eq!(state, RefreshTokenState::Active);
+    assert!(matches!(
+        store.delete_client("gone").await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+/// Deleting a user likewise: consents gone, refresh-token families revoked.
+pub async fn delete_user_ends_what_the_user_granted(b: DurableBackend) {
+    let store = &b.store;
+    store.create_client(&client("app")).await.unwrap();
+    for (id, name) in [("gone", "Gone"), ("kept", "Kept")] {
+        store.create_user(&user(id, name)).await.unwrap();
+        store
+            .put_consent(&Consent {
+                subject: id.into(),
+                client_id: "app".into(),
+                scope: scopes("openid"),
+                granted_at: now(),
+                expires_at: None,
+            })
+            .await
+            .unwrap();
+        store
+            .insert_refresh_token(&refresh_token(
+                &format!("rt-{id}"),
+                &format!("family-{id}"),
+                "app",
+                id,
+            ))
+            .await
+            .unwrap();
+    }
+    store.delete_user("gone").await.unwrap();
+    assert_eq!(store.get_user("gone").await.unwrap(), None);
+    assert_eq!(store.get_consent("gone", "app").await.unwrap(), None);
+    let (_, state) = store.get_refresh_token("rt-gone").await.unwrap().unwrap();
+    assert_eq!(state, RefreshTokenState::Revoked);
+    assert!(store.get_consent("kept", "app").await.unwrap().is_some());
+    let (token, state) = store.get_refresh_token("rt-kept").await.unwrap().unwrap();
+    assert_eq!(state, RefreshTokenState::Active);
+    assert_eq!(
+        token.client_incarnation, "incarnation",
+        "the incarnation round-trips"
+    );
 }
 
 pub async fn missing_rows_are_not_found(b: DurableBackend) {

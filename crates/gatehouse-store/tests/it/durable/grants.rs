@@ -19,6 +19,7 @@ fn token(
         token_hash: hash.into(),
         family_id: family.into(),
         client_id: client_id.into(),
+        client_incarnation: format!("{client_id}-incarnation"),
         subject: subject.into(),
         scope: scopes("openid offline profile"),
         auth_time: Some(now - Duration::minutes(5)),

@@ -3,6 +3,7 @@
 use std::time::Duration as StdDuration;
 
 use axum::http::StatusCode;
+use gatehouse_core::Clock as _;
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::store::{Consent, Namespace, RefreshToken, RefreshTokenState};
 use gatehouse_token::admin::verify_password;
@@ -369,6 +370,7 @@ async fn grant(h: &Harness, subject: &str, family: &str) {
         token_hash: format!("rt-{family}"),
         family_id: family.to_owned(),
         client_id: "neoncli".to_owned(),
+        client_incarnation: "neoncli-1".to_owned(),
         subject: subject.to_owned(),
         scope: gatehouse_testkit::fixtures::scopes("openid offline"),
         auth_time: Some(now),
@@ -395,19 +397,26 @@ async fn grant(h: &Harness, subject: &str, family: &str) {
         .unwrap();
 }
 
-async fn grant_is_live(h: &Harness, family: &str) -> (bool, bool) {
+/// Whether the refresh family is live, and whether an access token the user authorized a
+/// second ago still passes the revocation check.
+async fn grant_is_live(h: &Harness, subject: &str, family: &str) -> (bool, bool) {
     let (_, state) = h
         .store()
         .get_refresh_token(&format!("rt-{family}"))
         .await
         .unwrap()
         .unwrap();
-    let access = h
-        .short()
-        .get(&Namespace::AccessToken.key(&format!("at-{family}")))
+    let ended = h
+        .revocations
+        .is_ended(
+            Some(subject),
+            "neoncli",
+            "neoncli-1",
+            h.clock.unix_ms() - 1000,
+        )
         .await
         .unwrap();
-    (state == RefreshTokenState::Active, access.is_some())
+    (state == RefreshTokenState::Active, !ended)
 }
 
 fn family(prefix: &str) -> String {
@@ -439,13 +448,13 @@ async fn disabling_revokes_refresh_tokens_and_ends_access_tokens() {
             "a merge patch keeps the rest"
         );
         assert_eq!(
-            grant_is_live(&h, &alice_family).await,
+            grant_is_live(&h, &alice, &alice_family).await,
             (false, false),
             "{}",
             h.name
         );
         assert_eq!(
-            grant_is_live(&h, &bob_family).await,
+            grant_is_live(&h, &bob, &bob_family).await,
             (true, true),
             "{}: other users keep theirs",
             h.name
@@ -526,7 +535,12 @@ async fn delete_removes_the_user_their_tokens_and_consents() {
             "not_found",
             &h.name,
         );
-        assert_eq!(grant_is_live(&h, &fam).await, (false, false), "{}", h.name);
+        assert_eq!(
+            grant_is_live(&h, &id, &fam).await,
+            (false, false),
+            "{}",
+            h.name
+        );
         assert!(
             h.store().list_consents(&id).await.unwrap().is_empty(),
             "{}",

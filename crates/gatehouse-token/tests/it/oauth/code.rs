@@ -199,3 +199,95 @@ async fn expired_codes_and_codes_of_other_clients_are_refused() {
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
     }
 }
+
+/// A code presented by another client is answered like an unknown one: the description does not
+/// confirm that it exists, the code stays redeemable by its own client, and a spent code shown by
+/// somebody else does not revoke its owner's grant.
+#[tokio::test]
+async fn another_clients_code_is_a_generic_invalid_grant_that_burns_nothing() {
+    for env in envs().await {
+        let owner = env.public_client("neoncli").await;
+        let thief = env
+            .client(
+                "thief",
+                metadata(TokenEndpointAuthMethod::None, &CODE_FLOW, "openid"),
+            )
+            .await;
+        let unknown = env
+            .redeem(&thief, "gh_ac_never-issued", Some(VERIFIER))
+            .await;
+        assert_oauth_error(
+            &unknown,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            &env.name,
+        );
+
+        let code = env.code(&owner, "openid offline").await;
+        let stolen = env.redeem(&thief, &code, Some(VERIFIER)).await;
+        assert_oauth_error(&stolen, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
+        assert_eq!(
+            stolen.body["error_description"], unknown.body["error_description"],
+            "{}: the answer tells a live code from an unknown one",
+            env.name
+        );
+        // Still redeemable by its client.
+        let tokens = env.exchange(&owner, &code).await;
+
+        // Spent now: somebody else presenting it learns nothing and revokes nothing.
+        let replayed = env.redeem(&thief, &code, Some(VERIFIER)).await;
+        assert_oauth_error(
+            &replayed,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            &env.name,
+        );
+        assert_eq!(
+            replayed.body["error_description"], unknown.body["error_description"],
+            "{}",
+            env.name
+        );
+        assert!(
+            env.active(&tokens.str("access_token")).await,
+            "{}",
+            env.name
+        );
+        assert!(
+            env.active(&tokens.str("refresh_token")).await,
+            "{}",
+            env.name
+        );
+    }
+}
+
+/// Defence in depth: a code for a public client that somehow carries no PKCE challenge (written
+/// by a caller that skipped the authorization request's checks) is refused at the token endpoint.
+#[tokio::test]
+async fn a_public_clients_code_without_a_challenge_is_refused() {
+    use gatehouse_core::grant::AuthorizationCodeRecord;
+    use gatehouse_core::store::{Namespace, Records};
+
+    for env in envs().await {
+        let client = env.public_client("neoncli").await;
+        let code = env.code(&client, "openid").await;
+        let hash = env.service.token_hash(&code);
+        let records = Records::new(env.service.short_lived().as_ref());
+        let mut record: AuthorizationCodeRecord = records
+            .get(Namespace::AuthorizationCode, &hash)
+            .await
+            .unwrap()
+            .unwrap();
+        record.code_challenge = None;
+        records
+            .put(
+                Namespace::AuthorizationCode,
+                &hash,
+                &record,
+                std::time::Duration::from_secs(60),
+            )
+            .await
+            .unwrap();
+        let reply = env.redeem(&client, &code, None).await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
+    }
+}

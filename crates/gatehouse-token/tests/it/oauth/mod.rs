@@ -4,6 +4,7 @@
 mod client_auth;
 mod code;
 mod discovery;
+mod ending_access;
 mod introspection;
 mod jwt;
 mod refresh;
@@ -28,7 +29,9 @@ use gatehouse_core::secret::SecretString;
 use gatehouse_core::user::User;
 use gatehouse_core::{Clock as _, ManualClock};
 use gatehouse_testkit::{DurableBackend, DurableKind, ShortLivedBackend, ShortLivedKind};
-use gatehouse_token::admin::{PasswordHashParams, hash_password, seed_default_scopes};
+use gatehouse_token::admin::{
+    AdminConfig, AdminState, PasswordHashParams, hash_password, seed_default_scopes,
+};
 use gatehouse_token::http::{admin_introspection_router, public_router};
 use gatehouse_token::{TokenService, TokenSettings};
 use jsonwebtoken::jwk::JwkSet;
@@ -53,6 +56,9 @@ pub struct Env {
     pub service: Arc<TokenService>,
     pub public: Router,
     pub admin: Router,
+    /// The whole admin listener as the binary mounts it (no admin token): clients, users, keys,
+    /// introspection.
+    pub admin_api: Router,
     // Last, so the stores are released before the backends delete their databases.
     _durable: DurableBackend,
     _short_lived: ShortLivedBackend,
@@ -215,6 +221,7 @@ impl Env {
             clock,
             public: public_router(Arc::clone(&service)),
             admin: admin_introspection_router(Arc::clone(&service)),
+            admin_api: admin_api(&service),
             service,
             _durable: durable,
             _short_lived: short_lived,
@@ -247,6 +254,7 @@ impl Env {
         let method = metadata.token_endpoint_auth_method;
         let client = Client {
             id: id.to_owned(),
+            incarnation: gatehouse_core::client::Client::new_incarnation(),
             metadata,
             secret: secret.map(|s| secret_hashes(&SecretString::new(s), &hasher)),
             created_at: now,
@@ -498,6 +506,52 @@ impl Env {
                 .unwrap_or_else(|e| panic!("{}: {e}", self.name))
                 .claims;
         (header, claims)
+    }
+}
+
+/// The admin listener's routes, composed as `gatehouse serve` composes them.
+fn admin_api(service: &Arc<TokenService>) -> Router {
+    let state = AdminState::new(
+        Arc::clone(service.durable()),
+        service.revocations().clone(),
+        Arc::clone(service.clock()),
+        client_secret_hasher(SYSTEM_SECRET),
+        AdminConfig {
+            password_hash: PasswordHashParams {
+                memory_kib: 64,
+                iterations: 1,
+                parallelism: 1,
+            },
+            ..AdminConfig::default()
+        },
+    );
+    gatehouse_token::admin::router(state)
+        .merge(gatehouse_token::keys_api::router(Arc::clone(service)))
+        .merge(admin_introspection_router(Arc::clone(service)))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(service),
+            gatehouse_token::keys_api::invalidate_client_cache,
+        ))
+}
+
+impl Env {
+    /// One call to the admin listener; a JSON body is sent as `application/json`.
+    pub async fn admin_call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/json");
+        let body = body.map_or_else(|| "{}".to_owned(), |b| b.to_string());
+        send(&self.admin_api, request.body(Body::from(body)).unwrap()).await
+    }
+
+    /// A GET on the public router with `Authorization: Bearer <token>`.
+    pub async fn get_bearer(&self, path: &str, token: &str) -> Reply {
+        let request = Request::get(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        send(&self.public, request).await
     }
 }
 

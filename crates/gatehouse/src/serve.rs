@@ -18,9 +18,7 @@ use gatehouse_core::secret::SecretString;
 use gatehouse_core::store::{DurableStore, ShortLivedStore};
 use gatehouse_jose::SigningAlgorithm;
 use gatehouse_login::TokenServiceClient;
-use gatehouse_token::admin::{
-    AdminConfig, AdminState, client_secret_hasher, require_admin_token, seed_default_scopes,
-};
+use gatehouse_token::admin::{AdminConfig, client_secret_hasher, seed_default_scopes};
 use gatehouse_token::grpc::TokenGrpc;
 use gatehouse_token::{TokenService, TokenSettings};
 use std::net::SocketAddr;
@@ -271,30 +269,16 @@ async fn start_token_service(
 
 /// The admin listener's API, behind the admin token when one is configured.
 fn admin_api(config: &Config, system_secret: &SecretString, service: &Arc<TokenService>) -> Router {
-    let state = AdminState::new(
-        service.durable().clone(),
-        service.revocations().clone(),
-        service.clock().clone(),
+    gatehouse_token::admin::listener(
+        service.clone(),
         client_secret_hasher(system_secret.expose().as_bytes()),
         AdminConfig {
             secret_rotation_grace: config.client_secret_rotation_grace,
             allow_insecure_redirect_uris: config.allow_insecure_redirect_uris,
             ..AdminConfig::default()
         },
-    );
-    let api = gatehouse_token::admin::router(state)
-        .merge(gatehouse_token::keys_api::router(service.clone()))
-        .merge(gatehouse_token::http::admin_introspection_router(
-            service.clone(),
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            service.clone(),
-            gatehouse_token::keys_api::invalidate_client_cache,
-        ));
-    match &config.admin_token {
-        Some(token) => api.layer(require_admin_token(SecretString::new(token.clone()))),
-        None => api,
-    }
+        config.admin_token.clone().map(SecretString::new),
+    )
 }
 
 /// Periodic upkeep: expired refresh tokens leave the database in small batches (never a long

@@ -5,12 +5,14 @@
 //! behind the ports in `gatehouse_core::store`. The OpenAPI document at `/admin/openapi.json` is
 //! built from the same annotations that register the routes (`openapi.rs`), so it cannot drift.
 //!
-//! The binary mounts [`router`] on the admin listener and decides whether to wrap it in
+//! The binary mounts [`listener`] on the admin listener: [`router`] with the signing-key and
+//! introspection routes, the browser guard (`guard.rs`) and, when configured,
 //! [`require_admin_token`] (needed when the listener is not bound to loopback).
 
 mod auth;
 mod clients;
 mod error;
+mod guard;
 mod openapi;
 mod pagination;
 pub mod password;
@@ -36,6 +38,7 @@ pub use auth::{RequireAdminToken, RequireAdminTokenService, require_admin_token}
 pub use clients::{ClientRequest, ClientResponse};
 pub use error::{ApiError, ErrorBody};
 pub use gatehouse_core::registration::{client_secret_hasher, verify_client_secret};
+pub use guard::{BrowserGuard, refuse_browsers};
 pub use openapi::openapi_document;
 pub use password::{
     PasswordError, PasswordHashParams, hash_password, needs_rehash, verify_password,
@@ -157,6 +160,42 @@ pub fn router(state: AdminState) -> Router {
             HeaderValue::from_static("no-store"),
         ))
         .with_state(state)
+}
+
+/// The admin listener's routes as `gatehouse serve` mounts them: clients, scopes, users
+/// ([`router`]), signing keys, admin introspection; a change to a client drops it from this
+/// process's cache; browsers are kept out ([`guard`]); and with `admin_token` every request needs
+/// it.
+pub fn listener(
+    service: Arc<crate::TokenService>,
+    client_secret_hasher: KeyedHasher,
+    config: AdminConfig,
+    admin_token: Option<gatehouse_core::secret::SecretString>,
+) -> Router {
+    let state = AdminState::new(
+        service.durable().clone(),
+        service.revocations().clone(),
+        service.clock().clone(),
+        client_secret_hasher,
+        config,
+    );
+    let api = router(state)
+        .merge(crate::keys_api::router(service.clone()))
+        .merge(crate::http::admin_introspection_router(service.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            service,
+            crate::keys_api::invalidate_client_cache,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            BrowserGuard {
+                token_required: admin_token.is_some(),
+            },
+            refuse_browsers,
+        ));
+    match admin_token {
+        Some(token) => api.layer(require_admin_token(token)),
+        None => api,
+    }
 }
 
 /// RFC 3339, as Hydra writes `created_at`/`updated_at`.

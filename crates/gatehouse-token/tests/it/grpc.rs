@@ -30,7 +30,11 @@ use tonic::Code;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
-const SYSTEM_SECRET: &[u8] = b"grpc-test-system-secret-0123456789abcdef";
+/// Each server gets a random system secret: Redis is shared between tests, and revocation cut-offs
+/// are keyed by the user and client ids the tests share.
+fn random_system_secret() -> String {
+    format!("grpc-test-{}", gatehouse_core::secret::random_token(32))
+}
 const ISSUER: &str = "https://id.gatehouse.test";
 /// A confidential client (client_secret_basic) with a registered https redirect URI.
 const WEB: &str = "neon-web";
@@ -69,13 +73,14 @@ impl Drop for Grpc {
 impl Grpc {
     async fn start(durable: DurableBackend, short_lived: ShortLivedBackend) -> Self {
         let name = format!("{}+{}", durable.name(), short_lived.name());
-        seed(durable.store.as_ref()).await;
+        let system_secret = random_system_secret();
+        seed(durable.store.as_ref(), system_secret.as_bytes()).await;
         let service = TokenService::start(
             TokenSettings::for_issuer(ISSUER),
             Arc::clone(&durable.store),
             Arc::clone(&short_lived.store),
             Arc::new(SystemClock),
-            &[SYSTEM_SECRET],
+            &[system_secret.as_bytes()],
         )
         .await
         .unwrap();
@@ -136,7 +141,7 @@ async fn servers() -> Vec<Grpc> {
     out
 }
 
-async fn seed(store: &dyn DurableStore) {
+async fn seed(store: &dyn DurableStore, system_secret: &[u8]) {
     for scope in default_catalogue() {
         store.create_scope(&scope).await.unwrap();
     }
@@ -151,7 +156,7 @@ async fn seed(store: &dyn DurableStore) {
         .unwrap();
 
     let now = gatehouse_testkit::fixtures::now();
-    let hasher = client_secret_hasher(SYSTEM_SECRET);
+    let hasher = client_secret_hasher(system_secret);
     let metadata = ClientMetadata {
         client_name: "Neon Web".into(),
         redirect_uris: vec![WEB_REDIRECT.into()],

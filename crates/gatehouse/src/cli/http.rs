@@ -110,9 +110,16 @@ impl AdminApi {
         self.write(Method::PATCH, segments, body).await
     }
 
+    /// The admin API takes only JSON for writes, so a delete carries an empty object.
     pub(crate) async fn delete(&self, segments: &[&str]) -> anyhow::Result<()> {
         let url = self.url(segments)?;
-        self.send(Method::DELETE, url, None).await.map(drop)
+        self.send(
+            Method::DELETE,
+            url,
+            Some(&Value::Object(Default::default())),
+        )
+        .await
+        .map(drop)
     }
 
     async fn write(

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin_guard;
 mod browser;
 mod cli;
 mod cli_rows;

@@ -29,9 +29,7 @@ use gatehouse_core::secret::SecretString;
 use gatehouse_core::user::User;
 use gatehouse_core::{Clock as _, ManualClock};
 use gatehouse_testkit::{DurableBackend, DurableKind, ShortLivedBackend, ShortLivedKind};
-use gatehouse_token::admin::{
-    AdminConfig, AdminState, PasswordHashParams, hash_password, seed_default_scopes,
-};
+use gatehouse_token::admin::{AdminConfig, PasswordHashParams, hash_password, seed_default_scopes};
 use gatehouse_token::http::{admin_introspection_router, public_router};
 use gatehouse_token::{TokenService, TokenSettings};
 use jsonwebtoken::jwk::JwkSet;
@@ -40,7 +38,11 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use tower::ServiceExt as _;
 
-pub const SYSTEM_SECRET: &[u8] = b"oauth-test-system-secret-0123456789abcdef";
+/// Each environment's system secret is random: Redis is shared between tests, and revocation
+/// cut-offs are keyed by user and client ids that tests share.
+fn random_system_secret() -> Vec<u8> {
+    format!("oauth-test-{}", gatehouse_core::secret::random_token(32)).into_bytes()
+}
 pub const ISSUER: &str = "https://id.gatehouse.test";
 pub const REDIRECT_URI: &str = "https://app.example.com/callback";
 /// A PKCE pair: `CHALLENGE = BASE64URL(SHA256(VERIFIER))`.
@@ -52,6 +54,7 @@ pub const SUBJECT: &str = "user-alice";
 /// One token service with its routers on one durable and one short-lived backend.
 pub struct Env {
     pub name: String,
+    pub system_secret: Vec<u8>,
     pub clock: Arc<ManualClock>,
     pub service: Arc<TokenService>,
     pub public: Router,
@@ -206,12 +209,13 @@ impl Env {
             hidden: false,
         };
         durable.store.create_scope(&project_scope).await.unwrap();
+        let system_secret = random_system_secret();
         let service = TokenService::start(
             settings,
             Arc::clone(&durable.store),
             Arc::clone(&short_lived.store),
             clock.clone(),
-            &[SYSTEM_SECRET],
+            &[system_secret.as_slice()],
         )
         .await
         .unwrap();
@@ -219,9 +223,10 @@ impl Env {
         let env = Self {
             name,
             clock,
+            admin_api: admin_api(&service, &system_secret),
+            system_secret,
             public: public_router(Arc::clone(&service)),
             admin: admin_introspection_router(Arc::clone(&service)),
-            admin_api: admin_api(&service),
             service,
             _durable: durable,
             _short_lived: short_lived,
@@ -249,7 +254,7 @@ impl Env {
         metadata: ClientMetadata,
         secret: Option<&str>,
     ) -> TestClient {
-        let hasher = client_secret_hasher(SYSTEM_SECRET);
+        let hasher = client_secret_hasher(&self.system_secret);
         let now = now();
         let method = metadata.token_endpoint_auth_method;
         let client = Client {
@@ -509,13 +514,11 @@ impl Env {
     }
 }
 
-/// The admin listener's routes, composed as `gatehouse serve` composes them.
-fn admin_api(service: &Arc<TokenService>) -> Router {
-    let state = AdminState::new(
-        Arc::clone(service.durable()),
-        service.revocations().clone(),
-        Arc::clone(service.clock()),
-        client_secret_hasher(SYSTEM_SECRET),
+/// The admin listener's routes, as `gatehouse serve` mounts them (no admin token).
+fn admin_api(service: &Arc<TokenService>, system_secret: &[u8]) -> Router {
+    gatehouse_token::admin::listener(
+        Arc::clone(service),
+        client_secret_hasher(system_secret),
         AdminConfig {
             password_hash: PasswordHashParams {
                 memory_kib: 64,
@@ -524,14 +527,8 @@ fn admin_api(service: &Arc<TokenService>) -> Router {
             },
             ..AdminConfig::default()
         },
-    );
-    gatehouse_token::admin::router(state)
-        .merge(gatehouse_token::keys_api::router(Arc::clone(service)))
-        .merge(admin_introspection_router(Arc::clone(service)))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(service),
-            gatehouse_token::keys_api::invalidate_client_cache,
-        ))
+        None,
+    )
 }
 
 impl Env {

@@ -4,6 +4,7 @@
 #
 #   docker run IMAGE                       serve all (the default command)
 #   docker run IMAGE serve token           token service: public 4444, admin 4445, gRPC 4446
+#                                          (gRPC on loopback unless given an address and mTLS files)
 #   docker run IMAGE serve login           login UI: 4447
 #   docker run IMAGE migrate               apply the database migrations and exit
 #   docker run IMAGE clients list -e URL   any other subcommand of the CLI
@@ -54,7 +55,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
     cargo build --release --locked -p gatehouse \
  && install -D -m 0755 target/release/gatehouse /out/usr/local/bin/gatehouse \
- && install -d -m 0750 /out/var/lib/gatehouse
+ && install -d -m 0750 /out/var/lib/gatehouse /out/var/lib/gatehouse/grpc-certs
 
 # ---------------------------------------------------------------------------------------------
 FROM ${RUST_IMAGE} AS healthcheck
@@ -73,14 +74,21 @@ LABEL org.opencontainers.image.title="gatehouse" \
 
 COPY --from=builder /out/usr/local/bin/gatehouse /usr/local/bin/gatehouse
 COPY --from=healthcheck /gatehouse-healthcheck /usr/local/bin/gatehouse-healthcheck
-# Copying the parent's contents creates /var/lib/gatehouse itself with the nonroot owner.
+# Copying the parent's contents creates /var/lib/gatehouse itself with the nonroot owner, and
+# /var/lib/gatehouse/grpc-certs too: an empty named volume mounted there takes over the image
+# directory's owner, so `gatehouse certs grpc` (running as 65532) can write the gRPC link's
+# certificates into it (docker-compose.yml's grpc-certs service does).
 COPY --from=builder --chown=65532:65532 /out/var/lib/ /var/lib/
 
-# Listeners bind every interface inside the container; the admin listener stays on loopback
-# unless GATEHOUSE_ADMIN_ADDR says otherwise (and then GATEHOUSE_ADMIN_TOKEN is required).
+# The public and login listeners bind every interface inside the container. The admin listener
+# stays on loopback unless GATEHOUSE_ADMIN_ADDR says otherwise (and then GATEHOUSE_ADMIN_TOKEN is
+# required). gRPC stays on loopback too (127.0.0.1:4446), where `serve all`'s own login UI reaches
+# it: off loopback the token service requires mutual TLS (GATEHOUSE_GRPC_TLS_CERT,
+# GATEHOUSE_GRPC_TLS_KEY, GATEHOUSE_GRPC_CLIENT_CA) and refuses to start without it, so
+# GATEHOUSE_GRPC_ADDR=0.0.0.0:4446 comes with the certificate files from compose or the Helm
+# chart, never from an image default.
 # The data directory only matters for the embedded SQLite default and --dev.
 ENV GATEHOUSE_PUBLIC_ADDR=0.0.0.0:4444 \
-    GATEHOUSE_GRPC_ADDR=0.0.0.0:4446 \
     GATEHOUSE_LOGIN_ADDR=0.0.0.0:4447 \
     GATEHOUSE_DATA_DIR=/var/lib/gatehouse
 

@@ -4,17 +4,21 @@
 scripts/validate-deploy first runs the generic tools (yamllint, the compose-spec schema, Compose's
 own `config`, `caddy validate`); this script then checks what those cannot know:
 
-  dockerfile  stages, --locked build, non-root runtime, entrypoint/command, allow-listed context
+  dockerfile  stages, --locked build, non-root runtime, entrypoint/command, allow-listed context,
+              gRPC left on loopback, the certificate directory owned by the image's user
   probe       deploy/docker/healthcheck.c compiled statically and run against a local server
   compose     services, health checks, depends_on conditions, ports on 127.0.0.1 only, no secret
-              literals, env file example, observability profile
+              literals, env file example, observability profile, the gRPC link's mutual TLS (the
+              one-shot certificate service, its volume, the token and login variables)
   proxy       the Caddyfile run for real (Caddy on loopback, two stub upstreams): each path goes
               to the service that owns it
   helm        the chart linted and rendered by Helm's own engine (helm-python-sdk), every
               manifest checked against Kubernetes' schemas (kubernetes-validate, strict), then the
               chart's promises: security contexts, probes, hooks, selectors, Ingress routing,
-              secrets kept out of the ConfigMap and away from the login pods, and values that
-              must be refused
+              secrets kept out of the ConfigMap and away from the login pods, the gRPC link's
+              mutual TLS in each of its certificate sources (generated certificates tried in a
+              real TLS handshake; cert-manager resources, which have no built-in schema, checked
+              field by field), the NetworkPolicy, and values that must be refused
   env names   every GATEHOUSE_* variable the rendered manifests set is a key the binary reads
 
 Usage: validate_deploy.py --root REPO --caddy PATH_TO_CADDY
@@ -28,7 +32,9 @@ import http.server
 import os
 import re
 import shutil
+import base64
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -38,6 +44,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any, Callable, Iterator
 
 import dockerfile
@@ -87,6 +94,51 @@ SECRET_ENV = {
 KUBE_VERSIONS = ["1.25.0", "1.37.0"]
 RELEASE = "gatehouse"
 NAMESPACE = "identity"
+FULLNAME = "gatehouse"  # the chart's full name for RELEASE (the release name contains the chart's)
+
+# The gRPC link (token service <-> login UI). The image creates CERT_DIR owned by its user, compose
+# and the chart mount the certificate files there; each side's variables name these files.
+CERT_DIR = "/var/lib/gatehouse/grpc-certs"
+GRPC_SERVER_FILES = {
+    "GATEHOUSE_GRPC_TLS_CERT": "token.crt",
+    "GATEHOUSE_GRPC_TLS_KEY": "token.key",
+    "GATEHOUSE_GRPC_CLIENT_CA": "ca.crt",
+}
+GRPC_CLIENT_FILES = {
+    "GATEHOUSE_TOKEN_GRPC_CA": "ca.crt",
+    "GATEHOUSE_TOKEN_GRPC_CLIENT_CERT": "login.crt",
+    "GATEHOUSE_TOKEN_GRPC_CLIENT_KEY": "login.key",
+}
+LOGIN_ROLE = "urn:gatehouse:role:login"
+PKCS8_PEM = "-----BEGIN PRIVATE KEY-----"
+
+# cert-manager's resources are CRDs, absent from Kubernetes' built-in schemas: their fields are
+# checked against these lists (cert-manager.io/v1) instead.
+CERT_MANAGER_API = "cert-manager.io/v1"
+CERT_MANAGER_SPEC = {
+    "Certificate": {
+        "additionalOutputFormats", "commonName", "dnsNames", "duration", "emailAddresses",
+        "encodeUsagesInRequest", "ipAddresses", "isCA", "issuerRef", "keystores", "literalSubject",
+        "nameConstraints", "otherNames", "privateKey", "renewBefore", "renewBeforePercentage",
+        "revisionHistoryLimit", "secretName", "secretTemplate", "signatureAlgorithm", "subject",
+        "uris", "usages",
+    },
+    "Issuer": {"acme", "ca", "selfSigned", "vault", "venafi"},
+    "ClusterIssuer": {"acme", "ca", "selfSigned", "vault", "venafi"},
+}
+CERT_MANAGER_USAGES = {
+    "signing", "digital signature", "content commitment", "key encipherment", "key agreement",
+    "data encipherment", "cert sign", "crl sign", "encipher only", "decipher only", "any",
+    "server auth", "client auth", "code signing", "email protection", "s/mime",
+    "ipsec end system", "ipsec tunnel", "ipsec user", "timestamping", "ocsp signing",
+    "microsoft sgc", "netscape sgc",
+}
+CERT_MANAGER_PRIVATE_KEY = {
+    "algorithm": {"RSA", "ECDSA", "Ed25519"},
+    "encoding": {"PKCS1", "PKCS8"},
+    "rotationPolicy": {"Never", "Always"},
+    "size": None,
+}
 
 
 class Checks:
@@ -177,6 +229,35 @@ def check_dockerfile(c: Checks, root: Path, work: Path) -> None:
         not any(cmd.cmd in ("SHELL", "RUN") for cmd in final),
         "the runtime stage runs nothing at build time (no shell needed)",
     )
+    # Off loopback the token service refuses to start without its mTLS files, so an image default
+    # of 0.0.0.0 would break `docker run IMAGE serve all --dev`; compose and the chart set the
+    # address together with the files.
+    image_env: dict[str, str] = {}
+    for cmd in final:
+        if cmd.cmd == "ENV":
+            image_env.update(zip(cmd.value[0::2], cmd.value[1::2]))
+    grpc_addr = image_env.get("GATEHOUSE_GRPC_ADDR")
+    c.check(grpc_addr is None or grpc_addr.startswith(("127.", "[::1]:")),
+            f"the image leaves gRPC on loopback (GATEHOUSE_GRPC_ADDR {grpc_addr or 'not set'})")
+    c.check(not {"GATEHOUSE_GRPC_INSECURE", *GRPC_SERVER_FILES, *GRPC_CLIENT_FILES} & set(image_env),
+            "the image sets neither gRPC TLS files nor the insecure opt-out")
+    # An empty named volume takes over the owner of the image directory it is mounted on: the
+    # certificate directory must exist in the image, owned by the runtime user.
+    runtime_user = users[-1] if users else ""
+    builder_runs = " ".join(cmd.original for stage in stages[:-1] for cmd in stage if cmd.cmd == "RUN")
+    c.check(re.search(rf"install -d\b[^&]*\s/out{re.escape(CERT_DIR)}(\s|$)", builder_runs),
+            f"the builder creates {CERT_DIR} under /out")
+
+    def copies_cert_dir(cmd: Any) -> bool:  # COPY --from=builder /out/X Y with X == Y, above CERT_DIR
+        source, dest = cmd.value[0].rstrip("/"), cmd.value[-1].rstrip("/")
+        return source == "/out" + dest and CERT_DIR.startswith(dest + "/")
+
+    owned = [
+        cmd for cmd in final
+        if cmd.cmd == "COPY" and "--from=builder" in cmd.flags and f"--chown={runtime_user}" in cmd.flags
+        and copies_cert_dir(cmd)
+    ]
+    c.check(owned, f"the runtime stage copies {CERT_DIR} owned by the runtime user {runtime_user}")
     secretish = re.compile(r"SECRET|TOKEN|PASSWORD|DATABASE_URL|REDIS_URL", re.I)
     leaked = [
         cmd.original
@@ -331,11 +412,59 @@ def git_ignored(root: Path, path: str) -> bool:
     return run.returncode == 0
 
 
+def volume_mounts(svc: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """A service's volumes as (source, target, "ro" or "rw"), short or long syntax."""
+    mounts = []
+    for volume in svc.get("volumes", []):
+        if isinstance(volume, dict):
+            mounts.append((volume.get("source", ""), volume.get("target", ""), "ro" if volume.get("read_only") else "rw"))
+        else:
+            parts = str(volume).split(":")
+            mounts.append((parts[0], parts[1] if len(parts) > 1 else parts[0], parts[2] if len(parts) > 2 else "rw"))
+    return mounts
+
+
+def check_compose_grpc(c: Checks, compose: dict[str, Any]) -> None:
+    """The gRPC link: certificates from the one-shot grpc-certs service, mutual TLS on both ends."""
+    services = compose["services"]
+    certs, token, login = services["grpc-certs"], services["token"], services["login"]
+    command = [str(a) for a in certs.get("command") or []]
+    c.equal(command[:2], ["certs", "grpc"], "grpc-certs runs `gatehouse certs grpc`")
+    out = command[command.index("--out") + 1] if "--out" in command[:-1] else None
+    dns = [command[i + 1] for i, arg in enumerate(command[:-1]) if arg == "--dns"]
+    c.equal(out, CERT_DIR, "grpc-certs writes into the directory the image creates for its user (an empty named volume takes over its owner)")
+    c.check("--force" not in command, "grpc-certs keeps the certificates it finds (no --force), so every `up` reuses them")
+    c.equal(str(certs.get("restart")), "no", "grpc-certs is one-shot (restart: no)")
+    c.check(not certs.get("env_file") and not certs.get("environment"), "grpc-certs gets no env file and no secret")
+    named = set(compose.get("volumes") or {})
+    volume = next((source for source, target, _ in volume_mounts(certs) if target == out), None)
+    c.check(volume in named, f"grpc-certs writes into a named volume ({volume})")
+    c.equal(volume_mounts(certs), [(volume, out, "rw")], "grpc-certs mounts that volume only, writable")
+
+    token_env, login_env = env_of(token), env_of(login)
+    c.equal(token_env.get("GATEHOUSE_GRPC_ADDR"), "0.0.0.0:4446", "token's gRPC listener is on the compose network")
+    for name, svc, env, files in (("token", token, token_env, GRPC_SERVER_FILES), ("login", login, login_env, GRPC_CLIENT_FILES)):
+        c.check((volume, out, "ro") in volume_mounts(svc), f"{name} mounts the grpc-certs volume read-only at {out}")
+        for key, file in files.items():
+            c.equal(env.get(key), f"{out}/{file}", f"{name}: {key} is {file} of the grpc-certs volume")
+        c.check("GATEHOUSE_GRPC_INSECURE" not in env, f"{name}: no insecure gRPC opt-out")
+    url = login_env.get("GATEHOUSE_TOKEN_GRPC_URL", "")
+    c.equal(url, "https://token:4446", "login reaches token's gRPC listener over https")
+    parts = urlsplit(url)
+    c.check(parts.hostname == "token" and parts.hostname in dns,
+            f"the token certificate names the URL's host {parts.hostname!r} (--dns {' '.join(dns)})")
+    c.equal(parts.port, int(token_env.get("GATEHOUSE_GRPC_ADDR", ":0").rsplit(":", 1)[1]), "the URL's port is token's gRPC port")
+    # Failed logins are counted where passwords are checked: by the token service.
+    c.equal(token_env.get("GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP"), "0",
+            "token, which counts failed logins, has the per-IP limit off (every login comes from the proxy)")
+    c.check("GATEHOUSE_LOGIN_MAX_FAILURES_PER_IP" not in login_env, "login does not carry a failed-login limit it does not enforce")
+
+
 def check_compose(c: Checks, root: Path) -> dict[str, Any]:
     c.section("docker-compose.yml (services, health, dependencies, exposure, secrets)")
     compose = yaml.safe_load((root / "docker-compose.yml").read_text())
     services = compose["services"]
-    for name in ("postgres", "redis", "migrate", "token", "login", "proxy", "otel-collector", "jaeger"):
+    for name in ("postgres", "redis", "grpc-certs", "migrate", "token", "login", "proxy", "otel-collector", "jaeger"):
         c.check(name in services, f"service {name} exists")
 
     migrate, token, login, proxy = (services[n] for n in ("migrate", "token", "login", "proxy"))
@@ -343,7 +472,7 @@ def check_compose(c: Checks, root: Path) -> dict[str, Any]:
     c.equal(str(migrate.get("restart")), "no", "migrate is one-shot (restart: no)")
     c.equal(token.get("command"), ["serve", "token"], "token runs `serve token`")
     c.equal(login.get("command"), ["serve", "login"], "login runs `serve login`")
-    for name in ("migrate", "token", "login"):
+    for name in ("grpc-certs", "migrate", "token", "login"):
         svc = services[name]
         c.check(svc.get("build", {}).get("context") == "." and svc.get("image"), f"{name} is built from the Dockerfile")
         c.check(svc.get("read_only") is True and svc.get("cap_drop") == ["ALL"], f"{name}: read-only root, no capabilities")
@@ -355,10 +484,13 @@ def check_compose(c: Checks, root: Path) -> dict[str, Any]:
     c.equal(depends(migrate), {"postgres": "service_healthy"}, "migrate waits for a healthy postgres")
     c.equal(
         depends(token),
-        {"migrate": "service_completed_successfully", "postgres": "service_healthy", "redis": "service_healthy"},
-        "token waits for the migrations and healthy stores",
+        {"grpc-certs": "service_completed_successfully", "migrate": "service_completed_successfully",
+         "postgres": "service_healthy", "redis": "service_healthy"},
+        "token waits for its gRPC certificates, the migrations and healthy stores",
     )
-    c.equal(depends(login), {"token": "service_healthy", "redis": "service_healthy"}, "login waits for a healthy token service and redis")
+    c.equal(depends(login), {"grpc-certs": "service_completed_successfully", "token": "service_healthy", "redis": "service_healthy"},
+            "login waits for its gRPC certificates, a healthy token service and redis")
+    c.equal(depends(services["grpc-certs"]), {}, "grpc-certs needs no other service")
     c.equal(depends(proxy), {"token": "service_healthy", "login": "service_healthy"}, "proxy waits for healthy token and login")
 
     for name, port in (("token", 4444), ("login", 4447)):
@@ -385,7 +517,7 @@ def check_compose(c: Checks, root: Path) -> dict[str, Any]:
     proxy_port = next((p.split(":")[-1] for n, p in published if n == "proxy"), None)
     c.equal(issuer, f"http://localhost:{proxy_port}", "the issuer is the proxy's published URL")
     c.equal(env_of(token).get("GATEHOUSE_AUTO_MIGRATE"), "false", "token leaves migrations to the migrate service")
-    c.equal(env_of(login).get("GATEHOUSE_TOKEN_GRPC_URL"), "http://token:4446", "login reaches token's gRPC listener")
+    check_compose_grpc(c, compose)
     c.equal(env_of(token).get("GATEHOUSE_ADMIN_ADDR"), "0.0.0.0:4445", "token's admin listener is reachable through the published port")
     c.check("DATABASE_URL" not in env_of(login), "login gets no database URL")
     c.equal(env_of(login).get("GATEHOUSE_ADMIN_TOKEN"), "", "login blanks the admin token it would get from the env file")
@@ -394,7 +526,8 @@ def check_compose(c: Checks, root: Path) -> dict[str, Any]:
     secretish = re.compile(r"SECRET|TOKEN|PASSWORD", re.I)
     for name, svc in services.items():
         for key, value in env_of(svc).items():
-            if secretish.search(key) and key != "GATEHOUSE_TOKEN_GRPC_URL":
+            # The gRPC client's URL and file paths (checked above) merely contain TOKEN.
+            if secretish.search(key) and not key.startswith("GATEHOUSE_TOKEN_GRPC_"):
                 allowed = (name == "postgres" and key == "POSTGRES_PASSWORD" and value == "gatehouse") or value == ""
                 c.check(allowed, f"{name}: {key} holds no secret literal")
             if "://" in value and "@" in value:
@@ -419,7 +552,7 @@ def check_compose(c: Checks, root: Path) -> dict[str, Any]:
 
     for name in ("otel-collector", "jaeger"):
         c.equal(services[name].get("profiles"), ["observability"], f"{name} is in the observability profile only")
-    for name in ("postgres", "redis", "migrate", "token", "login", "proxy"):
+    for name in ("postgres", "redis", "grpc-certs", "migrate", "token", "login", "proxy"):
         c.check(not services[name].get("profiles"), f"{name} runs without a profile")
     example = (root / "deploy/compose/gatehouse.env.example").read_text()
     c.check(
@@ -542,8 +675,9 @@ def ingress_backend(ingress: dict[str, Any], host: str, path: str) -> tuple[str,
     return best[1] if best else None
 
 
-def check_helm(c: Checks, root: Path, accepted: set[str]) -> None:
+def check_helm(c: Checks, root: Path, accepted: set[str], work: Path) -> None:
     chart = root / "deploy/helm/gatehouse"
+    grpc_defaults = yaml.safe_load((chart / "values.yaml").read_text())["grpc"]
     c.section(f"Helm chart: lint (Helm SDK {helm.helm_sdk_version()}, strict)")
     scenarios = sorted((chart / "ci").glob("*.yaml"))
     c.check(len(scenarios) >= 2, f"CI value scenarios: {', '.join(s.name for s in scenarios)}")
@@ -560,12 +694,27 @@ def check_helm(c: Checks, root: Path, accepted: set[str]) -> None:
             c.section(f"Helm chart: rendered with ci/{scenario.name} ({mode})")
             rendered = render(chart, values, is_install=mode == "install", is_upgrade=mode == "upgrade")
             objects = [doc for _, doc in documents(rendered)]
-            check_rendered(c, values, objects, accepted)
+            check_rendered(c, values, objects, accepted, merge(grpc_defaults, values.get("grpc", {})), work)
             if mode == "install":
                 c.check(rendered.get("gatehouse/templates/NOTES.txt", "").strip(), "NOTES.txt renders")
 
-    c.section("Helm chart: values that must be refused")
+    # The gRPC link's other shapes, on top of the inline scenario (whose gRPC values are the defaults).
     base = yaml.safe_load((chart / "ci/inline-values.yaml").read_text())
+    variants = {
+        "cert-manager with an issuer of the operator's": {"grpc": {"certManager": {
+            "enabled": True, "issuerRef": {"name": "internal-ca", "kind": "ClusterIssuer"}}}},
+        "no TLS inside a mesh (grpc.insecure)": {"grpc": {"tls": {"enabled": False}, "insecure": True}},
+        "no NetworkPolicy": {"grpc": {"networkPolicy": {"enabled": False}}},
+    }
+    for what, override in variants.items():
+        c.section(f"Helm chart: rendered with ci/inline-values.yaml and {what}")
+        values = merge(base, override)
+        rendered = render(chart, values, is_install=True)
+        objects = [doc for _, doc in documents(rendered)]
+        check_rendered(c, values, objects, accepted, merge(grpc_defaults, values.get("grpc", {})), work)
+        c.check(rendered.get("gatehouse/templates/NOTES.txt", "").strip(), "NOTES.txt renders")
+
+    c.section("Helm chart: values that must be refused")
     refused = {
         "no issuer": ({"issuer": ""}, "issuer is required"),
         "an issuer with a path": ({"issuer": "https://auth.example.com/auth"}, "issuer"),
@@ -580,6 +729,16 @@ def check_helm(c: Checks, root: Path, accepted: set[str]) -> None:
         "an unknown top-level value": ({"replicas": 3}, "replicas"),
         "a database URL that is not postgres": ({"database": {"url": "mysql://db/x"}}, "database"),
         "a PDB without a bound": ({"token": {"pdb": {"maxUnavailable": None, "minAvailable": None}}}, "pdb"),
+        "gRPC TLS off without the mesh opt-out": ({"grpc": {"tls": {"enabled": False}}}, "grpc.tls.enabled=false"),
+        "the insecure opt-out with TLS on": ({"grpc": {"insecure": True}}, "grpc.insecure=true needs grpc.tls.enabled=false"),
+        "two sources of gRPC certificates": ({"grpc": {"existingSecret": "x", "certManager": {"enabled": True}}}, "choose one"),
+        "gRPC certificates with TLS off": ({"grpc": {"tls": {"enabled": False}, "insecure": True, "existingSecret": "x"}},
+                                          "grpc.tls.enabled=false"),
+        "a gRPC server file in config": ({"config": {"GATEHOUSE_GRPC_TLS_KEY": "/tmp/k"}}, "GATEHOUSE_GRPC_TLS_KEY"),
+        "a gRPC client file in config": ({"config": {"GATEHOUSE_TOKEN_GRPC_CLIENT_KEY": "/tmp/k"}}, "GATEHOUSE_TOKEN_GRPC_CLIENT_KEY"),
+        "the insecure opt-out in config": ({"config": {"GATEHOUSE_GRPC_INSECURE": "true"}}, "GATEHOUSE_GRPC_INSECURE"),
+        "an unknown gRPC value": ({"grpc": {"mtls": True}}, "mtls"),
+        "a cert-manager duration that is not one": ({"grpc": {"certManager": {"duration": "90d"}}}, "duration"),
     }
     for what, (override, message) in refused.items():
         values = merge(base, override)
@@ -600,12 +759,17 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def check_rendered(c: Checks, values: dict[str, Any], objects: list[dict[str, Any]], accepted: set[str]) -> None:
+def check_rendered(c: Checks, values: dict[str, Any], objects: list[dict[str, Any]], accepted: set[str],
+                   grpc: dict[str, Any], work: Path) -> None:
     kinds = sorted(f"{o['kind']}/{o['metadata']['name']}" for o in objects)
     print(f"  rendered: {', '.join(kinds)}")
     for obj in objects:
         label = f"{obj['kind']}/{obj['metadata']['name']}"
         if obj["apiVersion"].startswith("monitoring.coreos.com/"):
+            continue
+        if obj["apiVersion"].startswith("cert-manager.io/"):
+            print(f"  skip  {label}: Kubernetes schema validation (a cert-manager CRD, not among the built-in "
+                  "schemas); its fields are checked below", flush=True)
             continue
         errors = []
         for kube in KUBE_VERSIONS:
@@ -676,8 +840,9 @@ def check_rendered(c: Checks, values: dict[str, Any], objects: list[dict[str, An
     config = next(o for o in objects if o["kind"] == "ConfigMap")
     data = config.get("data", {})
     c.equal(data.get("GATEHOUSE_ISSUER"), values["issuer"].rstrip("/"), "ConfigMap carries the issuer")
-    c.equal(data.get("GATEHOUSE_TOKEN_GRPC_URL"), f"http://gatehouse-token.{NAMESPACE}.svc:4446",
-            "ConfigMap points login at the token Service's gRPC port")
+    scheme = "https" if grpc["tls"]["enabled"] else "http"
+    c.equal(data.get("GATEHOUSE_TOKEN_GRPC_URL"), f"{scheme}://gatehouse-token.{NAMESPACE}.svc:4446",
+            f"ConfigMap points login at the token Service's gRPC port ({scheme})")
     c.check(not SECRET_ENV & set(data), "ConfigMap holds no secret")
     inline_secrets = [v for v in (values.get("systemSecret", {}).get("value"), values.get("adminToken", {}).get("value"),
                                   values.get("database", {}).get("url")) if v]
@@ -701,6 +866,27 @@ def check_rendered(c: Checks, values: dict[str, Any], objects: list[dict[str, An
                 secret = chart_secrets.get(ref["name"])
                 ok = (secret is not None and ref["key"] in secret.get("stringData", {})) or ref["name"] in existing
                 c.check(ok, f"{label}: {env['name']} <- Secret {ref['name']}/{ref['key']}, which the chart renders or the values name")
+        # Secret volumes: a Secret the chart renders, one a rendered cert-manager Certificate
+        # writes, or the gRPC Secret the values name; every item a key it holds.
+        issued = {o["spec"].get("secretName"): o for o in objects if o["kind"] == "Certificate"}
+        for volume in spec.get("volumes", []):
+            secret_volume = volume.get("secret")
+            if not secret_volume:
+                continue
+            name = secret_volume["secretName"]
+            keys = [item["key"] for item in secret_volume.get("items", [])]
+            if name in chart_secrets:
+                held = set(chart_secrets[name].get("data", {})) | set(chart_secrets[name].get("stringData", {}))
+                ok = set(keys) <= held
+            elif name in issued:
+                ok = set(keys) <= {"tls.crt", "tls.key", "ca.crt"}
+            else:
+                ok = name == grpc.get("existingSecret")
+            c.check(ok and keys, f"{label}: volume {volume['name']} <- Secret {name} items {keys}, which the chart renders, "
+                                  "a Certificate writes or the values name")
+            c.check(secret_volume.get("defaultMode", 0o644) & 0o007 == 0, f"{label}: volume {volume['name']}'s files are not world-readable")
+
+    check_grpc(c, grpc, objects, work)
 
     # Migration Job: a pre-install/pre-upgrade hook that needs the database only.
     job = find(objects, "Job", "gatehouse-migrate")
@@ -770,6 +956,350 @@ def check_rendered(c: Checks, values: dict[str, Any], objects: list[dict[str, An
 
 
 # --------------------------------------------------------------------------------------------
+# The chart's gRPC link: mutual TLS between the login and token pods, and the NetworkPolicy.
+
+
+def grpc_source(grpc: dict[str, Any]) -> str:
+    """Where the chart takes the link's certificates from, as gatehouse.grpcCertSource decides."""
+    if not grpc["tls"]["enabled"]:
+        return ""
+    if grpc.get("existingSecret"):
+        return "existing"
+    return "certManager" if grpc["certManager"]["enabled"] else "generated"
+
+
+def token_dns_names() -> list[str]:
+    service = f"{FULLNAME}-token"
+    return [service, f"{service}.{NAMESPACE}", f"{service}.{NAMESPACE}.svc", f"{service}.{NAMESPACE}.svc.cluster.local"]
+
+
+def mounted_secret_files(spec: dict[str, Any], container: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Files a container sees through read-only Secret volumes: path -> (Secret, key)."""
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    files = {}
+    for mount in container.get("volumeMounts", []):
+        secret = volumes.get(mount["name"], {}).get("secret")
+        if not secret or mount.get("readOnly") is not True or mount.get("subPath"):
+            continue
+        for item in secret.get("items") or [{"key": "*", "path": "*"}]:
+            files[f"{mount['mountPath'].rstrip('/')}/{item['path']}"] = (secret["secretName"], item["key"])
+    return files
+
+
+def go_duration(text: Any) -> float | None:
+    """Seconds of a Go duration string (what cert-manager accepts), None when it is not one."""
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", str(text))
+    if not parts or "".join(n + u for n, u in parts) != str(text):
+        return None
+    scale = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+    return sum(float(n) * scale[u] for n, u in parts)
+
+
+def mtls_exchange(work: Path, ca: bytes, server: tuple[bytes, bytes], client: tuple[bytes, bytes] | None,
+                  hostname: str) -> dict[str, Any]:
+    """One TLS connection on loopback: a server with `server` (cert, key) that requires a client
+    certificate from `ca`, and a client that checks the server against `ca` and `hostname` and
+    presents `client`. What each side saw, and the errors."""
+    directory = Path(tempfile.mkdtemp(dir=work))
+    files = {"ca.crt": ca, "server.crt": server[0], "server.key": server[1]}
+    if client:
+        files |= {"client.crt": client[0], "client.key": client[1]}
+    for name, data in files.items():
+        (directory / name).write_bytes(data)
+        (directory / name).chmod(0o600)
+    path = {name: str(directory / name) for name in files}
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(path["server.crt"], path["server.key"])
+    server_context.load_verify_locations(path["ca.crt"])
+    server_context.verify_mode = ssl.CERT_REQUIRED
+    client_context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies the chain and the host name
+    client_context.load_verify_locations(path["ca.crt"])
+    if client:
+        client_context.load_cert_chain(path["client.crt"], path["client.key"])
+    result: dict[str, Any] = {}
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+
+    def serve() -> None:
+        try:
+            connection, _ = listener.accept()
+            with server_context.wrap_socket(connection, server_side=True) as tls:
+                result["client_cert"] = tls.getpeercert()
+                tls.sendall(b"ok")
+        except (OSError, ssl.SSLError) as e:
+            result["server_error"] = str(e)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        with socket.create_connection(listener.getsockname(), timeout=10) as raw, \
+                client_context.wrap_socket(raw, server_hostname=hostname) as tls:
+            result["server_cert"] = tls.getpeercert()
+            result["reply"] = tls.recv(2)
+    except (OSError, ssl.SSLError) as e:
+        result["client_error"] = str(e)
+    thread.join(10)
+    listener.close()
+    shutil.rmtree(directory, ignore_errors=True)
+    return result
+
+
+def grpc_cert_secrets(objects: list[dict[str, Any]]) -> list[str]:
+    """Rendered Secrets that carry gRPC certificate files."""
+    names = {"ca.crt", "token.crt", "token.key", "login.crt", "login.key", "ca.key"}
+    return [o["metadata"]["name"] for o in objects if o["kind"] == "Secret"
+            and names & (set(o.get("data") or {}) | set(o.get("stringData") or {}))]
+
+
+def check_cert_manager_fields(c: Checks, objects: list[dict[str, Any]]) -> None:
+    """cert-manager resources against cert-manager.io/v1's fields, in place of a schema."""
+    for obj in objects:
+        if not obj["apiVersion"].startswith("cert-manager.io/"):
+            continue
+        label = f"{obj['kind']}/{obj['metadata']['name']}"
+        kind, spec = obj["kind"], obj.get("spec") or {}
+        c.equal(obj["apiVersion"], CERT_MANAGER_API, f"{label}: apiVersion")
+        if not c.check(kind in CERT_MANAGER_SPEC, f"{label}: a cert-manager kind ({', '.join(CERT_MANAGER_SPEC)})"):
+            continue
+        c.check(set(obj) <= {"apiVersion", "kind", "metadata", "spec"} and set(obj["metadata"]) <= {"name", "namespace", "labels", "annotations"},
+                f"{label}: only apiVersion, kind, metadata (name, labels, annotations) and spec")
+        unknown = sorted(set(spec) - CERT_MANAGER_SPEC[kind])
+        c.check(not unknown, f"{label}: spec fields are cert-manager.io/v1 {kind} fields {unknown or ''}")
+        problems = []
+        if kind == "Certificate":
+            if not (isinstance(spec.get("secretName"), str) and spec["secretName"]):
+                problems.append("secretName missing")
+            ref = spec.get("issuerRef")
+            if not (isinstance(ref, dict) and set(ref) <= {"name", "kind", "group"} and isinstance(ref.get("name"), str) and ref["name"]):
+                problems.append(f"issuerRef {ref!r}")
+            if not any(spec.get(k) for k in ("commonName", "dnsNames", "uris", "ipAddresses", "emailAddresses", "otherNames", "literalSubject")):
+                problems.append("no identity (commonName, dnsNames, uris, ...)")
+            for field in ("dnsNames", "uris", "ipAddresses", "emailAddresses", "usages"):
+                if field in spec and not (isinstance(spec[field], list) and all(isinstance(v, str) and v for v in spec[field])):
+                    problems.append(f"{field} is not a list of strings")
+            if set(spec.get("usages") or []) - CERT_MANAGER_USAGES:
+                problems.append(f"unknown usages {sorted(set(spec['usages']) - CERT_MANAGER_USAGES)}")
+            key = spec.get("privateKey") or {}
+            for field, value in key.items():
+                allowed = CERT_MANAGER_PRIVATE_KEY.get(field, ())
+                if allowed is None:
+                    if not isinstance(value, int):
+                        problems.append(f"privateKey.{field} {value!r}")
+                elif value not in allowed:
+                    problems.append(f"privateKey.{field} {value!r}")
+            if "isCA" in spec and not isinstance(spec["isCA"], bool):
+                problems.append("isCA is not a boolean")
+            duration = go_duration(spec.get("duration", "2160h"))
+            renew = go_duration(spec["renewBefore"]) if "renewBefore" in spec else 0
+            if duration is None or renew is None:
+                problems.append(f"duration {spec.get('duration')!r} / renewBefore {spec.get('renewBefore')!r} are not Go durations")
+            elif duration < 3600 or renew >= duration:
+                problems.append("duration under 1h, or renewBefore not below it")
+        else:
+            types = sorted(set(spec) & {"acme", "ca", "selfSigned", "vault", "venafi"})
+            if len(types) != 1:
+                problems.append(f"exactly one issuer type expected, got {types}")
+            if "ca" in spec and not (set(spec["ca"]) <= {"secretName", "crlDistributionPoints", "issuingCertificateURLs", "ocspServers"}
+                                     and spec["ca"].get("secretName")):
+                problems.append(f"ca {spec['ca']!r}")
+            if "selfSigned" in spec and not (isinstance(spec["selfSigned"], dict) and set(spec["selfSigned"]) <= {"crlDistributionPoints"}):
+                problems.append(f"selfSigned {spec['selfSigned']!r}")
+        c.check(not problems, f"{label}: fields well-formed {problems or ''}")
+
+
+def check_grpc(c: Checks, grpc: dict[str, Any], objects: list[dict[str, Any]], work: Path) -> None:
+    source = grpc_source(grpc)
+    print(f"  gRPC link: {'mutual TLS, certificates ' + source if source else 'no TLS (grpc.insecure)'}", flush=True)
+    deployments = {role: find(objects, "Deployment", f"{FULLNAME}-{role}") for role in ("token", "login")}
+    specs = {role: d["spec"]["template"]["spec"] for role, d in deployments.items()}
+    containers = {role: spec["containers"][0] for role, spec in specs.items()}
+    envs = {role: {e["name"]: e.get("value") for e in container.get("env", [])} for role, container in containers.items()}
+    ports = {p["name"]: p["containerPort"] for p in containers["token"]["ports"]}
+    config = next(o for o in objects if o["kind"] == "ConfigMap")
+    url = urlsplit(config["data"].get("GATEHOUSE_TOKEN_GRPC_URL", ""))
+    service = find(objects, "Service", f"{FULLNAME}-token")
+    service_port = next(p for p in service["spec"]["ports"] if p["name"] == "grpc")
+
+    c.equal(envs["token"].get("GATEHOUSE_GRPC_ADDR"), f"0.0.0.0:{ports['grpc']}", "token pods bind gRPC on the pod IP, at container port grpc")
+    c.equal(service_port.get("appProtocol"), None if source else "grpc",
+            "the Service's grpc port claims cleartext gRPC (appProtocol) only when the link has no TLS")
+    c.equal((url.hostname, url.port), (f"{service['metadata']['name']}.{NAMESPACE}.svc", service_port["port"]),
+            "login's gRPC URL is the token Service's grpc port")
+    for role, deployment in deployments.items():
+        c.check("checksum/grpc-certs" in deployment["spec"]["template"]["metadata"].get("annotations", {}),
+                f"{role} pods roll when the gRPC certificates the chart renders change")
+    tls_vars = {*GRPC_SERVER_FILES, *GRPC_CLIENT_FILES}
+
+    if not source:
+        c.equal(url.scheme, "http", "without TLS the URL is http")
+        c.equal(envs["token"].get("GATEHOUSE_GRPC_INSECURE"), "true", "token pods opt out of TLS explicitly (GATEHOUSE_GRPC_INSECURE)")
+        c.check(not tls_vars & (set(envs["token"]) | set(envs["login"])), "no gRPC TLS file variables")
+        c.check(not any(m["mountPath"] == CERT_DIR for ct in containers.values() for m in ct.get("volumeMounts", [])),
+                "no gRPC certificate mounts")
+        c.check(not grpc_cert_secrets(objects) and not any(o["apiVersion"].startswith("cert-manager.io/") for o in objects),
+                "no gRPC certificate Secret or Certificate")
+        check_network_policy(c, grpc, objects)
+        return
+
+    c.equal(url.scheme, "https", "login's gRPC URL is https")
+    c.check("GATEHOUSE_GRPC_INSECURE" not in envs["token"] | envs["login"], "no insecure gRPC opt-out")
+    c.check(not set(GRPC_CLIENT_FILES) & set(envs["token"]) and not set(GRPC_SERVER_FILES) & set(envs["login"]),
+            "each side gets only its own gRPC variables")
+    certificates = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Certificate"}
+    expected: dict[str, tuple[str, dict[str, str]]] = {}
+    for role, files in (("token", GRPC_SERVER_FILES), ("login", GRPC_CLIENT_FILES)):
+        names = {f: f for f in files.values()}
+        if source == "generated":
+            expected[role] = (f"{FULLNAME}-grpc-{role}", names)
+        elif source == "existing":
+            expected[role] = (grpc["existingSecret"], names)
+        else:
+            issued = certificates.get(f"{FULLNAME}-grpc-{role}", {}).get("spec", {}).get("secretName", "?")
+            expected[role] = (issued, {"ca.crt": "ca.crt", f"{role}.crt": "tls.crt", f"{role}.key": "tls.key"})
+        mounted = mounted_secret_files(specs[role], containers[role])
+        in_dir = sorted(path for path in mounted if path.startswith(CERT_DIR + "/"))
+        c.equal(in_dir, sorted(f"{CERT_DIR}/{f}" for f in files.values()),
+                f"{role} pods get exactly their own gRPC files, read-only, in {CERT_DIR}")
+        secret, keys = expected[role]
+        for variable, file in files.items():
+            path = envs[role].get(variable)
+            c.equal(path, f"{CERT_DIR}/{file}", f"{role}: {variable} is its mounted {file}")
+            c.equal(mounted.get(path or ""), (secret, keys[file]), f"{role}: {file} is key {keys[file]} of Secret {secret}")
+
+    if source == "generated":
+        check_generated_certs(c, objects, url.hostname, work)
+    else:
+        c.check(not grpc_cert_secrets(objects), f"no Helm-generated gRPC certificate Secret {grpc_cert_secrets(objects) or ''}")
+    check_cert_manager_fields(c, objects)
+    if source == "certManager":
+        check_cert_manager_grpc(c, grpc, objects, url.hostname, {role: expected[role][0] for role in expected})
+    else:
+        c.check(not any(o["apiVersion"].startswith("cert-manager.io/") for o in objects), "no cert-manager resources")
+    check_network_policy(c, grpc, objects)
+
+
+def check_generated_certs(c: Checks, objects: list[dict[str, Any]], host: str | None, work: Path) -> None:
+    secrets = {role: find(objects, "Secret", f"{FULLNAME}-grpc-{role}") for role in ("token", "login")}
+    if not c.check(all(secrets.values()), f"the chart renders Secrets {FULLNAME}-grpc-token and {FULLNAME}-grpc-login"):
+        return
+    data = {role: {k: base64.b64decode(v) for k, v in (s.get("data") or {}).items()} for role, s in secrets.items()}
+    c.equal(sorted(data["token"]), ["ca.crt", "token.crt", "token.key"], "the token Secret holds ca.crt, token.crt, token.key only")
+    c.equal(sorted(data["login"]), ["ca.crt", "login.crt", "login.key"], "the login Secret holds ca.crt, login.crt, login.key only")
+    c.equal(sorted(grpc_cert_secrets(objects)), sorted(s["metadata"]["name"] for s in secrets.values()),
+            "no other Secret carries gRPC certificate files (the CA's key is kept nowhere)")
+    ca = data["token"].get("ca.crt", b"")
+    c.check(ca.startswith(b"-----BEGIN CERTIFICATE-----") and ca == data["login"].get("ca.crt"), "both Secrets carry the same CA certificate")
+    for role in ("token", "login"):
+        c.check(data[role].get(f"{role}.key", b"").startswith(PKCS8_PEM.encode()), f"{role}.key is a PEM PKCS#8 key")
+    if not all(k in data["token"] for k in ("token.crt", "token.key")) or not all(k in data["login"] for k in ("login.crt", "login.key")):
+        return
+    server = (data["token"]["token.crt"], data["token"]["token.key"])
+    client = (data["login"]["login.crt"], data["login"]["login.key"])
+    ok = mtls_exchange(work, ca, server, client, host or "")
+    errors = {k: v for k, v in ok.items() if k.endswith("_error")}
+    if not c.check(ok.get("reply") == b"ok",
+                   f"TLS handshake with the rendered files: login's client certificate and token's server certificate "
+                   f"for {host}, each checked against the CA {errors or ''}"):
+        return
+    dns = sorted(value for kind, value in ok["server_cert"].get("subjectAltName", ()) if kind == "DNS")
+    c.equal(dns, sorted(token_dns_names()), "the token certificate names every DNS name of the token Service")
+    subject = dict(pair for rdn in ok["client_cert"].get("subject", ()) for pair in rdn)
+    c.equal(subject.get("commonName"), LOGIN_ROLE, "the login certificate's subject CN is the login role")
+    anonymous = mtls_exchange(work, ca, server, None, host or "")
+    c.check("reply" not in anonymous and "server_error" in anonymous, "the token certificate's server refuses a client without a certificate")
+
+
+def check_cert_manager_grpc(c: Checks, grpc: dict[str, Any], objects: list[dict[str, Any]], host: str | None,
+                            mounted: dict[str, str]) -> None:
+    certificates = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Certificate"}
+    issuers = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Issuer"}
+    token = certificates.get(f"{FULLNAME}-grpc-token")
+    login = certificates.get(f"{FULLNAME}-grpc-login")
+    if not (c.check(token, f"Certificate {FULLNAME}-grpc-token exists") and c.check(login, f"Certificate {FULLNAME}-grpc-login exists")):
+        return
+    ts, ls = token["spec"], login["spec"]
+    c.equal(sorted(ts.get("dnsNames", [])), sorted(token_dns_names()), "the token Certificate names every DNS name of the token Service")
+    c.check(host in ts.get("dnsNames", []), f"the token Certificate names the https URL's host {host}")
+    c.check("server auth" in ts.get("usages", []), "the token Certificate is for server auth")
+    c.equal(ls.get("uris"), [LOGIN_ROLE], "the login Certificate's URI SAN is the login role, and only that")
+    c.check(not ls.get("dnsNames") and ls.get("commonName") in (None, LOGIN_ROLE), "the login Certificate names nothing else")
+    c.check("client auth" in ls.get("usages", []), "the login Certificate is for client auth")
+    for role, cert in (("token", token), ("login", login)):
+        c.equal(cert["spec"].get("privateKey", {}).get("encoding"), "PKCS8", f"the {role} Certificate's key is PKCS#8")
+        c.equal(cert["spec"].get("secretName"), mounted[role], f"the {role} pods mount the Secret the {role} Certificate writes")
+    ref = grpc["certManager"]["issuerRef"]
+    if ref.get("name"):
+        wanted = {"name": ref["name"], "kind": ref["kind"], "group": ref["group"]}
+        for role, cert in (("token", token), ("login", login)):
+            c.equal(cert["spec"].get("issuerRef"), wanted, f"the {role} Certificate comes from the issuer the values name")
+        c.check(not issuers and len(certificates) == 2, "with an issuer named, the chart creates no CA chain of its own")
+        return
+    leaf = ts.get("issuerRef", {})
+    c.equal(ls.get("issuerRef"), leaf, "both Certificates come from one issuer")
+    ca_issuer = issuers.get(leaf.get("name")) if (leaf.get("kind"), leaf.get("group")) == ("Issuer", "cert-manager.io") else None
+    if not c.check(ca_issuer and "ca" in ca_issuer["spec"], "that issuer is the chart's CA Issuer"):
+        return
+    ca_cert = next((o for o in certificates.values() if o["spec"].get("secretName") == ca_issuer["spec"]["ca"]["secretName"]), None)
+    if not c.check(ca_cert and ca_cert["spec"].get("isCA") is True, "its Secret is written by a CA Certificate (isCA)"):
+        return
+    root = issuers.get(ca_cert["spec"].get("issuerRef", {}).get("name"))
+    c.check(root and "selfSigned" in root["spec"] and ca_cert["spec"]["issuerRef"].get("kind") == "Issuer",
+            "which the chart's selfSigned Issuer signs")
+    c.check((go_duration(ca_cert["spec"].get("duration", "2160h")) or 0) > (go_duration(ts.get("duration", "2160h")) or 0),
+            "the CA outlives the certificates it signs")
+
+
+def check_network_policy(c: Checks, grpc: dict[str, Any], objects: list[dict[str, Any]]) -> None:
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
+    if not grpc["networkPolicy"]["enabled"]:
+        c.check(not policies, "no NetworkPolicy (grpc.networkPolicy.enabled=false)")
+        return
+    pods = {o["metadata"]["name"]: o["spec"]["template"]["metadata"]["labels"] for o in objects if o["kind"] in ("Deployment", "Job")}
+    token_labels, login_labels = pods[f"{FULLNAME}-token"], pods[f"{FULLNAME}-login"]
+
+    def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+        return not selector.get("matchExpressions") and selector.get("matchLabels", {}).items() <= labels.items()
+
+    chosen = [p for p in policies if selects(p["spec"]["podSelector"], token_labels)]
+    if not c.equal(len(chosen), 1, "one NetworkPolicy selects the token pods"):
+        return
+    policy = chosen[0]["spec"]
+    label = f"NetworkPolicy/{chosen[0]['metadata']['name']}"
+    c.equal([n for n, labels in pods.items() if selects(policy["podSelector"], labels)], [f"{FULLNAME}-token"],
+            f"{label} selects the token pods only")
+    c.equal(policy.get("policyTypes"), ["Ingress"], f"{label} restricts ingress only")
+    token = find(objects, "Deployment", f"{FULLNAME}-token")
+    ports = {p["name"]: p["containerPort"] for p in token["spec"]["template"]["spec"]["containers"][0]["ports"]}
+
+    def covers(rule: dict[str, Any], number: int) -> bool:
+        if not rule.get("ports"):
+            return True
+        for port in rule["ports"]:
+            if port.get("protocol", "TCP") != "TCP":
+                continue
+            value = port.get("port")
+            if value is None:
+                return True
+            first = ports.get(value) if isinstance(value, str) else value
+            if first is not None and first <= number <= port.get("endPort", first):
+                return True
+        return False
+
+    rules = policy.get("ingress", [])
+    for name in ("public", "admin"):
+        c.check(any(covers(rule, ports[name]) and not rule.get("from") for rule in rules),
+                f"{label}: the {name} port ({ports[name]}) stays open to every source")
+    grpc_rules = [rule for rule in rules if covers(rule, ports["grpc"])]
+    c.check(grpc_rules and all(rule.get("from") for rule in grpc_rules), f"{label}: the gRPC port ({ports['grpc']}) admits listed peers only")
+    peers = [peer for rule in grpc_rules for peer in rule.get("from", [])]
+    login_peers = [peer for peer in peers if set(peer) == {"podSelector"} and peer["podSelector"].get("matchLabels")
+                   and [n for n, labels in pods.items() if selects(peer["podSelector"], labels)] == [f"{FULLNAME}-login"]]
+    c.check(login_peers, f"{label}: the login pods (of this namespace, and no other pods of the chart) reach the gRPC port")
+    others = [peer for peer in peers if peer not in login_peers]
+    c.equal(others, grpc["networkPolicy"]["extraIngressFrom"], f"{label}: its other gRPC peers are exactly grpc.networkPolicy.extraIngressFrom")
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def main() -> int:
@@ -788,7 +1318,7 @@ def main() -> int:
         ("probe", lambda: check_probe(c, root, Path(tempfile.mkdtemp(dir=args.work)))),
         ("compose", lambda: check_compose(c, root)),
         ("proxy", lambda: check_proxy(c, root, args.caddy, Path(tempfile.mkdtemp(dir=args.work)))),
-        ("helm", lambda: check_helm(c, root, accepted)),
+        ("helm", lambda: check_helm(c, root, accepted, args.work)),
     ]
     for name, step in steps:
         try:

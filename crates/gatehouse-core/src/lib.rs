@@ -9,6 +9,7 @@ pub mod client;
 pub mod clock;
 pub mod error;
 pub mod grant;
+pub mod lockout;
 pub mod pkce;
 pub mod redirect;
 pub mod registration;

@@ -11,13 +11,12 @@ use crate::branding::Branding;
 pub struct LoginConfig {
     /// The issuer, without a trailing slash: the `iss` of authorization responses (RFC 9207).
     pub issuer: String,
-    /// Keys the CSRF tokens and the keyed hashes of session cookies and rate-limit keys.
+    /// Keys the CSRF tokens and the keyed hashes of session cookies.
     pub system_secret: SecretString,
     /// How long a remembered login session lasts (its cookie's `Max-Age`).
     pub session_ttl: Duration,
     /// How long an unfinished authorization request waits for the user.
     pub challenge_ttl: Duration,
-    pub lockout: LockoutPolicy,
     pub branding: Branding,
     /// Mark cookies `Secure` (and give them the `__Host-` prefix): on when the issuer is https.
     pub cookie_secure: bool,
@@ -27,7 +26,7 @@ pub struct LoginConfig {
 
 impl LoginConfig {
     /// Defaults for `issuer`: 14-day remembered sessions, 15-minute challenges, the default
-    /// lockout policy and branding, `Secure` cookies when the issuer is https.
+    /// branding, `Secure` cookies when the issuer is https.
     pub fn new(issuer: impl Into<String>, system_secret: SecretString) -> Self {
         let issuer: String = issuer.into();
         Self {
@@ -36,31 +35,8 @@ impl LoginConfig {
             system_secret,
             session_ttl: Duration::from_secs(14 * 24 * 3600),
             challenge_ttl: Duration::from_secs(15 * 60),
-            lockout: LockoutPolicy::default(),
             branding: Branding::default(),
             trusted_proxies: Vec::new(),
-        }
-    }
-}
-
-/// Failed-login limits. Counters live in the short-lived store, so they hold across replicas.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LockoutPolicy {
-    /// Failures for one username within `window` that lock it for `lockout`.
-    pub max_failures_per_user: u32,
-    /// Failures from one client IP within `window` that block it for `lockout`.
-    pub max_failures_per_ip: u32,
-    pub window: Duration,
-    pub lockout: Duration,
-}
-
-impl Default for LockoutPolicy {
-    fn default() -> Self {
-        Self {
-            max_failures_per_user: 5,
-            max_failures_per_ip: 50,
-            window: Duration::from_secs(15 * 60),
-            lockout: Duration::from_secs(15 * 60),
         }
     }
 }

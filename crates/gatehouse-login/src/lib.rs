@@ -4,9 +4,10 @@
 //! It holds no signing key and mints nothing: every code and token comes from the token service,
 //! which it reaches over gRPC only ([`TokenServiceClient`], in `token_client.rs`), even when both
 //! run in one process. Its own state is short-lived and lives in the short-lived store: pending
-//! authorization requests behind unguessable challenge ids (`challenge.rs`), login sessions keyed
-//! by the keyed hash of the session cookie (`session.rs`) and failed-login counters
-//! (`rate_limit.rs`).
+//! authorization requests behind unguessable challenge ids (`challenge.rs`) and login sessions
+//! keyed by the keyed hash of the session cookie (`session.rs`), indexed per user so the token
+//! service can end them. Failed logins are counted where passwords are checked, in the token
+//! service; this UI passes on the client IP it trusts (`client_ip.rs`).
 //!
 //! Handlers are thin (`authorize.rs`, `login.rs`, `consent.rs`, `account.rs`, `logout.rs`); the
 //! decisions of the flow (skip login? skip consent? which `prompt=none` error?) are pure
@@ -29,7 +30,6 @@ pub mod i18n;
 mod login;
 mod logout;
 mod page;
-mod rate_limit;
 mod redirect;
 mod session;
 mod state;
@@ -38,11 +38,12 @@ pub mod token_client;
 use axum::routing::{get, post};
 
 pub use branding::Branding;
-pub use config::{LockoutPolicy, LoginConfig};
+pub use config::LoginConfig;
 pub use state::LoginState;
 pub use token_client::{
-    AuthorizationContext, ClientDisplay, ConnectedApp, DEFAULT_DEADLINE, MetadataHook,
-    TokenIntrospection, TokenServiceClient, TokenServiceError, UserProfile, ValidatedLogout,
+    AuthorizationContext, ClientDisplay, ClientTls, ConnectedApp, DEFAULT_DEADLINE, MetadataHook,
+    SignIn, TokenIntrospection, TokenServiceClient, TokenServiceError, UserProfile,
+    ValidatedLogout,
 };
 
 /// The login UI's HTTP routes. Mounted on the public listener in `serve all` and on the login

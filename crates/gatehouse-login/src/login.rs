@@ -2,9 +2,10 @@
 //!
 //! Wrong credentials answer the form again with status 401 and one generic message, the same
 //! for an unknown user, a wrong password and a disabled user (the token service verifies an
-//! unknown user against a dummy hash, so timing does not tell them apart either). Failed
-//! attempts are counted per username and per client IP (`rate_limit.rs`); a locked attempt gets
-//! status 429 and is not checked at all. Success starts a new login session.
+//! unknown user against a dummy hash, so timing does not tell them apart either). The token
+//! service counts failed attempts per username and per client IP (the one this UI trusts,
+//! `client_ip.rs`); a locked attempt gets status 429 and is not checked at all. Success starts a
+//! new login session.
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -19,6 +20,7 @@ use crate::form::Fields;
 use crate::i18n::Tr;
 use crate::page::{LoginPage, Page, Problem, SeeOther, language, store_failure, user_label};
 use crate::state::LoginState;
+use crate::token_client::SignIn;
 
 /// The challenge named by a page or form, if it belongs to this browser. `Err` is the page to
 /// answer instead (expired, or the store failed).
@@ -226,30 +228,23 @@ pub async fn submit(
         return again(StatusCode::UNAUTHORIZED, "login.error_invalid");
     };
 
-    let limiter = state.rate_limiter();
-    match limiter.check(&username, &ip).await {
-        Ok(None) => {}
-        Ok(Some(_)) => {
+    let user = match state
+        .token()
+        .authenticate_user(&username, &password, &ip)
+        .await
+    {
+        Ok(SignIn::Authenticated(user)) => user,
+        Ok(SignIn::Locked) => {
             metrics::counter!("gatehouse_logins_total", "outcome" => "locked").increment(1);
             return again(StatusCode::TOO_MANY_REQUESTS, "login.error_locked");
         }
-        Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
-    }
-    let user = match state.token().authenticate_user(&username, &password).await {
-        Ok(Some(user)) => user,
-        Ok(None) => {
-            if let Err(e) = limiter.record_failure(&username, &ip).await {
-                return state.failure_page(t, &store_failure(e)).into_response();
-            }
+        Ok(SignIn::Refused) => {
             metrics::counter!("gatehouse_logins_total", "outcome" => "failure").increment(1);
             tracing::info!("a login attempt failed");
             return again(StatusCode::UNAUTHORIZED, "login.error_invalid");
         }
         Err(e) => return state.failure_page(t, &e).into_response(),
     };
-    if let Err(e) = limiter.record_success(&username).await {
-        tracing::warn!(error = %e, "resetting the failed-login counter failed");
-    }
     // OpenID Connect Core §3.1.2.1: a request whose id_token_hint names a user is answered for
     // that user or not at all.
     if let Some((_, c)) = &challenge

@@ -14,7 +14,6 @@ use crate::challenge::Challenges;
 use crate::config::LoginConfig;
 use crate::csrf::{Browser, Csrf};
 use crate::headers::Csp;
-use crate::rate_limit::RateLimiter;
 use crate::session::Sessions;
 use crate::token_client::TokenServiceClient;
 
@@ -32,7 +31,6 @@ struct Inner {
     csrf: Csrf,
     session_keys: KeyedHasher,
     browser_keys: KeyedHasher,
-    rate_keys: KeyedHasher,
     /// Keys the per-user session index the token service takes when it ends a user's sessions.
     revocation_keys: RevocationKeys,
     assets: Assets,
@@ -65,7 +63,6 @@ impl LoginState {
                 csrf: Csrf::new(secret),
                 session_keys: KeyedHasher::new(secret, "login-ui/session"),
                 browser_keys: KeyedHasher::new(secret, "login-ui/browser"),
-                rate_keys: KeyedHasher::new(secret, "login-ui/rate-limit"),
                 revocation_keys: RevocationKeys::new(secret),
                 assets: Assets::new(&config.branding),
                 base_csp,
@@ -134,14 +131,6 @@ impl LoginState {
             store: self.inner.store.as_ref(),
             keys: &self.inner.browser_keys,
             ttl: self.inner.config.challenge_ttl,
-        }
-    }
-
-    pub(crate) fn rate_limiter(&self) -> RateLimiter<'_> {
-        RateLimiter {
-            store: self.inner.store.as_ref(),
-            keys: &self.inner.rate_keys,
-            policy: &self.inner.config.lockout,
         }
     }
 }

@@ -21,7 +21,7 @@ use gatehouse_proto::convert::MalformedMessage;
 use gatehouse_proto::status::oauth_from_status;
 use gatehouse_proto::token::v1 as pb;
 use gatehouse_proto::token::v1::token_service_client::TokenServiceClient as GeneratedClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Code, Request, Response, Status};
 
 /// How long a call may take unless [`TokenServiceClient::with_deadline`] says otherwise.
@@ -52,8 +52,29 @@ impl std::fmt::Debug for MetadataHook {
 pub enum TokenServiceError {
     #[error("invalid token service URL {0:?}")]
     InvalidUrl(String),
+    #[error("TLS to the token service: {0}")]
+    Tls(String),
     #[error("token service unreachable: {0}")]
     Unreachable(String),
+}
+
+/// Mutual TLS to the token service (PEM): the CA that verifies its certificate, and this
+/// caller's certificate and private key.
+#[derive(Clone)]
+pub struct ClientTls {
+    pub ca_pem: String,
+    pub identity: Option<(String, SecretString)>,
+}
+
+impl std::fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientTls")
+            .field(
+                "identity",
+                &self.identity.as_ref().map(|_| "[certificate and key]"),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the consent screen shows about a client. Links are `None` when not registered.
@@ -85,6 +106,16 @@ impl AuthorizationContext {
     pub fn visible_scopes(&self) -> impl Iterator<Item = &ScopeDefinition> {
         self.scopes.iter().filter(|s| !s.hidden)
     }
+}
+
+/// The answer to a sign-in attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignIn {
+    Authenticated(UserProfile),
+    /// An unknown user, a wrong password or a disabled user: one answer for all three.
+    Refused,
+    /// Too many recent failures for this username or from this IP: not checked at all.
+    Locked,
 }
 
 /// What the login UI knows about a user (never the password hash).
@@ -136,12 +167,24 @@ pub struct TokenIntrospection {
 
 impl TokenServiceClient {
     /// Connects lazily: the first call opens the channel, and a lost connection is re-opened by
-    /// the next call, so the UI survives a restart of the token service.
-    pub fn connect_lazy(url: &str) -> Result<Self, TokenServiceError> {
-        let endpoint = Endpoint::from_shared(url.to_owned())
+    /// the next call, so the UI survives a restart of the token service. With `tls` the link is
+    /// `https://`, the token service's certificate is verified against `tls`'s CA for the URL's
+    /// host, and this caller presents its own certificate (mutual TLS).
+    pub fn connect_lazy(url: &str, tls: Option<&ClientTls>) -> Result<Self, TokenServiceError> {
+        let mut endpoint = Endpoint::from_shared(url.to_owned())
             .map_err(|_| TokenServiceError::InvalidUrl(url.to_owned()))?
             .connect_timeout(Duration::from_secs(2))
             .tcp_nodelay(true);
+        if let Some(tls) = tls {
+            let mut config =
+                ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&tls.ca_pem));
+            if let Some((cert, key)) = &tls.identity {
+                config = config.identity(Identity::from_pem(cert, key.expose()));
+            }
+            endpoint = endpoint
+                .tls_config(config)
+                .map_err(|e| TokenServiceError::Tls(e.to_string()))?;
+        }
         Ok(Self {
             inner: GeneratedClient::new(endpoint.connect_lazy()),
             deadline: DEFAULT_DEADLINE,
@@ -208,16 +251,19 @@ impl TokenServiceClient {
         })
     }
 
-    /// Checks a username and password: `None` for an unknown user, a wrong password or a
-    /// disabled user alike.
+    /// Checks a username and password of an end user at `client_ip`. The token service enforces
+    /// the failed-login limits: an unknown user, a wrong password and a disabled user are one
+    /// answer ([`SignIn::Refused`]), a locked username or IP another ([`SignIn::Locked`]).
     pub async fn authenticate_user(
         &self,
         username: &str,
         password: &SecretString,
-    ) -> Result<Option<UserProfile>, OAuthError> {
+        client_ip: &str,
+    ) -> Result<SignIn, OAuthError> {
         let message = pb::AuthenticateUserRequest {
             username: username.to_owned(),
             password: password.expose().to_owned(),
+            client_ip: Some(client_ip.to_owned()),
         };
         let answer = self
             .call(
@@ -226,7 +272,12 @@ impl TokenServiceClient {
             )
             .await
             .map_err(error)?;
-        Ok(answer.user.map(user_profile))
+        let locked = answer.locked();
+        Ok(match (answer.user, locked) {
+            (Some(user), _) => SignIn::Authenticated(user_profile(user)),
+            (None, pb::Lockout::None) => SignIn::Refused,
+            (None, _) => SignIn::Locked,
+        })
     }
 
     /// The user with this id, `None` when there is none.

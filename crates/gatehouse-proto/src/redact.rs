@@ -16,6 +16,7 @@ impl fmt::Debug for AuthenticateUserRequest {
         f.debug_struct("AuthenticateUserRequest")
             .field("username", &self.username)
             .field("password", &REDACTED)
+            .field("client_ip", &self.client_ip)
             .finish()
     }
 }
@@ -106,10 +107,17 @@ mod tests {
     #[test]
     fn secrets_never_print() {
         let printed = format!(
-            "{:?} {:?} {:?} {:?} {:?} {:?}",
+            "{:?} {:?} {:?} {:?} {:?} {:?} {:?}",
             AuthenticateUserRequest {
                 username: "alice".into(),
-                password: "hunter2".into()
+                password: "hunter2".into(),
+                client_ip: Some("198.51.100.1".into()),
+            },
+            AuthorizationParams {
+                client_id: Some("c".into()),
+                id_token_hint: Some("eyJ.hint-secret".into()),
+                request: Some("eyJ.request-object-secret".into()),
+                ..Default::default()
             },
             IssueAuthorizationCodeRequest {
                 session_id: Some("sess-secret".into()),
@@ -136,6 +144,8 @@ mod tests {
         assert!(printed.contains("alice"));
         for secret in [
             "hunter2",
+            "hint-secret",
+            "request-object-secret",
             "sess-secret",
             "gh_ac_secret",
             "gh_at_secret",

@@ -7,6 +7,7 @@ use gatehouse_core::authorize::{
 use gatehouse_core::client::Client;
 use gatehouse_core::error::{ErrorCode, OAuthError};
 use gatehouse_core::grant::AuthorizationCodeRecord;
+use gatehouse_core::lockout::{Blocked, LoginLimits};
 use gatehouse_core::scope::{ScopeDefinition, ScopeSet};
 use gatehouse_core::secret::{SecretString, random_token};
 use gatehouse_core::store::{Consent, Namespace, Records};
@@ -16,6 +17,19 @@ use std::sync::{Arc, OnceLock};
 use crate::admin::password::{PasswordHashParams, hash_password, verify_password};
 use crate::issue::AUTHORIZATION_CODE_PREFIX;
 use crate::service::{TokenService, store_error};
+
+/// Longest password checked, in characters (the admin API's limit for setting one).
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// The answer to a sign-in attempt.
+#[derive(Debug, Clone)]
+pub enum Authentication {
+    Authenticated(User),
+    /// An unknown user, a wrong password or a disabled user: one answer for all three.
+    Refused,
+    /// Too many recent failures: refused without looking at the password.
+    Locked(Blocked),
+}
 
 /// A validated request with what the consent screen shows about it.
 #[derive(Debug, Clone)]
@@ -95,14 +109,34 @@ impl TokenService {
             .collect())
     }
 
-    /// Checks a username and password. `None` for an unknown user, a wrong password or a
-    /// disabled user alike; an unknown username still costs one argon2 verification, so timing
-    /// does not tell which it was.
+    /// Checks a username and password for an end user at `client_ip`, with the failed-login
+    /// limits (`gatehouse_core::lockout`): a locked username or IP is refused before the password
+    /// is looked at. An unknown user, a wrong password and a disabled user are one answer
+    /// ([`Authentication::Refused`]); an unknown username still costs one argon2 verification, so
+    /// timing does not tell which it was.
     pub async fn authenticate_user(
         &self,
         username: &str,
         password: SecretString,
-    ) -> Result<Option<User>, OAuthError> {
+        client_ip: &str,
+    ) -> Result<Authentication, OAuthError> {
+        if password.expose().chars().count() > MAX_PASSWORD_CHARS {
+            return Err(OAuthError::invalid_request(
+                "the password is longer than 1,024 characters",
+            ));
+        }
+        let limits = LoginLimits {
+            store: self.short_lived.as_ref(),
+            keys: &self.login_limit_keys,
+            policy: &self.settings.lockout,
+        };
+        if let Some(blocked) = limits
+            .check(username, client_ip)
+            .await
+            .map_err(store_error)?
+        {
+            return Ok(Authentication::Locked(blocked));
+        }
         let user = self
             .durable
             .get_user_by_username(username)
@@ -119,7 +153,33 @@ impl TokenService {
             tracing::error!(error = %e, "password verification failed");
             OAuthError::server_error()
         })?;
-        Ok(user.filter(|u| matches && !u.disabled))
+        match user.filter(|u| matches && !u.disabled) {
+            Some(user) => {
+                if let Err(e) = limits.record_success(username).await {
+                    tracing::warn!(error = %e, "resetting the failed-login counter failed");
+                }
+                Ok(Authentication::Authenticated(user))
+            }
+            None => {
+                match limits
+                    .record_failure(username, client_ip)
+                    .await
+                    .map_err(store_error)?
+                {
+                    Some(Blocked::User) => {
+                        tracing::warn!("a username was locked after repeated failed logins");
+                    }
+                    Some(Blocked::Ip) => {
+                        tracing::warn!(
+                            client_ip,
+                            "a client IP was blocked after repeated failed logins"
+                        );
+                    }
+                    None => {}
+                }
+                Ok(Authentication::Refused)
+            }
+        }
     }
 
     pub async fn user(&self, id: &str) -> Result<Option<User>, OAuthError> {

@@ -27,6 +27,8 @@ pub struct TokenService {
     pub(crate) tokens: KeyedHasher,
     pub(crate) key_encryption: KeyEncryption,
     pub(crate) revocations: Revocations,
+    /// Keys the failed-login counters (`gatehouse_core::lockout`).
+    pub(crate) login_limit_keys: KeyedHasher,
     keys: RwLock<Arc<KeyRing>>,
     clients: ClientCache,
 }
@@ -95,6 +97,7 @@ impl TokenService {
             clock,
             client_secrets: gatehouse_core::registration::client_secret_hasher(current),
             tokens: KeyedHasher::new(current, TOKEN_HASH_PURPOSE),
+            login_limit_keys: KeyedHasher::new(current, gatehouse_core::lockout::KEY_PURPOSE),
             key_encryption,
             keys: RwLock::new(Arc::new(ring)),
         })

@@ -1,6 +1,7 @@
 //! What the token service needs to know from the configuration.
 
 use gatehouse_core::client::AccessTokenStrategy;
+use gatehouse_core::lockout::LockoutPolicy;
 use gatehouse_jose::SigningAlgorithm;
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ pub struct TokenSettings {
     /// How long a client record may be served from the in-process cache. Changes made through
     /// this process's admin API invalidate it at once; other replicas see them after this.
     pub client_cache_ttl: Duration,
+    /// Failed-login limits, enforced where passwords are checked (`AuthenticateUser`).
+    pub lockout: LockoutPolicy,
 }
 
 impl TokenSettings {
@@ -39,6 +42,7 @@ impl TokenSettings {
             access_token_algorithm: SigningAlgorithm::Rs256,
             require_pkce: false,
             client_cache_ttl: Duration::from_secs(5),
+            lockout: LockoutPolicy::default(),
         }
     }
 

@@ -24,6 +24,13 @@ pub const KEYS: &[&str] = &[
     "login_addr",
     "login_admin_addr",
     "token_grpc_url",
+    "grpc_tls_cert",
+    "grpc_tls_key",
+    "grpc_client_ca",
+    "grpc_insecure",
+    "token_grpc_ca",
+    "token_grpc_client_cert",
+    "token_grpc_client_key",
     "database_url",
     "redis_url",
     "data_dir",
@@ -85,6 +92,22 @@ pub struct Config {
     pub login_admin_addr: SocketAddr,
     /// Where a separate login process finds the token service's gRPC listener.
     pub token_grpc_url: Option<String>,
+    /// The token service's gRPC server certificate (PEM): with the key and the client CA, the
+    /// listener takes only mutual TLS.
+    pub grpc_tls_cert: Option<PathBuf>,
+    /// The private key of `grpc_tls_cert` (PEM, PKCS#8).
+    pub grpc_tls_key: Option<PathBuf>,
+    /// The CA (PEM) whose client certificates the gRPC listener accepts; their roles decide what
+    /// each caller may call.
+    pub grpc_client_ca: Option<PathBuf>,
+    /// Serve gRPC off loopback without TLS, for a service mesh that already does mutual TLS.
+    pub grpc_insecure: bool,
+    /// The CA (PEM) that verifies the token service's certificate, for callers (`serve login`).
+    pub token_grpc_ca: Option<PathBuf>,
+    /// The caller's client certificate (PEM) for the token service's gRPC listener.
+    pub token_grpc_client_cert: Option<PathBuf>,
+    /// The private key of `token_grpc_client_cert` (PEM, PKCS#8).
+    pub token_grpc_client_key: Option<PathBuf>,
     pub database_url: Option<String>,
     pub redis_url: Option<String>,
     /// Holds the embedded SQLite database and, in dev mode, the generated system secret.
@@ -163,6 +186,13 @@ impl Default for Config {
             login_addr: SocketAddr::from(([127, 0, 0, 1], 4447)),
             login_admin_addr: SocketAddr::from(([127, 0, 0, 1], 4448)),
             token_grpc_url: None,
+            grpc_tls_cert: None,
+            grpc_tls_key: None,
+            grpc_client_ca: None,
+            grpc_insecure: false,
+            token_grpc_ca: None,
+            token_grpc_client_cert: None,
+            token_grpc_client_key: None,
             database_url: None,
             redis_url: None,
             data_dir: PathBuf::from("data"),
@@ -262,6 +292,18 @@ pub fn load(
         config.log = std::env::var("RUST_LOG").ok();
     }
     // Empty strings in the environment mean "unset", as shells and compose files produce them.
+    for value in [
+        &mut config.grpc_tls_cert,
+        &mut config.grpc_tls_key,
+        &mut config.grpc_client_ca,
+        &mut config.token_grpc_ca,
+        &mut config.token_grpc_client_cert,
+        &mut config.token_grpc_client_key,
+    ] {
+        if value.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+            *value = None;
+        }
+    }
     for value in [
         &mut config.database_url,
         &mut config.redis_url,
@@ -456,6 +498,7 @@ impl Config {
                 "set GATEHOUSE_TOKEN_GRPC_URL to e.g. http://127.0.0.1:4446",
             ));
         }
+        self.validate_grpc_tls(role)?;
         if let Some(secret) = &self.system_secret
             && secret.len() < 32
         {
@@ -496,6 +539,117 @@ impl Config {
         }
         self.validate_ui()?;
         Ok(self)
+    }
+
+    /// Whether the token service's gRPC listener takes mutual TLS.
+    pub fn grpc_server_tls(&self) -> bool {
+        self.grpc_tls_cert.is_some()
+    }
+
+    /// The gRPC link's TLS keys: a listener off loopback has mutual TLS or an explicit opt-out, a
+    /// caller off loopback talks TLS, and what is configured is complete.
+    fn validate_grpc_tls(&self, role: Role) -> Result<(), ConfigError> {
+        let server = [
+            ("grpc_tls_cert", &self.grpc_tls_cert),
+            ("grpc_tls_key", &self.grpc_tls_key),
+            ("grpc_client_ca", &self.grpc_client_ca),
+        ];
+        if server.iter().any(|(_, v)| v.is_some())
+            && let Some((missing, _)) = server.iter().find(|(_, v)| v.is_none())
+        {
+            return Err(ConfigError::new(
+                missing,
+                format!(
+                    "GATEHOUSE_{} is not set, but other gRPC TLS settings are",
+                    missing.to_ascii_uppercase()
+                ),
+                "set GATEHOUSE_GRPC_TLS_CERT, GATEHOUSE_GRPC_TLS_KEY and GATEHOUSE_GRPC_CLIENT_CA together (`gatehouse certs grpc --out DIR` writes all three)",
+            ));
+        }
+        if self.grpc_server_tls() && self.grpc_insecure {
+            return Err(ConfigError::new(
+                "grpc_insecure",
+                "is set together with the gRPC TLS files",
+                "unset GATEHOUSE_GRPC_INSECURE, or the GATEHOUSE_GRPC_TLS_* files",
+            ));
+        }
+        if matches!(role, Role::All | Role::Token)
+            && !self.grpc_addr.ip().is_loopback()
+            && !self.grpc_server_tls()
+            && !self.grpc_insecure
+        {
+            return Err(ConfigError::new(
+                "grpc_addr",
+                format!(
+                    "GATEHOUSE_GRPC_ADDR binds {} off loopback without mutual TLS, so anyone who reaches the port could mint codes for any user",
+                    self.grpc_addr
+                ),
+                "set GATEHOUSE_GRPC_TLS_CERT, GATEHOUSE_GRPC_TLS_KEY and GATEHOUSE_GRPC_CLIENT_CA (`gatehouse certs grpc --out DIR` writes them), bind GATEHOUSE_GRPC_ADDR to 127.0.0.1, or set GATEHOUSE_GRPC_INSECURE=true behind a service mesh that already does mutual TLS",
+            ));
+        }
+        if self.token_grpc_client_cert.is_some() != self.token_grpc_client_key.is_some() {
+            let missing = if self.token_grpc_client_cert.is_none() {
+                "token_grpc_client_cert"
+            } else {
+                "token_grpc_client_key"
+            };
+            return Err(ConfigError::new(
+                missing,
+                "the client certificate and its key go together",
+                "set GATEHOUSE_TOKEN_GRPC_CLIENT_CERT and GATEHOUSE_TOKEN_GRPC_CLIENT_KEY together",
+            ));
+        }
+        let calls_over_tls = self.token_grpc_ca.is_some();
+        if calls_over_tls && self.token_grpc_client_cert.is_none() {
+            return Err(ConfigError::new(
+                "token_grpc_client_cert",
+                "is required with GATEHOUSE_TOKEN_GRPC_CA: the token service accepts only callers with a client certificate",
+                "set GATEHOUSE_TOKEN_GRPC_CLIENT_CERT and GATEHOUSE_TOKEN_GRPC_CLIENT_KEY to the login certificate (`gatehouse certs grpc` writes login.crt and login.key)",
+            ));
+        }
+        if let Some(url) = &self.token_grpc_url
+            && let Ok(parsed) = Url::parse(url)
+        {
+            if parsed.scheme() == "https" && !calls_over_tls {
+                return Err(ConfigError::new(
+                    "token_grpc_ca",
+                    format!("is required to reach {url} over TLS"),
+                    "set GATEHOUSE_TOKEN_GRPC_CA to the CA of the token service's certificate (ca.crt), and the client certificate variables",
+                ));
+            }
+            if parsed.scheme() == "http" && calls_over_tls {
+                return Err(ConfigError::new(
+                    "token_grpc_url",
+                    format!("{url:?} is plain http, but GATEHOUSE_TOKEN_GRPC_CA is set"),
+                    "use https:// in GATEHOUSE_TOKEN_GRPC_URL",
+                ));
+            }
+            if role == Role::Login
+                && parsed.scheme() == "http"
+                && !crate::config::is_loopback_url(&parsed)
+                && !self.grpc_insecure
+            {
+                return Err(ConfigError::new(
+                    "token_grpc_url",
+                    format!(
+                        "{url:?} is plain http to another host: passwords would cross the network in clear"
+                    ),
+                    "use https:// with GATEHOUSE_TOKEN_GRPC_CA, GATEHOUSE_TOKEN_GRPC_CLIENT_CERT and GATEHOUSE_TOKEN_GRPC_CLIENT_KEY, or set GATEHOUSE_GRPC_INSECURE=true behind a service mesh that already does mutual TLS",
+                ));
+            }
+        }
+        if role == Role::All
+            && self.grpc_server_tls()
+            && self.token_grpc_url.is_none()
+            && !calls_over_tls
+        {
+            return Err(ConfigError::new(
+                "token_grpc_ca",
+                "is required with the gRPC TLS files in serve all: the in-process login UI calls the gRPC listener with a client certificate",
+                "set GATEHOUSE_TOKEN_GRPC_CA, GATEHOUSE_TOKEN_GRPC_CLIENT_CERT and GATEHOUSE_TOKEN_GRPC_CLIENT_KEY (ca.crt, login.crt, login.key); the server certificate must name localhost",
+            ));
+        }
+        Ok(())
     }
 
     /// The login UI's branding and lockout keys.
@@ -565,17 +719,21 @@ impl Config {
         Ok(())
     }
 
+    /// The failed-login limits, enforced by the token service where passwords are checked.
+    pub fn lockout(&self) -> gatehouse_core::lockout::LockoutPolicy {
+        gatehouse_core::lockout::LockoutPolicy {
+            max_failures_per_user: self.login_max_failures_per_user,
+            max_failures_per_ip: self.login_max_failures_per_ip,
+            window: self.login_failure_window,
+            lockout: self.login_lockout,
+        }
+    }
+
     /// The login UI's settings, from this configuration and the resolved system secret.
     pub fn login_config(&self, system_secret: &SecretString) -> gatehouse_login::LoginConfig {
         let mut login =
             gatehouse_login::LoginConfig::new(self.issuer.clone(), system_secret.clone());
         login.session_ttl = self.ttl_login_session;
-        login.lockout = gatehouse_login::LockoutPolicy {
-            max_failures_per_user: self.login_max_failures_per_user,
-            max_failures_per_ip: self.login_max_failures_per_ip,
-            window: self.login_failure_window,
-            lockout: self.login_lockout,
-        };
         login.trusted_proxies = self
             .trusted_proxies
             .split(',')
@@ -607,6 +765,11 @@ impl Config {
             .clone()
             .unwrap_or_else(|| self.embedded_database_url())
     }
+}
+
+/// Whether `url` points at this machine (a loopback IP or `localhost`).
+pub fn is_loopback_url(url: &Url) -> bool {
+    gatehouse_core::redirect::is_loopback_host(url, true)
 }
 
 /// A URL a page may link to: http(s) with a host, or a path on the login UI's own origin.
@@ -796,9 +959,9 @@ mod tests {
         let login = c.login_config(&SecretString::new("s".repeat(40)));
         assert_eq!(login.branding.product_name, "Neon");
         assert_eq!(login.branding.logo_url.as_deref(), Some("/brand/logo.svg"));
-        assert_eq!(login.lockout.max_failures_per_user, 3);
-        assert_eq!(login.lockout.max_failures_per_ip, 50);
-        assert_eq!(login.lockout.window, Duration::from_secs(300));
+        assert_eq!(c.lockout().max_failures_per_user, 3);
+        assert_eq!(c.lockout().max_failures_per_ip, 50);
+        assert_eq!(c.lockout().window, Duration::from_secs(300));
         assert_eq!(login.issuer, "https://oauth2.example.com");
         assert!(login.cookie_secure, "https issuer means Secure cookies");
     }

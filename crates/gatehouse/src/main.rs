@@ -4,6 +4,7 @@
 
 mod cli;
 mod config;
+mod grpc_tls;
 mod health;
 mod serve;
 mod shutdown;
@@ -69,6 +70,11 @@ enum Command {
         conn: cli::AdminConnection,
         #[command(subcommand)]
         cmd: cli::KeysCommand,
+    },
+    /// Certificates for the gRPC link between the login UI and the token service.
+    Certs {
+        #[command(subcommand)]
+        cmd: cli::CertsCommand,
     },
 }
 
@@ -196,11 +202,24 @@ fn main() -> ExitCode {
         | Command::Scopes { .. }
         | Command::Users { .. }
         | Command::Keys { .. } => return run_operator_cli(cli.command),
+        Command::Certs { cmd } => {
+            return match cli::run_certs(cmd) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(1)
+                }
+            };
+        }
     };
     let config = match config::load(cli.config.as_deref(), &overrides.to_map())
         .and_then(|c| c.validate(role))
     {
         Ok(c) => c,
+        Err(e) => return config_failure(&e),
+    };
+    let grpc_tls = match grpc_tls::load(&config, role) {
+        Ok(tls) => tls,
         Err(e) => return config_failure(&e),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -224,12 +243,13 @@ fn main() -> ExitCode {
             tracing::warn!(variable = %key, "ignoring unknown GATEHOUSE_* environment variable");
         }
         match cli.command {
-            Command::Serve { .. } => serve::run(config, role).await,
+            Command::Serve { .. } => serve::run(config, role, grpc_tls).await,
             Command::Migrate { .. } => migrate(&config).await,
             Command::Clients { .. }
             | Command::Scopes { .. }
             | Command::Users { .. }
-            | Command::Keys { .. } => Ok(()),
+            | Command::Keys { .. }
+            | Command::Certs { .. } => Ok(()),
         }
     });
     match result {
@@ -254,7 +274,9 @@ fn run_operator_cli(command: Command) -> ExitCode {
                     Command::Scopes { conn, cmd } => cli::run_scopes(&conn, cmd).await,
                     Command::Users { conn, cmd } => cli::run_users(&conn, cmd).await,
                     Command::Keys { conn, cmd } => cli::run_keys(&conn, cmd).await,
-                    Command::Serve { .. } | Command::Migrate { .. } => Ok(()),
+                    Command::Serve { .. } | Command::Migrate { .. } | Command::Certs { .. } => {
+                        Ok(())
+                    }
                 }
             })
         });

@@ -19,7 +19,7 @@ use gatehouse_core::store::{DurableStore, ShortLivedStore};
 use gatehouse_jose::SigningAlgorithm;
 use gatehouse_login::TokenServiceClient;
 use gatehouse_token::admin::{AdminConfig, client_secret_hasher, seed_default_scopes};
-use gatehouse_token::grpc::TokenGrpc;
+use gatehouse_token::grpc::{Callers, TokenGrpc};
 use gatehouse_token::{TokenService, TokenSettings};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,6 +28,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use crate::config::{Config, Role};
+use crate::grpc_tls::GrpcTls;
 use crate::health::{Dependency, Readiness};
 use crate::shutdown::Shutdown;
 use crate::system_secret;
@@ -39,8 +40,14 @@ const GRPC_HEALTH_INTERVAL: Duration = Duration::from_secs(2);
 /// How often the janitor runs.
 const JANITOR_INTERVAL: Duration = Duration::from_secs(60);
 
-pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
+pub async fn run(config: Config, role: Role, grpc_tls: GrpcTls) -> anyhow::Result<()> {
     let system_secret = system_secret::resolve(&config)?;
+    if config.grpc_insecure {
+        tracing::warn!(
+            grpc_addr = %config.grpc_addr,
+            "GATEHOUSE_GRPC_INSECURE is set: the gRPC link carries passwords and tokens without TLS and trusts every caller; only behind a service mesh that does mutual TLS"
+        );
+    }
     // Installed before anything counts, so no early increment is lost.
     telemetry::prometheus();
     let shutdown = Shutdown::on_signals();
@@ -79,9 +86,10 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
                 let token_url = config
                     .token_grpc_url
                     .clone()
-                    .unwrap_or_else(|| local_grpc_url(grpc_addr));
-                let token_service = TokenServiceClient::connect_lazy(&token_url)?
-                    .with_metadata_hook(telemetry::trace_context_hook());
+                    .unwrap_or_else(|| local_grpc_url(grpc_addr, grpc_tls.server.is_some()));
+                let token_service =
+                    TokenServiceClient::connect_lazy(&token_url, grpc_tls.client.as_ref())?
+                        .with_metadata_hook(telemetry::trace_context_hook());
                 public_app = public_app.merge(gatehouse_login::router(login_state(
                     &config,
                     &system_secret,
@@ -95,12 +103,21 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
 
             urls.push(format!("public  {}", http_url(public.local_addr()?)));
             urls.push(format!("admin   {}", http_url(admin.local_addr()?)));
-            urls.push(format!("gRPC    {}", http_url(grpc_addr)));
+            urls.push(format!(
+                "gRPC    {}{}",
+                http_url(grpc_addr),
+                if grpc_tls.server.is_some() {
+                    " (mutual TLS)"
+                } else {
+                    ""
+                }
+            ));
             servers.spawn(serve_http(public, "public", public_app, shutdown.clone()));
             servers.spawn(serve_http(admin, "admin", admin_app, shutdown.clone()));
             servers.spawn(serve_grpc(
                 grpc,
                 service.clone(),
+                grpc_tls.server.clone(),
                 durable,
                 short_lived,
                 shutdown.clone(),
@@ -112,8 +129,9 @@ pub async fn run(config: Config, role: Role) -> anyhow::Result<()> {
                 .token_grpc_url
                 .clone()
                 .context("GATEHOUSE_TOKEN_GRPC_URL is required")?;
-            let token_service = TokenServiceClient::connect_lazy(&token_url)?
-                .with_metadata_hook(telemetry::trace_context_hook());
+            let token_service =
+                TokenServiceClient::connect_lazy(&token_url, grpc_tls.client.as_ref())?
+                    .with_metadata_hook(telemetry::trace_context_hook());
             let listener = bind(config.login_addr, "login").await?;
             let readiness = readiness_of_login(&short_lived, &token_service);
             let admin_app = crate::health::router(readiness.clone())
@@ -249,6 +267,7 @@ async fn start_token_service(
         id_token_algorithm: SigningAlgorithm::parse(&config.id_token_alg)?,
         access_token_algorithm: SigningAlgorithm::parse(&config.access_token_alg)?,
         require_pkce: config.require_pkce,
+        lockout: config.lockout(),
         ..TokenSettings::for_issuer(config.issuer.clone())
     };
     let previous: Vec<String> = config
@@ -324,8 +343,12 @@ fn http_url(addr: SocketAddr) -> String {
 }
 
 /// The URL the in-process login UI uses to reach the gRPC listener (a wildcard bind is reached
-/// over loopback).
-fn local_grpc_url(addr: SocketAddr) -> String {
+/// over loopback). With TLS it is `https://localhost:<port>`: the name the server certificate
+/// must carry (`gatehouse certs grpc` always includes it).
+fn local_grpc_url(addr: SocketAddr, tls: bool) -> String {
+    if tls {
+        return format!("https://localhost:{}", addr.port());
+    }
     let host = if addr.ip().is_unspecified() {
         SocketAddr::from(([127, 0, 0, 1], addr.port()))
     } else {
@@ -352,9 +375,13 @@ async fn serve_http(
     .context("HTTP server failed")
 }
 
+/// The token service's gRPC listener. With `tls` it takes only mutual TLS and each caller's
+/// certificate role decides what it may call; without, the link itself is trusted (loopback, or
+/// a mesh with `GATEHOUSE_GRPC_INSECURE`).
 async fn serve_grpc(
     listener: TcpListener,
     service: Arc<TokenService>,
+    tls: Option<tonic::transport::ServerTlsConfig>,
     durable: Arc<dyn DurableStore>,
     short_lived: Arc<dyn ShortLivedStore>,
     shutdown: Shutdown,
@@ -395,11 +422,22 @@ async fn serve_grpc(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .context("building gRPC reflection")?;
-    let result = tonic::transport::Server::builder()
+    let callers = if tls.is_some() {
+        Callers::Certificates
+    } else {
+        Callers::TrustedLink
+    };
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder
+            .tls_config(tls)
+            .context("setting up the gRPC listener's TLS")?;
+    }
+    let result = builder
         .layer(telemetry::GrpcTelemetryLayer)
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(TokenGrpc::new(service).into_server())
+        .add_service(TokenGrpc::new(service).into_server(callers))
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
             shutdown.wait(),

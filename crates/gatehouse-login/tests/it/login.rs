@@ -135,11 +135,11 @@ async fn five_failures_lock_the_username_and_a_success_resets_the_count() {
 
 #[tokio::test]
 async fn failures_are_counted_per_client_ip() {
-    let configure = |c: &mut gatehouse_login::LoginConfig| {
-        c.lockout.max_failures_per_ip = 3;
-        c.lockout.lockout = Duration::from_secs(60);
+    let configure = |s: &mut gatehouse_token::TokenSettings| {
+        s.lockout.max_failures_per_ip = 3;
+        s.lockout.lockout = Duration::from_secs(60);
     };
-    for ui in uis_with(configure).await {
+    for ui in uis_with_token(configure).await {
         let mut attacker = ui.browser_from("198.51.100.9:5000");
         let page = attacker.start(&cli_authorize(SEED_SCOPE, &[])).await;
         for user in ["mallory", "trent", "victor"] {

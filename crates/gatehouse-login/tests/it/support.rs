@@ -19,7 +19,7 @@ use gatehouse_core::{ManualClock, SystemClock};
 use gatehouse_login::{LoginConfig, LoginState, TokenServiceClient};
 use gatehouse_testkit::{DurableBackend, DurableKind, ShortLivedBackend, ShortLivedKind};
 use gatehouse_token::admin::password::{PasswordHashParams, hash_password};
-use gatehouse_token::grpc::TokenGrpc;
+use gatehouse_token::grpc::{Callers, TokenGrpc};
 use gatehouse_token::issue::TokenResponse;
 use gatehouse_token::{TokenService, TokenSettings};
 use tokio::task::JoinHandle;
@@ -103,15 +103,18 @@ impl Ui {
         durable: DurableBackend,
         short_lived: ShortLivedBackend,
         configure: &dyn Fn(&mut LoginConfig),
+        settings: &dyn Fn(&mut TokenSettings),
     ) -> Self {
         let name = format!("{}+{}", durable.name(), short_lived.name());
         // A system secret of its own: Redis is shared between tests, and the keys of sessions
         // and failed-login counters are keyed hashes, so no two tests see each other's.
         let system_secret = format!("login-ui-test-{}", random_token(32));
         seed(durable.store.as_ref(), &system_secret).await;
+        let mut token_settings = TokenSettings::for_issuer(ISSUER);
+        settings(&mut token_settings);
         let service = Arc::new(
             TokenService::start(
-                TokenSettings::for_issuer(ISSUER),
+                token_settings,
                 Arc::clone(&durable.store),
                 Arc::clone(&short_lived.store),
                 Arc::new(SystemClock),
@@ -122,14 +125,14 @@ impl Ui {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let grpc =
-            Server::builder().add_service(TokenGrpc::new(Arc::clone(&service)).into_server());
+        let grpc = Server::builder()
+            .add_service(TokenGrpc::new(Arc::clone(&service)).into_server(Callers::TrustedLink));
         let server = tokio::spawn(async move {
             grpc.serve_with_incoming(TcpIncoming::from(listener))
                 .await
                 .unwrap();
         });
-        let token = TokenServiceClient::connect_lazy(&url).unwrap();
+        let token = TokenServiceClient::connect_lazy(&url, None).unwrap();
         let mut config = LoginConfig::new(ISSUER, SecretString::new(system_secret));
         configure(&mut config);
         let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
@@ -201,6 +204,19 @@ pub async fn uis() -> Vec<Ui> {
 }
 
 pub async fn uis_with(configure: impl Fn(&mut LoginConfig)) -> Vec<Ui> {
+    uis_configured(configure, |_| {}).await
+}
+
+/// UIs over token services with `settings` changed (e.g. the failed-login limits, which the
+/// token service enforces).
+pub async fn uis_with_token(settings: impl Fn(&mut TokenSettings)) -> Vec<Ui> {
+    uis_configured(|_| {}, settings).await
+}
+
+async fn uis_configured(
+    configure: impl Fn(&mut LoginConfig),
+    settings: impl Fn(&mut TokenSettings),
+) -> Vec<Ui> {
     let mut durable = gatehouse_testkit::durable_backends().await;
     let short_lived = gatehouse_testkit::short_lived_backends().await;
     while durable.len() < short_lived.len() {
@@ -215,7 +231,7 @@ pub async fn uis_with(configure: impl Fn(&mut LoginConfig)) -> Vec<Ui> {
                 .await
                 .unwrap(),
         };
-        out.push(Ui::start(durable, short, &configure).await);
+        out.push(Ui::start(durable, short, &configure, &settings).await);
     }
     out
 }

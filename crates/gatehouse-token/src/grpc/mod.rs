@@ -7,6 +7,7 @@
 //! Requests carry passwords and bearer tokens: no handler logs a request message, and the
 //! secret-bearing messages print `[redacted]` under `Debug` anyway.
 
+mod access;
 mod deadline;
 
 use std::sync::Arc;
@@ -24,9 +25,12 @@ use gatehouse_proto::token::v1::token_service_server::{
 };
 use tonic::{Request, Response, Status};
 
+pub use access::{Access, Callers, ROLE_URI_PREFIX, Role, roles_of};
 pub use deadline::{Deadline, EARLY, parse_grpc_timeout};
 
+use crate::authorization::Authentication;
 use crate::service::TokenService;
+use gatehouse_core::lockout::Blocked;
 
 /// Largest request message accepted. The biggest legitimate one, an authorization request, is
 /// a few KiB (`state` and `nonce` are capped at 2 KiB each).
@@ -48,11 +52,17 @@ impl TokenGrpc {
         self.service.issuer()
     }
 
-    /// The service to add to a tonic server: the handlers with caller deadlines enforced
-    /// ([`Deadline`]) and request messages capped at [`MAX_MESSAGE_BYTES`]. Its gRPC name is
-    /// that of `TokenServiceServer<TokenGrpc>`, which is what the health reporter takes.
-    pub fn into_server(self) -> Deadline<TokenServiceServer<Self>> {
-        Deadline::new(TokenServiceServer::new(self).max_decoding_message_size(MAX_MESSAGE_BYTES))
+    /// The service to add to a tonic server: callers checked against `callers` ([`Access`]:
+    /// with mutual TLS, each role calls only its RPCs), caller deadlines enforced ([`Deadline`])
+    /// and request messages capped at [`MAX_MESSAGE_BYTES`]. Its gRPC name is that of
+    /// `TokenServiceServer<TokenGrpc>`, which is what the health reporter takes.
+    pub fn into_server(self, callers: Callers) -> Access<Deadline<TokenServiceServer<Self>>> {
+        Access::new(
+            Deadline::new(
+                TokenServiceServer::new(self).max_decoding_message_size(MAX_MESSAGE_BYTES),
+            ),
+            callers,
+        )
     }
 }
 
@@ -173,14 +183,32 @@ impl TokenServiceRpc for TokenGrpc {
         &self,
         request: Request<pb::AuthenticateUserRequest>,
     ) -> Result<Response<pb::AuthenticateUserResponse>, Status> {
-        let pb::AuthenticateUserRequest { username, password } = request.into_inner();
-        let user = self
+        // The end user's address as the caller trusts it; without one, the caller's own address,
+        // so a direct caller cannot escape the per-IP limit by leaving it out.
+        let peer = request.remote_addr().map(|a| a.ip().to_string());
+        let pb::AuthenticateUserRequest {
+            username,
+            password,
+            client_ip,
+        } = request.into_inner();
+        let client_ip = client_ip
+            .filter(|ip| !ip.is_empty())
+            .or(peer)
+            .unwrap_or_default();
+        let outcome = self
             .service
-            .authenticate_user(&username, SecretString::new(password))
+            .authenticate_user(&username, SecretString::new(password), &client_ip)
             .await
             .map_err(|e| domain(&e))?;
+        let (user, locked) = match outcome {
+            Authentication::Authenticated(user) => (Some((&user).into()), pb::Lockout::None),
+            Authentication::Refused => (None, pb::Lockout::None),
+            Authentication::Locked(Blocked::User) => (None, pb::Lockout::Username),
+            Authentication::Locked(Blocked::Ip) => (None, pb::Lockout::ClientIp),
+        };
         Ok(Response::new(pb::AuthenticateUserResponse {
-            user: user.as_ref().map(Into::into),
+            user,
+            locked: locked.into(),
         }))
     }
 

@@ -15,14 +15,14 @@ use gatehouse_core::secret::SecretString;
 use gatehouse_core::token_request::Form;
 use gatehouse_core::user::User;
 use gatehouse_core::{SystemClock, store::DurableStore};
-use gatehouse_login::{AuthorizationContext, TokenServiceClient};
+use gatehouse_login::{AuthorizationContext, SignIn, TokenServiceClient};
 use gatehouse_proto::status::{OAUTH_ERROR_TYPE_URL, oauth_from_status};
 use gatehouse_proto::token::v1 as pb;
 use gatehouse_proto::token::v1::token_service_client::TokenServiceClient as RawClient;
 use gatehouse_proto::token::v1::token_service_server::TokenServiceServer;
 use gatehouse_testkit::{DurableBackend, DurableKind, ShortLivedBackend, ShortLivedKind};
 use gatehouse_token::admin::password::{PasswordHashParams, hash_password};
-use gatehouse_token::grpc::{TokenGrpc, reflection_service};
+use gatehouse_token::grpc::{Callers, TokenGrpc, reflection_service};
 use gatehouse_token::{TokenService, TokenSettings};
 use prost::Message as _;
 use tokio::task::JoinHandle;
@@ -95,14 +95,14 @@ impl Grpc {
         let router = Server::builder()
             .add_service(health)
             .add_service(reflection_service().unwrap())
-            .add_service(TokenGrpc::new(Arc::clone(&service)).into_server());
+            .add_service(TokenGrpc::new(Arc::clone(&service)).into_server(Callers::TrustedLink));
         let server = tokio::spawn(async move {
             router
                 .serve_with_incoming(TcpIncoming::from(listener))
                 .await
                 .unwrap();
         });
-        let client = TokenServiceClient::connect_lazy(&url).unwrap();
+        let client = TokenServiceClient::connect_lazy(&url, None).unwrap();
         Self {
             name,
             service,
@@ -415,10 +415,12 @@ async fn authenticate_user_answers_only_for_the_right_password_of_an_enabled_use
     for g in servers().await {
         let ok = g
             .client
-            .authenticate_user("alice", &SecretString::new(ALICE_PASSWORD))
+            .authenticate_user("alice", &SecretString::new(ALICE_PASSWORD), "198.51.100.1")
             .await
             .unwrap();
-        let alice = ok.unwrap_or_else(|| panic!("{}: alice refused", g.name));
+        let SignIn::Authenticated(alice) = ok else {
+            panic!("{}: alice refused: {ok:?}", g.name)
+        };
         assert_eq!(
             (alice.id.as_str(), alice.username.as_str()),
             (ALICE, "alice")
@@ -439,10 +441,99 @@ async fn authenticate_user_answers_only_for_the_right_password_of_an_enabled_use
         ] {
             let answer = g
                 .client
-                .authenticate_user(username, &SecretString::new(password))
+                .authenticate_user(username, &SecretString::new(password), "198.51.100.1")
                 .await;
-            assert_eq!(answer, Ok(None), "{}: {username}", g.name);
+            assert_eq!(answer, Ok(SignIn::Refused), "{}: {username}", g.name);
         }
+    }
+}
+
+/// Whoever asks, a public client's code carries an S256 challenge: a caller that skips the
+/// authorization request's checks cannot mint a code a thief could redeem without the verifier.
+#[tokio::test]
+async fn issue_authorization_code_refuses_a_public_client_without_pkce() {
+    for g in servers().await {
+        let mut raw = g.raw().await;
+        let request = |challenge: Option<&str>| pb::IssueAuthorizationCodeRequest {
+            request: Some(pb::AuthorizationRequest {
+                client_id: CLI.into(),
+                redirect_uri: "http://127.0.0.1:5555/callback".into(),
+                redirect_uri_given: true,
+                scope: "openid".into(),
+                code_challenge: challenge.map(str::to_owned),
+                ..Default::default()
+            }),
+            subject: ALICE.into(),
+            granted_scope: "openid".into(),
+            auth_time: 1_767_225_600,
+            session_id: None,
+        };
+        let status = raw
+            .issue_authorization_code(request(None))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            status.code(),
+            Code::InvalidArgument,
+            "{}: {status:?}",
+            g.name
+        );
+        let issued = raw
+            .issue_authorization_code(request(Some(CHALLENGE)))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(issued.code.starts_with("gh_ac_"), "{}", g.name);
+    }
+}
+
+/// The failed-login limits hold for any caller of AuthenticateUser, not only for the login UI:
+/// a direct caller that guesses six times is locked out before the right password, and an
+/// oversized password is refused before anything is hashed.
+#[tokio::test]
+async fn authenticate_user_enforces_the_lockout_for_any_caller() {
+    for g in servers().await {
+        let mut raw = g.raw().await;
+        let attempt = |password: &str| pb::AuthenticateUserRequest {
+            username: "alice".into(),
+            password: password.into(),
+            ..Default::default()
+        };
+        for i in 0..6 {
+            let answer = raw
+                .authenticate_user(attempt(&format!("guess-{i}")))
+                .await
+                .unwrap()
+                .into_inner();
+            assert!(answer.user.is_none(), "{}", g.name);
+        }
+        let answer = raw
+            .authenticate_user(attempt(ALICE_PASSWORD))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            answer.user.is_none(),
+            "{}: the right password was accepted after six failures",
+            g.name
+        );
+        assert_eq!(answer.locked(), pb::Lockout::Username, "{}", g.name);
+        let status = raw
+            .authenticate_user(attempt(&"p".repeat(2_000)))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            status.code(),
+            Code::InvalidArgument,
+            "{}: {status:?}",
+            g.name
+        );
+        // Past the message limit the transport refuses it before any handler runs.
+        let status = raw
+            .authenticate_user(attempt(&"p".repeat(70_000)))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::OutOfRange, "{}: {status:?}", g.name);
     }
 }
 
@@ -849,6 +940,7 @@ async fn the_server_stops_a_call_at_its_deadline_with_deadline_exceeded() {
         let message = pb::AuthenticateUserRequest {
             username: "alice".into(),
             password: ALICE_PASSWORD.into(),
+            client_ip: None,
         };
         let request = |timeout: &str| {
             axum::http::Request::builder()
@@ -862,7 +954,7 @@ async fn the_server_stops_a_call_at_its_deadline_with_deadline_exceeded() {
                 ))))
                 .unwrap()
         };
-        let server = TokenGrpc::new(Arc::clone(&g.service)).into_server();
+        let server = TokenGrpc::new(Arc::clone(&g.service)).into_server(Callers::TrustedLink);
         let started = std::time::Instant::now();
         let response = server.clone().oneshot(request("5m")).await.unwrap();
         let status = tonic::Status::from_header_map(response.headers())
@@ -894,7 +986,7 @@ async fn the_login_client_gives_up_at_its_deadline_and_reads_it_as_retry_later()
     for g in servers().await {
         let hasty = g.client.clone().with_deadline(Duration::from_millis(1));
         let e = hasty
-            .authenticate_user("alice", &SecretString::new(ALICE_PASSWORD))
+            .authenticate_user("alice", &SecretString::new(ALICE_PASSWORD), "198.51.100.1")
             .await
             .unwrap_err();
         assert_eq!(
@@ -910,11 +1002,13 @@ async fn the_login_client_gives_up_at_its_deadline_and_reads_it_as_retry_later()
         );
         assert_eq!(g.client.deadline(), gatehouse_login::DEFAULT_DEADLINE);
         assert!(
-            g.client
-                .authenticate_user("alice", &SecretString::new(ALICE_PASSWORD))
-                .await
-                .unwrap()
-                .is_some(),
+            matches!(
+                g.client
+                    .authenticate_user("alice", &SecretString::new(ALICE_PASSWORD), "198.51.100.1")
+                    .await
+                    .unwrap(),
+                SignIn::Authenticated(_)
+            ),
             "{}",
             g.name
         );

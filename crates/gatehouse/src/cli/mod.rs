@@ -9,6 +9,7 @@
 //! Each command checks all of its flags (and reads any secret from stdin or the prompt) before
 //! it sends a request, so a mistake in a flag never leaves anything half-written.
 
+mod certs;
 mod clients;
 mod http;
 mod import;
@@ -23,6 +24,7 @@ mod users;
 use clap::{Args, ValueEnum};
 use gatehouse_core::secret::SecretString;
 
+pub use certs::{CertsCommand, run_certs};
 pub use clients::{ClientsCommand, run_clients};
 pub use keys::{KeysCommand, run_keys};
 pub use scopes::{ScopesCommand, run_scopes};

@@ -10,6 +10,7 @@ mod config;
 mod deploy;
 mod faults;
 mod flow;
+mod grpc_tls;
 mod leak;
 mod limits;
 mod migrate;

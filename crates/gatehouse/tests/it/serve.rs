@@ -42,10 +42,10 @@ async fn serve_all_on_the_embedded_default_is_ready_and_stops_cleanly_on_sigterm
     );
 
     // The login UI's way in: the token service over gRPC answers with the configured issuer.
-    let token = gatehouse_login::TokenServiceClient::connect_lazy(&format!(
-        "http://127.0.0.1:{}",
-        server.grpc
-    ))
+    let token = gatehouse_login::TokenServiceClient::connect_lazy(
+        &format!("http://127.0.0.1:{}", server.grpc),
+        None,
+    )
     .unwrap();
     assert_eq!(
         token.issuer().await.unwrap(),

@@ -74,9 +74,71 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
-{{/* Where the login pods find the token service's gRPC listener. */}}
+{{/*
+Where the login pods find the token service's gRPC listener: https with mutual TLS, whose server
+certificate names this host (see gatehouse.grpcDnsNames).
+*/}}
 {{- define "gatehouse.tokenGrpcUrl" -}}
-{{- printf "http://%s-token.%s.svc:%v" (include "gatehouse.fullname" .) .Release.Namespace .Values.token.service.grpcPort }}
+{{- printf "%s://%s-token.%s.svc:%v" (ternary "https" "http" .Values.grpc.tls.enabled) (include "gatehouse.fullname" .) .Release.Namespace .Values.token.service.grpcPort }}
+{{- end }}
+
+{{/* The DNS names of the token Service, all in the token pods' server certificate (a YAML list). */}}
+{{- define "gatehouse.grpcDnsNames" -}}
+{{- $service := printf "%s-token" (include "gatehouse.fullname" .) -}}
+- {{ $service }}
+- {{ $service }}.{{ .Release.Namespace }}
+- {{ $service }}.{{ .Release.Namespace }}.svc
+- {{ $service }}.{{ .Release.Namespace }}.svc.cluster.local
+{{- end }}
+
+{{/*
+Where the gRPC link's certificates come from: "existing" (grpc.existingSecret), "certManager",
+"generated" (by the chart), or nothing when TLS is off.
+*/}}
+{{- define "gatehouse.grpcCertSource" -}}
+{{- if .Values.grpc.tls.enabled }}
+{{- if .Values.grpc.existingSecret }}existing{{ else if .Values.grpc.certManager.enabled }}certManager{{ else }}generated{{ end }}
+{{- end }}
+{{- end }}
+
+{{/* The directory the token and login pods mount their gRPC certificate files in. */}}
+{{- define "gatehouse.grpcCertDir" -}}
+/var/lib/gatehouse/grpc-certs
+{{- end }}
+
+{{/*
+The read-only volume of one component's gRPC files, always named ca.crt, <component>.crt and
+<component>.key whatever the Secret's keys are, and nothing else of that Secret (the token pods
+never see the login key, nor the login pods the token key): (dict "root" $ "component" "token").
+*/}}
+{{- define "gatehouse.grpcVolume" -}}
+{{- $source := include "gatehouse.grpcCertSource" .root }}
+{{- $fullname := include "gatehouse.fullname" .root -}}
+- name: grpc-certs
+  secret:
+    {{- if eq $source "existing" }}
+    secretName: {{ .root.Values.grpc.existingSecret }}
+    {{- else if eq $source "certManager" }}
+    secretName: {{ $fullname }}-grpc-{{ .component }}-tls
+    {{- else }}
+    secretName: {{ $fullname }}-grpc-{{ .component }}
+    {{- end }}
+    # Owner root, group the pods' fsGroup (65532): readable by the gatehouse process only.
+    defaultMode: 0440
+    items:
+      - key: ca.crt
+        path: ca.crt
+      - key: {{ ternary "tls.crt" (printf "%s.crt" .component) (eq $source "certManager") }}
+        path: {{ .component }}.crt
+      - key: {{ ternary "tls.key" (printf "%s.key" .component) (eq $source "certManager") }}
+        path: {{ .component }}.key
+{{- end }}
+
+{{/* The mount of that volume. */}}
+{{- define "gatehouse.grpcVolumeMount" -}}
+- name: grpc-certs
+  mountPath: {{ include "gatehouse.grpcCertDir" . }}
+  readOnly: true
 {{- end }}
 
 {{/* Whether the chart's own Secret holds anything (a value given directly rather than by reference). */}}
@@ -209,5 +271,17 @@ template that needs them, so `helm template` and `helm install` fail before anyt
 {{- end }}
 {{- if and .Values.adminToken.value (not .Values.adminToken.existingSecret.name) (lt (len .Values.adminToken.value) 32) }}
 {{- fail "adminToken.value is shorter than 32 characters; generate one with `openssl rand -hex 32`" }}
+{{- end }}
+{{- if and .Values.grpc.tls.enabled .Values.grpc.insecure }}
+{{- fail "grpc.insecure=true needs grpc.tls.enabled=false: the link runs either with mutual TLS or, inside a mesh that provides it, without" }}
+{{- end }}
+{{- if not (or .Values.grpc.tls.enabled .Values.grpc.insecure) }}
+{{- fail "grpc.tls.enabled=false leaves the token pods' gRPC listener without TLS, and they refuse to start that way: keep grpc.tls.enabled=true, or set grpc.insecure=true if a mesh already does mutual TLS between the pods" }}
+{{- end }}
+{{- if and .Values.grpc.certManager.enabled .Values.grpc.existingSecret }}
+{{- fail "grpc.certManager.enabled and grpc.existingSecret are two sources of the gRPC certificates: choose one" }}
+{{- end }}
+{{- if and (not .Values.grpc.tls.enabled) (or .Values.grpc.certManager.enabled .Values.grpc.existingSecret) }}
+{{- fail "grpc.certManager.enabled and grpc.existingSecret provide certificates for grpc.tls.enabled=true; unset them with grpc.tls.enabled=false" }}
 {{- end }}
 {{- end }}

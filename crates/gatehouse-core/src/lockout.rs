@@ -1,4 +1,6 @@
-//! Failed-login limits, per username and per client IP.
+//! Failed-login limits, per username and per client IP, enforced where passwords are checked
+//! (the token service), so a second login process or a direct caller of its gRPC API cannot go
+//! around them.
 //!
 //! Counters live in the short-lived store ([`Namespace::RateLimit`]), so every replica sees the
 //! same numbers. A failure increments both counters (each a fixed window); reaching a limit
@@ -6,10 +8,35 @@
 //! the password is checked. A success resets the username's counter. Usernames and IPs are
 //! stored only as keyed hashes.
 
-use gatehouse_core::secret::KeyedHasher;
-use gatehouse_core::store::{Namespace, ShortLivedStore, StoreResult};
+use std::time::Duration;
 
-use crate::config::LockoutPolicy;
+use crate::secret::KeyedHasher;
+use crate::store::{Namespace, ShortLivedStore, StoreResult};
+
+/// Keyed-hash purpose of the counters' keys.
+pub const KEY_PURPOSE: &str = "login-limits";
+
+/// Failed-login limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    /// Failures for one username within `window` that lock it for `lockout` (0: no limit).
+    pub max_failures_per_user: u32,
+    /// Failures from one client IP within `window` that block it for `lockout` (0: no limit).
+    pub max_failures_per_ip: u32,
+    pub window: Duration,
+    pub lockout: Duration,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        Self {
+            max_failures_per_user: 5,
+            max_failures_per_ip: 50,
+            window: Duration::from_secs(15 * 60),
+            lockout: Duration::from_secs(15 * 60),
+        }
+    }
+}
 
 /// Why an attempt is refused before the password is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,7 +45,8 @@ pub enum Blocked {
     Ip,
 }
 
-pub struct RateLimiter<'a> {
+/// The limits over one short-lived store.
+pub struct LoginLimits<'a> {
     pub store: &'a dyn ShortLivedStore,
     pub keys: &'a KeyedHasher,
     pub policy: &'a LockoutPolicy,
@@ -29,33 +57,31 @@ pub fn reaches_limit(count: u64, max: u32) -> bool {
     max > 0 && count >= u64::from(max)
 }
 
-impl RateLimiter<'_> {
+impl LoginLimits<'_> {
     fn key(&self, kind: &str, value: &str) -> String {
         Namespace::RateLimit.key(&format!("login-{kind}:{}", self.keys.hash(value)))
     }
 
-    fn user(&self, username: &str) -> String {
-        normalise(username)
-    }
-
+    /// Whether `username` or `ip` is locked right now.
     pub async fn check(&self, username: &str, ip: &str) -> StoreResult<Option<Blocked>> {
-        if self.store.get(&self.key("ip-lock", ip)).await?.is_some() {
-            return Ok(Some(Blocked::Ip));
-        }
-        if self
-            .store
-            .get(&self.key("user-lock", &self.user(username)))
-            .await?
-            .is_some()
-        {
-            return Ok(Some(Blocked::User));
-        }
-        Ok(None)
+        let keys = [
+            self.key("ip-lock", ip),
+            self.key("user-lock", &normalise(username)),
+        ];
+        let locks = self.store.get_many(&keys).await?;
+        Ok(match locks.as_slice() {
+            [Some(_), _] => Some(Blocked::Ip),
+            [_, Some(_)] => Some(Blocked::User),
+            _ => None,
+        })
     }
 
-    pub async fn record_failure(&self, username: &str, ip: &str) -> StoreResult<()> {
-        let user = self.user(username);
+    /// Counts a failure for `username` and `ip`; answers what it locked, if anything (the IP
+    /// when both reached their limit).
+    pub async fn record_failure(&self, username: &str, ip: &str) -> StoreResult<Option<Blocked>> {
+        let user = normalise(username);
         let window = self.policy.window;
+        let mut locked = None;
         let failures = self
             .store
             .increment(&self.key("user", &user), window)
@@ -65,7 +91,7 @@ impl RateLimiter<'_> {
                 .put(&self.key("user-lock", &user), b"1", self.policy.lockout)
                 .await?;
             self.store.delete(&self.key("user", &user)).await?;
-            tracing::warn!("a username was locked after repeated failed logins");
+            locked = Some(Blocked::User);
         }
         let failures = self.store.increment(&self.key("ip", ip), window).await?;
         if reaches_limit(failures, self.policy.max_failures_per_ip) {
@@ -73,14 +99,14 @@ impl RateLimiter<'_> {
                 .put(&self.key("ip-lock", ip), b"1", self.policy.lockout)
                 .await?;
             self.store.delete(&self.key("ip", ip)).await?;
-            tracing::warn!(ip, "a client IP was blocked after repeated failed logins");
+            locked = Some(Blocked::Ip);
         }
-        Ok(())
+        Ok(locked)
     }
 
     pub async fn record_success(&self, username: &str) -> StoreResult<()> {
         self.store
-            .delete(&self.key("user", &self.user(username)))
+            .delete(&self.key("user", &normalise(username)))
             .await
             .map(drop)
     }

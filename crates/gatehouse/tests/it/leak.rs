@@ -22,9 +22,30 @@ const CALLBACK: &str = "http://127.0.0.1:5555/callback";
 
 #[tokio::test]
 async fn a_full_flow_logged_at_trace_leaks_no_secret() {
+    // The in-process login UI reaches the token service over mutual TLS, with certificates from
+    // `gatehouse certs grpc`: their private keys join the secrets searched for.
+    let pki = tempfile::tempdir().unwrap();
+    let out = crate::support::run(crate::support::command(pki.path()).args([
+        "certs",
+        "grpc",
+        "--out",
+        &pki.path().display().to_string(),
+    ]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = |name: &str| pki.path().join(name).display().to_string();
     let server = Server::builder("all")
         .env("GATEHOUSE_LOG", VERBOSE)
         .env("GATEHOUSE_LOG_FORMAT", "json")
+        .env("GATEHOUSE_GRPC_TLS_CERT", file("token.crt"))
+        .env("GATEHOUSE_GRPC_TLS_KEY", file("token.key"))
+        .env("GATEHOUSE_GRPC_CLIENT_CA", file("ca.crt"))
+        .env("GATEHOUSE_TOKEN_GRPC_CA", file("ca.crt"))
+        .env("GATEHOUSE_TOKEN_GRPC_CLIENT_CERT", file("login.crt"))
+        .env("GATEHOUSE_TOKEN_GRPC_CLIENT_KEY", file("login.key"))
         .start();
     let base = Server::url(server.public, "");
     let http = reqwest::Client::new();
@@ -34,6 +55,15 @@ async fn a_full_flow_logged_at_trace_leaks_no_secret() {
         assert!(!value.is_empty(), "{what} is empty");
         secrets.push((what.to_owned(), value.to_owned()));
     };
+    for key in ["ca.key", "token.key", "login.key"] {
+        let pem = std::fs::read_to_string(pki.path().join(key)).unwrap();
+        for line in pem
+            .lines()
+            .filter(|l| !l.starts_with("-----") && l.len() >= 24)
+        {
+            keep(&format!("{key} (PEM line)"), line);
+        }
+    }
 
     // The operator: scopes, a public client and a user whose password goes through stdin…
     let partner = Partner::register(server.admin, CALLBACK, None);

@@ -32,6 +32,7 @@ fn client() -> &'static Client {
         };
         Client {
             id: "fuzz-app".into(),
+            incarnation: "fuzz-incarnation".into(),
             metadata,
             secret: None,
             created_at: time::OffsetDateTime::UNIX_EPOCH,
@@ -56,6 +57,9 @@ fn params(query: &[u8]) -> AuthorizationParams {
             "max_age" => &mut p.max_age,
             "login_hint" => &mut p.login_hint,
             "ui_locales" => &mut p.ui_locales,
+            "response_mode" => &mut p.response_mode,
+            "request" => &mut p.request,
+            "request_uri" => &mut p.request_uri,
             _ => continue,
         };
         if slot.is_some() {

@@ -518,6 +518,13 @@ def check_compose(c: Checks, root: Path) -> dict[str, Any]:
     c.equal(issuer, f"http://localhost:{proxy_port}", "the issuer is the proxy's published URL")
     c.equal(env_of(token).get("GATEHOUSE_AUTO_MIGRATE"), "false", "token leaves migrations to the migrate service")
     check_compose_grpc(c, compose)
+    for name in ("token", "login"):
+        svc = services[name]
+        delay = go_duration(env_of(svc).get("GATEHOUSE_SHUTDOWN_DELAY", "0s")) or 0
+        grace = go_duration(env_of(svc).get("GATEHOUSE_SHUTDOWN_GRACE", "20s")) or 20
+        stop = go_duration(svc.get("stop_grace_period", "10s")) or 10
+        c.check(delay >= 5, f"{name} drains for at least 5 s after SIGTERM (GATEHOUSE_SHUTDOWN_DELAY {delay} s)")
+        c.check(stop > delay + grace, f"{name}: stop_grace_period {stop} s above the shutdown delay plus grace ({delay} + {grace} s)")
     c.equal(env_of(token).get("GATEHOUSE_ADMIN_ADDR"), "0.0.0.0:4445", "token's admin listener is reachable through the published port")
     c.check("DATABASE_URL" not in env_of(login), "login gets no database URL")
     c.equal(env_of(login).get("GATEHOUSE_ADMIN_TOKEN"), "", "login blanks the admin token it would get from the env file")
@@ -823,8 +830,12 @@ def check_rendered(c: Checks, values: dict[str, Any], objects: list[dict[str, An
         c.check("GATEHOUSE_SYSTEM_SECRET" in env and "valueFrom" in env["GATEHOUSE_SYSTEM_SECRET"],
                 f"{label}: system secret from a Secret")
         c.check("REDIS_URL" in env and "valueFrom" in env["REDIS_URL"], f"{label}: Redis URL from a Secret")
-        c.check(deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > 20,
-                f"{label}: termination grace above the 20 s shutdown grace")
+        config_data = next(o for o in objects if o["kind"] == "ConfigMap")["data"]
+        delay = go_duration(config_data.get("GATEHOUSE_SHUTDOWN_DELAY", "0s")) or 0
+        grace = go_duration(config_data.get("GATEHOUSE_SHUTDOWN_GRACE", "20s")) or 20
+        c.check(delay >= 5, f"{label}: drains for at least 5 s after SIGTERM (GATEHOUSE_SHUTDOWN_DELAY {delay} s)")
+        c.check(deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > delay + grace,
+                f"{label}: termination grace above the shutdown delay plus grace ({delay} + {grace} s)")
         c.check(deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0,
                 f"{label}: rolling updates keep every pod until its replacement is ready")
     token_env = {e["name"]: e for e in token["spec"]["template"]["spec"]["containers"][0]["env"]}

@@ -31,6 +31,8 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct TokenServiceClient {
     inner: GeneratedClient<Channel>,
+    /// The same connection, for the gRPC health service.
+    channel: Channel,
     deadline: Duration,
     metadata_hook: Option<MetadataHook>,
 }
@@ -185,8 +187,10 @@ impl TokenServiceClient {
                 .tls_config(config)
                 .map_err(|e| TokenServiceError::Tls(e.to_string()))?;
         }
+        let channel = endpoint.connect_lazy();
         Ok(Self {
-            inner: GeneratedClient::new(endpoint.connect_lazy()),
+            inner: GeneratedClient::new(channel.clone()),
+            channel,
             deadline: DEFAULT_DEADLINE,
             metadata_hook: None,
         })
@@ -218,6 +222,27 @@ impl TokenServiceClient {
             .await
             .map_err(|status| TokenServiceError::Unreachable(status.message().to_owned()))?;
         Ok(info.issuer)
+    }
+
+    /// Whether the token service reports itself ready (its gRPC health service: `SERVING` while
+    /// its own stores answer, `NOT_SERVING` when one does not or it is draining). The login UI's
+    /// readiness includes it, so a login process whose token service cannot issue is not sent
+    /// traffic either.
+    pub async fn serving(&self) -> Result<bool, TokenServiceError> {
+        use tonic_health::pb::HealthCheckRequest;
+        use tonic_health::pb::health_check_response::ServingStatus;
+        let mut health = tonic_health::pb::health_client::HealthClient::new(self.channel.clone());
+        let mut request = Request::new(HealthCheckRequest {
+            service: String::new(),
+        });
+        request.set_timeout(self.deadline);
+        let answer = tokio::time::timeout(self.deadline, health.check(request))
+            .await
+            .map_err(|_| {
+                TokenServiceError::Unreachable("no answer from the health service".into())
+            })?
+            .map_err(|status| TokenServiceError::Unreachable(status.message().to_owned()))?;
+        Ok(answer.into_inner().status() == ServingStatus::Serving)
     }
 
     /// RFC 6749 §4.1.1: checks an authorization request. The error says whether to redirect it

@@ -52,6 +52,7 @@ pub const KEYS: &[&str] = &[
     "id_token_alg",
     "require_pkce",
     "shutdown_grace",
+    "shutdown_delay",
     "log",
     "log_format",
     "ui_product_name",
@@ -139,6 +140,10 @@ pub struct Config {
     pub client_secret_rotation_grace: Duration,
     #[serde(with = "human_duration")]
     pub shutdown_grace: Duration,
+    /// After SIGTERM, how long the listeners keep serving while readiness says 503 `draining`,
+    /// so a load balancer stops sending new connections before they close.
+    #[serde(with = "human_duration")]
+    pub shutdown_delay: Duration,
     /// `opaque` (default) or `jwt` (RFC 9068) access tokens for clients that do not choose.
     pub access_token_strategy: String,
     /// Signing algorithm of JWT access tokens: RS256, ES256 or EdDSA.
@@ -210,6 +215,7 @@ impl Default for Config {
             ttl_consent: hours(24 * 180),
             client_secret_rotation_grace: hours(24),
             shutdown_grace: Duration::from_secs(20),
+            shutdown_delay: Duration::ZERO,
             access_token_strategy: "opaque".into(),
             access_token_alg: "RS256".into(),
             id_token_alg: "RS256".into(),

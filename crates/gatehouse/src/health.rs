@@ -1,6 +1,6 @@
 //! Health endpoints with Hydra's paths, mounted on every HTTP listener of the process:
 //! `/health/alive` (the process answers) and `/health/ready` (every store it depends on answers;
-//! otherwise 503 naming what is down).
+//! otherwise 503 naming what is down; 503 `draining` once a shutdown has begun).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,6 +13,8 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+use crate::shutdown::Shutdown;
 
 /// How long one dependency may take to answer before it counts as down. Load balancers probe
 /// often; a hung dependency must not hang the probe.
@@ -43,23 +45,45 @@ impl Dependency {
             Self::ShortLived(s) => tokio::time::timeout(CHECK_TIMEOUT, s.ping())
                 .await
                 .map(|r| r.map_err(|e| e.to_string())),
-            Self::TokenService(c) => tokio::time::timeout(CHECK_TIMEOUT, c.issuer())
+            // Reachable with our credentials, and ready by its own account (its stores).
+            Self::TokenService(c) => {
+                tokio::time::timeout(CHECK_TIMEOUT, async {
+                    c.issuer().await.map_err(|e| e.to_string())?;
+                    match c.serving().await {
+                        Ok(true) => Ok(()),
+                        Ok(false) => {
+                            Err("the token service is not ready (its stores, or draining)"
+                                .to_owned())
+                        }
+                        Err(e) => Err(e.to_string()),
+                    }
+                })
                 .await
-                .map(|r| r.map(|_| ()).map_err(|e| e.to_string())),
+            }
         };
         result.unwrap_or_else(|_| Err(format!("no answer within {} s", CHECK_TIMEOUT.as_secs())))
     }
 }
 
-/// Everything the process needs to serve; checked concurrently.
-#[derive(Clone, Default)]
+/// Everything the process needs to serve; checked concurrently. Once a shutdown has begun the
+/// answer is 503 `draining`, whatever the dependencies say.
+#[derive(Clone)]
 pub struct Readiness {
     dependencies: Vec<Dependency>,
+    shutdown: Shutdown,
 }
 
 impl Readiness {
-    pub fn new(dependencies: Vec<Dependency>) -> Self {
-        Self { dependencies }
+    pub fn new(dependencies: Vec<Dependency>, shutdown: Shutdown) -> Self {
+        Self {
+            dependencies,
+            shutdown,
+        }
+    }
+
+    /// Whether the process is shutting down.
+    pub fn draining(&self) -> bool {
+        self.shutdown.is_draining()
     }
 
     /// Names of the dependencies that are down, with why.
@@ -97,6 +121,13 @@ async fn alive() -> Json<serde_json::Value> {
 }
 
 async fn ready(State(readiness): State<Readiness>) -> Response {
+    if readiness.draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "draining" })),
+        )
+            .into_response();
+    }
     let down = readiness.failures().await;
     if down.is_empty() {
         Json(json!({ "status": "ok" })).into_response()

@@ -50,7 +50,7 @@ pub async fn run(config: Config, role: Role, grpc_tls: GrpcTls) -> anyhow::Resul
     }
     // Installed before anything counts, so no early increment is lost.
     telemetry::prometheus();
-    let shutdown = Shutdown::on_signals();
+    let shutdown = Shutdown::on_signals(config.shutdown_delay);
     let short_lived: Arc<dyn ShortLivedStore> = Arc::new(gatehouse_store::MeteredShortLived(
         gatehouse_store::connect_short_lived(config.redis_url.as_deref())
             .await
@@ -76,10 +76,13 @@ pub async fn run(config: Config, role: Role, grpc_tls: GrpcTls) -> anyhow::Resul
             let grpc = bind(config.grpc_addr, "gRPC").await?;
             let grpc_addr = grpc.local_addr()?;
 
-            let readiness = Readiness::new(vec![
-                Dependency::Durable(durable.clone()),
-                Dependency::ShortLived(short_lived.clone()),
-            ]);
+            let readiness = Readiness::new(
+                vec![
+                    Dependency::Durable(durable.clone()),
+                    Dependency::ShortLived(short_lived.clone()),
+                ],
+                shutdown.clone(),
+            );
             let mut public_app = crate::health::router(readiness.clone())
                 .merge(gatehouse_token::http::public_router(service.clone()));
             if role == Role::All {
@@ -133,7 +136,7 @@ pub async fn run(config: Config, role: Role, grpc_tls: GrpcTls) -> anyhow::Resul
                 TokenServiceClient::connect_lazy(&token_url, grpc_tls.client.as_ref())?
                     .with_metadata_hook(telemetry::trace_context_hook());
             let listener = bind(config.login_addr, "login").await?;
-            let readiness = readiness_of_login(&short_lived, &token_service);
+            let readiness = readiness_of_login(&short_lived, &token_service, &shutdown);
             let admin_app = crate::health::router(readiness.clone())
                 .route("/metrics", axum::routing::get(telemetry::metrics_endpoint));
             let app = crate::health::router(readiness).merge(gatehouse_login::router(login_state(
@@ -232,11 +235,15 @@ fn login_state(
 fn readiness_of_login(
     short_lived: &Arc<dyn ShortLivedStore>,
     token_service: &TokenServiceClient,
+    shutdown: &Shutdown,
 ) -> Readiness {
-    Readiness::new(vec![
-        Dependency::ShortLived(short_lived.clone()),
-        Dependency::TokenService(token_service.clone()),
-    ])
+    Readiness::new(
+        vec![
+            Dependency::ShortLived(short_lived.clone()),
+            Dependency::TokenService(token_service.clone()),
+        ],
+        shutdown.clone(),
+    )
 }
 
 /// The token service over the stores, with its signing keys loaded (generated on first start).
@@ -392,29 +399,38 @@ async fn serve_grpc(
     reporter
         .set_serving::<TokenServiceServer<TokenGrpc>>()
         .await;
-    let readiness = Readiness::new(vec![
-        Dependency::Durable(durable),
-        Dependency::ShortLived(short_lived),
-    ]);
+    let readiness = Readiness::new(
+        vec![
+            Dependency::Durable(durable),
+            Dependency::ShortLived(short_lived),
+        ],
+        shutdown.clone(),
+    );
+    // The gRPC health service reports what `/health/ready` would: the stores, and NOT_SERVING at
+    // once when draining begins.
+    let draining = shutdown.clone();
     let watcher = tokio::spawn(async move {
         loop {
-            let down = readiness.failures().await;
-            let status = if down.is_empty() {
+            let serving = !readiness.draining() && readiness.failures().await.is_empty();
+            let status = if serving {
                 tonic_health::ServingStatus::Serving
             } else {
                 tonic_health::ServingStatus::NotServing
             };
             reporter.set_service_status("", status).await;
-            if down.is_empty() {
-                reporter
-                    .set_serving::<TokenServiceServer<TokenGrpc>>()
-                    .await;
-            } else {
-                reporter
-                    .set_not_serving::<TokenServiceServer<TokenGrpc>>()
-                    .await;
+            reporter
+                .set_service_status(
+                    <TokenServiceServer<TokenGrpc> as tonic::server::NamedService>::NAME,
+                    status,
+                )
+                .await;
+            if readiness.draining() {
+                break;
             }
-            tokio::time::sleep(GRPC_HEALTH_INTERVAL).await;
+            tokio::select! {
+                () = tokio::time::sleep(GRPC_HEALTH_INTERVAL) => {}
+                () = draining.clone().draining() => {}
+            }
         }
     });
     let reflection = tonic_reflection::server::Builder::configure()

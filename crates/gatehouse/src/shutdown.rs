@@ -1,29 +1,58 @@
-//! Graceful shutdown: on SIGTERM or SIGINT every listener stops accepting, in-flight requests get
-//! a bounded grace period to finish, then the process exits 0.
+//! Graceful shutdown in three phases. On SIGTERM or SIGINT the process starts **draining**:
+//! readiness answers 503 `{"status":"draining"}` on every listener and the gRPC health service
+//! reports NOT_SERVING, while the listeners keep accepting and serving for
+//! `GATEHOUSE_SHUTDOWN_DELAY`, the time a load balancer or Kubernetes needs to stop routing new
+//! connections here. Then it is **stopping**: every listener stops accepting, in-flight requests
+//! get `GATEHOUSE_SHUTDOWN_GRACE` to finish, and the process exits 0.
+
+use std::time::Duration;
 
 use tokio::sync::watch;
 
-/// A latch every server waits on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    Serving,
+    Draining,
+    Stopping,
+}
+
+/// A latch every server and health check watches.
 #[derive(Clone)]
 pub struct Shutdown {
-    rx: watch::Receiver<bool>,
+    rx: watch::Receiver<Phase>,
 }
 
 impl Shutdown {
-    /// Starts listening for SIGTERM/SIGINT.
-    pub fn on_signals() -> Self {
-        let (tx, rx) = watch::channel(false);
+    /// Starts listening for SIGTERM/SIGINT; after one, drains for `delay`, then stops.
+    pub fn on_signals(delay: Duration) -> Self {
+        let (tx, rx) = watch::channel(Phase::Serving);
         tokio::spawn(async move {
             wait_for_signal().await;
-            tracing::info!("shutdown signal received; finishing in-flight requests");
-            let _ = tx.send(true);
+            tracing::info!(
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                "shutdown signal received; draining (readiness 503) before the listeners close"
+            );
+            let _ = tx.send(Phase::Draining);
+            tokio::time::sleep(delay).await;
+            tracing::info!("listeners closing; finishing in-flight requests");
+            let _ = tx.send(Phase::Stopping);
         });
         Self { rx }
     }
 
-    /// Resolves once shutdown has begun.
+    /// Resolves once the listeners must stop accepting.
     pub async fn wait(mut self) {
-        let _ = self.rx.wait_for(|stopping| *stopping).await;
+        let _ = self.rx.wait_for(|phase| *phase >= Phase::Stopping).await;
+    }
+
+    /// Resolves once draining has begun.
+    pub async fn draining(mut self) {
+        let _ = self.rx.wait_for(|phase| *phase >= Phase::Draining).await;
+    }
+
+    /// Whether a shutdown has begun: readiness says no from then on.
+    pub fn is_draining(&self) -> bool {
+        *self.rx.borrow() >= Phase::Draining
     }
 }
 

@@ -3,14 +3,14 @@
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 
-use crate::support::{BIN, Server, free_port};
+use crate::support::{Server, bin, free_port};
 
 fn cli(server: &Server, args: &[&str]) -> Output {
     cli_with_stdin(server.admin, args, None)
 }
 
 fn cli_with_stdin(admin_port: u16, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(bin());
     cmd.args(args)
         .env_remove("GATEHOUSE_ADMIN_TOKEN")
         .env(

@@ -7,10 +7,10 @@ use std::process::{Command, Output, Stdio};
 
 use sqlx::Row as _;
 
-use crate::support::{BIN, Server, admin_cli};
+use crate::support::{Server, admin_cli, bin};
 
 fn cli(admin_port: u16, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(bin())
         .args(args)
         .env_remove("GATEHOUSE_ADMIN_TOKEN")
         .env(

@@ -868,3 +868,231 @@ async fn short_lifetimes_end_to_end() {
     );
     assert!(server.terminate().success());
 }
+
+// ---------------------------------------------------------------------------------------------
+// 7. A failed answer never consumes a grant: a code or refresh token refused with 5xx during an
+//    outage is redeemable once the store is back.
+
+/// The deployment of the section: `serve all` on `database` and `redis`, the partner registered,
+/// and one authorization code from a whole flow.
+async fn flow_on(database: &str, redis: &str, tag: &str) -> (Server, Partner, String) {
+    let server = Server::builder("all")
+        .env("DATABASE_URL", database)
+        .env("REDIS_URL", redis)
+        .env(
+            "GATEHOUSE_SYSTEM_SECRET",
+            format!("{tag}-{}", gatehouse_core::secret::random_token(32)),
+        )
+        .start();
+    let partner = Partner::register(server.admin, CALLBACK, None);
+    let code = Browser::new(&Server::url(server.public, ""))
+        .code(&partner, tag)
+        .await
+        .unwrap_or_else(|hop| panic!("the flow stopped at {} {}", hop.status, hop.body));
+    (server, partner, code)
+}
+
+#[track_caller]
+fn assert_unavailable(status: u16, body: &Value, what: &str) {
+    assert!(
+        status >= 500 && body["error"] == "temporarily_unavailable",
+        "{what}: {status} {body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refresh_refused_in_a_redis_outage_still_works_after_it() {
+    let Some(db) = gatehouse_testkit::fresh_postgres_database().await else {
+        return gatehouse_testkit::skipped(
+            "a_refresh_refused_in_a_redis_outage_still_works_after_it",
+            "postgres",
+        );
+    };
+    let mut redis = OwnRedis::start_on(free_port());
+    let (server, partner, code) = flow_on(&db.url, &redis.url(), "retry-refresh").await;
+    let refresh = refresh_token_of(&redeem(server.public, &partner, &code).await);
+    let http = http();
+
+    redis.stop();
+    let (status, body) =
+        token_request(&http, server.public, &refresh_form(&partner, &refresh)).await;
+    assert_unavailable(status, &body, "a refresh with Redis down");
+
+    let port = redis.port;
+    drop(redis);
+    let _redis = OwnRedis::start_on(port);
+    ready_becomes(&server, 200, Duration::from_secs(20)).await;
+    let (status, body) =
+        token_request(&http, server.public, &refresh_form(&partner, &refresh)).await;
+    assert_eq!(
+        status, 200,
+        "the client's retry with the same refresh token: {body}"
+    );
+    report("retry_safe: a refresh answered 503 in a Redis outage rotated on the retry");
+    assert_no_panic(&server);
+    assert!(server.terminate().success());
+    drop(db);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_code_exchange_refused_in_a_postgres_outage_still_works_after_it() {
+    let (Some(pg), Some(redis)) = (OwnPostgres::init(), gatehouse_testkit::redis_url()) else {
+        return gatehouse_testkit::skipped(
+            "a_code_exchange_refused_in_a_postgres_outage_still_works_after_it",
+            "a private Postgres cluster and redis",
+        );
+    };
+    pg.start();
+    let (server, partner, code) = flow_on(&pg.url(), &redis, "retry-code-pg").await;
+    let http = http();
+
+    pg.stop("fast");
+    let (status, body) = token_request(&http, server.public, &code_form(&partner, &code)).await;
+    assert_unavailable(status, &body, "a code exchange with Postgres down");
+
+    pg.start();
+    ready_becomes(&server, 200, Duration::from_secs(20)).await;
+    let (status, body) = token_request(&http, server.public, &code_form(&partner, &code)).await;
+    assert_eq!(status, 200, "the client's retry with the same code: {body}");
+    assert!(body["refresh_token"].is_string(), "{body}");
+    report("retry_safe: a code exchange answered 503 in a Postgres outage succeeded on the retry");
+    assert_no_panic(&server);
+    assert!(server.terminate().success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_code_exchange_refused_while_redis_hangs_still_works_after_it() {
+    let Some(db) = gatehouse_testkit::fresh_postgres_database().await else {
+        return gatehouse_testkit::skipped(
+            "a_code_exchange_refused_while_redis_hangs_still_works_after_it",
+            "postgres",
+        );
+    };
+    let redis = OwnRedis::start_on(free_port());
+    let (server, partner, code) = flow_on(&db.url, &redis.url(), "retry-code-redis").await;
+    let http = http();
+
+    // Frozen, not gone: what was sent to it before the timeout runs when it wakes up.
+    redis.pause();
+    let (status, body) = token_request(&http, server.public, &code_form(&partner, &code)).await;
+    redis.resume();
+    assert_unavailable(status, &body, "a code exchange while Redis hangs");
+
+    ready_becomes(&server, 200, Duration::from_secs(20)).await;
+    let (status, body) = token_request(&http, server.public, &code_form(&partner, &code)).await;
+    assert_eq!(status, 200, "the client's retry with the same code: {body}");
+    report("retry_safe: a code exchange answered 503 while Redis hung succeeded on the retry");
+    assert_no_panic(&server);
+    assert!(server.terminate().success());
+    drop(db);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. SIGTERM drains: readiness turns 503 at once, and the listeners keep serving new
+//    connections for GATEHOUSE_SHUTDOWN_DELAY (the time a load balancer takes to notice), before
+//    they stop accepting.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_drains_new_connections_through_the_shutdown_delay() {
+    const REQUESTS: usize = 200;
+    const EVERY: Duration = Duration::from_millis(20);
+    const DELAY: Duration = Duration::from_secs(2);
+    let server = Server::builder("all")
+        .env("GATEHOUSE_SHUTDOWN_DELAY", "2s")
+        .start();
+    let health = Server::url(server.public, "/health/alive");
+    let ready = Server::url(server.public, "/health/ready");
+    // A new connection for every request, as a load balancer's new clients make them.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
+    let grpc = server.grpc;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !crate::support::is_listening(grpc) {
+        assert!(Instant::now() < deadline, "the gRPC listener did not open");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        crate::serve::grpc_health(grpc, "").await,
+        tonic_health::pb::health_check_response::ServingStatus::Serving
+    );
+    let start = Instant::now();
+    let mut signalled_at = None;
+    let mut server = Some(server);
+    let mut grpc_not_serving = false;
+    // (ms since start, outcome) of each request: "ok", "refused" or another error.
+    let mut outcomes: Vec<(u128, String)> = Vec::new();
+    let mut readiness: Vec<(u128, u16, String)> = Vec::new();
+    let mut terminated = None;
+    for i in 0..REQUESTS {
+        if i == 50 {
+            let s = server.take().expect("running");
+            signalled_at = Some(start.elapsed().as_millis());
+            terminated = Some(tokio::task::spawn_blocking(move || s.terminate_with_logs()));
+        }
+        let at = start.elapsed().as_millis();
+        let outcome = match http.get(&health).send().await {
+            Ok(r) if r.status() == 200 => "ok".to_owned(),
+            Ok(r) => format!("status {}", r.status()),
+            Err(e) if e.is_connect() => "refused".to_owned(),
+            Err(e) => format!("error {e}"),
+        };
+        outcomes.push((at, outcome));
+        if let Ok(r) = http.get(&ready).send().await {
+            let status = r.status().as_u16();
+            readiness.push((
+                start.elapsed().as_millis(),
+                status,
+                r.text().await.unwrap_or_default(),
+            ));
+        }
+        if i == 60 {
+            // Draining: the gRPC health service says so too, while gRPC still answers.
+            grpc_not_serving = crate::serve::try_grpc_health(grpc, "").await
+                == Ok(tonic_health::pb::health_check_response::ServingStatus::NotServing);
+        }
+        tokio::time::sleep(EVERY).await;
+    }
+    let (status, logs) = terminated.expect("signalled").await.expect("terminate");
+    let signalled_at = signalled_at.expect("signalled");
+    let first_refusal = outcomes
+        .iter()
+        .find(|(_, o)| o != "ok")
+        .map(|(at, o)| (*at, o.clone()));
+    let draining_seen = readiness
+        .iter()
+        .find(|(at, s, _)| *at >= signalled_at && *s == 503);
+    report(&format!(
+        "draining: signal at {signalled_at} ms, first readiness 503 at {:?} ms, first failed request at {first_refusal:?}, {} requests ok",
+        draining_seen.map(|(at, _, _)| at),
+        outcomes.iter().filter(|(_, o)| o == "ok").count()
+    ));
+    // After the delay the listener closes: new connections are refused (one caught in the
+    // accept queue at that moment may be reset).
+    let (refused_at, what) = first_refusal.expect("the listener closed in the end");
+    assert!(
+        refused_at >= signalled_at + DELAY.as_millis() - 100,
+        "a request failed ({what}) {} ms after the signal, within the {DELAY:?} delay",
+        refused_at - signalled_at
+    );
+    let (ready_503_at, _, body) = draining_seen.expect("readiness turned 503 during the delay");
+    assert!(
+        *ready_503_at < refused_at,
+        "readiness was 503 before the first refusal"
+    );
+    assert!(body.contains("draining"), "{body}");
+    assert!(
+        readiness
+            .iter()
+            .filter(|(at, _, _)| *at < signalled_at)
+            .all(|(_, s, _)| *s == 200),
+        "ready before the signal"
+    );
+    assert!(
+        grpc_not_serving,
+        "the gRPC health service reported NOT_SERVING while draining"
+    );
+    assert!(status.success(), "exit 0 after draining: {status}\n{logs}");
+}

@@ -7,20 +7,27 @@ use tonic_health::pb::health_client::HealthClient;
 
 use crate::support::{OwnRedis, Server, get, poll_until};
 
-async fn grpc_health(port: u16, service: &str) -> ServingStatus {
+pub async fn grpc_health(port: u16, service: &str) -> ServingStatus {
+    try_grpc_health(port, service)
+        .await
+        .unwrap_or_else(|e| panic!("gRPC health check: {e}"))
+}
+
+/// The gRPC health service's answer for `service`, or why there was none.
+pub async fn try_grpc_health(port: u16, service: &str) -> Result<ServingStatus, String> {
     let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
-        .unwrap()
+        .map_err(|e| e.to_string())?
         .connect()
         .await
-        .expect("gRPC connect");
+        .map_err(|e| format!("connect: {e:?}"))?;
     let mut client = HealthClient::new(channel);
     let answer = client
         .check(HealthCheckRequest {
             service: service.to_owned(),
         })
         .await
-        .expect("health check");
-    answer.into_inner().status()
+        .map_err(|e| format!("check: {e:?}"))?;
+    Ok(answer.into_inner().status())
 }
 
 #[tokio::test]

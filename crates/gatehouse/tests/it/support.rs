@@ -5,7 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
+/// The binary under test: this build's, or another one named by `GATEHOUSE_TEST_BIN` (e.g. an
+/// earlier release's, to watch a new test fail on it).
+pub fn bin() -> String {
+    std::env::var("GATEHOUSE_TEST_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_gatehouse").to_owned())
+}
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
@@ -23,7 +28,7 @@ pub fn is_listening(port: u16) -> bool {
 
 /// A `gatehouse` command with a clean environment of its own (no inherited GATEHOUSE_*).
 pub fn command(data_dir: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(bin());
     for (k, _) in std::env::vars() {
         if k.starts_with("GATEHOUSE_") || k == "DATABASE_URL" || k == "REDIS_URL" {
             cmd.env_remove(k);
@@ -242,6 +247,25 @@ impl OwnRedis {
         }
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open, nothing is answered. A hung store.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused server go on (SIGCONT), with everything it held.
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("redis-server is running");
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {signal} redis-server");
+    }
+
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
@@ -264,7 +288,7 @@ impl Drop for OwnRedis {
 /// returns its standard output; panics (with its standard error) when it fails.
 pub fn admin_cli(admin_port: u16, args: &[&str], stdin: Option<&str>) -> String {
     use std::io::Write as _;
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(bin())
         .args(args)
         .env_remove("GATEHOUSE_ADMIN_TOKEN")
         .env(

@@ -60,7 +60,7 @@ async fn start_receiver() -> (Receiver, u16) {
 }
 
 fn register_public_client(server: &Server) -> String {
-    let out = std::process::Command::new(crate::support::BIN)
+    let out = std::process::Command::new(crate::support::bin())
         .args([
             "clients",
             "create",
@@ -150,7 +150,7 @@ async fn one_authorization_is_one_trace_across_the_login_ui_and_the_token_servic
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_token_requests_logins_and_grpc_calls() {
     let server = Server::builder("all").start();
-    let out = std::process::Command::new(crate::support::BIN)
+    let out = std::process::Command::new(crate::support::bin())
         .args([
             "clients",
             "create",

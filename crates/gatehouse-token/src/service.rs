@@ -89,7 +89,10 @@ impl TokenService {
             settings.revocation_cutoff_ttl(),
         );
         Ok(Self {
-            clients: ClientCache::new(settings.client_cache_ttl),
+            clients: ClientCache::new(
+                settings.client_cache_ttl,
+                settings.client_cache_stale_if_error,
+            ),
             revocations,
             settings,
             durable,
@@ -176,19 +179,30 @@ impl TokenService {
         Ok(purged)
     }
 
-    /// The client with this id, from the cache when fresh.
+    /// The client with this id, from the cache when fresh. While the durable store cannot be
+    /// reached, the last known record (up to `client_cache_stale_if_error` old) still serves.
     pub async fn client(&self, id: &str) -> Result<Option<Arc<Client>>, OAuthError> {
         if let Some(hit) = self.clients.get(id) {
             return Ok(hit);
         }
-        let client = self
-            .durable
-            .get_client(id)
-            .await
-            .map_err(store_error)?
-            .map(Arc::new);
-        self.clients.put(id, client.clone());
-        Ok(client)
+        match self.durable.get_client(id).await {
+            Ok(client) => {
+                let client = client.map(Arc::new);
+                self.clients.put(id, client.clone());
+                Ok(client)
+            }
+            Err(e @ StoreError::Unavailable { .. }) => match self.clients.get_stale(id) {
+                Some(client) => {
+                    tracing::debug!(
+                        client_id = id,
+                        "durable store unavailable; serving the last known client record"
+                    );
+                    Ok(Some(client))
+                }
+                None => Err(store_error(e)),
+            },
+            Err(e) => Err(store_error(e)),
+        }
     }
 
     /// Drops a client from the cache; the admin API calls it on every change.

@@ -24,6 +24,9 @@ pub struct TokenSettings {
     /// How long a client record may be served from the in-process cache. Changes made through
     /// this process's admin API invalidate it at once; other replicas see them after this.
     pub client_cache_ttl: Duration,
+    /// How long the last known record of a client keeps authenticating it while the durable
+    /// store cannot be reached (reads only; an admin change drops it at once in this process).
+    pub client_cache_stale_if_error: Duration,
     /// Failed-login limits, enforced where passwords are checked (`AuthenticateUser`).
     pub lockout: LockoutPolicy,
 }
@@ -42,6 +45,7 @@ impl TokenSettings {
             access_token_algorithm: SigningAlgorithm::Rs256,
             require_pkce: false,
             client_cache_ttl: Duration::from_secs(5),
+            client_cache_stale_if_error: Duration::from_secs(10 * 60),
             lockout: LockoutPolicy::default(),
         }
     }

@@ -30,6 +30,7 @@
 #     --build-arg RUST_IMAGE=docker.io/library/rust:1.95-bookworm@sha256:<digest> \
 #     --build-arg RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot@sha256:<digest> \
 #     --build-arg SOURCE_DATE_EPOCH="$(git log -1 --format=%ct)" \
+#     --build-arg GIT_SHA="$(git rev-parse --short=12 HEAD)" \
 #     --output type=image,name=gatehouse:VERSION,rewrite-timestamp=true .
 #
 # The builder must be Debian 12 (bookworm) like the runtime, so the binary never needs a newer
@@ -41,9 +42,13 @@ ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
 # ---------------------------------------------------------------------------------------------
 FROM ${RUST_IMAGE} AS builder
 ARG SOURCE_DATE_EPOCH
+# The commit, for the gatehouse_build_info metric (the build context has no .git):
+# --build-arg GIT_SHA="$(git rev-parse --short=12 HEAD)".
+ARG GIT_SHA=unknown
 ENV CARGO_INCREMENTAL=0 \
     CARGO_TERM_COLOR=never \
-    CARGO_NET_RETRY=5
+    CARGO_NET_RETRY=5 \
+    GATEHOUSE_GIT_SHA=${GIT_SHA}
 WORKDIR /src
 # The build context is the allow-list in .dockerignore: the workspace's manifests and members and
 # the files they compile in (proto/, migrations/). A new workspace member needs a line there;

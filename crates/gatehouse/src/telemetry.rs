@@ -126,34 +126,81 @@ const METRICS_UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs
 pub fn prometheus() -> Option<&'static PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
-        .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
-            Ok(handle) => {
-                let upkept = handle.clone();
-                let spawned = std::thread::Builder::new()
-                    .name("metrics-upkeep".into())
-                    .spawn(move || {
-                        loop {
-                            std::thread::sleep(METRICS_UPKEEP_EVERY);
-                            upkept.run_upkeep();
-                        }
-                    });
-                if let Err(e) = spawned {
-                    tracing::warn!(error = %e, "metrics upkeep thread not started");
+        .get_or_init(
+            || match recorder().and_then(PrometheusBuilder::install_recorder) {
+                Ok(handle) => {
+                    process_metrics().describe();
+                    metrics::gauge!(
+                        "gatehouse_build_info",
+                        "version" => env!("CARGO_PKG_VERSION"),
+                        "git_sha" => env!("GATEHOUSE_GIT_SHA")
+                    )
+                    .set(1.0);
+                    let upkept = handle.clone();
+                    let spawned = std::thread::Builder::new()
+                        .name("metrics-upkeep".into())
+                        .spawn(move || {
+                            loop {
+                                std::thread::sleep(METRICS_UPKEEP_EVERY);
+                                upkept.run_upkeep();
+                            }
+                        });
+                    if let Err(e) = spawned {
+                        tracing::warn!(error = %e, "metrics upkeep thread not started");
+                    }
+                    Some(handle)
                 }
-                Some(handle)
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "metrics recorder not installed");
-                None
-            }
-        })
+                Err(e) => {
+                    tracing::warn!(error = %e, "metrics recorder not installed");
+                    None
+                }
+            },
+        )
         .as_ref()
+}
+
+/// Buckets of request latencies (HTTP and gRPC): half a millisecond to ten seconds.
+const REQUEST_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+/// Buckets of store operations: a tenth of a millisecond (Redis on loopback) to seconds.
+const STORE_BUCKETS: [f64; 14] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+/// Latencies as histograms, not summaries: per-process quantiles cannot be combined across
+/// replicas, bucket counts can (`histogram_quantile` over a fleet).
+fn recorder() -> Result<PrometheusBuilder, metrics_exporter_prometheus::BuildError> {
+    use metrics_exporter_prometheus::Matcher;
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full("gatehouse_http_request_duration_seconds".into()),
+            &REQUEST_BUCKETS,
+        )?
+        .set_buckets_for_metric(
+            Matcher::Full("gatehouse_grpc_request_duration_seconds".into()),
+            &REQUEST_BUCKETS,
+        )?
+        .set_buckets_for_metric(
+            Matcher::Full("gatehouse_store_operation_duration_seconds".into()),
+            &STORE_BUCKETS,
+        )
+}
+
+/// The standard `process_*` metrics (CPU seconds, resident memory, open file descriptors, start
+/// time…), read when `/metrics` is scraped.
+fn process_metrics() -> &'static metrics_process::Collector {
+    static COLLECTOR: OnceLock<metrics_process::Collector> = OnceLock::new();
+    COLLECTOR.get_or_init(metrics_process::Collector::default)
 }
 
 /// `GET /metrics` in the Prometheus text format.
 pub async fn metrics_endpoint() -> Response {
     let body = prometheus()
-        .map(PrometheusHandle::render)
+        .map(|handle| {
+            process_metrics().collect();
+            handle.render()
+        })
         .unwrap_or_default();
     Response::builder()
         .header("content-type", "text/plain; version=0.0.4")

@@ -221,3 +221,69 @@ async fn metrics_count_token_requests_logins_and_grpc_calls() {
     }
     assert!(!metrics.contains(&secret), "no secret in metrics");
 }
+
+/// Latencies are Prometheus histograms (buckets a fleet can aggregate with
+/// `histogram_quantile`), not per-process summaries; the standard process metrics and the build
+/// are there too, on every process's `/metrics`.
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_are_aggregatable_histograms_with_process_and_build_info() {
+    let server = Server::builder("all").start();
+    // Traffic for each histogram: HTTP, gRPC (the login UI validating), the stores.
+    let authorize = register_public_client(&server);
+    let _ = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(&authorize)
+        .send()
+        .await
+        .unwrap();
+    let (status, metrics) = get(&Server::url(server.admin, "/metrics")).await;
+    assert_eq!(status, 200);
+    for histogram in [
+        "gatehouse_http_request_duration_seconds",
+        "gatehouse_grpc_request_duration_seconds",
+        "gatehouse_store_operation_duration_seconds",
+    ] {
+        assert!(
+            metrics.contains(&format!("# TYPE {histogram} histogram")),
+            "{histogram} is not a histogram:\n{metrics}"
+        );
+        let bucket = format!("{histogram}_bucket{{");
+        let buckets: Vec<&str> = metrics.lines().filter(|l| l.starts_with(&bucket)).collect();
+        assert!(
+            buckets.iter().any(|l| l.contains("le=\"0.001\""))
+                && buckets.iter().any(|l| l.contains("le=\"1\""))
+                && buckets.iter().any(|l| l.contains("le=\"+Inf\"")),
+            "{histogram}: sub-millisecond to seconds buckets:\n{}",
+            buckets.join("\n")
+        );
+        assert!(
+            !metrics
+                .lines()
+                .any(|l| l.starts_with(histogram) && l.contains("quantile=")),
+            "{histogram} still has summary quantiles"
+        );
+    }
+    for process in [
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "process_start_time_seconds",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l.starts_with(process)),
+            "missing {process}"
+        );
+    }
+    let build = metrics
+        .lines()
+        .find(|l| l.starts_with("gatehouse_build_info{"))
+        .unwrap_or_else(|| panic!("no gatehouse_build_info in\n{metrics}"));
+    assert!(
+        build.contains(&format!("version=\"{}\"", env!("CARGO_PKG_VERSION")))
+            && build.contains("git_sha=\"")
+            && build.ends_with(" 1"),
+        "{build}"
+    );
+}

@@ -27,7 +27,7 @@ async fn require_session(
 ) -> Result<Found, Response> {
     match state.sessions().load(headers).await {
         Ok(Some(found)) => Ok(found),
-        Ok(None) => Err(SeeOther::to("/ui/login").into_response()),
+        Ok(None) => Err(SeeOther::to(state.path("/ui/login")).into_response()),
         Err(e) => Err(state.failure_page(t, &store_failure(e)).into_response()),
     }
 }
@@ -48,7 +48,10 @@ pub async fn show(
         Ok(Some(user)) if !user.disabled => user,
         Ok(_) => {
             let cookie = state.sessions().end(&found.cookie).await.ok().flatten();
-            return with_cookie(SeeOther::to("/ui/login").into_response(), cookie);
+            return with_cookie(
+                SeeOther::to(state.path("/ui/login")).into_response(),
+                cookie,
+            );
         }
         Err(e) => return state.failure_page(t, &e).into_response(),
     };
@@ -75,7 +78,7 @@ pub async fn show(
         },
     )
     .csp(csp)
-    .cookie(browser.set_cookie(state.secure()))
+    .cookie(browser.set_cookie(state.cookies()))
     .into_response()
 }
 
@@ -124,7 +127,7 @@ pub async fn revoke(State(state): State<LoginState>, headers: HeaderMap, body: B
         Err(response) => return response,
     };
     let Some(client_id) = form.get("client_id") else {
-        return SeeOther::to("/account/apps").into_response();
+        return SeeOther::to(state.path("/account/apps")).into_response();
     };
     match state
         .token()
@@ -133,7 +136,7 @@ pub async fn revoke(State(state): State<LoginState>, headers: HeaderMap, body: B
     {
         Ok(_) => {
             tracing::info!(client_id, "the user revoked an app's access");
-            SeeOther::to("/account/apps?revoked=1").into_response()
+            SeeOther::to(state.path("/account/apps?revoked=1")).into_response()
         }
         Err(e) => state.failure_page(t, &e).into_response(),
     }

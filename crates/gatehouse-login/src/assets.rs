@@ -22,11 +22,18 @@ pub struct Assets {
 }
 
 impl Assets {
-    pub fn new(branding: &Branding) -> Self {
+    /// `base_path` is the issuer's path, under which the stylesheets are served.
+    pub fn new(branding: &Branding, base_path: &str) -> Self {
         let brand_css = brand_css(branding);
         Self {
-            css_href: format!("/ui/static/gatehouse.css?v={}", fingerprint(GATEHOUSE_CSS)),
-            brand_css_href: format!("/ui/static/brand.css?v={}", fingerprint(&brand_css)),
+            css_href: format!(
+                "{base_path}/ui/static/gatehouse.css?v={}",
+                fingerprint(GATEHOUSE_CSS)
+            ),
+            brand_css_href: format!(
+                "{base_path}/ui/static/brand.css?v={}",
+                fingerprint(&brand_css)
+            ),
             brand_css,
         }
     }

@@ -175,8 +175,8 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
         Next::Consent => "/ui/consent",
     };
     match state.challenges().create(&challenge).await {
-        Ok(id) => SeeOther::to(format!("{page}?challenge={id}"))
-            .cookie(browser.set_cookie(state.secure()))
+        Ok(id) => SeeOther::to(format!("{}?challenge={id}", state.path(page)))
+            .cookie(browser.set_cookie(state.cookies()))
             .into_response(),
         Err(e) => state.failure_page(t, &store_failure(e)).into_response(),
     }
@@ -218,7 +218,8 @@ pub(crate) async fn continue_after_login(
     match consent_needed(state, &challenge, subject).await {
         Err(e) => state.failure_page(t, &e).into_response(),
         Ok(true) => match state.challenges().save(id, &challenge).await {
-            Ok(()) => SeeOther::to(format!("/ui/consent?challenge={id}")).into_response(),
+            Ok(()) => SeeOther::to(format!("{}?challenge={id}", state.path("/ui/consent")))
+                .into_response(),
             Err(e) => state.failure_page(t, &store_failure(e)).into_response(),
         },
         Ok(false) => match state.challenges().take(id).await {

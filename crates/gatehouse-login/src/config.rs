@@ -20,6 +20,9 @@ pub struct LoginConfig {
     pub branding: Branding,
     /// Mark cookies `Secure` (and give them the `__Host-` prefix): on when the issuer is https.
     pub cookie_secure: bool,
+    /// The issuer's path (`""`, or `/api` for `https://host/api`): every route, link, redirect and
+    /// cookie of the UI is under it.
+    pub base_path: String,
     /// Reverse proxies whose `X-Forwarded-For` names the client (for the per-IP login limit).
     pub trusted_proxies: Vec<crate::client_ip::IpNet>,
 }
@@ -29,8 +32,12 @@ impl LoginConfig {
     /// branding, `Secure` cookies when the issuer is https.
     pub fn new(issuer: impl Into<String>, system_secret: SecretString) -> Self {
         let issuer: String = issuer.into();
+        let base_path = url::Url::parse(&issuer)
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
         Self {
             cookie_secure: issuer.starts_with("https://"),
+            base_path,
             issuer: issuer.trim_end_matches('/').to_owned(),
             system_secret,
             session_ttl: Duration::from_secs(14 * 24 * 3600),

@@ -23,8 +23,8 @@ use crate::page::{
 };
 use crate::state::LoginState;
 
-fn to_login(id: &str) -> Response {
-    SeeOther::to(format!("/ui/login?challenge={id}")).into_response()
+fn to_login(state: &LoginState, id: &str) -> Response {
+    SeeOther::to(format!("{}?challenge={id}", state.path("/ui/login"))).into_response()
 }
 
 /// The signed-in subject this challenge was authenticated for, when this browser's session is
@@ -63,12 +63,12 @@ pub async fn show(
     let t = language(challenge.request.ui_locales.as_deref(), &headers);
     let subject = match signed_in_subject(&state, &headers, &challenge).await {
         Ok(Some(subject)) => subject,
-        Ok(None) => return to_login(id),
+        Ok(None) => return to_login(&state, id),
         Err(e) => return state.failure_page(t, &e).into_response(),
     };
     let user = match state.token().user(&subject).await {
         Ok(Some(user)) if !user.disabled => user,
-        Ok(_) => return to_login(id),
+        Ok(_) => return to_login(&state, id),
         Err(e) => return state.failure_page(t, &e).into_response(),
     };
     let client = displayable(&challenge.client);
@@ -92,7 +92,7 @@ pub async fn show(
         },
     )
     .csp(csp)
-    .cookie(browser.set_cookie(state.secure()))
+    .cookie(browser.set_cookie(state.cookies()))
     .into_response()
 }
 
@@ -114,7 +114,7 @@ pub async fn submit(State(state): State<LoginState>, headers: HeaderMap, body: B
     }
     let subject = match signed_in_subject(&state, &headers, &challenge).await {
         Ok(Some(subject)) => subject,
-        Ok(None) => return to_login(id),
+        Ok(None) => return to_login(&state, id),
         Err(e) => return state.failure_page(t, &e).into_response(),
     };
     let allow = match form.get("decision") {
@@ -190,5 +190,5 @@ pub async fn switch_account(
     if let Err(e) = state.challenges().save(id, &challenge).await {
         return state.failure_page(t, &store_failure(e)).into_response();
     }
-    with_cookie(to_login(id), cookie)
+    with_cookie(to_login(&state, id), cookie)
 }

@@ -1,6 +1,8 @@
 //! Reading the `Cookie` header and writing `Set-Cookie` (RFC 6265), with the attributes every
-//! Gatehouse cookie carries: `HttpOnly`, `SameSite=Lax`, `Path=/`, and `Secure` plus the
-//! `__Host-` prefix when the issuer is https (so no subdomain can plant or read them).
+//! Gatehouse cookie carries: `HttpOnly`, `SameSite=Lax`, `Path=` the issuer's path (`/` for an
+//! issuer without one), and, when the issuer is https, `Secure` plus the `__Host-` prefix (so no
+//! subdomain can plant or read them), or `__Secure-` for an issuer with a path (`__Host-` requires
+//! `Path=/`).
 
 use std::time::Duration;
 
@@ -11,12 +13,33 @@ pub const SESSION: &str = "gatehouse_session";
 /// The browser cookie: the random value CSRF tokens and challenges are bound to.
 pub const BROWSER: &str = "gatehouse_browser";
 
+/// Where the cookies apply: https or not, and the issuer's path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub secure: bool,
+    /// `/`, or the issuer's path (`/api`).
+    pub path: String,
+}
+
+impl Scope {
+    pub fn new(secure: bool, base_path: &str) -> Self {
+        Self {
+            secure,
+            path: if base_path.is_empty() {
+                "/".to_owned()
+            } else {
+                base_path.to_owned()
+            },
+        }
+    }
+}
+
 /// The name a cookie has on the wire.
-pub fn name(base: &str, secure: bool) -> String {
-    if secure {
-        format!("__Host-{base}")
-    } else {
-        base.to_owned()
+pub fn name(base: &str, scope: &Scope) -> String {
+    match (scope.secure, scope.path.as_str()) {
+        (false, _) => base.to_owned(),
+        (true, "/") => format!("__Host-{base}"),
+        (true, _) => format!("__Secure-{base}"),
     }
 }
 
@@ -52,14 +75,17 @@ pub enum Lifetime {
 }
 
 /// A `Set-Cookie` value. `value` is one of our tokens, so it needs no quoting.
-pub fn set(name: &str, value: &str, lifetime: Lifetime, secure: bool) -> Option<HeaderValue> {
-    let mut s = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+pub fn set(name: &str, value: &str, lifetime: Lifetime, scope: &Scope) -> Option<HeaderValue> {
+    let mut s = format!(
+        "{name}={value}; Path={}; HttpOnly; SameSite=Lax",
+        scope.path
+    );
     match lifetime {
         Lifetime::Browser => {}
         Lifetime::MaxAge(d) => s.push_str(&format!("; Max-Age={}", d.as_secs())),
         Lifetime::Expired => s.push_str("; Max-Age=0"),
     }
-    if secure {
+    if scope.secure {
         s.push_str("; Secure");
     }
     HeaderValue::from_str(&s).ok()
@@ -85,20 +111,33 @@ mod tests {
 
     #[test]
     fn set_cookie_carries_the_safe_attributes() {
+        let root = Scope::new(true, "");
         let v = set(
             "__Host-x",
             "v",
             Lifetime::MaxAge(Duration::from_secs(60)),
-            true,
+            &root,
         )
         .unwrap();
         assert_eq!(
             v.to_str().unwrap(),
             "__Host-x=v; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure"
         );
-        let v = set("x", "v", Lifetime::Browser, false).unwrap();
+        let v = set("x", "v", Lifetime::Browser, &Scope::new(false, "")).unwrap();
         assert!(!v.to_str().unwrap().contains("Max-Age"));
-        assert_eq!(name("x", true), "__Host-x");
+        assert_eq!(name("x", &root), "__Host-x");
+    }
+
+    #[test]
+    fn an_issuer_with_a_path_scopes_its_cookies_to_it() {
+        let api = Scope::new(true, "/api");
+        assert_eq!(name("x", &api), "__Secure-x", "__Host- requires Path=/");
+        let v = set("__Secure-x", "v", Lifetime::Browser, &api).unwrap();
+        assert_eq!(
+            v.to_str().unwrap(),
+            "__Secure-x=v; Path=/api; HttpOnly; SameSite=Lax; Secure"
+        );
+        assert_eq!(name("x", &Scope::new(false, "/api")), "x");
     }
 
     #[test]

@@ -42,8 +42,8 @@ pub struct Browser {
 
 impl Browser {
     /// The browser cookie from the request, or a fresh one.
-    pub fn from_headers(headers: &HeaderMap, secure: bool) -> Self {
-        match cookies::get(headers, &cookies::name(cookies::BROWSER, secure))
+    pub fn from_headers(headers: &HeaderMap, scope: &cookies::Scope) -> Self {
+        match cookies::get(headers, &cookies::name(cookies::BROWSER, scope))
             .filter(|v| cookies::is_token(v))
         {
             Some(id) => Self {
@@ -58,8 +58,8 @@ impl Browser {
     }
 
     /// The browser cookie only if the request carried one: forms are refused without it.
-    pub fn existing(headers: &HeaderMap, secure: bool) -> Option<Self> {
-        let b = Self::from_headers(headers, secure);
+    pub fn existing(headers: &HeaderMap, scope: &cookies::Scope) -> Option<Self> {
+        let b = Self::from_headers(headers, scope);
         (!b.is_new).then_some(b)
     }
 
@@ -68,15 +68,15 @@ impl Browser {
     }
 
     /// The `Set-Cookie` to send when the cookie is new. It lives as long as the browser.
-    pub fn set_cookie(&self, secure: bool) -> Option<HeaderValue> {
+    pub fn set_cookie(&self, scope: &cookies::Scope) -> Option<HeaderValue> {
         if !self.is_new {
             return None;
         }
         cookies::set(
-            &cookies::name(cookies::BROWSER, secure),
+            &cookies::name(cookies::BROWSER, scope),
             &self.id,
             cookies::Lifetime::Browser,
-            secure,
+            scope,
         )
     }
 }

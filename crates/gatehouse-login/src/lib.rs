@@ -46,8 +46,9 @@ pub use token_client::{
     ValidatedLogout,
 };
 
-/// The login UI's HTTP routes. Mounted on the public listener in `serve all` and on the login
-/// listener in `serve login`.
+/// The login UI's HTTP routes, under the issuer's path (`LoginConfig::base_path`: `/api/ui/login`
+/// for the issuer `https://host/api`). Mounted on the public listener in `serve all` and on the
+/// login listener in `serve login`.
 ///
 /// | route | what |
 /// |---|---|
@@ -58,22 +59,26 @@ pub use token_client::{
 /// | `GET\|POST /oauth2/sessions/logout`, `POST /oauth2/sessions/logout/confirm` | RP-initiated logout |
 /// | `GET /ui/static/{file}` | the stylesheets |
 pub fn router(state: LoginState) -> axum::Router {
+    let at = |path: &str| state.path(path);
     axum::Router::new()
         .route(
-            "/oauth2/auth",
+            &at("/oauth2/auth"),
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
-        .route("/ui/login", get(login::show).post(login::submit))
-        .route("/ui/consent", get(consent::show).post(consent::submit))
-        .route("/ui/consent/switch", post(consent::switch_account))
-        .route("/account/apps", get(account::show))
-        .route("/account/apps/revoke", post(account::revoke))
+        .route(&at("/ui/login"), get(login::show).post(login::submit))
+        .route(&at("/ui/consent"), get(consent::show).post(consent::submit))
+        .route(&at("/ui/consent/switch"), post(consent::switch_account))
+        .route(&at("/account/apps"), get(account::show))
+        .route(&at("/account/apps/revoke"), post(account::revoke))
         .route(
-            "/oauth2/sessions/logout",
+            &at("/oauth2/sessions/logout"),
             get(logout::start_get).post(logout::start_post),
         )
-        .route("/oauth2/sessions/logout/confirm", post(logout::confirm))
-        .route("/ui/static/{file}", get(assets::serve))
+        .route(
+            &at("/oauth2/sessions/logout/confirm"),
+            post(logout::confirm),
+        )
+        .route(&at("/ui/static/{file}"), get(assets::serve))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             headers::security_headers,

@@ -81,7 +81,7 @@ pub async fn show(
         signed_in_as_other: hinted.signed_in_as_other,
     };
     form.page(&state, t, &browser, StatusCode::OK)
-        .cookie(browser.set_cookie(state.secure()))
+        .cookie(browser.set_cookie(state.cookies()))
         .into_response()
 }
 
@@ -275,7 +275,7 @@ pub async fn submit(
     tracing::info!(subject = %user.id, "user signed in");
 
     let response = match challenge {
-        None => SeeOther::to("/account/apps").into_response(),
+        None => SeeOther::to(state.path("/account/apps")).into_response(),
         Some((id, mut challenge)) => {
             challenge.authenticated = Some(Authenticated {
                 subject: session.subject.clone(),

@@ -104,7 +104,7 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
         },
     )
     .csp(csp)
-    .cookie(browser.set_cookie(state.secure()))
+    .cookie(browser.set_cookie(state.cookies()))
     .into_response()
 }
 

@@ -16,6 +16,8 @@ use crate::token_client::ClientDisplay;
 /// What the base layout needs: language, branding and the stylesheet links.
 pub struct Chrome {
     pub t: Tr,
+    /// The issuer's path, before every link and form action of the UI (`""` at the root).
+    pub base: String,
     pub brand: Branding,
     pub css_href: String,
     pub brand_css_href: String,
@@ -25,6 +27,7 @@ impl LoginState {
     pub(crate) fn chrome(&self, t: Tr) -> Chrome {
         Chrome {
             t,
+            base: self.config().base_path.clone(),
             brand: self.config().branding.clone(),
             css_href: self.assets().css_href.clone(),
             brand_css_href: self.assets().brand_css_href.clone(),

@@ -40,14 +40,14 @@ pub struct Sessions<'a> {
     pub keys: &'a KeyedHasher,
     /// The per-user index of sessions (see [`RevocationKeys::login_sessions`]).
     pub index: &'a RevocationKeys,
-    pub secure: bool,
+    pub scope: &'a cookies::Scope,
     /// The remembered lifetime.
     pub ttl: Duration,
 }
 
 impl Sessions<'_> {
     fn cookie_name(&self) -> String {
-        cookies::name(cookies::SESSION, self.secure)
+        cookies::name(cookies::SESSION, self.scope)
     }
 
     /// The live session of this browser, if any.
@@ -94,7 +94,7 @@ impl Sessions<'_> {
         self.store
             .set_add(&self.index.login_sessions(subject), &key, ttl)
             .await?;
-        let set = cookies::set(&self.cookie_name(), &cookie, lifetime, self.secure);
+        let set = cookies::set(&self.cookie_name(), &cookie, lifetime, self.scope);
         Ok((session, set))
     }
 
@@ -107,6 +107,6 @@ impl Sessions<'_> {
     }
 
     pub fn expire_cookie(&self) -> Option<HeaderValue> {
-        cookies::set(&self.cookie_name(), "", Lifetime::Expired, self.secure)
+        cookies::set(&self.cookie_name(), "", Lifetime::Expired, self.scope)
     }
 }

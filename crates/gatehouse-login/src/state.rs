@@ -12,6 +12,7 @@ use gatehouse_core::store::ShortLivedStore;
 use crate::assets::Assets;
 use crate::challenge::Challenges;
 use crate::config::LoginConfig;
+use crate::cookies;
 use crate::csrf::{Browser, Csrf};
 use crate::headers::Csp;
 use crate::session::Sessions;
@@ -33,6 +34,7 @@ struct Inner {
     browser_keys: KeyedHasher,
     /// Keys the per-user session index the token service takes when it ends a user's sessions.
     revocation_keys: RevocationKeys,
+    cookie_scope: cookies::Scope,
     assets: Assets,
     base_csp: Csp,
 }
@@ -64,7 +66,8 @@ impl LoginState {
                 session_keys: KeyedHasher::new(secret, "login-ui/session"),
                 browser_keys: KeyedHasher::new(secret, "login-ui/browser"),
                 revocation_keys: RevocationKeys::new(secret),
-                assets: Assets::new(&config.branding),
+                cookie_scope: cookies::Scope::new(config.cookie_secure, &config.base_path),
+                assets: Assets::new(&config.branding, &config.base_path),
                 base_csp,
                 token,
                 store,
@@ -98,8 +101,14 @@ impl LoginState {
         self.inner.base_csp.clone()
     }
 
-    pub(crate) fn secure(&self) -> bool {
-        self.inner.config.cookie_secure
+    /// Where the UI's cookies apply (https or not, the issuer's path).
+    pub(crate) fn cookies(&self) -> &cookies::Scope {
+        &self.inner.cookie_scope
+    }
+
+    /// `path` (e.g. `/ui/login`) under the issuer's path: what links, forms and redirects use.
+    pub(crate) fn path(&self, path: &str) -> String {
+        format!("{}{path}", self.inner.config.base_path)
     }
 
     pub(crate) fn issuer(&self) -> &str {
@@ -108,12 +117,12 @@ impl LoginState {
 
     /// This browser's cookie, minted when absent (pages that show a form).
     pub(crate) fn browser(&self, headers: &HeaderMap) -> Browser {
-        Browser::from_headers(headers, self.secure())
+        Browser::from_headers(headers, self.cookies())
     }
 
     /// This browser's cookie only if it sent one (form submissions).
     pub(crate) fn existing_browser(&self, headers: &HeaderMap) -> Option<Browser> {
-        Browser::existing(headers, self.secure())
+        Browser::existing(headers, self.cookies())
     }
 
     pub(crate) fn sessions(&self) -> Sessions<'_> {
@@ -121,7 +130,7 @@ impl LoginState {
             store: self.inner.store.as_ref(),
             keys: &self.inner.session_keys,
             index: &self.inner.revocation_keys,
-            secure: self.secure(),
+            scope: self.cookies(),
             ttl: self.inner.config.session_ttl,
         }
     }

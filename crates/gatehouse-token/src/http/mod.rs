@@ -10,6 +10,9 @@
 //! | `GET /.well-known/openid-configuration`, `/.well-known/oauth-authorization-server` | OpenID Connect Discovery, RFC 8414 | [`discovery`] |
 //! | `GET /.well-known/jwks.json` | RFC 7517 | [`discovery`] |
 //!
+//! With an issuer that has a path (`https://host/api`) every path above is under it
+//! (`/api/oauth2/token`), and RFC 8414's metadata is also at `/.well-known/oauth-authorization-server/api`.
+//!
 //! Handlers are thin: they read the request ([`form`]), call one [`TokenService`] method and map
 //! its result; errors take their RFC shape in one place ([`error`]). Every answer of an endpoint
 //! that handles tokens or credentials carries `Cache-Control: no-store` and `Pragma: no-cache`
@@ -50,9 +53,22 @@ impl FromRef<PublicState> for Arc<TokenService> {
     }
 }
 
-/// The endpoints of the public listener. No fallback is set, so the binary can merge this router
-/// with others (the login UI in `serve all`).
+/// The path of an issuer URL without its trailing slash: `""` for `https://host`, `/api` for
+/// `https://host/api/`. Every public route lives under it.
+pub fn issuer_path(issuer: &str) -> String {
+    url::Url::parse(issuer)
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default()
+}
+
+/// The endpoints of the public listener, under the issuer's path (OpenID Connect Discovery §4:
+/// the configuration is at the issuer plus `/.well-known/openid-configuration`; RFC 8414 §3.1
+/// puts the authorization-server metadata of `https://host/api` at
+/// `/.well-known/oauth-authorization-server/api`, so that one is served at the root as well). No
+/// fallback is set, so the binary can merge this router with others (the login UI in `serve all`).
 pub fn public_router(service: Arc<TokenService>) -> Router {
+    let base = issuer_path(service.issuer());
+    let at = |path: &str| format!("{base}{path}");
     let state = PublicState {
         service,
         discovery: Arc::new(discovery::DiscoveryCache::new(
@@ -61,23 +77,32 @@ pub fn public_router(service: Arc<TokenService>) -> Router {
         jwks: Arc::new(discovery::JwksCache::default()),
     };
     let sensitive = Router::new()
-        .route("/oauth2/token", post(token::token))
-        .route("/oauth2/revoke", post(revoke::revoke))
-        .route("/oauth2/introspect", post(introspect::introspect_as_client))
+        .route(&at("/oauth2/token"), post(token::token))
+        .route(&at("/oauth2/revoke"), post(revoke::revoke))
         .route(
-            "/userinfo",
+            &at("/oauth2/introspect"),
+            post(introspect::introspect_as_client),
+        )
+        .route(
+            &at("/userinfo"),
             get(userinfo::userinfo_get).post(userinfo::userinfo_post),
         );
-    let documents = Router::new()
+    let mut documents = Router::new()
         .route(
-            "/.well-known/openid-configuration",
+            &at("/.well-known/openid-configuration"),
             get(discovery::openid_configuration),
         )
         .route(
-            "/.well-known/oauth-authorization-server",
+            &at("/.well-known/oauth-authorization-server"),
             get(discovery::openid_configuration),
         )
-        .route("/.well-known/jwks.json", get(discovery::jwks));
+        .route(&at("/.well-known/jwks.json"), get(discovery::jwks));
+    if !base.is_empty() {
+        documents = documents.route(
+            &format!("/.well-known/oauth-authorization-server{base}"),
+            get(discovery::openid_configuration),
+        );
+    }
     no_store(sensitive)
         .merge(documents)
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))

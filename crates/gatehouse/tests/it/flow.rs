@@ -21,6 +21,18 @@ pub fn form<'a>(html: &'a str, id: &str) -> &'a str {
     &html[start..end]
 }
 
+/// The `action` of a form's HTML (the path the browser posts it to).
+pub fn action(form_html: &str) -> String {
+    let start = form_html
+        .find("action=\"")
+        .unwrap_or_else(|| panic!("no action in:\n{form_html}"))
+        + "action=\"".len();
+    let end = form_html[start..]
+        .find('"')
+        .map_or(form_html.len(), |e| start + e);
+    form_html[start..end].to_owned()
+}
+
 /// The value of the input `name` in `html` (askama escapes attribute values).
 pub fn input(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
@@ -54,6 +66,8 @@ pub struct Hop {
     pub status: StatusCode,
     pub location: Option<String>,
     pub csp: Option<String>,
+    /// Every `Set-Cookie` of the answer.
+    pub set_cookies: Vec<String>,
     pub body: String,
 }
 
@@ -70,11 +84,19 @@ impl Hop {
             .get(CONTENT_SECURITY_POLICY)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let set_cookies = response
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .collect();
         let body = response.text().await.unwrap_or_default();
         Self {
             status,
             location,
             csp,
+            set_cookies,
             body,
         }
     }
@@ -208,7 +230,7 @@ impl Browser {
                 let (csrf, challenge) = (input(f, "csrf_token"), input(f, "challenge"));
                 hop = self
                     .post(
-                        "/ui/login",
+                        &action(f),
                         &[
                             ("csrf_token", csrf.as_str()),
                             ("challenge", challenge.as_str()),
@@ -224,7 +246,7 @@ impl Browser {
                 let (csrf, challenge) = (input(f, "csrf_token"), input(f, "challenge"));
                 hop = self
                     .post(
-                        "/ui/consent",
+                        &action(f),
                         &[
                             ("csrf_token", csrf.as_str()),
                             ("challenge", challenge.as_str()),

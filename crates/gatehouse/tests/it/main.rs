@@ -14,6 +14,7 @@ mod grpc_tls;
 mod leak;
 mod limits;
 mod migrate;
+mod path_issuer;
 mod serve;
 mod split_flow;
 mod support;

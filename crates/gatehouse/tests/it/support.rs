@@ -59,11 +59,19 @@ pub struct Server {
 pub struct ServerBuilder {
     role: &'static str,
     env: Vec<(String, String)>,
+    /// Appended to the default issuer (`http://127.0.0.1:<public port>`).
+    issuer_path: String,
 }
 
 impl ServerBuilder {
     pub fn env(mut self, k: &str, v: impl Into<String>) -> Self {
         self.env.push((k.to_owned(), v.into()));
+        self
+    }
+
+    /// An issuer with a path: `http://127.0.0.1:<public port><path>`.
+    pub fn issuer_path(mut self, path: &str) -> Self {
+        path.clone_into(&mut self.issuer_path);
         self
     }
 
@@ -75,7 +83,10 @@ impl ServerBuilder {
         let mut cmd = command(data_dir.path());
         cmd.args(["serve", self.role])
             .env("GATEHOUSE_DEV", "true")
-            .env("GATEHOUSE_ISSUER", format!("http://127.0.0.1:{public}"))
+            .env(
+                "GATEHOUSE_ISSUER",
+                format!("http://127.0.0.1:{public}{}", self.issuer_path),
+            )
             .env("GATEHOUSE_PUBLIC_ADDR", format!("127.0.0.1:{public}"))
             .env("GATEHOUSE_ADMIN_ADDR", format!("127.0.0.1:{admin}"))
             .env("GATEHOUSE_GRPC_ADDR", format!("127.0.0.1:{grpc}"))
@@ -112,6 +123,7 @@ impl Server {
         ServerBuilder {
             role,
             env: Vec::new(),
+            issuer_path: String::new(),
         }
     }
 

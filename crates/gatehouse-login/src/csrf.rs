@@ -118,7 +118,7 @@ mod tests {
     use super::*;
 
     fn browser() -> Browser {
-        Browser::from_headers(&HeaderMap::new(), false)
+        Browser::from_headers(&HeaderMap::new(), &cookies::Scope::new(false, ""))
     }
 
     #[test]

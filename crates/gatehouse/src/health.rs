@@ -25,7 +25,7 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 pub enum Dependency {
     Durable(Arc<dyn DurableStore>),
     ShortLived(Arc<dyn ShortLivedStore>),
-    TokenService(TokenServiceClient),
+    TokenService(Box<TokenServiceClient>),
 }
 
 impl Dependency {

@@ -240,7 +240,7 @@ fn readiness_of_login(
     Readiness::new(
         vec![
             Dependency::ShortLived(short_lived.clone()),
-            Dependency::TokenService(token_service.clone()),
+            Dependency::TokenService(Box::new(token_service.clone())),
         ],
         shutdown.clone(),
     )

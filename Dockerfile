@@ -43,12 +43,12 @@ ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
 FROM ${RUST_IMAGE} AS builder
 ARG SOURCE_DATE_EPOCH
 # The commit, for the gatehouse_build_info metric (the build context has no .git):
-# --build-arg GIT_SHA="$(git rev-parse --short=12 HEAD)".
+# --build-arg GIT_SHA="$(git rev-parse --short=12 HEAD)". A build argument is in the environment of
+# the RUN steps below, where crates/gatehouse/build.rs reads it.
 ARG GIT_SHA=unknown
 ENV CARGO_INCREMENTAL=0 \
     CARGO_TERM_COLOR=never \
-    CARGO_NET_RETRY=5 \
-    GATEHOUSE_GIT_SHA=${GIT_SHA}
+    CARGO_NET_RETRY=5
 WORKDIR /src
 # The build context is the allow-list in .dockerignore: the workspace's manifests and members and
 # the files they compile in (proto/, migrations/). A new workspace member needs a line there;

@@ -20,6 +20,10 @@ own `config`, `caddy validate`); this script then checks what those cannot know:
               real TLS handshake; cert-manager resources, which have no built-in schema, checked
               field by field), the NetworkPolicy, and values that must be refused
   env names   every GATEHOUSE_* variable the rendered manifests set is a key the binary reads
+  grafana     deploy/grafana/gatehouse.json: panels with PromQL targets on the chosen Prometheus,
+              its template variables, and every metric (a histogram's _bucket/_sum/_count) and
+              label its queries use one the binary exports, read from the `metrics::counter!`,
+              `histogram!` and `gauge!` calls in crates/*/src (plus metrics-process's process_*)
 
 Usage: validate_deploy.py --root REPO --caddy PATH_TO_CADDY
 Exit status: 0 when every check passed, 1 otherwise.
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import http.server
+import json
 import os
 import re
 import shutil
@@ -955,15 +960,31 @@ def check_rendered(c: Checks, values: dict[str, Any], objects: list[dict[str, An
         if values["ingress"].get("tls"):
             c.equal(ingress["spec"]["tls"][0]["hosts"], [host], "TLS covers the issuer's host")
 
-    # ServiceMonitor: /metrics on the token Service's admin port.
-    monitor = next((o for o in objects if o["kind"] == "ServiceMonitor"), None)
-    if values.get("metrics", {}).get("serviceMonitor", {}).get("enabled") and c.check(monitor, "ServiceMonitor exists"):
-        token_svc = find(objects, "Service", "gatehouse-token")
-        c.check(monitor["spec"]["selector"]["matchLabels"].items() <= token_svc["metadata"]["labels"].items(),
-                "the ServiceMonitor selects the token Service")
-        endpoint = monitor["spec"]["endpoints"][0]
-        c.equal((endpoint["port"], endpoint["path"]), ("admin", "/metrics"), "it scrapes /metrics on the admin port")
-        c.check(endpoint["port"] in {p["name"] for p in token_svc["spec"]["ports"]}, "the admin port is a port of the token Service")
+    # ServiceMonitors: /metrics on the token Service's admin port and on the login Service's metrics
+    # port, which reaches the container port the login UI's metrics listener binds on every address.
+    if values.get("metrics", {}).get("serviceMonitor", {}).get("enabled"):
+        for component, port in (("token", "admin"), ("login", "metrics")):
+            name = f"{FULLNAME}-{component}"
+            monitor = find(objects, "ServiceMonitor", name)
+            service = find(objects, "Service", name)
+            if not (c.check(monitor, f"ServiceMonitor {name} exists") and c.check(service, f"Service {name} exists")):
+                continue
+            c.check(monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items(),
+                    f"ServiceMonitor {name} selects the {component} Service")
+            endpoint = monitor["spec"]["endpoints"][0]
+            c.equal((endpoint["port"], endpoint["path"]), (port, "/metrics"),
+                    f"ServiceMonitor {name} scrapes /metrics on the {port} port")
+            service_port = next((p for p in service["spec"]["ports"] if p["name"] == port), None)
+            if not c.check(service_port, f"{port} is a port of the {component} Service"):
+                continue
+            container = find(objects, "Deployment", name)["spec"]["template"]["spec"]["containers"][0]
+            target = next((p for p in container.get("ports", []) if p["name"] == service_port["targetPort"]), None)
+            if not c.check(target, f"the {component} Service's {port} port targets a container port"):
+                continue
+            if component == "login":
+                env = {e["name"]: e.get("value") for e in container.get("env", [])}
+                c.equal(env.get("GATEHOUSE_LOGIN_ADMIN_ADDR"), f"0.0.0.0:{target['containerPort']}",
+                        "the login UI's metrics listener binds the scraped container port on every address")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1311,6 +1332,190 @@ def check_network_policy(c: Checks, grpc: dict[str, Any], objects: list[dict[str
 
 
 # --------------------------------------------------------------------------------------------
+# The Grafana dashboard: every metric and label its queries use is one the binary exports.
+
+# The standard process metrics of the metrics-process crate (crates/gatehouse/src/telemetry.rs
+# installs its Collector without a prefix): name -> kind. None has labels of its own.
+PROCESS_METRICS = {
+    "process_cpu_seconds_total": "counter",
+    "process_open_fds": "gauge",
+    "process_max_fds": "gauge",
+    "process_virtual_memory_bytes": "gauge",
+    "process_virtual_memory_max_bytes": "gauge",
+    "process_resident_memory_bytes": "gauge",
+    "process_start_time_seconds": "gauge",
+    "process_threads": "gauge",
+}
+# Labels Prometheus adds to every series it scrapes through the chart's ServiceMonitor (Prometheus
+# Operator's target labels), so the dashboard may select and group by them.
+TARGET_LABELS = {"job", "instance", "namespace", "pod", "service", "endpoint", "container"}
+HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
+METRIC_MACRO = re.compile(r'(?<![A-Za-z0-9_])(?:metrics::)?(counter|histogram|gauge)!\(\s*"([A-Za-z_:][A-Za-z0-9_:]*)"')
+QUERY_METRIC = re.compile(r"(?<![A-Za-z0-9_:])((?:gatehouse|process)_[a-z0-9_]+)")
+RUST_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+PROMQL_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
+
+
+def macro_arguments(source: str, paren: int) -> str:
+    """The text between the parentheses of the macro call whose `(` is at `paren`."""
+    depth, i = 0, paren
+    while i < len(source):
+        if source[i] == '"':
+            i = RUST_STRING.match(source, i).end()
+            continue
+        depth += {"(": 1, ")": -1}.get(source[i], 0)
+        if depth == 0:
+            return source[paren + 1:i]
+        i += 1
+    raise ValueError("a macro call without its closing parenthesis")
+
+
+def exported_metrics(root: Path) -> dict[str, dict[str, Any]]:
+    """The metrics the binary exports, read from its sources: name -> {kind, labels, where}.
+
+    Names are those of the `metrics::counter!`, `metrics::histogram!` and `metrics::gauge!` calls
+    (`metrics::` optional) in the crates' src/ trees; labels are the call's `"name" => value` pairs, or the `("name", value)`
+    tuples of the `let LABELS = [...]` array a call passes as `&LABELS` (or `&LABELS[..N]`).
+    """
+    found: dict[str, dict[str, Any]] = {
+        name: {"kind": kind, "labels": set(), "where": "metrics-process"} for name, kind in PROCESS_METRICS.items()
+    }
+    for path in sorted((root / "crates").glob("*/src/**/*.rs")):
+        source = path.read_text()
+        for m in METRIC_MACRO.finditer(source):
+            kind, name = m.groups()
+            where = f"{path.relative_to(root)}:{source.count(chr(10), 0, m.start()) + 1}"
+            args = macro_arguments(source, m.start() + m.group(0).index("("))
+            rest = args[args.index(f'"{name}"') + len(name) + 2:].strip().removeprefix(",").strip().removesuffix(",").strip()
+            labels = set(re.findall(r'"([A-Za-z_][A-Za-z0-9_]*)"\s*=>', rest))
+            array = re.fullmatch(r"&\s*([a-z_][a-z0-9_]*)\s*(?:\[\s*\.\.\s*(\d+)\s*\])?", rest)
+            if array:
+                lets = list(re.finditer(rf"\blet\s+{array.group(1)}\s*=\s*\[(.*?)\];", source[:m.start()], re.S))
+                if not lets:
+                    raise ValueError(f"{where}: cannot find `let {array.group(1)} = [...]` for the labels of {name}")
+                names = re.findall(r'\(\s*"([A-Za-z_][A-Za-z0-9_]*)"\s*,', lets[-1].group(1))
+                labels = set(names[:int(array.group(2))] if array.group(2) else names)
+            if rest and not labels:
+                raise ValueError(f"{where}: cannot read the labels of {name} from `{rest[:60]}`")
+            entry = found.setdefault(name, {"kind": kind, "labels": set(), "where": where})
+            if entry["kind"] != kind:
+                raise ValueError(f"{where}: {name} is a {kind} here and a {entry['kind']} at {entry['where']}")
+            entry["labels"] |= labels
+    return found
+
+
+def series_names(exported: dict[str, dict[str, Any]]) -> dict[str, set[str]]:
+    """The series names Prometheus scrapes (a histogram as its _bucket, _sum and _count) and labels."""
+    series: dict[str, set[str]] = {}
+    for name, metric in exported.items():
+        if metric["kind"] == "histogram":
+            for suffix in HISTOGRAM_SERIES:
+                series[name + suffix] = metric["labels"] | ({"le"} if suffix == "_bucket" else set())
+        else:
+            series[name] = metric["labels"]
+    return series
+
+
+def brackets_balanced(text: str) -> bool:
+    """Whether the (), [] and {} of a PromQL expression (its strings taken out) pair up."""
+    stack: list[str] = []
+    for ch in text:
+        if ch in "([{":
+            stack.append(")]}"["([{".index(ch)])
+        elif ch in ")]}" and (not stack or stack.pop() != ch):
+            return False
+    return not stack
+
+
+def dashboard_panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for panel in panels:
+        yield panel
+        yield from dashboard_panels(panel.get("panels", []))  # a collapsed row keeps its panels
+
+
+def check_grafana(c: Checks, root: Path) -> None:
+    c.section("Grafana dashboard (deploy/grafana/gatehouse.json)")
+    exported = exported_metrics(root)
+    own = sorted(n for n in exported if n not in PROCESS_METRICS)
+    c.check(len(own) >= 5, f"the binary's metrics, read from crates/*/src: {', '.join(own)}")
+    series = series_names(exported)
+    try:
+        board = json.loads((root / "deploy/grafana/gatehouse.json").read_text())
+    except json.JSONDecodeError as e:
+        c.check(False, f"deploy/grafana/gatehouse.json is JSON ({e})")
+        return
+    c.check(isinstance(board.get("schemaVersion"), int) and board["schemaVersion"] >= 36 and board.get("uid")
+            and board.get("title"), f"a dashboard (schemaVersion {board.get('schemaVersion')}, uid {board.get('uid')!r})")
+
+    variables = {v.get("name"): v for v in board.get("templating", {}).get("list", [])}
+    prometheus_uids = {f"${{{n}}}" for n, v in variables.items() if v.get("type") == "datasource" and v.get("query") == "prometheus"}
+    prometheus_uids |= {f"${{{i['name']}}}" for i in board.get("__inputs", []) if i.get("pluginId") == "prometheus"}
+    c.check(prometheus_uids, f"a Prometheus data source chosen on import: {', '.join(sorted(prometheus_uids)) or 'none'}")
+    for name in ("namespace", "job", "pod"):
+        c.check(name in variables, f"template variable ${name}")
+
+    panels = list(dashboard_panels(board.get("panels", [])))
+    shown = [p for p in panels if p.get("type") != "row"]
+    ids = [p.get("id") for p in panels]
+    c.check(all(isinstance(i, int) for i in ids) and len(set(ids)) == len(ids), f"{len(panels)} panels, ids unique")
+    overlaps = []
+    for i, a in enumerate(panels):
+        for b in panels[i + 1:]:
+            ga, gb = a.get("gridPos", {}), b.get("gridPos", {})
+            if all(k in ga and k in gb for k in "xywh") and ga["x"] < gb["x"] + gb["w"] and gb["x"] < ga["x"] + ga["w"] \
+                    and ga["y"] < gb["y"] + gb["h"] and gb["y"] < ga["y"] + ga["h"]:
+                overlaps.append(f"{a.get('title')!r} and {b.get('title')!r}")
+    c.check(all({"x", "y", "w", "h"} <= p.get("gridPos", {}).keys() and p["gridPos"]["x"] + p["gridPos"]["w"] <= 24 for p in panels)
+            and not overlaps, f"every panel placed on the 24-column grid, none overlapping {overlaps or ''}")
+
+    # Every query: the panels' targets and the query variables'.
+    queries: list[tuple[str, str]] = []
+    for panel in shown:
+        title = panel.get("title", f"panel {panel.get('id')}")
+        targets = panel.get("targets", [])
+        sources = [panel.get("datasource") or {}] + [t["datasource"] for t in targets if "datasource" in t]
+        c.check(targets and all(t.get("expr", "").strip() for t in targets)
+                and all(s.get("uid") in prometheus_uids for s in sources),
+                f"panel {title!r}: PromQL targets on the chosen Prometheus")
+        queries += [(title, t.get("expr", "")) for t in targets]
+    for name, var in variables.items():
+        if var.get("type") == "query":
+            query = var.get("query")
+            queries.append((f"variable ${name}", query.get("query", "") if isinstance(query, dict) else query or ""))
+
+    used: set[str] = set()
+    for where, expr in queries:
+        bare = PROMQL_STRING.sub('""', expr)  # label values and regexes out of the way
+        problems = [] if brackets_balanced(bare) else ["unbalanced brackets"]
+        # A query with no Gatehouse metric at all is most likely one with a misspelt name.
+        names = set(QUERY_METRIC.findall(bare))
+        for name in sorted(names - series.keys()):
+            base = next((name[:-len(s)] for s in HISTOGRAM_SERIES if name.endswith(s)), name)
+            hint = f" ({base} is a {exported[base]['kind']})" if base in exported else ""
+            problems.append(f"{name} is not exported{hint}")
+        known = names & series.keys()
+        used |= {n if n in exported else n.rsplit("_", 1)[0] for n in known}
+        labels = TARGET_LABELS.union(*(series[n] for n in known)) if known else None
+        for name, body in re.findall(r"(?<![A-Za-z0-9_:])((?:gatehouse|process)_[a-z0-9_]+)\s*\{([^}]*)\}", bare):
+            for label in re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:=~|!~|!=|=)", body):
+                if name in series and label not in series[name] | TARGET_LABELS:
+                    problems.append(f"{name} has no label {label}")
+        if labels is not None:
+            grouped = [label.strip() for clause in re.findall(r"\b(?:by|without)\s*\(([^)]*)\)", bare)
+                       for label in clause.split(",") if label.strip()]
+            variable = re.fullmatch(r"\s*label_values\(.*,\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)\s*", bare, re.S)
+            grouped += [variable.group(1)] if variable else []
+            problems += [f"no metric of the query has the label {label}" for label in grouped if label not in labels]
+        for var in re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", expr):
+            if not var.startswith("__") and var not in variables:
+                problems.append(f"${var} is not a template variable")
+        c.check(names and not problems, f"{where}: {', '.join(sorted(names)) or 'no Gatehouse metric'}"
+                + (f": {'; '.join(problems)}" if problems else ""))
+    unused = sorted(set(exported) - used)
+    print(f"  note  exported but on no panel: {', '.join(unused) or 'none'}")
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def main() -> int:
@@ -1330,6 +1535,7 @@ def main() -> int:
         ("compose", lambda: check_compose(c, root)),
         ("proxy", lambda: check_proxy(c, root, args.caddy, Path(tempfile.mkdtemp(dir=args.work)))),
         ("helm", lambda: check_helm(c, root, accepted, args.work)),
+        ("grafana", lambda: check_grafana(c, root)),
     ]
     for name, step in steps:
         try:

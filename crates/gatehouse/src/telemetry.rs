@@ -133,7 +133,7 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
                     metrics::gauge!(
                         "gatehouse_build_info",
                         "version" => env!("CARGO_PKG_VERSION"),
-                        "git_sha" => env!("GATEHOUSE_GIT_SHA")
+                        "git_sha" => env!("BUILD_GIT_SHA")
                     )
                     .set(1.0);
                     let upkept = handle.clone();

@@ -87,7 +87,7 @@ pub fn encode(at_ms: i64) -> Vec<u8> {
     at_ms.to_string().into_bytes()
 }
 
-/// The cut-offs that apply to one grant, read with one `get_many` of [`cutoff_keys`].
+/// The cut-offs that apply to one grant, read with one `get_many` of [`RevocationKeys::cutoff_keys`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Cutoffs {
     pub client_deleted: bool,

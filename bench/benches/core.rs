@@ -15,7 +15,7 @@ use std::hint::black_box;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
 use criterion::{Criterion, criterion_group, criterion_main};
-use gatehouse_core::client::{Client, ClientMetadata};
+use gatehouse_core::client::{Client, ClientId, ClientMetadata};
 use gatehouse_core::pkce::PkceChallenge;
 use gatehouse_core::registration::{
     client_secret_hasher, generate_client_secret, secret_hashes, verify_client_secret,
@@ -32,7 +32,7 @@ fn client_secret(c: &mut Criterion) {
     let secret = generate_client_secret();
     let now = OffsetDateTime::now_utc();
     let client = Client {
-        id: "bench".to_owned(),
+        id: ClientId::parse("bench").expect("a valid client id"),
         incarnation: gatehouse_core::client::Client::new_incarnation(),
         metadata: ClientMetadata::default(),
         secret: Some(secret_hashes(&secret, &hasher)),

@@ -31,7 +31,8 @@ fn client() -> &'static Client {
             Err(e) => panic!("fixed client metadata: {e}"),
         };
         Client {
-            id: "fuzz-app".into(),
+            id: gatehouse_core::client::ClientId::parse("fuzz-app")
+                .unwrap_or_else(|e| panic!("{e}")),
             incarnation: "fuzz-incarnation".into(),
             metadata,
             secret: None,

@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use gatehouse_core::client::{Client, ClientMetadata, TokenEndpointAuthMethod};
+use gatehouse_core::client::{Client, ClientId, ClientMetadata, TokenEndpointAuthMethod};
 use gatehouse_core::grant::{AuthorizationCodeRecord, Redemption, check_redemption};
 use gatehouse_core::pkce::PkceChallenge;
+use gatehouse_core::redirect::RedirectUri;
 use gatehouse_core::scope::ScopeSet;
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
@@ -31,8 +32,11 @@ fuzz_target!(|data: &[u8]| {
         (!s.is_empty()).then_some(s)
     }
     let public = field(2) == "1";
+    let Ok(client_id) = ClientId::parse(field(0)) else {
+        return;
+    };
     let client = Client {
-        id: "neoncli".into(),
+        id: ClientId::parse("neoncli").unwrap_or_else(|e| panic!("{e}")),
         incarnation: "inc-1".into(),
         metadata: ClientMetadata {
             token_endpoint_auth_method: if public {
@@ -50,10 +54,11 @@ fuzz_target!(|data: &[u8]| {
     let age: i64 = field(9).parse().unwrap_or(0);
     let record = AuthorizationCodeRecord {
         grant_id: "grant".into(),
-        client_id: field(0).into(),
+        client_id,
         client_incarnation: field(1).into(),
         subject: "alice".into(),
-        redirect_uri: "http://127.0.0.1:5555/callback".into(),
+        redirect_uri: RedirectUri::parse("http://127.0.0.1:5555/callback", false)
+            .unwrap_or_else(|e| panic!("{e}")),
         redirect_uri_given: field(3) == "1",
         scope: ScopeSet::parse("openid").unwrap_or_default(),
         code_challenge: challenge.clone(),
@@ -78,7 +83,7 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(request.redirect_uri, Some(record.redirect_uri.as_str()));
         }
         if let Some(request_uri) = request.redirect_uri {
-            assert_eq!(request_uri, record.redirect_uri);
+            assert_eq!(request_uri, record.redirect_uri.as_str());
         }
         match (&challenge, request.code_verifier) {
             (Some(c), Some(v)) => {

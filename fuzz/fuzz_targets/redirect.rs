@@ -2,7 +2,7 @@
 //! Input: a registered URI, a newline, the requested URI.
 #![no_main]
 
-use gatehouse_core::redirect::{find_match, validate_registered};
+use gatehouse_core::redirect::{RedirectUri, find_match, validate_registered};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -14,9 +14,15 @@ fuzz_target!(|data: &[u8]| {
     let _ = validate_registered(registered, true);
     let _ = validate_registered(requested, true);
 
-    let list = vec![registered.to_owned()];
+    // Only a URI that passed registration is ever matched against.
+    let Ok(registered_uri) = RedirectUri::parse(registered, true) else {
+        return;
+    };
+    let list = vec![registered_uri];
     if let Some(m) = find_match(&list, requested) {
-        assert_eq!(m, registered);
+        assert_eq!(m.as_str(), registered);
+        let matched = RedirectUri::matching(&list, requested);
+        assert_eq!(matched.as_ref().map(RedirectUri::as_str), Some(requested));
         if requested != registered {
             // Only a loopback IP literal may differ, and only in its port (RFC 8252 §7.3).
             let (Ok(a), Ok(b)) = (url::Url::parse(registered), url::Url::parse(requested)) else {

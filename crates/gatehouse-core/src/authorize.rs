@@ -8,10 +8,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::client::Client;
+use crate::client::{Client, ClientId};
 use crate::error::{ErrorCode, OAuthError};
 use crate::pkce::PkceChallenge;
-use crate::redirect::find_match;
+use crate::protocol::{GrantType, ResponseMode, ResponseType};
+use crate::redirect::RedirectUri;
 use crate::scope::ScopeSet;
 use crate::secret::SecretString;
 
@@ -60,10 +61,10 @@ pub struct Prompt {
 /// An authorization request that passed every check; what the login UI holds behind a challenge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidatedAuthorization {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Where the response goes: the URI as the client sent it (which may differ from the
     /// registered one only in the port of a loopback IP literal).
-    pub redirect_uri: String,
+    pub redirect_uri: RedirectUri,
     /// Whether the request carried `redirect_uri`; if so the token request must repeat it
     /// (RFC 6749 §4.1.3).
     pub redirect_uri_given: bool,
@@ -87,7 +88,7 @@ pub enum AuthorizeError {
     Untrusted(OAuthError),
     /// Redirect the error to the client.
     Redirect {
-        redirect_uri: String,
+        redirect_uri: RedirectUri,
         error: OAuthError,
         state: Option<String>,
     },
@@ -127,8 +128,8 @@ pub fn validate(
     }
     let registered = &client.metadata.redirect_uris;
     let (redirect_uri, redirect_uri_given) = match params.redirect_uri.as_deref() {
-        Some(requested) => match find_match(registered, requested) {
-            Some(_) => (requested.to_owned(), true),
+        Some(requested) => match RedirectUri::matching(registered, requested) {
+            Some(matched) => (matched, true),
             None => {
                 return Err(untrusted(
                     "the redirect_uri is not registered for this client",
@@ -183,34 +184,32 @@ pub fn validate(
             "the request_uri parameter is not supported",
         ));
     }
-    if params
-        .response_mode
-        .as_deref()
-        .is_some_and(|mode| mode != "query")
+    if let Some(mode) = params.response_mode.as_deref()
+        && !ResponseMode::parse(mode).is_some_and(|m| ResponseMode::SUPPORTED.contains(&m))
     {
         return Err(fail(
             ErrorCode::InvalidRequest,
             "unsupported response_mode: only query is supported",
         ));
     }
-    match params.response_type.as_deref() {
+    let response_type = match params.response_type.as_deref().map(ResponseType::parse) {
         None => {
             return Err(fail(
                 ErrorCode::InvalidRequest,
                 "the response_type parameter is missing",
             ));
         }
-        Some("code") => {}
-        Some(_) => {
+        Some(Some(response_type)) => response_type,
+        Some(None) => {
             return Err(fail(
                 ErrorCode::UnsupportedResponseType,
                 "only response_type=code is supported",
             ));
         }
-    }
+    };
     let meta = &client.metadata;
-    if !meta.response_types.iter().any(|r| r == "code")
-        || !meta.grant_types.iter().any(|g| g == "authorization_code")
+    if !meta.response_types.contains(&response_type)
+        || !client.may_use(GrantType::AuthorizationCode)
     {
         return Err(fail(
             ErrorCode::UnauthorizedClient,
@@ -335,12 +334,15 @@ mod tests {
 
     fn client(public: bool, uris: &[&str]) -> Client {
         Client {
-            id: "neoncli".into(),
+            id: ClientId::parse("neoncli").unwrap(),
             incarnation: "inc-1".into(),
             metadata: ClientMetadata {
-                redirect_uris: uris.iter().map(|s| (*s).to_owned()).collect(),
-                grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-                response_types: vec!["code".into()],
+                redirect_uris: uris
+                    .iter()
+                    .map(|s| RedirectUri::parse(s, false).unwrap())
+                    .collect(),
+                grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+                response_types: vec![ResponseType::Code],
                 scope: ScopeSet::parse(
                     "openid offline offline_access profile email urn:neoncloud:projects:read",
                 )
@@ -563,7 +565,7 @@ mod tests {
     #[test]
     fn client_without_code_grant_is_unauthorized() {
         let mut c = client(false, &["https://app.example/cb"]);
-        c.metadata.grant_types = vec!["client_credentials".into()];
+        c.metadata.grant_types = vec![GrantType::ClientCredentials];
         c.metadata.response_types = vec![];
         let mut p = params();
         p.redirect_uri = Some("https://app.example/cb".into());

@@ -6,44 +6,110 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 
+use crate::protocol::{GrantType, ResponseType};
+use crate::redirect::RedirectUri;
 use crate::scope::ScopeSet;
 
-/// How a client authenticates at the token endpoint (RFC 7591 §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum TokenEndpointAuthMethod {
-    None,
-    #[default]
-    ClientSecretBasic,
-    ClientSecretPost,
-}
-
-impl TokenEndpointAuthMethod {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::ClientSecretBasic => "client_secret_basic",
-            Self::ClientSecretPost => "client_secret_post",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "none" => Some(Self::None),
-            "client_secret_basic" => Some(Self::ClientSecretBasic),
-            "client_secret_post" => Some(Self::ClientSecretPost),
-            _ => None,
-        }
+crate::protocol::protocol_values! {
+    /// How a client authenticates at the token endpoint (RFC 7591 §2).
+    #[derive(Default)]
+    pub enum TokenEndpointAuthMethod ("token_endpoint_auth_method") {
+        /// A public client: no secret (RFC 6749 §2.1).
+        None => "none",
+        #[default]
+        ClientSecretBasic => "client_secret_basic",
+        ClientSecretPost => "client_secret_post",
     }
 }
 
-/// The format of access tokens issued to a client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum AccessTokenStrategy {
-    #[default]
-    Opaque,
-    Jwt,
+crate::protocol::protocol_values! {
+    /// The format of access tokens issued to a client.
+    #[derive(Default)]
+    pub enum AccessTokenStrategy ("access_token_strategy") {
+        #[default]
+        Opaque => "opaque",
+        /// RFC 9068 JWT access tokens.
+        Jwt => "jwt",
+    }
+}
+
+/// Why a string is not a client id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("client_id must be 1 to {max} visible ASCII characters without spaces", max = ClientId::MAX_LEN)]
+pub struct InvalidClientId;
+
+/// A client's id: 1 to 255 visible ASCII characters without spaces (RFC 6749 Appendix A.1
+/// allows VSCHAR; spaces are refused because ids travel in URL paths, tables and shell
+/// commands). Read-only once parsed; it derefs to `str`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub const MAX_LEN: usize = 255;
+
+    pub fn parse(id: &str) -> Result<Self, InvalidClientId> {
+        if id.is_empty()
+            || id.len() > Self::MAX_LEN
+            || !id.bytes().all(|b| (0x21..=0x7E).contains(&b))
+        {
+            return Err(InvalidClientId);
+        }
+        Ok(Self(id.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl std::ops::Deref for ClientId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for ClientId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for ClientId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ClientId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for ClientId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for ClientId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl<'de> Deserialize<'de> for ClientId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
 }
 
 /// Everything about a client that an operator sets (RFC 7591 client metadata).
@@ -52,11 +118,11 @@ pub struct ClientMetadata {
     #[serde(default, deserialize_with = "null_as_default")]
     pub client_name: String,
     #[serde(default, deserialize_with = "null_as_default")]
-    pub redirect_uris: Vec<String>,
+    pub redirect_uris: Vec<RedirectUri>,
     #[serde(default, deserialize_with = "null_as_default")]
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     #[serde(default, deserialize_with = "null_as_default")]
-    pub response_types: Vec<String>,
+    pub response_types: Vec<ResponseType>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub scope: ScopeSet,
     #[serde(default, deserialize_with = "null_as_default")]
@@ -74,7 +140,7 @@ pub struct ClientMetadata {
     #[serde(default, deserialize_with = "null_as_default")]
     pub contacts: Vec<String>,
     #[serde(default, deserialize_with = "null_as_default")]
-    pub post_logout_redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub skip_consent: bool,
     #[serde(default, deserialize_with = "null_as_default")]
@@ -127,7 +193,7 @@ pub struct ClientSecretHashes {
 /// A registered client as the stores hold it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Client {
-    pub id: String,
+    pub id: ClientId,
     /// The client's internal identity: random, given when the client is registered and never
     /// reused. A client deleted and registered again under the same `id` is a new incarnation,
     /// and every grant (code, refresh-token family, access token) is bound to the incarnation it
@@ -148,6 +214,11 @@ impl Client {
     /// A public client holds no secret and authenticates with `none` (RFC 6749 §2.1).
     pub fn is_public(&self) -> bool {
         self.metadata.token_endpoint_auth_method == TokenEndpointAuthMethod::None
+    }
+
+    /// Whether the client registered `grant`.
+    pub fn may_use(&self, grant: GrantType) -> bool {
+        self.metadata.grant_types.contains(&grant)
     }
 }
 

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::client::Client;
+use crate::client::{Client, ClientId};
 use crate::error::{ErrorCode, OAuthError};
 use crate::pkce::PkceChallenge;
+use crate::redirect::RedirectUri;
 use crate::scope::ScopeSet;
 
 /// An issued authorization code (RFC 6749 §4.1.2), kept until redeemed or expired.
@@ -18,12 +19,12 @@ pub struct AuthorizationCodeRecord {
     /// Identifies everything issued from this code: the refresh-token family id and the key of
     /// the access-token index, so a replayed code can revoke both (RFC 6749 §4.1.2).
     pub grant_id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The [`Client::incarnation`] the code was issued to (empty in codes of older releases).
     #[serde(default)]
     pub client_incarnation: String,
     pub subject: String,
-    pub redirect_uri: String,
+    pub redirect_uri: RedirectUri,
     /// Whether the authorization request carried `redirect_uri` (then the token request must
     /// carry the same value, RFC 6749 §4.1.3).
     pub redirect_uri_given: bool,
@@ -52,7 +53,7 @@ impl AuthorizationCodeRecord {
 /// An opaque access token's record, what introspection and userinfo read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessTokenRecord {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The [`Client::incarnation`] the token was issued to (empty in records of older releases).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub client_incarnation: String,
@@ -81,7 +82,7 @@ fn is_zero(v: &i64) -> bool {
 impl AccessTokenRecord {
     /// The `sub` to report: the user, or the client itself (RFC 9068 §2.2 for client credentials).
     pub fn sub(&self) -> &str {
-        self.subject.as_deref().unwrap_or(&self.client_id)
+        self.subject.as_deref().unwrap_or(self.client_id.as_str())
     }
 
     /// See [`AccessTokenRecord::authorized_at_ms`] (the field).
@@ -98,7 +99,28 @@ impl AccessTokenRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpentCodeRecord {
     pub grant_id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
+}
+
+/// What a code that is no longer redeemable means for `client` presenting it: a replay by the
+/// client it was issued to revokes the grant it started; to anyone else it is unknown, and
+/// revokes nothing (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MissingCode<'a> {
+    /// Revoke the grant with this id, then answer `invalid_grant`.
+    Replayed { grant_id: &'a str },
+    /// Answer as for a code that never existed ([`unknown_code`]).
+    Unknown,
+}
+
+/// Judges a code that was not found: `spent` is its spent-code marker, if one is left.
+pub fn missing_code<'a>(spent: Option<&'a SpentCodeRecord>, client: &Client) -> MissingCode<'a> {
+    match spent {
+        Some(spent) if spent.client_id == client.id => MissingCode::Replayed {
+            grant_id: &spent.grant_id,
+        },
+        _ => MissingCode::Unknown,
+    }
 }
 
 /// One answer for every code that is not this client's to redeem: unknown, expired, issued to
@@ -111,11 +133,23 @@ pub fn unknown_code() -> OAuthError {
     )
 }
 
-/// What the token request says about the code it presents.
-#[derive(Debug, Clone, Copy, Default)]
+/// What the token request says about the code it presents. Its `Debug` hides the verifier.
+#[derive(Clone, Copy, Default)]
 pub struct Redemption<'a> {
     pub redirect_uri: Option<&'a str>,
     pub code_verifier: Option<&'a str>,
+}
+
+impl std::fmt::Debug for Redemption<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redemption")
+            .field("redirect_uri", &self.redirect_uri)
+            .field(
+                "code_verifier",
+                &self.code_verifier.map(|_| format_args!("[redacted]")),
+            )
+            .finish()
+    }
 }
 
 /// RFC 6749 §4.1.3 and RFC 7636 §4.6: whether `client` may redeem the code `record` with
@@ -143,7 +177,7 @@ pub fn check_redemption(
         return Err(unknown_code());
     }
     match (request.redirect_uri, record.redirect_uri_given) {
-        (Some(given), _) if given != record.redirect_uri => {
+        (Some(given), _) if given != record.redirect_uri.as_str() => {
             return Err(invalid_grant(
                 "redirect_uri does not match the one of the authorization request",
             ));
@@ -190,7 +224,7 @@ mod tests {
 
     fn client(public: bool) -> Client {
         Client {
-            id: "neoncli".into(),
+            id: ClientId::parse("neoncli").unwrap(),
             incarnation: "inc-1".into(),
             metadata: ClientMetadata {
                 token_endpoint_auth_method: if public {
@@ -209,10 +243,10 @@ mod tests {
     fn code() -> AuthorizationCodeRecord {
         AuthorizationCodeRecord {
             grant_id: "g".into(),
-            client_id: "neoncli".into(),
+            client_id: ClientId::parse("neoncli").unwrap(),
             client_incarnation: "inc-1".into(),
             subject: "alice".into(),
-            redirect_uri: "http://127.0.0.1:5555/callback".into(),
+            redirect_uri: RedirectUri::parse("http://127.0.0.1:5555/callback", false).unwrap(),
             redirect_uri_given: true,
             scope: ScopeSet::parse("openid").unwrap(),
             code_challenge: Some(PkceChallenge::from_request(CHALLENGE, Some("S256")).unwrap()),
@@ -248,7 +282,7 @@ mod tests {
     #[test]
     fn another_client_or_incarnation_sees_an_unknown_code() {
         let mut other = client(true);
-        other.id = "thief".into();
+        other.id = ClientId::parse("thief").unwrap();
         let stolen = check_redemption(&code(), &other, good(), NOW, TEN_MINUTES).unwrap_err();
         assert_eq!(stolen, unknown_code());
         let mut reborn = client(true);
@@ -341,5 +375,28 @@ mod tests {
             Err(ErrorCode::InvalidGrant),
             "a public client's code without a challenge"
         );
+    }
+
+    #[test]
+    fn a_redemption_prints_no_verifier() {
+        let printed = format!("{:?} {:#?}", good(), good());
+        assert!(!printed.contains(VERIFIER), "{printed}");
+        assert!(printed.contains("[redacted]") && printed.contains("5555/callback"));
+    }
+
+    #[test]
+    fn a_missing_code_is_a_replay_only_for_the_client_it_was_issued_to() {
+        let spent = SpentCodeRecord {
+            grant_id: "g".into(),
+            client_id: ClientId::parse("neoncli").unwrap(),
+        };
+        assert_eq!(
+            missing_code(Some(&spent), &client(true)),
+            MissingCode::Replayed { grant_id: "g" }
+        );
+        let mut other = client(true);
+        other.id = ClientId::parse("thief").unwrap();
+        assert_eq!(missing_code(Some(&spent), &other), MissingCode::Unknown);
+        assert_eq!(missing_code(None, &client(true)), MissingCode::Unknown);
     }
 }

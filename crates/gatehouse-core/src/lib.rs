@@ -11,6 +11,7 @@ pub mod error;
 pub mod grant;
 pub mod lockout;
 pub mod pkce;
+pub mod protocol;
 pub mod redirect;
 pub mod registration;
 pub mod revocation;

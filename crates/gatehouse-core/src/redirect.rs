@@ -6,6 +6,9 @@
 //! port (RFC 9700 §4.1.3: "the only variation allowed is the port"). `localhost` is matched
 //! exactly (RFC 8252 §8.3 advises against it, so we do not widen it).
 
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize};
 use url::{Host, Url};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,6 +59,69 @@ pub fn validate_registered(uri: &str, allow_insecure_http: bool) -> Result<(), R
     Ok(())
 }
 
+/// A registered redirection URI: passed [`validate_registered`] when the client was registered.
+/// It is kept exactly as the operator wrote it, since matching compares strings (RFC 6749
+/// §3.1.2.3), and derefs to `str`.
+///
+/// Read back from a store, it is checked again without the operator's policy (a URI registered
+/// under `allow_insecure_redirect_uris` stays readable after the option is turned off).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct RedirectUri(String);
+
+impl RedirectUri {
+    /// Checks `uri` against the registration rules; `allow_insecure_http` is the operator's
+    /// opt-in for plain http on non-loopback hosts.
+    pub fn parse(uri: &str, allow_insecure_http: bool) -> Result<Self, RedirectUriError> {
+        validate_registered(uri, allow_insecure_http)?;
+        Ok(Self(uri.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The URI a request names, when it matches one of `registered` by the rule in the module
+    /// docs: the request's own spelling (it may differ from the registered URI only in the port
+    /// of a loopback IP literal), which is where the response then goes.
+    pub fn matching(registered: &[RedirectUri], requested: &str) -> Option<Self> {
+        find_match(registered, requested).map(|_| Self(requested.to_owned()))
+    }
+}
+
+impl std::ops::Deref for RedirectUri {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RedirectUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for RedirectUri {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for RedirectUri {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl<'de> Deserialize<'de> for RedirectUri {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Self::parse(&s, true).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Whether `url` points at this machine. `localhost` counts when `include_localhost` is set.
 pub fn is_loopback_host(url: &Url, include_localhost: bool) -> bool {
     match url.host() {
@@ -71,14 +137,13 @@ pub fn is_loopback_host(url: &Url, include_localhost: bool) -> bool {
 /// The loopback exception compares the raw strings with only the port taken out (RFC 8252 §7.3,
 /// RFC 9700 §4.1.3): no URL normalisation happens, so `127.1`, `2130706433`, `HTTP://`, dot
 /// segments, control characters or percent-encoding never turn into a match.
-pub fn find_match<'a>(registered: &'a [String], requested: &str) -> Option<&'a str> {
+pub fn find_match<'a>(registered: &'a [RedirectUri], requested: &str) -> Option<&'a RedirectUri> {
     if let Some(exact) = registered.iter().find(|r| r.as_str() == requested) {
-        return Some(exact.as_str());
+        return Some(exact);
     }
     let requested = without_loopback_port(requested)?;
     registered
         .iter()
-        .map(String::as_str)
         .find(|reg| without_loopback_port(reg).is_some_and(|reg| reg == requested))
 }
 
@@ -111,10 +176,17 @@ fn without_loopback_port(uri: &str) -> Option<(&'static str, &str)> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::panic)]
     use super::*;
 
-    fn reg(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| (*s).to_owned()).collect()
+    fn reg(list: &[&str]) -> Vec<RedirectUri> {
+        list.iter()
+            .map(|s| RedirectUri::parse(s, false).unwrap_or_else(|e| panic!("{e}")))
+            .collect()
+    }
+
+    fn find_match<'a>(registered: &'a [RedirectUri], requested: &str) -> Option<&'a str> {
+        super::find_match(registered, requested).map(RedirectUri::as_str)
     }
 
     #[test]

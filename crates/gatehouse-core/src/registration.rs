@@ -15,10 +15,12 @@ use time::{Duration, OffsetDateTime};
 use url::Url;
 
 use crate::client::{
-    AccessTokenStrategy, Client, ClientMetadata, ClientSecretHashes, TokenEndpointAuthMethod,
+    AccessTokenStrategy, Client, ClientId, ClientMetadata, ClientSecretHashes,
+    TokenEndpointAuthMethod,
 };
 use crate::error::{ErrorCode, OAuthError};
-use crate::redirect::{RedirectUriError, is_loopback_host, validate_registered};
+use crate::protocol::{GrantType, ResponseType};
+use crate::redirect::{RedirectUri, is_loopback_host};
 use crate::scope::ScopeSet;
 use crate::secret::{KeyedHasher, SecretString, random_token};
 
@@ -31,19 +33,8 @@ pub const MIN_CLIENT_SECRET_LEN: usize = 32;
 /// Entropy of a generated secret: 256 bits, which is what makes a fast keyed hash safe to store.
 pub const GENERATED_SECRET_BYTES: usize = 32;
 
-pub const MAX_CLIENT_ID_LEN: usize = 255;
-
-pub const SUPPORTED_GRANT_TYPES: [&str; 3] =
-    ["authorization_code", "refresh_token", "client_credentials"];
-pub const SUPPORTED_RESPONSE_TYPES: [&str; 1] = ["code"];
-
 /// Hydra's default `scope` for a client registered without one.
 pub const DEFAULT_SCOPE: &str = "openid offline offline_access";
-
-const AUTHORIZATION_CODE: &str = "authorization_code";
-const REFRESH_TOKEN: &str = "refresh_token";
-const CLIENT_CREDENTIALS: &str = "client_credentials";
-const CODE: &str = "code";
 
 /// Operator settings that change what registration accepts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -72,35 +63,74 @@ pub fn parse_auth_method(method: &str) -> Result<TokenEndpointAuthMethod, OAuthE
     }
     TokenEndpointAuthMethod::parse(method).ok_or_else(|| {
         invalid_metadata(format!(
-            "token_endpoint_auth_method {method:?} is not supported; use none, client_secret_basic or client_secret_post"
+            "token_endpoint_auth_method {method:?} is not supported; use {}",
+            TokenEndpointAuthMethod::names()
         ))
     })
 }
 
 /// Parses `access_token_strategy`; an empty string means "not set".
 pub fn parse_access_token_strategy(strategy: &str) -> Result<AccessTokenStrategy, OAuthError> {
-    match strategy {
-        "" => Ok(AccessTokenStrategy::default()),
-        "opaque" => Ok(AccessTokenStrategy::Opaque),
-        "jwt" => Ok(AccessTokenStrategy::Jwt),
-        other => Err(invalid_metadata(format!(
-            "access_token_strategy {other:?} is not supported; use opaque or jwt"
-        ))),
+    if strategy.is_empty() {
+        return Ok(AccessTokenStrategy::default());
     }
+    AccessTokenStrategy::parse(strategy).ok_or_else(|| {
+        invalid_metadata(format!(
+            "access_token_strategy {strategy:?} is not supported; use {}",
+            AccessTokenStrategy::names()
+        ))
+    })
 }
 
-/// A client id is 1 to 255 visible ASCII characters without spaces (RFC 6749 Appendix A.1 allows
-/// VSCHAR; spaces are refused because ids travel in URL paths, tables and shell commands).
-pub fn validate_client_id(id: &str) -> Result<(), OAuthError> {
-    if id.is_empty()
-        || id.len() > MAX_CLIENT_ID_LEN
-        || !id.bytes().all(|b| (0x21..=0x7E).contains(&b))
-    {
-        return Err(invalid_metadata(format!(
-            "client_id must be 1 to {MAX_CLIENT_ID_LEN} visible ASCII characters without spaces"
-        )));
-    }
-    Ok(())
+/// Parses a client id chosen by the operator (see [`ClientId`] for the rule).
+pub fn parse_client_id(id: &str) -> Result<ClientId, OAuthError> {
+    ClientId::parse(id).map_err(|e| invalid_metadata(e.to_string()))
+}
+
+/// Parses `grant_types`: only the grants Gatehouse implements ([`GrantType`]).
+pub fn parse_grant_types(names: &[String]) -> Result<Vec<GrantType>, OAuthError> {
+    names
+        .iter()
+        .map(|name| {
+            GrantType::parse(name).ok_or_else(|| {
+                invalid_metadata(format!(
+                    "grant type {name:?} is not supported; use {}",
+                    GrantType::names()
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Parses `response_types`: only those Gatehouse answers ([`ResponseType`]).
+pub fn parse_response_types(names: &[String]) -> Result<Vec<ResponseType>, OAuthError> {
+    names
+        .iter()
+        .map(|name| {
+            ResponseType::parse(name).ok_or_else(|| {
+                invalid_metadata(format!(
+                    "response type {name:?} is not supported; use {}",
+                    ResponseType::names()
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Parses the redirection URIs of `field` (`redirect_uris` or `post_logout_redirect_uris`):
+/// RFC 6749 §3.1.2 and RFC 8252 §7 under the operator's policy, via [`RedirectUri::parse`];
+/// the error names the field.
+pub fn parse_redirect_uris(
+    field: &str,
+    uris: &[String],
+    policy: RegistrationPolicy,
+) -> Result<Vec<RedirectUri>, OAuthError> {
+    uris.iter()
+        .map(|uri| {
+            RedirectUri::parse(uri, policy.allow_insecure_redirect_uris)
+                .map_err(|e| invalid_redirect_uri(format!("{field}: {e}")))
+        })
+        .collect()
 }
 
 /// Checks a secret the operator chose instead of letting the server generate one.
@@ -138,18 +168,20 @@ pub fn validate_chosen_secret(
 /// grant is dropped.
 pub fn apply_defaults(metadata: &mut ClientMetadata) {
     if metadata.grant_types.is_empty() {
-        metadata.grant_types = vec![AUTHORIZATION_CODE.to_owned()];
+        metadata.grant_types = vec![GrantType::AuthorizationCode];
     }
-    if metadata.response_types.is_empty()
-        && metadata.grant_types.iter().any(|g| g == AUTHORIZATION_CODE)
-    {
-        metadata.response_types = vec![CODE.to_owned()];
+    let code_grant = metadata.grant_types.contains(&GrantType::AuthorizationCode);
+    if metadata.response_types.is_empty() && code_grant {
+        metadata.response_types = vec![ResponseType::Code];
     }
     // Hydra's CLI writes `response_types: ["code"]` on every client, client_credentials-only ones
     // included. RFC 7591 §2.1 lets the server repair such inconsistent metadata, and a Hydra export
     // must import unchanged, so the unusable `code` is dropped rather than refused.
-    if !metadata.grant_types.iter().any(|g| g == AUTHORIZATION_CODE)
-        && metadata.response_types.iter().all(|r| r == CODE)
+    if !code_grant
+        && metadata
+            .response_types
+            .iter()
+            .all(|r| *r == ResponseType::Code)
     {
         metadata.response_types.clear();
     }
@@ -161,21 +193,15 @@ pub fn apply_defaults(metadata: &mut ClientMetadata) {
     }
 }
 
-/// Every registration rule, in the order an operator would fix them. Call after [`apply_defaults`].
-pub fn validate_metadata(
-    metadata: &ClientMetadata,
-    policy: RegistrationPolicy,
-) -> Result<(), OAuthError> {
-    validate_redirect_uris("redirect_uris", &metadata.redirect_uris, policy)?;
-    validate_redirect_uris(
-        "post_logout_redirect_uris",
-        &metadata.post_logout_redirect_uris,
-        policy,
-    )?;
+/// The rules between fields, in the order an operator would fix them. Each field was parsed at
+/// the edge (the `parse_*` functions above); call after [`apply_defaults`].
+pub fn validate_metadata(metadata: &ClientMetadata) -> Result<(), OAuthError> {
     validate_grant_types(&metadata.grant_types)?;
     validate_response_types(&metadata.response_types, &metadata.grant_types)?;
     validate_auth_method(metadata.token_endpoint_auth_method, &metadata.grant_types)?;
-    if has(&metadata.grant_types, AUTHORIZATION_CODE) && metadata.redirect_uris.is_empty() {
+    if metadata.grant_types.contains(&GrantType::AuthorizationCode)
+        && metadata.redirect_uris.is_empty()
+    {
         return Err(invalid_redirect_uri(
             "a client with the authorization_code grant needs at least one redirect URI",
         ));
@@ -191,40 +217,12 @@ pub fn validate_metadata(
     Ok(())
 }
 
-fn has(list: &[String], item: &str) -> bool {
-    list.iter().any(|x| x == item)
-}
-
-/// RFC 6749 §3.1.2 and RFC 8252 §7, via [`validate_registered`]; the error names the field.
-pub fn validate_redirect_uris(
-    field: &str,
-    uris: &[String],
-    policy: RegistrationPolicy,
-) -> Result<(), OAuthError> {
-    for uri in uris {
-        validate_registered(uri, policy.allow_insecure_redirect_uris)
-            .map_err(|e| redirect_error(field, &e))?;
-    }
-    Ok(())
-}
-
-fn redirect_error(field: &str, e: &RedirectUriError) -> OAuthError {
-    invalid_redirect_uri(format!("{field}: {e}"))
-}
-
-/// Only the grants Gatehouse implements, and `refresh_token` only next to `authorization_code`:
-/// refresh tokens are issued from user grants only (RFC 6749 §4.4.3 advises against them for
-/// client credentials).
-pub fn validate_grant_types(grant_types: &[String]) -> Result<(), OAuthError> {
-    if let Some(unsupported) = grant_types
-        .iter()
-        .find(|g| !SUPPORTED_GRANT_TYPES.contains(&g.as_str()))
+/// `refresh_token` only next to `authorization_code`: refresh tokens are issued from user grants
+/// only (RFC 6749 §4.4.3 advises against them for client credentials).
+pub fn validate_grant_types(grant_types: &[GrantType]) -> Result<(), OAuthError> {
+    if grant_types.contains(&GrantType::RefreshToken)
+        && !grant_types.contains(&GrantType::AuthorizationCode)
     {
-        return Err(invalid_metadata(format!(
-            "grant type {unsupported:?} is not supported; use authorization_code, refresh_token or client_credentials"
-        )));
-    }
-    if has(grant_types, REFRESH_TOKEN) && !has(grant_types, AUTHORIZATION_CODE) {
         return Err(invalid_metadata(
             "grant type refresh_token requires grant type authorization_code",
         ));
@@ -232,23 +230,15 @@ pub fn validate_grant_types(grant_types: &[String]) -> Result<(), OAuthError> {
     Ok(())
 }
 
-/// Only `code`, and consistently with the grants (RFC 7591 §2.1): response type `code` if and
-/// only if grant type `authorization_code`.
+/// Consistently with the grants (RFC 7591 §2.1): response type `code` if and only if grant type
+/// `authorization_code`.
 pub fn validate_response_types(
-    response_types: &[String],
-    grant_types: &[String],
+    response_types: &[ResponseType],
+    grant_types: &[GrantType],
 ) -> Result<(), OAuthError> {
-    if let Some(unsupported) = response_types
-        .iter()
-        .find(|r| !SUPPORTED_RESPONSE_TYPES.contains(&r.as_str()))
-    {
-        return Err(invalid_metadata(format!(
-            "response type {unsupported:?} is not supported; use code"
-        )));
-    }
     match (
-        has(grant_types, AUTHORIZATION_CODE),
-        has(response_types, CODE),
+        grant_types.contains(&GrantType::AuthorizationCode),
+        response_types.contains(&ResponseType::Code),
     ) {
         (true, false) => Err(invalid_metadata(
             "grant type authorization_code requires response type code",
@@ -265,9 +255,11 @@ pub fn validate_response_types(
 /// must use PKCE is enforced at the authorization endpoint.
 pub fn validate_auth_method(
     method: TokenEndpointAuthMethod,
-    grant_types: &[String],
+    grant_types: &[GrantType],
 ) -> Result<(), OAuthError> {
-    if method == TokenEndpointAuthMethod::None && has(grant_types, CLIENT_CREDENTIALS) {
+    if method == TokenEndpointAuthMethod::None
+        && grant_types.contains(&GrantType::ClientCredentials)
+    {
         return Err(invalid_metadata(
             "grant type client_credentials needs a confidential client; use client_secret_basic or client_secret_post",
         ));
@@ -375,19 +367,29 @@ pub fn verify_client_secret(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::panic)]
     use super::*;
 
     fn strings(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
     }
 
+    fn uris(list: &[&str]) -> Vec<RedirectUri> {
+        parse_redirect_uris("redirect_uris", &strings(list), STRICT)
+            .unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    fn grants(list: &[&str]) -> Vec<GrantType> {
+        parse_grant_types(&strings(list)).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
     /// The seed's public CLI client, after defaults.
     fn neoncli() -> ClientMetadata {
         let mut m = ClientMetadata {
             client_name: "Neon CLI".to_owned(),
-            redirect_uris: strings(&["http://127.0.0.1:5555/callback"]),
-            grant_types: strings(&["authorization_code", "refresh_token"]),
-            response_types: strings(&["code"]),
+            redirect_uris: uris(&["http://127.0.0.1:5555/callback"]),
+            grant_types: grants(&["authorization_code", "refresh_token"]),
+            response_types: vec![ResponseType::Code],
             scope: parse_scope("openid offline offline_access urn:neoncloud:projects:read")
                 .unwrap_or_default(),
             token_endpoint_auth_method: TokenEndpointAuthMethod::None,
@@ -397,7 +399,7 @@ mod tests {
         m
     }
 
-    fn code_of(result: Result<(), OAuthError>) -> Option<ErrorCode> {
+    fn code_of<T>(result: Result<T, OAuthError>) -> Option<ErrorCode> {
         result.err().map(|e| e.code)
     }
 
@@ -407,7 +409,7 @@ mod tests {
 
     #[test]
     fn seed_client_is_valid() {
-        assert_eq!(validate_metadata(&neoncli(), STRICT), Ok(()));
+        assert_eq!(validate_metadata(&neoncli()), Ok(()));
     }
 
     #[test]
@@ -417,8 +419,8 @@ mod tests {
             ..ClientMetadata::default()
         };
         apply_defaults(&mut m);
-        assert_eq!(m.grant_types, strings(&["authorization_code"]));
-        assert_eq!(m.response_types, strings(&["code"]));
+        assert_eq!(m.grant_types, vec![GrantType::AuthorizationCode]);
+        assert_eq!(m.response_types, vec![ResponseType::Code]);
         assert_eq!(m.scope.to_string(), "openid offline offline_access");
         assert_eq!(
             m.token_endpoint_auth_method,
@@ -430,9 +432,13 @@ mod tests {
     #[test]
     fn defaults_give_no_response_type_without_the_code_grant() {
         let mut m = ClientMetadata {
-            grant_types: strings(&["client_credentials"]),
+            grant_types: vec![GrantType::ClientCredentials],
             ..ClientMetadata::default()
         };
+        apply_defaults(&mut m);
+        assert!(m.response_types.is_empty());
+        // Hydra's CLI writes response_types ["code"] on client_credentials clients too.
+        m.response_types = vec![ResponseType::Code];
         apply_defaults(&mut m);
         assert!(m.response_types.is_empty());
     }
@@ -448,50 +454,52 @@ mod tests {
 
     #[test]
     fn redirect_uris_must_be_absolute_without_fragment() {
-        let mut m = neoncli();
-        m.redirect_uris = strings(&["/callback"]);
-        assert_eq!(
-            code_of(validate_metadata(&m, STRICT)),
-            Some(ErrorCode::InvalidRedirectUri)
-        );
-        m.redirect_uris = strings(&["https://app.example.com/cb#frag"]);
-        assert_eq!(
-            code_of(validate_metadata(&m, STRICT)),
-            Some(ErrorCode::InvalidRedirectUri)
-        );
+        for bad in ["/callback", "https://app.example.com/cb#frag"] {
+            assert_eq!(
+                code_of(parse_redirect_uris(
+                    "redirect_uris",
+                    &strings(&[bad]),
+                    STRICT
+                )),
+                Some(ErrorCode::InvalidRedirectUri),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
     fn plain_http_only_on_loopback_unless_opted_in() {
-        let mut m = neoncli();
         for ok in [
             "http://127.0.0.1:5555/callback",
             "http://[::1]/cb",
             "http://localhost:3000/cb",
         ] {
-            m.redirect_uris = strings(&[ok]);
-            assert_eq!(validate_metadata(&m, STRICT), Ok(()), "{ok}");
+            let parsed = parse_redirect_uris("redirect_uris", &strings(&[ok]), STRICT);
+            assert!(parsed.is_ok(), "{ok}: {parsed:?}");
         }
-        m.redirect_uris = strings(&["http://app.example.com/cb"]);
+        let insecure = strings(&["http://app.example.com/cb"]);
         assert_eq!(
-            code_of(validate_metadata(&m, STRICT)),
+            code_of(parse_redirect_uris("redirect_uris", &insecure, STRICT)),
             Some(ErrorCode::InvalidRedirectUri)
         );
         let lax = RegistrationPolicy {
             allow_insecure_redirect_uris: true,
         };
-        assert_eq!(validate_metadata(&m, lax), Ok(()));
+        assert!(parse_redirect_uris("redirect_uris", &insecure, lax).is_ok());
     }
 
     #[test]
     fn private_use_schemes_are_allowed_and_script_schemes_refused() {
         let mut m = neoncli();
-        m.redirect_uris = strings(&["com.neoncloud.app:/oauth2redirect"]);
-        assert_eq!(validate_metadata(&m, STRICT), Ok(()));
+        m.redirect_uris = uris(&["com.neoncloud.app:/oauth2redirect"]);
+        assert_eq!(validate_metadata(&m), Ok(()));
         for bad in ["javascript:alert(1)", "data:text/html,hi"] {
-            m.redirect_uris = strings(&[bad]);
             assert_eq!(
-                code_of(validate_metadata(&m, STRICT)),
+                code_of(parse_redirect_uris(
+                    "redirect_uris",
+                    &strings(&[bad]),
+                    STRICT
+                )),
                 Some(ErrorCode::InvalidRedirectUri),
                 "{bad}"
             );
@@ -500,9 +508,12 @@ mod tests {
 
     #[test]
     fn redirect_error_names_the_field() {
-        let mut m = neoncli();
-        m.post_logout_redirect_uris = strings(&["http://app.example.com/bye"]);
-        let err = validate_metadata(&m, STRICT).err();
+        let err = parse_redirect_uris(
+            "post_logout_redirect_uris",
+            &strings(&["http://app.example.com/bye"]),
+            STRICT,
+        )
+        .err();
         assert_eq!(
             err.as_ref().map(|e| e.code),
             Some(ErrorCode::InvalidRedirectUri)
@@ -515,24 +526,29 @@ mod tests {
         let mut m = neoncli();
         m.redirect_uris.clear();
         assert_eq!(
-            code_of(validate_metadata(&m, STRICT)),
+            code_of(validate_metadata(&m)),
             Some(ErrorCode::InvalidRedirectUri)
         );
     }
 
     #[test]
     fn unsupported_grant_types_are_refused() {
-        let mut m = neoncli();
         for bad in [
             "implicit",
             "password",
             "urn:ietf:params:oauth:grant-type:jwt-bearer",
         ] {
-            m.grant_types = strings(&["authorization_code", bad]);
+            let err = parse_grant_types(&strings(&["authorization_code", bad])).err();
             assert_eq!(
-                code_of(validate_metadata(&m, STRICT)),
+                err.as_ref().map(|e| e.code),
                 Some(ErrorCode::InvalidClientMetadata),
                 "{bad}"
+            );
+            assert_eq!(
+                err.map(|e| e.description).as_deref(),
+                Some(format!(
+                    "grant type {bad:?} is not supported; use authorization_code, refresh_token or client_credentials"
+                ).as_str())
             );
         }
     }
@@ -540,64 +556,57 @@ mod tests {
     #[test]
     fn refresh_token_needs_authorization_code() {
         assert_eq!(
-            code_of(validate_grant_types(&strings(&["refresh_token"]))),
+            code_of(validate_grant_types(&grants(&["refresh_token"]))),
             Some(ErrorCode::InvalidClientMetadata)
         );
         assert_eq!(
-            code_of(validate_grant_types(&strings(&[
+            code_of(validate_grant_types(&grants(&[
                 "client_credentials",
                 "refresh_token"
             ]))),
             Some(ErrorCode::InvalidClientMetadata)
         );
         assert_eq!(
-            validate_grant_types(&strings(&["authorization_code", "refresh_token"])),
+            validate_grant_types(&grants(&["authorization_code", "refresh_token"])),
             Ok(())
         );
     }
 
     #[test]
     fn unsupported_response_types_are_refused() {
-        let grants = strings(&["authorization_code"]);
         for bad in ["token", "id_token", "code id_token"] {
             assert_eq!(
-                code_of(validate_response_types(&strings(&["code", bad]), &grants)),
+                code_of(parse_response_types(&strings(&["code", bad]))),
                 Some(ErrorCode::InvalidClientMetadata),
                 "{bad}"
             );
         }
+        assert_eq!(
+            parse_response_types(&strings(&["code"])),
+            Ok(vec![ResponseType::Code])
+        );
     }
 
     #[test]
     fn code_response_type_if_and_only_if_code_grant() {
-        let code = strings(&["code"]);
+        let code = [ResponseType::Code];
+        let code_grant = [GrantType::AuthorizationCode];
+        let machine = [GrantType::ClientCredentials];
         assert_eq!(
-            code_of(validate_response_types(
-                &[],
-                &strings(&["authorization_code"])
-            )),
+            code_of(validate_response_types(&[], &code_grant)),
             Some(ErrorCode::InvalidClientMetadata)
         );
         assert_eq!(
-            code_of(validate_response_types(
-                &code,
-                &strings(&["client_credentials"])
-            )),
+            code_of(validate_response_types(&code, &machine)),
             Some(ErrorCode::InvalidClientMetadata)
         );
-        assert_eq!(
-            validate_response_types(&[], &strings(&["client_credentials"])),
-            Ok(())
-        );
-        assert_eq!(
-            validate_response_types(&code, &strings(&["authorization_code"])),
-            Ok(())
-        );
+        assert_eq!(validate_response_types(&[], &machine), Ok(()));
+        assert_eq!(validate_response_types(&code, &code_grant), Ok(()));
     }
 
     #[test]
     fn public_clients_cannot_use_client_credentials() {
-        let grants = strings(&["client_credentials"]);
+        let grants = [GrantType::ClientCredentials];
         assert_eq!(
             code_of(validate_auth_method(TokenEndpointAuthMethod::None, &grants)),
             Some(ErrorCode::InvalidClientMetadata)
@@ -668,9 +677,16 @@ mod tests {
             Ok(TokenEndpointAuthMethod::ClientSecretBasic)
         );
         assert_eq!(parse_auth_method("none"), Ok(TokenEndpointAuthMethod::None));
+        let err = parse_auth_method("private_key_jwt").err();
         assert_eq!(
-            parse_auth_method("private_key_jwt").err().map(|e| e.code),
+            err.as_ref().map(|e| e.code),
             Some(ErrorCode::InvalidClientMetadata)
+        );
+        assert_eq!(
+            err.map(|e| e.description).as_deref(),
+            Some(
+                "token_endpoint_auth_method \"private_key_jwt\" is not supported; use none, client_secret_basic or client_secret_post"
+            )
         );
         assert_eq!(
             parse_access_token_strategy(""),
@@ -680,29 +696,29 @@ mod tests {
             parse_access_token_strategy("jwt"),
             Ok(AccessTokenStrategy::Jwt)
         );
+        let err = parse_access_token_strategy("macaroon").err();
         assert_eq!(
-            parse_access_token_strategy("macaroon")
-                .err()
-                .map(|e| e.code),
-            Some(ErrorCode::InvalidClientMetadata)
+            err.map(|e| e.description).as_deref(),
+            Some("access_token_strategy \"macaroon\" is not supported; use opaque or jwt")
         );
     }
 
     #[test]
     fn client_ids_are_visible_ascii_without_spaces() {
-        assert_eq!(validate_client_id("neoncli"), Ok(()));
         assert_eq!(
-            validate_client_id("3f1c9a2e-aaaa-bbbb-cccc-0123456789ab"),
-            Ok(())
+            parse_client_id("neoncli").map(ClientId::into_string),
+            Ok("neoncli".to_owned())
         );
+        assert!(parse_client_id("3f1c9a2e-aaaa-bbbb-cccc-0123456789ab").is_ok());
+        assert!(parse_client_id(&"x".repeat(ClientId::MAX_LEN)).is_ok());
         for bad in ["", "neon cli", "tab\t", "ünïcode"] {
             assert_eq!(
-                code_of(validate_client_id(bad)),
+                code_of(parse_client_id(bad)),
                 Some(ErrorCode::InvalidClientMetadata),
                 "{bad:?}"
             );
         }
-        assert!(validate_client_id(&"x".repeat(MAX_CLIENT_ID_LEN + 1)).is_err());
+        assert!(parse_client_id(&"x".repeat(ClientId::MAX_LEN + 1)).is_err());
     }
 
     #[test]
@@ -752,13 +768,13 @@ mod tests {
         }
         let mut m = neoncli();
         m.policy_uri = "javascript:alert(1)".to_owned();
-        let err = validate_metadata(&m, STRICT).err();
+        let err = validate_metadata(&m).err();
         assert!(err.is_some_and(|e| e.description.starts_with("policy_uri")));
     }
 
     fn client_with(hashes: ClientSecretHashes) -> Client {
         Client {
-            id: "c".to_owned(),
+            id: parse_client_id("c").unwrap_or_else(|e| panic!("{e:?}")),
             incarnation: "inc-1".into(),
             metadata: ClientMetadata::default(),
             secret: Some(hashes),

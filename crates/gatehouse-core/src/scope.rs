@@ -15,9 +15,9 @@ pub struct InvalidScope(pub String);
 /// One scope token: `1*( %x21 / %x23-5B / %x5D-7E )` per RFC 6749 §3.3.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
-pub struct Scope(String);
+pub struct ScopeName(String);
 
-impl Scope {
+impl ScopeName {
     pub fn parse(token: &str) -> Result<Self, InvalidScope> {
         let valid = !token.is_empty()
             && token
@@ -39,14 +39,14 @@ impl Scope {
     }
 }
 
-impl<'de> Deserialize<'de> for Scope {
+impl<'de> Deserialize<'de> for ScopeName {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Scope::parse(&s).map_err(serde::de::Error::custom)
+        ScopeName::parse(&s).map_err(serde::de::Error::custom)
     }
 }
 
-impl fmt::Display for Scope {
+impl fmt::Display for ScopeName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -57,7 +57,7 @@ impl fmt::Display for Scope {
 /// Order is kept because operators and partners read scope strings back (the seed's `list`
 /// table, the `scope` parameter on the callback) and expect them as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ScopeSet(Vec<Scope>);
+pub struct ScopeSet(Vec<ScopeName>);
 
 impl ScopeSet {
     /// Parses a space-delimited scope string. Runs of spaces are tolerated; any invalid token
@@ -65,12 +65,12 @@ impl ScopeSet {
     pub fn parse(s: &str) -> Result<Self, InvalidScope> {
         let mut set = Self::default();
         for token in s.split(' ').filter(|t| !t.is_empty()) {
-            set.insert(Scope::parse(token)?);
+            set.insert(ScopeName::parse(token)?);
         }
         Ok(set)
     }
 
-    pub fn insert(&mut self, scope: Scope) {
+    pub fn insert(&mut self, scope: ScopeName) {
         if !self.0.contains(&scope) {
             self.0.push(scope);
         }
@@ -85,7 +85,10 @@ impl ScopeSet {
     }
 
     /// The scopes of `self` that `other` lacks.
-    pub fn missing_from<'a>(&'a self, other: &'a ScopeSet) -> impl Iterator<Item = &'a Scope> + 'a {
+    pub fn missing_from<'a>(
+        &'a self,
+        other: &'a ScopeSet,
+    ) -> impl Iterator<Item = &'a ScopeName> + 'a {
         self.0.iter().filter(|s| !other.contains(s.as_str()))
     }
 
@@ -97,7 +100,7 @@ impl ScopeSet {
         self.0.len()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &Scope> {
+    pub fn iter(&self) -> impl Iterator<Item = &ScopeName> {
         self.0.iter()
     }
 
@@ -119,8 +122,8 @@ impl fmt::Display for ScopeSet {
     }
 }
 
-impl FromIterator<Scope> for ScopeSet {
-    fn from_iter<I: IntoIterator<Item = Scope>>(iter: I) -> Self {
+impl FromIterator<ScopeName> for ScopeSet {
+    fn from_iter<I: IntoIterator<Item = ScopeName>>(iter: I) -> Self {
         let mut set = Self::default();
         for s in iter {
             set.insert(s);
@@ -145,7 +148,7 @@ impl<'de> Deserialize<'de> for ScopeSet {
 /// A catalogue entry: what the consent screen says about a scope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeDefinition {
-    pub name: Scope,
+    pub name: ScopeName,
     pub label: String,
     #[serde(default)]
     pub description: String,
@@ -157,7 +160,7 @@ pub struct ScopeDefinition {
 /// and the two OpenID Connect claim scopes the userinfo endpoint honours.
 pub fn default_catalogue() -> Vec<ScopeDefinition> {
     let entry = |name: &str, label: &str, description: &str, hidden: bool| ScopeDefinition {
-        name: Scope(name.to_owned()),
+        name: ScopeName(name.to_owned()),
         label: label.to_owned(),
         description: description.to_owned(),
         hidden,
@@ -215,7 +218,7 @@ mod tests {
     #[test]
     fn rejects_quote_backslash_and_control_characters() {
         for bad in ["a\"b", "a\\b", "tab\there", "é", "\u{7f}"] {
-            assert!(Scope::parse(bad).is_err(), "{bad:?} should be rejected");
+            assert!(ScopeName::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(ScopeSet::parse("openid bad\"one").is_err());
     }

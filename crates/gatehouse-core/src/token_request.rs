@@ -5,13 +5,35 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use std::collections::HashMap;
 
+use crate::client::ClientId;
 use crate::error::{ErrorCode, OAuthError};
+use crate::protocol::GrantType;
 use crate::secret::SecretString;
 
 /// A parsed `application/x-www-form-urlencoded` body in which no parameter repeats.
-#[derive(Debug, Default)]
+///
+/// Its `Debug` shows only the parameters known to carry no secret ([`Form::PUBLIC_PARAMETERS`]);
+/// every other value (`code`, `code_verifier`, `refresh_token`, `client_secret`, `token`,
+/// `password`, anything unknown) prints as `[redacted]`.
+#[derive(Default)]
 pub struct Form {
     values: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for Form {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&String> = self.values.keys().collect();
+        names.sort();
+        let mut map = f.debug_map();
+        for name in names {
+            if Self::PUBLIC_PARAMETERS.contains(&name.as_str()) {
+                map.entry(name, &self.values[name]);
+            } else {
+                map.entry(name, &format_args!("[redacted]"));
+            }
+        }
+        map.finish()
+    }
 }
 
 impl Form {
@@ -49,6 +71,36 @@ impl Form {
         self.get(name)
             .ok_or_else(|| OAuthError::invalid_request(format!("the {name} parameter is missing")))
     }
+
+    /// Parameters whose values are never secret, and so may appear in `Debug` output.
+    pub const PUBLIC_PARAMETERS: &'static [&'static str] = &[
+        "grant_type",
+        "client_id",
+        "scope",
+        "redirect_uri",
+        "audience",
+        "resource",
+        "token_type_hint",
+    ];
+
+    /// The `grant_type` parameter (RFC 6749 §4.1.3, §4.4.2, §6): `invalid_request` when absent,
+    /// `unsupported_grant_type` when not one of [`GrantType`].
+    pub fn grant_type(&self) -> Result<GrantType, OAuthError> {
+        let name = self.require("grant_type")?;
+        GrantType::parse(name).ok_or_else(|| {
+            OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                format!(
+                    "supported grant types: {}",
+                    GrantType::ALL
+                        .iter()
+                        .map(|g| g.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
+    }
 }
 
 /// How the client presented its credentials.
@@ -57,21 +109,21 @@ pub enum PresentedCredentials {
     /// HTTP Basic. `secret_raw` is the secret exactly as sent; `secret` is its form-decoding
     /// (RFC 6749 §2.3.1). Clients disagree on whether to encode, so both are tried.
     Basic {
-        client_id: String,
+        client_id: ClientId,
         secret: SecretString,
         secret_raw: SecretString,
     },
     /// `client_id` and `client_secret` in the body.
     Post {
-        client_id: String,
+        client_id: ClientId,
         secret: SecretString,
     },
     /// Only `client_id` in the body: a public client.
-    None { client_id: String },
+    None { client_id: ClientId },
 }
 
 impl PresentedCredentials {
-    pub fn client_id(&self) -> &str {
+    pub fn client_id(&self) -> &ClientId {
         match self {
             Self::Basic { client_id, .. }
             | Self::Post { client_id, .. }
@@ -95,6 +147,11 @@ fn invalid_client(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidClient, description)
 }
 
+/// A presented client id that cannot name any client fails like an unknown one.
+fn presented_client_id(id: &str) -> Result<ClientId, OAuthError> {
+    ClientId::parse(id).map_err(|_| invalid_client("client authentication failed"))
+}
+
 /// Reads the client's credentials from the `Authorization` header and the form.
 ///
 /// More than one method in one request is refused (RFC 6749 §2.3: "MUST NOT use more than one
@@ -112,7 +169,7 @@ pub fn presented_credentials(
                 "use either HTTP Basic or client_secret in the body, not both",
             ));
         }
-        if body_id.is_some_and(|id| id != basic.client_id()) {
+        if body_id.is_some_and(|id| id != basic.client_id().as_str()) {
             return Err(OAuthError::invalid_request(
                 "client_id in the body differs from the one in the Authorization header",
             ));
@@ -121,11 +178,11 @@ pub fn presented_credentials(
     }
     match (body_id, body_secret) {
         (Some(id), Some(secret)) => Ok(PresentedCredentials::Post {
-            client_id: id.to_owned(),
+            client_id: presented_client_id(id)?,
             secret: SecretString::new(secret),
         }),
         (Some(id), None) => Ok(PresentedCredentials::None {
-            client_id: id.to_owned(),
+            client_id: presented_client_id(id)?,
         }),
         (None, Some(_)) => Err(OAuthError::invalid_request(
             "client_secret was sent without client_id",
@@ -158,6 +215,7 @@ pub fn parse_basic(header: &str) -> Result<PresentedCredentials, OAuthError> {
     if client_id.is_empty() {
         return Err(invalid_client("malformed Basic credentials"));
     }
+    let client_id = presented_client_id(&client_id)?;
     let secret = form_decode(secret_raw).unwrap_or_else(|| secret_raw.to_owned());
     Ok(PresentedCredentials::Basic {
         client_id,
@@ -211,7 +269,7 @@ mod tests {
 
     #[test]
     fn basic_credentials_are_form_decoded_and_raw_kept() {
-        let creds = parse_basic(&basic("my%20client", "s%2Bcr+t")).unwrap();
+        let creds = parse_basic(&basic("my%2Dclient", "s%2Bcr+t")).unwrap();
         let PresentedCredentials::Basic {
             client_id,
             secret,
@@ -220,7 +278,7 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(client_id, "my client");
+        assert_eq!(client_id, "my-client");
         assert_eq!(secret.expose(), "s+cr t");
         assert_eq!(secret_raw.expose(), "s%2Bcr+t");
     }
@@ -273,6 +331,81 @@ mod tests {
             presented_credentials(None, &form).unwrap_err().code,
             ErrorCode::InvalidClient
         );
+    }
+
+    #[test]
+    fn a_form_prints_no_secret_it_holds() {
+        let secrets = [
+            ("code", "code-value-1"),
+            ("code_verifier", "verifier-value-2"),
+            ("refresh_token", "refresh-value-3"),
+            ("client_secret", "secret-value-4"),
+            ("token", "token-value-5"),
+            ("password", "password-value-6"),
+            ("client_assertion", "assertion-value-7"),
+            ("some_future_parameter", "future-value-8"),
+        ];
+        let public = [
+            ("grant_type", "authorization_code"),
+            ("client_id", "neoncli"),
+        ];
+        let form = Form::from_pairs(secrets.iter().chain(public.iter()).copied()).unwrap();
+        let printed = format!("{form:?} {form:#?}");
+        for (name, value) in secrets {
+            assert!(!printed.contains(value), "{name}'s value in {printed}");
+            assert!(printed.contains(name), "{printed}");
+        }
+        assert!(
+            printed.contains("\"grant_type\": \"authorization_code\""),
+            "{printed}"
+        );
+        assert!(printed.contains("neoncli"), "{printed}");
+    }
+
+    #[test]
+    fn presented_credentials_print_no_secret() {
+        let form =
+            Form::from_pairs([("client_id", "a"), ("client_secret", "body-secret-1")]).unwrap();
+        let post = presented_credentials(None, &form).unwrap();
+        let basic = parse_basic(&basic("a", "basic%2Dsecret-2")).unwrap();
+        let printed = format!("{post:?} {basic:?} {post:#?} {basic:#?}");
+        for secret in ["body-secret-1", "basic%2Dsecret-2", "basic-secret-2"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+    }
+
+    #[test]
+    fn grant_types_are_parsed_at_the_form() {
+        let form = |g: &str| Form::from_pairs([("grant_type", g)]).unwrap();
+        assert_eq!(
+            form("refresh_token").grant_type().unwrap(),
+            GrantType::RefreshToken
+        );
+        let unsupported = form("password").grant_type().unwrap_err();
+        assert_eq!(unsupported.code, ErrorCode::UnsupportedGrantType);
+        assert_eq!(
+            unsupported.description,
+            "supported grant types: authorization_code, refresh_token, client_credentials"
+        );
+        assert_eq!(
+            Form::default().grant_type().unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
+    }
+
+    #[test]
+    fn a_client_id_no_client_can_have_fails_as_an_unknown_client() {
+        for id in ["with space", "tab\there", "ünï"] {
+            let form = Form::from_pairs([("client_id", id)]).unwrap();
+            let err = presented_credentials(None, &form).unwrap_err();
+            assert_eq!(
+                (err.code, err.description.as_ref()),
+                (ErrorCode::InvalidClient, "client authentication failed"),
+                "{id:?}"
+            );
+        }
+        let err = parse_basic(&basic("with%20space", "s")).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidClient);
     }
 
     #[test]

@@ -95,7 +95,7 @@ fn app_view(app: &ConnectedApp, t: Tr) -> AppView {
         .format(format_description!("[year]-[month]-[day]"))
         .unwrap_or_default();
     AppView {
-        client_id: app.consent.client_id.clone(),
+        client_id: app.consent.client_id.to_string(),
         logo_uri: app
             .client
             .as_ref()

@@ -32,12 +32,22 @@ impl Purpose {
     }
 }
 
-/// The browser's identity: the browser cookie's value, minted on first sight.
-#[derive(Debug, Clone)]
+/// The browser's identity: the browser cookie's value, minted on first sight. Its `Debug` hides
+/// the value (with the system secret, it is what CSRF tokens are bound to).
+#[derive(Clone)]
 pub struct Browser {
     id: String,
     /// The response must set the cookie.
     is_new: bool,
+}
+
+impl std::fmt::Debug for Browser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Browser")
+            .field("id", &format_args!("[redacted]"))
+            .field("is_new", &self.is_new)
+            .finish()
+    }
 }
 
 impl Browser {
@@ -119,6 +129,13 @@ mod tests {
 
     fn browser() -> Browser {
         Browser::from_headers(&HeaderMap::new(), &cookies::Scope::new(false, ""))
+    }
+
+    #[test]
+    fn a_browser_prints_no_cookie_value() {
+        let b = browser();
+        let printed = format!("{b:?} {b:#?}");
+        assert!(!printed.contains(b.id()), "{printed}");
     }
 
     #[test]

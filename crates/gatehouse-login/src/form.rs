@@ -4,9 +4,19 @@
 use gatehouse_core::secret::SecretString;
 use url::form_urlencoded;
 
-/// No `Debug`: a login form carries a password.
+/// A login form carries a password: its `Debug` shows the field names, never their values.
 #[derive(Clone, Default)]
 pub struct Fields(Vec<(String, String)>, bool);
+
+impl std::fmt::Debug for Fields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut map = f.debug_map();
+        for name in self.names() {
+            map.entry(&name, &format_args!("[redacted]"));
+        }
+        map.finish()
+    }
+}
 
 impl Fields {
     pub fn parse(bytes: &[u8]) -> Self {
@@ -47,5 +57,20 @@ impl Fields {
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(k, _)| k.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_print_names_but_no_values() {
+        let fields = Fields::parse(b"username=alice&password=hunter2-value&csrf=csrf-value");
+        let printed = format!("{fields:?} {fields:#?}");
+        for value in ["alice", "hunter2-value", "csrf-value"] {
+            assert!(!printed.contains(value), "{printed}");
+        }
+        assert!(printed.contains("password") && printed.contains("username"));
     }
 }

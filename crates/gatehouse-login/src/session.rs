@@ -28,11 +28,21 @@ pub struct LoginSession {
     pub sid: String,
 }
 
-/// A session found from the request's cookie.
-#[derive(Debug, Clone)]
+/// A session found from the request's cookie. Its `Debug` hides the cookie's value (a bearer
+/// credential for the session).
+#[derive(Clone)]
 pub struct Found {
     pub cookie: String,
     pub session: LoginSession,
+}
+
+impl std::fmt::Debug for Found {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Found")
+            .field("cookie", &format_args!("[redacted]"))
+            .field("session", &self.session)
+            .finish()
+    }
 }
 
 pub struct Sessions<'a> {
@@ -108,5 +118,26 @@ impl Sessions<'_> {
 
     pub fn expire_cookie(&self) -> Option<HeaderValue> {
         cookies::set(&self.cookie_name(), "", Lifetime::Expired, self.scope)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_found_session_prints_no_cookie_value() {
+        let found = Found {
+            cookie: "session-cookie-value-1".into(),
+            session: LoginSession {
+                subject: "alice".into(),
+                auth_time: 0,
+                remember: false,
+                sid: "sid-1".into(),
+            },
+        };
+        let printed = format!("{found:?} {found:#?}");
+        assert!(!printed.contains("session-cookie-value-1"), "{printed}");
+        assert!(printed.contains("alice"));
     }
 }

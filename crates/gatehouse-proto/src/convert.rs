@@ -3,10 +3,11 @@
 //! message came over the wire.
 
 use gatehouse_core::authorize::{AuthorizationParams, Prompt, ValidatedAuthorization};
-use gatehouse_core::client::Client;
+use gatehouse_core::client::{Client, ClientId};
 use gatehouse_core::error::{ErrorCode, OAuthError as DomainError};
 use gatehouse_core::pkce::PkceChallenge;
-use gatehouse_core::scope::{Scope, ScopeDefinition, ScopeSet};
+use gatehouse_core::redirect::RedirectUri;
+use gatehouse_core::scope::{ScopeDefinition, ScopeName, ScopeSet};
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::store::Consent;
 use gatehouse_core::user::User;
@@ -56,6 +57,25 @@ impl From<MalformedMessage> for DomainError {
 pub fn parse_scope(field: &'static str, scope: &str) -> Result<ScopeSet, MalformedMessage> {
     ScopeSet::parse(scope)
         .map_err(|e| MalformedMessage::new(ErrorCode::InvalidScope, field, e.to_string()))
+}
+
+/// A client id from a message; it named a registered client when the token service sent it.
+pub fn parse_client_id(field: &'static str, id: &str) -> Result<ClientId, MalformedMessage> {
+    if id.is_empty() {
+        return Err(MalformedMessage::missing(field));
+    }
+    ClientId::parse(id)
+        .map_err(|e| MalformedMessage::new(ErrorCode::InvalidRequest, field, e.to_string()))
+}
+
+/// A redirect URI from a message: one the token service matched against a registered one, so
+/// it is checked as stored URIs are (without the operator's registration policy).
+pub fn parse_redirect_uri(field: &'static str, uri: &str) -> Result<RedirectUri, MalformedMessage> {
+    if uri.is_empty() {
+        return Err(MalformedMessage::missing(field));
+    }
+    RedirectUri::parse(uri, true)
+        .map_err(|e| MalformedMessage::new(ErrorCode::InvalidRequest, field, e.to_string()))
 }
 
 fn timestamp(field: &'static str, unix: i64) -> Result<OffsetDateTime, MalformedMessage> {
@@ -114,8 +134,8 @@ impl From<pb::AuthorizationParams> for AuthorizationParams {
 impl From<&ValidatedAuthorization> for pb::AuthorizationRequest {
     fn from(v: &ValidatedAuthorization) -> Self {
         Self {
-            client_id: v.client_id.clone(),
-            redirect_uri: v.redirect_uri.clone(),
+            client_id: v.client_id.to_string(),
+            redirect_uri: v.redirect_uri.to_string(),
             redirect_uri_given: v.redirect_uri_given,
             scope: v.scope.to_string(),
             state: v.state.clone(),
@@ -136,12 +156,6 @@ impl TryFrom<pb::AuthorizationRequest> for ValidatedAuthorization {
     type Error = MalformedMessage;
 
     fn try_from(r: pb::AuthorizationRequest) -> Result<Self, Self::Error> {
-        if r.client_id.is_empty() {
-            return Err(MalformedMessage::missing("request.client_id"));
-        }
-        if r.redirect_uri.is_empty() {
-            return Err(MalformedMessage::missing("request.redirect_uri"));
-        }
         let code_challenge = r
             .code_challenge
             .map(|c| PkceChallenge::from_request(&c, Some("S256")))
@@ -155,8 +169,8 @@ impl TryFrom<pb::AuthorizationRequest> for ValidatedAuthorization {
             })?;
         Ok(Self {
             scope: parse_scope("request.scope", &r.scope)?,
-            client_id: r.client_id,
-            redirect_uri: r.redirect_uri,
+            client_id: parse_client_id("request.client_id", &r.client_id)?,
+            redirect_uri: parse_redirect_uri("request.redirect_uri", &r.redirect_uri)?,
             redirect_uri_given: r.redirect_uri_given,
             state: r.state,
             code_challenge,
@@ -189,7 +203,7 @@ impl TryFrom<pb::ScopeInfo> for ScopeDefinition {
     type Error = MalformedMessage;
 
     fn try_from(s: pb::ScopeInfo) -> Result<Self, Self::Error> {
-        let name = Scope::parse(&s.name).map_err(|e| {
+        let name = ScopeName::parse(&s.name).map_err(|e| {
             MalformedMessage::new(ErrorCode::InvalidScope, "scope.name", e.to_string())
         })?;
         Ok(Self {
@@ -205,7 +219,7 @@ impl From<&Consent> for pb::Consent {
     fn from(c: &Consent) -> Self {
         Self {
             subject: c.subject.clone(),
-            client_id: c.client_id.clone(),
+            client_id: c.client_id.to_string(),
             scope: c.scope.to_string(),
             granted_at: c.granted_at.unix_timestamp(),
             expires_at: c.expires_at.map(OffsetDateTime::unix_timestamp),
@@ -224,8 +238,8 @@ impl TryFrom<pb::Consent> for Consent {
                 .expires_at
                 .map(|t| timestamp("consent.expires_at", t))
                 .transpose()?,
+            client_id: parse_client_id("consent.client_id", &c.client_id)?,
             subject: c.subject,
-            client_id: c.client_id,
         })
     }
 }
@@ -249,7 +263,7 @@ impl From<&Client> for pb::ClientInfo {
     fn from(c: &Client) -> Self {
         let m = &c.metadata;
         Self {
-            client_id: c.id.clone(),
+            client_id: c.id.to_string(),
             name: m.client_name.clone(),
             logo_uri: m.logo_uri.clone(),
             client_uri: m.client_uri.clone(),
@@ -262,14 +276,15 @@ impl From<&Client> for pb::ClientInfo {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
     fn validated() -> ValidatedAuthorization {
         ValidatedAuthorization {
-            client_id: "neoncli".into(),
-            redirect_uri: "http://127.0.0.1:5555/callback".into(),
+            client_id: ClientId::parse("neoncli").unwrap(),
+            redirect_uri: RedirectUri::parse("http://127.0.0.1:5555/callback", false).unwrap(),
             redirect_uri_given: true,
             scope: ScopeSet::parse("openid offline urn:neoncloud:projects:read")
                 .unwrap_or_default(),
@@ -354,7 +369,7 @@ mod tests {
             .unwrap_or(OffsetDateTime::UNIX_EPOCH);
         let c = Consent {
             subject: "u1".into(),
-            client_id: "c1".into(),
+            client_id: ClientId::parse("c1").unwrap(),
             scope: ScopeSet::parse("openid profile").unwrap_or_default(),
             granted_at: at,
             expires_at: Some(at + time::Duration::days(180)),

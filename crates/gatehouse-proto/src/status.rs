@@ -15,6 +15,7 @@
 
 use gatehouse_core::authorize::AuthorizeError;
 use gatehouse_core::error::{ErrorCode, OAuthError as DomainError};
+use gatehouse_core::redirect::RedirectUri;
 use prost::Message as _;
 use tonic::{Code, Status};
 
@@ -145,7 +146,7 @@ impl From<&AuthorizeError> for OAuthError {
                 state,
             } => Self {
                 redirectable: true,
-                redirect_uri: redirect_uri.clone(),
+                redirect_uri: redirect_uri.to_string(),
                 state: state.clone().unwrap_or_default(),
                 ..error.into()
             },
@@ -153,17 +154,20 @@ impl From<&AuthorizeError> for OAuthError {
     }
 }
 
-/// A redirectable error without a redirect URI cannot be redirected: it is shown as a page.
+/// A redirectable error without a usable redirect URI cannot be redirected: it is shown as a
+/// page.
 impl From<&OAuthError> for AuthorizeError {
     fn from(e: &OAuthError) -> Self {
-        if e.redirectable && !e.redirect_uri.is_empty() {
-            AuthorizeError::Redirect {
-                redirect_uri: e.redirect_uri.clone(),
+        let redirect_uri = (e.redirectable && !e.redirect_uri.is_empty())
+            .then(|| RedirectUri::parse(&e.redirect_uri, true).ok())
+            .flatten();
+        match redirect_uri {
+            Some(redirect_uri) => AuthorizeError::Redirect {
+                redirect_uri,
                 error: e.into(),
                 state: (!e.state.is_empty()).then(|| e.state.clone()),
-            }
-        } else {
-            AuthorizeError::Untrusted(e.into())
+            },
+            None => AuthorizeError::Untrusted(e.into()),
         }
     }
 }
@@ -180,6 +184,7 @@ pub fn status_from_authorize(error: &AuthorizeError) -> Status {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     /// Every code, in declaration order. `position` fails to compile when a code is added, which
@@ -302,14 +307,14 @@ mod tests {
     #[test]
     fn authorize_errors_keep_whether_they_redirect() {
         let redirect = AuthorizeError::Redirect {
-            redirect_uri: "https://app.example/cb".into(),
+            redirect_uri: RedirectUri::parse("https://app.example/cb", false).unwrap(),
             error: DomainError::new(ErrorCode::InvalidScope, "nope"),
             state: Some("s1".into()),
         };
         let untrusted =
             AuthorizeError::Untrusted(DomainError::new(ErrorCode::InvalidClient, "who?"));
         let no_state = AuthorizeError::Redirect {
-            redirect_uri: "https://app.example/cb".into(),
+            redirect_uri: RedirectUri::parse("https://app.example/cb", false).unwrap(),
             error: DomainError::new(ErrorCode::InvalidRequest, "long state"),
             state: None,
         };

@@ -1,6 +1,8 @@
 //! Small builders for domain values, so tests state only what they care about.
 
-use gatehouse_core::client::{Client, ClientMetadata, ClientSecretHashes};
+use gatehouse_core::client::{Client, ClientId, ClientMetadata, ClientSecretHashes};
+use gatehouse_core::protocol::{GrantType, ResponseType};
+use gatehouse_core::redirect::RedirectUri;
 use gatehouse_core::scope::ScopeSet;
 use gatehouse_core::user::User;
 use time::OffsetDateTime;
@@ -22,17 +24,32 @@ pub fn scopes(s: &str) -> ScopeSet {
     ScopeSet::parse(s).unwrap_or_else(|e| panic!("fixture scope string {s:?}: {e}"))
 }
 
+/// Parses a client id the test wrote; panics on a typo.
+pub fn client_id(id: &str) -> ClientId {
+    ClientId::parse(id).unwrap_or_else(|e| panic!("fixture client id {id:?}: {e}"))
+}
+
+/// Parses a redirect URI the test wrote (plain http allowed anywhere); panics on a typo.
+pub fn redirect_uri(uri: &str) -> RedirectUri {
+    RedirectUri::parse(uri, true).unwrap_or_else(|e| panic!("fixture redirect URI {uri:?}: {e}"))
+}
+
+/// Parses redirect URIs the test wrote.
+pub fn redirect_uris(uris: &[&str]) -> Vec<RedirectUri> {
+    uris.iter().map(|uri| redirect_uri(uri)).collect()
+}
+
 /// A confidential client with a redirect URI, the code and refresh grants, and a secret hash.
 pub fn client(id: &str) -> Client {
     let now = now();
     Client {
-        id: id.to_owned(),
+        id: client_id(id),
         incarnation: Client::new_incarnation(),
         metadata: ClientMetadata {
             client_name: format!("Test client {id}"),
-            redirect_uris: vec!["https://app.example.com/callback".to_owned()],
-            grant_types: vec!["authorization_code".to_owned(), "refresh_token".to_owned()],
-            response_types: vec!["code".to_owned()],
+            redirect_uris: redirect_uris(&["https://app.example.com/callback"]),
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            response_types: vec![ResponseType::Code],
             scope: scopes("openid offline profile"),
             ..ClientMetadata::default()
         },

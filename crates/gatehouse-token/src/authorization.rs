@@ -4,7 +4,7 @@
 use gatehouse_core::authorize::{
     AuthorizationParams, AuthorizeError, AuthorizePolicy, ValidatedAuthorization, validate,
 };
-use gatehouse_core::client::Client;
+use gatehouse_core::client::{Client, ClientId};
 use gatehouse_core::error::{ErrorCode, OAuthError};
 use gatehouse_core::grant::AuthorizationCodeRecord;
 use gatehouse_core::lockout::{Blocked, LoginLimits};
@@ -14,8 +14,8 @@ use gatehouse_core::store::{Consent, Namespace, Records};
 use gatehouse_core::user::User;
 use std::sync::{Arc, OnceLock};
 
-use crate::admin::password::{PasswordHashParams, hash_password, verify_password};
 use crate::issue::AUTHORIZATION_CODE_PREFIX;
+use crate::password::{PasswordHashParams, hash_password, verify_password};
 use crate::service::{TokenService, store_error};
 
 /// Longest password checked, in characters (the admin API's limit for setting one).
@@ -258,7 +258,7 @@ impl TokenService {
     pub async fn record_consent(
         &self,
         subject: &str,
-        client_id: &str,
+        client_id: &ClientId,
         scope: &ScopeSet,
     ) -> Result<Consent, OAuthError> {
         let now = self.clock.now();
@@ -274,7 +274,7 @@ impl TokenService {
         }
         let consent = Consent {
             subject: subject.to_owned(),
-            client_id: client_id.to_owned(),
+            client_id: client_id.clone(),
             scope: merged,
             granted_at: now,
             expires_at: Some(now + self.settings.ttl_consent),

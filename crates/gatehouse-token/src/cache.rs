@@ -82,7 +82,7 @@ mod tests {
 
     fn client(id: &str) -> Option<Arc<Client>> {
         Some(Arc::new(Client {
-            id: id.into(),
+            id: gatehouse_core::client::ClientId::parse(id).unwrap(),
             incarnation: "inc".into(),
             metadata: gatehouse_core::client::ClientMetadata::default(),
             secret: None,

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::issue::{ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
 use crate::service::{TokenService, store_error};
+use gatehouse_core::client::ClientId;
 use gatehouse_core::error::OAuthError;
 
 /// The RFC 7662 §2.2 response. Inactive tokens answer `{"active": false}` and nothing else.
@@ -23,7 +24,7 @@ pub struct Introspection {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -47,7 +48,7 @@ impl Introspection {
 /// What a valid access token grants, whatever its format.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActiveAccessToken {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// `None` for client_credentials tokens.
     pub subject: Option<String>,
     pub scope: ScopeSet,
@@ -59,7 +60,7 @@ pub struct ActiveAccessToken {
 #[derive(Deserialize)]
 struct JwtAccessClaims {
     sub: String,
-    client_id: String,
+    client_id: ClientId,
     /// Absent in tokens of older releases.
     #[serde(default)]
     client_incarnation: String,
@@ -150,7 +151,7 @@ impl TokenService {
         let Ok(claims) = self.keys().verify::<JwtAccessClaims>(token, validation) else {
             return Ok(None);
         };
-        let subject = (claims.sub != claims.client_id).then_some(claims.sub);
+        let subject = (claims.sub != claims.client_id.as_str()).then_some(claims.sub);
         let audience = match claims.aud {
             OneOrMany::One(a) => vec![a],
             OneOrMany::Many(a) => a,
@@ -209,7 +210,7 @@ impl TokenService {
         Ok(Introspection {
             active: true,
             scope: Some(t.scope.to_string()),
-            sub: Some(t.subject.clone().unwrap_or_else(|| t.client_id.clone())),
+            sub: Some(t.subject.clone().unwrap_or_else(|| t.client_id.to_string())),
             client_id: Some(t.client_id),
             exp: Some(t.expires_at),
             iat: Some(t.issued_at),
@@ -234,12 +235,12 @@ impl TokenService {
                 Ok(Introspection {
                     active: true,
                     scope: Some(t.scope.to_string()),
-                    client_id: Some(t.client_id.clone()),
+                    aud: Some(vec![t.client_id.to_string()]),
+                    client_id: Some(t.client_id),
                     sub: Some(t.subject),
                     exp: Some(t.expires_at.unix_timestamp()),
                     iat: Some(t.issued_at.unix_timestamp()),
                     token_type: Some("refresh_token"),
-                    aud: Some(vec![t.client_id]),
                     iss: Some(self.settings.issuer.clone()),
                 })
             }

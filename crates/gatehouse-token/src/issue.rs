@@ -21,8 +21,9 @@ pub const ACCESS_TOKEN_PREFIX: &str = "gh_at_";
 pub const REFRESH_TOKEN_PREFIX: &str = "gh_rt_";
 pub const AUTHORIZATION_CODE_PREFIX: &str = "gh_ac_";
 
-/// The successful token response (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3).
-#[derive(Debug, Clone, Serialize)]
+/// The successful token response (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3). Its `Debug`
+/// shows the shape, never a token.
+#[derive(Clone, Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -33,6 +34,20 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |token: &Option<String>| token.as_ref().map(|_| format_args!("[redacted]"));
+        f.debug_struct("TokenResponse")
+            .field("access_token", &format_args!("[redacted]"))
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .field("refresh_token", &hidden(&self.refresh_token))
+            .field("id_token", &hidden(&self.id_token))
+            .finish()
+    }
 }
 
 /// RFC 9068 §2.2 claims of a JWT access token.
@@ -258,5 +273,27 @@ pub fn at_hash(alg: SigningAlgorithm, access_token: &str) -> String {
             let digest = sha2::Sha512::digest(access_token.as_bytes());
             URL_SAFE_NO_PAD.encode(&digest[..32])
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_response_prints_no_token() {
+        let response = TokenResponse {
+            access_token: "gh_at_access-value-1".into(),
+            token_type: "Bearer",
+            expires_in: 3600,
+            scope: Some("openid offline".into()),
+            refresh_token: Some("gh_rt_refresh-value-2".into()),
+            id_token: Some("eyJ.id-token-value-3.sig".into()),
+        };
+        let printed = format!("{response:?} {response:#?}");
+        for secret in ["access-value-1", "refresh-value-2", "id-token-value-3"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+        assert!(printed.contains("openid offline") && printed.contains("3600"));
     }
 }

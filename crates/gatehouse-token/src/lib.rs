@@ -12,6 +12,7 @@ pub mod introspection;
 pub mod issue;
 pub mod keys_api;
 pub mod logout;
+pub mod password;
 pub mod revocation;
 pub mod service;
 pub mod settings;

@@ -79,7 +79,8 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Its `Debug` hides every secret setting (see [`Config::SECRET_KEYS`]).
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Public base URL; the `iss` of every token. Normalised without a trailing slash.
@@ -376,7 +377,30 @@ fn describe_figment_error(e: figment::Error) -> ConfigError {
     )
 }
 
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut settings = serde_json::to_value(self).map_err(|_| std::fmt::Error)?;
+        if let Some(settings) = settings.as_object_mut() {
+            for key in Self::SECRET_KEYS {
+                if let Some(value) = settings.get_mut(*key).filter(|v| !v.is_null()) {
+                    *value = serde_json::Value::from("[redacted]");
+                }
+            }
+        }
+        write!(f, "Config {settings:#}")
+    }
+}
+
 impl Config {
+    /// Settings that hold a secret: the secrets themselves, and URLs that may carry a password.
+    pub const SECRET_KEYS: &'static [&'static str] = &[
+        "system_secret",
+        "system_secret_previous",
+        "admin_token",
+        "database_url",
+        "redis_url",
+    ];
+
     /// Checks the rules that span keys or depend on the role. Returns the config with the issuer
     /// normalised.
     pub fn validate(mut self, role: Role) -> Result<Self, ConfigError> {
@@ -833,6 +857,32 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
             .collect()
+    }
+
+    #[test]
+    fn a_config_prints_no_secret() {
+        let config = Config {
+            system_secret: Some("system-secret-value-1".into()),
+            system_secret_previous: Some("previous-secret-value-2".into()),
+            admin_token: Some("admin-token-value-3".into()),
+            database_url: Some("postgres://gatehouse:db-password-4@db/gatehouse".into()),
+            redis_url: Some("redis://:redis-password-5@cache:6379".into()),
+            ..Config::default()
+        };
+        let printed = format!("{config:?} {config:#?}");
+        for secret in [
+            "system-secret-value-1",
+            "previous-secret-value-2",
+            "admin-token-value-3",
+            "db-password-4",
+            "redis-password-5",
+        ] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+        assert!(printed.contains("issuer") && printed.contains("[redacted]"));
+        for key in Config::SECRET_KEYS {
+            assert!(KEYS.contains(key), "{key} is not a configuration key");
+        }
     }
 
     #[test]

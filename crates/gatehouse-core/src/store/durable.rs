@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::{Page, PageRequest, StoreResult};
-use crate::client::Client;
+use crate::client::{Client, ClientId};
 use crate::scope::{ScopeDefinition, ScopeSet};
 use crate::user::User;
 
@@ -59,7 +59,7 @@ pub trait UserStore: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consent {
     pub subject: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub scope: ScopeSet,
     pub granted_at: OffsetDateTime,
     /// `None` means it does not expire.
@@ -83,7 +83,7 @@ pub struct RefreshToken {
     pub token_hash: String,
     /// Every token rotated from the same grant shares a family (RFC 9700 §4.14.2).
     pub family_id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The [`Client::incarnation`](crate::client::Client::incarnation) the family was granted to
     /// (empty in families of older releases). A successor keeps its family's.
     pub client_incarnation: String,

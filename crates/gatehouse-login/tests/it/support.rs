@@ -10,17 +10,19 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use gatehouse_core::client::{Client, ClientMetadata, TokenEndpointAuthMethod};
+use gatehouse_core::protocol::{GrantType, ResponseType};
 use gatehouse_core::registration::{client_secret_hasher, secret_hashes};
-use gatehouse_core::scope::{Scope, ScopeDefinition, ScopeSet, default_catalogue};
+use gatehouse_core::scope::{ScopeDefinition, ScopeName, ScopeSet, default_catalogue};
 use gatehouse_core::secret::{SecretString, random_token};
 use gatehouse_core::store::DurableStore;
 use gatehouse_core::token_request::Form;
 use gatehouse_core::{ManualClock, SystemClock};
 use gatehouse_login::{LoginConfig, LoginState, TokenServiceClient};
+use gatehouse_testkit::fixtures::{client_id, redirect_uri};
 use gatehouse_testkit::{DurableBackend, DurableKind, ShortLivedBackend, ShortLivedKind};
-use gatehouse_token::admin::password::{PasswordHashParams, hash_password};
 use gatehouse_token::grpc::{Callers, TokenGrpc};
 use gatehouse_token::issue::TokenResponse;
+use gatehouse_token::password::{PasswordHashParams, hash_password};
 use gatehouse_token::{TokenService, TokenSettings};
 use tokio::task::JoinHandle;
 use tonic::transport::Server;
@@ -243,7 +245,7 @@ async fn seed(store: &dyn DurableStore, system_secret: &str) {
     for (name, label, description) in PROJECT_SCOPES {
         store
             .create_scope(&ScopeDefinition {
-                name: Scope::parse(name).unwrap(),
+                name: ScopeName::parse(name).unwrap(),
                 label: label.into(),
                 description: description.into(),
                 hidden: false,
@@ -254,22 +256,22 @@ async fn seed(store: &dyn DurableStore, system_secret: &str) {
     let now = gatehouse_testkit::fixtures::now();
     let cli = ClientMetadata {
         client_name: "Neon CLI".into(),
-        redirect_uris: vec!["http://127.0.0.1/callback".into()],
-        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-        response_types: vec!["code".into()],
+        redirect_uris: vec![redirect_uri("http://127.0.0.1/callback")],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        response_types: vec![ResponseType::Code],
         scope: ScopeSet::parse(&format!("{SEED_SCOPE} profile email")).unwrap(),
         token_endpoint_auth_method: TokenEndpointAuthMethod::None,
         logo_uri: CLI_LOGO.into(),
         client_uri: "https://partner.example.com".into(),
         policy_uri: "https://partner.example.com/privacy".into(),
         tos_uri: "https://partner.example.com/terms".into(),
-        post_logout_redirect_uris: vec![CLI_LOGOUT.into()],
+        post_logout_redirect_uris: vec![redirect_uri(CLI_LOGOUT)],
         ..ClientMetadata::default()
     };
     let hasher = client_secret_hasher(system_secret.as_bytes());
     let clients = [
         Client {
-            id: CLI.into(),
+            id: client_id(CLI),
             incarnation: gatehouse_core::client::Client::new_incarnation(),
             metadata: cli.clone(),
             secret: None,
@@ -277,11 +279,11 @@ async fn seed(store: &dyn DurableStore, system_secret: &str) {
             updated_at: now,
         },
         Client {
-            id: WEB.into(),
+            id: client_id(WEB),
             incarnation: gatehouse_core::client::Client::new_incarnation(),
             metadata: ClientMetadata {
                 client_name: "Neon Web".into(),
-                redirect_uris: vec![WEB_REDIRECT.into()],
+                redirect_uris: vec![redirect_uri(WEB_REDIRECT)],
                 token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
                 logo_uri: String::new(),
                 tos_uri: String::new(),
@@ -292,11 +294,11 @@ async fn seed(store: &dyn DurableStore, system_secret: &str) {
             updated_at: now,
         },
         Client {
-            id: CONSOLE.into(),
+            id: client_id(CONSOLE),
             incarnation: gatehouse_core::client::Client::new_incarnation(),
             metadata: ClientMetadata {
                 client_name: "Neon Console".into(),
-                redirect_uris: vec![CONSOLE_REDIRECT.into()],
+                redirect_uris: vec![redirect_uri(CONSOLE_REDIRECT)],
                 skip_consent: true,
                 ..cli
             },

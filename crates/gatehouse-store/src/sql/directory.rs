@@ -23,7 +23,7 @@ macro_rules! impl_directory {
             async fn create_client(&self, client: &Client) -> StoreResult<()> {
                 let (secret_hash, previous_hash, previous_expires_at) = rows::client_secret_columns(client);
                 sqlx::query(concat!("INSERT INTO clients (", client_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
-                    .bind(&client.id)
+                    .bind(client.id.as_str())
                     .bind(&client.incarnation)
                     .bind(Json(&client.metadata))
                     .bind(secret_hash)
@@ -59,7 +59,7 @@ macro_rules! impl_directory {
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 let items = found.into_iter().map(rows::client).collect::<StoreResult<Vec<_>>>()?;
-                Ok(rows::page(items, page.size, |c| c.id.clone()))
+                Ok(rows::page(items, page.size, |c| c.id.to_string()))
             }
 
             async fn update_client(&self, client: &Client) -> StoreResult<()> {
@@ -68,7 +68,7 @@ macro_rules! impl_directory {
                     "UPDATE clients SET metadata = $2, secret_hash = $3, previous_secret_hash = $4, \
                      previous_secret_expires_at = $5, updated_at = $6 WHERE id = $1",
                 )
-                .bind(&client.id)
+                .bind(client.id.as_str())
                 .bind(Json(&client.metadata))
                 .bind(secret_hash)
                 .bind(previous_hash)

@@ -4,8 +4,8 @@
 //! order matches the column-list macro next to it, which every `SELECT`/`RETURNING` uses.
 //! Timestamps are whole Unix seconds (see the comment atop the migrations).
 
-use gatehouse_core::client::{Client, ClientMetadata, ClientSecretHashes};
-use gatehouse_core::scope::{Scope, ScopeDefinition, ScopeSet};
+use gatehouse_core::client::{Client, ClientId, ClientMetadata, ClientSecretHashes};
+use gatehouse_core::scope::{ScopeDefinition, ScopeName, ScopeSet};
 use gatehouse_core::store::{
     Consent, Page, PageRequest, RefreshToken, RefreshTokenState, SigningKeyRecord, StoreError,
     StoreResult,
@@ -91,7 +91,7 @@ pub(super) fn client(row: ClientRow) -> StoreResult<Client> {
         None => None,
     };
     Ok(Client {
-        id,
+        id: parse_client_id("clients.id", &id)?,
         incarnation,
         metadata,
         secret,
@@ -121,8 +121,13 @@ pub(super) use scope_columns;
 
 pub(super) type ScopeRow = (String, String, String, bool);
 
+fn parse_client_id(column: &str, id: &str) -> StoreResult<ClientId> {
+    ClientId::parse(id).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
 pub(super) fn scope((name, label, description, hidden): ScopeRow) -> StoreResult<ScopeDefinition> {
-    let name = Scope::parse(&name).map_err(|e| StoreError::Corrupt(format!("scopes.name: {e}")))?;
+    let name =
+        ScopeName::parse(&name).map_err(|e| StoreError::Corrupt(format!("scopes.name: {e}")))?;
     Ok(ScopeDefinition {
         name,
         label,
@@ -213,7 +218,7 @@ pub(super) fn consent(
 ) -> StoreResult<Consent> {
     Ok(Consent {
         subject,
-        client_id,
+        client_id: parse_client_id("consents.client_id", &client_id)?,
         scope: scope_set("consents.scope", &scope)?,
         granted_at: time("granted_at", granted_at)?,
         expires_at: time_opt("expires_at", expires_at)?,
@@ -254,7 +259,7 @@ pub(super) fn refresh_token(row: RefreshRow) -> StoreResult<RefreshToken> {
     Ok(RefreshToken {
         token_hash,
         family_id,
-        client_id,
+        client_id: parse_client_id("refresh_tokens.client_id", &client_id)?,
         client_incarnation,
         subject,
         scope: scope_set("refresh_tokens.scope", &scope)?,

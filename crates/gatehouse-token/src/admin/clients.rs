@@ -8,10 +8,13 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use gatehouse_core::client::{Client, ClientMetadata, ClientSecretHashes, TokenEndpointAuthMethod};
+use gatehouse_core::client::{
+    Client, ClientId, ClientMetadata, ClientSecretHashes, TokenEndpointAuthMethod,
+};
 use gatehouse_core::registration::{
     self, apply_defaults, generate_client_secret, parse_access_token_strategy, parse_auth_method,
-    parse_scope, validate_chosen_secret, validate_client_id, validate_metadata,
+    parse_client_id, parse_grant_types, parse_redirect_uris, parse_response_types, parse_scope,
+    validate_chosen_secret, validate_metadata,
 };
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::store::StoreError;
@@ -78,15 +81,31 @@ impl ClientRequest {
     fn into_parts(
         self,
         config: &AdminConfig,
-    ) -> Result<(Option<String>, Option<SecretString>, ClientMetadata), ApiError> {
+    ) -> Result<(Option<ClientId>, Option<SecretString>, ClientMetadata), ApiError> {
+        let policy = config.registration_policy();
         let token_endpoint_auth_method =
             parse_auth_method(self.token_endpoint_auth_method.as_deref().unwrap_or(""))?;
+        let scope = parse_scope(self.scope.as_deref().unwrap_or(""))?;
+        let access_token_strategy =
+            parse_access_token_strategy(self.access_token_strategy.as_deref().unwrap_or(""))?;
+        let redirect_uris = parse_redirect_uris(
+            "redirect_uris",
+            &self.redirect_uris.unwrap_or_default(),
+            policy,
+        )?;
+        let post_logout_redirect_uris = parse_redirect_uris(
+            "post_logout_redirect_uris",
+            &self.post_logout_redirect_uris.unwrap_or_default(),
+            policy,
+        )?;
+        let grant_types = parse_grant_types(&self.grant_types.unwrap_or_default())?;
+        let response_types = parse_response_types(&self.response_types.unwrap_or_default())?;
         let mut metadata = ClientMetadata {
             client_name: self.client_name.unwrap_or_default(),
-            redirect_uris: self.redirect_uris.unwrap_or_default(),
-            grant_types: self.grant_types.unwrap_or_default(),
-            response_types: self.response_types.unwrap_or_default(),
-            scope: parse_scope(self.scope.as_deref().unwrap_or(""))?,
+            redirect_uris,
+            grant_types,
+            response_types,
+            scope,
             audience: self.audience.unwrap_or_default(),
             token_endpoint_auth_method,
             logo_uri: self.logo_uri.unwrap_or_default(),
@@ -94,22 +113,21 @@ impl ClientRequest {
             policy_uri: self.policy_uri.unwrap_or_default(),
             tos_uri: self.tos_uri.unwrap_or_default(),
             contacts: self.contacts.unwrap_or_default(),
-            post_logout_redirect_uris: self.post_logout_redirect_uris.unwrap_or_default(),
+            post_logout_redirect_uris,
             skip_consent: self.skip_consent.unwrap_or_default(),
-            access_token_strategy: parse_access_token_strategy(
-                self.access_token_strategy.as_deref().unwrap_or(""),
-            )?,
+            access_token_strategy,
             metadata: self.metadata.unwrap_or(Value::Null),
         };
         apply_defaults(&mut metadata);
-        validate_metadata(&metadata, config.registration_policy())?;
+        validate_metadata(&metadata)?;
         if let Some(secret) = &self.client_secret {
             validate_chosen_secret(secret, token_endpoint_auth_method)?;
         }
-        let client_id = self.client_id.filter(|id| !id.is_empty());
-        if let Some(id) = &client_id {
-            validate_client_id(id)?;
-        }
+        let client_id = self
+            .client_id
+            .filter(|id| !id.is_empty())
+            .map(|id| parse_client_id(&id))
+            .transpose()?;
         Ok((client_id, self.client_secret, metadata))
     }
 
@@ -168,18 +186,14 @@ fn expose_secret<S: Serializer>(secret: &Option<SecretString>, s: S) -> Result<S
 impl ClientResponse {
     fn new(client: &Client, new_secret: Option<SecretString>) -> Result<Self, ApiError> {
         let m = &client.metadata;
-        let access_token_strategy = serde_json::to_value(m.access_token_strategy)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
         Ok(Self {
-            client_id: client.id.clone(),
+            client_id: client.id.to_string(),
             client_name: m.client_name.clone(),
             client_secret_expires_at: new_secret.as_ref().map(|_| 0),
             client_secret: new_secret,
-            redirect_uris: m.redirect_uris.clone(),
-            grant_types: m.grant_types.clone(),
-            response_types: m.response_types.clone(),
+            redirect_uris: m.redirect_uris.iter().map(ToString::to_string).collect(),
+            grant_types: m.grant_types.iter().map(ToString::to_string).collect(),
+            response_types: m.response_types.iter().map(ToString::to_string).collect(),
             scope: m.scope.to_string(),
             audience: m.audience.clone(),
             token_endpoint_auth_method: m.token_endpoint_auth_method.as_str().to_owned(),
@@ -188,9 +202,13 @@ impl ClientResponse {
             policy_uri: m.policy_uri.clone(),
             tos_uri: m.tos_uri.clone(),
             contacts: m.contacts.clone(),
-            post_logout_redirect_uris: m.post_logout_redirect_uris.clone(),
+            post_logout_redirect_uris: m
+                .post_logout_redirect_uris
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             skip_consent: m.skip_consent,
-            access_token_strategy,
+            access_token_strategy: m.access_token_strategy.as_str().to_owned(),
             metadata: m.metadata.clone(),
             created_at: rfc3339(client.created_at)?,
             updated_at: rfc3339(client.updated_at)?,
@@ -255,7 +273,7 @@ impl AdminState {
         request: ClientRequest,
     ) -> Result<ClientResponse, ApiError> {
         let (body_id, chosen, metadata) = request.into_parts(&self.config)?;
-        if body_id.as_deref().is_some_and(|id| id != existing.id) {
+        if body_id.is_some_and(|id| id != existing.id) {
             return Err(ApiError::invalid_request(
                 "client_id cannot be changed; create a new client instead",
             ));
@@ -305,7 +323,10 @@ pub async fn create_client(
     body: Result<Json<ClientRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ClientResponse>), ApiError> {
     let (id, chosen, metadata) = ClientRequest::parse(body)?.into_parts(&state.config)?;
-    let id = id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let id = match id {
+        Some(id) => id,
+        None => parse_client_id(&uuid::Uuid::new_v4().to_string())?,
+    };
     let (secret, shown) = state.settle_secret(plan_secret(
         metadata.token_endpoint_auth_method,
         chosen,
@@ -498,4 +519,21 @@ pub async fn rotate_secret(
         .map_err(|e| not_found_as(e, &id))?;
     tracing::info!(client_id = %id, grace_seconds = grace.whole_seconds(), "client secret rotated");
     Ok(Json(ClientResponse::new(&client, Some(new_secret))?))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_client_request_prints_no_secret() {
+        let request: ClientRequest = serde_json::from_str(
+            r#"{"client_id":"billing","client_secret":"chosen-client-secret-value-0123456789"}"#,
+        )
+        .unwrap();
+        let printed = format!("{request:?} {request:#?}");
+        assert!(!printed.contains("chosen-client-secret-value"), "{printed}");
+        assert!(printed.contains("billing"));
+    }
 }

@@ -15,7 +15,6 @@ mod error;
 mod guard;
 mod openapi;
 mod pagination;
-pub mod password;
 mod patch;
 mod scopes;
 mod users;
@@ -32,6 +31,7 @@ use gatehouse_core::store::DurableStore;
 use time::OffsetDateTime;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::password::PasswordHashParams;
 use crate::revocation::Revocations;
 
 pub use auth::{RequireAdminToken, RequireAdminTokenService, require_admin_token};
@@ -40,9 +40,6 @@ pub use error::{ApiError, ErrorBody};
 pub use gatehouse_core::registration::{client_secret_hasher, verify_client_secret};
 pub use guard::{BrowserGuard, refuse_browsers};
 pub use openapi::openapi_document;
-pub use password::{
-    PasswordError, PasswordHashParams, hash_password, needs_rehash, verify_password,
-};
 pub use scopes::{ScopeRequest, ScopeResponse, seed_default_scopes};
 pub use users::{PasswordRequest, UserRequest, UserResponse};
 

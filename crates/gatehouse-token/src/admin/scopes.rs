@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use gatehouse_core::ErrorCode;
-use gatehouse_core::scope::{Scope, ScopeDefinition, default_catalogue};
+use gatehouse_core::scope::{ScopeDefinition, ScopeName, default_catalogue};
 use gatehouse_core::store::{ScopeStore, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -80,7 +80,7 @@ impl ScopeRequest {
     }
 
     fn into_definition(self, name: &str) -> Result<ScopeDefinition, ApiError> {
-        let name = Scope::parse(name).map_err(|e| ApiError::invalid_request(e.to_string()))?;
+        let name = ScopeName::parse(name).map_err(|e| ApiError::invalid_request(e.to_string()))?;
         let label = self.label.trim().to_owned();
         if label.is_empty() {
             return Err(ApiError::invalid_request(
@@ -193,7 +193,7 @@ pub async fn delete_scope(
     State(state): State<AdminState>,
     PathParam(name): PathParam,
 ) -> Result<StatusCode, ApiError> {
-    if Scope::parse(&name).is_ok_and(|s| s.is_technical()) {
+    if ScopeName::parse(&name).is_ok_and(|s| s.is_technical()) {
         return Err(ApiError::invalid_request(format!(
             "{name} is a technical scope and cannot be removed"
         )));

@@ -20,8 +20,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::PathParam;
 use super::pagination::{PageParams, next_link};
-use super::password::hash_password;
 use super::{AdminConfig, AdminState, ApiError, ErrorBody, patch, rfc3339};
+use crate::password::hash_password;
 
 const TAG: &str = "users";
 
@@ -457,4 +457,23 @@ pub async fn delete_user(
         .map_err(|e| user_write_error(e, &user))?;
     tracing::info!(user_id = %id, "user deleted");
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn user_and_password_requests_print_no_password() {
+        let user: UserRequest =
+            serde_json::from_str(r#"{"username":"alice","password":"user-password-1"}"#).unwrap();
+        let password: PasswordRequest =
+            serde_json::from_str(r#"{"password":"new-password-2"}"#).unwrap();
+        let printed = format!("{user:?} {password:?} {user:#?} {password:#?}");
+        for secret in ["user-password-1", "new-password-2"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+        assert!(printed.contains("alice"));
+    }
 }

@@ -17,29 +17,33 @@
 use gatehouse_core::client::Client;
 use gatehouse_core::error::OAuthError;
 use gatehouse_core::grant::{
-    AuthorizationCodeRecord, Redemption, SpentCodeRecord, check_redemption, unknown_code,
+    AuthorizationCodeRecord, MissingCode, Redemption, SpentCodeRecord, check_redemption,
+    missing_code, unknown_code,
 };
+use gatehouse_core::protocol::GrantType;
 use gatehouse_core::store::{Namespace, Records};
-use gatehouse_core::token_request::Form;
 
+use super::{Grant, GrantRequest};
 use crate::issue::{AccessGrant, TokenResponse};
 use crate::service::{TokenService, store_error};
 
-impl TokenService {
-    pub(crate) async fn exchange_code(
+pub(crate) struct AuthorizationCodeGrant;
+
+impl Grant for AuthorizationCodeGrant {
+    async fn issue(
         &self,
-        client: &Client,
-        form: &Form,
+        service: &TokenService,
+        &GrantRequest { client, form, .. }: &GrantRequest<'_>,
     ) -> Result<TokenResponse, OAuthError> {
         let code = form.require("code")?;
-        let hash = self.token_hash(code);
-        let records = Records::new(self.short_lived.as_ref());
+        let hash = service.token_hash(code);
+        let records = Records::new(service.short_lived.as_ref());
         let Some(record) = records
             .get::<AuthorizationCodeRecord>(Namespace::AuthorizationCode, &hash)
             .await
             .map_err(store_error)?
         else {
-            return Err(self.spent_or_unknown(client, &hash).await);
+            return Err(service.spent_or_unknown(client, &hash).await);
         };
         check_redemption(
             &record,
@@ -48,11 +52,11 @@ impl TokenService {
                 redirect_uri: form.get("redirect_uri"),
                 code_verifier: form.get("code_verifier"),
             },
-            self.clock.unix(),
-            self.settings.ttl_auth_code,
+            service.clock.unix(),
+            service.settings.ttl_auth_code,
         )?;
-        self.require_active_user(&record.subject).await?;
-        if self
+        service.require_active_user(&record.subject).await?;
+        if service
             .revocations
             .is_ended(
                 Some(&record.subject),
@@ -67,7 +71,7 @@ impl TokenService {
             return Err(unknown_code());
         }
 
-        let response = self.issue_for_code(client, &record).await?;
+        let response = service.issue_for_code(client, &record).await?;
 
         let spent = SpentCodeRecord {
             grant_id: record.grant_id.clone(),
@@ -78,7 +82,7 @@ impl TokenService {
                 Namespace::SpentAuthorizationCode,
                 &hash,
                 &spent,
-                self.settings.ttl_refresh_token,
+                service.settings.ttl_refresh_token,
             )
             .await
             .map_err(store_error)?;
@@ -89,10 +93,12 @@ impl TokenService {
         {
             Some(_) => Ok(response),
             // Another redemption took it between our read and our take.
-            None => Err(self.spent_or_unknown(client, &hash).await),
+            None => Err(service.spent_or_unknown(client, &hash).await),
         }
     }
+}
 
+impl TokenService {
     /// Everything the code grants: refresh token (with offline access and the refresh grant),
     /// access token, ID token (with `openid`).
     async fn issue_for_code(
@@ -100,28 +106,23 @@ impl TokenService {
         client: &Client,
         record: &AuthorizationCodeRecord,
     ) -> Result<TokenResponse, OAuthError> {
-        let refresh_token = if record.scope.grants_offline_access()
-            && client
-                .metadata
-                .grant_types
-                .iter()
-                .any(|g| g == "refresh_token")
-        {
-            let (token, stored) = self.new_refresh_token(
-                client,
-                &record.subject,
-                &record.scope,
-                &record.grant_id,
-                Some(record.auth_time),
-            );
-            self.durable
-                .insert_refresh_token(&stored)
-                .await
-                .map_err(store_error)?;
-            Some(token)
-        } else {
-            None
-        };
+        let refresh_token =
+            if record.scope.grants_offline_access() && client.may_use(GrantType::RefreshToken) {
+                let (token, stored) = self.new_refresh_token(
+                    client,
+                    &record.subject,
+                    &record.scope,
+                    &record.grant_id,
+                    Some(record.auth_time),
+                );
+                self.durable
+                    .insert_refresh_token(&stored)
+                    .await
+                    .map_err(store_error)?;
+                Some(token)
+            } else {
+                None
+            };
         let (access_token, expires_in) = self
             .mint_access_token(AccessGrant {
                 client,
@@ -161,10 +162,14 @@ impl TokenService {
         let spent = Records::new(self.short_lived.as_ref())
             .get::<SpentCodeRecord>(Namespace::SpentAuthorizationCode, hash)
             .await;
-        match spent {
-            Ok(Some(spent)) if spent.client_id == client.id => {
-                tracing::warn!(client_id = %spent.client_id, "authorization code replayed; revoking its grant");
-                match self.revoke_grant(&spent.grant_id).await {
+        let spent = match spent {
+            Ok(spent) => spent,
+            Err(e) => return store_error(e),
+        };
+        match missing_code(spent.as_ref(), client) {
+            MissingCode::Replayed { grant_id } => {
+                tracing::warn!(client_id = %client.id, "authorization code replayed; revoking its grant");
+                match self.revoke_grant(grant_id).await {
                     Ok(()) => OAuthError::new(
                         gatehouse_core::ErrorCode::InvalidGrant,
                         "the authorization code was already used; the tokens it issued are revoked",
@@ -172,8 +177,7 @@ impl TokenService {
                     Err(e) => e,
                 }
             }
-            Ok(_) => unknown_code(),
-            Err(e) => store_error(e),
+            MissingCode::Unknown => unknown_code(),
         }
     }
 }

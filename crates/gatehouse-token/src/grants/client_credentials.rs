@@ -1,23 +1,27 @@
 //! RFC 6749 §4.4: the client acts on its own behalf. Confidential clients only; no refresh
 //! token and no ID token (there is no user).
 
-use gatehouse_core::client::Client;
 use gatehouse_core::error::{ErrorCode, OAuthError};
 use gatehouse_core::scope::ScopeSet;
-use gatehouse_core::token_request::{Form, PresentedCredentials};
+use gatehouse_core::token_request::PresentedCredentials;
 
-use super::{requested_audience, requested_scope};
+use super::{Grant, GrantRequest, requested_audience, requested_scope};
 use crate::issue::{AccessGrant, TokenResponse};
 use crate::service::TokenService;
 
-impl TokenService {
-    pub(crate) async fn client_credentials(
+pub(crate) struct ClientCredentialsGrant;
+
+impl Grant for ClientCredentialsGrant {
+    async fn issue(
         &self,
-        client: &Client,
-        presented: &PresentedCredentials,
-        form: &Form,
+        service: &TokenService,
+        &GrantRequest {
+            client,
+            presented,
+            form,
+        }: &GrantRequest<'_>,
     ) -> Result<TokenResponse, OAuthError> {
-        let requested_at_ms = self.clock.unix_ms();
+        let requested_at_ms = service.clock.unix_ms();
         if client.is_public() || matches!(presented, PresentedCredentials::None { .. }) {
             return Err(OAuthError::new(
                 ErrorCode::UnauthorizedClient,
@@ -28,7 +32,7 @@ impl TokenService {
         let scope =
             requested_scope(form, &client.metadata.scope)?.unwrap_or_else(ScopeSet::default);
         let audience = requested_audience(form, client)?;
-        let (access_token, expires_in) = self
+        let (access_token, expires_in) = service
             .mint_access_token(AccessGrant {
                 client,
                 subject: None,

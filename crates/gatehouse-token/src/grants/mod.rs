@@ -1,4 +1,10 @@
-//! The token endpoint's grants (RFC 6749 §4.1.3, §4.4, §6), one file each, behind one dispatcher.
+//! The token endpoint's grants (RFC 6749 §4.1.3, §4.4, §6), one file and one [`Grant`] handler
+//! each, dispatched by [`GrantType`] in [`handle`].
+//!
+//! The endpoint first parses `grant_type` (an unknown one is `unsupported_grant_type`),
+//! authenticates the client and checks that it registered the grant; a handler only issues.
+//! Adding a grant is a [`GrantType`] variant, a file here with its handler, and one arm in
+//! [`handle`]: the compiler finds the rest (discovery and registration list `GrantType::ALL`).
 
 mod authorization_code;
 mod client_credentials;
@@ -6,13 +12,60 @@ mod refresh_token;
 
 use gatehouse_core::client::Client;
 use gatehouse_core::error::{ErrorCode, OAuthError};
+use gatehouse_core::protocol::GrantType;
 use gatehouse_core::scope::ScopeSet;
-use gatehouse_core::token_request::{Form, presented_credentials};
+use gatehouse_core::token_request::{Form, PresentedCredentials, presented_credentials};
 
 use tracing::Instrument as _;
 
 use crate::issue::TokenResponse;
 use crate::service::{TokenService, store_error};
+
+/// A token request whose client is authenticated and registered for its grant.
+pub(crate) struct GrantRequest<'a> {
+    pub client: &'a Client,
+    pub presented: &'a PresentedCredentials,
+    pub form: &'a Form,
+}
+
+/// One grant type's handling at the token endpoint.
+///
+/// Handlers are unit structs dispatched statically by [`handle`], so the hot path allocates no
+/// boxed future.
+pub(crate) trait Grant {
+    /// Issues the tokens of this grant, or says why not. A 5xx answer must leave any single-use
+    /// credential of the request (a code, a refresh token) usable for the client's retry.
+    async fn issue(
+        &self,
+        service: &TokenService,
+        request: &GrantRequest<'_>,
+    ) -> Result<TokenResponse, OAuthError>;
+}
+
+/// The handler of `grant_type`.
+async fn handle(
+    grant_type: GrantType,
+    service: &TokenService,
+    request: &GrantRequest<'_>,
+) -> Result<TokenResponse, OAuthError> {
+    match grant_type {
+        GrantType::AuthorizationCode => {
+            authorization_code::AuthorizationCodeGrant
+                .issue(service, request)
+                .await
+        }
+        GrantType::RefreshToken => {
+            refresh_token::RefreshTokenGrant
+                .issue(service, request)
+                .await
+        }
+        GrantType::ClientCredentials => {
+            client_credentials::ClientCredentialsGrant
+                .issue(service, request)
+                .await
+        }
+    }
+}
 
 /// A token-endpoint failure and how it must travel: `invalid_client` after an HTTP Basic attempt
 /// carries 401 with `WWW-Authenticate: Basic` (RFC 6749 §5.2).
@@ -39,12 +92,9 @@ impl TokenService {
             .token_request(authorization, form)
             .instrument(span.clone())
             .await;
-        let grant_type: &'static str = match form.get("grant_type") {
-            Some("authorization_code") => "authorization_code",
-            Some("refresh_token") => "refresh_token",
-            Some("client_credentials") => "client_credentials",
-            _ => "other",
-        };
+        let grant_type = form
+            .grant_type()
+            .map_or("other", |grant_type| grant_type.as_str());
         span.record("grant_type", grant_type);
         match &result {
             Ok(_) => {
@@ -73,36 +123,29 @@ impl TokenService {
             error,
             basic_auth_attempted,
         };
-        let grant_type = form.require("grant_type").map_err(fail)?;
-        if !matches!(
-            grant_type,
-            "authorization_code" | "refresh_token" | "client_credentials"
-        ) {
-            return Err(fail(OAuthError::new(
-                ErrorCode::UnsupportedGrantType,
-                "supported grant types: authorization_code, refresh_token, client_credentials",
-            )));
-        }
+        let grant_type = form.grant_type().map_err(fail)?;
         let presented = presented_credentials(authorization, form).map_err(fail)?;
         let client = self.authenticate_client(&presented).await.map_err(fail)?;
         tracing::Span::current().record("client_id", client.id.as_str());
-        if !client.metadata.grant_types.iter().any(|g| g == grant_type) {
+        if !client.may_use(grant_type) {
             return Err(fail(OAuthError::new(
                 ErrorCode::UnauthorizedClient,
                 format!("this client is not allowed to use the {grant_type} grant"),
             )));
         }
-        let result = match grant_type {
-            "authorization_code" => self.exchange_code(&client, form).await,
-            "refresh_token" => self.refresh(&client, form).await,
-            _ => self.client_credentials(&client, &presented, form).await,
+        let request = GrantRequest {
+            client: &client,
+            presented: &presented,
+            form,
         };
+        let result = handle(grant_type, self, &request).await;
+        let grant_type = grant_type.as_str();
         match &result {
             Ok(_) => {
                 metrics::counter!(
                     "gatehouse_tokens_issued_total",
-                    "grant_type" => grant_type.to_owned(),
-                    "client_id" => client.id.clone()
+                    "grant_type" => grant_type,
+                    "client_id" => client.id.to_string()
                 )
                 .increment(1);
                 tracing::debug!(client_id = %client.id, grant_type, "token issued");

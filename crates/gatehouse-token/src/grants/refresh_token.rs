@@ -2,13 +2,11 @@
 //! token spends it and issues a successor in the same family; presenting a spent token revokes
 //! the whole family and the access tokens it issued.
 
-use gatehouse_core::client::Client;
 use gatehouse_core::error::{ErrorCode, OAuthError};
 use gatehouse_core::store::{RefreshTokenState, RotateOutcome};
-use gatehouse_core::token_request::Form;
 use time::OffsetDateTime;
 
-use super::requested_scope;
+use super::{Grant, GrantRequest, requested_scope};
 use crate::issue::{AccessGrant, TokenResponse};
 use crate::service::{TokenService, store_error};
 
@@ -16,16 +14,18 @@ fn invalid_grant(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, description)
 }
 
-impl TokenService {
-    pub(crate) async fn refresh(
+pub(crate) struct RefreshTokenGrant;
+
+impl Grant for RefreshTokenGrant {
+    async fn issue(
         &self,
-        client: &Client,
-        form: &Form,
+        service: &TokenService,
+        &GrantRequest { client, form, .. }: &GrantRequest<'_>,
     ) -> Result<TokenResponse, OAuthError> {
-        let requested_at_ms = self.clock.unix_ms();
+        let requested_at_ms = service.clock.unix_ms();
         let presented = form.require("refresh_token")?;
-        let hash = self.token_hash(presented);
-        let Some((current, state)) = self
+        let hash = service.token_hash(presented);
+        let Some((current, state)) = service
             .durable
             .get_refresh_token(&hash)
             .await
@@ -47,12 +47,12 @@ impl TokenService {
         }
         // Narrowing applies to the new access token; the family keeps its original scope (RFC 6749 §6).
         let scope = requested_scope(form, &current.scope)?.unwrap_or_else(|| current.scope.clone());
-        self.require_active_user(&current.subject).await?;
+        service.require_active_user(&current.subject).await?;
 
         // Everything that can fail on the short-lived store happens before the rotation, the
         // single-use step: a 503 leaves the refresh token usable for the client's retry.
         let auth_time = current.auth_time.map(OffsetDateTime::unix_timestamp);
-        let (access_token, expires_in) = self
+        let (access_token, expires_in) = service
             .mint_access_token(AccessGrant {
                 client,
                 subject: Some(&current.subject),
@@ -64,26 +64,26 @@ impl TokenService {
             })
             .await?;
         let id_token = if scope.contains("openid") {
-            Some(self.mint_id_token(
+            Some(service.mint_id_token(
                 client,
                 &current.subject,
-                auth_time.unwrap_or_else(|| self.clock.unix()),
+                auth_time.unwrap_or_else(|| service.clock.unix()),
                 None,
                 &access_token,
             )?)
         } else {
             None
         };
-        let (new_token, successor) = self.new_refresh_token(
+        let (new_token, successor) = service.new_refresh_token(
             client,
             &current.subject,
             &current.scope,
             &current.family_id,
             auth_time,
         );
-        let outcome = self
+        let outcome = service
             .durable
-            .rotate_refresh_token(&hash, &successor, self.clock.now())
+            .rotate_refresh_token(&hash, &successor, service.clock.now())
             .await;
         let refused = match outcome {
             Ok(RotateOutcome::Rotated { .. }) => {
@@ -99,7 +99,7 @@ impl TokenService {
             Ok(RotateOutcome::ReuseDetected { family_id }) => {
                 tracing::warn!(client_id = %client.id, "refresh token reused; revoking its family");
                 // The index holds the access token minted above too.
-                self.revoke_access_tokens_of(&family_id).await?;
+                service.revoke_access_tokens_of(&family_id).await?;
                 return Err(invalid_grant(
                     "the refresh token was already used; the grant has been revoked",
                 ));
@@ -111,7 +111,7 @@ impl TokenService {
             Err(e) => store_error(e),
         };
         // Not rotated: the access token minted for this request was never handed out.
-        self.forget_access_token(&access_token).await;
+        service.forget_access_token(&access_token).await;
         Err(refused)
     }
 }

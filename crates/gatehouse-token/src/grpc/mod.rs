@@ -13,11 +13,12 @@ mod deadline;
 use std::sync::Arc;
 
 use gatehouse_core::authorize::ValidatedAuthorization;
+use gatehouse_core::client::ClientId;
 use gatehouse_core::error::{ErrorCode, OAuthError};
 use gatehouse_core::redirect::find_match;
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::store::Consent;
-use gatehouse_proto::convert::{MalformedMessage, parse_scope};
+use gatehouse_proto::convert::{MalformedMessage, parse_client_id, parse_scope};
 use gatehouse_proto::status::{status_from_authorize, status_from_domain};
 use gatehouse_proto::token::v1 as pb;
 use gatehouse_proto::token::v1::token_service_server::{
@@ -263,11 +264,11 @@ impl TokenServiceRpc for TokenGrpc {
     ) -> Result<Response<pb::RecordConsentResponse>, Status> {
         let request = request.into_inner();
         let subject = required("subject", &request.subject)?;
-        let client_id = required("client_id", &request.client_id)?;
+        let client_id = parse_client_id("client_id", &request.client_id).map_err(malformed)?;
         let scope = parse_scope("scope", &request.scope).map_err(malformed)?;
         let consent = self
             .service
-            .record_consent(subject, client_id, &scope)
+            .record_consent(subject, &client_id, &scope)
             .await
             .map_err(|e| domain(&e))?;
         Ok(Response::new(pb::RecordConsentResponse {
@@ -361,7 +362,7 @@ impl TokenServiceRpc for TokenGrpc {
         Ok(Response::new(pb::IntrospectResponse {
             active: found.active,
             scope: found.scope,
-            client_id: found.client_id,
+            client_id: found.client_id.map(ClientId::into_string),
             sub: found.sub,
             exp: found.exp,
             iat: found.iat,

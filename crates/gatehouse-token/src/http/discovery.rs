@@ -13,7 +13,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::client::TokenEndpointAuthMethod;
 use gatehouse_core::error::OAuthError;
+use gatehouse_core::protocol::{GrantType, ResponseMode, ResponseType};
 use gatehouse_jose::{KeyRing, SigningAlgorithm};
 use serde::Serialize;
 
@@ -72,14 +74,14 @@ struct ProviderMetadata<'a> {
     revocation_endpoint: String,
     introspection_endpoint: String,
     end_session_endpoint: String,
-    response_types_supported: [&'static str; 1],
-    response_modes_supported: [&'static str; 1],
-    grant_types_supported: [&'static str; 3],
+    response_types_supported: &'static [ResponseType],
+    response_modes_supported: &'static [ResponseMode],
+    grant_types_supported: &'static [GrantType],
     subject_types_supported: [&'static str; 1],
     id_token_signing_alg_values_supported: Vec<&'static str>,
-    token_endpoint_auth_methods_supported: [&'static str; 3],
-    revocation_endpoint_auth_methods_supported: [&'static str; 3],
-    introspection_endpoint_auth_methods_supported: [&'static str; 3],
+    token_endpoint_auth_methods_supported: &'static [TokenEndpointAuthMethod],
+    revocation_endpoint_auth_methods_supported: &'static [TokenEndpointAuthMethod],
+    introspection_endpoint_auth_methods_supported: &'static [TokenEndpointAuthMethod],
     scopes_supported: Vec<String>,
     claims_supported: [&'static str; 14],
     code_challenge_methods_supported: [&'static str; 1],
@@ -92,7 +94,12 @@ struct ProviderMetadata<'a> {
     ui_locales_supported: [&'static str; 2],
 }
 
-const CLIENT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
+/// Every method, confidential ones first (the order clients read as a preference).
+const CLIENT_AUTH_METHODS: &[TokenEndpointAuthMethod] = &[
+    TokenEndpointAuthMethod::ClientSecretBasic,
+    TokenEndpointAuthMethod::ClientSecretPost,
+    TokenEndpointAuthMethod::None,
+];
 
 async fn build_metadata(service: &TokenService) -> Result<Bytes, OAuthError> {
     let issuer = service.issuer();
@@ -117,9 +124,9 @@ async fn build_metadata(service: &TokenService) -> Result<Bytes, OAuthError> {
         revocation_endpoint: format!("{issuer}/oauth2/revoke"),
         introspection_endpoint: format!("{issuer}/oauth2/introspect"),
         end_session_endpoint: format!("{issuer}/oauth2/sessions/logout"),
-        response_types_supported: ["code"],
-        response_modes_supported: ["query"],
-        grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
+        response_types_supported: ResponseType::ALL,
+        response_modes_supported: ResponseMode::SUPPORTED,
+        grant_types_supported: GrantType::ALL,
         subject_types_supported: ["public"],
         id_token_signing_alg_values_supported: algorithms,
         token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,

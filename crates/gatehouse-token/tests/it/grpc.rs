@@ -9,8 +9,9 @@ use std::time::Duration;
 use gatehouse_core::authorize::{AuthorizationParams, AuthorizeError};
 use gatehouse_core::client::{Client, ClientMetadata, TokenEndpointAuthMethod};
 use gatehouse_core::error::{ErrorCode, OAuthError};
+use gatehouse_core::protocol::{GrantType, ResponseType};
 use gatehouse_core::registration::{client_secret_hasher, secret_hashes};
-use gatehouse_core::scope::{Scope, ScopeDefinition, ScopeSet, default_catalogue};
+use gatehouse_core::scope::{ScopeDefinition, ScopeName, ScopeSet, default_catalogue};
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::token_request::Form;
 use gatehouse_core::user::User;
@@ -20,9 +21,10 @@ use gatehouse_proto::status::{OAUTH_ERROR_TYPE_URL, oauth_from_status};
 use gatehouse_proto::token::v1 as pb;
 use gatehouse_proto::token::v1::token_service_client::TokenServiceClient as RawClient;
 use gatehouse_proto::token::v1::token_service_server::TokenServiceServer;
+use gatehouse_testkit::fixtures::{client_id, redirect_uri};
 use gatehouse_testkit::{DurableBackend, DurableKind, ShortLivedBackend, ShortLivedKind};
-use gatehouse_token::admin::password::{PasswordHashParams, hash_password};
 use gatehouse_token::grpc::{Callers, TokenGrpc, reflection_service};
+use gatehouse_token::password::{PasswordHashParams, hash_password};
 use gatehouse_token::{TokenService, TokenSettings};
 use prost::Message as _;
 use tokio::task::JoinHandle;
@@ -147,7 +149,7 @@ async fn seed(store: &dyn DurableStore, system_secret: &[u8]) {
     }
     store
         .create_scope(&ScopeDefinition {
-            name: Scope::parse(PROJECTS).unwrap(),
+            name: ScopeName::parse(PROJECTS).unwrap(),
             label: "Read your projects".into(),
             description: "See the projects in your Neon Cloud account.".into(),
             hidden: false,
@@ -159,9 +161,9 @@ async fn seed(store: &dyn DurableStore, system_secret: &[u8]) {
     let hasher = client_secret_hasher(system_secret);
     let metadata = ClientMetadata {
         client_name: "Neon Web".into(),
-        redirect_uris: vec![WEB_REDIRECT.into()],
-        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-        response_types: vec!["code".into()],
+        redirect_uris: vec![redirect_uri(WEB_REDIRECT)],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        response_types: vec![ResponseType::Code],
         scope: ScopeSet::parse(&format!(
             "openid offline offline_access profile email {PROJECTS}"
         ))
@@ -173,7 +175,7 @@ async fn seed(store: &dyn DurableStore, system_secret: &[u8]) {
         ..ClientMetadata::default()
     };
     let web = Client {
-        id: WEB.into(),
+        id: client_id(WEB),
         incarnation: gatehouse_core::client::Client::new_incarnation(),
         metadata: metadata.clone(),
         secret: Some(secret_hashes(&SecretString::new(WEB_SECRET), &hasher)),
@@ -181,11 +183,11 @@ async fn seed(store: &dyn DurableStore, system_secret: &[u8]) {
         updated_at: now,
     };
     let cli = Client {
-        id: CLI.into(),
+        id: client_id(CLI),
         incarnation: gatehouse_core::client::Client::new_incarnation(),
         metadata: ClientMetadata {
             client_name: "Neon CLI".into(),
-            redirect_uris: vec![CLI_REDIRECT.into()],
+            redirect_uris: vec![redirect_uri(CLI_REDIRECT)],
             logo_uri: String::new(),
             client_uri: String::new(),
             policy_uri: String::new(),
@@ -609,7 +611,7 @@ async fn issuing_a_code_rechecks_what_the_ui_sends_back() {
         );
 
         let mut tampered = context.request.clone();
-        tampered.redirect_uri = "https://evil.example/cb".into();
+        tampered.redirect_uri = redirect_uri("https://evil.example/cb");
         let r = g
             .client
             .issue_authorization_code(&tampered, ALICE, &context.request.scope, 0, None)

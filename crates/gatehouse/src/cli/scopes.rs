@@ -5,7 +5,7 @@
 
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
-use gatehouse_core::scope::Scope;
+use gatehouse_core::scope::ScopeName;
 use serde_json::{Map, Value};
 use std::io::Write;
 
@@ -144,7 +144,7 @@ pub(crate) async fn execute(
 }
 
 pub(crate) fn create_body(name: &str, s: &CreateSettings) -> anyhow::Result<Value> {
-    let name = Scope::parse(name).map_err(|e| anyhow!("{e}"))?;
+    let name = ScopeName::parse(name).map_err(|e| anyhow!("{e}"))?;
     if s.label.trim().is_empty() {
         bail!(
             "--label is empty: the consent screen needs a label, e.g. --label \"Read your projects\""

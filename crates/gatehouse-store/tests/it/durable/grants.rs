@@ -18,7 +18,7 @@ fn token(
     RefreshToken {
         token_hash: hash.into(),
         family_id: family.into(),
-        client_id: client_id.into(),
+        client_id: gatehouse_testkit::fixtures::client_id(client_id),
         client_incarnation: format!("{client_id}-incarnation"),
         subject: subject.into(),
         scope: scopes("openid offline profile"),
@@ -47,7 +47,7 @@ pub async fn consents_upsert_list_and_delete(b: DurableBackend) {
                    granted_at: OffsetDateTime,
                    expires_at: Option<OffsetDateTime>| Consent {
         subject: "alice".into(),
-        client_id: client_id.into(),
+        client_id: gatehouse_testkit::fixtures::client_id(client_id),
         scope: scopes(scope),
         granted_at,
         expires_at,

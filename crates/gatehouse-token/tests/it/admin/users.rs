@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use gatehouse_core::Clock as _;
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::store::{Consent, Namespace, RefreshToken, RefreshTokenState};
-use gatehouse_token::admin::verify_password;
+use gatehouse_token::password::verify_password;
 use serde_json::{Value, json};
 use time::Duration;
 
@@ -369,7 +369,7 @@ async fn grant(h: &Harness, subject: &str, family: &str) {
     let token = RefreshToken {
         token_hash: format!("rt-{family}"),
         family_id: family.to_owned(),
-        client_id: "neoncli".to_owned(),
+        client_id: gatehouse_testkit::fixtures::client_id("neoncli"),
         client_incarnation: "neoncli-1".to_owned(),
         subject: subject.to_owned(),
         scope: gatehouse_testkit::fixtures::scopes("openid offline"),
@@ -516,7 +516,7 @@ async fn delete_removes_the_user_their_tokens_and_consents() {
         grant(&h, &id, &fam).await;
         let consent = Consent {
             subject: id.clone(),
-            client_id: "neoncli".to_owned(),
+            client_id: gatehouse_testkit::fixtures::client_id("neoncli"),
             scope: gatehouse_testkit::fixtures::scopes("openid"),
             granted_at: start_time(),
             expires_at: None,

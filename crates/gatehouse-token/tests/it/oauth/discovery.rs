@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use gatehouse_core::scope::{Scope, ScopeDefinition};
+use gatehouse_core::scope::{ScopeDefinition, ScopeName};
 use gatehouse_jose::SigningAlgorithm;
 use gatehouse_token::http::public_router;
 use serde_json::{Value, json};
@@ -117,7 +117,7 @@ async fn both_well_known_paths_serve_the_same_complete_metadata() {
 async fn scopes_come_from_the_catalogue() {
     for env in envs().await {
         let scope = ScopeDefinition {
-            name: Scope::parse("urn:neoncloud:billing:read").unwrap(),
+            name: ScopeName::parse("urn:neoncloud:billing:read").unwrap(),
             label: "Read your invoices".to_owned(),
             description: String::new(),
             hidden: false,

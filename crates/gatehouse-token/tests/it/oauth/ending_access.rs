@@ -80,7 +80,7 @@ async fn deleting_a_client_ends_its_grants_and_a_recreated_id_inherits_nothing()
             env.service
                 .record_consent(
                     SUBJECT,
-                    id,
+                    &gatehouse_testkit::fixtures::client_id(id),
                     &gatehouse_testkit::fixtures::scopes("openid profile"),
                 )
                 .await
@@ -317,7 +317,7 @@ async fn withdrawing_consent_ends_that_clients_access_tokens_at_once() {
             env.service
                 .record_consent(
                     SUBJECT,
-                    client,
+                    &gatehouse_testkit::fixtures::client_id(client),
                     &gatehouse_testkit::fixtures::scopes("openid profile"),
                 )
                 .await

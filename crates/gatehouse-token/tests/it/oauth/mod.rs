@@ -23,14 +23,16 @@ use gatehouse_core::authorize::AuthorizationParams;
 use gatehouse_core::client::{
     AccessTokenStrategy, Client, ClientMetadata, TokenEndpointAuthMethod,
 };
+use gatehouse_core::protocol::{GrantType, ResponseType};
 use gatehouse_core::registration::{client_secret_hasher, generate_client_secret, secret_hashes};
-use gatehouse_core::scope::{Scope, ScopeDefinition};
+use gatehouse_core::scope::{ScopeDefinition, ScopeName};
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::user::User;
 use gatehouse_core::{Clock as _, ManualClock};
 use gatehouse_testkit::{DurableBackend, DurableKind, ShortLivedBackend, ShortLivedKind};
-use gatehouse_token::admin::{AdminConfig, PasswordHashParams, hash_password, seed_default_scopes};
+use gatehouse_token::admin::{AdminConfig, seed_default_scopes};
 use gatehouse_token::http::{admin_introspection_router, public_router};
+use gatehouse_token::password::{PasswordHashParams, hash_password};
 use gatehouse_token::{TokenService, TokenSettings};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
@@ -180,10 +182,13 @@ pub fn form(pairs: &[(&str, &str)]) -> String {
 pub fn metadata(method: TokenEndpointAuthMethod, grants: &[&str], scope: &str) -> ClientMetadata {
     ClientMetadata {
         client_name: "Test app".to_owned(),
-        redirect_uris: vec![REDIRECT_URI.to_owned()],
-        grant_types: grants.iter().map(|g| (*g).to_owned()).collect(),
+        redirect_uris: vec![gatehouse_testkit::fixtures::redirect_uri(REDIRECT_URI)],
+        grant_types: grants
+            .iter()
+            .map(|g| GrantType::parse(g).expect("a grant type"))
+            .collect(),
         response_types: if grants.contains(&"authorization_code") {
-            vec!["code".to_owned()]
+            vec![ResponseType::Code]
         } else {
             Vec::new()
         },
@@ -203,7 +208,7 @@ impl Env {
         let clock = Arc::new(ManualClock::new(now()));
         seed_default_scopes(durable.store.as_ref()).await.unwrap();
         let project_scope = ScopeDefinition {
-            name: Scope::parse("urn:neoncloud:projects:read").unwrap(),
+            name: ScopeName::parse("urn:neoncloud:projects:read").unwrap(),
             label: "Read your projects".to_owned(),
             description: String::new(),
             hidden: false,
@@ -258,7 +263,7 @@ impl Env {
         let now = now();
         let method = metadata.token_endpoint_auth_method;
         let client = Client {
-            id: id.to_owned(),
+            id: gatehouse_testkit::fixtures::client_id(id),
             incarnation: gatehouse_core::client::Client::new_incarnation(),
             metadata,
             secret: secret.map(|s| secret_hashes(&SecretString::new(s), &hasher)),

@@ -1,4 +1,6 @@
 //! User passwords: argon2id with OWASP's parameters, hashed and verified off the async runtime.
+//! The one place passwords are hashed or checked: the admin API (setting a password) and the
+//! token service's sign-in (`AuthenticateUser`, for the login UI) both call this module.
 //!
 //! Passwords are low-entropy, so unlike client secrets they get a deliberately slow, memory-hard
 //! hash. One hash takes tens of milliseconds of CPU, which would stall every other request on a

@@ -4,7 +4,9 @@
 //! NUL redirect_uri NUL challenge NUL presented_redirect_uri NUL verifier NUL age_seconds`.
 //! Whatever the input, the rules must not panic, and a redemption they accept must be the code's
 //! own client and incarnation, within its lifetime, with the redirect URI repeated when it was
-//! given and a verifier that matches the challenge (always present for a public client).
+//! given and a verifier that matches the challenge (always present for a public client). A
+//! spent code (its marker naming the same `client_id`) is a replay only for the client it was
+//! issued to.
 #![no_main]
 
 use std::time::Duration;
@@ -12,7 +14,10 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::client::{Client, ClientId, ClientMetadata, TokenEndpointAuthMethod};
-use gatehouse_core::grant::{AuthorizationCodeRecord, Redemption, check_redemption};
+use gatehouse_core::grant::{
+    AuthorizationCodeRecord, MissingCode, Redemption, SpentCodeRecord, check_redemption,
+    missing_code,
+};
 use gatehouse_core::pkce::PkceChallenge;
 use gatehouse_core::redirect::RedirectUri;
 use gatehouse_core::scope::ScopeSet;
@@ -95,4 +100,16 @@ fuzz_target!(|data: &[u8]| {
             (None, None) => assert!(!public, "a public client's code without PKCE"),
         }
     }
+    let spent = SpentCodeRecord {
+        grant_id: record.grant_id.clone(),
+        client_id: record.client_id.clone(),
+    };
+    match missing_code(Some(&spent), &client) {
+        MissingCode::Replayed { grant_id } => {
+            assert_eq!(spent.client_id, client.id, "another client's replay revokes");
+            assert_eq!(grant_id, spent.grant_id);
+        }
+        MissingCode::Unknown => assert_ne!(spent.client_id, client.id, "a replay not seen"),
+    }
+    assert_eq!(missing_code(None, &client), MissingCode::Unknown);
 });

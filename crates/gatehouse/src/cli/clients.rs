@@ -7,7 +7,8 @@
 
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
-use gatehouse_core::client::TokenEndpointAuthMethod;
+use gatehouse_core::client::{AccessTokenStrategy, ClientId, TokenEndpointAuthMethod};
+use gatehouse_core::protocol::{GrantType, ResponseType};
 use gatehouse_core::scope::ScopeSet;
 use gatehouse_core::secret::SecretString;
 use serde_json::{Map, Value, json};
@@ -197,7 +198,7 @@ pub struct ClientFields {
     skip_consent: bool,
 
     /// Access token format: opaque or jwt.
-    #[arg(long, value_name = "STRATEGY", value_parser = ["opaque", "jwt"])]
+    #[arg(long, value_name = "STRATEGY", value_parser = parse_access_token_strategy)]
     access_token_strategy: Option<String>,
 
     /// Free-form JSON object stored with the client.
@@ -208,7 +209,13 @@ pub struct ClientFields {
 pub(crate) fn parse_auth_method(s: &str) -> Result<String, String> {
     TokenEndpointAuthMethod::parse(s)
         .map(|m| m.as_str().to_owned())
-        .ok_or_else(|| "use none, client_secret_basic or client_secret_post".to_owned())
+        .ok_or_else(|| format!("use {}", TokenEndpointAuthMethod::names()))
+}
+
+fn parse_access_token_strategy(s: &str) -> Result<String, String> {
+    AccessTokenStrategy::parse(s)
+        .map(|m| m.as_str().to_owned())
+        .ok_or_else(|| format!("use {}", AccessTokenStrategy::names()))
 }
 
 /// Runs `gatehouse clients …`.
@@ -314,6 +321,22 @@ pub(crate) async fn execute(
 }
 
 /// The request body for `create` and `update`: only what the flags set, checked before sending.
+/// Every non-empty value of `flag` must name one of the protocol's values.
+fn check_values<T>(
+    flag: &str,
+    what: &str,
+    values: &[String],
+    parse: fn(&str) -> Option<T>,
+    names: fn() -> String,
+) -> anyhow::Result<()> {
+    for value in values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        if parse(value).is_none() {
+            bail!("{flag}: {what} {value:?} is not supported; use {}", names());
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn client_body(
     id: Option<&str>,
     f: &ClientFields,
@@ -323,8 +346,24 @@ pub(crate) fn client_body(
         if id.trim().is_empty() {
             bail!("the client ID is empty: give one, or leave --id out to have one generated");
         }
+        ClientId::parse(id).map_err(|e| anyhow!("{id:?}: {e}"))?;
         body.insert("client_id".into(), id.into());
     }
+    // The protocol values are checked here, so a typo fails before anything is sent.
+    check_values(
+        "--grant-types",
+        "grant type",
+        &f.grant_types,
+        GrantType::parse,
+        GrantType::names,
+    )?;
+    check_values(
+        "--response-types",
+        "response type",
+        &f.response_types,
+        ResponseType::parse,
+        ResponseType::names,
+    )?;
     if let Some(name) = &f.name {
         body.insert("client_name".into(), name.as_str().into());
     }
@@ -691,6 +730,29 @@ mod tests {
                 .starts_with("--scope: invalid scope token")
         );
         assert!(err(&["clients", "create", "--id", " "]).contains("client ID is empty"));
+        assert!(
+            err(&["clients", "create", "--id", "neon cli"])
+                .contains("client_id must be 1 to 255 visible ASCII characters without spaces")
+        );
+        assert_eq!(
+            err(&[
+                "clients",
+                "create",
+                "--grant-types",
+                "authorization_code,implicit"
+            ]),
+            "--grant-types: grant type \"implicit\" is not supported; use authorization_code, refresh_token or client_credentials"
+        );
+        assert_eq!(
+            err(&["clients", "create", "--response-types", "token"]),
+            "--response-types: response type \"token\" is not supported; use code"
+        );
+        assert!(
+            parse(&["clients", "create", "--access-token-strategy", "macaroon"])
+                .unwrap_err()
+                .to_string()
+                .contains("use opaque or jwt")
+        );
         let clap_err = parse(&[
             "clients",
             "create",

@@ -9,7 +9,7 @@
 //   (https://api.bench.invalid/rs256, /es256, /eddsa), like Gatehouse's JWT client per process;
 // - a login page with a form (username, password, csrf_token) whose POST logs the user in and
 //   consents at once (auto-consent, like Gatehouse's skip_consent client). User `bench` is
-//   compared with a plain constant-time check (the issue's auto-login peer); user `bench-argon2`
+//   compared with a plain constant-time check (the auto-login the targets are set against); user `bench-argon2`
 //   is checked against an argon2id hash with Gatehouse's parameters (m=19456 KiB, t=2, p=1), for
 //   an equal-work comparison of the login;
 // - lifetimes as Gatehouse's defaults: access and ID tokens 1 h, codes 10 min.

@@ -1,5 +1,5 @@
 //! `bench/RESULTS.md` from the run's records: the machine and versions, one table per Gatehouse
-//! backend against the peer, memory and start-up, and the issue's targets checked against the
+//! backend against the peer, memory and start-up, and the benchmark's targets checked against the
 //! numbers (reported, never asserted: a slow machine is not a failed run).
 //!
 //! Anything below [`NOTES_MARKER`] in the previous file (profiles, before/after notes) is kept.
@@ -371,9 +371,9 @@ pub fn write(records: &Path, out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The issue's targets, checked against this run.
+/// The benchmark's targets, checked against this run.
 fn targets(md: &mut String, data: &Data) -> anyhow::Result<()> {
-    writeln!(md, "## Targets (issue 9)\n")?;
+    writeln!(md, "## Targets\n")?;
     writeln!(md, "| target | measured | met |\n|---|---|:---:|")?;
     let yes = |ok: bool| if ok { "yes" } else { "**no**" };
     let mut row = |target: &str, measured: String, ok: Option<bool>| {

@@ -383,7 +383,7 @@ mod tests {
         parse_grant_types(&strings(list)).unwrap_or_else(|e| panic!("{e:?}"))
     }
 
-    /// The seed's public CLI client, after defaults.
+    /// A partner's public CLI client, after defaults.
     fn neoncli() -> ClientMetadata {
         let mut m = ClientMetadata {
             client_name: "Neon CLI".to_owned(),

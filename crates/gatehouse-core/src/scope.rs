@@ -54,8 +54,8 @@ impl fmt::Display for ScopeName {
 
 /// A set of scopes in the order first given, without duplicates.
 ///
-/// Order is kept because operators and partners read scope strings back (the seed's `list`
-/// table, the `scope` parameter on the callback) and expect them as written.
+/// Order is kept because operators and partners read scope strings back (the CLI's `clients
+/// list` table, the `scope` parameter on the callback) and expect them as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScopeSet(Vec<ScopeName>);
 
@@ -156,7 +156,7 @@ pub struct ScopeDefinition {
     pub hidden: bool,
 }
 
-/// The catalogue a fresh server starts with: the technical scopes (hidden, as the seed requires)
+/// The catalogue a fresh server starts with: the technical scopes (hidden: a user is never asked about them)
 /// and the two OpenID Connect claim scopes the userinfo endpoint honours.
 pub fn default_catalogue() -> Vec<ScopeDefinition> {
     let entry = |name: &str, label: &str, description: &str, hidden: bool| ScopeDefinition {

@@ -24,7 +24,7 @@ use crate::config::{Config, ConfigError, Role};
     about = "Gatehouse: an OAuth 2.0 and OpenID Connect authorization server"
 )]
 struct Cli {
-    /// TOML configuration file (keys as in the README's configuration reference).
+    /// TOML configuration file (keys as in docs/configuration.md).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(subcommand)]

@@ -1,7 +1,7 @@
 //! `/admin/scopes`: the catalogue that tells the consent screen how to present each scope.
 //!
-//! A client may list scopes missing from the catalogue (the seed's commands must work on a fresh
-//! server); the consent screen then shows them by name. The technical scopes (`openid`,
+//! A client may list scopes missing from the catalogue (Hydra's client commands must work on a
+//! fresh server); the consent screen then shows them by name. The technical scopes (`openid`,
 //! `offline`, `offline_access`) always exist and stay hidden.
 
 use axum::Json;

@@ -51,7 +51,7 @@ type Metadata = ProviderMetadata<
     CoreSubjectIdentifierType,
 >;
 
-/// The library's HTTP client: reqwest behind a closure (see STACK.md), redirects off.
+/// The library's HTTP client: reqwest behind a closure, redirects off.
 ///
 /// In production TLS ends in front of Gatehouse (the ingress), so the issuer is `https://`, and
 /// the library insists on it (RFC 7009 §2 requires an https revocation URL). This client plays

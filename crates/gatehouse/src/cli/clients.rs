@@ -2,8 +2,8 @@
 //!
 //! Flags map to RFC 7591 client metadata as Hydra maps them. A flag left out is left out of the
 //! request, so the admin API applies its defaults (`grant_types` `authorization_code`, …). That
-//! is also why `update` is a full replacement: it sends exactly what the flags say, as the
-//! seed's "specify all of the parameters" describes.
+//! is also why `update` is a full replacement: it sends exactly what the flags say, as
+//! Hydra's "specify all of the parameters" describes.
 
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
@@ -466,7 +466,7 @@ const LIST_HEADERS: [&str; 7] = [
     "TOKEN ENDPOINT AUTH METHOD",
 ];
 
-/// The seed's `clients list` table.
+/// Hydra's `clients list` table.
 pub(crate) fn list_table(clients: &[Value]) -> String {
     let rows: Vec<Vec<String>> = clients
         .iter()
@@ -550,7 +550,7 @@ mod tests {
     }
 
     #[test]
-    fn the_seeds_create_command_works_verbatim() {
+    fn hydras_create_command_works_verbatim() {
         let body = body_of(&[
             "clients",
             "--fake-tls-termination",
@@ -582,7 +582,7 @@ mod tests {
     }
 
     #[test]
-    fn the_seeds_update_command_is_a_full_body_for_put() {
+    fn hydras_update_command_is_a_full_body_for_put() {
         let body = body_of(&[
             "clients",
             "--fake-tls-termination",
@@ -781,7 +781,7 @@ mod tests {
     }
 
     #[test]
-    fn list_table_has_the_seeds_columns() {
+    fn list_table_has_hydras_columns() {
         let clients = [json!({
             "client_id": "neonclitest3",
             "client_name": "Neon CLI test 3",

@@ -92,7 +92,7 @@ pub(crate) fn render(
     }
 }
 
-/// A field as text: strings as they are, lists comma-joined (as the seed's table shows
+/// A field as text: strings as they are, lists comma-joined (as Hydra's tables show
 /// `authorization_code,refresh_token`), `""` when absent or `null`, other values as JSON.
 pub(crate) fn text(value: &Value, key: &str) -> String {
     match value.get(key) {

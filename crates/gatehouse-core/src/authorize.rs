@@ -574,4 +574,66 @@ mod tests {
             ErrorCode::UnauthorizedClient
         );
     }
+
+    #[test]
+    fn state_and_nonce_may_be_exactly_as_long_as_the_limit() {
+        let c = client(true, &["http://127.0.0.1/callback"]);
+        let mut p = params();
+        p.state = Some("s".repeat(MAX_STATE_LEN));
+        p.nonce = Some("n".repeat(MAX_NONCE_LEN));
+        let v = validate(&p, Some(&c), AuthorizePolicy::default()).unwrap();
+        assert_eq!(v.nonce.map(|n| n.len()), Some(MAX_NONCE_LEN));
+        p.nonce = Some("n".repeat(MAX_NONCE_LEN + 1));
+        assert_eq!(
+            redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())),
+            (ErrorCode::InvalidRequest, Some("s".repeat(MAX_STATE_LEN)))
+        );
+    }
+
+    #[test]
+    fn the_code_flow_needs_both_the_response_type_and_the_grant() {
+        let mut c = client(true, &["http://127.0.0.1/callback"]);
+        c.metadata.grant_types = vec![GrantType::ClientCredentials];
+        c.metadata.response_types = vec![ResponseType::Code];
+        assert_eq!(
+            redirect_error(validate(&params(), Some(&c), AuthorizePolicy::default())).0,
+            ErrorCode::UnauthorizedClient
+        );
+        let mut c = client(true, &["http://127.0.0.1/callback"]);
+        c.metadata.response_types.clear();
+        assert_eq!(
+            redirect_error(validate(&params(), Some(&c), AuthorizePolicy::default())).0,
+            ErrorCode::UnauthorizedClient
+        );
+    }
+
+    #[test]
+    fn every_prompt_value_means_what_openid_connect_says() {
+        let prompt = |value: &str| parse_prompt(Some(value));
+        assert_eq!(
+            prompt("none"),
+            Ok(Prompt {
+                none: true,
+                ..Prompt::default()
+            })
+        );
+        assert_eq!(
+            prompt("select_account"),
+            Ok(Prompt {
+                login: true,
+                ..Prompt::default()
+            })
+        );
+        assert_eq!(
+            prompt("login consent"),
+            Ok(Prompt {
+                login: true,
+                consent: true,
+                none: false
+            })
+        );
+        assert_eq!(parse_prompt(None), Ok(Prompt::default()));
+        assert!(prompt("none login").is_err());
+        assert!(prompt("create").is_err());
+    }
 }

@@ -257,4 +257,53 @@ mod tests {
         }
         assert_eq!(TokenEndpointAuthMethod::parse("private_key_jwt"), None);
     }
+
+    #[test]
+    fn a_client_id_reads_back_and_compares_as_its_string() {
+        use std::borrow::Borrow;
+        use std::collections::HashSet;
+        let Ok(id) = ClientId::parse("neoncli") else {
+            panic!("a valid id")
+        };
+        assert_eq!(id.as_str(), "neoncli");
+        assert_eq!(&*id, "neoncli");
+        assert_eq!(AsRef::<str>::as_ref(&id), "neoncli");
+        assert_eq!(Borrow::<str>::borrow(&id), "neoncli");
+        assert_eq!(id.to_string(), "neoncli");
+        assert!(id == *"neoncli" && id == "neoncli");
+        assert!(id != *"other" && id != "other");
+        let set: HashSet<ClientId> = [id.clone()].into();
+        assert!(set.contains("neoncli") && !set.contains("other"));
+        assert_eq!(id.clone().into_string(), "neoncli");
+        assert_eq!(
+            serde_json::to_string(&id).ok().as_deref(),
+            Some("\"neoncli\"")
+        );
+        assert!(serde_json::from_str::<ClientId>("\"neon cli\"").is_err());
+    }
+
+    #[test]
+    fn incarnations_are_fresh_and_unguessable() {
+        let (a, b) = (Client::new_incarnation(), Client::new_incarnation());
+        assert_ne!(a, b);
+        assert!(a.len() >= 22, "{a}");
+    }
+
+    #[test]
+    fn a_client_may_use_only_the_grants_it_registered() {
+        let client = Client {
+            id: ClientId::parse("c").unwrap_or_else(|e| panic!("{e}")),
+            incarnation: Client::new_incarnation(),
+            metadata: ClientMetadata {
+                grant_types: vec![GrantType::ClientCredentials],
+                ..ClientMetadata::default()
+            },
+            secret: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        assert!(client.may_use(GrantType::ClientCredentials));
+        assert!(!client.may_use(GrantType::AuthorizationCode));
+        assert!(!client.is_public());
+    }
 }

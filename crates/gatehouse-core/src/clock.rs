@@ -68,4 +68,16 @@ mod tests {
         clock.advance(Duration::seconds(90));
         assert_eq!(clock.unix(), 1_700_000_090);
     }
+
+    #[test]
+    fn milliseconds_are_the_same_instant_as_seconds() {
+        let start = OffsetDateTime::from_unix_timestamp(1_700_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+            + Duration::milliseconds(250);
+        let clock = ManualClock::new(start);
+        assert_eq!(clock.unix(), 1_700_000_000);
+        assert_eq!(clock.unix_ms(), 1_700_000_000_250);
+        clock.advance(Duration::milliseconds(1_500));
+        assert_eq!(clock.unix_ms(), 1_700_000_001_750);
+    }
 }

@@ -166,4 +166,26 @@ mod tests {
         assert_eq!(ErrorCode::InvalidGrant.http_status(), 400);
         assert_eq!(ErrorCode::UnsupportedGrantType.http_status(), 400);
     }
+
+    #[test]
+    fn every_code_carries_the_status_of_rfc_6749_and_6750() {
+        for code in ALL_CODES {
+            let expected = match code {
+                ErrorCode::InvalidClient | ErrorCode::InvalidToken => 401,
+                ErrorCode::AccessDenied | ErrorCode::InsufficientScope => 403,
+                ErrorCode::NotFound => 404,
+                ErrorCode::Conflict => 409,
+                ErrorCode::ServerError => 500,
+                ErrorCode::TemporarilyUnavailable => 503,
+                _ => 400,
+            };
+            assert_eq!(code.http_status(), expected, "{code:?}");
+        }
+        assert_eq!(ErrorCode::AccessDenied.http_status(), 403);
+        assert_eq!(ErrorCode::InsufficientScope.http_status(), 403);
+        assert_eq!(ErrorCode::NotFound.http_status(), 404);
+        assert_eq!(ErrorCode::Conflict.http_status(), 409);
+        assert_eq!(ErrorCode::ServerError.http_status(), 500);
+        assert_eq!(ErrorCode::TemporarilyUnavailable.http_status(), 503);
+    }
 }

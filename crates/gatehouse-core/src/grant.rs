@@ -399,4 +399,58 @@ mod tests {
         assert_eq!(missing_code(Some(&spent), &other), MissingCode::Unknown);
         assert_eq!(missing_code(None, &client(true)), MissingCode::Unknown);
     }
+
+    #[test]
+    fn a_code_may_be_redeemed_in_the_second_it_was_issued() {
+        let mut fresh = code();
+        fresh.issued_at = NOW;
+        assert_eq!(check(&fresh, &client(true), good()), Ok(()));
+    }
+
+    fn access_record(subject: Option<&str>, authorized_at_ms: i64) -> AccessTokenRecord {
+        AccessTokenRecord {
+            client_id: ClientId::parse("neoncli").unwrap(),
+            client_incarnation: String::new(),
+            subject: subject.map(str::to_owned),
+            scope: ScopeSet::parse("openid").unwrap(),
+            audience: Vec::new(),
+            issued_at: NOW,
+            expires_at: NOW + 3600,
+            grant_id: None,
+            authorized_at_ms,
+        }
+    }
+
+    #[test]
+    fn an_access_tokens_subject_is_the_user_or_else_the_client() {
+        assert_eq!(access_record(Some("alice"), 0).sub(), "alice");
+        assert_eq!(access_record(None, 0).sub(), "neoncli");
+    }
+
+    #[test]
+    fn authority_dates_from_the_recorded_millisecond_or_else_the_issue_second() {
+        assert_eq!(access_record(None, 0).authorized_at(), NOW * 1000);
+        assert_eq!(
+            access_record(None, NOW * 1000 - 7).authorized_at(),
+            NOW * 1000 - 7
+        );
+    }
+
+    #[test]
+    fn an_access_token_record_stores_only_what_it_has() {
+        let bare = serde_json::to_value(access_record(None, 0)).unwrap();
+        for absent in [
+            "subject",
+            "grant_id",
+            "authorized_at_ms",
+            "client_incarnation",
+        ] {
+            assert!(bare.get(absent).is_none(), "{absent} in {bare}");
+        }
+        let full = serde_json::to_value(access_record(Some("alice"), 5)).unwrap();
+        assert_eq!(full["authorized_at_ms"], 5);
+        assert_eq!(full["subject"], "alice");
+        let back: AccessTokenRecord = serde_json::from_value(full).unwrap();
+        assert_eq!(back, access_record(Some("alice"), 5));
+    }
 }

@@ -119,6 +119,7 @@ fn normalise(username: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -132,5 +133,91 @@ mod tests {
     #[test]
     fn usernames_are_counted_case_insensitively() {
         assert_eq!(normalise("  Alice "), normalise("alice"));
+    }
+
+    use crate::store::fake::FakeStore;
+
+    const POLICY: LockoutPolicy = LockoutPolicy {
+        max_failures_per_user: 3,
+        max_failures_per_ip: 5,
+        window: Duration::from_secs(900),
+        lockout: Duration::from_secs(600),
+    };
+
+    fn limits<'a>(store: &'a FakeStore, keys: &'a KeyedHasher) -> LoginLimits<'a> {
+        LoginLimits {
+            store,
+            keys,
+            policy: &POLICY,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_username_locks_after_its_limit_whatever_its_case() {
+        let (store, keys) = (FakeStore::default(), KeyedHasher::new(b"secret", "lockout"));
+        let l = limits(&store, &keys);
+        assert_eq!(l.record_failure("Alice", "10.0.0.1").await.unwrap(), None);
+        assert_eq!(l.record_failure(" alice", "10.0.0.2").await.unwrap(), None);
+        assert_eq!(l.check("ALICE", "10.0.0.3").await.unwrap(), None);
+        assert_eq!(
+            l.record_failure("alice ", "10.0.0.4").await.unwrap(),
+            Some(Blocked::User)
+        );
+        assert_eq!(
+            l.check("Alice", "10.0.0.9").await.unwrap(),
+            Some(Blocked::User)
+        );
+        assert_eq!(l.check("bob", "10.0.0.9").await.unwrap(), None);
+        let lock = store
+            .keys()
+            .into_iter()
+            .find(|k| k.contains("login-user-lock:"))
+            .unwrap();
+        assert_eq!(store.ttl(&lock), Some(POLICY.lockout));
+        assert!(lock.starts_with(Namespace::RateLimit.prefix()));
+        assert!(
+            !store.keys().iter().any(|k| k.contains("alice")),
+            "no username in clear"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_address_locks_after_its_limit_and_wins_over_the_user() {
+        let (store, keys) = (FakeStore::default(), KeyedHasher::new(b"secret", "lockout"));
+        let l = limits(&store, &keys);
+        for (i, user) in ["a", "b", "c", "d"].into_iter().enumerate() {
+            assert_eq!(
+                l.record_failure(user, "10.0.0.1").await.unwrap(),
+                None,
+                "failure {i}"
+            );
+        }
+        assert_eq!(
+            l.record_failure("a", "10.0.0.1").await.unwrap(),
+            Some(Blocked::Ip)
+        );
+        assert_eq!(l.check("z", "10.0.0.1").await.unwrap(), Some(Blocked::Ip));
+        assert_eq!(l.check("z", "10.0.0.2").await.unwrap(), None);
+        // Both locked: the address is named.
+        for _ in 0..3 {
+            l.record_failure("z", "10.0.0.2").await.unwrap();
+        }
+        assert_eq!(l.check("z", "10.0.0.1").await.unwrap(), Some(Blocked::Ip));
+        assert_eq!(l.check("z", "10.0.0.3").await.unwrap(), Some(Blocked::User));
+    }
+
+    #[tokio::test]
+    async fn a_success_forgets_the_users_failures() {
+        let (store, keys) = (FakeStore::default(), KeyedHasher::new(b"secret", "lockout"));
+        let l = limits(&store, &keys);
+        l.record_failure("alice", "10.0.0.1").await.unwrap();
+        l.record_failure("alice", "10.0.0.2").await.unwrap();
+        l.record_success("Alice").await.unwrap();
+        assert_eq!(l.record_failure("alice", "10.0.0.3").await.unwrap(), None);
+        assert_eq!(l.record_failure("alice", "10.0.0.4").await.unwrap(), None);
+        assert_eq!(
+            l.record_failure("alice", "10.0.0.5").await.unwrap(),
+            Some(Blocked::User)
+        );
     }
 }

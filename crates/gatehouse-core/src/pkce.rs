@@ -67,6 +67,7 @@ fn is_unreserved(b: u8) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::panic)]
     use super::*;
 
     // The example of RFC 7636 Appendix B.
@@ -101,5 +102,45 @@ mod tests {
     fn malformed_challenge_is_refused() {
         assert!(PkceChallenge::from_request("abc", Some("S256")).is_err());
         assert!(PkceChallenge::from_request(&"=".repeat(43), Some("S256")).is_err());
+    }
+
+    #[test]
+    fn a_challenge_reads_back_as_given() {
+        let c = PkceChallenge::from_request(CHALLENGE, Some("S256"));
+        assert_eq!(c.as_ref().map(PkceChallenge::as_str), Ok(CHALLENGE));
+    }
+
+    #[test]
+    fn a_verifier_outside_the_grammar_never_matches_even_if_it_hashes_right() {
+        // 43 to 128 unreserved characters (RFC 7636 §4.1); each bad verifier is paired with the
+        // challenge computed from it, so only the grammar check can refuse it.
+        let challenge_of = |v: &str| {
+            PkceChallenge::from_request(
+                &URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes())),
+                Some("S256"),
+            )
+        };
+        for bad in [
+            "a".repeat(42),
+            "a".repeat(129),
+            format!("{}+", "a".repeat(42)),
+            format!("{} ", "a".repeat(42)),
+            format!("{}/", "a".repeat(42)),
+        ] {
+            let Ok(c) = challenge_of(&bad) else {
+                panic!("challenge of {bad:?}");
+            };
+            assert!(!c.verify(&bad), "{bad:?}");
+        }
+        for good in [
+            "a".repeat(43),
+            "a".repeat(128),
+            format!("{}-._~", "a".repeat(40)),
+        ] {
+            let Ok(c) = challenge_of(&good) else {
+                panic!("challenge of {good:?}");
+            };
+            assert!(c.verify(&good), "{good:?}");
+        }
     }
 }

@@ -25,6 +25,8 @@ pub enum RedirectUriError {
     ForbiddenScheme(String, String),
     #[error("redirect URI {0:?} must not contain user information")]
     UserInfo(String),
+    #[error("redirect URI {0:?} contains a space or a control character")]
+    NotAUri(String),
 }
 
 /// Schemes that execute or embed content instead of navigating to an app.
@@ -34,6 +36,11 @@ const FORBIDDEN_SCHEMES: [&str; 6] = ["javascript", "data", "vbscript", "file", 
 ///
 /// `allow_insecure_http` is the operator's opt-in for plain http on non-loopback hosts.
 pub fn validate_registered(uri: &str, allow_insecure_http: bool) -> Result<(), RedirectUriError> {
+    // Matching compares the URI as written, and the URL parser would silently drop a TAB or a
+    // newline: refuse what RFC 3986 does not allow in a URI at all.
+    if uri.chars().any(|c| c == ' ' || c.is_control()) {
+        return Err(RedirectUriError::NotAUri(uri.to_owned()));
+    }
     let parsed = Url::parse(uri).map_err(|_| RedirectUriError::NotAbsolute(uri.to_owned()))?;
     if uri.contains('#') || parsed.fragment().is_some() {
         return Err(RedirectUriError::Fragment(uri.to_owned()));
@@ -176,7 +183,7 @@ fn without_loopback_port(uri: &str) -> Option<(&'static str, &str)> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::panic)]
+    #![allow(clippy::panic, clippy::unwrap_used)]
     use super::*;
 
     fn reg(list: &[&str]) -> Vec<RedirectUri> {
@@ -305,5 +312,63 @@ mod tests {
             Some("http://localhost:3000/cb")
         );
         assert_eq!(find_match(&r, "http://localhost:3001/cb"), None);
+    }
+
+    #[test]
+    fn user_information_is_refused_with_or_without_a_password() {
+        for uri in [
+            "https://user@a.example/cb",
+            "https://:pw@a.example/cb",
+            "https://u:p@a.example/cb",
+        ] {
+            assert!(
+                matches!(
+                    validate_registered(uri, true),
+                    Err(RedirectUriError::UserInfo(_))
+                ),
+                "{uri}"
+            );
+        }
+    }
+
+    #[test]
+    fn spaces_and_control_characters_are_refused_at_registration() {
+        // The URL parser would silently drop a TAB or newline; the URI is kept as written, so
+        // it must not contain any.
+        for uri in [
+            "http://127.0.0.1/call\tback",
+            "https://a.example/c\nb",
+            "https://a.example/c b",
+            "https://a.example/cb\u{7f}",
+        ] {
+            assert!(
+                matches!(
+                    validate_registered(uri, true),
+                    Err(RedirectUriError::NotAUri(_))
+                ),
+                "{uri:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_redirect_uri_compares_as_its_string() {
+        let uri = RedirectUri::parse("https://app.example/cb", false).unwrap();
+        assert!(uri == *"https://app.example/cb" && uri == "https://app.example/cb");
+        assert!(uri != *"https://app.example/cb/" && uri != "https://app.example/other");
+        assert_eq!(uri.to_string(), "https://app.example/cb");
+        assert_eq!(&*uri, "https://app.example/cb");
+        assert!(serde_json::from_str::<RedirectUri>("\"/relative\"").is_err());
+        assert_eq!(
+            RedirectUri::matching(std::slice::from_ref(&uri), "https://app.example/cb").as_ref(),
+            Some(&uri)
+        );
+        let loopback = RedirectUri::parse("http://127.0.0.1/cb", false).unwrap();
+        assert_eq!(
+            RedirectUri::matching(&[loopback], "http://127.0.0.1:5555/cb")
+                .map(|m| m.to_string())
+                .as_deref(),
+            Some("http://127.0.0.1:5555/cb")
+        );
     }
 }

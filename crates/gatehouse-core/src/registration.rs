@@ -889,4 +889,19 @@ mod tests {
             OffsetDateTime::UNIX_EPOCH
         ));
     }
+
+    #[test]
+    fn a_secret_rotated_to_itself_stays_valid() {
+        let hasher = client_secret_hasher(b"system-secret");
+        let secret = generate_client_secret();
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let same = client_with(rotate_secret(
+            &secret_hashes(&secret, &hasher),
+            &secret,
+            &hasher,
+            now,
+            Duration::hours(1),
+        ));
+        assert!(verify_client_secret(&same, secret.expose(), &hasher, now));
+    }
 }

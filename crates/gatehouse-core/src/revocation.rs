@@ -180,4 +180,19 @@ mod tests {
         let c = Cutoffs::read(&[None, Some(b"garbage".to_vec())]);
         assert!(c.end(i64::MAX - 1));
     }
+
+    #[test]
+    fn each_incarnation_has_its_own_marker() {
+        let keys = RevocationKeys::new(b"system-secret-one");
+        assert!(
+            keys.client("inc-1")
+                .starts_with(Namespace::Revocation.prefix())
+        );
+        assert_ne!(keys.client("inc-1"), keys.client("inc-2"));
+        assert_ne!(keys.client("inc-1"), keys.user("inc-1"));
+        assert!(
+            !keys.client("inc-1").contains("inc-1"),
+            "no incarnation in clear"
+        );
+    }
 }

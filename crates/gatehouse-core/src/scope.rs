@@ -156,8 +156,8 @@ pub struct ScopeDefinition {
     pub hidden: bool,
 }
 
-/// The catalogue a fresh server starts with: the technical scopes (hidden: a user is never asked about them)
-/// and the two OpenID Connect claim scopes the userinfo endpoint honours.
+/// The catalogue a fresh server starts with: the technical scopes (hidden: a user is never asked
+/// about them) and the two OpenID Connect claim scopes the userinfo endpoint honours.
 pub fn default_catalogue() -> Vec<ScopeDefinition> {
     let entry = |name: &str, label: &str, description: &str, hidden: bool| ScopeDefinition {
         name: ScopeName(name.to_owned()),
@@ -204,7 +204,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_the_seed_scope_string_in_order() {
+    fn parses_a_partner_scope_string_in_order() {
         let s = ScopeSet::parse("openid offline offline_access urn:neoncloud:projects:read")
             .unwrap_or_default();
         assert_eq!(s.len(), 4);
@@ -245,6 +245,47 @@ mod tests {
     fn default_catalogue_hides_technical_scopes() {
         for def in default_catalogue() {
             assert_eq!(def.hidden, def.name.is_technical(), "{}", def.name);
+        }
+    }
+
+    #[test]
+    fn a_set_reports_what_it_holds() {
+        let empty = ScopeSet::default();
+        assert!(empty.is_empty() && empty.iter().next().is_none());
+        let set = ScopeSet::parse("openid profile").unwrap_or_default();
+        assert!(!set.is_empty());
+        assert_eq!(
+            set.iter().map(ScopeName::as_str).collect::<Vec<_>>(),
+            ["openid", "profile"]
+        );
+        let collected: ScopeSet = set.iter().cloned().collect();
+        assert_eq!(collected, set);
+    }
+
+    #[test]
+    fn offline_access_needs_one_of_its_two_names() {
+        let has = |s: &str| {
+            ScopeSet::parse(s)
+                .unwrap_or_default()
+                .grants_offline_access()
+        };
+        assert!(has("openid offline"));
+        assert!(has("openid offline_access"));
+        assert!(!has("openid profile"));
+        assert!(!has(""));
+    }
+
+    #[test]
+    fn a_fresh_catalogue_hides_the_technical_scopes_and_names_the_claim_scopes() {
+        let catalogue = default_catalogue();
+        let names: Vec<&str> = catalogue.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["openid", "offline", "offline_access", "profile", "email"]
+        );
+        for d in &catalogue {
+            assert_eq!(d.hidden, d.name.is_technical(), "{}", d.name);
+            assert!(!d.label.is_empty() && !d.description.is_empty());
         }
     }
 }

@@ -416,4 +416,29 @@ mod tests {
         assert_eq!(form_decode("%C3%A9").as_deref(), Some("é"));
         assert_eq!(form_decode("%FF"), None);
     }
+
+    #[test]
+    fn each_way_of_presenting_credentials_names_its_method() {
+        use crate::client::TokenEndpointAuthMethod as M;
+        let post = Form::from_pairs([("client_id", "a"), ("client_secret", "s")]).unwrap();
+        let none = Form::from_pairs([("client_id", "a")]).unwrap();
+        let basic = basic("a", "s");
+        assert_eq!(
+            presented_credentials(Some(&basic), &Form::default())
+                .unwrap()
+                .method(),
+            M::ClientSecretBasic
+        );
+        assert_eq!(
+            presented_credentials(None, &post).unwrap().method(),
+            M::ClientSecretPost
+        );
+        assert_eq!(
+            presented_credentials(None, &none).unwrap().method(),
+            M::None
+        );
+        for form in [&post, &none] {
+            assert_eq!(presented_credentials(None, form).unwrap().client_id(), "a");
+        }
+    }
 }

@@ -67,4 +67,11 @@ mod tests {
         assert!(Username::parse(&"x".repeat(65)).is_err());
         assert!(Username::parse("jürgen.müller@example.com").is_ok());
     }
+
+    #[test]
+    fn a_username_keeps_its_spelling_and_folds_for_uniqueness() {
+        let name = Username::parse("Alice.Example").map_err(|e| e.to_string());
+        assert_eq!(name.as_ref().map(Username::as_str), Ok("Alice.Example"));
+        assert_eq!(name.map(|n| n.normalized()), Ok("alice.example".to_owned()));
+    }
 }

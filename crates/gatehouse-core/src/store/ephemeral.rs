@@ -157,6 +157,7 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -180,5 +181,122 @@ mod tests {
             }
         }
         assert_eq!(Namespace::Challenge.key("abc"), "gh:challenge:abc");
+    }
+
+    use crate::store::fake::FakeStore;
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Note {
+        text: String,
+    }
+
+    fn note(text: &str) -> Note {
+        Note {
+            text: text.to_owned(),
+        }
+    }
+
+    const TTL: Duration = Duration::from_secs(60);
+
+    #[tokio::test]
+    async fn records_are_json_under_their_namespace_with_their_ttl() {
+        let store = FakeStore::default();
+        let records = Records::new(&store);
+        records
+            .put(Namespace::Challenge, "c1", &note("hello"), TTL)
+            .await
+            .unwrap();
+        assert_eq!(store.keys(), ["gh:challenge:c1"]);
+        assert_eq!(store.ttl("gh:challenge:c1"), Some(TTL));
+        assert_eq!(
+            store.get("gh:challenge:c1").await.unwrap().as_deref(),
+            Some(br#"{"text":"hello"}"#.as_slice())
+        );
+        assert_eq!(
+            records
+                .get::<Note>(Namespace::Challenge, "c1")
+                .await
+                .unwrap(),
+            Some(note("hello"))
+        );
+        assert_eq!(
+            records
+                .get::<Note>(Namespace::LoginSession, "c1")
+                .await
+                .unwrap(),
+            None,
+            "another namespace"
+        );
+    }
+
+    #[tokio::test]
+    async fn put_new_stores_only_once_and_take_gives_the_value_once() {
+        let store = FakeStore::default();
+        let records = Records::new(&store);
+        assert!(
+            records
+                .put_new(Namespace::AuthorizationCode, "h", &note("first"), TTL)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !records
+                .put_new(Namespace::AuthorizationCode, "h", &note("second"), TTL)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            records
+                .take::<Note>(Namespace::AuthorizationCode, "h")
+                .await
+                .unwrap(),
+            Some(note("first"))
+        );
+        assert_eq!(
+            records
+                .take::<Note>(Namespace::AuthorizationCode, "h")
+                .await
+                .unwrap(),
+            None
+        );
+        records
+            .put(Namespace::AccessToken, "t", &note("x"), TTL)
+            .await
+            .unwrap();
+        assert!(records.delete(Namespace::AccessToken, "t").await.unwrap());
+        assert!(!records.delete(Namespace::AccessToken, "t").await.unwrap());
+        assert!(store.keys().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_record_that_does_not_decode_is_corrupt_not_absent() {
+        let store = FakeStore::default();
+        store.put("gh:at:bad", b"not json", TTL).await.unwrap();
+        let records = Records::new(&store);
+        assert!(matches!(
+            records.get::<Note>(Namespace::AccessToken, "bad").await,
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(
+            records.take::<Note>(Namespace::AccessToken, "bad").await,
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_is_reported_not_hidden() {
+        let store = FakeStore::default();
+        store.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        let records = Records::new(&store);
+        assert!(matches!(
+            records.get::<Note>(Namespace::AccessToken, "t").await,
+            Err(StoreError::Unavailable { .. })
+        ));
+        assert!(matches!(
+            records
+                .put(Namespace::AccessToken, "t", &note("x"), TTL)
+                .await,
+            Err(StoreError::Unavailable { .. })
+        ));
     }
 }

@@ -9,6 +9,8 @@
 
 pub mod durable;
 pub mod ephemeral;
+#[cfg(test)]
+pub(crate) mod fake;
 
 pub use durable::*;
 pub use ephemeral::*;

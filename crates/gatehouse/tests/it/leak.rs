@@ -261,9 +261,13 @@ async fn a_full_flow_logged_at_trace_leaks_no_secret() {
         .unwrap();
     assert_eq!(revoked.status(), StatusCode::OK);
 
-    // Give the logger a moment, then read every line.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let logs = server.logs();
+    // Stop the server (SIGTERM, then wait for it to exit) before reading the log: whatever the
+    // process still buffered is written by then, so every line it logged is searched.
+    let (status, logs) = server.terminate_with_logs();
+    assert!(
+        status.success(),
+        "gatehouse did not exit cleanly after SIGTERM: {status}\n{logs}"
+    );
     let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
     // JSON lines, and the startup banner on standard output (it names the listeners).
     let json = lines
@@ -321,7 +325,6 @@ async fn a_full_flow_logged_at_trace_leaks_no_secret() {
         "secrets in the logs:\n{}",
         found.join("\n")
     );
-    server.terminate();
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@
 
 mod postgres;
 
+pub mod conformance;
 pub mod fixtures;
 
 use std::io::Write as _;
@@ -82,6 +83,16 @@ impl DurableBackend {
     pub fn name(&self) -> &'static str {
         self.kind.name()
     }
+
+    /// The same database behind a store wrapped by `wrap`, e.g. in a decorator
+    /// (`|s| Arc::new(MeteredDurable(s))`) to run a suite through it.
+    pub fn wrap_store(
+        mut self,
+        wrap: impl FnOnce(Arc<dyn DurableStore>) -> Arc<dyn DurableStore>,
+    ) -> Self {
+        self.store = wrap(self.store);
+        self
+    }
 }
 
 impl std::fmt::Debug for DurableBackend {
@@ -103,6 +114,16 @@ pub struct ShortLivedBackend {
 impl ShortLivedBackend {
     pub fn name(&self) -> &'static str {
         self.kind.name()
+    }
+
+    /// The same store wrapped by `wrap`, e.g. in a decorator
+    /// (`|s| Arc::new(MeteredShortLived(s))`) to run a suite through it.
+    pub fn wrap_store(
+        mut self,
+        wrap: impl FnOnce(Arc<dyn ShortLivedStore>) -> Arc<dyn ShortLivedStore>,
+    ) -> Self {
+        self.store = wrap(self.store);
+        self
     }
 }
 
@@ -208,11 +229,16 @@ pub async fn durable_backends() -> Vec<DurableBackend> {
     backends
 }
 
-async fn sqlite_backend() -> DurableBackend {
-    let dir = tempfile::Builder::new()
+/// A new empty directory of the test's own, deleted (with everything in it) when dropped.
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
         .prefix("gatehouse-test-")
         .tempdir()
-        .expect("creating a temp dir");
+        .expect("creating a temp dir")
+}
+
+async fn sqlite_backend() -> DurableBackend {
+    let dir = temp_dir();
     let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
     gatehouse_store::migrate(&url)
         .await

@@ -1,12 +1,12 @@
 //! Clients, scopes and users.
 
+use crate::DurableBackend;
+use crate::fixtures::{client, now, scopes, user};
 use gatehouse_core::client::{ClientSecretHashes, TokenEndpointAuthMethod};
 use gatehouse_core::scope::{Scope, ScopeDefinition, default_catalogue};
 use gatehouse_core::store::{
     Consent, PageRequest, RefreshToken, RefreshTokenState, StoreError, UserQuery,
 };
-use gatehouse_testkit::DurableBackend;
-use gatehouse_testkit::fixtures::{client, now, scopes, user};
 use time::Duration;
 
 pub async fn client_round_trips_and_updates(b: DurableBackend) {

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeSet;
 
+use crate::DurableBackend;
+use crate::fixtures::{now, scopes, unique_id};
 use gatehouse_core::store::{Consent, RefreshToken, RefreshTokenState, RotateOutcome};
-use gatehouse_testkit::DurableBackend;
-use gatehouse_testkit::fixtures::{now, scopes, unique_id};
 use time::{Duration, OffsetDateTime};
 
 fn token(

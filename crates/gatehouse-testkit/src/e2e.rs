@@ -447,18 +447,19 @@ pub async fn redeem_and_call_userinfo(
     code: &str,
 ) -> serde_json::Value {
     let http = reqwest::Client::new();
-    let answer = http
-        .post(token_endpoint)
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", &partner.redirect_uri),
-            ("client_id", partner.client_id),
-            ("code_verifier", PKCE_VERIFIER),
-        ])
-        .send()
-        .await
-        .expect("token request");
+    let redeem = || {
+        http.post(token_endpoint)
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", &partner.redirect_uri),
+                ("client_id", partner.client_id),
+                ("code_verifier", PKCE_VERIFIER),
+            ])
+            .send()
+    };
+    let userinfo = |access: &str| http.get(userinfo_endpoint).bearer_auth(access).send();
+    let answer = redeem().await.expect("token request");
     let status = answer.status();
     let tokens: serde_json::Value = answer.json().await.expect("token JSON");
     assert_eq!(status, 200, "{tokens}");
@@ -470,37 +471,16 @@ pub async fn redeem_and_call_userinfo(
         );
     }
     let access = tokens["access_token"].as_str().unwrap_or_default();
-    let answer = http
-        .get(userinfo_endpoint)
-        .bearer_auth(access)
-        .send()
-        .await
-        .expect("userinfo request");
+    let answer = userinfo(access).await.expect("userinfo request");
     let status = answer.status();
     let claims: serde_json::Value = answer.json().await.expect("userinfo JSON");
     assert_eq!(status, 200, "{claims}");
     assert_eq!(claims["preferred_username"], partner.username, "{claims}");
     // A second redemption of the same code is refused (single use), and ends the grant.
-    let again = http
-        .post(token_endpoint)
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", &partner.redirect_uri),
-            ("client_id", partner.client_id),
-            ("code_verifier", PKCE_VERIFIER),
-        ])
-        .send()
-        .await
-        .expect("token request");
+    let again = redeem().await.expect("token request");
     assert_eq!(again.status(), 400);
 
-    let after = http
-        .get(userinfo_endpoint)
-        .bearer_auth(access)
-        .send()
-        .await
-        .expect("userinfo request");
+    let after = userinfo(access).await.expect("userinfo request");
     assert_eq!(
         after.status(),
         401,

@@ -22,10 +22,12 @@ use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::support::{
-    HIDDEN_SCOPES, Partner, Server, discovery, free_port, is_listening, redeem_and_call_userinfo,
-    scope_set,
+use gatehouse_testkit::e2e::{
+    HIDDEN_SCOPES, Partner, discovery, redeem_and_call_userinfo, scope_set,
 };
+use gatehouse_testkit::http::{free_port, is_listening};
+
+use crate::gatehouse;
 
 const TEST: &str = "login_and_consent_in_headless_chromium";
 const INSTALL: &str = "chromium and chromedriver (apt-get install -y chromium chromium-driver)";
@@ -283,13 +285,13 @@ async fn login_and_consent_in_headless_chromium() {
         return gatehouse_testkit::skipped(TEST, INSTALL);
     };
 
-    let server = Server::builder("all").start();
+    let server = gatehouse().server("all").start();
     let issuer = format!("http://127.0.0.1:{}", server.public);
     let app = Arc::new(PartnerApp::default());
     let app_port = serve_partner_app(Arc::clone(&app)).await;
     let redirect_uri = format!("http://127.0.0.1:{app_port}/callback");
     let logo_uri = format!("http://127.0.0.1:{app_port}/logo.png");
-    let partner = Partner::register(server.admin, &redirect_uri, Some(&logo_uri));
+    let partner = Partner::register(&server, &redirect_uri, Some(&logo_uri));
 
     let profile = tempfile::tempdir().expect("temp dir");
     let driver = Chromedriver::start(&chromedriver, profile.path());

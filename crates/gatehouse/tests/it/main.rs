@@ -9,6 +9,7 @@ mod admin_guard;
 mod browser;
 mod cli;
 mod cli_rows;
+mod cli_sessions;
 mod config;
 mod deploy;
 mod faults;

@@ -757,7 +757,7 @@ async fn two_replicas() {
 
 async fn single_use(server: &Server, backend: &str) {
     const N: usize = 50;
-    let partner = Partner::register(&server, CALLBACK, None);
+    let partner = Partner::register(server, CALLBACK, None);
     let browser = Browser::new(&Server::url(server.public, ""));
     let code = browser.code(&partner, "race-code").await.expect("a flow");
     let (ok, refused) = concurrently(N, &[server.public], &code_form(&partner, &code)).await;

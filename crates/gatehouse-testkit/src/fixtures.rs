@@ -77,3 +77,10 @@ pub fn cheap_password_params(memory_kib: u32) -> gatehouse_token::admin::Passwor
         parallelism: 1,
     }
 }
+
+/// A system secret of the test's own, e.g. `grpc-test-…`: Redis is shared between tests, and
+/// what a service keys with its secret (revocation cut-offs, failed-login counters, sessions) is
+/// keyed by ids the tests share.
+pub fn random_system_secret(prefix: &str) -> String {
+    format!("{prefix}-{}", gatehouse_core::secret::random_token(32))
+}

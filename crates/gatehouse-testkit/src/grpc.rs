@@ -18,13 +18,6 @@ use tonic::transport::{Channel, Endpoint, Server};
 
 use crate::BackendPair;
 
-/// A system secret of the test's own: Redis is shared between tests, and what the token service
-/// keys with the secret (revocation cut-offs, failed-login counters, sessions) is keyed by ids
-/// the tests share.
-pub fn random_system_secret(prefix: &str) -> String {
-    format!("{prefix}-{}", gatehouse_core::secret::random_token(32))
-}
-
 /// A token service on one backend pair and its gRPC server; the server stops when this is
 /// dropped.
 pub struct TokenServer {

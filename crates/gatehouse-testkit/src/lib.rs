@@ -46,8 +46,10 @@
 //! (`crates/gatehouse-store/tests/it/main.rs`), next to the others:
 //!
 //! ```ignore
-//! gatehouse_testkit::durable_store_conformance!(on_mysql, mysql_backend());
-//! gatehouse_testkit::short_lived_store_conformance!(on_memcached, real_clock, memcached_backend());
+//! // in `mod durable`, where `conformance` is `gatehouse_testkit::durable_store_conformance`:
+//! conformance!(on_mysql, mysql_backend());
+//! // in `mod short_lived`, where it is `gatehouse_testkit::short_lived_store_conformance`:
+//! conformance!(on_memcached, real_clock, memcached_backend());
 //! ```
 //!
 //! The first argument names the generated module (its tests are `on_mysql::<test>`), the last

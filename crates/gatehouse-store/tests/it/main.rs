@@ -19,6 +19,7 @@ mod durable {
 
     use gatehouse_store::MeteredDurable;
     use gatehouse_testkit::DurableKind::{Postgres, Sqlite};
+    use gatehouse_testkit::durable_store_conformance as conformance;
     use gatehouse_testkit::{DurableBackend, DurableKind, durable_backend};
 
     /// A store of `kind` wrapped in the metrics decorator, as the binary opens it.
@@ -27,10 +28,10 @@ mod durable {
         Some(backend.wrap_store(|store| Arc::new(MeteredDurable(store))))
     }
 
-    gatehouse_testkit::durable_store_conformance!(on_sqlite, durable_backend(Sqlite));
-    gatehouse_testkit::durable_store_conformance!(on_postgres, durable_backend(Postgres));
-    gatehouse_testkit::durable_store_conformance!(on_metered_sqlite, metered(Sqlite));
-    gatehouse_testkit::durable_store_conformance!(on_metered_postgres, metered(Postgres));
+    conformance!(on_sqlite, durable_backend(Sqlite));
+    conformance!(on_postgres, durable_backend(Postgres));
+    conformance!(on_metered_sqlite, metered(Sqlite));
+    conformance!(on_metered_postgres, metered(Postgres));
 }
 
 /// The short-lived-store conformance suite on every short-lived adapter (e.g.
@@ -41,6 +42,7 @@ mod short_lived {
 
     use gatehouse_store::MeteredShortLived;
     use gatehouse_testkit::ShortLivedKind::{Memory, Redis};
+    use gatehouse_testkit::short_lived_store_conformance as conformance;
     use gatehouse_testkit::{ShortLivedBackend, ShortLivedKind, short_lived_backend};
 
     /// A store of `kind` wrapped in the metrics decorator, as the binary opens it.
@@ -49,22 +51,10 @@ mod short_lived {
         Some(backend.wrap_store(|store| Arc::new(MeteredShortLived(store))))
     }
 
-    gatehouse_testkit::short_lived_store_conformance!(
-        on_memory,
-        paused_clock,
-        short_lived_backend(Memory)
-    );
-    gatehouse_testkit::short_lived_store_conformance!(
-        on_redis,
-        real_clock,
-        short_lived_backend(Redis)
-    );
-    gatehouse_testkit::short_lived_store_conformance!(
-        on_metered_memory,
-        paused_clock,
-        metered(Memory)
-    );
-    gatehouse_testkit::short_lived_store_conformance!(on_metered_redis, real_clock, metered(Redis));
+    conformance!(on_memory, paused_clock, short_lived_backend(Memory));
+    conformance!(on_redis, real_clock, short_lived_backend(Redis));
+    conformance!(on_metered_memory, paused_clock, metered(Memory));
+    conformance!(on_metered_redis, real_clock, metered(Redis));
 }
 
 /// Names the backends this run exercised; in CI, insists on all four.

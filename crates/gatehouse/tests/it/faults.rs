@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::flow::{Browser, code_form, refresh_form};
 use gatehouse_testkit::e2e::{OwnRedis, Partner, Server};
+use gatehouse_testkit::fixtures::random_system_secret;
 use gatehouse_testkit::http::{free_port, is_listening, poll_until};
 
 use crate::gatehouse;
@@ -614,7 +615,7 @@ async fn two_replicas() {
         return gatehouse_testkit::skipped("two_replicas", "postgres and redis");
     };
     // One system secret for both; random, because Redis is shared with other tests.
-    let system_secret = format!("replicas-{}", gatehouse_core::secret::random_token(32));
+    let system_secret = random_system_secret("replicas");
     let a = gatehouse()
         .server("all")
         .env("DATABASE_URL", &db.url)
@@ -813,7 +814,7 @@ async fn concurrent_single_use_on_postgres_and_redis() {
         .env("REDIS_URL", &redis)
         .env(
             "GATEHOUSE_SYSTEM_SECRET",
-            format!("single-use-{}", gatehouse_core::secret::random_token(32)),
+            random_system_secret("single-use"),
         )
         .start();
     single_use(&server, "postgres + redis").await;
@@ -887,10 +888,7 @@ async fn flow_on(database: &str, redis: &str, tag: &str) -> (Server, Partner, St
         .server("all")
         .env("DATABASE_URL", database)
         .env("REDIS_URL", redis)
-        .env(
-            "GATEHOUSE_SYSTEM_SECRET",
-            format!("{tag}-{}", gatehouse_core::secret::random_token(32)),
-        )
+        .env("GATEHOUSE_SYSTEM_SECRET", random_system_secret(tag))
         .start();
     let partner = Partner::register(&server, CALLBACK, None);
     let code = Browser::new(&Server::url(server.public, ""))
@@ -1119,7 +1117,7 @@ async fn login_readiness_follows_the_token_services_own_stores() {
         );
     };
     pg.start();
-    let system_secret = format!("readiness-{}", gatehouse_core::secret::random_token(32));
+    let system_secret = random_system_secret("readiness");
     let token = gatehouse()
         .server("token")
         .env("DATABASE_URL", pg.url())

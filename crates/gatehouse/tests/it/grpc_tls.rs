@@ -13,6 +13,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 
 use crate::flow::{Browser, code_form};
 use gatehouse_testkit::e2e::{Partner, run};
+use gatehouse_testkit::fixtures::random_system_secret;
 use gatehouse_testkit::http::{free_port, poll_until};
 
 use crate::gatehouse;
@@ -112,7 +113,7 @@ async fn the_grpc_seam_takes_only_mutual_tls_and_each_role_only_its_rpcs() {
     }
     let file = |name: &str| pki.path().join(name).display().to_string();
 
-    let system_secret = format!("grpc-tls-{}", gatehouse_core::secret::random_token(32));
+    let system_secret = random_system_secret("grpc-tls");
     let grpc = free_port();
     let token = gatehouse()
         .server("token")

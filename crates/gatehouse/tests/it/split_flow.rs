@@ -18,6 +18,7 @@ use crate::flow::{Hop, form, input, listed_scopes};
 use gatehouse_testkit::e2e::{
     HIDDEN_SCOPES, Partner, discovery, redeem_and_call_userinfo, scope_set,
 };
+use gatehouse_testkit::fixtures::random_system_secret;
 use gatehouse_testkit::http::{get, poll_until};
 
 use crate::gatehouse;
@@ -34,7 +35,7 @@ async fn split_deployment_completes_login_and_consent() {
     };
     // One system secret for both, as in a real deployment; random, because Redis is shared
     // with other tests and the login UI's keys there are keyed hashes.
-    let system_secret = format!("split-flow-{}", gatehouse_core::secret::random_token(32));
+    let system_secret = random_system_secret("split-flow");
     let token = gatehouse()
         .server("token")
         .env("DATABASE_URL", &db.url)

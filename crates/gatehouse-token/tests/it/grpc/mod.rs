@@ -31,8 +31,10 @@ use gatehouse_core::token_request::Form;
 use gatehouse_core::user::User;
 use gatehouse_login::{AuthorizationContext, TokenServiceClient};
 use gatehouse_proto::token::v1::token_service_client::TokenServiceClient as RawClient;
-use gatehouse_testkit::fixtures::{PKCE_CHALLENGE as CHALLENGE, PKCE_VERIFIER as VERIFIER};
-use gatehouse_testkit::grpc::{TokenServer, random_system_secret};
+use gatehouse_testkit::fixtures::{
+    PKCE_CHALLENGE as CHALLENGE, PKCE_VERIFIER as VERIFIER, random_system_secret,
+};
+use gatehouse_testkit::grpc::TokenServer;
 use gatehouse_token::admin::password::{PasswordHashParams, hash_password};
 use gatehouse_token::{TokenService, TokenSettings};
 

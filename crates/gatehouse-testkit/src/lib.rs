@@ -8,7 +8,7 @@
 //!   [`short_lived_backend`], …) and backend pairing ([`backend_pairs`]: the durable ×
 //!   short-lived combinations a test iterates over, so each configured backend is exercised).
 //! - [`fixtures`]: small builders for domain values, the RFC 7636 PKCE pair, cheap password
-//!   hashing parameters.
+//!   hashing parameters, random system secrets.
 //! - [`http`]: the HTTP harness: routers driven in-process ([`http::send`], a cookie-keeping
 //!   [`http::Browser`]) or served on a free port ([`http::serve`]), form and Basic-auth helpers,
 //!   polling a server the test started.

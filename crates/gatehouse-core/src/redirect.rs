@@ -42,7 +42,8 @@ pub fn validate_registered(uri: &str, allow_insecure_http: bool) -> Result<(), R
         return Err(RedirectUriError::NotAUri(uri.to_owned()));
     }
     let parsed = Url::parse(uri).map_err(|_| RedirectUriError::NotAbsolute(uri.to_owned()))?;
-    if uri.contains('#') || parsed.fragment().is_some() {
+    // Any `#` starts a fragment, and matching compares the URI as written.
+    if uri.contains('#') {
         return Err(RedirectUriError::Fragment(uri.to_owned()));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
@@ -370,5 +371,26 @@ mod tests {
                 .as_deref(),
             Some("http://127.0.0.1:5555/cb")
         );
+    }
+
+    #[test]
+    fn only_a_well_formed_loopback_uri_loses_its_port() {
+        assert_eq!(
+            without_loopback_port("http://127.0.0.1:5555/cb?x=1"),
+            Some(("http://127.0.0.1", "/cb?x=1"))
+        );
+        assert_eq!(
+            without_loopback_port("http://[::1]"),
+            Some(("http://[::1]", ""))
+        );
+        for refused in [
+            "http://127.0.0.1:5555/cb#x",
+            "http://127.0.0.1:5555/c\tb",
+            "http://127.0.0.1:5555/c b",
+            "http://127.0.0.1:5555cb",
+            "https://127.0.0.1:5555/cb",
+        ] {
+            assert_eq!(without_loopback_port(refused), None, "{refused:?}");
+        }
     }
 }

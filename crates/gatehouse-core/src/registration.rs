@@ -444,6 +444,14 @@ mod tests {
     }
 
     #[test]
+    fn an_explicit_response_type_list_is_kept_as_given() {
+        let mut m = neoncli();
+        m.response_types = vec![ResponseType::Code, ResponseType::Code];
+        apply_defaults(&mut m);
+        assert_eq!(m.response_types, [ResponseType::Code, ResponseType::Code]);
+    }
+
+    #[test]
     fn defaults_keep_what_the_operator_set() {
         let mut m = neoncli();
         m.metadata = serde_json::json!({"team": "cli"});

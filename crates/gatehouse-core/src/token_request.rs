@@ -227,21 +227,18 @@ pub fn parse_basic(header: &str) -> Result<PresentedCredentials, OAuthError> {
 /// `application/x-www-form-urlencoded` decoding of one component: `+` is a space, `%XX` a byte.
 /// `None` when the result is not UTF-8 or an escape is broken.
 pub fn form_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
+    let hex = |b: Option<u8>| char::from(b?).to_digit(16);
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                let hex = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
+                let (high, low) = (hex(bytes.next())?, hex(bytes.next())?);
+                out.push(u8::try_from(high * 16 + low).ok()?);
             }
             b => out.push(b),
         }
-        i += 1;
     }
     String::from_utf8(out).ok()
 }
@@ -415,6 +412,11 @@ mod tests {
         assert_eq!(form_decode("%4"), None);
         assert_eq!(form_decode("%C3%A9").as_deref(), Some("é"));
         assert_eq!(form_decode("%FF"), None);
+        // Both characters of an escape must be hex digits: no sign, no space.
+        assert_eq!(form_decode("%+F"), None);
+        assert_eq!(form_decode("%-1"), None);
+        assert_eq!(form_decode("% 1"), None);
+        assert_eq!(form_decode("ab%41%42c+d").as_deref(), Some("abABc d"));
     }
 
     #[test]

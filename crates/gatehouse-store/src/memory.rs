@@ -13,6 +13,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use gatehouse_core::store::{ShortLivedStore, StoreError, StoreResult};
+// Tokio's clock rather than `std::time::Instant`: outside a paused test runtime it is the same
+// monotonic clock (it reads `std::time::Instant::now()`), so the store behaves identically; in
+// tests with `#[tokio::test(start_paused = true)]`, `tokio::time::advance` moves it, so expiry is
+// tested without sleeping.
 use tokio::time::Instant;
 
 const SHARDS: usize = 16;
@@ -319,7 +323,7 @@ mod tests {
 
     const BRIEF: Duration = Duration::from_millis(20);
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn purge_drops_only_expired_entries() {
         let store = MemoryStore::new();
         store.put("brief", b"x", BRIEF).await.unwrap_or_default();
@@ -332,7 +336,7 @@ mod tests {
             .await
             .unwrap_or_default();
         assert_eq!(store.purge_expired(), 0);
-        tokio::time::sleep(BRIEF * 3).await;
+        tokio::time::advance(BRIEF * 3).await;
         assert_eq!(
             store.len(),
             3,
@@ -343,12 +347,16 @@ mod tests {
         assert!(matches!(store.get("kept").await, Ok(Some(_))));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn the_purger_runs_and_stops_with_the_store() {
         let store = Arc::new(MemoryStore::new());
         store.put("brief", b"x", BRIEF).await.unwrap_or_default();
         let purger = store.spawn_purger(BRIEF);
-        tokio::time::sleep(BRIEF * 5).await;
+        // Let the purger start its interval, move the clock past the entry's expiry and the
+        // purger's next tick (which wakes it), and yield so the woken purger runs before the check.
+        tokio::task::yield_now().await;
+        tokio::time::advance(BRIEF * 5).await;
+        tokio::task::yield_now().await;
         assert!(store.is_empty());
         drop(store);
         let stopped = tokio::time::timeout(BRIEF * 10, purger).await;

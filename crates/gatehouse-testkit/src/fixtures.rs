@@ -79,3 +79,25 @@ pub fn user(id: &str, username: &str) -> User {
         updated_at: now,
     }
 }
+
+/// RFC 7636 Appendix B's PKCE code verifier.
+pub const PKCE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+/// The S256 challenge of [`PKCE_VERIFIER`]: `BASE64URL(SHA256(verifier))`.
+pub const PKCE_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// Argon2 parameters cheap enough for tests; the service verifies a hash with the parameters
+/// stored in it, so users created with these sign in as fast as the test needs.
+pub fn cheap_password_params(memory_kib: u32) -> gatehouse_token::password::PasswordHashParams {
+    gatehouse_token::password::PasswordHashParams {
+        memory_kib,
+        iterations: 1,
+        parallelism: 1,
+    }
+}
+
+/// A system secret of the test's own, e.g. `grpc-test-…`: Redis is shared between tests, and
+/// what a service keys with its secret (revocation cut-offs, failed-login counters, sessions) is
+/// keyed by ids the tests share.
+pub fn random_system_secret(prefix: &str) -> String {
+    format!("{prefix}-{}", gatehouse_core::secret::random_token(32))
+}

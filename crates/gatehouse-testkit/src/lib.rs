@@ -1,5 +1,29 @@
 //! Test support shared by every Gatehouse crate: which storage backends a test run exercises, a
-//! fresh isolated store per test, and a few fixtures.
+//! fresh isolated store per test, the harnesses that start what a test talks to, the storage
+//! ports' conformance suites, and fixtures. A dev-dependency only: nothing here ships in the
+//! binary (`cargo xtask tidy` checks that the binary's normal dependencies never reach it).
+//!
+//! What each module gives a test:
+//! - this root: backend selection ([`DurableKind`], [`ShortLivedKind`], [`durable_backend`],
+//!   [`short_lived_backend`], …) and backend pairing ([`backend_pairs`]: the durable ×
+//!   short-lived combinations a test iterates over, so each configured backend is exercised).
+//! - [`fixtures`]: small builders for domain values, the RFC 7636 PKCE pair, cheap password
+//!   hashing parameters, random system secrets.
+//! - [`http`]: the HTTP harness: routers driven in-process ([`http::send`], a cookie-keeping
+//!   [`http::Browser`]) or served on a free port ([`http::serve`]), form and Basic-auth helpers,
+//!   polling a server the test started.
+//! - [`admin`]: the admin API (`gatehouse_token::admin::router`) on a backend pair, with a clock
+//!   the test moves.
+//! - [`grpc`]: the gRPC harness: a token service on a backend pair with its gRPC server on a free
+//!   port, and clients for it.
+//! - [`cli`]: the CLI runner: the real binary's operator commands against an admin API, output
+//!   and exit code captured.
+//! - [`e2e`]: the real binary end to end: `gatehouse serve …` on free ports, a Redis of the
+//!   test's own, the seed's partner and its flows.
+//! - [`conformance`]: the storage ports' conformance suites, exported as the macros
+//!   [`durable_store_conformance!`] and [`short_lived_store_conformance!`].
+//!
+//! # Backends
 //!
 //! SQLite and the in-memory store are always exercised. Postgres and Redis are exercised when
 //! their URL is set:
@@ -14,12 +38,42 @@
 //! a backend. A URL that is set but unreachable is a panic everywhere. Locally, unset backends are
 //! skipped and the first call prints (once, past the test harness's output capture) which
 //! backends are exercised and which are skipped.
+//!
+//! # Adding a store adapter
+//!
+//! A new adapter of a storage port (or a decorator of one, like the metered stores) passes the
+//! whole conformance suite of its port with one line in `gatehouse-store`'s tests
+//! (`crates/gatehouse-store/tests/it/main.rs`), next to the others:
+//!
+//! ```ignore
+//! // in `mod durable`, where `conformance` is `gatehouse_testkit::durable_store_conformance`:
+//! conformance!(on_mysql, mysql_backend());
+//! // in `mod short_lived`, where it is `gatehouse_testkit::short_lived_store_conformance`:
+//! conformance!(on_memcached, real_clock, memcached_backend());
+//! ```
+//!
+//! The first argument names the generated module (its tests are `on_mysql::<test>`), the last
+//! is a future giving a fresh store per test (`Option<DurableBackend>` or
+//! `Option<ShortLivedBackend>`, `None` where the backend is not configured; wrap an existing
+//! backend with [`DurableBackend::wrap_store`]). A short-lived store also says whose clock its
+//! entries expire by: `paused_clock` when it reads tokio's clock (the expiry tests then advance
+//! tokio's paused clock instead of sleeping), `real_clock` when its server keeps the time. A new
+//! test of the suite goes into [`conformance`] and into the list in its macro.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod pairs;
 mod postgres;
 
+pub mod admin;
+pub mod cli;
+pub mod conformance;
+pub mod e2e;
 pub mod fixtures;
+pub mod grpc;
+pub mod http;
+
+pub use pairs::{BackendPair, backend_pairs};
 
 use std::io::Write as _;
 use std::sync::{Arc, Once};
@@ -82,6 +136,16 @@ impl DurableBackend {
     pub fn name(&self) -> &'static str {
         self.kind.name()
     }
+
+    /// The same database behind a store wrapped by `wrap`, e.g. in a decorator
+    /// (`|s| Arc::new(MeteredDurable(s))`) to run a suite through it.
+    pub fn wrap_store(
+        mut self,
+        wrap: impl FnOnce(Arc<dyn DurableStore>) -> Arc<dyn DurableStore>,
+    ) -> Self {
+        self.store = wrap(self.store);
+        self
+    }
 }
 
 impl std::fmt::Debug for DurableBackend {
@@ -103,6 +167,16 @@ pub struct ShortLivedBackend {
 impl ShortLivedBackend {
     pub fn name(&self) -> &'static str {
         self.kind.name()
+    }
+
+    /// The same store wrapped by `wrap`, e.g. in a decorator
+    /// (`|s| Arc::new(MeteredShortLived(s))`) to run a suite through it.
+    pub fn wrap_store(
+        mut self,
+        wrap: impl FnOnce(Arc<dyn ShortLivedStore>) -> Arc<dyn ShortLivedStore>,
+    ) -> Self {
+        self.store = wrap(self.store);
+        self
     }
 }
 
@@ -208,11 +282,16 @@ pub async fn durable_backends() -> Vec<DurableBackend> {
     backends
 }
 
-async fn sqlite_backend() -> DurableBackend {
-    let dir = tempfile::Builder::new()
+/// A new empty directory of the test's own, deleted (with everything in it) when dropped.
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
         .prefix("gatehouse-test-")
         .tempdir()
-        .expect("creating a temp dir");
+        .expect("creating a temp dir")
+}
+
+async fn sqlite_backend() -> DurableBackend {
+    let dir = temp_dir();
     let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
     gatehouse_store::migrate(&url)
         .await

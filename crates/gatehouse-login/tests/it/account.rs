@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 
-use crate::support::*;
+use crate::ui::*;
 
 #[tokio::test]
 async fn the_apps_page_needs_a_session_and_comes_back_after_login() {

@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 
-use crate::support::*;
+use crate::ui::*;
 
 #[tokio::test]
 async fn an_unregistered_redirect_uri_gets_a_page_never_a_redirect() {

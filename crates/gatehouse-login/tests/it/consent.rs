@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 
 use crate::login::SESSION_COOKIE;
-use crate::support::*;
+use crate::ui::*;
 
 #[tokio::test]
 async fn the_full_flow_ends_in_tokens_for_every_granted_scope() {
@@ -267,6 +267,6 @@ async fn not_you_ends_the_session_and_asks_for_a_login_for_the_same_request() {
     }
 }
 
-fn switch_token(page: &Reply) -> String {
+fn switch_token(page: &Page) -> String {
     page.form_field("switch-account-form", "csrf_token")
 }

@@ -5,7 +5,7 @@
 
 use axum::http::StatusCode;
 
-use crate::support::*;
+use crate::ui::*;
 
 /// Carol's ID token for the CLI client, from a whole flow in a browser of her own.
 async fn carols_id_token(ui: &Ui) -> String {

@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use std::time::Duration;
 
-use crate::support::*;
+use crate::ui::*;
 
 pub const SESSION_COOKIE: &str = "__Host-gatehouse_session";
 pub const BROWSER_COOKIE: &str = "__Host-gatehouse_browser";
@@ -47,7 +47,7 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_401() {
         wrong.assert_page(StatusCode::UNAUTHORIZED, &ui.name);
         let unknown = b.login(&page, "mallory", "whatever", false).await;
         unknown.assert_page(StatusCode::UNAUTHORIZED, &ui.name);
-        let message = |r: &Reply| {
+        let message = |r: &Page| {
             let start = r.body.find("id=\"login-error\">").unwrap();
             r.body[start..].split('<').next().unwrap().to_owned()
         };

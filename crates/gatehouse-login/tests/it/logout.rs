@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 
 use crate::login::SESSION_COOKIE;
-use crate::support::*;
+use crate::ui::*;
 
 fn logout_url(params: &[(&str, &str)]) -> String {
     let query = url::form_urlencoded::Serializer::new(String::new())

@@ -1,7 +1,8 @@
-//! HTTP-level tests of the login UI: the real router driven in-process by a cookie-keeping
-//! test browser, over a real token service reached through its tonic gRPC server on a free
-//! loopback port, on every configured backend pair (see `gatehouse-testkit`). One test binary
-//! on purpose: every extra `tests/*.rs` file is one more link of the whole stack.
+//! HTTP-level tests of the login UI: the real router driven in-process by the test kit's
+//! cookie-keeping browser, over a real token service reached through its tonic gRPC server on a
+//! free loopback port (the test kit's gRPC harness), on every configured backend pair (see
+//! `gatehouse-testkit`). `ui` holds the UI under test, its seed and the browser's flows. One
+//! test binary on purpose: every extra `tests/*.rs` file is one more link of the whole stack.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -13,4 +14,4 @@ mod login;
 mod logout;
 mod negative;
 mod pages;
-mod support;
+mod ui;

@@ -9,10 +9,9 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode, header};
 use gatehouse_core::authorize::MAX_STATE_LEN;
-use tower::ServiceExt as _;
 use url::Url;
 
-use crate::support::*;
+use crate::ui::*;
 
 /// An authorization request for `client_id` with `redirect_uri` (PKCE, `state=xyz`).
 fn authorize_url(client_id: &str, redirect_uri: &str, extra: &[(&str, &str)]) -> String {
@@ -31,7 +30,7 @@ fn authorize_url(client_id: &str, redirect_uri: &str, extra: &[(&str, &str)]) ->
 
 /// A refused request left nothing behind: no challenge, no cookie, no consent.
 #[track_caller]
-fn assert_nothing_started(reply: &Reply, context: &str) {
+fn assert_nothing_started(reply: &Page, context: &str) {
     assert!(
         reply
             .header("location")
@@ -298,7 +297,7 @@ async fn crlf_in_state_cannot_split_a_header() {
     let evil = "abc\r\nSet-Cookie: injected=1\r\nX-Injected: yes\r\n\r\n<script>x</script>";
     for ui in uis().await {
         let mut b = ui.browser();
-        let check = |reply: &Reply, context: &str| {
+        let check = |reply: &Page, context: &str| {
             assert_eq!(
                 reply.status,
                 StatusCode::SEE_OTHER,
@@ -408,7 +407,7 @@ async fn parameters_that_are_not_utf8_are_refused() {
 }
 
 /// POSTs a raw body to the login UI router from the test browser's address.
-async fn raw_post(ui: &Ui, path: &str, body: Vec<u8>, content_type: &str) -> Reply {
+async fn raw_post(ui: &Ui, path: &str, body: Vec<u8>, content_type: &str) -> Page {
     let mut request = Request::builder()
         .method(Method::POST)
         .uri(path)
@@ -417,16 +416,11 @@ async fn raw_post(ui: &Ui, path: &str, body: Vec<u8>, content_type: &str) -> Rep
         .unwrap();
     let addr: SocketAddr = "203.0.113.7:40000".parse().unwrap();
     request.extensions_mut().insert(ConnectInfo(addr));
-    let response = ui.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), 4 * 1024 * 1024)
-        .await
-        .unwrap();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
+    let reply = gatehouse_testkit::http::send(&ui.router, request).await;
+    Page {
+        status: reply.status,
+        body: reply.text(),
+        headers: reply.headers,
     }
 }
 

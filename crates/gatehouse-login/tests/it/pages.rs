@@ -2,10 +2,10 @@
 
 use axum::http::StatusCode;
 
-use crate::support::*;
+use crate::ui::*;
 
 #[track_caller]
-fn assert_security_headers(reply: &Reply, context: &str) {
+fn assert_security_headers(reply: &Page, context: &str) {
     let csp = reply
         .header("content-security-policy")
         .unwrap_or_else(|| panic!("{context}: no CSP"));

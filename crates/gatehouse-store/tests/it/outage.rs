@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use gatehouse_core::store::StoreError;
-use gatehouse_testkit::{DurableKind, REDIS_URL_VAR, ShortLivedKind};
+use gatehouse_testkit::DurableKind;
 
 use crate::proxy::{TcpProxy, upstream_of, via};
 
@@ -27,14 +27,10 @@ macro_rules! await_recovery {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_outage_fails_fast_and_recovers() {
-    if gatehouse_testkit::short_lived_backend(ShortLivedKind::Redis)
-        .await
-        .is_none()
-    {
-        eprintln!("skipped: {REDIS_URL_VAR} is not set");
+    let Some(redis_url) = gatehouse_testkit::redis_url() else {
+        gatehouse_testkit::skipped("redis_outage_fails_fast_and_recovers", "redis");
         return;
-    }
-    let redis_url = std::env::var(REDIS_URL_VAR).unwrap();
+    };
     let mut proxy = TcpProxy::start(upstream_of(&redis_url, 6379).await).await;
     let store = gatehouse_store::RedisStore::connect(&via(&redis_url, &proxy))
         .await
@@ -83,7 +79,7 @@ async fn redis_outage_fails_fast_and_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_outage_fails_fast_and_recovers() {
     let Some(backend) = gatehouse_testkit::durable_backend(DurableKind::Postgres).await else {
-        eprintln!("skipped: postgres is not configured");
+        gatehouse_testkit::skipped("postgres_outage_fails_fast_and_recovers", "postgres");
         return;
     };
     let mut proxy = TcpProxy::start(upstream_of(&backend.url, 5432).await).await;

@@ -9,8 +9,8 @@ use sqlx::migrate::Migrator;
 
 #[tokio::test]
 async fn migrating_a_new_sqlite_file_creates_it_and_its_directory_once() {
-    let dir = tempfile_dir();
-    let url = format!("sqlite://{}/data/gatehouse.db", dir.display());
+    let dir = gatehouse_testkit::temp_dir();
+    let url = format!("sqlite://{}/data/gatehouse.db", dir.path().display());
     assert_eq!(
         migrate(&url).await.unwrap(),
         migrator(SqlBackend::Sqlite).migrations.len()
@@ -25,7 +25,6 @@ async fn migrating_a_new_sqlite_file_creates_it_and_its_directory_once() {
     store.ping().await.unwrap();
     assert!(store.list_scopes().await.unwrap().is_empty());
     drop(store);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
@@ -103,12 +102,6 @@ async fn unreachable_servers_fail_at_connect_promptly() {
     );
 }
 
-fn tempfile_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(gatehouse_testkit::fixtures::unique_id("gatehouse-setup"));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// Applies only the first migration (the schema of the first release) to `url`.
 async fn migrate_to_first_release(url: &str) {
     let backend = SqlBackend::from_url(url).unwrap();
@@ -155,8 +148,8 @@ async fn execute(url: &str, sql: &'static str) {
 /// (the user was never told) lose those two scopes on upgrade; everything else is kept.
 #[tokio::test]
 async fn upgrading_drops_offline_access_from_consents_nobody_was_told_about() {
-    let dir = tempfile_dir();
-    let mut urls = vec![format!("sqlite://{}/legacy.db", dir.display())];
+    let dir = gatehouse_testkit::temp_dir();
+    let mut urls = vec![format!("sqlite://{}/legacy.db", dir.path().display())];
     let postgres = gatehouse_testkit::fresh_postgres_database().await;
     urls.extend(postgres.as_ref().map(|db| db.url.clone()));
     for url in &urls {
@@ -192,7 +185,6 @@ async fn upgrading_drops_offline_access_from_consents_nobody_was_told_about() {
             "a scope that merely contains the word is kept"
         );
     }
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// The first release left a deleted client's refresh-token families alive, so a client registered
@@ -203,8 +195,8 @@ async fn upgrading_drops_offline_access_from_consents_nobody_was_told_about() {
 async fn upgrading_binds_grants_to_client_incarnations_and_ends_orphans() {
     use gatehouse_core::store::RefreshTokenState;
 
-    let dir = tempfile_dir();
-    let mut urls = vec![format!("sqlite://{}/legacy.db", dir.display())];
+    let dir = gatehouse_testkit::temp_dir();
+    let mut urls = vec![format!("sqlite://{}/legacy.db", dir.path().display())];
     let postgres = gatehouse_testkit::fresh_postgres_database().await;
     urls.extend(postgres.as_ref().map(|db| db.url.clone()));
     for url in &urls {
@@ -256,5 +248,4 @@ async fn upgrading_binds_grants_to_client_incarnations_and_ends_orphans() {
             }
         }
     }
-    let _ = std::fs::remove_dir_all(dir);
 }

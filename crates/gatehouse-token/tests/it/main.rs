@@ -11,4 +11,3 @@ mod grpc;
 mod negative;
 mod oauth;
 mod oauth_client;
-mod support;

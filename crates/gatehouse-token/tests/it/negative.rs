@@ -6,9 +6,8 @@
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 
-use crate::oauth::{
-    Env, REDIRECT_URI, Reply, TestClient, VERIFIER, assert_oauth_error, basic, envs, form, send,
-};
+use crate::oauth::{Env, REDIRECT_URI, TestClient, VERIFIER, assert_oauth_error, envs};
+use gatehouse_testkit::http::{Reply, basic, form, send};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 

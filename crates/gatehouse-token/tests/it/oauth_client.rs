@@ -24,7 +24,8 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::oauth::{Env, REDIRECT_URI, SUBJECT, TestClient, backend_pairs};
+use crate::oauth::{Env, REDIRECT_URI, SUBJECT, TestClient};
+use gatehouse_testkit::{BackendPair, backend_pairs};
 
 /// RFC 8414 / RFC 7009 / RFC 7662 fields the core metadata type does not know.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -85,20 +86,12 @@ fn http_client()
 
 /// A token service served on a real listener, with the issuer its address (as `https`, see
 /// [`http_client`]).
-async fn serve(
-    durable: gatehouse_testkit::DurableBackend,
-    short_lived: gatehouse_testkit::ShortLivedBackend,
-) -> (Env, String) {
+async fn serve(backends: BackendPair) -> (Env, String) {
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();
     let issuer = format!("https://{}", listener.local_addr().unwrap());
-    let env = Env::start(
-        durable,
-        short_lived,
-        TokenSettings::for_issuer(issuer.clone()),
-    )
-    .await;
+    let env = Env::start(backends, TokenSettings::for_issuer(issuer.clone())).await;
     let router = env.public.clone();
     tokio::spawn(async move { axum::serve(listener, router).await });
     (env, issuer)
@@ -210,8 +203,8 @@ fn verify_id_token(
 
 #[tokio::test]
 async fn a_standard_client_library_completes_every_flow() {
-    for (durable, short_lived) in backend_pairs().await {
-        let (env, issuer) = serve(durable, short_lived).await;
+    for backends in backend_pairs().await {
+        let (env, issuer) = serve(backends).await;
         let http = http_client();
         let metadata = discover(&issuer).await;
         assert_eq!(
@@ -348,8 +341,8 @@ async fn a_standard_client_library_completes_every_flow() {
 
 #[tokio::test]
 async fn id_tokens_verify_against_the_refetched_jwks_after_a_key_rotation() {
-    for (durable, short_lived) in backend_pairs().await {
-        let (env, issuer) = serve(durable, short_lived).await;
+    for backends in backend_pairs().await {
+        let (env, issuer) = serve(backends).await;
         let test_client = env.web_client("console").await;
         let before_client = partner(discover(&issuer).await, &test_client);
         let (before, before_nonce) = code_flow(&env, &before_client, &[]).await;

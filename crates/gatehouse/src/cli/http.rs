@@ -324,7 +324,7 @@ fn kind(v: &Value) -> &'static str {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
@@ -337,7 +337,7 @@ pub(crate) mod tests {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
 
-    pub(crate) fn conn(endpoint: &str, token: Option<&str>) -> AdminConnection {
+    fn conn(endpoint: &str, token: Option<&str>) -> AdminConnection {
         AdminConnection {
             endpoint: endpoint.to_owned(),
             token: token.map(SecretString::new),
@@ -347,7 +347,7 @@ pub(crate) mod tests {
     }
 
     /// Serves `router` on a free loopback port; returns its base URL.
-    pub(crate) async fn serve(router: Router) -> String {
+    async fn serve(router: Router) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });

@@ -17,8 +17,6 @@ mod input;
 mod keys;
 mod output;
 mod scopes;
-#[cfg(test)]
-mod sessions;
 mod users;
 
 use clap::{Args, ValueEnum};

@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{Server, admin_cli};
+use crate::gatehouse;
 
 struct Answer {
     status: StatusCode,
@@ -50,10 +50,9 @@ fn assert_refused(answer: &Answer, status: StatusCode, case: &str) {
 async fn without_a_token_the_admin_api_refuses_cross_site_and_rebound_requests() {
     use reqwest::Method;
 
-    let server = Server::builder("all").start();
+    let server = gatehouse().server("all").start();
     let admin = format!("http://127.0.0.1:{}", server.admin);
-    let created = admin_cli(
-        server.admin,
+    let created = server.admin_cli(
         &[
             "clients",
             "create",
@@ -210,15 +209,16 @@ async fn without_a_token_the_admin_api_refuses_cross_site_and_rebound_requests()
     .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     // The CLI itself (it sends JSON for every write, an empty object where there is nothing).
-    admin_cli(server.admin, &["keys", "rotate"], None);
-    admin_cli(server.admin, &["clients", "delete", "victim"], None);
+    server.admin_cli(&["keys", "rotate"], None);
+    server.admin_cli(&["clients", "delete", "victim"], None);
     drop(server);
 }
 
 #[tokio::test]
 async fn with_a_token_writes_must_still_be_json() {
     let token = "admin-token-0123456789abcdef0123456789abcdef";
-    let server = Server::builder("all")
+    let server = gatehouse()
+        .server("all")
         .env("GATEHOUSE_ADMIN_TOKEN", token)
         .start();
     let url = format!("http://127.0.0.1:{}/admin/keys/rotate", server.admin);

@@ -22,10 +22,12 @@ use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::support::{
-    HIDDEN_SCOPES, Partner, Server, discovery, free_port, is_listening, redeem_and_call_userinfo,
-    scope_set,
+use gatehouse_testkit::e2e::{
+    HIDDEN_SCOPES, Partner, discovery, redeem_and_call_userinfo, scope_set,
 };
+use gatehouse_testkit::http::{Served, free_port, is_listening, serve};
+
+use crate::gatehouse;
 
 const TEST: &str = "login_and_consent_in_headless_chromium";
 const INSTALL: &str = "chromium and chromedriver (apt-get install -y chromium chromium-driver)";
@@ -160,20 +162,13 @@ async fn logo(State(app): State<Arc<PartnerApp>>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "image/png")], LOGO)
 }
 
-/// Serves `/callback` and `/logo.png` on a loopback port; returns the port.
-async fn serve_partner_app(app: Arc<PartnerApp>) -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("binding the partner app");
-    let port = listener.local_addr().expect("local addr").port();
+/// Serves `/callback` and `/logo.png` on a loopback port until the returned value is dropped.
+async fn serve_partner_app(app: Arc<PartnerApp>) -> Served {
     let router = axum::Router::new()
         .route("/callback", axum::routing::get(callback))
         .route("/logo.png", axum::routing::get(logo))
         .with_state(app);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    port
+    serve(router).await
 }
 
 /// Where screenshots go: `target/screenshots/` of this workspace (or of `CARGO_TARGET_DIR`).
@@ -283,13 +278,13 @@ async fn login_and_consent_in_headless_chromium() {
         return gatehouse_testkit::skipped(TEST, INSTALL);
     };
 
-    let server = Server::builder("all").start();
+    let server = gatehouse().server("all").start();
     let issuer = format!("http://127.0.0.1:{}", server.public);
     let app = Arc::new(PartnerApp::default());
-    let app_port = serve_partner_app(Arc::clone(&app)).await;
-    let redirect_uri = format!("http://127.0.0.1:{app_port}/callback");
-    let logo_uri = format!("http://127.0.0.1:{app_port}/logo.png");
-    let partner = Partner::register(server.admin, &redirect_uri, Some(&logo_uri));
+    let partner_app = serve_partner_app(Arc::clone(&app)).await;
+    let redirect_uri = format!("{}/callback", partner_app.url);
+    let logo_uri = format!("{}/logo.png", partner_app.url);
+    let partner = Partner::register(&server, &redirect_uri, Some(&logo_uri));
 
     let profile = tempfile::tempdir().expect("temp dir");
     let driver = Chromedriver::start(&chromedriver, profile.path());

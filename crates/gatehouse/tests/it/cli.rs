@@ -1,52 +1,32 @@
 //! The operator CLI as operators run it: the real binary against a running `gatehouse serve all`.
 
-use std::io::Write as _;
-use std::process::{Command, Output, Stdio};
+use gatehouse_testkit::cli::CliOutput;
+use gatehouse_testkit::e2e::Server;
+use gatehouse_testkit::http::free_port;
 
-use crate::support::{Server, bin, free_port};
+use crate::gatehouse;
 
-fn cli(server: &Server, args: &[&str]) -> Output {
-    cli_with_stdin(server.admin, args, None)
+fn cli(server: &Server, args: &[&str]) -> CliOutput {
+    server.cli().run(args, None)
 }
 
-fn cli_with_stdin(admin_port: u16, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut cmd = Command::new(bin());
-    cmd.args(args)
-        .env_remove("GATEHOUSE_ADMIN_TOKEN")
-        .env(
-            "GATEHOUSE_ADMIN_URL",
-            format!("http://127.0.0.1:{admin_port}"),
-        )
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("running the CLI");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("writing stdin");
-    }
-    child.wait_with_output().expect("CLI output")
+fn cli_with_stdin(admin_port: u16, args: &[&str], stdin: Option<&str>) -> CliOutput {
+    gatehouse()
+        .cli(Server::url(admin_port, ""))
+        .run(args, stdin)
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
+fn stdout(o: &CliOutput) -> String {
+    o.stdout.clone()
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+fn stderr(o: &CliOutput) -> String {
+    o.stderr.clone()
 }
 
 #[test]
 fn the_seed_commands_work_verbatim() {
-    let server = Server::builder("all").start();
+    let server = gatehouse().server("all").start();
     let created = cli(
         &server,
         &[
@@ -126,13 +106,13 @@ fn the_seed_commands_work_verbatim() {
         "the updated client is listed as the seed shows it:\n{table}"
     );
     let json = cli(&server, &["clients", "list", "--format", "json"]);
-    let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON output");
+    let parsed: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON output");
     assert_eq!(parsed.as_array().map(Vec::len), Some(2));
 }
 
 #[test]
 fn secrets_are_shown_once_and_never_stored_in_clear() {
-    let server = Server::builder("all").start();
+    let server = gatehouse().server("all").start();
     let created = cli(
         &server,
         &[
@@ -235,7 +215,7 @@ fn secrets_are_shown_once_and_never_stored_in_clear() {
 
 #[test]
 fn failures_are_one_line_with_a_non_zero_exit_and_write_nothing() {
-    let server = Server::builder("all").start();
+    let server = gatehouse().server("all").start();
     let bad = cli(
         &server,
         &[
@@ -269,7 +249,7 @@ fn failures_are_one_line_with_a_non_zero_exit_and_write_nothing() {
         "an import with a bad entry fails"
     );
     let listed = cli(&server, &["clients", "list", "--format", "json"]);
-    let clients: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let clients: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
     assert!(
         clients
             .as_array()
@@ -290,10 +270,10 @@ fn failures_are_one_line_with_a_non_zero_exit_and_write_nothing() {
 
 #[test]
 fn keys_rotate_keeps_the_old_key_listed_but_retired() {
-    let server = Server::builder("all").start();
+    let server = gatehouse().server("all").start();
     let before = cli(&server, &["keys", "list", "--format", "json"]);
     assert!(before.status.success(), "{}", stderr(&before));
-    let before: serde_json::Value = serde_json::from_slice(&before.stdout).unwrap();
+    let before: serde_json::Value = serde_json::from_str(&before.stdout).unwrap();
     let before = before.as_array().unwrap().clone();
     assert_eq!(
         before.len(),
@@ -315,7 +295,7 @@ fn keys_rotate_keeps_the_old_key_listed_but_retired() {
     assert!(stdout(&rotated).contains("RS256"), "{}", stdout(&rotated));
 
     let after = cli(&server, &["keys", "list", "--format", "json"]);
-    let after: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
+    let after: serde_json::Value = serde_json::from_str(&after.stdout).unwrap();
     let after = after.as_array().unwrap().clone();
     assert_eq!(after.len(), 4);
     let old = after

@@ -2,40 +2,9 @@
 //! code 1 (2 for a usage error), and the database rows are exactly as before, read raw after
 //! every single failure.
 
-use std::io::Write as _;
-use std::process::{Command, Output, Stdio};
-
 use sqlx::Row as _;
 
-use crate::support::{Server, admin_cli, bin};
-
-fn cli(admin_port: u16, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(bin())
-        .args(args)
-        .env_remove("GATEHOUSE_ADMIN_TOKEN")
-        .env(
-            "GATEHOUSE_ADMIN_URL",
-            format!("http://127.0.0.1:{admin_port}"),
-        )
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("running the CLI");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("writing stdin");
-    }
-    child.wait_with_output().expect("CLI output")
-}
+use crate::gatehouse;
 
 /// Every row of the operator-managed tables, as text.
 async fn rows(pool: &sqlx::SqlitePool) -> String {
@@ -65,10 +34,9 @@ async fn rows(pool: &sqlx::SqlitePool) -> String {
 
 #[tokio::test]
 async fn invalid_fields_fail_in_one_line_and_leave_every_row_as_it_was() {
-    let server = Server::builder("all").start();
-    let admin = server.admin;
-    admin_cli(
-        admin,
+    let server = gatehouse().server("all").start();
+    let cli = server.cli();
+    cli.ok(
         &[
             "clients",
             "create",
@@ -79,8 +47,7 @@ async fn invalid_fields_fail_in_one_line_and_leave_every_row_as_it_was() {
         ],
         None,
     );
-    admin_cli(
-        admin,
+    cli.ok(
         &["users", "create", "--username", "kept", "--password-stdin"],
         Some("a good long password\n"),
     );
@@ -247,15 +214,15 @@ async fn invalid_fields_fail_in_one_line_and_leave_every_row_as_it_was() {
         ),
     ];
     for (case, args, stdin) in cases {
-        let out = cli(admin, &args, stdin);
-        let err = String::from_utf8_lossy(&out.stderr);
+        let out = cli.run(&args, stdin);
+        let err = &out.stderr;
         assert!(
-            matches!(out.status.code(), Some(1 | 2)),
+            matches!(out.code(), Some(1 | 2)),
             "{case}: {:?}\nstdout: {}\nstderr: {err}",
             out.status,
-            String::from_utf8_lossy(&out.stdout)
+            out.stdout
         );
-        if out.status.code() == Some(1) {
+        if out.code() == Some(1) {
             assert_eq!(
                 err.lines().filter(|l| !l.trim().is_empty()).count(),
                 1,

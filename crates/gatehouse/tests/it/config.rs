@@ -1,11 +1,14 @@
 //! Bad configuration: one line naming the key, exit code 2, nothing listens.
 
-use crate::support::{command, free_port, is_listening, run};
+use gatehouse_testkit::e2e::run;
+use gatehouse_testkit::http::{free_port, is_listening};
+
+use crate::gatehouse;
 
 fn assert_config_failure(envs: &[(&str, &str)], args: &[&str], key: &str) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut cmd = command(dir.path());
+    let mut cmd = gatehouse().command(dir.path());
     cmd.args(args)
         .env("GATEHOUSE_PUBLIC_ADDR", format!("127.0.0.1:{port}"));
     for (k, v) in envs {

@@ -13,7 +13,11 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::flow::{Browser, code_form, refresh_form};
-use crate::support::{OwnRedis, Partner, Server, admin_cli, free_port, poll_until};
+use gatehouse_testkit::e2e::{OwnRedis, Partner, Server};
+use gatehouse_testkit::fixtures::random_system_secret;
+use gatehouse_testkit::http::{free_port, is_listening, poll_until};
+
+use crate::gatehouse;
 
 const CALLBACK: &str = "http://127.0.0.1:5555/callback";
 
@@ -29,9 +33,8 @@ fn assert_no_panic(server: &Server) {
 }
 
 /// Registers a confidential `client_credentials` client through the CLI; returns its secret.
-fn confidential_client(admin: u16, id: &str) -> String {
-    let out = admin_cli(
-        admin,
+fn confidential_client(server: &Server, id: &str) -> String {
+    let out = server.admin_cli(
         &[
             "clients",
             "create",
@@ -177,9 +180,12 @@ async fn redis_restart_mid_flow() {
     }
     let port = free_port();
     let mut redis = OwnRedis::start_on(port);
-    let server = Server::builder("all").env("REDIS_URL", redis.url()).start();
+    let server = gatehouse()
+        .server("all")
+        .env("REDIS_URL", redis.url())
+        .start();
     let base = Server::url(server.public, "");
-    let partner = Partner::register(server.admin, CALLBACK, None);
+    let partner = Partner::register(&server, CALLBACK, None);
     let (mut issued, mut failed) = (0, 0);
 
     // A flow before the fault completes.
@@ -373,10 +379,13 @@ async fn postgres_restart() {
         );
     };
     pg.start();
-    let server = Server::builder("all").env("DATABASE_URL", pg.url()).start();
-    let secret = confidential_client(server.admin, "pg-restart");
+    let server = gatehouse()
+        .server("all")
+        .env("DATABASE_URL", pg.url())
+        .start();
+    let secret = confidential_client(&server, "pg-restart");
     // A second client, never used before the outage: nothing of it is cached.
-    let cold_secret = confidential_client(server.admin, "pg-restart-cold");
+    let cold_secret = confidential_client(&server, "pg-restart-cold");
     let http = http();
     let (status, body) = client_credentials(&http, server.public, "pg-restart", &secret).await;
     assert_eq!(status, 200, "{body}");
@@ -461,13 +470,14 @@ impl Tally {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_under_load() {
     const WORKERS: usize = 24;
-    let server = Server::builder("all")
+    let server = gatehouse()
+        .server("all")
         .env(
             "GATEHOUSE_LOG",
             "info,sqlx=warn,gatehouse_token::grants=debug",
         )
         .start();
-    let secret = confidential_client(server.admin, "loaded");
+    let secret = confidential_client(&server, "loaded");
     let token_url = Server::url(server.public, "/oauth2/token");
     // Set just before the signal is sent.
     let signalled: Arc<std::sync::OnceLock<Instant>> = Arc::new(std::sync::OnceLock::new());
@@ -605,21 +615,23 @@ async fn two_replicas() {
         return gatehouse_testkit::skipped("two_replicas", "postgres and redis");
     };
     // One system secret for both; random, because Redis is shared with other tests.
-    let system_secret = format!("replicas-{}", gatehouse_core::secret::random_token(32));
-    let a = Server::builder("all")
+    let system_secret = random_system_secret("replicas");
+    let a = gatehouse()
+        .server("all")
         .env("DATABASE_URL", &db.url)
         .env("REDIS_URL", &redis)
         .env("GATEHOUSE_SYSTEM_SECRET", &system_secret)
         .start();
     let issuer = Server::url(a.public, "");
-    let b = Server::builder("all")
+    let b = gatehouse()
+        .server("all")
         .env("DATABASE_URL", &db.url)
         .env("REDIS_URL", &redis)
         .env("GATEHOUSE_SYSTEM_SECRET", &system_secret)
         .env("GATEHOUSE_ISSUER", &issuer)
         .start();
     ready_becomes(&b, 200, Duration::from_secs(15)).await;
-    let partner = Partner::register(a.admin, CALLBACK, None);
+    let partner = Partner::register(&a, CALLBACK, None);
 
     // One user's browser: cookies are per host, not per port, so both replicas see them.
     let jar = Arc::new(reqwest::cookie::Jar::default());
@@ -660,8 +672,7 @@ async fn two_replicas() {
     );
 
     // A lockout made on A holds on B.
-    admin_cli(
-        a.admin,
+    a.admin_cli(
         &["users", "create", "--username", "bob", "--password-stdin"],
         Some("bob's right password\n"),
     );
@@ -747,7 +758,7 @@ async fn two_replicas() {
 
 async fn single_use(server: &Server, backend: &str) {
     const N: usize = 50;
-    let partner = Partner::register(server.admin, CALLBACK, None);
+    let partner = Partner::register(server, CALLBACK, None);
     let browser = Browser::new(&Server::url(server.public, ""));
     let code = browser.code(&partner, "race-code").await.expect("a flow");
     let (ok, refused) = concurrently(N, &[server.public], &code_form(&partner, &code)).await;
@@ -781,7 +792,7 @@ async fn single_use(server: &Server, backend: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_single_use_on_the_embedded_default() {
-    let server = Server::builder("all").start();
+    let server = gatehouse().server("all").start();
     single_use(&server, "sqlite + memory").await;
     assert!(server.terminate().success());
 }
@@ -797,12 +808,13 @@ async fn concurrent_single_use_on_postgres_and_redis() {
             "postgres and redis",
         );
     };
-    let server = Server::builder("all")
+    let server = gatehouse()
+        .server("all")
         .env("DATABASE_URL", &db.url)
         .env("REDIS_URL", &redis)
         .env(
             "GATEHOUSE_SYSTEM_SECRET",
-            format!("single-use-{}", gatehouse_core::secret::random_token(32)),
+            random_system_secret("single-use"),
         )
         .start();
     single_use(&server, "postgres + redis").await;
@@ -815,12 +827,13 @@ async fn concurrent_single_use_on_postgres_and_redis() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn short_lifetimes_end_to_end() {
-    let server = Server::builder("all")
+    let server = gatehouse()
+        .server("all")
         .env("GATEHOUSE_TTL_AUTH_CODE", "2s")
         .env("GATEHOUSE_TTL_ACCESS_TOKEN", "2s")
         .start();
-    let partner = Partner::register(server.admin, CALLBACK, None);
-    let secret = confidential_client(server.admin, "short");
+    let partner = Partner::register(&server, CALLBACK, None);
+    let secret = confidential_client(&server, "short");
     let http = http();
     let code = Browser::new(&Server::url(server.public, ""))
         .code(&partner, "short")
@@ -871,15 +884,13 @@ async fn short_lifetimes_end_to_end() {
 /// The deployment of the section: `serve all` on `database` and `redis`, the partner registered,
 /// and one authorization code from a whole flow.
 async fn flow_on(database: &str, redis: &str, tag: &str) -> (Server, Partner, String) {
-    let server = Server::builder("all")
+    let server = gatehouse()
+        .server("all")
         .env("DATABASE_URL", database)
         .env("REDIS_URL", redis)
-        .env(
-            "GATEHOUSE_SYSTEM_SECRET",
-            format!("{tag}-{}", gatehouse_core::secret::random_token(32)),
-        )
+        .env("GATEHOUSE_SYSTEM_SECRET", random_system_secret(tag))
         .start();
-    let partner = Partner::register(server.admin, CALLBACK, None);
+    let partner = Partner::register(&server, CALLBACK, None);
     let code = Browser::new(&Server::url(server.public, ""))
         .code(&partner, tag)
         .await
@@ -992,7 +1003,8 @@ async fn sigterm_drains_new_connections_through_the_shutdown_delay() {
     const REQUESTS: usize = 200;
     const EVERY: Duration = Duration::from_millis(20);
     const DELAY: Duration = Duration::from_secs(2);
-    let server = Server::builder("all")
+    let server = gatehouse()
+        .server("all")
         .env("GATEHOUSE_SHUTDOWN_DELAY", "2s")
         .start();
     let health = Server::url(server.public, "/health/alive");
@@ -1005,7 +1017,7 @@ async fn sigterm_drains_new_connections_through_the_shutdown_delay() {
         .expect("client");
     let grpc = server.grpc;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !crate::support::is_listening(grpc) {
+    while !is_listening(grpc) {
         assert!(Instant::now() < deadline, "the gRPC listener did not open");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -1105,13 +1117,15 @@ async fn login_readiness_follows_the_token_services_own_stores() {
         );
     };
     pg.start();
-    let system_secret = format!("readiness-{}", gatehouse_core::secret::random_token(32));
-    let token = Server::builder("token")
+    let system_secret = random_system_secret("readiness");
+    let token = gatehouse()
+        .server("token")
         .env("DATABASE_URL", pg.url())
         .env("REDIS_URL", &redis)
         .env("GATEHOUSE_SYSTEM_SECRET", &system_secret)
         .start();
-    let login = Server::builder("login")
+    let login = gatehouse()
+        .server("login")
         .env("REDIS_URL", &redis)
         .env("GATEHOUSE_SYSTEM_SECRET", &system_secret)
         .env(
@@ -1154,8 +1168,11 @@ async fn introspection_and_client_authentication_outlast_a_postgres_outage() {
     pg.start();
     // Opaque tokens live in the short-lived store (process memory here): Postgres holds only the
     // client records.
-    let server = Server::builder("all").env("DATABASE_URL", pg.url()).start();
-    let secret = confidential_client(server.admin, "resource-server");
+    let server = gatehouse()
+        .server("all")
+        .env("DATABASE_URL", pg.url())
+        .start();
+    let secret = confidential_client(&server, "resource-server");
     let http = http();
     let (status, body) = client_credentials(&http, server.public, "resource-server", &secret).await;
     assert_eq!(status, 200, "{body}");

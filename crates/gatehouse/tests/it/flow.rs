@@ -8,7 +8,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION};
 
-use crate::support::{PKCE_VERIFIER, Partner};
+use gatehouse_testkit::e2e::Partner;
+use gatehouse_testkit::fixtures::PKCE_VERIFIER;
 
 /// The HTML of the form with `id`, from its start tag to its end tag.
 pub fn form<'a>(html: &'a str, id: &str) -> &'a str {

@@ -12,11 +12,15 @@ use tonic::Code;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::flow::{Browser, code_form};
-use crate::support::{Partner, Server, command, free_port, poll_until, run};
+use gatehouse_testkit::e2e::{Partner, run};
+use gatehouse_testkit::fixtures::random_system_secret;
+use gatehouse_testkit::http::{free_port, poll_until};
+
+use crate::gatehouse;
 
 /// `gatehouse certs grpc --out DIR --dns localhost`; panics unless it succeeds.
 fn certs(dir: &Path) {
-    let out = run(command(dir).args([
+    let out = run(gatehouse().command(dir).args([
         "certs",
         "grpc",
         "--out",
@@ -109,9 +113,10 @@ async fn the_grpc_seam_takes_only_mutual_tls_and_each_role_only_its_rpcs() {
     }
     let file = |name: &str| pki.path().join(name).display().to_string();
 
-    let system_secret = format!("grpc-tls-{}", gatehouse_core::secret::random_token(32));
+    let system_secret = random_system_secret("grpc-tls");
     let grpc = free_port();
-    let token = Server::builder("token")
+    let token = gatehouse()
+        .server("token")
         .env("DATABASE_URL", &db.url)
         .env("REDIS_URL", &redis)
         .env("GATEHOUSE_SYSTEM_SECRET", &system_secret)
@@ -122,7 +127,8 @@ async fn the_grpc_seam_takes_only_mutual_tls_and_each_role_only_its_rpcs() {
         .env("GATEHOUSE_GRPC_CLIENT_CA", file("ca.crt"))
         .start();
     let issuer = format!("http://127.0.0.1:{}", token.public);
-    let login = Server::builder("login")
+    let login = gatehouse()
+        .server("login")
         .env("REDIS_URL", &redis)
         .env("GATEHOUSE_SYSTEM_SECRET", &system_secret)
         .env("GATEHOUSE_ISSUER", &issuer)
@@ -147,7 +153,7 @@ async fn the_grpc_seam_takes_only_mutual_tls_and_each_role_only_its_rpcs() {
     );
 
     // The whole flow works through the mutual-TLS link.
-    let partner = Partner::register(token.admin, "http://127.0.0.1:5555/callback", None);
+    let partner = Partner::register(&token, "http://127.0.0.1:5555/callback", None);
     let code = Browser::new(&login_base)
         .code(&partner, "mtls-state")
         .await
@@ -257,7 +263,7 @@ async fn the_grpc_seam_takes_only_mutual_tls_and_each_role_only_its_rpcs() {
 fn the_token_service_refuses_plaintext_grpc_off_loopback() {
     let data = tempfile::tempdir().unwrap();
     let grpc = free_port();
-    let mut cmd = command(data.path());
+    let mut cmd = gatehouse().command(data.path());
     cmd.args(["serve", "token"])
         .env("GATEHOUSE_SYSTEM_SECRET", "s".repeat(40))
         .env("REDIS_URL", "redis://127.0.0.1:1")
@@ -280,7 +286,8 @@ fn the_token_service_refuses_plaintext_grpc_off_loopback() {
     );
 
     // Half a TLS configuration is refused too, naming what is missing.
-    let out = command(data.path())
+    let out = gatehouse()
+        .command(data.path())
         .args(["serve", "token"])
         .env("GATEHOUSE_SYSTEM_SECRET", "s".repeat(40))
         .env("REDIS_URL", "redis://127.0.0.1:1")
@@ -295,7 +302,8 @@ fn the_token_service_refuses_plaintext_grpc_off_loopback() {
 
 #[test]
 fn a_mesh_can_opt_out_with_a_warning_at_every_start() {
-    let server = Server::builder("all")
+    let server = gatehouse()
+        .server("all")
         .env("GATEHOUSE_GRPC_ADDR", format!("0.0.0.0:{}", free_port()))
         .env("GATEHOUSE_GRPC_INSECURE", "true")
         .start();

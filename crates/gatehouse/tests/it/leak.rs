@@ -11,7 +11,10 @@ use reqwest::cookie::CookieStore as _;
 use sqlx::Row as _;
 
 use crate::flow::{Browser, code_form, form, input, refresh_form};
-use crate::support::{PKCE_VERIFIER, Partner, Server, admin_cli};
+use gatehouse_testkit::e2e::{Partner, Server, run};
+use gatehouse_testkit::fixtures::PKCE_VERIFIER;
+
+use crate::gatehouse;
 
 /// Every Gatehouse crate at `trace`, the HTTP layer at `debug`.
 const VERBOSE: &str = "info,gatehouse=trace,gatehouse_token=trace,gatehouse_login=trace,\
@@ -25,7 +28,7 @@ async fn a_full_flow_logged_at_trace_leaks_no_secret() {
     // The in-process login UI reaches the token service over mutual TLS, with certificates from
     // `gatehouse certs grpc`: their private keys join the secrets searched for.
     let pki = tempfile::tempdir().unwrap();
-    let out = crate::support::run(crate::support::command(pki.path()).args([
+    let out = run(gatehouse().command(pki.path()).args([
         "certs",
         "grpc",
         "--out",
@@ -37,7 +40,8 @@ async fn a_full_flow_logged_at_trace_leaks_no_secret() {
         String::from_utf8_lossy(&out.stderr)
     );
     let file = |name: &str| pki.path().join(name).display().to_string();
-    let server = Server::builder("all")
+    let server = gatehouse()
+        .server("all")
         .env("GATEHOUSE_LOG", VERBOSE)
         .env("GATEHOUSE_LOG_FORMAT", "json")
         .env("GATEHOUSE_GRPC_TLS_CERT", file("token.crt"))
@@ -66,12 +70,11 @@ async fn a_full_flow_logged_at_trace_leaks_no_secret() {
     }
 
     // The operator: scopes, a public client and a user whose password goes through stdin…
-    let partner = Partner::register(server.admin, CALLBACK, None);
+    let partner = Partner::register(&server, CALLBACK, None);
     keep("user password", partner.password);
     keep("PKCE verifier", PKCE_VERIFIER);
     // …and a confidential client whose secret the CLI generates and shows once.
-    let created = admin_cli(
-        server.admin,
+    let created = server.admin_cli(
         &[
             "clients",
             "create",
@@ -261,9 +264,13 @@ async fn a_full_flow_logged_at_trace_leaks_no_secret() {
         .unwrap();
     assert_eq!(revoked.status(), StatusCode::OK);
 
-    // Give the logger a moment, then read every line.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let logs = server.logs();
+    // Stop the server (SIGTERM, then wait for it to exit) before reading the log: whatever the
+    // process still buffered is written by then, so every line it logged is searched.
+    let (status, logs) = server.terminate_with_logs();
+    assert!(
+        status.success(),
+        "gatehouse did not exit cleanly after SIGTERM: {status}\n{logs}"
+    );
     let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
     // JSON lines, and the startup banner on standard output (it names the listeners).
     let json = lines
@@ -321,12 +328,11 @@ async fn a_full_flow_logged_at_trace_leaks_no_secret() {
         "secrets in the logs:\n{}",
         found.join("\n")
     );
-    server.terminate();
 }
 
 #[tokio::test]
 async fn signing_keys_are_sealed_at_rest_and_open_only_with_the_system_secret() {
-    let server = Server::builder("all").start();
+    let server = gatehouse().server("all").start();
     // The JWKS is served once the keys exist.
     let jwks: serde_json::Value =
         reqwest::get(Server::url(server.public, "/.well-known/jwks.json"))

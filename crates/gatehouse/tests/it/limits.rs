@@ -6,7 +6,7 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::support::Server;
+use crate::gatehouse;
 
 /// Sends `request` on a fresh connection and returns the status line's code and the whole
 /// answer as text (the connection is closed by us after the first answer).
@@ -53,7 +53,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 #[test]
 fn oversized_headers_get_431_and_oversized_chunked_bodies_413() {
-    let server = Server::builder("all").start();
+    let server = gatehouse().server("all").start();
     let port = server.public;
 
     // The control: a plain request is answered.

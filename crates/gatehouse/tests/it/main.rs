@@ -1,11 +1,15 @@
-//! End-to-end tests of the `gatehouse` binary: each starts the real process on free ports.
+//! End-to-end tests of the `gatehouse` binary: each starts the real process on free ports
+//! (the test kit's `e2e` harness), or runs its CLI (the test kit's CLI runner).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use gatehouse_testkit::e2e::Gatehouse;
 
 mod admin_guard;
 mod browser;
 mod cli;
 mod cli_rows;
+mod cli_sessions;
 mod config;
 mod deploy;
 mod faults;
@@ -17,5 +21,10 @@ mod migrate;
 mod path_issuer;
 mod serve;
 mod split_flow;
-mod support;
 mod telemetry;
+
+/// The binary under test: this build's `gatehouse`, or the one `GATEHOUSE_TEST_BIN` names (e.g.
+/// an earlier release's, to watch a new test fail on it).
+fn gatehouse() -> Gatehouse {
+    Gatehouse::new(env!("CARGO_BIN_EXE_gatehouse"))
+}

@@ -1,12 +1,14 @@
 //! `gatehouse migrate` is idempotent on both SQL backends.
 
-use crate::support::{command, run};
+use gatehouse_testkit::e2e::run;
+
+use crate::gatehouse;
 
 fn migrate_twice(database_url: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let mut outputs = Vec::new();
     for _ in 0..2 {
-        let mut cmd = command(dir.path());
+        let mut cmd = gatehouse().command(dir.path());
         cmd.arg("migrate");
         if let Some(url) = database_url {
             cmd.env("DATABASE_URL", url);

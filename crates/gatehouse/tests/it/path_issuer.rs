@@ -8,11 +8,14 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::flow::{Browser, code_form};
-use crate::support::{Partner, Server, get};
+use gatehouse_testkit::e2e::Partner;
+use gatehouse_testkit::http::get;
+
+use crate::gatehouse;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_issuer_with_a_path_serves_everything_under_it() {
-    let server = Server::builder("all").issuer_path("/api").start();
+    let server = gatehouse().server("all").issuer_path("/api").start();
     let origin = format!("http://127.0.0.1:{}", server.public);
     let issuer = format!("{origin}/api");
 
@@ -54,7 +57,7 @@ async fn an_issuer_with_a_path_serves_everything_under_it() {
     assert_eq!(get(&format!("{origin}/health/ready")).await.0, 200);
 
     // The whole flow under the path: the login UI's pages, forms, redirects and assets.
-    let partner = Partner::register(server.admin, "http://127.0.0.1:5555/callback", None);
+    let partner = Partner::register(&server, "http://127.0.0.1:5555/callback", None);
     let browser = Browser::new(&origin);
     let hop = browser
         .get(&format!(

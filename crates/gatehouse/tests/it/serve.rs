@@ -5,7 +5,10 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::support::{OwnRedis, Server, get, poll_until};
+use gatehouse_testkit::e2e::{OwnRedis, Server};
+use gatehouse_testkit::http::{free_port, get, is_listening, poll_until};
+
+use crate::gatehouse;
 
 pub async fn grpc_health(port: u16, service: &str) -> ServingStatus {
     try_grpc_health(port, service)
@@ -32,7 +35,7 @@ pub async fn try_grpc_health(port: u16, service: &str) -> Result<ServingStatus, 
 
 #[tokio::test]
 async fn serve_all_on_the_embedded_default_is_ready_and_stops_cleanly_on_sigterm() {
-    let server = Server::builder("all").start();
+    let server = gatehouse().server("all").start();
     for port in [server.public, server.admin] {
         assert_eq!(get(&Server::url(port, "/health/alive")).await.0, 200);
         let (status, body) = get(&Server::url(port, "/health/ready")).await;
@@ -77,10 +80,7 @@ async fn serve_all_on_the_embedded_default_is_ready_and_stops_cleanly_on_sigterm
     let public = server.public;
     let status = server.terminate();
     assert!(status.success(), "SIGTERM must exit 0, got {status}");
-    assert!(
-        !crate::support::is_listening(public),
-        "listener closed after shutdown"
-    );
+    assert!(!is_listening(public), "listener closed after shutdown");
 }
 
 #[tokio::test]
@@ -91,9 +91,12 @@ async fn readiness_names_redis_while_it_is_down_and_recovers_without_a_restart()
             gatehouse_testkit::REDIS_URL_VAR,
         );
     }
-    let port = crate::support::free_port();
+    let port = free_port();
     let mut redis = OwnRedis::start_on(port);
-    let server = Server::builder("all").env("REDIS_URL", redis.url()).start();
+    let server = gatehouse()
+        .server("all")
+        .env("REDIS_URL", redis.url())
+        .start();
     let ready = Server::url(server.public, "/health/ready");
     let admin_ready = Server::url(server.admin, "/health/ready");
     assert_eq!(get(&ready).await.0, 200);
@@ -138,7 +141,8 @@ async fn split_deployment_login_reaches_the_token_service_over_grpc() {
         );
     };
     let pg = db.url.clone();
-    let token = Server::builder("token")
+    let token = gatehouse()
+        .server("token")
         .env("DATABASE_URL", &pg)
         .env("REDIS_URL", &redis)
         .start();
@@ -148,7 +152,8 @@ async fn split_deployment_login_reaches_the_token_service_over_grpc() {
     );
     assert_eq!(grpc_health(token.grpc, "").await, ServingStatus::Serving);
 
-    let login = Server::builder("login")
+    let login = gatehouse()
+        .server("login")
         .env("REDIS_URL", &redis)
         .env(
             "GATEHOUSE_TOKEN_GRPC_URL",
@@ -177,12 +182,12 @@ async fn the_embedded_database_and_its_wal_are_private_to_the_owner() {
 
     let parent = tempfile::tempdir().unwrap();
     let dir = parent.path().join("data");
-    let server = Server::builder("all")
+    let server = gatehouse()
+        .server("all")
         .env("GATEHOUSE_DATA_DIR", dir.display().to_string())
         .start();
     // A write, so the WAL holds something.
-    crate::support::admin_cli(
-        server.admin,
+    server.admin_cli(
         &["scopes", "create", "urn:example:files", "--label", "Files"],
         None,
     );

@@ -15,9 +15,13 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::flow::{Hop, form, input, listed_scopes};
-use crate::support::{
-    HIDDEN_SCOPES, Partner, Server, discovery, get, poll_until, redeem_and_call_userinfo, scope_set,
+use gatehouse_testkit::e2e::{
+    HIDDEN_SCOPES, Partner, discovery, redeem_and_call_userinfo, scope_set,
 };
+use gatehouse_testkit::fixtures::random_system_secret;
+use gatehouse_testkit::http::{get, poll_until};
+
+use crate::gatehouse;
 
 const TEST: &str = "split_deployment_completes_login_and_consent";
 
@@ -31,14 +35,16 @@ async fn split_deployment_completes_login_and_consent() {
     };
     // One system secret for both, as in a real deployment; random, because Redis is shared
     // with other tests and the login UI's keys there are keyed hashes.
-    let system_secret = format!("split-flow-{}", gatehouse_core::secret::random_token(32));
-    let token = Server::builder("token")
+    let system_secret = random_system_secret("split-flow");
+    let token = gatehouse()
+        .server("token")
         .env("DATABASE_URL", &db.url)
         .env("REDIS_URL", &redis)
         .env("GATEHOUSE_SYSTEM_SECRET", &system_secret)
         .start();
     let issuer = format!("http://127.0.0.1:{}", token.public);
-    let login = Server::builder("login")
+    let login = gatehouse()
+        .server("login")
         .env("REDIS_URL", &redis)
         .env("GATEHOUSE_SYSTEM_SECRET", &system_secret)
         .env("GATEHOUSE_ISSUER", &issuer)
@@ -65,7 +71,7 @@ async fn split_deployment_completes_login_and_consent() {
 
     let redirect_uri = "http://127.0.0.1:5555/callback";
     let logo_uri = "http://127.0.0.1:5556/logo.png";
-    let partner = Partner::register(token.admin, redirect_uri, Some(logo_uri));
+    let partner = Partner::register(&token, redirect_uri, Some(logo_uri));
     let config = discovery(&issuer).await;
     assert_eq!(config["issuer"], json!(issuer));
     assert_eq!(

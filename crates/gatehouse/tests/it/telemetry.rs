@@ -10,7 +10,10 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::{Server, get};
+use gatehouse_testkit::e2e::Server;
+use gatehouse_testkit::http::get;
+
+use crate::gatehouse;
 
 /// Every span received: (trace id hex, span name, service name).
 #[derive(Clone, Default)]
@@ -60,8 +63,8 @@ async fn start_receiver() -> (Receiver, u16) {
 }
 
 fn register_public_client(server: &Server) -> String {
-    let out = std::process::Command::new(crate::support::bin())
-        .args([
+    server.admin_cli(
+        &[
             "clients",
             "create",
             "--id",
@@ -72,18 +75,8 @@ fn register_public_client(server: &Server) -> String {
             "openid profile",
             "--token-endpoint-auth-method",
             "none",
-        ])
-        .env(
-            "GATEHOUSE_ADMIN_URL",
-            format!("http://127.0.0.1:{}", server.admin),
-        )
-        .env_remove("GATEHOUSE_ADMIN_TOKEN")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        None,
     );
     format!(
         "http://127.0.0.1:{}/oauth2/auth?client_id=traced&response_type=code&scope=openid&redirect_uri=http%3A%2F%2F127.0.0.1%3A5555%2Fcallback&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
@@ -94,7 +87,8 @@ fn register_public_client(server: &Server) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn one_authorization_is_one_trace_across_the_login_ui_and_the_token_service() {
     let (receiver, port) = start_receiver().await;
-    let server = Server::builder("all")
+    let server = gatehouse()
+        .server("all")
         .env(
             "OTEL_EXPORTER_OTLP_ENDPOINT",
             format!("http://127.0.0.1:{port}"),
@@ -149,9 +143,9 @@ async fn one_authorization_is_one_trace_across_the_login_ui_and_the_token_servic
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_token_requests_logins_and_grpc_calls() {
-    let server = Server::builder("all").start();
-    let out = std::process::Command::new(crate::support::bin())
-        .args([
+    let server = gatehouse().server("all").start();
+    let stdout = server.admin_cli(
+        &[
             "clients",
             "create",
             "--id",
@@ -160,15 +154,9 @@ async fn metrics_count_token_requests_logins_and_grpc_calls() {
             "client_credentials",
             "--scope",
             "urn:x:read",
-        ])
-        .env(
-            "GATEHOUSE_ADMIN_URL",
-            format!("http://127.0.0.1:{}", server.admin),
-        )
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        ],
+        None,
+    );
     let secret = stdout
         .lines()
         .find_map(|l| l.strip_prefix("OAuth 2.0 Client Secret: "))
@@ -227,7 +215,7 @@ async fn metrics_count_token_requests_logins_and_grpc_calls() {
 /// are there too, on every process's `/metrics`.
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_are_aggregatable_histograms_with_process_and_build_info() {
-    let server = Server::builder("all").start();
+    let server = gatehouse().server("all").start();
     // Traffic for each histogram: HTTP, gRPC (the login UI validating), the stores.
     let authorize = register_public_client(&server);
     let _ = reqwest::Client::builder()

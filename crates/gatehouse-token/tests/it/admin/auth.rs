@@ -5,7 +5,8 @@ use axum::http::{Request, StatusCode, header};
 use gatehouse_core::secret::SecretString;
 use gatehouse_token::admin::require_admin_token;
 
-use crate::support::{harnesses, send};
+use gatehouse_testkit::admin::harnesses;
+use gatehouse_testkit::http::send_json as send;
 
 const TOKEN: &str = "s3cret-admin-token-from-the-environment";
 

@@ -5,7 +5,7 @@ use gatehouse_token::admin::AdminConfig;
 use serde_json::{Value, json};
 
 use super::{neoncli, web_client, with, without};
-use crate::support::{assert_error, harnesses, harnesses_with};
+use gatehouse_testkit::admin::{assert_error, harnesses, harnesses_with};
 
 const REDIRECT: &str = "invalid_redirect_uri";
 const METADATA: &str = "invalid_client_metadata";

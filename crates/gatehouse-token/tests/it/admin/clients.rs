@@ -6,7 +6,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use super::{neoncli, web_client, with};
-use crate::support::{assert_error, harnesses, start_time};
+use gatehouse_testkit::admin::{assert_error, harnesses, start_time};
 
 fn strings(value: &Value) -> Vec<String> {
     value
@@ -509,7 +509,7 @@ async fn put_replaces_everything_but_id_created_at_and_secret() {
     }
 }
 
-fn h_now(h: &crate::support::Harness) -> OffsetDateTime {
+fn h_now(h: &gatehouse_testkit::admin::Harness) -> OffsetDateTime {
     use gatehouse_core::Clock as _;
     h.clock.now()
 }

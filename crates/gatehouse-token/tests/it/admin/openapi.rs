@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::harnesses;
+use gatehouse_testkit::admin::harnesses;
 
 const OPERATIONS: [(&str, &str); 18] = [
     ("/admin/clients", "get"),

@@ -7,7 +7,7 @@ use serde_json::json;
 // Table and column names come from the database's own catalogue, never from input.
 use sqlx::{AssertSqlSafe, Row as _};
 
-use crate::support::{Harness, harnesses};
+use gatehouse_testkit::admin::{Harness, harnesses};
 
 const CHOSEN_SECRET: &str = "raw-row-check-operator-secret-0123456789";
 const PASSWORD: &str = "raw-row-check-user-password";

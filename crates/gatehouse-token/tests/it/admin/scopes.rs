@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use gatehouse_token::admin::seed_default_scopes;
 use serde_json::{Value, json};
 
-use crate::support::{assert_error, harnesses};
+use gatehouse_testkit::admin::{assert_error, harnesses};
 
 fn by_name<'a>(list: &'a Value, name: &str) -> &'a Value {
     list.as_array()

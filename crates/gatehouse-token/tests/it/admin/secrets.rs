@@ -7,7 +7,7 @@ use serde_json::json;
 use time::Duration;
 
 use super::{neoncli, web_client};
-use crate::support::{Harness, assert_error, harnesses, harnesses_with};
+use gatehouse_testkit::admin::{Harness, assert_error, harnesses, harnesses_with};
 
 async fn accepts(h: &Harness, id: &str, secret: &str) -> bool {
     let client = h.store().get_client(id).await.unwrap().unwrap();

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use time::Duration;
 
 use super::{with, without};
-use crate::support::{Harness, assert_error, harnesses, start_time};
+use gatehouse_testkit::admin::{Harness, assert_error, harnesses, start_time};
 
 fn alice() -> Value {
     json!({

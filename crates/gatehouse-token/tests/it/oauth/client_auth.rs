@@ -6,7 +6,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use gatehouse_core::client::TokenEndpointAuthMethod;
 
-use super::{assert_no_store, assert_oauth_error, basic, envs, form, metadata};
+use super::{assert_no_store, assert_oauth_error, envs, metadata};
+use gatehouse_testkit::http::{basic, form};
 
 #[tokio::test]
 async fn client_secret_basic_accepts_form_encoded_and_raw_credentials() {

@@ -9,6 +9,7 @@ use gatehouse_token::http::public_router;
 use serde_json::{Value, json};
 
 use super::{Env, ISSUER, envs, envs_with};
+use gatehouse_testkit::http::send;
 
 fn strings(value: &Value) -> Vec<&str> {
     value
@@ -128,7 +129,7 @@ async fn scopes_come_from_the_catalogue() {
         let request = axum::http::Request::get("/.well-known/openid-configuration")
             .body(axum::body::Body::empty())
             .unwrap();
-        let reply = super::send(&router, request).await;
+        let reply = send(&router, request).await;
         assert!(
             strings(&reply.body["scopes_supported"]).contains(&"urn:neoncloud:billing:read"),
             "{}",

@@ -3,7 +3,8 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use super::{ISSUER, SUBJECT, assert_no_store, assert_oauth_error, basic, envs, form};
+use super::{ISSUER, SUBJECT, assert_no_store, assert_oauth_error, envs};
+use gatehouse_testkit::http::{basic, form, send};
 
 #[tokio::test]
 async fn a_client_sees_its_own_tokens_and_nothing_of_others() {
@@ -164,7 +165,7 @@ async fn admin_introspection_sees_every_token_without_client_authentication() {
             .header("content-type", "application/json")
             .body(axum::body::Body::from(format!("{{\"token\":\"{cc}\"}}")))
             .unwrap();
-        let reply = super::send(&env.admin, request).await;
+        let reply = send(&env.admin, request).await;
         assert_oauth_error(
             &reply,
             StatusCode::BAD_REQUEST,

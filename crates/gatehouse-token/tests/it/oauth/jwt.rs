@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::{ISSUER, SUBJECT, envs};
+use gatehouse_testkit::http::send;
 
 #[tokio::test]
 async fn client_credentials_jwt_verifies_against_the_jwks_with_the_client_as_subject() {
@@ -66,7 +67,7 @@ async fn code_flow_jwt_is_about_the_user_and_opens_userinfo() {
             .header("authorization", format!("Bearer {token}"))
             .body(axum::body::Body::empty())
             .unwrap();
-        let userinfo = super::send(&env.public, request).await;
+        let userinfo = send(&env.public, request).await;
         assert_eq!(
             userinfo.status,
             StatusCode::OK,
@@ -83,7 +84,7 @@ async fn code_flow_jwt_is_about_the_user_and_opens_userinfo() {
             .body(axum::body::Body::empty())
             .unwrap();
         assert_eq!(
-            super::send(&env.public, request).await.status,
+            send(&env.public, request).await.status,
             StatusCode::UNAUTHORIZED
         );
     }

@@ -16,9 +16,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use axum::http::{Method, Request, StatusCode, header};
 use gatehouse_core::authorize::AuthorizationParams;
 use gatehouse_core::client::{
     AccessTokenStrategy, Client, ClientMetadata, TokenEndpointAuthMethod,
@@ -29,22 +27,17 @@ use gatehouse_core::scope::{ScopeDefinition, ScopeName};
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::user::User;
 use gatehouse_core::{Clock as _, ManualClock};
-use gatehouse_testkit::{DurableBackend, DurableKind, ShortLivedBackend, ShortLivedKind};
+use gatehouse_testkit::fixtures::{cheap_password_params, now, random_system_secret};
+use gatehouse_testkit::http::{Reply, basic, form, send};
+use gatehouse_testkit::{BackendPair, backend_pairs};
 use gatehouse_token::admin::{AdminConfig, seed_default_scopes};
 use gatehouse_token::http::{admin_introspection_router, public_router};
-use gatehouse_token::password::{PasswordHashParams, hash_password};
+use gatehouse_token::password::hash_password;
 use gatehouse_token::{TokenService, TokenSettings};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::Value;
-use time::OffsetDateTime;
-use tower::ServiceExt as _;
 
-/// Each environment's system secret is random: Redis is shared between tests, and revocation
-/// cut-offs are keyed by user and client ids that tests share.
-fn random_system_secret() -> Vec<u8> {
-    format!("oauth-test-{}", gatehouse_core::secret::random_token(32)).into_bytes()
-}
 pub const ISSUER: &str = "https://id.gatehouse.test";
 pub const REDIRECT_URI: &str = "https://app.example.com/callback";
 /// A PKCE pair: `CHALLENGE = BASE64URL(SHA256(VERIFIER))`.
@@ -65,8 +58,7 @@ pub struct Env {
     /// introspection.
     pub admin_api: Router,
     // Last, so the stores are released before the backends delete their databases.
-    _durable: DurableBackend,
-    _short_lived: ShortLivedBackend,
+    _backends: BackendPair,
 }
 
 /// A registered client and the secret it authenticates with.
@@ -75,28 +67,6 @@ pub struct TestClient {
     pub id: String,
     pub secret: Option<String>,
     pub method: TokenEndpointAuthMethod,
-}
-
-/// One answer: status, headers and the body as JSON (`Null` when empty or not JSON).
-#[derive(Debug)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Value,
-    pub raw: Vec<u8>,
-}
-
-impl Reply {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    pub fn str(&self, field: &str) -> String {
-        self.body[field]
-            .as_str()
-            .unwrap_or_else(|| panic!("no string {field:?} in {}", self.body))
-            .to_owned()
-    }
 }
 
 /// Asserts an RFC 6749 §5.2 error: status, code, a description, and no caching.
@@ -128,55 +98,12 @@ pub async fn envs() -> Vec<Env> {
 
 pub async fn envs_with(configure: impl Fn(&mut TokenSettings)) -> Vec<Env> {
     let mut out = Vec::new();
-    for (durable, short_lived) in backend_pairs().await {
+    for backends in backend_pairs().await {
         let mut settings = TokenSettings::for_issuer(ISSUER);
         configure(&mut settings);
-        out.push(Env::start(durable, short_lived, settings).await);
+        out.push(Env::start(backends, settings).await);
     }
     out
-}
-
-/// Every configured durable and short-lived backend, paired so each appears at least once.
-pub async fn backend_pairs() -> Vec<(DurableBackend, ShortLivedBackend)> {
-    let mut durable = gatehouse_testkit::durable_backends().await;
-    let short_lived = gatehouse_testkit::short_lived_backends().await;
-    while durable.len() < short_lived.len() {
-        durable.extend(gatehouse_testkit::durable_backend(DurableKind::Sqlite).await);
-    }
-    let mut short_lived = short_lived.into_iter();
-    let mut pairs = Vec::new();
-    for durable in durable {
-        let short = match short_lived.next() {
-            Some(short) => short,
-            None => gatehouse_testkit::short_lived_backend(ShortLivedKind::Memory)
-                .await
-                .unwrap(),
-        };
-        pairs.push((durable, short));
-    }
-    pairs
-}
-
-/// Now, to the second (the stores keep whole seconds).
-pub fn now() -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    now.replace_nanosecond(0).unwrap()
-}
-
-/// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
-pub fn basic(id: &str, secret: &str) -> String {
-    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    format!(
-        "Basic {}",
-        STANDARD.encode(format!("{}:{}", encode(id), encode(secret)))
-    )
-}
-
-/// A form body from pairs.
-pub fn form(pairs: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
 }
 
 pub fn metadata(method: TokenEndpointAuthMethod, grants: &[&str], scope: &str) -> ClientMetadata {
@@ -199,12 +126,12 @@ pub fn metadata(method: TokenEndpointAuthMethod, grants: &[&str], scope: &str) -
 }
 
 impl Env {
-    pub async fn start(
-        durable: DurableBackend,
-        short_lived: ShortLivedBackend,
-        settings: TokenSettings,
-    ) -> Self {
-        let name = format!("{}+{}", durable.name(), short_lived.name());
+    pub async fn start(backends: BackendPair, settings: TokenSettings) -> Self {
+        let name = backends.name();
+        let BackendPair {
+            durable,
+            short_lived,
+        } = &backends;
         let clock = Arc::new(ManualClock::new(now()));
         seed_default_scopes(durable.store.as_ref()).await.unwrap();
         let project_scope = ScopeDefinition {
@@ -214,7 +141,7 @@ impl Env {
             hidden: false,
         };
         durable.store.create_scope(&project_scope).await.unwrap();
-        let system_secret = random_system_secret();
+        let system_secret = random_system_secret("oauth-test").into_bytes();
         let service = TokenService::start(
             settings,
             Arc::clone(&durable.store),
@@ -233,8 +160,7 @@ impl Env {
             public: public_router(Arc::clone(&service)),
             admin: admin_introspection_router(Arc::clone(&service)),
             service,
-            _durable: durable,
-            _short_lived: short_lived,
+            _backends: backends,
         };
         env.user(SUBJECT, "alice").await;
         env
@@ -322,15 +248,13 @@ impl Env {
     pub async fn user(&self, id: &str, username: &str) -> User {
         let mut user = gatehouse_testkit::fixtures::user(id, username);
         user.picture = Some(format!("https://img.example.com/{username}.png"));
-        let cheap = PasswordHashParams {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-        };
         user.password_hash = Some(
-            hash_password(SecretString::new("correct horse battery"), cheap)
-                .await
-                .unwrap(),
+            hash_password(
+                SecretString::new("correct horse battery"),
+                cheap_password_params(64),
+            )
+            .await
+            .unwrap(),
         );
         self.service.durable().create_user(&user).await.unwrap();
         user
@@ -525,11 +449,7 @@ fn admin_api(service: &Arc<TokenService>, system_secret: &[u8]) -> Router {
         Arc::clone(service),
         client_secret_hasher(system_secret),
         AdminConfig {
-            password_hash: PasswordHashParams {
-                memory_kib: 64,
-                iterations: 1,
-                parallelism: 1,
-            },
+            password_hash: cheap_password_params(64),
             ..AdminConfig::default()
         },
         None,
@@ -554,22 +474,5 @@ impl Env {
             .body(Body::empty())
             .unwrap();
         send(&self.public, request).await
-    }
-}
-
-pub async fn send(router: &Router, request: Request<Body>) -> Reply {
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let raw = axum::body::to_bytes(response.into_body(), 1024 * 1024)
-        .await
-        .unwrap()
-        .to_vec();
-    let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-    Reply {
-        status,
-        headers,
-        body,
-        raw,
     }
 }

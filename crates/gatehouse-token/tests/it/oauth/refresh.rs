@@ -2,7 +2,8 @@
 
 use axum::http::StatusCode;
 
-use super::{Env, Reply, TestClient, assert_oauth_error, envs};
+use super::{Env, TestClient, assert_oauth_error, envs};
+use gatehouse_testkit::http::Reply;
 
 async fn refresh(env: &Env, client: &TestClient, token: &str, scope: Option<&str>) -> Reply {
     let mut pairs = vec![("grant_type", "refresh_token"), ("refresh_token", token)];

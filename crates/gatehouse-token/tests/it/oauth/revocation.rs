@@ -2,7 +2,8 @@
 
 use axum::http::StatusCode;
 
-use super::{assert_no_store, assert_oauth_error, basic, envs, form};
+use super::{assert_no_store, assert_oauth_error, envs};
+use gatehouse_testkit::http::{basic, form};
 
 #[tokio::test]
 async fn revoking_an_access_token_ends_it_and_answers_an_empty_200() {

@@ -4,7 +4,8 @@
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 
-use super::{assert_no_store, assert_oauth_error, basic, envs, send};
+use super::{assert_no_store, assert_oauth_error, envs};
+use gatehouse_testkit::http::{basic, send};
 
 #[tokio::test]
 async fn malformed_requests_are_invalid_request() {

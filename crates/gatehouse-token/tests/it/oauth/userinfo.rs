@@ -4,7 +4,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::json;
 
-use super::{Env, Reply, SUBJECT, envs, send};
+use super::{Env, SUBJECT, envs};
+use gatehouse_testkit::http::{Reply, send};
 
 async fn get_with(env: &Env, authorization: Option<&str>) -> Reply {
     let mut request = Request::get("/userinfo");

@@ -1,8 +1,8 @@
 //! Signing keys and the store itself.
 
+use crate::DurableBackend;
+use crate::fixtures::now;
 use gatehouse_core::store::{SigningKeyRecord, StoreError};
-use gatehouse_testkit::DurableBackend;
-use gatehouse_testkit::fixtures::now;
 use time::Duration;
 
 fn key(kid: &str, age_days: i64) -> SigningKeyRecord {

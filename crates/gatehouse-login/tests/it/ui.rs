@@ -1,33 +1,31 @@
-//! A login UI over a token service per backend pair, a test browser that keeps cookies, and the
-//! fixtures: clients, scopes and users written straight into the durable store.
+//! The login UI under test: its router over a real token service (the test kit's gRPC harness)
+//! on every backend pair, the seed it starts with (clients, scopes and users written straight
+//! into the durable store), and the flows a browser ([`gatehouse_testkit::http::Browser`]) runs
+//! through it.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::http::StatusCode;
+use gatehouse_core::ManualClock;
 use gatehouse_core::client::{Client, ClientMetadata, TokenEndpointAuthMethod};
 use gatehouse_core::protocol::{GrantType, ResponseType};
 use gatehouse_core::registration::{client_secret_hasher, secret_hashes};
 use gatehouse_core::scope::{ScopeDefinition, ScopeName, ScopeSet, default_catalogue};
-use gatehouse_core::secret::{SecretString, random_token};
+use gatehouse_core::secret::SecretString;
 use gatehouse_core::store::DurableStore;
 use gatehouse_core::token_request::Form;
-use gatehouse_core::{ManualClock, SystemClock};
 use gatehouse_login::{LoginConfig, LoginState, TokenServiceClient};
+use gatehouse_testkit::BackendPair;
+pub use gatehouse_testkit::fixtures::{PKCE_CHALLENGE as CHALLENGE, PKCE_VERIFIER as VERIFIER};
+use gatehouse_testkit::fixtures::{cheap_password_params, random_system_secret};
 use gatehouse_testkit::fixtures::{client_id, redirect_uri};
-use gatehouse_testkit::{DurableBackend, DurableKind, ShortLivedBackend, ShortLivedKind};
-use gatehouse_token::grpc::{Callers, TokenGrpc};
+use gatehouse_testkit::grpc::TokenServer;
+pub use gatehouse_testkit::http::{Browser, Page};
 use gatehouse_token::issue::TokenResponse;
-use gatehouse_token::password::{PasswordHashParams, hash_password};
+use gatehouse_token::password::hash_password;
 use gatehouse_token::{TokenService, TokenSettings};
-use tokio::task::JoinHandle;
-use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
-use tower::ServiceExt as _;
 use url::Url;
 
 pub const ISSUER: &str = "https://id.gatehouse.test";
@@ -44,10 +42,6 @@ pub const WEB_REDIRECT: &str = "https://app.example.com/callback?tenant=acme";
 /// A first-party client that skips consent.
 pub const CONSOLE: &str = "neon-console";
 pub const CONSOLE_REDIRECT: &str = "https://console.example.com/callback";
-
-/// RFC 7636 Appendix B.
-pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 pub const ALICE: &str = "user-alice";
 pub const ALICE_PASSWORD: &str = "correct horse battery staple";
@@ -88,80 +82,46 @@ pub struct Ui {
     pub router: Router,
     /// The login UI's clock (the token service uses the system clock).
     pub clock: Arc<ManualClock>,
-    server: JoinHandle<()>,
-    // Last, so the stores are released before the backends delete their databases.
-    _durable: DurableBackend,
-    _short_lived: ShortLivedBackend,
-}
-
-impl Drop for Ui {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
+    // Last, so the router's client is gone before the server and its stores are.
+    _token: TokenServer,
 }
 
 impl Ui {
     async fn start(
-        durable: DurableBackend,
-        short_lived: ShortLivedBackend,
+        backends: BackendPair,
         configure: &dyn Fn(&mut LoginConfig),
         settings: &dyn Fn(&mut TokenSettings),
     ) -> Self {
-        let name = format!("{}+{}", durable.name(), short_lived.name());
         // A system secret of its own: Redis is shared between tests, and the keys of sessions
         // and failed-login counters are keyed hashes, so no two tests see each other's.
-        let system_secret = format!("login-ui-test-{}", random_token(32));
-        seed(durable.store.as_ref(), &system_secret).await;
+        let system_secret = random_system_secret("login-ui-test");
+        seed(backends.durable.store.as_ref(), &system_secret).await;
         let mut token_settings = TokenSettings::for_issuer(ISSUER);
         settings(&mut token_settings);
-        let service = Arc::new(
-            TokenService::start(
-                token_settings,
-                Arc::clone(&durable.store),
-                Arc::clone(&short_lived.store),
-                Arc::new(SystemClock),
-                &[system_secret.as_bytes()],
-            )
-            .await
-            .unwrap(),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let grpc = Server::builder()
-            .add_service(TokenGrpc::new(Arc::clone(&service)).into_server(Callers::TrustedLink));
-        let server = tokio::spawn(async move {
-            grpc.serve_with_incoming(TcpIncoming::from(listener))
-                .await
-                .unwrap();
-        });
-        let token = TokenServiceClient::connect_lazy(&url, None).unwrap();
+        let short_lived = Arc::clone(&backends.short_lived.store);
+        let token = TokenServer::start(backends, token_settings, system_secret.clone()).await;
+        let client = TokenServiceClient::connect_lazy(&token.url, None).unwrap();
         let mut config = LoginConfig::new(ISSUER, SecretString::new(system_secret));
         configure(&mut config);
         let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
-        let state = LoginState::new(token, Arc::clone(&short_lived.store), config, clock.clone());
+        let state = LoginState::new(client, short_lived, config, clock.clone());
         Self {
-            name,
-            service,
+            name: token.name.clone(),
+            service: Arc::clone(&token.service),
             router: gatehouse_login::router(state),
             clock,
-            server,
-            _durable: durable,
-            _short_lived: short_lived,
+            _token: token,
         }
     }
 
+    /// A browser on this UI from the usual address.
     pub fn browser(&self) -> Browser<'_> {
         self.browser_from("203.0.113.7:40000")
     }
 
+    /// A browser on this UI from `addr` (the per-IP rate limit keys on it).
     pub fn browser_from(&self, addr: &str) -> Browser<'_> {
-        Browser {
-            ui: self,
-            cookies: HashMap::new(),
-            set_cookies: Vec::new(),
-            addr: addr.parse().unwrap(),
-            accept_language: None,
-        }
+        Browser::new(&self.router, self.name.clone(), addr)
     }
 
     pub fn store(&self) -> &dyn DurableStore {
@@ -219,21 +179,9 @@ async fn uis_configured(
     configure: impl Fn(&mut LoginConfig),
     settings: impl Fn(&mut TokenSettings),
 ) -> Vec<Ui> {
-    let mut durable = gatehouse_testkit::durable_backends().await;
-    let short_lived = gatehouse_testkit::short_lived_backends().await;
-    while durable.len() < short_lived.len() {
-        durable.extend(gatehouse_testkit::durable_backend(DurableKind::Sqlite).await);
-    }
-    let mut short_lived = short_lived.into_iter();
     let mut out = Vec::new();
-    for durable in durable {
-        let short = match short_lived.next() {
-            Some(short) => short,
-            None => gatehouse_testkit::short_lived_backend(ShortLivedKind::Memory)
-                .await
-                .unwrap(),
-        };
-        out.push(Ui::start(durable, short, &configure, &settings).await);
+    for backends in gatehouse_testkit::backend_pairs().await {
+        out.push(Ui::start(backends, &configure, &settings).await);
     }
     out
 }
@@ -312,12 +260,7 @@ async fn seed(store: &dyn DurableStore, system_secret: &str) {
     }
 
     // Cheap argon2 parameters: the service verifies with the parameters in each hash.
-    let cheap = PasswordHashParams {
-        memory_kib: 256,
-        iterations: 1,
-        parallelism: 1,
-    };
-    let hash = |pw: &str| hash_password(SecretString::new(pw), cheap);
+    let hash = |pw: &str| hash_password(SecretString::new(pw), cheap_password_params(256));
     for (id, username, password, disabled) in [
         (ALICE, "alice", ALICE_PASSWORD, false),
         (BOB, "bob", BOB_PASSWORD, true),
@@ -345,200 +288,37 @@ pub fn cli_authorize(scope: &str, extra: &[(&str, &str)]) -> String {
     format!("/oauth2/auth?{}", url.query().unwrap())
 }
 
-/// The answer to one request, body as text.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: String,
-}
-
-impl Reply {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    pub fn location(&self) -> &str {
-        assert_eq!(
-            self.status,
-            StatusCode::SEE_OTHER,
-            "expected a redirect: {}",
-            self.body
-        );
-        self.header("location").expect("a Location header")
-    }
-
-    /// The query parameters of an absolute `Location` (a redirect to a client).
-    pub fn redirect_params(&self) -> (String, HashMap<String, String>) {
-        let url = Url::parse(self.location()).unwrap();
-        let base = format!("{}://{}{}", url.scheme(), url.authority(), url.path());
-        (base, url.query_pairs().into_owned().collect())
-    }
-
-    /// The value of the form field `name` in the page (hidden inputs and prefilled fields).
-    pub fn field(&self, name: &str) -> String {
-        let marker = format!("name=\"{name}\" value=\"");
-        let start = self
-            .body
-            .find(&marker)
-            .unwrap_or_else(|| panic!("no field {name} in: {}", self.body))
-            + marker.len();
-        let end = self.body[start..].find('"').unwrap() + start;
-        self.body[start..end].to_owned()
-    }
-
-    /// The value of field `name` inside the form with id `form`.
-    pub fn form_field(&self, form: &str, name: &str) -> String {
-        let start = self
-            .body
-            .find(&format!("id=\"{form}\""))
-            .unwrap_or_else(|| panic!("no form {form} in: {}", self.body));
-        Reply {
-            status: self.status,
-            headers: HeaderMap::new(),
-            body: self.body[start..].to_owned(),
-        }
-        .field(name)
-    }
-
-    pub fn set_cookies(&self) -> Vec<&str> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect()
-    }
-
-    #[track_caller]
-    pub fn assert_page(&self, status: StatusCode, context: &str) {
-        assert_eq!(self.status, status, "{context}: {}", self.body);
-        assert!(
-            self.header("content-type")
-                .is_some_and(|c| c.starts_with("text/html")),
-            "{context}: {:?}",
-            self.headers
-        );
-        assert!(
-            self.header("location").is_none(),
-            "{context}: a page, not a redirect"
-        );
-    }
-}
-
-/// A browser: keeps cookies (by name; attributes are the tests' business), sends them back,
-/// and connects from a fixed address (the per-IP rate limit keys on it).
-pub struct Browser<'a> {
-    ui: &'a Ui,
-    cookies: HashMap<String, String>,
-    /// Every `Set-Cookie` seen, in order.
-    pub set_cookies: Vec<String>,
-    addr: SocketAddr,
-    pub accept_language: Option<String>,
-}
-
-impl Browser<'_> {
-    pub async fn get(&mut self, uri: &str) -> Reply {
-        self.send(Method::GET, uri, None).await
-    }
-
-    pub async fn post(&mut self, uri: &str, form: &[(&str, &str)]) -> Reply {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
-        self.send(Method::POST, uri, Some(body)).await
-    }
-
-    /// Follows a redirect within the login UI.
-    pub async fn follow(&mut self, reply: &Reply) -> Reply {
-        let location = reply.location().to_owned();
-        assert!(
-            location.starts_with('/'),
-            "not a login UI redirect: {location}"
-        );
-        self.get(&location).await
-    }
-
-    pub fn cookie(&self, name: &str) -> Option<&str> {
-        self.cookies.get(name).map(String::as_str)
-    }
-
-    pub fn forget_cookie(&mut self, name: &str) {
-        self.cookies.remove(name);
-    }
-
-    async fn send(&mut self, method: Method, uri: &str, body: Option<String>) -> Reply {
-        let mut request = Request::builder().method(method).uri(uri);
-        if !self.cookies.is_empty() {
-            let cookie = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            request = request.header(header::COOKIE, cookie);
-        }
-        if let Some(lang) = &self.accept_language {
-            request = request.header(header::ACCEPT_LANGUAGE, lang);
-        }
-        let body = match body {
-            Some(form) => {
-                request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-                Body::from(form)
-            }
-            None => Body::empty(),
-        };
-        let mut request = request.body(body).unwrap();
-        request.extensions_mut().insert(ConnectInfo(self.addr));
-        let response = self.ui.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), 4 * 1024 * 1024)
-            .await
-            .unwrap();
-        let reply = Reply {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        };
-        for set in reply.set_cookies() {
-            self.set_cookies.push(set.to_owned());
-            let Some((pair, attrs)) = set.split_once(';').or(Some((set, ""))) else {
-                continue;
-            };
-            let Some((name, value)) = pair.split_once('=') else {
-                continue;
-            };
-            if attrs.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        reply
-    }
-
+/// What a browser does on the login UI: sign in, decide on consent, the whole flow.
+#[allow(async_fn_in_trait)]
+pub trait Flows {
     /// Authorization request → login page: answers the login page.
-    pub async fn start(&mut self, authorize: &str) -> Reply {
+    async fn start(&mut self, authorize: &str) -> Page;
+    /// Submits the login form of `page`.
+    async fn login(&mut self, page: &Page, username: &str, password: &str, remember: bool) -> Page;
+    /// Submits the consent form of `page` with `decision`.
+    async fn decide(&mut self, page: &Page, decision: &str, remember: bool) -> Page;
+    /// Authorize → login as alice → consent page.
+    async fn reach_consent(&mut self, authorize: &str) -> Page;
+    /// The whole flow for alice and the CLI client with `scope`, consent allowed (and
+    /// remembered when asked): the callback's parameters.
+    async fn authorize_alice(&mut self, scope: &str, remember: bool) -> HashMap<String, String>;
+}
+
+impl Flows for Browser<'_> {
+    async fn start(&mut self, authorize: &str) -> Page {
         let reply = self.get(authorize).await;
         assert!(
             reply.location().starts_with("/ui/login?challenge="),
             "{}: {}",
-            self.ui.name,
+            self.name(),
             reply.location()
         );
         let page = self.follow(&reply).await;
-        page.assert_page(StatusCode::OK, &self.ui.name);
+        page.assert_page(StatusCode::OK, self.name());
         page
     }
 
-    /// Submits the login form of `page`.
-    pub async fn login(
-        &mut self,
-        page: &Reply,
-        username: &str,
-        password: &str,
-        remember: bool,
-    ) -> Reply {
+    async fn login(&mut self, page: &Page, username: &str, password: &str, remember: bool) -> Page {
         let csrf = page.field("csrf_token");
         let challenge = page
             .body
@@ -558,8 +338,7 @@ impl Browser<'_> {
         self.post("/ui/login", &form).await
     }
 
-    /// Submits the consent form of `page` with `decision`.
-    pub async fn decide(&mut self, page: &Reply, decision: &str, remember: bool) -> Reply {
+    async fn decide(&mut self, page: &Page, decision: &str, remember: bool) -> Page {
         let csrf = page.form_field("consent-form", "csrf_token");
         let challenge = page.form_field("consent-form", "challenge");
         let mut form = vec![
@@ -573,32 +352,25 @@ impl Browser<'_> {
         self.post("/ui/consent", &form).await
     }
 
-    /// Authorize → login as alice → consent page.
-    pub async fn reach_consent(&mut self, authorize: &str) -> Reply {
+    async fn reach_consent(&mut self, authorize: &str) -> Page {
         let page = self.start(authorize).await;
         let after = self.login(&page, "alice", ALICE_PASSWORD, false).await;
         assert!(
             after.location().starts_with("/ui/consent?challenge="),
             "{}: {}",
-            self.ui.name,
+            self.name(),
             after.location()
         );
         let consent = self.follow(&after).await;
-        consent.assert_page(StatusCode::OK, &self.ui.name);
+        consent.assert_page(StatusCode::OK, self.name());
         consent
     }
 
-    /// The whole flow for alice and the CLI client with `scope`, consent allowed (and
-    /// remembered when asked): the callback's parameters.
-    pub async fn authorize_alice(
-        &mut self,
-        scope: &str,
-        remember: bool,
-    ) -> HashMap<String, String> {
+    async fn authorize_alice(&mut self, scope: &str, remember: bool) -> HashMap<String, String> {
         let consent = self.reach_consent(&cli_authorize(scope, &[])).await;
         let reply = self.decide(&consent, "allow", remember).await;
         let (base, params) = reply.redirect_params();
-        assert_eq!(base, CLI_REDIRECT, "{}", self.ui.name);
+        assert_eq!(base, CLI_REDIRECT, "{}", self.name());
         params
     }
 }

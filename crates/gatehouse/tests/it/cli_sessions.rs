@@ -1,27 +1,78 @@
-//! Whole command sessions against an admin API in this process: a small stand-in that pages one
-//! client at a time, and the real admin router on an in-memory SQLite store.
+//! Whole operator CLI sessions: the real `gatehouse` binary's commands, one after another,
+//! against an admin API served in this test process: a small stand-in that pages one client at a
+//! time (so listing follows every page), and the real admin router
+//! (`gatehouse_token::admin::router`) on a SQLite and an in-memory store from the test kit.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
-use gatehouse_core::secret::SecretString;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use gatehouse_testkit::cli::AdminCli;
+use gatehouse_testkit::http::{Served, serve};
+use gatehouse_testkit::{BackendPair, DurableKind, ShortLivedKind, admin};
+use gatehouse_token::admin::AdminConfig;
 use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::sync::Arc;
 
-use super::http::AdminApi;
-use super::http::tests::{conn, serve};
-use super::tests::{Top, parse};
-use super::{clients, one_line, scopes, users};
+use crate::gatehouse;
+
+/// The password every `--password-stdin` of these sessions reads.
+const PASSWORD: &str = "correct horse battery staple\n";
+
+/// The CLI pointed at an admin API this test serves, for as long as it lives.
+struct Session {
+    cli: AdminCli,
+    _served: Served,
+    // Last, so the router (and its store) go before the backends delete their databases.
+    _admin: Option<admin::Harness>,
+}
+
+impl Session {
+    /// The CLI against [`paginating_stand_in`].
+    async fn stand_in() -> Self {
+        let served = serve(paginating_stand_in()).await;
+        Self {
+            cli: gatehouse().cli(&served.url),
+            _served: served,
+            _admin: None,
+        }
+    }
+
+    /// The CLI against the real admin API on SQLite and the memory store, with the default
+    /// scopes seeded.
+    async fn real_admin_api() -> Self {
+        let backends = BackendPair {
+            durable: gatehouse_testkit::durable_backend(DurableKind::Sqlite)
+                .await
+                .unwrap(),
+            short_lived: gatehouse_testkit::short_lived_backend(ShortLivedKind::Memory)
+                .await
+                .unwrap(),
+        };
+        let harness = admin::Harness::new(backends, AdminConfig::default());
+        gatehouse_token::admin::seed_default_scopes(harness.store())
+            .await
+            .unwrap();
+        let served = serve(harness.router.clone()).await;
+        Self {
+            cli: gatehouse().cli(&served.url),
+            _served: served,
+            _admin: Some(harness),
+        }
+    }
+}
+
+/// Runs `gatehouse <line>` (with [`PASSWORD`] on standard input when the line reads it) and
+/// returns its standard output, or its error line when it fails.
+async fn run_line(api: &Session, line: &[&str]) -> Result<String, String> {
+    let stdin = line.contains(&"--password-stdin").then_some(PASSWORD);
+    api.cli.run_async(line, stdin).await.result()
+}
 
 /// An in-memory stand-in for the admin API's client endpoints, paginating one client per page.
-fn mock_admin_api() -> axum::Router {
-    use axum::extract::{Path, Query, State};
-    use axum::http::{StatusCode, header};
-    use axum::response::{IntoResponse, Response};
-    use axum::routing::{get, post};
-    use std::collections::BTreeMap;
-    use std::sync::{Arc, Mutex};
-
+fn paginating_stand_in() -> axum::Router {
     type Db = Arc<Mutex<BTreeMap<String, Value>>>;
     fn not_found(id: &str) -> Response {
         (StatusCode::NOT_FOUND, axum::Json(json!({"error": "not_found", "error_description": format!("client {id:?} does not exist")})))
@@ -126,26 +177,9 @@ fn mock_admin_api() -> axum::Router {
         .with_state(Db::default())
 }
 
-/// Runs one command line against `api` as `main` would, returning stdout or the error line.
-async fn run_line(api: &AdminApi, line: &[&str]) -> Result<String, String> {
-    let mut out = Vec::new();
-    let result = match parse(line) {
-        Ok(Top::Clients { conn, cmd }) => clients::execute(api, conn.format, cmd, &mut out).await,
-        Ok(Top::Scopes { conn, cmd }) => scopes::execute(api, conn.format, cmd, &mut out).await,
-        Ok(Top::Users { conn, cmd }) => {
-            let mut password = |_| Ok(SecretString::new("correct horse battery staple"));
-            users::execute(api, conn.format, cmd, &mut out, &mut password).await
-        }
-        Err(e) => panic!("{line:?}: {e}"),
-    };
-    let out = String::from_utf8(out).unwrap();
-    result.map(|()| out).map_err(|e| one_line(e).to_string())
-}
-
 #[tokio::test]
 async fn the_seeds_session_against_an_admin_api() {
-    let base = serve(mock_admin_api()).await;
-    let api = AdminApi::new(&conn(&base, None)).unwrap();
+    let api = Session::stand_in().await;
 
     let created = run_line(
         &api,
@@ -265,8 +299,7 @@ async fn the_seeds_session_against_an_admin_api() {
 
 #[tokio::test]
 async fn import_reports_each_client_and_fails_if_any_failed() {
-    let base = serve(mock_admin_api()).await;
-    let api = AdminApi::new(&conn(&base, None)).unwrap();
+    let api = Session::stand_in().await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("clients.json");
     std::fs::write(&file, r#"[{"client_id":"a","token_endpoint_auth_method":"none"},{"client_id":"b"},{"client_id":"c","client_secret":""}]"#).unwrap();
@@ -318,37 +351,9 @@ async fn import_reports_each_client_and_fails_if_any_failed() {
     );
 }
 
-/// The real admin API (`gatehouse_token::admin::router`) on an in-memory SQLite store.
-async fn real_admin_api() -> AdminApi {
-    let durable = gatehouse_store::connect_durable("sqlite::memory:")
-        .await
-        .unwrap();
-    let short_lived = gatehouse_store::connect_short_lived(None).await.unwrap();
-    gatehouse_token::admin::seed_default_scopes(durable.as_ref())
-        .await
-        .unwrap();
-    let clock: Arc<dyn gatehouse_core::Clock> = Arc::new(gatehouse_core::SystemClock);
-    let revocations = gatehouse_token::revocation::Revocations::new(
-        durable.clone(),
-        short_lived,
-        clock.clone(),
-        &[7; 32],
-        std::time::Duration::from_secs(3600),
-    );
-    let state = gatehouse_token::admin::AdminState::new(
-        durable,
-        revocations,
-        clock,
-        gatehouse_token::admin::client_secret_hasher(&[7; 32]),
-        gatehouse_token::admin::AdminConfig::default(),
-    );
-    let base = serve(gatehouse_token::admin::router(state)).await;
-    AdminApi::new(&conn(&base, None)).unwrap()
-}
-
 #[tokio::test]
 async fn the_seeds_commands_against_the_real_admin_api() {
-    let api = real_admin_api().await;
+    let api = Session::real_admin_api().await;
     let scope = "openid offline offline_access urn:neoncloud:projects:create urn:neoncloud:projects:read \
                  urn:neoncloud:projects:update urn:neoncloud:projects:delete";
     let created = run_line(
@@ -412,7 +417,7 @@ async fn the_seeds_commands_against_the_real_admin_api() {
 
 #[tokio::test]
 async fn confidential_clients_show_generated_secrets_once() {
-    let api = real_admin_api().await;
+    let api = Session::real_admin_api().await;
     let created = run_line(
         &api,
         &[
@@ -472,7 +477,7 @@ async fn confidential_clients_show_generated_secrets_once() {
 
 #[tokio::test]
 async fn scopes_and_users_against_the_real_admin_api() {
-    let api = real_admin_api().await;
+    let api = Session::real_admin_api().await;
     let listed = run_line(&api, &["scopes", "list"]).await.unwrap();
     assert!(
         listed.contains("| openid         | Sign you in "),
@@ -532,6 +537,7 @@ async fn scopes_and_users_against_the_real_admin_api() {
             "ann@example.com",
             "--name",
             "Ann",
+            "--password-stdin",
         ],
     )
     .await
@@ -542,10 +548,13 @@ async fn scopes_and_users_against_the_real_admin_api() {
         .trim_end_matches(".\n")
         .to_owned();
     assert!(
-        run_line(&api, &["users", "create", "--username", "ANN"])
-            .await
-            .unwrap_err()
-            .ends_with("(conflict)")
+        run_line(
+            &api,
+            &["users", "create", "--username", "ANN", "--password-stdin"]
+        )
+        .await
+        .unwrap_err()
+        .ends_with("(conflict)")
     );
     let found = run_line(
         &api,
@@ -587,7 +596,7 @@ async fn scopes_and_users_against_the_real_admin_api() {
     );
     run_line(&api, &["users", "enable", &id]).await.unwrap();
     assert_eq!(
-        run_line(&api, &["users", "set-password", &id]).await,
+        run_line(&api, &["users", "set-password", &id, "--password-stdin"]).await,
         Ok(format!("Password of user {id} set.\n"))
     );
     assert_eq!(

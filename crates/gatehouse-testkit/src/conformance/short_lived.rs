@@ -1,6 +1,8 @@
-//! The short-lived-store conformance suite, generated once per backend by `short_lived_tests!`
-//! (e.g. `short_lived::on_redis::take_is_exactly_once`). Keys are random, so tests sharing one
-//! Redis never meet.
+//! The short-lived-store conformance suite: what every adapter of
+//! [`ShortLivedStore`] must do. Each test function takes a store and the [`Clock`] its entries
+//! expire by; [`short_lived_store_conformance!`](crate::short_lived_store_conformance) generates
+//! one `#[tokio::test]` per function for one adapter. Keys are random, so tests sharing one Redis
+//! never meet.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -8,10 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_core::store::ShortLivedStore;
-use gatehouse_testkit::{ShortLivedBackend, ShortLivedKind};
+
+use crate::ShortLivedBackend;
 
 fn key(what: &str) -> String {
-    gatehouse_testkit::fixtures::unique_id(&format!("gh-test:{what}"))
+    crate::fixtures::unique_id(&format!("gh-test:{what}"))
 }
 
 const SHORT: Duration = Duration::from_millis(300);
@@ -19,56 +22,130 @@ const SHORT: Duration = Duration::from_millis(300);
 const PAST_SHORT: Duration = Duration::from_millis(600);
 const LONG: Duration = Duration::from_secs(60);
 
-async fn run<F, Fut>(kind: ShortLivedKind, test: F)
-where
-    F: FnOnce(Arc<dyn ShortLivedStore>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    match gatehouse_testkit::short_lived_backend(kind).await {
-        Some(ShortLivedBackend { store, .. }) => test(store).await,
-        None => eprintln!("skipped: {} is not configured", kind.name()),
+/// How a test lets time pass until entries expire: the clock the adapter's expiry reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// The store expires entries by tokio's clock ([`tokio::time::Instant`]), which the test
+    /// runs paused (`#[tokio::test(start_paused = true)]`) and moves forward with
+    /// [`tokio::time::advance`]: no test waits for real time (the in-memory store).
+    Paused,
+    /// The store's server keeps its own time (Redis), so the test really sleeps.
+    Real,
+}
+
+impl Clock {
+    /// Lets `duration` pass for the store.
+    pub async fn pass(self, duration: Duration) {
+        match self {
+            Self::Paused => tokio::time::advance(duration).await,
+            Self::Real => tokio::time::sleep(duration).await,
+        }
     }
 }
 
-macro_rules! short_lived_tests {
-    ($($tests:tt)*) => {
-        short_lived_tests_for!(on_memory, ShortLivedKind::Memory, $($tests)*);
-        short_lived_tests_for!(on_redis, ShortLivedKind::Redis, $($tests)*);
+/// Runs one conformance test on the store `backend` opens; `None` (a backend this run does not
+/// configure, never in CI) skips it with a line on stderr.
+pub async fn run<B, F, Fut>(adapter: &str, backend: B, clock: Clock, test: F)
+where
+    B: Future<Output = Option<ShortLivedBackend>>,
+    F: FnOnce(Arc<dyn ShortLivedStore>, Clock) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    match backend.await {
+        Some(backend) => test(backend.store, clock).await,
+        None => crate::skipped(adapter, "its backend"),
+    }
+}
+
+/// Generates the whole short-lived-store conformance suite for one adapter, as a module
+/// `$adapter` with one `#[tokio::test]` per conformance test (e.g. `on_redis::take_is_exactly_once`).
+///
+/// The clock is `paused_clock` for a store that expires entries by tokio's clock (the in-memory
+/// store): the tests that wait for expiry run on tokio's paused clock and advance it, so they
+/// take no real time; or `real_clock` for a store whose server keeps its own time (Redis): they
+/// sleep. The tests that do not wait for expiry run on a multi-threaded runtime either way, so
+/// concurrent callers really race.
+///
+/// `$backend` is an expression of type `impl Future<Output = Option<ShortLivedBackend>>`,
+/// evaluated anew in every test: e.g. `gatehouse_testkit::short_lived_backend(ShortLivedKind::Redis)`
+/// or a function of the calling module that wraps one (the generated module sees the caller's
+/// items through `use super::*`). `None` skips the test (never in CI).
+///
+/// ```ignore
+/// gatehouse_testkit::short_lived_store_conformance!(on_memory, paused_clock, short_lived_backend(ShortLivedKind::Memory));
+/// ```
+///
+/// The caller needs `tokio` with the `test-util` feature (for the paused clock) as a dependency
+/// of its tests.
+#[macro_export]
+macro_rules! short_lived_store_conformance {
+    (@suite $adapter:ident, $backend:expr, $clock:ident, [$($timed:tt)*]) => {
+        $crate::__short_lived_store_conformance!(
+            $adapter,
+            $backend,
+            $clock,
+            timed [$($timed)*]: [
+                values_expire_after_their_ttl,
+                put_replaces_and_delete_reports,
+                get_many_answers_in_the_order_asked,
+                put_new_stores_only_when_free,
+                counters_count_within_a_fixed_window,
+                sets_collect_members_until_taken,
+                set_ttl_is_extended_never_shortened,
+            ],
+            untimed [tokio::test(flavor = "multi_thread", worker_threads = 2)]: [
+                ping_names_the_backend,
+                take_is_exactly_once,
+            ],
+        );
+    };
+    ($adapter:ident, paused_clock, $backend:expr $(,)?) => {
+        $crate::short_lived_store_conformance!(@suite $adapter, $backend, Paused,
+            [tokio::test(start_paused = true)]);
+    };
+    ($adapter:ident, real_clock, $backend:expr $(,)?) => {
+        $crate::short_lived_store_conformance!(@suite $adapter, $backend, Real,
+            [tokio::test(flavor = "multi_thread", worker_threads = 2)]);
     };
 }
 
-macro_rules! short_lived_tests_for {
-    ($kind_mod:ident, $kind:expr, $($test:ident),* $(,)?) => {
-        mod $kind_mod {
+/// The expansion of [`short_lived_store_conformance!`]; not to be called directly.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __short_lived_store_conformance {
+    (
+        $adapter:ident,
+        $backend:expr,
+        $clock:ident,
+        $(
+            $_kind:ident [$attr:meta]: [$($test:ident),* $(,)?]
+        ),* $(,)?
+    ) => {
+        mod $adapter {
+            #[allow(unused_imports)]
             use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $($(
+                #[$attr]
                 async fn $test() {
-                    run($kind, super::$test).await;
+                    $crate::conformance::short_lived::run(
+                        concat!(module_path!(), "::", stringify!($test)),
+                        $backend,
+                        $crate::conformance::short_lived::Clock::$clock,
+                        $crate::conformance::short_lived::$test,
+                    )
+                    .await;
                 }
-            )*
+            )*)*
         }
     };
 }
 
-short_lived_tests!(
-    ping_names_the_backend,
-    values_expire_after_their_ttl,
-    put_replaces_and_delete_reports,
-    get_many_answers_in_the_order_asked,
-    put_new_stores_only_when_free,
-    take_is_exactly_once,
-    counters_count_within_a_fixed_window,
-    sets_collect_members_until_taken,
-    set_ttl_is_extended_never_shortened,
-);
-
-async fn ping_names_the_backend(store: Arc<dyn ShortLivedStore>) {
+pub async fn ping_names_the_backend(store: Arc<dyn ShortLivedStore>, _clock: Clock) {
     store.ping().await.unwrap();
     assert!(["memory", "redis"].contains(&store.backend()));
 }
 
-async fn values_expire_after_their_ttl(store: Arc<dyn ShortLivedStore>) {
+pub async fn values_expire_after_their_ttl(store: Arc<dyn ShortLivedStore>, clock: Clock) {
     let (short, long) = (key("short"), key("long"));
     store.put(&short, b"code", SHORT).await.unwrap();
     store.put(&long, b"session", LONG).await.unwrap();
@@ -76,7 +153,7 @@ async fn values_expire_after_their_ttl(store: Arc<dyn ShortLivedStore>) {
         store.get(&short).await.unwrap().as_deref(),
         Some(&b"code"[..])
     );
-    tokio::time::sleep(PAST_SHORT).await;
+    clock.pass(PAST_SHORT).await;
     assert_eq!(store.get(&short).await.unwrap(), None);
     assert_eq!(store.take(&short).await.unwrap(), None);
     assert!(!store.delete(&short).await.unwrap());
@@ -86,7 +163,7 @@ async fn values_expire_after_their_ttl(store: Arc<dyn ShortLivedStore>) {
     );
 }
 
-async fn put_replaces_and_delete_reports(store: Arc<dyn ShortLivedStore>) {
+pub async fn put_replaces_and_delete_reports(store: Arc<dyn ShortLivedStore>, clock: Clock) {
     let k = key("put");
     assert_eq!(store.get(&k).await.unwrap(), None);
     store.put(&k, b"one", LONG).await.unwrap();
@@ -98,7 +175,7 @@ async fn put_replaces_and_delete_reports(store: Arc<dyn ShortLivedStore>) {
     );
     // Replacing also replaces the TTL.
     store.put(&k, b"brief", SHORT).await.unwrap();
-    tokio::time::sleep(PAST_SHORT).await;
+    clock.pass(PAST_SHORT).await;
     assert_eq!(store.get(&k).await.unwrap(), None);
 
     store.put(&k, b"x", LONG).await.unwrap();
@@ -107,12 +184,12 @@ async fn put_replaces_and_delete_reports(store: Arc<dyn ShortLivedStore>) {
     assert_eq!(store.get(&k).await.unwrap(), None);
 }
 
-async fn get_many_answers_in_the_order_asked(store: Arc<dyn ShortLivedStore>) {
+pub async fn get_many_answers_in_the_order_asked(store: Arc<dyn ShortLivedStore>, clock: Clock) {
     let (a, b, missing, expired) = (key("many-a"), key("many-b"), key("many-x"), key("many-e"));
     store.put(&a, b"first", LONG).await.unwrap();
     store.put(&b, &[0, 255], LONG).await.unwrap();
     store.put(&expired, b"gone", SHORT).await.unwrap();
-    tokio::time::sleep(PAST_SHORT).await;
+    clock.pass(PAST_SHORT).await;
     let keys = [b.clone(), missing, a.clone(), expired, b];
     assert_eq!(
         store.get_many(&keys).await.unwrap(),
@@ -130,12 +207,12 @@ async fn get_many_answers_in_the_order_asked(store: Arc<dyn ShortLivedStore>) {
     );
 }
 
-async fn put_new_stores_only_when_free(store: Arc<dyn ShortLivedStore>) {
+pub async fn put_new_stores_only_when_free(store: Arc<dyn ShortLivedStore>, clock: Clock) {
     let k = key("put-new");
     assert!(store.put_new(&k, b"first", SHORT).await.unwrap());
     assert!(!store.put_new(&k, b"second", LONG).await.unwrap());
     assert_eq!(store.get(&k).await.unwrap().as_deref(), Some(&b"first"[..]));
-    tokio::time::sleep(PAST_SHORT).await;
+    clock.pass(PAST_SHORT).await;
     assert!(
         store.put_new(&k, b"third", LONG).await.unwrap(),
         "an expired key is free"
@@ -158,7 +235,7 @@ async fn put_new_stores_only_when_free(store: Arc<dyn ShortLivedStore>) {
     assert_eq!(winners, 1);
 }
 
-async fn take_is_exactly_once(store: Arc<dyn ShortLivedStore>) {
+pub async fn take_is_exactly_once(store: Arc<dyn ShortLivedStore>, _clock: Clock) {
     let k = key("code");
     store
         .put(&k, b"authorization-code-record", LONG)
@@ -183,15 +260,15 @@ async fn take_is_exactly_once(store: Arc<dyn ShortLivedStore>) {
     assert_eq!(store.take(&k).await.unwrap(), None);
 }
 
-async fn counters_count_within_a_fixed_window(store: Arc<dyn ShortLivedStore>) {
+pub async fn counters_count_within_a_fixed_window(store: Arc<dyn ShortLivedStore>, clock: Clock) {
     let k = key("failed-logins");
     for expected in 1..=3 {
         assert_eq!(store.increment(&k, SHORT).await.unwrap(), expected);
     }
     // Later increments do not push the window out.
-    tokio::time::sleep(SHORT / 2).await;
+    clock.pass(SHORT / 2).await;
     assert_eq!(store.increment(&k, SHORT).await.unwrap(), 4);
-    tokio::time::sleep(PAST_SHORT).await;
+    clock.pass(PAST_SHORT).await;
     assert_eq!(
         store.increment(&k, SHORT).await.unwrap(),
         1,
@@ -212,7 +289,7 @@ async fn counters_count_within_a_fixed_window(store: Arc<dyn ShortLivedStore>) {
     );
 }
 
-async fn sets_collect_members_until_taken(store: Arc<dyn ShortLivedStore>) {
+pub async fn sets_collect_members_until_taken(store: Arc<dyn ShortLivedStore>, clock: Clock) {
     let k = key("grant-index");
     assert!(store.set_take(&k).await.unwrap().is_empty());
     for member in ["at1", "at2", "at1", "at3"] {
@@ -233,21 +310,21 @@ async fn sets_collect_members_until_taken(store: Arc<dyn ShortLivedStore>) {
 
     let brief = key("brief-index");
     store.set_add(&brief, "at1", SHORT).await.unwrap();
-    tokio::time::sleep(PAST_SHORT).await;
+    clock.pass(PAST_SHORT).await;
     assert!(
         store.set_take(&brief).await.unwrap().is_empty(),
         "the set expired"
     );
 }
 
-async fn set_ttl_is_extended_never_shortened(store: Arc<dyn ShortLivedStore>) {
+pub async fn set_ttl_is_extended_never_shortened(store: Arc<dyn ShortLivedStore>, clock: Clock) {
     let extended = key("extended");
     store.set_add(&extended, "a", SHORT).await.unwrap();
     store.set_add(&extended, "b", LONG).await.unwrap();
     let shortened = key("not-shortened");
     store.set_add(&shortened, "a", LONG).await.unwrap();
     store.set_add(&shortened, "b", SHORT).await.unwrap();
-    tokio::time::sleep(PAST_SHORT).await;
+    clock.pass(PAST_SHORT).await;
     assert_eq!(store.set_take(&extended).await.unwrap().len(), 2);
     assert_eq!(store.set_take(&shortened).await.unwrap().len(), 2);
 }

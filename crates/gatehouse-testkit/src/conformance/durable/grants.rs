@@ -2,9 +2,9 @@
 
 use std::collections::BTreeSet;
 
+use crate::DurableBackend;
+use crate::fixtures::{now, scopes, unique_id};
 use gatehouse_core::store::{Consent, RefreshToken, RefreshTokenState, RotateOutcome};
-use gatehouse_testkit::DurableBackend;
-use gatehouse_testkit::fixtures::{now, scopes, unique_id};
 use time::{Duration, OffsetDateTime};
 
 fn token(
@@ -18,7 +18,7 @@ fn token(
     RefreshToken {
         token_hash: hash.into(),
         family_id: family.into(),
-        client_id: gatehouse_testkit::fixtures::client_id(client_id),
+        client_id: crate::fixtures::client_id(client_id),
         client_incarnation: format!("{client_id}-incarnation"),
         subject: subject.into(),
         scope: scopes("openid offline profile"),
@@ -47,7 +47,7 @@ pub async fn consents_upsert_list_and_delete(b: DurableBackend) {
                    granted_at: OffsetDateTime,
                    expires_at: Option<OffsetDateTime>| Consent {
         subject: "alice".into(),
-        client_id: gatehouse_testkit::fixtures::client_id(client_id),
+        client_id: crate::fixtures::client_id(client_id),
         scope: scopes(scope),
         granted_at,
         expires_at,

@@ -1,25 +1,35 @@
-//! An admin router per backend combination, and a small client for it.
+//! The admin API harness: the token service's admin router (`gatehouse_token::admin::router`)
+//! on a backend pair with a clock the test moves, driven in-process or served on a port (for the
+//! real CLI), and the assertion for its error answers.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::http::{Method, Request, StatusCode, header};
 use gatehouse_core::ManualClock;
 use gatehouse_core::registration::client_secret_hasher;
 use gatehouse_core::secret::KeyedHasher;
 use gatehouse_core::store::{DurableStore, ShortLivedStore};
-use gatehouse_testkit::{DurableBackend, DurableKind, ShortLivedBackend, ShortLivedKind};
 use gatehouse_token::admin::{AdminConfig, AdminState, router};
 use gatehouse_token::revocation::Revocations;
 use serde_json::Value;
 use time::OffsetDateTime;
-use tower::ServiceExt as _;
 
+use crate::http::{Reply, send_json};
+use crate::{BackendPair, DurableBackend, ShortLivedBackend};
+
+/// The system secret every harness keys client secrets and revocations with.
 pub const SYSTEM_SECRET: &[u8] = b"test-system-secret-0123456789abcdef";
+
+/// Where every harness's clock starts: 2026-01-01T00:00:00Z.
+pub fn start_time() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_767_225_600).expect("a valid timestamp")
+}
 
 /// One admin API on one durable and one short-lived backend, with a clock the test moves.
 pub struct Harness {
+    /// The backend pair, e.g. `postgres+redis`, for assertion messages.
     pub name: String,
     /// The admin API's revocations (cut-offs keyed with [`SYSTEM_SECRET`]).
     pub revocations: Revocations,
@@ -30,57 +40,27 @@ pub struct Harness {
     pub router: Router,
 }
 
-/// The response of one call: status, headers and the JSON body (`Null` when empty).
-#[derive(Debug)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Value,
-}
-
-impl Reply {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-pub fn start_time() -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap() // 2026-01-01T00:00:00Z
-}
-
-/// One harness per configured backend, with the default config. Every durable and every
-/// short-lived backend appears at least once: they are paired (sqlite+memory, postgres+redis),
-/// with an extra SQLite store when there are more short-lived backends than durable ones.
+/// One harness per backend pair ([`crate::backend_pairs`]), with the default config.
 pub async fn harnesses() -> Vec<Harness> {
     harnesses_with(AdminConfig::default()).await
 }
 
+/// One harness per backend pair with `config`.
 pub async fn harnesses_with(config: AdminConfig) -> Vec<Harness> {
-    let mut durable = gatehouse_testkit::durable_backends().await;
-    let short_lived = gatehouse_testkit::short_lived_backends().await;
-    while durable.len() < short_lived.len() {
-        durable.extend(gatehouse_testkit::durable_backend(DurableKind::Sqlite).await);
-    }
-    let mut short_lived = short_lived.into_iter();
-    let mut out = Vec::new();
-    for durable in durable {
-        let short = match short_lived.next() {
-            Some(short) => short,
-            None => gatehouse_testkit::short_lived_backend(ShortLivedKind::Memory)
-                .await
-                .unwrap(),
-        };
-        out.push(Harness::new(durable, short, config.clone()));
-    }
-    out
+    crate::backend_pairs()
+        .await
+        .into_iter()
+        .map(|pair| Harness::new(pair, config.clone()))
+        .collect()
 }
 
 impl Harness {
-    pub fn new(
-        durable: DurableBackend,
-        short_lived: ShortLivedBackend,
-        config: AdminConfig,
-    ) -> Self {
+    pub fn new(backends: BackendPair, config: AdminConfig) -> Self {
+        let name = backends.name();
+        let BackendPair {
+            durable,
+            short_lived,
+        } = backends;
         let clock = Arc::new(ManualClock::new(start_time()));
         let hasher = client_secret_hasher(SYSTEM_SECRET);
         let revocations = Revocations::new(
@@ -97,7 +77,6 @@ impl Harness {
             hasher.clone(),
             config,
         );
-        let name = format!("{}+{}", durable.name(), short_lived.name());
         Self {
             name,
             revocations,
@@ -117,20 +96,23 @@ impl Harness {
         self.short_lived.store.as_ref()
     }
 
+    /// One call; a JSON body is sent as `application/json`. The answer must be JSON (or empty).
     pub async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> Reply {
         let mut request = Request::builder().method(method).uri(uri);
         let body = match body {
             Some(json) => {
                 request = request.header(header::CONTENT_TYPE, "application/json");
-                Body::from(serde_json::to_vec(&json).unwrap())
+                Body::from(json.to_string())
             }
             None => Body::empty(),
         };
-        self.send(request.body(body).unwrap()).await
+        self.send(request.body(body).expect("a valid request"))
+            .await
     }
 
+    /// Sends a request as it is; the answer must be JSON (or empty).
     pub async fn send(&self, request: Request<Body>) -> Reply {
-        send(&self.router, request).await
+        send_json(&self.router, request).await
     }
 
     pub async fn get(&self, uri: &str) -> Reply {
@@ -154,27 +136,8 @@ impl Harness {
     }
 }
 
-pub async fn send(router: &Router, request: Request<Body>) -> Reply {
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), 16 * 1024 * 1024)
-        .await
-        .unwrap();
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
-    };
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-/// Asserts an error answer's status and code, naming the backend and the case on failure.
+/// Asserts an error answer's status and code, and that it describes itself, naming the backend
+/// and the case on failure.
 #[track_caller]
 pub fn assert_error(reply: &Reply, status: StatusCode, code: &str, context: &str) {
     assert_eq!(reply.status, status, "{context}: {:?}", reply.body);

@@ -1,12 +1,12 @@
 //! Clients, scopes and users.
 
+use crate::DurableBackend;
+use crate::fixtures::{client, now, scopes, user};
 use gatehouse_core::client::{ClientSecretHashes, TokenEndpointAuthMethod};
 use gatehouse_core::scope::{ScopeDefinition, ScopeName, default_catalogue};
 use gatehouse_core::store::{
     Consent, PageRequest, RefreshToken, RefreshTokenState, StoreError, UserQuery,
 };
-use gatehouse_testkit::DurableBackend;
-use gatehouse_testkit::fixtures::{client, now, scopes, user};
 use time::Duration;
 
 pub async fn client_round_trips_and_updates(b: DurableBackend) {
@@ -97,7 +97,7 @@ fn refresh_token(hash: &str, family: &str, client_id: &str, subject: &str) -> Re
     RefreshToken {
         token_hash: hash.into(),
         family_id: family.into(),
-        client_id: gatehouse_testkit::fixtures::client_id(client_id),
+        client_id: crate::fixtures::client_id(client_id),
         client_incarnation: "incarnation".into(),
         subject: subject.into(),
         scope: scopes("openid offline"),
@@ -116,7 +116,7 @@ pub async fn delete_client_ends_what_was_granted_to_it(b: DurableBackend) {
     for client_id in ["gone", "kept"] {
         let consent = Consent {
             subject: "alice".into(),
-            client_id: gatehouse_testkit::fixtures::client_id(client_id),
+            client_id: crate::fixtures::client_id(client_id),
             scope: scopes("openid"),
             granted_at: now(),
             expires_at: None,
@@ -156,7 +156,7 @@ pub async fn delete_user_ends_what_the_user_granted(b: DurableBackend) {
         store
             .put_consent(&Consent {
                 subject: id.into(),
-                client_id: gatehouse_testkit::fixtures::client_id("app"),
+                client_id: crate::fixtures::client_id("app"),
                 scope: scopes("openid"),
                 granted_at: now(),
                 expires_at: None,

@@ -1,52 +1,85 @@
-//! Starts the real `gatehouse` binary on free ports and talks to it.
+//! The real `gatehouse` binary, end to end: the binary under test, its commands with a clean
+//! environment, `gatehouse serve …` on free ports (stopped gracefully or killed), a Redis of
+//! the test's own to stop and pause, and the partner a seed registers through the CLI with the
+//! flows it runs.
+//!
+//! The binary's path is the test crate's to give: Cargo tells only the `gatehouse` crate's own
+//! tests where it built the binary (`env!("CARGO_BIN_EXE_gatehouse")`), so those tests build a
+//! [`Gatehouse`] from it; `GATEHOUSE_TEST_BIN` overrides it (e.g. an earlier release's binary,
+//! to watch a new test fail on it).
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// The binary under test: this build's, or another one named by `GATEHOUSE_TEST_BIN` (e.g. an
-/// earlier release's, to watch a new test fail on it).
-pub fn bin() -> String {
-    std::env::var("GATEHOUSE_TEST_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_gatehouse").to_owned())
+use crate::cli::AdminCli;
+use crate::fixtures::{PKCE_CHALLENGE, PKCE_VERIFIER};
+use crate::http::{free_port, get, is_listening};
+
+/// The environment variable that names another binary to test than this build's.
+pub const TEST_BIN_VAR: &str = "GATEHOUSE_TEST_BIN";
+
+/// The binary under test.
+#[derive(Debug, Clone)]
+pub struct Gatehouse {
+    path: PathBuf,
 }
 
-/// A port nobody listens on right now.
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("binding an ephemeral port");
-    l.local_addr().expect("local addr").port()
-}
+impl Gatehouse {
+    /// The binary Cargo built at `built` (pass `env!("CARGO_BIN_EXE_gatehouse")`), or the one
+    /// `GATEHOUSE_TEST_BIN` names.
+    pub fn new(built: impl Into<PathBuf>) -> Self {
+        let path = std::env::var_os(TEST_BIN_VAR)
+            .filter(|p| !p.is_empty())
+            .map_or_else(|| built.into(), PathBuf::from);
+        Self { path }
+    }
 
-pub fn is_listening(port: u16) -> bool {
-    TcpStream::connect_timeout(
-        &SocketAddr::from(([127, 0, 0, 1], port)),
-        Duration::from_millis(200),
-    )
-    .is_ok()
-}
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
 
-/// A `gatehouse` command with a clean environment of its own (no inherited GATEHOUSE_*).
-pub fn command(data_dir: &Path) -> Command {
-    let mut cmd = Command::new(bin());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("GATEHOUSE_") || k == "DATABASE_URL" || k == "REDIS_URL" {
-            cmd.env_remove(k);
+    /// A `gatehouse` command with a clean environment of its own (no inherited `GATEHOUSE_*`,
+    /// `DATABASE_URL` or `REDIS_URL`), its data in `data_dir` and `info` logging.
+    pub fn command(&self, data_dir: &Path) -> Command {
+        let mut cmd = Command::new(&self.path);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("GATEHOUSE_") || k == "DATABASE_URL" || k == "REDIS_URL" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("GATEHOUSE_DATA_DIR", data_dir)
+            .env("GATEHOUSE_LOG", "info,sqlx=warn");
+        cmd
+    }
+
+    /// A `gatehouse serve <role>` to configure and start.
+    pub fn server(&self, role: &'static str) -> ServerBuilder {
+        ServerBuilder {
+            bin: self.clone(),
+            role,
+            env: Vec::new(),
+            issuer_path: String::new(),
         }
     }
-    cmd.env("GATEHOUSE_DATA_DIR", data_dir)
-        .env("GATEHOUSE_LOG", "info,sqlx=warn");
-    cmd
+
+    /// The operator CLI against the admin API at `endpoint`.
+    pub fn cli(&self, endpoint: impl Into<String>) -> AdminCli {
+        AdminCli::new(&self.path, endpoint)
+    }
 }
 
+/// Runs `cmd` with no standard input and waits for its output.
 pub fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null())
         .output()
         .expect("running gatehouse")
 }
 
-/// A running `gatehouse serve …`, stopped (SIGKILL) on drop if the test did not stop it.
+/// A running `gatehouse serve …` on free loopback ports, with its data and log in a temporary
+/// directory; stopped (SIGKILL) on drop if the test did not stop it.
 pub struct Server {
+    bin: Gatehouse,
     child: Option<Child>,
     pub public: u16,
     pub admin: u16,
@@ -56,7 +89,10 @@ pub struct Server {
     log: PathBuf,
 }
 
+/// A `gatehouse serve <role>` to start: development mode, an issuer on its public port, every
+/// listener on a free loopback port, a 5 s shutdown grace.
 pub struct ServerBuilder {
+    bin: Gatehouse,
     role: &'static str,
     env: Vec<(String, String)>,
     /// Appended to the default issuer (`http://127.0.0.1:<public port>`).
@@ -64,6 +100,7 @@ pub struct ServerBuilder {
 }
 
 impl ServerBuilder {
+    /// Sets an environment variable of the server (after the defaults, so it overrides them).
     pub fn env(mut self, k: &str, v: impl Into<String>) -> Self {
         self.env.push((k.to_owned(), v.into()));
         self
@@ -75,12 +112,14 @@ impl ServerBuilder {
         self
     }
 
+    /// Starts the server and waits until it listens (its public port, or the login port for
+    /// `serve login`); panics with its log when it exits or does not listen within 30 s.
     pub fn start(self) -> Server {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let (public, admin, grpc, login) = (free_port(), free_port(), free_port(), free_port());
         let log = data_dir.path().join("gatehouse.log");
         let log_file = std::fs::File::create(&log).expect("log file");
-        let mut cmd = command(data_dir.path());
+        let mut cmd = self.bin.command(data_dir.path());
         cmd.args(["serve", self.role])
             .env("GATEHOUSE_DEV", "true")
             .env(
@@ -104,6 +143,7 @@ impl ServerBuilder {
         }
         let child = cmd.spawn().expect("spawning gatehouse");
         let mut server = Server {
+            bin: self.bin,
             child: Some(child),
             public,
             admin,
@@ -119,18 +159,22 @@ impl ServerBuilder {
 }
 
 impl Server {
-    pub fn builder(role: &'static str) -> ServerBuilder {
-        ServerBuilder {
-            role,
-            env: Vec::new(),
-            issuer_path: String::new(),
-        }
+    /// The operator CLI against this server's admin API.
+    pub fn cli(&self) -> AdminCli {
+        self.bin.cli(Self::url(self.admin, ""))
+    }
+
+    /// Runs the operator CLI against this server's admin API, `stdin` as its input, and returns
+    /// its standard output; panics (with its standard error) when it fails.
+    pub fn admin_cli(&self, args: &[&str], stdin: Option<&str>) -> String {
+        self.cli().ok(args, stdin)
     }
 
     pub fn url(port: u16, path: &str) -> String {
         format!("http://127.0.0.1:{port}{path}")
     }
 
+    /// Everything the server logged so far (standard output and error).
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -200,36 +244,6 @@ impl Drop for Server {
     }
 }
 
-/// Polls `url` until `check(status, body)` holds or `timeout` passes; returns the last answer.
-pub async fn poll_until(
-    url: &str,
-    timeout: Duration,
-    check: impl Fn(u16, &str) -> bool,
-) -> (u16, String) {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .expect("client");
-    let deadline = Instant::now() + timeout;
-    loop {
-        let answer = match client.get(url).send().await {
-            Ok(r) => {
-                let status = r.status().as_u16();
-                (status, r.text().await.unwrap_or_default())
-            }
-            Err(e) => (0, e.to_string()),
-        };
-        if check(answer.0, &answer.1) || Instant::now() >= deadline {
-            return answer;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-pub async fn get(url: &str) -> (u16, String) {
-    poll_until(url, Duration::ZERO, |_, _| true).await
-}
-
 /// A throwaway redis-server of the test's own on a free port, so the test can stop and restart
 /// it without disturbing other tests.
 pub struct OwnRedis {
@@ -238,6 +252,7 @@ pub struct OwnRedis {
 }
 
 impl OwnRedis {
+    /// Starts `redis-server` (Debian package redis-server) on `port` and waits until it listens.
     pub fn start_on(port: u16) -> Self {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
@@ -296,44 +311,6 @@ impl Drop for OwnRedis {
     }
 }
 
-/// Runs the operator CLI against the admin API on `admin_port`, `stdin` as its input, and
-/// returns its standard output; panics (with its standard error) when it fails.
-pub fn admin_cli(admin_port: u16, args: &[&str], stdin: Option<&str>) -> String {
-    use std::io::Write as _;
-    let mut child = Command::new(bin())
-        .args(args)
-        .env_remove("GATEHOUSE_ADMIN_TOKEN")
-        .env(
-            "GATEHOUSE_ADMIN_URL",
-            format!("http://127.0.0.1:{admin_port}"),
-        )
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("running the CLI");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("writing stdin");
-    }
-    let out = child.wait_with_output().expect("CLI output");
-    assert!(
-        out.status.success(),
-        "gatehouse {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// The seed's partner: a public PKCE client like `neoncli`, its two project scopes in the
 /// catalogue, and a user to sign in with.
 pub struct Partner {
@@ -347,16 +324,14 @@ pub struct Partner {
     pub visible: [&'static str; 3],
 }
 
+/// The technical scopes the consent page does not list.
 pub const HIDDEN_SCOPES: [&str; 3] = ["openid", "offline", "offline_access"];
-
-/// RFC 7636 Appendix B's verifier and its S256 challenge.
-pub const PKCE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-pub const PKCE_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 impl Partner {
     /// Registers the scopes, the client (`--token-endpoint-auth-method none`, loopback
-    /// callback, optional logo) and the user through the CLI against `admin_port`.
-    pub fn register(admin_port: u16, redirect_uri: &str, logo_uri: Option<&str>) -> Self {
+    /// callback, optional logo) and the user through the CLI against `server`'s admin API.
+    pub fn register(server: &Server, redirect_uri: &str, logo_uri: Option<&str>) -> Self {
+        let cli = server.cli();
         let partner = Self {
             client_id: "neoncli",
             redirect_uri: redirect_uri.to_owned(),
@@ -381,8 +356,7 @@ impl Partner {
                 "Create new projects in your Neon account.",
             ),
         ] {
-            admin_cli(
-                admin_port,
+            cli.ok(
                 &[
                     "scopes",
                     "create",
@@ -422,10 +396,9 @@ impl Partner {
         if let Some(logo) = logo_uri {
             args.extend(["--logo-uri", logo]);
         }
-        let created = admin_cli(admin_port, &args, None);
+        let created = cli.ok(&args, None);
         assert_eq!(created, "OAuth 2.0 Client ID: neoncli\n");
-        admin_cli(
-            admin_port,
+        cli.ok(
             &[
                 "users",
                 "create",
@@ -474,18 +447,19 @@ pub async fn redeem_and_call_userinfo(
     code: &str,
 ) -> serde_json::Value {
     let http = reqwest::Client::new();
-    let answer = http
-        .post(token_endpoint)
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", &partner.redirect_uri),
-            ("client_id", partner.client_id),
-            ("code_verifier", PKCE_VERIFIER),
-        ])
-        .send()
-        .await
-        .expect("token request");
+    let redeem = || {
+        http.post(token_endpoint)
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", &partner.redirect_uri),
+                ("client_id", partner.client_id),
+                ("code_verifier", PKCE_VERIFIER),
+            ])
+            .send()
+    };
+    let userinfo = |access: &str| http.get(userinfo_endpoint).bearer_auth(access).send();
+    let answer = redeem().await.expect("token request");
     let status = answer.status();
     let tokens: serde_json::Value = answer.json().await.expect("token JSON");
     assert_eq!(status, 200, "{tokens}");
@@ -497,37 +471,16 @@ pub async fn redeem_and_call_userinfo(
         );
     }
     let access = tokens["access_token"].as_str().unwrap_or_default();
-    let answer = http
-        .get(userinfo_endpoint)
-        .bearer_auth(access)
-        .send()
-        .await
-        .expect("userinfo request");
+    let answer = userinfo(access).await.expect("userinfo request");
     let status = answer.status();
     let claims: serde_json::Value = answer.json().await.expect("userinfo JSON");
     assert_eq!(status, 200, "{claims}");
     assert_eq!(claims["preferred_username"], partner.username, "{claims}");
     // A second redemption of the same code is refused (single use), and ends the grant.
-    let again = http
-        .post(token_endpoint)
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", &partner.redirect_uri),
-            ("client_id", partner.client_id),
-            ("code_verifier", PKCE_VERIFIER),
-        ])
-        .send()
-        .await
-        .expect("token request");
+    let again = redeem().await.expect("token request");
     assert_eq!(again.status(), 400);
 
-    let after = http
-        .get(userinfo_endpoint)
-        .bearer_auth(access)
-        .send()
-        .await
-        .expect("userinfo request");
+    let after = userinfo(access).await.expect("userinfo request");
     assert_eq!(
         after.status(),
         401,

@@ -4,9 +4,10 @@
 //!
 //! Counters live in the short-lived store ([`Namespace::RateLimit`]), so every replica sees the
 //! same numbers. A failure increments both counters (each a fixed window); reaching a limit
-//! places a lock that lasts [`LockoutPolicy::lockout`]. A locked username or IP is refused before
-//! the password is checked. A success resets the username's counter. Usernames and IPs are
-//! stored only as keyed hashes.
+//! places a lock that lasts [`LockoutPolicy::lockout`]; its value is the Unix second it ends, so a
+//! refused attempt can say when to try again. A locked username or IP is refused before the
+//! password is checked. A success resets the username's counter; an operator can lift a
+//! username's lock ([`LoginLimits::unlock`]). Usernames and IPs are stored only as keyed hashes.
 
 use std::time::Duration;
 
@@ -45,6 +46,24 @@ pub enum Blocked {
     Ip,
 }
 
+/// A lock in force: what is locked and for how much longer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lock {
+    pub blocked: Blocked,
+    /// Until the lock ends, in whole seconds (at least 1).
+    pub retry_after: Duration,
+}
+
+/// What a counted failure did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Failure {
+    /// The lock this failure placed, if it reached a limit.
+    pub locked: Option<Lock>,
+    /// Failures left before the username or the IP is locked, whichever comes first; `None`
+    /// when neither has a limit (or when this failure locked).
+    pub attempts_left: Option<u32>,
+}
+
 /// The limits over one short-lived store.
 pub struct LoginLimits<'a> {
     pub store: &'a dyn ShortLivedStore,
@@ -62,46 +81,87 @@ impl LoginLimits<'_> {
         Namespace::RateLimit.key(&format!("login-{kind}:{}", self.keys.hash(value)))
     }
 
-    /// Whether `username` or `ip` is locked right now.
-    pub async fn check(&self, username: &str, ip: &str) -> StoreResult<Option<Blocked>> {
+    /// The lock on `username` or `ip` in force at `now` (Unix seconds), if any; the IP's first.
+    pub async fn check(&self, username: &str, ip: &str, now: i64) -> StoreResult<Option<Lock>> {
         let keys = [
             self.key("ip-lock", ip),
             self.key("user-lock", &normalise(username)),
         ];
         let locks = self.store.get_many(&keys).await?;
+        let lock = |blocked, value: &[u8]| Lock {
+            blocked,
+            retry_after: self.remaining(value, now),
+        };
         Ok(match locks.as_slice() {
-            [Some(_), _] => Some(Blocked::Ip),
-            [_, Some(_)] => Some(Blocked::User),
+            [Some(ip), _] => Some(lock(Blocked::Ip, ip)),
+            [_, Some(user)] => Some(lock(Blocked::User, user)),
             _ => None,
         })
     }
 
-    /// Counts a failure for `username` and `ip`; answers what it locked, if anything (the IP
-    /// when both reached their limit).
-    pub async fn record_failure(&self, username: &str, ip: &str) -> StoreResult<Option<Blocked>> {
+    /// What is left of a lock whose stored value is its end; a value from before ends were
+    /// stored reads as a whole lockout.
+    fn remaining(&self, value: &[u8], now: i64) -> Duration {
+        let end = std::str::from_utf8(value)
+            .ok()
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|end| *end > 1);
+        let seconds = match end {
+            Some(end) => end.saturating_sub(now).max(1).unsigned_abs(),
+            None => self.policy.lockout.as_secs().max(1),
+        };
+        Duration::from_secs(seconds)
+    }
+
+    /// Counts a failure for `username` and `ip` at `now`; says what it locked, if anything (the
+    /// IP when both reached their limit), and how many attempts are left otherwise.
+    pub async fn record_failure(&self, username: &str, ip: &str, now: i64) -> StoreResult<Failure> {
         let user = normalise(username);
         let window = self.policy.window;
-        let mut locked = None;
-        let failures = self
+        let lockout = self.policy.lockout;
+        let end = now.saturating_add(i64::try_from(lockout.as_secs()).unwrap_or(i64::MAX));
+        let lock = |blocked| Lock {
+            blocked,
+            retry_after: Duration::from_secs(lockout.as_secs().max(1)),
+        };
+        let mut failure = Failure::default();
+        let user_failures = self
             .store
             .increment(&self.key("user", &user), window)
             .await?;
-        if reaches_limit(failures, self.policy.max_failures_per_user) {
+        if reaches_limit(user_failures, self.policy.max_failures_per_user) {
             self.store
-                .put(&self.key("user-lock", &user), b"1", self.policy.lockout)
+                .put(
+                    &self.key("user-lock", &user),
+                    end.to_string().as_bytes(),
+                    lockout,
+                )
                 .await?;
             self.store.delete(&self.key("user", &user)).await?;
-            locked = Some(Blocked::User);
+            failure.locked = Some(lock(Blocked::User));
         }
-        let failures = self.store.increment(&self.key("ip", ip), window).await?;
-        if reaches_limit(failures, self.policy.max_failures_per_ip) {
+        let ip_failures = self.store.increment(&self.key("ip", ip), window).await?;
+        if reaches_limit(ip_failures, self.policy.max_failures_per_ip) {
             self.store
-                .put(&self.key("ip-lock", ip), b"1", self.policy.lockout)
+                .put(
+                    &self.key("ip-lock", ip),
+                    end.to_string().as_bytes(),
+                    lockout,
+                )
                 .await?;
             self.store.delete(&self.key("ip", ip)).await?;
-            locked = Some(Blocked::Ip);
+            failure.locked = Some(lock(Blocked::Ip));
         }
-        Ok(locked)
+        if failure.locked.is_none() {
+            failure.attempts_left = [
+                left(user_failures, self.policy.max_failures_per_user),
+                left(ip_failures, self.policy.max_failures_per_ip),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+        }
+        Ok(failure)
     }
 
     pub async fn record_success(&self, username: &str) -> StoreResult<()> {
@@ -110,6 +170,18 @@ impl LoginLimits<'_> {
             .await
             .map(drop)
     }
+
+    /// Lifts `username`'s lock and forgets its failures; returns whether it was locked.
+    pub async fn unlock(&self, username: &str) -> StoreResult<bool> {
+        let user = normalise(username);
+        self.store.delete(&self.key("user", &user)).await?;
+        self.store.delete(&self.key("user-lock", &user)).await
+    }
+}
+
+/// Failures left before `count` reaches the limit `max` (`None`: no limit).
+fn left(count: u64, max: u32) -> Option<u32> {
+    (max > 0).then(|| u32::try_from(u64::from(max).saturating_sub(count)).unwrap_or(u32::MAX))
 }
 
 /// Usernames differ only in case and surrounding space for counting purposes.
@@ -152,22 +224,44 @@ mod tests {
         }
     }
 
+    const NOW: i64 = 1_767_225_600;
+
+    fn locked(blocked: Blocked, seconds: u64) -> Option<Lock> {
+        Some(Lock {
+            blocked,
+            retry_after: Duration::from_secs(seconds),
+        })
+    }
+
     #[tokio::test]
     async fn a_username_locks_after_its_limit_whatever_its_case() {
         let (store, keys) = (FakeStore::default(), KeyedHasher::new(b"secret", "lockout"));
         let l = limits(&store, &keys);
-        assert_eq!(l.record_failure("Alice", "10.0.0.1").await.unwrap(), None);
-        assert_eq!(l.record_failure(" alice", "10.0.0.2").await.unwrap(), None);
-        assert_eq!(l.check("ALICE", "10.0.0.3").await.unwrap(), None);
+        let first = l.record_failure("Alice", "10.0.0.1", NOW).await.unwrap();
         assert_eq!(
-            l.record_failure("alice ", "10.0.0.4").await.unwrap(),
-            Some(Blocked::User)
+            first,
+            Failure {
+                locked: None,
+                attempts_left: Some(2)
+            }
+        );
+        let second = l.record_failure(" alice", "10.0.0.2", NOW).await.unwrap();
+        assert_eq!(second.attempts_left, Some(1), "the attempt before the lock");
+        assert_eq!(l.check("ALICE", "10.0.0.3", NOW).await.unwrap(), None);
+        let third = l.record_failure("alice ", "10.0.0.4", NOW).await.unwrap();
+        assert_eq!(
+            third,
+            Failure {
+                locked: locked(Blocked::User, 600),
+                attempts_left: None
+            }
         );
         assert_eq!(
-            l.check("Alice", "10.0.0.9").await.unwrap(),
-            Some(Blocked::User)
+            l.check("Alice", "10.0.0.9", NOW + 60).await.unwrap(),
+            locked(Blocked::User, 540),
+            "the lock says when it ends"
         );
-        assert_eq!(l.check("bob", "10.0.0.9").await.unwrap(), None);
+        assert_eq!(l.check("bob", "10.0.0.9", NOW).await.unwrap(), None);
         let lock = store
             .keys()
             .into_iter()
@@ -186,38 +280,127 @@ mod tests {
         let (store, keys) = (FakeStore::default(), KeyedHasher::new(b"secret", "lockout"));
         let l = limits(&store, &keys);
         for (i, user) in ["a", "b", "c", "d"].into_iter().enumerate() {
-            assert_eq!(
-                l.record_failure(user, "10.0.0.1").await.unwrap(),
-                None,
-                "failure {i}"
-            );
+            let failure = l.record_failure(user, "10.0.0.1", NOW).await.unwrap();
+            assert_eq!(failure.locked, None, "failure {i}");
         }
+        let fifth = l.record_failure("e", "10.0.0.1", NOW).await.unwrap();
+        assert_eq!(fifth.locked, locked(Blocked::Ip, 600));
         assert_eq!(
-            l.record_failure("a", "10.0.0.1").await.unwrap(),
-            Some(Blocked::Ip)
+            l.check("z", "10.0.0.1", NOW).await.unwrap(),
+            locked(Blocked::Ip, 600)
         );
-        assert_eq!(l.check("z", "10.0.0.1").await.unwrap(), Some(Blocked::Ip));
-        assert_eq!(l.check("z", "10.0.0.2").await.unwrap(), None);
+        assert_eq!(l.check("z", "10.0.0.2", NOW).await.unwrap(), None);
         // Both locked: the address is named.
         for _ in 0..3 {
-            l.record_failure("z", "10.0.0.2").await.unwrap();
+            l.record_failure("z", "10.0.0.2", NOW).await.unwrap();
         }
-        assert_eq!(l.check("z", "10.0.0.1").await.unwrap(), Some(Blocked::Ip));
-        assert_eq!(l.check("z", "10.0.0.3").await.unwrap(), Some(Blocked::User));
+        assert_eq!(
+            l.check("z", "10.0.0.1", NOW).await.unwrap(),
+            locked(Blocked::Ip, 600)
+        );
+        assert_eq!(
+            l.check("z", "10.0.0.3", NOW).await.unwrap(),
+            locked(Blocked::User, 600)
+        );
+    }
+
+    #[tokio::test]
+    async fn attempts_left_counts_the_nearer_limit() {
+        let (store, keys) = (FakeStore::default(), KeyedHasher::new(b"secret", "lockout"));
+        let l = limits(&store, &keys);
+        for user in ["a", "b", "c"] {
+            l.record_failure(user, "10.0.0.1", NOW).await.unwrap();
+        }
+        // "d" has 2 left of 3, the address 1 left of 5.
+        let failure = l.record_failure("d", "10.0.0.1", NOW).await.unwrap();
+        assert_eq!(failure.attempts_left, Some(1));
+        let unlimited = LoginLimits {
+            store: &store,
+            keys: &keys,
+            policy: &LockoutPolicy {
+                max_failures_per_user: 0,
+                max_failures_per_ip: 0,
+                ..POLICY
+            },
+        };
+        assert_eq!(
+            unlimited
+                .record_failure("x", "10.9.9.9", NOW)
+                .await
+                .unwrap(),
+            Failure::default()
+        );
     }
 
     #[tokio::test]
     async fn a_success_forgets_the_users_failures() {
         let (store, keys) = (FakeStore::default(), KeyedHasher::new(b"secret", "lockout"));
         let l = limits(&store, &keys);
-        l.record_failure("alice", "10.0.0.1").await.unwrap();
-        l.record_failure("alice", "10.0.0.2").await.unwrap();
+        l.record_failure("alice", "10.0.0.1", NOW).await.unwrap();
+        l.record_failure("alice", "10.0.0.2", NOW).await.unwrap();
         l.record_success("Alice").await.unwrap();
-        assert_eq!(l.record_failure("alice", "10.0.0.3").await.unwrap(), None);
-        assert_eq!(l.record_failure("alice", "10.0.0.4").await.unwrap(), None);
         assert_eq!(
-            l.record_failure("alice", "10.0.0.5").await.unwrap(),
-            Some(Blocked::User)
+            l.record_failure("alice", "10.0.0.3", NOW)
+                .await
+                .unwrap()
+                .locked,
+            None
+        );
+        assert_eq!(
+            l.record_failure("alice", "10.0.0.4", NOW)
+                .await
+                .unwrap()
+                .locked,
+            None
+        );
+        assert_eq!(
+            l.record_failure("alice", "10.0.0.5", NOW)
+                .await
+                .unwrap()
+                .locked,
+            locked(Blocked::User, 600)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_operator_can_lift_a_username_lock() {
+        let (store, keys) = (FakeStore::default(), KeyedHasher::new(b"secret", "lockout"));
+        let l = limits(&store, &keys);
+        assert!(!l.unlock("alice").await.unwrap(), "nothing to lift");
+        for ip in ["10.0.0.1", "10.0.0.2", "10.0.0.3"] {
+            l.record_failure("alice", ip, NOW).await.unwrap();
+        }
+        assert!(l.check("alice", "10.0.0.9", NOW).await.unwrap().is_some());
+        assert!(l.unlock("ALICE").await.unwrap());
+        assert_eq!(l.check("alice", "10.0.0.9", NOW).await.unwrap(), None);
+        // The failures before the lock are forgotten too.
+        assert_eq!(
+            l.record_failure("alice", "10.0.0.4", NOW)
+                .await
+                .unwrap()
+                .attempts_left,
+            Some(2)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lock_written_before_ends_were_stored_lasts_a_whole_lockout() {
+        let (store, keys) = (FakeStore::default(), KeyedHasher::new(b"secret", "lockout"));
+        let l = limits(&store, &keys);
+        let key = l.key("user-lock", "alice");
+        store.put(&key, b"1", POLICY.lockout).await.unwrap();
+        assert_eq!(
+            l.check("alice", "10.0.0.1", NOW).await.unwrap(),
+            locked(Blocked::User, 600)
+        );
+        store
+            .put(&key, (NOW - 5).to_string().as_bytes(), POLICY.lockout)
+            .await
+            .unwrap();
+        assert_eq!(
+            l.check("alice", "10.0.0.1", NOW).await.unwrap(),
+            locked(Blocked::User, 1),
+            "a lock still in the store never says zero"
         );
     }
 }

@@ -25,6 +25,9 @@ pub struct LoginConfig {
     pub base_path: String,
     /// Reverse proxies whose `X-Forwarded-For` names the client (for the per-IP login limit).
     pub trusted_proxies: Vec<crate::client_ip::IpNet>,
+    /// Say "this account is disabled" when the password was right. Off by default, because it
+    /// confirms the password to whoever typed it.
+    pub reveal_disabled: bool,
 }
 
 impl LoginConfig {
@@ -44,6 +47,7 @@ impl LoginConfig {
             challenge_ttl: Duration::from_secs(15 * 60),
             branding: Branding::default(),
             trusted_proxies: Vec::new(),
+            reveal_disabled: false,
         }
     }
 }

@@ -129,7 +129,8 @@ struct LoginForm<'a> {
     challenge: Option<&'a (String, Challenge)>,
     username: String,
     remember: bool,
-    error: Option<&'static str>,
+    /// The message shown above the form, already translated.
+    error: Option<String>,
     signed_in_as_other: Option<String>,
 }
 
@@ -154,7 +155,7 @@ impl LoginForm<'_> {
                 challenge: self.challenge.map(|(id, _)| id.clone()),
                 csrf: state.csrf().token(browser, Purpose::Login),
                 username: self.username.clone(),
-                error: self.error.map(|key| t.get(key).to_owned()),
+                error: self.error.clone(),
                 remember: self.remember,
                 signed_in_as_other: self
                     .signed_in_as_other
@@ -207,13 +208,13 @@ pub async fn submit(
             challenge: challenge.as_ref(),
             username: String::new(),
             remember,
-            error: Some("login.error_too_long"),
+            error: Some(t.get("login.error_too_long").to_owned()),
             signed_in_as_other: None,
         }
         .page(&state, t, &browser, StatusCode::BAD_REQUEST)
         .into_response();
     }
-    let again = |status: StatusCode, error: &'static str| {
+    let again = |status: StatusCode, error: String| {
         LoginForm {
             challenge: challenge.as_ref(),
             username: username.clone(),
@@ -225,7 +226,10 @@ pub async fn submit(
         .into_response()
     };
     let Some(password) = form.secret("password").filter(|_| !username.is_empty()) else {
-        return again(StatusCode::UNAUTHORIZED, "login.error_invalid");
+        return again(
+            StatusCode::UNAUTHORIZED,
+            t.get("login.error_invalid").to_owned(),
+        );
     };
 
     let user = match state
@@ -234,14 +238,33 @@ pub async fn submit(
         .await
     {
         Ok(SignIn::Authenticated(user)) => user,
-        Ok(SignIn::Locked) => {
+        Ok(SignIn::Locked { retry_after }) => {
             metrics::counter!("gatehouse_logins_total", "outcome" => "locked").increment(1);
-            return again(StatusCode::TOO_MANY_REQUESTS, "login.error_locked");
+            let mut page = again(
+                StatusCode::TOO_MANY_REQUESTS,
+                locked_message(t, retry_after),
+            );
+            // RFC 9110 §10.2.3: whole seconds.
+            page.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after.as_secs().max(1)),
+            );
+            return page;
         }
-        Ok(SignIn::Refused) => {
+        Ok(SignIn::Refused {
+            attempts_left,
+            disabled,
+        }) => {
             metrics::counter!("gatehouse_logins_total", "outcome" => "failure").increment(1);
             tracing::info!("a login attempt failed");
-            return again(StatusCode::UNAUTHORIZED, "login.error_invalid");
+            let message = if disabled && state.config().reveal_disabled {
+                t.get("login.error_disabled")
+            } else if attempts_left == Some(1) {
+                t.get("login.error_last_attempt")
+            } else {
+                t.get("login.error_invalid")
+            };
+            return again(StatusCode::UNAUTHORIZED, message.to_owned());
         }
         Err(e) => return state.failure_page(t, &e).into_response(),
     };
@@ -253,7 +276,10 @@ pub async fn submit(
             .as_ref()
             .is_some_and(|hinted| *hinted != user.id)
     {
-        return again(StatusCode::FORBIDDEN, "login.error_other_account");
+        return again(
+            StatusCode::FORBIDDEN,
+            t.get("login.error_other_account").to_owned(),
+        );
     }
 
     // A new login always gets a new session (no fixation); the browser's old one ends.
@@ -286,4 +312,14 @@ pub async fn submit(
         }
     };
     with_cookie(response, cookie)
+}
+
+/// "Try again in N minutes", rounded up so the user never comes back too early.
+fn locked_message(t: Tr, retry_after: std::time::Duration) -> String {
+    let minutes = retry_after.as_secs().div_ceil(60).max(1);
+    if minutes == 1 {
+        t.get("login.error_locked_one_minute").to_owned()
+    } else {
+        t.with("login.error_locked", "minutes", &minutes.to_string())
+    }
 }

@@ -114,10 +114,18 @@ impl AuthorizationContext {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignIn {
     Authenticated(UserProfile),
-    /// An unknown user, a wrong password or a disabled user: one answer for all three.
-    Refused,
-    /// Too many recent failures for this username or from this IP: not checked at all.
-    Locked,
+    /// An unknown user, a wrong password or a disabled user: one answer for all three, with the
+    /// attempts left before a lock when a limit applies. `disabled` is set only when the
+    /// password was right but the account is disabled (whether to say so is the UI's choice).
+    Refused {
+        attempts_left: Option<u32>,
+        disabled: bool,
+    },
+    /// Too many recent failures for this username or from this IP: not checked at all. Try
+    /// again after `retry_after`.
+    Locked {
+        retry_after: std::time::Duration,
+    },
 }
 
 /// What the login UI knows about a user (never the password hash).
@@ -300,8 +308,13 @@ impl TokenServiceClient {
         let locked = answer.locked();
         Ok(match (answer.user, locked) {
             (Some(user), _) => SignIn::Authenticated(user_profile(user)),
-            (None, pb::Lockout::None) => SignIn::Refused,
-            (None, _) => SignIn::Locked,
+            (None, pb::Lockout::None) => SignIn::Refused {
+                attempts_left: answer.attempts_left,
+                disabled: answer.disabled,
+            },
+            (None, _) => SignIn::Locked {
+                retry_after: std::time::Duration::from_secs(answer.retry_after_seconds.max(1)),
+            },
         })
     }
 

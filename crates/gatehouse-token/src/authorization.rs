@@ -7,7 +7,7 @@ use gatehouse_core::authorize::{
 use gatehouse_core::client::{Client, ClientId};
 use gatehouse_core::error::{ErrorCode, OAuthError};
 use gatehouse_core::grant::AuthorizationCodeRecord;
-use gatehouse_core::lockout::{Blocked, LoginLimits};
+use gatehouse_core::lockout::{Blocked, Lock, LoginLimits};
 use gatehouse_core::scope::{ScopeDefinition, ScopeSet};
 use gatehouse_core::secret::{SecretString, random_token};
 use gatehouse_core::store::{Consent, Namespace, Records};
@@ -25,10 +25,15 @@ pub const MAX_PASSWORD_CHARS: usize = 1024;
 #[derive(Debug, Clone)]
 pub enum Authentication {
     Authenticated(User),
-    /// An unknown user, a wrong password or a disabled user: one answer for all three.
-    Refused,
+    /// An unknown user, a wrong password or a disabled user: one answer for all three, with
+    /// the attempts left before a lock when a limit applies. `disabled` is set only when the
+    /// password was right, so it reveals nothing to someone guessing.
+    Refused {
+        attempts_left: Option<u32>,
+        disabled: bool,
+    },
     /// Too many recent failures: refused without looking at the password.
-    Locked(Blocked),
+    Locked(Lock),
 }
 
 /// A validated request with what the consent screen shows about it.
@@ -130,12 +135,13 @@ impl TokenService {
             keys: &self.login_limit_keys,
             policy: &self.settings.lockout,
         };
-        if let Some(blocked) = limits
-            .check(username, client_ip)
+        let now = self.clock.unix();
+        if let Some(lock) = limits
+            .check(username, client_ip, now)
             .await
             .map_err(store_error)?
         {
-            return Ok(Authentication::Locked(blocked));
+            return Ok(Authentication::Locked(lock));
         }
         let user = self
             .durable
@@ -153,6 +159,7 @@ impl TokenService {
             tracing::error!(error = %e, "password verification failed");
             OAuthError::server_error()
         })?;
+        let disabled = matches && user.as_ref().is_some_and(|u| u.disabled);
         match user.filter(|u| matches && !u.disabled) {
             Some(user) => {
                 if let Err(e) = limits.record_success(username).await {
@@ -161,15 +168,25 @@ impl TokenService {
                 Ok(Authentication::Authenticated(user))
             }
             None => {
-                match limits
-                    .record_failure(username, client_ip)
+                let failure = limits
+                    .record_failure(username, client_ip, now)
                     .await
-                    .map_err(store_error)?
-                {
-                    Some(Blocked::User) => {
-                        tracing::warn!("a username was locked after repeated failed logins");
+                    .map_err(store_error)?;
+                match failure.locked {
+                    // The username is the operator's data; the password is never logged.
+                    Some(Lock {
+                        blocked: Blocked::User,
+                        ..
+                    }) => {
+                        tracing::warn!(
+                            username,
+                            "a username was locked after repeated failed logins"
+                        );
                     }
-                    Some(Blocked::Ip) => {
+                    Some(Lock {
+                        blocked: Blocked::Ip,
+                        ..
+                    }) => {
                         tracing::warn!(
                             client_ip,
                             "a client IP was blocked after repeated failed logins"
@@ -177,7 +194,13 @@ impl TokenService {
                     }
                     None => {}
                 }
-                Ok(Authentication::Refused)
+                match failure.locked {
+                    Some(lock) => Ok(Authentication::Locked(lock)),
+                    None => Ok(Authentication::Refused {
+                        attempts_left: failure.attempts_left,
+                        disabled,
+                    }),
+                }
             }
         }
     }

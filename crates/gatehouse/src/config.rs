@@ -46,6 +46,7 @@ pub const KEYS: &[&str] = &[
     "ttl_refresh_token",
     "ttl_login_session",
     "ttl_consent",
+    "ttl_login_challenge",
     "client_secret_rotation_grace",
     "access_token_strategy",
     "access_token_alg",
@@ -66,6 +67,7 @@ pub const KEYS: &[&str] = &[
     "login_max_failures_per_ip",
     "login_failure_window",
     "login_lockout",
+    "login_reveal_disabled",
     "trusted_proxies",
 ];
 
@@ -137,6 +139,9 @@ pub struct Config {
     pub ttl_login_session: Duration,
     #[serde(with = "human_duration")]
     pub ttl_consent: Duration,
+    /// How long an unfinished authorization request waits for the user to sign in and consent.
+    #[serde(with = "human_duration")]
+    pub ttl_login_challenge: Duration,
     #[serde(with = "human_duration")]
     pub client_secret_rotation_grace: Duration,
     #[serde(with = "human_duration")]
@@ -176,6 +181,9 @@ pub struct Config {
     /// How long a locked username or blocked IP stays locked.
     #[serde(with = "human_duration")]
     pub login_lockout: Duration,
+    /// Tell a user whose password was right that their account is disabled. Off by default:
+    /// the answer then shows that the password was right, which an attacker could use.
+    pub login_reveal_disabled: bool,
     /// Reverse proxies (IPs or CIDR ranges, comma-separated) whose `X-Forwarded-For` names the
     /// client for the per-IP login limit. Empty: the connection's address is the client.
     pub trusted_proxies: String,
@@ -214,6 +222,7 @@ impl Default for Config {
             ttl_refresh_token: hours(720),
             ttl_login_session: hours(24 * 14),
             ttl_consent: hours(24 * 180),
+            ttl_login_challenge: Duration::from_secs(15 * 60),
             client_secret_rotation_grace: hours(24),
             shutdown_grace: Duration::from_secs(20),
             shutdown_delay: Duration::ZERO,
@@ -234,6 +243,7 @@ impl Default for Config {
             login_max_failures_per_ip: 50,
             login_failure_window: Duration::from_secs(15 * 60),
             login_lockout: Duration::from_secs(15 * 60),
+            login_reveal_disabled: false,
             trusted_proxies: String::new(),
         }
     }
@@ -443,6 +453,7 @@ impl Config {
             ("ttl_refresh_token", self.ttl_refresh_token),
             ("ttl_login_session", self.ttl_login_session),
             ("ttl_consent", self.ttl_consent),
+            ("ttl_login_challenge", self.ttl_login_challenge),
         ] {
             if ttl.is_zero() {
                 return Err(ConfigError::new(
@@ -764,6 +775,8 @@ impl Config {
         let mut login =
             gatehouse_login::LoginConfig::new(self.issuer.clone(), system_secret.clone());
         login.session_ttl = self.ttl_login_session;
+        login.challenge_ttl = self.ttl_login_challenge;
+        login.reveal_disabled = self.login_reveal_disabled;
         login.trusted_proxies = self
             .trusted_proxies
             .split(',')

@@ -113,11 +113,33 @@ async fn five_failures_lock_the_username_and_a_success_resets_the_count() {
         let page = b
             .start(&cli_authorize(SEED_SCOPE, &[("prompt", "login")]))
             .await;
-        for _ in 0..5 {
-            b.login(&page, "alice", "wrong", false)
-                .await
-                .assert_page(StatusCode::UNAUTHORIZED, &ui.name);
+        for attempt in 1..=4 {
+            let refused = b.login(&page, "alice", "wrong", false).await;
+            refused.assert_page(StatusCode::UNAUTHORIZED, &ui.name);
+            // The attempt before the lock warns that the next failure locks.
+            assert_eq!(
+                refused.body.contains("One more failed attempt"),
+                attempt == 4,
+                "{}: attempt {attempt}",
+                ui.name
+            );
         }
+        // The fifth failure locks at once and says for how long.
+        let locked = b.login(&page, "alice", "wrong", false).await;
+        locked.assert_page(StatusCode::TOO_MANY_REQUESTS, &ui.name);
+        assert!(
+            locked
+                .body
+                .contains("Too many failed sign-in attempts. Try again in 15 minutes."),
+            "{}",
+            locked.body
+        );
+        let retry_after: u64 = locked.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((899..=900).contains(&retry_after), "{retry_after}");
         let locked = b.login(&page, "alice", ALICE_PASSWORD, false).await;
         locked.assert_page(StatusCode::TOO_MANY_REQUESTS, &ui.name);
         assert!(
@@ -142,12 +164,17 @@ async fn failures_are_counted_per_client_ip() {
     for ui in uis_with_token(configure).await {
         let mut attacker = ui.browser_from("198.51.100.9:5000");
         let page = attacker.start(&cli_authorize(SEED_SCOPE, &[])).await;
-        for user in ["mallory", "trent", "victor"] {
+        for user in ["mallory", "trent"] {
             attacker
                 .login(&page, user, "guess", false)
                 .await
                 .assert_page(StatusCode::UNAUTHORIZED, &ui.name);
         }
+        // The third failure from the address blocks it, and says so.
+        attacker
+            .login(&page, "victor", "guess", false)
+            .await
+            .assert_page(StatusCode::TOO_MANY_REQUESTS, &ui.name);
         let blocked = attacker.login(&page, "alice", ALICE_PASSWORD, false).await;
         blocked.assert_page(StatusCode::TOO_MANY_REQUESTS, &ui.name);
 

@@ -201,16 +201,25 @@ impl TokenServiceRpc for TokenGrpc {
             .authenticate_user(&username, SecretString::new(password), &client_ip)
             .await
             .map_err(|e| domain(&e))?;
-        let (user, locked) = match outcome {
-            Authentication::Authenticated(user) => (Some((&user).into()), pb::Lockout::None),
-            Authentication::Refused => (None, pb::Lockout::None),
-            Authentication::Locked(Blocked::User) => (None, pb::Lockout::Username),
-            Authentication::Locked(Blocked::Ip) => (None, pb::Lockout::ClientIp),
-        };
-        Ok(Response::new(pb::AuthenticateUserResponse {
-            user,
-            locked: locked.into(),
-        }))
+        let mut answer = pb::AuthenticateUserResponse::default();
+        match outcome {
+            Authentication::Authenticated(user) => answer.user = Some((&user).into()),
+            Authentication::Refused {
+                attempts_left,
+                disabled,
+            } => {
+                answer.attempts_left = attempts_left;
+                answer.disabled = disabled;
+            }
+            Authentication::Locked(lock) => {
+                answer.set_locked(match lock.blocked {
+                    Blocked::User => pb::Lockout::Username,
+                    Blocked::Ip => pb::Lockout::ClientIp,
+                });
+                answer.retry_after_seconds = lock.retry_after.as_secs();
+            }
+        }
+        Ok(Response::new(answer))
     }
 
     async fn get_user(

@@ -33,6 +33,20 @@ crate::protocol::protocol_values! {
     }
 }
 
+crate::protocol::protocol_values! {
+    /// Which user claims a client's ID tokens carry.
+    #[derive(Default)]
+    pub enum IdTokenClaims ("id_token_claims") {
+        /// Only the protocol claims (`sub`, `auth_time`, `nonce`, …): the profile comes from
+        /// `/userinfo` (OpenID Connect Core §5.4 for the scope-requested claims).
+        #[default]
+        Minimal => "minimal",
+        /// Also the claims the granted `profile` and `email` scopes release, for libraries that
+        /// read the profile from the ID token.
+        Scopes => "scopes",
+    }
+}
+
 /// Why a string is not a client id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("client_id must be 1 to {max} visible ASCII characters without spaces", max = ClientId::MAX_LEN)]
@@ -147,6 +161,18 @@ pub struct ClientMetadata {
     pub access_token_strategy: AccessTokenStrategy,
     #[serde(default, deserialize_with = "null_as_default")]
     pub metadata: serde_json::Value,
+    /// Browser origins (`https://app.example.com`) allowed to call the token, revocation,
+    /// userinfo and discovery endpoints from a web page (CORS), as Hydra names the field.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub allowed_cors_origins: Vec<String>,
+    /// Who the client belongs to (free text, e.g. the partner's organisation), as in Hydra.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub owner: String,
+    /// Where the client publishes its public keys (RFC 7591 §2); kept for the operator.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub jwks_uri: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub id_token_claims: IdTokenClaims,
 }
 
 impl Default for ClientMetadata {
@@ -168,6 +194,10 @@ impl Default for ClientMetadata {
             skip_consent: false,
             access_token_strategy: AccessTokenStrategy::default(),
             metadata: serde_json::Value::Object(Default::default()),
+            allowed_cors_origins: Vec::new(),
+            owner: String::new(),
+            jwks_uri: String::new(),
+            id_token_claims: IdTokenClaims::default(),
         }
     }
 }

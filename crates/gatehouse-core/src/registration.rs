@@ -15,7 +15,7 @@ use time::{Duration, OffsetDateTime};
 use url::Url;
 
 use crate::client::{
-    AccessTokenStrategy, Client, ClientId, ClientMetadata, ClientSecretHashes,
+    AccessTokenStrategy, Client, ClientId, ClientMetadata, ClientSecretHashes, IdTokenClaims,
     TokenEndpointAuthMethod,
 };
 use crate::error::{ErrorCode, OAuthError};
@@ -80,6 +80,61 @@ pub fn parse_access_token_strategy(strategy: &str) -> Result<AccessTokenStrategy
             AccessTokenStrategy::names()
         ))
     })
+}
+
+/// Parses `id_token_claims`; an empty string means "not set".
+pub fn parse_id_token_claims(claims: &str) -> Result<IdTokenClaims, OAuthError> {
+    if claims.is_empty() {
+        return Ok(IdTokenClaims::default());
+    }
+    IdTokenClaims::parse(claims).ok_or_else(|| {
+        invalid_metadata(format!(
+            "id_token_claims {claims:?} is not supported; use {}",
+            IdTokenClaims::names()
+        ))
+    })
+}
+
+/// Parses `allowed_cors_origins`: each an origin as browsers send it in `Origin` (scheme, host
+/// and port only; RFC 6454 §7), so the comparison on each request is exact string equality. A
+/// trailing slash is forgiven; a path, query, fragment or user information is refused, and plain
+/// http only on a loopback host unless insecure redirect URIs are allowed.
+pub fn parse_cors_origins(
+    origins: &[String],
+    policy: RegistrationPolicy,
+) -> Result<Vec<String>, OAuthError> {
+    let mut parsed: Vec<String> = Vec::with_capacity(origins.len());
+    for origin in origins {
+        let refuse = || {
+            invalid_metadata(format!(
+                "allowed_cors_origins: {origin:?} is not an origin; use scheme://host[:port], e.g. https://app.example.com"
+            ))
+        };
+        let url = Url::parse(origin).map_err(|_| refuse())?;
+        let bare = url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.host().is_some()
+            && !origin.trim_end_matches('/').ends_with(':');
+        if !bare || !matches!(url.scheme(), "https" | "http") {
+            return Err(refuse());
+        }
+        if url.scheme() == "http"
+            && !policy.allow_insecure_redirect_uris
+            && !is_loopback_host(&url, true)
+        {
+            return Err(invalid_metadata(format!(
+                "allowed_cors_origins: {origin:?} is plain http; use https (plain http only on loopback)"
+            )));
+        }
+        let origin = url.origin().ascii_serialization();
+        if !parsed.contains(&origin) {
+            parsed.push(origin);
+        }
+    }
+    Ok(parsed)
 }
 
 /// Parses a client id chosen by the operator (see [`ClientId`] for the rule).
@@ -208,6 +263,7 @@ pub fn validate_metadata(metadata: &ClientMetadata) -> Result<(), OAuthError> {
     }
     validate_logo_uri(&metadata.logo_uri)?;
     for (field, value) in [
+        ("jwks_uri", &metadata.jwks_uri),
         ("client_uri", &metadata.client_uri),
         ("policy_uri", &metadata.policy_uri),
         ("tos_uri", &metadata.tos_uri),
@@ -911,5 +967,68 @@ mod tests {
             Duration::hours(1),
         ));
         assert!(verify_client_secret(&same, secret.expose(), &hasher, now));
+    }
+
+    #[test]
+    fn cors_origins_are_bare_origins_normalised_and_https_off_loopback() {
+        let list = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            parse_cors_origins(
+                &list(&[
+                    "https://App.example.com/",
+                    "https://app.example.com",
+                    "http://127.0.0.1:5173",
+                    "https://spa.example.com:8443"
+                ]),
+                STRICT
+            ),
+            Ok(list(&[
+                "https://app.example.com",
+                "http://127.0.0.1:5173",
+                "https://spa.example.com:8443"
+            ]))
+        );
+        for bad in [
+            "https://app.example.com/path",
+            "https://app.example.com?x=1",
+            "https://app.example.com#f",
+            "https://user@app.example.com",
+            "app.example.com",
+            "*",
+            "null",
+            "ftp://app.example.com",
+            "http://app.example.com",
+        ] {
+            let err = parse_cors_origins(&list(&[bad]), STRICT).map_err(|e| e.code);
+            assert_eq!(err, Err(ErrorCode::InvalidClientMetadata), "{bad}");
+        }
+        let lax = RegistrationPolicy {
+            allow_insecure_redirect_uris: true,
+        };
+        assert_eq!(
+            parse_cors_origins(&list(&["http://app.test"]), lax),
+            Ok(list(&["http://app.test"]))
+        );
+    }
+
+    #[test]
+    fn id_token_claims_default_to_minimal_and_refuse_unknown_values() {
+        assert_eq!(parse_id_token_claims(""), Ok(IdTokenClaims::Minimal));
+        assert_eq!(parse_id_token_claims("scopes"), Ok(IdTokenClaims::Scopes));
+        let err = parse_id_token_claims("all").unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidClientMetadata);
+        assert!(err.description.contains("minimal or scopes"), "{err:?}");
+    }
+
+    #[test]
+    fn jwks_uri_must_be_an_http_url() {
+        let mut m = neoncli();
+        m.jwks_uri = "javascript:alert(1)".into();
+        assert_eq!(
+            validate_metadata(&m).map_err(|e| e.code),
+            Err(ErrorCode::InvalidClientMetadata)
+        );
+        m.jwks_uri = "https://partner.example.com/jwks.json".into();
+        assert_eq!(validate_metadata(&m), Ok(()));
     }
 }

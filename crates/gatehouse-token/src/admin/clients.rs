@@ -13,8 +13,9 @@ use gatehouse_core::client::{
 };
 use gatehouse_core::registration::{
     self, apply_defaults, generate_client_secret, parse_access_token_strategy, parse_auth_method,
-    parse_client_id, parse_grant_types, parse_redirect_uris, parse_response_types, parse_scope,
-    validate_chosen_secret, validate_metadata,
+    parse_client_id, parse_cors_origins, parse_grant_types, parse_id_token_claims,
+    parse_redirect_uris, parse_response_types, parse_scope, validate_chosen_secret,
+    validate_metadata,
 };
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::store::StoreError;
@@ -64,6 +65,16 @@ pub struct ClientRequest {
     /// Free-form JSON kept with the client.
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Value>,
+    /// Browser origins (`https://app.example.com`) that may call the token, revocation,
+    /// userinfo and discovery endpoints from a web page (CORS).
+    pub allowed_cors_origins: Option<Vec<String>>,
+    /// Who the client belongs to (free text).
+    pub owner: Option<String>,
+    /// Where the client publishes its public keys (http or https URL).
+    pub jwks_uri: Option<String>,
+    /// `minimal` (default: the profile comes from `/userinfo`) or `scopes` (ID tokens also
+    /// carry the claims of the granted `profile` and `email` scopes).
+    pub id_token_claims: Option<String>,
 }
 
 /// `client_secret` as a string or nothing. A wrongly typed value is refused without echoing it.
@@ -100,6 +111,9 @@ impl ClientRequest {
         )?;
         let grant_types = parse_grant_types(&self.grant_types.unwrap_or_default())?;
         let response_types = parse_response_types(&self.response_types.unwrap_or_default())?;
+        let allowed_cors_origins =
+            parse_cors_origins(&self.allowed_cors_origins.unwrap_or_default(), policy)?;
+        let id_token_claims = parse_id_token_claims(self.id_token_claims.as_deref().unwrap_or(""))?;
         let mut metadata = ClientMetadata {
             client_name: self.client_name.unwrap_or_default(),
             redirect_uris,
@@ -117,6 +131,10 @@ impl ClientRequest {
             skip_consent: self.skip_consent.unwrap_or_default(),
             access_token_strategy,
             metadata: self.metadata.unwrap_or(Value::Null),
+            allowed_cors_origins,
+            owner: self.owner.unwrap_or_default(),
+            jwks_uri: self.jwks_uri.unwrap_or_default(),
+            id_token_claims,
         };
         apply_defaults(&mut metadata);
         validate_metadata(&metadata)?;
@@ -170,6 +188,11 @@ pub struct ClientResponse {
     pub access_token_strategy: String,
     #[schema(value_type = Object)]
     pub metadata: Value,
+    pub allowed_cors_origins: Vec<String>,
+    pub owner: String,
+    pub jwks_uri: String,
+    /// `minimal` or `scopes`.
+    pub id_token_claims: String,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
@@ -210,6 +233,10 @@ impl ClientResponse {
             skip_consent: m.skip_consent,
             access_token_strategy: m.access_token_strategy.as_str().to_owned(),
             metadata: m.metadata.clone(),
+            allowed_cors_origins: m.allowed_cors_origins.clone(),
+            owner: m.owner.clone(),
+            jwks_uri: m.jwks_uri.clone(),
+            id_token_claims: m.id_token_claims.as_str().to_owned(),
             created_at: rfc3339(client.created_at)?,
             updated_at: rfc3339(client.updated_at)?,
         })

@@ -221,7 +221,7 @@ async fn duplicate_client_id_is_a_conflict() {
 fn hydra_export() -> Value {
     json!({
         "access_token_strategy": "jwt",
-        "allowed_cors_origins": [],
+        "allowed_cors_origins": ["https://console.neon.tech"],
         "audience": ["https://api.neon.example"],
         "authorization_code_grant_access_token_lifespan": null,
         "authorization_code_grant_id_token_lifespan": null,
@@ -243,7 +243,7 @@ fn hydra_export() -> Value {
         "jwks_uri": "",
         "logo_uri": "https://console.neon.example/logo.png",
         "metadata": {"team": "console", "tier": 1},
-        "owner": "",
+        "owner": "Neon",
         "policy_uri": "",
         "post_logout_redirect_uris": null,
         "redirect_uris": ["https://console.neon.example/api/auth/callback/neon"],
@@ -294,6 +294,9 @@ async fn hydra_export_imports_unchanged() {
             "access_token_strategy",
             "policy_uri",
             "tos_uri",
+            "allowed_cors_origins",
+            "owner",
+            "jwks_uri",
         ] {
             assert_eq!(c[field], export[field], "{}: {field}", h.name);
         }
@@ -306,10 +309,8 @@ async fn hydra_export_imports_unchanged() {
             c["client_secret"].is_string(),
             "Hydra exports carry no secret, so one is generated"
         );
-        assert!(
-            c.get("jwks").is_none() && c.get("owner").is_none(),
-            "unknown fields are dropped"
-        );
+        assert_eq!(c["id_token_claims"], json!("minimal"), "the default");
+        assert!(c.get("jwks").is_none(), "unknown fields are dropped");
 
         // A public client exported with the empty secret Hydra writes.
         let public = with(

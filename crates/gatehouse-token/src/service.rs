@@ -31,6 +31,7 @@ pub struct TokenService {
     pub(crate) login_limit_keys: KeyedHasher,
     keys: RwLock<Arc<KeyRing>>,
     clients: ClientCache,
+    cors: crate::cors::CorsOrigins,
 }
 
 impl std::fmt::Debug for TokenService {
@@ -93,6 +94,7 @@ impl TokenService {
                 settings.client_cache_ttl,
                 settings.client_cache_stale_if_error,
             ),
+            cors: crate::cors::CorsOrigins::new(settings.client_cache_ttl),
             revocations,
             settings,
             durable,
@@ -208,6 +210,25 @@ impl TokenService {
     /// Drops a client from the cache; the admin API calls it on every change.
     pub fn invalidate_client(&self, id: &str) {
         self.clients.invalidate(id);
+        self.cors.invalidate();
+    }
+
+    /// Whether a web page at `origin` may read this server's answers: for `client` when the
+    /// request names one (its `allowed_cors_origins`), else any client's.
+    pub async fn cors_allows(&self, origin: &str, client: Option<&str>) -> bool {
+        match client {
+            Some(id) => match self.client(id).await {
+                Ok(Some(client)) => client
+                    .metadata
+                    .allowed_cors_origins
+                    .iter()
+                    .any(|o| o == origin),
+                // An unknown client (or one that cannot be read now) gets the union's answer,
+                // so the page can read the error.
+                _ => self.cors.all(self.durable.as_ref()).await.contains(origin),
+            },
+            None => self.cors.all(self.durable.as_ref()).await.contains(origin),
+        }
     }
 
     /// RFC 6749 §2.3: authenticates the client with the method it registered, and only that one.

@@ -10,6 +10,9 @@
 //! | `GET /.well-known/openid-configuration`, `/.well-known/oauth-authorization-server` | OpenID Connect Discovery, RFC 8414 | [`discovery`] |
 //! | `GET /.well-known/jwks.json` | RFC 7517 | [`discovery`] |
 //!
+//! The token, revocation and userinfo endpoints answer CORS for the origins clients registered;
+//! discovery and JWKS for every origin ([`cors`]).
+//!
 //! With an issuer that has a path (`https://host/api`) every path above is under it
 //! (`/api/oauth2/token`), and RFC 8414's metadata is also at `/.well-known/oauth-authorization-server/api`.
 //!
@@ -18,6 +21,7 @@
 //! that handles tokens or credentials carries `Cache-Control: no-store` and `Pragma: no-cache`
 //! (RFC 6749 §5.1), errors and `405` included, because the layer wraps the whole route.
 
+mod cors;
 mod discovery;
 mod error;
 mod form;
@@ -76,16 +80,20 @@ pub fn public_router(service: Arc<TokenService>) -> Router {
         )),
         jwks: Arc::new(discovery::JwksCache::default()),
     };
+    // What a single-page app calls from the browser answers CORS for registered origins;
+    // introspection is for resource servers, never for pages.
+    let cors = axum::middleware::from_fn_with_state(Arc::clone(&state.service), cors::cors);
     let sensitive = Router::new()
         .route(&at("/oauth2/token"), post(token::token))
         .route(&at("/oauth2/revoke"), post(revoke::revoke))
         .route(
-            &at("/oauth2/introspect"),
-            post(introspect::introspect_as_client),
-        )
-        .route(
             &at("/userinfo"),
             get(userinfo::userinfo_get).post(userinfo::userinfo_post),
+        )
+        .layer(cors.clone())
+        .route(
+            &at("/oauth2/introspect"),
+            post(introspect::introspect_as_client),
         );
     let mut documents = Router::new()
         .route(
@@ -104,7 +112,7 @@ pub fn public_router(service: Arc<TokenService>) -> Router {
         );
     }
     no_store(sensitive)
-        .merge(documents)
+        .merge(documents.layer(axum::middleware::from_fn(cors::public_preflight)))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .with_state(state)
 }

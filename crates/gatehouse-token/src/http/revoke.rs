@@ -11,21 +11,41 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::token_request::Form;
 
 use super::error::EndpointError;
 use super::form::{authorization_header, read_form};
-use super::token::authenticate_client;
+use super::token::{authenticate_client, for_client};
 use crate::service::TokenService;
 
 pub(super) async fn revoke(
     State(service): State<Arc<TokenService>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<StatusCode, EndpointError> {
-    let authorization = authorization_header(&headers)?;
-    let form = read_form(&headers, body)?;
-    let client = authenticate_client(&service, authorization, &form).await?;
+) -> Response {
+    let authorization = match authorization_header(&headers) {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
+    let form = match read_form(&headers, body) {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    let answer = match revoke_for(&service, authorization, &form).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => e.into_response(),
+    };
+    for_client(answer, &headers, authorization, &form)
+}
+
+async fn revoke_for(
+    service: &TokenService,
+    authorization: Option<&str>,
+    form: &Form,
+) -> Result<(), EndpointError> {
+    let client = authenticate_client(service, authorization, form).await?;
     let token = form.require("token")?;
     service.revoke(token, &client.id).await?;
-    Ok(StatusCode::OK)
+    Ok(())
 }

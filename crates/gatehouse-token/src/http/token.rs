@@ -7,23 +7,52 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use gatehouse_core::client::Client;
 use gatehouse_core::token_request::{Form, presented_credentials};
 
+use super::cors::CorsClient;
 use super::error::EndpointError;
 use super::form::{authorization_header, read_form};
-use crate::issue::TokenResponse;
 use crate::service::TokenService;
 
 pub(super) async fn token(
     State(service): State<Arc<TokenService>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<TokenResponse>, EndpointError> {
-    let authorization = authorization_header(&headers)?;
-    let form = read_form(&headers, body)?;
-    Ok(Json(service.token(authorization, &form).await?))
+) -> Response {
+    let authorization = match authorization_header(&headers) {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
+    let form = match read_form(&headers, body) {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    let answer = match service.token(authorization, &form).await {
+        Ok(tokens) => Json(tokens).into_response(),
+        Err(e) => EndpointError::from(e).into_response(),
+    };
+    for_client(answer, &headers, authorization, &form)
+}
+
+/// Marks the answer with the client the request names, so CORS answers only that client's
+/// origins (only worked out for cross-origin requests).
+pub(super) fn for_client(
+    mut answer: Response,
+    headers: &HeaderMap,
+    authorization: Option<&str>,
+    form: &Form,
+) -> Response {
+    if headers.contains_key(header::ORIGIN)
+        && let Ok(presented) = presented_credentials(authorization, form)
+    {
+        answer
+            .extensions_mut()
+            .insert(CorsClient(presented.client_id().to_string()));
+    }
+    answer
 }
 
 /// Client authentication for the revocation and introspection endpoints, exactly as the token

@@ -3,6 +3,7 @@
 
 mod client_auth;
 mod code;
+mod cors;
 mod discovery;
 mod ending_access;
 mod introspection;

@@ -155,9 +155,10 @@ pub fn validate(
             state: None,
         });
     }
-    let fail = |code: ErrorCode, description: &'static str| AuthorizeError::Redirect {
+    // Error paths only: the description is copied so a message may name the offending value.
+    let fail = |code: ErrorCode, description: &str| AuthorizeError::Redirect {
         redirect_uri: redirect_uri.clone(),
-        error: OAuthError::new(code, description),
+        error: OAuthError::new(code, description.to_owned()),
         state: state.clone(),
     };
 
@@ -222,10 +223,10 @@ pub fn validate(
         Some(s) => ScopeSet::parse(s)
             .map_err(|_| fail(ErrorCode::InvalidScope, "the scope parameter is malformed"))?,
     };
-    if !scope.is_subset_of(&meta.scope) {
+    if let Some(refused) = scope.refused_by(&meta.scope) {
         return Err(fail(
             ErrorCode::InvalidScope,
-            "the requested scope exceeds what this client may ask for",
+            &format!("this client may not ask for these scopes: {refused}"),
         ));
     }
 
@@ -436,11 +437,17 @@ mod tests {
             (ErrorCode::UnsupportedResponseType, Some("xyz".into()))
         );
         let mut p = params();
-        p.scope = Some("openid admin".into());
-        assert_eq!(
-            redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())).0,
-            ErrorCode::InvalidScope
-        );
+        p.scope = Some("openid admin billing".into());
+        match validate(&p, Some(&c), AuthorizePolicy::default()) {
+            Err(AuthorizeError::Redirect { error, .. }) => {
+                assert_eq!(error.code, ErrorCode::InvalidScope);
+                assert_eq!(
+                    error.description, "this client may not ask for these scopes: admin billing",
+                    "the refused scopes are named, the allowed one is not"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
         let mut p = params();
         p.code_challenge_method = Some("plain".into());
         assert_eq!(

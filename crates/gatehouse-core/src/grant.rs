@@ -102,6 +102,31 @@ pub struct SpentCodeRecord {
     pub client_id: ClientId,
 }
 
+/// Why a grant was revoked for cause, remembered so that a client presenting one of its refresh
+/// tokens later learns why it no longer works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantRevocationReason {
+    /// The authorization code that started the grant was presented twice (RFC 6749 §4.1.2).
+    CodeReplayed,
+    /// A refresh token of the grant was presented after it had been rotated (RFC 9700 §4.14.2).
+    RefreshTokenReused,
+}
+
+impl GrantRevocationReason {
+    /// The `error_description` of a refresh refused because of this revocation.
+    pub const fn refresh_refused(self) -> &'static str {
+        match self {
+            Self::CodeReplayed => {
+                "the refresh token was revoked because the authorization code that issued it was used twice; start a new authorization"
+            }
+            Self::RefreshTokenReused => {
+                "the refresh token was revoked because a refresh token of this grant was used twice; start a new authorization"
+            }
+        }
+    }
+}
+
 /// What a code that is no longer redeemable means for `client` presenting it: a replay by the
 /// client it was issued to revokes the grant it started; to anyone else it is unknown, and
 /// revokes nothing (RFC 6749 §4.1.2, RFC 9700 §4.2.4).

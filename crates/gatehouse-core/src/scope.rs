@@ -92,6 +92,13 @@ impl ScopeSet {
         self.0.iter().filter(|s| !other.contains(s.as_str()))
     }
 
+    /// The scopes of `self` that `allowed` lacks, space-separated for an error description
+    /// (scope tokens hold no character RFC 6749 §5.2 forbids there); `None` when there are none.
+    pub fn refused_by(&self, allowed: &ScopeSet) -> Option<String> {
+        let refused: Vec<&str> = self.missing_from(allowed).map(ScopeName::as_str).collect();
+        (!refused.is_empty()).then(|| refused.join(" "))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::client::{AccessTokenStrategy, Client};
 use gatehouse_core::error::OAuthError;
-use gatehouse_core::grant::AccessTokenRecord;
+use gatehouse_core::grant::{AccessTokenRecord, GrantRevocationReason};
 use gatehouse_core::scope::ScopeSet;
 use gatehouse_core::secret::random_token;
 use gatehouse_core::store::{Namespace, Records, RefreshToken};
@@ -194,6 +194,39 @@ impl TokenService {
         if let Err(e) = self.short_lived.delete(&key).await {
             tracing::warn!(error = %e, "an undelivered access token could not be deleted; it expires on its own");
         }
+    }
+
+    /// Ends a whole grant for cause, remembering why (for the refresh token's lifetime, best
+    /// effort: without the note a later refresh is refused all the same, only less helpfully).
+    pub(crate) async fn revoke_grant_because(
+        &self,
+        grant_id: &str,
+        reason: GrantRevocationReason,
+    ) -> Result<(), OAuthError> {
+        if let Err(e) = Records::new(self.short_lived.as_ref())
+            .put(
+                Namespace::GrantRevocationReason,
+                grant_id,
+                &reason,
+                self.settings.ttl_refresh_token,
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "could not note why a grant was revoked");
+        }
+        self.revoke_grant(grant_id).await
+    }
+
+    /// Why the grant `grant_id` was revoked for cause, if that was noted.
+    pub(crate) async fn grant_revocation_reason(
+        &self,
+        grant_id: &str,
+    ) -> Option<GrantRevocationReason> {
+        Records::new(self.short_lived.as_ref())
+            .get(Namespace::GrantRevocationReason, grant_id)
+            .await
+            .ok()
+            .flatten()
     }
 
     /// Ends a whole grant: its refresh-token family and its access tokens.

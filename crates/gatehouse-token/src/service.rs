@@ -245,7 +245,16 @@ impl TokenService {
             .ok_or_else(failed)?;
         let registered = client.metadata.token_endpoint_auth_method;
         if presented.method() != registered {
-            return Err(failed());
+            // Client ids and their registered method are no secret; naming the method is what
+            // lets a developer fix the request.
+            return Err(OAuthError::new(
+                ErrorCode::InvalidClient,
+                format!(
+                    "this client authenticates with {}, not {}",
+                    registered.as_str(),
+                    presented.method().as_str()
+                ),
+            ));
         }
         let now = self.clock.now();
         let ok = match presented {

@@ -61,6 +61,9 @@ pub enum Namespace {
     /// Sets of login-session keys per user, so disabling a user or resetting a password ends
     /// every session of the user.
     LoginSessionIndex,
+    /// Why a grant was revoked for cause (a replayed code, a reused refresh token), keyed by
+    /// the grant id, so a later refresh can say why it is refused.
+    GrantRevocationReason,
 }
 
 impl Namespace {
@@ -75,6 +78,7 @@ impl Namespace {
             Self::RateLimit => "gh:rl:",
             Self::Revocation => "gh:revoked:",
             Self::LoginSessionIndex => "gh:session-index:",
+            Self::GrantRevocationReason => "gh:grant-revoked:",
         }
     }
 
@@ -172,6 +176,7 @@ mod tests {
             Namespace::RateLimit,
             Namespace::Revocation,
             Namespace::LoginSessionIndex,
+            Namespace::GrantRevocationReason,
         ];
         for a in all {
             for b in all {

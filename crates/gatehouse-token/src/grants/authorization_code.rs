@@ -17,8 +17,8 @@
 use gatehouse_core::client::Client;
 use gatehouse_core::error::OAuthError;
 use gatehouse_core::grant::{
-    AuthorizationCodeRecord, MissingCode, Redemption, SpentCodeRecord, check_redemption,
-    missing_code, unknown_code,
+    AuthorizationCodeRecord, GrantRevocationReason, MissingCode, Redemption, SpentCodeRecord,
+    check_redemption, missing_code, unknown_code,
 };
 use gatehouse_core::protocol::GrantType;
 use gatehouse_core::store::{Namespace, Records};
@@ -169,7 +169,10 @@ impl TokenService {
         match missing_code(spent.as_ref(), client) {
             MissingCode::Replayed { grant_id } => {
                 tracing::warn!(client_id = %client.id, "authorization code replayed; revoking its grant");
-                match self.revoke_grant(grant_id).await {
+                match self
+                    .revoke_grant_because(grant_id, GrantRevocationReason::CodeReplayed)
+                    .await
+                {
                     Ok(()) => OAuthError::new(
                         gatehouse_core::ErrorCode::InvalidGrant,
                         "the authorization code was already used; the tokens it issued are revoked",

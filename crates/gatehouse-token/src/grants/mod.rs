@@ -180,10 +180,10 @@ pub(crate) fn requested_scope(
     let scope = ScopeSet::parse(raw).map_err(|_| {
         OAuthError::new(ErrorCode::InvalidScope, "the scope parameter is malformed")
     })?;
-    if !scope.is_subset_of(allowed) {
+    if let Some(refused) = scope.refused_by(allowed) {
         return Err(OAuthError::new(
             ErrorCode::InvalidScope,
-            "the requested scope exceeds what was granted",
+            format!("these scopes exceed what was granted: {refused}"),
         ));
     }
     Ok(Some(scope))

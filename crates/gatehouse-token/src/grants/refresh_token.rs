@@ -3,6 +3,7 @@
 //! the whole family and the access tokens it issued.
 
 use gatehouse_core::error::{ErrorCode, OAuthError};
+use gatehouse_core::grant::GrantRevocationReason;
 use gatehouse_core::store::{RefreshTokenState, RotateOutcome};
 use time::OffsetDateTime;
 
@@ -12,6 +13,14 @@ use crate::service::{TokenService, store_error};
 
 fn invalid_grant(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, description)
+}
+
+/// The answer for a token of a revoked family: why, when the revocation was for cause.
+async fn revoked(service: &TokenService, family_id: &str) -> OAuthError {
+    match service.grant_revocation_reason(family_id).await {
+        Some(reason) => OAuthError::new(ErrorCode::InvalidGrant, reason.refresh_refused()),
+        None => invalid_grant("the refresh token was revoked"),
+    }
 }
 
 pub(crate) struct RefreshTokenGrant;
@@ -43,7 +52,7 @@ impl Grant for RefreshTokenGrant {
             return Err(invalid_grant("the refresh token is invalid"));
         }
         if state == RefreshTokenState::Revoked {
-            return Err(invalid_grant("the refresh token was revoked"));
+            return Err(revoked(service, &current.family_id).await);
         }
         // Narrowing applies to the new access token; the family keeps its original scope (RFC 6749 §6).
         let scope = requested_scope(form, &current.scope)?.unwrap_or_else(|| current.scope.clone());
@@ -98,15 +107,22 @@ impl Grant for RefreshTokenGrant {
             }
             Ok(RotateOutcome::ReuseDetected { family_id }) => {
                 tracing::warn!(client_id = %client.id, "refresh token reused; revoking its family");
-                // The index holds the access token minted above too.
-                service.revoke_access_tokens_of(&family_id).await?;
+                // The family is revoked by the rotation itself; this notes why and ends the
+                // access tokens (the index holds the one minted above too).
+                service
+                    .revoke_grant_because(&family_id, GrantRevocationReason::RefreshTokenReused)
+                    .await?;
                 return Err(invalid_grant(
                     "the refresh token was already used; the grant has been revoked",
                 ));
             }
-            Ok(RotateOutcome::Inactive) => {
-                invalid_grant("the refresh token expired or was revoked")
-            }
+            Ok(RotateOutcome::Inactive) => match service
+                .grant_revocation_reason(&current.family_id)
+                .await
+            {
+                Some(reason) => OAuthError::new(ErrorCode::InvalidGrant, reason.refresh_refused()),
+                None => invalid_grant("the refresh token expired or was revoked"),
+            },
             Ok(RotateOutcome::NotFound) => invalid_grant("the refresh token is invalid"),
             Err(e) => store_error(e),
         };

@@ -47,8 +47,7 @@ async fn errors_travel_as_status_codes_with_oauth_details() {
             oauth_from_status(&status),
             pb::OAuthError {
                 error: "invalid_scope".into(),
-                error_description: "the requested scope exceeds what this client may ask for"
-                    .into(),
+                error_description: "this client may not ask for these scopes: admin".into(),
                 redirectable: true,
                 redirect_uri: "http://127.0.0.1:5555/callback".into(),
                 state: "xyz".into(),

@@ -160,6 +160,12 @@ async fn clients_must_authenticate_with_their_registered_method() {
             reply.header("www-authenticate"),
             Some("Basic realm=\"gatehouse\"")
         );
+        assert_eq!(
+            reply.body["error_description"],
+            "this client authenticates with client_secret_post, not client_secret_basic",
+            "{}: the registered method is named",
+            env.name
+        );
 
         // A client_secret_basic client presenting its secret in the body: 401, no challenge.
         let body = form(&[
@@ -177,6 +183,10 @@ async fn clients_must_authenticate_with_their_registered_method() {
             &env.name,
         );
         assert_eq!(reply.header("www-authenticate"), None, "{}", env.name);
+        assert_eq!(
+            reply.body["error_description"],
+            "this client authenticates with client_secret_basic, not client_secret_post"
+        );
 
         // A confidential client presenting no secret (method none) is refused.
         let body = form(&[

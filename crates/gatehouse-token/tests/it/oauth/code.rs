@@ -99,6 +99,12 @@ async fn a_code_is_single_use_and_a_replay_revokes_what_it_issued() {
             )
             .await;
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
+        assert_eq!(
+            reply.body["error_description"],
+            "the refresh token was revoked because the authorization code that issued it was used twice; start a new authorization",
+            "{}: the refusal says why",
+            env.name
+        );
 
         let reply = env
             .as_client(

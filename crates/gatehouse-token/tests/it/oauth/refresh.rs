@@ -55,6 +55,12 @@ async fn refresh_rotates_and_reusing_a_rotated_token_revokes_the_family() {
         }
         let after = refresh(&env, &client, &refresh2, None).await;
         assert_oauth_error(&after, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
+        assert_eq!(
+            after.body["error_description"],
+            "the refresh token was revoked because a refresh token of this grant was used twice; start a new authorization",
+            "{}: the newest token of the family learns why",
+            env.name
+        );
     }
 }
 
@@ -72,6 +78,12 @@ async fn refresh_may_narrow_the_scope_but_not_widen_it() {
         )
         .await;
         assert_oauth_error(&wider, StatusCode::BAD_REQUEST, "invalid_scope", &env.name);
+        assert_eq!(
+            wider.body["error_description"],
+            "these scopes exceed what was granted: urn:neoncloud:projects:read",
+            "{}: the refused scopes are named",
+            env.name
+        );
 
         // The refused request did not spend the token.
         let narrow = refresh(

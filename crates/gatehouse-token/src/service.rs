@@ -232,8 +232,10 @@ impl TokenService {
     }
 
     /// RFC 6749 §2.3: authenticates the client with the method it registered, and only that one.
-    /// Every failure is the same `invalid_client`, so the answer does not reveal whether the
-    /// client exists.
+    /// A client presenting another method than its registered one is told which method to use
+    /// (client ids and methods are no secret, and it is the first thing a developer must fix);
+    /// every other failure is the same `invalid_client`, so a wrong secret and an unknown client
+    /// read alike.
     pub async fn authenticate_client(
         &self,
         presented: &PresentedCredentials,

@@ -4,7 +4,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use gatehouse_core::client::{AccessTokenStrategy, Client};
+use gatehouse_core::client::{AccessTokenStrategy, Client, IdTokenClaims};
 use gatehouse_core::error::OAuthError;
 use gatehouse_core::grant::{AccessTokenRecord, GrantRevocationReason};
 use gatehouse_core::scope::ScopeSet;
@@ -71,7 +71,7 @@ struct JwtAccessTokenClaims<'a> {
 
 /// OpenID Connect Core §2 ID token claims.
 #[derive(Serialize)]
-struct IdTokenClaims<'a> {
+struct IdToken<'a> {
     iss: &'a str,
     sub: &'a str,
     aud: &'a str,
@@ -82,6 +82,9 @@ struct IdTokenClaims<'a> {
     nonce: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     at_hash: Option<String>,
+    /// The granted scopes' user claims, for clients registered with `id_token_claims: scopes`.
+    #[serde(flatten)]
+    user_claims: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Who and what an access token is for.
@@ -264,17 +267,29 @@ impl TokenService {
     }
 
     /// Signs an ID token for `client` about `subject`.
-    pub(crate) fn mint_id_token(
+    pub(crate) async fn mint_id_token(
         &self,
         client: &Client,
         subject: &str,
+        scope: &ScopeSet,
         auth_time: i64,
         nonce: Option<&str>,
         access_token: &str,
     ) -> Result<String, OAuthError> {
+        // Only clients that ask for profile claims in the ID token pay for reading the user.
+        let user_claims = match client.metadata.id_token_claims {
+            IdTokenClaims::Scopes if scope.contains("profile") || scope.contains("email") => self
+                .durable
+                .get_user(subject)
+                .await
+                .map_err(store_error)?
+                .map(|user| crate::userinfo::scope_claims(&user, scope))
+                .unwrap_or_default(),
+            _ => serde_json::Map::new(),
+        };
         let now = self.clock.unix();
         let alg = self.settings.id_token_algorithm;
-        let claims = IdTokenClaims {
+        let claims = IdToken {
             iss: &self.settings.issuer,
             sub: subject,
             aud: &client.id,
@@ -285,6 +300,7 @@ impl TokenService {
             auth_time,
             nonce,
             at_hash: Some(at_hash(alg, access_token)),
+            user_claims,
         };
         let keys = self.keys();
         let signer = keys.signer(alg).map_err(|_| OAuthError::server_error())?;

@@ -3,6 +3,8 @@
 //! `email` gives the address and whether it is verified.
 
 use gatehouse_core::error::{ErrorCode, OAuthError};
+use gatehouse_core::scope::ScopeSet;
+use gatehouse_core::user::User;
 use serde_json::{Map, Value, json};
 
 use crate::service::{TokenService, store_error};
@@ -32,23 +34,32 @@ impl TokenService {
             .ok_or_else(invalid)?;
         let mut claims = Map::new();
         claims.insert("sub".into(), json!(user.id));
-        if access.scope.contains("profile") {
-            claims.insert("preferred_username".into(), json!(user.username));
-            claims.insert(
-                "name".into(),
-                json!(user.name.clone().unwrap_or_else(|| user.username.clone())),
-            );
-            if let Some(picture) = user.picture {
-                claims.insert("picture".into(), json!(picture));
-            }
-            claims.insert("updated_at".into(), json!(user.updated_at.unix_timestamp()));
-        }
-        if access.scope.contains("email")
-            && let Some(email) = user.email
-        {
-            claims.insert("email".into(), json!(email));
-            claims.insert("email_verified".into(), json!(user.email_verified));
-        }
+        claims.extend(scope_claims(&user, &access.scope));
         Ok(claims)
     }
+}
+
+/// The user claims `scope` releases (§5.4): `profile` gives name, username, picture and update
+/// time; `email` the address and whether it is verified. Shared by `/userinfo` and the ID tokens
+/// of clients registered with `id_token_claims: scopes`.
+pub(crate) fn scope_claims(user: &User, scope: &ScopeSet) -> Map<String, Value> {
+    let mut claims = Map::new();
+    if scope.contains("profile") {
+        claims.insert("preferred_username".into(), json!(user.username));
+        claims.insert(
+            "name".into(),
+            json!(user.name.clone().unwrap_or_else(|| user.username.clone())),
+        );
+        if let Some(picture) = &user.picture {
+            claims.insert("picture".into(), json!(picture));
+        }
+        claims.insert("updated_at".into(), json!(user.updated_at.unix_timestamp()));
+    }
+    if scope.contains("email")
+        && let Some(email) = &user.email
+    {
+        claims.insert("email".into(), json!(email));
+        claims.insert("email_verified".into(), json!(user.email_verified));
+    }
+    claims
 }

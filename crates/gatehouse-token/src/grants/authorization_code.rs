@@ -135,13 +135,17 @@ impl TokenService {
             })
             .await?;
         let id_token = if record.scope.contains("openid") {
-            Some(self.mint_id_token(
-                client,
-                &record.subject,
-                record.auth_time,
-                record.nonce.as_deref(),
-                &access_token,
-            )?)
+            Some(
+                self.mint_id_token(
+                    client,
+                    &record.subject,
+                    &record.scope,
+                    record.auth_time,
+                    record.nonce.as_deref(),
+                    &access_token,
+                )
+                .await?,
+            )
         } else {
             None
         };

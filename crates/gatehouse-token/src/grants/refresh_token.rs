@@ -73,13 +73,24 @@ impl Grant for RefreshTokenGrant {
             })
             .await?;
         let id_token = if scope.contains("openid") {
-            Some(service.mint_id_token(
-                client,
-                &current.subject,
-                auth_time.unwrap_or_else(|| service.clock.unix()),
-                None,
-                &access_token,
-            )?)
+            let minted = service
+                .mint_id_token(
+                    client,
+                    &current.subject,
+                    &scope,
+                    auth_time.unwrap_or_else(|| service.clock.unix()),
+                    None,
+                    &access_token,
+                )
+                .await;
+            match minted {
+                Ok(id_token) => Some(id_token),
+                Err(e) => {
+                    // Nothing was spent; the access token minted above is never handed out.
+                    service.forget_access_token(&access_token).await;
+                    return Err(e);
+                }
+            }
         } else {
             None
         };

@@ -231,3 +231,70 @@ async fn failures_carry_a_bearer_challenge() {
         assert_challenge(&reply, StatusCode::UNAUTHORIZED, "invalid_token", &env.name);
     }
 }
+
+/// A client registered with `id_token_claims: scopes` finds the granted scopes' claims in its ID
+/// tokens too (for libraries that read the profile from there), after a refresh as well; the
+/// default (`minimal`) keeps them to `/userinfo`.
+#[tokio::test]
+async fn id_tokens_carry_the_scopes_claims_only_for_clients_that_ask() {
+    use gatehouse_core::client::{IdTokenClaims, TokenEndpointAuthMethod};
+    let profile = [
+        "name",
+        "preferred_username",
+        "picture",
+        "updated_at",
+        "email",
+        "email_verified",
+    ];
+    for env in envs().await {
+        let mut m = super::metadata(
+            TokenEndpointAuthMethod::None,
+            &["authorization_code", "refresh_token"],
+            "openid offline profile email",
+        );
+        m.id_token_claims = IdTokenClaims::Scopes;
+        let rich = env.client("rich", m).await;
+        let minimal = env.public_client("minimal").await;
+
+        let tokens = env.tokens(&rich, "openid offline profile email").await;
+        let (_, claims) = env.verify_jwt(&tokens.str("id_token"), "rich").await;
+        for claim in profile {
+            assert!(
+                claims.get(claim).is_some(),
+                "{}: {claim}: {claims}",
+                env.name
+            );
+        }
+        assert_eq!(claims["preferred_username"], "alice");
+        assert_eq!(claims["email"], "alice@example.com");
+        assert_eq!(claims["sub"], SUBJECT);
+
+        // Only what the scope releases: profile without email.
+        let (_, claims) = env
+            .verify_jwt(
+                &env.tokens(&rich, "openid profile").await.str("id_token"),
+                "rich",
+            )
+            .await;
+        assert!(claims.get("name").is_some() && claims.get("email").is_none());
+
+        let refreshed = env
+            .as_client(
+                "/oauth2/token",
+                &rich,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &tokens.str("refresh_token")),
+                ],
+            )
+            .await;
+        let (_, claims) = env.verify_jwt(&refreshed.str("id_token"), "rich").await;
+        assert_eq!(claims["email"], "alice@example.com", "{}", env.name);
+
+        let tokens = env.tokens(&minimal, "openid offline profile email").await;
+        let (_, claims) = env.verify_jwt(&tokens.str("id_token"), "minimal").await;
+        for claim in profile {
+            assert!(claims.get(claim).is_none(), "{}: {claim}", env.name);
+        }
+    }
+}

@@ -1244,7 +1244,9 @@ mod tests {
         let err = load(None, &overrides(&[("ttl_access_token", "soon".into())])).unwrap_err();
         let line = err.to_string();
         assert!(
-            line.contains("ttl_access_token") && line.contains("invalid duration"),
+            line.contains("ttl_access_token")
+                && line.contains("\"soon\" from flag --ttl-access-token")
+                && line.contains("expected a duration such as 30s"),
             "{line}"
         );
         assert!(!line.contains('\n'));
@@ -1343,6 +1345,125 @@ mod tests {
         assert_eq!(c.lockout().window, Duration::from_secs(300));
         assert_eq!(login.issuer, "https://oauth2.example.com");
         assert!(login.cookie_secure, "https issuer means Secure cookies");
+    }
+
+    #[test]
+    fn misspelt_settings_get_the_closest_known_name() {
+        let unknown = unknown_settings(
+            [
+                "GATEHOUSE_ISUER",
+                "GATEHOUSE_TTL_ACCES_TOKEN",
+                "GATEHOUSE_FLUX_CAPACITOR",
+                "GATEHOUSE_ISSUER",
+                "GATEHOUSE_ADMIN_URL",
+                "GATEHOUSE_ADMIN_TOKEN",
+                "GATEHOUSE_TEST_POSTGRES_URL",
+                "PATH",
+            ]
+            .map(String::from),
+        );
+        let found: Vec<_> = unknown
+            .iter()
+            .map(|u| (u.name.as_str(), u.suggestion.as_deref()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("GATEHOUSE_FLUX_CAPACITOR", None),
+                ("GATEHOUSE_ISUER", Some("GATEHOUSE_ISSUER")),
+                (
+                    "GATEHOUSE_TTL_ACCES_TOKEN",
+                    Some("GATEHOUSE_TTL_ACCESS_TOKEN")
+                ),
+            ]
+        );
+        assert_eq!(
+            unknown[1].message(),
+            "unknown setting GATEHOUSE_ISUER; did you mean GATEHOUSE_ISSUER?"
+        );
+        assert_eq!(did_you_mean("isuer", KEYS.iter().copied()), Some("issuer"));
+        assert_eq!(did_you_mean("colour", KEYS.iter().copied()), None);
+        assert_eq!(
+            did_you_mean("ADMIN_URL", ["ADMIN_ADDR", "ADMIN_URL"]),
+            Some("ADMIN_URL")
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_take_a_list_or_a_comma_separated_string() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gatehouse.toml");
+        std::fs::write(
+            &file,
+            "dev = true\ntrusted_proxies = [\"10.0.0.0/8\", \"127.0.0.1\"]\n",
+        )
+        .unwrap();
+        let c = load(Some(&file), &serde_json::Map::new())
+            .unwrap()
+            .validate(Role::All)
+            .unwrap();
+        assert_eq!(c.trusted_proxies, "10.0.0.0/8,127.0.0.1");
+        let login = c.login_config(&SecretString::new("s".repeat(40)));
+        assert_eq!(login.trusted_proxies.len(), 2);
+
+        std::fs::write(
+            &file,
+            "dev = true\ntrusted_proxies = \"10.0.0.0/8, 127.0.0.1\"\n",
+        )
+        .unwrap();
+        let c = load(Some(&file), &serde_json::Map::new()).unwrap();
+        assert_eq!(c.trusted_proxies, "10.0.0.0/8, 127.0.0.1");
+
+        std::fs::write(
+            &file,
+            "dev = true\ntrusted_proxies = [\"10.0.0.0/8\", \"proxy\"]\n",
+        )
+        .unwrap();
+        let err = load(Some(&file), &serde_json::Map::new())
+            .unwrap()
+            .validate(Role::All)
+            .unwrap_err();
+        assert_eq!(err.key, "trusted_proxies");
+        std::fs::write(&file, "trusted_proxies = [1, 2]\n").unwrap();
+        let line = load(Some(&file), &serde_json::Map::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            line.contains("trusted_proxies")
+                && line.contains("in ")
+                && line.contains("expected IP addresses"),
+            "{line}"
+        );
+        assert!(!line.contains("Raw"), "{line}");
+    }
+
+    #[test]
+    fn the_issuer_follows_a_moved_public_address_only_in_dev_mode() {
+        let moved = |dev: bool| {
+            let mut pairs = vec![("public_addr", "0.0.0.0:5000".into())];
+            if dev {
+                pairs.push(("dev", true.into()));
+            } else {
+                pairs.push(("system_secret", "s".repeat(40).into()));
+            }
+            load(None, &overrides(&pairs)).unwrap().validate(Role::All)
+        };
+        assert_eq!(moved(true).unwrap().issuer, "http://127.0.0.1:5000");
+        let err = moved(false).unwrap_err();
+        assert_eq!(err.key, "issuer");
+        assert!(err.to_string().contains("GATEHOUSE_ISSUER"), "{err}");
+        let c = load(
+            None,
+            &overrides(&[
+                ("public_addr", "0.0.0.0:5000".into()),
+                ("issuer", "https://auth.example.com".into()),
+                ("system_secret", "s".repeat(40).into()),
+            ]),
+        )
+        .unwrap()
+        .validate(Role::All)
+        .unwrap();
+        assert_eq!(c.issuer, "https://auth.example.com");
     }
 
     #[test]

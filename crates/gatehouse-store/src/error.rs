@@ -2,36 +2,109 @@
 
 use gatehouse_core::store::StoreError;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
 /// Why a store could not be connected or migrated. Messages never contain a password: URLs are
-/// redacted before they get here.
+/// redacted before they get here. Each carries its cause as text, said once (a driver's error
+/// chain often repeats its own message at every level).
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
     #[error(
         "unsupported store URL {0:?}: expected postgres://, postgresql://, sqlite: or redis://"
     )]
     UnsupportedUrl(String),
-    #[error("invalid {backend} URL {url:?}: {source}")]
+    #[error("invalid {backend} URL {url:?}: {cause}")]
     InvalidUrl {
         backend: &'static str,
         url: String,
-        #[source]
-        source: BoxError,
+        cause: String,
     },
-    #[error("cannot connect to {backend} at {url:?}: {source}")]
+    #[error("cannot connect to {backend} at {url:?}: {cause}")]
     Connect {
         backend: &'static str,
         url: String,
-        #[source]
-        source: BoxError,
+        cause: String,
     },
-    #[error("migrating the {backend} schema failed: {source}")]
+    #[error("migrating the {backend} schema failed: {cause}")]
     Migrate {
         backend: &'static str,
-        #[source]
-        source: BoxError,
+        cause: String,
     },
+    #[error("reading the {backend} migration records failed: {cause}")]
+    Inspect {
+        backend: &'static str,
+        cause: String,
+    },
+}
+
+/// An error and its sources as one line, each distinct message once: drivers wrap an error in
+/// another whose message already quotes it.
+pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !text.is_empty() && !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = cause.source();
+    }
+    line
+}
+
+/// Where a network connection went, for messages: `host:port`.
+pub(crate) struct Endpoint<'a> {
+    pub host: &'a str,
+    pub port: u16,
+}
+
+impl std::fmt::Display for Endpoint<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
+}
+
+/// Why a TCP connection failed, in the words an operator acts on: refused, unresolvable, timed out.
+pub(crate) fn describe_io(err: &std::io::Error, at: &Endpoint<'_>) -> String {
+    use std::io::ErrorKind;
+    match err.kind() {
+        ErrorKind::ConnectionRefused => format!("connection refused at {at}"),
+        ErrorKind::TimedOut => format!("timed out connecting to {at}"),
+        ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => {
+            format!("{at} is unreachable ({err})")
+        }
+        ErrorKind::PermissionDenied => format!("permission denied connecting to {at} ({err})"),
+        _ if err.to_string().contains("lookup address") => {
+            format!("cannot resolve host {} ({err})", at.host)
+        }
+        _ => format!("{err} (connecting to {at})"),
+    }
+}
+
+/// Why a first connection to Postgres failed: the network cause, or the server's answer
+/// (authentication, unknown database) rather than a pool's "timed out".
+pub(crate) fn describe_postgres_connect(
+    err: &sqlx::Error,
+    at: &Endpoint<'_>,
+    user: &str,
+    database: Option<&str>,
+) -> String {
+    match err {
+        sqlx::Error::Io(io) => describe_io(io, at),
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            Some("28P01") => format!("password authentication failed for user {user:?} at {at}"),
+            Some("28000") => format!(
+                "authentication refused for user {user:?} at {at}: {}",
+                db.message()
+            ),
+            Some("3D000") => format!(
+                "database {:?} does not exist at {at}",
+                database.unwrap_or(user)
+            ),
+            _ => format!("{} (at {at})", db.message()),
+        },
+        sqlx::Error::Tls(tls) => format!("TLS with {at} failed: {tls}"),
+        other => format!("{} (at {at})", one_line(other)),
+    }
 }
 
 /// The URL with any password replaced, fit for logs and error messages.

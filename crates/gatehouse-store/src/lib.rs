@@ -8,6 +8,7 @@
 //! The binary only needs the three constructors below; it picks the backend from the URL scheme
 //! and holds the result as `Arc<dyn Port>`.
 
+mod backup;
 mod error;
 mod memory;
 mod metered;
@@ -21,10 +22,14 @@ use std::time::Duration;
 
 use gatehouse_core::store::{DurableStore, ShortLivedStore};
 
-pub use error::SetupError;
+pub use backup::{
+    BackupError, BackupInfo, Restored, backup_sqlite, inspect_backup, lock_path, restore_sqlite,
+};
+pub use error::{SetupError, one_line};
 pub use memory::MemoryStore;
 pub use metered::{MeteredDurable, MeteredShortLived};
 pub use migrations::migrator;
+pub use migrations::{MigrationInfo, MigrationState};
 pub use private_files::create_private_dir_all;
 pub use redis_store::RedisStore;
 pub use sql::{PostgresStore, SqlStore, SqliteStore};
@@ -95,6 +100,48 @@ pub async fn migrate(url: &str) -> Result<usize, SetupError> {
             applied
         }
     }
+}
+
+/// Every migration this binary knows, and any a newer release applied, with its state in the
+/// database at `url`. Changes nothing: a SQLite file that does not exist is not created (all its
+/// migrations are pending).
+pub async fn migration_status(url: &str) -> Result<Vec<MigrationInfo>, SetupError> {
+    use sqlx::{ConnectOptions as _, Connection as _};
+    let backend = SqlBackend::from_url(url)?;
+    let inspect_error = |e: sqlx::Error| SetupError::Inspect {
+        backend: backend.name(),
+        cause: one_line(&e),
+    };
+    let rows = match backend {
+        SqlBackend::Postgres => {
+            let store = PostgresStore::connect(url).await?;
+            let rows = migrations::applied_rows_postgres(store.pool()).await;
+            store.close().await;
+            rows.map_err(inspect_error)?
+        }
+        SqlBackend::Sqlite => {
+            let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(url)
+                .map_err(|e| SetupError::InvalidUrl {
+                    backend: backend.name(),
+                    url: error::redact_url(url),
+                    cause: one_line(&e),
+                })?
+                .create_if_missing(false);
+            if sql::is_sqlite_memory_url(url) || !options.get_filename().is_file() {
+                Vec::new()
+            } else {
+                let mut conn = options.connect().await.map_err(|e| SetupError::Connect {
+                    backend: backend.name(),
+                    url: error::redact_url(url),
+                    cause: one_line(&e),
+                })?;
+                let rows = migrations::applied_rows_sqlite(&mut conn).await;
+                let _ = conn.close().await;
+                rows.map_err(inspect_error)?
+            }
+        }
+    };
+    Ok(migrations::merge(backend, rows))
 }
 
 /// Connects to the short-lived store: `None` is the in-process [`MemoryStore`] (single instance

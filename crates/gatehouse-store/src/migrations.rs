@@ -91,7 +91,7 @@ where
 {
     let failed = |e: MigrateError| SetupError::Migrate {
         backend: backend.name(),
-        source: Box::new(e),
+        cause: crate::error::one_line(&e),
     };
     let migrator = migrator(backend);
     let before = applied_versions(pool, &migrator).await.unwrap_or_default();
@@ -113,4 +113,99 @@ where
     let mut conn = pool.acquire().await?;
     let applied = conn.list_applied_migrations(&migrator.table_name).await?;
     Ok(applied.into_iter().map(|m| m.version).collect())
+}
+
+/// Where one migration stands in a database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MigrationState {
+    /// Applied, at this time (UTC, `YYYY-MM-DD HH:MM:SS`).
+    Applied { at: String },
+    /// Recorded, but it did not finish (SQLite: restore the backup taken before the upgrade).
+    Failed { at: String },
+    /// Known to this binary, not applied yet.
+    Pending,
+    /// Applied by a newer release; this binary does not know it (and ignores it).
+    AppliedByNewerRelease { at: String },
+}
+
+/// One migration: this binary's list merged with the database's record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationInfo {
+    pub version: i64,
+    pub description: String,
+    pub state: MigrationState,
+}
+
+/// A row of the migrator's bookkeeping table: version, description, success, applied at.
+pub(crate) type AppliedRow = (i64, String, bool, String);
+
+/// Every migration of `backend` with its state, from the rows the database recorded.
+pub(crate) fn merge(backend: SqlBackend, applied: Vec<AppliedRow>) -> Vec<MigrationInfo> {
+    let migrator = migrator(backend);
+    let mut out: Vec<MigrationInfo> = migrator
+        .migrations
+        .iter()
+        .map(|m| {
+            let state = match applied.iter().find(|row| row.0 == m.version) {
+                Some((_, _, true, at)) => MigrationState::Applied { at: at.clone() },
+                Some((_, _, false, at)) => MigrationState::Failed { at: at.clone() },
+                None => MigrationState::Pending,
+            };
+            MigrationInfo {
+                version: m.version,
+                description: m.description.to_string(),
+                state,
+            }
+        })
+        .collect();
+    for (version, description, _, at) in applied {
+        if !out.iter().any(|m| m.version == version) {
+            out.push(MigrationInfo {
+                version,
+                description,
+                state: MigrationState::AppliedByNewerRelease { at },
+            });
+        }
+    }
+    out.sort_by_key(|m| m.version);
+    out
+}
+
+/// The rows of the bookkeeping table on Postgres (none when it does not exist yet).
+pub(crate) async fn applied_rows_postgres(
+    pool: &Pool<sqlx::Postgres>,
+) -> Result<Vec<AppliedRow>, sqlx::Error> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(pool)
+        .await?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(
+        "SELECT version, description, success, \
+         to_char(installed_on AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') \
+         FROM _sqlx_migrations ORDER BY version",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// The rows of the bookkeeping table on SQLite (none when it does not exist yet).
+pub(crate) async fn applied_rows_sqlite(
+    conn: &mut sqlx::SqliteConnection,
+) -> Result<Vec<AppliedRow>, sqlx::Error> {
+    let exists: bool = sqlx::query_scalar(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(
+        "SELECT version, description, success, CAST(installed_on AS TEXT) \
+         FROM _sqlx_migrations ORDER BY version",
+    )
+    .fetch_all(&mut *conn)
+    .await
 }

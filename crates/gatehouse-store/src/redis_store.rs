@@ -75,20 +75,36 @@ fn store_error(err: RedisError) -> StoreError {
     }
 }
 
+/// Why the first connection to Redis failed, in the words an operator acts on.
+fn describe_redis_connect(err: &RedisError, addr: &str) -> String {
+    if err.is_connection_refusal() {
+        format!("connection refused at {addr}")
+    } else if err.is_timeout() {
+        format!("timed out connecting to {addr}")
+    } else if err.kind() == ErrorKind::AuthenticationFailed {
+        format!(
+            "authentication failed at {addr}: {}",
+            crate::error::one_line(err)
+        )
+    } else {
+        format!("{} (at {addr})", crate::error::one_line(err))
+    }
+}
+
 impl RedisStore {
     /// Connects and waits for the first connection, so a wrong URL or a down server fails here.
     pub async fn connect(url: &str) -> Result<Self, SetupError> {
-        let connect_error =
-            |source: Box<dyn std::error::Error + Send + Sync>| SetupError::Connect {
-                backend: BACKEND,
-                url: redact_url(url),
-                source,
-            };
         let client = redis::Client::open(url).map_err(|e| SetupError::InvalidUrl {
             backend: BACKEND,
             url: redact_url(url),
-            source: Box::new(e),
+            cause: crate::error::one_line(&e),
         })?;
+        let addr = client.get_connection_info().addr().to_string();
+        let connect_error = |cause: String| SetupError::Connect {
+            backend: BACKEND,
+            url: redact_url(url),
+            cause,
+        };
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(IO_TIMEOUT))
             .set_response_timeout(Some(IO_TIMEOUT))
@@ -100,8 +116,13 @@ impl RedisStore {
             ConnectionManager::new_with_config(client, config),
         )
         .await
-        .map_err(|_| connect_error("timed out".into()))?
-        .map_err(|e| connect_error(Box::new(e)))?;
+        .map_err(|_| {
+            connect_error(format!(
+                "no answer from {addr} within {} s",
+                CONNECT_TIMEOUT.as_secs()
+            ))
+        })?
+        .map_err(|e| connect_error(describe_redis_connect(&e, &addr)))?;
         Ok(Self {
             conn,
             set_add: Script::new(SET_ADD_SCRIPT),

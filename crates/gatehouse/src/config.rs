@@ -5,10 +5,12 @@
 //! Keys are flat (`ttl_auth_code` in a file is `GATEHOUSE_TTL_AUTH_CODE` in the environment) so
 //! every key has exactly one obvious spelling in each layer.
 
-use figment::Figment;
 use figment::providers::{Env, Format as _, Serialized, Toml};
+use figment::value::Dict;
+use figment::{Figment, Provider as _};
 use gatehouse_core::secret::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -72,7 +74,96 @@ pub const KEYS: &[&str] = &[
 ];
 
 /// Environment variables read by the CLI rather than the server; accepted, not configuration.
+/// (`GATEHOUSE_ADMIN_TOKEN`, which the CLI reads too, is also a server key.)
 const CLIENT_ONLY_ENV: &[&str] = &["GATEHOUSE_ADMIN_URL"];
+
+/// The environment spelling of `key`: `DATABASE_URL` and `REDIS_URL` are conventional names
+/// (`GATEHOUSE_DATABASE_URL` and `GATEHOUSE_REDIS_URL` are read too); the rest are
+/// `GATEHOUSE_` + the upper-cased key.
+pub fn env_name(key: &str) -> String {
+    if key == "database_url" || key == "redis_url" {
+        key.to_ascii_uppercase()
+    } else {
+        format!("GATEHOUSE_{}", key.to_ascii_uppercase())
+    }
+}
+
+/// The flag spelling of `key` (only some keys have a flag).
+fn flag_name(key: &str) -> String {
+    format!("--{}", key.replace('_', "-"))
+}
+
+/// Where a setting's value came from, so a message blames the place the operator wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Origin {
+    #[default]
+    Default,
+    /// A command-line flag.
+    Flag,
+    /// The named environment variable.
+    Env(String),
+    /// The `--config` file.
+    File(PathBuf),
+}
+
+impl Origin {
+    /// How a message names the place `key` was set: `flag --public-addr`,
+    /// `environment variable GATEHOUSE_PUBLIC_ADDR`, `key public_addr in FILE`.
+    pub fn describe(&self, key: &str) -> String {
+        match self {
+            Self::Default => format!("the default of {key}"),
+            Self::Flag => format!("flag {}", flag_name(key)),
+            Self::Env(name) => format!("environment variable {name}"),
+            Self::File(path) => format!("key {key} in {}", path.display()),
+        }
+    }
+
+    /// The setting as the operator would write it: `--public-addr VALUE`, `GATEHOUSE_PUBLIC_ADDR=VALUE`,
+    /// `public_addr = VALUE in FILE`; a default is shown as the environment variable that changes it.
+    pub fn assignment(&self, key: &str, value: &str) -> String {
+        match self {
+            Self::Default => format!("{}={value}, the default", env_name(key)),
+            Self::Flag => format!("{} {value}", flag_name(key)),
+            Self::Env(name) => format!("{name}={value}"),
+            Self::File(path) => format!("{key} = {value:?} in {}", path.display()),
+        }
+    }
+}
+
+/// The origin of every key that was set somewhere other than the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Origins(BTreeMap<String, Origin>);
+
+impl Origins {
+    /// Where `key` came from ([`Origin::Default`] when nothing set it).
+    pub fn of(&self, key: &str) -> Origin {
+        self.0.get(key).cloned().unwrap_or_default()
+    }
+}
+
+/// The candidate closest to `name` by edit distance, when one is close enough to be a typo.
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let name = name.to_ascii_lowercase();
+    let allowed = match name.chars().count() {
+        0..=4 => 1,
+        5..=12 => 2,
+        _ => 3,
+    };
+    candidates
+        .into_iter()
+        .map(|c| {
+            (
+                strsim::damerau_levenshtein(&name, &c.to_ascii_lowercase()),
+                c,
+            )
+        })
+        .filter(|(distance, _)| *distance <= allowed)
+        .min()
+        .map(|(_, c)| c)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -184,9 +275,14 @@ pub struct Config {
     /// Tell a user whose password was right that their account is disabled. Off by default:
     /// the answer then shows that the password was right, which an attacker could use.
     pub login_reveal_disabled: bool,
-    /// Reverse proxies (IPs or CIDR ranges, comma-separated) whose `X-Forwarded-For` names the
-    /// client for the per-IP login limit. Empty: the connection's address is the client.
+    /// Reverse proxies (IPs or CIDR ranges, comma-separated, or a TOML array) whose
+    /// `X-Forwarded-For` names the client for the per-IP login limit. Empty: the connection's
+    /// address is the client.
+    #[serde(deserialize_with = "comma_list")]
     pub trusted_proxies: String,
+    /// Where each setting came from; not a setting itself.
+    #[serde(skip)]
+    pub origins: Origins,
 }
 
 impl Default for Config {
@@ -245,17 +341,19 @@ impl Default for Config {
             login_lockout: Duration::from_secs(15 * 60),
             login_reveal_disabled: false,
             trusted_proxies: String::new(),
+            origins: Origins::default(),
         }
     }
 }
 
 /// A configuration problem, worded as one line: the key, what is wrong, how to fix it.
-#[derive(Debug, thiserror::Error)]
-#[error("configuration error: {key}: {problem}; {fix}")]
+#[derive(Debug)]
 pub struct ConfigError {
     pub key: String,
     pub problem: String,
     pub fix: String,
+    /// A line that says it all by itself, printed instead of the key/problem/fix form.
+    line: Option<String>,
 }
 
 impl ConfigError {
@@ -264,9 +362,36 @@ impl ConfigError {
             key: key.to_owned(),
             problem: problem.into(),
             fix: fix.into(),
+            line: None,
+        }
+    }
+
+    /// An error about `key` whose message is exactly `line`.
+    pub fn plain(key: &str, line: impl Into<String>) -> Self {
+        let line = line.into();
+        Self {
+            key: key.to_owned(),
+            problem: line.clone(),
+            fix: String::new(),
+            line: Some(line),
         }
     }
 }
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.line {
+            Some(line) => f.write_str(line),
+            None => write!(
+                f,
+                "configuration error: {}: {}; {}",
+                self.key, self.problem, self.fix
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 /// Which processes' roles this configuration will run; some rules depend on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -284,6 +409,7 @@ pub fn load(
     overrides: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<Config, ConfigError> {
     let mut figment = Figment::from(Serialized::defaults(Config::default()));
+    let mut file_values = Dict::new();
     if let Some(path) = file {
         if !path.is_file() {
             return Err(ConfigError::new(
@@ -292,8 +418,28 @@ pub fn load(
                 "pass the path of a TOML configuration file",
             ));
         }
+        // A syntax error is left to the extraction below, which names the line.
+        if let Ok(mut profiles) = Toml::file(path).data() {
+            file_values = profiles
+                .remove(&figment::Profile::Default)
+                .unwrap_or_default();
+        }
+        if let Some(unknown) = file_values.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            let line = match did_you_mean(unknown, KEYS.iter().copied()) {
+                Some(key) => format!(
+                    "unknown key {unknown} in {}; did you mean {key}?",
+                    path.display()
+                ),
+                None => format!(
+                    "unknown key {unknown} in {}; docs/configuration.md lists the keys",
+                    path.display()
+                ),
+            };
+            return Err(ConfigError::plain(unknown, line));
+        }
         figment = figment.merge(Toml::file(path));
     }
+    let origins = origins(file, &file_values, overrides);
     let env = Env::prefixed("GATEHOUSE_")
         .filter(|k| KEYS.iter().any(|key| k.as_str().eq_ignore_ascii_case(key)));
     figment = figment
@@ -304,7 +450,10 @@ pub fn load(
                 .map(|k| k.as_str().to_ascii_lowercase().into()),
         )
         .merge(Serialized::defaults(overrides.clone()));
-    let mut config: Config = figment.extract().map_err(describe_figment_error)?;
+    let mut config: Config = figment
+        .extract()
+        .map_err(|e| describe_figment_error(&e, &origins, &file_values, overrides))?;
+    config.origins = origins;
     if config.log.is_none() {
         config.log = std::env::var("RUST_LOG").ok();
     }
@@ -341,50 +490,172 @@ pub fn load(
     Ok(config)
 }
 
-/// `GATEHOUSE_*` variables in the environment that no key reads, so a typo does not go unnoticed.
-pub fn unknown_environment_keys() -> Vec<String> {
-    std::env::vars()
-        .map(|(k, _)| k)
-        .filter(|k| k.starts_with("GATEHOUSE_"))
+/// Where each key's value comes from, by the layers' order (later wins).
+fn origins(
+    file: Option<&Path>,
+    file_values: &Dict,
+    overrides: &serde_json::Map<String, serde_json::Value>,
+) -> Origins {
+    let mut origins = BTreeMap::new();
+    if let Some(path) = file {
+        for key in file_values.keys() {
+            origins.insert(key.clone(), Origin::File(path.to_path_buf()));
+        }
+    }
+    let mut env: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
+    env.sort();
+    for name in &env {
+        if name.len() > PREFIX.len() && name[..PREFIX.len()].eq_ignore_ascii_case(PREFIX) {
+            let key = name[PREFIX.len()..].to_ascii_lowercase();
+            if KEYS.contains(&key.as_str()) {
+                origins.insert(key, Origin::Env(name.clone()));
+            }
+        }
+    }
+    for raw in ["DATABASE_URL", "REDIS_URL"] {
+        if std::env::var_os(raw).is_some() {
+            origins.insert(raw.to_ascii_lowercase(), Origin::Env(raw.to_owned()));
+        }
+    }
+    for key in overrides.keys() {
+        origins.insert(key.clone(), Origin::Flag);
+    }
+    Origins(origins)
+}
+
+const PREFIX: &str = "GATEHOUSE_";
+
+/// A `GATEHOUSE_*` environment variable that no key reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownSetting {
+    pub name: String,
+    /// The known variable it is closest to, when it looks like a typo of one.
+    pub suggestion: Option<String>,
+}
+
+impl UnknownSetting {
+    /// `unknown setting GATEHOUSE_ISUER; did you mean GATEHOUSE_ISSUER?`
+    pub fn message(&self) -> String {
+        match &self.suggestion {
+            Some(known) => format!("unknown setting {}; did you mean {known}?", self.name),
+            None => format!(
+                "unknown setting {}; no setting has a similar name (docs/configuration.md lists them)",
+                self.name
+            ),
+        }
+    }
+}
+
+/// `GATEHOUSE_*` variables in the environment that no key reads, so a typo does not go unnoticed
+/// (sorted by name). The CLI's own variables and the test suite's `GATEHOUSE_TEST_*` are known.
+pub fn unknown_environment_keys() -> Vec<UnknownSetting> {
+    unknown_settings(std::env::vars().map(|(k, _)| k))
+}
+
+fn unknown_settings(names: impl IntoIterator<Item = String>) -> Vec<UnknownSetting> {
+    let known: Vec<String> = KEYS
+        .iter()
+        .map(|k| format!("{PREFIX}{}", k.to_ascii_uppercase()))
+        .chain(CLIENT_ONLY_ENV.iter().map(|k| (*k).to_owned()))
+        .collect();
+    let mut unknown: Vec<UnknownSetting> = names
+        .into_iter()
+        .filter(|k| k.starts_with(PREFIX))
         .filter(|k| {
-            let key = k.trim_start_matches("GATEHOUSE_").to_ascii_lowercase();
+            let key = k[PREFIX.len()..].to_ascii_lowercase();
             !KEYS.contains(&key.as_str())
                 && !CLIENT_ONLY_ENV.contains(&k.as_str())
                 && !k.starts_with("GATEHOUSE_TEST_")
         })
-        .collect()
+        .map(|name| {
+            let suggestion = did_you_mean(
+                &name[PREFIX.len()..],
+                known.iter().map(|k| &k[PREFIX.len()..]),
+            )
+            .map(|k| format!("{PREFIX}{k}"));
+            UnknownSetting { name, suggestion }
+        })
+        .collect();
+    unknown.sort_by(|a, b| a.name.cmp(&b.name));
+    unknown
 }
 
-fn describe_figment_error(e: figment::Error) -> ConfigError {
+/// What a key's value must look like, for the keys whose parser's own words would not say it.
+fn expected(key: &str) -> Option<String> {
+    let port = match key {
+        "public_addr" => Some(4444),
+        "admin_addr" => Some(4445),
+        "grpc_addr" => Some(4446),
+        "login_addr" => Some(4447),
+        "login_admin_addr" => Some(4448),
+        _ => None,
+    };
+    if let Some(port) = port {
+        return Some(format!("HOST:PORT, e.g. 0.0.0.0:{port}"));
+    }
+    let defaults = serde_json::to_value(Config::default()).ok()?;
+    let default = defaults.get(key)?;
+    Some(
+        match (key, default) {
+            ("log_format", _) => "human or json",
+            ("trusted_proxies", _) => {
+                "IP addresses or CIDR ranges, comma-separated or as a list, e.g. 10.0.0.0/8,127.0.0.1"
+            }
+            (k, _) if k.starts_with("ttl_") || k.ends_with("_grace") || k.ends_with("_delay") => {
+                "a duration such as 30s, 10m or 720h"
+            }
+            ("login_failure_window" | "login_lockout", _) => "a duration such as 30s, 10m or 720h",
+            (_, serde_json::Value::Bool(_)) => "true or false",
+            (_, serde_json::Value::Number(_)) => "a whole number, e.g. 5",
+            _ => return None,
+        }
+        .to_owned(),
+    )
+}
+
+/// One line for a value that did not parse: the key, where the value came from (a flag, an
+/// environment variable or the file), and what is expected. Secret values are not repeated.
+fn describe_figment_error(
+    e: &figment::Error,
+    origins: &Origins,
+    file_values: &Dict,
+    overrides: &serde_json::Map<String, serde_json::Value>,
+) -> ConfigError {
     let key = e
         .path
-        .last()
+        .first()
         .cloned()
         .unwrap_or_else(|| "configuration".into());
-    let source = e
-        .metadata
-        .as_ref()
-        .map(|m| m.name.to_string())
-        .unwrap_or_default();
-    let env_hint = if key == "database_url" || key == "redis_url" {
-        key.to_ascii_uppercase()
-    } else {
-        format!("GATEHOUSE_{}", key.to_ascii_uppercase())
+    let origin = origins.of(&key);
+    let value = match &origin {
+        Origin::Flag => overrides.get(&key).map(|v| match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }),
+        Origin::Env(name) => std::env::var(name).ok(),
+        Origin::File(_) => file_values
+            .get(&key)
+            .and_then(|v| serde_json::to_value(v).ok())
+            .map(|v| match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            }),
+        Origin::Default => None,
     };
-    let problem = match &e.kind {
-        figment::error::Kind::UnknownField(field, _) => format!("unknown key {field:?}"),
-        kind => kind.to_string(),
+    let shown = match value {
+        Some(_) if Config::SECRET_KEYS.contains(&key.as_str()) => "the value".to_owned(),
+        Some(v) => format!("{v:?}"),
+        None => "the value".to_owned(),
     };
-    let problem = if source.is_empty() {
-        problem
-    } else {
-        format!("{problem} (from {source})")
+    let problem = format!("{shown} from {} is not valid", origin.describe(&key));
+    let fix = match expected(&key) {
+        Some(expected) => format!("expected {expected}"),
+        None => match &e.kind {
+            figment::error::Kind::Message(message) => message.clone(),
+            kind => kind.to_string(),
+        },
     };
-    ConfigError::new(
-        &key,
-        problem,
-        format!("fix the value of {env_hint} or `{key}` in the config file"),
-    )
+    ConfigError::new(&key, problem, fix)
 }
 
 impl std::fmt::Debug for Config {
@@ -555,6 +826,31 @@ impl Config {
                 "is not set",
                 "set GATEHOUSE_SYSTEM_SECRET (at least 32 characters, e.g. from `openssl rand -base64 48`), or pass --dev to generate one for local use",
             ));
+        }
+        if matches!(role, Role::All | Role::Token)
+            && self.origins.of("public_addr") != Origin::Default
+            && self.origins.of("issuer") == Origin::Default
+        {
+            if self.dev {
+                // Development: the issuer follows the listener (a wildcard bind is reached over
+                // loopback).
+                let mut addr = self.public_addr;
+                if addr.ip().is_unspecified() {
+                    addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+                }
+                self.issuer = format!("http://{addr}");
+            } else {
+                return Err(ConfigError::new(
+                    "issuer",
+                    format!(
+                        "GATEHOUSE_ISSUER is not set, but the public listener was moved ({})",
+                        self.origins
+                            .of("public_addr")
+                            .assignment("public_addr", &self.public_addr.to_string())
+                    ),
+                    "set GATEHOUSE_ISSUER to the public URL clients use, e.g. https://auth.example.com (the default issuer would name 127.0.0.1:4444)",
+                ));
+            }
         }
         if matches!(role, Role::All | Role::Token)
             && !self.admin_addr.ip().is_loopback()
@@ -832,6 +1128,20 @@ fn string_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Err
     })
 }
 
+/// A list as a comma-separated string or as a list (a TOML array); kept comma-separated.
+fn comma_list<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        List(Vec<String>),
+    }
+    Ok(match Raw::deserialize(d)? {
+        Raw::Text(text) => text,
+        Raw::List(items) => items.join(","),
+    })
+}
+
 /// Durations as humans write them (`10m`, `30s`, `720h`, `1h 30m`), or a plain number of seconds.
 mod human_duration {
     use super::*;
@@ -934,7 +1244,9 @@ mod tests {
         let err = load(None, &overrides(&[("ttl_access_token", "soon".into())])).unwrap_err();
         let line = err.to_string();
         assert!(
-            line.contains("ttl_access_token") && line.contains("invalid duration"),
+            line.contains("ttl_access_token")
+                && line.contains("\"soon\" from flag --ttl-access-token")
+                && line.contains("expected a duration such as 30s"),
             "{line}"
         );
         assert!(!line.contains('\n'));
@@ -1033,6 +1345,125 @@ mod tests {
         assert_eq!(c.lockout().window, Duration::from_secs(300));
         assert_eq!(login.issuer, "https://oauth2.example.com");
         assert!(login.cookie_secure, "https issuer means Secure cookies");
+    }
+
+    #[test]
+    fn misspelt_settings_get_the_closest_known_name() {
+        let unknown = unknown_settings(
+            [
+                "GATEHOUSE_ISUER",
+                "GATEHOUSE_TTL_ACCES_TOKEN",
+                "GATEHOUSE_FLUX_CAPACITOR",
+                "GATEHOUSE_ISSUER",
+                "GATEHOUSE_ADMIN_URL",
+                "GATEHOUSE_ADMIN_TOKEN",
+                "GATEHOUSE_TEST_POSTGRES_URL",
+                "PATH",
+            ]
+            .map(String::from),
+        );
+        let found: Vec<_> = unknown
+            .iter()
+            .map(|u| (u.name.as_str(), u.suggestion.as_deref()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("GATEHOUSE_FLUX_CAPACITOR", None),
+                ("GATEHOUSE_ISUER", Some("GATEHOUSE_ISSUER")),
+                (
+                    "GATEHOUSE_TTL_ACCES_TOKEN",
+                    Some("GATEHOUSE_TTL_ACCESS_TOKEN")
+                ),
+            ]
+        );
+        assert_eq!(
+            unknown[1].message(),
+            "unknown setting GATEHOUSE_ISUER; did you mean GATEHOUSE_ISSUER?"
+        );
+        assert_eq!(did_you_mean("isuer", KEYS.iter().copied()), Some("issuer"));
+        assert_eq!(did_you_mean("colour", KEYS.iter().copied()), None);
+        assert_eq!(
+            did_you_mean("ADMIN_URL", ["ADMIN_ADDR", "ADMIN_URL"]),
+            Some("ADMIN_URL")
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_take_a_list_or_a_comma_separated_string() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gatehouse.toml");
+        std::fs::write(
+            &file,
+            "dev = true\ntrusted_proxies = [\"10.0.0.0/8\", \"127.0.0.1\"]\n",
+        )
+        .unwrap();
+        let c = load(Some(&file), &serde_json::Map::new())
+            .unwrap()
+            .validate(Role::All)
+            .unwrap();
+        assert_eq!(c.trusted_proxies, "10.0.0.0/8,127.0.0.1");
+        let login = c.login_config(&SecretString::new("s".repeat(40)));
+        assert_eq!(login.trusted_proxies.len(), 2);
+
+        std::fs::write(
+            &file,
+            "dev = true\ntrusted_proxies = \"10.0.0.0/8, 127.0.0.1\"\n",
+        )
+        .unwrap();
+        let c = load(Some(&file), &serde_json::Map::new()).unwrap();
+        assert_eq!(c.trusted_proxies, "10.0.0.0/8, 127.0.0.1");
+
+        std::fs::write(
+            &file,
+            "dev = true\ntrusted_proxies = [\"10.0.0.0/8\", \"proxy\"]\n",
+        )
+        .unwrap();
+        let err = load(Some(&file), &serde_json::Map::new())
+            .unwrap()
+            .validate(Role::All)
+            .unwrap_err();
+        assert_eq!(err.key, "trusted_proxies");
+        std::fs::write(&file, "trusted_proxies = [1, 2]\n").unwrap();
+        let line = load(Some(&file), &serde_json::Map::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            line.contains("trusted_proxies")
+                && line.contains("in ")
+                && line.contains("expected IP addresses"),
+            "{line}"
+        );
+        assert!(!line.contains("Raw"), "{line}");
+    }
+
+    #[test]
+    fn the_issuer_follows_a_moved_public_address_only_in_dev_mode() {
+        let moved = |dev: bool| {
+            let mut pairs = vec![("public_addr", "0.0.0.0:5000".into())];
+            if dev {
+                pairs.push(("dev", true.into()));
+            } else {
+                pairs.push(("system_secret", "s".repeat(40).into()));
+            }
+            load(None, &overrides(&pairs)).unwrap().validate(Role::All)
+        };
+        assert_eq!(moved(true).unwrap().issuer, "http://127.0.0.1:5000");
+        let err = moved(false).unwrap_err();
+        assert_eq!(err.key, "issuer");
+        assert!(err.to_string().contains("GATEHOUSE_ISSUER"), "{err}");
+        let c = load(
+            None,
+            &overrides(&[
+                ("public_addr", "0.0.0.0:5000".into()),
+                ("issuer", "https://auth.example.com".into()),
+                ("system_secret", "s".repeat(40).into()),
+            ]),
+        )
+        .unwrap()
+        .validate(Role::All)
+        .unwrap();
+        assert_eq!(c.issuer, "https://auth.example.com");
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod grpc_tls;
 mod health;
+mod ops;
 mod serve;
 mod shutdown;
 mod system_secret;
@@ -15,7 +16,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::config::{Config, ConfigError, Role};
+use crate::config::{ConfigError, Role};
 
 #[derive(Parser)]
 #[command(
@@ -38,8 +39,30 @@ enum Command {
         #[command(subcommand)]
         role: ServeRole,
     },
-    /// Apply database migrations (idempotent) and exit.
+    /// Apply database migrations (idempotent) and exit, or show them.
     Migrate {
+        /// List every migration (version, description, applied or pending, applied at) and exit.
+        #[arg(long, conflicts_with = "dry_run")]
+        status: bool,
+        /// Print the migrations that would be applied, without applying them.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Copy the embedded SQLite database to FILE: a consistent copy, taken while servers run.
+    Backup {
+        /// Where to write the copy (must not exist yet).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Replace the embedded SQLite database with a backup; the previous file is kept beside it.
+    Restore {
+        /// A file written by `gatehouse backup`.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
         #[command(flatten)]
         overrides: Overrides,
     },
@@ -197,7 +220,9 @@ fn main() -> ExitCode {
         Command::Serve {
             role: ServeRole::Login(o),
         } => (o, Role::Login),
-        Command::Migrate { overrides } => (overrides, Role::OneShot),
+        Command::Migrate { overrides, .. }
+        | Command::Backup { overrides, .. }
+        | Command::Restore { overrides, .. } => (overrides, Role::OneShot),
         Command::Clients { .. }
         | Command::Scopes { .. }
         | Command::Users { .. }
@@ -212,9 +237,22 @@ fn main() -> ExitCode {
             };
         }
     };
-    let config = match config::load(cli.config.as_deref(), &overrides.to_map())
-        .and_then(|c| c.validate(role))
-    {
+    let loaded = config::load(cli.config.as_deref(), &overrides.to_map());
+    // A misspelt variable must not leave a production server on a default it meant to change;
+    // in development mode it is a warning. (The admin CLI commands above never get here: a
+    // server's variables in the operator's shell are none of their business.)
+    let dev = match &loaded {
+        Ok(c) => c.dev,
+        Err(_) => overrides.dev || std::env::var("GATEHOUSE_DEV").is_ok_and(|v| v.trim() == "true"),
+    };
+    let unknown = config::unknown_environment_keys();
+    if !dev && !unknown.is_empty() {
+        for setting in &unknown {
+            eprintln!("{}", setting.message());
+        }
+        return ExitCode::from(2);
+    }
+    let config = match loaded.and_then(|c| c.validate(role)) {
         Ok(c) => c,
         Err(e) => return config_failure(&e),
     };
@@ -239,12 +277,24 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         let _telemetry = telemetry::init(config.log.as_deref(), config.log_format, service_name);
-        for key in config::unknown_environment_keys() {
-            tracing::warn!(variable = %key, "ignoring unknown GATEHOUSE_* environment variable");
+        for setting in &unknown {
+            tracing::warn!(variable = %setting.name, "{} (ignored in development mode)", setting.message());
         }
         match cli.command {
             Command::Serve { .. } => serve::run(config, role, grpc_tls).await,
-            Command::Migrate { .. } => migrate(&config).await,
+            Command::Migrate {
+                status, dry_run, ..
+            } => {
+                if status {
+                    ops::migrate_status(&config).await
+                } else if dry_run {
+                    ops::migrate_dry_run(&config).await
+                } else {
+                    ops::migrate(&config).await
+                }
+            }
+            Command::Backup { out, .. } => ops::backup(&config, &out).await,
+            Command::Restore { file, .. } => ops::restore(&config, &file).await,
             Command::Clients { .. }
             | Command::Scopes { .. }
             | Command::Users { .. }
@@ -254,6 +304,11 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // Refused before anything ran (a port in use, a backup of Postgres): a usage error.
+        Err(e) if e.downcast_ref::<ConfigError>().is_some() => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
@@ -274,9 +329,11 @@ fn run_operator_cli(command: Command) -> ExitCode {
                     Command::Scopes { conn, cmd } => cli::run_scopes(&conn, cmd).await,
                     Command::Users { conn, cmd } => cli::run_users(&conn, cmd).await,
                     Command::Keys { conn, cmd } => cli::run_keys(&conn, cmd).await,
-                    Command::Serve { .. } | Command::Migrate { .. } | Command::Certs { .. } => {
-                        Ok(())
-                    }
+                    Command::Serve { .. }
+                    | Command::Migrate { .. }
+                    | Command::Backup { .. }
+                    | Command::Restore { .. }
+                    | Command::Certs { .. } => Ok(()),
                 }
             })
         });
@@ -292,19 +349,4 @@ fn run_operator_cli(command: Command) -> ExitCode {
 fn config_failure(e: &ConfigError) -> ExitCode {
     eprintln!("{e}");
     ExitCode::from(2)
-}
-
-async fn migrate(config: &Config) -> anyhow::Result<()> {
-    use anyhow::Context as _;
-    let url = config.effective_database_url();
-    if config.database_url.is_none() {
-        gatehouse_store::create_private_dir_all(&config.data_dir).with_context(|| {
-            format!("creating the data directory {}", config.data_dir.display())
-        })?;
-    }
-    let applied = gatehouse_store::migrate(&url)
-        .await
-        .context("applying migrations")?;
-    println!("{applied} migration(s) applied; the database schema is up to date");
-    Ok(())
 }

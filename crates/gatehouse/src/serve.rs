@@ -27,7 +27,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-use crate::config::{Config, Role};
+use crate::config::{Config, ConfigError, Role};
 use crate::grpc_tls::GrpcTls;
 use crate::health::{Dependency, Readiness};
 use crate::shutdown::Shutdown;
@@ -40,7 +40,46 @@ const GRPC_HEALTH_INTERVAL: Duration = Duration::from_secs(2);
 /// How often the janitor runs.
 const JANITOR_INTERVAL: Duration = Duration::from_secs(60);
 
+/// The listeners of a role, bound before anything else happens.
+enum Listeners {
+    Token {
+        public: TcpListener,
+        admin: TcpListener,
+        grpc: TcpListener,
+    },
+    Login {
+        login: TcpListener,
+        admin: TcpListener,
+    },
+}
+
+impl Listeners {
+    /// Binds every port of `role`: a port in use stops the start before migrations run, keys
+    /// are generated or a dev-mode secret is written.
+    async fn bind(config: &Config, role: Role) -> anyhow::Result<Self> {
+        Ok(match role {
+            Role::All | Role::Token => Self::Token {
+                public: bind(config, "public_addr", config.public_addr, "public").await?,
+                admin: bind(config, "admin_addr", config.admin_addr, "admin").await?,
+                grpc: bind(config, "grpc_addr", config.grpc_addr, "gRPC").await?,
+            },
+            Role::Login => Self::Login {
+                login: bind(config, "login_addr", config.login_addr, "login").await?,
+                admin: bind(
+                    config,
+                    "login_admin_addr",
+                    config.login_admin_addr,
+                    "login admin",
+                )
+                .await?,
+            },
+            Role::OneShot => anyhow::bail!("serve needs a role: all, token or login"),
+        })
+    }
+}
+
 pub async fn run(config: Config, role: Role, grpc_tls: GrpcTls) -> anyhow::Result<()> {
+    let listeners = Listeners::bind(&config, role).await?;
     let system_secret = system_secret::resolve(&config)?;
     if config.grpc_insecure {
         tracing::warn!(
@@ -54,13 +93,17 @@ pub async fn run(config: Config, role: Role, grpc_tls: GrpcTls) -> anyhow::Resul
     let short_lived: Arc<dyn ShortLivedStore> = Arc::new(gatehouse_store::MeteredShortLived(
         gatehouse_store::connect_short_lived(config.redis_url.as_deref())
             .await
-            .context("connecting to the short-lived store (REDIS_URL)")?,
+            .context("REDIS_URL")?,
     ));
     let mut servers: JoinSet<anyhow::Result<()>> = JoinSet::new();
     let mut urls = Vec::new();
 
-    match role {
-        Role::All | Role::Token => {
+    match listeners {
+        Listeners::Token {
+            public,
+            admin,
+            grpc,
+        } => {
             let durable = open_durable(&config).await?;
             let service = Arc::new(
                 start_token_service(
@@ -71,9 +114,6 @@ pub async fn run(config: Config, role: Role, grpc_tls: GrpcTls) -> anyhow::Resul
                 )
                 .await?,
             );
-            let public = bind(config.public_addr, "public").await?;
-            let admin = bind(config.admin_addr, "admin").await?;
-            let grpc = bind(config.grpc_addr, "gRPC").await?;
             let grpc_addr = grpc.local_addr()?;
 
             let readiness = Readiness::new(
@@ -127,7 +167,10 @@ pub async fn run(config: Config, role: Role, grpc_tls: GrpcTls) -> anyhow::Resul
             ));
             tokio::spawn(janitor(service));
         }
-        Role::Login => {
+        Listeners::Login {
+            login: listener,
+            admin,
+        } => {
             let token_url = config
                 .token_grpc_url
                 .clone()
@@ -135,7 +178,6 @@ pub async fn run(config: Config, role: Role, grpc_tls: GrpcTls) -> anyhow::Resul
             let token_service =
                 TokenServiceClient::connect_lazy(&token_url, grpc_tls.client.as_ref())?
                     .with_metadata_hook(telemetry::trace_context_hook());
-            let listener = bind(config.login_addr, "login").await?;
             let readiness = readiness_of_login(&short_lived, &token_service, &shutdown);
             let admin_app = crate::health::router(readiness.clone())
                 .route("/metrics", axum::routing::get(telemetry::metrics_endpoint));
@@ -145,7 +187,6 @@ pub async fn run(config: Config, role: Role, grpc_tls: GrpcTls) -> anyhow::Resul
                 token_service,
                 short_lived.clone(),
             )));
-            let admin = bind(config.login_admin_addr, "login admin").await?;
             urls.push(format!("login   {}", http_url(listener.local_addr()?)));
             urls.push(format!("metrics {}", http_url(admin.local_addr()?)));
             servers.spawn(serve_http(listener, "login", app, shutdown.clone()));
@@ -156,7 +197,6 @@ pub async fn run(config: Config, role: Role, grpc_tls: GrpcTls) -> anyhow::Resul
                 shutdown.clone(),
             ));
         }
-        Role::OneShot => anyhow::bail!("serve needs a role: all, token or login"),
     }
 
     println!(
@@ -203,16 +243,12 @@ async fn open_durable(config: &Config) -> anyhow::Result<Arc<dyn DurableStore>> 
         })?;
     }
     if config.auto_migrate {
-        let applied = gatehouse_store::migrate(&url)
-            .await
-            .context("applying database migrations")?;
+        let applied = gatehouse_store::migrate(&url).await?;
         if applied > 0 {
             tracing::info!(applied, "database migrations applied");
         }
     }
-    let store = gatehouse_store::connect_durable(&url)
-        .await
-        .context("connecting to the database (DATABASE_URL)")?;
+    let store = gatehouse_store::connect_durable(&url).await?;
     Ok(Arc::new(gatehouse_store::MeteredDurable(store)))
 }
 
@@ -339,10 +375,30 @@ async fn janitor(service: Arc<TokenService>) {
     }
 }
 
-async fn bind(addr: SocketAddr, name: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding the {name} listener to {addr}"))
+/// Binds the listener of `key`. A port in use is a configuration error (exit 2) naming the
+/// setting the address came from.
+async fn bind(
+    config: &Config,
+    key: &str,
+    addr: SocketAddr,
+    name: &str,
+) -> anyhow::Result<TcpListener> {
+    match TcpListener::bind(addr).await {
+        Ok(listener) => Ok(listener),
+        Err(e) => {
+            let setting = config.origins.of(key).assignment(key, &addr.to_string());
+            if e.kind() == std::io::ErrorKind::AddrInUse {
+                Err(
+                    ConfigError::plain(key, format!("port {} is in use ({setting})", addr.port()))
+                        .into(),
+                )
+            } else {
+                Err(anyhow::anyhow!(
+                    "cannot bind the {name} listener to {addr} ({setting}): {e}"
+                ))
+            }
+        }
+    }
 }
 
 fn http_url(addr: SocketAddr) -> String {

@@ -14,12 +14,14 @@ mod rows;
 use std::str::FromStr;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use sqlx::pool::PoolOptions;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{Database, Pool, Postgres, Sqlite};
+use sqlx::{ConnectOptions as _, Connection as _, Database, Pool, Postgres, Sqlite};
 
-use crate::error::redact_url;
+use crate::error::{Endpoint, describe_postgres_connect, one_line, redact_url};
 use crate::{SetupError, SqlBackend};
 
 /// Postgres pool size. Modest on purpose: the server's `max_connections` is shared by every
@@ -28,6 +30,8 @@ const POSTGRES_MAX_CONNECTIONS: u32 = 10;
 /// How long a caller waits for a pooled connection. Short, so a readiness probe answers "down"
 /// within seconds when Postgres is gone instead of hanging.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long the first, direct connection to Postgres may take before start-up gives up.
+const POSTGRES_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// SQLite allows one writer at a time; a few connections still let readers run beside it (WAL).
 const SQLITE_MAX_CONNECTIONS: u32 = 5;
 /// How long a SQLite writer waits for the write lock before giving up with `Unavailable`.
@@ -37,6 +41,9 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct SqlStore<DB: Database> {
     pool: Pool<DB>,
+    /// For a SQLite file: a shared lock on its lock file while the store lives, so
+    /// `gatehouse restore` can tell that a process has the database open.
+    _lock: Option<Arc<std::fs::File>>,
 }
 
 /// The production durable store.
@@ -47,7 +54,7 @@ pub type SqliteStore = SqlStore<Sqlite>;
 impl<DB: Database> SqlStore<DB> {
     /// Wraps a pool the caller configured. The schema must be migrated.
     pub fn from_pool(pool: Pool<DB>) -> Self {
-        Self { pool }
+        Self { pool, _lock: None }
     }
 
     pub fn pool(&self) -> &Pool<DB> {
@@ -63,6 +70,10 @@ impl<DB: Database> SqlStore<DB> {
 impl SqlStore<Postgres> {
     /// Connects and checks one connection out, so a wrong URL or a down server fails here.
     ///
+    /// The first connection is made directly, not through the pool: a pool that cannot connect
+    /// reports only that it timed out, where the operator needs the cause (connection refused,
+    /// unknown host, wrong password, no such database).
+    ///
     /// Dead connections are tested before reuse and replaced, so the pool recovers by itself after
     /// a Postgres restart; connections are also recycled every 30 minutes.
     pub async fn connect(url: &str) -> Result<Self, SetupError> {
@@ -71,9 +82,38 @@ impl SqlStore<Postgres> {
             .map_err(|e| SetupError::InvalidUrl {
                 backend,
                 url: redact_url(url),
-                source: Box::new(e),
+                cause: one_line(&e),
             })?
             .application_name("gatehouse");
+        let connect_error = |cause: String| SetupError::Connect {
+            backend,
+            url: redact_url(url),
+            cause,
+        };
+        let at = Endpoint {
+            host: options.get_host(),
+            port: options.get_port(),
+        };
+        match tokio::time::timeout(POSTGRES_CONNECT_TIMEOUT, options.connect()).await {
+            Err(_) => {
+                return Err(connect_error(format!(
+                    "no answer from {at} within {} s",
+                    POSTGRES_CONNECT_TIMEOUT.as_secs()
+                )));
+            }
+            Ok(Err(e)) => {
+                return Err(connect_error(describe_postgres_connect(
+                    &e,
+                    &at,
+                    options.get_username(),
+                    options.get_database(),
+                )));
+            }
+            Ok(Ok(conn)) => {
+                // Closing politely is only a courtesy to the server.
+                let _ = conn.close().await;
+            }
+        }
         let pool = PoolOptions::<Postgres>::new()
             .max_connections(POSTGRES_MAX_CONNECTIONS)
             .min_connections(0)
@@ -81,14 +121,17 @@ impl SqlStore<Postgres> {
             .idle_timeout(Duration::from_secs(300))
             .max_lifetime(Duration::from_secs(1800))
             .test_before_acquire(true)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
-            .map_err(|e| SetupError::Connect {
-                backend,
-                url: redact_url(url),
-                source: Box::new(e),
+            .map_err(|e| {
+                connect_error(describe_postgres_connect(
+                    &e,
+                    &at,
+                    options.get_username(),
+                    options.get_database(),
+                ))
             })?;
-        Ok(Self { pool })
+        Ok(Self { pool, _lock: None })
     }
 
     /// Applies pending migrations; returns how many were applied.
@@ -109,54 +152,53 @@ impl SqlStore<Sqlite> {
             .map_err(|e| SetupError::InvalidUrl {
                 backend,
                 url: redact_url(url),
-                source: Box::new(e),
+                cause: one_line(&e),
             })?
             .create_if_missing(true)
             .foreign_keys(true)
             .busy_timeout(SQLITE_BUSY_TIMEOUT);
         let pool_options = PoolOptions::<Sqlite>::new().acquire_timeout(ACQUIRE_TIMEOUT);
-        let (options, pool_options) = if is_sqlite_memory_url(url) {
+        let connect_error = |cause: String| SetupError::Connect {
+            backend,
+            url: redact_url(url),
+            cause,
+        };
+        let (options, pool_options, lock) = if is_sqlite_memory_url(url) {
             let pool_options = pool_options
                 .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None);
-            (options, pool_options)
+            (options, pool_options, None)
         } else {
             // `create_if_missing` creates the file, not its directory (e.g. `data/` on first run),
             // and with the umask's mode: both are made here, private to the owner.
             let file = options.get_filename().to_path_buf();
-            let prepared = tokio::task::spawn_blocking(move || {
+            let lock = tokio::task::spawn_blocking(move || {
                 if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
                     crate::private_files::create_private_dir_all(dir)?;
                 }
-                crate::private_files::prepare_sqlite_file(&file)
+                crate::private_files::prepare_sqlite_file(&file)?;
+                crate::backup::hold_shared(&file)
             })
             .await
             .map_err(std::io::Error::other)
-            .and_then(|r| r);
-            prepared.map_err(|e| SetupError::Connect {
-                backend,
-                url: redact_url(url),
-                source: Box::new(e),
-            })?;
+            .and_then(|r| r)
+            .map_err(|e| connect_error(one_line(&e)))?;
             let options = options
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal);
             (
                 options,
                 pool_options.max_connections(SQLITE_MAX_CONNECTIONS),
+                Some(Arc::new(lock)),
             )
         };
         let pool = pool_options
             .connect_with(options)
             .await
-            .map_err(|e| SetupError::Connect {
-                backend,
-                url: redact_url(url),
-                source: Box::new(e),
-            })?;
-        Ok(Self { pool })
+            .map_err(|e| connect_error(one_line(&e)))?;
+        Ok(Self { pool, _lock: lock })
     }
 
     /// Applies pending migrations; returns how many were applied.

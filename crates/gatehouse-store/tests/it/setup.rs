@@ -81,6 +81,13 @@ async fn unreachable_servers_fail_at_connect_promptly() {
         "{err}"
     );
     assert!(!err.to_string().contains("hunter2"), "{err}");
+    // The cause itself, once, rather than a pool's "timed out".
+    assert!(
+        err.to_string()
+            .ends_with(": connection refused at 127.0.0.1:1"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("timed out"), "{err}");
     let err = connect_short_lived(Some("redis://127.0.0.1:1"))
         .await
         .err()
@@ -93,6 +100,11 @@ async fn unreachable_servers_fail_at_connect_promptly() {
                 ..
             }
         ),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .ends_with(": connection refused at 127.0.0.1:1"),
         "{err}"
     );
     assert!(
@@ -248,4 +260,71 @@ async fn upgrading_binds_grants_to_client_incarnations_and_ends_orphans() {
             }
         }
     }
+}
+
+/// A backup is a Gatehouse database; a restore is refused while a store has the database open,
+/// and for files that are not Gatehouse databases.
+#[tokio::test]
+async fn backup_and_restore_of_a_sqlite_file() {
+    use gatehouse_store::{BackupError, backup_sqlite, inspect_backup, restore_sqlite};
+
+    let dir = gatehouse_testkit::temp_dir();
+    let url = format!("sqlite://{}/data/gatehouse.db", dir.path().display());
+    let out = dir.path().join("backup.db");
+    assert!(matches!(
+        backup_sqlite(&url, &out).await,
+        Err(BackupError::NoDatabase(_))
+    ));
+    migrate(&url).await.unwrap();
+    let store = connect_durable(&url).await.unwrap();
+    store
+        .create_client(&gatehouse_testkit::fixtures::client("app"))
+        .await
+        .unwrap();
+    let info = backup_sqlite(&url, &out).await.unwrap();
+    assert_eq!((info.clients, info.users), (1, 0));
+    assert_eq!(
+        info.schema_version,
+        migrator(SqlBackend::Sqlite)
+            .migrations
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap()
+    );
+    assert!(matches!(
+        restore_sqlite(&url, &out).await,
+        Err(BackupError::InUse(_))
+    ));
+    drop(store);
+
+    // A SQLite database without Gatehouse's migrations.
+    let foreign = format!("sqlite://{}/foreign.db", dir.path().display());
+    execute(
+        &format!("{foreign}?mode=rwc"),
+        "CREATE TABLE notes (body TEXT)",
+    )
+    .await;
+    let err = inspect_backup(&dir.path().join("foreign.db"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("has no Gatehouse migrations"),
+        "{err}"
+    );
+    // A Gatehouse database whose migration is not this release's.
+    let copy = dir.path().join("edited.db");
+    std::fs::copy(&out, &copy).unwrap();
+    execute(
+        &format!("sqlite://{}", copy.display()),
+        "UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 1",
+    )
+    .await;
+    let err = inspect_backup(&copy).await.unwrap_err();
+    assert!(err.to_string().contains("migration 1 is not"), "{err}");
+
+    let restored = restore_sqlite(&url, &out).await.unwrap();
+    assert!(restored.previous.is_some());
+    let store = connect_durable(&url).await.unwrap();
+    assert!(store.get_client("app").await.unwrap().is_some());
 }

@@ -6,6 +6,7 @@
 use gatehouse_testkit::e2e::Gatehouse;
 
 mod admin_guard;
+mod backup;
 mod browser;
 mod cli;
 mod cli_rows;

@@ -47,6 +47,8 @@ enum Command {
     Clients {
         #[command(flatten)]
         conn: cli::AdminConnection,
+        #[command(flatten)]
+        options: cli::ClientsOptions,
         #[command(subcommand)]
         cmd: cli::ClientsCommand,
     },
@@ -270,7 +272,9 @@ fn run_operator_cli(command: Command) -> ExitCode {
         .and_then(|rt| {
             rt.block_on(async move {
                 match command {
-                    Command::Clients { conn, cmd } => cli::run_clients(&conn, cmd).await,
+                    Command::Clients { conn, options, cmd } => {
+                        cli::run_clients(&conn, options, cmd).await
+                    }
                     Command::Scopes { conn, cmd } => cli::run_scopes(&conn, cmd).await,
                     Command::Users { conn, cmd } => cli::run_users(&conn, cmd).await,
                     Command::Keys { conn, cmd } => cli::run_keys(&conn, cmd).await,

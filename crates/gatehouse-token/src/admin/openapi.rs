@@ -75,6 +75,7 @@ pub(super) fn api_router() -> OpenApiRouter<AdminState> {
             users::delete_user
         ))
         .routes(routes!(users::set_password))
+        .routes(routes!(users::unlock_user))
 }
 
 /// The admin API's OpenAPI document, e.g. for a CI step that checks it in.

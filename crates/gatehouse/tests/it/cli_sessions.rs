@@ -958,3 +958,103 @@ async fn update_changes_only_the_flags_given_and_replace_takes_a_whole_client() 
         Ok("web\n".into())
     );
 }
+
+#[tokio::test]
+async fn users_are_named_by_id_or_username_and_unlock_lifts_a_lock() {
+    use gatehouse_core::lockout::{KEY_PURPOSE, LockoutPolicy, LoginLimits};
+    use gatehouse_core::secret::KeyedHasher;
+
+    let api = Session::real_admin_api().await;
+    let created = run_line(
+        &api,
+        &["users", "create", "--username", "Dora", "--password-stdin"],
+    )
+    .await
+    .unwrap();
+    let id = created
+        .strip_prefix("User Dora created with ID ")
+        .unwrap()
+        .trim_end_matches(".\n")
+        .to_owned();
+    let by_name: Value = serde_json::from_str(
+        &run_line(&api, &["users", "get", "dora", "--format", "json"])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(by_name["id"], json!(id));
+    assert_eq!(
+        run_line(&api, &["users", "update", "DORA", "--name", "Dora D."]).await,
+        Ok("User DORA updated.\n".into())
+    );
+
+    // The admin API's harness keys the failed-login counters as the token service does.
+    let harness = api._admin.as_ref().unwrap();
+    let keys = KeyedHasher::new(gatehouse_testkit::admin::SYSTEM_SECRET, KEY_PURPOSE);
+    let policy = LockoutPolicy::default();
+    let limits = LoginLimits {
+        store: harness.short(),
+        keys: &keys,
+        policy: &policy,
+    };
+    let now = gatehouse_testkit::admin::start_time().unix_timestamp();
+    let lock = || async {
+        for _ in 0..policy.max_failures_per_user {
+            limits
+                .record_failure("dora", "198.51.100.7", now)
+                .await
+                .unwrap();
+        }
+        assert!(
+            limits
+                .check("dora", "203.0.113.1", now)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    };
+    lock().await;
+    assert_eq!(
+        run_line(&api, &["users", "unlock", "dora"]).await,
+        Ok("User dora unlocked.\n".into())
+    );
+    assert_eq!(
+        limits.check("dora", "203.0.113.1", now).await.unwrap(),
+        None
+    );
+
+    lock().await;
+    run_line(&api, &["users", "disable", &id]).await.unwrap();
+    assert_eq!(
+        run_line(&api, &["users", "enable", "Dora"]).await,
+        Ok("User Dora enabled.\n".into())
+    );
+    assert_eq!(
+        limits.check("dora", "203.0.113.1", now).await.unwrap(),
+        None
+    );
+
+    lock().await;
+    assert_eq!(
+        run_line(&api, &["users", "set-password", "dora", "--password-stdin"]).await,
+        Ok("Password of user dora set.\n".into())
+    );
+    assert_eq!(
+        limits.check("dora", "203.0.113.1", now).await.unwrap(),
+        None
+    );
+
+    let missing = run_line(&api, &["users", "unlock", "nobody"])
+        .await
+        .unwrap_err();
+    assert!(
+        missing.starts_with("no user has the ID or username \"nobody\"")
+            && missing.ends_with("(not_found)"),
+        "{missing}"
+    );
+    assert_eq!(
+        run_line(&api, &["users", "delete", "dora"]).await,
+        Ok("User dora deleted.\n".into())
+    );
+    assert!(harness.store().get_user(&id).await.unwrap().is_none());
+}

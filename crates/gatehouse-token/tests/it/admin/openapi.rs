@@ -64,6 +64,7 @@ async fn document_lists_every_endpoint_and_every_listed_endpoint_is_served() {
             .map(|(p, m)| ((*p).to_owned(), (*m).to_owned()))
             .collect();
         expected.insert(("/admin/users/{id}/password".to_owned(), "put".to_owned()));
+        expected.insert(("/admin/users/{id}/unlock".to_owned(), "post".to_owned()));
         assert_eq!(documented(&doc), expected);
 
         for (path, method) in documented(&doc) {

@@ -21,7 +21,7 @@
 mod discovery;
 mod error;
 mod form;
-mod introspect;
+pub(crate) mod introspect;
 mod revoke;
 mod token;
 mod userinfo;

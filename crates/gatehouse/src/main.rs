@@ -11,7 +11,7 @@ mod shutdown;
 mod system_secret;
 mod telemetry;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory as _, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -78,6 +78,9 @@ enum Command {
         #[command(subcommand)]
         cmd: cli::CertsCommand,
     },
+    /// Print the command-line reference (docs/cli.md) as Markdown.
+    #[command(hide = true)]
+    HelpMarkdown,
 }
 
 #[derive(Subcommand)]
@@ -204,6 +207,10 @@ fn main() -> ExitCode {
         | Command::Scopes { .. }
         | Command::Users { .. }
         | Command::Keys { .. } => return run_operator_cli(cli.command),
+        Command::HelpMarkdown => {
+            print!("{}", cli::help_markdown(Cli::command()));
+            return ExitCode::SUCCESS;
+        }
         Command::Certs { cmd } => {
             return match cli::run_certs(cmd) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -251,7 +258,8 @@ fn main() -> ExitCode {
             | Command::Scopes { .. }
             | Command::Users { .. }
             | Command::Keys { .. }
-            | Command::Certs { .. } => Ok(()),
+            | Command::Certs { .. }
+            | Command::HelpMarkdown => Ok(()),
         }
     });
     match result {
@@ -278,9 +286,10 @@ fn run_operator_cli(command: Command) -> ExitCode {
                     Command::Scopes { conn, cmd } => cli::run_scopes(&conn, cmd).await,
                     Command::Users { conn, cmd } => cli::run_users(&conn, cmd).await,
                     Command::Keys { conn, cmd } => cli::run_keys(&conn, cmd).await,
-                    Command::Serve { .. } | Command::Migrate { .. } | Command::Certs { .. } => {
-                        Ok(())
-                    }
+                    Command::Serve { .. }
+                    | Command::Migrate { .. }
+                    | Command::Certs { .. }
+                    | Command::HelpMarkdown => Ok(()),
                 }
             })
         });

@@ -209,7 +209,7 @@ pub struct ClientFields {
     #[arg(long, value_delimiter = ',', value_name = "AUDIENCE")]
     audience: Vec<String>,
 
-    /// Browser origins (https://app.example) that may call the token endpoint from a web page.
+    /// Browser origins (such as `https://app.example`) that may call the token endpoint from a web page.
     #[arg(
         long = "allowed-cors-origin",
         value_delimiter = ',',

@@ -11,6 +11,7 @@
 
 mod certs;
 mod clients;
+mod help_markdown;
 mod http;
 mod import;
 mod input;
@@ -24,6 +25,7 @@ use gatehouse_core::secret::SecretString;
 
 pub use certs::{CertsCommand, run_certs};
 pub use clients::{ClientsCommand, ClientsOptions, run_clients};
+pub use help_markdown::help_markdown;
 pub use keys::{KeysCommand, run_keys};
 pub use scopes::{ScopesCommand, run_scopes};
 pub use users::{UsersCommand, run_users};

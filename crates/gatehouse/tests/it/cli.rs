@@ -371,3 +371,19 @@ fn clients_help_shows_hydra_v2_flag_names() {
         );
     }
 }
+
+/// docs/cli.md is the binary's own help; the runner sets GATEHOUSE_ADMIN_URL, so this also
+/// checks that no environment value reaches the document.
+#[test]
+fn docs_cli_md_is_the_binarys_help() {
+    let generated = gatehouse()
+        .cli("http://environment-value.invalid:1")
+        .ok(&["help-markdown"], None);
+    assert!(!generated.contains("environment-value.invalid"));
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/cli.md");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "docs/cli.md is stale: regenerate it with `cargo run -p gatehouse -- help-markdown > docs/cli.md`"
+    );
+}

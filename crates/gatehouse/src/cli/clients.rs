@@ -398,6 +398,11 @@ pub(crate) async fn execute(
                 replace,
                 file,
             } = *args;
+            if file.as_deref() == Some("-") && secret.secret_stdin {
+                bail!(
+                    "--file - and --secret-stdin both read standard input: put client_secret in the file instead"
+                );
+            }
             let replacement = match (replace, file) {
                 (true, Some(file)) => Some(read_client_file(&file, &id)?),
                 _ => None,

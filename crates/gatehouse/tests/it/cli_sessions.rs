@@ -935,6 +935,27 @@ async fn update_changes_only_the_flags_given_and_replace_takes_a_whole_client() 
         other_id,
         "stdin: client_id \"other\" differs from \"web\"; a client's ID cannot be changed"
     );
+    let both = api
+        .cli
+        .run_async(
+            &[
+                "clients",
+                "update",
+                "web",
+                "--replace",
+                "--file",
+                "-",
+                "--secret-stdin",
+            ],
+            Some("{}"),
+        )
+        .await
+        .result()
+        .unwrap_err();
+    assert!(
+        both.starts_with("--file - and --secret-stdin both read standard input"),
+        "{both}"
+    );
     let usage = api
         .cli
         .run_async(

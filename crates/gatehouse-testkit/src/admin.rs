@@ -11,7 +11,7 @@ use gatehouse_core::ManualClock;
 use gatehouse_core::registration::client_secret_hasher;
 use gatehouse_core::secret::KeyedHasher;
 use gatehouse_core::store::{DurableStore, ShortLivedStore};
-use gatehouse_token::admin::{AdminConfig, AdminState, router};
+use gatehouse_token::admin::{AdminConfig, AdminState, LoginLimitsAccess, router};
 use gatehouse_token::revocation::Revocations;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -76,7 +76,12 @@ impl Harness {
             clock.clone(),
             hasher.clone(),
             config,
-        );
+        )
+        .with_login_limits(LoginLimitsAccess {
+            short_lived: Arc::clone(&short_lived.store),
+            keys: KeyedHasher::new(SYSTEM_SECRET, gatehouse_core::lockout::KEY_PURPOSE),
+            policy: gatehouse_core::lockout::LockoutPolicy::default(),
+        });
         Self {
             name,
             revocations,

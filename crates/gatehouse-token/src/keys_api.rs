@@ -17,17 +17,19 @@ use time::format_description::well_known::Rfc3339;
 use crate::TokenService;
 
 /// One signing key as `GET /admin/keys` lists it. Never the private part.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyInfo {
     pub kid: String,
     pub alg: String,
+    /// RFC 3339.
     pub created_at: String,
+    /// RFC 3339; set once a newer key of the algorithm took over (the key stays published).
     pub retired_at: Option<String>,
     /// Whether this key signs new tokens (the newest unretired key of its algorithm).
     pub active: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RotateRequest {
     /// `RS256`, `ES256` or `EdDSA`; every algorithm when omitted.
     #[serde(default)]
@@ -50,7 +52,14 @@ fn error(status: StatusCode, code: &str, description: impl Into<String>) -> Resp
         .into_response()
 }
 
-async fn list_keys(State(service): State<Arc<TokenService>>) -> Response {
+/// Lists every signing key: the active one of each algorithm and the retired ones still
+/// published for verification.
+#[utoipa::path(get, path = "/admin/keys", tag = "keys",
+    responses(
+        (status = 200, description = "Every signing key, never its private part", body = [KeyInfo]),
+        (status = 503, description = "The key store is unavailable", body = crate::admin::ErrorBody),
+    ))]
+pub(crate) async fn list_keys(State(service): State<Arc<TokenService>>) -> Response {
     match service.durable().list_signing_keys().await {
         Ok(records) => {
             let ring = service.keys();
@@ -81,7 +90,16 @@ async fn list_keys(State(service): State<Arc<TokenService>>) -> Response {
     }
 }
 
-async fn rotate_keys(
+/// Generates a new signing key for one algorithm (or every one); the previous key is retired
+/// but stays published, so tokens it signed keep verifying.
+#[utoipa::path(post, path = "/admin/keys/rotate", tag = "keys",
+    request_body(content = Option<RotateRequest>, description = "`{\"alg\": …}`; every algorithm when empty"),
+    responses(
+        (status = 200, description = "`{\"rotated\": [{\"kid\", \"alg\"}]}`: the new keys", body = Object),
+        (status = 400, description = "Unsupported `alg`", body = crate::admin::ErrorBody),
+        (status = 503, description = "The key could not be rotated; retry", body = crate::admin::ErrorBody),
+    ))]
+pub(crate) async fn rotate_keys(
     State(service): State<Arc<TokenService>>,
     body: Option<Json<RotateRequest>>,
 ) -> Response {

@@ -12,7 +12,7 @@ mod shutdown;
 mod system_secret;
 mod telemetry;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory as _, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -70,6 +70,8 @@ enum Command {
     Clients {
         #[command(flatten)]
         conn: cli::AdminConnection,
+        #[command(flatten)]
+        options: cli::ClientsOptions,
         #[command(subcommand)]
         cmd: cli::ClientsCommand,
     },
@@ -99,6 +101,9 @@ enum Command {
         #[command(subcommand)]
         cmd: cli::CertsCommand,
     },
+    /// Print the command-line reference (docs/cli.md) as Markdown.
+    #[command(hide = true)]
+    HelpMarkdown,
 }
 
 #[derive(Subcommand)]
@@ -227,6 +232,10 @@ fn main() -> ExitCode {
         | Command::Scopes { .. }
         | Command::Users { .. }
         | Command::Keys { .. } => return run_operator_cli(cli.command),
+        Command::HelpMarkdown => {
+            print!("{}", cli::help_markdown(Cli::command()));
+            return ExitCode::SUCCESS;
+        }
         Command::Certs { cmd } => {
             return match cli::run_certs(cmd) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -299,7 +308,8 @@ fn main() -> ExitCode {
             | Command::Scopes { .. }
             | Command::Users { .. }
             | Command::Keys { .. }
-            | Command::Certs { .. } => Ok(()),
+            | Command::Certs { .. }
+            | Command::HelpMarkdown => Ok(()),
         }
     });
     match result {
@@ -325,7 +335,9 @@ fn run_operator_cli(command: Command) -> ExitCode {
         .and_then(|rt| {
             rt.block_on(async move {
                 match command {
-                    Command::Clients { conn, cmd } => cli::run_clients(&conn, cmd).await,
+                    Command::Clients { conn, options, cmd } => {
+                        cli::run_clients(&conn, options, cmd).await
+                    }
                     Command::Scopes { conn, cmd } => cli::run_scopes(&conn, cmd).await,
                     Command::Users { conn, cmd } => cli::run_users(&conn, cmd).await,
                     Command::Keys { conn, cmd } => cli::run_keys(&conn, cmd).await,
@@ -333,7 +345,8 @@ fn run_operator_cli(command: Command) -> ExitCode {
                     | Command::Migrate { .. }
                     | Command::Backup { .. }
                     | Command::Restore { .. }
-                    | Command::Certs { .. } => Ok(()),
+                    | Command::Certs { .. }
+                    | Command::HelpMarkdown => Ok(()),
                 }
             })
         });

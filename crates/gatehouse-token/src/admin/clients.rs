@@ -338,18 +338,34 @@ fn not_found_as(e: StoreError, id: &str) -> ApiError {
     }
 }
 
-/// Registers a client (or imports one exported from Hydra).
-#[utoipa::path(post, path = "/admin/clients", tag = TAG, request_body = ClientRequest,
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CreateParams {
+    /// `true`: validate the client completely (every registration rule, and whether its id is
+    /// taken) without registering it; the answer is `200` with the client as it would be
+    /// created, without a secret (none is generated) and with an empty `client_id` when the
+    /// server would generate one.
+    pub dry_run: Option<bool>,
+}
+
+/// Registers a client (or imports one exported from Hydra); with `?dry_run=true` only checks it.
+#[utoipa::path(post, path = "/admin/clients", tag = TAG, request_body = ClientRequest, params(CreateParams),
     responses(
         (status = 201, description = "Registered; `client_secret` is shown this once", body = ClientResponse),
+        (status = 200, description = "`dry_run=true`: the client would be registered like this; nothing was written", body = ClientResponse),
         (status = 400, description = "`invalid_client_metadata`, `invalid_redirect_uri` or `invalid_request`", body = ErrorBody),
         (status = 409, description = "The client id is taken", body = ErrorBody),
     ))]
 pub async fn create_client(
     State(state): State<AdminState>,
+    query: Result<Query<CreateParams>, QueryRejection>,
     body: Result<Json<ClientRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ClientResponse>), ApiError> {
+    let Query(params) = query.map_err(|e| ApiError::from_query_rejection(&e))?;
     let (id, chosen, metadata) = ClientRequest::parse(body)?.into_parts(&state.config)?;
+    if params.dry_run == Some(true) {
+        return dry_run_create(&state, id, metadata).await;
+    }
     let id = match id {
         Some(id) => id,
         None => parse_client_id(&uuid::Uuid::new_v4().to_string())?,
@@ -373,9 +389,7 @@ pub async fn create_client(
         .create_client(&client)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict => {
-                ApiError::conflict(format!("client {:?} already exists", client.id))
-            }
+            StoreError::Conflict => client_exists(&client.id),
             e => e.into(),
         })?;
     tracing::info!(client_id = %client.id, "client registered");
@@ -383,6 +397,42 @@ pub async fn create_client(
         StatusCode::CREATED,
         Json(ClientResponse::new(&client, shown)?),
     ))
+}
+
+fn client_exists(id: &ClientId) -> ApiError {
+    ApiError::conflict(format!("client {id:?} already exists"))
+}
+
+/// `POST /admin/clients?dry_run=true`: the checks of a registration (the request was already
+/// validated) and the client it would register; nothing is written and no secret generated.
+async fn dry_run_create(
+    state: &AdminState,
+    id: Option<ClientId>,
+    metadata: ClientMetadata,
+) -> Result<(StatusCode, Json<ClientResponse>), ApiError> {
+    if let Some(id) = &id
+        && state.durable.get_client(id.as_str()).await?.is_some()
+    {
+        return Err(client_exists(id));
+    }
+    let now = state.now();
+    let client = Client {
+        // Only to render the answer; the id shown is the chosen one or empty.
+        id: match &id {
+            Some(id) => id.clone(),
+            None => parse_client_id("dry-run")?,
+        },
+        incarnation: Client::new_incarnation(),
+        metadata,
+        secret: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let mut answer = ClientResponse::new(&client, None)?;
+    if id.is_none() {
+        answer.client_id = String::new();
+    }
+    Ok((StatusCode::OK, Json(answer)))
 }
 
 /// Lists clients by id, a page at a time.

@@ -25,9 +25,10 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use gatehouse_core::Clock;
+use gatehouse_core::lockout::{LockoutPolicy, LoginLimits};
 use gatehouse_core::registration::RegistrationPolicy;
 use gatehouse_core::secret::KeyedHasher;
-use gatehouse_core::store::DurableStore;
+use gatehouse_core::store::{DurableStore, ShortLivedStore};
 use time::OffsetDateTime;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -93,6 +94,16 @@ impl Default for AdminConfig {
     }
 }
 
+/// The token service's failed-login counters (`gatehouse_core::lockout`), so the admin API can
+/// lift a user's lock: the same short-lived store, counter keys and policy.
+#[derive(Clone)]
+pub struct LoginLimitsAccess {
+    pub short_lived: Arc<dyn ShortLivedStore>,
+    /// Keyed with the system secret for purpose [`gatehouse_core::lockout::KEY_PURPOSE`].
+    pub keys: KeyedHasher,
+    pub policy: LockoutPolicy,
+}
+
 /// Everything the admin handlers need, built once by the binary.
 #[derive(Clone)]
 pub struct AdminState {
@@ -103,6 +114,9 @@ pub struct AdminState {
     /// Keyed with the system secret for purpose `"client-secret"` (see [`client_secret_hasher`]).
     pub client_secret_hasher: KeyedHasher,
     pub config: AdminConfig,
+    /// The failed-login counters whose locks `unlock`, `enable` and a new password lift; set by
+    /// [`AdminState::with_login_limits`]. Without them there is no lock this API could lift.
+    pub login_limits: Option<LoginLimitsAccess>,
 }
 
 impl AdminState {
@@ -121,7 +135,29 @@ impl AdminState {
             clock,
             client_secret_hasher,
             config,
+            login_limits: None,
         }
+    }
+
+    /// The token service's failed-login counters, so unlocking a user reaches the locks its
+    /// sign-in checks.
+    pub fn with_login_limits(mut self, access: LoginLimitsAccess) -> Self {
+        self.login_limits = Some(access);
+        self
+    }
+
+    /// Lifts the failed-login lock of `username` (and forgets its failures); whether it was
+    /// locked.
+    pub(crate) async fn lift_login_lock(&self, username: &str) -> Result<bool, ApiError> {
+        let Some(access) = &self.login_limits else {
+            return Ok(false);
+        };
+        let limits = LoginLimits {
+            store: access.short_lived.as_ref(),
+            keys: &access.keys,
+            policy: &access.policy,
+        };
+        Ok(limits.unlock(username).await?)
     }
 
     /// Now, to the second: the stores persist whole seconds, so a timestamp answered on creation
@@ -138,6 +174,7 @@ impl std::fmt::Debug for AdminState {
             .field("revocations", &self.revocations)
             .field("clock", &self.clock)
             .field("config", &self.config)
+            .field("login_limits", &self.login_limits.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -175,7 +212,12 @@ pub fn listener(
         service.clock().clone(),
         client_secret_hasher,
         config,
-    );
+    )
+    .with_login_limits(LoginLimitsAccess {
+        short_lived: service.short_lived().clone(),
+        keys: service.login_limit_keys.clone(),
+        policy: service.settings().lockout,
+    });
     let api = router(state)
         .merge(crate::keys_api::router(service.clone()))
         .merge(crate::http::admin_introspection_router(service.clone()))

@@ -2,7 +2,11 @@
 //!
 //! Routes are registered through `utoipa_axum::routes!`, which reads each handler's
 //! `#[utoipa::path]` annotation both to mount the handler and to describe it: a route cannot
-//! exist without its documentation, nor the other way round.
+//! exist without its documentation, nor the other way round. The admin listener's routes that
+//! need the running token service (signing keys in `keys_api.rs`, introspection in
+//! `http/introspect.rs`) are mounted by [`super::listener`]; their handlers carry the same
+//! annotations and are listed in [`ApiDoc`]'s `paths`, and a test checks that every route the
+//! listener mounts is documented.
 
 use axum::Router;
 use axum::http::header;
@@ -23,10 +27,17 @@ use super::{AdminState, ApiError, clients, scopes, users};
         description = "Clients, scope catalogue and users of a Gatehouse OAuth 2.0 / OpenID Connect server. \
             Shaped like Ory Hydra's v2 admin API. Errors are `{\"error\", \"error_description\"}`.",
     ),
+    paths(
+        crate::keys_api::list_keys,
+        crate::keys_api::rotate_keys,
+        crate::http::introspect::introspect_as_admin,
+    ),
     tags(
         (name = "clients", description = "OAuth 2.0 clients (RFC 7591 metadata)"),
         (name = "scopes", description = "The scope catalogue shown on the consent screen"),
         (name = "users", description = "End users"),
+        (name = "keys", description = "Signing keys: listing and rotation"),
+        (name = "introspection", description = "Token introspection (RFC 7662) for operators"),
     ),
     modifiers(&AdminTokenScheme),
 )]
@@ -75,6 +86,7 @@ pub(super) fn api_router() -> OpenApiRouter<AdminState> {
             users::delete_user
         ))
         .routes(routes!(users::set_password))
+        .routes(routes!(users::unlock_user))
 }
 
 /// The admin API's OpenAPI document, e.g. for a CI step that checks it in.

@@ -5,6 +5,10 @@
 //! opaque access tokens issued under those families, so API access stops at once and cannot be
 //! renewed. Login sessions are not ended here: the sign-in flow refuses a disabled user's next
 //! login, and sessions that already exist run until they expire.
+//!
+//! A lock placed by too many failed logins (`gatehouse_core::lockout`) is lifted by
+//! `POST /admin/users/{id}/unlock`, and also by enabling the user or setting a new password:
+//! an operator doing either means the user should be able to sign in now.
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -216,6 +220,7 @@ impl AdminState {
         request: UserRequest,
     ) -> Result<UserResponse, ApiError> {
         let (profile, password) = request.into_parts(&self.config)?;
+        let lifts_lock = !profile.disabled && (existing.disabled || password.is_some());
         let password_hash = match password {
             Some(password) => Some(self.hash(password).await?),
             None => existing.password_hash,
@@ -240,6 +245,9 @@ impl AdminState {
             // On every write that leaves the user disabled, not only on the change, so retrying a
             // request whose revocation failed still revokes whatever is live.
             self.end_grants_of(&user.id).await?;
+        }
+        if lifts_lock {
+            self.lift_login_lock(&user.username).await?;
         }
         UserResponse::new(&user)
     }
@@ -309,13 +317,17 @@ pub async fn create_user(
 pub struct UserListParams {
     /// Case-insensitive substring of the username or email.
     pub search: Option<String>,
+    /// Exactly this username, compared case-insensitively as sign-in does: a list of the one
+    /// user with it, or an empty list. Not combined with `search`.
+    pub username: Option<String>,
     /// Items per page: 1 to 500 (larger values are clamped), 100 when omitted.
     pub page_size: Option<u32>,
     /// The token from the previous answer's `Link: <…>; rel="next"` header.
     pub page_token: Option<String>,
 }
 
-/// Lists users by id, optionally filtered, a page at a time.
+/// Lists users by id, optionally filtered, a page at a time; `?username=` finds one user by
+/// name.
 #[utoipa::path(get, path = "/admin/users", tag = TAG, params(UserListParams),
     responses(
         (status = 200, description = "One page of users", body = [UserResponse],
@@ -328,6 +340,19 @@ pub async fn list_users(
 ) -> Result<(HeaderMap, Json<Vec<UserResponse>>), ApiError> {
     let Query(params) = query.map_err(|e| ApiError::from_query_rejection(&e))?;
     let search = params.search.filter(|s| !s.is_empty());
+    if let Some(username) = params.username {
+        if search.is_some() {
+            return Err(ApiError::invalid_request(
+                "use either username (exact) or search (substring), not both",
+            ));
+        }
+        let found = state.durable.get_user_by_username(&username).await?;
+        let items = found
+            .iter()
+            .map(UserResponse::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok((HeaderMap::new(), Json(items)));
+    }
     let page = PageParams {
         page_size: params.page_size,
         page_token: params.page_token,
@@ -437,7 +462,24 @@ pub async fn set_password(
         .map_err(|e| user_write_error(e, &user))?;
     // Whoever knew the old password may hold sessions and tokens: they all end.
     state.end_grants_of(&user.id).await?;
+    // The new password is meant to work now, not after a lock earned with the old one.
+    state.lift_login_lock(&user.username).await?;
     tracing::info!(user_id = %id, "user password set; sessions and tokens ended");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Lifts the lock that too many failed logins placed on the user's username, and forgets the
+/// failures counted so far. Succeeds whether or not the user was locked. A lock on the client
+/// IP address is not lifted: it ends by itself.
+#[utoipa::path(post, path = "/admin/users/{id}/unlock", tag = TAG, params(("id" = String, Path, description = "User id")),
+    responses((status = 204, description = "The user can sign in again"), (status = 404, description = "No such user", body = ErrorBody)))]
+pub async fn unlock_user(
+    State(state): State<AdminState>,
+    PathParam(id): PathParam,
+) -> Result<StatusCode, ApiError> {
+    let user = state.load_user(&id).await?;
+    let was_locked = state.lift_login_lock(&user.username).await?;
+    tracing::info!(user_id = %id, was_locked, "user unlocked");
     Ok(StatusCode::NO_CONTENT)
 }
 

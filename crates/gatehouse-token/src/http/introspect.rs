@@ -31,6 +31,15 @@ pub(super) async fn introspect_as_client(
     introspect(&service, &form, Some(&client.id)).await
 }
 
+/// RFC 7662 introspection for operators and resource servers on the admin listener: no client
+/// authentication (the admin listener's own protection applies), any client's token.
+#[utoipa::path(post, path = "/admin/oauth2/introspect", tag = "introspection",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "`token=…` and optionally `token_type_hint=access_token|refresh_token` (RFC 7662 §2.1)"),
+    responses(
+        (status = 200, description = "RFC 7662 §2.2: `{\"active\": false}` or the token's claims", body = Object),
+        (status = 400, description = "`invalid_request`: no `token`, or not a form", body = crate::admin::ErrorBody),
+    ))]
 pub(super) async fn introspect_as_admin(
     State(service): State<Arc<TokenService>>,
     headers: HeaderMap,

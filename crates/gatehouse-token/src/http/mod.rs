@@ -25,7 +25,7 @@ mod cors;
 mod discovery;
 mod error;
 mod form;
-mod introspect;
+pub(crate) mod introspect;
 mod revoke;
 mod token;
 mod userinfo;

@@ -1,13 +1,17 @@
-//! `gatehouse clients …`: OAuth 2.0 clients, with Hydra's flags and output.
+//! `gatehouse clients …`: OAuth 2.0 clients, with Hydra v2's flags and output.
 //!
-//! Flags map to RFC 7591 client metadata as Hydra maps them. A flag left out is left out of the
-//! request, so the admin API applies its defaults (`grant_types` `authorization_code`, …). That
-//! is also why `update` is a full replacement: it sends exactly what the flags say, as
-//! Hydra's "specify all of the parameters" describes.
+//! Flags map to RFC 7591 client metadata as Hydra maps them; Hydra 1.x's spellings
+//! (`--callbacks`, `--grant-types`, `-c`, …) stay accepted as hidden aliases, so both
+//! generations' command lines run unchanged. A flag left out is left out of the request: on
+//! `create` the admin API applies its defaults (`grant_types` `authorization_code`, …); `update`
+//! sends a JSON Patch (RFC 6902) of exactly the flags given, so everything else stays as it is.
+//! `update --replace --file F` replaces the whole client instead.
 
-use anyhow::{anyhow, bail};
+use anyhow::{Context as _, anyhow, bail};
 use clap::{Args, Subcommand};
-use gatehouse_core::client::{AccessTokenStrategy, ClientId, TokenEndpointAuthMethod};
+use gatehouse_core::client::{
+    AccessTokenStrategy, ClientId, IdTokenClaims, TokenEndpointAuthMethod,
+};
 use gatehouse_core::protocol::{GrantType, ResponseType};
 use gatehouse_core::scope::ScopeSet;
 use gatehouse_core::secret::SecretString;
@@ -15,11 +19,12 @@ use serde_json::{Map, Value, json};
 use std::io::Write;
 
 use super::http::AdminApi;
-use super::output::{emit, fields, flag, items, json as to_json, render, table, text};
+use super::output::{data, emit, fields, flag, items, render, table, text};
 use super::{AdminConnection, OutputFormat, batch_outcome, input, one_line};
 
 const SECRET_IN_FLAG_WARNING: &str = "You should not provide secrets using command line flags, the secret might leak to bash history and similar systems";
 const STORE_SECRET_WARNING: &str = "Store the client secret safely now (e.g. in a secret manager): it is shown only this once and cannot be retrieved later.";
+const QUIET_SECRET_WARNING: &str = "The generated client secret was not printed (--quiet); use --format json to capture it, or `gatehouse clients rotate-secret ID --grace 0s` for a new one.";
 
 #[derive(Debug, Subcommand)]
 pub enum ClientsCommand {
@@ -32,11 +37,13 @@ pub enum ClientsCommand {
         /// The client ID.
         id: String,
     },
-    /// Replace a client's whole configuration with the one the flags describe.
+    /// Change a client: only the settings given as flags change, the rest stays.
     ///
-    /// This is a full replacement: a flag left out resets that setting to its default, so pass
-    /// every setting the client should keep. The secret is kept unless --secret or
-    /// --secret-stdin is given; a public client made confidential gets a generated one.
+    /// The flags become a JSON Patch (RFC 6902) of the client, so `update ID --name X` renames
+    /// the client and nothing else; a list flag replaces that whole list. The secret is kept
+    /// unless --secret or --secret-stdin is given; a public client made confidential gets a
+    /// generated one. With --replace --file F the client is replaced by the one in F instead
+    /// (settings missing from F take their defaults; the secret is kept unless F sets one).
     Update(Box<UpdateArgs>),
     /// Delete clients.
     Delete {
@@ -44,14 +51,13 @@ pub enum ClientsCommand {
         #[arg(required = true)]
         ids: Vec<String>,
     },
-    /// Import clients from JSON files in Hydra's format (an array of clients, or one client).
+    /// Import clients from JSON files: Hydra's export (`{"items": [...]}`), an array of
+    /// clients, or one client.
     ///
-    /// Every file is read and checked before the first client is created.
-    Import {
-        /// Files to read; `-` reads standard input.
-        #[arg(required = true, value_name = "FILE")]
-        files: Vec<String>,
-    },
+    /// Every client of every file is validated by the admin API before the first is created, so
+    /// an invalid client leaves nothing imported. Fields Gatehouse does not keep are reported on
+    /// standard error.
+    Import(ImportArgs),
     /// Generate a new client secret and print it once; the previous one keeps working for a grace period.
     RotateSecret {
         /// The client ID.
@@ -61,6 +67,14 @@ pub enum ClientsCommand {
         #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
         grace: Option<std::time::Duration>,
     },
+}
+
+/// Output options of `gatehouse clients …`; accepted before or after the subcommand.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct ClientsOptions {
+    /// Print only client IDs, one per line.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -86,6 +100,40 @@ pub struct UpdateArgs {
 
     #[command(flatten)]
     fields: ClientFields,
+
+    /// Replace the whole client with the one in --file (a PUT) instead of changing the settings
+    /// given as flags.
+    #[arg(long, requires = "file", conflicts_with = "ClientFields")]
+    replace: bool,
+
+    /// With --replace: a JSON client (the admin API's fields); `-` reads standard input.
+    #[arg(long, value_name = "FILE", requires = "replace")]
+    file: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Files to read; `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<String>,
+
+    /// Validate every client and report what would be imported; create nothing.
+    #[arg(long)]
+    dry_run: bool,
+
+    /// What to do with a client whose ID already exists: fail (the default, before anything is
+    /// created), skip it, or update it (replaced by the file's client, keeping its secret
+    /// unless the file sets one).
+    #[arg(long, value_enum, default_value_t = OnConflict::Fail, value_name = "ACTION")]
+    on_conflict: OnConflict,
+}
+
+/// `import --on-conflict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnConflict {
+    Fail,
+    Skip,
+    Update,
 }
 
 /// A secret the operator chooses (at least 32 characters). Without one, `create` has the server
@@ -115,7 +163,8 @@ impl SecretArgs {
     }
 }
 
-/// The client settings `create` and `update` share. Lists take repeated flags or commas.
+/// The client settings `create` and `update` share, under Hydra v2's names (Hydra 1.x's
+/// plural spellings are hidden aliases). Lists take repeated flags or commas.
 #[derive(Debug, Default, Args)]
 pub struct ClientFields {
     /// Human-readable client name shown on the consent screen.
@@ -124,31 +173,31 @@ pub struct ClientFields {
 
     /// Allowed redirect URIs.
     #[arg(
-        long,
+        long = "redirect-uri",
         short = 'c',
         value_delimiter = ',',
         value_name = "URI",
-        alias = "redirect-uri"
+        alias = "callbacks"
     )]
-    callbacks: Vec<String>,
+    redirect_uris: Vec<String>,
 
     /// Allowed grant types [default on the server: authorization_code].
     #[arg(
-        long,
+        long = "grant-type",
         short = 'g',
         value_delimiter = ',',
         value_name = "TYPE",
-        alias = "grant-type"
+        alias = "grant-types"
     )]
     grant_types: Vec<String>,
 
     /// Allowed response types [default on the server: code, with authorization_code].
     #[arg(
-        long,
+        long = "response-type",
         short = 'r',
         value_delimiter = ',',
         value_name = "TYPE",
-        alias = "response-type"
+        alias = "response-types"
     )]
     response_types: Vec<String>,
 
@@ -160,9 +209,25 @@ pub struct ClientFields {
     #[arg(long, value_delimiter = ',', value_name = "AUDIENCE")]
     audience: Vec<String>,
 
+    /// Browser origins (such as `https://app.example`) that may call the token endpoint from a web page.
+    #[arg(
+        long = "allowed-cors-origin",
+        value_delimiter = ',',
+        value_name = "ORIGIN"
+    )]
+    allowed_cors_origins: Vec<String>,
+
+    /// Who the client belongs to (free text).
+    #[arg(long)]
+    owner: Option<String>,
+
     /// none (public client, PKCE), client_secret_basic or client_secret_post.
     #[arg(long, value_name = "METHOD", value_parser = parse_auth_method)]
     token_endpoint_auth_method: Option<String>,
+
+    /// URL of the client's public keys (JWK Set).
+    #[arg(long, value_name = "URI")]
+    jwks_uri: Option<String>,
 
     /// URL of the client's logo.
     #[arg(long, value_name = "URI")]
@@ -182,24 +247,36 @@ pub struct ClientFields {
 
     /// Allowed post-logout redirect URIs.
     #[arg(
-        long,
+        long = "post-logout-callback",
         value_delimiter = ',',
         value_name = "URI",
-        alias = "post-logout-callback"
+        visible_alias = "post-logout-redirect-uri",
+        alias = "post-logout-callbacks"
     )]
-    post_logout_callbacks: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
 
     /// Contacts for the client (e-mail addresses).
-    #[arg(long, value_delimiter = ',', value_name = "CONTACT", alias = "contact")]
+    #[arg(
+        long = "contact",
+        value_delimiter = ',',
+        value_name = "CONTACT",
+        alias = "contacts"
+    )]
     contacts: Vec<String>,
 
-    /// Skip the consent screen for this client (first-party applications only).
-    #[arg(long)]
-    skip_consent: bool,
+    /// Skip the consent screen for this client (first-party applications only);
+    /// --skip-consent=false asks again.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    skip_consent: Option<bool>,
 
     /// Access token format: opaque or jwt.
     #[arg(long, value_name = "STRATEGY", value_parser = parse_access_token_strategy)]
     access_token_strategy: Option<String>,
+
+    /// What ID tokens carry: minimal (the profile comes from /userinfo) or scopes (also the
+    /// claims of the granted profile and email scopes).
+    #[arg(long, value_name = "CLAIMS", value_parser = parse_id_token_claims)]
+    id_token_claims: Option<String>,
 
     /// Free-form JSON object stored with the client.
     #[arg(long, value_name = "JSON")]
@@ -218,20 +295,73 @@ fn parse_access_token_strategy(s: &str) -> Result<String, String> {
         .ok_or_else(|| format!("use {}", AccessTokenStrategy::names()))
 }
 
+fn parse_id_token_claims(s: &str) -> Result<String, String> {
+    IdTokenClaims::parse(s)
+        .map(|m| m.as_str().to_owned())
+        .ok_or_else(|| format!("use {}", IdTokenClaims::names()))
+}
+
 /// Runs `gatehouse clients …`.
-pub async fn run_clients(conn: &AdminConnection, cmd: ClientsCommand) -> anyhow::Result<()> {
+pub async fn run_clients(
+    conn: &AdminConnection,
+    options: ClientsOptions,
+    cmd: ClientsCommand,
+) -> anyhow::Result<()> {
     let api = AdminApi::new(conn).map_err(one_line)?;
-    execute(&api, conn.format, cmd, &mut std::io::stdout())
+    let view = View {
+        format: conn.format,
+        quiet: options.quiet,
+    };
+    execute(&api, view, cmd, &mut std::io::stdout())
         .await
         .map_err(one_line)
 }
 
+/// How a command prints clients: `--format`, or only their IDs with `--quiet`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct View {
+    pub format: OutputFormat,
+    pub quiet: bool,
+}
+
+impl View {
+    /// One client: its ID with --quiet, the data in a data format, else `table`'s text.
+    pub(crate) fn client(&self, client: &Value, table: impl FnOnce(&Value) -> String) -> String {
+        if self.quiet {
+            return format!("{}\n", text(client, "client_id"));
+        }
+        render(self.format, client, table)
+    }
+
+    /// The store-the-secret warning (or, with --quiet, that it was not shown) after a secret
+    /// the server generated.
+    pub(crate) fn warn_about_secret(&self, client: &Value, chosen_secret: bool) {
+        if new_secret_line(client, chosen_secret).is_empty() {
+            return;
+        }
+        if self.quiet {
+            eprintln!("{QUIET_SECRET_WARNING}");
+        } else {
+            eprintln!("{STORE_SECRET_WARNING}");
+        }
+    }
+}
+
+/// The IDs of `clients`, one per line (what --quiet prints for a list).
+pub(crate) fn id_lines(clients: &[Value]) -> String {
+    clients
+        .iter()
+        .map(|c| format!("{}\n", text(c, "client_id")))
+        .collect()
+}
+
 pub(crate) async fn execute(
     api: &AdminApi,
-    format: OutputFormat,
+    view: View,
     cmd: ClientsCommand,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    let format = view.format;
     match cmd {
         ClientsCommand::Create(args) => {
             let CreateArgs { id, secret, fields } = *args;
@@ -244,37 +374,72 @@ pub(crate) async fn execute(
                 .post(&["admin", "clients"], &[], &Value::Object(body))
                 .await?;
             let chosen = secret.is_some();
-            emit(
-                out,
-                &render(format, &created, |c| created_message(c, chosen)),
-            )?;
-            warn_to_store_secret(&created, chosen);
+            emit(out, &view.client(&created, |c| created_message(c, chosen)))?;
+            view.warn_about_secret(&created, chosen);
             Ok(())
         }
         ClientsCommand::List => {
-            let all = Value::Array(api.list(&["admin", "clients"], &[]).await?);
+            let all = api.list(&["admin", "clients"], &[]).await?;
+            if view.quiet {
+                return emit(out, &id_lines(&all));
+            }
+            let all = Value::Array(all);
             emit(out, &render(format, &all, |v| list_table(items(v))))
         }
         ClientsCommand::Get { id } => {
             let client = api.get(&["admin", "clients", &id]).await?;
-            emit(out, &render(format, &client, client_fields))
+            emit(out, &view.client(&client, client_fields))
         }
         ClientsCommand::Update(args) => {
-            let UpdateArgs { id, secret, fields } = *args;
-            let mut body = client_body(Some(&id), &fields)?;
-            let secret = secret.resolve()?;
-            if let Some(secret) = &secret {
-                body.insert("client_secret".into(), secret.expose().into());
+            let UpdateArgs {
+                id,
+                secret,
+                fields,
+                replace,
+                file,
+            } = *args;
+            if file.as_deref() == Some("-") && secret.secret_stdin {
+                bail!(
+                    "--file - and --secret-stdin both read standard input: put client_secret in the file instead"
+                );
             }
-            let updated = api
-                .put(&["admin", "clients", &id], &Value::Object(body))
-                .await?;
+            let replacement = match (replace, file) {
+                (true, Some(file)) => Some(read_client_file(&file, &id)?),
+                _ => None,
+            };
+            let patch = match &replacement {
+                Some(_) => Vec::new(),
+                None => update_patch(&fields)?,
+            };
+            let secret = secret.resolve()?;
+            let updated = match replacement {
+                Some(mut body) => {
+                    if let Some(secret) = &secret {
+                        body.insert("client_secret".into(), secret.expose().into());
+                    }
+                    api.put(&["admin", "clients", &id], &Value::Object(body))
+                        .await?
+                }
+                None => {
+                    let mut patch = patch;
+                    if let Some(secret) = &secret {
+                        patch.push(json!({"op": "add", "path": "/client_secret", "value": secret.expose()}));
+                    }
+                    if patch.is_empty() {
+                        bail!(
+                            "nothing to update: pass the settings to change (see `gatehouse clients update --help`), or --replace --file FILE"
+                        );
+                    }
+                    api.json_patch(&["admin", "clients", &id], &Value::Array(patch))
+                        .await?
+                }
+            };
             let chosen = secret.is_some();
             emit(
                 out,
-                &render(format, &updated, |c| updated_message(&id, c, chosen)),
+                &view.client(&updated, |c| updated_message(&id, c, chosen)),
             )?;
-            warn_to_store_secret(&updated, chosen);
+            view.warn_about_secret(&updated, chosen);
             Ok(())
         }
         ClientsCommand::Delete { ids } => {
@@ -282,6 +447,7 @@ pub(crate) async fn execute(
             let mut deleted = Vec::new();
             for id in &ids {
                 match api.delete(&["admin", "clients", id]).await {
+                    Ok(()) if view.quiet => emit(out, &format!("{id}\n"))?,
                     Ok(()) if format == OutputFormat::Table => {
                         emit(out, &format!("{id} OAuth 2.0 Client deleted.\n"))?
                     }
@@ -289,12 +455,14 @@ pub(crate) async fn execute(
                     Err(e) => failures.push((id.clone(), e)),
                 }
             }
-            if format == OutputFormat::Json {
-                emit(out, &to_json(&Value::Array(deleted)))?;
+            if format.is_data() && !view.quiet {
+                emit(out, &data(format, &Value::Array(deleted)))?;
             }
             batch_outcome(failures, ids.len(), "clients", "deleted")
         }
-        ClientsCommand::Import { files } => super::import::import(api, format, &files, out).await,
+        ClientsCommand::Import(args) => {
+            super::import::import(api, view, &args.files, args.dry_run, args.on_conflict, out).await
+        }
         ClientsCommand::RotateSecret { id, grace } => {
             let grace = grace.map(|g| g.as_secs().to_string());
             let query: Vec<(&str, &str)> = grace
@@ -310,17 +478,48 @@ pub(crate) async fn execute(
                     "the admin API rotated the secret of {id} but did not return it; rotate again to get one"
                 );
             }
-            emit(
-                out,
-                &render(format, &rotated, |c| created_message(c, false)),
-            )?;
-            warn_to_store_secret(&rotated, false);
+            emit(out, &view.client(&rotated, |c| created_message(c, false)))?;
+            view.warn_about_secret(&rotated, false);
             Ok(())
         }
     }
 }
 
-/// The request body for `create` and `update`: only what the flags set, checked before sending.
+/// `update --replace --file F`: the client in F, whose `client_id` (if any) must be `id`.
+fn read_client_file(file: &str, id: &str) -> anyhow::Result<Map<String, Value>> {
+    let content = if file == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .context("reading the client from standard input")?;
+        s
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?
+    };
+    let name = if file == "-" { "stdin" } else { file };
+    let client: Value = serde_json::from_str(&content)
+        .map_err(|e| anyhow!("{name}: not valid JSON ({e}); nothing was changed"))?;
+    let Value::Object(mut client) = client else {
+        bail!("{name}: expected one client as a JSON object; nothing was changed");
+    };
+    match client.get("client_id") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(found)) if found == id => {}
+        Some(other) => {
+            bail!("{name}: client_id {other} differs from {id:?}; a client's ID cannot be changed")
+        }
+    }
+    client.insert("client_id".into(), id.into());
+    Ok(client)
+}
+
+/// The JSON Patch (RFC 6902) of `update`: one `replace` per setting given as a flag.
+pub(crate) fn update_patch(f: &ClientFields) -> anyhow::Result<Vec<Value>> {
+    Ok(client_body(None, f)?
+        .into_iter()
+        .map(|(key, value)| json!({"op": "replace", "path": format!("/{key}"), "value": value}))
+        .collect())
+}
+
 /// Every non-empty value of `flag` must name one of the protocol's values.
 fn check_values<T>(
     flag: &str,
@@ -337,6 +536,8 @@ fn check_values<T>(
     Ok(())
 }
 
+/// The request body for `create` (and the settings of `update`): only what the flags set,
+/// checked before sending.
 pub(crate) fn client_body(
     id: Option<&str>,
     f: &ClientFields,
@@ -351,14 +552,14 @@ pub(crate) fn client_body(
     }
     // The protocol values are checked here, so a typo fails before anything is sent.
     check_values(
-        "--grant-types",
+        "--grant-type",
         "grant type",
         &f.grant_types,
         GrantType::parse,
         GrantType::names,
     )?;
     check_values(
-        "--response-types",
+        "--response-type",
         "response type",
         &f.response_types,
         ResponseType::parse,
@@ -368,14 +569,15 @@ pub(crate) fn client_body(
         body.insert("client_name".into(), name.as_str().into());
     }
     for (key, values) in [
-        ("redirect_uris", &f.callbacks),
+        ("redirect_uris", &f.redirect_uris),
         ("grant_types", &f.grant_types),
         ("response_types", &f.response_types),
         ("audience", &f.audience),
-        ("post_logout_redirect_uris", &f.post_logout_callbacks),
+        ("allowed_cors_origins", &f.allowed_cors_origins),
+        ("post_logout_redirect_uris", &f.post_logout_redirect_uris),
         ("contacts", &f.contacts),
     ] {
-        // Given but empty (`--response-types ""`) means an explicitly empty list.
+        // Given but empty (`--response-type ""`) means an explicitly empty list.
         if !values.is_empty() {
             let list: Vec<Value> = values
                 .iter()
@@ -398,19 +600,22 @@ pub(crate) fn client_body(
         body.insert("scope".into(), scopes.to_string().into());
     }
     for (key, value) in [
+        ("owner", &f.owner),
         ("token_endpoint_auth_method", &f.token_endpoint_auth_method),
+        ("jwks_uri", &f.jwks_uri),
         ("logo_uri", &f.logo_uri),
         ("client_uri", &f.client_uri),
         ("policy_uri", &f.policy_uri),
         ("tos_uri", &f.tos_uri),
         ("access_token_strategy", &f.access_token_strategy),
+        ("id_token_claims", &f.id_token_claims),
     ] {
         if let Some(value) = value {
             body.insert(key.into(), value.trim().into());
         }
     }
-    if f.skip_consent {
-        body.insert("skip_consent".into(), true.into());
+    if let Some(skip) = f.skip_consent {
+        body.insert("skip_consent".into(), skip.into());
     }
     if let Some(raw) = &f.metadata {
         let parsed: Value = serde_json::from_str(raw)
@@ -449,36 +654,30 @@ pub(crate) fn new_secret_line(client: &Value, chosen_secret: bool) -> String {
     }
 }
 
-/// After the output, so the warning follows the secret on a terminal.
-pub(crate) fn warn_to_store_secret(client: &Value, chosen_secret: bool) {
-    if !new_secret_line(client, chosen_secret).is_empty() {
-        eprintln!("{STORE_SECRET_WARNING}");
-    }
-}
-
 const LIST_HEADERS: [&str; 7] = [
     "CLIENT ID",
-    "NAME",
+    "CLIENT SECRET",
+    "GRANT TYPES",
     "RESPONSE TYPES",
     "SCOPE",
+    "AUDIENCE",
     "REDIRECT URIS",
-    "GRANT TYPES",
-    "TOKEN ENDPOINT AUTH METHOD",
 ];
 
-/// Hydra's `clients list` table.
+/// Hydra v2's client table. The secret column is filled only in an answer that carries a
+/// secret, i.e. right after the server generated one; the admin API never returns it later.
 pub(crate) fn list_table(clients: &[Value]) -> String {
     let rows: Vec<Vec<String>> = clients
         .iter()
         .map(|c| {
             [
                 "client_id",
-                "client_name",
+                "client_secret",
+                "grant_types",
                 "response_types",
                 "scope",
+                "audience",
                 "redirect_uris",
-                "grant_types",
-                "token_endpoint_auth_method",
             ]
             .iter()
             .map(|k| text(c, k))
@@ -502,14 +701,17 @@ fn client_fields(c: &Value) -> String {
         ("RESPONSE TYPES", text(c, "response_types")),
         ("SCOPE", text(c, "scope")),
         ("AUDIENCE", text(c, "audience")),
+        ("OWNER", text(c, "owner")),
         (
             "TOKEN ENDPOINT AUTH METHOD",
             text(c, "token_endpoint_auth_method"),
         ),
+        ("ALLOWED CORS ORIGINS", text(c, "allowed_cors_origins")),
         (
             "POST LOGOUT REDIRECT URIS",
             text(c, "post_logout_redirect_uris"),
         ),
+        ("JWKS URI", text(c, "jwks_uri")),
         ("LOGO URI", text(c, "logo_uri")),
         ("CLIENT URI", text(c, "client_uri")),
         ("POLICY URI", text(c, "policy_uri")),
@@ -517,6 +719,7 @@ fn client_fields(c: &Value) -> String {
         ("CONTACTS", text(c, "contacts")),
         ("SKIP CONSENT", flag(c, "skip_consent")),
         ("ACCESS TOKEN STRATEGY", text(c, "access_token_strategy")),
+        ("ID TOKEN CLAIMS", text(c, "id_token_claims")),
         ("METADATA", metadata),
         ("CREATED AT", text(c, "created_at")),
         ("UPDATED AT", text(c, "updated_at")),
@@ -581,9 +784,16 @@ mod tests {
         );
     }
 
+    fn update_of(line: &[&str]) -> UpdateArgs {
+        match clients_cmd(line) {
+            ClientsCommand::Update(a) => *a,
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
-    fn hydras_update_command_is_a_full_body_for_put() {
-        let body = body_of(&[
+    fn hydras_update_command_patches_exactly_the_flags_given() {
+        let args = update_of(&[
             "clients",
             "--fake-tls-termination",
             "update",
@@ -601,17 +811,130 @@ mod tests {
             "--callbacks",
             "http://127.0.0.1:5555/callback",
         ]);
+        assert_eq!(args.id, "neonclitest3");
         assert_eq!(
-            body,
+            Value::Array(update_patch(&args.fields).unwrap()),
+            json!([
+                {"op": "replace", "path": "/client_name", "value": "Neon CLI test 3"},
+                {"op": "replace", "path": "/grant_types", "value": ["authorization_code", "refresh_token"]},
+                {"op": "replace", "path": "/redirect_uris", "value": ["http://127.0.0.1:5555/callback"]},
+                {"op": "replace", "path": "/response_types", "value": ["code"]},
+                {"op": "replace", "path": "/scope", "value": "openid offline"},
+                {"op": "replace", "path": "/token_endpoint_auth_method", "value": "none"},
+            ])
+        );
+        let rename = update_of(&["clients", "update", "web", "--name", "X"]);
+        assert_eq!(
+            Value::Array(update_patch(&rename.fields).unwrap()),
+            json!([{"op": "replace", "path": "/client_name", "value": "X"}])
+        );
+        let off = update_of(&["clients", "update", "web", "--skip-consent=false"]);
+        assert_eq!(
+            Value::Array(update_patch(&off.fields).unwrap()),
+            json!([{"op": "replace", "path": "/skip_consent", "value": false}])
+        );
+        assert!(
+            update_patch(&update_of(&["clients", "update", "web"]).fields)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn replace_needs_a_file_and_no_setting_flags() {
+        let args = update_of(&["clients", "update", "web", "--replace", "--file", "-"]);
+        assert!(args.replace && args.file.as_deref() == Some("-"));
+        for line in [
+            &["clients", "update", "web", "--replace"][..],
+            &["clients", "update", "web", "--file", "c.json"][..],
+            &[
+                "clients",
+                "update",
+                "web",
+                "--replace",
+                "--file",
+                "c.json",
+                "--name",
+                "X",
+            ][..],
+        ] {
+            let err = parse(line).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn hydra_v2_names_and_v1_aliases_set_the_same_fields() {
+        let v2 = body_of(&[
+            "clients",
+            "create",
+            "--redirect-uri",
+            "http://127.0.0.1/cb",
+            "--grant-type",
+            "authorization_code",
+            "--response-type",
+            "code",
+            "--post-logout-callback",
+            "https://app.example/bye",
+            "--contact",
+            "ops@app.example",
+        ]);
+        let v1 = body_of(&[
+            "clients",
+            "create",
+            "--callbacks",
+            "http://127.0.0.1/cb",
+            "--grant-types",
+            "authorization_code",
+            "--response-types",
+            "code",
+            "--post-logout-callbacks",
+            "https://app.example/bye",
+            "--contacts",
+            "ops@app.example",
+        ]);
+        let short = body_of(&[
+            "clients",
+            "create",
+            "-c",
+            "http://127.0.0.1/cb",
+            "-g",
+            "authorization_code",
+            "-r",
+            "code",
+            "--post-logout-redirect-uri",
+            "https://app.example/bye",
+            "--contact",
+            "ops@app.example",
+        ]);
+        assert_eq!(v2, v1);
+        assert_eq!(v2, short);
+        let new_fields = body_of(&[
+            "clients",
+            "create",
+            "--allowed-cors-origin",
+            "https://app.example,https://admin.example",
+            "--owner",
+            "billing team",
+            "--jwks-uri",
+            "https://app.example/jwks.json",
+            "--id-token-claims",
+            "scopes",
+        ]);
+        assert_eq!(
+            new_fields,
             json!({
-                "client_id": "neonclitest3",
-                "client_name": "Neon CLI test 3",
-                "redirect_uris": ["http://127.0.0.1:5555/callback"],
-                "grant_types": ["authorization_code", "refresh_token"],
-                "response_types": ["code"],
-                "scope": "openid offline",
-                "token_endpoint_auth_method": "none",
+                "allowed_cors_origins": ["https://app.example", "https://admin.example"],
+                "owner": "billing team",
+                "jwks_uri": "https://app.example/jwks.json",
+                "id_token_claims": "scopes",
             })
+        );
+        assert!(
+            parse(&["clients", "create", "--id-token-claims", "all"])
+                .unwrap_err()
+                .to_string()
+                .contains("use minimal or scopes")
         );
     }
 
@@ -741,11 +1064,11 @@ mod tests {
                 "--grant-types",
                 "authorization_code,implicit"
             ]),
-            "--grant-types: grant type \"implicit\" is not supported; use authorization_code, refresh_token or client_credentials"
+            "--grant-type: grant type \"implicit\" is not supported; use authorization_code, refresh_token or client_credentials"
         );
         assert_eq!(
             err(&["clients", "create", "--response-types", "token"]),
-            "--response-types: response type \"token\" is not supported; use code"
+            "--response-type: response type \"token\" is not supported; use code"
         );
         assert!(
             parse(&["clients", "create", "--access-token-strategy", "macaroon"])
@@ -781,23 +1104,49 @@ mod tests {
     }
 
     #[test]
-    fn list_table_has_hydras_columns() {
-        let clients = [json!({
-            "client_id": "neonclitest3",
-            "client_name": "Neon CLI test 3",
-            "response_types": ["code"],
-            "scope": "openid offline",
-            "redirect_uris": ["http://127.0.0.1:5555/callback"],
-            "grant_types": ["authorization_code", "refresh_token"],
-            "token_endpoint_auth_method": "none",
-            "created_at": "2025-01-01T00:00:00Z",
-        })];
+    fn list_table_has_hydra_v2s_columns() {
+        let clients = [
+            json!({
+                "client_id": "neonclitest3",
+                "client_name": "Neon CLI test 3",
+                "response_types": ["code"],
+                "scope": "openid offline",
+                "redirect_uris": ["http://127.0.0.1:5555/callback"],
+                "grant_types": ["authorization_code", "refresh_token"],
+                "audience": [],
+                "token_endpoint_auth_method": "none",
+                "created_at": "2025-01-01T00:00:00Z",
+            }),
+            json!({
+                "client_id": "backend",
+                "client_secret": "just-generated",
+                "grant_types": ["client_credentials"],
+                "response_types": [],
+                "scope": "urn:x:read",
+                "audience": ["https://api.example"],
+                "redirect_uris": [],
+            }),
+        ];
         let expected = "\
-|  CLIENT ID   |      NAME       | RESPONSE TYPES |     SCOPE      |         REDIRECT URIS          |           GRANT TYPES            | TOKEN ENDPOINT AUTH METHOD |
-|--------------|-----------------|----------------|----------------|--------------------------------|----------------------------------|----------------------------|
-| neonclitest3 | Neon CLI test 3 | code           | openid offline | http://127.0.0.1:5555/callback | authorization_code,refresh_token | none                       |
+|  CLIENT ID   | CLIENT SECRET  |           GRANT TYPES            | RESPONSE TYPES |     SCOPE      |      AUDIENCE       |         REDIRECT URIS          |
+|--------------|----------------|----------------------------------|----------------|----------------|---------------------|--------------------------------|
+| neonclitest3 |                | authorization_code,refresh_token | code           | openid offline |                     | http://127.0.0.1:5555/callback |
+| backend      | just-generated | client_credentials               |                | urn:x:read     | https://api.example |                                |
 ";
         assert_eq!(list_table(&clients), expected);
+    }
+
+    #[test]
+    fn quiet_prints_only_ids() {
+        let view = View {
+            format: OutputFormat::Json,
+            quiet: true,
+        };
+        let c = json!({"client_id": "web", "client_secret": "s"});
+        assert_eq!(view.client(&c, |_| unreachable!()), "web\n");
+        assert_eq!(id_lines(&[c, json!({"client_id": "api"})]), "web\napi\n");
+        assert!(parse(&["clients", "list", "-q"]).is_ok());
+        assert!(parse(&["clients", "--quiet", "get", "web"]).is_ok());
     }
 
     #[test]

@@ -15,12 +15,35 @@ use url::Url;
 
 use super::AdminConnection;
 
+/// RFC 6902's media type.
+const JSON_PATCH: &str = "application/json-patch+json";
+
 #[derive(serde::Deserialize)]
 struct ErrorBody {
     #[serde(default)]
     error: String,
     #[serde(default)]
     error_description: String,
+}
+
+/// An error answer of the admin API: its status, and the one line that describes it.
+#[derive(Debug)]
+pub(crate) struct ApiFailure {
+    pub status: StatusCode,
+    message: String,
+}
+
+impl std::fmt::Display for ApiFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ApiFailure {}
+
+/// The status of an error answer of the admin API (`None` for other failures).
+pub(crate) fn failure_status(err: &anyhow::Error) -> Option<StatusCode> {
+    err.downcast_ref::<ApiFailure>().map(|f| f.status)
 }
 
 /// A connection to one admin API.
@@ -110,6 +133,19 @@ impl AdminApi {
         self.write(Method::PATCH, segments, body).await
     }
 
+    /// An RFC 6902 JSON Patch, sent as `application/json-patch+json`.
+    pub(crate) async fn json_patch(
+        &self,
+        segments: &[&str],
+        patch: &Value,
+    ) -> anyhow::Result<Value> {
+        let url = self.url(segments)?;
+        let resp = self
+            .send_as(Method::PATCH, url, Some(patch), JSON_PATCH)
+            .await?;
+        self.read_json(resp).await
+    }
+
     /// The admin API takes only JSON for writes, so a delete carries an empty object.
     pub(crate) async fn delete(&self, segments: &[&str]) -> anyhow::Result<()> {
         let url = self.url(segments)?;
@@ -189,12 +225,25 @@ impl AdminApi {
         url: Url,
         body: Option<&Value>,
     ) -> anyhow::Result<reqwest::Response> {
+        self.send_as(method, url, body, "application/json").await
+    }
+
+    /// A request whose body (if any) is JSON of the media type `content_type`.
+    async fn send_as(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        content_type: &str,
+    ) -> anyhow::Result<reqwest::Response> {
         let mut req = self.http.request(method.clone(), url.clone());
         if let Some(token) = &self.token {
             req = req.bearer_auth(token.expose());
         }
         if let Some(body) = body {
-            req = req.json(body);
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(body.to_string());
         }
         let resp = req.send().await.map_err(|e| self.transport_error(&e))?;
         let status = resp.status();
@@ -280,7 +329,7 @@ impl AdminApi {
         if status == StatusCode::UNAUTHORIZED {
             message.push_str(": pass the admin token with --token or GATEHOUSE_ADMIN_TOKEN");
         }
-        anyhow!(message)
+        anyhow::Error::new(ApiFailure { status, message })
     }
 }
 

@@ -11,6 +11,7 @@
 
 mod certs;
 mod clients;
+mod help_markdown;
 mod http;
 mod import;
 mod input;
@@ -23,7 +24,8 @@ use clap::{Args, ValueEnum};
 use gatehouse_core::secret::SecretString;
 
 pub use certs::{CertsCommand, run_certs};
-pub use clients::{ClientsCommand, run_clients};
+pub use clients::{ClientsCommand, ClientsOptions, run_clients};
+pub use help_markdown::help_markdown;
 pub use keys::{KeysCommand, run_keys};
 pub use scopes::{ScopesCommand, run_scopes};
 pub use users::{UsersCommand, run_users};
@@ -62,15 +64,25 @@ pub struct AdminConnection {
     pub fake_tls_termination: bool,
 }
 
-/// Output format of every command.
+/// Output format of every command, as Hydra v2 names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum OutputFormat {
     /// Human-readable tables and messages, as Hydra prints them.
     #[default]
     Table,
-    /// The admin API's JSON, pretty-printed, for scripts.
-    #[value(alias = "json-pretty")]
+    /// The admin API's JSON on one line, for scripts.
     Json,
+    /// The admin API's JSON, indented.
+    JsonPretty,
+    /// The admin API's JSON as YAML.
+    Yaml,
+}
+
+impl OutputFormat {
+    /// Whether the command prints data (JSON or YAML) rather than tables and messages.
+    pub fn is_data(self) -> bool {
+        self != Self::Table
+    }
 }
 
 /// Collapses an error chain into one message, so `{}` and `{:#}` print the same single line.
@@ -125,6 +137,8 @@ mod tests {
         Clients {
             #[command(flatten)]
             conn: AdminConnection,
+            #[command(flatten)]
+            options: ClientsOptions,
             #[command(subcommand)]
             cmd: ClientsCommand,
         },
@@ -184,6 +198,7 @@ mod tests {
                 Ok(Top::Clients {
                     conn,
                     cmd: ClientsCommand::List,
+                    ..
                 }) => {
                     assert_eq!(conn.format, OutputFormat::Json);
                     assert_eq!(conn.endpoint, "http://admin:9");

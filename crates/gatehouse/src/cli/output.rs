@@ -80,7 +80,20 @@ pub(crate) fn json(value: &Value) -> String {
     s
 }
 
-/// A JSON value in the chosen format: `render_table` for tables, the JSON itself otherwise.
+/// JSON on one line with a trailing newline (`--format json`).
+pub(crate) fn compact_json(value: &Value) -> String {
+    let mut s = value.to_string();
+    s.push('\n');
+    s
+}
+
+/// YAML (`--format yaml`); a value YAML cannot hold (none the admin API sends) falls back to JSON,
+/// which is valid YAML too.
+pub(crate) fn yaml(value: &Value) -> String {
+    serde_yaml_ng::to_string(value).unwrap_or_else(|_| json(value))
+}
+
+/// A JSON value in the chosen format: `render_table` for tables, the data itself otherwise.
 pub(crate) fn render(
     format: OutputFormat,
     value: &Value,
@@ -88,8 +101,15 @@ pub(crate) fn render(
 ) -> String {
     match format {
         OutputFormat::Table => render_table(value),
-        OutputFormat::Json => json(value),
+        OutputFormat::Json => compact_json(value),
+        OutputFormat::JsonPretty => json(value),
+        OutputFormat::Yaml => yaml(value),
     }
+}
+
+/// The data formats' rendering of `value`; tables have none (see [`render`]).
+pub(crate) fn data(format: OutputFormat, value: &Value) -> String {
+    render(format, value, json)
 }
 
 /// A field as text: strings as they are, lists comma-joined (as Hydra's tables show
@@ -216,6 +236,22 @@ mod tests {
         assert_eq!(flag(&v, "b"), "true");
         assert_eq!(flag(&v, "missing"), "false");
         assert!(items(&v).is_empty());
+    }
+
+    #[test]
+    fn every_data_format_renders_the_same_value() {
+        let v = json!({"client_id": "a", "grant_types": ["x", "y"]});
+        assert_eq!(
+            render(OutputFormat::Json, &v, |_| unreachable!()),
+            "{\"client_id\":\"a\",\"grant_types\":[\"x\",\"y\"]}\n"
+        );
+        assert_eq!(
+            render(OutputFormat::JsonPretty, &v, |_| unreachable!()),
+            json(&v)
+        );
+        let yaml = render(OutputFormat::Yaml, &v, |_| unreachable!());
+        assert_eq!(yaml, "client_id: a\ngrant_types:\n- x\n- y\n");
+        assert_eq!(render(OutputFormat::Table, &v, |_| "t".into()), "t");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use std::io::Write;
 
 use super::http::AdminApi;
-use super::output::{emit, fields, flag, items, json, render, table, text};
+use super::output::{data, emit, fields, flag, items, render, table, text};
 use super::{AdminConnection, OutputFormat, batch_outcome, one_line};
 
 #[derive(Debug, Subcommand)]
@@ -135,8 +135,8 @@ pub(crate) async fn execute(
                     Err(e) => failures.push((name.clone(), e)),
                 }
             }
-            if format == OutputFormat::Json {
-                emit(out, &json(&Value::Array(deleted)))?;
+            if format.is_data() {
+                emit(out, &data(format, &Value::Array(deleted)))?;
             }
             batch_outcome(failures, names.len(), "scopes", "deleted")
         }

@@ -3,16 +3,21 @@
 //! Passwords come from a no-echo prompt or `--password-stdin`, never from a flag, and are read
 //! before any request is sent. `update` changes only the settings given: it reads the user,
 //! applies the flags and writes the whole user back.
+//!
+//! Every command that acts on one user takes its ID or its username: the argument is tried as
+//! an ID first (`GET /admin/users/{id}`), then as a username (`GET /admin/users?username=`,
+//! exact and case-insensitive, as sign-in compares usernames).
 
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::user::Username;
+use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 use std::io::Write;
 use url::Url;
 
-use super::http::AdminApi;
+use super::http::{AdminApi, failure_status};
 use super::input::new_password;
 use super::output::{emit, fields, flag, items, render, table, text};
 use super::{AdminConnection, OutputFormat, one_line};
@@ -29,37 +34,52 @@ pub enum UsersCommand {
     },
     /// Show one user.
     Get {
-        /// The user ID.
+        /// The user's ID or username.
+        #[arg(value_name = "USER")]
         id: String,
     },
     /// Change a user's profile; settings left out stay as they are.
     Update {
-        /// The user ID.
+        /// The user's ID or username.
+        #[arg(value_name = "USER")]
         id: String,
         #[command(flatten)]
         changes: UserChanges,
     },
     /// Disable a user: they can no longer sign in, and their sessions and tokens end.
     Disable {
-        /// The user ID.
+        /// The user's ID or username.
+        #[arg(value_name = "USER")]
         id: String,
     },
-    /// Enable a disabled user again.
+    /// Enable a disabled user again; also lifts a failed-sign-in lock.
     Enable {
-        /// The user ID.
+        /// The user's ID or username.
+        #[arg(value_name = "USER")]
         id: String,
     },
-    /// Set a user's password; asks for it unless --password-stdin is given.
+    /// Set a user's password; asks for it unless --password-stdin is given. Every session and
+    /// token of the user ends, and a failed-sign-in lock is lifted.
     SetPassword {
-        /// The user ID.
+        /// The user's ID or username.
+        #[arg(value_name = "USER")]
         id: String,
         /// Read the password from standard input instead of asking.
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Lift the lock that too many failed sign-ins placed on a user, so they can sign in now.
+    ///
+    /// Enabling a user and setting a password lift it too.
+    Unlock {
+        /// The user's ID or username.
+        #[arg(value_name = "USER")]
+        id: String,
+    },
     /// Delete a user.
     Delete {
-        /// The user ID.
+        /// The user's ID or username.
+        #[arg(value_name = "USER")]
         id: String,
     },
 }
@@ -156,14 +176,16 @@ pub(crate) async fn execute(
             emit(out, &render(format, &all, |v| list_table(items(v))))
         }
         UsersCommand::Get { id } => {
-            let user = api.get(&["admin", "users", &id]).await?;
+            let user = find_user(api, &id).await?;
             emit(out, &render(format, &user, user_fields))
         }
         UsersCommand::Update { id, changes } => {
             check_changes(&changes)?;
-            let current = api.get(&["admin", "users", &id]).await?;
+            let current = find_user(api, &id).await?;
             let body = apply_changes(&current, &changes);
-            let updated = api.put(&["admin", "users", &id], &body).await?;
+            let updated = api
+                .put(&["admin", "users", &user_id(&current)?], &body)
+                .await?;
             emit(
                 out,
                 &render(format, &updated, |_| format!("User {id} updated.\n")),
@@ -172,27 +194,62 @@ pub(crate) async fn execute(
         UsersCommand::Disable { id } => set_disabled(api, format, &id, true, out).await,
         UsersCommand::Enable { id } => set_disabled(api, format, &id, false, out).await,
         UsersCommand::SetPassword { id, password_stdin } => {
-            // Fail on a wrong ID before asking for a password.
-            api.get(&["admin", "users", &id]).await?;
+            // Fail on a wrong user before asking for a password.
+            let user_id = user_id(&find_user(api, &id).await?)?;
             let new = password(password_stdin)?;
             api.put(
-                &["admin", "users", &id, "password"],
+                &["admin", "users", &user_id, "password"],
                 &json!({ "password": new.expose() }),
             )
             .await?;
-            let done = json!({ "id": id, "password_set": true });
+            let done = json!({ "id": user_id, "password_set": true });
             emit(
                 out,
                 &render(format, &done, |_| format!("Password of user {id} set.\n")),
             )
         }
-        UsersCommand::Delete { id } => {
-            api.delete(&["admin", "users", &id]).await?;
+        UsersCommand::Unlock { id } => {
+            let user_id = user_id(&find_user(api, &id).await?)?;
+            api.post(&["admin", "users", &user_id, "unlock"], &[], &json!({}))
+                .await?;
+            let done = json!({ "id": user_id, "unlocked": true });
             emit(
                 out,
-                &render(format, &json!([id]), |_| format!("User {id} deleted.\n")),
+                &render(format, &done, |_| format!("User {id} unlocked.\n")),
             )
         }
+        UsersCommand::Delete { id } => {
+            let user_id = user_id(&find_user(api, &id).await?)?;
+            api.delete(&["admin", "users", &user_id]).await?;
+            emit(
+                out,
+                &render(format, &json!([user_id]), |_| {
+                    format!("User {id} deleted.\n")
+                }),
+            )
+        }
+    }
+}
+
+/// The user whose ID or, failing that, whose username (case-insensitively) is `user`.
+pub(crate) async fn find_user(api: &AdminApi, user: &str) -> anyhow::Result<Value> {
+    let by_id = match api.get(&["admin", "users", user]).await {
+        Ok(found) => return Ok(found),
+        Err(e) if failure_status(&e) == Some(StatusCode::NOT_FOUND) => e,
+        Err(e) => return Err(e),
+    };
+    let matches = api.list(&["admin", "users"], &[("username", user)]).await?;
+    match matches.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(by_id.context(format!("no user has the ID or username {user:?}"))),
+        _ => bail!("more than one user matches the username {user:?}; use the user's ID"),
+    }
+}
+
+fn user_id(user: &Value) -> anyhow::Result<String> {
+    match text(user, "id") {
+        id if id.is_empty() => bail!("the admin API answered a user without an id"),
+        id => Ok(id),
     }
 }
 
@@ -203,11 +260,15 @@ async fn set_disabled(
     disabled: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    let user_id = user_id(&find_user(api, id).await?)?;
     let user = api
-        .patch(&["admin", "users", id], &json!({ "disabled": disabled }))
+        .patch(
+            &["admin", "users", &user_id],
+            &json!({ "disabled": disabled }),
+        )
         .await?;
     let user = if user.is_null() {
-        json!({ "id": id, "disabled": disabled })
+        json!({ "id": user_id, "disabled": disabled })
     } else {
         user
     };

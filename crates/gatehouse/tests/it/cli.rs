@@ -102,8 +102,10 @@ fn the_seed_commands_work_verbatim() {
     let table = stdout(&listed);
     assert!(table.starts_with("|  CLIENT ID   |"), "{table}");
     assert!(
-        table.contains("| neoncli      | Neon CLI test 3 | code           | openid offline"),
-        "the updated client is listed as the seed shows it:\n{table}"
+        table.contains(
+            "| neoncli      |               | authorization_code,refresh_token | code           | openid offline"
+        ),
+        "the updated client is listed with Hydra v2's columns:\n{table}"
     );
     let json = cli(&server, &["clients", "list", "--format", "json"]);
     let parsed: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON output");
@@ -314,4 +316,74 @@ fn keys_rotate_keeps_the_old_key_listed_but_retired() {
 
     let bad = cli(&server, &["keys", "rotate", "--alg", "HS256"]);
     assert_eq!(bad.status.code(), Some(1));
+}
+
+#[test]
+fn clients_help_shows_hydra_v2_flag_names() {
+    let cli = gatehouse().cli(Server::url(free_port(), ""));
+    for sub in ["create", "update"] {
+        let help = cli.ok(&["clients", sub, "--help"], None);
+        for flag in [
+            "--redirect-uri",
+            "--grant-type",
+            "--response-type",
+            "--scope",
+            "--name",
+            "--token-endpoint-auth-method",
+            "--audience",
+            "--allowed-cors-origin",
+            "--owner",
+            "--jwks-uri",
+            "--logo-uri",
+            "--client-uri",
+            "--policy-uri",
+            "--tos-uri",
+            "--post-logout-callback",
+            "--post-logout-redirect-uri",
+            "--contact",
+            "--skip-consent",
+            "--access-token-strategy",
+            "--metadata",
+            "--id-token-claims",
+            "--quiet",
+            "--format",
+        ] {
+            assert!(help.contains(flag), "{sub} --help lacks {flag}:\n{help}");
+        }
+        for old in [
+            "--callbacks",
+            "--grant-types",
+            "--response-types",
+            "--contacts",
+        ] {
+            assert!(!help.contains(old), "{sub} --help shows {old}:\n{help}");
+        }
+        assert!(
+            help.contains("json-pretty") && help.contains("yaml"),
+            "{help}"
+        );
+    }
+    for sub in ["list", "get", "delete", "import"] {
+        let help = cli.ok(&["clients", sub, "--help"], None);
+        assert!(
+            help.contains("-q, --quiet") && help.contains("--format"),
+            "{sub}: {help}"
+        );
+    }
+}
+
+/// docs/cli.md is the binary's own help; the runner sets GATEHOUSE_ADMIN_URL, so this also
+/// checks that no environment value reaches the document.
+#[test]
+fn docs_cli_md_is_the_binarys_help() {
+    let generated = gatehouse()
+        .cli("http://environment-value.invalid:1")
+        .ok(&["help-markdown"], None);
+    assert!(!generated.contains("environment-value.invalid"));
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/cli.md");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "docs/cli.md is stale: regenerate it with `cargo run -p gatehouse -- help-markdown > docs/cli.md`"
+    );
 }

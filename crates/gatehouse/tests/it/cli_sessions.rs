@@ -93,7 +93,11 @@ fn paginating_stand_in() -> axum::Router {
             .then(|| secret.unwrap_or_else(|| "generated-secret".into()));
         (c, generated)
     }
-    async fn create(State(db): State<Db>, axum::Json(body): axum::Json<Value>) -> Response {
+    async fn create(
+        State(db): State<Db>,
+        Query(q): Query<HashMap<String, String>>,
+        axum::Json(body): axum::Json<Value>,
+    ) -> Response {
         let (mut client, secret) = stored(body);
         let id = client
             .get("client_id")
@@ -105,6 +109,9 @@ fn paginating_stand_in() -> axum::Router {
         if db.contains_key(&id) {
             let e = json!({"error": "conflict", "error_description": format!("client {id:?} already exists")});
             return (StatusCode::CONFLICT, axum::Json(e)).into_response();
+        }
+        if q.get("dry_run").map(String::as_str) == Some("true") {
+            return axum::Json(client).into_response();
         }
         db.insert(id, client.clone());
         client["client_secret"] = json!(secret);
@@ -149,6 +156,28 @@ fn paginating_stand_in() -> axum::Router {
         db.insert(id, client.clone());
         axum::Json(client).into_response()
     }
+    /// JSON Patch `replace`/`add` of top-level members, all the CLI sends.
+    async fn patch(
+        State(db): State<Db>,
+        Path(id): Path<String>,
+        headers: axum::http::HeaderMap,
+        axum::Json(ops): axum::Json<Value>,
+    ) -> Response {
+        assert_eq!(
+            headers.get(header::CONTENT_TYPE).unwrap(),
+            "application/json-patch+json"
+        );
+        let mut db = db.lock().unwrap();
+        let Some(client) = db.get_mut(&id) else {
+            return not_found(&id);
+        };
+        for op in ops.as_array().unwrap() {
+            assert!(["replace", "add"].contains(&op["op"].as_str().unwrap()));
+            let key = op["path"].as_str().unwrap().trim_start_matches('/');
+            client[key] = op["value"].clone();
+        }
+        axum::Json(client.clone()).into_response()
+    }
     async fn remove(State(db): State<Db>, Path(id): Path<String>) -> Response {
         match db.lock().unwrap().remove(&id) {
             Some(_) => StatusCode::NO_CONTENT.into_response(),
@@ -172,7 +201,10 @@ fn paginating_stand_in() -> axum::Router {
     }
     axum::Router::new()
         .route("/admin/clients", post(create).get(list))
-        .route("/admin/clients/{id}", get(read).put(replace).delete(remove))
+        .route(
+            "/admin/clients/{id}",
+            get(read).put(replace).patch(patch).delete(remove),
+        )
         .route("/admin/clients/{id}/secret", post(rotate))
         .with_state(Db::default())
 }
@@ -251,12 +283,19 @@ async fn the_seeds_session_against_an_admin_api() {
     assert_eq!(lines.len(), 4, "{listed}");
     assert_eq!(
         lines[0],
-        "| CLIENT ID |      NAME       | RESPONSE TYPES |     SCOPE      |         REDIRECT URIS          |           GRANT TYPES            | TOKEN ENDPOINT AUTH METHOD |"
+        "| CLIENT ID | CLIENT SECRET |           GRANT TYPES            | RESPONSE TYPES |     SCOPE      | AUDIENCE |         REDIRECT URIS          |"
     );
-    assert!(lines[2].starts_with("| backend   |                 |                |                |                                | client_credentials "), "{listed}");
+    assert!(
+        lines[2].starts_with("| backend   |               | client_credentials "),
+        "{listed}"
+    );
     assert_eq!(
         lines[3],
-        "| neoncli   | Neon CLI test 3 | code           | openid offline | http://127.0.0.1:5555/callback | authorization_code,refresh_token | none                       |"
+        "| neoncli   |               | authorization_code,refresh_token | code           | openid offline |          | http://127.0.0.1:5555/callback |"
+    );
+    assert_eq!(
+        run_line(&api, &["clients", "list", "-q"]).await,
+        Ok("backend\nneoncli\n".into())
     );
 
     let json_list: Value = serde_json::from_str(
@@ -320,7 +359,29 @@ async fn import_reports_each_client_and_fails_if_any_failed() {
         .unwrap_err();
     assert_eq!(
         err,
-        "1 of 2 clients were not imported (see above); the other 1 were"
+        "1 of 2 clients cannot be imported (see above) (--on-conflict skip or update imports over existing clients); nothing was imported"
+    );
+    assert!(
+        run_line(&api, &["clients", "get", "d"]).await.is_err(),
+        "an existing client fails the import before anything is created"
+    );
+    assert_eq!(
+        run_line(
+            &api,
+            &[
+                "clients",
+                "import",
+                again.to_str().unwrap(),
+                "--on-conflict",
+                "skip"
+            ]
+        )
+        .await,
+        Ok(
+            "Imported OAuth 2.0 Client d\nOAuth 2.0 Client Secret: generated-secret\n\
+            Skipped existing OAuth 2.0 Client a\n"
+                .into()
+        )
     );
     assert!(run_line(&api, &["clients", "get", "d"]).await.is_ok());
 
@@ -407,9 +468,9 @@ async fn the_seeds_commands_against_the_real_admin_api() {
     assert_eq!(
         listed,
         Ok("\
-| CLIENT ID |      NAME       | RESPONSE TYPES |     SCOPE      |         REDIRECT URIS          |           GRANT TYPES            | TOKEN ENDPOINT AUTH METHOD |
-|-----------|-----------------|----------------|----------------|--------------------------------|----------------------------------|----------------------------|
-| neoncli   | Neon CLI test 3 | code           | openid offline | http://127.0.0.1:5555/callback | authorization_code,refresh_token | none                       |
+| CLIENT ID | CLIENT SECRET |           GRANT TYPES            | RESPONSE TYPES |     SCOPE      | AUDIENCE |         REDIRECT URIS          |
+|-----------|---------------|----------------------------------|----------------|----------------|----------|--------------------------------|
+| neoncli   |               | authorization_code,refresh_token | code           | openid offline |          | http://127.0.0.1:5555/callback |
 "
         .into())
     );
@@ -609,4 +670,412 @@ async fn scopes_and_users_against_the_real_admin_api() {
             .unwrap_err()
             .ends_with("(not_found)")
     );
+}
+
+/// Writes `content` to `name` in `dir` and returns its path.
+fn file_in(dir: &tempfile::TempDir, name: &str, content: &str) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, content).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn import_validates_every_client_on_the_server_before_creating_any() {
+    let api = Session::real_admin_api().await;
+    let dir = tempfile::tempdir().unwrap();
+    // The third client is invalid only by the server's rules (a plain-http redirect URI on a
+    // public host), so nothing but the server's validation can catch it.
+    let four = file_in(
+        &dir,
+        "four.json",
+        r#"[{"client_id":"one","token_endpoint_auth_method":"none","redirect_uris":["http://127.0.0.1/cb"]},
+            {"client_id":"two","token_endpoint_auth_method":"none","redirect_uris":["http://127.0.0.1/cb"]},
+            {"client_id":"three","token_endpoint_auth_method":"none","redirect_uris":["http://evil.example/cb"]},
+            {"client_id":"four","token_endpoint_auth_method":"none","redirect_uris":["http://127.0.0.1/cb"]}]"#,
+    );
+    let out = api.cli.run_async(&["clients", "import", &four], None).await;
+    assert_eq!(out.code(), Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("four.json: client 3 (three)")
+            && out.stderr.contains("invalid_redirect_uri"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.result(),
+        Err("1 of 4 clients cannot be imported (see above); nothing was imported".into())
+    );
+    assert_eq!(
+        run_line(&api, &["clients", "list", "-q"]).await,
+        Ok(String::new()),
+        "no client was created"
+    );
+
+    // Hydra's export shape; --dry-run reports and creates nothing; dropped fields are named.
+    let export = file_in(
+        &dir,
+        "export.json",
+        r#"{"items":[{"client_id":"one","grant_types":["client_credentials"],"subject_type":"pairwise","jwks":{}},
+                     {"client_id":"two","grant_types":["client_credentials"],"created_at":"2024-01-01T00:00:00Z"}]}"#,
+    );
+    let dry = api
+        .cli
+        .run_async(&["clients", "import", "--dry-run", &export], None)
+        .await;
+    assert_eq!(
+        dry.result(),
+        Ok("Would import OAuth 2.0 Client one\nWould import OAuth 2.0 Client two\nDry run: nothing was imported.\n".into())
+    );
+    assert_eq!(
+        dry.stderr,
+        format!(
+            "warning: {export}: client 1 (one): field \"subject_type\" is not kept by Gatehouse and is dropped\n"
+        )
+    );
+    assert_eq!(
+        run_line(&api, &["clients", "list", "-q"]).await,
+        Ok(String::new())
+    );
+    assert_eq!(
+        run_line(&api, &["clients", "import", "-q", &export]).await,
+        Ok("one\ntwo\n".into())
+    );
+
+    // --on-conflict update replaces the client and keeps its secret.
+    let created = run_line(
+        &api,
+        &[
+            "clients",
+            "create",
+            "--id",
+            "web",
+            "-c",
+            "https://app.example/cb",
+            "--format",
+            "json",
+        ],
+    )
+    .await
+    .unwrap();
+    let secret = serde_json::from_str::<Value>(&created).unwrap()["client_secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let renamed = file_in(
+        &dir,
+        "web.json",
+        r#"{"client_id":"web","client_name":"Renamed","redirect_uris":["https://app.example/cb"]}"#,
+    );
+    assert!(
+        run_line(&api, &["clients", "import", &renamed])
+            .await
+            .unwrap_err()
+            .contains("--on-conflict")
+    );
+    assert_eq!(
+        run_line(
+            &api,
+            &["clients", "import", &renamed, "--on-conflict", "update"]
+        )
+        .await,
+        Ok("Updated OAuth 2.0 Client web\n".into())
+    );
+    let web = api
+        ._admin
+        .as_ref()
+        .unwrap()
+        .store()
+        .get_client("web")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(web.metadata.client_name, "Renamed");
+    assert!(
+        gatehouse_token::admin::verify_client_secret(
+            &web,
+            &secret,
+            &api._admin.as_ref().unwrap().hasher,
+            gatehouse_testkit::admin::start_time(),
+        ),
+        "the secret is kept"
+    );
+
+    let unknown = file_in(&dir, "unknown.json", r#"{"clients":[]}"#);
+    assert_eq!(
+        run_line(&api, &["clients", "import", &unknown]).await,
+        Err(format!(
+            "{unknown}: no clients found: expected an object with client_id, an array, or {{items: […]}}"
+        ))
+    );
+}
+
+#[tokio::test]
+async fn update_changes_only_the_flags_given_and_replace_takes_a_whole_client() {
+    let api = Session::real_admin_api().await;
+    let created = run_line(
+        &api,
+        &[
+            "clients",
+            "create",
+            "--id",
+            "web",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--grant-type",
+            "authorization_code,refresh_token",
+            "--scope",
+            "openid,offline",
+            "--allowed-cors-origin",
+            "https://app.example",
+            "--owner",
+            "billing",
+            "--jwks-uri",
+            "https://app.example/jwks.json",
+            "--id-token-claims",
+            "scopes",
+            "--audience",
+            "https://api.example",
+            "-q",
+        ],
+    )
+    .await;
+    assert_eq!(created, Ok("web\n".into()));
+    let get = |format: &'static str| {
+        let cli = api.cli.clone();
+        async move {
+            cli.run_async(&["clients", "get", "web", "--format", format], None)
+                .await
+                .result()
+                .unwrap()
+        }
+    };
+    let before: Value = serde_json::from_str(&get("json").await).unwrap();
+    assert_eq!(
+        before["allowed_cors_origins"],
+        json!(["https://app.example"])
+    );
+    assert_eq!(
+        (
+            &before["owner"],
+            &before["jwks_uri"],
+            &before["id_token_claims"]
+        ),
+        (
+            &json!("billing"),
+            &json!("https://app.example/jwks.json"),
+            &json!("scopes")
+        )
+    );
+
+    let renamed = run_line(
+        &api,
+        &[
+            "clients", "update", "web", "--name", "Web", "--format", "json",
+        ],
+    )
+    .await
+    .unwrap();
+    let after: Value = serde_json::from_str(&renamed).unwrap();
+    assert_eq!(after["client_name"], "Web");
+    for (key, value) in before.as_object().unwrap() {
+        if !["client_name", "updated_at"].contains(&key.as_str()) {
+            assert_eq!(&after[key], value, "{key} is left as it was");
+        }
+    }
+    let yaml = get("yaml").await;
+    assert!(
+        yaml.contains("client_name: Web\n") && yaml.contains("- https://app.example/cb\n"),
+        "{yaml}"
+    );
+    assert_eq!(
+        run_line(&api, &["clients", "update", "web"])
+            .await
+            .unwrap_err(),
+        "nothing to update: pass the settings to change (see `gatehouse clients update --help`), or --replace --file FILE"
+    );
+
+    // --replace: the whole client from standard input; what it leaves out takes its default.
+    let replaced = api
+        .cli
+        .run_async(
+            &[
+                "clients",
+                "update",
+                "web",
+                "--replace",
+                "--file",
+                "-",
+                "--format",
+                "json-pretty",
+            ],
+            Some(r#"{"client_name":"Replaced","redirect_uris":["https://app.example/cb"]}"#),
+        )
+        .await
+        .result()
+        .unwrap();
+    assert!(replaced.starts_with("{\n  \""), "pretty JSON: {replaced}");
+    let replaced: Value = serde_json::from_str(&replaced).unwrap();
+    assert_eq!(replaced["client_name"], "Replaced");
+    assert_eq!(replaced["owner"], "");
+    assert_eq!(replaced["grant_types"], json!(["authorization_code"]));
+    assert!(
+        replaced.get("client_secret").is_none(),
+        "the secret is kept"
+    );
+    let other_id = api
+        .cli
+        .run_async(
+            &["clients", "update", "web", "--replace", "--file", "-"],
+            Some(r#"{"client_id":"other"}"#),
+        )
+        .await
+        .result()
+        .unwrap_err();
+    assert_eq!(
+        other_id,
+        "stdin: client_id \"other\" differs from \"web\"; a client's ID cannot be changed"
+    );
+    let both = api
+        .cli
+        .run_async(
+            &[
+                "clients",
+                "update",
+                "web",
+                "--replace",
+                "--file",
+                "-",
+                "--secret-stdin",
+            ],
+            Some("{}"),
+        )
+        .await
+        .result()
+        .unwrap_err();
+    assert!(
+        both.starts_with("--file - and --secret-stdin both read standard input"),
+        "{both}"
+    );
+    let usage = api
+        .cli
+        .run_async(
+            &[
+                "clients",
+                "update",
+                "web",
+                "--replace",
+                "--file",
+                "-",
+                "--name",
+                "x",
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(usage.code(), Some(2), "{}", usage.stderr);
+
+    assert_eq!(
+        run_line(&api, &["clients", "delete", "web", "-q"]).await,
+        Ok("web\n".into())
+    );
+}
+
+#[tokio::test]
+async fn users_are_named_by_id_or_username_and_unlock_lifts_a_lock() {
+    use gatehouse_core::lockout::{KEY_PURPOSE, LockoutPolicy, LoginLimits};
+    use gatehouse_core::secret::KeyedHasher;
+
+    let api = Session::real_admin_api().await;
+    let created = run_line(
+        &api,
+        &["users", "create", "--username", "Dora", "--password-stdin"],
+    )
+    .await
+    .unwrap();
+    let id = created
+        .strip_prefix("User Dora created with ID ")
+        .unwrap()
+        .trim_end_matches(".\n")
+        .to_owned();
+    let by_name: Value = serde_json::from_str(
+        &run_line(&api, &["users", "get", "dora", "--format", "json"])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(by_name["id"], json!(id));
+    assert_eq!(
+        run_line(&api, &["users", "update", "DORA", "--name", "Dora D."]).await,
+        Ok("User DORA updated.\n".into())
+    );
+
+    // The admin API's harness keys the failed-login counters as the token service does.
+    let harness = api._admin.as_ref().unwrap();
+    let keys = KeyedHasher::new(gatehouse_testkit::admin::SYSTEM_SECRET, KEY_PURPOSE);
+    let policy = LockoutPolicy::default();
+    let limits = LoginLimits {
+        store: harness.short(),
+        keys: &keys,
+        policy: &policy,
+    };
+    let now = gatehouse_testkit::admin::start_time().unix_timestamp();
+    let lock = || async {
+        for _ in 0..policy.max_failures_per_user {
+            limits
+                .record_failure("dora", "198.51.100.7", now)
+                .await
+                .unwrap();
+        }
+        assert!(
+            limits
+                .check("dora", "203.0.113.1", now)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    };
+    lock().await;
+    assert_eq!(
+        run_line(&api, &["users", "unlock", "dora"]).await,
+        Ok("User dora unlocked.\n".into())
+    );
+    assert_eq!(
+        limits.check("dora", "203.0.113.1", now).await.unwrap(),
+        None
+    );
+
+    lock().await;
+    run_line(&api, &["users", "disable", &id]).await.unwrap();
+    assert_eq!(
+        run_line(&api, &["users", "enable", "Dora"]).await,
+        Ok("User Dora enabled.\n".into())
+    );
+    assert_eq!(
+        limits.check("dora", "203.0.113.1", now).await.unwrap(),
+        None
+    );
+
+    lock().await;
+    assert_eq!(
+        run_line(&api, &["users", "set-password", "dora", "--password-stdin"]).await,
+        Ok("Password of user dora set.\n".into())
+    );
+    assert_eq!(
+        limits.check("dora", "203.0.113.1", now).await.unwrap(),
+        None
+    );
+
+    let missing = run_line(&api, &["users", "unlock", "nobody"])
+        .await
+        .unwrap_err();
+    assert!(
+        missing.starts_with("no user has the ID or username \"nobody\"")
+            && missing.ends_with("(not_found)"),
+        "{missing}"
+    );
+    assert_eq!(
+        run_line(&api, &["users", "delete", "dora"]).await,
+        Ok("User dora deleted.\n".into())
+    );
+    assert!(harness.store().get_user(&id).await.unwrap().is_none());
 }

@@ -764,3 +764,70 @@ async fn unknown_routes_and_methods_answer_json_errors() {
         assert_eq!(wrong_method.body["error"], "invalid_request");
     }
 }
+
+#[tokio::test]
+async fn dry_run_validates_completely_and_writes_nothing() {
+    for h in harnesses().await {
+        let preview = h.post("/admin/clients?dry_run=true", neoncli()).await;
+        assert_eq!(
+            preview.status,
+            StatusCode::OK,
+            "{}: {:?}",
+            h.name,
+            preview.body
+        );
+        assert_eq!(preview.body["client_id"], "neoncli");
+        assert_eq!(preview.body["response_types"], json!(["code"]));
+        assert!(
+            h.store().get_client("neoncli").await.unwrap().is_none(),
+            "{}: a dry run writes nothing",
+            h.name
+        );
+
+        // No secret is generated for a confidential client, and a generated id is left empty.
+        let confidential = h
+            .post(
+                "/admin/clients?dry_run=true",
+                json!({"grant_types": ["client_credentials"]}),
+            )
+            .await;
+        assert_eq!(confidential.status, StatusCode::OK, "{}", h.name);
+        assert!(confidential.body.get("client_secret").is_none());
+        assert_eq!(confidential.body["client_id"], "");
+        assert_eq!(
+            confidential.body["token_endpoint_auth_method"],
+            "client_secret_basic"
+        );
+
+        let invalid = h
+            .post(
+                "/admin/clients?dry_run=true",
+                json!({"client_id": "bad", "redirect_uris": ["http://evil.example/cb"]}),
+            )
+            .await;
+        assert_error(
+            &invalid,
+            StatusCode::BAD_REQUEST,
+            "invalid_redirect_uri",
+            &h.name,
+        );
+
+        assert_eq!(
+            h.post("/admin/clients", neoncli()).await.status,
+            StatusCode::CREATED
+        );
+        let taken = h.post("/admin/clients?dry_run=true", neoncli()).await;
+        assert_error(&taken, StatusCode::CONFLICT, "conflict", &h.name);
+
+        let bad_flag = h.post("/admin/clients?dry_run=maybe", neoncli()).await;
+        assert_eq!(bad_flag.status, StatusCode::BAD_REQUEST, "{}", h.name);
+        assert_eq!(
+            h.post("/admin/clients?dry_run=false", web_client("web"))
+                .await
+                .status,
+            StatusCode::CREATED,
+            "{}",
+            h.name
+        );
+    }
+}

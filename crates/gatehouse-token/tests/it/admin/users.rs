@@ -554,3 +554,142 @@ async fn delete_removes_the_user_their_tokens_and_consents() {
         );
     }
 }
+
+#[tokio::test]
+async fn username_query_finds_exactly_one_user_case_insensitively() {
+    for h in harnesses().await {
+        let id = create(&h, alice()).await;
+        create(&h, with(&alice(), "username", json!("alice2"))).await;
+        let found = h.get("/admin/users?username=ALICE").await;
+        assert_eq!(found.status, StatusCode::OK, "{}", h.name);
+        let ids: Vec<&str> = found
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, [id.as_str()], "{}", h.name);
+        let none = h.get("/admin/users?username=alic").await;
+        assert_eq!(none.body, json!([]), "{}: exact, not a substring", h.name);
+        let both = h.get("/admin/users?username=alice&search=a").await;
+        assert_error(&both, StatusCode::BAD_REQUEST, "invalid_request", &h.name);
+    }
+}
+
+/// Locks `username` through the token service's sign-in check: five wrong passwords.
+async fn lock_by_failed_logins(env: &crate::oauth::Env, username: &str) {
+    use gatehouse_token::authorization::Authentication;
+    for attempt in 0..5 {
+        let answer = env
+            .service
+            .authenticate_user(
+                username,
+                SecretString::new("wrong password"),
+                &format!("198.51.100.{attempt}"),
+            )
+            .await
+            .unwrap();
+        assert!(
+            !matches!(answer, Authentication::Authenticated(_)),
+            "{}",
+            env.name
+        );
+    }
+    let locked = env
+        .service
+        .authenticate_user(username, SecretString::new(ALICE_PASSWORD), "203.0.113.9")
+        .await
+        .unwrap();
+    assert!(
+        matches!(locked, Authentication::Locked(_)),
+        "{}: the right password is refused while locked: {locked:?}",
+        env.name
+    );
+}
+
+async fn signs_in(env: &crate::oauth::Env, username: &str) -> bool {
+    matches!(
+        env.service
+            .authenticate_user(username, SecretString::new(ALICE_PASSWORD), "203.0.113.9")
+            .await
+            .unwrap(),
+        gatehouse_token::authorization::Authentication::Authenticated(_)
+    )
+}
+
+const ALICE_PASSWORD: &str = "correct horse battery staple";
+
+#[tokio::test]
+async fn unlock_enable_and_a_new_password_lift_a_failed_login_lock() {
+    use axum::http::Method;
+    for env in crate::oauth::envs().await {
+        let created = env
+            .admin_call(
+                Method::POST,
+                "/admin/users",
+                Some(with(&alice(), "username", json!("Dora"))),
+            )
+            .await;
+        assert_eq!(
+            created.status,
+            StatusCode::CREATED,
+            "{}: {:?}",
+            env.name,
+            created.body
+        );
+        let id = created.body["id"].as_str().unwrap().to_owned();
+
+        lock_by_failed_logins(&env, "dora").await;
+        let unlocked = env
+            .admin_call(Method::POST, &format!("/admin/users/{id}/unlock"), None)
+            .await;
+        assert_eq!(
+            unlocked.status,
+            StatusCode::NO_CONTENT,
+            "{}: {:?}",
+            env.name,
+            unlocked.body
+        );
+        assert!(signs_in(&env, "DORA").await, "{}: unlocked", env.name);
+
+        // Enabling a disabled user lifts the lock too.
+        lock_by_failed_logins(&env, "dora").await;
+        let path = format!("/admin/users/{id}");
+        let off = env
+            .admin_call(Method::PATCH, &path, Some(json!({"disabled": true})))
+            .await;
+        assert_eq!(off.status, StatusCode::OK, "{}", env.name);
+        let on = env
+            .admin_call(Method::PATCH, &path, Some(json!({"disabled": false})))
+            .await;
+        assert_eq!(on.status, StatusCode::OK, "{}", env.name);
+        assert!(signs_in(&env, "dora").await, "{}: enabled", env.name);
+
+        // So does a new password.
+        lock_by_failed_logins(&env, "dora").await;
+        let set = env
+            .admin_call(
+                Method::PUT,
+                &format!("/admin/users/{id}/password"),
+                Some(json!({"password": ALICE_PASSWORD})),
+            )
+            .await;
+        assert_eq!(set.status, StatusCode::NO_CONTENT, "{}", env.name);
+        assert!(signs_in(&env, "dora").await, "{}: new password", env.name);
+
+        // A profile change of an enabled user does not.
+        lock_by_failed_logins(&env, "dora").await;
+        let renamed = env
+            .admin_call(Method::PATCH, &path, Some(json!({"name": "A."})))
+            .await;
+        assert_eq!(renamed.status, StatusCode::OK, "{}", env.name);
+        assert!(!signs_in(&env, "dora").await, "{}: still locked", env.name);
+
+        let unknown = env
+            .admin_call(Method::POST, "/admin/users/does-not-exist/unlock", None)
+            .await;
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", env.name);
+        assert_eq!(unknown.body["error"], "not_found");
+    }
+}

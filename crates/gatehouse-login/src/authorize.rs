@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_core::authorize::{AuthorizationParams, AuthorizeError};
 use gatehouse_core::error::{ErrorCode, OAuthError};
 
-use crate::challenge::{Authenticated, Challenge};
+use crate::challenge::{Authenticated, Challenge, OriginalRequest};
 use crate::flow::{self, Next};
 use crate::form::Fields;
 use crate::i18n::Tr;
@@ -174,10 +174,50 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
         Next::Login => "/ui/login",
         Next::Consent => "/ui/consent",
     };
-    match state.challenges().create(&challenge).await {
-        Ok(id) => SeeOther::to(format!("{}?challenge={id}", state.path(page)))
-            .cookie(browser.set_cookie(state.cookies()))
-            .into_response(),
+    let challenges = state.challenges();
+    let id = match challenges.create(&challenge).await {
+        Ok(id) => id,
+        Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+    };
+    let original = OriginalRequest {
+        params: PARAMS
+            .iter()
+            .filter_map(|p| Some(((*p).to_owned(), fields.get(p)?.to_owned())))
+            .collect(),
+        browser: challenge.browser.clone(),
+    };
+    if let Err(e) = challenges.remember_request(&id, &original).await {
+        return state.failure_page(t, &store_failure(e)).into_response();
+    }
+    SeeOther::to(format!("{}?challenge={id}", state.path(page)))
+        .cookie(browser.set_cookie(state.cookies()))
+        .into_response()
+}
+
+/// `GET /ui/restart?challenge=…`: the expired page's "start again": the original request of an
+/// expired challenge, sent to the authorization endpoint again by this browser. Validated anew
+/// there, so nothing of the old challenge carries over.
+pub async fn restart(
+    State(state): State<LoginState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = Fields::query(query.as_deref());
+    let t = language(None, &headers);
+    let browser = state.existing_browser(&headers);
+    let id = query.get("challenge").unwrap_or_default();
+    match state
+        .challenges()
+        .original_request(id, browser.as_ref())
+        .await
+    {
+        Ok(Some(original)) => {
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&original.params)
+                .finish();
+            SeeOther::to(format!("{}?{query}", state.path("/oauth2/auth"))).into_response()
+        }
+        Ok(None) => state.error_page(t, Problem::Expired, None).into_response(),
         Err(e) => state.failure_page(t, &store_failure(e)).into_response(),
     }
 }

@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 
 use crate::ui::*;
+use url::Url;
 
 #[tokio::test]
 async fn an_unregistered_redirect_uri_gets_a_page_never_a_redirect() {
@@ -24,10 +25,7 @@ async fn an_unregistered_redirect_uri_gets_a_page_never_a_redirect() {
             reply.body.contains("not registered"),
             "the developer detail is shown"
         );
-        assert!(
-            !reply.body.contains("evil.example"),
-            "the untrusted URI is not linked"
-        );
+        assert_not_linked(&reply, "evil.example", &ui.name);
     }
 }
 
@@ -196,5 +194,86 @@ async fn max_age_passed_asks_for_the_password_again() {
             ))
             .await;
         assert_eq!(prompt_none.redirect_params().1["error"], "login_required");
+    }
+}
+
+#[tokio::test]
+async fn an_expired_request_can_be_started_again_by_the_same_browser() {
+    for ui in uis_with(|c| c.challenge_ttl = std::time::Duration::from_secs(1)).await {
+        let mut b = ui.browser();
+        let authorize = cli_authorize(SEED_SCOPE, &[("login_hint", "alice")]);
+        let page = b.start(&authorize).await;
+        let id = page.field("challenge");
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+
+        let expired = b.login(&page, "alice", ALICE_PASSWORD, false).await;
+        expired.assert_page(StatusCode::BAD_REQUEST, &ui.name);
+        assert!(expired.body.contains("data-error=\"expired\""));
+        let restart = format!("/ui/restart?challenge={id}");
+        assert!(
+            expired.body.contains(&format!(
+                "id=\"restart\" href=\"{restart}\">Start again</a>"
+            )),
+            "{}: {}",
+            ui.name,
+            expired.body
+        );
+        // Reloading the login page offers the same.
+        let reloaded = b.get(&format!("/ui/login?challenge={id}")).await;
+        assert!(reloaded.body.contains("id=\"restart\""), "{}", ui.name);
+
+        // Another browser cannot use it.
+        let mut other = ui.browser();
+        other.get("/ui/login").await;
+        let refused = other.get(&restart).await;
+        refused.assert_page(StatusCode::BAD_REQUEST, &ui.name);
+        assert!(!refused.body.contains("id=\"restart\""));
+
+        // This one goes back to the authorization endpoint with the original parameters.
+        let reply = b.get(&restart).await;
+        let location = reply.location().to_owned();
+        let path = |u: &str| Url::parse(&format!("http://ui.test{u}")).unwrap();
+        let (sent, again) = (path(&authorize), path(&location));
+        assert_eq!(again.path(), "/oauth2/auth");
+        let pairs = |u: &Url| {
+            let mut p: Vec<(String, String)> = u.query_pairs().into_owned().collect();
+            p.sort();
+            p
+        };
+        assert_eq!(pairs(&again), pairs(&sent), "{}", ui.name);
+        let login = b.start(&location).await;
+        assert_ne!(login.field("challenge"), id, "a new challenge");
+        assert!(login.body.contains("value=\"alice\""));
+        let reply = b.login(&login, "alice", ALICE_PASSWORD, false).await;
+        let consent = b.follow(&reply).await;
+        let done = b.decide(&consent, "allow", false).await;
+        assert!(done.redirect_params().1.contains_key("code"));
+        // An answered request is not started again.
+        let used = b
+            .get(&format!(
+                "/ui/consent?challenge={}",
+                login.field("challenge")
+            ))
+            .await;
+        used.assert_page(StatusCode::BAD_REQUEST, &ui.name);
+        assert!(!used.body.contains("id=\"restart\""), "{}", ui.name);
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_request_gets_an_explanation_and_no_restart() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        let unknown = "A".repeat(43);
+        for path in [
+            format!("/ui/login?challenge={unknown}"),
+            format!("/ui/restart?challenge={unknown}"),
+            "/ui/restart".to_owned(),
+        ] {
+            let page = b.get(&path).await;
+            page.assert_page(StatusCode::BAD_REQUEST, &format!("{}: {path}", ui.name));
+            assert!(page.body.contains("not known here"), "{}", page.body);
+            assert!(!page.body.contains("id=\"restart\""));
+        }
     }
 }

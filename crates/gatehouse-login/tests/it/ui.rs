@@ -374,3 +374,24 @@ impl Flows for Browser<'_> {
         params
     }
 }
+
+/// Asserts that no link, image, form or button of `page` leads off this origin to something
+/// containing `needle` (links on this origin, such as the language switcher's way back to the
+/// page, may carry it in their query).
+#[track_caller]
+pub fn assert_not_linked(page: &Page, needle: &str, context: &str) {
+    for attribute in ["href=\"", "src=\"", "action=\"", "formaction=\""] {
+        for (at, _) in page.body.match_indices(attribute) {
+            let value = page.body[at + attribute.len()..]
+                .split('"')
+                .next()
+                .unwrap_or_default();
+            let local = value.starts_with('/') && !value.starts_with("//");
+            assert!(
+                local || !value.contains(needle),
+                "{context}: {value} is linked in {}",
+                page.body
+            );
+        }
+    }
+}

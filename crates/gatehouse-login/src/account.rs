@@ -14,7 +14,8 @@ use crate::csrf::Purpose;
 use crate::form::Fields;
 use crate::i18n::Tr;
 use crate::page::{
-    AppView, AppsPage, Page, Problem, SeeOther, language, store_failure, user_label, web_url,
+    AppView, AppsPage, Page, Problem, SeeOther, language, scope_label, store_failure, user_label,
+    web_url,
 };
 use crate::session::Found;
 use crate::state::LoginState;
@@ -117,7 +118,7 @@ fn app_view(app: &ConnectedApp, t: Tr) -> AppView {
             .scopes
             .iter()
             .filter(|s| !s.hidden && !s.name.is_technical())
-            .map(|s| s.label.clone())
+            .map(|s| scope_label(s, t))
             .collect(),
         granted: t.with("apps.granted_on", "date", &date),
         revoke_label: t.with("apps.revoke_label", "client", &name),

@@ -472,6 +472,17 @@ pub fn displayable(client: &ClientDisplay) -> ClientDisplay {
     }
 }
 
+/// How the pages name a scope: its catalogue label, or, for a scope the catalogue does not
+/// describe (the token service then gives its name as the label), a phrase around its name.
+pub fn scope_label(scope: &ScopeDefinition, t: Tr) -> String {
+    let label = scope.label.trim();
+    if label.is_empty() || label == scope.name.as_str() {
+        t.with("consent.scope_generic", "scope", scope.name.as_str())
+    } else {
+        scope.label.clone()
+    }
+}
+
 /// How the pages name a user: "Alice Example (alice)" or just the username.
 pub fn user_label(name: Option<&str>, username: &str) -> String {
     match name.filter(|n| !n.trim().is_empty() && *n != username) {

@@ -50,6 +50,8 @@ pub const BOB_PASSWORD: &str = "bob's password, disabled";
 pub const CAROL: &str = "user-carol";
 pub const CAROL_PASSWORD: &str = "carol's password";
 
+/// A scope the CLI client may ask for that the scope catalogue does not describe.
+pub const UNDESCRIBED_SCOPE: &str = "patreon";
 /// The seed's scope string: technical scopes plus the four project scopes.
 pub const SEED_SCOPE: &str = "openid offline offline_access urn:neoncloud:projects:create urn:neoncloud:projects:read urn:neoncloud:projects:update urn:neoncloud:projects:delete";
 pub const PROJECT_SCOPES: [(&str, &str, &str); 4] = [
@@ -207,7 +209,8 @@ async fn seed(store: &dyn DurableStore, system_secret: &str) {
         redirect_uris: vec![redirect_uri("http://127.0.0.1/callback")],
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         response_types: vec![ResponseType::Code],
-        scope: ScopeSet::parse(&format!("{SEED_SCOPE} profile email")).unwrap(),
+        // `patreon` is allowed but not in the catalogue.
+        scope: ScopeSet::parse(&format!("{SEED_SCOPE} profile email {UNDESCRIBED_SCOPE}")).unwrap(),
         token_endpoint_auth_method: TokenEndpointAuthMethod::None,
         logo_uri: CLI_LOGO.into(),
         client_uri: "https://partner.example.com".into(),

@@ -101,8 +101,7 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
             Ok(context) => context.request.redirect_uri,
             Err(AuthorizeError::Redirect { redirect_uri, .. }) => redirect_uri,
             Err(AuthorizeError::Untrusted(error)) => {
-                let problem = Problem::from_oauth(&error, Problem::BadRequest);
-                return state.error_page(t, problem, Some(&error)).into_response();
+                return untrusted_page(state, t, &params, &error).await;
             }
         };
         return redirect_error(state, t, &redirect_uri, &error, None);
@@ -110,8 +109,7 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
     let context = match validated {
         Ok(context) => context,
         Err(AuthorizeError::Untrusted(error)) => {
-            let problem = Problem::from_oauth(&error, Problem::BadRequest);
-            return state.error_page(t, problem, Some(&error)).into_response();
+            return untrusted_page(state, t, &params, &error).await;
         }
         Err(AuthorizeError::Redirect {
             redirect_uri,
@@ -220,6 +218,45 @@ pub async fn restart(
         Ok(None) => state.error_page(t, Problem::Expired, None).into_response(),
         Err(e) => state.failure_page(t, &store_failure(e)).into_response(),
     }
+}
+
+/// The page for a request that cannot go back to the client (RFC 6749 §4.1.2.1). When the
+/// client is known but the redirect URI is not one of its registered ones, the page names both
+/// (as text: the URI is never a link), so the user sees which app sent them where.
+async fn untrusted_page(
+    state: &LoginState,
+    t: Tr,
+    params: &AuthorizationParams,
+    error: &OAuthError,
+) -> Response {
+    let problem = Problem::from_oauth(error, Problem::BadRequest);
+    if problem == Problem::BadRequest
+        && error.code == ErrorCode::InvalidRequest
+        && !matches!(
+            params.duplicate.as_deref(),
+            Some("client_id" | "redirect_uri")
+        )
+        && let (Some(client_id), Some(uri)) = (&params.client_id, &params.redirect_uri)
+    {
+        match state
+            .token()
+            .describe_client(client_id, Some(uri.as_str()))
+            .await
+        {
+            Ok(Some((client, false))) => {
+                let name = Some(client.name.trim())
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or(client_id);
+                return state
+                    .unregistered_redirect_page(t, name, uri, error)
+                    .into_response();
+            }
+            Ok(_) => {}
+            // The plain page below still says what matters.
+            Err(e) => tracing::warn!(error = %e.description, "describing a client failed"),
+        }
+    }
+    state.error_page(t, problem, Some(error)).into_response()
 }
 
 /// Whether `subject` must see the consent screen for this request (see [`flow::needs_consent`]).

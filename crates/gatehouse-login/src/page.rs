@@ -361,6 +361,39 @@ impl LoginState {
         )
     }
 
+    /// The page for an authorization request whose redirect URI is not registered for its
+    /// client: names the app and the address it asked for (escaped by the template, shortened
+    /// when long).
+    pub(crate) fn unregistered_redirect_page(
+        &self,
+        t: Tr,
+        client_name: &str,
+        uri: &str,
+        error: &OAuthError,
+    ) -> Page {
+        const MAX_SHOWN: usize = 200;
+        let shown = if uri.chars().count() > MAX_SHOWN {
+            format!("{}…", uri.chars().take(MAX_SHOWN).collect::<String>())
+        } else {
+            uri.to_owned()
+        };
+        // `{client}` first: whatever the URI contains is not a placeholder.
+        let message = t
+            .with("error.redirect_uri_text", "client", client_name)
+            .replace("{uri}", &shown);
+        Page::render(
+            Problem::BadRequest.status(),
+            &ErrorPage {
+                page: self.chrome(t),
+                code: error.code.as_str().to_owned(),
+                title: t.get("error.request_title").to_owned(),
+                message,
+                detail: Some(error.description.to_string()),
+                restart_href: None,
+            },
+        )
+    }
+
     /// The page for challenge `id` when it is gone: with "start again" when its original
     /// request is still known to this browser, else the plain expired page.
     pub(crate) async fn expired_page(&self, t: Tr, id: &str, browser: Option<&Browser>) -> Page {

@@ -26,6 +26,65 @@ async fn an_unregistered_redirect_uri_gets_a_page_never_a_redirect() {
             "the developer detail is shown"
         );
         assert_not_linked(&reply, "evil.example", &ui.name);
+        assert!(
+            reply.body.contains(
+                "The app “Neon CLI” asked to send you back to https://evil.example/cb, which is not one of its registered addresses"
+            ),
+            "{}: {}",
+            ui.name,
+            reply.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_unregistered_redirect_uri_is_shown_escaped_in_the_users_language() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        let sent = "https://evil.example/cb?x=<script>alert(1)</script>&y=\"q\"";
+        let mut url = Url::parse("http://ui.test/oauth2/auth").unwrap();
+        url.query_pairs_mut()
+            .append_pair("client_id", WEB)
+            .append_pair("redirect_uri", sent)
+            .append_pair("response_type", "code")
+            .append_pair("scope", "openid")
+            .append_pair("ui_locales", "de");
+        let reply = b
+            .get(&format!("/oauth2/auth?{}", url.query().unwrap()))
+            .await;
+        reply.assert_page(StatusCode::BAD_REQUEST, &ui.name);
+        assert!(!reply.body.contains("<script>"), "{}", reply.body);
+        assert!(
+            reply.body.contains(
+                "Die App „Neon Web“ wollte Sie zu https://evil.example/cb?x=&#60;script&#62;alert(1)&#60;/script&#62;&#38;y=&#34;q&#34; zurückschicken"
+            ),
+            "{}: {}",
+            ui.name,
+            reply.body
+        );
+        assert_not_linked(&reply, "evil.example", &ui.name);
+
+        // An unknown client, or a registered URI with another error, gets the plain page.
+        let unknown = b
+            .get(&cli_authorize(SEED_SCOPE, &[]).replace("client_id=neon-cli", "client_id=nobody"))
+            .await;
+        assert!(
+            !unknown.body.contains("registered addresses"),
+            "{}",
+            unknown.body
+        );
+        let repeated = b
+            .get(&format!(
+                "{}&redirect_uri=https%3A%2F%2Fevil.example%2Fcb",
+                cli_authorize(SEED_SCOPE, &[])
+            ))
+            .await;
+        repeated.assert_page(StatusCode::BAD_REQUEST, &ui.name);
+        assert!(
+            !repeated.body.contains("registered addresses"),
+            "{}",
+            repeated.body
+        );
     }
 }
 

@@ -52,6 +52,25 @@ async fn every_page_carries_the_security_headers() {
         let logout = b.get("/oauth2/sessions/logout").await;
         let csrf_error = b.post("/ui/login", &[("username", "alice")]).await;
         let expired = b.get("/ui/consent?challenge=nope").await;
+        let home = b.get("/").await;
+        let language = b.get("/ui/language?lang=de&return=%2F").await;
+        let restart = b.get("/ui/restart?challenge=nope").await;
+        let unregistered = b
+            .get(&cli_authorize(SEED_SCOPE, &[]).replace(
+                "redirect_uri=http%3A%2F%2F127.0.0.1%3A5555%2Fcallback",
+                "redirect_uri=https%3A%2F%2Fevil.example%2Fcb",
+            ))
+            .await;
+        let signed_out = b
+            .post(
+                "/oauth2/sessions/logout/confirm",
+                &[(
+                    "csrf_token",
+                    &apps.form_field("sign-out-form", "csrf_token"),
+                )],
+            )
+            .await;
+        let signed_out_home = b.get("/account").await;
         let css = b.get("/ui/static/gatehouse.css").await;
         replies.extend([
             ("login", login),
@@ -62,10 +81,27 @@ async fn every_page_carries_the_security_headers() {
             ("logout", logout),
             ("csrf error", csrf_error),
             ("expired", expired),
+            ("home", home),
+            ("language switch", language),
+            ("restart", restart),
+            ("unregistered redirect URI", unregistered),
+            ("signed out", signed_out),
+            ("signed-out home", signed_out_home),
             ("css", css),
         ]);
         for (what, reply) in &replies {
             assert_security_headers(reply, &format!("{}: {what}", ui.name));
+            if reply
+                .header("content-type")
+                .is_some_and(|c| c.starts_with("text/html"))
+            {
+                assert!(
+                    reply.body.contains("<nav class=\"languages\" aria-label=")
+                        && reply.body.contains("aria-current=\"true\""),
+                    "{}: {what} has no language switcher",
+                    ui.name
+                );
+            }
         }
         for (what, reply) in &replies[..replies.len() - 1] {
             assert_eq!(

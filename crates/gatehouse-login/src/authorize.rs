@@ -177,15 +177,19 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
         Ok(id) => id,
         Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
     };
-    let original = OriginalRequest {
-        params: PARAMS
-            .iter()
-            .filter_map(|p| Some(((*p).to_owned(), fields.get(p)?.to_owned())))
-            .collect(),
-        browser: challenge.browser.clone(),
-    };
-    if let Err(e) = challenges.remember_request(&id, &original).await {
-        return state.failure_page(t, &store_failure(e)).into_response();
+    // Kept so an expired page can start the request again; a best effort, the request goes on
+    // without it. Not with an id_token_hint: the token is not stored, nor moved into a URL.
+    if params.id_token_hint.is_none() {
+        let original = OriginalRequest {
+            params: PARAMS
+                .iter()
+                .filter_map(|p| Some(((*p).to_owned(), fields.get(p)?.to_owned())))
+                .collect(),
+            browser: challenge.browser.clone(),
+        };
+        if let Err(e) = challenges.remember_request(&id, &original).await {
+            tracing::warn!(error = %e, "keeping the original authorization request failed");
+        }
     }
     SeeOther::to(format!("{}?challenge={id}", state.path(page)))
         .cookie(browser.set_cookie(state.cookies()))

@@ -258,12 +258,28 @@ async fn max_age_passed_asks_for_the_password_again() {
 
 #[tokio::test]
 async fn an_expired_request_can_be_started_again_by_the_same_browser() {
-    for ui in uis_with(|c| c.challenge_ttl = std::time::Duration::from_secs(1)).await {
+    // Long enough for a whole sign-in, short enough to wait for.
+    for ui in uis_with(|c| c.challenge_ttl = std::time::Duration::from_secs(3)).await {
         let mut b = ui.browser();
         let authorize = cli_authorize(SEED_SCOPE, &[("login_hint", "alice")]);
         let page = b.start(&authorize).await;
         let id = page.field("challenge");
-        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        // A request with an id_token_hint is not kept: the token is not stored.
+        let mut hinted = ui.browser_from("203.0.113.8:40000");
+        let params = hinted.authorize_alice(SEED_SCOPE, false).await;
+        let id_token = ui.redeem(&params["code"]).await.id_token.unwrap();
+        let consent = hinted
+            .get(&cli_authorize(SEED_SCOPE, &[("id_token_hint", &id_token)]))
+            .await;
+        let hinted_consent = consent.location().to_owned();
+        assert!(
+            hinted_consent.starts_with("/ui/consent?challenge="),
+            "{hinted_consent}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(3200)).await;
+        let gone = hinted.get(&hinted_consent).await;
+        gone.assert_page(StatusCode::BAD_REQUEST, &ui.name);
+        assert!(!gone.body.contains("id=\"restart\""), "{}", gone.body);
 
         let expired = b.login(&page, "alice", ALICE_PASSWORD, false).await;
         expired.assert_page(StatusCode::BAD_REQUEST, &ui.name);

@@ -407,11 +407,15 @@ impl LoginState {
                         page: self.chrome(t),
                         code: code.to_owned(),
                         title: t.get(title).to_owned(),
-                        message: t.with(
-                            "error.expired_restart_text",
-                            "minutes",
-                            &minutes.to_string(),
-                        ),
+                        message: if minutes == 1 {
+                            t.get("error.expired_restart_text_one_minute").to_owned()
+                        } else {
+                            t.with(
+                                "error.expired_restart_text",
+                                "minutes",
+                                &minutes.to_string(),
+                            )
+                        },
                         detail: None,
                         restart_href: Some(format!("{}?challenge={id}", self.path("/ui/restart"))),
                     },

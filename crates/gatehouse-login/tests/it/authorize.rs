@@ -284,6 +284,13 @@ async fn an_expired_request_can_be_started_again_by_the_same_browser() {
         let expired = b.login(&page, "alice", ALICE_PASSWORD, false).await;
         expired.assert_page(StatusCode::BAD_REQUEST, &ui.name);
         assert!(expired.body.contains("data-error=\"expired\""));
+        assert!(
+            expired
+                .body
+                .contains("A sign-in request waits a minute for you"),
+            "{}",
+            expired.body
+        );
         let restart = format!("/ui/restart?challenge={id}");
         assert!(
             expired.body.contains(&format!(

@@ -1,4 +1,5 @@
-//! Connected apps (`GET /account/apps`, `POST /account/apps/revoke`): every app the signed-in
+//! The account pages: `GET /` and `GET /account` (where the issuer's address leads), connected
+//! apps (`GET /account/apps`, `POST /account/apps/revoke`): every app the signed-in
 //! user granted access to, the scopes in plain words and when; revoking withdraws the consent
 //! and has the token service revoke that app's refresh and access tokens for the user.
 
@@ -13,7 +14,8 @@ use crate::csrf::Purpose;
 use crate::form::Fields;
 use crate::i18n::Tr;
 use crate::page::{
-    AppView, AppsPage, Page, Problem, SeeOther, language, store_failure, user_label, web_url,
+    AppView, AppsPage, Page, Problem, SeeOther, language, scope_label, store_failure, user_label,
+    web_url,
 };
 use crate::session::Found;
 use crate::state::LoginState;
@@ -29,6 +31,17 @@ async fn require_session(
         Ok(Some(found)) => Ok(found),
         Ok(None) => Err(SeeOther::to(state.path("/ui/login")).into_response()),
         Err(e) => Err(state.failure_page(t, &store_failure(e)).into_response()),
+    }
+}
+
+/// `GET /` and `GET /account`: the connected apps when someone is signed in here, else a page
+/// that says so and offers to sign in, so the issuer's own address never ends in a 404.
+pub async fn home(State(state): State<LoginState>, headers: HeaderMap) -> Response {
+    let t = language(None, &headers);
+    match state.sessions().load(&headers).await {
+        Ok(Some(_)) => SeeOther::to(state.path("/account/apps")).into_response(),
+        Ok(None) => state.signed_out_page(t, false, None).into_response(),
+        Err(e) => state.failure_page(t, &store_failure(e)).into_response(),
     }
 }
 
@@ -74,6 +87,7 @@ pub async fn show(
             user_label: user_label(user.name.as_deref(), &user.username),
             apps: apps.iter().map(|app| app_view(app, t)).collect(),
             csrf: state.csrf().token(&browser, Purpose::Revoke),
+            logout_csrf: state.csrf().token(&browser, Purpose::Logout),
             revoked: query.get("revoked").is_some(),
         },
     )
@@ -104,7 +118,7 @@ fn app_view(app: &ConnectedApp, t: Tr) -> AppView {
             .scopes
             .iter()
             .filter(|s| !s.hidden && !s.name.is_technical())
-            .map(|s| s.label.clone())
+            .map(|s| scope_label(s, t))
             .collect(),
         granted: t.with("apps.granted_on", "date", &date),
         revoke_label: t.with("apps.revoke_label", "client", &name),

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_core::authorize::{AuthorizationParams, AuthorizeError};
 use gatehouse_core::error::{ErrorCode, OAuthError};
 
-use crate::challenge::{Authenticated, Challenge};
+use crate::challenge::{Authenticated, Challenge, OriginalRequest};
 use crate::flow::{self, Next};
 use crate::form::Fields;
 use crate::i18n::Tr;
@@ -101,8 +101,7 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
             Ok(context) => context.request.redirect_uri,
             Err(AuthorizeError::Redirect { redirect_uri, .. }) => redirect_uri,
             Err(AuthorizeError::Untrusted(error)) => {
-                let problem = Problem::from_oauth(&error, Problem::BadRequest);
-                return state.error_page(t, problem, Some(&error)).into_response();
+                return untrusted_page(state, t, &params, &error).await;
             }
         };
         return redirect_error(state, t, &redirect_uri, &error, None);
@@ -110,8 +109,7 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
     let context = match validated {
         Ok(context) => context,
         Err(AuthorizeError::Untrusted(error)) => {
-            let problem = Problem::from_oauth(&error, Problem::BadRequest);
-            return state.error_page(t, problem, Some(&error)).into_response();
+            return untrusted_page(state, t, &params, &error).await;
         }
         Err(AuthorizeError::Redirect {
             redirect_uri,
@@ -174,12 +172,95 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
         Next::Login => "/ui/login",
         Next::Consent => "/ui/consent",
     };
-    match state.challenges().create(&challenge).await {
-        Ok(id) => SeeOther::to(format!("{}?challenge={id}", state.path(page)))
-            .cookie(browser.set_cookie(state.cookies()))
-            .into_response(),
+    let challenges = state.challenges();
+    let id = match challenges.create(&challenge).await {
+        Ok(id) => id,
+        Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+    };
+    // Kept so an expired page can start the request again; a best effort, the request goes on
+    // without it. Not with an id_token_hint: the token is not stored, nor moved into a URL.
+    if params.id_token_hint.is_none() {
+        let original = OriginalRequest {
+            params: PARAMS
+                .iter()
+                .filter_map(|p| Some(((*p).to_owned(), fields.get(p)?.to_owned())))
+                .collect(),
+            browser: challenge.browser.clone(),
+        };
+        if let Err(e) = challenges.remember_request(&id, &original).await {
+            tracing::warn!(error = %e, "keeping the original authorization request failed");
+        }
+    }
+    SeeOther::to(format!("{}?challenge={id}", state.path(page)))
+        .cookie(browser.set_cookie(state.cookies()))
+        .into_response()
+}
+
+/// `GET /ui/restart?challenge=…`: the expired page's "start again": the original request of an
+/// expired challenge, sent to the authorization endpoint again by this browser. Validated anew
+/// there, so nothing of the old challenge carries over.
+pub async fn restart(
+    State(state): State<LoginState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = Fields::query(query.as_deref());
+    let t = language(None, &headers);
+    let browser = state.existing_browser(&headers);
+    let id = query.get("challenge").unwrap_or_default();
+    match state
+        .challenges()
+        .original_request(id, browser.as_ref())
+        .await
+    {
+        Ok(Some(original)) => {
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&original.params)
+                .finish();
+            SeeOther::to(format!("{}?{query}", state.path("/oauth2/auth"))).into_response()
+        }
+        Ok(None) => state.error_page(t, Problem::Expired, None).into_response(),
         Err(e) => state.failure_page(t, &store_failure(e)).into_response(),
     }
+}
+
+/// The page for a request that cannot go back to the client (RFC 6749 §4.1.2.1). When the
+/// client is known but the redirect URI is not one of its registered ones, the page names both
+/// (as text: the URI is never a link), so the user sees which app sent them where.
+async fn untrusted_page(
+    state: &LoginState,
+    t: Tr,
+    params: &AuthorizationParams,
+    error: &OAuthError,
+) -> Response {
+    let problem = Problem::from_oauth(error, Problem::BadRequest);
+    if problem == Problem::BadRequest
+        && error.code == ErrorCode::InvalidRequest
+        && !matches!(
+            params.duplicate.as_deref(),
+            Some("client_id" | "redirect_uri")
+        )
+        && let (Some(client_id), Some(uri)) = (&params.client_id, &params.redirect_uri)
+    {
+        match state
+            .token()
+            .describe_client(client_id, Some(uri.as_str()))
+            .await
+        {
+            Ok(Some((client, false))) => {
+                let name = Some(client.name.trim())
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or(client_id);
+                return state
+                    .unregistered_redirect_page(t, name, uri, error)
+                    .into_response();
+            }
+            Ok(_) => {}
+            // The plain page below still says what matters.
+            Err(e) => tracing::warn!(error = %e.description, "describing a client failed"),
+        }
+    }
+    state.error_page(t, problem, Some(error)).into_response()
 }
 
 /// Whether `subject` must see the consent screen for this request (see [`flow::needs_consent`]).

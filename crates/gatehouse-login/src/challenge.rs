@@ -21,6 +21,11 @@ use crate::token_client::{AuthorizationContext, ClientDisplay};
 const AUTHORIZATION: &str = "authz.";
 /// Key prefix inside [`Namespace::Challenge`] for logout confirmations.
 const LOGOUT: &str = "logout.";
+/// Key prefix inside [`Namespace::Challenge`] for the original requests of challenges.
+const RESTART: &str = "restart.";
+/// How much longer than its challenge an original request is kept: long enough for a tab left
+/// open overnight to start again from its expired page.
+const RESTART_GRACE: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Challenge {
@@ -65,6 +70,18 @@ impl Challenge {
 pub struct LogoutChallenge {
     pub post_logout_redirect_uri: Option<String>,
     pub state: Option<String>,
+    pub browser: String,
+    /// The client that asked, for the signed-out page's "sign in again".
+    #[serde(default)]
+    pub client: Option<ClientDisplay>,
+}
+
+/// The authorization request a challenge came from, kept beyond the challenge so its expired page
+/// can start the same request again (a fresh validation, a fresh challenge).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OriginalRequest {
+    /// The recognised parameters, as the client sent them.
+    pub params: Vec<(String, String)>,
     pub browser: String,
 }
 
@@ -119,14 +136,49 @@ impl Challenges<'_> {
         Ok(found.filter(|c| self.bound_to(&c.browser, browser)))
     }
 
-    /// Takes the challenge `id` (single use): of concurrent takers only one gets it.
+    /// Takes the challenge `id` (single use): of concurrent takers only one gets it. Its
+    /// original request goes too: an answered request is not started again.
     pub async fn take(&self, id: &str) -> StoreResult<Option<Challenge>> {
         if !cookies::is_token(id) {
             return Ok(None);
         }
-        Records::new(self.store)
+        let records = Records::new(self.store);
+        let taken = records
             .take(Namespace::Challenge, &key(AUTHORIZATION, id))
+            .await?;
+        if taken.is_some() {
+            records
+                .delete(Namespace::Challenge, &key(RESTART, id))
+                .await?;
+        }
+        Ok(taken)
+    }
+
+    /// Keeps the original request of challenge `id`, for a day longer than the challenge.
+    pub async fn remember_request(&self, id: &str, original: &OriginalRequest) -> StoreResult<()> {
+        Records::new(self.store)
+            .put(
+                Namespace::Challenge,
+                &key(RESTART, id),
+                original,
+                self.ttl + RESTART_GRACE,
+            )
             .await
+    }
+
+    /// The original request of challenge `id`, when it is still known and this browser sent it.
+    pub async fn original_request(
+        &self,
+        id: &str,
+        browser: Option<&Browser>,
+    ) -> StoreResult<Option<OriginalRequest>> {
+        if !cookies::is_token(id) {
+            return Ok(None);
+        }
+        let found: Option<OriginalRequest> = Records::new(self.store)
+            .get(Namespace::Challenge, &key(RESTART, id))
+            .await?;
+        Ok(found.filter(|r| self.bound_to(&r.browser, browser)))
     }
 
     pub async fn create_logout(&self, logout: &LogoutChallenge) -> StoreResult<String> {

@@ -1,7 +1,7 @@
 //! The consent page (`GET|POST /ui/consent`) and "not you?" (`POST /ui/consent/switch`).
 //!
-//! Lists the requested scopes by their catalogue labels and descriptions, leaving out technical
-//! and hidden ones; when `offline` or `offline_access` is requested it says in plain words that
+//! Lists the requested scopes by their catalogue labels and descriptions (a scope the catalogue
+//! does not describe as "Access “name” data"), leaving out technical and hidden ones; when `offline` or `offline_access` is requested it says in plain words that
 //! the app keeps access while the user is away (OpenID Connect Core §11), and only then does a
 //! remembered consent hold offline access. Deny sends `access_denied` to the client; Allow has the token service issue
 //! the code for every requested scope (hidden ones included) and, with "remember", records the
@@ -12,6 +12,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::error::{ErrorCode, OAuthError};
+use gatehouse_core::scope::ScopeDefinition;
 
 use crate::authorize::{issue_code, redirect_error, with_cookie};
 use crate::challenge::Challenge;
@@ -19,7 +20,8 @@ use crate::csrf::Purpose;
 use crate::form::Fields;
 use crate::login::find_challenge;
 use crate::page::{
-    ConsentPage, Page, Problem, SeeOther, displayable, language, store_failure, user_label,
+    ConsentPage, Page, Problem, SeeOther, displayable, language, scope_label, store_failure,
+    user_label,
 };
 use crate::state::LoginState;
 
@@ -83,7 +85,13 @@ pub async fn show(
         &ConsentPage {
             page: state.chrome(t),
             user_label: user_label(user.name.as_deref(), &user.username),
-            scopes: challenge.visible_scopes().cloned().collect(),
+            scopes: challenge
+                .visible_scopes()
+                .map(|s| ScopeDefinition {
+                    label: scope_label(s, t),
+                    ..s.clone()
+                })
+                .collect(),
             offline: challenge.request.scope.grants_offline_access(),
             client,
             challenge: id.to_owned(),

@@ -12,6 +12,8 @@ use axum::http::{HeaderMap, HeaderValue, header};
 pub const SESSION: &str = "gatehouse_session";
 /// The browser cookie: the random value CSRF tokens and challenges are bound to.
 pub const BROWSER: &str = "gatehouse_browser";
+/// The language picked with the pages' language switcher (a bundled language tag).
+pub const LANGUAGE: &str = "gatehouse_lang";
 
 /// Where the cookies apply: https or not, and the issuer's path.
 #[derive(Debug, Clone, PartialEq, Eq)]

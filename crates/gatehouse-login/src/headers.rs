@@ -7,13 +7,16 @@
 //! - `X-Frame-Options: DENY` for browsers without CSP level 2, `Referrer-Policy: no-referrer` (no
 //!   challenge id or code leaks through `Referer`), `X-Content-Type-Options: nosniff`.
 //! - `Cache-Control: no-store` unless the handler chose a caching policy (the stylesheets).
+//!
+//! It also tells the pages which page they are (`CURRENT_PAGE`), for the language switcher.
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use url::Url;
 
+use crate::page::CURRENT_PAGE;
 use crate::state::LoginState;
 
 /// A Content-Security-Policy with the sources a page needs beyond the defaults.
@@ -106,7 +109,15 @@ pub async fn security_headers(
     request: Request,
     next: Next,
 ) -> Response {
-    let mut response = next.run(request).await;
+    let page = matches!(*request.method(), Method::GET | Method::HEAD)
+        .then(|| {
+            request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+        })
+        .flatten();
+    let mut response = CURRENT_PAGE.scope(page, next.run(request)).await;
     let headers = response.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(

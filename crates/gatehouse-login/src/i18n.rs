@@ -1,8 +1,10 @@
 //! Translations: every user-facing string comes from `locales/<language>.toml`.
 //!
 //! The language is chosen from the request's `ui_locales` (OpenID Connect Core §3.1.2.1, a
-//! space-separated preference list), then the browser's `Accept-Language` (RFC 9110 §12.5.4,
-//! with q-values), falling back to English. A tag matches a bundled language exactly or by its
+//! space-separated preference list), then the language the user picked with the pages' language
+//! switcher (a cookie), then the browser's `Accept-Language` (RFC 9110 §12.5.4, with q-values),
+//! falling back to English. Each file names its language in that language (`language.name`), for
+//! the switcher. A tag matches a bundled language exactly or by its
 //! primary subtag (`de-AT` → `de`). A key missing from a language falls back to English.
 //!
 //! Adding a language is adding a file: `build.rs` embeds every `locales/*.toml`. Files are TOML
@@ -90,14 +92,30 @@ impl Tr {
 
     /// The language for a request: `ui_locales` first, then `Accept-Language`, then English.
     pub fn negotiate(ui_locales: Option<&str>, accept_language: Option<&str>) -> Self {
+        Self::choose(ui_locales, None, accept_language)
+    }
+
+    /// The language for a request: `ui_locales` first, then the language the user picked on a
+    /// page (`chosen`, a bundled tag), then `Accept-Language`, then English.
+    pub fn choose(
+        ui_locales: Option<&str>,
+        chosen: Option<&str>,
+        accept_language: Option<&str>,
+    ) -> Self {
         let available: Vec<&str> = locales().iter().map(|l| l.tag).collect();
         let chosen = ui_locales
             .and_then(|list| best_match(list.split_whitespace(), &available))
+            .or_else(|| chosen.and_then(|tag| best_match(std::iter::once(tag), &available)))
             .or_else(|| {
                 accept_language.and_then(|h| best_match(accept_language_tags(h), &available))
             })
             .unwrap_or(DEFAULT_LANGUAGE);
         Self::language(chosen)
+    }
+
+    /// Whether `tag` is a bundled language, exactly.
+    pub fn is_bundled(tag: &str) -> bool {
+        locales().iter().any(|l| l.tag == tag)
     }
 
     /// The language tag for `<html lang>`.
@@ -218,6 +236,14 @@ mod tests {
         assert_eq!(Tr::negotiate(None, Some("de;q=0, fr")).lang(), "en");
         assert_eq!(Tr::negotiate(None, None).lang(), "en");
         assert_eq!(Tr::negotiate(Some("xx"), Some("garbage;;q=x")).lang(), "en");
+    }
+
+    #[test]
+    fn a_chosen_language_wins_over_accept_language_but_not_over_ui_locales() {
+        assert_eq!(Tr::choose(None, Some("de"), Some("en")).lang(), "de");
+        assert_eq!(Tr::choose(Some("en"), Some("de"), None).lang(), "en");
+        assert_eq!(Tr::choose(None, Some("xx"), Some("de")).lang(), "de");
+        assert_eq!(Tr::choose(None, None, None).lang(), "en");
     }
 
     #[test]

@@ -27,6 +27,7 @@ mod flow;
 mod form;
 mod headers;
 pub mod i18n;
+mod language;
 mod login;
 mod logout;
 mod page;
@@ -54,20 +55,30 @@ pub use token_client::{
 /// |---|---|
 /// | `GET\|POST /oauth2/auth` | RFC 6749 §4.1.1 authorization endpoint |
 /// | `GET\|POST /ui/login` | login page and form |
+/// | `GET /ui/restart` | an expired challenge's original request, started again |
 /// | `GET\|POST /ui/consent`, `POST /ui/consent/switch` | consent page, its form, "not you?" |
+/// | `GET /`, `GET /account` | connected apps when signed in, else "you are signed out" |
 /// | `GET /account/apps`, `POST /account/apps/revoke` | connected apps |
 /// | `GET\|POST /oauth2/sessions/logout`, `POST /oauth2/sessions/logout/confirm` | RP-initiated logout |
+/// | `GET /ui/language` | the language switcher: remembers the language, back to the page |
 /// | `GET /ui/static/{file}` | the stylesheets |
 pub fn router(state: LoginState) -> axum::Router {
     let at = |path: &str| state.path(path);
-    axum::Router::new()
+    let mut router = axum::Router::new().route(&at("/"), get(account::home));
+    if !state.config().base_path.is_empty() {
+        // The issuer itself (`/api`) as well as `/api/`.
+        router = router.route(&at(""), get(account::home));
+    }
+    router
         .route(
             &at("/oauth2/auth"),
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
         .route(&at("/ui/login"), get(login::show).post(login::submit))
+        .route(&at("/ui/restart"), get(authorize::restart))
         .route(&at("/ui/consent"), get(consent::show).post(consent::submit))
         .route(&at("/ui/consent/switch"), post(consent::switch_account))
+        .route(&at("/account"), get(account::home))
         .route(&at("/account/apps"), get(account::show))
         .route(&at("/account/apps/revoke"), post(account::revoke))
         .route(
@@ -78,6 +89,7 @@ pub fn router(state: LoginState) -> axum::Router {
             &at("/oauth2/sessions/logout/confirm"),
             post(logout::confirm),
         )
+        .route(&at("/ui/language"), get(language::switch))
         .route(&at("/ui/static/{file}"), get(assets::serve))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -32,7 +32,7 @@ pub(crate) async fn find_challenge(
 ) -> Result<Challenge, Response> {
     match state.challenges().load(id, browser).await {
         Ok(Some(challenge)) => Ok(challenge),
-        Ok(None) => Err(state.error_page(t, Problem::Expired, None).into_response()),
+        Ok(None) => Err(state.expired_page(t, id, browser).await.into_response()),
         Err(e) => Err(state.failure_page(t, &store_failure(e)).into_response()),
     }
 }
@@ -146,10 +146,17 @@ impl LoginForm<'_> {
             // Signing in may send the user straight back to the client.
             csp = csp.with_form_target(&c.request.redirect_uri);
         }
+        let mut chrome = state.chrome(t);
+        // Answered to a POST too (a failed sign-in): the switcher leads back to the GET form.
+        let form = match self.challenge {
+            Some((id, _)) => format!("{}?challenge={id}", state.path("/ui/login")),
+            None => state.path("/ui/login"),
+        };
+        chrome.languages = state.language_links(t, &form);
         Page::render(
             status,
             &LoginPage {
-                page: state.chrome(t),
+                page: chrome,
                 heading,
                 client_name,
                 challenge: self.challenge.map(|(id, _)| id.clone()),

@@ -1,10 +1,14 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) at `/oauth2/sessions/logout`.
 //!
 //! The request (`id_token_hint`, `client_id`, `post_logout_redirect_uri`, `state`, by GET or
-//! POST) is checked by the token service, which holds the keys to verify the hint. A signed-in
-//! user then confirms on a page (a POST with a CSRF token, so no other site can sign them out);
-//! the session ends and the user goes to the registered post-logout URI with `state`, or sees
-//! the signed-out page. A refused request is an error page, never a redirect.
+//! POST) is checked by the token service, which holds the keys to verify the hint. With a valid
+//! `id_token_hint` for the user signed in here, the session ends at once (RP-Initiated Logout
+//! §2: only then may the question be skipped); otherwise a signed-in user confirms on a page (a
+//! POST with a CSRF token, so no other site can sign them out). The account page's "Sign out"
+//! posts that same confirmation form directly: one step. Then the user goes to the registered
+//! post-logout URI with `state`, or sees the signed-out page, which offers to sign in again
+//! (at the client's site when the client is known). A refused request is an error page, never a
+//! redirect.
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -15,12 +19,10 @@ use crate::challenge::LogoutChallenge;
 use crate::csrf::Purpose;
 use crate::form::Fields;
 use crate::i18n::Tr;
-use crate::page::{
-    LogoutPage, Page, Problem, SeeOther, SignedOutPage, language, store_failure, user_label,
-};
+use crate::page::{LogoutPage, Page, Problem, SeeOther, language, store_failure, user_label};
 use crate::redirect;
 use crate::state::LoginState;
-use crate::token_client::ValidatedLogout;
+use crate::token_client::{ClientDisplay, ValidatedLogout};
 
 pub async fn start_get(
     State(state): State<LoginState>,
@@ -71,14 +73,36 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
             t,
             logout.post_logout_redirect_uri.as_deref(),
             client_state.as_deref(),
+            logout.client.as_ref(),
             None,
         );
     };
+    if logout
+        .subject
+        .as_deref()
+        .is_some_and(|hinted| hinted == found.session.subject)
+    {
+        // The app proved it holds this user's ID token: no question to ask.
+        let cookie = match state.sessions().end(&found.cookie).await {
+            Ok(cookie) => cookie,
+            Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+        };
+        tracing::info!("user signed out by the app");
+        return finish(
+            state,
+            t,
+            logout.post_logout_redirect_uri.as_deref(),
+            client_state.as_deref(),
+            logout.client.as_ref(),
+            cookie,
+        );
+    }
     let browser = state.browser(headers);
     let pending = LogoutChallenge {
         post_logout_redirect_uri: logout.post_logout_redirect_uri.clone(),
         state: client_state,
         browser: state.challenges().browser_hash(&browser),
+        client: logout.client.clone(),
     };
     let id = match state.challenges().create_logout(&pending).await {
         Ok(id) => id,
@@ -97,7 +121,11 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
         StatusCode::OK,
         &LogoutPage {
             page: state.chrome(t),
-            client_name: logout.client.map(|c| c.name).filter(|n| !n.is_empty()),
+            client_name: logout
+                .client
+                .as_ref()
+                .map(|c| c.name.clone())
+                .filter(|n| !n.is_empty()),
             user_label: label,
             csrf: state.csrf().token(&browser, Purpose::Logout),
             logout_challenge: id,
@@ -136,25 +164,29 @@ pub async fn confirm(State(state): State<LoginState>, headers: HeaderMap, body: 
         Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
     };
     tracing::info!("user signed out");
-    // An expired or missing confirmation still signs out, but redirects nowhere.
-    let (target, client_state) = pending
-        .map(|p| (p.post_logout_redirect_uri, p.state))
+    // An expired or missing confirmation (the account page's "Sign out" has none) still signs
+    // out, but redirects nowhere.
+    let (target, client_state, client) = pending
+        .map(|p| (p.post_logout_redirect_uri, p.state, p.client))
         .unwrap_or_default();
     finish(
         &state,
         t,
         target.as_deref(),
         client_state.as_deref(),
+        client.as_ref(),
         cookie,
     )
 }
 
-/// RP-Initiated Logout §3: to the registered URI with `state`, else the signed-out page.
+/// RP-Initiated Logout §3: to the registered URI with `state`, else the signed-out page (with
+/// "Sign in again" to `client`, when known).
 fn finish(
     state: &LoginState,
     t: Tr,
     target: Option<&str>,
     client_state: Option<&str>,
+    client: Option<&ClientDisplay>,
     cookie: Option<HeaderValue>,
 ) -> Response {
     if let Some(target) = target {
@@ -163,12 +195,8 @@ fn finish(
             return SeeOther::to(location).cookie(cookie).into_response();
         }
     }
-    Page::render(
-        StatusCode::OK,
-        &SignedOutPage {
-            page: state.chrome(t),
-        },
-    )
-    .cookie(cookie)
-    .into_response()
+    state
+        .signed_out_page(t, true, client)
+        .cookie(cookie)
+        .into_response()
 }

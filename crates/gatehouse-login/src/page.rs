@@ -8,6 +8,8 @@ use gatehouse_core::error::{ErrorCode, OAuthError};
 use gatehouse_core::scope::ScopeDefinition;
 
 use crate::branding::Branding;
+use crate::cookies;
+use crate::csrf::Browser;
 use crate::headers::Csp;
 use crate::i18n::Tr;
 use crate::state::LoginState;
@@ -21,11 +23,20 @@ pub struct Chrome {
     pub brand: Branding,
     pub css_href: String,
     pub brand_css_href: String,
+    /// The language switcher: every bundled language, each linking back to this page.
+    pub languages: Vec<LanguageLink>,
 }
 
 impl LoginState {
     pub(crate) fn chrome(&self, t: Tr) -> Chrome {
+        // After a form POST there is no page to go back to: the switcher leads to the start.
+        let page = CURRENT_PAGE
+            .try_with(Clone::clone)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| self.path("/"));
         Chrome {
+            languages: self.language_links(t, &page),
             t,
             base: self.config().base_path.clone(),
             brand: self.config().branding.clone(),
@@ -35,12 +46,53 @@ impl LoginState {
     }
 }
 
-/// The language for a page: `ui_locales` when the request has one, else `Accept-Language`.
+/// The language for a page: `ui_locales` when the request has one, else the language picked
+/// with the switcher, else `Accept-Language`.
 pub fn language(ui_locales: Option<&str>, headers: &HeaderMap) -> Tr {
     let accept = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
-    Tr::negotiate(ui_locales, accept)
+    // Under whichever prefix the issuer's scheme gave it: a preference, not a credential.
+    let chosen = ["__Host-", "__Secure-", ""]
+        .iter()
+        .find_map(|prefix| cookies::get(headers, &format!("{prefix}{}", cookies::LANGUAGE)));
+    Tr::choose(ui_locales, chosen, accept)
+}
+
+tokio::task_local! {
+    /// The page being answered, for the language switcher's links back to it: the request's
+    /// path and query on a GET, unset otherwise (set by the security-headers middleware).
+    pub(crate) static CURRENT_PAGE: Option<String>;
+}
+
+/// One entry of the language switcher.
+pub struct LanguageLink {
+    pub tag: &'static str,
+    /// The language's name in that language.
+    pub name: String,
+    pub href: String,
+    pub current: bool,
+}
+
+impl LoginState {
+    /// The language switcher's links, each back to `page` (a path on this origin).
+    pub(crate) fn language_links(&self, t: Tr, page: &str) -> Vec<LanguageLink> {
+        crate::i18n::locales()
+            .iter()
+            .map(|locale| {
+                let query = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("lang", locale.tag)
+                    .append_pair("return", page)
+                    .finish();
+                LanguageLink {
+                    tag: locale.tag,
+                    name: Tr::language(locale.tag).get("language.name").to_owned(),
+                    href: format!("{}?{query}", self.path("/ui/language")),
+                    current: locale.tag == t.lang(),
+                }
+            })
+            .collect()
+    }
 }
 
 #[derive(Template)]
@@ -90,6 +142,8 @@ pub struct AppsPage {
     pub user_label: String,
     pub apps: Vec<AppView>,
     pub csrf: String,
+    /// The sign-out form's token (the logout confirmation's).
+    pub logout_csrf: String,
     pub revoked: bool,
 }
 
@@ -107,6 +161,11 @@ pub struct LogoutPage {
 #[template(path = "signed_out.html")]
 pub struct SignedOutPage {
     pub page: Chrome,
+    /// What the page says under its heading, already translated.
+    pub text: String,
+    /// Where "Sign in (again)" leads: the client's site, or the account sign-in.
+    pub sign_in_href: String,
+    pub sign_in_label: String,
 }
 
 #[derive(Template)]
@@ -118,6 +177,8 @@ pub struct ErrorPage {
     pub message: String,
     /// The error description, for the client's developer.
     pub detail: Option<String>,
+    /// "Start again": the original request of an expired challenge.
+    pub restart_href: Option<String>,
 }
 
 /// A rendered page with its status, cookies and CSP.
@@ -295,6 +356,113 @@ impl LoginState {
                 detail: detail
                     .filter(|_| matches!(problem, Problem::BadRequest | Problem::BadLogout))
                     .map(|e| e.description.to_string()),
+                restart_href: None,
+            },
+        )
+    }
+
+    /// The page for an authorization request whose redirect URI is not registered for its
+    /// client: names the app and the address it asked for (escaped by the template, shortened
+    /// when long).
+    pub(crate) fn unregistered_redirect_page(
+        &self,
+        t: Tr,
+        client_name: &str,
+        uri: &str,
+        error: &OAuthError,
+    ) -> Page {
+        const MAX_SHOWN: usize = 200;
+        let shown = if uri.chars().count() > MAX_SHOWN {
+            format!("{}…", uri.chars().take(MAX_SHOWN).collect::<String>())
+        } else {
+            uri.to_owned()
+        };
+        // `{client}` first: whatever the URI contains is not a placeholder.
+        let message = t
+            .with("error.redirect_uri_text", "client", client_name)
+            .replace("{uri}", &shown);
+        Page::render(
+            Problem::BadRequest.status(),
+            &ErrorPage {
+                page: self.chrome(t),
+                code: error.code.as_str().to_owned(),
+                title: t.get("error.request_title").to_owned(),
+                message,
+                detail: Some(error.description.to_string()),
+                restart_href: None,
+            },
+        )
+    }
+
+    /// The page for challenge `id` when it is gone: with "start again" when its original
+    /// request is still known to this browser, else the plain expired page.
+    pub(crate) async fn expired_page(&self, t: Tr, id: &str, browser: Option<&Browser>) -> Page {
+        match self.challenges().original_request(id, browser).await {
+            Ok(Some(_)) => {
+                let (title, _, code) = Problem::Expired.keys();
+                let minutes = self.config().challenge_ttl.as_secs().div_ceil(60).max(1);
+                Page::render(
+                    Problem::Expired.status(),
+                    &ErrorPage {
+                        page: self.chrome(t),
+                        code: code.to_owned(),
+                        title: t.get(title).to_owned(),
+                        message: if minutes == 1 {
+                            t.get("error.expired_restart_text_one_minute").to_owned()
+                        } else {
+                            t.with(
+                                "error.expired_restart_text",
+                                "minutes",
+                                &minutes.to_string(),
+                            )
+                        },
+                        detail: None,
+                        restart_href: Some(format!("{}?challenge={id}", self.path("/ui/restart"))),
+                    },
+                )
+            }
+            Ok(None) => self.error_page(t, Problem::Expired, None),
+            Err(e) => self.failure_page(t, &store_failure(e)),
+        }
+    }
+
+    /// "You are signed out", with a way back in: to `client`'s site when it has one ("Sign in
+    /// again to …": the app starts its own request), else to the account sign-in. `again` says
+    /// whether the user just signed out (or never was signed in).
+    pub(crate) fn signed_out_page(
+        &self,
+        t: Tr,
+        again: bool,
+        client: Option<&ClientDisplay>,
+    ) -> Page {
+        let product = &self.config().branding.product_name;
+        let client_site = client.and_then(|c| {
+            let site = web_url(c.client_uri.as_deref())?;
+            (!c.name.trim().is_empty()).then_some((site, c.name.as_str()))
+        });
+        let (sign_in_href, sign_in_label) = match client_site {
+            Some((site, name)) => (site, t.with("signed_out.sign_in_client", "client", name)),
+            None if again => (
+                self.path("/ui/login"),
+                t.get("signed_out.sign_in_again").to_owned(),
+            ),
+            None => (
+                self.path("/ui/login"),
+                t.get("signed_out.sign_in").to_owned(),
+            ),
+        };
+        let text = if again {
+            t.with("signed_out.text", "product", product)
+        } else {
+            t.with("signed_out.not_signed_in", "product", product)
+        };
+        Page::render(
+            StatusCode::OK,
+            &SignedOutPage {
+                page: self.chrome(t),
+                text,
+                sign_in_href,
+                sign_in_label,
             },
         )
     }
@@ -338,6 +506,17 @@ pub fn displayable(client: &ClientDisplay) -> ClientDisplay {
         policy_uri: web_url(client.policy_uri.as_deref()),
         tos_uri: web_url(client.tos_uri.as_deref()),
         ..client.clone()
+    }
+}
+
+/// How the pages name a scope: its catalogue label, or, for a scope the catalogue does not
+/// describe (the token service then gives its name as the label), a phrase around its name.
+pub fn scope_label(scope: &ScopeDefinition, t: Tr) -> String {
+    let label = scope.label.trim();
+    if label.is_empty() || label == scope.name.as_str() {
+        t.with("consent.scope_generic", "scope", scope.name.as_str())
+    } else {
+        scope.label.clone()
     }
 }
 

@@ -318,6 +318,32 @@ impl TokenServiceClient {
         })
     }
 
+    /// The client `client_id` as pages show it, and whether `redirect_uri` is one of its
+    /// registered redirect URIs; `None` when no client has this id.
+    pub async fn describe_client(
+        &self,
+        client_id: &str,
+        redirect_uri: Option<&str>,
+    ) -> Result<Option<(ClientDisplay, bool)>, OAuthError> {
+        let message = pb::DescribeClientRequest {
+            client_id: client_id.to_owned(),
+            redirect_uri: redirect_uri.map(str::to_owned),
+        };
+        match self
+            .call(
+                message,
+                |mut c, r| async move { c.describe_client(r).await },
+            )
+            .await
+        {
+            Ok(answer) => Ok(answer
+                .client
+                .map(|c| (client_display(c), answer.redirect_uri_registered))),
+            Err(status) if status.code() == Code::NotFound => Ok(None),
+            Err(status) => Err(error(status)),
+        }
+    }
+
     /// The user with this id, `None` when there is none.
     pub async fn user(&self, id: &str) -> Result<Option<UserProfile>, OAuthError> {
         let message = pb::GetUserRequest { id: id.to_owned() };

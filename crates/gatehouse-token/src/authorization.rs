@@ -8,6 +8,7 @@ use gatehouse_core::client::{Client, ClientId};
 use gatehouse_core::error::{ErrorCode, OAuthError};
 use gatehouse_core::grant::AuthorizationCodeRecord;
 use gatehouse_core::lockout::{Blocked, Lock, LoginLimits};
+use gatehouse_core::redirect::RedirectUri;
 use gatehouse_core::scope::{ScopeDefinition, ScopeSet};
 use gatehouse_core::secret::{SecretString, random_token};
 use gatehouse_core::store::{Consent, Namespace, Records};
@@ -89,6 +90,22 @@ impl TokenService {
             client,
             scopes,
         })
+    }
+
+    /// The client `client_id` (`None` when there is none) and whether `redirect_uri` is one of
+    /// its registered redirect URIs, matched as authorization requests match them: what the page
+    /// refusing an unregistered redirect URI says.
+    pub async fn describe_client(
+        &self,
+        client_id: &str,
+        redirect_uri: Option<&str>,
+    ) -> Result<Option<(Arc<Client>, bool)>, OAuthError> {
+        Ok(self.client(client_id).await?.map(|client| {
+            let registered = redirect_uri.is_some_and(|requested| {
+                RedirectUri::matching(&client.metadata.redirect_uris, requested).is_some()
+            });
+            (client, registered)
+        }))
     }
 
     /// Catalogue entries for `scope`, in the order requested.

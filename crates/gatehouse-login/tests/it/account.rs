@@ -55,7 +55,7 @@ async fn revoking_an_app_removes_the_consent_and_ends_its_refresh_token() {
         refused.assert_page(StatusCode::FORBIDDEN, &ui.name);
         assert!(ui.store().get_consent(ALICE, CLI).await.unwrap().is_some());
 
-        let csrf = apps.field("csrf_token");
+        let csrf = apps.form_field("connected-apps", "csrf_token");
         let reply = b
             .post(
                 "/account/apps/revoke",
@@ -86,5 +86,83 @@ async fn revoking_an_app_removes_the_consent_and_ends_its_refresh_token() {
         // The next authorization asks for consent again.
         let reply = b.get(&cli_authorize(SEED_SCOPE, &[])).await;
         assert!(reply.location().starts_with("/ui/consent?"));
+    }
+}
+
+#[tokio::test]
+async fn the_root_and_account_lead_to_the_apps_or_to_a_sign_in() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        for path in ["/", "/account"] {
+            let page = b.get(path).await;
+            page.assert_page(StatusCode::OK, &format!("{}: {path}", ui.name));
+            assert!(page.body.contains("You are signed out"), "{}", page.body);
+            assert!(
+                page.body.contains(
+                    "<a class=\"button button-primary\" id=\"sign-in-again\" href=\"/ui/login\">Sign in</a>"
+                ),
+                "{}",
+                page.body
+            );
+        }
+        let login = b.get("/ui/login").await;
+        login.assert_page(StatusCode::OK, &ui.name);
+        assert!(login.body.contains("Sign in to manage your account"));
+        let reply = b.login(&login, "alice", ALICE_PASSWORD, false).await;
+        assert_eq!(reply.location(), "/account/apps", "{}", ui.name);
+        for path in ["/", "/account"] {
+            assert_eq!(b.get(path).await.location(), "/account/apps", "{path}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn under_an_issuer_path_the_issuer_itself_leads_to_a_sign_in() {
+    for ui in uis_with(|c| c.base_path = "/api".into()).await {
+        let mut b = ui.browser();
+        for path in ["/api", "/api/", "/api/account"] {
+            let page = b.get(path).await;
+            page.assert_page(StatusCode::OK, &format!("{}: {path}", ui.name));
+            assert!(
+                page.body.contains("href=\"/api/ui/login\">Sign in</a>"),
+                "{}",
+                page.body
+            );
+        }
+        assert_eq!(b.get("/account").await.status, StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn signing_out_from_the_account_page_is_one_step_and_offers_to_sign_in_again() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        b.authorize_alice(SEED_SCOPE, true).await;
+        let apps = b.get("/account/apps").await;
+        apps.assert_page(StatusCode::OK, &ui.name);
+        assert!(apps.body.contains("id=\"sign-out\""), "{}", apps.body);
+        // Without the form's token nothing happens.
+        let refused = b.post("/oauth2/sessions/logout/confirm", &[]).await;
+        refused.assert_page(StatusCode::FORBIDDEN, &ui.name);
+        assert!(b.cookie(crate::login::SESSION_COOKIE).is_some());
+
+        let csrf = apps.form_field("sign-out-form", "csrf_token");
+        let done = b
+            .post("/oauth2/sessions/logout/confirm", &[("csrf_token", &csrf)])
+            .await;
+        done.assert_page(StatusCode::OK, &ui.name);
+        assert!(done.body.contains("id=\"signed-out\""), "{}", done.body);
+        assert!(
+            done.body
+                .contains("id=\"sign-in-again\" href=\"/ui/login\">Sign in again</a>"),
+            "{}",
+            done.body
+        );
+        assert!(
+            b.cookie(crate::login::SESSION_COOKIE).is_none(),
+            "{}",
+            ui.name
+        );
+        assert_eq!(b.get("/account/apps").await.location(), "/ui/login");
     }
 }

@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 
 use crate::ui::*;
+use url::Url;
 
 #[tokio::test]
 async fn an_unregistered_redirect_uri_gets_a_page_never_a_redirect() {
@@ -24,9 +25,65 @@ async fn an_unregistered_redirect_uri_gets_a_page_never_a_redirect() {
             reply.body.contains("not registered"),
             "the developer detail is shown"
         );
+        assert_not_linked(&reply, "evil.example", &ui.name);
         assert!(
-            !reply.body.contains("evil.example"),
-            "the untrusted URI is not linked"
+            reply.body.contains(
+                "The app “Neon CLI” asked to send you back to https://evil.example/cb, which is not one of its registered addresses"
+            ),
+            "{}: {}",
+            ui.name,
+            reply.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_unregistered_redirect_uri_is_shown_escaped_in_the_users_language() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        let sent = "https://evil.example/cb?x=<script>alert(1)</script>&y=\"q\"";
+        let mut url = Url::parse("http://ui.test/oauth2/auth").unwrap();
+        url.query_pairs_mut()
+            .append_pair("client_id", WEB)
+            .append_pair("redirect_uri", sent)
+            .append_pair("response_type", "code")
+            .append_pair("scope", "openid")
+            .append_pair("ui_locales", "de");
+        let reply = b
+            .get(&format!("/oauth2/auth?{}", url.query().unwrap()))
+            .await;
+        reply.assert_page(StatusCode::BAD_REQUEST, &ui.name);
+        assert!(!reply.body.contains("<script>"), "{}", reply.body);
+        assert!(
+            reply.body.contains(
+                "Die App „Neon Web“ wollte Sie zu https://evil.example/cb?x=&#60;script&#62;alert(1)&#60;/script&#62;&#38;y=&#34;q&#34; zurückschicken"
+            ),
+            "{}: {}",
+            ui.name,
+            reply.body
+        );
+        assert_not_linked(&reply, "evil.example", &ui.name);
+
+        // An unknown client, or a registered URI with another error, gets the plain page.
+        let unknown = b
+            .get(&cli_authorize(SEED_SCOPE, &[]).replace("client_id=neon-cli", "client_id=nobody"))
+            .await;
+        assert!(
+            !unknown.body.contains("registered addresses"),
+            "{}",
+            unknown.body
+        );
+        let repeated = b
+            .get(&format!(
+                "{}&redirect_uri=https%3A%2F%2Fevil.example%2Fcb",
+                cli_authorize(SEED_SCOPE, &[])
+            ))
+            .await;
+        repeated.assert_page(StatusCode::BAD_REQUEST, &ui.name);
+        assert!(
+            !repeated.body.contains("registered addresses"),
+            "{}",
+            repeated.body
         );
     }
 }
@@ -196,5 +253,109 @@ async fn max_age_passed_asks_for_the_password_again() {
             ))
             .await;
         assert_eq!(prompt_none.redirect_params().1["error"], "login_required");
+    }
+}
+
+#[tokio::test]
+async fn an_expired_request_can_be_started_again_by_the_same_browser() {
+    // Long enough for a whole sign-in, short enough to wait for.
+    for ui in uis_with(|c| c.challenge_ttl = std::time::Duration::from_secs(3)).await {
+        let mut b = ui.browser();
+        let authorize = cli_authorize(SEED_SCOPE, &[("login_hint", "alice")]);
+        let page = b.start(&authorize).await;
+        let id = page.field("challenge");
+        // A request with an id_token_hint is not kept: the token is not stored.
+        let mut hinted = ui.browser_from("203.0.113.8:40000");
+        let params = hinted.authorize_alice(SEED_SCOPE, false).await;
+        let id_token = ui.redeem(&params["code"]).await.id_token.unwrap();
+        let consent = hinted
+            .get(&cli_authorize(SEED_SCOPE, &[("id_token_hint", &id_token)]))
+            .await;
+        let hinted_consent = consent.location().to_owned();
+        assert!(
+            hinted_consent.starts_with("/ui/consent?challenge="),
+            "{hinted_consent}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(3200)).await;
+        let gone = hinted.get(&hinted_consent).await;
+        gone.assert_page(StatusCode::BAD_REQUEST, &ui.name);
+        assert!(!gone.body.contains("id=\"restart\""), "{}", gone.body);
+
+        let expired = b.login(&page, "alice", ALICE_PASSWORD, false).await;
+        expired.assert_page(StatusCode::BAD_REQUEST, &ui.name);
+        assert!(expired.body.contains("data-error=\"expired\""));
+        assert!(
+            expired
+                .body
+                .contains("A sign-in request waits a minute for you"),
+            "{}",
+            expired.body
+        );
+        let restart = format!("/ui/restart?challenge={id}");
+        assert!(
+            expired.body.contains(&format!(
+                "id=\"restart\" href=\"{restart}\">Start again</a>"
+            )),
+            "{}: {}",
+            ui.name,
+            expired.body
+        );
+        // Reloading the login page offers the same.
+        let reloaded = b.get(&format!("/ui/login?challenge={id}")).await;
+        assert!(reloaded.body.contains("id=\"restart\""), "{}", ui.name);
+
+        // Another browser cannot use it.
+        let mut other = ui.browser();
+        other.get("/ui/login").await;
+        let refused = other.get(&restart).await;
+        refused.assert_page(StatusCode::BAD_REQUEST, &ui.name);
+        assert!(!refused.body.contains("id=\"restart\""));
+
+        // This one goes back to the authorization endpoint with the original parameters.
+        let reply = b.get(&restart).await;
+        let location = reply.location().to_owned();
+        let path = |u: &str| Url::parse(&format!("http://ui.test{u}")).unwrap();
+        let (sent, again) = (path(&authorize), path(&location));
+        assert_eq!(again.path(), "/oauth2/auth");
+        let pairs = |u: &Url| {
+            let mut p: Vec<(String, String)> = u.query_pairs().into_owned().collect();
+            p.sort();
+            p
+        };
+        assert_eq!(pairs(&again), pairs(&sent), "{}", ui.name);
+        let login = b.start(&location).await;
+        assert_ne!(login.field("challenge"), id, "a new challenge");
+        assert!(login.body.contains("value=\"alice\""));
+        let reply = b.login(&login, "alice", ALICE_PASSWORD, false).await;
+        let consent = b.follow(&reply).await;
+        let done = b.decide(&consent, "allow", false).await;
+        assert!(done.redirect_params().1.contains_key("code"));
+        // An answered request is not started again.
+        let used = b
+            .get(&format!(
+                "/ui/consent?challenge={}",
+                login.field("challenge")
+            ))
+            .await;
+        used.assert_page(StatusCode::BAD_REQUEST, &ui.name);
+        assert!(!used.body.contains("id=\"restart\""), "{}", ui.name);
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_request_gets_an_explanation_and_no_restart() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        let unknown = "A".repeat(43);
+        for path in [
+            format!("/ui/login?challenge={unknown}"),
+            format!("/ui/restart?challenge={unknown}"),
+            "/ui/restart".to_owned(),
+        ] {
+            let page = b.get(&path).await;
+            page.assert_page(StatusCode::BAD_REQUEST, &format!("{}: {path}", ui.name));
+            assert!(page.body.contains("not known here"), "{}", page.body);
+            assert!(!page.body.contains("id=\"restart\""));
+        }
     }
 }

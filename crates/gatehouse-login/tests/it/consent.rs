@@ -270,3 +270,43 @@ async fn not_you_ends_the_session_and_asks_for_a_login_for_the_same_request() {
 fn switch_token(page: &Page) -> String {
     page.form_field("switch-account-form", "csrf_token")
 }
+
+#[tokio::test]
+async fn a_scope_the_catalogue_does_not_describe_is_named_in_plain_words() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        let scope = format!("openid {UNDESCRIBED_SCOPE} urn:neoncloud:projects:read");
+        let consent = b.reach_consent(&cli_authorize(&scope, &[])).await;
+        assert!(
+            consent.body.contains(
+                "<li data-scope=\"patreon\"><span class=\"scope-label\">Access “patreon” data</span></li>"
+            ),
+            "{}: {}",
+            ui.name,
+            consent.body
+        );
+        assert!(
+            consent.body.contains(">Read projects</span>"),
+            "catalogue labels stay"
+        );
+        let reply = b.decide(&consent, "allow", true).await;
+        assert!(reply.redirect_params().1.contains_key("code"));
+        let apps = b.get("/account/apps").await;
+        assert!(
+            apps.body.contains("<li>Access “patreon” data</li>"),
+            "{}",
+            apps.body
+        );
+
+        let mut b = ui.browser();
+        b.accept_language = Some("de".into());
+        let consent = b
+            .reach_consent(&cli_authorize(&scope, &[("prompt", "consent")]))
+            .await;
+        assert!(
+            consent.body.contains(">Zugriff auf „patreon“-Daten</span>"),
+            "{}",
+            consent.body
+        );
+    }
+}

@@ -84,6 +84,34 @@ async fn a_disabled_user_cannot_sign_in() {
 }
 
 #[tokio::test]
+async fn a_disabled_account_is_named_only_when_revealing_is_on_and_the_password_is_right() {
+    const GENERIC: &str = "The username or password is not correct.";
+    const DISABLED: &str = "This account is disabled.";
+    for reveal in [false, true] {
+        for ui in uis_with(|c| c.reveal_disabled = reveal).await {
+            let context = format!("{} (reveal_disabled={reveal})", ui.name);
+            let mut b = ui.browser();
+            let page = b.start(&cli_authorize(SEED_SCOPE, &[])).await;
+            let right = b.login(&page, "bob", BOB_PASSWORD, false).await;
+            right.assert_page(StatusCode::UNAUTHORIZED, &context);
+            assert_eq!(
+                right.body.contains(DISABLED),
+                reveal,
+                "{context}: {}",
+                right.body
+            );
+            assert_eq!(right.body.contains(GENERIC), !reveal, "{context}");
+            // A wrong password for a disabled user says nothing about the account.
+            let wrong = b.login(&page, "bob", "not bob's password", false).await;
+            wrong.assert_page(StatusCode::UNAUTHORIZED, &context);
+            assert!(wrong.body.contains(GENERIC), "{context}: {}", wrong.body);
+            assert!(!wrong.body.contains(DISABLED), "{context}");
+            assert!(b.cookie(SESSION_COOKIE).is_none(), "{context}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn five_failures_lock_the_username_and_a_success_resets_the_count() {
     for ui in uis().await {
         let mut b = ui.browser();

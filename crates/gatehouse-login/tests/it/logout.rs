@@ -13,11 +13,44 @@ fn logout_url(params: &[(&str, &str)]) -> String {
 }
 
 #[tokio::test]
-async fn logout_with_an_id_token_hint_confirms_then_redirects_with_state() {
+async fn logout_with_the_signed_in_users_id_token_hint_ends_at_once_and_redirects_with_state() {
     for ui in uis().await {
         let mut b = ui.browser();
         let params = b.authorize_alice(SEED_SCOPE, true).await;
         let id_token = ui.redeem(&params["code"]).await.id_token.unwrap();
+        assert!(b.cookie(SESSION_COOKIE).is_some());
+        let reply = b
+            .get(&logout_url(&[
+                ("id_token_hint", &id_token),
+                ("post_logout_redirect_uri", CLI_LOGOUT),
+                ("state", "bye"),
+            ]))
+            .await;
+        let (base, params) = reply.redirect_params();
+        assert_eq!(base, CLI_LOGOUT, "{}", ui.name);
+        assert_eq!(params["state"], "bye");
+        assert!(
+            b.cookie(SESSION_COOKIE).is_none(),
+            "{}: the cookie is deleted",
+            ui.name
+        );
+        // The session is gone server-side too.
+        let again = b.get(&cli_authorize(SEED_SCOPE, &[])).await;
+        assert!(again.location().starts_with("/ui/login?"), "{}", ui.name);
+    }
+}
+
+#[tokio::test]
+async fn logout_with_another_users_hint_confirms_then_offers_the_apps_sign_in() {
+    for ui in uis().await {
+        // Alice's ID token, while carol is signed in in this browser.
+        let mut b = ui.browser();
+        let params = b.authorize_alice(SEED_SCOPE, true).await;
+        let id_token = ui.redeem(&params["code"]).await.id_token.unwrap();
+        let page = b
+            .start(&cli_authorize(SEED_SCOPE, &[("prompt", "login")]))
+            .await;
+        b.login(&page, "carol", CAROL_PASSWORD, false).await;
         let page = b
             .get(&logout_url(&[
                 ("id_token_hint", &id_token),
@@ -41,7 +74,6 @@ async fn logout_with_an_id_token_hint_confirms_then_redirects_with_state() {
             b.cookie(SESSION_COOKIE).is_some(),
             "nothing ends before the confirmation"
         );
-
         let reply = b
             .post(
                 "/oauth2/sessions/logout/confirm",
@@ -54,14 +86,32 @@ async fn logout_with_an_id_token_hint_confirms_then_redirects_with_state() {
         let (base, params) = reply.redirect_params();
         assert_eq!(base, CLI_LOGOUT, "{}", ui.name);
         assert_eq!(params["state"], "bye");
+        assert!(b.cookie(SESSION_COOKIE).is_none());
+
+        // A client without a post-logout URI: the signed-out page leads back to the app.
+        let page = b
+            .start(&cli_authorize(SEED_SCOPE, &[("prompt", "login")]))
+            .await;
+        b.login(&page, "alice", ALICE_PASSWORD, false).await;
+        let page = b.get(&logout_url(&[("client_id", CLI)])).await;
+        page.assert_page(StatusCode::OK, &ui.name);
+        let done = b
+            .post(
+                "/oauth2/sessions/logout/confirm",
+                &[
+                    ("csrf_token", &page.field("csrf_token")),
+                    ("logout_challenge", &page.field("logout_challenge")),
+                ],
+            )
+            .await;
+        done.assert_page(StatusCode::OK, &ui.name);
         assert!(
-            b.cookie(SESSION_COOKIE).is_none(),
-            "{}: the cookie is deleted",
-            ui.name
+            done.body.contains(
+                "id=\"sign-in-again\" href=\"https://partner.example.com\">Sign in again to Neon CLI</a>"
+            ),
+            "{}",
+            done.body
         );
-        // The session is gone server-side too.
-        let again = b.get(&cli_authorize(SEED_SCOPE, &[])).await;
-        assert!(again.location().starts_with("/ui/login?"), "{}", ui.name);
     }
 }
 

@@ -50,6 +50,8 @@ pub const BOB_PASSWORD: &str = "bob's password, disabled";
 pub const CAROL: &str = "user-carol";
 pub const CAROL_PASSWORD: &str = "carol's password";
 
+/// A scope the CLI client may ask for that the scope catalogue does not describe.
+pub const UNDESCRIBED_SCOPE: &str = "patreon";
 /// The seed's scope string: technical scopes plus the four project scopes.
 pub const SEED_SCOPE: &str = "openid offline offline_access urn:neoncloud:projects:create urn:neoncloud:projects:read urn:neoncloud:projects:update urn:neoncloud:projects:delete";
 pub const PROJECT_SCOPES: [(&str, &str, &str); 4] = [
@@ -207,7 +209,8 @@ async fn seed(store: &dyn DurableStore, system_secret: &str) {
         redirect_uris: vec![redirect_uri("http://127.0.0.1/callback")],
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         response_types: vec![ResponseType::Code],
-        scope: ScopeSet::parse(&format!("{SEED_SCOPE} profile email")).unwrap(),
+        // `patreon` is allowed but not in the catalogue.
+        scope: ScopeSet::parse(&format!("{SEED_SCOPE} profile email {UNDESCRIBED_SCOPE}")).unwrap(),
         token_endpoint_auth_method: TokenEndpointAuthMethod::None,
         logo_uri: CLI_LOGO.into(),
         client_uri: "https://partner.example.com".into(),
@@ -372,5 +375,26 @@ impl Flows for Browser<'_> {
         let (base, params) = reply.redirect_params();
         assert_eq!(base, CLI_REDIRECT, "{}", self.name());
         params
+    }
+}
+
+/// Asserts that no link, image, form or button of `page` leads off this origin to something
+/// containing `needle` (links on this origin, such as the language switcher's way back to the
+/// page, may carry it in their query).
+#[track_caller]
+pub fn assert_not_linked(page: &Page, needle: &str, context: &str) {
+    for attribute in ["href=\"", "src=\"", "action=\"", "formaction=\""] {
+        for (at, _) in page.body.match_indices(attribute) {
+            let value = page.body[at + attribute.len()..]
+                .split('"')
+                .next()
+                .unwrap_or_default();
+            let local = value.starts_with('/') && !value.starts_with("//");
+            assert!(
+                local || !value.contains(needle),
+                "{context}: {value} is linked in {}",
+                page.body
+            );
+        }
     }
 }

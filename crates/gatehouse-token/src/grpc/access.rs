@@ -61,6 +61,7 @@ impl Role {
                 method,
                 "GetServerInfo"
                     | "ValidateAuthorizationRequest"
+                    | "DescribeClient"
                     | "AuthenticateUser"
                     | "GetUser"
                     | "IssueAuthorizationCode"
@@ -238,6 +239,7 @@ mod tests {
     fn each_role_calls_only_its_rpcs() {
         for m in [
             "ValidateAuthorizationRequest",
+            "DescribeClient",
             "AuthenticateUser",
             "IssueAuthorizationCode",
         ] {

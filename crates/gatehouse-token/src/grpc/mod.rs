@@ -180,6 +180,29 @@ impl TokenServiceRpc for TokenGrpc {
         }))
     }
 
+    async fn describe_client(
+        &self,
+        request: Request<pb::DescribeClientRequest>,
+    ) -> Result<Response<pb::DescribeClientResponse>, Status> {
+        let request = request.into_inner();
+        let client_id = required("client_id", &request.client_id)?;
+        match self
+            .service
+            .describe_client(client_id, request.redirect_uri.as_deref())
+            .await
+            .map_err(|e| domain(&e))?
+        {
+            Some((client, registered)) => Ok(Response::new(pb::DescribeClientResponse {
+                client: Some(client.as_ref().into()),
+                redirect_uri_registered: registered,
+            })),
+            None => Err(domain(&OAuthError::new(
+                ErrorCode::NotFound,
+                "no client has this id",
+            ))),
+        }
+    }
+
     async fn authenticate_user(
         &self,
         request: Request<pb::AuthenticateUserRequest>,

@@ -3,8 +3,9 @@
 //!
 //! A public PKCE client like the seed's `neoncli` signs a user in and gets consent. The test
 //! serves the client's loopback callback and its logo itself, so it sees what reached the
-//! callback and that the browser loaded the logo under the consent page's CSP. It saves
-//! screenshots of both pages at phone and desktop width under `target/screenshots/`.
+//! callback and that the browser loaded the logo under the consent page's CSP. Then the account
+//! page, its one-click sign-out, the signed-out page and the language switcher. It saves
+//! screenshots of the pages at phone and desktop width under `target/screenshots/`.
 //!
 //! Needs the Debian packages `chromium` and `chromium-driver`. Without them the test is skipped
 //! locally and fails in CI, saying what to install.
@@ -529,6 +530,49 @@ async fn drive(browser: Client, issuer: String, partner: Partner, app: Arc<Partn
     )
     .await;
     assert_eq!(claims["name"], "Alice Example", "{claims}");
+
+    // The issuer's own address leads to the account page; signing out there is one click, and
+    // the signed-out page offers to sign in again.
+    browser
+        .goto(&format!("{issuer}/"))
+        .await
+        .expect("opening the issuer's address");
+    wait_for(&browser, "#sign-out").await;
+    let url = browser.current_url().await.expect("current URL");
+    assert_eq!(url.path(), "/account/apps", "{url}");
+    screenshots(&browser, "apps").await;
+    browser
+        .find(Locator::Css("#sign-out"))
+        .await
+        .expect("#sign-out")
+        .click()
+        .await
+        .expect("signing out");
+    wait_for(&browser, "#sign-in-again").await;
+    screenshots(&browser, "signed-out").await;
+
+    // The language switcher: plain links, the choice remembered, the current one marked.
+    browser
+        .find(Locator::Css("nav.languages a[lang=\"de\"]"))
+        .await
+        .expect("the link to Deutsch")
+        .click()
+        .await
+        .expect("switching to Deutsch");
+    wait_for(&browser, "html[lang=\"de\"] #sign-in-again").await;
+    let current = browser
+        .find(Locator::Css("nav.languages a[aria-current=\"true\"]"))
+        .await
+        .expect("the current language")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(current, "Deutsch");
+    browser
+        .goto(&format!("{issuer}/account"))
+        .await
+        .expect("opening the account page");
+    wait_for(&browser, "html[lang=\"de\"] #sign-in-again").await;
 }
 
 /// The port of the partner app, from its registered callback.

@@ -50,11 +50,22 @@ async fn an_issuer_with_a_path_serves_everything_under_it() {
         "/oauth2/token",
         "/.well-known/openid-configuration",
         "/ui/login",
+        "/",
+        "/account",
     ] {
         let (status, _) = get(&format!("{origin}{root}")).await;
         assert_eq!(status, 404, "{root} at the root");
     }
     assert_eq!(get(&format!("{origin}/health/ready")).await.0, 200);
+    // The issuer's own address leads to a sign-in, and every link stays under the path.
+    let (status, home) = get(&issuer).await;
+    assert_eq!(status, 200, "{home}");
+    for link in [
+        "href=\"/api/ui/login\"",
+        "href=\"/api/ui/language?lang=de&#38;return=%2Fapi\"",
+    ] {
+        assert!(home.contains(link), "{link} in {home}");
+    }
 
     // The whole flow under the path: the login UI's pages, forms, redirects and assets.
     let partner = Partner::register(&server, "http://127.0.0.1:5555/callback", None);

@@ -1,6 +1,7 @@
 //! `ValidateAuthorizationRequest` (the request comes back complete, with the client's and the
-//! scopes' labels, or an error that redirects only where it may) and `IssueAuthorizationCode`
-//! (which checks again what the login UI sends back).
+//! scopes' labels, or an error that redirects only where it may), `DescribeClient` (what the
+//! page refusing an unregistered redirect URI names) and `IssueAuthorizationCode` (which checks
+//! again what the login UI sends back).
 
 use gatehouse_core::authorize::AuthorizeError;
 use gatehouse_core::error::ErrorCode;
@@ -278,6 +279,52 @@ async fn issuing_a_code_rechecks_what_the_ui_sends_back() {
             r.map(|_| ()).map_err(|e| e.code),
             Err(ErrorCode::AccessDenied),
             "{}: disabled user",
+            g.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn describe_client_names_the_client_and_matches_redirect_uris_as_requests_do() {
+    for g in servers().await {
+        let (web, registered) = g
+            .client
+            .describe_client(WEB, Some(WEB_REDIRECT))
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{}: neon-web missing", g.name));
+        assert_eq!(web.client_id, WEB);
+        assert!(registered, "{}", g.name);
+        for (client, uri, expected) in [
+            (WEB, Some("https://evil.example/cb"), false),
+            (WEB, Some("https://app.example.com/callback/"), false),
+            (WEB, None, false),
+            // RFC 8252 §7.3: any port on a loopback redirect URI.
+            (CLI, Some("http://127.0.0.1:5555/callback"), true),
+            (CLI, Some("http://localhost:5555/callback"), false),
+        ] {
+            let (found, registered) = g
+                .client
+                .describe_client(client, uri)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(registered, expected, "{}: {client} {uri:?}", g.name);
+            if client == CLI {
+                assert_eq!(found.name, "Neon CLI");
+            }
+        }
+        assert_eq!(
+            g.client.describe_client("nobody", None).await,
+            Ok(None),
+            "{}",
+            g.name
+        );
+        let empty = g.client.describe_client("", None).await;
+        assert_eq!(
+            empty.map_err(|e| e.code),
+            Err(ErrorCode::InvalidRequest),
+            "{}",
             g.name
         );
     }

@@ -67,6 +67,8 @@ ROUTES = {
     "/ui/consent": "login",
     "/ui/consent/switch": "login",
     "/ui/static/gatehouse.css": "login",
+    "/ui/restart?challenge=x": "login",
+    "/ui/language?lang=de&return=/": "login",
     "/account": "login",
     "/account/apps": "login",
     "/account/apps/revoke": "login",
@@ -85,7 +87,8 @@ ROUTES = {
     "/oauth2/authorize-not-a-route": "token",
     "/accounts": "token",
     "/uiextra": "token",
-    "/": "token",
+    "/": "login",
+    "/index.html": "token",
 }
 
 SECRET_ENV = {
@@ -678,12 +681,14 @@ def ingress_backend(ingress: dict[str, Any], host: str, path: str) -> tuple[str,
         for p in rule["http"]["paths"]:
             prefix = p["path"].rstrip("/")
             if p["pathType"] == "Exact":
-                matches = path == p["path"]
+                # An exact match wins over every prefix.
+                matches, weight = path == p["path"], float("inf")
             else:
                 matches = prefix == "" or path == prefix or path.startswith(prefix + "/")
-            if matches and (best is None or len(prefix) > len(best[0])):
+                weight = len(prefix)
+            if matches and (best is None or weight > best[0]):
                 service = p["backend"]["service"]
-                best = (prefix, (service["name"], service["port"].get("name") or service["port"].get("number")))
+                best = (weight, (service["name"], service["port"].get("name") or service["port"].get("number")))
     return best[1] if best else None
 
 

@@ -3,12 +3,17 @@
 //!
 //! A public PKCE client like the seed's `neoncli` signs a user in and gets consent. The test
 //! serves the client's loopback callback and its logo itself, so it sees what reached the
-//! callback and that the browser loaded the logo under the consent page's CSP. Then the account
-//! page, its one-click sign-out, the signed-out page and the language switcher. It saves
-//! screenshots of the pages at phone and desktop width under `target/screenshots/`.
+//! callback and that the browser loaded the logo under the consent page's CSP. Then the logout
+//! confirmation, the account page and its one-click sign-out, the signed-out page, the language
+//! switcher and an error page. It saves screenshots of the pages at phone and desktop width under
+//! `target/screenshots/`.
 //!
-//! Needs the Debian packages `chromium` and `chromium-driver`. Without them the test is skipped
-//! locally and fails in CI, saying what to install.
+//! Every page it visits is also checked with axe-core (WCAG 2.1 A and AA rules and axe's
+//! best practices): any violation fails the test, listed with the elements it concerns.
+//!
+//! Needs the Debian packages `chromium` and `chromium-driver`, and axe-core from npm
+//! (`npm ci --prefix tests/browser`; `scripts/test` runs it when npm is there). Without them the
+//! test is skipped locally and fails in CI, saying what to install.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -32,6 +37,16 @@ use crate::gatehouse;
 
 const TEST: &str = "login_and_consent_in_headless_chromium";
 const INSTALL: &str = "chromium and chromedriver (apt-get install -y chromium chromium-driver)";
+const INSTALL_AXE: &str = "axe-core (npm ci --prefix tests/browser)";
+
+/// axe-core's script, read once at the start of the test.
+static AXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn axe_source() -> Option<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/browser/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(path).ok()
+}
 const LOGO: &[u8] = include_bytes!("fixtures/partner-logo.png");
 
 /// Viewports the screenshots are taken at: a phone (CSS pixels of a common 6.1" phone) and a
@@ -202,6 +217,7 @@ async fn set_viewport(browser: &Client, viewport: Viewport) {
 /// `<page>-<viewport>-full.png` of the whole page when it is taller than the viewport; the
 /// browser is left at (about) the desktop viewport.
 async fn screenshots(browser: &Client, page: &str) {
+    assert_accessible(browser, page).await;
     let dir = screenshot_dir();
     for viewport in [PHONE, DESKTOP] {
         set_viewport(browser, viewport).await;
@@ -278,6 +294,10 @@ async fn login_and_consent_in_headless_chromium() {
     ) else {
         return gatehouse_testkit::skipped(TEST, INSTALL);
     };
+    let Some(axe) = axe_source() else {
+        return gatehouse_testkit::skipped(TEST, INSTALL_AXE);
+    };
+    AXE.get_or_init(|| axe);
 
     let server = gatehouse().server("all").start();
     let issuer = format!("http://127.0.0.1:{}", server.public);
@@ -531,6 +551,15 @@ async fn drive(browser: Client, issuer: String, partner: Partner, app: Arc<Partn
     .await;
     assert_eq!(claims["name"], "Alice Example", "{claims}");
 
+    // RP-initiated logout without an id_token_hint asks first; leaving it unanswered keeps the
+    // session.
+    browser
+        .goto(&format!("{issuer}/oauth2/sessions/logout"))
+        .await
+        .expect("opening the logout endpoint");
+    wait_for(&browser, "#logout-form").await;
+    assert_accessible(&browser, "logout confirmation").await;
+
     // The issuer's own address leads to the account page; signing out there is one click, and
     // the signed-out page offers to sign in again.
     browser
@@ -573,6 +602,18 @@ async fn drive(browser: Client, issuer: String, partner: Partner, app: Arc<Partn
         .await
         .expect("opening the account page");
     wait_for(&browser, "html[lang=\"de\"] #sign-in-again").await;
+    assert_accessible(&browser, "signed-out (de)").await;
+
+    // An error page: an authorization request for an address the app never registered.
+    browser
+        .goto(&format!(
+            "{issuer}/oauth2/auth?response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fevil.example%2Fcb",
+            partner.client_id
+        ))
+        .await
+        .expect("opening an authorization request with a foreign redirect URI");
+    wait_for(&browser, "#error").await;
+    assert_accessible(&browser, "error").await;
 }
 
 /// The port of the partner app, from its registered callback.
@@ -581,4 +622,45 @@ fn logo_port(partner: &Partner) -> u16 {
         .ok()
         .and_then(|u| u.port())
         .expect("a loopback callback with a port")
+}
+
+/// Runs axe-core on the page as it stands and fails on any violation, naming the rule, its
+/// impact and the elements. The script is injected through WebDriver, which the page's CSP does
+/// not govern; the page itself still runs no script.
+async fn assert_accessible(browser: &Client, page: &str) {
+    let axe = AXE
+        .get()
+        .expect("axe-core is loaded at the start of the test");
+    browser
+        .execute(axe, vec![])
+        .await
+        .expect("injecting axe-core");
+    let result = browser
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+            axe.run(document, {
+                runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] }
+            }).then(
+                (r) => done({
+                    passes: r.passes.length,
+                    violations: r.violations.map((v) => ({
+                        id: v.id, impact: v.impact, help: v.help,
+                        nodes: v.nodes.map((n) => n.target.join(" ")),
+                    })),
+                }),
+                (e) => done({ error: String(e) }),
+            );"#,
+            vec![],
+        )
+        .await
+        .expect("running axe-core");
+    assert!(
+        result["passes"].as_u64().is_some_and(|n| n > 0),
+        "axe-core checked nothing on the {page} page: {result}"
+    );
+    assert_eq!(
+        result["violations"],
+        json!([]),
+        "the {page} page has accessibility violations (axe-core): {result:#}"
+    );
 }

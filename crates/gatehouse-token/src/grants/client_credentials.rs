@@ -3,7 +3,6 @@
 
 use gatehouse_core::error::{ErrorCode, OAuthError};
 use gatehouse_core::scope::ScopeSet;
-use gatehouse_core::token_request::PresentedCredentials;
 
 use super::{Grant, GrantRequest, requested_audience, requested_scope};
 use crate::issue::{AccessGrant, TokenResponse};
@@ -15,14 +14,12 @@ impl Grant for ClientCredentialsGrant {
     async fn issue(
         &self,
         service: &TokenService,
-        &GrantRequest {
-            client,
-            presented,
-            form,
-        }: &GrantRequest<'_>,
+        &GrantRequest { client, form, .. }: &GrantRequest<'_>,
     ) -> Result<TokenResponse, OAuthError> {
         let requested_at_ms = service.clock.unix_ms();
-        if client.is_public() || matches!(presented, PresentedCredentials::None { .. }) {
+        // The client authenticated with its registered method (`TokenService::authenticate_client`),
+        // so a public client is exactly one that presented no secret.
+        if client.is_public() {
             return Err(OAuthError::new(
                 ErrorCode::UnauthorizedClient,
                 "public clients cannot use the client_credentials grant",

@@ -14,7 +14,7 @@ use gatehouse_core::client::Client;
 use gatehouse_core::error::{ErrorCode, OAuthError};
 use gatehouse_core::protocol::GrantType;
 use gatehouse_core::scope::ScopeSet;
-use gatehouse_core::token_request::{Form, PresentedCredentials, presented_credentials};
+use gatehouse_core::token_request::{Form, presented_credentials};
 
 use tracing::Instrument as _;
 
@@ -24,7 +24,6 @@ use crate::service::{TokenService, store_error};
 /// A token request whose client is authenticated and registered for its grant.
 pub(crate) struct GrantRequest<'a> {
     pub client: &'a Client,
-    pub presented: &'a PresentedCredentials,
     pub form: &'a Form,
 }
 
@@ -135,7 +134,6 @@ impl TokenService {
         }
         let request = GrantRequest {
             client: &client,
-            presented: &presented,
             form,
         };
         let result = handle(grant_type, self, &request).await;

@@ -143,3 +143,94 @@ async fn refresh_tokens_of_other_clients_and_expired_ones_are_refused() {
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
     }
 }
+
+/// Refresh tokens of families granted before clients had incarnations (empty in the store) still
+/// work for their own client, and for no other: another client presenting one learns nothing and
+/// spends nothing.
+#[tokio::test]
+async fn refresh_tokens_from_before_client_incarnations_work_for_their_own_client_only() {
+    use gatehouse_core::store::RefreshToken;
+    for env in envs().await {
+        let owner = env.public_client("neoncli").await;
+        let other = env.public_client("other-app").await;
+        let now = gatehouse_testkit::fixtures::now();
+        let legacy = |value: &str, family: &str| RefreshToken {
+            token_hash: env.service.token_hash(value),
+            family_id: family.to_owned(),
+            client_id: gatehouse_testkit::fixtures::client_id("neoncli"),
+            client_incarnation: String::new(),
+            subject: super::SUBJECT.to_owned(),
+            scope: gatehouse_testkit::fixtures::scopes("openid offline"),
+            auth_time: Some(now),
+            issued_at: now,
+            expires_at: now + time::Duration::days(30),
+        };
+        let durable = env.service.durable();
+        durable
+            .insert_refresh_token(&legacy("gh_rt_legacy-one", "legacy-family-one"))
+            .await
+            .unwrap();
+
+        let stolen = refresh(&env, &other, "gh_rt_legacy-one", None).await;
+        assert_oauth_error(&stolen, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
+        assert_eq!(
+            stolen.body["error_description"], "the refresh token is invalid",
+            "{}",
+            env.name
+        );
+        let own = refresh(&env, &owner, "gh_rt_legacy-one", None).await;
+        assert_eq!(
+            own.status,
+            StatusCode::OK,
+            "{}: the owner's legacy token survived another client's attempt: {}",
+            env.name,
+            own.body
+        );
+    }
+}
+
+/// The user's state in the durable store is checked at every redemption and refresh, not only
+/// through revocation cut-offs: a user disabled or deleted while the cut-off was lost (the
+/// short-lived store flushed, say) still gets nothing.
+#[tokio::test]
+async fn a_disabled_or_deleted_user_gets_nothing_even_without_a_cutoff() {
+    for env in envs().await {
+        let client = env.public_client("neoncli").await;
+        let tokens = env.tokens(&client, "openid offline").await;
+        let code = env.code(&client, "openid offline").await;
+
+        let durable = env.service.durable();
+        let mut alice = durable.get_user(super::SUBJECT).await.unwrap().unwrap();
+        alice.disabled = true;
+        durable.update_user(&alice).await.unwrap();
+
+        let refused = refresh(&env, &client, &tokens.str("refresh_token"), None).await;
+        assert_oauth_error(
+            &refused,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            &env.name,
+        );
+        assert_eq!(
+            refused.body["error_description"],
+            "the user of this grant is disabled or no longer exists"
+        );
+        let redeemed = env.redeem(&client, &code, Some(super::VERIFIER)).await;
+        assert_oauth_error(
+            &redeemed,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            &env.name,
+        );
+
+        // Enabled again, the same refresh token works: the refusal spent nothing.
+        alice.disabled = false;
+        durable.update_user(&alice).await.unwrap();
+        let again = refresh(&env, &client, &tokens.str("refresh_token"), None).await;
+        assert_eq!(again.status, StatusCode::OK, "{}: {}", env.name, again.body);
+
+        durable.delete_user(super::SUBJECT).await.unwrap();
+        let gone = refresh(&env, &client, &again.str("refresh_token"), None).await;
+        assert_oauth_error(&gone, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
+    }
+}

@@ -39,11 +39,7 @@ pub(super) async fn cors(
     else {
         return next.run(request).await;
     };
-    if request.method() == Method::OPTIONS
-        && request
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
-    {
+    if is_preflight(&request) {
         let mut answer = StatusCode::NO_CONTENT.into_response();
         let headers = answer.headers_mut();
         vary_on_origin(headers);
@@ -73,11 +69,7 @@ pub(super) async fn cors(
 
 /// Answers a preflight for a public document from any origin; everything else passes.
 pub(super) async fn public_preflight(request: Request, next: Next) -> Response {
-    if request.method() == Method::OPTIONS
-        && request
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
-    {
+    if is_preflight(&request) {
         let mut answer = StatusCode::NO_CONTENT.into_response();
         let headers = answer.headers_mut();
         headers.insert(
@@ -88,6 +80,14 @@ pub(super) async fn public_preflight(request: Request, next: Next) -> Response {
         return answer;
     }
     next.run(request).await
+}
+
+/// A CORS preflight: `OPTIONS` asking whether a method may be used.
+fn is_preflight(request: &Request) -> bool {
+    request.method() == Method::OPTIONS
+        && request
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
 }
 
 fn preflight_grant(headers: &mut HeaderMap) {

@@ -76,6 +76,14 @@ pub(super) fn parse_form(bytes: &[u8]) -> Result<Form, OAuthError> {
 
 /// The `Authorization` header, if one was sent. More than one is `invalid_request`; one that is
 /// not visible ASCII cannot be credentials (`invalid_client`, answered with the Basic challenge).
+/// A client-authenticated form request: its `Authorization` header (if any) and its form.
+pub(super) fn client_request(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Option<&str>, Form), EndpointError> {
+    Ok((authorization_header(headers)?, read_form(headers, body)?))
+}
+
 pub(super) fn authorization_header(headers: &HeaderMap) -> Result<Option<&str>, EndpointError> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(first) = values.next() else {

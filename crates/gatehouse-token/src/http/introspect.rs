@@ -15,7 +15,7 @@ use axum::http::HeaderMap;
 use gatehouse_core::token_request::Form;
 
 use super::error::EndpointError;
-use super::form::{authorization_header, read_form};
+use super::form::{client_request, read_form};
 use super::token::authenticate_client;
 use crate::introspection::Introspection;
 use crate::service::TokenService;
@@ -25,8 +25,7 @@ pub(super) async fn introspect_as_client(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Introspection>, EndpointError> {
-    let authorization = authorization_header(&headers)?;
-    let form = read_form(&headers, body)?;
+    let (authorization, form) = client_request(&headers, body)?;
     let client = authenticate_client(&service, authorization, &form).await?;
     introspect(&service, &form, Some(&client.id)).await
 }

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_core::token_request::Form;
 
 use super::error::EndpointError;
-use super::form::{authorization_header, read_form};
+use super::form::client_request;
 use super::token::{authenticate_client, for_client};
 use crate::service::TokenService;
 
@@ -24,12 +24,8 @@ pub(super) async fn revoke(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let authorization = match authorization_header(&headers) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
-    let form = match read_form(&headers, body) {
-        Ok(f) => f,
+    let (authorization, form) = match client_request(&headers, body) {
+        Ok(request) => request,
         Err(e) => return e.into_response(),
     };
     let answer = match revoke_for(&service, authorization, &form).await {

@@ -14,7 +14,7 @@ use gatehouse_core::token_request::{Form, presented_credentials};
 
 use super::cors::CorsClient;
 use super::error::EndpointError;
-use super::form::{authorization_header, read_form};
+use super::form::client_request;
 use crate::service::TokenService;
 
 pub(super) async fn token(
@@ -22,12 +22,8 @@ pub(super) async fn token(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let authorization = match authorization_header(&headers) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
-    let form = match read_form(&headers, body) {
-        Ok(f) => f,
+    let (authorization, form) = match client_request(&headers, body) {
+        Ok(request) => request,
         Err(e) => return e.into_response(),
     };
     let answer = match service.token(authorization, &form).await {

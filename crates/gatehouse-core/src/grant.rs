@@ -478,4 +478,26 @@ mod tests {
         let back: AccessTokenRecord = serde_json::from_value(full).unwrap();
         assert_eq!(back, access_record(Some("alice"), 5));
     }
+
+    #[test]
+    fn a_revocation_reason_says_why_and_what_to_do() {
+        let replayed = GrantRevocationReason::CodeReplayed.refresh_refused();
+        let reused = GrantRevocationReason::RefreshTokenReused.refresh_refused();
+        assert!(replayed.contains("authorization code") && replayed.contains("used twice"));
+        assert!(reused.contains("refresh token of this grant") && reused.contains("used twice"));
+        for description in [replayed, reused] {
+            assert!(
+                description.ends_with("start a new authorization"),
+                "{description}"
+            );
+            // RFC 6749 §5.2: error_description holds no '"' or '\\'.
+            assert!(!description.contains(['"', '\\']), "{description}");
+        }
+        assert_eq!(
+            serde_json::to_string(&GrantRevocationReason::CodeReplayed)
+                .ok()
+                .as_deref(),
+            Some("\"code_replayed\"")
+        );
+    }
 }

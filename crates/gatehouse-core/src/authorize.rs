@@ -76,6 +76,9 @@ pub struct ValidatedAuthorization {
     pub max_age: Option<u64>,
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
+    /// How the response travels back (`query` unless the request asked for `form_post`).
+    #[serde(default)]
+    pub response_mode: ResponseMode,
     /// The `sub` of a verified `id_token_hint`: the user the client expects to be signed in.
     /// Set by the token service (which checks the hint's signature), never by [`validate`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -190,7 +193,7 @@ pub fn validate(
     {
         return Err(fail(
             ErrorCode::InvalidRequest,
-            "unsupported response_mode: only query is supported",
+            "unsupported response_mode: use query or form_post",
         ));
     }
     let response_type = match params.response_type.as_deref().map(ResponseType::parse) {
@@ -298,6 +301,7 @@ pub fn validate(
         max_age,
         login_hint: params.login_hint.clone(),
         ui_locales: params.ui_locales.clone(),
+        response_mode: ResponseMode::requested(params.response_mode.as_deref()),
         hinted_subject: None,
     })
 }
@@ -536,7 +540,7 @@ mod tests {
             redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())),
             (ErrorCode::RequestUriNotSupported, Some("xyz".into()))
         );
-        for mode in ["form_post", "fragment", "jwt", "QUERY"] {
+        for mode in ["fragment", "jwt", "QUERY", "form_post.jwt"] {
             let mut p = params();
             p.response_mode = Some(mode.into());
             assert_eq!(
@@ -544,10 +548,18 @@ mod tests {
                 ErrorCode::InvalidRequest,
                 "{mode}"
             );
+            assert_eq!(ResponseMode::requested(Some(mode)), ResponseMode::Query);
         }
-        let mut p = params();
-        p.response_mode = Some("query".into());
-        assert!(validate(&p, Some(&c), AuthorizePolicy::default()).is_ok());
+        for (param, mode) in [
+            (None, ResponseMode::Query),
+            (Some("query"), ResponseMode::Query),
+            (Some("form_post"), ResponseMode::FormPost),
+        ] {
+            let mut p = params();
+            p.response_mode = param.map(Into::into);
+            let validated = validate(&p, Some(&c), AuthorizePolicy::default());
+            assert_eq!(validated.map(|v| v.response_mode), Ok(mode), "{param:?}");
+        }
         assert_eq!(
             ErrorCode::RequestNotSupported.as_str(),
             "request_not_supported"

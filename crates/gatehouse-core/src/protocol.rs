@@ -107,17 +107,30 @@ protocol_values! {
 
 protocol_values! {
     /// How the authorization response travels (OAuth 2.0 Multiple Response Type Encoding
-    /// Practices §2.1). Only `query` is answered; the others are known so they are refused by name.
+    /// Practices §2.1, OAuth 2.0 Form Post Response Mode). `fragment` is known so it is refused
+    /// by name: a code never travels in a fragment.
+    #[derive(Default)]
     pub enum ResponseMode ("response_mode") {
+        #[default]
         Query => "query",
         Fragment => "fragment",
+        /// The parameters as an HTML form the browser posts to the redirect URI.
         FormPost => "form_post",
     }
 }
 
 impl ResponseMode {
     /// The modes the authorization endpoint answers in.
-    pub const SUPPORTED: &'static [Self] = &[Self::Query];
+    pub const SUPPORTED: &'static [Self] = &[Self::Query, Self::FormPost];
+
+    /// The mode a request's `response_mode` parameter asks for, when it is one that is answered;
+    /// `query` otherwise (also the mode an error about the parameter itself travels in).
+    pub fn requested(param: Option<&str>) -> Self {
+        param
+            .and_then(Self::parse)
+            .filter(|m| Self::SUPPORTED.contains(m))
+            .unwrap_or_default()
+    }
 }
 
 #[cfg(test)]

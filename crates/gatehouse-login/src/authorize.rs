@@ -9,16 +9,20 @@
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::authorize::{AuthorizationParams, AuthorizeError};
 use gatehouse_core::error::{ErrorCode, OAuthError};
+use gatehouse_core::protocol::ResponseMode;
 
 use crate::challenge::{Authenticated, Challenge, OriginalRequest};
 use crate::flow::{self, Next};
 use crate::form::Fields;
 use crate::i18n::Tr;
-use crate::page::{Problem, SeeOther, language, store_failure};
+use crate::page::{
+    FORM_POST_SCRIPT, FORM_POST_SCRIPT_HASH, FormPostPage, Page, Problem, SeeOther, language,
+    store_failure,
+};
 use crate::redirect;
 use crate::state::LoginState;
 
@@ -92,6 +96,9 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
     let params = params(fields);
     let t = language(params.ui_locales.as_deref(), headers);
     let validated = state.token().validate_authorization(&params).await;
+    // Errors found while validating go back in the mode the request asked for, if it is one
+    // that is answered.
+    let requested_mode = ResponseMode::requested(params.response_mode.as_deref());
     if fields.not_utf8() {
         // A parameter that is not UTF-8 would be passed on mangled (U+FFFD): refused. Once the
         // client and redirect URI are trusted the error goes to the client, without a `state`
@@ -104,7 +111,7 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
                 return untrusted_page(state, t, &params, &error).await;
             }
         };
-        return redirect_error(state, t, &redirect_uri, &error, None);
+        return redirect_error(state, t, requested_mode, &redirect_uri, &error, None);
     }
     let context = match validated {
         Ok(context) => context,
@@ -116,7 +123,14 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
             error,
             state: client_state,
         }) => {
-            return redirect_error(state, t, &redirect_uri, &error, client_state.as_deref());
+            return redirect_error(
+                state,
+                t,
+                requested_mode,
+                &redirect_uri,
+                &error,
+                client_state.as_deref(),
+            );
         }
     };
 
@@ -163,6 +177,7 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
             return redirect_error(
                 state,
                 t,
+                challenge.request.response_mode,
                 &challenge.request.redirect_uri,
                 &OAuthError::new(code, description),
                 challenge.request.state.as_deref(),
@@ -330,22 +345,25 @@ pub(crate) async fn issue_code(state: &LoginState, t: Tr, challenge: &Challenge)
         .await;
     match issued {
         Ok(code) => {
-            let location = redirect::code_response(
-                &request.redirect_uri,
+            let params = redirect::code_params(
                 code.expose(),
                 &request.scope.to_string(),
                 request.state.as_deref(),
                 state.issuer(),
             );
-            match location {
-                Some(location) => SeeOther::to(location).into_response(),
-                None => state.error_page(t, Problem::Internal, None).into_response(),
-            }
+            respond(
+                state,
+                t,
+                request.response_mode,
+                &request.redirect_uri,
+                params,
+            )
         }
         // The user was disabled or deleted since signing in.
         Err(error) if error.code == ErrorCode::AccessDenied => redirect_error(
             state,
             t,
+            request.response_mode,
             &request.redirect_uri,
             &error,
             request.state.as_deref(),
@@ -361,15 +379,48 @@ pub(crate) async fn issue_code(state: &LoginState, t: Tr, challenge: &Challenge)
 pub(crate) fn redirect_error(
     state: &LoginState,
     t: Tr,
+    mode: ResponseMode,
     redirect_uri: &str,
     error: &OAuthError,
     client_state: Option<&str>,
 ) -> Response {
-    match redirect::error_response(redirect_uri, error, client_state, state.issuer()) {
-        Some(location) => SeeOther::to(location).into_response(),
-        None => state
-            .error_page(t, Problem::BadRequest, Some(error))
-            .into_response(),
+    let params = redirect::error_params(error, client_state, state.issuer());
+    respond(state, t, mode, redirect_uri, params)
+}
+
+/// Sends the authorization response to the client the way the request asked: a redirect with
+/// the parameters in the query, or a page whose form posts them (`form_post`).
+fn respond(
+    state: &LoginState,
+    t: Tr,
+    mode: ResponseMode,
+    redirect_uri: &str,
+    params: Vec<(&'static str, String)>,
+) -> Response {
+    match mode {
+        ResponseMode::FormPost => Page::render(
+            StatusCode::OK,
+            &FormPostPage {
+                page: state.chrome(t),
+                action: redirect_uri.to_owned(),
+                fields: params,
+                script: FORM_POST_SCRIPT,
+            },
+        )
+        .csp(
+            state
+                .base_csp()
+                .with_form_target(redirect_uri)
+                .with_script_hash(FORM_POST_SCRIPT_HASH),
+        )
+        .into_response(),
+        // Validation never lets another mode through.
+        ResponseMode::Query | ResponseMode::Fragment => {
+            match redirect::in_query(redirect_uri, &params) {
+                Some(location) => SeeOther::to(location).into_response(),
+                None => state.error_page(t, Problem::Internal, None).into_response(),
+            }
+        }
     }
 }
 

@@ -147,6 +147,7 @@ pub async fn submit(State(state): State<LoginState>, headers: HeaderMap, body: B
         return redirect_error(
             &state,
             t,
+            request.response_mode,
             &request.redirect_uri,
             &OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"),
             request.state.as_deref(),

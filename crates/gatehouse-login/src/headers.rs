@@ -1,6 +1,7 @@
 //! Security headers on every response of the login UI.
 //!
-//! - `Content-Security-Policy`: no script at all, styles and images from known places only,
+//! - `Content-Security-Policy`: no script (but the form post's auto-submission, allowed by its
+//!   hash), styles and images from known places only,
 //!   `frame-ancestors 'none'` (no clickjacking), `form-action` limited to this origin plus, on
 //!   pages whose form ends in a redirect to a client, that client's origin: browsers apply
 //!   `form-action` to the redirects that follow a form submission.
@@ -25,6 +26,8 @@ pub struct Csp {
     styles: Vec<String>,
     images: Vec<String>,
     form_targets: Vec<String>,
+    /// `'sha256-…'` sources of inline scripts the page may run (none but the form post's).
+    scripts: Vec<&'static str>,
 }
 
 impl Csp {
@@ -51,6 +54,14 @@ impl Csp {
         self
     }
 
+    /// Allows the inline script whose hash source is `hash`.
+    pub fn with_script_hash(mut self, hash: &'static str) -> Self {
+        if !self.scripts.contains(&hash) {
+            self.scripts.push(hash);
+        }
+        self
+    }
+
     /// Allows an image from `uri` when `https:` and `data:` do not already cover it.
     pub fn with_image(mut self, uri: &str) -> Self {
         if let Some(origin) = source_of(uri)
@@ -64,8 +75,13 @@ impl Csp {
 
     pub fn header_value(&self) -> HeaderValue {
         let join = |extra: &[String]| extra.iter().map(|s| format!(" {s}")).collect::<String>();
+        let scripts = if self.scripts.is_empty() {
+            String::new()
+        } else {
+            format!("; script-src {}", self.scripts.join(" "))
+        };
         let policy = format!(
-            "default-src 'none'; style-src 'self'{}; img-src 'self' https: data:{}; form-action 'self'{}; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; style-src 'self'{}; img-src 'self' https: data:{}; form-action 'self'{}; frame-ancestors 'none'; base-uri 'none'{scripts}",
             join(&self.styles),
             join(&self.images),
             join(&self.form_targets),

@@ -168,6 +168,26 @@ pub struct SignedOutPage {
     pub sign_in_label: String,
 }
 
+/// OAuth 2.0 Form Post Response Mode: the authorization response as a form the browser posts
+/// to the client at once (the inline script, allowed by its hash alone), with a button for
+/// browsers that run no script.
+#[derive(Template)]
+#[template(path = "form_post.html")]
+pub struct FormPostPage {
+    pub page: Chrome,
+    /// The redirect URI, exactly as registered and requested.
+    pub action: String,
+    pub fields: Vec<(&'static str, String)>,
+    /// Always [`FORM_POST_SCRIPT`], the script the page's CSP allows by hash.
+    pub script: &'static str,
+}
+
+/// The one inline script of any page: the form post's automatic submission. Its hash is in the
+/// form post page's CSP (a test keeps them in step).
+pub const FORM_POST_SCRIPT: &str = r#"document.getElementById("form-post").submit();"#;
+/// `'sha256-…'` of [`FORM_POST_SCRIPT`].
+pub const FORM_POST_SCRIPT_HASH: &str = "'sha256-rHR4htEz+6ArZXWis0CMYugFQxT9psKa9os4dBS6ohw='";
+
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage {
@@ -546,5 +566,14 @@ mod tests {
         ] {
             assert_eq!(web_url(Some(bad)), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn the_form_posts_script_hash_is_its_scripts() {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(FORM_POST_SCRIPT.as_bytes());
+        let hash = base64::engine::general_purpose::STANDARD.encode(digest);
+        assert_eq!(FORM_POST_SCRIPT_HASH, format!("'sha256-{hash}'"));
     }
 }

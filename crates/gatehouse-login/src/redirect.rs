@@ -19,37 +19,41 @@ pub fn with_query(base: &str, params: &[(&str, &str)]) -> Option<String> {
 }
 
 /// RFC 6749 §4.1.2: the code, the granted scope, `state` and `iss`.
-pub fn code_response(
-    redirect_uri: &str,
+pub fn code_params(
     code: &str,
     scope: &str,
     state: Option<&str>,
     issuer: &str,
-) -> Option<String> {
-    let mut params = vec![("code", code), ("scope", scope)];
+) -> Vec<(&'static str, String)> {
+    let mut params = vec![("code", code.to_owned()), ("scope", scope.to_owned())];
     if let Some(state) = state {
-        params.push(("state", state));
+        params.push(("state", state.to_owned()));
     }
-    params.push(("iss", issuer));
-    with_query(redirect_uri, &params)
+    params.push(("iss", issuer.to_owned()));
+    params
 }
 
 /// RFC 6749 §4.1.2.1: `error`, `error_description`, `state` and `iss`.
-pub fn error_response(
-    redirect_uri: &str,
+pub fn error_params(
     error: &OAuthError,
     state: Option<&str>,
     issuer: &str,
-) -> Option<String> {
+) -> Vec<(&'static str, String)> {
     let mut params = vec![
-        ("error", error.code.as_str()),
-        ("error_description", error.description.as_ref()),
+        ("error", error.code.as_str().to_owned()),
+        ("error_description", error.description.to_string()),
     ];
     if let Some(state) = state {
-        params.push(("state", state));
+        params.push(("state", state.to_owned()));
     }
-    params.push(("iss", issuer));
-    with_query(redirect_uri, &params)
+    params.push(("iss", issuer.to_owned()));
+    params
+}
+
+/// The response in the query of `redirect_uri` (`response_mode=query`).
+pub fn in_query(redirect_uri: &str, params: &[(&'static str, String)]) -> Option<String> {
+    let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    with_query(redirect_uri, &pairs)
 }
 
 #[cfg(test)]
@@ -60,12 +64,14 @@ mod tests {
 
     #[test]
     fn a_redirect_uri_with_a_query_keeps_it_and_values_are_encoded_once() {
-        let url = code_response(
+        let url = in_query(
             "https://app.example.com/cb?tenant=a%20b",
-            "gh_ac_x",
-            "openid urn:neoncloud:projects:read",
-            Some("s&t=1"),
-            "https://id.example.com",
+            &code_params(
+                "gh_ac_x",
+                "openid urn:neoncloud:projects:read",
+                Some("s&t=1"),
+                "https://id.example.com",
+            ),
         )
         .unwrap();
         assert_eq!(
@@ -76,11 +82,13 @@ mod tests {
 
     #[test]
     fn errors_carry_description_state_and_issuer() {
-        let url = error_response(
+        let url = in_query(
             "http://127.0.0.1:5555/callback",
-            &OAuthError::new(ErrorCode::AccessDenied, "the user denied access"),
-            None,
-            "https://id.example.com",
+            &error_params(
+                &OAuthError::new(ErrorCode::AccessDenied, "the user denied access"),
+                None,
+                "https://id.example.com",
+            ),
         )
         .unwrap();
         assert_eq!(

@@ -6,6 +6,7 @@ use gatehouse_core::authorize::{AuthorizationParams, Prompt, ValidatedAuthorizat
 use gatehouse_core::client::{Client, ClientId};
 use gatehouse_core::error::{ErrorCode, OAuthError as DomainError};
 use gatehouse_core::pkce::PkceChallenge;
+use gatehouse_core::protocol::ResponseMode;
 use gatehouse_core::redirect::RedirectUri;
 use gatehouse_core::scope::{ScopeDefinition, ScopeName, ScopeSet};
 use gatehouse_core::secret::SecretString;
@@ -148,6 +149,7 @@ impl From<&ValidatedAuthorization> for pb::AuthorizationRequest {
             login_hint: v.login_hint.clone(),
             ui_locales: v.ui_locales.clone(),
             hinted_subject: v.hinted_subject.clone(),
+            response_mode: v.response_mode.as_str().to_owned(),
         }
     }
 }
@@ -184,6 +186,7 @@ impl TryFrom<pb::AuthorizationRequest> for ValidatedAuthorization {
             login_hint: r.login_hint,
             ui_locales: r.ui_locales,
             hinted_subject: r.hinted_subject.filter(|s| !s.is_empty()),
+            response_mode: ResponseMode::requested(Some(r.response_mode.as_str())),
         })
     }
 }
@@ -300,6 +303,7 @@ mod tests {
             login_hint: Some("alice".into()),
             ui_locales: Some("de en".into()),
             hinted_subject: Some("user-alice".into()),
+            response_mode: ResponseMode::FormPost,
         }
     }
 
@@ -319,6 +323,7 @@ mod tests {
             login_hint: None,
             ui_locales: None,
             scope: ScopeSet::default(),
+            response_mode: ResponseMode::Query,
             ..validated()
         };
         assert_eq!(

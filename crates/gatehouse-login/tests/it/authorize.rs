@@ -1,7 +1,10 @@
 //! `/oauth2/auth`: untrusted errors are pages, the rest redirect with `state` and `iss`;
 //! `prompt` and `max_age`.
 
+use std::collections::HashMap;
+
 use axum::http::StatusCode;
+use gatehouse_testkit::http::Page;
 
 use crate::ui::*;
 use url::Url;
@@ -357,5 +360,87 @@ async fn an_unknown_request_gets_an_explanation_and_no_restart() {
             assert!(page.body.contains("not known here"), "{}", page.body);
             assert!(!page.body.contains("id=\"restart\""));
         }
+    }
+}
+
+/// The form-post answer: a page whose form the browser posts to the redirect URI with the
+/// response's parameters, its script allowed by hash alone and the client's origin by
+/// `form-action`.
+#[track_caller]
+fn form_post(page: &Page, context: &str) -> HashMap<String, String> {
+    page.assert_page(StatusCode::OK, context);
+    assert!(
+        page.body.contains(&format!(
+            "<form id=\"form-post\" method=\"post\" action=\"{CLI_REDIRECT}\">"
+        )),
+        "{context}: {}",
+        page.body
+    );
+    assert!(
+        page.body.contains("id=\"form-post-continue\""),
+        "{context}: a button for browsers without script"
+    );
+    let csp = page.header("content-security-policy").unwrap_or_default();
+    assert!(
+        csp.contains("form-action 'self' http://127.0.0.1:5555")
+            && csp.contains("script-src 'sha256-")
+            && !csp.contains("unsafe-inline"),
+        "{context}: {csp}"
+    );
+    [
+        "code",
+        "scope",
+        "state",
+        "iss",
+        "error",
+        "error_description",
+    ]
+    .into_iter()
+    .filter(|name| page.body.contains(&format!("name=\"{name}\"")))
+    .map(|name| (name.to_owned(), page.form_field("form-post", name)))
+    .collect()
+}
+
+#[tokio::test]
+async fn form_post_answers_with_a_page_that_posts_to_the_client() {
+    let mode = [("response_mode", "form_post")];
+    for ui in uis().await {
+        let mut b = ui.browser();
+        // An error found before anyone signs in.
+        let reply = b
+            .get(&cli_authorize(SEED_SCOPE, &[mode[0], ("prompt", "none")]))
+            .await;
+        let params = form_post(&reply, &ui.name);
+        assert_eq!(params["error"], "login_required", "{}", ui.name);
+        assert_eq!(
+            (params["state"].as_str(), params["iss"].as_str()),
+            ("xyz", ISSUER)
+        );
+
+        // Denied consent.
+        let consent = b.reach_consent(&cli_authorize(SEED_SCOPE, &mode)).await;
+        let denied = b.decide(&consent, "deny", false).await;
+        assert_eq!(form_post(&denied, &ui.name)["error"], "access_denied");
+
+        // Allowed: the code, redeemable as usual.
+        let consent = b.get(&cli_authorize(SEED_SCOPE, &mode)).await;
+        let consent = b.follow(&consent).await;
+        let allowed = b.decide(&consent, "allow", false).await;
+        let params = form_post(&allowed, &ui.name);
+        assert_eq!(params["state"], "xyz");
+        assert!(!params.contains_key("error"), "{params:?}");
+        let tokens = ui.redeem(&params["code"]).await;
+        assert!(!tokens.access_token.is_empty());
+
+        // Values are HTML-escaped in the form.
+        let hostile = cli_authorize(SEED_SCOPE, &[mode[0], ("prompt", "none")])
+            .replace("state=xyz", "state=%22%3E%3Cscript%3Ex%3C%2Fscript%3E");
+        let reply = b.get(&hostile).await;
+        assert!(!reply.body.contains("<script>x</script>"), "{}", reply.body);
+        let state = &form_post(&reply, &ui.name)["state"];
+        assert!(
+            state.len() > 20 && !state.contains(['<', '>']),
+            "escaped in the attribute: {state}"
+        );
     }
 }

@@ -147,7 +147,7 @@ async fn request_objects_and_unsupported_response_modes_are_refused_by_name() {
             ("request_uri", "https://partner.example.com/request.jwt"),
             "request_uri_not_supported",
         ),
-        (("response_mode", "form_post"), "invalid_request"),
+        (("response_mode", "form_post.jwt"), "invalid_request"),
         (("response_mode", "fragment"), "invalid_request"),
     ] {
         let reply = browser.get(&cli_authorize("openid", &[extra])).await;

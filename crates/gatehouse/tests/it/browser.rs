@@ -173,6 +173,14 @@ async fn callback(
     )
 }
 
+/// The callback of `response_mode=form_post`: the parameters arrive as a posted form.
+async fn posted_callback(
+    State(app): State<Arc<PartnerApp>>,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> impl IntoResponse {
+    callback(State(app), Query(form)).await
+}
+
 async fn logo(State(app): State<Arc<PartnerApp>>) -> impl IntoResponse {
     *app.logo_hits.lock().expect("lock") += 1;
     ([(header::CONTENT_TYPE, "image/png")], LOGO)
@@ -181,7 +189,10 @@ async fn logo(State(app): State<Arc<PartnerApp>>) -> impl IntoResponse {
 /// Serves `/callback` and `/logo.png` on a loopback port until the returned value is dropped.
 async fn serve_partner_app(app: Arc<PartnerApp>) -> Served {
     let router = axum::Router::new()
-        .route("/callback", axum::routing::get(callback))
+        .route(
+            "/callback",
+            axum::routing::get(callback).post(posted_callback),
+        )
         .route("/logo.png", axum::routing::get(logo))
         .with_state(app);
     serve(router).await
@@ -550,6 +561,32 @@ async fn drive(browser: Client, issuer: String, partner: Partner, app: Arc<Partn
     )
     .await;
     assert_eq!(claims["name"], "Alice Example", "{claims}");
+
+    // response_mode=form_post: the answer page posts itself to the callback, its script allowed
+    // by the CSP's hash (with the session, prompt=none answers at once: a code or an error).
+    let answered = app.callbacks.lock().expect("lock").len();
+    browser
+        .goto(&format!(
+            "{authorization_endpoint}?{}&response_mode=form_post&prompt=none",
+            partner.authorization_query("form-post-state")
+        ))
+        .await
+        .expect("opening a form_post authorization URL");
+    wait_for(&browser, "#done").await;
+    let posted = app.callbacks.lock().expect("lock")[answered..].to_vec();
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert_eq!(
+        posted[0].get("state").map(String::as_str),
+        Some("form-post-state")
+    );
+    assert_eq!(
+        posted[0].get("iss"),
+        config["issuer"].as_str().map(str::to_owned).as_ref()
+    );
+    assert!(
+        posted[0].contains_key("code") || posted[0].contains_key("error"),
+        "{posted:?}"
+    );
 
     // RP-initiated logout without an id_token_hint asks first; leaving it unanswered keeps the
     // session.

@@ -52,7 +52,7 @@ async fn both_well_known_paths_serve_the_same_complete_metadata() {
             assert_eq!(m[field], format!("{ISSUER}{path}"), "{field}");
         }
         assert_eq!(m["response_types_supported"], json!(["code"]));
-        assert_eq!(m["response_modes_supported"], json!(["query"]));
+        assert_eq!(m["response_modes_supported"], json!(["query", "form_post"]));
         assert_eq!(
             m["grant_types_supported"],
             json!(["authorization_code", "refresh_token", "client_credentials"])

@@ -203,7 +203,7 @@ pub(crate) fn requested_audience(form: &Form, client: &Client) -> Result<Vec<Str
     {
         return Err(OAuthError::new(
             ErrorCode::InvalidTarget,
-            format!("the audience {bad:?} is not permitted for this client"),
+            format!("this client may not ask for the audience {bad}"),
         ));
     }
     Ok(audience)

@@ -74,9 +74,10 @@ impl From<TokenEndpointError> for EndpointError {
 
 impl IntoResponse for EndpointError {
     fn into_response(self) -> Response {
+        let description = quotable(&self.error.description);
         let body = ErrorBody {
             error: self.error.code.as_str(),
-            error_description: &self.error.description,
+            error_description: &description,
         };
         let mut response = (self.status, Json(body)).into_response();
         if self.error.code == ErrorCode::InvalidClient && self.basic_auth_attempted {
@@ -119,9 +120,10 @@ impl IntoResponse for BearerError {
             Self::Failed(error) => error,
         };
         let status = status_of(error.code);
+        let description = quotable(&error.description);
         let body = ErrorBody {
             error: error.code.as_str(),
-            error_description: &error.description,
+            error_description: &description,
         };
         let mut response = (status, Json(body)).into_response();
         // Server-side failures are not the bearer's fault: no challenge for them.
@@ -132,7 +134,7 @@ impl IntoResponse for BearerError {
             let challenge = format!(
                 "Bearer error=\"{}\", error_description=\"{}\"",
                 error.code.as_str(),
-                quotable(&error.description)
+                description
             );
             if let Ok(value) = HeaderValue::from_str(&challenge) {
                 response
@@ -144,8 +146,9 @@ impl IntoResponse for BearerError {
     }
 }
 
-/// RFC 6750 §3: `error_description` may hold only %x20-21 / %x23-5B / %x5D-7E, so it can sit in
-/// a quoted string; anything else becomes a space.
+/// RFC 6749 §5.2 and RFC 6750 §3: `error_description` may hold only %x20-21 / %x23-5B /
+/// %x5D-7E (so it can sit in a quoted string); anything else, such as a quote in a value the
+/// client sent that a description names, becomes a space.
 fn quotable(description: &str) -> String {
     description
         .chars()

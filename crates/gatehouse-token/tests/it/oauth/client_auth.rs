@@ -353,6 +353,25 @@ async fn client_credentials_scope_and_audience_stay_within_the_registration() {
         ];
         let reply = env.as_client("/oauth2/token", &client, &pairs).await;
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_target", &env.name);
+        assert_eq!(
+            reply.body["error_description"],
+            "this client may not ask for the audience https://other.example"
+        );
+        // RFC 6749 §5.2: a description holds no quote, backslash or non-ASCII character, even
+        // when it names a value the client sent.
+        let pairs = [
+            ("grant_type", "client_credentials"),
+            ("resource", "https://x.example/\"ü\\"),
+        ];
+        let reply = env.as_client("/oauth2/token", &client, &pairs).await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_target", &env.name);
+        let description = reply.body["error_description"].as_str().unwrap_or_default();
+        assert!(
+            description
+                .chars()
+                .all(|c| matches!(c, ' '..='~') && c != '"' && c != '\\'),
+            "{description}"
+        );
 
         // Unknown parameters are ignored (RFC 6749 §3.2).
         let pairs = [

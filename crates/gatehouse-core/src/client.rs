@@ -173,6 +173,10 @@ pub struct ClientMetadata {
     pub jwks_uri: String,
     #[serde(default, deserialize_with = "null_as_default")]
     pub id_token_claims: IdTokenClaims,
+    /// RFC 9126 §5: the client's authorization requests are accepted only when pushed
+    /// (`/oauth2/par`).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Default for ClientMetadata {
@@ -198,6 +202,7 @@ impl Default for ClientMetadata {
             owner: String::new(),
             jwks_uri: String::new(),
             id_token_claims: IdTokenClaims::default(),
+            require_pushed_authorization_requests: false,
         }
     }
 }

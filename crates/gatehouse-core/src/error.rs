@@ -35,6 +35,9 @@ pub enum ErrorCode {
     RequestNotSupported,
     /// OpenID Connect Core §6: the `request_uri` parameter is not supported.
     RequestUriNotSupported,
+    /// OpenID Connect Core §3.1.2.6, RFC 9126 §4: the `request_uri` is unknown, expired, spent
+    /// or another client's.
+    InvalidRequestUri,
 }
 
 impl ErrorCode {
@@ -63,6 +66,7 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::InvalidRequestUri => "invalid_request_uri",
         }
     }
 
@@ -85,7 +89,7 @@ impl ErrorCode {
     }
 }
 
-const ALL_CODES: [ErrorCode; 23] = [
+const ALL_CODES: [ErrorCode; 24] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidClient,
     ErrorCode::InvalidGrant,
@@ -109,6 +113,7 @@ const ALL_CODES: [ErrorCode; 23] = [
     ErrorCode::Conflict,
     ErrorCode::RequestNotSupported,
     ErrorCode::RequestUriNotSupported,
+    ErrorCode::InvalidRequestUri,
 ];
 
 impl std::fmt::Display for ErrorCode {

@@ -38,7 +38,8 @@ pub const fn grpc_code(code: ErrorCode) -> Code {
         | ErrorCode::InvalidRedirectUri
         | ErrorCode::InvalidClientMetadata
         | ErrorCode::RequestNotSupported
-        | ErrorCode::RequestUriNotSupported => Code::InvalidArgument,
+        | ErrorCode::RequestUriNotSupported
+        | ErrorCode::InvalidRequestUri => Code::InvalidArgument,
         ErrorCode::InvalidClient | ErrorCode::InvalidToken => Code::Unauthenticated,
         ErrorCode::UnauthorizedClient | ErrorCode::AccessDenied | ErrorCode::InsufficientScope => {
             Code::PermissionDenied
@@ -189,7 +190,7 @@ mod tests {
 
     /// Every code, in declaration order. `position` fails to compile when a code is added, which
     /// points here to extend the list.
-    const ALL: [ErrorCode; 23] = [
+    const ALL: [ErrorCode; 24] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InvalidGrant,
@@ -213,6 +214,7 @@ mod tests {
         ErrorCode::Conflict,
         ErrorCode::RequestNotSupported,
         ErrorCode::RequestUriNotSupported,
+        ErrorCode::InvalidRequestUri,
     ];
 
     fn position(code: ErrorCode) -> usize {
@@ -240,6 +242,7 @@ mod tests {
             ErrorCode::Conflict => 20,
             ErrorCode::RequestNotSupported => 21,
             ErrorCode::RequestUriNotSupported => 22,
+            ErrorCode::InvalidRequestUri => 23,
         }
     }
 

@@ -48,10 +48,30 @@ pub struct AuthorizationContext {
 }
 
 impl TokenService {
-    /// RFC 6749 §4.1.1 checks of an authorization request against the registered client.
+    /// RFC 6749 §4.1.1 checks of an authorization request against the registered client; a
+    /// request naming a pushed request (RFC 9126) gets that one, once.
     pub async fn validate_authorization(
         &self,
         params: &AuthorizationParams,
+    ) -> Result<AuthorizationContext, AuthorizeError> {
+        if let Some(id) = params
+            .request_uri
+            .as_deref()
+            .and_then(|uri| uri.strip_prefix(crate::par::REQUEST_URI_PREFIX))
+        {
+            return self
+                .pushed_authorization(params.client_id.as_deref(), id)
+                .await;
+        }
+        self.validate_request(params, false).await
+    }
+
+    /// The checks of [`Self::validate_authorization`]; `pushed` when the request came through
+    /// `/oauth2/par` (a client that must push is refused otherwise).
+    pub(crate) async fn validate_request(
+        &self,
+        params: &AuthorizationParams,
+        pushed: bool,
     ) -> Result<AuthorizationContext, AuthorizeError> {
         let client = match params.client_id.as_deref() {
             Some(id) => self.client(id).await.map_err(AuthorizeError::Untrusted)?,
@@ -65,6 +85,17 @@ impl TokenService {
             },
         )?;
         let client = client.ok_or_else(|| AuthorizeError::Untrusted(OAuthError::server_error()))?;
+        if !pushed
+            && (self.settings.require_par || client.metadata.require_pushed_authorization_requests)
+        {
+            return Err(AuthorizeError::Redirect {
+                redirect_uri: request.redirect_uri.clone(),
+                error: OAuthError::invalid_request(
+                    "authorization requests of this client must be pushed to /oauth2/par first (RFC 9126)",
+                ),
+                state: request.state.clone(),
+            });
+        }
         if let Some(hint) = &params.id_token_hint {
             // OpenID Connect Core §3.1.2.1: the hint names the user the client expects; the login
             // UI must not answer with anyone else. Expired hints are accepted (the spec allows it).

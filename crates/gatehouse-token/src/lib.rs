@@ -13,6 +13,7 @@ pub mod introspection;
 pub mod issue;
 pub mod keys_api;
 pub mod logout;
+pub mod par;
 pub mod password;
 pub mod revocation;
 pub mod service;

@@ -21,6 +21,9 @@ pub struct TokenSettings {
     pub access_token_algorithm: SigningAlgorithm,
     /// Require PKCE from confidential clients too.
     pub require_pkce: bool,
+    /// RFC 9126 §5: accept authorization requests only when pushed (`/oauth2/par`), from every
+    /// client (a client can also require it for itself).
+    pub require_par: bool,
     /// How long a client record may be served from the in-process cache. Changes made through
     /// this process's admin API invalidate it at once; other replicas see them after this.
     pub client_cache_ttl: Duration,
@@ -44,6 +47,7 @@ impl TokenSettings {
             id_token_algorithm: SigningAlgorithm::Rs256,
             access_token_algorithm: SigningAlgorithm::Rs256,
             require_pkce: false,
+            require_par: false,
             client_cache_ttl: Duration::from_secs(5),
             client_cache_stale_if_error: Duration::from_secs(10 * 60),
             lockout: LockoutPolicy::default(),

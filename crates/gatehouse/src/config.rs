@@ -54,6 +54,7 @@ pub const KEYS: &[&str] = &[
     "access_token_alg",
     "id_token_alg",
     "require_pkce",
+    "require_par",
     "shutdown_grace",
     "shutdown_delay",
     "log",
@@ -249,6 +250,8 @@ pub struct Config {
     pub id_token_alg: String,
     /// Require PKCE from confidential clients too (always required from public clients).
     pub require_pkce: bool,
+    /// Accept authorization requests only when pushed first (RFC 9126 PAR), from every client.
+    pub require_par: bool,
     /// Log filter (`tracing` env-filter syntax). `GATEHOUSE_LOG`, else `RUST_LOG`, else `info`.
     pub log: Option<String>,
     pub log_format: LogFormat,
@@ -326,6 +329,7 @@ impl Default for Config {
             access_token_alg: "RS256".into(),
             id_token_alg: "RS256".into(),
             require_pkce: false,
+            require_par: false,
             log: None,
             log_format: LogFormat::Human,
             ui_product_name: "Gatehouse".into(),

@@ -310,6 +310,7 @@ async fn start_token_service(
         id_token_algorithm: SigningAlgorithm::parse(&config.id_token_alg)?,
         access_token_algorithm: SigningAlgorithm::parse(&config.access_token_alg)?,
         require_pkce: config.require_pkce,
+        require_par: config.require_par,
         lockout: config.lockout(),
         ..TokenSettings::for_issuer(config.issuer.clone())
     };

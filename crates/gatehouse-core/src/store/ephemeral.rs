@@ -64,6 +64,8 @@ pub enum Namespace {
     /// Why a grant was revoked for cause (a replayed code, a reused refresh token), keyed by
     /// the grant id, so a later refresh can say why it is refused.
     GrantRevocationReason,
+    /// Pushed authorization requests (RFC 9126), keyed by the `request_uri`'s keyed hash.
+    PushedAuthorizationRequest,
 }
 
 impl Namespace {
@@ -79,6 +81,7 @@ impl Namespace {
             Self::Revocation => "gh:revoked:",
             Self::LoginSessionIndex => "gh:session-index:",
             Self::GrantRevocationReason => "gh:grant-revoked:",
+            Self::PushedAuthorizationRequest => "gh:par:",
         }
     }
 
@@ -177,6 +180,7 @@ mod tests {
             Namespace::Revocation,
             Namespace::LoginSessionIndex,
             Namespace::GrantRevocationReason,
+            Namespace::PushedAuthorizationRequest,
         ];
         for a in all {
             for b in all {

@@ -444,3 +444,57 @@ async fn form_post_answers_with_a_page_that_posts_to_the_client() {
         );
     }
 }
+
+/// RFC 9126: a pushed request is started with its `request_uri` alone; the user signs in and
+/// consents as usual, the code redeems, and the URI cannot start a second flow.
+#[tokio::test]
+async fn a_pushed_request_runs_the_whole_flow_once() {
+    use gatehouse_core::authorize::AuthorizationParams;
+    for ui in uis().await {
+        let client = ui
+            .service
+            .client(CLI)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{}: no CLI client", ui.name));
+        let pushed = ui
+            .service
+            .push_authorization_request(
+                &client,
+                AuthorizationParams {
+                    redirect_uri: Some(CLI_REDIRECT.to_owned()),
+                    response_type: Some("code".to_owned()),
+                    scope: Some(SEED_SCOPE.to_owned()),
+                    state: Some("pushed".to_owned()),
+                    code_challenge: Some(CHALLENGE.to_owned()),
+                    code_challenge_method: Some("S256".to_owned()),
+                    ..AuthorizationParams::default()
+                },
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e:?}", ui.name));
+        let by_reference = format!(
+            "/oauth2/auth?{}",
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("client_id", CLI)
+                .append_pair("request_uri", &pushed.request_uri)
+                .finish()
+        );
+        let mut b = ui.browser();
+        let consent = b.reach_consent(&by_reference).await;
+        let reply = b.decide(&consent, "allow", false).await;
+        let (base, params) = reply.redirect_params();
+        assert_eq!(base, CLI_REDIRECT);
+        assert_eq!(params["state"], "pushed", "{}", ui.name);
+        assert!(!ui.redeem(&params["code"]).await.access_token.is_empty());
+
+        let again = b.get(&by_reference).await;
+        again.assert_page(StatusCode::BAD_REQUEST, &ui.name);
+        assert!(
+            again.body.contains("invalid_request_uri"),
+            "{}: {}",
+            ui.name,
+            again.body
+        );
+    }
+}

@@ -75,6 +75,9 @@ pub struct ClientRequest {
     /// `minimal` (default: the profile comes from `/userinfo`) or `scopes` (ID tokens also
     /// carry the claims of the granted `profile` and `email` scopes).
     pub id_token_claims: Option<String>,
+    /// RFC 9126 §5: accept this client's authorization requests only when pushed
+    /// (`/oauth2/par`).
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 /// `client_secret` as a string or nothing. A wrongly typed value is refused without echoing it.
@@ -135,6 +138,9 @@ impl ClientRequest {
             owner: self.owner.unwrap_or_default(),
             jwks_uri: self.jwks_uri.unwrap_or_default(),
             id_token_claims,
+            require_pushed_authorization_requests: self
+                .require_pushed_authorization_requests
+                .unwrap_or_default(),
         };
         apply_defaults(&mut metadata);
         validate_metadata(&metadata)?;
@@ -193,6 +199,7 @@ pub struct ClientResponse {
     pub jwks_uri: String,
     /// `minimal` or `scopes`.
     pub id_token_claims: String,
+    pub require_pushed_authorization_requests: bool,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
@@ -237,6 +244,7 @@ impl ClientResponse {
             owner: m.owner.clone(),
             jwks_uri: m.jwks_uri.clone(),
             id_token_claims: m.id_token_claims.as_str().to_owned(),
+            require_pushed_authorization_requests: m.require_pushed_authorization_requests,
             created_at: rfc3339(client.created_at)?,
             updated_at: rfc3339(client.updated_at)?,
         })

@@ -74,6 +74,9 @@ struct ProviderMetadata<'a> {
     revocation_endpoint: String,
     introspection_endpoint: String,
     end_session_endpoint: String,
+    /// RFC 9126 §5.
+    pushed_authorization_request_endpoint: String,
+    require_pushed_authorization_requests: bool,
     response_types_supported: &'static [ResponseType],
     response_modes_supported: &'static [ResponseMode],
     grant_types_supported: &'static [GrantType],
@@ -124,6 +127,8 @@ async fn build_metadata(service: &TokenService) -> Result<Bytes, OAuthError> {
         revocation_endpoint: format!("{issuer}/oauth2/revoke"),
         introspection_endpoint: format!("{issuer}/oauth2/introspect"),
         end_session_endpoint: format!("{issuer}/oauth2/sessions/logout"),
+        pushed_authorization_request_endpoint: format!("{issuer}/oauth2/par"),
+        require_pushed_authorization_requests: service.settings().require_par,
         response_types_supported: ResponseType::ALL,
         response_modes_supported: ResponseMode::SUPPORTED,
         grant_types_supported: GrantType::ALL,

@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `POST /oauth2/token` | RFC 6749 §3.2, §5 | [`token`] |
 //! | `POST /oauth2/revoke` | RFC 7009 | [`revoke`] |
+//! | `POST /oauth2/par` | RFC 9126 | [`par`] |
 //! | `POST /oauth2/introspect`, `POST /admin/oauth2/introspect` | RFC 7662 | [`introspect`] |
 //! | `GET`/`POST /userinfo` | OpenID Connect Core §5.3, RFC 6750 | [`userinfo`] |
 //! | `GET /.well-known/openid-configuration`, `/.well-known/oauth-authorization-server` | OpenID Connect Discovery, RFC 8414 | [`discovery`] |
@@ -26,6 +27,7 @@ mod discovery;
 mod error;
 mod form;
 pub(crate) mod introspect;
+mod par;
 mod revoke;
 mod token;
 mod userinfo;
@@ -94,7 +96,8 @@ pub fn public_router(service: Arc<TokenService>) -> Router {
         .route(
             &at("/oauth2/introspect"),
             post(introspect::introspect_as_client),
-        );
+        )
+        .route(&at("/oauth2/par"), post(par::par));
     let mut documents = Router::new()
         .route(
             &at("/.well-known/openid-configuration"),

@@ -269,6 +269,11 @@ pub struct ClientFields {
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     skip_consent: Option<bool>,
 
+    /// Accept this client's authorization requests only when pushed to /oauth2/par first
+    /// (RFC 9126); --require-pushed-authorization-requests=false lifts it.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    require_pushed_authorization_requests: Option<bool>,
+
     /// Access token format: opaque or jwt.
     #[arg(long, value_name = "STRATEGY", value_parser = parse_access_token_strategy)]
     access_token_strategy: Option<String>,
@@ -617,6 +622,9 @@ pub(crate) fn client_body(
     if let Some(skip) = f.skip_consent {
         body.insert("skip_consent".into(), skip.into());
     }
+    if let Some(par) = f.require_pushed_authorization_requests {
+        body.insert("require_pushed_authorization_requests".into(), par.into());
+    }
     if let Some(raw) = &f.metadata {
         let parsed: Value = serde_json::from_str(raw)
             .map_err(|e| anyhow!("--metadata is not valid JSON ({e}): pass an object such as '{{\"team\":\"billing\"}}'"))?;
@@ -720,6 +728,10 @@ fn client_fields(c: &Value) -> String {
         ("SKIP CONSENT", flag(c, "skip_consent")),
         ("ACCESS TOKEN STRATEGY", text(c, "access_token_strategy")),
         ("ID TOKEN CLAIMS", text(c, "id_token_claims")),
+        (
+            "REQUIRE PAR",
+            flag(c, "require_pushed_authorization_requests"),
+        ),
         ("METADATA", metadata),
         ("CREATED AT", text(c, "created_at")),
         ("UPDATED AT", text(c, "updated_at")),
@@ -920,6 +932,7 @@ mod tests {
             "https://app.example/jwks.json",
             "--id-token-claims",
             "scopes",
+            "--require-pushed-authorization-requests",
         ]);
         assert_eq!(
             new_fields,
@@ -928,7 +941,16 @@ mod tests {
                 "owner": "billing team",
                 "jwks_uri": "https://app.example/jwks.json",
                 "id_token_claims": "scopes",
+                "require_pushed_authorization_requests": true,
             })
+        );
+        assert_eq!(
+            body_of(&[
+                "clients",
+                "create",
+                "--require-pushed-authorization-requests=false"
+            ]),
+            json!({"require_pushed_authorization_requests": false})
         );
         assert!(
             parse(&["clients", "create", "--id-token-claims", "all"])

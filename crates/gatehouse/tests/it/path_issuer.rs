@@ -31,6 +31,7 @@ async fn an_issuer_with_a_path_serves_everything_under_it() {
         ("revocation_endpoint", "/oauth2/revoke"),
         ("introspection_endpoint", "/oauth2/introspect"),
         ("end_session_endpoint", "/oauth2/sessions/logout"),
+        ("pushed_authorization_request_endpoint", "/oauth2/par"),
     ] {
         assert_eq!(config[field], format!("{issuer}{path}"), "{field}");
     }
@@ -132,5 +133,18 @@ async fn an_issuer_with_a_path_serves_everything_under_it() {
         .await
         .unwrap();
     assert_eq!(userinfo.status(), 200);
+    // Pushed authorization requests under the path too: an unauthenticated push is refused
+    // there as JSON, not missed as an unknown route.
+    let par = reqwest::Client::new()
+        .post(format!("{issuer}/oauth2/par"))
+        .form(&[("client_id", "nobody"), ("response_type", "code")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(par.status(), 401);
+    assert_eq!(
+        par.json::<Value>().await.unwrap()["error"],
+        "invalid_client"
+    );
     drop(server);
 }

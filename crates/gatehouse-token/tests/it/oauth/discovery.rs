@@ -48,10 +48,12 @@ async fn both_well_known_paths_serve_the_same_complete_metadata() {
             ("revocation_endpoint", "/oauth2/revoke"),
             ("introspection_endpoint", "/oauth2/introspect"),
             ("end_session_endpoint", "/oauth2/sessions/logout"),
+            ("pushed_authorization_request_endpoint", "/oauth2/par"),
         ] {
             assert_eq!(m[field], format!("{ISSUER}{path}"), "{field}");
         }
         assert_eq!(m["response_types_supported"], json!(["code"]));
+        assert_eq!(m["require_pushed_authorization_requests"], json!(false));
         assert_eq!(m["response_modes_supported"], json!(["query", "form_post"]));
         assert_eq!(
             m["grant_types_supported"],

@@ -8,6 +8,7 @@ mod discovery;
 mod ending_access;
 mod introspection;
 mod jwt;
+mod par;
 mod refresh;
 mod revocation;
 mod token_requests;

@@ -50,6 +50,33 @@ pub struct AuthorizationParams {
     pub duplicate: Option<String>,
 }
 
+impl AuthorizationParams {
+    /// The parameters `get` finds by name (an empty value counts as absent, RFC 6749 §3.1);
+    /// `duplicate` is left for the caller, which knows how its transport repeats names.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |name: &str| get(name).filter(|v| !v.is_empty());
+        Self {
+            client_id: get("client_id"),
+            redirect_uri: get("redirect_uri"),
+            response_type: get("response_type"),
+            scope: get("scope"),
+            state: get("state"),
+            code_challenge: get("code_challenge"),
+            code_challenge_method: get("code_challenge_method"),
+            nonce: get("nonce"),
+            prompt: get("prompt"),
+            max_age: get("max_age"),
+            login_hint: get("login_hint"),
+            ui_locales: get("ui_locales"),
+            id_token_hint: get("id_token_hint").map(SecretString::new),
+            response_mode: get("response_mode"),
+            request: get("request"),
+            request_uri: get("request_uri"),
+            duplicate: None,
+        }
+    }
+}
+
 /// What `prompt` asks for (OpenID Connect Core §3.1.2.1).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Prompt {
@@ -654,5 +681,33 @@ mod tests {
         assert_eq!(parse_prompt(None), Ok(Prompt::default()));
         assert!(prompt("none login").is_err());
         assert!(prompt("create").is_err());
+    }
+
+    #[test]
+    fn parameters_are_read_by_name_and_empty_ones_are_absent() {
+        let p = AuthorizationParams::from_lookup(|name| match name {
+            "client_id" => Some("neoncli".to_owned()),
+            "state" => Some(String::new()),
+            "id_token_hint" => Some("eyJ.hint.sig".to_owned()),
+            "request_uri" => Some("urn:ietf:params:oauth:request_uri:x".to_owned()),
+            _ => None,
+        });
+        assert_eq!(p.client_id.as_deref(), Some("neoncli"));
+        assert_eq!(p.state, None, "an empty parameter is an absent one");
+        assert_eq!(
+            p.id_token_hint.as_ref().map(SecretString::expose),
+            Some("eyJ.hint.sig")
+        );
+        assert_eq!(
+            p.request_uri.as_deref(),
+            Some("urn:ietf:params:oauth:request_uri:x")
+        );
+        assert_eq!((p.scope, p.duplicate), (None, None));
+        let every = AuthorizationParams::from_lookup(|name| Some(format!("v-{name}")));
+        assert_eq!(every.response_mode.as_deref(), Some("v-response_mode"));
+        assert_eq!(
+            every.code_challenge_method.as_deref(),
+            Some("v-code_challenge_method")
+        );
     }
 }

@@ -58,39 +58,48 @@ pub fn parse_scope(scope: &str) -> Result<ScopeSet, OAuthError> {
 
 /// Parses `token_endpoint_auth_method`; an empty string means "not set", as in Hydra's exports.
 pub fn parse_auth_method(method: &str) -> Result<TokenEndpointAuthMethod, OAuthError> {
-    if method.is_empty() {
-        return Ok(TokenEndpointAuthMethod::default());
-    }
-    TokenEndpointAuthMethod::parse(method).ok_or_else(|| {
-        invalid_metadata(format!(
-            "token_endpoint_auth_method {method:?} is not supported; use {}",
-            TokenEndpointAuthMethod::names()
-        ))
-    })
+    parse_named(
+        "token_endpoint_auth_method",
+        method,
+        TokenEndpointAuthMethod::parse,
+        TokenEndpointAuthMethod::names,
+    )
 }
 
 /// Parses `access_token_strategy`; an empty string means "not set".
 pub fn parse_access_token_strategy(strategy: &str) -> Result<AccessTokenStrategy, OAuthError> {
-    if strategy.is_empty() {
-        return Ok(AccessTokenStrategy::default());
-    }
-    AccessTokenStrategy::parse(strategy).ok_or_else(|| {
-        invalid_metadata(format!(
-            "access_token_strategy {strategy:?} is not supported; use {}",
-            AccessTokenStrategy::names()
-        ))
-    })
+    parse_named(
+        "access_token_strategy",
+        strategy,
+        AccessTokenStrategy::parse,
+        AccessTokenStrategy::names,
+    )
 }
 
 /// Parses `id_token_claims`; an empty string means "not set".
 pub fn parse_id_token_claims(claims: &str) -> Result<IdTokenClaims, OAuthError> {
-    if claims.is_empty() {
-        return Ok(IdTokenClaims::default());
+    parse_named(
+        "id_token_claims",
+        claims,
+        IdTokenClaims::parse,
+        IdTokenClaims::names,
+    )
+}
+
+/// One protocol value of a metadata field: the default when empty, else one of `names`.
+fn parse_named<T: Default>(
+    field: &str,
+    value: &str,
+    parse: fn(&str) -> Option<T>,
+    names: fn() -> String,
+) -> Result<T, OAuthError> {
+    if value.is_empty() {
+        return Ok(T::default());
     }
-    IdTokenClaims::parse(claims).ok_or_else(|| {
+    parse(value).ok_or_else(|| {
         invalid_metadata(format!(
-            "id_token_claims {claims:?} is not supported; use {}",
-            IdTokenClaims::names()
+            "{field} {value:?} is not supported; use {}",
+            names()
         ))
     })
 }

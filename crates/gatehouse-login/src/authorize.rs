@@ -66,29 +66,13 @@ pub async fn authorize_post(
 /// The request's parameters: empty ones count as absent (RFC 6749 §3.1), and the first one
 /// given more than once is named in `duplicate` for the token service to refuse.
 pub fn params(fields: &Fields) -> AuthorizationParams {
-    let get = |name: &str| fields.get(name).map(str::to_owned);
     let duplicate = PARAMS
         .iter()
         .find(|p| fields.names().filter(|n| n == *p).count() > 1)
         .map(|p| (*p).to_owned());
     AuthorizationParams {
-        client_id: get("client_id"),
-        redirect_uri: get("redirect_uri"),
-        response_type: get("response_type"),
-        scope: get("scope"),
-        state: get("state"),
-        code_challenge: get("code_challenge"),
-        code_challenge_method: get("code_challenge_method"),
-        nonce: get("nonce"),
-        prompt: get("prompt"),
-        max_age: get("max_age"),
-        login_hint: get("login_hint"),
-        ui_locales: get("ui_locales"),
-        id_token_hint: fields.secret("id_token_hint"),
-        response_mode: get("response_mode"),
-        request: get("request"),
-        request_uri: get("request_uri"),
         duplicate,
+        ..AuthorizationParams::from_lookup(|name| fields.get(name).map(str::to_owned))
     }
 }
 

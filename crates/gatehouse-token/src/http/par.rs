@@ -10,7 +10,6 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::authorize::AuthorizationParams;
-use gatehouse_core::secret::SecretString;
 use gatehouse_core::token_request::Form;
 
 use super::error::EndpointError;
@@ -41,31 +40,10 @@ async fn push(
 ) -> Result<PushedRequestUri, EndpointError> {
     let client = authenticate_client(service, authorization, form).await?;
     Ok(service
-        .push_authorization_request(&client, authorization_params(form))
+        // The form itself refuses a repeated parameter.
+        .push_authorization_request(
+            &client,
+            AuthorizationParams::from_lookup(|name| form.get(name).map(str::to_owned)),
+        )
         .await?)
-}
-
-/// The authorization request's parameters from the pushed form (the form itself refuses a
-/// repeated parameter).
-fn authorization_params(form: &Form) -> AuthorizationParams {
-    let get = |name: &str| form.get(name).filter(|v| !v.is_empty()).map(str::to_owned);
-    AuthorizationParams {
-        client_id: get("client_id"),
-        redirect_uri: get("redirect_uri"),
-        response_type: get("response_type"),
-        scope: get("scope"),
-        state: get("state"),
-        code_challenge: get("code_challenge"),
-        code_challenge_method: get("code_challenge_method"),
-        nonce: get("nonce"),
-        prompt: get("prompt"),
-        max_age: get("max_age"),
-        login_hint: get("login_hint"),
-        ui_locales: get("ui_locales"),
-        id_token_hint: get("id_token_hint").map(SecretString::new),
-        response_mode: get("response_mode"),
-        request: get("request"),
-        request_uri: get("request_uri"),
-        duplicate: None,
-    }
 }

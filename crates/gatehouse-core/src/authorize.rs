@@ -48,13 +48,17 @@ pub struct AuthorizationParams {
     pub request_uri: Option<String>,
     /// The name of a parameter that appeared more than once (RFC 6749 §3.1 forbids it).
     pub duplicate: Option<String>,
+    /// RFC 8707 resource indicators, the one parameter that may repeat.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource: Vec<String>,
 }
 
 impl AuthorizationParams {
-    /// The parameters `get` finds by name (an empty value counts as absent, RFC 6749 §3.1);
+    /// The parameters `get_all` finds by name, each value in the order given (an empty value
+    /// counts as absent, RFC 6749 §3.1); a single-valued parameter takes its first value, and
     /// `duplicate` is left for the caller, which knows how its transport repeats names.
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
-        let get = |name: &str| get(name).filter(|v| !v.is_empty());
+    pub fn from_lookup(get_all: impl Fn(&str) -> Vec<String>) -> Self {
+        let get = |name: &str| get_all(name).into_iter().next().filter(|v| !v.is_empty());
         Self {
             client_id: get("client_id"),
             redirect_uri: get("redirect_uri"),
@@ -73,6 +77,10 @@ impl AuthorizationParams {
             request: get("request"),
             request_uri: get("request_uri"),
             duplicate: None,
+            resource: get_all("resource")
+                .into_iter()
+                .filter(|v| !v.is_empty())
+                .collect(),
         }
     }
 }
@@ -110,6 +118,9 @@ pub struct ValidatedAuthorization {
     /// Set by the token service (which checks the hint's signature), never by [`validate`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hinted_subject: Option<String>,
+    /// RFC 8707 resources the access tokens of this authorization are for (their `aud`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,6 +271,14 @@ pub fn validate(
         ));
     }
 
+    let resources = crate::resource::requested(meta, &params.resource).map_err(|error| {
+        AuthorizeError::Redirect {
+            redirect_uri: redirect_uri.clone(),
+            error,
+            state: state.clone(),
+        }
+    })?;
+
     let code_challenge = match (
         params.code_challenge.as_deref(),
         params.code_challenge_method.as_deref(),
@@ -330,6 +349,7 @@ pub fn validate(
         ui_locales: params.ui_locales.clone(),
         response_mode: ResponseMode::requested(params.response_mode.as_deref()),
         hinted_subject: None,
+        resources,
     })
 }
 
@@ -446,6 +466,33 @@ mod tests {
             validate(&p, Some(&two), AuthorizePolicy::default()),
             Err(AuthorizeError::Untrusted(_))
         ));
+    }
+
+    #[test]
+    fn resources_must_be_allowed_for_the_client_and_are_kept() {
+        let mut c = client(true, &["http://127.0.0.1/callback"]);
+        c.metadata.allowed_resources = vec!["https://api.neon.tech/projects".into()];
+        let mut p = params();
+        p.resource = vec![
+            "https://api.neon.tech/projects".into(),
+            "https://api.neon.tech/projects".into(),
+        ];
+        let v = validate(&p, Some(&c), AuthorizePolicy::default()).unwrap();
+        assert_eq!(
+            v.resources,
+            vec!["https://api.neon.tech/projects".to_owned()]
+        );
+        p.resource.push("https://api.neon.tech/billing".into());
+        assert_eq!(
+            redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())),
+            (ErrorCode::InvalidTarget, Some("xyz".into()))
+        );
+        assert!(
+            validate(&params(), Some(&c), AuthorizePolicy::default())
+                .unwrap()
+                .resources
+                .is_empty()
+        );
     }
 
     #[test]
@@ -685,14 +732,22 @@ mod tests {
 
     #[test]
     fn parameters_are_read_by_name_and_empty_ones_are_absent() {
-        let p = AuthorizationParams::from_lookup(|name| match name {
-            "client_id" => Some("neoncli".to_owned()),
-            "state" => Some(String::new()),
-            "id_token_hint" => Some("eyJ.hint.sig".to_owned()),
-            "request_uri" => Some("urn:ietf:params:oauth:request_uri:x".to_owned()),
-            _ => None,
+        let p = AuthorizationParams::from_lookup(|name| {
+            let values: &[&str] = match name {
+                "client_id" => &["neoncli", "second"],
+                "state" => &[""],
+                "id_token_hint" => &["eyJ.hint.sig"],
+                "request_uri" => &["urn:ietf:params:oauth:request_uri:x"],
+                "resource" => &["https://a.example.com", "", "https://b.example.com"],
+                _ => &[],
+            };
+            values.iter().map(|v| (*v).to_owned()).collect()
         });
-        assert_eq!(p.client_id.as_deref(), Some("neoncli"));
+        assert_eq!(
+            p.client_id.as_deref(),
+            Some("neoncli"),
+            "the first value counts"
+        );
         assert_eq!(p.state, None, "an empty parameter is an absent one");
         assert_eq!(
             p.id_token_hint.as_ref().map(SecretString::expose),
@@ -702,8 +757,16 @@ mod tests {
             p.request_uri.as_deref(),
             Some("urn:ietf:params:oauth:request_uri:x")
         );
+        assert_eq!(
+            p.resource,
+            vec![
+                "https://a.example.com".to_owned(),
+                "https://b.example.com".to_owned()
+            ],
+            "every resource is kept, empty ones dropped"
+        );
         assert_eq!((p.scope, p.duplicate), (None, None));
-        let every = AuthorizationParams::from_lookup(|name| Some(format!("v-{name}")));
+        let every = AuthorizationParams::from_lookup(|name| vec![format!("v-{name}")]);
         assert_eq!(every.response_mode.as_deref(), Some("v-response_mode"));
         assert_eq!(
             every.code_challenge_method.as_deref(),

@@ -177,6 +177,10 @@ pub struct ClientMetadata {
     /// (`/oauth2/par`).
     #[serde(default, deserialize_with = "null_as_default")]
     pub require_pushed_authorization_requests: bool,
+    /// RFC 8707 resource indicators (absolute URIs) the client may name with `resource`; access
+    /// tokens issued for them carry them as `aud`. Empty: none (beyond `audience`).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub allowed_resources: Vec<String>,
 }
 
 impl Default for ClientMetadata {
@@ -203,6 +207,7 @@ impl Default for ClientMetadata {
             jwks_uri: String::new(),
             id_token_claims: IdTokenClaims::default(),
             require_pushed_authorization_requests: false,
+            allowed_resources: Vec::new(),
         }
     }
 }

@@ -38,6 +38,9 @@ pub struct AuthorizationCodeRecord {
     /// `issued_at` in milliseconds, for revocation cut-offs (0 in codes of older releases).
     #[serde(default)]
     pub issued_at_ms: i64,
+    /// RFC 8707 resources the authorization was for: the audience of its access tokens.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
 }
 
 impl AuthorizationCodeRecord {
@@ -280,6 +283,7 @@ mod tests {
             session_id: None,
             issued_at: NOW - 5,
             issued_at_ms: (NOW - 5) * 1000 + 250,
+            resources: Vec::new(),
         }
     }
 

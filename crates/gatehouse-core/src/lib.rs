@@ -14,6 +14,7 @@ pub mod pkce;
 pub mod protocol;
 pub mod redirect;
 pub mod registration;
+pub mod resource;
 pub mod revocation;
 pub mod scope;
 pub mod secret;

@@ -279,6 +279,7 @@ pub fn validate_metadata(metadata: &ClientMetadata) -> Result<(), OAuthError> {
     ] {
         validate_link_uri(field, value)?;
     }
+    crate::resource::validate_allowed(&metadata.allowed_resources)?;
     Ok(())
 }
 
@@ -1042,6 +1043,18 @@ mod tests {
             Err(ErrorCode::InvalidClientMetadata)
         );
         m.jwks_uri = "https://partner.example.com/jwks.json".into();
+        assert_eq!(validate_metadata(&m), Ok(()));
+    }
+
+    #[test]
+    fn allowed_resources_are_checked_with_the_other_fields() {
+        let mut m = neoncli();
+        m.allowed_resources = vec!["projects-api".into()];
+        assert_eq!(
+            validate_metadata(&m).map_err(|e| e.code),
+            Err(ErrorCode::InvalidClientMetadata)
+        );
+        m.allowed_resources = vec!["https://api.neon.tech/projects".into()];
         assert_eq!(validate_metadata(&m), Ok(()));
     }
 }

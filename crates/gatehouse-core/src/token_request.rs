@@ -10,7 +10,8 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::protocol::GrantType;
 use crate::secret::SecretString;
 
-/// A parsed `application/x-www-form-urlencoded` body in which no parameter repeats.
+/// A parsed `application/x-www-form-urlencoded` body in which no parameter repeats, except
+/// `resource` (RFC 8707 §2), kept apart in [`Form::resources`].
 ///
 /// Its `Debug` shows only the parameters known to carry no secret ([`Form::PUBLIC_PARAMETERS`]);
 /// every other value (`code`, `code_verifier`, `refresh_token`, `client_secret`, `token`,
@@ -18,6 +19,7 @@ use crate::secret::SecretString;
 #[derive(Default)]
 pub struct Form {
     values: HashMap<String, String>,
+    resources: Vec<String>,
 }
 
 impl std::fmt::Debug for Form {
@@ -31,6 +33,9 @@ impl std::fmt::Debug for Form {
             } else {
                 map.entry(name, &format_args!("[redacted]"));
             }
+        }
+        if !self.resources.is_empty() {
+            map.entry(&"resource", &self.resources);
         }
         map.finish()
     }
@@ -47,8 +52,15 @@ impl Form {
         V: Into<String>,
     {
         let mut values = HashMap::new();
+        let mut resources = Vec::new();
         for (k, v) in pairs {
             let (k, v) = (k.into(), v.into());
+            if k == "resource" {
+                if !v.is_empty() {
+                    resources.push(v);
+                }
+                continue;
+            }
             if values.contains_key(&k) {
                 return Err(OAuthError::invalid_request(format!(
                     "the {k} parameter must not be repeated"
@@ -56,7 +68,20 @@ impl Form {
             }
             values.insert(k, v);
         }
-        Ok(Self { values })
+        Ok(Self { values, resources })
+    }
+
+    /// The RFC 8707 `resource` parameters, in the order given (empty ones dropped).
+    pub fn resources(&self) -> &[String] {
+        &self.resources
+    }
+
+    /// Every value of `name`: the resources for `resource`, else the one value if present.
+    pub fn get_all(&self, name: &str) -> Vec<String> {
+        if name == "resource" {
+            return self.resources.clone();
+        }
+        self.get(name).map(str::to_owned).into_iter().collect()
     }
 
     /// The value of `name`, `None` when absent or empty.
@@ -79,7 +104,6 @@ impl Form {
         "scope",
         "redirect_uri",
         "audience",
-        "resource",
         "token_type_hint",
     ];
 
@@ -262,6 +286,32 @@ mod tests {
             f.require("code").unwrap_err().code,
             ErrorCode::InvalidRequest
         );
+    }
+
+    #[test]
+    fn resource_alone_may_repeat_and_is_listed_in_order() {
+        let f = Form::from_pairs([
+            ("resource", "https://a.example.com"),
+            ("grant_type", "client_credentials"),
+            ("resource", ""),
+            ("resource", "https://b.example.com"),
+        ])
+        .unwrap();
+        let both = vec![
+            "https://a.example.com".to_owned(),
+            "https://b.example.com".to_owned(),
+        ];
+        assert_eq!(f.resources(), both.as_slice());
+        assert_eq!(f.get_all("resource"), both);
+        assert_eq!(
+            f.get_all("grant_type"),
+            vec!["client_credentials".to_owned()]
+        );
+        assert!(f.get_all("scope").is_empty());
+        assert_eq!(f.get("resource"), None, "read resources with resources()");
+        let printed = format!("{f:?}");
+        assert!(printed.contains("https://b.example.com"), "{printed}");
+        assert!(!format!("{:?}", Form::default()).contains("resource"));
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub fn params(fields: &Fields) -> AuthorizationParams {
         .map(|p| (*p).to_owned());
     AuthorizationParams {
         duplicate,
-        ..AuthorizationParams::from_lookup(|name| fields.get(name).map(str::to_owned))
+        ..AuthorizationParams::from_lookup(|name| fields.get_all(name))
     }
 }
 

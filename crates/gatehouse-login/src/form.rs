@@ -47,6 +47,15 @@ impl Fields {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every non-empty value of `name`, in order.
+    pub fn get_all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
     pub fn secret(&self, name: &str) -> Option<SecretString> {
         self.get(name).map(SecretString::new)
     }

@@ -104,6 +104,7 @@ impl From<&AuthorizationParams> for pb::AuthorizationParams {
             response_mode: p.response_mode.clone(),
             request: p.request.clone(),
             request_uri: p.request_uri.clone(),
+            resource: p.resource.clone(),
         }
     }
 }
@@ -128,6 +129,7 @@ impl From<pb::AuthorizationParams> for AuthorizationParams {
             response_mode: p.response_mode,
             request: p.request,
             request_uri: p.request_uri,
+            resource: p.resource,
         }
     }
 }
@@ -150,6 +152,7 @@ impl From<&ValidatedAuthorization> for pb::AuthorizationRequest {
             ui_locales: v.ui_locales.clone(),
             hinted_subject: v.hinted_subject.clone(),
             response_mode: v.response_mode.as_str().to_owned(),
+            resources: v.resources.clone(),
         }
     }
 }
@@ -187,6 +190,7 @@ impl TryFrom<pb::AuthorizationRequest> for ValidatedAuthorization {
             ui_locales: r.ui_locales,
             hinted_subject: r.hinted_subject.filter(|s| !s.is_empty()),
             response_mode: ResponseMode::requested(Some(r.response_mode.as_str())),
+            resources: r.resources,
         })
     }
 }
@@ -304,6 +308,7 @@ mod tests {
             ui_locales: Some("de en".into()),
             hinted_subject: Some("user-alice".into()),
             response_mode: ResponseMode::FormPost,
+            resources: vec!["https://api.neon.tech/projects".into()],
         }
     }
 
@@ -324,6 +329,7 @@ mod tests {
             ui_locales: None,
             scope: ScopeSet::default(),
             response_mode: ResponseMode::Query,
+            resources: Vec::new(),
             ..validated()
         };
         assert_eq!(
@@ -360,6 +366,10 @@ mod tests {
             client_id: Some("c".into()),
             state: Some(String::new()),
             duplicate: Some("scope".into()),
+            resource: vec![
+                "https://a.example.com".into(),
+                "https://b.example.com".into(),
+            ],
             ..AuthorizationParams::default()
         };
         assert_eq!(

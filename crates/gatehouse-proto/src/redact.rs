@@ -44,6 +44,7 @@ impl fmt::Debug for AuthorizationParams {
             .field("response_mode", &self.response_mode)
             .field("request", &self.request.as_ref().map(|_| REDACTED))
             .field("request_uri", &self.request_uri)
+            .field("resource", &self.resource)
             .finish()
     }
 }

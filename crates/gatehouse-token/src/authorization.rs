@@ -295,6 +295,8 @@ impl TokenService {
                 ));
             }
         }
+        // Defence in depth, as for PKCE: the resources are the client's to ask for, whoever calls.
+        let resources = gatehouse_core::resource::requested(&client.metadata, &request.resources)?;
         let code = format!("{AUTHORIZATION_CODE_PREFIX}{}", random_token(32));
         let issued_at_ms = self.clock.unix_ms();
         let record = AuthorizationCodeRecord {
@@ -311,6 +313,7 @@ impl TokenService {
             session_id: session_id.map(str::to_owned),
             issued_at: issued_at_ms.div_euclid(1000),
             issued_at_ms,
+            resources,
         };
         Records::new(self.short_lived.as_ref())
             .put(

@@ -249,6 +249,7 @@ impl TokenService {
         scope: &ScopeSet,
         grant_id: &str,
         auth_time: Option<i64>,
+        resources: &[String],
     ) -> (String, RefreshToken) {
         let token = format!("{REFRESH_TOKEN_PREFIX}{}", random_token(32));
         let now = self.clock.now();
@@ -262,6 +263,7 @@ impl TokenService {
             auth_time: auth_time.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok()),
             issued_at: now,
             expires_at: now + self.settings.ttl_refresh_token,
+            resources: resources.to_vec(),
         };
         (token, record)
     }

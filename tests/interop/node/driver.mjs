@@ -182,7 +182,8 @@ class Browser {
     let form;
     for (let hop = 0; hop < 20; hop++) {
       if (url.href.startsWith(redirectUri)) {
-        const res = await this.fetch(url);
+        // A form_post response arrives as a POST of the form's fields.
+        const res = await this.fetch(url, method, form);
         check(res.status === 200, `callback listener answered ${res.status}`);
         return url;
       }
@@ -201,7 +202,14 @@ class Browser {
       }
       const login = findForm(html, 'login-form');
       const consent = findForm(html, 'consent-form');
-      if (login) {
+      const formPost = findForm(html, 'form-post');
+      if (formPost) {
+        // The auto-submitting form of response_mode=form_post: submitted as its script would.
+        form = formPost.fields;
+        url = new URL(formPost.action, url);
+        method = 'POST';
+        continue;
+      } else if (login) {
         form = { ...login.fields, username: USER.username, password: USER.password };
         url = new URL(login.action, url);
       } else if (consent) {
@@ -224,9 +232,19 @@ class Callback {
   static async listen(port = 0, host = '127.0.0.1') {
     const cb = new Callback();
     cb.server = http.createServer((req, res) => {
-      cb.received.push(req.url);
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('You can close this window.');
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        cb.received.push(req.url);
+        cb.requests.push({
+          method: req.method,
+          url: req.url,
+          contentType: req.headers['content-type'] ?? '',
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('You can close this window.');
+      });
     });
     await new Promise((resolve, reject) => {
       cb.server.once('error', reject);
@@ -238,6 +256,17 @@ class Callback {
 
   constructor() {
     this.received = [];
+    this.requests = [];
+  }
+
+  /** The last request the listener received, as a fetch Request (for form_post responses). */
+  takeRequest(base) {
+    const r = this.requests.shift();
+    if (!r) throw new Error('the callback listener received nothing');
+    this.received.shift();
+    const init = { method: r.method, headers: { 'content-type': r.contentType } };
+    if (r.method === 'POST') init.body = r.body;
+    return new Request(new URL(r.url, base), init);
   }
 
   /** The full URL of the last request the listener received, as the app sees it. */
@@ -301,6 +330,41 @@ async function authorize(config, scope, { decision = 'allow', port = 0, path = '
     });
     await new Browser().authorize(url, redirectUri, decision);
     return { callback: cb.take(redirectUri), checks, redirectUri };
+  } finally {
+    cb.close();
+  }
+}
+
+/**
+ * An authorization request with extra parameters: pushed first (RFC 9126) when `par`, and
+ * answered as a form post when `response_mode: 'form_post'`. Returns what the app received
+ * (a fetch Request: a GET to the callback, or the form's POST) and the checks.
+ */
+async function authorizeWith(config, scope, extra = {}, { par = false } = {}) {
+  const cb = await Callback.listen(0);
+  try {
+    const redirectUri = `http://127.0.0.1:${cb.port}/callback`;
+    const verifier = client.randomPKCECodeVerifier();
+    const checks = {
+      pkceCodeVerifier: verifier,
+      expectedState: client.randomState(),
+      expectedNonce: client.randomNonce(),
+      idTokenExpected: scope.split(' ').includes('openid'),
+    };
+    const params = {
+      redirect_uri: redirectUri,
+      scope,
+      state: checks.expectedState,
+      nonce: checks.expectedNonce,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      ...extra,
+    };
+    const url = par
+      ? await client.buildAuthorizationUrlWithPAR(config, params)
+      : client.buildAuthorizationUrl(config, params);
+    await new Browser().authorize(url, redirectUri);
+    return { request: cb.takeRequest(redirectUri), checks, url };
   } finally {
     cb.close();
   }
@@ -558,6 +622,55 @@ const scenarios = [
     return `AuthorizationResponseError error=${e.error} (state and iss checked by the library)`;
   }],
 ];
+
+scenarios.push(
+  ['13-par', async () => {
+    const config = await cfg('basic');
+    const meta = config.serverMetadata();
+    check(meta.pushed_authorization_request_endpoint === `${ISSUER}/oauth2/par`, 'PAR endpoint advertised');
+    const { request, checks, url } = await authorizeWith(config, 'openid urn:neoncloud:projects:read', {}, { par: true });
+    const names = [...url.searchParams.keys()].sort();
+    check(JSON.stringify(names) === JSON.stringify(['client_id', 'request_uri']), `the browser saw only client_id and request_uri (${names.join(',')})`);
+    check(url.searchParams.get('request_uri').startsWith('urn:ietf:params:oauth:request_uri:'), 'a request_uri URN');
+    const tokens = await client.authorizationCodeGrant(config, request, checks);
+    check(tokens.claims().nonce === checks.expectedNonce, 'ID token nonce from the pushed request');
+    // The request URI is single use.
+    const again = await fetch(url, { redirect: 'manual' });
+    const body = await again.text();
+    check(again.status === 400 && body.includes('invalid_request_uri'), `a reused request_uri is refused (HTTP ${again.status})`);
+    return `buildAuthorizationUrlWithPAR → ${names.join('&')} → code → tokens; reuse → HTTP 400 invalid_request_uri`;
+  }],
+
+  ['13-form-post', async () => {
+    const config = await cfg('public');
+    const meta = config.serverMetadata();
+    check(meta.response_modes_supported?.includes('form_post'), 'form_post advertised');
+    const { request, checks } = await authorizeWith(config, 'openid profile', { response_mode: 'form_post' });
+    check(request.method === 'POST', `the response arrived as a POST (${request.method})`);
+    check(new URL(request.url).search === '', 'nothing in the callback URL');
+    const tokens = await client.authorizationCodeGrant(config, request, checks);
+    check(tokens.claims().nonce === checks.expectedNonce, 'ID token nonce');
+    return 'response_mode=form_post: code, state and iss posted to the callback; tokens issued';
+  }],
+
+  ['13-resource-indicator', async () => {
+    const config = await cfg('basic');
+    const resource = 'https://api.neoncloud.example/projects';
+    const { request, checks } = await authorizeWith(config, 'openid urn:neoncloud:projects:read', { resource });
+    const tokens = await client.authorizationCodeGrant(config, request, checks, { resource });
+    const info = await client.tokenIntrospection(config, tokens.access_token);
+    const aud = Array.isArray(info.aud) ? info.aud : [info.aud];
+    check(info.active === true && aud.length === 1 && aud[0] === resource, `introspection aud is the resource (${JSON.stringify(info.aud)})`);
+    // A resource the client is not registered for.
+    const denied = await authorizeWith(config, 'openid', { resource: 'https://api.neoncloud.example/billing' });
+    const e = await expectError(() => client.authorizationCodeGrant(config, denied.request, denied.checks), 'a callback for a resource not allowed');
+    if (!(e instanceof client.AuthorizationResponseError)) {
+      throw new Error(`expected AuthorizationResponseError, got ${describe(e)}`);
+    }
+    check(e.error === 'invalid_target', `error === 'invalid_target' (got '${e.error}')`);
+    return `aud=${JSON.stringify(info.aud)}; a resource not allowed → AuthorizationResponseError error=${e.error}`;
+  }],
+);
 
 console.log(`LIBRARY ${LIB} ${VERSION}`);
 const only = process.env.INTEROP_ONLY;

@@ -92,6 +92,10 @@ pub struct RefreshToken {
     pub auth_time: Option<OffsetDateTime>,
     pub issued_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+    /// RFC 8707 resources the family was authorized for; every access token it yields is
+    /// restricted to them or to the ones its refresh request names. A successor keeps its
+    /// family's.
+    pub resources: Vec<String>,
 }
 
 /// The life state of a stored refresh token.

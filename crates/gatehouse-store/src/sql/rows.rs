@@ -227,7 +227,7 @@ pub(super) fn consent(
 
 macro_rules! refresh_columns {
     () => {
-        "token_hash, family_id, client_id, client_incarnation, subject, scope, auth_time, issued_at, expires_at"
+        "token_hash, family_id, client_id, client_incarnation, subject, scope, auth_time, issued_at, expires_at, resources"
     };
 }
 pub(super) use refresh_columns;
@@ -242,7 +242,14 @@ pub(super) type RefreshRow = (
     Option<i64>,
     i64,
     i64,
+    String,
 );
+
+/// RFC 8707 resources in a column: space-separated (a resource indicator is a URI, which has
+/// no spaces).
+pub(super) fn resources_column(resources: &[String]) -> String {
+    resources.join(" ")
+}
 
 pub(super) fn refresh_token(row: RefreshRow) -> StoreResult<RefreshToken> {
     let (
@@ -255,6 +262,7 @@ pub(super) fn refresh_token(row: RefreshRow) -> StoreResult<RefreshToken> {
         auth_time,
         issued_at,
         expires_at,
+        resources,
     ) = row;
     Ok(RefreshToken {
         token_hash,
@@ -266,6 +274,7 @@ pub(super) fn refresh_token(row: RefreshRow) -> StoreResult<RefreshToken> {
         auth_time: time_opt("auth_time", auth_time)?,
         issued_at: time("issued_at", issued_at)?,
         expires_at: time("expires_at", expires_at)?,
+        resources: resources.split_whitespace().map(str::to_owned).collect(),
     })
 }
 
@@ -280,6 +289,7 @@ pub(super) type RefreshStateRow = (
     Option<i64>,
     i64,
     i64,
+    String,
     Option<i64>,
     Option<i64>,
 );
@@ -297,6 +307,7 @@ pub(super) fn refresh_token_with_state(
         auth_time,
         issued_at,
         expires_at,
+        resources,
         rotated_at,
         revoked_at,
     ) = row;
@@ -310,6 +321,7 @@ pub(super) fn refresh_token_with_state(
         auth_time,
         issued_at,
         expires_at,
+        resources,
     ))?;
     let state = if revoked_at.is_some() {
         RefreshTokenState::Revoked

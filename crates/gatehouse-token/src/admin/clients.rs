@@ -78,6 +78,9 @@ pub struct ClientRequest {
     /// RFC 9126 §5: accept this client's authorization requests only when pushed
     /// (`/oauth2/par`).
     pub require_pushed_authorization_requests: Option<bool>,
+    /// RFC 8707 resource indicators (absolute URIs without a fragment) the client may name with
+    /// `resource`; its access tokens for them carry them as `aud`.
+    pub allowed_resources: Option<Vec<String>>,
 }
 
 /// `client_secret` as a string or nothing. A wrongly typed value is refused without echoing it.
@@ -141,6 +144,7 @@ impl ClientRequest {
             require_pushed_authorization_requests: self
                 .require_pushed_authorization_requests
                 .unwrap_or_default(),
+            allowed_resources: self.allowed_resources.unwrap_or_default(),
         };
         apply_defaults(&mut metadata);
         validate_metadata(&metadata)?;
@@ -200,6 +204,7 @@ pub struct ClientResponse {
     /// `minimal` or `scopes`.
     pub id_token_claims: String,
     pub require_pushed_authorization_requests: bool,
+    pub allowed_resources: Vec<String>,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
@@ -245,6 +250,7 @@ impl ClientResponse {
             jwks_uri: m.jwks_uri.clone(),
             id_token_claims: m.id_token_claims.as_str().to_owned(),
             require_pushed_authorization_requests: m.require_pushed_authorization_requests,
+            allowed_resources: m.allowed_resources.clone(),
             created_at: rfc3339(client.created_at)?,
             updated_at: rfc3339(client.updated_at)?,
         })

@@ -70,8 +70,10 @@ impl Grant for AuthorizationCodeGrant {
             // The user, their consent or the client was revoked after the code was issued.
             return Err(unknown_code());
         }
+        // RFC 8707 §2.2: the token request may name a subset of the authorized resources.
+        let audience = gatehouse_core::resource::narrowed(&record.resources, form.resources())?;
 
-        let response = service.issue_for_code(client, &record).await?;
+        let response = service.issue_for_code(client, &record, audience).await?;
 
         let spent = SpentCodeRecord {
             grant_id: record.grant_id.clone(),
@@ -105,6 +107,7 @@ impl TokenService {
         &self,
         client: &Client,
         record: &AuthorizationCodeRecord,
+        audience: Vec<String>,
     ) -> Result<TokenResponse, OAuthError> {
         let refresh_token =
             if record.scope.grants_offline_access() && client.may_use(GrantType::RefreshToken) {
@@ -114,6 +117,7 @@ impl TokenService {
                     &record.scope,
                     &record.grant_id,
                     Some(record.auth_time),
+                    &record.resources,
                 );
                 self.durable
                     .insert_refresh_token(&stored)
@@ -128,7 +132,7 @@ impl TokenService {
                 client,
                 subject: Some(&record.subject),
                 scope: &record.scope,
-                audience: Vec::new(),
+                audience,
                 grant_id: Some(&record.grant_id),
                 auth_time: Some(record.auth_time),
                 authorized_at_ms: record.authorized_at_ms(),

@@ -187,24 +187,28 @@ pub(crate) fn requested_scope(
     Ok(Some(scope))
 }
 
-/// RFC 8707 `resource` / Hydra's space-separated `audience`: each must be permitted for the
-/// client; none means the default audience.
+/// RFC 8707 `resource` (repeatable) and Hydra's space-separated `audience`: each must be
+/// permitted for the client (`gatehouse_core::resource::permitted`); none means the default
+/// audience.
 pub(crate) fn requested_audience(form: &Form, client: &Client) -> Result<Vec<String>, OAuthError> {
-    let mut audience: Vec<String> = Vec::new();
+    let mut audience = gatehouse_core::resource::requested(&client.metadata, form.resources())?;
     if let Some(a) = form.get("audience") {
-        audience.extend(a.split(' ').filter(|s| !s.is_empty()).map(str::to_owned));
-    }
-    if let Some(r) = form.get("resource") {
-        audience.push(r.to_owned());
-    }
-    if let Some(bad) = audience
-        .iter()
-        .find(|a| !client.metadata.audience.contains(a))
-    {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidTarget,
-            format!("this client may not ask for the audience {bad}"),
-        ));
+        for requested in a.split(' ').filter(|s| !s.is_empty()) {
+            if !client
+                .metadata
+                .audience
+                .iter()
+                .any(|allowed| allowed == requested)
+            {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidTarget,
+                    format!("this client may not ask for the audience {requested}"),
+                ));
+            }
+            if !audience.iter().any(|a| a == requested) {
+                audience.push(requested.to_owned());
+            }
+        }
     }
     Ok(audience)
 }

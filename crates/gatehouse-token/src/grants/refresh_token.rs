@@ -56,6 +56,8 @@ impl Grant for RefreshTokenGrant {
         }
         // Narrowing applies to the new access token; the family keeps its original scope (RFC 6749 §6).
         let scope = requested_scope(form, &current.scope)?.unwrap_or_else(|| current.scope.clone());
+        // So does naming a subset of the family's resources (RFC 8707 §2.2).
+        let audience = gatehouse_core::resource::narrowed(&current.resources, form.resources())?;
         service.require_active_user(&current.subject).await?;
 
         // Everything that can fail on the short-lived store happens before the rotation, the
@@ -66,7 +68,7 @@ impl Grant for RefreshTokenGrant {
                 client,
                 subject: Some(&current.subject),
                 scope: &scope,
-                audience: Vec::new(),
+                audience,
                 grant_id: Some(&current.family_id),
                 auth_time,
                 authorized_at_ms: requested_at_ms,
@@ -100,6 +102,7 @@ impl Grant for RefreshTokenGrant {
             &current.scope,
             &current.family_id,
             auth_time,
+            &current.resources,
         );
         let outcome = service
             .durable

@@ -43,7 +43,7 @@ async fn push(
         // The form itself refuses a repeated parameter.
         .push_authorization_request(
             &client,
-            AuthorizationParams::from_lookup(|name| form.get(name).map(str::to_owned)),
+            AuthorizationParams::from_lookup(|name| form.get_all(name)),
         )
         .await?)
 }

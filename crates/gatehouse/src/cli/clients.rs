@@ -217,6 +217,15 @@ pub struct ClientFields {
     )]
     allowed_cors_origins: Vec<String>,
 
+    /// RFC 8707 resource indicators (absolute URIs) the client may name with `resource`; its access tokens for them carry them as `aud`.
+    #[arg(
+        long = "allowed-resource",
+        alias = "allowed-resources",
+        value_delimiter = ',',
+        value_name = "URI"
+    )]
+    allowed_resources: Vec<String>,
+
     /// Who the client belongs to (free text).
     #[arg(long)]
     owner: Option<String>,
@@ -579,6 +588,7 @@ pub(crate) fn client_body(
         ("response_types", &f.response_types),
         ("audience", &f.audience),
         ("allowed_cors_origins", &f.allowed_cors_origins),
+        ("allowed_resources", &f.allowed_resources),
         ("post_logout_redirect_uris", &f.post_logout_redirect_uris),
         ("contacts", &f.contacts),
     ] {
@@ -709,6 +719,7 @@ fn client_fields(c: &Value) -> String {
         ("RESPONSE TYPES", text(c, "response_types")),
         ("SCOPE", text(c, "scope")),
         ("AUDIENCE", text(c, "audience")),
+        ("ALLOWED RESOURCES", text(c, "allowed_resources")),
         ("OWNER", text(c, "owner")),
         (
             "TOKEN ENDPOINT AUTH METHOD",
@@ -933,11 +944,20 @@ mod tests {
             "--id-token-claims",
             "scopes",
             "--require-pushed-authorization-requests",
+            "--allowed-resource",
+            "https://api.example/projects,urn:example:billing",
+            "--allowed-resources",
+            "https://api.example/users",
         ]);
         assert_eq!(
             new_fields,
             json!({
                 "allowed_cors_origins": ["https://app.example", "https://admin.example"],
+                "allowed_resources": [
+                    "https://api.example/projects",
+                    "urn:example:billing",
+                    "https://api.example/users"
+                ],
                 "owner": "billing team",
                 "jwks_uri": "https://app.example/jwks.json",
                 "id_token_claims": "scopes",

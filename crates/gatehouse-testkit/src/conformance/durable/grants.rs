@@ -25,18 +25,26 @@ fn token(
         auth_time: Some(now - Duration::minutes(5)),
         issued_at: now,
         expires_at: now + lifetime,
+        resources: vec![
+            "https://api.example.com/projects".into(),
+            "urn:example:billing".into(),
+        ],
     }
 }
 
-/// A successor as the token service builds it; the store overwrites `family_id`.
+/// A successor as the token service builds it; the store overwrites `family_id` and keeps the
+/// family's `client_incarnation` and `resources`.
 fn successor(hash: &str) -> RefreshToken {
-    token(
-        hash,
-        "ignored-by-the-store",
-        "app",
-        "alice",
-        Duration::days(30),
-    )
+    RefreshToken {
+        resources: Vec::new(),
+        ..token(
+            hash,
+            "ignored-by-the-store",
+            "app",
+            "alice",
+            Duration::days(30),
+        )
+    }
 }
 
 pub async fn consents_upsert_list_and_delete(b: DurableBackend) {
@@ -105,6 +113,7 @@ pub async fn consents_upsert_list_and_delete(b: DurableBackend) {
 pub async fn rotation_spends_the_old_token_and_stores_the_successor(b: DurableBackend) {
     let store = &b.store;
     let first = token("rt1", "fam1", "app", "alice", Duration::days(30));
+    let family_resources = first.resources.clone();
     store.insert_refresh_token(&first).await.unwrap();
     let next = successor("rt2");
     assert_eq!(
@@ -132,8 +141,10 @@ pub async fn rotation_spends_the_old_token_and_stores_the_successor(b: DurableBa
         second,
         RefreshToken {
             family_id: "fam1".into(),
+            resources: family_resources,
             ..next
-        }
+        },
+        "the successor keeps its family's resources"
     );
 
     // The chain goes on from the successor.

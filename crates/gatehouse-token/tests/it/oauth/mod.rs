@@ -10,6 +10,7 @@ mod introspection;
 mod jwt;
 mod par;
 mod refresh;
+mod resource;
 mod revocation;
 mod token_requests;
 mod userinfo;

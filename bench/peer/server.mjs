@@ -3,6 +3,8 @@
 //
 // - in-memory storage (the provider's own memory adapter), opaque access tokens by default;
 // - `bench-confidential`: client_secret_basic, client_credentials;
+// - `bench-pkjwt`: private_key_jwt with the ES256 public key in the JWK Set file
+//   PEER_PKJWT_JWKS (written by `gatehouse-bench keygen`), client_credentials;
 // - `bench-flow`: a public client (token_endpoint_auth_method none) with PKCE S256, redirect URI
 //   http://127.0.0.1/callback (loopback, any port), authorization_code;
 // - JWT access tokens through RFC 8707 resource indicators, one resource per algorithm
@@ -17,6 +19,7 @@
 // Environment: PEER_PORT (default 13000). Listens on 127.0.0.1 only.
 
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 
 import { hash as argon2Hash, verify as argon2Verify, Algorithm } from '@node-rs/argon2';
@@ -58,6 +61,15 @@ const provider = new Provider(issuer, {
       response_types: [],
       redirect_uris: [],
     },
+    ...(process.env.PEER_PKJWT_JWKS ? [{
+      client_id: 'bench-pkjwt',
+      token_endpoint_auth_method: 'private_key_jwt',
+      token_endpoint_auth_signing_alg: 'ES256',
+      jwks: JSON.parse(fs.readFileSync(process.env.PEER_PKJWT_JWKS, 'utf8')),
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+    }] : []),
     {
       client_id: FLOW_ID,
       application_type: 'native',

@@ -103,6 +103,12 @@ pub enum Operation {
         introspection: Url,
         auth: String,
     },
+    /// client_credentials authenticated with a new `private_key_jwt` assertion each time.
+    PrivateKeyJwt {
+        signer: std::sync::Arc<crate::assertion::Signer>,
+        token: Url,
+        resource: Option<String>,
+    },
 }
 
 impl Operation {
@@ -132,6 +138,32 @@ impl Operation {
                 Ok(())
             }
             Self::Flow(cfg) => run_flow(client, cfg).await,
+            Self::PrivateKeyJwt {
+                signer,
+                token,
+                resource,
+            } => {
+                let body = {
+                    let mut body = url::form_urlencoded::Serializer::new(String::new());
+                    body.append_pair("grant_type", "client_credentials")
+                        .append_pair("client_assertion_type", crate::assertion::ASSERTION_TYPE)
+                        .append_pair("client_assertion", &signer.assertion()?);
+                    if let Some(r) = resource {
+                        body.append_pair("resource", r);
+                    }
+                    body.finish()
+                };
+                let req = Req::new(Method::POST, token)?.form(body);
+                let resp = client.send(&req).await?;
+                if resp.status != 200 || !resp.text().contains("\"access_token\"") {
+                    bail!(
+                        "a private_key_jwt token request answered {}: {}",
+                        resp.status,
+                        resp.text().chars().take(200).collect::<String>()
+                    );
+                }
+                Ok(())
+            }
             Self::MintIntrospect {
                 mint,
                 introspection,

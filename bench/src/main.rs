@@ -12,6 +12,7 @@
 // run with a message, which is all an unwrap could cost.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod assertion;
 mod cookies;
 mod flow;
 mod html;
@@ -51,6 +52,13 @@ enum Cmd {
         #[arg(long, default_value_t = 60.0)]
         timeout_secs: f64,
     },
+    /// Write a new ES256 client key: DIR/key.pk8 (the driver's) and DIR/jwks.json (the servers').
+    Keygen {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value = "bench-es256")]
+        kid: String,
+    },
     /// Write RESULTS.md from the run's records (one JSON object per line).
     Report {
         #[arg(long)]
@@ -65,6 +73,8 @@ enum Scenario {
     Discovery,
     Jwks,
     ClientCredentials,
+    /// client_credentials with `private_key_jwt` (RFC 7523): a fresh ES256 assertion per request.
+    ClientCredentialsPrivateKeyJwt,
     Introspect,
     /// A fresh client_credentials token and its introspection per operation (bench/soak).
     MintIntrospect,
@@ -106,6 +116,12 @@ struct LoadArgs {
     client_id: String,
     #[arg(long, default_value = "")]
     client_secret: String,
+    /// The client's PKCS#8 key (from `keygen`), for private_key_jwt.
+    #[arg(long)]
+    assertion_key: Option<PathBuf>,
+    /// The key id in the assertions' header.
+    #[arg(long, default_value = "bench-es256")]
+    kid: String,
     /// RFC 8707 resource indicator sent with client_credentials.
     #[arg(long)]
     resource: Option<String>,
@@ -136,6 +152,7 @@ fn main() -> anyhow::Result<()> {
             timeout_secs,
         } => rt.block_on(wait_ready(&url, since_ns, timeout_secs)),
         Cmd::Report { records, out } => report::write(&records, &out),
+        Cmd::Keygen { dir, kid } => assertion::generate(&dir, &kid),
     }
 }
 
@@ -159,6 +176,22 @@ async fn load_command(args: LoadArgs) -> anyhow::Result<()> {
             )?,
             must_contain: Some("\"access_token\"".to_owned()),
         },
+        Scenario::ClientCredentialsPrivateKeyJwt => {
+            let key = args
+                .assertion_key
+                .as_deref()
+                .context("--assertion-key is required for this scenario")?;
+            Operation::PrivateKeyJwt {
+                signer: std::sync::Arc::new(assertion::Signer::load(
+                    key,
+                    &args.kid,
+                    &args.client_id,
+                    endpoints.token.as_str(),
+                )?),
+                token: endpoints.token.clone(),
+                resource: args.resource.clone(),
+            }
+        }
         Scenario::Introspect => {
             let token = load::mint_token(&endpoints, &args.client_id, &args.client_secret).await?;
             let body = url::form_urlencoded::Serializer::new(String::new())

@@ -49,6 +49,10 @@ const ROWS: &[(&str, &str)] = &[
     ("discovery", "discovery GET"),
     ("jwks", "JWKS GET"),
     ("cc-opaque", "client_credentials, opaque token"),
+    (
+        "cc-private-key-jwt",
+        "client_credentials, private_key_jwt (a fresh ES256 assertion each), opaque token",
+    ),
     ("introspect", "introspection of a live opaque token"),
     ("cc-jwt-rs256", "client_credentials, JWT access token RS256"),
     ("cc-jwt-es256", "client_credentials, JWT access token ES256"),
@@ -396,6 +400,12 @@ fn targets(md: &mut String, data: &Data) -> anyhow::Result<()> {
         let (m, ok) = ratio_p99("embedded", id, 3.0, Some(5.0));
         row(&format!("{name}: ≥ 3× the peer, p99 < 5 ms"), m, ok)?;
     }
+    let (m, ok) = ratio_p99("embedded", "cc-private-key-jwt", 3.0, None);
+    row(
+        "client_credentials with private_key_jwt (ES256): ≥ 3×",
+        m,
+        ok,
+    )?;
     for (id, name) in [("discovery", "discovery"), ("jwks", "JWKS")] {
         let (m, ok) = ratio_p99("embedded", id, 5.0, None);
         row(&format!("{name}: ≥ 5×"), m, ok)?;

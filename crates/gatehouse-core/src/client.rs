@@ -177,6 +177,10 @@ pub struct ClientMetadata {
     /// (`/oauth2/par`).
     #[serde(default, deserialize_with = "null_as_default")]
     pub require_pushed_authorization_requests: bool,
+    /// RFC 9449 §5.2: every token request of the client must carry a DPoP proof, so its access
+    /// tokens are always sender-constrained.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl Default for ClientMetadata {
@@ -203,6 +207,7 @@ impl Default for ClientMetadata {
             jwks_uri: String::new(),
             id_token_claims: IdTokenClaims::default(),
             require_pushed_authorization_requests: false,
+            dpop_bound_access_tokens: false,
         }
     }
 }

@@ -92,6 +92,9 @@ pub struct RefreshToken {
     pub auth_time: Option<OffsetDateTime>,
     pub issued_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+    /// RFC 9449 §5: the thumbprint of the DPoP key a public client's family is bound to (empty:
+    /// not bound). A successor keeps its family's.
+    pub dpop_jkt: String,
 }
 
 /// The life state of a stored refresh token.

@@ -99,7 +99,7 @@ macro_rules! impl_grants {
                 sqlx::query(concat!(
                     "INSERT INTO refresh_tokens (",
                     refresh_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
                 ))
                 .bind(&token.token_hash)
                 .bind(&token.family_id)
@@ -110,6 +110,7 @@ macro_rules! impl_grants {
                 .bind(rows::unix_opt(token.auth_time))
                 .bind(rows::unix(token.issued_at))
                 .bind(rows::unix(token.expires_at))
+                .bind(&token.dpop_jkt)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| db_error($backend, e))?;
@@ -163,7 +164,7 @@ macro_rules! impl_grants {
                     sqlx::query(concat!(
                         "INSERT INTO refresh_tokens (",
                         refresh_columns!(),
-                        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
                     ))
                     .bind(&successor.token_hash)
                     .bind(&previous.family_id)
@@ -174,6 +175,7 @@ macro_rules! impl_grants {
                     .bind(rows::unix_opt(successor.auth_time))
                     .bind(rows::unix(successor.issued_at))
                     .bind(rows::unix(successor.expires_at))
+                    .bind(&previous.dpop_jkt)
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| db_error($backend, e))?;

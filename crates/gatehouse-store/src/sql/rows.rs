@@ -227,7 +227,7 @@ pub(super) fn consent(
 
 macro_rules! refresh_columns {
     () => {
-        "token_hash, family_id, client_id, client_incarnation, subject, scope, auth_time, issued_at, expires_at"
+        "token_hash, family_id, client_id, client_incarnation, subject, scope, auth_time, issued_at, expires_at, dpop_jkt"
     };
 }
 pub(super) use refresh_columns;
@@ -242,6 +242,7 @@ pub(super) type RefreshRow = (
     Option<i64>,
     i64,
     i64,
+    String,
 );
 
 pub(super) fn refresh_token(row: RefreshRow) -> StoreResult<RefreshToken> {
@@ -255,6 +256,7 @@ pub(super) fn refresh_token(row: RefreshRow) -> StoreResult<RefreshToken> {
         auth_time,
         issued_at,
         expires_at,
+        dpop_jkt,
     ) = row;
     Ok(RefreshToken {
         token_hash,
@@ -266,6 +268,7 @@ pub(super) fn refresh_token(row: RefreshRow) -> StoreResult<RefreshToken> {
         auth_time: time_opt("auth_time", auth_time)?,
         issued_at: time("issued_at", issued_at)?,
         expires_at: time("expires_at", expires_at)?,
+        dpop_jkt,
     })
 }
 
@@ -280,6 +283,7 @@ pub(super) type RefreshStateRow = (
     Option<i64>,
     i64,
     i64,
+    String,
     Option<i64>,
     Option<i64>,
 );
@@ -297,6 +301,7 @@ pub(super) fn refresh_token_with_state(
         auth_time,
         issued_at,
         expires_at,
+        dpop_jkt,
         rotated_at,
         revoked_at,
     ) = row;
@@ -310,6 +315,7 @@ pub(super) fn refresh_token_with_state(
         auth_time,
         issued_at,
         expires_at,
+        dpop_jkt,
     ))?;
     let state = if revoked_at.is_some() {
         RefreshTokenState::Revoked

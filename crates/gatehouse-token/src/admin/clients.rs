@@ -78,6 +78,8 @@ pub struct ClientRequest {
     /// RFC 9126 §5: accept this client's authorization requests only when pushed
     /// (`/oauth2/par`).
     pub require_pushed_authorization_requests: Option<bool>,
+    /// RFC 9449 §5.2: every token request of this client must carry a DPoP proof.
+    pub dpop_bound_access_tokens: Option<bool>,
 }
 
 /// `client_secret` as a string or nothing. A wrongly typed value is refused without echoing it.
@@ -141,6 +143,7 @@ impl ClientRequest {
             require_pushed_authorization_requests: self
                 .require_pushed_authorization_requests
                 .unwrap_or_default(),
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens.unwrap_or_default(),
         };
         apply_defaults(&mut metadata);
         validate_metadata(&metadata)?;
@@ -200,6 +203,7 @@ pub struct ClientResponse {
     /// `minimal` or `scopes`.
     pub id_token_claims: String,
     pub require_pushed_authorization_requests: bool,
+    pub dpop_bound_access_tokens: bool,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
@@ -245,6 +249,7 @@ impl ClientResponse {
             jwks_uri: m.jwks_uri.clone(),
             id_token_claims: m.id_token_claims.as_str().to_owned(),
             require_pushed_authorization_requests: m.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: m.dpop_bound_access_tokens,
             created_at: rfc3339(client.created_at)?,
             updated_at: rfc3339(client.updated_at)?,
         })

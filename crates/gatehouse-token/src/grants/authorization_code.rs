@@ -33,7 +33,11 @@ impl Grant for AuthorizationCodeGrant {
     async fn issue(
         &self,
         service: &TokenService,
-        &GrantRequest { client, form, .. }: &GrantRequest<'_>,
+        &GrantRequest {
+            client,
+            form,
+            dpop_jkt,
+        }: &GrantRequest<'_>,
     ) -> Result<TokenResponse, OAuthError> {
         let code = form.require("code")?;
         let hash = service.token_hash(code);
@@ -71,7 +75,7 @@ impl Grant for AuthorizationCodeGrant {
             return Err(unknown_code());
         }
 
-        let response = service.issue_for_code(client, &record).await?;
+        let response = service.issue_for_code(client, &record, dpop_jkt).await?;
 
         let spent = SpentCodeRecord {
             grant_id: record.grant_id.clone(),
@@ -105,6 +109,7 @@ impl TokenService {
         &self,
         client: &Client,
         record: &AuthorizationCodeRecord,
+        dpop_jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         let refresh_token =
             if record.scope.grants_offline_access() && client.may_use(GrantType::RefreshToken) {
@@ -114,6 +119,7 @@ impl TokenService {
                     &record.scope,
                     &record.grant_id,
                     Some(record.auth_time),
+                    dpop_jkt,
                 );
                 self.durable
                     .insert_refresh_token(&stored)
@@ -132,6 +138,7 @@ impl TokenService {
                 grant_id: Some(&record.grant_id),
                 auth_time: Some(record.auth_time),
                 authorized_at_ms: record.authorized_at_ms(),
+                dpop_jkt,
             })
             .await?;
         let id_token = if record.scope.contains("openid") {

@@ -25,7 +25,7 @@ const NO_CLIENTS: &str =
     "no clients found: expected an object with client_id, an array, or {items: […]}";
 
 /// The fields the admin API keeps for a client (`ClientRequest`); anything else is dropped.
-const KEPT_FIELDS: [&str; 23] = [
+const KEPT_FIELDS: [&str; 24] = [
     "client_id",
     "client_secret",
     "client_name",
@@ -49,6 +49,7 @@ const KEPT_FIELDS: [&str; 23] = [
     "jwks_uri",
     "id_token_claims",
     "require_pushed_authorization_requests",
+    "dpop_bound_access_tokens",
 ];
 
 /// Fields of an export that record the exporting server's own bookkeeping rather than a
@@ -84,6 +85,7 @@ struct ImportShape {
     jwks_uri: Option<String>,
     id_token_claims: Option<String>,
     require_pushed_authorization_requests: Option<bool>,
+    dpop_bound_access_tokens: Option<bool>,
 }
 
 fn check_import_shape(client: &Value) -> anyhow::Result<()> {

@@ -104,6 +104,7 @@ fn refresh_token(hash: &str, family: &str, client_id: &str, subject: &str) -> Re
         auth_time: None,
         issued_at: now,
         expires_at: now + Duration::days(30),
+        dpop_jkt: String::new(),
     }
 }
 

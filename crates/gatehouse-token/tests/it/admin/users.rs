@@ -376,6 +376,7 @@ async fn grant(h: &Harness, subject: &str, family: &str) {
         auth_time: Some(now),
         issued_at: now,
         expires_at: now + Duration::days(30),
+        dpop_jkt: String::new(),
     };
     h.store().insert_refresh_token(&token).await.unwrap();
     let ttl = StdDuration::from_secs(3600);

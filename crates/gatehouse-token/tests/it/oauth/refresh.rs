@@ -164,6 +164,7 @@ async fn refresh_tokens_from_before_client_incarnations_work_for_their_own_clien
             auth_time: Some(now),
             issued_at: now,
             expires_at: now + time::Duration::days(30),
+            dpop_jkt: String::new(),
         };
         let durable = env.service.durable();
         durable

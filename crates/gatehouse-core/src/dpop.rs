@@ -181,9 +181,6 @@ pub fn htu_matches(htu: &str, endpoint: &str) -> bool {
         }
         url.set_query(None);
         url.set_fragment(None);
-        if url.path().is_empty() {
-            url.set_path("/");
-        }
         Some(url)
     };
     match (normalised(htu), normalised(endpoint)) {

@@ -45,7 +45,7 @@ impl TokenService {
     /// Checks the `DPoP` header `proof` of a request to `endpoint` with `method`; returns the
     /// thumbprint of the proof's key. `access_token` is the token presented with it at a resource
     /// (`ath`). Nonces are required at the token endpoint when the settings say so; a nonce sent
-    /// anyway must be one this server issued.
+    /// there anyway must be one this server issued.
     pub async fn check_dpop_proof(
         &self,
         proof: &str,
@@ -65,14 +65,18 @@ impl TokenService {
                 now,
             },
         )?;
-        match verified.claims.nonce.as_deref() {
-            Some(nonce) if !self.dpop_nonces.accepts(nonce, now) => {
-                return Err(use_nonce("the DPoP proof nonce is invalid or expired"));
+        // Nonces are the token endpoint's (RFC 9449 §8); /userinfo issues none, so a nonce a
+        // client library caches for the origin and sends there too is not judged.
+        if endpoint == ProofEndpoint::Token {
+            match verified.claims.nonce.as_deref() {
+                Some(nonce) if !self.dpop_nonces.accepts(nonce, now) => {
+                    return Err(use_nonce("the DPoP proof nonce is invalid or expired"));
+                }
+                None if self.settings.dpop_require_nonce => {
+                    return Err(use_nonce("this server requires a nonce in DPoP proofs"));
+                }
+                _ => {}
             }
-            None if endpoint == ProofEndpoint::Token && self.settings.dpop_require_nonce => {
-                return Err(use_nonce("this server requires a nonce in DPoP proofs"));
-            }
-            _ => {}
         }
         // The jti is spent last, so a proof refused for another reason does not burn it.
         let replay_key = self.token_hash(&format!("{}:{}", verified.jkt, verified.claims.jti));

@@ -309,6 +309,13 @@ async fn a_wrong_ath_another_key_or_a_replay_is_refused_at_userinfo() {
         let reply = userinfo(&env, &dpop, Some(&key.sign(&post).unwrap())).await;
         assert_dpop_challenge(&reply, "invalid_dpop_proof", &format!("{}: htm", env.name));
 
+        // A nonce the client cached from the token endpoint is not judged here.
+        let mut with_nonce = claims(&env, "GET", USERINFO_URL);
+        with_nonce["ath"] = json!(access_token_hash(&access));
+        with_nonce["nonce"] = json!("cached-from-elsewhere");
+        let reply = userinfo(&env, &dpop, Some(&key.sign(&with_nonce).unwrap())).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}: {}", env.name, reply.body);
+
         let good = userinfo_proof(&env, &key, &access);
         let reply = userinfo(&env, &dpop, Some(&good)).await;
         assert_eq!(reply.status, StatusCode::OK, "{}: {}", env.name, reply.body);

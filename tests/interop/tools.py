@@ -247,16 +247,12 @@ def wait(ca, timeout, urls):
 
 
 def table(scenarios_file, result_files):
-    # A line is a scenario name, optionally followed by the libraries that run it (every
-    # library when none is named): a scenario a library has no API for is not expected of it,
-    # and shows as "-" in its column rather than as a pass.
-    scenarios, runners = [], {}
     with open(scenarios_file) as f:
-        for line in f:
-            words = line.split("#", 1)[0].split()
-            if words:
-                scenarios.append(words[0])
-                runners[words[0]] = set(words[1:])
+        entries = [line.split("#", 1)[0].split() for line in f]
+    entries = [e for e in entries if e]
+    scenarios = [e[0] for e in entries]
+    # "<scenario> <library>...": only those libraries drive it (the others have no such API).
+    drivers = {e[0]: e[1:] for e in entries if len(e) > 1}
     only = os.environ.get("INTEROP_ONLY")  # the run script's filter: only those are expected
     if only:
         scenarios = [s for s in scenarios if only in s]
@@ -282,8 +278,12 @@ def table(scenarios_file, result_files):
             seen.add(scenario)
             rows[(deployment, library, scenario)] = (verdict, message)
         for scenario in scenarios:
-            expected = not runners[scenario] or library in runners[scenario]
-            if scenario not in seen and expected:
+            if scenario not in seen and library not in drivers.get(scenario, [library]):
+                rows[(deployment, library, scenario)] = (
+                    "N/A",
+                    "not driven by %s: only %s has the API" % (library, ", ".join(drivers[scenario])),
+                )
+            elif scenario not in seen:
                 rows[(deployment, library, scenario)] = (
                     "FAIL",
                     "no result: the driver stopped before this scenario (see %s)" % path,

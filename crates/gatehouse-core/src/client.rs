@@ -181,6 +181,10 @@ pub struct ClientMetadata {
     /// tokens issued for them carry them as `aud`. Empty: none (beyond `audience`).
     #[serde(default, deserialize_with = "null_as_default")]
     pub allowed_resources: Vec<String>,
+    /// RFC 9449 §5.2: every token request of the client must carry a DPoP proof, so its access
+    /// tokens are always sender-constrained.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl Default for ClientMetadata {
@@ -208,6 +212,7 @@ impl Default for ClientMetadata {
             id_token_claims: IdTokenClaims::default(),
             require_pushed_authorization_requests: false,
             allowed_resources: Vec::new(),
+            dpop_bound_access_tokens: false,
         }
     }
 }

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 /// Every error code Gatehouse emits, from RFC 6749 §4.1.2.1 and §5.2, RFC 7009, RFC 6750 §3.1,
-/// RFC 7591 §3.2.2, RFC 8707 §2 and OpenID Connect Core §3.1.2.6.
+/// RFC 7591 §3.2.2, RFC 8707 §2, RFC 9449 and OpenID Connect Core §3.1.2.6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     InvalidRequest,
@@ -38,6 +38,10 @@ pub enum ErrorCode {
     /// OpenID Connect Core §3.1.2.6, RFC 9126 §4: the `request_uri` is unknown, expired, spent
     /// or another client's.
     InvalidRequestUri,
+    /// RFC 9449 §5, §7.1: the `DPoP` proof is missing, malformed or does not match the request.
+    InvalidDpopProof,
+    /// RFC 9449 §8, §9: the server requires a nonce in the `DPoP` proof (given in `DPoP-Nonce`).
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -67,6 +71,8 @@ impl ErrorCode {
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::InvalidRequestUri => "invalid_request_uri",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 
@@ -89,7 +95,7 @@ impl ErrorCode {
     }
 }
 
-const ALL_CODES: [ErrorCode; 24] = [
+const ALL_CODES: [ErrorCode; 26] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidClient,
     ErrorCode::InvalidGrant,
@@ -114,6 +120,8 @@ const ALL_CODES: [ErrorCode; 24] = [
     ErrorCode::RequestNotSupported,
     ErrorCode::RequestUriNotSupported,
     ErrorCode::InvalidRequestUri,
+    ErrorCode::InvalidDpopProof,
+    ErrorCode::UseDpopNonce,
 ];
 
 impl std::fmt::Display for ErrorCode {

@@ -76,6 +76,9 @@ pub struct AccessTokenRecord {
     /// against it (0 in records of older releases: `issued_at` counts).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub authorized_at_ms: i64,
+    /// RFC 9449 §6: the thumbprint of the DPoP key the token is bound to (`cnf.jkt`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 fn is_zero(v: &i64) -> bool {
@@ -447,6 +450,7 @@ mod tests {
             expires_at: NOW + 3600,
             grant_id: None,
             authorized_at_ms,
+            dpop_jkt: None,
         }
     }
 

@@ -7,6 +7,7 @@
 //! - [`KeyRing`] is the in-memory view the token service signs with: the newest unretired key
 //!   signs, every stored key is published in the JWKS until it is deleted.
 
+pub mod dpop;
 mod encryption;
 mod keys;
 mod ring;

@@ -39,7 +39,9 @@ pub const fn grpc_code(code: ErrorCode) -> Code {
         | ErrorCode::InvalidClientMetadata
         | ErrorCode::RequestNotSupported
         | ErrorCode::RequestUriNotSupported
-        | ErrorCode::InvalidRequestUri => Code::InvalidArgument,
+        | ErrorCode::InvalidRequestUri
+        | ErrorCode::InvalidDpopProof
+        | ErrorCode::UseDpopNonce => Code::InvalidArgument,
         ErrorCode::InvalidClient | ErrorCode::InvalidToken => Code::Unauthenticated,
         ErrorCode::UnauthorizedClient | ErrorCode::AccessDenied | ErrorCode::InsufficientScope => {
             Code::PermissionDenied
@@ -190,7 +192,7 @@ mod tests {
 
     /// Every code, in declaration order. `position` fails to compile when a code is added, which
     /// points here to extend the list.
-    const ALL: [ErrorCode; 24] = [
+    const ALL: [ErrorCode; 26] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InvalidGrant,
@@ -215,6 +217,8 @@ mod tests {
         ErrorCode::RequestNotSupported,
         ErrorCode::RequestUriNotSupported,
         ErrorCode::InvalidRequestUri,
+        ErrorCode::InvalidDpopProof,
+        ErrorCode::UseDpopNonce,
     ];
 
     fn position(code: ErrorCode) -> usize {
@@ -243,6 +247,8 @@ mod tests {
             ErrorCode::RequestNotSupported => 21,
             ErrorCode::RequestUriNotSupported => 22,
             ErrorCode::InvalidRequestUri => 23,
+            ErrorCode::InvalidDpopProof => 24,
+            ErrorCode::UseDpopNonce => 25,
         }
     }
 

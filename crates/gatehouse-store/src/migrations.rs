@@ -41,6 +41,11 @@ const POSTGRES: &[Embedded] = &[
         description: "refresh resources",
         sql: include_str!("../../../migrations/postgres/0004_refresh_resources.sql"),
     },
+    Embedded {
+        version: 5,
+        description: "refresh token dpop binding",
+        sql: include_str!("../../../migrations/postgres/0005_refresh_token_dpop_binding.sql"),
+    },
 ];
 
 const SQLITE: &[Embedded] = &[
@@ -63,6 +68,11 @@ const SQLITE: &[Embedded] = &[
         version: 4,
         description: "refresh resources",
         sql: include_str!("../../../migrations/sqlite/0004_refresh_resources.sql"),
+    },
+    Embedded {
+        version: 5,
+        description: "refresh token dpop binding",
+        sql: include_str!("../../../migrations/sqlite/0005_refresh_token_dpop_binding.sql"),
     },
 ];
 

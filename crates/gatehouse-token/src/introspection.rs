@@ -37,6 +37,15 @@ pub struct Introspection {
     pub aud: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
+    /// RFC 9449 §6.2: the DPoP key a bound access token is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// RFC 7800 `cnf`, with RFC 9449's `jkt` (the thumbprint of the DPoP key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 impl Introspection {
@@ -55,6 +64,8 @@ pub struct ActiveAccessToken {
     pub audience: Vec<String>,
     pub issued_at: i64,
     pub expires_at: i64,
+    /// RFC 9449: the thumbprint of the DPoP key the token is bound to; `None` for a bearer token.
+    pub dpop_jkt: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -69,6 +80,8 @@ struct JwtAccessClaims {
     aud: OneOrMany,
     exp: i64,
     iat: i64,
+    #[serde(default)]
+    cnf: Option<Confirmation>,
 }
 
 #[derive(Deserialize)]
@@ -125,6 +138,7 @@ impl TokenService {
                         audience: r.audience,
                         issued_at: r.issued_at,
                         expires_at: r.expires_at,
+                        dpop_jkt: r.dpop_jkt,
                     };
                     (found, r.client_incarnation, authorized_at_ms)
                 }));
@@ -163,6 +177,7 @@ impl TokenService {
             audience,
             issued_at: claims.iat,
             expires_at: claims.exp,
+            dpop_jkt: claims.cnf.map(|cnf| cnf.jkt),
         };
         // A JWT carries its minting second only: a cut-off within that second ends it (fail
         // closed).
@@ -214,9 +229,14 @@ impl TokenService {
             client_id: Some(t.client_id),
             exp: Some(t.expires_at),
             iat: Some(t.issued_at),
-            token_type: Some("Bearer"),
+            token_type: Some(if t.dpop_jkt.is_some() {
+                "DPoP"
+            } else {
+                "Bearer"
+            }),
             aud: Some(t.audience),
             iss: Some(self.settings.issuer.clone()),
+            cnf: t.dpop_jkt.map(|jkt| Confirmation { jkt }),
         })
     }
 
@@ -242,6 +262,7 @@ impl TokenService {
                     iat: Some(t.issued_at.unix_timestamp()),
                     token_type: Some("refresh_token"),
                     iss: Some(self.settings.issuer.clone()),
+                    cnf: (!t.dpop_jkt.is_empty()).then_some(Confirmation { jkt: t.dpop_jkt }),
                 })
             }
             _ => Ok(Introspection::inactive()),

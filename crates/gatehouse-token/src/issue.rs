@@ -67,6 +67,15 @@ struct JwtAccessTokenClaims<'a> {
     scope: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     auth_time: Option<i64>,
+    /// RFC 9449 §6.1: the DPoP key the token is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<Confirmation<'a>>,
+}
+
+/// RFC 7800 `cnf` with RFC 9449 §6.1's `jkt`.
+#[derive(Serialize)]
+struct Confirmation<'a> {
+    jkt: &'a str,
 }
 
 /// OpenID Connect Core §2 ID token claims.
@@ -98,6 +107,8 @@ pub(crate) struct AccessGrant<'a> {
     /// When the authority behind the token was established, Unix milliseconds (see
     /// `AccessTokenRecord::authorized_at_ms`).
     pub authorized_at_ms: i64,
+    /// RFC 9449: the thumbprint of the DPoP key the token is bound to.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 impl TokenService {
@@ -134,6 +145,7 @@ impl TokenService {
                 client_incarnation: &grant.client.incarnation,
                 scope: &scope,
                 auth_time: grant.auth_time,
+                cnf: grant.dpop_jkt.map(|jkt| Confirmation { jkt }),
             };
             let keys = self.keys();
             let signer = keys
@@ -156,6 +168,7 @@ impl TokenService {
             expires_at,
             grant_id: grant.grant_id.map(str::to_owned),
             authorized_at_ms: grant.authorized_at_ms,
+            dpop_jkt: grant.dpop_jkt.map(str::to_owned),
         };
         Records::new(self.short_lived.as_ref())
             .put(Namespace::AccessToken, &hash, &record, ttl)
@@ -241,7 +254,8 @@ impl TokenService {
         self.revoke_access_tokens_of(grant_id).await
     }
 
-    /// A fresh refresh-token value and the record to store for it (family = `grant_id`).
+    /// A fresh refresh-token value and the record to store for it (family = `grant_id`), bound to
+    /// `dpop_jkt` when the client is public.
     pub(crate) fn new_refresh_token(
         &self,
         client: &Client,
@@ -250,6 +264,7 @@ impl TokenService {
         grant_id: &str,
         auth_time: Option<i64>,
         resources: &[String],
+        dpop_jkt: Option<&str>,
     ) -> (String, RefreshToken) {
         let token = format!("{REFRESH_TOKEN_PREFIX}{}", random_token(32));
         let now = self.clock.now();
@@ -264,6 +279,12 @@ impl TokenService {
             issued_at: now,
             expires_at: now + self.settings.ttl_refresh_token,
             resources: resources.to_vec(),
+            // RFC 9449 §5: only public clients' refresh tokens are bound; a confidential
+            // client's are already bound to its credentials.
+            dpop_jkt: dpop_jkt
+                .filter(|_| client.is_public())
+                .unwrap_or_default()
+                .to_owned(),
         };
         (token, record)
     }

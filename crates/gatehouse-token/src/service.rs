@@ -29,6 +29,8 @@ pub struct TokenService {
     pub(crate) revocations: Revocations,
     /// Keys the failed-login counters (`gatehouse_core::lockout`).
     pub(crate) login_limit_keys: KeyedHasher,
+    /// Issues and checks DPoP nonces (RFC 9449 §8), the same on every replica.
+    pub(crate) dpop_nonces: gatehouse_core::dpop::NonceKeys,
     keys: RwLock<Arc<KeyRing>>,
     clients: ClientCache,
     cors: crate::cors::CorsOrigins,
@@ -103,6 +105,7 @@ impl TokenService {
             client_secrets: gatehouse_core::registration::client_secret_hasher(current),
             tokens: KeyedHasher::new(current, TOKEN_HASH_PURPOSE),
             login_limit_keys: KeyedHasher::new(current, gatehouse_core::lockout::KEY_PURPOSE),
+            dpop_nonces: gatehouse_core::dpop::NonceKeys::new(current),
             key_encryption,
             keys: RwLock::new(Arc::new(ring)),
         })

@@ -24,6 +24,8 @@ pub struct TokenSettings {
     /// RFC 9126 §5: accept authorization requests only when pushed (`/oauth2/par`), from every
     /// client (a client can also require it for itself).
     pub require_par: bool,
+    /// RFC 9449 §8: DPoP proofs at the token endpoint must carry a nonce this server issued.
+    pub dpop_require_nonce: bool,
     /// How long a client record may be served from the in-process cache. Changes made through
     /// this process's admin API invalidate it at once; other replicas see them after this.
     pub client_cache_ttl: Duration,
@@ -48,6 +50,7 @@ impl TokenSettings {
             access_token_algorithm: SigningAlgorithm::Rs256,
             require_pkce: false,
             require_par: false,
+            dpop_require_nonce: false,
             client_cache_ttl: Duration::from_secs(5),
             client_cache_stale_if_error: Duration::from_secs(10 * 60),
             lockout: LockoutPolicy::default(),

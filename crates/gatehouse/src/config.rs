@@ -55,6 +55,7 @@ pub const KEYS: &[&str] = &[
     "id_token_alg",
     "require_pkce",
     "require_par",
+    "dpop_require_nonce",
     "shutdown_grace",
     "shutdown_delay",
     "log",
@@ -252,6 +253,8 @@ pub struct Config {
     pub require_pkce: bool,
     /// Accept authorization requests only when pushed first (RFC 9126 PAR), from every client.
     pub require_par: bool,
+    /// Require a server-issued nonce in DPoP proofs at the token endpoint (RFC 9449 §8).
+    pub dpop_require_nonce: bool,
     /// Log filter (`tracing` env-filter syntax). `GATEHOUSE_LOG`, else `RUST_LOG`, else `info`.
     pub log: Option<String>,
     pub log_format: LogFormat,
@@ -330,6 +333,7 @@ impl Default for Config {
             id_token_alg: "RS256".into(),
             require_pkce: false,
             require_par: false,
+            dpop_require_nonce: false,
             log: None,
             log_format: LogFormat::Human,
             ui_product_name: "Gatehouse".into(),

@@ -311,6 +311,7 @@ async fn start_token_service(
         access_token_algorithm: SigningAlgorithm::parse(&config.access_token_alg)?,
         require_pkce: config.require_pkce,
         require_par: config.require_par,
+        dpop_require_nonce: config.dpop_require_nonce,
         lockout: config.lockout(),
         ..TokenSettings::for_issuer(config.issuer.clone())
     };

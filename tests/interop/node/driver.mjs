@@ -381,6 +381,30 @@ function describeIdToken(claims) {
 }
 
 // ------------------------------------------------------------------------------------------
+// DPoP proofs made by hand (jose), for what the library never sends: replays, other URLs
+
+async function rawProof({ privateKey, publicKey }, htu) {
+  return new jose.SignJWT({ htm: 'POST', htu, jti: crypto.randomUUID(), iat: Math.floor(Date.now() / 1000) })
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await jose.exportJWK(publicKey) })
+    .sign(privateKey);
+}
+
+/** client_credentials as the basic client with this DPoP proof: status, JSON body, DPoP-Nonce. */
+async function rawClientCredentials(tokenEndpoint, proof) {
+  const credentials = `${encodeURIComponent(BASIC.id)}:${encodeURIComponent(BASIC.secret)}`;
+  const res = await fetch(tokenEndpoint, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(credentials).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+      dpop: proof,
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'urn:neoncloud:projects:read' }),
+  });
+  return { status: res.status, body: await res.json(), nonce: res.headers.get('dpop-nonce') };
+}
+
+// ------------------------------------------------------------------------------------------
 // scenarios
 
 const scenarios = [
@@ -609,6 +633,109 @@ const scenarios = [
     const e2 = await expectError(() => client.clientCredentialsGrant(basic, { scope: 'urn:neoncloud:billing:admin' }), 'client_credentials with a scope not allowed');
     const msg2 = expectBodyError(e2, 'invalid_scope');
     return `authorization: AuthorizationResponseError error=${e.error}; token endpoint: ${msg2}`;
+  }],
+
+  // DPoP (RFC 9449): the library's own DPoP handle signs every proof (`getDPoPHandle`).
+  ['10-dpop-code-refresh-userinfo', async () => {
+    const config = await cfg('public');
+    check(config.serverMetadata().dpop_signing_alg_values_supported?.includes('ES256'), 'ES256 advertised for DPoP');
+    const keyPair = await client.randomDPoPKeyPair('ES256');
+    const DPoP = client.getDPoPHandle(config, keyPair);
+    const a = await authorize(config, 'openid profile offline_access');
+    const tokens = await client.authorizationCodeGrant(config, a.callback, a.checks, undefined, { DPoP });
+    check(tokens.token_type?.toLowerCase() === 'dpop', `token_type DPoP (${tokens.token_type})`);
+    check(tokens.refresh_token, 'a refresh token');
+    const sub = tokens.claims().sub;
+    const info = await client.fetchUserInfo(config, tokens.access_token, sub, { DPoP });
+    check(info.sub === sub, 'userinfo with the DPoP scheme');
+    const second = await client.refreshTokenGrant(config, tokens.refresh_token, undefined, { DPoP });
+    check(second.token_type?.toLowerCase() === 'dpop', 'the refreshed access token is DPoP-bound');
+    check(second.refresh_token && second.refresh_token !== tokens.refresh_token, 'rotation');
+    const again = await client.fetchUserInfo(config, second.access_token, sub, { DPoP });
+    check(again.sub === sub, 'userinfo with the refreshed token');
+    return `code → DPoP tokens; userinfo (DPoP scheme) sub matches; refresh with the same key → DPoP token, userinfo ok`;
+  }],
+
+  ['10-dpop-confidential-introspect', async () => {
+    const config = await cfg('basic');
+    const keyPair = await client.randomDPoPKeyPair('ES256');
+    const DPoP = client.getDPoPHandle(config, keyPair);
+    const jkt = await jose.calculateJwkThumbprint(await jose.exportJWK(keyPair.publicKey), 'sha256');
+    const a = await authorize(config, 'openid offline_access urn:neoncloud:projects:read');
+    const tokens = await client.authorizationCodeGrant(config, a.callback, a.checks, undefined, { DPoP });
+    check(tokens.token_type?.toLowerCase() === 'dpop', 'token_type DPoP');
+    const info = await client.tokenIntrospection(config, tokens.access_token);
+    check(info.active === true, 'active');
+    check(info.token_type === 'DPoP', `introspection token_type DPoP (${info.token_type})`);
+    check(info.cnf?.jkt === jkt, `introspection cnf.jkt is the key's RFC 7638 thumbprint (${info.cnf?.jkt})`);
+    // RFC 9449 §5: a confidential client's refresh token is not bound; a refresh without a
+    // proof gives a bearer token.
+    const plain = await client.refreshTokenGrant(config, tokens.refresh_token);
+    check(plain.token_type?.toLowerCase() === 'bearer', `refresh without a proof: Bearer (${plain.token_type})`);
+    const plainInfo = await client.tokenIntrospection(config, plain.access_token);
+    check(plainInfo.active === true && !plainInfo.cnf, 'the bearer token has no cnf');
+    return `introspection: token_type=${info.token_type}, cnf.jkt matches; refresh without a proof → Bearer`;
+  }],
+
+  ['10-dpop-nonce-retry', async () => {
+    // The short-code instance requires DPoP nonces: a proof without one is answered
+    // use_dpop_nonce with a DPoP-Nonce header (seen here first by hand), and the library
+    // retries with it on its own.
+    const config = await configure(SHORT_ISSUER, BASIC.id, client.ClientSecretBasic(BASIC.secret), BASIC.secret);
+    const htu = config.serverMetadata().token_endpoint;
+    const raw = await rawClientCredentials(htu, await rawProof(await jose.generateKeyPair('ES256'), htu));
+    check(raw.status === 400 && raw.body.error === 'use_dpop_nonce', `without a nonce: HTTP ${raw.status} ${raw.body.error}`);
+    check(raw.nonce, 'a DPoP-Nonce header');
+    const keyPair = await client.randomDPoPKeyPair('ES256');
+    const DPoP = client.getDPoPHandle(config, keyPair);
+    const jkt = await jose.calculateJwkThumbprint(await jose.exportJWK(keyPair.publicKey), 'sha256');
+    const tokens = await client.clientCredentialsGrant(config, { scope: 'urn:neoncloud:projects:read' }, { DPoP });
+    check(tokens.token_type?.toLowerCase() === 'dpop', 'token_type DPoP');
+    const info = await client.tokenIntrospection(config, tokens.access_token);
+    check(info.cnf?.jkt === jkt, 'introspection cnf.jkt');
+    // The handle keeps the nonce: the next request needs no retry.
+    const next = await client.clientCredentialsGrant(config, { scope: 'urn:neoncloud:projects:read' }, { DPoP });
+    check(next.token_type?.toLowerCase() === 'dpop', 'second request with the cached nonce');
+    return `without a nonce: ${raw.status} use_dpop_nonce + DPoP-Nonce; the library retried with it; cnf.jkt matches`;
+  }],
+
+  ['10-dpop-proof-replayed', async () => {
+    // A proof captured on the wire and sent again is refused (jti spent once, across replicas).
+    const config = await cfg('basic');
+    const htu = config.serverMetadata().token_endpoint;
+    const keys = await jose.generateKeyPair('ES256');
+    const proof = await rawProof(keys, htu);
+    const first = await rawClientCredentials(htu, proof);
+    check(first.status === 200, `first use: HTTP ${first.status}`);
+    check(first.body.token_type === 'DPoP', 'first use: token_type DPoP');
+    const replay = await rawClientCredentials(htu, proof);
+    check(replay.status === 400 && replay.body.error === 'invalid_dpop_proof', `replay: HTTP ${replay.status} ${replay.body.error}`);
+    // A fresh proof made for another URL is refused as well.
+    const other = await rawClientCredentials(htu, await rawProof(keys, htu.replace('/oauth2/token', '/oauth2/revoke')));
+    check(other.status === 400 && other.body.error === 'invalid_dpop_proof', `another htu: HTTP ${other.status} ${other.body.error}`);
+    return `first use 200 DPoP; replay → ${replay.status} ${replay.body.error}; another htu → ${other.status} ${other.body.error}`;
+  }],
+
+  ['10-dpop-bound-token-misused', async () => {
+    const config = await cfg('public');
+    const DPoP = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'));
+    const thief = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'));
+    const a = await authorize(config, 'openid offline_access');
+    const tokens = await client.authorizationCodeGrant(config, a.callback, a.checks, undefined, { DPoP });
+    const sub = tokens.claims().sub;
+    // The bound access token presented as a bearer token.
+    const e1 = await expectError(() => client.fetchUserInfo(config, tokens.access_token, sub), 'userinfo with a DPoP-bound token as Bearer');
+    if (!(e1 instanceof client.WWWAuthenticateChallengeError)) {
+      throw new Error(`bearer: expected WWWAuthenticateChallengeError, got ${describe(e1)}`);
+    }
+    check(e1.cause.some((c) => c.scheme === 'bearer' && c.parameters.error === 'invalid_token'), `bearer: invalid_token (${JSON.stringify(e1.cause)})`);
+    // The public client's bound refresh token with another key.
+    const e2 = await expectError(() => client.refreshTokenGrant(config, tokens.refresh_token, undefined, { DPoP: thief }), 'refresh with another DPoP key');
+    const msg2 = expectBodyError(e2, 'invalid_grant');
+    // Its holder still refreshes.
+    const ok = await client.refreshTokenGrant(config, tokens.refresh_token, undefined, { DPoP });
+    check(ok.token_type?.toLowerCase() === 'dpop', 'the key holder refreshes');
+    return `as Bearer at userinfo: 401 invalid_token; refresh with another key: ${msg2}; the holder refreshes`;
   }],
 
   ['8-consent-denied', async () => {

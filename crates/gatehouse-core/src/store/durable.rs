@@ -96,6 +96,9 @@ pub struct RefreshToken {
     /// restricted to them or to the ones its refresh request names. A successor keeps its
     /// family's.
     pub resources: Vec<String>,
+    /// RFC 9449 §5: the thumbprint of the DPoP key a public client's family is bound to (empty:
+    /// not bound). A successor keeps its family's.
+    pub dpop_jkt: String,
 }
 
 /// The life state of a stored refresh token.

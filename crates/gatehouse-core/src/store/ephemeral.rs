@@ -66,6 +66,9 @@ pub enum Namespace {
     GrantRevocationReason,
     /// Pushed authorization requests (RFC 9126), keyed by the `request_uri`'s keyed hash.
     PushedAuthorizationRequest,
+    /// The `jti` of DPoP proofs already seen (RFC 9449 §11.1), keyed by the keyed hash of the
+    /// proof key's thumbprint and the `jti`, kept as long as a proof's `iat` is accepted.
+    DpopProofJti,
 }
 
 impl Namespace {
@@ -82,6 +85,7 @@ impl Namespace {
             Self::LoginSessionIndex => "gh:session-index:",
             Self::GrantRevocationReason => "gh:grant-revoked:",
             Self::PushedAuthorizationRequest => "gh:par:",
+            Self::DpopProofJti => "gh:dpop-jti:",
         }
     }
 
@@ -181,6 +185,7 @@ mod tests {
             Namespace::LoginSessionIndex,
             Namespace::GrantRevocationReason,
             Namespace::PushedAuthorizationRequest,
+            Namespace::DpopProofJti,
         ];
         for a in all {
             for b in all {

@@ -99,7 +99,7 @@ macro_rules! impl_grants {
                 sqlx::query(concat!(
                     "INSERT INTO refresh_tokens (",
                     refresh_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
                 ))
                 .bind(&token.token_hash)
                 .bind(&token.family_id)
@@ -111,6 +111,7 @@ macro_rules! impl_grants {
                 .bind(rows::unix(token.issued_at))
                 .bind(rows::unix(token.expires_at))
                 .bind(rows::resources_column(&token.resources))
+                .bind(&token.dpop_jkt)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| db_error($backend, e))?;
@@ -164,7 +165,7 @@ macro_rules! impl_grants {
                     sqlx::query(concat!(
                         "INSERT INTO refresh_tokens (",
                         refresh_columns!(),
-                        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
                     ))
                     .bind(&successor.token_hash)
                     .bind(&previous.family_id)
@@ -176,6 +177,7 @@ macro_rules! impl_grants {
                     .bind(rows::unix(successor.issued_at))
                     .bind(rows::unix(successor.expires_at))
                     .bind(rows::resources_column(&previous.resources))
+                    .bind(&previous.dpop_jkt)
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| db_error($backend, e))?;

@@ -227,7 +227,7 @@ pub(super) fn consent(
 
 macro_rules! refresh_columns {
     () => {
-        "token_hash, family_id, client_id, client_incarnation, subject, scope, auth_time, issued_at, expires_at, resources"
+        "token_hash, family_id, client_id, client_incarnation, subject, scope, auth_time, issued_at, expires_at, resources, dpop_jkt"
     };
 }
 pub(super) use refresh_columns;
@@ -242,6 +242,7 @@ pub(super) type RefreshRow = (
     Option<i64>,
     i64,
     i64,
+    String,
     String,
 );
 
@@ -263,6 +264,7 @@ pub(super) fn refresh_token(row: RefreshRow) -> StoreResult<RefreshToken> {
         issued_at,
         expires_at,
         resources,
+        dpop_jkt,
     ) = row;
     Ok(RefreshToken {
         token_hash,
@@ -275,6 +277,7 @@ pub(super) fn refresh_token(row: RefreshRow) -> StoreResult<RefreshToken> {
         issued_at: time("issued_at", issued_at)?,
         expires_at: time("expires_at", expires_at)?,
         resources: resources.split_whitespace().map(str::to_owned).collect(),
+        dpop_jkt,
     })
 }
 
@@ -289,6 +292,7 @@ pub(super) type RefreshStateRow = (
     Option<i64>,
     i64,
     i64,
+    String,
     String,
     Option<i64>,
     Option<i64>,
@@ -308,6 +312,7 @@ pub(super) fn refresh_token_with_state(
         issued_at,
         expires_at,
         resources,
+        dpop_jkt,
         rotated_at,
         revoked_at,
     ) = row;
@@ -322,6 +327,7 @@ pub(super) fn refresh_token_with_state(
         issued_at,
         expires_at,
         resources,
+        dpop_jkt,
     ))?;
     let state = if revoked_at.is_some() {
         RefreshTokenState::Revoked

@@ -81,6 +81,8 @@ pub struct ClientRequest {
     /// RFC 8707 resource indicators (absolute URIs without a fragment) the client may name with
     /// `resource`; its access tokens for them carry them as `aud`.
     pub allowed_resources: Option<Vec<String>>,
+    /// RFC 9449 §5.2: every token request of this client must carry a DPoP proof.
+    pub dpop_bound_access_tokens: Option<bool>,
 }
 
 /// `client_secret` as a string or nothing. A wrongly typed value is refused without echoing it.
@@ -145,6 +147,7 @@ impl ClientRequest {
                 .require_pushed_authorization_requests
                 .unwrap_or_default(),
             allowed_resources: self.allowed_resources.unwrap_or_default(),
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens.unwrap_or_default(),
         };
         apply_defaults(&mut metadata);
         validate_metadata(&metadata)?;
@@ -205,6 +208,7 @@ pub struct ClientResponse {
     pub id_token_claims: String,
     pub require_pushed_authorization_requests: bool,
     pub allowed_resources: Vec<String>,
+    pub dpop_bound_access_tokens: bool,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
@@ -251,6 +255,7 @@ impl ClientResponse {
             id_token_claims: m.id_token_claims.as_str().to_owned(),
             require_pushed_authorization_requests: m.require_pushed_authorization_requests,
             allowed_resources: m.allowed_resources.clone(),
+            dpop_bound_access_tokens: m.dpop_bound_access_tokens,
             created_at: rfc3339(client.created_at)?,
             updated_at: rfc3339(client.updated_at)?,
         })

@@ -33,7 +33,11 @@ impl Grant for AuthorizationCodeGrant {
     async fn issue(
         &self,
         service: &TokenService,
-        &GrantRequest { client, form, .. }: &GrantRequest<'_>,
+        &GrantRequest {
+            client,
+            form,
+            dpop_jkt,
+        }: &GrantRequest<'_>,
     ) -> Result<TokenResponse, OAuthError> {
         let code = form.require("code")?;
         let hash = service.token_hash(code);
@@ -73,7 +77,9 @@ impl Grant for AuthorizationCodeGrant {
         // RFC 8707 §2.2: the token request may name a subset of the authorized resources.
         let audience = gatehouse_core::resource::narrowed(&record.resources, form.resources())?;
 
-        let response = service.issue_for_code(client, &record, audience).await?;
+        let response = service
+            .issue_for_code(client, &record, audience, dpop_jkt)
+            .await?;
 
         let spent = SpentCodeRecord {
             grant_id: record.grant_id.clone(),
@@ -108,6 +114,7 @@ impl TokenService {
         client: &Client,
         record: &AuthorizationCodeRecord,
         audience: Vec<String>,
+        dpop_jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         let refresh_token =
             if record.scope.grants_offline_access() && client.may_use(GrantType::RefreshToken) {
@@ -118,6 +125,7 @@ impl TokenService {
                     &record.grant_id,
                     Some(record.auth_time),
                     &record.resources,
+                    dpop_jkt,
                 );
                 self.durable
                     .insert_refresh_token(&stored)
@@ -136,6 +144,7 @@ impl TokenService {
                 grant_id: Some(&record.grant_id),
                 auth_time: Some(record.auth_time),
                 authorized_at_ms: record.authorized_at_ms(),
+                dpop_jkt,
             })
             .await?;
         let id_token = if record.scope.contains("openid") {

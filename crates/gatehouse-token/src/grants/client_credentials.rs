@@ -14,7 +14,11 @@ impl Grant for ClientCredentialsGrant {
     async fn issue(
         &self,
         service: &TokenService,
-        &GrantRequest { client, form, .. }: &GrantRequest<'_>,
+        &GrantRequest {
+            client,
+            form,
+            dpop_jkt,
+        }: &GrantRequest<'_>,
     ) -> Result<TokenResponse, OAuthError> {
         let requested_at_ms = service.clock.unix_ms();
         // The client authenticated with its registered method (`TokenService::authenticate_client`),
@@ -38,6 +42,7 @@ impl Grant for ClientCredentialsGrant {
                 grant_id: None,
                 auth_time: None,
                 authorized_at_ms: requested_at_ms,
+                dpop_jkt,
             })
             .await?;
         Ok(TokenResponse {

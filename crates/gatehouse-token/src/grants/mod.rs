@@ -18,6 +18,7 @@ use gatehouse_core::token_request::{Form, presented_credentials};
 
 use tracing::Instrument as _;
 
+use crate::dpop::ProofEndpoint;
 use crate::issue::TokenResponse;
 use crate::service::{TokenService, store_error};
 
@@ -25,6 +26,9 @@ use crate::service::{TokenService, store_error};
 pub(crate) struct GrantRequest<'a> {
     pub client: &'a Client,
     pub form: &'a Form,
+    /// The thumbprint of the key of the request's verified DPoP proof (RFC 9449): the access
+    /// token is bound to it.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// One grant type's handling at the token endpoint.
@@ -75,10 +79,20 @@ pub struct TokenEndpointError {
 }
 
 impl TokenService {
-    /// `POST /oauth2/token`.
+    /// `POST /oauth2/token` without a DPoP proof.
     pub async fn token(
         &self,
         authorization: Option<&str>,
+        form: &Form,
+    ) -> Result<TokenResponse, TokenEndpointError> {
+        self.token_with_dpop(authorization, None, form).await
+    }
+
+    /// `POST /oauth2/token`, with the request's `DPoP` header if it has one (RFC 9449 §5).
+    pub async fn token_with_dpop(
+        &self,
+        authorization: Option<&str>,
+        dpop_proof: Option<&str>,
         form: &Form,
     ) -> Result<TokenResponse, TokenEndpointError> {
         let span = tracing::info_span!(
@@ -88,7 +102,7 @@ impl TokenService {
             outcome = tracing::field::Empty,
         );
         let result = self
-            .token_request(authorization, form)
+            .token_request(authorization, dpop_proof, form)
             .instrument(span.clone())
             .await;
         let grant_type = form
@@ -115,6 +129,7 @@ impl TokenService {
     async fn token_request(
         &self,
         authorization: Option<&str>,
+        dpop_proof: Option<&str>,
         form: &Form,
     ) -> Result<TokenResponse, TokenEndpointError> {
         let basic_auth_attempted = authorization.is_some();
@@ -132,11 +147,32 @@ impl TokenService {
                 format!("this client is not allowed to use the {grant_type} grant"),
             )));
         }
+        let dpop_jkt = match dpop_proof {
+            Some(proof) => Some(
+                self.check_dpop_proof(proof, ProofEndpoint::Token, "POST", None)
+                    .await
+                    .map_err(fail)?,
+            ),
+            None if client.metadata.dpop_bound_access_tokens => {
+                return Err(fail(OAuthError::new(
+                    ErrorCode::InvalidDpopProof,
+                    "this client must send a DPoP proof with every token request",
+                )));
+            }
+            None => None,
+        };
         let request = GrantRequest {
             client: &client,
             form,
+            dpop_jkt: dpop_jkt.as_deref(),
         };
-        let result = handle(grant_type, self, &request).await;
+        let result = handle(grant_type, self, &request).await.map(|mut tokens| {
+            if dpop_jkt.is_some() {
+                // RFC 9449 §5.1: the access token is bound to the proof's key.
+                tokens.token_type = "DPoP";
+            }
+            tokens
+        });
         let grant_type = grant_type.as_str();
         match &result {
             Ok(_) => {

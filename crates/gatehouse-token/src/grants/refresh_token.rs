@@ -4,6 +4,7 @@
 
 use gatehouse_core::error::{ErrorCode, OAuthError};
 use gatehouse_core::grant::GrantRevocationReason;
+use gatehouse_core::secret::constant_time_eq;
 use gatehouse_core::store::{RefreshTokenState, RotateOutcome};
 use time::OffsetDateTime;
 
@@ -23,13 +24,35 @@ async fn revoked(service: &TokenService, family_id: &str) -> OAuthError {
     }
 }
 
+/// RFC 9449 §5: a refresh token bound to a DPoP key (a public client's) is only good with a
+/// proof of that key. `bound` is the family's thumbprint, empty when not bound.
+fn check_dpop_binding(bound: &str, presented: Option<&str>) -> Result<(), OAuthError> {
+    if bound.is_empty() {
+        return Ok(());
+    }
+    match presented {
+        None => Err(OAuthError::new(
+            ErrorCode::InvalidDpopProof,
+            "this refresh token is bound to a DPoP key: send a DPoP proof of that key",
+        )),
+        Some(jkt) if constant_time_eq(jkt.as_bytes(), bound.as_bytes()) => Ok(()),
+        Some(_) => Err(invalid_grant(
+            "the refresh token is bound to another DPoP key",
+        )),
+    }
+}
+
 pub(crate) struct RefreshTokenGrant;
 
 impl Grant for RefreshTokenGrant {
     async fn issue(
         &self,
         service: &TokenService,
-        &GrantRequest { client, form, .. }: &GrantRequest<'_>,
+        &GrantRequest {
+            client,
+            form,
+            dpop_jkt,
+        }: &GrantRequest<'_>,
     ) -> Result<TokenResponse, OAuthError> {
         let requested_at_ms = service.clock.unix_ms();
         let presented = form.require("refresh_token")?;
@@ -54,6 +77,7 @@ impl Grant for RefreshTokenGrant {
         if state == RefreshTokenState::Revoked {
             return Err(revoked(service, &current.family_id).await);
         }
+        check_dpop_binding(&current.dpop_jkt, dpop_jkt)?;
         // Narrowing applies to the new access token; the family keeps its original scope (RFC 6749 §6).
         let scope = requested_scope(form, &current.scope)?.unwrap_or_else(|| current.scope.clone());
         // So does naming a subset of the family's resources (RFC 8707 §2.2).
@@ -72,6 +96,7 @@ impl Grant for RefreshTokenGrant {
                 grant_id: Some(&current.family_id),
                 auth_time,
                 authorized_at_ms: requested_at_ms,
+                dpop_jkt,
             })
             .await?;
         let id_token = if scope.contains("openid") {
@@ -103,6 +128,8 @@ impl Grant for RefreshTokenGrant {
             &current.family_id,
             auth_time,
             &current.resources,
+            // The store keeps the family's binding for the successor.
+            None,
         );
         let outcome = service
             .durable

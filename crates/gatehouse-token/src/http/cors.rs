@@ -58,10 +58,11 @@ pub(super) async fn cors(
     vary_on_origin(headers);
     if allowed {
         allow(headers, &origin);
-        // A page reading a userinfo failure needs the bearer challenge (RFC 6750 §3).
+        // A page reading a userinfo failure needs the bearer challenge (RFC 6750 §3), and a
+        // DPoP client the server's nonce (RFC 9449 §8).
         headers.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("www-authenticate"),
+            HeaderValue::from_static("www-authenticate, dpop-nonce"),
         );
     }
     response

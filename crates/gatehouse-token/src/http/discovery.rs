@@ -95,6 +95,8 @@ struct ProviderMetadata<'a> {
     claims_parameter_supported: bool,
     prompt_values_supported: [&'static str; 4],
     ui_locales_supported: [&'static str; 2],
+    /// RFC 9449 §5.1.
+    dpop_signing_alg_values_supported: [&'static str; 5],
 }
 
 /// Every method, confidential ones first (the order clients read as a preference).
@@ -161,6 +163,7 @@ async fn build_metadata(service: &TokenService) -> Result<Bytes, OAuthError> {
         claims_parameter_supported: false,
         prompt_values_supported: ["none", "login", "consent", "select_account"],
         ui_locales_supported: ["en", "de"],
+        dpop_signing_alg_values_supported: gatehouse_core::dpop::SUPPORTED_ALGS,
     };
     serde_json::to_vec(&metadata).map(Bytes::from).map_err(|e| {
         tracing::error!(error = %e, "provider metadata cannot be serialised");

@@ -103,6 +103,13 @@ pub(super) enum BearerError {
     Failed(OAuthError),
     /// A body over the size limit.
     TooLarge,
+    /// A failure of a request with the `DPoP` scheme (RFC 9449 §7.1): a `DPoP` challenge.
+    Dpop(OAuthError),
+}
+
+/// The `algs` of the `DPoP` challenge (RFC 9449 §7.1).
+fn dpop_algs() -> String {
+    gatehouse_core::dpop::SUPPORTED_ALGS.join(" ")
 }
 
 impl IntoResponse for BearerError {
@@ -110,13 +117,20 @@ impl IntoResponse for BearerError {
         let error = match self {
             Self::Missing => {
                 let challenge = HeaderValue::from_static("Bearer realm=\"gatehouse\"");
-                return (
+                let mut response = (
                     StatusCode::UNAUTHORIZED,
                     [(header::WWW_AUTHENTICATE, challenge)],
                 )
                     .into_response();
+                if let Ok(dpop) = HeaderValue::from_str(&format!("DPoP algs=\"{}\"", dpop_algs())) {
+                    response
+                        .headers_mut()
+                        .append(header::WWW_AUTHENTICATE, dpop);
+                }
+                return response;
             }
             Self::TooLarge => return EndpointError::payload_too_large().into_response(),
+            Self::Dpop(error) => return dpop_failure(error),
             Self::Failed(error) => error,
         };
         let status = status_of(error.code);
@@ -144,6 +158,43 @@ impl IntoResponse for BearerError {
         }
         response
     }
+}
+
+/// A failed request of the `DPoP` scheme: 401 with a `DPoP` challenge naming the error and the
+/// accepted algorithms (RFC 9449 §7.1), 400 for a malformed request, as for bearer tokens.
+fn dpop_failure(error: OAuthError) -> Response {
+    let challenged = matches!(
+        error.code,
+        ErrorCode::InvalidRequest
+            | ErrorCode::InvalidToken
+            | ErrorCode::InsufficientScope
+            | ErrorCode::InvalidDpopProof
+            | ErrorCode::UseDpopNonce
+    );
+    let status = match error.code {
+        ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce => StatusCode::UNAUTHORIZED,
+        code => status_of(code),
+    };
+    let description = quotable(&error.description);
+    let body = ErrorBody {
+        error: error.code.as_str(),
+        error_description: &description,
+    };
+    let mut response = (status, Json(body)).into_response();
+    if challenged {
+        let challenge = format!(
+            "DPoP error=\"{}\", error_description=\"{}\", algs=\"{}\"",
+            error.code.as_str(),
+            description,
+            dpop_algs()
+        );
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+    }
+    response
 }
 
 /// RFC 6749 §5.2 and RFC 6750 §3: `error_description` may hold only %x20-21 / %x23-5B /

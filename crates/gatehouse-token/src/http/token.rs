@@ -7,9 +7,11 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::client::Client;
+use gatehouse_core::dpop::invalid_proof;
+use gatehouse_core::error::{ErrorCode, OAuthError};
 use gatehouse_core::token_request::{Form, presented_credentials};
 
 use super::cors::CorsClient;
@@ -26,11 +28,49 @@ pub(super) async fn token(
         Ok(request) => request,
         Err(e) => return e.into_response(),
     };
-    let answer = match service.token(authorization, &form).await {
-        Ok(tokens) => Json(tokens).into_response(),
-        Err(e) => EndpointError::from(e).into_response(),
+    let proof = match dpop_proof(&headers) {
+        Ok(proof) => proof,
+        Err(e) => return EndpointError::from(e).into_response(),
     };
+    let mut answer = match service.token_with_dpop(authorization, proof, &form).await {
+        Ok(tokens) => Json(tokens).into_response(),
+        Err(e) => {
+            let nonce_asked = e.error.code == ErrorCode::UseDpopNonce;
+            let mut answer = EndpointError::from(e).into_response();
+            if nonce_asked {
+                set_dpop_nonce(&mut answer, &service);
+            }
+            answer
+        }
+    };
+    if proof.is_some() && service.settings().dpop_require_nonce {
+        // RFC 9449 §8.2: a fresh nonce with every answer, so the client never has to ask.
+        set_dpop_nonce(&mut answer, &service);
+    }
     for_client(answer, &headers, authorization, &form)
+}
+
+/// The one `DPoP` header of a request, if any (RFC 9449 §4.3: not more than one).
+pub(super) fn dpop_proof(headers: &HeaderMap) -> Result<Option<&str>, OAuthError> {
+    let mut values = headers.get_all(DPOP).iter();
+    match (values.next(), values.next()) {
+        (None, _) => Ok(None),
+        (Some(_), Some(_)) => Err(invalid_proof("send one DPoP header")),
+        (Some(value), None) => value
+            .to_str()
+            .map(Some)
+            .map_err(|_| invalid_proof("the DPoP header is not a JWT")),
+    }
+}
+
+/// The `DPoP` request header (RFC 9449 §4.1).
+pub(super) const DPOP: &str = "dpop";
+
+/// Adds `DPoP-Nonce` with the current nonce (RFC 9449 §8.1).
+pub(super) fn set_dpop_nonce(answer: &mut Response, service: &TokenService) {
+    if let Ok(value) = HeaderValue::from_str(&service.dpop_nonce()) {
+        answer.headers_mut().insert("dpop-nonce", value);
+    }
 }
 
 /// Marks the answer with the client the request names, so CORS answers only that client's

@@ -4,6 +4,10 @@
 //! `access_token` form field (§2.2); never from the query string (§2.3 is a MAY that puts tokens
 //! in logs and browser history; such a request is refused with `invalid_request`, and its token
 //! is not looked at). Failures carry a `WWW-Authenticate: Bearer` challenge (§3).
+//!
+//! A DPoP-bound token (RFC 9449 §7) comes as `Authorization: DPoP <token>` with a `DPoP` proof
+//! of its key for this request (`htm`, `htu`, `ath`, `iat`, unused `jti`); such a token sent as
+//! `Bearer` is refused. Failures of the DPoP scheme carry a `WWW-Authenticate: DPoP` challenge.
 
 use std::sync::Arc;
 
@@ -18,7 +22,11 @@ use serde_json::{Map, Value};
 
 use super::error::BearerError;
 use super::form::{declares_form, parse_form};
+use super::token::dpop_proof;
+use crate::dpop::ProofEndpoint;
 use crate::service::TokenService;
+use crate::userinfo::Presentation;
+use gatehouse_core::dpop::invalid_proof;
 
 type Claims = Json<Map<String, Value>>;
 
@@ -28,7 +36,7 @@ pub(super) async fn userinfo_get(
     uri: Uri,
 ) -> Result<Claims, BearerError> {
     let token = bearer_token(&headers, &uri, None)?;
-    claims(&service, token).await
+    claims(&service, &headers, "GET", token).await
 }
 
 pub(super) async fn userinfo_post(
@@ -48,15 +56,47 @@ pub(super) async fn userinfo_post(
         &uri,
         form.as_ref().and_then(|f| f.get("access_token")),
     )?;
-    claims(&service, token).await
+    claims(&service, &headers, "POST", token).await
 }
 
-async fn claims(service: &TokenService, token: &str) -> Result<Claims, BearerError> {
-    service
-        .userinfo(token)
-        .await
-        .map(Json)
-        .map_err(BearerError::Failed)
+async fn claims(
+    service: &TokenService,
+    headers: &HeaderMap,
+    method: &str,
+    (token, scheme): (&str, Scheme),
+) -> Result<Claims, BearerError> {
+    match scheme {
+        Scheme::Bearer => service
+            .userinfo(token)
+            .await
+            .map(Json)
+            .map_err(BearerError::Failed),
+        Scheme::Dpop => {
+            let proof = dpop_proof(headers)
+                .map_err(BearerError::Dpop)?
+                .ok_or_else(|| {
+                    BearerError::Dpop(invalid_proof("the DPoP scheme needs a DPoP proof header"))
+                })?;
+            let jkt = service
+                .check_dpop_proof(proof, ProofEndpoint::Userinfo, method, Some(token))
+                .await
+                .map_err(BearerError::Dpop)?;
+            service
+                .userinfo_presented(token, Presentation::Dpop { jkt: &jkt })
+                .await
+                .map(Json)
+                .map_err(BearerError::Dpop)
+        }
+    }
+}
+
+/// The authentication scheme the access token came with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    /// RFC 6750: the header's `Bearer` scheme or the body.
+    Bearer,
+    /// RFC 9449 §7.1: the header's `DPoP` scheme.
+    Dpop,
 }
 
 fn read_body_form(body: Result<Bytes, BytesRejection>) -> Result<Form, BearerError> {
@@ -72,12 +112,13 @@ fn read_body_form(body: Result<Bytes, BytesRejection>) -> Result<Form, BearerErr
     parse_form(&bytes).map_err(BearerError::Failed)
 }
 
-/// The one bearer token of the request (RFC 6750 §2: "MUST NOT use more than one method").
+/// The one access token of the request and its scheme (RFC 6750 §2: "MUST NOT use more than one
+/// method").
 fn bearer_token<'a>(
     headers: &'a HeaderMap,
     uri: &Uri,
     from_body: Option<&'a str>,
-) -> Result<&'a str, BearerError> {
+) -> Result<(&'a str, Scheme), BearerError> {
     let invalid =
         |description: &'static str| BearerError::Failed(OAuthError::invalid_request(description));
     if uri.query().is_some_and(|q| {
@@ -96,12 +137,19 @@ fn bearer_token<'a>(
                 .to_str()
                 .map_err(|_| invalid("malformed Authorization header"))?;
             let (scheme, credentials) = value.split_once(' ').unwrap_or((value, ""));
-            if scheme.eq_ignore_ascii_case("bearer") {
+            let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+                Some(Scheme::Bearer)
+            } else if scheme.eq_ignore_ascii_case("dpop") {
+                Some(Scheme::Dpop)
+            } else {
+                None
+            };
+            if let Some(scheme) = scheme {
                 let token = credentials.trim();
                 if token.is_empty() {
-                    return Err(invalid("the Bearer credentials are empty"));
+                    return Err(invalid("the access token credentials are empty"));
                 }
-                Some(token)
+                Some((token, scheme))
             } else {
                 // Another scheme is not a bearer token: answered like no token at all.
                 None
@@ -112,7 +160,8 @@ fn bearer_token<'a>(
         (Some(_), Some(_)) => Err(invalid(
             "send the access token either in the Authorization header or in the body, not both",
         )),
-        (Some(token), None) | (None, Some(token)) => Ok(token),
+        (Some(found), None) => Ok(found),
+        (None, Some(token)) => Ok((token, Scheme::Bearer)),
         (None, None) => Err(BearerError::Missing),
     }
 }
@@ -131,7 +180,7 @@ mod tests {
         h
     }
 
-    fn code(r: Result<&str, BearerError>) -> Option<&'static str> {
+    fn code(r: Result<(&str, Scheme), BearerError>) -> Option<&'static str> {
         match r {
             Err(BearerError::Failed(e)) => Some(e.code.as_str()),
             Err(BearerError::Missing) => None,
@@ -144,15 +193,23 @@ mod tests {
         let uri: Uri = "/userinfo".parse().unwrap();
         assert_eq!(
             bearer_token(&headers(&["Bearer abc"]), &uri, None).unwrap(),
-            "abc"
+            ("abc", Scheme::Bearer)
         );
         assert_eq!(
             bearer_token(&headers(&["bearer  abc "]), &uri, None).unwrap(),
-            "abc"
+            ("abc", Scheme::Bearer)
+        );
+        assert_eq!(
+            bearer_token(&headers(&["DPoP abc"]), &uri, None).unwrap(),
+            ("abc", Scheme::Dpop)
+        );
+        assert_eq!(
+            code(bearer_token(&headers(&["DPoP abc"]), &uri, Some("def"))),
+            Some("invalid_request")
         );
         assert_eq!(
             bearer_token(&headers(&[]), &uri, Some("def")).unwrap(),
-            "def"
+            ("def", Scheme::Bearer)
         );
         assert_eq!(code(bearer_token(&headers(&[]), &uri, None)), None);
         assert_eq!(

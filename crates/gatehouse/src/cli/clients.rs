@@ -283,6 +283,11 @@ pub struct ClientFields {
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     require_pushed_authorization_requests: Option<bool>,
 
+    /// Require a DPoP proof with every token request of this client, so its access tokens are
+    /// always bound to a key (RFC 9449); --dpop-bound-access-tokens=false lifts it.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    dpop_bound_access_tokens: Option<bool>,
+
     /// Access token format: opaque or jwt.
     #[arg(long, value_name = "STRATEGY", value_parser = parse_access_token_strategy)]
     access_token_strategy: Option<String>,
@@ -635,6 +640,9 @@ pub(crate) fn client_body(
     if let Some(par) = f.require_pushed_authorization_requests {
         body.insert("require_pushed_authorization_requests".into(), par.into());
     }
+    if let Some(dpop) = f.dpop_bound_access_tokens {
+        body.insert("dpop_bound_access_tokens".into(), dpop.into());
+    }
     if let Some(raw) = &f.metadata {
         let parsed: Value = serde_json::from_str(raw)
             .map_err(|e| anyhow!("--metadata is not valid JSON ({e}): pass an object such as '{{\"team\":\"billing\"}}'"))?;
@@ -743,6 +751,7 @@ fn client_fields(c: &Value) -> String {
             "REQUIRE PAR",
             flag(c, "require_pushed_authorization_requests"),
         ),
+        ("DPOP BOUND", flag(c, "dpop_bound_access_tokens")),
         ("METADATA", metadata),
         ("CREATED AT", text(c, "created_at")),
         ("UPDATED AT", text(c, "updated_at")),
@@ -948,6 +957,7 @@ mod tests {
             "https://api.example/projects,urn:example:billing",
             "--allowed-resources",
             "https://api.example/users",
+            "--dpop-bound-access-tokens",
         ]);
         assert_eq!(
             new_fields,
@@ -962,7 +972,12 @@ mod tests {
                 "jwks_uri": "https://app.example/jwks.json",
                 "id_token_claims": "scopes",
                 "require_pushed_authorization_requests": true,
+                "dpop_bound_access_tokens": true,
             })
+        );
+        assert_eq!(
+            body_of(&["clients", "create", "--dpop-bound-access-tokens=false"]),
+            json!({"dpop_bound_access_tokens": false})
         );
         assert_eq!(
             body_of(&[

@@ -25,7 +25,7 @@ const NO_CLIENTS: &str =
     "no clients found: expected an object with client_id, an array, or {items: […]}";
 
 /// The fields the admin API keeps for a client (`ClientRequest`); anything else is dropped.
-const KEPT_FIELDS: [&str; 24] = [
+const KEPT_FIELDS: &[&str] = &[
     "client_id",
     "client_secret",
     "client_name",
@@ -50,6 +50,7 @@ const KEPT_FIELDS: [&str; 24] = [
     "id_token_claims",
     "require_pushed_authorization_requests",
     "allowed_resources",
+    "dpop_bound_access_tokens",
 ];
 
 /// Fields of an export that record the exporting server's own bookkeeping rather than a
@@ -86,6 +87,7 @@ struct ImportShape {
     id_token_claims: Option<String>,
     require_pushed_authorization_requests: Option<bool>,
     allowed_resources: Option<Vec<String>>,
+    dpop_bound_access_tokens: Option<bool>,
 }
 
 fn check_import_shape(client: &Value) -> anyhow::Result<()> {

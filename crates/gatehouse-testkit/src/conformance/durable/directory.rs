@@ -105,6 +105,7 @@ fn refresh_token(hash: &str, family: &str, client_id: &str, subject: &str) -> Re
         issued_at: now,
         expires_at: now + Duration::days(30),
         resources: Vec::new(),
+        dpop_jkt: String::new(),
     }
 }
 

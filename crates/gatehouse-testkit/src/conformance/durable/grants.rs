@@ -29,6 +29,7 @@ fn token(
             "https://api.example.com/projects".into(),
             "urn:example:billing".into(),
         ],
+        dpop_jkt: String::new(),
     }
 }
 
@@ -429,4 +430,46 @@ pub async fn expired_tokens_are_purged_in_batches(b: DurableBackend) {
         store.revoke_families_of("alice", None).await.unwrap(),
         vec!["fam-live".to_owned()]
     );
+}
+
+/// A DPoP-bound family keeps its key's thumbprint through every rotation, whatever the successor
+/// says (RFC 9449 §5: the binding is the family's).
+pub async fn a_bound_family_keeps_its_key_through_rotation(b: DurableBackend) {
+    let store = &b.store;
+    let family = unique_id("fam");
+    let bound = RefreshToken {
+        dpop_jkt: "jkt-of-the-first-key".into(),
+        ..token(
+            &unique_id("rt"),
+            &family,
+            "app",
+            "alice",
+            Duration::days(30),
+        )
+    };
+    store.insert_refresh_token(&bound).await.unwrap();
+    let (found, _) = store
+        .get_refresh_token(&bound.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.dpop_jkt, "jkt-of-the-first-key");
+
+    let next = successor(&unique_id("rt"));
+    assert!(next.dpop_jkt.is_empty());
+    let outcome = store
+        .rotate_refresh_token(&bound.token_hash, &next, now())
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, RotateOutcome::Rotated { ref previous } if previous.dpop_jkt == "jkt-of-the-first-key"),
+        "{outcome:?}"
+    );
+    let (rotated, state) = store
+        .get_refresh_token(&next.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state, RefreshTokenState::Active);
+    assert_eq!(rotated.dpop_jkt, "jkt-of-the-first-key");
 }

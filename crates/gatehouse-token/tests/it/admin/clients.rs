@@ -831,3 +831,55 @@ async fn dry_run_validates_completely_and_writes_nothing() {
         );
     }
 }
+
+/// RFC 9449 §5.2 client metadata: off unless asked for, kept through reads, replaces and
+/// patches, and documented in `/admin/openapi.json`.
+#[tokio::test]
+async fn dpop_bound_access_tokens_round_trips() {
+    for h in harnesses().await {
+        let created = h.post("/admin/clients", neoncli()).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", h.name);
+        assert_eq!(created.body["dpop_bound_access_tokens"], false);
+
+        let bound = with(&neoncli(), "dpop_bound_access_tokens", json!(true));
+        let replaced = h.put("/admin/clients/neoncli", bound).await;
+        assert_eq!(
+            replaced.status,
+            StatusCode::OK,
+            "{}: {}",
+            h.name,
+            replaced.body
+        );
+        assert_eq!(replaced.body["dpop_bound_access_tokens"], true);
+        let stored = h.store().get_client("neoncli").await.unwrap().unwrap();
+        assert!(stored.metadata.dpop_bound_access_tokens);
+        assert_eq!(
+            h.get("/admin/clients/neoncli").await.body["dpop_bound_access_tokens"],
+            true
+        );
+
+        let patched = h
+            .patch(
+                "/admin/clients/neoncli",
+                json!([{"op": "replace", "path": "/dpop_bound_access_tokens", "value": false}]),
+            )
+            .await;
+        assert_eq!(
+            patched.status,
+            StatusCode::OK,
+            "{}: {}",
+            h.name,
+            patched.body
+        );
+        assert_eq!(patched.body["dpop_bound_access_tokens"], false);
+
+        let doc = h.get("/admin/openapi.json").await.body;
+        for schema in ["ClientRequest", "ClientResponse"] {
+            assert!(
+                doc["components"]["schemas"][schema]["properties"]["dpop_bound_access_tokens"]
+                    .is_object(),
+                "{schema}"
+            );
+        }
+    }
+}

@@ -149,7 +149,7 @@ async fn a_single_page_app_redeems_its_code_from_its_own_origin() {
         assert_eq!(denied.header("access-control-allow-origin"), Some(SPA));
         assert_eq!(
             denied.header("access-control-expose-headers"),
-            Some("www-authenticate")
+            Some("www-authenticate, dpop-nonce")
         );
         let discovery = from_page(
             &env,

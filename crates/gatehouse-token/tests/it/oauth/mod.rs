@@ -5,6 +5,7 @@ mod client_auth;
 mod code;
 mod cors;
 mod discovery;
+mod dpop;
 mod ending_access;
 mod introspection;
 mod jwt;

@@ -311,6 +311,7 @@ async fn start_token_service(
         access_token_algorithm: SigningAlgorithm::parse(&config.access_token_alg)?,
         require_pkce: config.require_pkce,
         require_par: config.require_par,
+        allow_http_jwks_uri: config.dev,
         lockout: config.lockout(),
         ..TokenSettings::for_issuer(config.issuer.clone())
     };

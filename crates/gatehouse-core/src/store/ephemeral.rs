@@ -66,6 +66,9 @@ pub enum Namespace {
     GrantRevocationReason,
     /// Pushed authorization requests (RFC 9126), keyed by the `request_uri`'s keyed hash.
     PushedAuthorizationRequest,
+    /// `jti`s of client assertions (RFC 7523 §3) already used, until the assertion expires,
+    /// keyed by [`crate::client_assertion::replay_key`].
+    ClientAssertionJti,
 }
 
 impl Namespace {
@@ -82,6 +85,7 @@ impl Namespace {
             Self::LoginSessionIndex => "gh:session-index:",
             Self::GrantRevocationReason => "gh:grant-revoked:",
             Self::PushedAuthorizationRequest => "gh:par:",
+            Self::ClientAssertionJti => "gh:jti:",
         }
     }
 
@@ -181,6 +185,7 @@ mod tests {
             Namespace::LoginSessionIndex,
             Namespace::GrantRevocationReason,
             Namespace::PushedAuthorizationRequest,
+            Namespace::ClientAssertionJti,
         ];
         for a in all {
             for b in all {

@@ -221,13 +221,24 @@ pub struct ClientFields {
     #[arg(long)]
     owner: Option<String>,
 
-    /// none (public client, PKCE), client_secret_basic or client_secret_post.
+    /// none (public client, PKCE), client_secret_basic, client_secret_post, client_secret_jwt
+    /// or private_key_jwt (needs --jwks or --jwks-uri).
     #[arg(long, value_name = "METHOD", value_parser = parse_auth_method)]
     token_endpoint_auth_method: Option<String>,
 
-    /// URL of the client's public keys (JWK Set).
+    /// The only algorithm the client's private_key_jwt or client_secret_jwt assertions may use
+    /// (e.g. ES256, RS256, EdDSA, HS256); "" accepts any that fits the method.
+    #[arg(long, value_name = "ALG")]
+    token_endpoint_auth_signing_alg: Option<String>,
+
+    /// URL of the client's public keys (JWK Set), fetched over https.
     #[arg(long, value_name = "URI")]
     jwks_uri: Option<String>,
+
+    /// The client's public keys inline: a JWK Set as JSON, or @FILE to read it from a file;
+    /// "" removes them.
+    #[arg(long, value_name = "JSON|@FILE")]
+    jwks: Option<String>,
 
     /// URL of the client's logo.
     #[arg(long, value_name = "URI")]
@@ -608,6 +619,10 @@ pub(crate) fn client_body(
         ("owner", &f.owner),
         ("token_endpoint_auth_method", &f.token_endpoint_auth_method),
         ("jwks_uri", &f.jwks_uri),
+        (
+            "token_endpoint_auth_signing_alg",
+            &f.token_endpoint_auth_signing_alg,
+        ),
         ("logo_uri", &f.logo_uri),
         ("client_uri", &f.client_uri),
         ("policy_uri", &f.policy_uri),
@@ -618,6 +633,9 @@ pub(crate) fn client_body(
         if let Some(value) = value {
             body.insert(key.into(), value.trim().into());
         }
+    }
+    if let Some(raw) = &f.jwks {
+        body.insert("jwks".into(), jwks_flag(raw)?);
     }
     if let Some(skip) = f.skip_consent {
         body.insert("skip_consent".into(), skip.into());
@@ -634,6 +652,27 @@ pub(crate) fn client_body(
         body.insert("metadata".into(), parsed);
     }
     Ok(body)
+}
+
+/// `--jwks`: a JWK Set as JSON, `@FILE`, or `""` (none).
+fn jwks_flag(raw: &str) -> anyhow::Result<Value> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(Value::Null);
+    }
+    let text = match raw.strip_prefix('@') {
+        Some(path) => {
+            std::fs::read_to_string(path).map_err(|e| anyhow!("--jwks: cannot read {path}: {e}"))?
+        }
+        None => raw.to_owned(),
+    };
+    let parsed: Value = serde_json::from_str(&text).map_err(|e| {
+        anyhow!("--jwks is not valid JSON ({e}): pass a JWK Set such as '{{\"keys\":[...]}}'")
+    })?;
+    if !parsed.is_object() {
+        bail!("--jwks must be a JWK Set such as '{{\"keys\":[...]}}'");
+    }
+    Ok(parsed)
 }
 
 /// What `create` and `rotate-secret` print: the ID, and a secret the server generated.
@@ -720,6 +759,17 @@ fn client_fields(c: &Value) -> String {
             text(c, "post_logout_redirect_uris"),
         ),
         ("JWKS URI", text(c, "jwks_uri")),
+        (
+            "JWKS",
+            c.get("jwks")
+                .filter(|j| !j.is_null())
+                .map(|j| format!("{} keys", j["keys"].as_array().map_or(0, Vec::len)))
+                .unwrap_or_default(),
+        ),
+        (
+            "AUTH SIGNING ALG",
+            text(c, "token_endpoint_auth_signing_alg"),
+        ),
         ("LOGO URI", text(c, "logo_uri")),
         ("CLIENT URI", text(c, "client_uri")),
         ("POLICY URI", text(c, "policy_uri")),
@@ -1102,13 +1152,15 @@ mod tests {
             "clients",
             "create",
             "--token-endpoint-auth-method",
-            "private_key_jwt",
+            "tls_client_auth",
         ])
         .unwrap_err();
         assert!(
             clap_err
                 .to_string()
-                .contains("use none, client_secret_basic or client_secret_post")
+                .contains(
+                    "use none, client_secret_basic, client_secret_post, private_key_jwt or client_secret_jwt"
+                )
         );
         assert!(parse(&["clients", "create", "--secret", "x", "--secret-stdin"]).is_err());
         assert!(parse(&["clients", "create", "--password", "x"]).is_err());

@@ -25,7 +25,7 @@ const NO_CLIENTS: &str =
     "no clients found: expected an object with client_id, an array, or {items: […]}";
 
 /// The fields the admin API keeps for a client (`ClientRequest`); anything else is dropped.
-const KEPT_FIELDS: [&str; 23] = [
+const KEPT_FIELDS: [&str; 25] = [
     "client_id",
     "client_secret",
     "client_name",
@@ -47,6 +47,8 @@ const KEPT_FIELDS: [&str; 23] = [
     "allowed_cors_origins",
     "owner",
     "jwks_uri",
+    "jwks",
+    "token_endpoint_auth_signing_alg",
     "id_token_claims",
     "require_pushed_authorization_requests",
 ];
@@ -82,6 +84,8 @@ struct ImportShape {
     allowed_cors_origins: Option<Vec<String>>,
     owner: Option<String>,
     jwks_uri: Option<String>,
+    jwks: Option<Value>,
+    token_endpoint_auth_signing_alg: Option<String>,
     id_token_claims: Option<String>,
     require_pushed_authorization_requests: Option<bool>,
 }
@@ -186,6 +190,10 @@ pub(crate) fn parse_import(sources: &[(String, String)]) -> anyhow::Result<Vec<I
                 .is_some_and(|s| s.is_null() || s.as_str() == Some(""))
             {
                 obj.remove("client_secret");
+            }
+            // Hydra exports `"jwks": {}` for a client without keys.
+            if obj.get("jwks").is_some_and(is_empty_value) {
+                obj.remove("jwks");
             }
             let mut dropped = Vec::new();
             obj.retain(|key, value| {
@@ -422,10 +430,10 @@ mod tests {
             r#"[{"client_id":"a","jwks":{"keys":[{"kty":"RSA"}]},"subject_type":"pairwise","frontchannel_logout_uri":"","owner":"me"}]"#,
         )])
         .unwrap();
-        assert_eq!(entries[0].dropped, ["jwks", "subject_type"]);
+        assert_eq!(entries[0].dropped, ["subject_type"]);
         assert_eq!(
             entries[0].body,
-            serde_json::json!({"client_id": "a", "owner": "me"})
+            serde_json::json!({"client_id": "a", "owner": "me", "jwks": {"keys": [{"kty": "RSA"}]}})
         );
     }
 
@@ -474,7 +482,7 @@ mod tests {
         ));
         assert!(err(r#"[{"scope":"bad\"scope"}]"#).contains("invalid scope token"));
         assert!(
-            err(r#"[{"token_endpoint_auth_method":"private_key_jwt"}]"#)
+            err(r#"[{"token_endpoint_auth_method":"tls_client_auth"}]"#)
                 .contains("use none, client_secret_basic")
         );
         assert!(err(r#"[{"access_token_strategy":"macaroon"}]"#).contains("use opaque or jwt"));

@@ -13,6 +13,7 @@ import * as client from 'openid-client';
 import * as jose from 'jose';
 import http from 'node:http';
 import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 
 const LIB = 'openid-client';
 const require = createRequire(import.meta.url);
@@ -34,6 +35,12 @@ const BASIC = { id: env('INTEROP_BASIC_CLIENT_ID'), secret: env('INTEROP_BASIC_C
 const POST = { id: env('INTEROP_POST_CLIENT_ID'), secret: env('INTEROP_POST_CLIENT_SECRET') };
 const SEED = { id: env('INTEROP_SEED_CLIENT_ID'), secret: env('INTEROP_SEED_CLIENT_SECRET') };
 const SEED_PORT = Number(env('INTEROP_SEED_CALLBACK_PORT'));
+const KEYS = {
+  id: env('INTEROP_KEYS_CLIENT_ID'),
+  kid: env('INTEROP_KEYS_KID'),
+  pem: readFileSync(env('INTEROP_KEYS_PRIVATE_KEY_FILE'), 'utf8'),
+};
+const HS = { id: env('INTEROP_HS_CLIENT_ID'), secret: env('INTEROP_HS_CLIENT_SECRET') };
 const SEED_SCOPES =
   'openid offline offline_access urn:neoncloud:projects:create urn:neoncloud:projects:read ' +
   'urn:neoncloud:projects:update urn:neoncloud:projects:delete';
@@ -271,6 +278,9 @@ async function cfg(kind) {
       post: () => configure(ISSUER, POST.id, client.ClientSecretPost(POST.secret), POST.secret),
       seed: () => configure(ISSUER, SEED.id, client.ClientSecretPost(SEED.secret), SEED.secret),
       short: () => configure(SHORT_ISSUER, PUBLIC_ID, client.None()),
+      keys: async () => configure(ISSUER, KEYS.id,
+        client.PrivateKeyJwt({ key: await jose.importPKCS8(KEYS.pem, 'ES256'), kid: KEYS.kid })),
+      hs: () => configure(ISSUER, HS.id, client.ClientSecretJwt(HS.secret), HS.secret),
     }[kind]();
   }
   return configs[kind];
@@ -436,6 +446,42 @@ const scenarios = [
     const config = await cfg('public');
     const e = await expectError(() => client.clientCredentialsGrant(config, { scope: 'openid' }), 'client_credentials for a public client');
     return expectBodyError(e, 'unauthorized_client');
+  }],
+
+  ...[['private-key-jwt', 'keys', KEYS.id], ['client-secret-jwt', 'hs', HS.id]].map(([name, kind, id]) => [`9-${name}`, async () => {
+    const config = await cfg(kind);
+    const tokens = await client.clientCredentialsGrant(config, { scope: 'urn:neoncloud:projects:read' });
+    check(tokens.access_token && tokens.token_type?.toLowerCase() === 'bearer', 'a Bearer access token');
+    // A second assertion (new jti) from the library, at the introspection endpoint.
+    const info = await client.tokenIntrospection(config, tokens.access_token);
+    check(info.active === true && info.client_id === id, 'introspection: active, client_id');
+    return `${name.replaceAll('-', '_')}: client_credentials token issued, introspection (another assertion) active client_id=${info.client_id}`;
+  }]),
+
+  ['9-client-assertion-replayed', async () => {
+    // openid-client makes a fresh assertion per request, so the replay is sent over raw HTTP,
+    // with an assertion signed by jose (the library openid-client itself signs with).
+    const config = await cfg('keys');
+    const tokenEndpoint = config.serverMetadata().token_endpoint;
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new jose.SignJWT({ jti: client.randomState() })
+      .setProtectedHeader({ alg: 'ES256', kid: KEYS.kid })
+      .setIssuer(KEYS.id).setSubject(KEYS.id).setAudience(ISSUER)
+      .setIssuedAt(now).setExpirationTime(now + 60)
+      .sign(await jose.importPKCS8(KEYS.pem, 'ES256'));
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    });
+    const post = () => fetch(tokenEndpoint, { method: 'POST', body });
+    const first = await post();
+    check(first.status === 200, `the first use answers 200 (got ${first.status})`);
+    const second = await post();
+    const answer = await second.json();
+    check(second.status === 401 && answer.error === 'invalid_client',
+      `the replay answers 401 invalid_client (got ${second.status} ${answer.error})`);
+    return `raw HTTP (jose-signed assertion): first 200, replay ${second.status} ${answer.error}: ${answer.error_description}`;
   }],
 
   ['7-seed-authorization-url', async () => {

@@ -237,6 +237,10 @@ pub struct ClientMetadata {
     /// (`/oauth2/par`).
     #[serde(default, deserialize_with = "null_as_default")]
     pub require_pushed_authorization_requests: bool,
+    /// RFC 9101 §10.5: the client's authorization requests are accepted only as a signed
+    /// request object (`request`, by value or pushed).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub require_signed_request_object: bool,
 }
 
 impl Default for ClientMetadata {
@@ -266,6 +270,7 @@ impl Default for ClientMetadata {
             client_secret_sealed: SealedSecret::default(),
             id_token_claims: IdTokenClaims::default(),
             require_pushed_authorization_requests: false,
+            require_signed_request_object: false,
         }
     }
 }

@@ -38,6 +38,8 @@ pub enum ErrorCode {
     /// OpenID Connect Core §3.1.2.6, RFC 9126 §4: the `request_uri` is unknown, expired, spent
     /// or another client's.
     InvalidRequestUri,
+    /// RFC 9101 §6.3: the request object is invalid (signature, claims, or not signed).
+    InvalidRequestObject,
 }
 
 impl ErrorCode {
@@ -67,6 +69,7 @@ impl ErrorCode {
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::InvalidRequestUri => "invalid_request_uri",
+            Self::InvalidRequestObject => "invalid_request_object",
         }
     }
 
@@ -89,7 +92,7 @@ impl ErrorCode {
     }
 }
 
-const ALL_CODES: [ErrorCode; 24] = [
+const ALL_CODES: [ErrorCode; 25] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidClient,
     ErrorCode::InvalidGrant,
@@ -114,6 +117,7 @@ const ALL_CODES: [ErrorCode; 24] = [
     ErrorCode::RequestNotSupported,
     ErrorCode::RequestUriNotSupported,
     ErrorCode::InvalidRequestUri,
+    ErrorCode::InvalidRequestObject,
 ];
 
 impl std::fmt::Display for ErrorCode {

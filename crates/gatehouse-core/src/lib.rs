@@ -15,6 +15,7 @@ pub mod pkce;
 pub mod protocol;
 pub mod redirect;
 pub mod registration;
+pub mod request_object;
 pub mod revocation;
 pub mod scope;
 pub mod secret;

@@ -39,7 +39,8 @@ pub const fn grpc_code(code: ErrorCode) -> Code {
         | ErrorCode::InvalidClientMetadata
         | ErrorCode::RequestNotSupported
         | ErrorCode::RequestUriNotSupported
-        | ErrorCode::InvalidRequestUri => Code::InvalidArgument,
+        | ErrorCode::InvalidRequestUri
+        | ErrorCode::InvalidRequestObject => Code::InvalidArgument,
         ErrorCode::InvalidClient | ErrorCode::InvalidToken => Code::Unauthenticated,
         ErrorCode::UnauthorizedClient | ErrorCode::AccessDenied | ErrorCode::InsufficientScope => {
             Code::PermissionDenied
@@ -190,7 +191,7 @@ mod tests {
 
     /// Every code, in declaration order. `position` fails to compile when a code is added, which
     /// points here to extend the list.
-    const ALL: [ErrorCode; 24] = [
+    const ALL: [ErrorCode; 25] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InvalidGrant,
@@ -215,6 +216,7 @@ mod tests {
         ErrorCode::RequestNotSupported,
         ErrorCode::RequestUriNotSupported,
         ErrorCode::InvalidRequestUri,
+        ErrorCode::InvalidRequestObject,
     ];
 
     fn position(code: ErrorCode) -> usize {
@@ -243,6 +245,7 @@ mod tests {
             ErrorCode::RequestNotSupported => 21,
             ErrorCode::RequestUriNotSupported => 22,
             ErrorCode::InvalidRequestUri => 23,
+            ErrorCode::InvalidRequestObject => 24,
         }
     }
 

@@ -6,7 +6,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use gatehouse_core::client::{Client, SealedSecret, TokenEndpointAuthMethod};
+use gatehouse_core::client::{Client, SealedSecret};
 use gatehouse_core::client_assertion::{check_alg, check_claims, peek, replay_key};
 use gatehouse_core::error::{ErrorCode, OAuthError};
 use gatehouse_core::secret::SecretString;
@@ -105,29 +105,12 @@ impl TokenService {
             &client.metadata.token_endpoint_auth_signing_alg,
             &peeked.alg,
         )?;
-        let alg = Algorithm::from_str(&peeked.alg)
-            .map_err(|_| failed("the client_assertion's alg is not supported"))?;
-        let claims = match method {
-            TokenEndpointAuthMethod::ClientSecretJwt => {
-                let secret = open_secret(&self.client_secret_sealing, &client.metadata.client_secret_sealed)
-                    .ok_or_else(|| {
-                        tracing::warn!(client_id = %client.id, "a client_secret_jwt client has no usable sealed secret; rotate its secret");
-                        failed("client authentication failed")
-                    })?;
-                let key = DecodingKey::from_secret(&secret);
-                jsonwebtoken::decode::<Value>(assertion, &key, &signature_only(alg))
-                    .ok()
-                    .map(|d| d.claims)
-            }
-            TokenEndpointAuthMethod::PrivateKeyJwt => {
-                self.verify_with_client_keys(client, assertion, peeked.kid.as_deref(), alg)
-                    .await?
-            }
-            _ => None,
-        };
-        let claims = claims.ok_or_else(|| {
-            failed("the client_assertion's signature does not verify with the client's keys")
-        })?;
+        let claims = self
+            .verify_client_jwt(client, assertion, &peeked)
+            .await?
+            .ok_or_else(|| {
+                failed("the client_assertion's signature does not verify with the client's keys")
+            })?;
         let now = self.clock.now().unix_timestamp();
         let accepted = check_claims(
             &claims,
@@ -149,6 +132,35 @@ impl TokenService {
             return Err(failed("this client_assertion was already used (jti)"));
         }
         Ok(())
+    }
+
+    /// The claims of `jwt` (whose header `peeked` read) when its signature verifies with one of
+    /// `client`'s keys: a MAC (HS*) with its sealed `client_secret_jwt` secret, any other
+    /// algorithm with its `jwks` or `jwks_uri`; `None` when it does not verify. The caller has
+    /// already decided which algorithms it accepts (never `none`).
+    pub(crate) async fn verify_client_jwt(
+        &self,
+        client: &Client,
+        jwt: &str,
+        peeked: &gatehouse_core::client_assertion::UnverifiedJwt,
+    ) -> Result<Option<Value>, OAuthError> {
+        let alg = Algorithm::from_str(&peeked.alg)
+            .map_err(|_| failed("the JWT's alg is not supported"))?;
+        if peeked.alg.starts_with("HS") {
+            let secret = open_secret(&self.client_secret_sealing, &client.metadata.client_secret_sealed)
+                .ok_or_else(|| {
+                    tracing::info!(client_id = %client.id, "a MACed JWT for a client without a sealed secret");
+                    failed("client authentication failed")
+                })?;
+            let key = DecodingKey::from_secret(&secret);
+            return Ok(
+                jsonwebtoken::decode::<Value>(jwt, &key, &signature_only(alg))
+                    .ok()
+                    .map(|d| d.claims),
+            );
+        }
+        self.verify_with_client_keys(client, jwt, peeked.kid.as_deref(), alg)
+            .await
     }
 
     /// `private_key_jwt`: the keys from `jwks`, or from `jwks_uri` (fetched again once when the

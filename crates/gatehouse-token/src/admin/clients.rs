@@ -87,6 +87,9 @@ pub struct ClientRequest {
     /// RFC 9126 §5: accept this client's authorization requests only when pushed
     /// (`/oauth2/par`).
     pub require_pushed_authorization_requests: Option<bool>,
+    /// RFC 9101 §10.5: accept this client's authorization requests only as a signed request
+    /// object (`request`, by value or pushed), verified with its keys.
+    pub require_signed_request_object: Option<bool>,
 }
 
 /// `client_secret` as a string or nothing. A wrongly typed value is refused without echoing it.
@@ -158,6 +161,7 @@ impl ClientRequest {
             require_pushed_authorization_requests: self
                 .require_pushed_authorization_requests
                 .unwrap_or_default(),
+            require_signed_request_object: self.require_signed_request_object.unwrap_or_default(),
         };
         apply_defaults(&mut metadata);
         validate_metadata(&metadata)?;
@@ -221,6 +225,7 @@ pub struct ClientResponse {
     /// `minimal` or `scopes`.
     pub id_token_claims: String,
     pub require_pushed_authorization_requests: bool,
+    pub require_signed_request_object: bool,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
@@ -268,6 +273,7 @@ impl ClientResponse {
             jwks_uri: m.jwks_uri.clone(),
             id_token_claims: m.id_token_claims.as_str().to_owned(),
             require_pushed_authorization_requests: m.require_pushed_authorization_requests,
+            require_signed_request_object: m.require_signed_request_object,
             created_at: rfc3339(client.created_at)?,
             updated_at: rfc3339(client.updated_at)?,
         })

@@ -94,7 +94,9 @@ struct ProviderMetadata<'a> {
     claims_supported: [&'static str; 14],
     code_challenge_methods_supported: [&'static str; 1],
     authorization_response_iss_parameter_supported: bool,
+    /// RFC 9101 §10.5 / OpenID Connect Discovery: `request` by value, signed with these.
     request_parameter_supported: bool,
+    request_object_signing_alg_values_supported: Vec<&'static str>,
     /// Defaults to `true` when omitted (Discovery §3), so it must be said.
     request_uri_parameter_supported: bool,
     claims_parameter_supported: bool,
@@ -166,7 +168,8 @@ async fn build_metadata(service: &TokenService) -> Result<Bytes, OAuthError> {
         ],
         code_challenge_methods_supported: ["S256"],
         authorization_response_iss_parameter_supported: true,
-        request_parameter_supported: false,
+        request_parameter_supported: true,
+        request_object_signing_alg_values_supported: supported_algs(),
         request_uri_parameter_supported: false,
         claims_parameter_supported: false,
         prompt_values_supported: ["none", "login", "consent", "select_account"],

@@ -285,6 +285,11 @@ pub struct ClientFields {
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     require_pushed_authorization_requests: Option<bool>,
 
+    /// Accept this client's authorization requests only as a signed request object (request,
+    /// RFC 9101); --require-signed-request-object=false lifts it.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    require_signed_request_object: Option<bool>,
+
     /// Access token format: opaque or jwt.
     #[arg(long, value_name = "STRATEGY", value_parser = parse_access_token_strategy)]
     access_token_strategy: Option<String>,
@@ -643,6 +648,9 @@ pub(crate) fn client_body(
     if let Some(par) = f.require_pushed_authorization_requests {
         body.insert("require_pushed_authorization_requests".into(), par.into());
     }
+    if let Some(signed) = f.require_signed_request_object {
+        body.insert("require_signed_request_object".into(), signed.into());
+    }
     if let Some(raw) = &f.metadata {
         let parsed: Value = serde_json::from_str(raw)
             .map_err(|e| anyhow!("--metadata is not valid JSON ({e}): pass an object such as '{{\"team\":\"billing\"}}'"))?;
@@ -781,6 +789,10 @@ fn client_fields(c: &Value) -> String {
         (
             "REQUIRE PAR",
             flag(c, "require_pushed_authorization_requests"),
+        ),
+        (
+            "REQUIRE SIGNED REQUESTS",
+            flag(c, "require_signed_request_object"),
         ),
         ("METADATA", metadata),
         ("CREATED AT", text(c, "created_at")),

@@ -25,7 +25,7 @@ const NO_CLIENTS: &str =
     "no clients found: expected an object with client_id, an array, or {items: […]}";
 
 /// The fields the admin API keeps for a client (`ClientRequest`); anything else is dropped.
-const KEPT_FIELDS: [&str; 25] = [
+const KEPT_FIELDS: [&str; 26] = [
     "client_id",
     "client_secret",
     "client_name",
@@ -51,6 +51,7 @@ const KEPT_FIELDS: [&str; 25] = [
     "token_endpoint_auth_signing_alg",
     "id_token_claims",
     "require_pushed_authorization_requests",
+    "require_signed_request_object",
 ];
 
 /// Fields of an export that record the exporting server's own bookkeeping rather than a
@@ -88,6 +89,7 @@ struct ImportShape {
     token_endpoint_auth_signing_alg: Option<String>,
     id_token_claims: Option<String>,
     require_pushed_authorization_requests: Option<bool>,
+    require_signed_request_object: Option<bool>,
 }
 
 fn check_import_shape(client: &Value) -> anyhow::Result<()> {

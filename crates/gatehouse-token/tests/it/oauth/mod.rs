@@ -11,6 +11,7 @@ mod introspection;
 mod jwt;
 mod par;
 mod refresh;
+mod request_object;
 mod revocation;
 mod token_requests;
 mod userinfo;

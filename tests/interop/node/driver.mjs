@@ -290,7 +290,7 @@ async function cfg(kind) {
  * Authorization request built by the library (PKCE S256, state, nonce), the user's part in the
  * browser, and the callback the loopback listener received. The code is not exchanged yet.
  */
-async function authorize(config, scope, { decision = 'allow', port = 0, path = '/callback', host } = {}) {
+async function authorize(config, scope, { decision = 'allow', port = 0, path = '/callback', host, build } = {}) {
   const cb = await Callback.listen(port);
   try {
     const redirectUri = `http://${host ?? '127.0.0.1'}:${cb.port}${path}`;
@@ -301,14 +301,15 @@ async function authorize(config, scope, { decision = 'allow', port = 0, path = '
       expectedNonce: client.randomNonce(),
       idTokenExpected: scope.split(' ').includes('openid'),
     };
-    const url = client.buildAuthorizationUrl(config, {
+    const parameters = {
       redirect_uri: redirectUri,
       scope,
       state: checks.expectedState,
       nonce: checks.expectedNonce,
       code_challenge: await client.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
-    });
+    };
+    const url = build ? await build(config, parameters) : client.buildAuthorizationUrl(config, parameters);
     await new Browser().authorize(url, redirectUri, decision);
     return { callback: cb.take(redirectUri), checks, redirectUri };
   } finally {
@@ -457,6 +458,26 @@ const scenarios = [
     check(info.active === true && info.client_id === id, 'introspection: active, client_id');
     return `${name.replaceAll('-', '_')}: client_credentials token issued, introspection (another assertion) active client_id=${info.client_id}`;
   }]),
+
+  ['9-request-object', async () => {
+    // buildAuthorizationUrlWithJAR: the whole request as a JWT signed with the client's key,
+    // then the code exchanged with private_key_jwt.
+    const config = await cfg('keys');
+    const key = { key: await jose.importPKCS8(KEYS.pem, 'ES256'), kid: KEYS.kid };
+    let sent;
+    const a = await authorize(config, 'openid', {
+      build: async (c, parameters) => {
+        sent = await client.buildAuthorizationUrlWithJAR(c, parameters, key);
+        return sent;
+      },
+    });
+    const query = [...sent.searchParams.keys()].sort().join(',');
+    check(query === 'client_id,request', `only client_id and request in the URL (got ${query})`);
+    const tokens = await client.authorizationCodeGrant(config, a.callback, a.checks);
+    const claims = tokens.claims();
+    check(claims?.aud === KEYS.id || claims?.aud?.includes?.(KEYS.id), 'an ID token for the client');
+    return `authorization URL carries only client_id and request (ES256); code exchanged with private_key_jwt; ${describeIdToken(claims)}`;
+  }],
 
   ['9-client-assertion-replayed', async () => {
     // openid-client makes a fresh assertion per request, so the replay is sent over raw HTTP,

@@ -638,6 +638,11 @@ SCENARIOS = [
     ("9-client-assertion-replayed", s9_replayed),
 ]
 
+# Scenarios this library cannot run, and why (reported as N/A).
+NOT_APPLICABLE = [
+    ("9-request-object", "authlib's OAuth2Session has no request object (RFC 9101) client support"),
+]
+
 
 def one_line(s):
     return " ".join(str(s).split())
@@ -657,6 +662,9 @@ def run():
             if os.environ.get("INTEROP_VERBOSE"):
                 traceback.print_exc(file=sys.stderr)
         print("%s: %.2f s" % (name, time.monotonic() - started), file=sys.stderr, flush=True)
+    for name, reason in NOT_APPLICABLE:
+        if not only or only in name:
+            print("RESULT %s %s N/A %s" % (LIB, name, reason), flush=True)
 
 
 if __name__ == "__main__":

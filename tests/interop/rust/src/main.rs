@@ -1331,7 +1331,7 @@ async fn main() -> Result<()> {
 
 /// Scenarios of the suite this library cannot run, and why: said in the table rather than
 /// worked around with hand-written protocol code.
-const NOT_APPLICABLE: [(&str, &str); 3] = [
+const NOT_APPLICABLE: [(&str, &str); 4] = [
     (
         "9-private-key-jwt",
         "openidconnect 4.1 has no client assertion authentication (AuthType: BasicAuth, RequestBody only)",
@@ -1339,6 +1339,10 @@ const NOT_APPLICABLE: [(&str, &str); 3] = [
     (
         "9-client-secret-jwt",
         "openidconnect 4.1 has no client assertion authentication (AuthType: BasicAuth, RequestBody only)",
+    ),
+    (
+        "9-request-object",
+        "openidconnect 4.1 builds no request objects (RFC 9101)",
     ),
     (
         "9-client-assertion-replayed",

@@ -8,9 +8,13 @@ python/requirements.txt, run with the suite's virtualenv):
                                        TLS-terminating reverse proxy on 127.0.0.1:PORT; a request
                                        whose path starts with a PREFIX goes to that UPSTREAM
                                        (host:port), everything else to DEFAULT
+  tools.py jwk DIR                     a throwaway P-256 client key: DIR/private.pem (PKCS#8),
+                                       DIR/jwks.json (its public JWK Set); prints the kid
   tools.py wait CA TIMEOUT URL...      waits until every URL answers 200 (bounded)
   tools.py table SCENARIOS RESULTS...  prints the results table and the closing "N passed, M
-                                       failed" line; exits 1 if anything failed or is missing
+                                       failed" line; exits 1 if anything failed or is missing. A
+                                       driver may answer N/A (with the reason) for a scenario its
+                                       library cannot run: shown as such, counted apart
 """
 
 import datetime
@@ -64,6 +68,37 @@ def free_ports(n):
 
 # --------------------------------------------------------------------------------------------
 # certificates
+
+
+def make_client_key(directory):
+    """An ES256 key for the private_key_jwt client: the private key for the drivers, the public
+    JWK Set for `gatehouse clients create --jwks @FILE`."""
+    import base64
+    import hashlib
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    os.makedirs(directory, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    with open(os.path.join(directory, "private.pem"), "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    numbers = key.public_key().public_numbers()
+
+    def b64(n):
+        return base64.urlsafe_b64encode(n.to_bytes(32, "big")).rstrip(b"=").decode()
+
+    jwk = {"crv": "P-256", "kty": "EC", "x": b64(numbers.x), "y": b64(numbers.y)}
+    # RFC 7638 thumbprint as the kid.
+    canonical = json.dumps(jwk, separators=(",", ":"), sort_keys=True).encode()
+    kid = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
+    jwk.update({"kid": kid, "use": "sig", "alg": "ES256"})
+    with open(os.path.join(directory, "jwks.json"), "w") as f:
+        json.dump({"keys": [jwk]}, f)
+    print(kid)
 
 
 def make_cert(directory):
@@ -273,7 +308,7 @@ def table(scenarios_file, result_files):
                 continue
             _, lib, scenario, verdict = parts[:4]
             message = parts[4] if len(parts) > 4 else ""
-            if lib != library or verdict not in ("PASS", "FAIL"):
+            if lib != library or verdict not in ("PASS", "FAIL", "N/A"):
                 continue
             seen.add(scenario)
             rows[(deployment, library, scenario)] = (verdict, message)
@@ -315,10 +350,11 @@ def table(scenarios_file, result_files):
         "%s %s" % (lib, versions.get(lib, "?")) for lib in libraries) + ")")
     print(fmt(["deployment", "library", "scenario", "result", "message"]))
     print("|" + "|".join("-" * (w + 2) for w in widths + [6, 7]) + "|")
-    passed = failed = 0
+    passed = failed = not_applicable = 0
     for (d, lib, s), (verdict, message) in keyed:
         passed += verdict == "PASS"
         failed += verdict == "FAIL"
+        not_applicable += verdict == "N/A"
         if len(message) > 160:
             message = message[:157] + "..."
         print(fmt([d, lib, s, verdict, message.replace("|", "/")]))
@@ -336,6 +372,9 @@ def table(scenarios_file, result_files):
             cells.append(verdict.ljust(len(h)))
         print("| " + " | ".join(cells) + " |")
     print()
+    if not_applicable:
+        print("%d not applicable (the library cannot run the scenario; see the message)"
+              % not_applicable)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
@@ -348,6 +387,8 @@ def main(argv):
         print("\n".join(str(p) for p in free_ports(int(args[0]))))
     elif cmd == "cert":
         make_cert(args[0])
+    elif cmd == "jwk":
+        make_client_key(args[0])
     elif cmd == "proxy":
         routes = [tuple(a.split("=", 1)) for a in args[3:]]
         run_proxy(int(args[0]), args[1], args[2], routes)

@@ -19,6 +19,51 @@ crate::protocol::protocol_values! {
         #[default]
         ClientSecretBasic => "client_secret_basic",
         ClientSecretPost => "client_secret_post",
+        /// A JWT signed with one of the client's own keys (`jwks` or `jwks_uri`); RFC 7523 §2.2,
+        /// OpenID Connect Core §9.
+        PrivateKeyJwt => "private_key_jwt",
+        /// A JWT MACed (HS256/384/512) with the client's secret; OpenID Connect Core §9. The
+        /// secret is kept sealed at rest for these clients only (see [`SealedSecret`]).
+        ClientSecretJwt => "client_secret_jwt",
+    }
+}
+
+impl TokenEndpointAuthMethod {
+    /// Whether the client proves itself with a signed JWT (`client_assertion`, RFC 7523).
+    pub fn uses_assertion(self) -> bool {
+        matches!(self, Self::PrivateKeyJwt | Self::ClientSecretJwt)
+    }
+
+    /// Whether the client holds a shared secret (`client_secret_*`).
+    pub fn uses_secret(self) -> bool {
+        matches!(
+            self,
+            Self::ClientSecretBasic | Self::ClientSecretPost | Self::ClientSecretJwt
+        )
+    }
+}
+
+/// A `client_secret_jwt` client's secret, encrypted (AES-256-GCM) under a key derived from the
+/// system secret, base64url-encoded. HMAC verification needs the secret itself, which a hash
+/// cannot give back, so for these clients only the secret is kept sealed next to its hash; every
+/// other client's secret exists only as a hash. Its `Debug` never shows the value.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SealedSecret(pub String);
+
+impl SealedSecret {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for SealedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "SealedSecret(none)"
+        } else {
+            "SealedSecret([redacted])"
+        })
     }
 }
 
@@ -168,9 +213,24 @@ pub struct ClientMetadata {
     /// Who the client belongs to (free text, e.g. the partner's organisation), as in Hydra.
     #[serde(default, deserialize_with = "null_as_default")]
     pub owner: String,
-    /// Where the client publishes its public keys (RFC 7591 §2); kept for the operator.
+    /// Where the client publishes its public keys (RFC 7591 §2), for `private_key_jwt` and
+    /// signed request objects; fetched over https only (plain http in dev mode).
     #[serde(default, deserialize_with = "null_as_default")]
     pub jwks_uri: String,
+    /// The client's public keys inline, as a JWK Set (RFC 7591 §2); never with `jwks_uri`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub jwks: Option<serde_json::Value>,
+    /// RFC 7591 §2: the only JWS algorithm the client's `client_assertion`s may use; empty
+    /// means any supported algorithm that fits the method.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub token_endpoint_auth_signing_alg: String,
+    /// Set by the server for `client_secret_jwt` clients; not part of the admin API.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "SealedSecret::is_empty"
+    )]
+    pub client_secret_sealed: SealedSecret,
     #[serde(default, deserialize_with = "null_as_default")]
     pub id_token_claims: IdTokenClaims,
     /// RFC 9126 §5: the client's authorization requests are accepted only when pushed
@@ -185,6 +245,10 @@ pub struct ClientMetadata {
     /// tokens are always sender-constrained.
     #[serde(default, deserialize_with = "null_as_default")]
     pub dpop_bound_access_tokens: bool,
+    /// RFC 9101 §10.5: the client's authorization requests are accepted only as a signed
+    /// request object (`request`, by value or pushed).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub require_signed_request_object: bool,
 }
 
 impl Default for ClientMetadata {
@@ -209,10 +273,14 @@ impl Default for ClientMetadata {
             allowed_cors_origins: Vec::new(),
             owner: String::new(),
             jwks_uri: String::new(),
+            jwks: None,
+            token_endpoint_auth_signing_alg: String::new(),
+            client_secret_sealed: SealedSecret::default(),
             id_token_claims: IdTokenClaims::default(),
             require_pushed_authorization_requests: false,
             allowed_resources: Vec::new(),
             dpop_bound_access_tokens: false,
+            require_signed_request_object: false,
         }
     }
 }
@@ -297,10 +365,49 @@ mod tests {
             TokenEndpointAuthMethod::None,
             TokenEndpointAuthMethod::ClientSecretBasic,
             TokenEndpointAuthMethod::ClientSecretPost,
+            TokenEndpointAuthMethod::PrivateKeyJwt,
+            TokenEndpointAuthMethod::ClientSecretJwt,
         ] {
             assert_eq!(TokenEndpointAuthMethod::parse(m.as_str()), Some(m));
         }
-        assert_eq!(TokenEndpointAuthMethod::parse("private_key_jwt"), None);
+        assert_eq!(TokenEndpointAuthMethod::parse("tls_client_auth"), None);
+    }
+
+    #[test]
+    fn only_the_jwt_methods_use_an_assertion_and_only_the_secret_methods_a_secret() {
+        use TokenEndpointAuthMethod as M;
+        let assertion: Vec<_> = M::ALL.iter().filter(|m| m.uses_assertion()).collect();
+        assert_eq!(assertion, [&M::PrivateKeyJwt, &M::ClientSecretJwt]);
+        let secret: Vec<_> = M::ALL.iter().filter(|m| m.uses_secret()).collect();
+        assert_eq!(
+            secret,
+            [
+                &M::ClientSecretBasic,
+                &M::ClientSecretPost,
+                &M::ClientSecretJwt
+            ]
+        );
+    }
+
+    #[test]
+    fn a_sealed_secret_never_prints_and_is_not_written_when_absent() {
+        let sealed = SealedSecret("c2VjcmV0LWNpcGhlcnRleHQ".into());
+        assert_eq!(format!("{sealed:?}"), "SealedSecret([redacted])");
+        assert_eq!(
+            format!("{:?}", SealedSecret::default()),
+            "SealedSecret(none)"
+        );
+        assert!(!sealed.is_empty() && SealedSecret::default().is_empty());
+        let json = serde_json::to_value(ClientMetadata::default()).unwrap_or_default();
+        assert!(json.get("client_secret_sealed").is_none(), "{json}");
+        let with = ClientMetadata {
+            client_secret_sealed: sealed.clone(),
+            ..ClientMetadata::default()
+        };
+        let json = serde_json::to_value(&with).unwrap_or_default();
+        assert_eq!(json["client_secret_sealed"], "c2VjcmV0LWNpcGhlcnRleHQ");
+        let back: ClientMetadata = serde_json::from_value(json).unwrap_or_default();
+        assert_eq!(back.client_secret_sealed, sealed);
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub enum ErrorCode {
     InvalidDpopProof,
     /// RFC 9449 §8, §9: the server requires a nonce in the `DPoP` proof (given in `DPoP-Nonce`).
     UseDpopNonce,
+    /// RFC 9101 §6.3: the request object is invalid (signature, claims, or not signed).
+    InvalidRequestObject,
 }
 
 impl ErrorCode {
@@ -73,6 +75,7 @@ impl ErrorCode {
             Self::InvalidRequestUri => "invalid_request_uri",
             Self::InvalidDpopProof => "invalid_dpop_proof",
             Self::UseDpopNonce => "use_dpop_nonce",
+            Self::InvalidRequestObject => "invalid_request_object",
         }
     }
 
@@ -95,7 +98,7 @@ impl ErrorCode {
     }
 }
 
-const ALL_CODES: [ErrorCode; 26] = [
+const ALL_CODES: [ErrorCode; 27] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidClient,
     ErrorCode::InvalidGrant,
@@ -122,6 +125,7 @@ const ALL_CODES: [ErrorCode; 26] = [
     ErrorCode::InvalidRequestUri,
     ErrorCode::InvalidDpopProof,
     ErrorCode::UseDpopNonce,
+    ErrorCode::InvalidRequestObject,
 ];
 
 impl std::fmt::Display for ErrorCode {

@@ -6,6 +6,7 @@
 
 pub mod authorize;
 pub mod client;
+pub mod client_assertion;
 pub mod clock;
 pub mod dpop;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod pkce;
 pub mod protocol;
 pub mod redirect;
 pub mod registration;
+pub mod request_object;
 pub mod resource;
 pub mod revocation;
 pub mod scope;

@@ -206,10 +206,10 @@ pub fn validate_chosen_secret(
     secret: &SecretString,
     method: TokenEndpointAuthMethod,
 ) -> Result<(), OAuthError> {
-    if method == TokenEndpointAuthMethod::None {
-        return Err(invalid_metadata(
-            "a client with token_endpoint_auth_method none is public and cannot have a client_secret",
-        ));
+    if !method.uses_secret() {
+        return Err(invalid_metadata(format!(
+            "a client with token_endpoint_auth_method {method} holds no secret and cannot have a client_secret"
+        )));
     }
     let s = secret.expose();
     if s.chars().count() < MIN_CLIENT_SECRET_LEN {
@@ -280,7 +280,35 @@ pub fn validate_metadata(metadata: &ClientMetadata) -> Result<(), OAuthError> {
         validate_link_uri(field, value)?;
     }
     crate::resource::validate_allowed(&metadata.allowed_resources)?;
+    validate_client_keys(metadata)?;
     Ok(())
+}
+
+/// The client's keys and the JWT methods (RFC 7591 §2): `jwks` and `jwks_uri` are never both
+/// set, `jwks` holds public keys only, `private_key_jwt` needs keys, and
+/// `token_endpoint_auth_signing_alg` fits the method.
+pub fn validate_client_keys(metadata: &ClientMetadata) -> Result<(), OAuthError> {
+    use crate::client_assertion::{validate_jwks, validate_signing_alg};
+    if let Some(jwks) = &metadata.jwks {
+        if !metadata.jwks_uri.is_empty() {
+            return Err(invalid_metadata(
+                "set either jwks or jwks_uri, not both (RFC 7591 §2)",
+            ));
+        }
+        validate_jwks(jwks)?;
+    }
+    if metadata.token_endpoint_auth_method == TokenEndpointAuthMethod::PrivateKeyJwt
+        && metadata.jwks.is_none()
+        && metadata.jwks_uri.is_empty()
+    {
+        return Err(invalid_metadata(
+            "token_endpoint_auth_method private_key_jwt needs the client's public keys: set jwks or jwks_uri",
+        ));
+    }
+    validate_signing_alg(
+        metadata.token_endpoint_auth_method,
+        &metadata.token_endpoint_auth_signing_alg,
+    )
 }
 
 /// `refresh_token` only next to `authorization_code`: refresh tokens are issued from user grants
@@ -327,7 +355,7 @@ pub fn validate_auth_method(
         && grant_types.contains(&GrantType::ClientCredentials)
     {
         return Err(invalid_metadata(
-            "grant type client_credentials needs a confidential client; use client_secret_basic or client_secret_post",
+            "grant type client_credentials needs a confidential client; use client_secret_basic, client_secret_post, client_secret_jwt or private_key_jwt",
         ));
     }
     Ok(())
@@ -705,6 +733,17 @@ mod tests {
             validate_chosen_secret(&secret, TokenEndpointAuthMethod::ClientSecretBasic),
             Ok(())
         );
+        assert_eq!(
+            validate_chosen_secret(&secret, TokenEndpointAuthMethod::ClientSecretJwt),
+            Ok(())
+        );
+        assert_eq!(
+            code_of(validate_chosen_secret(
+                &secret,
+                TokenEndpointAuthMethod::PrivateKeyJwt
+            )),
+            Some(ErrorCode::InvalidClientMetadata)
+        );
     }
 
     #[test]
@@ -751,7 +790,11 @@ mod tests {
             Ok(TokenEndpointAuthMethod::ClientSecretBasic)
         );
         assert_eq!(parse_auth_method("none"), Ok(TokenEndpointAuthMethod::None));
-        let err = parse_auth_method("private_key_jwt").err();
+        assert_eq!(
+            parse_auth_method("private_key_jwt"),
+            Ok(TokenEndpointAuthMethod::PrivateKeyJwt)
+        );
+        let err = parse_auth_method("tls_client_auth").err();
         assert_eq!(
             err.as_ref().map(|e| e.code),
             Some(ErrorCode::InvalidClientMetadata)
@@ -759,7 +802,7 @@ mod tests {
         assert_eq!(
             err.map(|e| e.description).as_deref(),
             Some(
-                "token_endpoint_auth_method \"private_key_jwt\" is not supported; use none, client_secret_basic or client_secret_post"
+                "token_endpoint_auth_method \"tls_client_auth\" is not supported; use none, client_secret_basic, client_secret_post, private_key_jwt or client_secret_jwt"
             )
         );
         assert_eq!(
@@ -1056,5 +1099,62 @@ mod tests {
         );
         m.allowed_resources = vec!["https://api.neon.tech/projects".into()];
         assert_eq!(validate_metadata(&m), Ok(()));
+    }
+
+    fn keyed(method: TokenEndpointAuthMethod) -> ClientMetadata {
+        ClientMetadata {
+            token_endpoint_auth_method: method,
+            grant_types: vec![GrantType::ClientCredentials],
+            response_types: vec![],
+            ..neoncli()
+        }
+    }
+
+    fn public_jwks() -> serde_json::Value {
+        serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "x", "y": "y"}]})
+    }
+
+    #[test]
+    fn private_key_jwt_needs_keys_from_jwks_or_jwks_uri_but_not_both() {
+        let mut m = keyed(TokenEndpointAuthMethod::PrivateKeyJwt);
+        let e = code_of(validate_metadata(&m));
+        assert_eq!(e, Some(ErrorCode::InvalidClientMetadata));
+        m.jwks = Some(public_jwks());
+        assert_eq!(validate_metadata(&m), Ok(()));
+        m.jwks_uri = "https://partner.example.com/jwks.json".into();
+        assert_eq!(
+            code_of(validate_metadata(&m)),
+            Some(ErrorCode::InvalidClientMetadata)
+        );
+        m.jwks = None;
+        assert_eq!(validate_metadata(&m), Ok(()));
+        // A client of another method may publish keys too (for request objects).
+        let mut secret = keyed(TokenEndpointAuthMethod::ClientSecretJwt);
+        assert_eq!(validate_metadata(&secret), Ok(()));
+        secret.jwks = Some(public_jwks());
+        assert_eq!(validate_metadata(&secret), Ok(()));
+    }
+
+    #[test]
+    fn registered_jwks_must_be_public_keys() {
+        let mut m = keyed(TokenEndpointAuthMethod::PrivateKeyJwt);
+        m.jwks = Some(serde_json::json!({"keys": [{"kty": "EC", "x": "x", "y": "y", "d": "d"}]}));
+        assert_eq!(
+            code_of(validate_metadata(&m)),
+            Some(ErrorCode::InvalidClientMetadata)
+        );
+    }
+
+    #[test]
+    fn the_registered_signing_alg_must_fit_the_method() {
+        let mut m = keyed(TokenEndpointAuthMethod::PrivateKeyJwt);
+        m.jwks = Some(public_jwks());
+        m.token_endpoint_auth_signing_alg = "ES256".into();
+        assert_eq!(validate_metadata(&m), Ok(()));
+        m.token_endpoint_auth_signing_alg = "HS256".into();
+        assert_eq!(
+            code_of(validate_metadata(&m)),
+            Some(ErrorCode::InvalidClientMetadata)
+        );
     }
 }

@@ -105,6 +105,7 @@ impl Form {
         "redirect_uri",
         "audience",
         "token_type_hint",
+        "client_assertion_type",
     ];
 
     /// The `grant_type` parameter (RFC 6749 §4.1.3, §4.4.2, §6): `invalid_request` when absent,
@@ -144,6 +145,15 @@ pub enum PresentedCredentials {
     },
     /// Only `client_id` in the body: a public client.
     None { client_id: ClientId },
+    /// A JWT client assertion (RFC 7523 §2.2): `client_assertion_type` is
+    /// [`JWT_BEARER`](crate::client_assertion::JWT_BEARER). The client is the assertion's `sub`
+    /// (a `client_id` sent along must name the same one); `method` follows from its `alg` (a MAC
+    /// is `client_secret_jwt`). Nothing in it is trusted until the signature is verified.
+    Assertion {
+        client_id: ClientId,
+        assertion: SecretString,
+        method: crate::client::TokenEndpointAuthMethod,
+    },
 }
 
 impl PresentedCredentials {
@@ -151,7 +161,8 @@ impl PresentedCredentials {
         match self {
             Self::Basic { client_id, .. }
             | Self::Post { client_id, .. }
-            | Self::None { client_id } => client_id,
+            | Self::None { client_id }
+            | Self::Assertion { client_id, .. } => client_id,
         }
     }
 
@@ -161,6 +172,7 @@ impl PresentedCredentials {
             Self::Basic { .. } => M::ClientSecretBasic,
             Self::Post { .. } => M::ClientSecretPost,
             Self::None { .. } => M::None,
+            Self::Assertion { method, .. } => *method,
         }
     }
 }
@@ -186,6 +198,14 @@ pub fn presented_credentials(
 ) -> Result<PresentedCredentials, OAuthError> {
     let body_id = form.get("client_id");
     let body_secret = form.get("client_secret");
+    if form.get("client_assertion").is_some() || form.get("client_assertion_type").is_some() {
+        if authorization.is_some() || body_secret.is_some() {
+            return Err(OAuthError::invalid_request(
+                "use one client authentication method: a client_assertion, HTTP Basic or client_secret",
+            ));
+        }
+        return presented_assertion(form, body_id);
+    }
     if let Some(header) = authorization {
         let basic = parse_basic(header)?;
         if body_secret.is_some() {
@@ -213,6 +233,42 @@ pub fn presented_credentials(
         )),
         (None, None) => Err(invalid_client("client authentication is required")),
     }
+}
+
+/// `client_assertion_type` and `client_assertion` (RFC 7521 §4.2, RFC 7523 §2.2).
+fn presented_assertion(
+    form: &Form,
+    body_id: Option<&str>,
+) -> Result<PresentedCredentials, OAuthError> {
+    use crate::client_assertion::{JWT_BEARER, method_of_alg, peek};
+    match form.get("client_assertion_type") {
+        Some(JWT_BEARER) => {}
+        Some(_) => {
+            return Err(invalid_client(
+                "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ));
+        }
+        None => {
+            return Err(OAuthError::invalid_request(
+                "the client_assertion_type parameter is missing",
+            ));
+        }
+    }
+    let assertion = form.require("client_assertion")?;
+    let peeked = peek(assertion).ok_or_else(|| invalid_client("malformed client_assertion"))?;
+    let subject = peeked
+        .subject
+        .ok_or_else(|| invalid_client("the client_assertion has no sub"))?;
+    if body_id.is_some_and(|id| id != subject) {
+        return Err(invalid_client(
+            "client_id differs from the client_assertion's sub",
+        ));
+    }
+    Ok(PresentedCredentials::Assertion {
+        client_id: presented_client_id(&subject)?,
+        assertion: SecretString::new(assertion),
+        method: method_of_alg(&peeked.alg),
+    })
 }
 
 /// Parses `Basic base64(urlencode(id) ":" urlencode(secret))`.
@@ -492,5 +548,87 @@ mod tests {
         for form in [&post, &none] {
             assert_eq!(presented_credentials(None, form).unwrap().client_id(), "a");
         }
+    }
+
+    fn jwt(header: &str, payload: &str) -> String {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!(
+            "{}.{}.c2ln",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(payload)
+        )
+    }
+
+    fn assertion_form(extra: &[(&str, &str)], assertion: &str) -> Form {
+        let mut pairs = vec![
+            ("client_assertion_type", crate::client_assertion::JWT_BEARER),
+            ("client_assertion", assertion),
+        ];
+        pairs.extend_from_slice(extra);
+        Form::from_pairs(pairs).unwrap()
+    }
+
+    #[test]
+    fn a_client_assertion_names_its_client_by_sub_and_its_method_by_alg() {
+        use crate::client::TokenEndpointAuthMethod as M;
+        let es = jwt(r#"{"alg":"ES256"}"#, r#"{"sub":"billing"}"#);
+        let presented = presented_credentials(None, &assertion_form(&[], &es)).unwrap();
+        assert_eq!(presented.client_id(), "billing");
+        assert_eq!(presented.method(), M::PrivateKeyJwt);
+        assert!(!format!("{presented:?}").contains(&es));
+        let hs = jwt(r#"{"alg":"HS256"}"#, r#"{"sub":"billing"}"#);
+        let presented =
+            presented_credentials(None, &assertion_form(&[("client_id", "billing")], &hs)).unwrap();
+        assert_eq!(presented.method(), M::ClientSecretJwt);
+        assert_eq!(presented.client_id(), "billing");
+    }
+
+    #[test]
+    fn a_client_assertion_is_refused_when_malformed_or_mixed_with_another_method() {
+        let good = jwt(r#"{"alg":"ES256"}"#, r#"{"sub":"billing"}"#);
+        let code = |authorization: Option<&str>, form: &Form| {
+            presented_credentials(authorization, form).unwrap_err().code
+        };
+        // Another client named in client_id.
+        assert_eq!(
+            code(None, &assertion_form(&[("client_id", "other")], &good)),
+            ErrorCode::InvalidClient
+        );
+        // Together with a secret or Basic.
+        assert_eq!(
+            code(None, &assertion_form(&[("client_secret", "s")], &good)),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            code(Some(&basic("billing", "s")), &assertion_form(&[], &good)),
+            ErrorCode::InvalidRequest
+        );
+        // Not a JWT, no sub, a sub no client can have.
+        for bad in [
+            "not-a-jwt".to_owned(),
+            jwt(r#"{"alg":"ES256"}"#, r#"{"iss":"billing"}"#),
+            jwt(r#"{"alg":"ES256"}"#, r#"{"sub":"bad id"}"#),
+        ] {
+            assert_eq!(
+                code(None, &assertion_form(&[], &bad)),
+                ErrorCode::InvalidClient
+            );
+        }
+        // Another assertion type, or none, or no assertion.
+        let saml = Form::from_pairs([
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:saml2-bearer",
+            ),
+            ("client_assertion", good.as_str()),
+        ])
+        .unwrap();
+        assert_eq!(code(None, &saml), ErrorCode::InvalidClient);
+        let untyped = Form::from_pairs([("client_assertion", good.as_str())]).unwrap();
+        assert_eq!(code(None, &untyped), ErrorCode::InvalidRequest);
+        let empty =
+            Form::from_pairs([("client_assertion_type", crate::client_assertion::JWT_BEARER)])
+                .unwrap();
+        assert_eq!(code(None, &empty), ErrorCode::InvalidRequest);
     }
 }

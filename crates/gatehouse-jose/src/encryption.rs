@@ -26,12 +26,17 @@ impl KeyEncryption {
     /// `secrets[0]` encrypts; every secret is tried for decryption, so the system secret can be
     /// rotated by listing the new one first and the old one after it until keys are re-sealed.
     pub fn new(secrets: &[&[u8]]) -> Result<Self, JoseError> {
+        Self::for_purpose(secrets, "signing-key-encryption")
+    }
+
+    /// The same scheme under a key derived for another `purpose`, so what is sealed for one use
+    /// (signing keys, `client_secret_jwt` secrets) never opens for another.
+    pub fn for_purpose(secrets: &[&[u8]], purpose: &str) -> Result<Self, JoseError> {
         let keys = secrets
             .iter()
             .map(|secret| {
                 let derived =
-                    gatehouse_core::secret::KeyedHasher::new(secret, "signing-key-encryption")
-                        .hash("aes-256-gcm");
+                    gatehouse_core::secret::KeyedHasher::new(secret, purpose).hash("aes-256-gcm");
                 let raw = base64_decode(&derived)?;
                 UnboundKey::new(&AES_256_GCM, &raw)
                     .map(LessSafeKey::new)
@@ -110,6 +115,18 @@ mod tests {
         let last = tampered.len() - 1;
         tampered[last] ^= 1;
         assert!(enc.open(&tampered).is_err());
+    }
+
+    #[test]
+    fn what_is_sealed_for_one_purpose_does_not_open_for_another() {
+        let secret: &[u8] = b"a-system-secret-of-sufficient-length!";
+        let signing = KeyEncryption::new(&[secret]).unwrap();
+        let other = KeyEncryption::for_purpose(&[secret], "client-secret-sealing").unwrap();
+        let sealed = other.seal(b"client secret").unwrap();
+        assert_eq!(other.open(&sealed).unwrap(), b"client secret");
+        assert!(signing.open(&sealed).is_err());
+        let explicit = KeyEncryption::for_purpose(&[secret], "signing-key-encryption").unwrap();
+        assert_eq!(explicit.open(&signing.seal(b"k").unwrap()).unwrap(), b"k");
     }
 
     #[test]

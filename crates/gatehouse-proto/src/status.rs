@@ -41,7 +41,8 @@ pub const fn grpc_code(code: ErrorCode) -> Code {
         | ErrorCode::RequestUriNotSupported
         | ErrorCode::InvalidRequestUri
         | ErrorCode::InvalidDpopProof
-        | ErrorCode::UseDpopNonce => Code::InvalidArgument,
+        | ErrorCode::UseDpopNonce
+        | ErrorCode::InvalidRequestObject => Code::InvalidArgument,
         ErrorCode::InvalidClient | ErrorCode::InvalidToken => Code::Unauthenticated,
         ErrorCode::UnauthorizedClient | ErrorCode::AccessDenied | ErrorCode::InsufficientScope => {
             Code::PermissionDenied
@@ -192,7 +193,7 @@ mod tests {
 
     /// Every code, in declaration order. `position` fails to compile when a code is added, which
     /// points here to extend the list.
-    const ALL: [ErrorCode; 26] = [
+    const ALL: [ErrorCode; 27] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InvalidGrant,
@@ -219,6 +220,7 @@ mod tests {
         ErrorCode::InvalidRequestUri,
         ErrorCode::InvalidDpopProof,
         ErrorCode::UseDpopNonce,
+        ErrorCode::InvalidRequestObject,
     ];
 
     fn position(code: ErrorCode) -> usize {
@@ -249,6 +251,7 @@ mod tests {
             ErrorCode::InvalidRequestUri => 23,
             ErrorCode::InvalidDpopProof => 24,
             ErrorCode::UseDpopNonce => 25,
+            ErrorCode::InvalidRequestObject => 26,
         }
     }
 

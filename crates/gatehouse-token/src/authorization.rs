@@ -77,14 +77,33 @@ impl TokenService {
             Some(id) => self.client(id).await.map_err(AuthorizeError::Untrusted)?,
             None => None,
         };
-        let mut request = validate(
-            params,
-            client.as_deref(),
-            AuthorizePolicy {
-                require_pkce: self.settings.require_pkce,
+        let policy = AuthorizePolicy {
+            require_pkce: self.settings.require_pkce,
+        };
+        // RFC 9101 §5: a request object's claims replace the query's parameters.
+        let from_object;
+        let signed = params.request.is_some();
+        let params = match (&params.request, client.as_deref()) {
+            (Some(jwt), Some(client)) => match self.request_object_params(client, jwt).await {
+                Ok(resolved) => {
+                    from_object = resolved;
+                    &from_object
+                }
+                Err(error) => return Err(request_object_error(params, client, policy, error)),
             },
-        )?;
+            _ => params,
+        };
+        let mut request = validate(params, client.as_deref(), policy)?;
         let client = client.ok_or_else(|| AuthorizeError::Untrusted(OAuthError::server_error()))?;
+        if !signed && client.metadata.require_signed_request_object {
+            return Err(AuthorizeError::Redirect {
+                redirect_uri: request.redirect_uri.clone(),
+                error: OAuthError::invalid_request(
+                    "authorization requests of this client must be a signed request object (request, RFC 9101)",
+                ),
+                state: request.state.clone(),
+            });
+        }
         if !pushed
             && (self.settings.require_par || client.metadata.require_pushed_authorization_requests)
         {
@@ -121,6 +140,41 @@ impl TokenService {
             client,
             scopes,
         })
+    }
+
+    /// The authorization parameters of the request object `jwt` of `client` (RFC 9101): signed
+    /// with one of the client's keys (or MACed with its `client_secret_jwt` secret), never
+    /// `alg: none`, with the claims [`gatehouse_core::request_object::check_claims`] requires.
+    async fn request_object_params(
+        &self,
+        client: &Client,
+        jwt: &str,
+    ) -> Result<AuthorizationParams, OAuthError> {
+        use gatehouse_core::client_assertion::{ASYMMETRIC_ALGS, HMAC_ALGS, peek};
+        use gatehouse_core::request_object::{check_claims, params_from_claims};
+        let invalid = |d: &'static str| OAuthError::new(ErrorCode::InvalidRequestObject, d);
+        let peeked = peek(jwt).ok_or_else(|| invalid("the request object is not a signed JWT"))?;
+        if !ASYMMETRIC_ALGS.contains(&peeked.alg.as_str())
+            && !HMAC_ALGS.contains(&peeked.alg.as_str())
+        {
+            return Err(invalid(
+                "the request object must be signed (RS*, PS*, ES256, ES384, EdDSA or HS*); alg none is refused",
+            ));
+        }
+        let claims = self
+            .verify_client_jwt(client, jwt, &peeked)
+            .await
+            .map_err(|_| invalid("the request object cannot be verified with this client's keys"))?
+            .ok_or_else(|| {
+                invalid("the request object's signature does not verify with this client's keys")
+            })?;
+        check_claims(
+            &claims,
+            &client.id,
+            self.issuer(),
+            self.clock.now().unix_timestamp(),
+        )?;
+        Ok(params_from_claims(&claims, &client.id))
     }
 
     /// The client `client_id` (`None` when there is none) and whether `redirect_uri` is one of
@@ -416,4 +470,28 @@ async fn dummy_hash() -> Result<String, OAuthError> {
     .await
     .map_err(|_| OAuthError::server_error())?;
     Ok(DUMMY.get_or_init(|| hash).clone())
+}
+
+/// Where a refused request object's error goes: redirected to the query's redirect URI when
+/// that one can be trusted for the client (RFC 9101 §6.3), else shown to the user.
+fn request_object_error(
+    query: &AuthorizationParams,
+    client: &Client,
+    policy: AuthorizePolicy,
+    error: OAuthError,
+) -> AuthorizeError {
+    // The core refuses a `request` it was not given resolved, after it has checked the client
+    // and the redirect URI: that decides whether the error may be redirected.
+    match validate(query, Some(client), policy) {
+        Err(AuthorizeError::Redirect {
+            redirect_uri,
+            state,
+            ..
+        }) => AuthorizeError::Redirect {
+            redirect_uri,
+            error,
+            state,
+        },
+        _ => AuthorizeError::Untrusted(error),
+    }
 }

@@ -5,6 +5,8 @@
 pub mod admin;
 pub mod authorization;
 pub mod cache;
+pub mod client_auth;
+pub mod client_keys;
 pub mod cors;
 pub mod dpop;
 pub mod grants;

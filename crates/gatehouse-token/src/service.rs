@@ -26,6 +26,11 @@ pub struct TokenService {
     pub(crate) client_secrets: KeyedHasher,
     pub(crate) tokens: KeyedHasher,
     pub(crate) key_encryption: KeyEncryption,
+    /// Seals `client_secret_jwt` secrets (purpose
+    /// [`crate::client_auth::CLIENT_SECRET_SEALING_PURPOSE`]); shared with the admin API.
+    pub(crate) client_secret_sealing: Arc<KeyEncryption>,
+    /// Cache of clients' `jwks_uri` key sets.
+    pub(crate) client_keys: crate::client_keys::ClientKeys,
     pub(crate) revocations: Revocations,
     /// Keys the failed-login counters (`gatehouse_core::lockout`).
     pub(crate) login_limit_keys: KeyedHasher,
@@ -67,6 +72,10 @@ impl TokenService {
     ) -> Result<Self, StartError> {
         let current = system_secrets.first().copied().unwrap_or_default();
         let key_encryption = KeyEncryption::new(system_secrets)?;
+        let client_secret_sealing = Arc::new(KeyEncryption::for_purpose(
+            system_secrets,
+            crate::client_auth::CLIENT_SECRET_SEALING_PURPOSE,
+        )?);
         let mut records = durable.list_signing_keys().await?;
         let mut generated = false;
         for alg in SigningAlgorithm::ALL {
@@ -97,6 +106,8 @@ impl TokenService {
                 settings.client_cache_stale_if_error,
             ),
             cors: crate::cors::CorsOrigins::new(settings.client_cache_ttl),
+            client_keys: crate::client_keys::ClientKeys::new(settings.allow_http_jwks_uri),
+            client_secret_sealing,
             revocations,
             settings,
             durable,
@@ -109,6 +120,12 @@ impl TokenService {
             key_encryption,
             keys: RwLock::new(Arc::new(ring)),
         })
+    }
+
+    /// The key that seals `client_secret_jwt` secrets at rest (see
+    /// [`crate::client_auth::seal_secret`]).
+    pub fn client_secret_sealing(&self) -> &Arc<KeyEncryption> {
+        &self.client_secret_sealing
     }
 
     pub fn settings(&self) -> &TokenSettings {
@@ -234,7 +251,8 @@ impl TokenService {
         }
     }
 
-    /// RFC 6749 §2.3: authenticates the client with the method it registered, and only that one.
+    /// RFC 6749 §2.3: authenticates the client with the method it registered, and only that one,
+    /// at `endpoint` (its path, e.g. `/oauth2/token`: a client assertion's `aud` may name it).
     /// A client presenting another method than its registered one is told which method to use
     /// (client ids and methods are no secret, and it is the first thing a developer must fix);
     /// every other failure is the same `invalid_client`, so a wrong secret and an unknown client
@@ -242,6 +260,7 @@ impl TokenService {
     pub async fn authenticate_client(
         &self,
         presented: &PresentedCredentials,
+        endpoint: &str,
     ) -> Result<Arc<Client>, OAuthError> {
         let failed = || OAuthError::new(ErrorCode::InvalidClient, "client authentication failed");
         let client = self
@@ -271,6 +290,13 @@ impl TokenService {
             } => {
                 self.secret_matches(&client, secret, now)
                     | self.secret_matches(&client, secret_raw, now)
+            }
+            PresentedCredentials::Assertion { assertion, .. } => {
+                // Its own errors say what is wrong with the assertion: its claims are the
+                // client's own doing and tell nothing about other clients.
+                self.verify_client_assertion(&client, assertion, endpoint)
+                    .await?;
+                true
             }
         };
         if ok { Ok(client) } else { Err(failed()) }

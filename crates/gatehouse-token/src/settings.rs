@@ -32,6 +32,9 @@ pub struct TokenSettings {
     /// How long the last known record of a client keeps authenticating it while the durable
     /// store cannot be reached (reads only; an admin change drops it at once in this process).
     pub client_cache_stale_if_error: Duration,
+    /// Fetch clients' `jwks_uri` over plain http too. Only in dev mode (`--dev`): outside it a
+    /// key set travels over https only.
+    pub allow_http_jwks_uri: bool,
     /// Failed-login limits, enforced where passwords are checked (`AuthenticateUser`).
     pub lockout: LockoutPolicy,
 }
@@ -53,6 +56,7 @@ impl TokenSettings {
             dpop_require_nonce: false,
             client_cache_ttl: Duration::from_secs(5),
             client_cache_stale_if_error: Duration::from_secs(10 * 60),
+            allow_http_jwks_uri: false,
             lockout: LockoutPolicy::default(),
         }
     }

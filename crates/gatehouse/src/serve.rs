@@ -312,6 +312,7 @@ async fn start_token_service(
         require_pkce: config.require_pkce,
         require_par: config.require_par,
         dpop_require_nonce: config.dpop_require_nonce,
+        allow_http_jwks_uri: config.dev,
         lockout: config.lockout(),
         ..TokenSettings::for_issuer(config.issuer.clone())
     };

@@ -13,6 +13,7 @@ import * as client from 'openid-client';
 import * as jose from 'jose';
 import http from 'node:http';
 import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 
 const LIB = 'openid-client';
 const require = createRequire(import.meta.url);
@@ -34,6 +35,12 @@ const BASIC = { id: env('INTEROP_BASIC_CLIENT_ID'), secret: env('INTEROP_BASIC_C
 const POST = { id: env('INTEROP_POST_CLIENT_ID'), secret: env('INTEROP_POST_CLIENT_SECRET') };
 const SEED = { id: env('INTEROP_SEED_CLIENT_ID'), secret: env('INTEROP_SEED_CLIENT_SECRET') };
 const SEED_PORT = Number(env('INTEROP_SEED_CALLBACK_PORT'));
+const KEYS = {
+  id: env('INTEROP_KEYS_CLIENT_ID'),
+  kid: env('INTEROP_KEYS_KID'),
+  pem: readFileSync(env('INTEROP_KEYS_PRIVATE_KEY_FILE'), 'utf8'),
+};
+const HS = { id: env('INTEROP_HS_CLIENT_ID'), secret: env('INTEROP_HS_CLIENT_SECRET') };
 const SEED_SCOPES =
   'openid offline offline_access urn:neoncloud:projects:create urn:neoncloud:projects:read ' +
   'urn:neoncloud:projects:update urn:neoncloud:projects:delete';
@@ -300,6 +307,9 @@ async function cfg(kind) {
       post: () => configure(ISSUER, POST.id, client.ClientSecretPost(POST.secret), POST.secret),
       seed: () => configure(ISSUER, SEED.id, client.ClientSecretPost(SEED.secret), SEED.secret),
       short: () => configure(SHORT_ISSUER, PUBLIC_ID, client.None()),
+      keys: async () => configure(ISSUER, KEYS.id,
+        client.PrivateKeyJwt({ key: await jose.importPKCS8(KEYS.pem, 'ES256'), kid: KEYS.kid })),
+      hs: () => configure(ISSUER, HS.id, client.ClientSecretJwt(HS.secret), HS.secret),
     }[kind]();
   }
   return configs[kind];
@@ -309,7 +319,7 @@ async function cfg(kind) {
  * Authorization request built by the library (PKCE S256, state, nonce), the user's part in the
  * browser, and the callback the loopback listener received. The code is not exchanged yet.
  */
-async function authorize(config, scope, { decision = 'allow', port = 0, path = '/callback', host } = {}) {
+async function authorize(config, scope, { decision = 'allow', port = 0, path = '/callback', host, build } = {}) {
   const cb = await Callback.listen(port);
   try {
     const redirectUri = `http://${host ?? '127.0.0.1'}:${cb.port}${path}`;
@@ -320,14 +330,15 @@ async function authorize(config, scope, { decision = 'allow', port = 0, path = '
       expectedNonce: client.randomNonce(),
       idTokenExpected: scope.split(' ').includes('openid'),
     };
-    const url = client.buildAuthorizationUrl(config, {
+    const parameters = {
       redirect_uri: redirectUri,
       scope,
       state: checks.expectedState,
       nonce: checks.expectedNonce,
       code_challenge: await client.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
-    });
+    };
+    const url = build ? await build(config, parameters) : client.buildAuthorizationUrl(config, parameters);
     await new Browser().authorize(url, redirectUri, decision);
     return { callback: cb.take(redirectUri), checks, redirectUri };
   } finally {
@@ -524,6 +535,62 @@ const scenarios = [
     const config = await cfg('public');
     const e = await expectError(() => client.clientCredentialsGrant(config, { scope: 'openid' }), 'client_credentials for a public client');
     return expectBodyError(e, 'unauthorized_client');
+  }],
+
+  ...[['private-key-jwt', 'keys', KEYS.id], ['client-secret-jwt', 'hs', HS.id]].map(([name, kind, id]) => [`9-${name}`, async () => {
+    const config = await cfg(kind);
+    const tokens = await client.clientCredentialsGrant(config, { scope: 'urn:neoncloud:projects:read' });
+    check(tokens.access_token && tokens.token_type?.toLowerCase() === 'bearer', 'a Bearer access token');
+    // A second assertion (new jti) from the library, at the introspection endpoint.
+    const info = await client.tokenIntrospection(config, tokens.access_token);
+    check(info.active === true && info.client_id === id, 'introspection: active, client_id');
+    return `${name.replaceAll('-', '_')}: client_credentials token issued, introspection (another assertion) active client_id=${info.client_id}`;
+  }]),
+
+  ['9-request-object', async () => {
+    // buildAuthorizationUrlWithJAR: the whole request as a JWT signed with the client's key,
+    // then the code exchanged with private_key_jwt.
+    const config = await cfg('keys');
+    const key = { key: await jose.importPKCS8(KEYS.pem, 'ES256'), kid: KEYS.kid };
+    let sent;
+    const a = await authorize(config, 'openid', {
+      build: async (c, parameters) => {
+        sent = await client.buildAuthorizationUrlWithJAR(c, parameters, key);
+        return sent;
+      },
+    });
+    const query = [...sent.searchParams.keys()].sort().join(',');
+    check(query === 'client_id,request', `only client_id and request in the URL (got ${query})`);
+    const tokens = await client.authorizationCodeGrant(config, a.callback, a.checks);
+    const claims = tokens.claims();
+    check(claims?.aud === KEYS.id || claims?.aud?.includes?.(KEYS.id), 'an ID token for the client');
+    return `authorization URL carries only client_id and request (ES256); code exchanged with private_key_jwt; ${describeIdToken(claims)}`;
+  }],
+
+  ['9-client-assertion-replayed', async () => {
+    // openid-client makes a fresh assertion per request, so the replay is sent over raw HTTP,
+    // with an assertion signed by jose (the library openid-client itself signs with).
+    const config = await cfg('keys');
+    const tokenEndpoint = config.serverMetadata().token_endpoint;
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new jose.SignJWT({ jti: client.randomState() })
+      .setProtectedHeader({ alg: 'ES256', kid: KEYS.kid })
+      .setIssuer(KEYS.id).setSubject(KEYS.id).setAudience(ISSUER)
+      .setIssuedAt(now).setExpirationTime(now + 60)
+      .sign(await jose.importPKCS8(KEYS.pem, 'ES256'));
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    });
+    const post = () => fetch(tokenEndpoint, { method: 'POST', body });
+    const first = await post();
+    check(first.status === 200, `the first use answers 200 (got ${first.status})`);
+    const second = await post();
+    const answer = await second.json();
+    check(second.status === 401 && answer.error === 'invalid_client',
+      `the replay answers 401 invalid_client (got ${second.status} ${answer.error})`);
+    return `raw HTTP (jose-signed assertion): first 200, replay ${second.status} ${answer.error}: ${answer.error_description}`;
   }],
 
   ['7-seed-authorization-url', async () => {

@@ -69,6 +69,9 @@ pub enum Namespace {
     /// The `jti` of DPoP proofs already seen (RFC 9449 §11.1), keyed by the keyed hash of the
     /// proof key's thumbprint and the `jti`, kept as long as a proof's `iat` is accepted.
     DpopProofJti,
+    /// `jti`s of client assertions (RFC 7523 §3) already used, until the assertion expires,
+    /// keyed by [`crate::client_assertion::replay_key`].
+    ClientAssertionJti,
 }
 
 impl Namespace {
@@ -86,6 +89,7 @@ impl Namespace {
             Self::GrantRevocationReason => "gh:grant-revoked:",
             Self::PushedAuthorizationRequest => "gh:par:",
             Self::DpopProofJti => "gh:dpop-jti:",
+            Self::ClientAssertionJti => "gh:jti:",
         }
     }
 
@@ -186,6 +190,7 @@ mod tests {
             Namespace::GrantRevocationReason,
             Namespace::PushedAuthorizationRequest,
             Namespace::DpopProofJti,
+            Namespace::ClientAssertionJti,
         ];
         for a in all {
             for b in all {

@@ -135,13 +135,14 @@ async fn a_hint_for_the_signed_in_user_is_honoured_and_a_forged_one_refused() {
 }
 
 #[tokio::test]
-async fn request_objects_and_unsupported_response_modes_are_refused_by_name() {
+async fn unsigned_request_objects_and_unsupported_response_modes_are_refused_by_name() {
     let ui = uis().await.remove(0);
     let mut browser = ui.browser();
     for (extra, error) in [
         (
+            // Unsigned request objects are refused (RFC 9101 support verifies signatures).
             ("request", "eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCJ9."),
-            "request_not_supported",
+            "invalid_request_object",
         ),
         (
             ("request_uri", "https://partner.example.com/request.jwt"),

@@ -9,7 +9,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use gatehouse_core::client::{
-    Client, ClientId, ClientMetadata, ClientSecretHashes, TokenEndpointAuthMethod,
+    Client, ClientId, ClientMetadata, ClientSecretHashes, SealedSecret, TokenEndpointAuthMethod,
 };
 use gatehouse_core::registration::{
     self, apply_defaults, generate_client_secret, parse_access_token_strategy, parse_auth_method,
@@ -50,8 +50,16 @@ pub struct ClientRequest {
     /// Space-separated scopes the client may ask for; default `openid offline offline_access`.
     pub scope: Option<String>,
     pub audience: Option<Vec<String>>,
-    /// `client_secret_basic` (default), `client_secret_post`, or `none` for public clients.
+    /// `client_secret_basic` (default), `client_secret_post`, `client_secret_jwt`,
+    /// `private_key_jwt` (needs `jwks` or `jwks_uri`; holds no secret), or `none` for public
+    /// clients.
     pub token_endpoint_auth_method: Option<String>,
+    /// RFC 7591: the only algorithm the client's `client_assertion`s may use (RS256…, PS256…,
+    /// ES256, ES384, EdDSA for `private_key_jwt`; HS256/384/512 for `client_secret_jwt`).
+    pub token_endpoint_auth_signing_alg: Option<String>,
+    /// The client's public keys inline, a JWK Set (`{"keys": [...]}`); not with `jwks_uri`.
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<Value>,
     /// https, or plain http on a loopback host.
     pub logo_uri: Option<String>,
     pub client_uri: Option<String>,
@@ -70,7 +78,8 @@ pub struct ClientRequest {
     pub allowed_cors_origins: Option<Vec<String>>,
     /// Who the client belongs to (free text).
     pub owner: Option<String>,
-    /// Where the client publishes its public keys (http or https URL).
+    /// Where the client publishes its public keys (JWK Set), for `private_key_jwt`: fetched over
+    /// https only (plain http only in dev mode), cached as its `Cache-Control` says.
     pub jwks_uri: Option<String>,
     /// `minimal` (default: the profile comes from `/userinfo`) or `scopes` (ID tokens also
     /// carry the claims of the granted `profile` and `email` scopes).
@@ -83,6 +92,9 @@ pub struct ClientRequest {
     pub allowed_resources: Option<Vec<String>>,
     /// RFC 9449 §5.2: every token request of this client must carry a DPoP proof.
     pub dpop_bound_access_tokens: Option<bool>,
+    /// RFC 9101 §10.5: accept this client's authorization requests only as a signed request
+    /// object (`request`, by value or pushed), verified with its keys.
+    pub require_signed_request_object: Option<bool>,
 }
 
 /// `client_secret` as a string or nothing. A wrongly typed value is refused without echoing it.
@@ -142,12 +154,21 @@ impl ClientRequest {
             allowed_cors_origins,
             owner: self.owner.unwrap_or_default(),
             jwks_uri: self.jwks_uri.unwrap_or_default(),
+            // Hydra exports `"jwks": {}` for a client without keys.
+            jwks: self
+                .jwks
+                .filter(|j| !j.is_null() && j.as_object().is_none_or(|o| !o.is_empty())),
+            token_endpoint_auth_signing_alg: self
+                .token_endpoint_auth_signing_alg
+                .unwrap_or_default(),
+            client_secret_sealed: Default::default(),
             id_token_claims,
             require_pushed_authorization_requests: self
                 .require_pushed_authorization_requests
                 .unwrap_or_default(),
             allowed_resources: self.allowed_resources.unwrap_or_default(),
             dpop_bound_access_tokens: self.dpop_bound_access_tokens.unwrap_or_default(),
+            require_signed_request_object: self.require_signed_request_object.unwrap_or_default(),
         };
         apply_defaults(&mut metadata);
         validate_metadata(&metadata)?;
@@ -191,6 +212,10 @@ pub struct ClientResponse {
     pub scope: String,
     pub audience: Vec<String>,
     pub token_endpoint_auth_method: String,
+    /// Empty when any algorithm that fits the method is accepted.
+    pub token_endpoint_auth_signing_alg: String,
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<Value>,
     pub logo_uri: String,
     pub client_uri: String,
     pub policy_uri: String,
@@ -209,6 +234,7 @@ pub struct ClientResponse {
     pub require_pushed_authorization_requests: bool,
     pub allowed_resources: Vec<String>,
     pub dpop_bound_access_tokens: bool,
+    pub require_signed_request_object: bool,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
@@ -236,6 +262,8 @@ impl ClientResponse {
             scope: m.scope.to_string(),
             audience: m.audience.clone(),
             token_endpoint_auth_method: m.token_endpoint_auth_method.as_str().to_owned(),
+            token_endpoint_auth_signing_alg: m.token_endpoint_auth_signing_alg.clone(),
+            jwks: m.jwks.clone(),
             logo_uri: m.logo_uri.clone(),
             client_uri: m.client_uri.clone(),
             policy_uri: m.policy_uri.clone(),
@@ -256,6 +284,7 @@ impl ClientResponse {
             require_pushed_authorization_requests: m.require_pushed_authorization_requests,
             allowed_resources: m.allowed_resources.clone(),
             dpop_bound_access_tokens: m.dpop_bound_access_tokens,
+            require_signed_request_object: m.require_signed_request_object,
             created_at: rfc3339(client.created_at)?,
             updated_at: rfc3339(client.updated_at)?,
         })
@@ -264,44 +293,95 @@ impl ClientResponse {
 
 /// What a write does to the client's secret.
 enum SecretPlan {
-    /// Public client: no secret.
+    /// Public and `private_key_jwt` clients: no secret.
     None,
-    Keep(ClientSecretHashes),
+    Keep(ClientSecretHashes, SealedSecret),
     /// Store this one (and show it once).
     New(SecretString),
 }
 
-/// Public clients hold no secret; a chosen secret replaces the stored one at once; otherwise the
-/// stored secret stays, and a client that becomes confidential gets a generated one.
+/// Clients without a secret method hold no secret; a chosen secret replaces the stored one at
+/// once; otherwise the stored secret stays, and a client that becomes confidential gets a
+/// generated one. A `client_secret_jwt` client also needs its secret sealed: one that has only
+/// the hash (it used another method before) gets a new secret, since a hash cannot be unsealed.
 fn plan_secret(
     method: TokenEndpointAuthMethod,
     chosen: Option<SecretString>,
-    existing: Option<&ClientSecretHashes>,
+    existing: Option<(&ClientSecretHashes, &SealedSecret)>,
 ) -> SecretPlan {
-    match (chosen, method, existing) {
-        (Some(secret), _, _) => SecretPlan::New(secret),
-        (None, TokenEndpointAuthMethod::None, _) => SecretPlan::None,
-        (None, _, Some(hashes)) => SecretPlan::Keep(hashes.clone()),
-        (None, _, None) => SecretPlan::New(generate_client_secret()),
+    match (chosen, existing) {
+        (Some(secret), _) => SecretPlan::New(secret),
+        (None, _) if !method.uses_secret() => SecretPlan::None,
+        (None, Some((_, sealed)))
+            if method == TokenEndpointAuthMethod::ClientSecretJwt && sealed.is_empty() =>
+        {
+            SecretPlan::New(generate_client_secret())
+        }
+        (None, Some((hashes, sealed))) => SecretPlan::Keep(
+            hashes.clone(),
+            if method == TokenEndpointAuthMethod::ClientSecretJwt {
+                sealed.clone()
+            } else {
+                SealedSecret::default()
+            },
+        ),
+        (None, None) => SecretPlan::New(generate_client_secret()),
     }
 }
 
 impl AdminState {
+    /// The stored hashes, the secret to show once, and (for `client_secret_jwt`) the sealed
+    /// secret for the client's metadata.
     fn settle_secret(
         &self,
         plan: SecretPlan,
-    ) -> (Option<ClientSecretHashes>, Option<SecretString>) {
-        match plan {
-            SecretPlan::None => (None, None),
-            SecretPlan::Keep(hashes) => (Some(hashes), None),
-            SecretPlan::New(secret) => (
-                Some(registration::secret_hashes(
-                    &secret,
-                    &self.client_secret_hasher,
-                )),
-                Some(secret),
-            ),
+        method: TokenEndpointAuthMethod,
+    ) -> Result<
+        (
+            Option<ClientSecretHashes>,
+            Option<SecretString>,
+            SealedSecret,
+        ),
+        ApiError,
+    > {
+        Ok(match plan {
+            SecretPlan::None => (None, None, SealedSecret::default()),
+            SecretPlan::Keep(hashes, sealed) => (Some(hashes), None, sealed),
+            SecretPlan::New(secret) => {
+                let sealed = self.seal_if_needed(&secret, method)?;
+                (
+                    Some(registration::secret_hashes(
+                        &secret,
+                        &self.client_secret_hasher,
+                    )),
+                    Some(secret),
+                    sealed,
+                )
+            }
+        })
+    }
+
+    /// Seals `secret` when `method` is `client_secret_jwt` (the only method whose secret must be
+    /// recoverable: it is the HMAC key of the client's assertions).
+    fn seal_if_needed(
+        &self,
+        secret: &SecretString,
+        method: TokenEndpointAuthMethod,
+    ) -> Result<SealedSecret, ApiError> {
+        if method != TokenEndpointAuthMethod::ClientSecretJwt {
+            return Ok(SealedSecret::default());
         }
+        let Some(sealing) = &self.secret_sealing else {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidClientMetadata,
+                "client_secret_jwt is not available on this admin API",
+            )
+            .into());
+        };
+        crate::client_auth::seal_secret(sealing, secret).map_err(|e| {
+            tracing::error!(error = %e, "sealing a client secret failed");
+            ApiError::server_error()
+        })
     }
 
     async fn load_client(&self, id: &str) -> Result<Client, ApiError> {
@@ -318,18 +398,23 @@ impl AdminState {
         existing: Client,
         request: ClientRequest,
     ) -> Result<ClientResponse, ApiError> {
-        let (body_id, chosen, metadata) = request.into_parts(&self.config)?;
+        let (body_id, chosen, mut metadata) = request.into_parts(&self.config)?;
         if body_id.is_some_and(|id| id != existing.id) {
             return Err(ApiError::invalid_request(
                 "client_id cannot be changed; create a new client instead",
             ));
         }
+        let method = metadata.token_endpoint_auth_method;
         let plan = plan_secret(
-            metadata.token_endpoint_auth_method,
+            method,
             chosen,
-            existing.secret.as_ref(),
+            existing
+                .secret
+                .as_ref()
+                .map(|h| (h, &existing.metadata.client_secret_sealed)),
         );
-        let (secret, shown) = self.settle_secret(plan);
+        let (secret, shown, sealed) = self.settle_secret(plan, method)?;
+        metadata.client_secret_sealed = sealed;
         let client = Client {
             id: existing.id,
             incarnation: existing.incarnation,
@@ -381,7 +466,7 @@ pub async fn create_client(
     body: Result<Json<ClientRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ClientResponse>), ApiError> {
     let Query(params) = query.map_err(|e| ApiError::from_query_rejection(&e))?;
-    let (id, chosen, metadata) = ClientRequest::parse(body)?.into_parts(&state.config)?;
+    let (id, chosen, mut metadata) = ClientRequest::parse(body)?.into_parts(&state.config)?;
     if params.dry_run == Some(true) {
         return dry_run_create(&state, id, metadata).await;
     }
@@ -389,11 +474,9 @@ pub async fn create_client(
         Some(id) => id,
         None => parse_client_id(&uuid::Uuid::new_v4().to_string())?,
     };
-    let (secret, shown) = state.settle_secret(plan_secret(
-        metadata.token_endpoint_auth_method,
-        chosen,
-        None,
-    ));
+    let method = metadata.token_endpoint_auth_method;
+    let (secret, shown, sealed) = state.settle_secret(plan_secret(method, chosen, None), method)?;
+    metadata.client_secret_sealed = sealed;
     let now = state.now();
     let client = Client {
         id,
@@ -593,13 +676,18 @@ pub async fn rotate_secret(
     };
     let grace = time::Duration::try_from(grace).unwrap_or(time::Duration::ZERO);
     let mut client = state.load_client(&id).await?;
-    if client.is_public() {
+    if !client.metadata.token_endpoint_auth_method.uses_secret() {
         return Err(OAuthError::invalid_request(format!(
-            "client {id:?} is public (token_endpoint_auth_method none) and has no secret to rotate"
+            "client {id:?} authenticates with {} and has no secret to rotate",
+            client.metadata.token_endpoint_auth_method
         ))
         .into());
     }
     let new_secret = generate_client_secret();
+    // A client_secret_jwt client's assertions are checked against the sealed secret only: the
+    // new secret takes over at once (the grace period keeps the old one for the other methods).
+    client.metadata.client_secret_sealed =
+        state.seal_if_needed(&new_secret, client.metadata.token_endpoint_auth_method)?;
     let now = state.now();
     client.secret = Some(match &client.secret {
         Some(old) => {

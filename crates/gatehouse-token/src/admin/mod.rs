@@ -117,6 +117,10 @@ pub struct AdminState {
     /// The failed-login counters whose locks `unlock`, `enable` and a new password lift; set by
     /// [`AdminState::with_login_limits`]. Without them there is no lock this API could lift.
     pub login_limits: Option<LoginLimitsAccess>,
+    /// Seals the secrets of `client_secret_jwt` clients (the token service's, see
+    /// [`crate::TokenService::client_secret_sealing`]); set by [`AdminState::with_secret_sealing`].
+    /// Without it such clients cannot be registered.
+    pub secret_sealing: Option<Arc<gatehouse_jose::KeyEncryption>>,
 }
 
 impl AdminState {
@@ -136,6 +140,7 @@ impl AdminState {
             client_secret_hasher,
             config,
             login_limits: None,
+            secret_sealing: None,
         }
     }
 
@@ -143,6 +148,13 @@ impl AdminState {
     /// sign-in checks.
     pub fn with_login_limits(mut self, access: LoginLimitsAccess) -> Self {
         self.login_limits = Some(access);
+        self
+    }
+
+    /// The token service's sealing key, so `client_secret_jwt` secrets open where assertions
+    /// are verified.
+    pub fn with_secret_sealing(mut self, sealing: Arc<gatehouse_jose::KeyEncryption>) -> Self {
+        self.secret_sealing = Some(sealing);
         self
     }
 
@@ -217,7 +229,8 @@ pub fn listener(
         short_lived: service.short_lived().clone(),
         keys: service.login_limit_keys.clone(),
         policy: service.settings().lockout,
-    });
+    })
+    .with_secret_sealing(service.client_secret_sealing().clone());
     let api = router(state)
         .merge(crate::keys_api::router(service.clone()))
         .merge(crate::http::admin_introspection_router(service.clone()))

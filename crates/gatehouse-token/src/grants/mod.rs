@@ -139,7 +139,10 @@ impl TokenService {
         };
         let grant_type = form.grant_type().map_err(fail)?;
         let presented = presented_credentials(authorization, form).map_err(fail)?;
-        let client = self.authenticate_client(&presented).await.map_err(fail)?;
+        let client = self
+            .authenticate_client(&presented, "/oauth2/token")
+            .await
+            .map_err(fail)?;
         tracing::Span::current().record("client_id", client.id.as_str());
         if !client.may_use(grant_type) {
             return Err(fail(OAuthError::new(

@@ -6,6 +6,7 @@
 //! scope catalogue), the JWKS only when the key ring is replaced (rotation or reload). They are
 //! public and safe to cache and to read cross-origin (browser apps fetch them).
 
+use gatehouse_core::client_assertion::supported_algs;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -85,11 +86,17 @@ struct ProviderMetadata<'a> {
     token_endpoint_auth_methods_supported: &'static [TokenEndpointAuthMethod],
     revocation_endpoint_auth_methods_supported: &'static [TokenEndpointAuthMethod],
     introspection_endpoint_auth_methods_supported: &'static [TokenEndpointAuthMethod],
+    /// RFC 8414 §2: the algorithms of `private_key_jwt` and `client_secret_jwt` assertions.
+    token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    revocation_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    introspection_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     scopes_supported: Vec<String>,
     claims_supported: [&'static str; 14],
     code_challenge_methods_supported: [&'static str; 1],
     authorization_response_iss_parameter_supported: bool,
+    /// RFC 9101 §10.5 / OpenID Connect Discovery: `request` by value, signed with these.
     request_parameter_supported: bool,
+    request_object_signing_alg_values_supported: Vec<&'static str>,
     /// Defaults to `true` when omitted (Discovery §3), so it must be said.
     request_uri_parameter_supported: bool,
     claims_parameter_supported: bool,
@@ -103,6 +110,8 @@ struct ProviderMetadata<'a> {
 const CLIENT_AUTH_METHODS: &[TokenEndpointAuthMethod] = &[
     TokenEndpointAuthMethod::ClientSecretBasic,
     TokenEndpointAuthMethod::ClientSecretPost,
+    TokenEndpointAuthMethod::PrivateKeyJwt,
+    TokenEndpointAuthMethod::ClientSecretJwt,
     TokenEndpointAuthMethod::None,
 ];
 
@@ -139,6 +148,9 @@ async fn build_metadata(service: &TokenService) -> Result<Bytes, OAuthError> {
         token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
         revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
         introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+        token_endpoint_auth_signing_alg_values_supported: supported_algs(),
+        revocation_endpoint_auth_signing_alg_values_supported: supported_algs(),
+        introspection_endpoint_auth_signing_alg_values_supported: supported_algs(),
         scopes_supported,
         claims_supported: [
             "sub",
@@ -158,7 +170,8 @@ async fn build_metadata(service: &TokenService) -> Result<Bytes, OAuthError> {
         ],
         code_challenge_methods_supported: ["S256"],
         authorization_response_iss_parameter_supported: true,
-        request_parameter_supported: false,
+        request_parameter_supported: true,
+        request_object_signing_alg_values_supported: supported_algs(),
         request_uri_parameter_supported: false,
         claims_parameter_supported: false,
         prompt_values_supported: ["none", "login", "consent", "select_account"],

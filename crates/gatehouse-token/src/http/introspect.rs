@@ -26,7 +26,7 @@ pub(super) async fn introspect_as_client(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Introspection>, EndpointError> {
     let (authorization, form) = client_request(&headers, body)?;
-    let client = authenticate_client(&service, authorization, &form).await?;
+    let client = authenticate_client(&service, authorization, &form, "/oauth2/introspect").await?;
     introspect(&service, &form, Some(&client.id)).await
 }
 

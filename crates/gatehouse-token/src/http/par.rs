@@ -38,7 +38,7 @@ async fn push(
     authorization: Option<&str>,
     form: &Form,
 ) -> Result<PushedRequestUri, EndpointError> {
-    let client = authenticate_client(service, authorization, form).await?;
+    let client = authenticate_client(service, authorization, form, "/oauth2/par").await?;
     Ok(service
         // The form itself refuses a repeated parameter.
         .push_authorization_request(

@@ -40,7 +40,7 @@ async fn revoke_for(
     authorization: Option<&str>,
     form: &Form,
 ) -> Result<(), EndpointError> {
-    let client = authenticate_client(service, authorization, form).await?;
+    let client = authenticate_client(service, authorization, form, "/oauth2/revoke").await?;
     let token = form.require("token")?;
     service.revoke(token, &client.id).await?;
     Ok(())

@@ -93,16 +93,18 @@ pub(super) fn for_client(
 
 /// Client authentication for the revocation and introspection endpoints, exactly as the token
 /// endpoint does it (RFC 7009 §2.1, RFC 7662 §2.1): the registered method and only that one.
+/// `endpoint` is the endpoint's path (`/oauth2/par`), which a client assertion's `aud` may name.
 pub(super) async fn authenticate_client(
     service: &TokenService,
     authorization: Option<&str>,
     form: &Form,
+    endpoint: &str,
 ) -> Result<Arc<Client>, EndpointError> {
     let attempted = authorization.is_some();
     let presented = presented_credentials(authorization, form)
         .map_err(|e| EndpointError::client_auth(e, attempted))?;
     service
-        .authenticate_client(&presented)
+        .authenticate_client(&presented, endpoint)
         .await
         .map_err(|e| EndpointError::client_auth(e, attempted))
 }

@@ -230,13 +230,24 @@ pub struct ClientFields {
     #[arg(long)]
     owner: Option<String>,
 
-    /// none (public client, PKCE), client_secret_basic or client_secret_post.
+    /// none (public client, PKCE), client_secret_basic, client_secret_post, client_secret_jwt
+    /// or private_key_jwt (needs --jwks or --jwks-uri).
     #[arg(long, value_name = "METHOD", value_parser = parse_auth_method)]
     token_endpoint_auth_method: Option<String>,
 
-    /// URL of the client's public keys (JWK Set).
+    /// The only algorithm the client's private_key_jwt or client_secret_jwt assertions may use
+    /// (e.g. ES256, RS256, EdDSA, HS256); "" accepts any that fits the method.
+    #[arg(long, value_name = "ALG")]
+    token_endpoint_auth_signing_alg: Option<String>,
+
+    /// URL of the client's public keys (JWK Set), fetched over https.
     #[arg(long, value_name = "URI")]
     jwks_uri: Option<String>,
+
+    /// The client's public keys inline: a JWK Set as JSON, or @FILE to read it from a file;
+    /// "" removes them.
+    #[arg(long, value_name = "JSON|@FILE")]
+    jwks: Option<String>,
 
     /// URL of the client's logo.
     #[arg(long, value_name = "URI")]
@@ -287,6 +298,10 @@ pub struct ClientFields {
     /// always bound to a key (RFC 9449); --dpop-bound-access-tokens=false lifts it.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     dpop_bound_access_tokens: Option<bool>,
+    /// Accept this client's authorization requests only as a signed request object (request,
+    /// RFC 9101); --require-signed-request-object=false lifts it.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    require_signed_request_object: Option<bool>,
 
     /// Access token format: opaque or jwt.
     #[arg(long, value_name = "STRATEGY", value_parser = parse_access_token_strategy)]
@@ -623,6 +638,10 @@ pub(crate) fn client_body(
         ("owner", &f.owner),
         ("token_endpoint_auth_method", &f.token_endpoint_auth_method),
         ("jwks_uri", &f.jwks_uri),
+        (
+            "token_endpoint_auth_signing_alg",
+            &f.token_endpoint_auth_signing_alg,
+        ),
         ("logo_uri", &f.logo_uri),
         ("client_uri", &f.client_uri),
         ("policy_uri", &f.policy_uri),
@@ -634,6 +653,9 @@ pub(crate) fn client_body(
             body.insert(key.into(), value.trim().into());
         }
     }
+    if let Some(raw) = &f.jwks {
+        body.insert("jwks".into(), jwks_flag(raw)?);
+    }
     if let Some(skip) = f.skip_consent {
         body.insert("skip_consent".into(), skip.into());
     }
@@ -642,6 +664,9 @@ pub(crate) fn client_body(
     }
     if let Some(dpop) = f.dpop_bound_access_tokens {
         body.insert("dpop_bound_access_tokens".into(), dpop.into());
+    }
+    if let Some(signed) = f.require_signed_request_object {
+        body.insert("require_signed_request_object".into(), signed.into());
     }
     if let Some(raw) = &f.metadata {
         let parsed: Value = serde_json::from_str(raw)
@@ -652,6 +677,27 @@ pub(crate) fn client_body(
         body.insert("metadata".into(), parsed);
     }
     Ok(body)
+}
+
+/// `--jwks`: a JWK Set as JSON, `@FILE`, or `""` (none).
+fn jwks_flag(raw: &str) -> anyhow::Result<Value> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(Value::Null);
+    }
+    let text = match raw.strip_prefix('@') {
+        Some(path) => {
+            std::fs::read_to_string(path).map_err(|e| anyhow!("--jwks: cannot read {path}: {e}"))?
+        }
+        None => raw.to_owned(),
+    };
+    let parsed: Value = serde_json::from_str(&text).map_err(|e| {
+        anyhow!("--jwks is not valid JSON ({e}): pass a JWK Set such as '{{\"keys\":[...]}}'")
+    })?;
+    if !parsed.is_object() {
+        bail!("--jwks must be a JWK Set such as '{{\"keys\":[...]}}'");
+    }
+    Ok(parsed)
 }
 
 /// What `create` and `rotate-secret` print: the ID, and a secret the server generated.
@@ -739,6 +785,17 @@ fn client_fields(c: &Value) -> String {
             text(c, "post_logout_redirect_uris"),
         ),
         ("JWKS URI", text(c, "jwks_uri")),
+        (
+            "JWKS",
+            c.get("jwks")
+                .filter(|j| !j.is_null())
+                .map(|j| format!("{} keys", j["keys"].as_array().map_or(0, Vec::len)))
+                .unwrap_or_default(),
+        ),
+        (
+            "AUTH SIGNING ALG",
+            text(c, "token_endpoint_auth_signing_alg"),
+        ),
         ("LOGO URI", text(c, "logo_uri")),
         ("CLIENT URI", text(c, "client_uri")),
         ("POLICY URI", text(c, "policy_uri")),
@@ -752,6 +809,10 @@ fn client_fields(c: &Value) -> String {
             flag(c, "require_pushed_authorization_requests"),
         ),
         ("DPOP BOUND", flag(c, "dpop_bound_access_tokens")),
+        (
+            "REQUIRE SIGNED REQUESTS",
+            flag(c, "require_signed_request_object"),
+        ),
         ("METADATA", metadata),
         ("CREATED AT", text(c, "created_at")),
         ("UPDATED AT", text(c, "updated_at")),
@@ -1137,13 +1198,15 @@ mod tests {
             "clients",
             "create",
             "--token-endpoint-auth-method",
-            "private_key_jwt",
+            "tls_client_auth",
         ])
         .unwrap_err();
         assert!(
             clap_err
                 .to_string()
-                .contains("use none, client_secret_basic or client_secret_post")
+                .contains(
+                    "use none, client_secret_basic, client_secret_post, private_key_jwt or client_secret_jwt"
+                )
         );
         assert!(parse(&["clients", "create", "--secret", "x", "--secret-stdin"]).is_err());
         assert!(parse(&["clients", "create", "--password", "x"]).is_err());

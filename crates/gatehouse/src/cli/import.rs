@@ -47,10 +47,13 @@ const KEPT_FIELDS: &[&str] = &[
     "allowed_cors_origins",
     "owner",
     "jwks_uri",
+    "jwks",
+    "token_endpoint_auth_signing_alg",
     "id_token_claims",
     "require_pushed_authorization_requests",
     "allowed_resources",
     "dpop_bound_access_tokens",
+    "require_signed_request_object",
 ];
 
 /// Fields of an export that record the exporting server's own bookkeeping rather than a
@@ -84,10 +87,13 @@ struct ImportShape {
     allowed_cors_origins: Option<Vec<String>>,
     owner: Option<String>,
     jwks_uri: Option<String>,
+    jwks: Option<Value>,
+    token_endpoint_auth_signing_alg: Option<String>,
     id_token_claims: Option<String>,
     require_pushed_authorization_requests: Option<bool>,
     allowed_resources: Option<Vec<String>>,
     dpop_bound_access_tokens: Option<bool>,
+    require_signed_request_object: Option<bool>,
 }
 
 fn check_import_shape(client: &Value) -> anyhow::Result<()> {
@@ -190,6 +196,10 @@ pub(crate) fn parse_import(sources: &[(String, String)]) -> anyhow::Result<Vec<I
                 .is_some_and(|s| s.is_null() || s.as_str() == Some(""))
             {
                 obj.remove("client_secret");
+            }
+            // Hydra exports `"jwks": {}` for a client without keys.
+            if obj.get("jwks").is_some_and(is_empty_value) {
+                obj.remove("jwks");
             }
             let mut dropped = Vec::new();
             obj.retain(|key, value| {
@@ -426,10 +436,10 @@ mod tests {
             r#"[{"client_id":"a","jwks":{"keys":[{"kty":"RSA"}]},"subject_type":"pairwise","frontchannel_logout_uri":"","owner":"me"}]"#,
         )])
         .unwrap();
-        assert_eq!(entries[0].dropped, ["jwks", "subject_type"]);
+        assert_eq!(entries[0].dropped, ["subject_type"]);
         assert_eq!(
             entries[0].body,
-            serde_json::json!({"client_id": "a", "owner": "me"})
+            serde_json::json!({"client_id": "a", "owner": "me", "jwks": {"keys": [{"kty": "RSA"}]}})
         );
     }
 
@@ -478,7 +488,7 @@ mod tests {
         ));
         assert!(err(r#"[{"scope":"bad\"scope"}]"#).contains("invalid scope token"));
         assert!(
-            err(r#"[{"token_endpoint_auth_method":"private_key_jwt"}]"#)
+            err(r#"[{"token_endpoint_auth_method":"tls_client_auth"}]"#)
                 .contains("use none, client_secret_basic")
         );
         assert!(err(r#"[{"access_token_strategy":"macaroon"}]"#).contains("use opaque or jwt"));

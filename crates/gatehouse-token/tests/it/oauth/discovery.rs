@@ -61,13 +61,30 @@ async fn both_well_known_paths_serve_the_same_complete_metadata() {
         );
         assert_eq!(m["subject_types_supported"], json!(["public"]));
         assert_eq!(m["id_token_signing_alg_values_supported"], json!(["RS256"]));
-        let methods = json!(["client_secret_basic", "client_secret_post", "none"]);
+        let methods = json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "client_secret_jwt",
+            "none"
+        ]);
         for field in [
             "token_endpoint_auth_methods_supported",
             "revocation_endpoint_auth_methods_supported",
             "introspection_endpoint_auth_methods_supported",
         ] {
             assert_eq!(m[field], methods, "{field}");
+        }
+        let algs = json!([
+            "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+            "HS256", "HS384", "HS512"
+        ]);
+        for field in [
+            "token_endpoint_auth_signing_alg_values_supported",
+            "revocation_endpoint_auth_signing_alg_values_supported",
+            "introspection_endpoint_auth_signing_alg_values_supported",
+        ] {
+            assert_eq!(m[field], algs, "{field}");
         }
         let scopes = strings(&m["scopes_supported"]);
         for scope in [
@@ -105,7 +122,7 @@ async fn both_well_known_paths_serve_the_same_complete_metadata() {
         }
         assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(m["authorization_response_iss_parameter_supported"], true);
-        assert_eq!(m["request_parameter_supported"], false);
+        assert_eq!(m["request_parameter_supported"], true);
         assert_eq!(m["request_uri_parameter_supported"], false);
         assert_eq!(m["claims_parameter_supported"], false);
         assert_eq!(

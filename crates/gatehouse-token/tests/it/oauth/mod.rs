@@ -1,6 +1,7 @@
 //! The public OAuth/OIDC endpoints (`gatehouse_token::http`), driven in-process through their
 //! routers on every configured backend pair.
 
+mod client_assertion;
 mod client_auth;
 mod code;
 mod cors;
@@ -11,6 +12,7 @@ mod introspection;
 mod jwt;
 mod par;
 mod refresh;
+mod request_object;
 mod resource;
 mod revocation;
 mod token_requests;

@@ -38,6 +38,12 @@ pub enum ErrorCode {
     /// OpenID Connect Core §3.1.2.6, RFC 9126 §4: the `request_uri` is unknown, expired, spent
     /// or another client's.
     InvalidRequestUri,
+    /// RFC 8628 §3.5: the user has not yet answered the device authorization request.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: polled before the interval passed; the interval grows by 5 seconds.
+    SlowDown,
+    /// RFC 8628 §3.5: the device code expired.
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -67,6 +73,9 @@ impl ErrorCode {
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::InvalidRequestUri => "invalid_request_uri",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
         }
     }
 
@@ -89,7 +98,7 @@ impl ErrorCode {
     }
 }
 
-const ALL_CODES: [ErrorCode; 24] = [
+const ALL_CODES: [ErrorCode; 27] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidClient,
     ErrorCode::InvalidGrant,
@@ -114,6 +123,9 @@ const ALL_CODES: [ErrorCode; 24] = [
     ErrorCode::RequestNotSupported,
     ErrorCode::RequestUriNotSupported,
     ErrorCode::InvalidRequestUri,
+    ErrorCode::AuthorizationPending,
+    ErrorCode::SlowDown,
+    ErrorCode::ExpiredToken,
 ];
 
 impl std::fmt::Display for ErrorCode {
@@ -163,6 +175,15 @@ mod tests {
             assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
         }
         assert_eq!(ErrorCode::parse("made_up"), None);
+        assert_eq!(ErrorCode::parse("slow_down"), Some(ErrorCode::SlowDown));
+        assert_eq!(
+            ErrorCode::parse("authorization_pending"),
+            Some(ErrorCode::AuthorizationPending)
+        );
+        assert_eq!(
+            ErrorCode::parse("expired_token"),
+            Some(ErrorCode::ExpiredToken)
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod authorize;
 pub mod client;
 pub mod clock;
+pub mod device;
 pub mod error;
 pub mod grant;
 pub mod lockout;

@@ -39,7 +39,10 @@ pub const fn grpc_code(code: ErrorCode) -> Code {
         | ErrorCode::InvalidClientMetadata
         | ErrorCode::RequestNotSupported
         | ErrorCode::RequestUriNotSupported
-        | ErrorCode::InvalidRequestUri => Code::InvalidArgument,
+        | ErrorCode::InvalidRequestUri
+        | ErrorCode::AuthorizationPending
+        | ErrorCode::SlowDown
+        | ErrorCode::ExpiredToken => Code::InvalidArgument,
         ErrorCode::InvalidClient | ErrorCode::InvalidToken => Code::Unauthenticated,
         ErrorCode::UnauthorizedClient | ErrorCode::AccessDenied | ErrorCode::InsufficientScope => {
             Code::PermissionDenied
@@ -190,7 +193,7 @@ mod tests {
 
     /// Every code, in declaration order. `position` fails to compile when a code is added, which
     /// points here to extend the list.
-    const ALL: [ErrorCode; 24] = [
+    const ALL: [ErrorCode; 27] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InvalidGrant,
@@ -215,6 +218,9 @@ mod tests {
         ErrorCode::RequestNotSupported,
         ErrorCode::RequestUriNotSupported,
         ErrorCode::InvalidRequestUri,
+        ErrorCode::AuthorizationPending,
+        ErrorCode::SlowDown,
+        ErrorCode::ExpiredToken,
     ];
 
     fn position(code: ErrorCode) -> usize {
@@ -243,6 +249,9 @@ mod tests {
             ErrorCode::RequestNotSupported => 21,
             ErrorCode::RequestUriNotSupported => 22,
             ErrorCode::InvalidRequestUri => 23,
+            ErrorCode::AuthorizationPending => 24,
+            ErrorCode::SlowDown => 25,
+            ErrorCode::ExpiredToken => 26,
         }
     }
 

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod authorization;
 pub mod cache;
 pub mod cors;
+pub mod device;
 pub mod grants;
 pub mod grpc;
 pub mod http;

@@ -66,6 +66,12 @@ pub enum Namespace {
     GrantRevocationReason,
     /// Pushed authorization requests (RFC 9126), keyed by the `request_uri`'s keyed hash.
     PushedAuthorizationRequest,
+    /// Device authorizations (RFC 8628), keyed by the device code's keyed hash.
+    DeviceCode,
+    /// The device code (its keyed hash) behind a user code, keyed by the user code's keyed hash.
+    DeviceUserCode,
+    /// When a device code was last polled and its interval, keyed by the device code's keyed hash.
+    DevicePoll,
 }
 
 impl Namespace {
@@ -82,6 +88,9 @@ impl Namespace {
             Self::LoginSessionIndex => "gh:session-index:",
             Self::GrantRevocationReason => "gh:grant-revoked:",
             Self::PushedAuthorizationRequest => "gh:par:",
+            Self::DeviceCode => "gh:device:",
+            Self::DeviceUserCode => "gh:device-user:",
+            Self::DevicePoll => "gh:device-poll:",
         }
     }
 
@@ -181,6 +190,9 @@ mod tests {
             Namespace::LoginSessionIndex,
             Namespace::GrantRevocationReason,
             Namespace::PushedAuthorizationRequest,
+            Namespace::DeviceCode,
+            Namespace::DeviceUserCode,
+            Namespace::DevicePoll,
         ];
         for a in all {
             for b in all {

@@ -98,6 +98,16 @@ impl Grant for AuthorizationCodeGrant {
     }
 }
 
+/// A user's grant to a client, as a code or an approved device authorization carries it.
+pub(crate) struct UserGrant<'a> {
+    pub subject: &'a str,
+    pub scope: &'a gatehouse_core::scope::ScopeSet,
+    pub grant_id: &'a str,
+    pub auth_time: i64,
+    pub nonce: Option<&'a str>,
+    pub authorized_at_ms: i64,
+}
+
 impl TokenService {
     /// Everything the code grants: refresh token (with offline access and the refresh grant),
     /// access token, ID token (with `openid`).
@@ -106,14 +116,35 @@ impl TokenService {
         client: &Client,
         record: &AuthorizationCodeRecord,
     ) -> Result<TokenResponse, OAuthError> {
+        self.issue_for_user_grant(
+            client,
+            &UserGrant {
+                subject: &record.subject,
+                scope: &record.scope,
+                grant_id: &record.grant_id,
+                auth_time: record.auth_time,
+                nonce: record.nonce.as_deref(),
+                authorized_at_ms: record.authorized_at_ms(),
+            },
+        )
+        .await
+    }
+
+    /// Everything a user's grant gives: refresh token (with offline access and the refresh
+    /// grant), access token, ID token (with `openid`).
+    pub(crate) async fn issue_for_user_grant(
+        &self,
+        client: &Client,
+        grant: &UserGrant<'_>,
+    ) -> Result<TokenResponse, OAuthError> {
         let refresh_token =
-            if record.scope.grants_offline_access() && client.may_use(GrantType::RefreshToken) {
+            if grant.scope.grants_offline_access() && client.may_use(GrantType::RefreshToken) {
                 let (token, stored) = self.new_refresh_token(
                     client,
-                    &record.subject,
-                    &record.scope,
-                    &record.grant_id,
-                    Some(record.auth_time),
+                    grant.subject,
+                    grant.scope,
+                    grant.grant_id,
+                    Some(grant.auth_time),
                 );
                 self.durable
                     .insert_refresh_token(&stored)
@@ -126,22 +157,22 @@ impl TokenService {
         let (access_token, expires_in) = self
             .mint_access_token(AccessGrant {
                 client,
-                subject: Some(&record.subject),
-                scope: &record.scope,
+                subject: Some(grant.subject),
+                scope: grant.scope,
                 audience: Vec::new(),
-                grant_id: Some(&record.grant_id),
-                auth_time: Some(record.auth_time),
-                authorized_at_ms: record.authorized_at_ms(),
+                grant_id: Some(grant.grant_id),
+                auth_time: Some(grant.auth_time),
+                authorized_at_ms: grant.authorized_at_ms,
             })
             .await?;
-        let id_token = if record.scope.contains("openid") {
+        let id_token = if grant.scope.contains("openid") {
             Some(
                 self.mint_id_token(
                     client,
-                    &record.subject,
-                    &record.scope,
-                    record.auth_time,
-                    record.nonce.as_deref(),
+                    grant.subject,
+                    grant.scope,
+                    grant.auth_time,
+                    grant.nonce,
                     &access_token,
                 )
                 .await?,
@@ -153,7 +184,7 @@ impl TokenService {
             access_token,
             token_type: "Bearer",
             expires_in,
-            scope: Some(record.scope.to_string()),
+            scope: Some(grant.scope.to_string()),
             refresh_token,
             id_token,
         })

@@ -4,6 +4,7 @@
 mod client_auth;
 mod code;
 mod cors;
+mod device;
 mod discovery;
 mod ending_access;
 mod introspection;

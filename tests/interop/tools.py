@@ -273,7 +273,7 @@ def table(scenarios_file, result_files):
                 continue
             _, lib, scenario, verdict = parts[:4]
             message = parts[4] if len(parts) > 4 else ""
-            if lib != library or verdict not in ("PASS", "FAIL"):
+            if lib != library or verdict not in ("PASS", "FAIL", "SKIP"):
                 continue
             seen.add(scenario)
             rows[(deployment, library, scenario)] = (verdict, message)
@@ -310,10 +310,11 @@ def table(scenarios_file, result_files):
         "%s %s" % (lib, versions.get(lib, "?")) for lib in libraries) + ")")
     print(fmt(["deployment", "library", "scenario", "result", "message"]))
     print("|" + "|".join("-" * (w + 2) for w in widths + [6, 7]) + "|")
-    passed = failed = 0
+    passed = failed = skipped = 0
     for (d, lib, s), (verdict, message) in keyed:
         passed += verdict == "PASS"
         failed += verdict == "FAIL"
+        skipped += verdict == "SKIP"
         if len(message) > 160:
             message = message[:157] + "..."
         print(fmt([d, lib, s, verdict, message.replace("|", "/")]))
@@ -331,7 +332,9 @@ def table(scenarios_file, result_files):
             cells.append(verdict.ljust(len(h)))
         print("| " + " | ".join(cells) + " |")
     print()
-    print("%d passed, %d failed" % (passed, failed))
+    # A SKIP is a scenario a library's driver says it does not run: never counted as a pass.
+    print("%d passed, %d failed" % (passed, failed)
+          + (", %d not run by their library (SKIP)" % skipped if skipped else ""))
     return 1 if failed else 0
 
 

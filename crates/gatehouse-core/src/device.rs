@@ -6,7 +6,7 @@
 //! The user code is what a person types: 8 characters of [`USER_CODE_ALPHABET`] (RFC 8628 §6.1:
 //! consonants only, no look-alikes), shown as `XXXX-XXXX`, read case-insensitively with the dash
 //! and spaces optional ([`normalise_user_code`]). Each poll is judged by [`poll`]: the answers of
-//! RFC 8628 §3.5, with `slow_down` growing the interval by [`SLOW_DOWN_STEP`] for good.
+//! RFC 8628 §3.5, with `slow_down` growing the interval by [`SLOW_DOWN_STEP_SECS`] for good.
 
 use serde::{Deserialize, Serialize};
 
@@ -28,33 +28,14 @@ pub const SLOW_DOWN_STEP_SECS: u64 = 5;
 /// The device grant's `grant_type` (RFC 8628 §3.4).
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-/// A user code from 8 random bytes, each picking a character (`byte % 20`; [`new_user_code`]
-/// draws bytes of 240 and more again, so every character is equally likely).
-pub fn user_code_from_bytes(bytes: [u8; USER_CODE_LENGTH]) -> String {
-    bytes
-        .iter()
-        .map(|b| char::from(USER_CODE_ALPHABET[usize::from(*b) % USER_CODE_ALPHABET.len()]))
-        .collect()
-}
-
-/// A fresh user code, uniformly distributed over the alphabet (rejection sampling).
+/// A fresh user code: each character drawn uniformly from [`USER_CODE_ALPHABET`].
 pub fn new_user_code() -> String {
     use rand::RngExt as _;
     let mut rng = rand::rng();
-    let mut bytes = [0u8; USER_CODE_LENGTH];
-    for b in &mut bytes {
-        *b = loop {
-            let v: u8 = rng.random();
-            if v < UNBIASED_BELOW {
-                break v;
-            }
-        };
-    }
-    user_code_from_bytes(bytes)
+    (0..USER_CODE_LENGTH)
+        .map(|_| char::from(USER_CODE_ALPHABET[rng.random_range(0..USER_CODE_ALPHABET.len())]))
+        .collect()
 }
-
-/// The largest multiple of the alphabet's size that fits a byte: values from here are redrawn.
-const UNBIASED_BELOW: u8 = 240;
 
 /// A user code as people read it: `BCDF-GHJK`.
 pub fn display_user_code(code: &str) -> String {
@@ -210,19 +191,19 @@ mod tests {
 
     #[test]
     fn user_codes_use_the_alphabet_and_every_letter_of_it() {
-        assert_eq!(user_code_from_bytes([0, 1, 2, 3, 4, 5, 6, 19]), "BCDFGHJZ");
-        assert_eq!(
-            user_code_from_bytes([20, 21, 39, 40, 59, 239, 100, 7]),
-            "BCZBZZBK"
-        );
-        for _ in 0..50 {
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..200 {
             let code = new_user_code();
             assert_eq!(code.len(), USER_CODE_LENGTH);
             assert_eq!(normalise_user_code(&code), Some(code.clone()), "{code}");
+            seen.extend(code.bytes());
         }
+        assert_eq!(
+            seen.into_iter().collect::<Vec<u8>>(),
+            USER_CODE_ALPHABET.to_vec(),
+            "1,600 characters use every letter"
+        );
         assert_ne!(new_user_code(), new_user_code());
-        assert_eq!(UNBIASED_BELOW, 240);
-        assert_eq!(usize::from(UNBIASED_BELOW) % USER_CODE_ALPHABET.len(), 0);
     }
 
     #[test]

@@ -327,7 +327,7 @@ impl TokenService {
             }),
             DeviceDecision::Deny => DeviceStatus::Denied,
         };
-        records
+        if let Err(e) = records
             .put(
                 Namespace::DeviceCode,
                 device_id,
@@ -335,7 +335,23 @@ impl TokenService {
                 self.device_record_ttl(),
             )
             .await
-            .map_err(store_error)?;
+        {
+            // A 5xx spends nothing: the user code goes back for the user's retry.
+            let left = authorization.expires_at.saturating_sub(self.clock.unix());
+            let left = Duration::from_secs(u64::try_from(left).unwrap_or(1).max(1));
+            if let Err(again) = records
+                .put(
+                    Namespace::DeviceUserCode,
+                    &authorization.user_code_hash,
+                    &device_id,
+                    left,
+                )
+                .await
+            {
+                tracing::warn!(error = %again, "giving a device user code back failed");
+            }
+            return Err(store_error(e));
+        }
         tracing::info!(
             client_id = %authorization.client_id,
             approved = matches!(authorization.status, DeviceStatus::Approved(_)),

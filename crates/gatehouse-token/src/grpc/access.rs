@@ -244,6 +244,8 @@ mod tests {
             "DescribeClient",
             "AuthenticateUser",
             "IssueAuthorizationCode",
+            "LookupDeviceAuthorization",
+            "CompleteDeviceAuthorization",
         ] {
             assert!(
                 Role::Login.may_call(m) && !Role::ResourceServer.may_call(m),

@@ -44,6 +44,12 @@ pub enum ErrorCode {
     UseDpopNonce,
     /// RFC 9101 §6.3: the request object is invalid (signature, claims, or not signed).
     InvalidRequestObject,
+    /// RFC 8628 §3.5: the user has not yet answered the device authorization request.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: polled before the interval passed; the interval grows by 5 seconds.
+    SlowDown,
+    /// RFC 8628 §3.5: the device code expired.
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -76,6 +82,9 @@ impl ErrorCode {
             Self::InvalidDpopProof => "invalid_dpop_proof",
             Self::UseDpopNonce => "use_dpop_nonce",
             Self::InvalidRequestObject => "invalid_request_object",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
         }
     }
 
@@ -98,7 +107,7 @@ impl ErrorCode {
     }
 }
 
-const ALL_CODES: [ErrorCode; 27] = [
+const ALL_CODES: [ErrorCode; 30] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidClient,
     ErrorCode::InvalidGrant,
@@ -126,6 +135,9 @@ const ALL_CODES: [ErrorCode; 27] = [
     ErrorCode::InvalidDpopProof,
     ErrorCode::UseDpopNonce,
     ErrorCode::InvalidRequestObject,
+    ErrorCode::AuthorizationPending,
+    ErrorCode::SlowDown,
+    ErrorCode::ExpiredToken,
 ];
 
 impl std::fmt::Display for ErrorCode {
@@ -175,6 +187,15 @@ mod tests {
             assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
         }
         assert_eq!(ErrorCode::parse("made_up"), None);
+        assert_eq!(ErrorCode::parse("slow_down"), Some(ErrorCode::SlowDown));
+        assert_eq!(
+            ErrorCode::parse("authorization_pending"),
+            Some(ErrorCode::AuthorizationPending)
+        );
+        assert_eq!(
+            ErrorCode::parse("expired_token"),
+            Some(ErrorCode::ExpiredToken)
+        );
     }
 
     #[test]

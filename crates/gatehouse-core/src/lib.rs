@@ -8,6 +8,7 @@ pub mod authorize;
 pub mod client;
 pub mod client_assertion;
 pub mod clock;
+pub mod device;
 pub mod dpop;
 pub mod error;
 pub mod grant;

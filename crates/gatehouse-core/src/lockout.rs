@@ -140,17 +140,9 @@ impl LoginLimits<'_> {
             self.store.delete(&self.key("user", &user)).await?;
             failure.locked = Some(lock(Blocked::User));
         }
-        let ip_failures = self.store.increment(&self.key("ip", ip), window).await?;
-        if reaches_limit(ip_failures, self.policy.max_failures_per_ip) {
-            self.store
-                .put(
-                    &self.key("ip-lock", ip),
-                    end.to_string().as_bytes(),
-                    lockout,
-                )
-                .await?;
-            self.store.delete(&self.key("ip", ip)).await?;
-            failure.locked = Some(lock(Blocked::Ip));
+        let (ip_failures, ip_lock) = self.ip_failure(ip, now).await?;
+        if ip_lock.is_some() {
+            failure.locked = ip_lock;
         }
         if failure.locked.is_none() {
             failure.attempts_left = [
@@ -162,6 +154,60 @@ impl LoginLimits<'_> {
             .min();
         }
         Ok(failure)
+    }
+
+    /// Counts a failure from `ip`; answers the count in the window and the lock it placed.
+    async fn ip_failure(&self, ip: &str, now: i64) -> StoreResult<(u64, Option<Lock>)> {
+        let lockout = self.policy.lockout;
+        let failures = self
+            .store
+            .increment(&self.key("ip", ip), self.policy.window)
+            .await?;
+        if !reaches_limit(failures, self.policy.max_failures_per_ip) {
+            return Ok((failures, None));
+        }
+        let end = now.saturating_add(i64::try_from(lockout.as_secs()).unwrap_or(i64::MAX));
+        self.store
+            .put(
+                &self.key("ip-lock", ip),
+                end.to_string().as_bytes(),
+                lockout,
+            )
+            .await?;
+        self.store.delete(&self.key("ip", ip)).await?;
+        Ok((
+            failures,
+            Some(Lock {
+                blocked: Blocked::Ip,
+                retry_after: Duration::from_secs(lockout.as_secs().max(1)),
+            }),
+        ))
+    }
+
+    /// The lock on `ip` in force at `now`, for attempts that name no user (a mistyped device
+    /// user code): the same per-IP limit as failed logins.
+    pub async fn check_ip(&self, ip: &str, now: i64) -> StoreResult<Option<Lock>> {
+        Ok(self
+            .store
+            .get(&self.key("ip-lock", ip))
+            .await?
+            .map(|value| Lock {
+                blocked: Blocked::Ip,
+                retry_after: self.remaining(&value, now),
+            }))
+    }
+
+    /// Counts a failure from `ip` that names no user (a mistyped device user code) toward the
+    /// per-IP limit of failed logins; says whether it locked the IP, or the attempts left.
+    pub async fn record_ip_failure(&self, ip: &str, now: i64) -> StoreResult<Failure> {
+        let (failures, locked) = self.ip_failure(ip, now).await?;
+        Ok(Failure {
+            locked,
+            attempts_left: match locked {
+                Some(_) => None,
+                None => left(failures, self.policy.max_failures_per_ip),
+            },
+        })
     }
 
     pub async fn record_success(&self, username: &str) -> StoreResult<()> {
@@ -380,6 +426,57 @@ mod tests {
                 .unwrap()
                 .attempts_left,
             Some(2)
+        );
+    }
+
+    #[tokio::test]
+    async fn failures_without_a_user_count_toward_the_address_limit() {
+        let (store, keys) = (FakeStore::default(), KeyedHasher::new(b"secret", "lockout"));
+        let l = limits(&store, &keys);
+        assert_eq!(l.check_ip("10.0.0.1", NOW).await.unwrap(), None);
+        l.record_failure("alice", "10.0.0.1", NOW).await.unwrap();
+        for left in [3, 2, 1] {
+            assert_eq!(
+                l.record_ip_failure("10.0.0.1", NOW).await.unwrap(),
+                Failure {
+                    locked: None,
+                    attempts_left: Some(left)
+                }
+            );
+        }
+        assert_eq!(l.check_ip("10.0.0.1", NOW).await.unwrap(), None);
+        assert_eq!(
+            l.record_ip_failure("10.0.0.1", NOW).await.unwrap(),
+            Failure {
+                locked: locked(Blocked::Ip, 600),
+                attempts_left: None
+            }
+        );
+        assert_eq!(
+            l.check_ip("10.0.0.1", NOW + 100).await.unwrap(),
+            locked(Blocked::Ip, 500)
+        );
+        assert_eq!(
+            l.check("alice", "10.0.0.1", NOW).await.unwrap(),
+            locked(Blocked::Ip, 600),
+            "and locks sign-in from there too"
+        );
+        assert_eq!(l.check_ip("10.0.0.2", NOW).await.unwrap(), None);
+        assert!(
+            !store.keys().iter().any(|k| k.contains("10.0.0")),
+            "no address in clear"
+        );
+        let unlimited = LoginLimits {
+            store: &store,
+            keys: &keys,
+            policy: &LockoutPolicy {
+                max_failures_per_ip: 0,
+                ..POLICY
+            },
+        };
+        assert_eq!(
+            unlimited.record_ip_failure("10.9.9.9", NOW).await.unwrap(),
+            Failure::default()
         );
     }
 

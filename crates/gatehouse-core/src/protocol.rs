@@ -94,6 +94,8 @@ protocol_values! {
         RefreshToken => "refresh_token",
         /// RFC 6749 §4.4: confidential clients only.
         ClientCredentials => "client_credentials",
+        /// RFC 8628 §3.4: the device authorization grant.
+        DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
     }
 }
 
@@ -161,7 +163,7 @@ mod tests {
         let err = serde_json::from_str::<GrantType>("\"implicit\"").unwrap_err();
         assert!(
             err.to_string().contains(
-                "grant type \"implicit\" is not supported; use authorization_code, refresh_token or client_credentials"
+                "grant type \"implicit\" is not supported; use authorization_code, refresh_token, client_credentials or urn:ietf:params:oauth:grant-type:device_code"
             ),
             "{err}"
         );

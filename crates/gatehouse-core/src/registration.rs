@@ -311,14 +311,15 @@ pub fn validate_client_keys(metadata: &ClientMetadata) -> Result<(), OAuthError>
     )
 }
 
-/// `refresh_token` only next to `authorization_code`: refresh tokens are issued from user grants
-/// only (RFC 6749 §4.4.3 advises against them for client credentials).
+/// `refresh_token` only next to `authorization_code` or the device grant: refresh tokens are
+/// issued from user grants only (RFC 6749 §4.4.3 advises against them for client credentials).
 pub fn validate_grant_types(grant_types: &[GrantType]) -> Result<(), OAuthError> {
     if grant_types.contains(&GrantType::RefreshToken)
         && !grant_types.contains(&GrantType::AuthorizationCode)
+        && !grant_types.contains(&GrantType::DeviceCode)
     {
         return Err(invalid_metadata(
-            "grant type refresh_token requires grant type authorization_code",
+            "grant type refresh_token requires grant type authorization_code or urn:ietf:params:oauth:grant-type:device_code",
         ));
     }
     Ok(())
@@ -649,7 +650,7 @@ mod tests {
             assert_eq!(
                 err.map(|e| e.description).as_deref(),
                 Some(format!(
-                    "grant type {bad:?} is not supported; use authorization_code, refresh_token or client_credentials"
+                    "grant type {bad:?} is not supported; use authorization_code, refresh_token, client_credentials or urn:ietf:params:oauth:grant-type:device_code"
                 ).as_str())
             );
         }
@@ -671,6 +672,14 @@ mod tests {
         assert_eq!(
             validate_grant_types(&grants(&["authorization_code", "refresh_token"])),
             Ok(())
+        );
+        assert_eq!(
+            validate_grant_types(&grants(&[
+                "urn:ietf:params:oauth:grant-type:device_code",
+                "refresh_token"
+            ])),
+            Ok(()),
+            "the device grant is a user grant too"
         );
     }
 

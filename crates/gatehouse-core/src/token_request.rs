@@ -488,7 +488,7 @@ mod tests {
         assert_eq!(unsupported.code, ErrorCode::UnsupportedGrantType);
         assert_eq!(
             unsupported.description,
-            "supported grant types: authorization_code, refresh_token, client_credentials"
+            "supported grant types: authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code"
         );
         assert_eq!(
             Form::default().grant_type().unwrap_err().code,

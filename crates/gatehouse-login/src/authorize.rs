@@ -268,6 +268,11 @@ pub(crate) async fn consent_needed(
     challenge: &Challenge,
     subject: &str,
 ) -> Result<bool, OAuthError> {
+    // RFC 8628 §5.4: a device request is always confirmed, so a code someone else sent cannot
+    // connect their device to this account unseen.
+    if challenge.device.is_some() {
+        return Ok(true);
+    }
     let request = &challenge.request;
     let remembered = if request.prompt.consent || challenge.client.skip_consent {
         None
@@ -317,6 +322,15 @@ pub(crate) async fn issue_code(state: &LoginState, t: Tr, challenge: &Challenge)
     let Some(auth) = &challenge.authenticated else {
         return state.error_page(t, Problem::Internal, None).into_response();
     };
+    if let Some(device_id) = &challenge.device {
+        return crate::device::answer(
+            state,
+            t,
+            device_id,
+            Some((&auth.subject, auth.auth_time, Some(&auth.sid))),
+        )
+        .await;
+    }
     let issued = state
         .token()
         .issue_authorization_code(

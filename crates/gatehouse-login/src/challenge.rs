@@ -37,6 +37,10 @@ pub struct Challenge {
     pub browser: String,
     /// Set once the user has signed in (or was signed in) for this request.
     pub authenticated: Option<Authenticated>,
+    /// For a device authorization (RFC 8628, the `/device` page): its handle. The answer then
+    /// goes to the token service, not to a redirect URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +58,7 @@ impl Challenge {
             scopes: context.scopes,
             browser: browser_hash,
             authenticated: None,
+            device: None,
         }
     }
 

@@ -142,6 +142,10 @@ pub async fn submit(State(state): State<LoginState>, headers: HeaderMap, body: B
     };
     let request = &challenge.request;
     metrics::counter!("gatehouse_consent_decisions_total", "decision" => if allow { "allow" } else { "deny" }).increment(1);
+    if !allow && let Some(device_id) = &challenge.device {
+        tracing::info!(client_id = %request.client_id, "the user denied a device");
+        return crate::device::answer(&state, t, device_id, None).await;
+    }
     if !allow {
         tracing::info!(client_id = %request.client_id, "the user denied consent");
         return redirect_error(

@@ -18,6 +18,7 @@ pub enum Purpose {
     SwitchAccount,
     Revoke,
     Logout,
+    Device,
 }
 
 impl Purpose {
@@ -28,6 +29,7 @@ impl Purpose {
             Self::SwitchAccount => "switch-account",
             Self::Revoke => "revoke",
             Self::Logout => "logout",
+            Self::Device => "device",
         }
     }
 }

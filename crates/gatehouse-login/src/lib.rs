@@ -23,6 +23,7 @@ mod config;
 mod consent;
 mod cookies;
 mod csrf;
+mod device;
 mod flow;
 mod form;
 mod headers;
@@ -42,8 +43,8 @@ pub use branding::Branding;
 pub use config::LoginConfig;
 pub use state::LoginState;
 pub use token_client::{
-    AuthorizationContext, ClientDisplay, ClientTls, ConnectedApp, DEFAULT_DEADLINE, MetadataHook,
-    SignIn, TokenIntrospection, TokenServiceClient, TokenServiceError, UserProfile,
+    AuthorizationContext, ClientDisplay, ClientTls, ConnectedApp, DEFAULT_DEADLINE, DeviceLookup,
+    MetadataHook, SignIn, TokenIntrospection, TokenServiceClient, TokenServiceError, UserProfile,
     ValidatedLogout,
 };
 
@@ -57,6 +58,7 @@ pub use token_client::{
 /// | `GET\|POST /ui/login` | login page and form |
 /// | `GET /ui/restart` | an expired challenge's original request, started again |
 /// | `GET\|POST /ui/consent`, `POST /ui/consent/switch` | consent page, its form, "not you?" |
+/// | `GET\|POST /device` | RFC 8628: enter a device's user code, then sign in and consent as usual |
 /// | `GET /`, `GET /account` | connected apps when signed in, else "you are signed out" |
 /// | `GET /account/apps`, `POST /account/apps/revoke` | connected apps |
 /// | `GET\|POST /oauth2/sessions/logout`, `POST /oauth2/sessions/logout/confirm` | RP-initiated logout |
@@ -78,6 +80,7 @@ pub fn router(state: LoginState) -> axum::Router {
         .route(&at("/ui/restart"), get(authorize::restart))
         .route(&at("/ui/consent"), get(consent::show).post(consent::submit))
         .route(&at("/ui/consent/switch"), post(consent::switch_account))
+        .route(&at("/device"), get(device::show).post(device::submit))
         .route(&at("/account"), get(account::home))
         .route(&at("/account/apps"), get(account::show))
         .route(&at("/account/apps/revoke"), post(account::revoke))

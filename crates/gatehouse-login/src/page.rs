@@ -157,6 +157,25 @@ pub struct LogoutPage {
     pub logout_challenge: String,
 }
 
+/// RFC 8628 §3.3: where the user types the code their device shows.
+#[derive(Template)]
+#[template(path = "device.html")]
+pub struct DevicePage {
+    pub page: Chrome,
+    pub csrf: String,
+    /// As typed (or from `?user_code=`), to show again.
+    pub user_code: String,
+    pub error: Option<String>,
+}
+
+/// After the user answered a device's request: back to the device.
+#[derive(Template)]
+#[template(path = "device_done.html")]
+pub struct DeviceDonePage {
+    pub page: Chrome,
+    pub approved: bool,
+}
+
 #[derive(Template)]
 #[template(path = "signed_out.html")]
 pub struct SignedOutPage {

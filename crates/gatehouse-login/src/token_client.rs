@@ -128,6 +128,20 @@ pub enum SignIn {
     },
 }
 
+/// What a user code typed on the `/device` page found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceLookup {
+    /// A pending device authorization: its handle (keep it server-side) and the request to show.
+    Found {
+        device_id: String,
+        context: Box<AuthorizationContext>,
+    },
+    /// Nothing pending has this code; the attempts left before this IP is blocked.
+    NotValid { attempts_left: Option<u32> },
+    /// Too many wrong codes or failed logins from this IP: try again after `retry_after`.
+    Locked { retry_after: std::time::Duration },
+}
+
 /// What the login UI knows about a user (never the password hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserProfile {
@@ -532,6 +546,74 @@ impl TokenServiceClient {
         self.call(message, |mut c, r| async move { c.revoke(r).await })
             .await
             .map_err(error)?;
+        Ok(())
+    }
+
+    /// RFC 8628 §3.3: the pending device authorization behind the user code someone typed at
+    /// `client_ip`. The token service counts a code that finds nothing toward the IP's limit.
+    pub async fn lookup_device_authorization(
+        &self,
+        user_code: &str,
+        client_ip: &str,
+    ) -> Result<DeviceLookup, OAuthError> {
+        let message = pb::LookupDeviceAuthorizationRequest {
+            user_code: user_code.to_owned(),
+            client_ip: Some(client_ip.to_owned()),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move {
+                c.lookup_device_authorization(r).await
+            })
+            .await
+            .map_err(error)?;
+        if answer.locked() != pb::Lockout::None {
+            return Ok(DeviceLookup::Locked {
+                retry_after: Duration::from_secs(answer.retry_after_seconds.max(1)),
+            });
+        }
+        if answer.device_id.is_empty() {
+            return Ok(DeviceLookup::NotValid {
+                attempts_left: answer.attempts_left,
+            });
+        }
+        Ok(DeviceLookup::Found {
+            device_id: answer.device_id,
+            context: Box::new(AuthorizationContext {
+                request: answer
+                    .request
+                    .ok_or_else(|| MalformedMessage::missing("request"))
+                    .and_then(TryInto::try_into)
+                    .map_err(bad_answer)?,
+                client: answer
+                    .client
+                    .map(client_display)
+                    .ok_or_else(|| bad_answer(MalformedMessage::missing("client")))?,
+                scopes: scopes(answer.scopes).map_err(bad_answer)?,
+            }),
+        })
+    }
+
+    /// Records the user's answer to the device authorization `device_id`: `Some((subject,
+    /// auth_time, session_id))` approves for that user, `None` denies.
+    pub async fn complete_device_authorization(
+        &self,
+        device_id: &str,
+        approved_by: Option<(&str, i64, Option<&str>)>,
+    ) -> Result<(), OAuthError> {
+        let message = pb::CompleteDeviceAuthorizationRequest {
+            device_id: device_id.to_owned(),
+            approved: approved_by.is_some(),
+            subject: approved_by
+                .map(|(s, _, _)| s.to_owned())
+                .unwrap_or_default(),
+            auth_time: approved_by.map(|(_, t, _)| t).unwrap_or_default(),
+            session_id: approved_by.and_then(|(_, _, sid)| sid.map(str::to_owned)),
+        };
+        self.call(message, |mut c, r| async move {
+            c.complete_device_authorization(r).await
+        })
+        .await
+        .map_err(error)?;
         Ok(())
     }
 

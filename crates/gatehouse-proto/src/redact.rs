@@ -5,8 +5,9 @@
 use std::fmt;
 
 use crate::token::v1::{
-    AuthenticateUserRequest, AuthorizationParams, IntrospectRequest, IssueAuthorizationCodeRequest,
-    IssueAuthorizationCodeResponse, RevokeRequest, ValidateLogoutRequestRequest,
+    AuthenticateUserRequest, AuthorizationParams, CompleteDeviceAuthorizationRequest,
+    IntrospectRequest, IssueAuthorizationCodeRequest, IssueAuthorizationCodeResponse,
+    LookupDeviceAuthorizationRequest, RevokeRequest, ValidateLogoutRequestRequest,
 };
 
 const REDACTED: &str = "[redacted]";
@@ -97,6 +98,27 @@ impl fmt::Debug for ValidateLogoutRequestRequest {
             )
             .field("client_id", &self.client_id)
             .field("post_logout_redirect_uri", &self.post_logout_redirect_uri)
+            .finish()
+    }
+}
+
+impl fmt::Debug for LookupDeviceAuthorizationRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LookupDeviceAuthorizationRequest")
+            .field("user_code", &REDACTED)
+            .field("client_ip", &self.client_ip)
+            .finish()
+    }
+}
+
+impl fmt::Debug for CompleteDeviceAuthorizationRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CompleteDeviceAuthorizationRequest")
+            .field("device_id", &REDACTED)
+            .field("approved", &self.approved)
+            .field("subject", &self.subject)
+            .field("auth_time", &self.auth_time)
+            .field("session_id", &self.session_id.as_ref().map(|_| REDACTED))
             .finish()
     }
 }

@@ -42,7 +42,10 @@ pub const fn grpc_code(code: ErrorCode) -> Code {
         | ErrorCode::InvalidRequestUri
         | ErrorCode::InvalidDpopProof
         | ErrorCode::UseDpopNonce
-        | ErrorCode::InvalidRequestObject => Code::InvalidArgument,
+        | ErrorCode::InvalidRequestObject
+        | ErrorCode::AuthorizationPending
+        | ErrorCode::SlowDown
+        | ErrorCode::ExpiredToken => Code::InvalidArgument,
         ErrorCode::InvalidClient | ErrorCode::InvalidToken => Code::Unauthenticated,
         ErrorCode::UnauthorizedClient | ErrorCode::AccessDenied | ErrorCode::InsufficientScope => {
             Code::PermissionDenied
@@ -193,7 +196,7 @@ mod tests {
 
     /// Every code, in declaration order. `position` fails to compile when a code is added, which
     /// points here to extend the list.
-    const ALL: [ErrorCode; 27] = [
+    const ALL: [ErrorCode; 30] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InvalidGrant,
@@ -221,6 +224,9 @@ mod tests {
         ErrorCode::InvalidDpopProof,
         ErrorCode::UseDpopNonce,
         ErrorCode::InvalidRequestObject,
+        ErrorCode::AuthorizationPending,
+        ErrorCode::SlowDown,
+        ErrorCode::ExpiredToken,
     ];
 
     fn position(code: ErrorCode) -> usize {
@@ -252,6 +258,9 @@ mod tests {
             ErrorCode::InvalidDpopProof => 24,
             ErrorCode::UseDpopNonce => 25,
             ErrorCode::InvalidRequestObject => 26,
+            ErrorCode::AuthorizationPending => 27,
+            ErrorCode::SlowDown => 28,
+            ErrorCode::ExpiredToken => 29,
         }
     }
 

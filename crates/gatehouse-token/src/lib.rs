@@ -8,6 +8,7 @@ pub mod cache;
 pub mod client_auth;
 pub mod client_keys;
 pub mod cors;
+pub mod device;
 pub mod dpop;
 pub mod grants;
 pub mod grpc;

@@ -14,6 +14,8 @@ pub struct TokenSettings {
     pub ttl_id_token: Duration,
     pub ttl_refresh_token: Duration,
     pub ttl_consent: Duration,
+    /// How long a device code and its user code live (RFC 8628 §3.2 `expires_in`).
+    pub ttl_device_code: Duration,
     /// The access-token format for clients that do not choose one. Clients registered with
     /// `access_token_strategy: jwt` get RFC 9068 JWTs whatever this says.
     pub access_token_strategy: AccessTokenStrategy,
@@ -48,6 +50,7 @@ impl TokenSettings {
             ttl_id_token: Duration::from_secs(3600),
             ttl_refresh_token: Duration::from_secs(720 * 3600),
             ttl_consent: Duration::from_secs(180 * 24 * 3600),
+            ttl_device_code: Duration::from_secs(600),
             access_token_strategy: AccessTokenStrategy::Opaque,
             id_token_algorithm: SigningAlgorithm::Rs256,
             access_token_algorithm: SigningAlgorithm::Rs256,
@@ -61,8 +64,13 @@ impl TokenSettings {
         }
     }
 
-    /// How long revocation cut-offs are kept: past the end of every code and access token.
+    /// How long revocation cut-offs are kept: past the end of every code (device codes
+    /// included) and access token.
     pub fn revocation_cutoff_ttl(&self) -> Duration {
-        crate::revocation::Revocations::cutoff_ttl(self.ttl_access_token, self.ttl_auth_code)
+        crate::revocation::Revocations::cutoff_ttl(
+            self.ttl_access_token,
+            self.ttl_auth_code
+                .max(self.ttl_device_code.saturating_mul(2)),
+        )
     }
 }

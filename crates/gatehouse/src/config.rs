@@ -48,6 +48,7 @@ pub const KEYS: &[&str] = &[
     "ttl_refresh_token",
     "ttl_login_session",
     "ttl_consent",
+    "ttl_device_code",
     "ttl_login_challenge",
     "client_secret_rotation_grace",
     "access_token_strategy",
@@ -232,6 +233,9 @@ pub struct Config {
     pub ttl_login_session: Duration,
     #[serde(with = "human_duration")]
     pub ttl_consent: Duration,
+    /// How long a device code and its user code live (RFC 8628 `expires_in`).
+    #[serde(with = "human_duration")]
+    pub ttl_device_code: Duration,
     /// How long an unfinished authorization request waits for the user to sign in and consent.
     #[serde(with = "human_duration")]
     pub ttl_login_challenge: Duration,
@@ -324,6 +328,7 @@ impl Default for Config {
             ttl_refresh_token: hours(720),
             ttl_login_session: hours(24 * 14),
             ttl_consent: hours(24 * 180),
+            ttl_device_code: Duration::from_secs(600),
             ttl_login_challenge: Duration::from_secs(15 * 60),
             client_secret_rotation_grace: hours(24),
             shutdown_grace: Duration::from_secs(20),
@@ -732,6 +737,7 @@ impl Config {
             ("ttl_refresh_token", self.ttl_refresh_token),
             ("ttl_login_session", self.ttl_login_session),
             ("ttl_consent", self.ttl_consent),
+            ("ttl_device_code", self.ttl_device_code),
             ("ttl_login_challenge", self.ttl_login_challenge),
         ] {
             if ttl.is_zero() {

@@ -302,6 +302,7 @@ async fn start_token_service(
         ttl_id_token: config.ttl_id_token,
         ttl_refresh_token: config.ttl_refresh_token,
         ttl_consent: config.ttl_consent,
+        ttl_device_code: config.ttl_device_code,
         access_token_strategy: if config.access_token_strategy == "jwt" {
             AccessTokenStrategy::Jwt
         } else {

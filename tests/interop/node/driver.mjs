@@ -41,6 +41,8 @@ const KEYS = {
   pem: readFileSync(env('INTEROP_KEYS_PRIVATE_KEY_FILE'), 'utf8'),
 };
 const HS = { id: env('INTEROP_HS_CLIENT_ID'), secret: env('INTEROP_HS_CLIENT_SECRET') };
+const DEVICE_ID = env('INTEROP_DEVICE_CLIENT_ID');
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const SEED_SCOPES =
   'openid offline offline_access urn:neoncloud:projects:create urn:neoncloud:projects:read ' +
   'urn:neoncloud:projects:update urn:neoncloud:projects:delete';
@@ -230,6 +232,46 @@ class Browser {
     }
     throw new Error('browser: more than 20 redirects');
   }
+
+  /**
+   * The user's part of the device grant (RFC 8628 §3.3): opens `verificationUri`, types
+   * `userCode` into the device form, signs in and answers the consent screen with `decision`.
+   * Returns the last page's HTML (the done page, or the form again with its error).
+   */
+  async device(verificationUri, userCode, decision = 'allow') {
+    let url = new URL(verificationUri);
+    let method = 'GET';
+    let form;
+    let typed = false;
+    for (let hop = 0; hop < 20; hop++) {
+      const res = await this.fetch(url, method, form);
+      if ([301, 302, 303].includes(res.status)) {
+        url = new URL(res.headers.get('location'), url);
+        method = 'GET';
+        form = undefined;
+        continue;
+      }
+      const html = await res.text();
+      const device = findForm(html, 'device-form');
+      const login = findForm(html, 'login-form');
+      const consent = findForm(html, 'consent-form');
+      if (device && !typed) {
+        form = { ...device.fields, user_code: userCode };
+        url = new URL(device.action, url);
+        typed = true;
+      } else if (login) {
+        form = { ...login.fields, username: USER.username, password: USER.password };
+        url = new URL(login.action, url);
+      } else if (consent) {
+        form = { ...consent.fields, decision };
+        url = new URL(consent.action, url);
+      } else {
+        return { status: res.status, html };
+      }
+      method = 'POST';
+    }
+    throw new Error('browser: more than 20 redirects');
+  }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -310,6 +352,7 @@ async function cfg(kind) {
       keys: async () => configure(ISSUER, KEYS.id,
         client.PrivateKeyJwt({ key: await jose.importPKCS8(KEYS.pem, 'ES256'), kid: KEYS.kid })),
       hs: () => configure(ISSUER, HS.id, client.ClientSecretJwt(HS.secret), HS.secret),
+      device: () => configure(ISSUER, DEVICE_ID, client.None()),
     }[kind]();
   }
   return configs[kind];
@@ -814,6 +857,59 @@ const scenarios = [
     }
     check(e.error === 'access_denied', `error === 'access_denied' (got '${e.error}')`);
     return `AuthorizationResponseError error=${e.error} (state and iss checked by the library)`;
+  }],
+
+  ['11-device-grant', async () => {
+    const config = await cfg('device');
+    check(config.serverMetadata().device_authorization_endpoint?.endsWith('/oauth2/device/auth'),
+      'discovery names the device authorization endpoint');
+    const started = await client.initiateDeviceAuthorization(config, { scope: 'openid offline_access profile' });
+    check(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/.test(started.user_code), `user_code ${started.user_code}`);
+    check(started.verification_uri === `${ISSUER}/device`, `verification_uri ${started.verification_uri}`);
+    // The user opens verification_uri_complete (the code prefilled) while the device polls.
+    const polling = client.pollDeviceAuthorizationGrant(config, started);
+    const page = await new Browser().device(started.verification_uri_complete, started.user_code);
+    check(page.status === 200 && page.html.includes('id="device-approved"'), `the done page (HTTP ${page.status})`);
+    const tokens = await polling;
+    check(typeof tokens.access_token === 'string', 'an access token');
+    check(typeof tokens.refresh_token === 'string', 'a refresh token (offline_access)');
+    const claims = tokens.claims();
+    check(claims?.sub, 'an ID token');
+    const again = await expectError(() => client.genericGrantRequest(config, DEVICE_GRANT, { device_code: started.device_code }), 'the device code used again');
+    const msg = expectBodyError(again, 'invalid_grant');
+    return `initiateDeviceAuthorization + pollDeviceAuthorizationGrant: ${describeIdToken(claims)}, refresh token; again: ${msg}`;
+  }],
+
+  ['11-device-slow-down', async () => {
+    const config = await cfg('device');
+    const started = await client.initiateDeviceAuthorization(config, { scope: 'openid' });
+    const poll = () => client.genericGrantRequest(config, DEVICE_GRANT, { device_code: started.device_code });
+    const first = expectBodyError(await expectError(poll, 'a poll before the user answered'), 'authorization_pending');
+    const second = expectBodyError(await expectError(poll, 'a poll at once after'), 'slow_down');
+    return `${first}; then ${second}`;
+  }],
+
+  ['11-device-denied', async () => {
+    const config = await cfg('device');
+    const started = await client.initiateDeviceAuthorization(config, { scope: 'openid' });
+    const polling = client.pollDeviceAuthorizationGrant(config, started).then(
+      () => { throw new Error('tokens after the user denied'); },
+      (e) => e,
+    );
+    const page = await new Browser().device(started.verification_uri, started.user_code, 'deny');
+    check(page.html.includes('id="device-denied"'), `the denied page (HTTP ${page.status})`);
+    const e = await polling;
+    return `pollDeviceAuthorizationGrant: ${expectBodyError(e, 'access_denied')}`;
+  }],
+
+  ['11-device-wrong-user-code', async () => {
+    const config = await cfg('device');
+    const started = await client.initiateDeviceAuthorization(config, { scope: 'openid' });
+    const wrong = started.user_code === 'BCDF-GHJK' ? 'ZZZZ-ZZZZ' : 'BCDF-GHJK';
+    const page = await new Browser().device(started.verification_uri, wrong);
+    check(page.status === 400 && page.html.includes('id="device-error"'), `the form again with its error (HTTP ${page.status})`);
+    check(!page.html.includes('consent-form') && !page.html.includes('login-form'), 'no sign-in for a wrong code');
+    return `HTTP ${page.status}, the page says the code is not valid`;
   }],
 ];
 

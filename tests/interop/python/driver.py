@@ -60,6 +60,8 @@ KEYS_ID, KEYS_KID = env("INTEROP_KEYS_CLIENT_ID"), env("INTEROP_KEYS_KID")
 with open(env("INTEROP_KEYS_PRIVATE_KEY_FILE"), "rb") as _f:
     KEYS_PEM = _f.read()
 HS = (env("INTEROP_HS_CLIENT_ID"), env("INTEROP_HS_CLIENT_SECRET"))
+DEVICE_ID = env("INTEROP_DEVICE_CLIENT_ID")
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 SEED_SCOPES = (
     "openid offline offline_access urn:neoncloud:projects:create urn:neoncloud:projects:read "
     "urn:neoncloud:projects:update urn:neoncloud:projects:delete"
@@ -164,6 +166,38 @@ class Browser:
                 data = dict(form["fields"], decision=decision)
             else:
                 raise CheckFailed("browser: neither a login nor a consent form at " + url)
+            url, method = urllib.parse.urljoin(url, form["action"]), "POST"
+        raise CheckFailed("browser: more than 20 redirects")
+
+    def device(self, verification_uri, user_code, decision="allow"):
+        """The user's part of the device grant (RFC 8628 §3.3): types user_code into the device
+        form, signs in, answers consent; returns the last page (status, HTML)."""
+        url, method, data, typed = verification_uri, "GET", None, False
+        for _ in range(20):
+            headers = {"Accept": "text/html"}
+            if data is not None:
+                parts = urllib.parse.urlsplit(url)
+                headers["Origin"] = "%s://%s" % (parts.scheme, parts.netloc)
+            r = self.http.request(
+                method, url, data=data, headers=headers, timeout=TIMEOUT, allow_redirects=False
+            )
+            if r.status_code in (301, 302, 303):
+                url = urllib.parse.urljoin(url, r.headers["Location"])
+                method, data = "GET", None
+                continue
+            parser = FormParser()
+            parser.feed(r.text)
+            if "device-form" in parser.forms and not typed:
+                form = parser.forms["device-form"]
+                data, typed = dict(form["fields"], user_code=user_code), True
+            elif "login-form" in parser.forms:
+                form = parser.forms["login-form"]
+                data = dict(form["fields"], username=USERNAME, password=PASSWORD)
+            elif "consent-form" in parser.forms:
+                form = parser.forms["consent-form"]
+                data = dict(form["fields"], decision=decision)
+            else:
+                return r.status_code, r.text
             url, method = urllib.parse.urljoin(url, form["action"]), "POST"
         raise CheckFailed("browser: more than 20 redirects")
 
@@ -615,6 +649,84 @@ def s8_consent_denied():
                               "access_denied") + " (state and iss checked)"
 
 
+def device_start(provider, scope):
+    """RFC 8628 §3.1 with plain requests: authlib has no client helper for the device
+    authorization request (its token polling is fetch_token with the device grant type)."""
+    meta = provider.load_server_metadata()
+    r = requests.post(meta["device_authorization_endpoint"],
+                      data={"client_id": DEVICE_ID, "scope": scope}, timeout=TIMEOUT)
+    check(r.status_code == 200, "device authorization: HTTP %d %s" % (r.status_code, r.text[:200]))
+    return r.json()
+
+
+def device_poll(sess, started):
+    """Polls as RFC 8628 §3.5 says: every `interval` seconds, 5 more after slow_down."""
+    interval = started.get("interval", 5)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(interval)
+        try:
+            return sess.fetch_token(grant_type=DEVICE_GRANT, device_code=started["device_code"])
+        except OAuthError as e:
+            if e.error == "authorization_pending":
+                continue
+            if e.error == "slow_down":
+                interval += 5
+                continue
+            raise
+    raise CheckFailed("no tokens within 60 s")
+
+
+def s11_device_grant():
+    p = provider(DEVICE_ID)
+    started = device_start(p, "openid offline_access profile")
+    status, page = Browser().device(started["verification_uri_complete"], started["user_code"])
+    check(status == 200 and 'id="device-approved"' in page, "the done page (HTTP %d)" % status)
+    sess = session(p, DEVICE_ID)
+    token = device_poll(sess, started)
+    check(isinstance(token.get("access_token"), str), "an access token")
+    check(isinstance(token.get("refresh_token"), str), "a refresh token (offline_access)")
+    claims = p.parse_id_token(token, None)
+    check(claims is not None and claims.get("sub"), "an ID token")
+    again = expect_oauth_error(expect_error(
+        lambda: sess.fetch_token(grant_type=DEVICE_GRANT, device_code=started["device_code"]),
+        "the device code used again"), "invalid_grant")
+    return "fetch_token(grant_type=device_code): %s, refresh token; again: %s" % (
+        describe_id_token(claims), again)
+
+
+def s11_device_slow_down():
+    p = provider(DEVICE_ID)
+    started = device_start(p, "openid")
+    sess = session(p, DEVICE_ID)
+    poll = lambda: sess.fetch_token(grant_type=DEVICE_GRANT, device_code=started["device_code"])  # noqa: E731
+    first = expect_oauth_error(expect_error(poll, "a poll before the user answered"),
+                               "authorization_pending")
+    second = expect_oauth_error(expect_error(poll, "a poll at once after"), "slow_down")
+    return "%s; then %s" % (first, second)
+
+
+def s11_device_denied():
+    p = provider(DEVICE_ID)
+    started = device_start(p, "openid")
+    status, page = Browser().device(started["verification_uri"], started["user_code"], "deny")
+    check('id="device-denied"' in page, "the denied page (HTTP %d)" % status)
+    sess = session(p, DEVICE_ID)
+    return "fetch_token: " + expect_oauth_error(
+        expect_error(lambda: device_poll(sess, started), "polling after the user denied"),
+        "access_denied")
+
+
+def s11_device_wrong_user_code():
+    p = provider(DEVICE_ID)
+    started = device_start(p, "openid")
+    wrong = "ZZZZ-ZZZZ" if started["user_code"] == "BCDF-GHJK" else "BCDF-GHJK"
+    status, page = Browser().device(started["verification_uri"], wrong)
+    check(status == 400 and 'id="device-error"' in page,
+          "the form again with its error (HTTP %d)" % status)
+    return "HTTP %d, the page says the code is not valid" % status
+
+
 SCENARIOS = [
     ("1-discovery-jwks", s1_discovery_jwks),
     ("2-public-cli-pkce", s2_public_cli_pkce),
@@ -641,6 +753,10 @@ SCENARIOS = [
 # Scenarios this library cannot run, and why (reported as N/A).
 NOT_APPLICABLE = [
     ("9-request-object", "authlib's OAuth2Session has no request object (RFC 9101) client support"),
+    ("11-device-grant", s11_device_grant),
+    ("11-device-slow-down", s11_device_slow_down),
+    ("11-device-denied", s11_device_denied),
+    ("11-device-wrong-user-code", s11_device_wrong_user_code),
 ]
 
 

@@ -72,6 +72,12 @@ pub enum Namespace {
     /// `jti`s of client assertions (RFC 7523 §3) already used, until the assertion expires,
     /// keyed by [`crate::client_assertion::replay_key`].
     ClientAssertionJti,
+    /// Device authorizations (RFC 8628), keyed by the device code's keyed hash.
+    DeviceCode,
+    /// The device code (its keyed hash) behind a user code, keyed by the user code's keyed hash.
+    DeviceUserCode,
+    /// When a device code was last polled and its interval, keyed by the device code's keyed hash.
+    DevicePoll,
 }
 
 impl Namespace {
@@ -90,6 +96,9 @@ impl Namespace {
             Self::PushedAuthorizationRequest => "gh:par:",
             Self::DpopProofJti => "gh:dpop-jti:",
             Self::ClientAssertionJti => "gh:jti:",
+            Self::DeviceCode => "gh:device:",
+            Self::DeviceUserCode => "gh:device-user:",
+            Self::DevicePoll => "gh:device-poll:",
         }
     }
 
@@ -191,6 +200,9 @@ mod tests {
             Namespace::PushedAuthorizationRequest,
             Namespace::DpopProofJti,
             Namespace::ClientAssertionJti,
+            Namespace::DeviceCode,
+            Namespace::DeviceUserCode,
+            Namespace::DevicePoll,
         ];
         for a in all {
             for b in all {

@@ -9,6 +9,7 @@
 mod account;
 mod authorize;
 mod consent;
+mod device;
 mod hardening;
 mod login;
 mod logout;

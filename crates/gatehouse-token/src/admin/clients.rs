@@ -43,7 +43,8 @@ pub struct ClientRequest {
     pub client_name: Option<String>,
     /// Absolute, no fragment, compared as exact strings; plain http only on loopback hosts.
     pub redirect_uris: Option<Vec<String>>,
-    /// `authorization_code` (default), `refresh_token`, `client_credentials`.
+    /// `authorization_code` (default), `refresh_token`, `client_credentials`,
+    /// `urn:ietf:params:oauth:grant-type:device_code`.
     pub grant_types: Option<Vec<String>>,
     /// `code`; defaults to `["code"]` with the `authorization_code` grant, else `[]`.
     pub response_types: Option<Vec<String>>,

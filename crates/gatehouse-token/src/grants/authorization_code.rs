@@ -106,6 +106,23 @@ impl Grant for AuthorizationCodeGrant {
     }
 }
 
+/// A user's grant to a client, as a code or an approved device authorization carries it.
+pub(crate) struct UserGrant<'a> {
+    pub subject: &'a str,
+    pub scope: &'a gatehouse_core::scope::ScopeSet,
+    pub grant_id: &'a str,
+    pub auth_time: i64,
+    pub nonce: Option<&'a str>,
+    pub authorized_at_ms: i64,
+    /// RFC 8707: the resources the grant was authorized for (a refresh family keeps them).
+    pub resources: &'a [String],
+    /// The access token's audience: the resources this token request named (all of them when
+    /// it named none).
+    pub audience: &'a [String],
+    /// RFC 9449: the thumbprint of the DPoP key the token request proved, if any.
+    pub dpop_jkt: Option<&'a str>,
+}
+
 impl TokenService {
     /// Everything the code grants: refresh token (with offline access and the refresh grant),
     /// access token, ID token (with `openid`).
@@ -116,16 +133,40 @@ impl TokenService {
         audience: Vec<String>,
         dpop_jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
+        self.issue_for_user_grant(
+            client,
+            &UserGrant {
+                subject: &record.subject,
+                scope: &record.scope,
+                grant_id: &record.grant_id,
+                auth_time: record.auth_time,
+                nonce: record.nonce.as_deref(),
+                authorized_at_ms: record.authorized_at_ms(),
+                resources: &record.resources,
+                audience: &audience,
+                dpop_jkt,
+            },
+        )
+        .await
+    }
+
+    /// Everything a user's grant gives: refresh token (with offline access and the refresh
+    /// grant), access token, ID token (with `openid`).
+    pub(crate) async fn issue_for_user_grant(
+        &self,
+        client: &Client,
+        grant: &UserGrant<'_>,
+    ) -> Result<TokenResponse, OAuthError> {
         let refresh_token =
-            if record.scope.grants_offline_access() && client.may_use(GrantType::RefreshToken) {
+            if grant.scope.grants_offline_access() && client.may_use(GrantType::RefreshToken) {
                 let (token, stored) = self.new_refresh_token(
                     client,
-                    &record.subject,
-                    &record.scope,
-                    &record.grant_id,
-                    Some(record.auth_time),
-                    &record.resources,
-                    dpop_jkt,
+                    grant.subject,
+                    grant.scope,
+                    grant.grant_id,
+                    Some(grant.auth_time),
+                    grant.resources,
+                    grant.dpop_jkt,
                 );
                 self.durable
                     .insert_refresh_token(&stored)
@@ -138,23 +179,23 @@ impl TokenService {
         let (access_token, expires_in) = self
             .mint_access_token(AccessGrant {
                 client,
-                subject: Some(&record.subject),
-                scope: &record.scope,
-                audience,
-                grant_id: Some(&record.grant_id),
-                auth_time: Some(record.auth_time),
-                authorized_at_ms: record.authorized_at_ms(),
-                dpop_jkt,
+                subject: Some(grant.subject),
+                scope: grant.scope,
+                audience: grant.audience.to_vec(),
+                grant_id: Some(grant.grant_id),
+                auth_time: Some(grant.auth_time),
+                authorized_at_ms: grant.authorized_at_ms,
+                dpop_jkt: grant.dpop_jkt,
             })
             .await?;
-        let id_token = if record.scope.contains("openid") {
+        let id_token = if grant.scope.contains("openid") {
             Some(
                 self.mint_id_token(
                     client,
-                    &record.subject,
-                    &record.scope,
-                    record.auth_time,
-                    record.nonce.as_deref(),
+                    grant.subject,
+                    grant.scope,
+                    grant.auth_time,
+                    grant.nonce,
                     &access_token,
                 )
                 .await?,
@@ -166,7 +207,7 @@ impl TokenService {
             access_token,
             token_type: "Bearer",
             expires_in,
-            scope: Some(record.scope.to_string()),
+            scope: Some(grant.scope.to_string()),
             refresh_token,
             id_token,
         })

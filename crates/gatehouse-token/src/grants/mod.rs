@@ -8,6 +8,7 @@
 
 mod authorization_code;
 mod client_credentials;
+mod device_code;
 mod refresh_token;
 
 use gatehouse_core::client::Client;
@@ -67,6 +68,7 @@ async fn handle(
                 .issue(service, request)
                 .await
         }
+        GrantType::DeviceCode => device_code::DeviceCodeGrant.issue(service, request).await,
     }
 }
 

@@ -7,7 +7,7 @@
 //!
 //! | role | may call |
 //! |---|---|
-//! | `login` | GetServerInfo and the login UI's RPCs (ValidateAuthorizationRequest … ValidateLogoutRequest) |
+//! | `login` | GetServerInfo and the login UI's RPCs (ValidateAuthorizationRequest … ValidateLogoutRequest, LookupDeviceAuthorization, CompleteDeviceAuthorization) |
 //! | `resource-server` | GetServerInfo, Introspect |
 //!
 //! Anything else is `PERMISSION_DENIED`, including an RPC added later and not given to a role, and
@@ -70,6 +70,8 @@ impl Role {
                     | "ListConsents"
                     | "RevokeConsent"
                     | "ValidateLogoutRequest"
+                    | "LookupDeviceAuthorization"
+                    | "CompleteDeviceAuthorization"
             ),
             Self::ResourceServer => matches!(method, "GetServerInfo" | "Introspect"),
         }
@@ -242,6 +244,8 @@ mod tests {
             "DescribeClient",
             "AuthenticateUser",
             "IssueAuthorizationCode",
+            "LookupDeviceAuthorization",
+            "CompleteDeviceAuthorization",
         ] {
             assert!(
                 Role::Login.may_call(m) && !Role::ResourceServer.may_call(m),

@@ -30,6 +30,7 @@ pub use access::{Access, Callers, ROLE_URI_PREFIX, Role, roles_of};
 pub use deadline::{Deadline, EARLY, parse_grpc_timeout};
 
 use crate::authorization::Authentication;
+use crate::device::{DeviceDecision, DeviceLookup};
 use crate::service::TokenService;
 use gatehouse_core::lockout::Blocked;
 
@@ -378,6 +379,64 @@ impl TokenServiceRpc for TokenGrpc {
             subject: logout.subject,
             post_logout_redirect_uri: logout.post_logout_redirect_uri,
         }))
+    }
+
+    async fn lookup_device_authorization(
+        &self,
+        request: Request<pb::LookupDeviceAuthorizationRequest>,
+    ) -> Result<Response<pb::LookupDeviceAuthorizationResponse>, Status> {
+        // As for AuthenticateUser: without the end user's address, the caller's own counts.
+        let peer = request.remote_addr().map(|a| a.ip().to_string());
+        let pb::LookupDeviceAuthorizationRequest {
+            user_code,
+            client_ip,
+        } = request.into_inner();
+        let client_ip = client_ip
+            .filter(|ip| !ip.is_empty())
+            .or(peer)
+            .unwrap_or_default();
+        let outcome = self
+            .service
+            .device_authorization_for_user_code(&user_code, &client_ip)
+            .await
+            .map_err(|e| domain(&e))?;
+        let mut answer = pb::LookupDeviceAuthorizationResponse::default();
+        match outcome {
+            DeviceLookup::Found { device_id, context } => {
+                answer.device_id = device_id;
+                answer.request = Some((&context.request).into());
+                answer.client = Some(context.client.as_ref().into());
+                answer.scopes = context.scopes.iter().map(Into::into).collect();
+            }
+            DeviceLookup::NotValid { attempts_left } => answer.attempts_left = attempts_left,
+            DeviceLookup::Locked(lock) => {
+                answer.set_locked(pb::Lockout::ClientIp);
+                answer.retry_after_seconds = lock.retry_after.as_secs();
+            }
+        }
+        Ok(Response::new(answer))
+    }
+
+    async fn complete_device_authorization(
+        &self,
+        request: Request<pb::CompleteDeviceAuthorizationRequest>,
+    ) -> Result<Response<pb::CompleteDeviceAuthorizationResponse>, Status> {
+        let request = request.into_inner();
+        let device_id = required("device_id", &request.device_id)?;
+        let decision = if request.approved {
+            DeviceDecision::Approve {
+                subject: required("subject", &request.subject)?.to_owned(),
+                auth_time: request.auth_time,
+                session_id: request.session_id.filter(|s| !s.is_empty()),
+            }
+        } else {
+            DeviceDecision::Deny
+        };
+        self.service
+            .complete_device_authorization(device_id, decision)
+            .await
+            .map_err(|e| domain(&e))?;
+        Ok(Response::new(pb::CompleteDeviceAuthorizationResponse {}))
     }
 
     async fn introspect(

@@ -78,6 +78,8 @@ struct ProviderMetadata<'a> {
     /// RFC 9126 §5.
     pushed_authorization_request_endpoint: String,
     require_pushed_authorization_requests: bool,
+    /// RFC 8628 §4.
+    device_authorization_endpoint: String,
     response_types_supported: &'static [ResponseType],
     response_modes_supported: &'static [ResponseMode],
     grant_types_supported: &'static [GrantType],
@@ -140,6 +142,7 @@ async fn build_metadata(service: &TokenService) -> Result<Bytes, OAuthError> {
         end_session_endpoint: format!("{issuer}/oauth2/sessions/logout"),
         pushed_authorization_request_endpoint: format!("{issuer}/oauth2/par"),
         require_pushed_authorization_requests: service.settings().require_par,
+        device_authorization_endpoint: format!("{issuer}/oauth2/device/auth"),
         response_types_supported: ResponseType::ALL,
         response_modes_supported: ResponseMode::SUPPORTED,
         grant_types_supported: GrantType::ALL,

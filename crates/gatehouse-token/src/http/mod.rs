@@ -6,6 +6,7 @@
 //! | `POST /oauth2/token` | RFC 6749 §3.2, §5 | [`token`] |
 //! | `POST /oauth2/revoke` | RFC 7009 | [`revoke`] |
 //! | `POST /oauth2/par` | RFC 9126 | [`par`] |
+//! | `POST /oauth2/device/auth` | RFC 8628 | [`device`] |
 //! | `POST /oauth2/introspect`, `POST /admin/oauth2/introspect` | RFC 7662 | [`introspect`] |
 //! | `GET`/`POST /userinfo` | OpenID Connect Core §5.3, RFC 6750 | [`userinfo`] |
 //! | `GET /.well-known/openid-configuration`, `/.well-known/oauth-authorization-server` | OpenID Connect Discovery, RFC 8414 | [`discovery`] |
@@ -23,6 +24,7 @@
 //! (RFC 6749 §5.1), errors and `405` included, because the layer wraps the whole route.
 
 mod cors;
+mod device;
 mod discovery;
 mod error;
 mod form;
@@ -97,7 +99,11 @@ pub fn public_router(service: Arc<TokenService>) -> Router {
             &at("/oauth2/introspect"),
             post(introspect::introspect_as_client),
         )
-        .route(&at("/oauth2/par"), post(par::par));
+        .route(&at("/oauth2/par"), post(par::par))
+        .route(
+            &at("/oauth2/device/auth"),
+            post(device::device_authorization),
+        );
     let mut documents = Router::new()
         .route(
             &at("/.well-known/openid-configuration"),

@@ -181,7 +181,8 @@ pub struct ClientFields {
     )]
     redirect_uris: Vec<String>,
 
-    /// Allowed grant types [default on the server: authorization_code].
+    /// Allowed grant types: authorization_code, refresh_token, client_credentials,
+    /// urn:ietf:params:oauth:grant-type:device_code [default on the server: authorization_code].
     #[arg(
         long = "grant-type",
         short = 'g',
@@ -1182,7 +1183,7 @@ mod tests {
                 "--grant-types",
                 "authorization_code,implicit"
             ]),
-            "--grant-type: grant type \"implicit\" is not supported; use authorization_code, refresh_token or client_credentials"
+            "--grant-type: grant type \"implicit\" is not supported; use authorization_code, refresh_token, client_credentials or urn:ietf:params:oauth:grant-type:device_code"
         );
         assert_eq!(
             err(&["clients", "create", "--response-types", "token"]),

@@ -317,6 +317,24 @@ async fn login_and_consent_in_headless_chromium() {
     let redirect_uri = format!("{}/callback", partner_app.url);
     let logo_uri = format!("{}/logo.png", partner_app.url);
     let partner = Partner::register(&server, &redirect_uri, Some(&logo_uri));
+    // A device (RFC 8628) for the /device pages.
+    server.cli().ok(
+        &[
+            "clients",
+            "create",
+            "--name",
+            "Neon TV",
+            "--id",
+            DEVICE_CLIENT,
+            "--grant-types",
+            "urn:ietf:params:oauth:grant-type:device_code,refresh_token",
+            "--scope",
+            "openid offline_access profile",
+            "--token-endpoint-auth-method",
+            "none",
+        ],
+        None,
+    );
 
     let profile = tempfile::tempdir().expect("temp dir");
     let driver = Chromedriver::start(&chromedriver, profile.path());
@@ -588,6 +606,8 @@ async fn drive(browser: Client, issuer: String, partner: Partner, app: Arc<Partn
         "{posted:?}"
     );
 
+    device_pages(&browser, &config).await;
+
     // RP-initiated logout without an id_token_hint asks first; leaving it unanswered keeps the
     // session.
     browser
@@ -651,6 +671,102 @@ async fn drive(browser: Client, issuer: String, partner: Partner, app: Arc<Partn
         .expect("opening an authorization request with a foreign redirect URI");
     wait_for(&browser, "#error").await;
     assert_accessible(&browser, "error").await;
+}
+
+/// The device client the browser test registers.
+const DEVICE_CLIENT: &str = "neontv";
+
+/// The device authorization grant's pages, for the signed-in user: the code form, a wrong code
+/// (the error), the right one typed without its dash, consent, and "return to your device"; the
+/// device's poll then gets tokens.
+async fn device_pages(browser: &Client, config: &Value) {
+    let http = reqwest::Client::new();
+    let post = |url: &str, form: Vec<(&'static str, String)>| {
+        let request = http.post(url.to_owned()).form(&form);
+        async move {
+            let reply = request.send().await.expect("a device request");
+            let status = reply.status().as_u16();
+            let body: Value = reply.json().await.expect("JSON");
+            (status, body)
+        }
+    };
+    let device_endpoint = config["device_authorization_endpoint"]
+        .as_str()
+        .expect("device_authorization_endpoint");
+    let token_endpoint = config["token_endpoint"].as_str().expect("token_endpoint");
+    let (status, started) = post(
+        device_endpoint,
+        vec![
+            ("client_id", DEVICE_CLIENT.to_owned()),
+            ("scope", "openid profile".to_owned()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{started}");
+    let user_code = started["user_code"].as_str().expect("user_code").to_owned();
+    let verification_uri = started["verification_uri"]
+        .as_str()
+        .expect("verification_uri");
+
+    browser
+        .goto(verification_uri)
+        .await
+        .expect("opening the device page");
+    wait_for(browser, "#device-form").await;
+    screenshots(browser, "device").await;
+    let type_code = |code: String| async move {
+        let field = browser
+            .find(Locator::Css("#user_code"))
+            .await
+            .expect("#user_code");
+        field.clear().await.expect("clearing the code");
+        field.send_keys(&code).await.expect("typing the code");
+        browser
+            .find(Locator::Css("#device-submit"))
+            .await
+            .expect("#device-submit")
+            .click()
+            .await
+            .expect("sending the code");
+    };
+    type_code("BCDF-GHJK".to_owned()).await;
+    wait_for(browser, "#device-error").await;
+    screenshots(browser, "device-error").await;
+    type_code(user_code.replace('-', "").to_lowercase()).await;
+
+    // Signed in already: straight to consent, then the done page.
+    wait_for(browser, "#consent-form").await;
+    assert_accessible(browser, "device consent").await;
+    browser
+        .find(Locator::Css("#consent-allow"))
+        .await
+        .expect("the allow button")
+        .click()
+        .await
+        .expect("allowing");
+    wait_for(browser, "#device-approved").await;
+    screenshots(browser, "device-done").await;
+
+    let (status, tokens) = post(
+        token_endpoint,
+        vec![
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:device_code".to_owned(),
+            ),
+            (
+                "device_code",
+                started["device_code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+            ("client_id", DEVICE_CLIENT.to_owned()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    assert!(tokens["id_token"].is_string(), "{tokens}");
 }
 
 /// The port of the partner app, from its registered callback.

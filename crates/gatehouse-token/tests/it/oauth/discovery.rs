@@ -49,6 +49,7 @@ async fn both_well_known_paths_serve_the_same_complete_metadata() {
             ("introspection_endpoint", "/oauth2/introspect"),
             ("end_session_endpoint", "/oauth2/sessions/logout"),
             ("pushed_authorization_request_endpoint", "/oauth2/par"),
+            ("device_authorization_endpoint", "/oauth2/device/auth"),
         ] {
             assert_eq!(m[field], format!("{ISSUER}{path}"), "{field}");
         }
@@ -57,7 +58,12 @@ async fn both_well_known_paths_serve_the_same_complete_metadata() {
         assert_eq!(m["response_modes_supported"], json!(["query", "form_post"]));
         assert_eq!(
             m["grant_types_supported"],
-            json!(["authorization_code", "refresh_token", "client_credentials"])
+            json!([
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "urn:ietf:params:oauth:grant-type:device_code"
+            ])
         );
         assert_eq!(m["subject_types_supported"], json!(["public"]));
         assert_eq!(m["id_token_signing_alg_values_supported"], json!(["RS256"]));

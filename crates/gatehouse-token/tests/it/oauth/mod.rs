@@ -5,6 +5,7 @@ mod client_assertion;
 mod client_auth;
 mod code;
 mod cors;
+mod device;
 mod discovery;
 mod dpop;
 mod ending_access;

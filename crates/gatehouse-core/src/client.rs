@@ -177,6 +177,10 @@ pub struct ClientMetadata {
     /// (`/oauth2/par`).
     #[serde(default, deserialize_with = "null_as_default")]
     pub require_pushed_authorization_requests: bool,
+    /// RFC 7592: the keyed hash of the registration access token of a client that registered
+    /// itself (`None` for clients an operator registered). Never part of an API answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_access_token_hash: Option<String>,
 }
 
 impl Default for ClientMetadata {
@@ -203,6 +207,7 @@ impl Default for ClientMetadata {
             jwks_uri: String::new(),
             id_token_claims: IdTokenClaims::default(),
             require_pushed_authorization_requests: false,
+            registration_access_token_hash: None,
         }
     }
 }

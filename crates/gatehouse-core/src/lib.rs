@@ -17,6 +17,7 @@ pub mod registration;
 pub mod revocation;
 pub mod scope;
 pub mod secret;
+pub mod self_registration;
 pub mod store;
 pub mod token_request;
 pub mod user;

@@ -36,6 +36,11 @@ const POSTGRES: &[Embedded] = &[
         description: "client incarnation",
         sql: include_str!("../../../migrations/postgres/0003_client_incarnation.sql"),
     },
+    Embedded {
+        version: 4,
+        description: "registration tokens",
+        sql: include_str!("../../../migrations/postgres/0004_registration_tokens.sql"),
+    },
 ];
 
 const SQLITE: &[Embedded] = &[
@@ -53,6 +58,11 @@ const SQLITE: &[Embedded] = &[
         version: 3,
         description: "client incarnation",
         sql: include_str!("../../../migrations/sqlite/0003_client_incarnation.sql"),
+    },
+    Embedded {
+        version: 4,
+        description: "registration tokens",
+        sql: include_str!("../../../migrations/sqlite/0004_registration_tokens.sql"),
     },
 ];
 

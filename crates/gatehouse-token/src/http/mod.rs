@@ -6,6 +6,7 @@
 //! | `POST /oauth2/token` | RFC 6749 §3.2, §5 | [`token`] |
 //! | `POST /oauth2/revoke` | RFC 7009 | [`revoke`] |
 //! | `POST /oauth2/par` | RFC 9126 | [`par`] |
+//! | `POST /oauth2/register`, `GET`/`PUT`/`DELETE /oauth2/register/{client_id}` | RFC 7591, RFC 7592 | [`register`] |
 //! | `POST /oauth2/introspect`, `POST /admin/oauth2/introspect` | RFC 7662 | [`introspect`] |
 //! | `GET`/`POST /userinfo` | OpenID Connect Core §5.3, RFC 6750 | [`userinfo`] |
 //! | `GET /.well-known/openid-configuration`, `/.well-known/oauth-authorization-server` | OpenID Connect Discovery, RFC 8414 | [`discovery`] |
@@ -28,6 +29,7 @@ mod error;
 mod form;
 pub(crate) mod introspect;
 mod par;
+mod register;
 mod revoke;
 mod token;
 mod userinfo;
@@ -97,7 +99,14 @@ pub fn public_router(service: Arc<TokenService>) -> Router {
             &at("/oauth2/introspect"),
             post(introspect::introspect_as_client),
         )
-        .route(&at("/oauth2/par"), post(par::par));
+        .route(&at("/oauth2/par"), post(par::par))
+        .route(&at("/oauth2/register"), post(register::register))
+        .route(
+            &at("/oauth2/register/{client_id}"),
+            get(register::read)
+                .put(register::replace)
+                .delete(register::delete),
+        );
     let mut documents = Router::new()
         .route(
             &at("/.well-known/openid-configuration"),

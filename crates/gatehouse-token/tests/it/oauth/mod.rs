@@ -10,6 +10,7 @@ mod introspection;
 mod jwt;
 mod par;
 mod refresh;
+mod registration;
 mod revocation;
 mod token_requests;
 mod userinfo;

@@ -248,11 +248,11 @@ def wait(ca, timeout, urls):
 
 def table(scenarios_file, result_files):
     with open(scenarios_file) as f:
-        scenarios = [
-            line.split("#", 1)[0].strip()
-            for line in f
-            if line.split("#", 1)[0].strip()
-        ]
+        entries = [line.split("#", 1)[0].split() for line in f]
+    entries = [e for e in entries if e]
+    scenarios = [e[0] for e in entries]
+    # "<scenario> <library>...": only those libraries drive it (the others have no such API).
+    drivers = {e[0]: e[1:] for e in entries if len(e) > 1}
     only = os.environ.get("INTEROP_ONLY")  # the run script's filter: only those are expected
     if only:
         scenarios = [s for s in scenarios if only in s]
@@ -278,7 +278,12 @@ def table(scenarios_file, result_files):
             seen.add(scenario)
             rows[(deployment, library, scenario)] = (verdict, message)
         for scenario in scenarios:
-            if scenario not in seen:
+            if scenario not in seen and library not in drivers.get(scenario, [library]):
+                rows[(deployment, library, scenario)] = (
+                    "N/A",
+                    "not driven by %s: only %s has the API" % (library, ", ".join(drivers[scenario])),
+                )
+            elif scenario not in seen:
                 rows[(deployment, library, scenario)] = (
                     "FAIL",
                     "no result: the driver stopped before this scenario (see %s)" % path,

@@ -141,15 +141,17 @@ fn now(service: &TokenService) -> OffsetDateTime {
         .unwrap_or_else(|_| service.clock().now())
 }
 
+/// The answer as JSON. Metadata that is not set is left out rather than sent as `""`
+/// (RFC 7591 §3.2.1 returns what is registered, and a strict library parses every URI field).
 fn answer(
     service: &TokenService,
     client: &Client,
     secret: Option<SecretString>,
     registration_access_token: Option<SecretString>,
-) -> Result<RegistrationResponse, BearerError> {
+) -> Result<Value, BearerError> {
     let response = ClientResponse::new(client, secret)
         .map_err(|_| BearerError::Failed(OAuthError::server_error()))?;
-    Ok(RegistrationResponse {
+    let answer = RegistrationResponse {
         client: response,
         client_id_issued_at: client.created_at.unix_timestamp(),
         registration_access_token,
@@ -158,7 +160,13 @@ fn answer(
             service.issuer(),
             url::form_urlencoded::byte_serialize(client.id.as_bytes()).collect::<String>()
         ),
-    })
+    };
+    let mut value = serde_json::to_value(answer)
+        .map_err(|_| BearerError::Failed(OAuthError::server_error()))?;
+    if let Some(fields) = value.as_object_mut() {
+        fields.retain(|_, v| v.as_str() != Some(""));
+    }
+    Ok(value)
 }
 
 /// `POST /oauth2/register`.
@@ -177,7 +185,7 @@ async fn register_client(
     service: &TokenService,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<RegistrationResponse, BearerError> {
+) -> Result<Value, BearerError> {
     let hasher = hasher(service);
     let now = now(service);
     // The token is checked (and a use counted) before the body is looked at, so a caller without
@@ -219,7 +227,7 @@ async fn create(
     body: Result<Bytes, BytesRejection>,
     hasher: &KeyedHasher,
     now: OffsetDateTime,
-) -> Result<RegistrationResponse, BearerError> {
+) -> Result<Value, BearerError> {
     let request = read_request(body, service)?;
     if request
         .client_id

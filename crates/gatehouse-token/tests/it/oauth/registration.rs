@@ -526,6 +526,19 @@ async fn a_registered_client_signs_in_users_and_manages_its_registration() {
         assert_eq!(body["scope"], "openid offline_access profile");
         assert_eq!(body["token_endpoint_auth_method"], "none");
         assert_eq!(body["skip_consent"], false);
+        for unset in [
+            "logo_uri",
+            "client_uri",
+            "policy_uri",
+            "tos_uri",
+            "jwks_uri",
+            "owner",
+        ] {
+            assert!(
+                body.get(unset).is_none(),
+                "{context}: {unset} is left out: {body}"
+            );
+        }
         assert!(
             body.get("client_secret").is_none(),
             "a public client has no secret: {body}"

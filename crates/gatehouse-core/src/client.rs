@@ -249,6 +249,10 @@ pub struct ClientMetadata {
     /// request object (`request`, by value or pushed).
     #[serde(default, deserialize_with = "null_as_default")]
     pub require_signed_request_object: bool,
+    /// RFC 7592: the keyed hash of the registration access token of a client that registered
+    /// itself (`None` for clients an operator registered). Never part of an API answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_access_token_hash: Option<String>,
 }
 
 impl Default for ClientMetadata {
@@ -281,6 +285,7 @@ impl Default for ClientMetadata {
             allowed_resources: Vec::new(),
             dpop_bound_access_tokens: false,
             require_signed_request_object: false,
+            registration_access_token_hash: None,
         }
     }
 }

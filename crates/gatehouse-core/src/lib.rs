@@ -22,6 +22,7 @@ pub mod resource;
 pub mod revocation;
 pub mod scope;
 pub mod secret;
+pub mod self_registration;
 pub mod store;
 pub mod token_request;
 pub mod user;

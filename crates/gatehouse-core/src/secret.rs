@@ -86,6 +86,12 @@ impl KeyedHasher {
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 
+    /// A hasher for another purpose, derived from this one's key: whoever holds one can make
+    /// the other, and their hashes of the same value never match.
+    pub fn derive(&self, purpose: &str) -> Self {
+        Self::new(&self.key, purpose)
+    }
+
     /// Whether `candidate` hashes to `stored`, compared in constant time.
     pub fn verify(&self, candidate: &str, stored: &str) -> bool {
         constant_time_eq(self.hash(candidate).as_bytes(), stored.as_bytes())
@@ -131,5 +137,18 @@ mod tests {
         assert!(!a.verify("valuf", &h));
         assert_ne!(h, b.hash("value"));
         assert_ne!(h, c.hash("value"));
+    }
+
+    #[test]
+    fn derived_hashers_are_stable_and_distinct() {
+        let base = KeyedHasher::new(b"secret-one", "client-secret");
+        let derived = base.derive("registration-token");
+        let again = KeyedHasher::new(b"secret-one", "client-secret").derive("registration-token");
+        assert_eq!(derived.hash("value"), again.hash("value"));
+        assert_ne!(derived.hash("value"), base.hash("value"));
+        assert_ne!(derived.hash("value"), base.derive("other").hash("value"));
+        let elsewhere =
+            KeyedHasher::new(b"secret-two", "client-secret").derive("registration-token");
+        assert_ne!(derived.hash("value"), elsewhere.hash("value"));
     }
 }

@@ -7,8 +7,9 @@ use gatehouse_core::client::Client;
 use gatehouse_core::scope::ScopeDefinition;
 use gatehouse_core::store::{
     ClientStore, Consent, ConsentStore, DurableStore, Page, PageRequest, RefreshToken,
-    RefreshTokenState, RefreshTokenStore, RotateOutcome, ScopeStore, ShortLivedStore,
-    SigningKeyRecord, SigningKeyStore, StoreResult, UserQuery, UserStore,
+    RefreshTokenState, RefreshTokenStore, RegistrationToken, RegistrationTokenStore, RotateOutcome,
+    ScopeStore, ShortLivedStore, SigningKeyRecord, SigningKeyStore, StoreResult, UserQuery,
+    UserStore,
 };
 use gatehouse_core::user::User;
 use std::future::Future;
@@ -289,6 +290,54 @@ impl SigningKeyStore for MeteredDurable {
             self.0.backend(),
             "delete_signing_key",
             self.0.delete_signing_key(kid),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl RegistrationTokenStore for MeteredDurable {
+    async fn insert_registration_token(&self, token: &RegistrationToken) -> StoreResult<()> {
+        timed(
+            self.0.backend(),
+            "insert_registration_token",
+            self.0.insert_registration_token(token),
+        )
+        .await
+    }
+    async fn use_registration_token(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        timed(
+            self.0.backend(),
+            "use_registration_token",
+            self.0.use_registration_token(token_hash, now),
+        )
+        .await
+    }
+    async fn unuse_registration_token(&self, token_hash: &str) -> StoreResult<()> {
+        timed(
+            self.0.backend(),
+            "unuse_registration_token",
+            self.0.unuse_registration_token(token_hash),
+        )
+        .await
+    }
+    async fn list_registration_tokens(&self) -> StoreResult<Vec<RegistrationToken>> {
+        timed(
+            self.0.backend(),
+            "list_registration_tokens",
+            self.0.list_registration_tokens(),
+        )
+        .await
+    }
+    async fn delete_registration_token(&self, id: &str) -> StoreResult<()> {
+        timed(
+            self.0.backend(),
+            "delete_registration_token",
+            self.0.delete_registration_token(id),
         )
         .await
     }

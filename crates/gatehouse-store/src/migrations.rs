@@ -46,6 +46,11 @@ const POSTGRES: &[Embedded] = &[
         description: "refresh token dpop binding",
         sql: include_str!("../../../migrations/postgres/0005_refresh_token_dpop_binding.sql"),
     },
+    Embedded {
+        version: 6,
+        description: "registration tokens",
+        sql: include_str!("../../../migrations/postgres/0006_registration_tokens.sql"),
+    },
 ];
 
 const SQLITE: &[Embedded] = &[
@@ -73,6 +78,11 @@ const SQLITE: &[Embedded] = &[
         version: 5,
         description: "refresh token dpop binding",
         sql: include_str!("../../../migrations/sqlite/0005_refresh_token_dpop_binding.sql"),
+    },
+    Embedded {
+        version: 6,
+        description: "registration tokens",
+        sql: include_str!("../../../migrations/sqlite/0006_registration_tokens.sql"),
     },
 ];
 

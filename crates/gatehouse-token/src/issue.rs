@@ -96,6 +96,15 @@ struct IdToken<'a> {
     user_claims: serde_json::Map<String, serde_json::Value>,
 }
 
+/// What a refresh-token family is restricted to besides its scope.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FamilyBinding<'a> {
+    /// RFC 8707 resources the family was authorized for.
+    pub resources: &'a [String],
+    /// RFC 9449: the DPoP key's thumbprint (kept for public clients only).
+    pub dpop_jkt: Option<&'a str>,
+}
+
 /// Who and what an access token is for.
 pub(crate) struct AccessGrant<'a> {
     pub client: &'a Client,
@@ -254,8 +263,8 @@ impl TokenService {
         self.revoke_access_tokens_of(grant_id).await
     }
 
-    /// A fresh refresh-token value and the record to store for it (family = `grant_id`), bound to
-    /// `dpop_jkt` when the client is public.
+    /// A fresh refresh-token value and the record to store for it (family = `grant_id`), with
+    /// the family's resources, bound to `binding.dpop_jkt` when the client is public.
     pub(crate) fn new_refresh_token(
         &self,
         client: &Client,
@@ -263,9 +272,12 @@ impl TokenService {
         scope: &ScopeSet,
         grant_id: &str,
         auth_time: Option<i64>,
-        resources: &[String],
-        dpop_jkt: Option<&str>,
+        binding: FamilyBinding<'_>,
     ) -> (String, RefreshToken) {
+        let FamilyBinding {
+            resources,
+            dpop_jkt,
+        } = binding;
         let token = format!("{REFRESH_TOKEN_PREFIX}{}", random_token(32));
         let now = self.clock.now();
         let record = RefreshToken {

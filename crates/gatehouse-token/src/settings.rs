@@ -2,6 +2,8 @@
 
 use gatehouse_core::client::AccessTokenStrategy;
 use gatehouse_core::lockout::LockoutPolicy;
+use gatehouse_core::registration::RegistrationPolicy;
+use gatehouse_core::self_registration::SelfRegistrationPolicy;
 use gatehouse_jose::SigningAlgorithm;
 use std::time::Duration;
 
@@ -39,6 +41,19 @@ pub struct TokenSettings {
     pub allow_http_jwks_uri: bool,
     /// Failed-login limits, enforced where passwords are checked (`AuthenticateUser`).
     pub lockout: LockoutPolicy,
+    /// Dynamic client registration (`/oauth2/register`).
+    pub registration: RegistrationSettings,
+}
+
+/// Who may register clients at `/oauth2/register` (RFC 7591), and what they may ask for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegistrationSettings {
+    /// Anyone may register, without an initial access token.
+    pub open: bool,
+    /// What a self-registered client may ask for.
+    pub policy: SelfRegistrationPolicy,
+    /// The redirect-URI rules, the admin API's (`allow_insecure_redirect_uris`).
+    pub redirect_policy: RegistrationPolicy,
 }
 
 impl TokenSettings {
@@ -61,6 +76,7 @@ impl TokenSettings {
             client_cache_stale_if_error: Duration::from_secs(10 * 60),
             allow_http_jwks_uri: false,
             lockout: LockoutPolicy::default(),
+            registration: RegistrationSettings::default(),
         }
     }
 

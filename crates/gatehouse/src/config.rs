@@ -57,6 +57,10 @@ pub const KEYS: &[&str] = &[
     "require_pkce",
     "require_par",
     "dpop_require_nonce",
+    "open_registration",
+    "registration_allowed_scopes",
+    "registration_allowed_grant_types",
+    "registration_allowed_auth_methods",
     "shutdown_grace",
     "shutdown_delay",
     "log",
@@ -259,6 +263,15 @@ pub struct Config {
     pub require_par: bool,
     /// Require a server-issued nonce in DPoP proofs at the token endpoint (RFC 9449 §8).
     pub dpop_require_nonce: bool,
+    /// Anyone may register a client at `POST /oauth2/register` without an initial access token.
+    pub open_registration: bool,
+    /// Scopes a self-registered client may ask for (space- or comma-separated).
+    pub registration_allowed_scopes: String,
+    /// Grant types a self-registered client may ask for (space- or comma-separated).
+    pub registration_allowed_grant_types: String,
+    /// Client authentication methods a self-registered client may choose (space- or
+    /// comma-separated).
+    pub registration_allowed_auth_methods: String,
     /// Log filter (`tracing` env-filter syntax). `GATEHOUSE_LOG`, else `RUST_LOG`, else `info`.
     pub log: Option<String>,
     pub log_format: LogFormat,
@@ -339,6 +352,11 @@ impl Default for Config {
             require_pkce: false,
             require_par: false,
             dpop_require_nonce: false,
+            open_registration: false,
+            registration_allowed_scopes: gatehouse_core::self_registration::DEFAULT_ALLOWED_SCOPES
+                .into(),
+            registration_allowed_grant_types: "authorization_code refresh_token".into(),
+            registration_allowed_auth_methods: "client_secret_basic client_secret_post none".into(),
             log: None,
             log_format: LogFormat::Human,
             ui_product_name: "Gatehouse".into(),
@@ -784,6 +802,7 @@ impl Config {
                 "set GATEHOUSE_ACCESS_TOKEN_STRATEGY to opaque or jwt",
             ));
         }
+        self.registration_policy()?;
         for (key, value) in [
             ("access_token_alg", &self.access_token_alg),
             ("id_token_alg", &self.id_token_alg),
@@ -1071,6 +1090,62 @@ impl Config {
     }
 
     /// The failed-login limits, enforced by the token service where passwords are checked.
+    /// What a self-registered client may ask for (`registration_allowed_*`).
+    pub fn registration_policy(
+        &self,
+    ) -> Result<gatehouse_core::self_registration::SelfRegistrationPolicy, ConfigError> {
+        use gatehouse_core::client::TokenEndpointAuthMethod;
+        use gatehouse_core::protocol::GrantType;
+        use gatehouse_core::scope::ScopeSet;
+        fn words(list: &str) -> impl Iterator<Item = &str> {
+            list.split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|w| !w.is_empty())
+        }
+        fn each<T>(
+            key: &'static str,
+            list: &str,
+            parse: fn(&str) -> Option<T>,
+            names: String,
+        ) -> Result<Vec<T>, ConfigError> {
+            words(list)
+                .map(|w| {
+                    parse(w).ok_or_else(|| {
+                        ConfigError::new(
+                            key,
+                            format!("{w:?} is not supported"),
+                            format!("set {} to some of: {names}", env_name(key)),
+                        )
+                    })
+                })
+                .collect()
+        }
+        let scopes = words(&self.registration_allowed_scopes)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let allowed_scopes = ScopeSet::parse(&scopes).map_err(|e| {
+            ConfigError::new(
+                "registration_allowed_scopes",
+                e.to_string(),
+                "set GATEHOUSE_REGISTRATION_ALLOWED_SCOPES to space-separated scope names",
+            )
+        })?;
+        Ok(gatehouse_core::self_registration::SelfRegistrationPolicy {
+            allowed_scopes,
+            allowed_grant_types: each(
+                "registration_allowed_grant_types",
+                &self.registration_allowed_grant_types,
+                GrantType::parse,
+                GrantType::names(),
+            )?,
+            allowed_auth_methods: each(
+                "registration_allowed_auth_methods",
+                &self.registration_allowed_auth_methods,
+                TokenEndpointAuthMethod::parse,
+                TokenEndpointAuthMethod::names(),
+            )?,
+        })
+    }
+
     pub fn lockout(&self) -> gatehouse_core::lockout::LockoutPolicy {
         gatehouse_core::lockout::LockoutPolicy {
             max_failures_per_user: self.login_max_failures_per_user,

@@ -96,6 +96,13 @@ enum Command {
         #[command(subcommand)]
         cmd: cli::KeysCommand,
     },
+    /// Initial access tokens for dynamic client registration (POST /oauth2/register).
+    RegistrationTokens {
+        #[command(flatten)]
+        conn: cli::AdminConnection,
+        #[command(subcommand)]
+        cmd: cli::RegistrationTokensCommand,
+    },
     /// Certificates for the gRPC link between the login UI and the token service.
     Certs {
         #[command(subcommand)]
@@ -231,7 +238,8 @@ fn main() -> ExitCode {
         Command::Clients { .. }
         | Command::Scopes { .. }
         | Command::Users { .. }
-        | Command::Keys { .. } => return run_operator_cli(cli.command),
+        | Command::Keys { .. }
+        | Command::RegistrationTokens { .. } => return run_operator_cli(cli.command),
         Command::HelpMarkdown => {
             print!("{}", cli::help_markdown(Cli::command()));
             return ExitCode::SUCCESS;
@@ -308,6 +316,7 @@ fn main() -> ExitCode {
             | Command::Scopes { .. }
             | Command::Users { .. }
             | Command::Keys { .. }
+            | Command::RegistrationTokens { .. }
             | Command::Certs { .. }
             | Command::HelpMarkdown => Ok(()),
         }
@@ -341,6 +350,9 @@ fn run_operator_cli(command: Command) -> ExitCode {
                     Command::Scopes { conn, cmd } => cli::run_scopes(&conn, cmd).await,
                     Command::Users { conn, cmd } => cli::run_users(&conn, cmd).await,
                     Command::Keys { conn, cmd } => cli::run_keys(&conn, cmd).await,
+                    Command::RegistrationTokens { conn, cmd } => {
+                        cli::run_registration_tokens(&conn, cmd).await
+                    }
                     Command::Serve { .. }
                     | Command::Migrate { .. }
                     | Command::Backup { .. }

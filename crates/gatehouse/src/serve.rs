@@ -14,12 +14,14 @@ use anyhow::Context as _;
 use axum::Router;
 use gatehouse_core::SystemClock;
 use gatehouse_core::client::AccessTokenStrategy;
+use gatehouse_core::registration::RegistrationPolicy;
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::store::{DurableStore, ShortLivedStore};
 use gatehouse_jose::SigningAlgorithm;
 use gatehouse_login::TokenServiceClient;
 use gatehouse_token::admin::{AdminConfig, client_secret_hasher, seed_default_scopes};
 use gatehouse_token::grpc::{Callers, TokenGrpc};
+use gatehouse_token::settings::RegistrationSettings;
 use gatehouse_token::{TokenService, TokenSettings};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -315,6 +317,13 @@ async fn start_token_service(
         dpop_require_nonce: config.dpop_require_nonce,
         allow_http_jwks_uri: config.dev,
         lockout: config.lockout(),
+        registration: RegistrationSettings {
+            open: config.open_registration,
+            policy: config.registration_policy()?,
+            redirect_policy: RegistrationPolicy {
+                allow_insecure_redirect_uris: config.allow_insecure_redirect_uris,
+            },
+        },
         ..TokenSettings::for_issuer(config.issuer.clone())
     };
     let previous: Vec<String> = config

@@ -43,6 +43,7 @@ const KEYS = {
 const HS = { id: env('INTEROP_HS_CLIENT_ID'), secret: env('INTEROP_HS_CLIENT_SECRET') };
 const DEVICE_ID = env('INTEROP_DEVICE_CLIENT_ID');
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const REGISTRATION_TOKEN = env('INTEROP_REGISTRATION_TOKEN');
 const SEED_SCOPES =
   'openid offline offline_access urn:neoncloud:projects:create urn:neoncloud:projects:read ' +
   'urn:neoncloud:projects:update urn:neoncloud:projects:delete';
@@ -428,6 +429,36 @@ async function codeFlow(config, scope) {
   const a = await authorize(config, scope);
   const tokens = await client.authorizationCodeGrant(config, a.callback, a.checks);
   return { ...a, tokens };
+}
+
+/**
+ * RFC 7591 through the library: discovery, then registration with the initial access token
+ * (`null`: none at all).
+ */
+async function registerClient(metadata, initialAccessToken = REGISTRATION_TOKEN) {
+  return client.dynamicClientRegistration(new URL(ISSUER), metadata, client.None(), {
+    initialAccessToken: initialAccessToken ?? undefined,
+    execute: [client.enableNonRepudiationChecks],
+  });
+}
+
+const REGISTERED_APP = {
+  client_name: 'Interop self-registered app',
+  redirect_uris: ['http://127.0.0.1/callback'],
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+  token_endpoint_auth_method: 'none',
+  scope: 'openid offline_access profile email',
+};
+
+/** RFC 7592 over raw HTTP: the library has no client configuration endpoint API. */
+async function registration(method, uri, token, body) {
+  const headers = { accept: 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body) headers['content-type'] = 'application/json';
+  const res = await fetch(uri, { method, headers, body: body ? JSON.stringify(body) : undefined });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
 }
 
 function describeIdToken(claims) {
@@ -910,6 +941,78 @@ const scenarios = [
     check(page.status === 400 && page.html.includes('id="device-error"'), `the form again with its error (HTTP ${page.status})`);
     check(!page.html.includes('consent-form') && !page.html.includes('login-form'), 'no sign-in for a wrong code');
     return `HTTP ${page.status}, the page says the code is not valid`;
+  ['12-dynamic-registration', async () => {
+    const meta = (await cfg('public')).serverMetadata();
+    check(meta.registration_endpoint === `${ISSUER}/oauth2/register`, `registration_endpoint in discovery (${meta.registration_endpoint})`);
+    const config = await registerClient(REGISTERED_APP);
+    const m = config.clientMetadata();
+    check(m.client_id && m.client_id !== PUBLIC_ID, 'a client_id chosen by the server');
+    check(!m.client_secret, 'a public client gets no secret');
+    check(typeof m.registration_access_token === 'string' && m.registration_access_token.length >= 43, 'a registration_access_token');
+    check(m.registration_client_uri === `${ISSUER}/oauth2/register/${m.client_id}`, `registration_client_uri (${m.registration_client_uri})`);
+    check(m.scope === REGISTERED_APP.scope && m.skip_consent === false, 'the registered metadata is echoed');
+    const { tokens, checks } = await codeFlow(config, 'openid offline_access profile email');
+    const claims = tokens.claims();
+    check(claims.aud === m.client_id || claims.aud?.includes?.(m.client_id), 'ID token aud is the new client');
+    check(claims.nonce === checks.expectedNonce, 'ID token nonce');
+    const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+    check(info.email === USER_EMAIL, 'userinfo email');
+    const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
+    check(refreshed.refresh_token && refreshed.refresh_token !== tokens.refresh_token, 'refresh rotates');
+    return `registered ${m.client_id.slice(0, 8)}… (none); code flow with consent, ${describeIdToken(claims)}; userinfo and refresh ok`;
+  }],
+
+  ['12-registration-management', async () => {
+    const mine = (await registerClient(REGISTERED_APP)).clientMetadata();
+    const other = (await registerClient({ ...REGISTERED_APP, client_name: 'Another app' })).clientMetadata();
+    const uri = mine.registration_client_uri;
+    const read = await registration('GET', uri, mine.registration_access_token);
+    check(read.status === 200, `GET: HTTP ${read.status} ${JSON.stringify(read.body)}`);
+    check(read.body.client_id === mine.client_id && read.body.client_name === REGISTERED_APP.client_name, 'GET answers the registration');
+    check(!('registration_access_token' in read.body) && !('client_secret' in read.body), 'GET shows no token or secret');
+    const put = await registration('PUT', uri, mine.registration_access_token,
+      { ...read.body, client_name: 'Renamed app', scope: 'openid profile' });
+    check(put.status === 200, `PUT: HTTP ${put.status} ${JSON.stringify(put.body)}`);
+    check(put.body.client_name === 'Renamed app' && put.body.scope === 'openid profile', 'PUT replaced the metadata');
+    const smuggled = await registration('PUT', uri, mine.registration_access_token, { ...read.body, skip_consent: true });
+    check(smuggled.status === 400 && smuggled.body.error === 'invalid_client_metadata', `PUT with skip_consent: ${smuggled.status} ${smuggled.body?.error}`);
+    for (const [what, token] of [['another client\'s token', other.registration_access_token], ['the initial access token', REGISTRATION_TOKEN], ['no token', undefined]]) {
+      for (const method of ['GET', 'DELETE']) {
+        const r = await registration(method, uri, token);
+        check(r.status === 401 && r.body?.error === 'invalid_token', `${method} with ${what}: ${r.status} ${r.body?.error}`);
+        check(/^Bearer/i.test(r.headers.get('www-authenticate') ?? ''), `${method} with ${what}: a Bearer challenge`);
+      }
+    }
+    const deleted = await registration('DELETE', uri, mine.registration_access_token);
+    check(deleted.status === 204, `DELETE: HTTP ${deleted.status}`);
+    const after = await registration('GET', uri, mine.registration_access_token);
+    check(after.status === 401, `GET after DELETE: HTTP ${after.status}`);
+    const cleanup = await registration('DELETE', other.registration_client_uri, other.registration_access_token);
+    check(cleanup.status === 204, `DELETE of the other client: HTTP ${cleanup.status}`);
+    return 'GET 200, PUT 200 (renamed), PUT skip_consent 400 invalid_client_metadata, other/initial/no token 401 invalid_token, DELETE 204, then 401';
+  }],
+
+  ['12-registration-refused', async () => {
+    const anonymous = await expectError(() => registerClient(REGISTERED_APP, null), 'registration without an initial access token');
+    if (!(anonymous instanceof client.WWWAuthenticateChallengeError)) {
+      throw new Error(`expected WWWAuthenticateChallengeError, got ${describe(anonymous)}`);
+    }
+    check(anonymous.status === 401, 'HTTP 401 without a token');
+    const wrong = await expectError(() => registerClient(REGISTERED_APP, 'not-a-token'), 'registration with a wrong token');
+    check(wrong instanceof client.WWWAuthenticateChallengeError && wrong.status === 401, `a wrong token: ${describe(wrong)}`);
+    const refused = [];
+    for (const [what, metadata, code] of [
+      ['an API scope', { ...REGISTERED_APP, scope: 'openid urn:neoncloud:billing:admin' }, 'invalid_client_metadata'],
+      ['client_credentials', { grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_basic', scope: 'openid' }, 'invalid_client_metadata'],
+      ['skip_consent', { ...REGISTERED_APP, skip_consent: true }, 'invalid_client_metadata'],
+      ['owner', { ...REGISTERED_APP, owner: 'someone-else' }, 'invalid_client_metadata'],
+      ['a plain http redirect URI', { ...REGISTERED_APP, redirect_uris: ['http://app.example.com/callback'] }, 'invalid_redirect_uri'],
+    ]) {
+      const e = await expectError(() => registerClient(metadata), `registration with ${what}`);
+      expectBodyError(e, code);
+      refused.push(`${what}: ${code}`);
+    }
+    return `no/wrong token: 401 challenge; ${refused.join('; ')}`;
   }],
 ];
 

@@ -51,6 +51,7 @@ SHORT_ISSUER = env("INTEROP_SHORT_ISSUER")
 SHORT_TTL = float(env("INTEROP_SHORT_CODE_TTL_SECONDS"))
 USERNAME, PASSWORD = env("INTEROP_USERNAME"), env("INTEROP_PASSWORD")
 USER_EMAIL = env("INTEROP_USER_EMAIL")
+REGISTRATION_TOKEN = env("INTEROP_REGISTRATION_TOKEN")
 PUBLIC_ID = env("INTEROP_PUBLIC_CLIENT_ID")
 BASIC = (env("INTEROP_BASIC_CLIENT_ID"), env("INTEROP_BASIC_CLIENT_SECRET"))
 POST = (env("INTEROP_POST_CLIENT_ID"), env("INTEROP_POST_CLIENT_SECRET"))
@@ -725,6 +726,61 @@ def s11_device_wrong_user_code():
     check(status == 400 and 'id="device-error"' in page,
           "the form again with its error (HTTP %d)" % status)
     return "HTTP %d, the page says the code is not valid" % status
+def registration(method, uri, token=None, body=None):
+    """RFC 7591/7592 over plain requests: authlib has no client-side registration API."""
+    headers = {"Accept": "application/json"}
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    r = requests.request(method, uri, headers=headers, json=body, timeout=TIMEOUT)
+    return r.status_code, (r.json() if r.content else None), r.headers
+
+
+def s12_registration_management():
+    meta = main.load_server_metadata()
+    endpoint = meta.get("registration_endpoint")
+    check(endpoint == ISSUER + "/oauth2/register", "registration_endpoint in discovery (%s)" % endpoint)
+    app = {
+        "client_name": "Interop self-registered app (authlib)",
+        "redirect_uris": ["http://127.0.0.1/callback"],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_method": "client_secret_basic",
+        "scope": "openid offline_access profile email",
+    }
+    status, created, _ = registration("POST", endpoint, REGISTRATION_TOKEN, app)
+    check(status == 201, "registration: HTTP %s %s" % (status, created))
+    client_id, secret = created["client_id"], created.get("client_secret")
+    check(secret and created.get("client_secret_expires_at") == 0, "a confidential client gets a secret")
+    rat, uri = created["registration_access_token"], created["registration_client_uri"]
+    check(uri == "%s/oauth2/register/%s" % (ISSUER, client_id), "registration_client_uri %s" % uri)
+    # The new client through authlib: code flow with client_secret_basic, ID token validated.
+    p = provider(client_id)
+    sess = session(p, client_id, secret, "client_secret_basic")
+    flow = Flow(p, sess, "openid offline_access profile")
+    token = flow.exchange()
+    claims = flow.id_token(token)
+    check(claims["aud"] == client_id or client_id in claims["aud"], "ID token aud is the new client")
+    check(token.get("refresh_token"), "a refresh token (offline_access)")
+    # RFC 7592: read, replace, delete.
+    status, read, _ = registration("GET", uri, rat)
+    check(status == 200 and read["client_id"] == client_id, "GET: HTTP %s" % status)
+    check("registration_access_token" not in read and "client_secret" not in read, "GET shows no token or secret")
+    status, replaced, _ = registration("PUT", uri, rat, dict(read, client_name="Renamed", client_secret=secret))
+    check(status == 200 and replaced["client_name"] == "Renamed", "PUT: HTTP %s %s" % (status, replaced))
+    status, refused, _ = registration("PUT", uri, rat, dict(read, client_secret="x" * 40))
+    check(status == 400 and refused["error"] == "invalid_client_metadata", "PUT with a new secret: %s %s" % (status, refused))
+    for what, tok in (("the initial access token", REGISTRATION_TOKEN), ("no token", None), ("a guess", "x" * 43)):
+        status, body, headers = registration("GET", uri, tok)
+        check(status == 401 and body["error"] == "invalid_token", "GET with %s: %s %s" % (what, status, body))
+        check(headers.get("WWW-Authenticate", "").lower().startswith("bearer"), "GET with %s: a Bearer challenge" % what)
+    status, _, _ = registration("DELETE", uri, rat)
+    check(status == 204, "DELETE: HTTP %s" % status)
+    status, _, _ = registration("GET", uri, rat)
+    check(status == 401, "GET after DELETE: HTTP %s" % status)
+    e = expect_error(lambda: sess.refresh_token(meta["token_endpoint"], refresh_token=token["refresh_token"]),
+                     "refresh for a deleted client")
+    return "registered %s... (client_secret_basic), code flow %s; GET 200, PUT 200, new secret 400, " \
+        "other tokens 401, DELETE 204, then 401; refresh after delete: %s" % (
+            client_id[:8], describe_id_token(claims), one_line(describe(e))[:60])
 
 
 SCENARIOS = [
@@ -757,6 +813,7 @@ NOT_APPLICABLE = [
     ("11-device-slow-down", s11_device_slow_down),
     ("11-device-denied", s11_device_denied),
     ("11-device-wrong-user-code", s11_device_wrong_user_code),
+    ("12-registration-management", s12_registration_management),
 ]
 
 

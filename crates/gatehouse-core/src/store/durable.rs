@@ -113,6 +113,8 @@ pub enum RefreshTokenState {
 
 /// What [`RefreshTokenStore::rotate_refresh_token`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Returned once per refresh and matched at once: boxing the token would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum RotateOutcome {
     /// The old token was active; it is now spent and `successor` is stored.
     Rotated {
@@ -184,10 +186,53 @@ pub trait SigningKeyStore: Send + Sync {
     async fn delete_signing_key(&self, kid: &str) -> StoreResult<()>;
 }
 
+/// An initial access token (RFC 7591 §3): lets its bearer register clients at the public
+/// registration endpoint. Only the keyed hash of the token is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationToken {
+    /// A public handle for listing and revoking; not the token.
+    pub id: String,
+    pub token_hash: String,
+    pub created_at: OffsetDateTime,
+    /// `None` means it does not expire.
+    pub expires_at: Option<OffsetDateTime>,
+    /// `None` means any number of registrations.
+    pub max_uses: Option<u32>,
+    /// Clients registered with it so far.
+    pub uses: u32,
+}
+
+#[async_trait]
+pub trait RegistrationTokenStore: Send + Sync {
+    /// Fails with `Conflict` when the id or the hash is taken.
+    async fn insert_registration_token(&self, token: &RegistrationToken) -> StoreResult<()>;
+    /// Counts one use of the token whose hash is `token_hash` if it exists, has not expired at
+    /// `now` and has a use left; whether it did. Atomic: however many calls race, a token is
+    /// never used more than `max_uses` times.
+    async fn use_registration_token(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Gives back a use counted by [`Self::use_registration_token`] for a registration that then
+    /// failed. Nothing happens to a token that is gone or has no use counted.
+    async fn unuse_registration_token(&self, token_hash: &str) -> StoreResult<()>;
+    /// Every token, newest first (there are few: operators hand them out by hand).
+    async fn list_registration_tokens(&self) -> StoreResult<Vec<RegistrationToken>>;
+    /// `NotFound` when there is no such token.
+    async fn delete_registration_token(&self, id: &str) -> StoreResult<()>;
+}
+
 /// The whole durable store, as the binary wires it.
 #[async_trait]
 pub trait DurableStore:
-    ClientStore + ScopeStore + UserStore + ConsentStore + RefreshTokenStore + SigningKeyStore
+    ClientStore
+    + ScopeStore
+    + UserStore
+    + ConsentStore
+    + RefreshTokenStore
+    + SigningKeyStore
+    + RegistrationTokenStore
 {
     /// `"postgres"` or `"sqlite"`: named in readiness answers and logs.
     fn backend(&self) -> &'static str;

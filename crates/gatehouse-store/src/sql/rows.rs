@@ -7,8 +7,8 @@
 use gatehouse_core::client::{Client, ClientId, ClientMetadata, ClientSecretHashes};
 use gatehouse_core::scope::{ScopeDefinition, ScopeName, ScopeSet};
 use gatehouse_core::store::{
-    Consent, Page, PageRequest, RefreshToken, RefreshTokenState, SigningKeyRecord, StoreError,
-    StoreResult,
+    Consent, Page, PageRequest, RefreshToken, RefreshTokenState, RegistrationToken,
+    SigningKeyRecord, StoreError, StoreResult,
 };
 use gatehouse_core::user::User;
 use sqlx::types::Json;
@@ -357,6 +357,30 @@ pub(super) fn signing_key(row: SigningKeyRow) -> StoreResult<SigningKeyRecord> {
         public_jwk,
         created_at: time("created_at", created_at)?,
         retired_at: time_opt("retired_at", retired_at)?,
+    })
+}
+
+macro_rules! registration_token_columns {
+    () => {
+        "id, token_hash, created_at, expires_at, max_uses, uses"
+    };
+}
+pub(super) use registration_token_columns;
+
+pub(super) type RegistrationTokenRow = (String, String, i64, Option<i64>, Option<i64>, i64);
+
+pub(super) fn registration_token(row: RegistrationTokenRow) -> StoreResult<RegistrationToken> {
+    let (id, token_hash, created_at, expires_at, max_uses, uses) = row;
+    let count = |column: &str, n: i64| {
+        u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("{column} = {n}")))
+    };
+    Ok(RegistrationToken {
+        id,
+        token_hash,
+        created_at: time("created_at", created_at)?,
+        expires_at: time_opt("expires_at", expires_at)?,
+        max_uses: max_uses.map(|n| count("max_uses", n)).transpose()?,
+        uses: count("uses", uses)?,
     })
 }
 

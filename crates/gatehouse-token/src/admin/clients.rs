@@ -12,10 +12,10 @@ use gatehouse_core::client::{
     Client, ClientId, ClientMetadata, ClientSecretHashes, SealedSecret, TokenEndpointAuthMethod,
 };
 use gatehouse_core::registration::{
-    self, apply_defaults, generate_client_secret, parse_access_token_strategy, parse_auth_method,
-    parse_client_id, parse_cors_origins, parse_grant_types, parse_id_token_claims,
-    parse_redirect_uris, parse_response_types, parse_scope, validate_chosen_secret,
-    validate_metadata,
+    self, RegistrationPolicy, apply_defaults, generate_client_secret, parse_access_token_strategy,
+    parse_auth_method, parse_client_id, parse_cors_origins, parse_grant_types,
+    parse_id_token_claims, parse_redirect_uris, parse_response_types, parse_scope,
+    validate_chosen_secret, validate_metadata,
 };
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::store::StoreError;
@@ -109,12 +109,12 @@ fn secret_field<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>,
 }
 
 impl ClientRequest {
-    /// Parses every field, fills the defaults and applies every registration rule.
-    fn into_parts(
+    /// Parses every field, fills the defaults and applies every registration rule: the one set
+    /// of rules for clients registered by an operator and by themselves (`/oauth2/register`).
+    pub(crate) fn into_parts(
         self,
-        config: &AdminConfig,
-    ) -> Result<(Option<ClientId>, Option<SecretString>, ClientMetadata), ApiError> {
-        let policy = config.registration_policy();
+        policy: RegistrationPolicy,
+    ) -> Result<(Option<ClientId>, Option<SecretString>, ClientMetadata), OAuthError> {
         let token_endpoint_auth_method =
             parse_auth_method(self.token_endpoint_auth_method.as_deref().unwrap_or(""))?;
         let scope = parse_scope(self.scope.as_deref().unwrap_or(""))?;
@@ -170,6 +170,7 @@ impl ClientRequest {
             allowed_resources: self.allowed_resources.unwrap_or_default(),
             dpop_bound_access_tokens: self.dpop_bound_access_tokens.unwrap_or_default(),
             require_signed_request_object: self.require_signed_request_object.unwrap_or_default(),
+            registration_access_token_hash: None,
         };
         apply_defaults(&mut metadata);
         validate_metadata(&metadata)?;
@@ -242,7 +243,10 @@ pub struct ClientResponse {
     pub updated_at: String,
 }
 
-fn expose_secret<S: Serializer>(secret: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn expose_secret<S: Serializer>(
+    secret: &Option<SecretString>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     match secret {
         Some(secret) => s.serialize_str(secret.expose()),
         None => s.serialize_none(),
@@ -250,7 +254,7 @@ fn expose_secret<S: Serializer>(secret: &Option<SecretString>, s: S) -> Result<S
 }
 
 impl ClientResponse {
-    fn new(client: &Client, new_secret: Option<SecretString>) -> Result<Self, ApiError> {
+    pub(crate) fn new(client: &Client, new_secret: Option<SecretString>) -> Result<Self, ApiError> {
         let m = &client.metadata;
         Ok(Self {
             client_id: client.id.to_string(),
@@ -399,7 +403,11 @@ impl AdminState {
         existing: Client,
         request: ClientRequest,
     ) -> Result<ClientResponse, ApiError> {
-        let (body_id, chosen, mut metadata) = request.into_parts(&self.config)?;
+        let (body_id, chosen, mut metadata) =
+            request.into_parts(self.config.registration_policy())?;
+        // A client that registered itself stays manageable with its registration access token.
+        metadata.registration_access_token_hash =
+            existing.metadata.registration_access_token_hash.clone();
         if body_id.is_some_and(|id| id != existing.id) {
             return Err(ApiError::invalid_request(
                 "client_id cannot be changed; create a new client instead",
@@ -467,7 +475,8 @@ pub async fn create_client(
     body: Result<Json<ClientRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ClientResponse>), ApiError> {
     let Query(params) = query.map_err(|e| ApiError::from_query_rejection(&e))?;
-    let (id, chosen, mut metadata) = ClientRequest::parse(body)?.into_parts(&state.config)?;
+    let (id, chosen, mut metadata) =
+        ClientRequest::parse(body)?.into_parts(state.config.registration_policy())?;
     if params.dry_run == Some(true) {
         return dry_run_create(&state, id, metadata).await;
     }

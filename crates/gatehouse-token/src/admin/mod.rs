@@ -1,4 +1,4 @@
-//! The admin REST API: clients, the scope catalogue and users, shaped like Ory Hydra's v2 admin
+//! The admin REST API: clients, the scope catalogue, users and initial access tokens, shaped like Ory Hydra's v2 admin
 //! API so operators' scripts and muscle memory carry over.
 //!
 //! Handlers are thin: the registration rules live in `gatehouse_core::registration`, storage
@@ -16,6 +16,7 @@ mod guard;
 mod openapi;
 mod pagination;
 mod patch;
+mod registration_tokens;
 mod scopes;
 mod users;
 
@@ -41,6 +42,7 @@ pub use error::{ApiError, ErrorBody};
 pub use gatehouse_core::registration::{client_secret_hasher, verify_client_secret};
 pub use guard::{BrowserGuard, refuse_browsers};
 pub use openapi::openapi_document;
+pub use registration_tokens::{RegistrationTokenRequest, RegistrationTokenResponse};
 pub use scopes::{ScopeRequest, ScopeResponse, seed_default_scopes};
 pub use users::{PasswordRequest, UserRequest, UserResponse};
 

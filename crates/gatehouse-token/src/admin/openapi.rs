@@ -18,7 +18,7 @@ use utoipa::{Modify, OpenApi as _};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{AdminState, ApiError, clients, scopes, users};
+use super::{AdminState, ApiError, clients, registration_tokens, scopes, users};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -38,6 +38,7 @@ use super::{AdminState, ApiError, clients, scopes, users};
         (name = "users", description = "End users"),
         (name = "keys", description = "Signing keys: listing and rotation"),
         (name = "introspection", description = "Token introspection (RFC 7662) for operators"),
+        (name = "registration-tokens", description = "Initial access tokens for dynamic client registration (RFC 7591)"),
     ),
     modifiers(&AdminTokenScheme),
 )]
@@ -87,6 +88,11 @@ pub(super) fn api_router() -> OpenApiRouter<AdminState> {
         ))
         .routes(routes!(users::set_password))
         .routes(routes!(users::unlock_user))
+        .routes(routes!(
+            registration_tokens::create_registration_token,
+            registration_tokens::list_registration_tokens
+        ))
+        .routes(routes!(registration_tokens::delete_registration_token))
 }
 
 /// The admin API's OpenAPI document, e.g. for a CI step that checks it in.

@@ -24,7 +24,7 @@ use gatehouse_core::protocol::GrantType;
 use gatehouse_core::store::{Namespace, Records};
 
 use super::{Grant, GrantRequest};
-use crate::issue::{AccessGrant, TokenResponse};
+use crate::issue::{AccessGrant, FamilyBinding, TokenResponse};
 use crate::service::{TokenService, store_error};
 
 pub(crate) struct AuthorizationCodeGrant;
@@ -165,8 +165,10 @@ impl TokenService {
                     grant.scope,
                     grant.grant_id,
                     Some(grant.auth_time),
-                    grant.resources,
-                    grant.dpop_jkt,
+                    FamilyBinding {
+                        resources: grant.resources,
+                        dpop_jkt: grant.dpop_jkt,
+                    },
                 );
                 self.durable
                     .insert_refresh_token(&stored)

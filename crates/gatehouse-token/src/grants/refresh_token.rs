@@ -9,7 +9,7 @@ use gatehouse_core::store::{RefreshTokenState, RotateOutcome};
 use time::OffsetDateTime;
 
 use super::{Grant, GrantRequest, requested_scope};
-use crate::issue::{AccessGrant, TokenResponse};
+use crate::issue::{AccessGrant, FamilyBinding, TokenResponse};
 use crate::service::{TokenService, store_error};
 
 fn invalid_grant(description: &'static str) -> OAuthError {
@@ -127,9 +127,11 @@ impl Grant for RefreshTokenGrant {
             &current.scope,
             &current.family_id,
             auth_time,
-            &current.resources,
-            // The store keeps the family's binding for the successor.
-            None,
+            // The store keeps the family's resources and key binding for the successor.
+            FamilyBinding {
+                resources: &current.resources,
+                dpop_jkt: None,
+            },
         );
         let outcome = service
             .durable

@@ -80,6 +80,10 @@ struct ProviderMetadata<'a> {
     require_pushed_authorization_requests: bool,
     /// RFC 8628 §4.
     device_authorization_endpoint: String,
+    /// RFC 7591 §3, RFC 8414 §2: only while someone can register (open registration, or an
+    /// initial access token that still works).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registration_endpoint: Option<String>,
     response_types_supported: &'static [ResponseType],
     response_modes_supported: &'static [ResponseMode],
     grant_types_supported: &'static [GrantType],
@@ -117,6 +121,23 @@ const CLIENT_AUTH_METHODS: &[TokenEndpointAuthMethod] = &[
     TokenEndpointAuthMethod::None,
 ];
 
+/// Whether a client can register now: registration is open, or an initial access token has not
+/// expired and has a use left.
+async fn registration_possible(service: &TokenService) -> Result<bool, OAuthError> {
+    if service.settings().registration.open {
+        return Ok(true);
+    }
+    let now = service.clock().now();
+    let tokens = service
+        .durable()
+        .list_registration_tokens()
+        .await
+        .map_err(store_error)?;
+    Ok(tokens.iter().any(|t| {
+        t.expires_at.is_none_or(|at| at > now) && t.max_uses.is_none_or(|max| t.uses < max)
+    }))
+}
+
 async fn build_metadata(service: &TokenService) -> Result<Bytes, OAuthError> {
     let issuer = service.issuer();
     let catalogue = service.durable().list_scopes().await.map_err(store_error)?;
@@ -143,6 +164,9 @@ async fn build_metadata(service: &TokenService) -> Result<Bytes, OAuthError> {
         pushed_authorization_request_endpoint: format!("{issuer}/oauth2/par"),
         require_pushed_authorization_requests: service.settings().require_par,
         device_authorization_endpoint: format!("{issuer}/oauth2/device/auth"),
+        registration_endpoint: registration_possible(service)
+            .await?
+            .then(|| format!("{issuer}/oauth2/register")),
         response_types_supported: ResponseType::ALL,
         response_modes_supported: ResponseMode::SUPPORTED,
         grant_types_supported: GrantType::ALL,

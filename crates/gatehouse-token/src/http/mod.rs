@@ -7,6 +7,7 @@
 //! | `POST /oauth2/revoke` | RFC 7009 | [`revoke`] |
 //! | `POST /oauth2/par` | RFC 9126 | [`par`] |
 //! | `POST /oauth2/device/auth` | RFC 8628 | [`device`] |
+//! | `POST /oauth2/register`, `GET`/`PUT`/`DELETE /oauth2/register/{client_id}` | RFC 7591, RFC 7592 | [`register`] |
 //! | `POST /oauth2/introspect`, `POST /admin/oauth2/introspect` | RFC 7662 | [`introspect`] |
 //! | `GET`/`POST /userinfo` | OpenID Connect Core §5.3, RFC 6750 | [`userinfo`] |
 //! | `GET /.well-known/openid-configuration`, `/.well-known/oauth-authorization-server` | OpenID Connect Discovery, RFC 8414 | [`discovery`] |
@@ -30,6 +31,7 @@ mod error;
 mod form;
 pub(crate) mod introspect;
 mod par;
+mod register;
 mod revoke;
 mod token;
 mod userinfo;
@@ -103,6 +105,13 @@ pub fn public_router(service: Arc<TokenService>) -> Router {
         .route(
             &at("/oauth2/device/auth"),
             post(device::device_authorization),
+        )
+        .route(&at("/oauth2/register"), post(register::register))
+        .route(
+            &at("/oauth2/register/{client_id}"),
+            get(register::read)
+                .put(register::replace)
+                .delete(register::delete),
         );
     let mut documents = Router::new()
         .route(

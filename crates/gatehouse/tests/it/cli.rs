@@ -387,3 +387,95 @@ fn docs_cli_md_is_the_binarys_help() {
         "docs/cli.md is stale: regenerate it with `cargo run -p gatehouse -- help-markdown > docs/cli.md`"
     );
 }
+
+/// `POST /oauth2/register` on `server` with `token` as the initial access token.
+async fn self_register(server: &Server, token: Option<&str>) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new()
+        .post(Server::url(server.public, "/oauth2/register"))
+        .json(&serde_json::json!({
+            "redirect_uris": ["http://127.0.0.1/callback"],
+            "token_endpoint_auth_method": "none"
+        }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let reply = request.send().await.unwrap();
+    let status = reply.status().as_u16();
+    (status, reply.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn registration_tokens_are_printed_once_counted_and_revoked() {
+    let server = gatehouse().server("all").start();
+    let created = cli(
+        &server,
+        &[
+            "registration-tokens",
+            "create",
+            "--expires",
+            "7d",
+            "--max-uses",
+            "2",
+        ],
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let token = stdout(&created)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    assert!(token.len() >= 43, "{}", stdout(&created));
+
+    let (status, body) = self_register(&server, Some(&token)).await;
+    assert_eq!(status, 201, "{body}");
+    assert!(body["registration_access_token"].is_string(), "{body}");
+    let (status, body) = self_register(&server, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
+
+    let listed = cli(
+        &server,
+        &["registration-tokens", "list", "--format", "json"],
+    );
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    assert!(
+        !stdout(&listed).contains(&token),
+        "the list never shows a token"
+    );
+    let listed: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    assert_eq!(listed[0]["uses"], 1);
+    assert_eq!(listed[0]["max_uses"], 2);
+    assert!(listed[0]["expires_at"].is_string());
+    let id = listed[0]["id"].as_str().unwrap().to_owned();
+    let table = cli(&server, &["registration-tokens", "list"]);
+    assert!(stdout(&table).contains("1/2"), "{}", stdout(&table));
+
+    let revoked = cli(&server, &["registration-tokens", "revoke", &id]);
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    let (status, _) = self_register(&server, Some(&token)).await;
+    assert_eq!(status, 401, "a revoked token registers nothing");
+    let again = cli(&server, &["registration-tokens", "delete", &id]);
+    assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
+}
+
+#[tokio::test]
+async fn open_registration_needs_no_token() {
+    let server = gatehouse()
+        .server("all")
+        .env("GATEHOUSE_OPEN_REGISTRATION", "true")
+        .start();
+    let (status, body) = self_register(&server, None).await;
+    assert_eq!(status, 201, "{body}");
+    let (_, discovery) = gatehouse_testkit::http::get(&Server::url(
+        server.public,
+        "/.well-known/openid-configuration",
+    ))
+    .await;
+    assert!(
+        discovery.contains("\"registration_endpoint\""),
+        "{discovery}"
+    );
+}

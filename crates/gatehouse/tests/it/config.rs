@@ -394,3 +394,23 @@ fn a_port_in_use_is_reported_before_anything_is_written() {
     }
     drop(taken);
 }
+
+#[test]
+fn an_unknown_registration_grant_or_auth_method_names_the_key() {
+    assert_config_failure(
+        &[(
+            "GATEHOUSE_REGISTRATION_ALLOWED_GRANT_TYPES",
+            "authorization_code,password",
+        )],
+        &["serve", "all", "--dev"],
+        "registration_allowed_grant_types",
+    );
+    assert_config_failure(
+        &[(
+            "GATEHOUSE_REGISTRATION_ALLOWED_AUTH_METHODS",
+            "client_secret_jwt",
+        )],
+        &["serve", "all", "--dev"],
+        "registration_allowed_auth_methods",
+    );
+}

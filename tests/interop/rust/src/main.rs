@@ -26,11 +26,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthErrorResponseType, CoreAuthenticationFlow, CoreClaimName,
-    CoreClaimType, CoreClient, CoreClientAuthMethod, CoreErrorResponseType, CoreGrantType,
-    CoreIdTokenClaims, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
-    CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType, CoreRevocableToken,
-    CoreSubjectIdentifierType, CoreTokenResponse, CoreUserInfoClaims,
+    CoreClaimType, CoreClient, CoreClientAuthMethod, CoreClientRegistrationRequest,
+    CoreErrorResponseType, CoreGrantType, CoreIdTokenClaims, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode,
+    CoreResponseType, CoreRevocableToken, CoreSubjectIdentifierType, CoreTokenResponse,
+    CoreUserInfoClaims,
 };
+use openidconnect::registration::{ClientRegistrationError, EmptyAdditionalClientMetadata};
 use openidconnect::{
     AccessToken, AccessTokenHash, AdditionalProviderMetadata, AsyncHttpClient, AuthType,
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
@@ -1267,6 +1269,95 @@ async fn s8_consent_denied(ctx: &Ctx) -> Result<String> {
     ))
 }
 
+/// RFC 7591 through the library: registration with the initial access token from discovery's
+/// `registration_endpoint`, then a code flow with the new public client. The library checks the
+/// answer's shape (every URI field parsed); refusals come back as its `ServerResponse` error.
+async fn s12_dynamic_registration(ctx: &Ctx) -> Result<String> {
+    let endpoint = ctx
+        .meta
+        .registration_endpoint()
+        .cloned()
+        .context("registration_endpoint in discovery")?;
+    let token = AccessToken::new(var("INTEROP_REGISTRATION_TOKEN")?);
+    let request = |redirect: &str| -> Result<CoreClientRegistrationRequest> {
+        Ok(CoreClientRegistrationRequest::new(
+            vec![RedirectUrl::new(redirect.to_owned())?],
+            EmptyAdditionalClientMetadata::default(),
+        )
+        .set_grant_types(Some(vec![
+            CoreGrantType::AuthorizationCode,
+            CoreGrantType::RefreshToken,
+        ]))
+        .set_token_endpoint_auth_method(Some(CoreClientAuthMethod::None)))
+    };
+    let refused = |e: &dyn std::fmt::Debug, code: &str| -> Result<()> {
+        let text = format!("{e:?}");
+        ensure!(
+            text.contains("ServerResponse") && text.contains(code),
+            "expected the library's ServerResponse {code}, got {text}"
+        );
+        Ok(())
+    };
+    let anonymous = request("http://127.0.0.1/callback")?
+        .register_async(&endpoint, &ctx.http)
+        .await;
+    // 401 is not an RFC 7591 §3.2.2 error status, so the library hands over status and body.
+    match anonymous {
+        Ok(_) => bail!("registration without an initial access token succeeded"),
+        Err(ClientRegistrationError::Response(status, body, _)) => {
+            let body = String::from_utf8_lossy(&body);
+            ensure!(
+                status.as_u16() == 401 && body.contains("\"invalid_token\""),
+                "no token: {status} {body}"
+            );
+        }
+        Err(e) => bail!("no token: expected a 401 answer, got {e:?}"),
+    }
+    let insecure = request("http://app.example.com/callback")?
+        .set_initial_access_token(Some(token.clone()))
+        .register_async(&endpoint, &ctx.http)
+        .await;
+    match insecure {
+        Ok(_) => bail!("a plain http redirect URI on a public host was registered"),
+        Err(e) => refused(&e, "InvalidRedirectUri")?,
+    }
+    let registered = request("http://127.0.0.1/callback")?
+        .set_initial_access_token(Some(token))
+        .register_async(&endpoint, &ctx.http)
+        .await
+        .map_err(|e| anyhow!("registration failed: {e:?}"))?;
+    let id = registered.client_id().as_str().to_owned();
+    ensure!(
+        registered.client_secret().is_none(),
+        "a public client gets no secret"
+    );
+    ensure!(
+        registered.registration_access_token().is_some(),
+        "a registration_access_token"
+    );
+    let uri = registered
+        .registration_client_uri()
+        .context("a registration_client_uri")?;
+    ensure!(
+        uri.as_str() == format!("{}/oauth2/register/{id}", ctx.cfg.issuer),
+        "registration_client_uri {uri:?}"
+    );
+    let client = partner(&ctx.meta, &id, None, AuthType::RequestBody)?;
+    let (flow, tokens) = ctx
+        .code_flow(&client, "openid offline_access profile")
+        .await?;
+    let claims = verify_id_token(&client, &tokens, flow.nonce.as_ref())?;
+    ensure!(
+        tokens.refresh_token().is_some(),
+        "a refresh token (offline_access)"
+    );
+    Ok(format!(
+        "no token: invalid_token; http redirect: invalid_redirect_uri; registered {}… (none); {}",
+        id.get(..8).unwrap_or(&id),
+        describe_id_token(&claims)
+    ))
+}
+
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -1317,6 +1408,7 @@ async fn main() -> Result<()> {
             "8-wrong-client-secret" => s8_wrong_secret(&ctx).await,
             "8-scope-not-allowed" => s8_scope_not_allowed(&ctx).await,
             "8-consent-denied" => s8_consent_denied(&ctx).await,
+            "12-dynamic-registration" => s12_dynamic_registration(&ctx).await,
             other => Err(anyhow!("no such scenario {other}")),
         };
         report(name, result);
@@ -1366,7 +1458,7 @@ const NOT_APPLICABLE: [(&str, &str); 8] = [
     ),
 ];
 
-const SCENARIOS: [&str; 17] = [
+const SCENARIOS: [&str; 18] = [
     "1-discovery-jwks",
     "2-public-cli-pkce",
     "3-code-client-secret-basic",
@@ -1384,4 +1476,5 @@ const SCENARIOS: [&str; 17] = [
     "8-wrong-client-secret",
     "8-scope-not-allowed",
     "8-consent-denied",
+    "12-dynamic-registration",
 ];

@@ -6,6 +6,7 @@
 pub mod directory;
 pub mod grants;
 pub mod keys;
+pub mod registration;
 
 use std::future::Future;
 
@@ -66,6 +67,8 @@ macro_rules! durable_store_conformance {
             grants::expired_tokens_are_purged_in_batches,
             keys::signing_keys_lifecycle,
             keys::ping_names_the_backend_and_migrations_are_idempotent,
+            registration::registration_tokens_lifecycle,
+            registration::concurrent_uses_never_exceed_max_uses,
         );
     };
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use gatehouse_testkit::admin::harnesses;
 
-const OPERATIONS: [(&str, &str); 24] = [
+const OPERATIONS: &[(&str, &str)] = &[
     ("/admin/clients", "get"),
     ("/admin/clients", "post"),
     ("/admin/clients/{id}", "delete"),
@@ -32,6 +32,9 @@ const OPERATIONS: [(&str, &str); 24] = [
     ("/admin/users/{id}/password", "put"),
     ("/admin/users/{id}/unlock", "post"),
     ("/admin/openapi.json", "get"),
+    ("/admin/registration-tokens", "get"),
+    ("/admin/registration-tokens", "post"),
+    ("/admin/registration-tokens/{id}", "delete"),
 ];
 
 fn documented(doc: &Value) -> BTreeSet<(String, String)> {

@@ -13,6 +13,7 @@ mod introspection;
 mod jwt;
 mod par;
 mod refresh;
+mod registration;
 mod request_object;
 mod resource;
 mod revocation;

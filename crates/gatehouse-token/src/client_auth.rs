@@ -118,19 +118,17 @@ impl TokenService {
             &self.assertion_audiences(endpoint),
             now,
         )?;
+        let key = Namespace::ClientAssertionJti.key(&replay_key(&client.id, &accepted.jti));
         let fresh = self
             .short_lived
-            .put_new(
-                &Namespace::ClientAssertionJti.key(&replay_key(&client.id, &accepted.jti)),
-                b"1",
-                Duration::from_secs(accepted.replay_window(now)),
-            )
+            .put_new(&key, b"1", Duration::from_secs(accepted.replay_window(now)))
             .await
             .map_err(store_error)?;
         if !fresh {
             tracing::info!(client_id = %client.id, "a client assertion was replayed");
             return Err(failed("this client_assertion was already used (jti)"));
         }
+        crate::single_use::spent(key);
         Ok(())
     }
 

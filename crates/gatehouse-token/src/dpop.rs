@@ -80,18 +80,16 @@ impl TokenService {
         }
         // The jti is spent last, so a proof refused for another reason does not burn it.
         let replay_key = self.token_hash(&format!("{}:{}", verified.jkt, verified.claims.jti));
+        let key = Namespace::DpopProofJti.key(&replay_key);
         let fresh = self
             .short_lived
-            .put_new(
-                &Namespace::DpopProofJti.key(&replay_key),
-                b"1",
-                Duration::from_secs(dpop::JTI_RETENTION_SECS),
-            )
+            .put_new(&key, b"1", Duration::from_secs(dpop::JTI_RETENTION_SECS))
             .await
             .map_err(store_error)?;
         if !fresh {
             return Err(invalid_proof("the DPoP proof was already used (jti)"));
         }
+        crate::single_use::spent(key);
         Ok(verified.jkt)
     }
 }

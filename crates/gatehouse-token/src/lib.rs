@@ -22,6 +22,7 @@ pub mod password;
 pub mod revocation;
 pub mod service;
 pub mod settings;
+mod single_use;
 pub mod userinfo;
 
 pub use grants::TokenEndpointError;

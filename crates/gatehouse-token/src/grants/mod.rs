@@ -103,10 +103,14 @@ impl TokenService {
             client_id = tracing::field::Empty,
             outcome = tracing::field::Empty,
         );
-        let result = self
-            .token_request(authorization, dpop_proof, form)
-            .instrument(span.clone())
-            .await;
+        // A 5xx gives back the assertion's and the proof's jti, so the client's retry works.
+        let result = crate::single_use::tracked(
+            self.short_lived.as_ref(),
+            self.token_request(authorization, dpop_proof, form)
+                .instrument(span.clone()),
+            |e: &TokenEndpointError| &e.error,
+        )
+        .await;
         let grant_type = form
             .grant_type()
             .map_or("other", |grant_type| grant_type.as_str());

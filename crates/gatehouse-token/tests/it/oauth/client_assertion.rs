@@ -597,3 +597,144 @@ async fn the_admin_api_refuses_private_keys_both_key_sources_and_key_methods_wit
         assert_eq!(created["jwks"]["keys"][0]["kid"], json!(k.kid));
     }
 }
+
+/// A short-lived store whose writes of access tokens fail while `down` is set: the token request
+/// gets as far as minting (client authenticated, DPoP proof checked, both `jti`s spent) and
+/// then answers 503.
+struct Blinking {
+    inner: Arc<dyn gatehouse_core::store::ShortLivedStore>,
+    down: Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[async_trait::async_trait]
+impl gatehouse_core::store::ShortLivedStore for Blinking {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+    async fn ping(&self) -> gatehouse_core::store::StoreResult<()> {
+        self.inner.ping().await
+    }
+    async fn put(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: std::time::Duration,
+    ) -> gatehouse_core::store::StoreResult<()> {
+        if self.down.load(Ordering::SeqCst) && key.starts_with("gh:at:") {
+            return Err(gatehouse_core::store::StoreError::Unavailable {
+                backend: "blinking",
+                message: "down for the test".into(),
+            });
+        }
+        self.inner.put(key, value, ttl).await
+    }
+    async fn put_new(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: std::time::Duration,
+    ) -> gatehouse_core::store::StoreResult<bool> {
+        self.inner.put_new(key, value, ttl).await
+    }
+    async fn get(&self, key: &str) -> gatehouse_core::store::StoreResult<Option<Vec<u8>>> {
+        self.inner.get(key).await
+    }
+    async fn get_many(
+        &self,
+        keys: &[String],
+    ) -> gatehouse_core::store::StoreResult<Vec<Option<Vec<u8>>>> {
+        self.inner.get_many(keys).await
+    }
+    async fn take(&self, key: &str) -> gatehouse_core::store::StoreResult<Option<Vec<u8>>> {
+        self.inner.take(key).await
+    }
+    async fn delete(&self, key: &str) -> gatehouse_core::store::StoreResult<bool> {
+        self.inner.delete(key).await
+    }
+    async fn increment(
+        &self,
+        key: &str,
+        window: std::time::Duration,
+    ) -> gatehouse_core::store::StoreResult<u64> {
+        self.inner.increment(key, window).await
+    }
+    async fn set_add(
+        &self,
+        key: &str,
+        member: &str,
+        ttl: std::time::Duration,
+    ) -> gatehouse_core::store::StoreResult<()> {
+        self.inner.set_add(key, member, ttl).await
+    }
+    async fn set_take(&self, key: &str) -> gatehouse_core::store::StoreResult<Vec<String>> {
+        self.inner.set_take(key).await
+    }
+}
+
+#[tokio::test]
+async fn an_assertion_and_a_dpop_proof_answered_503_work_on_the_retry() {
+    for mut pair in gatehouse_testkit::backend_pairs().await {
+        let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        pair.short_lived.store = Arc::new(Blinking {
+            inner: Arc::clone(&pair.short_lived.store),
+            down: Arc::clone(&down),
+        });
+        let env = Env::start(
+            pair,
+            gatehouse_token::settings::TokenSettings::for_issuer(ISSUER),
+        )
+        .await;
+        let k = key(SigningAlgorithm::Es256);
+        key_client(&env, "svc-keys", jwks(&[&k]), json!({})).await;
+        let assertion = signed(&k, &claims(&env, "svc-keys", TOKEN_URL, 60, "retried"));
+        let proof_key =
+            gatehouse_jose::dpop::ProofSigner::generate(SigningAlgorithm::Es256).unwrap();
+        let proof = proof_key
+            .sign(&json!({"jti": "proof-retried", "htm": "POST", "htu": TOKEN_URL, "iat": env.unix()}))
+            .unwrap();
+        let body = form(&[
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", &assertion),
+            ("grant_type", "client_credentials"),
+            ("scope", SCOPE),
+        ]);
+        let send = || async {
+            let request = axum::http::Request::builder()
+                .method(Method::POST)
+                .uri("/oauth2/token")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("DPoP", &proof)
+                .body(axum::body::Body::from(body.clone()))
+                .unwrap();
+            gatehouse_testkit::http::send(&env.public, request).await
+        };
+        down.store(true, Ordering::SeqCst);
+        let failed = send().await;
+        assert_eq!(
+            failed.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}: {}",
+            env.name,
+            failed.body
+        );
+        down.store(false, Ordering::SeqCst);
+        let retried = send().await;
+        assert_eq!(
+            retried.status,
+            StatusCode::OK,
+            "{}: the same assertion and proof after a 503: {}",
+            env.name,
+            retried.body
+        );
+        assert_eq!(retried.body["token_type"], "DPoP");
+        // Spent for good once they succeeded.
+        let replay = send().await;
+        assert_eq!(
+            replay.status,
+            StatusCode::UNAUTHORIZED,
+            "{}: {}",
+            env.name,
+            replay.body
+        );
+    }
+}

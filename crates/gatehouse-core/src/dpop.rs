@@ -257,6 +257,12 @@ mod tests {
     }
 
     #[test]
+    fn a_proof_may_take_up_to_8_kib() {
+        // An RSA-4096 `jwk` with its claims takes about 1 KiB; 8 KiB is the documented bound.
+        assert_eq!(MAX_PROOF_BYTES, 8192);
+    }
+
+    #[test]
     fn thumbprint_of_the_rfc_7638_example() {
         assert_eq!(
             jwk_thumbprint(&rfc7638_key()).ok().as_deref(),

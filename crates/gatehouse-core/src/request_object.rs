@@ -219,6 +219,9 @@ mod tests {
         assert_eq!(odd.scope, None);
         assert_eq!(odd.state, None);
         assert_eq!(odd.client_id.as_deref(), Some("b"));
+        // Never a request object inside one, whatever the claims say.
+        let nested = params_from_claims(&with("request", json!("eyJ.nested.jwt")), "billing");
+        assert_eq!((nested.request, nested.request_uri), (None, None));
         let one = params_from_claims(&json!({"resource": "https://a.example"}), "b");
         assert_eq!(one.resource, vec!["https://a.example".to_owned()]);
         let two = params_from_claims(

@@ -1137,11 +1137,21 @@ impl Config {
                 GrantType::parse,
                 GrantType::names(),
             )?,
+            // The key-based methods are for clients an operator registers (the self-registration
+            // policy refuses them whatever this says), so naming them here is a mistake.
             allowed_auth_methods: each(
                 "registration_allowed_auth_methods",
                 &self.registration_allowed_auth_methods,
-                TokenEndpointAuthMethod::parse,
-                TokenEndpointAuthMethod::names(),
+                |name| {
+                    TokenEndpointAuthMethod::parse(name).filter(|m| {
+                        !matches!(
+                            m,
+                            TokenEndpointAuthMethod::PrivateKeyJwt
+                                | TokenEndpointAuthMethod::ClientSecretJwt
+                        )
+                    })
+                },
+                "none, client_secret_basic, client_secret_post".to_owned(),
             )?,
         })
     }

@@ -941,6 +941,8 @@ const scenarios = [
     check(page.status === 400 && page.html.includes('id="device-error"'), `the form again with its error (HTTP ${page.status})`);
     check(!page.html.includes('consent-form') && !page.html.includes('login-form'), 'no sign-in for a wrong code');
     return `HTTP ${page.status}, the page says the code is not valid`;
+  }],
+
   ['12-dynamic-registration', async () => {
     const meta = (await cfg('public')).serverMetadata();
     check(meta.registration_endpoint === `${ISSUER}/oauth2/register`, `registration_endpoint in discovery (${meta.registration_endpoint})`);

@@ -804,16 +804,16 @@ SCENARIOS = [
     ("9-private-key-jwt", s9_jwt("private_key_jwt")),
     ("9-client-secret-jwt", s9_jwt("client_secret_jwt")),
     ("9-client-assertion-replayed", s9_replayed),
-]
-
-# Scenarios this library cannot run, and why (reported as N/A).
-NOT_APPLICABLE = [
-    ("9-request-object", "authlib's OAuth2Session has no request object (RFC 9101) client support"),
     ("11-device-grant", s11_device_grant),
     ("11-device-slow-down", s11_device_slow_down),
     ("11-device-denied", s11_device_denied),
     ("11-device-wrong-user-code", s11_device_wrong_user_code),
     ("12-registration-management", s12_registration_management),
+]
+
+# Scenarios this library cannot run, and why (reported as N/A).
+NOT_APPLICABLE = [
+    ("9-request-object", "authlib's OAuth2Session has no request object (RFC 9101) client support"),
 ]
 
 

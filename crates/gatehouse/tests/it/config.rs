@@ -405,12 +405,16 @@ fn an_unknown_registration_grant_or_auth_method_names_the_key() {
         &["serve", "all", "--dev"],
         "registration_allowed_grant_types",
     );
-    assert_config_failure(
-        &[(
-            "GATEHOUSE_REGISTRATION_ALLOWED_AUTH_METHODS",
-            "client_secret_jwt",
-        )],
-        &["serve", "all", "--dev"],
-        "registration_allowed_auth_methods",
-    );
+    // Unknown, and known but only for clients an operator registers.
+    for method in [
+        "client_secret_magic",
+        "client_secret_jwt",
+        "private_key_jwt",
+    ] {
+        assert_config_failure(
+            &[("GATEHOUSE_REGISTRATION_ALLOWED_AUTH_METHODS", method)],
+            &["serve", "all", "--dev"],
+            "registration_allowed_auth_methods",
+        );
+    }
 }

@@ -72,6 +72,7 @@ fuzz_target!(|data: &[u8]| {
         session_id: None,
         issued_at: NOW.saturating_sub(age),
         issued_at_ms: 0,
+        resources: Vec::new(),
     };
     let request = Redemption {
         redirect_uri: opt(field(6)),

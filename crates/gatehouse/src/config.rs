@@ -179,6 +179,11 @@ pub enum LogFormat {
     Json,
 }
 
+/// RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes is RECOMMENDED."
+const RECOMMENDED_AUTH_CODE_TTL: Duration = Duration::from_secs(600);
+/// The longest authorization-code lifetime accepted (the 30 minutes some partner guides promise).
+const MAX_AUTH_CODE_TTL: Duration = Duration::from_secs(1800);
+
 /// Its `Debug` hides every secret setting (see [`Config::SECRET_KEYS`]).
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -715,6 +720,17 @@ impl Config {
 
     /// Checks the rules that span keys or depend on the role. Returns the config with the issuer
     /// normalised.
+    /// The start-up warning for an authorization-code lifetime above RFC 6749 §4.1.2's
+    /// recommended 10 minutes, if there is one to give.
+    pub fn auth_code_ttl_warning(&self) -> Option<String> {
+        (self.ttl_auth_code > RECOMMENDED_AUTH_CODE_TTL).then(|| {
+            format!(
+                "GATEHOUSE_TTL_AUTH_CODE is {}s: above the 10 minutes RFC 6749 §4.1.2 recommends; a stolen code stays redeemable that long (PKCE and single use still apply)",
+                self.ttl_auth_code.as_secs()
+            )
+        })
+    }
+
     pub fn validate(mut self, role: Role) -> Result<Self, ConfigError> {
         let issuer = Url::parse(&self.issuer).map_err(|e| {
             ConfigError::new(
@@ -766,12 +782,14 @@ impl Config {
                 ));
             }
         }
-        if self.ttl_auth_code > Duration::from_secs(600) {
-            // RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes is RECOMMENDED."
+        if self.ttl_auth_code > MAX_AUTH_CODE_TTL {
+            // RFC 6749 §4.1.2 recommends 10 minutes at most; 30 minutes is allowed (with a
+            // warning at start-up, `auth_code_ttl_warning`) because partners of systems
+            // Gatehouse replaces were promised codes that live that long.
             return Err(ConfigError::new(
                 "ttl_auth_code",
-                "must be at most 10m (RFC 6749 §4.1.2)",
-                "set GATEHOUSE_TTL_AUTH_CODE to 10m or less",
+                "must be at most 30m (RFC 6749 §4.1.2 recommends 10m)",
+                "set GATEHOUSE_TTL_AUTH_CODE to 10m or less (30m at most)",
             ));
         }
 
@@ -1566,12 +1584,19 @@ mod tests {
     }
 
     #[test]
-    fn auth_code_lifetime_is_capped_at_ten_minutes() {
-        let c = Config {
+    fn auth_code_lifetime_is_capped_at_thirty_minutes_with_a_warning_above_ten() {
+        let with = |secs| Config {
             dev: true,
-            ttl_auth_code: Duration::from_secs(601),
+            ttl_auth_code: Duration::from_secs(secs),
             ..Config::default()
         };
-        assert_eq!(c.validate(Role::All).unwrap_err().key, "ttl_auth_code");
+        assert_eq!(
+            with(1801).validate(Role::All).unwrap_err().key,
+            "ttl_auth_code"
+        );
+        let thirty = with(1800).validate(Role::All).unwrap();
+        assert!(thirty.auth_code_ttl_warning().unwrap().contains("1800s"));
+        let ten = with(600).validate(Role::All).unwrap();
+        assert_eq!(ten.auth_code_ttl_warning(), None);
     }
 }

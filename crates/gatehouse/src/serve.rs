@@ -89,6 +89,9 @@ pub async fn run(config: Config, role: Role, grpc_tls: GrpcTls) -> anyhow::Resul
             "GATEHOUSE_GRPC_INSECURE is set: the gRPC link carries passwords and tokens without TLS and trusts every caller; only behind a service mesh that does mutual TLS"
         );
     }
+    if let Some(warning) = config.auth_code_ttl_warning() {
+        tracing::warn!("{warning}");
+    }
     // Installed before anything counts, so no early increment is lost.
     telemetry::prometheus();
     let shutdown = Shutdown::on_signals(config.shutdown_delay);

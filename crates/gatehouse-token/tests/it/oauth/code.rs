@@ -206,6 +206,24 @@ async fn expired_codes_and_codes_of_other_clients_are_refused() {
     }
 }
 
+/// A deployment that promises partners 30-minute codes (`GATEHOUSE_TTL_AUTH_CODE=30m`): a code
+/// is redeemable at 29 minutes and expired past 30.
+#[tokio::test]
+async fn a_thirty_minute_code_lifetime_is_honoured_to_the_second() {
+    for env in super::envs_with(|s| s.ttl_auth_code = std::time::Duration::from_secs(1800)).await {
+        let client = env.public_client("neoncli").await;
+        let code = env.code(&client, "openid").await;
+        env.clock.advance(time::Duration::minutes(29));
+        let reply = env.redeem(&client, &code, Some(VERIFIER)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}: {}", env.name, reply.body);
+
+        let late = env.code(&client, "openid").await;
+        env.clock.advance(time::Duration::seconds(1801));
+        let reply = env.redeem(&client, &late, Some(VERIFIER)).await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
+    }
+}
+
 /// A code presented by another client is answered like an unknown one: the description does not
 /// confirm that it exists, the code stays redeemable by its own client, and a spent code shown by
 /// somebody else does not revoke its owner's grant.

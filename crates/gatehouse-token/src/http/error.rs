@@ -31,8 +31,14 @@ pub(super) struct EndpointError {
 impl EndpointError {
     /// With the status the code carries (RFC 6749 §5.2, `ErrorCode::http_status`).
     pub(super) fn new(error: OAuthError) -> Self {
+        // RFC 6749 §5.2: every error of these endpoints is 400 but `invalid_client`; the device
+        // grant's `access_denied` (RFC 8628 §3.5) is one of them, not the 403 it is elsewhere.
+        let status = match error.code {
+            ErrorCode::AccessDenied => StatusCode::BAD_REQUEST,
+            code => status_of(code),
+        };
         Self {
-            status: status_of(error.code),
+            status,
             error,
             basic_auth_attempted: false,
         }

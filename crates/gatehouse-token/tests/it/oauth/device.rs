@@ -300,7 +300,7 @@ async fn a_denied_request_answers_access_denied_and_cannot_be_approved_after() {
             .await
             .unwrap();
         let denied = poll(&env, &tv, &device_code).await;
-        assert_oauth_error(&denied, StatusCode::FORBIDDEN, "access_denied", &env.name);
+        assert_oauth_error(&denied, StatusCode::BAD_REQUEST, "access_denied", &env.name);
         assert!(
             env.service
                 .complete_device_authorization(&device_id, approve(&env))

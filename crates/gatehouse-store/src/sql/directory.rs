@@ -254,6 +254,41 @@ macro_rules! impl_directory {
                 affected_one(done.rows_affected())
             }
 
+            async fn import_users(&self, users: &[User], dry_run: bool) -> StoreResult<Vec<bool>> {
+                let mut tx = self.pool.begin().await.map_err(|e| db_error($backend, e))?;
+                let mut created = Vec::with_capacity(users.len());
+                for user in users {
+                    let done = sqlx::query(concat!(
+                        "INSERT INTO users (",
+                        user_columns!(),
+                        ", username_normalized) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                         ON CONFLICT DO NOTHING"
+                    ))
+                    .bind(&user.id)
+                    .bind(&user.username)
+                    .bind(user.email.as_deref())
+                    .bind(user.email_verified)
+                    .bind(user.name.as_deref())
+                    .bind(user.picture.as_deref())
+                    .bind(user.disabled)
+                    .bind(user.password_hash.as_deref())
+                    .bind(rows::unix(user.created_at))
+                    .bind(rows::unix(user.updated_at))
+                    .bind(gatehouse_core::user::metadata_json(&user.metadata))
+                    .bind(rows::normalize_username(&user.username))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| db_error($backend, e))?;
+                    created.push(done.rows_affected() == 1);
+                }
+                if dry_run {
+                    tx.rollback().await.map_err(|e| db_error($backend, e))?;
+                } else {
+                    tx.commit().await.map_err(|e| db_error($backend, e))?;
+                }
+                Ok(created)
+            }
+
             /// One transaction: the user's consents go, their refresh-token families are revoked
             /// (kept, so a presented token is recognised as revoked), and the user goes.
             async fn delete_user(&self, id: &str) -> StoreResult<()> {

@@ -163,7 +163,7 @@ fn non_empty(value: Option<String>) -> Option<String> {
 
 /// A plausible address (one `@`, something on both sides, no spaces, at most 254 characters per
 /// RFC 5321 §4.5.3.1.3). Whether it is real is what `email_verified` records.
-fn check_email(email: String) -> Result<String, ApiError> {
+pub(crate) fn check_email(email: String) -> Result<String, ApiError> {
     let plausible = email.len() <= 254
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && email.split_once('@').is_some_and(|(local, domain)| {
@@ -178,7 +178,7 @@ fn check_email(email: String) -> Result<String, ApiError> {
     }
 }
 
-fn check_name(name: String) -> Result<String, ApiError> {
+pub(crate) fn check_name(name: String) -> Result<String, ApiError> {
     if name.chars().count() > 256 || name.chars().any(char::is_control) {
         return Err(ApiError::invalid_request(
             "name must be at most 256 characters without control characters",
@@ -188,7 +188,7 @@ fn check_name(name: String) -> Result<String, ApiError> {
 }
 
 /// Shown as an image in client apps through the `picture` claim: an absolute http(s) URL only.
-fn check_picture(picture: String) -> Result<String, ApiError> {
+pub(crate) fn check_picture(picture: String) -> Result<String, ApiError> {
     let ok = url::Url::parse(&picture)
         .is_ok_and(|u| u.host().is_some() && matches!(u.scheme(), "https" | "http"));
     if ok {

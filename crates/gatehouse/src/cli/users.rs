@@ -76,6 +76,35 @@ pub enum UsersCommand {
         #[arg(value_name = "USER")]
         id: String,
     },
+    /// Import users from a JSON-lines file: one user per line with the fields id (optional; keeps
+    /// the subject), username, email, email_verified, name, picture, disabled, metadata and
+    /// password_hash (bcrypt, argon2id/argon2i, PBKDF2-SHA-256/512 as PHC, passlib or Django,
+    /// scrypt as PHC or passlib).
+    ///
+    /// A user whose id or username exists is skipped, so importing a file again creates nothing.
+    /// Prints created, skipped and invalid lines (with the reason); exits 1 when a line is
+    /// invalid. The lines go to the admin API (`POST /admin/users/import`) in batches of at most
+    /// 500; each batch is created in one transaction, so after a failure run the same command
+    /// again.
+    Import {
+        /// The JSON-lines file ('-' for standard input), as `users export` writes it.
+        #[arg(value_name = "FILE")]
+        file: std::path::PathBuf,
+        /// Check every line and report what would be created, without creating anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Export every user as JSON lines, password hashes included, in the format `users import`
+    /// reads.
+    Export {
+        /// Write to this file, created readable by its owner only (0600); without it, standard
+        /// output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+        /// Replace the --output file if it exists (it is left as is otherwise).
+        #[arg(long, requires = "output")]
+        force: bool,
+    },
     /// Delete a user.
     Delete {
         /// The user's ID or username.
@@ -266,6 +295,12 @@ pub(crate) async fn execute(
                 out,
                 &render(format, &done, |_| format!("User {id} unlocked.\n")),
             )
+        }
+        UsersCommand::Import { file, dry_run } => {
+            super::user_import::import(api, format, &file, dry_run, out).await
+        }
+        UsersCommand::Export { output, force } => {
+            super::user_import::export(api, format, output.as_deref(), force, out).await
         }
         UsersCommand::Delete { id } => {
             let user_id = user_id(&find_user(api, &id).await?)?;

@@ -323,6 +323,40 @@ pub async fn user_metadata_round_trips(b: DurableBackend) {
     );
 }
 
+/// An import creates the users whose id and username are free, skips the others (a stored
+/// user's, or an earlier one of the same batch), keeps nothing on a dry run, and a second run
+/// creates nothing.
+pub async fn users_import_all_or_nothing_and_skip_taken_ones(b: DurableBackend) {
+    let store = &b.store;
+    store.create_user(&user("u1", "Alice")).await.unwrap();
+    let batch = [
+        user("u2", "bob"),
+        user("u1", "someone-else"),
+        user("u3", "ALICE"),
+        user("u4", "BOB"),
+        user("u2", "bob-again"),
+        user("u5", "carol"),
+    ];
+    let expected = vec![true, false, false, false, false, true];
+    assert_eq!(store.import_users(&batch, true).await.unwrap(), expected);
+    assert_eq!(
+        store.get_user("u2").await.unwrap(),
+        None,
+        "a dry run keeps nothing"
+    );
+    assert_eq!(store.import_users(&batch, false).await.unwrap(), expected);
+    assert_eq!(store.get_user("u2").await.unwrap(), Some(batch[0].clone()));
+    assert_eq!(store.get_user("u5").await.unwrap(), Some(batch[5].clone()));
+    assert_eq!(
+        store.import_users(&batch, false).await.unwrap(),
+        vec![false; batch.len()]
+    );
+    assert_eq!(
+        store.import_users(&[], false).await.unwrap(),
+        Vec::<bool>::new()
+    );
+}
+
 pub async fn duplicate_username_conflicts_ignoring_case(b: DurableBackend) {
     let store = &b.store;
     store.create_user(&user("u1", "Alice")).await.unwrap();

@@ -31,6 +31,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("/admin/users/{id}", "put"),
     ("/admin/users/{id}/password", "put"),
     ("/admin/users/{id}/unlock", "post"),
+    ("/admin/users/import", "post"),
+    ("/admin/users/export", "get"),
     ("/admin/openapi.json", "get"),
     ("/admin/registration-tokens", "get"),
     ("/admin/registration-tokens", "post"),

@@ -250,6 +250,68 @@ mod tests {
         assert!(needs_rehash("garbage", CHEAP));
     }
 
+    /// Each format made by its reference library (tests/fixtures/password-hashes) verifies its
+    /// password, refuses another, and counts as foreign (re-hashed at sign-in).
+    #[tokio::test]
+    async fn every_imported_format_verifies_with_its_own_algorithm() {
+        let fixtures = include_str!("../../../tests/fixtures/password-hashes/hashes.jsonl");
+        let mut formats = Vec::new();
+        for line in fixtures.lines().filter(|l| !l.trim().is_empty()) {
+            let Ok(f) = serde_json::from_str::<serde_json::Value>(line) else {
+                panic!("{line}")
+            };
+            let (Some(format), Some(password), Some(hash)) = (
+                f["format"].as_str(),
+                f["password"].as_str(),
+                f["hash"].as_str(),
+            ) else {
+                panic!("{line}")
+            };
+            let right = verify_password(SecretString::new(password), hash.to_owned()).await;
+            assert!(matches!(right, Ok(true)), "{format}: {right:?}");
+            let wrong =
+                verify_password(SecretString::new("not the password"), hash.to_owned()).await;
+            assert!(matches!(wrong, Ok(false)), "{format}: {wrong:?}");
+            assert_eq!(is_foreign(hash), format != "argon2id", "{format}");
+            formats.push(format.to_owned());
+        }
+        for expected in [
+            "bcrypt-2a",
+            "bcrypt-2b",
+            "bcrypt-2y",
+            "argon2id",
+            "argon2i",
+            "pbkdf2-sha256-passlib",
+            "pbkdf2-sha512-passlib",
+            "pbkdf2-sha256-phc",
+            "pbkdf2-sha512-phc",
+            "pbkdf2-sha256-django",
+            "scrypt-passlib",
+            "scrypt-phc",
+        ] {
+            assert!(formats.iter().any(|f| f == expected), "{expected} missing");
+        }
+    }
+
+    /// A stored hash beyond the import's cost bounds (written to the database by other means)
+    /// is refused as malformed, never computed.
+    #[tokio::test]
+    async fn a_stored_hash_with_an_absurd_cost_is_not_computed() {
+        for hash in [
+            "$2b$31$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+            "$pbkdf2-sha256$i=4000000000,l=32$c2FsdHNhbHQ$7OVfNaehgeZ0pYI6eHJgKr2o2nEGa3VS+qr2cBQvPIA",
+            "$scrypt$ln=24,r=64,p=1$c2FsdHNhbHQ$7OVfNaehgeZ0pYI6eHJgKr2o2nEGa3VS+qr2cBQvPIA",
+        ] {
+            let started = std::time::Instant::now();
+            let answer = verify_password(SecretString::new("x"), hash.to_owned()).await;
+            assert!(
+                matches!(answer, Err(PasswordError::MalformedHash)),
+                "{hash}: {answer:?}"
+            );
+            assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        }
+    }
+
     #[test]
     fn defaults_are_owasp_and_valid() {
         let p = PasswordHashParams::default();

@@ -433,3 +433,111 @@ async fn export_and_import_require_the_admin_token() {
         assert!(String::from_utf8_lossy(&reply.raw).contains("victim"));
     }
 }
+
+/// Runs `statements` on the env's database, straight through sqlx.
+async fn on_database(env: &crate::oauth::Env, sqlite: &[&str], postgres: &[&str]) {
+    use gatehouse_testkit::DurableKind;
+    let backend = env.durable_backend();
+    match backend.kind {
+        DurableKind::Sqlite => {
+            let pool = sqlx::sqlite::SqlitePool::connect(&backend.url)
+                .await
+                .unwrap();
+            for statement in sqlite {
+                sqlx::query(sqlx::AssertSqlSafe(*statement))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+            pool.close().await;
+        }
+        DurableKind::Postgres => {
+            let pool = sqlx::postgres::PgPool::connect(&backend.url).await.unwrap();
+            for statement in postgres {
+                sqlx::query(sqlx::AssertSqlSafe(*statement))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+            pool.close().await;
+        }
+    }
+}
+
+/// Outage: when storing the re-hashed password fails, the sign-in still succeeds and the
+/// imported hash stays (it keeps working); the next sign-in re-hashes it.
+#[tokio::test]
+async fn a_failed_rehash_does_not_fail_the_sign_in() {
+    let fixtures = fixtures();
+    let bcrypt = fixtures
+        .iter()
+        .find(|f| f["format"] == "bcrypt-2y")
+        .unwrap();
+    let password = bcrypt["password"].as_str().unwrap();
+    for env in crate::oauth::envs().await {
+        let imported = env
+            .admin_call(
+                Method::POST,
+                "/admin/users/import",
+                Some(json!([{"username": "php", "password_hash": bcrypt["hash"]}])),
+            )
+            .await;
+        assert_eq!(
+            imported.body["created"].as_array().unwrap().len(),
+            1,
+            "{:?}",
+            imported.body
+        );
+        on_database(
+            &env,
+            &["CREATE TRIGGER users_read_only BEFORE UPDATE ON users BEGIN SELECT RAISE(ABORT, 'read only'); END"],
+            &[
+                "CREATE FUNCTION refuse_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'read only'; END $$",
+                "CREATE TRIGGER users_read_only BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION refuse_update()",
+            ],
+        )
+        .await;
+        assert!(
+            sign_in(&env, "php", password, "203.0.113.7").await,
+            "{}",
+            env.name
+        );
+        let user = env
+            .service
+            .durable()
+            .get_user_by_username("php")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            user.password_hash.as_deref(),
+            bcrypt["hash"].as_str(),
+            "{}",
+            env.name
+        );
+
+        on_database(
+            &env,
+            &["DROP TRIGGER users_read_only"],
+            &["DROP TRIGGER users_read_only ON users"],
+        )
+        .await;
+        assert!(
+            sign_in(&env, "php", password, "203.0.113.7").await,
+            "{}",
+            env.name
+        );
+        let user = env
+            .service
+            .durable()
+            .get_user_by_username("php")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            user.password_hash.unwrap().starts_with("$argon2id$"),
+            "{}",
+            env.name
+        );
+    }
+}

@@ -13,6 +13,7 @@ pub mod dpop;
 pub mod error;
 pub mod grant;
 pub mod lockout;
+pub mod password_hash;
 pub mod pkce;
 pub mod protocol;
 pub mod redirect;

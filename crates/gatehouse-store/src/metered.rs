@@ -158,6 +158,14 @@ impl UserStore for MeteredDurable {
     async fn delete_user(&self, id: &str) -> StoreResult<()> {
         timed(self.0.backend(), "delete_user", self.0.delete_user(id)).await
     }
+    async fn import_users(&self, users: &[User], dry_run: bool) -> StoreResult<Vec<bool>> {
+        timed(
+            self.0.backend(),
+            "import_users",
+            self.0.import_users(users, dry_run),
+        )
+        .await
+    }
 }
 
 #[async_trait]

@@ -51,6 +51,11 @@ const POSTGRES: &[Embedded] = &[
         description: "registration tokens",
         sql: include_str!("../../../migrations/postgres/0006_registration_tokens.sql"),
     },
+    Embedded {
+        version: 7,
+        description: "user metadata",
+        sql: include_str!("../../../migrations/postgres/0007_user_metadata.sql"),
+    },
 ];
 
 const SQLITE: &[Embedded] = &[
@@ -83,6 +88,11 @@ const SQLITE: &[Embedded] = &[
         version: 6,
         description: "registration tokens",
         sql: include_str!("../../../migrations/sqlite/0006_registration_tokens.sql"),
+    },
+    Embedded {
+        version: 7,
+        description: "user metadata",
+        sql: include_str!("../../../migrations/sqlite/0007_user_metadata.sql"),
     },
 ];
 

@@ -16,7 +16,7 @@ use gatehouse_core::user::User;
 use std::sync::{Arc, OnceLock};
 
 use crate::issue::AUTHORIZATION_CODE_PREFIX;
-use crate::password::{PasswordHashParams, hash_password, verify_password};
+use crate::password::{PasswordHashParams, hash_password, is_foreign, verify_password};
 use crate::service::{TokenService, store_error};
 
 /// Longest password checked, in characters (the admin API's limit for setting one).
@@ -257,15 +257,23 @@ impl TokenService {
             },
             None => (dummy_hash().await?, None),
         };
+        // An imported hash (bcrypt, PBKDF2, scrypt, argon2i) is re-hashed once it verifies.
+        let rehash = user
+            .as_ref()
+            .filter(|_| is_foreign(&phc))
+            .map(|_| (password.clone(), phc.clone()));
         let matches = verify_password(password, phc).await.map_err(|e| {
             tracing::error!(error = %e, "password verification failed");
             OAuthError::server_error()
         })?;
         let disabled = matches && user.as_ref().is_some_and(|u| u.disabled);
         match user.filter(|u| matches && !u.disabled) {
-            Some(user) => {
+            Some(mut user) => {
                 if let Err(e) = limits.record_success(username).await {
                     tracing::warn!(error = %e, "resetting the failed-login counter failed");
+                }
+                if let Some((password, old)) = rehash {
+                    self.upgrade_password_hash(&mut user, password, old).await;
                 }
                 Ok(Authentication::Authenticated(user))
             }
@@ -303,6 +311,41 @@ impl TokenService {
                         disabled,
                     }),
                 }
+            }
+        }
+    }
+
+    /// Re-hashes an imported password hash to argon2id after it verified. Best effort: a
+    /// failure is logged and the sign-in goes on (the old hash keeps working). The user is read
+    /// again first and written only if its hash is still the one verified, so an operator's
+    /// change in between is not undone.
+    async fn upgrade_password_hash(&self, user: &mut User, password: SecretString, old: String) {
+        let new = match hash_password(password, PasswordHashParams::default()).await {
+            Ok(new) => new,
+            Err(e) => {
+                tracing::warn!(user_id = %user.id, error = %e, "re-hashing an imported password failed");
+                return;
+            }
+        };
+        let current = match self.durable.get_user(&user.id).await {
+            Ok(Some(current)) if current.password_hash.as_deref() == Some(old.as_str()) => current,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(user_id = %user.id, error = %e, "re-hashing an imported password: reading the user failed");
+                return;
+            }
+        };
+        let upgraded = User {
+            password_hash: Some(new),
+            ..current
+        };
+        match self.durable.update_user(&upgraded).await {
+            Ok(()) => {
+                tracing::info!(user_id = %user.id, "imported password hash re-hashed to argon2id");
+                user.password_hash = upgraded.password_hash;
+            }
+            Err(e) => {
+                tracing::warn!(user_id = %user.id, error = %e, "storing a re-hashed imported password failed");
             }
         }
     }

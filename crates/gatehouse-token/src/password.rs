@@ -11,7 +11,9 @@ use std::sync::{Arc, OnceLock};
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use gatehouse_core::password_hash::{PasswordHashFormat, Pbkdf2Digest, parse_password_hash};
 use gatehouse_core::secret::SecretString;
+use subtle::ConstantTimeEq as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A permit to run one argon2 computation; there are as many as CPUs this process may use.
@@ -99,19 +101,78 @@ pub async fn hash_password(
 
 /// Whether `password` matches `phc`, using the parameters recorded in `phc` (so raising the
 /// configured cost never locks out existing users). The comparison is constant-time.
+///
+/// Besides argon2id, `phc` may be any hash `users import` accepts
+/// (`gatehouse_core::password_hash`): bcrypt, argon2i, PBKDF2-SHA-256/512 (PHC, passlib,
+/// Django) or scrypt, each verified with its own algorithm, within the same cost bounds the
+/// import checked (a stored hash beyond them is refused as malformed, never computed).
 pub async fn verify_password(password: SecretString, phc: String) -> Result<bool, PasswordError> {
+    let format = parse_password_hash(&phc).map_err(|_| PasswordError::MalformedHash)?;
     let slot = hashing_slot().await?;
     tokio::task::spawn_blocking(move || {
         let _slot = slot;
-        let parsed = PasswordHash::new(&phc).map_err(|_| PasswordError::MalformedHash)?;
-        match Argon2::default().verify_password(password.expose().as_bytes(), &parsed) {
-            Ok(()) => Ok(true),
-            Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
-            Err(e) => Err(PasswordError::Hash(e.to_string())),
-        }
+        verify_blocking(password.expose().as_bytes(), &phc, format)
     })
     .await
     .map_err(|_| PasswordError::Task)?
+}
+
+fn verify_blocking(
+    password: &[u8],
+    phc: &str,
+    format: PasswordHashFormat,
+) -> Result<bool, PasswordError> {
+    match format {
+        PasswordHashFormat::Argon2 { .. } => {
+            let parsed = PasswordHash::new(phc).map_err(|_| PasswordError::MalformedHash)?;
+            match Argon2::default().verify_password(password, &parsed) {
+                Ok(()) => Ok(true),
+                Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
+                Err(e) => Err(PasswordError::Hash(e.to_string())),
+            }
+        }
+        // bcrypt reads at most 72 bytes of a password, as every bcrypt does.
+        PasswordHashFormat::Bcrypt { .. } => {
+            bcrypt::verify(password, phc).map_err(|e| PasswordError::Hash(e.to_string()))
+        }
+        PasswordHashFormat::Pbkdf2 {
+            digest,
+            iterations,
+            salt,
+            hash,
+        } => {
+            let mut out = vec![0u8; hash.len()];
+            match digest {
+                Pbkdf2Digest::Sha256 => {
+                    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, &salt, iterations, &mut out);
+                }
+                Pbkdf2Digest::Sha512 => {
+                    pbkdf2::pbkdf2_hmac::<sha2::Sha512>(password, &salt, iterations, &mut out);
+                }
+            }
+            Ok(bool::from(out.ct_eq(&hash)))
+        }
+        PasswordHashFormat::Scrypt {
+            log_n,
+            r,
+            p,
+            salt,
+            hash,
+        } => {
+            let params =
+                scrypt::Params::new(log_n, r, p).map_err(|e| PasswordError::Hash(e.to_string()))?;
+            let mut out = vec![0u8; hash.len()];
+            scrypt::scrypt(password, &salt, &params, &mut out)
+                .map_err(|e| PasswordError::Hash(e.to_string()))?;
+            Ok(bool::from(out.ct_eq(&hash)))
+        }
+    }
+}
+
+/// Whether `phc` is not argon2id (an imported hash, or argon2i), so the sign-in that just
+/// verified the password re-hashes it.
+pub fn is_foreign(phc: &str) -> bool {
+    !phc.starts_with("$argon2id$")
 }
 
 /// Whether `phc` was made with other parameters than `params` (or another algorithm), so the
@@ -187,6 +248,68 @@ mod tests {
         assert!(!needs_rehash(&hash, CHEAP));
         assert!(needs_rehash(&hash, PasswordHashParams::default()));
         assert!(needs_rehash("garbage", CHEAP));
+    }
+
+    /// Each format made by its reference library (tests/fixtures/password-hashes) verifies its
+    /// password, refuses another, and counts as foreign (re-hashed at sign-in).
+    #[tokio::test]
+    async fn every_imported_format_verifies_with_its_own_algorithm() {
+        let fixtures = include_str!("../../../tests/fixtures/password-hashes/hashes.jsonl");
+        let mut formats = Vec::new();
+        for line in fixtures.lines().filter(|l| !l.trim().is_empty()) {
+            let Ok(f) = serde_json::from_str::<serde_json::Value>(line) else {
+                panic!("{line}")
+            };
+            let (Some(format), Some(password), Some(hash)) = (
+                f["format"].as_str(),
+                f["password"].as_str(),
+                f["hash"].as_str(),
+            ) else {
+                panic!("{line}")
+            };
+            let right = verify_password(SecretString::new(password), hash.to_owned()).await;
+            assert!(matches!(right, Ok(true)), "{format}: {right:?}");
+            let wrong =
+                verify_password(SecretString::new("not the password"), hash.to_owned()).await;
+            assert!(matches!(wrong, Ok(false)), "{format}: {wrong:?}");
+            assert_eq!(is_foreign(hash), format != "argon2id", "{format}");
+            formats.push(format.to_owned());
+        }
+        for expected in [
+            "bcrypt-2a",
+            "bcrypt-2b",
+            "bcrypt-2y",
+            "argon2id",
+            "argon2i",
+            "pbkdf2-sha256-passlib",
+            "pbkdf2-sha512-passlib",
+            "pbkdf2-sha256-phc",
+            "pbkdf2-sha512-phc",
+            "pbkdf2-sha256-django",
+            "scrypt-passlib",
+            "scrypt-phc",
+        ] {
+            assert!(formats.iter().any(|f| f == expected), "{expected} missing");
+        }
+    }
+
+    /// A stored hash beyond the import's cost bounds (written to the database by other means)
+    /// is refused as malformed, never computed.
+    #[tokio::test]
+    async fn a_stored_hash_with_an_absurd_cost_is_not_computed() {
+        for hash in [
+            "$2b$31$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+            "$pbkdf2-sha256$i=4000000000,l=32$c2FsdHNhbHQ$7OVfNaehgeZ0pYI6eHJgKr2o2nEGa3VS+qr2cBQvPIA",
+            "$scrypt$ln=24,r=64,p=1$c2FsdHNhbHQ$7OVfNaehgeZ0pYI6eHJgKr2o2nEGa3VS+qr2cBQvPIA",
+        ] {
+            let started = std::time::Instant::now();
+            let answer = verify_password(SecretString::new("x"), hash.to_owned()).await;
+            assert!(
+                matches!(answer, Err(PasswordError::MalformedHash)),
+                "{hash}: {answer:?}"
+            );
+            assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        }
     }
 
     #[test]

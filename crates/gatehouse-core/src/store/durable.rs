@@ -53,6 +53,12 @@ pub trait UserStore: Send + Sync {
     /// Deletes the user and, in the same transaction, their consents, and revokes their
     /// refresh-token families. `NotFound` when there is no such user (and then nothing changes).
     async fn delete_user(&self, id: &str) -> StoreResult<()>;
+    /// Creates each of `users` whose id and username (case-insensitively) are both free, all in
+    /// one transaction: on an error nothing is kept. Answers, per user and in order, whether it
+    /// was created (`false`: its id or username is taken, by a stored user or an earlier one of
+    /// `users`). With `dry_run` the transaction is rolled back: the answer says what would happen
+    /// and nothing changes.
+    async fn import_users(&self, users: &[User], dry_run: bool) -> StoreResult<Vec<bool>>;
 }
 
 /// A user's remembered decision to grant scopes to a client.

@@ -167,7 +167,7 @@ macro_rules! impl_directory {
                 sqlx::query(concat!(
                     "INSERT INTO users (",
                     user_columns!(),
-                    ", username_normalized) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                    ", username_normalized) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
                 ))
                 .bind(&user.id)
                 .bind(&user.username)
@@ -179,6 +179,7 @@ macro_rules! impl_directory {
                 .bind(user.password_hash.as_deref())
                 .bind(rows::unix(user.created_at))
                 .bind(rows::unix(user.updated_at))
+                .bind(gatehouse_core::user::metadata_json(&user.metadata))
                 .bind(rows::normalize_username(&user.username))
                 .execute(&self.pool)
                 .await
@@ -234,7 +235,7 @@ macro_rules! impl_directory {
             async fn update_user(&self, user: &User) -> StoreResult<()> {
                 let done = sqlx::query(
                     "UPDATE users SET username = $2, username_normalized = $3, email = $4, email_verified = $5, \
-                     name = $6, picture = $7, disabled = $8, password_hash = $9, updated_at = $10 WHERE id = $1",
+                     name = $6, picture = $7, disabled = $8, password_hash = $9, updated_at = $10, metadata = $11 WHERE id = $1",
                 )
                 .bind(&user.id)
                 .bind(&user.username)
@@ -246,10 +247,46 @@ macro_rules! impl_directory {
                 .bind(user.disabled)
                 .bind(user.password_hash.as_deref())
                 .bind(rows::unix(user.updated_at))
+                .bind(gatehouse_core::user::metadata_json(&user.metadata))
                 .execute(&self.pool)
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 affected_one(done.rows_affected())
+            }
+
+            async fn import_users(&self, users: &[User], dry_run: bool) -> StoreResult<Vec<bool>> {
+                let mut tx = self.pool.begin().await.map_err(|e| db_error($backend, e))?;
+                let mut created = Vec::with_capacity(users.len());
+                for user in users {
+                    let done = sqlx::query(concat!(
+                        "INSERT INTO users (",
+                        user_columns!(),
+                        ", username_normalized) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                         ON CONFLICT DO NOTHING"
+                    ))
+                    .bind(&user.id)
+                    .bind(&user.username)
+                    .bind(user.email.as_deref())
+                    .bind(user.email_verified)
+                    .bind(user.name.as_deref())
+                    .bind(user.picture.as_deref())
+                    .bind(user.disabled)
+                    .bind(user.password_hash.as_deref())
+                    .bind(rows::unix(user.created_at))
+                    .bind(rows::unix(user.updated_at))
+                    .bind(gatehouse_core::user::metadata_json(&user.metadata))
+                    .bind(rows::normalize_username(&user.username))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| db_error($backend, e))?;
+                    created.push(done.rows_affected() == 1);
+                }
+                if dry_run {
+                    tx.rollback().await.map_err(|e| db_error($backend, e))?;
+                } else {
+                    tx.commit().await.map_err(|e| db_error($backend, e))?;
+                }
+                Ok(created)
             }
 
             /// One transaction: the user's consents go, their refresh-token families are revoked

@@ -18,6 +18,7 @@ mod pagination;
 mod patch;
 mod registration_tokens;
 mod scopes;
+mod user_import;
 mod users;
 
 use std::sync::Arc;
@@ -44,6 +45,7 @@ pub use guard::{BrowserGuard, refuse_browsers};
 pub use openapi::openapi_document;
 pub use registration_tokens::{RegistrationTokenRequest, RegistrationTokenResponse};
 pub use scopes::{ScopeRequest, ScopeResponse, seed_default_scopes};
+pub use user_import::{ImportReport, MAX_IMPORT_USERS, UserRecord};
 pub use users::{PasswordRequest, UserRequest, UserResponse};
 
 /// Operator settings of the admin API.

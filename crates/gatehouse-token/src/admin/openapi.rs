@@ -18,7 +18,7 @@ use utoipa::{Modify, OpenApi as _};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{AdminState, ApiError, clients, registration_tokens, scopes, users};
+use super::{AdminState, ApiError, clients, registration_tokens, scopes, user_import, users};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -88,6 +88,8 @@ pub(super) fn api_router() -> OpenApiRouter<AdminState> {
         ))
         .routes(routes!(users::set_password))
         .routes(routes!(users::unlock_user))
+        .routes(routes!(user_import::import_users))
+        .routes(routes!(user_import::export_users))
         .routes(routes!(
             registration_tokens::create_registration_token,
             registration_tokens::list_registration_tokens

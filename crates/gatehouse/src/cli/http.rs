@@ -111,6 +111,13 @@ impl AdminApi {
         self.read_json(resp).await
     }
 
+    /// A GET whose answer is text (e.g. JSON lines), returned as is.
+    pub(crate) async fn get_text(&self, segments: &[&str]) -> anyhow::Result<String> {
+        let url = self.url(segments)?;
+        let resp = self.send(Method::GET, url, None).await?;
+        resp.text().await.map_err(|e| self.transport_error(&e))
+    }
+
     pub(crate) async fn post(
         &self,
         segments: &[&str],

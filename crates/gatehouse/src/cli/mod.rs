@@ -19,6 +19,7 @@ mod keys;
 mod output;
 mod registration_tokens;
 mod scopes;
+mod user_import;
 mod users;
 
 use clap::{Args, ValueEnum};

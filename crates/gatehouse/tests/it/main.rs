@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod cli_rows;
 mod cli_sessions;
+mod cli_users_import;
 mod config;
 mod deploy;
 mod faults;

@@ -55,6 +55,8 @@ macro_rules! durable_store_conformance {
             directory::missing_rows_are_not_found,
             directory::scope_catalogue_crud,
             directory::users_round_trip_and_are_found_by_username_ignoring_case,
+            directory::user_metadata_round_trips,
+            directory::users_import_all_or_nothing_and_skip_taken_ones,
             directory::duplicate_username_conflicts_ignoring_case,
             directory::users_are_searched_and_paginated,
             grants::consents_upsert_list_and_delete,

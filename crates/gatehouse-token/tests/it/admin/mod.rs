@@ -7,6 +7,7 @@ mod openapi;
 mod raw_rows;
 mod scopes;
 mod secrets;
+mod user_import;
 mod users;
 
 use serde_json::{Value, json};

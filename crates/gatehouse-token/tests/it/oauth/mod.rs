@@ -475,6 +475,11 @@ impl Env {
         send(&self.admin_api, request.body(Body::from(body)).unwrap()).await
     }
 
+    /// The durable backend under the service, for tests that reach the database directly.
+    pub fn durable_backend(&self) -> &gatehouse_testkit::DurableBackend {
+        &self._backends.durable
+    }
+
     /// A GET on the public router with `Authorization: Bearer <token>`.
     pub async fn get_bearer(&self, path: &str, token: &str) -> Reply {
         let request = Request::get(path)

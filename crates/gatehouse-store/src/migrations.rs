@@ -51,6 +51,11 @@ const POSTGRES: &[Embedded] = &[
         description: "registration tokens",
         sql: include_str!("../../../migrations/postgres/0006_registration_tokens.sql"),
     },
+    Embedded {
+        version: 8,
+        description: "scope claims",
+        sql: include_str!("../../../migrations/postgres/0008_scope_claims.sql"),
+    },
 ];
 
 const SQLITE: &[Embedded] = &[
@@ -83,6 +88,11 @@ const SQLITE: &[Embedded] = &[
         version: 6,
         description: "registration tokens",
         sql: include_str!("../../../migrations/sqlite/0006_registration_tokens.sql"),
+    },
+    Embedded {
+        version: 8,
+        description: "scope claims",
+        sql: include_str!("../../../migrations/sqlite/0008_scope_claims.sql"),
     },
 ];
 

@@ -147,6 +147,7 @@ async fn scopes_come_from_the_catalogue() {
             label: "Read your invoices".to_owned(),
             description: String::new(),
             hidden: false,
+            claims: Vec::new(),
         };
         env.service.durable().create_scope(&scope).await.unwrap();
         // A fresh router has no cached copy.

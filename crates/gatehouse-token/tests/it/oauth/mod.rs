@@ -147,6 +147,7 @@ impl Env {
             label: "Read your projects".to_owned(),
             description: String::new(),
             hidden: false,
+            claims: Vec::new(),
         };
         durable.store.create_scope(&project_scope).await.unwrap();
         let system_secret = random_system_secret("oauth-test").into_bytes();

@@ -1,6 +1,7 @@
 //! The public OAuth/OIDC endpoints (`gatehouse_token::http`), driven in-process through their
 //! routers on every configured backend pair.
 
+mod claims;
 mod client_assertion;
 mod client_auth;
 mod code;

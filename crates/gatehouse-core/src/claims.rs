@@ -248,6 +248,7 @@ mod tests {
             password_hash: None,
             created_at: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,
+            metadata: Default::default(),
         }
     }
 

@@ -1,6 +1,49 @@
 //! End users: the people who sign in and grant consent.
 
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
+
+/// An operator's JSON object attached to a user ([`User::metadata`]).
+pub type Metadata = Map<String, Value>;
+
+/// The largest [`User::metadata`] accepted, in bytes of its compact JSON serialisation.
+pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+
+/// Why a value is not acceptable as [`User::metadata`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidMetadata {
+    #[error("metadata must be a JSON object")]
+    NotAnObject,
+    #[error("metadata is {0} bytes serialised; at most 16384 (16 KiB) are allowed")]
+    TooLarge(usize),
+}
+
+/// Checks an operator-supplied value as user metadata: a JSON object of at most
+/// [`MAX_METADATA_BYTES`] serialised (compact). `null` is the empty object.
+pub fn parse_metadata(value: Value) -> Result<Metadata, InvalidMetadata> {
+    let map = match value {
+        Value::Null => Metadata::new(),
+        Value::Object(map) => map,
+        _ => return Err(InvalidMetadata::NotAnObject),
+    };
+    check_metadata_size(&map)?;
+    Ok(map)
+}
+
+/// The size rule of [`parse_metadata`] alone.
+pub fn check_metadata_size(map: &Metadata) -> Result<(), InvalidMetadata> {
+    let size = metadata_json(map).len();
+    if size > MAX_METADATA_BYTES {
+        return Err(InvalidMetadata::TooLarge(size));
+    }
+    Ok(())
+}
+
+/// The compact JSON text of `map`, as the stores keep it.
+pub fn metadata_json(map: &Metadata) -> String {
+    // A map of JSON values with string keys always serialises.
+    serde_json::to_string(map).unwrap_or_else(|_| "{}".to_owned())
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid username {0:?}: use 1 to 64 characters without spaces or control characters")]
@@ -42,8 +85,13 @@ pub struct User {
     pub name: Option<String>,
     pub picture: Option<String>,
     pub disabled: bool,
-    /// The argon2id PHC string; `None` until a password is set (such a user cannot sign in).
+    /// The password hash: argon2id (PHC) for passwords set here, or an imported foreign hash
+    /// until the first sign-in re-hashes it; `None` until a password is set (such a user cannot
+    /// sign in).
     pub password_hash: Option<String>,
+    /// Operators' JSON object (admin API, CLI, import); at most [`MAX_METADATA_BYTES`]
+    /// serialised, empty by default. Never shown to the user or put in tokens by Gatehouse itself.
+    pub metadata: Metadata,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -51,6 +99,30 @@ pub struct User {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metadata_is_an_object_of_at_most_16_kib() {
+        use serde_json::json;
+        assert_eq!(parse_metadata(Value::Null), Ok(Metadata::new()));
+        assert_eq!(
+            parse_metadata(json!({"plan": "pro"})).map(|m| m.len()),
+            Ok(1)
+        );
+        for not_object in [json!([1]), json!("x"), json!(1), json!(true)] {
+            assert_eq!(
+                parse_metadata(not_object),
+                Err(InvalidMetadata::NotAnObject)
+            );
+        }
+        // {"k":"…"} is 8 bytes around the value.
+        let at_limit = json!({ "k": "x".repeat(MAX_METADATA_BYTES - 8) });
+        assert!(parse_metadata(at_limit).is_ok());
+        let over = json!({ "k": "x".repeat(MAX_METADATA_BYTES - 7) });
+        assert_eq!(
+            parse_metadata(over),
+            Err(InvalidMetadata::TooLarge(MAX_METADATA_BYTES + 1))
+        );
+    }
 
     #[test]
     fn usernames_are_unique_case_insensitively() {

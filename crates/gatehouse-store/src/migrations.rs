@@ -52,6 +52,11 @@ const POSTGRES: &[Embedded] = &[
         sql: include_str!("../../../migrations/postgres/0006_registration_tokens.sql"),
     },
     Embedded {
+        version: 7,
+        description: "user metadata",
+        sql: include_str!("../../../migrations/postgres/0007_user_metadata.sql"),
+    },
+    Embedded {
         version: 8,
         description: "scope claims",
         sql: include_str!("../../../migrations/postgres/0008_scope_claims.sql"),
@@ -88,6 +93,11 @@ const SQLITE: &[Embedded] = &[
         version: 6,
         description: "registration tokens",
         sql: include_str!("../../../migrations/sqlite/0006_registration_tokens.sql"),
+    },
+    Embedded {
+        version: 7,
+        description: "user metadata",
+        sql: include_str!("../../../migrations/sqlite/0007_user_metadata.sql"),
     },
     Embedded {
         version: 8,

@@ -75,6 +75,7 @@ pub fn user(id: &str, username: &str) -> User {
         picture: None,
         disabled: false,
         password_hash: None,
+        metadata: Default::default(),
         created_at: now,
         updated_at: now,
     }

@@ -340,12 +340,11 @@ impl TokenService {
         // Only an ID token that may carry user claims reads the (cached) catalogue.
         if everything || requested.is_some() {
             let catalogue = self.catalogue().await?;
-            let metadata = crate::userinfo::metadata_of(user);
             let release = match requested {
                 Some(requested) => Release::Requested(requested),
                 None => Release::Covered,
             };
-            user_claims = claims::release(user, metadata, scope, &catalogue, release);
+            user_claims = claims::release(user, &user.metadata, scope, &catalogue, release);
         }
         // Defence in depth: nothing flattened in may repeat a claim this token sets itself.
         user_claims.retain(|name, _| !RESERVED_CLAIMS.contains(&name.as_str()));

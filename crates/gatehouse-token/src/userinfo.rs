@@ -8,7 +8,6 @@ use gatehouse_core::claims::{Release, release};
 use gatehouse_core::error::{ErrorCode, OAuthError};
 use gatehouse_core::scope::RESERVED_CLAIMS;
 use gatehouse_core::secret::constant_time_eq;
-use gatehouse_core::user::User;
 use serde_json::{Map, Value, json};
 
 use crate::service::{TokenService, store_error};
@@ -85,7 +84,7 @@ impl TokenService {
         let catalogue = self.catalogue().await?;
         let mut claims = release(
             &user,
-            metadata_of(&user),
+            &user.metadata,
             &access.scope,
             &catalogue,
             Release::Covered,
@@ -95,11 +94,4 @@ impl TokenService {
         claims.insert("sub".into(), json!(user.id));
         Ok(claims)
     }
-}
-
-/// The operator-set metadata the custom claims are read from.
-pub(crate) fn metadata_of(user: &User) -> &Map<String, Value> {
-    static NONE: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
-    let _ = user;
-    &NONE
 }

@@ -169,7 +169,7 @@ macro_rules! impl_directory {
                 sqlx::query(concat!(
                     "INSERT INTO users (",
                     user_columns!(),
-                    ", username_normalized) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                    ", username_normalized) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
                 ))
                 .bind(&user.id)
                 .bind(&user.username)
@@ -181,6 +181,7 @@ macro_rules! impl_directory {
                 .bind(user.password_hash.as_deref())
                 .bind(rows::unix(user.created_at))
                 .bind(rows::unix(user.updated_at))
+                .bind(gatehouse_core::user::metadata_json(&user.metadata))
                 .bind(rows::normalize_username(&user.username))
                 .execute(&self.pool)
                 .await
@@ -236,7 +237,7 @@ macro_rules! impl_directory {
             async fn update_user(&self, user: &User) -> StoreResult<()> {
                 let done = sqlx::query(
                     "UPDATE users SET username = $2, username_normalized = $3, email = $4, email_verified = $5, \
-                     name = $6, picture = $7, disabled = $8, password_hash = $9, updated_at = $10 WHERE id = $1",
+                     name = $6, picture = $7, disabled = $8, password_hash = $9, updated_at = $10, metadata = $11 WHERE id = $1",
                 )
                 .bind(&user.id)
                 .bind(&user.username)
@@ -248,6 +249,7 @@ macro_rules! impl_directory {
                 .bind(user.disabled)
                 .bind(user.password_hash.as_deref())
                 .bind(rows::unix(user.updated_at))
+                .bind(gatehouse_core::user::metadata_json(&user.metadata))
                 .execute(&self.pool)
                 .await
                 .map_err(|e| db_error($backend, e))?;

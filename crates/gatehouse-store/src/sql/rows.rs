@@ -145,7 +145,7 @@ pub(super) fn scope(
 
 macro_rules! user_columns {
     () => {
-        "id, username, email, email_verified, name, picture, disabled, password_hash, created_at, updated_at"
+        "id, username, email, email_verified, name, picture, disabled, password_hash, created_at, updated_at, metadata"
     };
 }
 pub(super) use user_columns;
@@ -161,6 +161,7 @@ pub(super) type UserRow = (
     Option<String>,
     i64,
     i64,
+    String,
 );
 
 pub(super) fn user(row: UserRow) -> StoreResult<User> {
@@ -175,7 +176,10 @@ pub(super) fn user(row: UserRow) -> StoreResult<User> {
         password_hash,
         created_at,
         updated_at,
+        metadata,
     ) = row;
+    let metadata = serde_json::from_str(&metadata)
+        .map_err(|e| StoreError::Corrupt(format!("users.metadata of {id:?}: {e}")))?;
     Ok(User {
         id,
         username,
@@ -185,6 +189,7 @@ pub(super) fn user(row: UserRow) -> StoreResult<User> {
         picture,
         disabled,
         password_hash,
+        metadata,
         created_at: time("created_at", created_at)?,
         updated_at: time("updated_at", updated_at)?,
     })

@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use gatehouse_core::ErrorCode;
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::store::{StoreError, UserQuery};
-use gatehouse_core::user::{User, Username};
+use gatehouse_core::user::{Metadata, User, Username, parse_metadata};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -46,6 +46,11 @@ pub struct UserRequest {
     pub picture: Option<String>,
     #[serde(default)]
     pub disabled: Option<bool>,
+    /// The operator's JSON object about the user, at most 16 KiB serialised; omitted or `null`
+    /// is `{}` (on replace too: omitting it clears it).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
     /// Write-only. On replace, omit it to keep the current password.
     #[serde(default, deserialize_with = "password_field")]
     #[schema(value_type = Option<String>, write_only)]
@@ -84,6 +89,9 @@ pub struct UserResponse {
     pub name: Option<String>,
     pub picture: Option<String>,
     pub disabled: bool,
+    /// The operator's JSON object about the user (`{}` when none was set).
+    #[schema(value_type = Object)]
+    pub metadata: Metadata,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
@@ -100,6 +108,7 @@ impl UserResponse {
             name: user.name.clone(),
             picture: user.picture.clone(),
             disabled: user.disabled,
+            metadata: user.metadata.clone(),
             created_at: rfc3339(user.created_at)?,
             updated_at: rfc3339(user.updated_at)?,
         })
@@ -114,6 +123,7 @@ struct Profile {
     name: Option<String>,
     picture: Option<String>,
     disabled: bool,
+    metadata: Metadata,
 }
 
 impl UserRequest {
@@ -132,12 +142,19 @@ impl UserRequest {
             name: non_empty(self.name).map(check_name).transpose()?,
             picture: non_empty(self.picture).map(check_picture).transpose()?,
             disabled: self.disabled.unwrap_or(false),
+            metadata: check_metadata(self.metadata)?,
         };
         if let Some(password) = &self.password {
             check_password(password, config)?;
         }
         Ok((profile, self.password))
     }
+}
+
+/// A JSON object of at most 16 KiB serialised (`gatehouse_core::user::parse_metadata`).
+pub(crate) fn check_metadata(value: Option<Value>) -> Result<Metadata, ApiError> {
+    parse_metadata(value.unwrap_or(Value::Null))
+        .map_err(|e| ApiError::invalid_request(e.to_string()))
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -233,6 +250,7 @@ impl AdminState {
             name: profile.name,
             picture: profile.picture,
             disabled: profile.disabled,
+            metadata: profile.metadata,
             password_hash,
             created_at: existing.created_at,
             updated_at: self.now(),
@@ -299,6 +317,7 @@ pub async fn create_user(
         name: profile.name,
         picture: profile.picture,
         disabled: profile.disabled,
+        metadata: profile.metadata,
         password_hash,
         created_at: now,
         updated_at: now,
@@ -517,5 +536,14 @@ mod tests {
             assert!(!printed.contains(secret), "{printed}");
         }
         assert!(printed.contains("alice"));
+    }
+
+    #[test]
+    fn metadata_must_be_a_small_object() {
+        assert!(check_metadata(None).is_ok_and(|m| m.is_empty()));
+        assert!(check_metadata(Some(serde_json::json!({"a": 1}))).is_ok_and(|m| m.len() == 1));
+        assert!(check_metadata(Some(serde_json::json!([1]))).is_err());
+        let big = serde_json::json!({"k": "x".repeat(17 * 1024)});
+        assert!(check_metadata(Some(big)).is_err());
     }
 }

@@ -11,7 +11,7 @@
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
 use gatehouse_core::secret::SecretString;
-use gatehouse_core::user::Username;
+use gatehouse_core::user::{Username, parse_metadata};
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 use std::io::Write;
@@ -104,6 +104,52 @@ pub struct CreateUserArgs {
     /// Read the password from standard input instead of asking.
     #[arg(long)]
     password_stdin: bool,
+    #[command(flatten)]
+    metadata: MetadataArgs,
+}
+
+/// `--metadata` / `--metadata-file`: the user's whole metadata object.
+#[derive(Debug, Default, Args)]
+pub struct MetadataArgs {
+    /// The user's metadata: a JSON object of at most 16 KiB, e.g. '{"plan":"pro"}'. On update it
+    /// replaces the whole object ('{}' clears it).
+    #[arg(long, value_name = "JSON", conflicts_with = "metadata_file")]
+    metadata: Option<String>,
+    /// Like --metadata, read from a file ('-' for standard input).
+    #[arg(long, value_name = "FILE")]
+    metadata_file: Option<std::path::PathBuf>,
+}
+
+impl MetadataArgs {
+    fn given(&self) -> bool {
+        self.metadata.is_some() || self.metadata_file.is_some()
+    }
+
+    /// The metadata given, checked as the server will (a JSON object, at most 16 KiB).
+    pub(crate) fn read(&self) -> anyhow::Result<Option<Value>> {
+        let (flag, text) = match (&self.metadata, &self.metadata_file) {
+            (Some(text), _) => ("--metadata", text.clone()),
+            (None, Some(path)) if path.as_os_str() == "-" => {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                    .map_err(|e| anyhow!("--metadata-file -: {e}"))?;
+                ("--metadata-file", text)
+            }
+            (None, Some(path)) => (
+                "--metadata-file",
+                std::fs::read_to_string(path)
+                    .map_err(|e| anyhow!("--metadata-file {}: {e}", path.display()))?,
+            ),
+            (None, None) => return Ok(None),
+        };
+        let value: Value =
+            serde_json::from_str(&text).map_err(|e| anyhow!("{flag}: not JSON: {e}"))?;
+        if !value.is_object() {
+            bail!("{flag}: metadata must be a JSON object");
+        }
+        let map = parse_metadata(value).map_err(|e| anyhow!("{flag}: {e}"))?;
+        Ok(Some(Value::Object(map)))
+    }
 }
 
 #[derive(Debug, Default, Args)]
@@ -123,6 +169,8 @@ pub struct UserChanges {
     /// Mark the email address verified (`--email-verified=false`: unverified).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     email_verified: Option<bool>,
+    #[command(flatten)]
+    metadata: MetadataArgs,
 }
 
 /// Runs `gatehouse users …`.
@@ -181,8 +229,9 @@ pub(crate) async fn execute(
         }
         UsersCommand::Update { id, changes } => {
             check_changes(&changes)?;
+            let metadata = changes.metadata.read()?;
             let current = find_user(api, &id).await?;
-            let body = apply_changes(&current, &changes);
+            let body = apply_changes(&current, &changes, metadata);
             let updated = api
                 .put(&["admin", "users", &user_id(&current)?], &body)
                 .await?;
@@ -298,6 +347,9 @@ pub(crate) fn create_body(a: &CreateUserArgs) -> anyhow::Result<Map<String, Valu
     if a.email_verified && !body.contains_key("email") {
         bail!("--email-verified needs --email");
     }
+    if let Some(metadata) = a.metadata.read()? {
+        body.insert("metadata".into(), metadata);
+    }
     Ok(body)
 }
 
@@ -307,9 +359,10 @@ fn check_changes(c: &UserChanges) -> anyhow::Result<()> {
         && c.name.is_none()
         && c.picture.is_none()
         && c.email_verified.is_none()
+        && !c.metadata.given()
     {
         bail!(
-            "nothing to update: pass --username, --email, --name, --picture or --email-verified[=false]"
+            "nothing to update: pass --username, --email, --name, --picture, --email-verified[=false] or --metadata"
         );
     }
     if let Some(username) = &c.username {
@@ -321,8 +374,9 @@ fn check_changes(c: &UserChanges) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The full user to PUT: the server's copy with the flags applied.
-pub(crate) fn apply_changes(current: &Value, c: &UserChanges) -> Value {
+/// The full user to PUT: the server's copy with the flags applied; `metadata`, when given,
+/// replaces the user's (else it is kept).
+pub(crate) fn apply_changes(current: &Value, c: &UserChanges, metadata: Option<Value>) -> Value {
     let keep_or = |change: &Option<String>, key: &str| -> Value {
         match change {
             Some(v) if v.trim().is_empty() => Value::Null,
@@ -345,6 +399,7 @@ pub(crate) fn apply_changes(current: &Value, c: &UserChanges) -> Value {
         "name": keep_or(&c.name, "name"),
         "picture": keep_or(&c.picture, "picture"),
         "disabled": current.get("disabled").and_then(Value::as_bool).unwrap_or(false),
+        "metadata": metadata.unwrap_or_else(|| current.get("metadata").cloned().unwrap_or(Value::Null)),
     })
 }
 
@@ -389,6 +444,14 @@ fn list_table(users: &[Value]) -> String {
     )
 }
 
+/// The metadata as compact JSON, empty for none.
+fn metadata_text(u: &Value) -> String {
+    match u.get("metadata") {
+        Some(Value::Object(m)) if !m.is_empty() => Value::Object(m.clone()).to_string(),
+        _ => String::new(),
+    }
+}
+
 fn user_fields(u: &Value) -> String {
     fields(&[
         ("ID", text(u, "id")),
@@ -398,6 +461,7 @@ fn user_fields(u: &Value) -> String {
         ("NAME", text(u, "name")),
         ("PICTURE", text(u, "picture")),
         ("DISABLED", flag(u, "disabled")),
+        ("METADATA", metadata_text(u)),
         ("CREATED AT", text(u, "created_at")),
         ("UPDATED AT", text(u, "updated_at")),
     ])
@@ -483,8 +547,8 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            apply_changes(&current, &changes),
-            json!({"username": "ann", "email": "ann@example.com", "email_verified": true, "name": "Ann B.", "picture": null, "disabled": true})
+            apply_changes(&current, &changes, None),
+            json!({"username": "ann", "email": "ann@example.com", "email_verified": true, "name": "Ann B.", "picture": null, "disabled": true, "metadata": null})
         );
     }
 
@@ -493,7 +557,7 @@ mod tests {
         let current =
             json!({"username": "ann", "email": "ann@example.com", "email_verified": true});
         let changed = |line: &[&str]| match users_cmd(line) {
-            UsersCommand::Update { changes, .. } => apply_changes(&current, &changes),
+            UsersCommand::Update { changes, .. } => apply_changes(&current, &changes, None),
             other => panic!("{other:?}"),
         };
         assert_eq!(
@@ -523,6 +587,89 @@ mod tests {
         assert_eq!(
             changed(&["users", "update", "--email-verified=false", "u1"])["email_verified"],
             false
+        );
+    }
+
+    #[test]
+    fn metadata_comes_from_a_flag_or_a_file_and_is_checked_first() {
+        assert_eq!(
+            create(&[
+                "users",
+                "create",
+                "--username",
+                "ann",
+                "--metadata",
+                r#"{"plan":"pro"}"#
+            ]),
+            Ok(json!({"username": "ann", "email_verified": false, "metadata": {"plan": "pro"}}))
+        );
+        let file = std::env::temp_dir().join(format!("gh-metadata-{}.json", std::process::id()));
+        std::fs::write(&file, r#"{"seats": 3}"#).unwrap();
+        let path = file.to_str().unwrap();
+        assert_eq!(
+            create(&[
+                "users",
+                "create",
+                "--username",
+                "ann",
+                "--metadata-file",
+                path
+            ]),
+            Ok(json!({"username": "ann", "email_verified": false, "metadata": {"seats": 3}}))
+        );
+        std::fs::remove_file(&file).unwrap();
+        assert_eq!(
+            create(&["users", "create", "--username", "ann", "--metadata", "[1]"]),
+            Err("--metadata: metadata must be a JSON object".into())
+        );
+        assert!(
+            create(&["users", "create", "--username", "ann", "--metadata", "{"])
+                .unwrap_err()
+                .starts_with("--metadata: not JSON")
+        );
+        let big = format!(r#"{{"k":"{}"}}"#, "x".repeat(17 * 1024));
+        assert!(
+            create(&["users", "create", "--username", "ann", "--metadata", &big])
+                .unwrap_err()
+                .contains("at most 16384")
+        );
+        assert!(
+            parse(&[
+                "users",
+                "create",
+                "--username",
+                "a",
+                "--metadata",
+                "{}",
+                "--metadata-file",
+                "f"
+            ])
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn update_keeps_metadata_unless_given() {
+        let current = json!({"username": "ann", "metadata": {"plan": "pro"}});
+        let UsersCommand::Update { changes, .. } =
+            users_cmd(&["users", "update", "u1", "--metadata", r#"{"plan":"free"}"#])
+        else {
+            panic!()
+        };
+        assert!(check_changes(&changes).is_ok());
+        let metadata = changes.metadata.read().unwrap();
+        assert_eq!(
+            apply_changes(&current, &changes, metadata)["metadata"],
+            json!({"plan": "free"})
+        );
+        let UsersCommand::Update { changes, .. } =
+            users_cmd(&["users", "update", "u1", "--name", "Ann"])
+        else {
+            panic!()
+        };
+        assert_eq!(
+            apply_changes(&current, &changes, None)["metadata"],
+            json!({"plan": "pro"})
         );
     }
 

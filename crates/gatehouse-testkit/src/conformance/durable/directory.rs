@@ -296,6 +296,65 @@ pub async fn users_round_trip_and_are_found_by_username_ignoring_case(b: Durable
     assert_eq!(store.get_user("u1").await.unwrap(), None);
 }
 
+/// A user's metadata comes back as it was written, through create and update, nested values,
+/// numbers and non-ASCII text included; a user created without any has the empty object.
+pub async fn user_metadata_round_trips(b: DurableBackend) {
+    let store = &b.store;
+    let plain = user("u0", "plain");
+    store.create_user(&plain).await.unwrap();
+    let read = store.get_user("u0").await.unwrap().unwrap();
+    assert!(read.metadata.is_empty(), "{:?}", read.metadata);
+
+    let mut alice = user("u1", "alice");
+    let serde_json::Value::Object(metadata) = serde_json::json!({
+        "plan": "pro",
+        "seats": 12,
+        "ratio": 0.5,
+        "tags": ["a", "b"],
+        "nested": {"ünïcödé": "日本", "null": null, "flag": true},
+    }) else {
+        unreachable!()
+    };
+    alice.metadata = metadata;
+    store.create_user(&alice).await.unwrap();
+    assert_eq!(store.get_user("u1").await.unwrap(), Some(alice.clone()));
+    assert_eq!(
+        store.get_user_by_username("ALICE").await.unwrap(),
+        Some(alice.clone())
+    );
+
+    let mut changed = alice.clone();
+    changed.metadata.remove("tags");
+    changed
+        .metadata
+        .insert("seats".into(), serde_json::json!(13));
+    store.update_user(&changed).await.unwrap();
+    assert_eq!(store.get_user("u1").await.unwrap(), Some(changed.clone()));
+    let listed = store
+        .list_users(
+            &UserQuery::default(),
+            &PageRequest {
+                size: 10,
+                after: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(listed.items.contains(&changed), "{:?}", listed.items);
+
+    changed.metadata.clear();
+    store.update_user(&changed).await.unwrap();
+    assert!(
+        store
+            .get_user("u1")
+            .await
+            .unwrap()
+            .unwrap()
+            .metadata
+            .is_empty()
+    );
+}
+
 pub async fn duplicate_username_conflicts_ignoring_case(b: DurableBackend) {
     let store = &b.store;
     store.create_user(&user("u1", "Alice")).await.unwrap();

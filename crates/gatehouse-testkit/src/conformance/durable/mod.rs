@@ -56,6 +56,7 @@ macro_rules! durable_store_conformance {
             directory::scope_catalogue_crud,
             directory::scope_claims_round_trip,
             directory::users_round_trip_and_are_found_by_username_ignoring_case,
+            directory::user_metadata_round_trips,
             directory::duplicate_username_conflicts_ignoring_case,
             directory::users_are_searched_and_paginated,
             grants::consents_upsert_list_and_delete,

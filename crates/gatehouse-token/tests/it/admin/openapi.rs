@@ -228,12 +228,18 @@ async fn write_only_fields_are_marked_and_the_document_matches_the_library_funct
             "email",
             "email_verified",
             "id",
+            "metadata",
             "name",
             "picture",
             "updated_at",
             "username"
         ]
     );
+    assert_eq!(
+        schemas["UserResponse"]["properties"]["metadata"]["type"],
+        "object"
+    );
+    assert!(schemas["UserRequest"]["properties"]["metadata"].is_object());
     assert!(schemas["ErrorBody"]["properties"]["error_description"].is_object());
     // OpenAPI requires a description on every response object; generators refuse documents without.
     for (path, item) in doc["paths"].as_object().unwrap() {

@@ -62,6 +62,7 @@ async fn created_user_has_exactly_the_documented_fields_and_a_hashed_password() 
                 "email",
                 "email_verified",
                 "id",
+                "metadata",
                 "name",
                 "picture",
                 "updated_at",
@@ -693,5 +694,136 @@ async fn unlock_enable_and_a_new_password_lift_a_failed_login_lock() {
             .await;
         assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", env.name);
         assert_eq!(unknown.body["error"], "not_found");
+    }
+}
+
+/// An operator's metadata object: set on create, answered on every read, replaced by `PUT`
+/// (omitted: cleared), merged by a merge patch, changed by a JSON Patch.
+#[tokio::test]
+async fn metadata_is_set_read_replaced_and_patched() {
+    for h in harnesses().await {
+        let mut body = alice();
+        body["metadata"] = json!({"plan": "pro", "limits": {"seats": 5}});
+        let id = create(&h, body).await;
+        let read = h.get(&format!("/admin/users/{id}")).await;
+        assert_eq!(
+            read.body["metadata"],
+            json!({"plan": "pro", "limits": {"seats": 5}}),
+            "{}",
+            h.name
+        );
+
+        let merged = h
+            .patch(
+                &format!("/admin/users/{id}"),
+                json!({"metadata": {"limits": {"seats": 6}, "plan": null}}),
+            )
+            .await;
+        assert_eq!(
+            merged.status,
+            StatusCode::OK,
+            "{}: {:?}",
+            h.name,
+            merged.body
+        );
+        assert_eq!(merged.body["metadata"], json!({"limits": {"seats": 6}}));
+
+        let patched = h
+            .patch(
+                &format!("/admin/users/{id}"),
+                json!([{"op": "add", "path": "/metadata/tier", "value": 2}]),
+            )
+            .await;
+        assert_eq!(
+            patched.body["metadata"],
+            json!({"limits": {"seats": 6}, "tier": 2}),
+            "{}",
+            h.name
+        );
+        let stored = h.store().get_user(&id).await.unwrap().unwrap();
+        assert_eq!(
+            Value::Object(stored.metadata),
+            json!({"limits": {"seats": 6}, "tier": 2})
+        );
+
+        let replaced = h
+            .put(&format!("/admin/users/{id}"), json!({"username": "Alice"}))
+            .await;
+        assert_eq!(
+            replaced.status,
+            StatusCode::OK,
+            "{}: {:?}",
+            h.name,
+            replaced.body
+        );
+        assert_eq!(replaced.body["metadata"], json!({}));
+
+        let minimal = create(&h, json!({"username": "bob"})).await;
+        assert_eq!(
+            h.get(&format!("/admin/users/{minimal}")).await.body["metadata"],
+            json!({})
+        );
+    }
+}
+
+/// Attacker: metadata that is not an object, or larger than 16 KiB serialised, is refused with a
+/// 400 that says why, on create, replace and patch, and nothing is written.
+#[tokio::test]
+async fn metadata_that_is_not_a_small_object_is_refused() {
+    for h in harnesses().await {
+        let big = json!({"blob": "x".repeat(16 * 1024)});
+        for (metadata, says) in [
+            (json!(["a"]), "metadata must be a JSON object"),
+            (json!("text"), "metadata must be a JSON object"),
+            (json!(7), "metadata must be a JSON object"),
+            (big.clone(), "at most 16384"),
+        ] {
+            let refused = h
+                .post(
+                    "/admin/users",
+                    json!({"username": "mallory", "metadata": metadata}),
+                )
+                .await;
+            assert_error(
+                &refused,
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &h.name,
+            );
+            let description = refused.body["error_description"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(description.contains(says), "{}: {description}", h.name);
+        }
+        let listed = h.get("/admin/users?username=mallory").await;
+        assert_eq!(listed.body, json!([]), "{}", h.name);
+
+        let id = create(&h, json!({"username": "carol", "metadata": {"a": 1}})).await;
+        let put = h
+            .put(
+                &format!("/admin/users/{id}"),
+                json!({"username": "carol", "metadata": big}),
+            )
+            .await;
+        assert_error(&put, StatusCode::BAD_REQUEST, "invalid_request", &h.name);
+        let patched = h
+            .patch(
+                &format!("/admin/users/{id}"),
+                json!([{"op": "replace", "path": "/metadata", "value": [1]}]),
+            )
+            .await;
+        assert_error(
+            &patched,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &h.name,
+        );
+        let stored = h.store().get_user(&id).await.unwrap().unwrap();
+        assert_eq!(
+            Value::Object(stored.metadata),
+            json!({"a": 1}),
+            "{}",
+            h.name
+        );
     }
 }

@@ -330,3 +330,189 @@ async fn discovery_lists_the_catalogues_claims_at_once_after_a_change() {
         let _ = wiki(&env).await;
     }
 }
+
+/// A client registered with `id_token_claims: scopes`: its ID tokens carry every claim the
+/// granted scopes release, custom ones included.
+async fn rich_wiki(env: &Env) -> TestClient {
+    let mut m = super::metadata(
+        TokenEndpointAuthMethod::None,
+        &["authorization_code", "refresh_token"],
+        "openid offline profile email patreon",
+    );
+    m.id_token_claims = gatehouse_core::client::IdTokenClaims::Scopes;
+    env.client("neos-wiki-rich", m).await
+}
+
+async fn set_metadata(env: &Env, metadata: Value) {
+    let reply = env
+        .admin_call(
+            Method::PATCH,
+            &format!("/admin/users/{}", super::SUBJECT),
+            Some(json!({ "metadata": metadata })),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}: {}", env.name, reply.body);
+}
+
+/// The tokens of a code flow for `scope`, with an optional `claims` parameter.
+async fn flow(
+    env: &Env,
+    client: &TestClient,
+    scope: &str,
+    claims: Option<&str>,
+) -> gatehouse_testkit::http::Reply {
+    let mut params = env.authorize(client, scope);
+    params.claims = claims.map(str::to_owned);
+    let code = env.issue_code(&params, super::SUBJECT).await;
+    env.exchange(client, &code).await
+}
+
+/// The JSON text of a JWT's payload, as a relying party's parser would read it.
+fn payload_text(jwt: &str) -> String {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1).unwrap_or_default();
+    String::from_utf8(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap_or_default(),
+    )
+    .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_patreon_scope_releases_the_users_patreon_metadata() {
+    let patreon = json!({"tier": "gold", "since": 2024, "active": true});
+    for env in envs().await {
+        assert_eq!(
+            patreon_scope(&env, json!(["patreon"])).await.status,
+            StatusCode::CREATED
+        );
+        set_metadata(
+            &env,
+            json!({"patreon": patreon.clone(), "internal": "not released"}),
+        )
+        .await;
+        let rich = rich_wiki(&env).await;
+        let minimal = wiki(&env).await;
+
+        // Granted: userinfo and the ID token of a client that takes the scopes' claims.
+        let tokens = flow(&env, &rich, "openid patreon", None).await;
+        let (_, id) = env.verify_jwt(&tokens.str("id_token"), &rich.id).await;
+        assert_eq!(id["patreon"], patreon, "{}: {id}", env.name);
+        assert!(id.get("internal").is_none());
+        let info = env
+            .get_bearer("/userinfo", &tokens.str("access_token"))
+            .await;
+        assert_eq!(
+            info.body,
+            json!({"sub": super::SUBJECT, "patreon": patreon}),
+            "{}",
+            env.name
+        );
+        // After a refresh too.
+        let tokens = flow(&env, &rich, "openid offline patreon", None).await;
+        let refreshed = env
+            .as_client(
+                "/oauth2/token",
+                &rich,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &tokens.str("refresh_token")),
+                ],
+            )
+            .await;
+        let (_, id) = env.verify_jwt(&refreshed.str("id_token"), &rich.id).await;
+        assert_eq!(id["patreon"], patreon, "{}: {id}", env.name);
+
+        // A minimal client: in userinfo always, in the ID token when its claims request asks.
+        let tokens = flow(&env, &minimal, "openid patreon", None).await;
+        let (_, id) = env.verify_jwt(&tokens.str("id_token"), &minimal.id).await;
+        assert!(id.get("patreon").is_none(), "{}: {id}", env.name);
+        let info = env
+            .get_bearer("/userinfo", &tokens.str("access_token"))
+            .await;
+        assert_eq!(info.body["patreon"], patreon, "{}", env.name);
+        let asked = r#"{"id_token":{"patreon":{"essential":true}}}"#;
+        let tokens = flow(&env, &minimal, "openid patreon", Some(asked)).await;
+        let (_, id) = env.verify_jwt(&tokens.str("id_token"), &minimal.id).await;
+        assert_eq!(id["patreon"], patreon, "{}: {id}", env.name);
+
+        // Not granted: absent from both, whatever is asked.
+        let tokens = flow(&env, &rich, "openid profile", Some(asked)).await;
+        let (_, id) = env.verify_jwt(&tokens.str("id_token"), &rich.id).await;
+        assert!(id.get("patreon").is_none(), "{}: {id}", env.name);
+        let info = env
+            .get_bearer("/userinfo", &tokens.str("access_token"))
+            .await;
+        assert!(info.body.get("patreon").is_none(), "{}", info.body);
+        assert_eq!(info.body["preferred_username"], "alice");
+
+        // Absent from the metadata: absent from the claims.
+        set_metadata(&env, json!({"patreon": null, "internal": null})).await;
+        let tokens = flow(&env, &rich, "openid patreon", None).await;
+        let (_, id) = env.verify_jwt(&tokens.str("id_token"), &rich.id).await;
+        assert!(id.get("patreon").is_none(), "{}: {id}", env.name);
+        let info = env
+            .get_bearer("/userinfo", &tokens.str("access_token"))
+            .await;
+        assert_eq!(info.body, json!({"sub": super::SUBJECT}), "{}", env.name);
+    }
+}
+
+#[tokio::test]
+async fn attacker_metadata_named_like_a_reserved_claim_never_replaces_it() {
+    use gatehouse_core::scope::{ScopeDefinition, ScopeName};
+    for env in envs().await {
+        // The catalogue refuses such a scope; one written around it (an old row, a hand-made
+        // SQL insert) must not work either.
+        let evil = ScopeDefinition {
+            name: ScopeName::parse("patreon").unwrap(),
+            label: "Your Patreon membership".into(),
+            description: String::new(),
+            hidden: false,
+            claims: ["sub", "iss", "aud", "nonce", "email", "patreon"]
+                .map(str::to_owned)
+                .to_vec(),
+        };
+        env.service.durable().create_scope(&evil).await.unwrap();
+        env.service.invalidate_scopes();
+        set_metadata(
+            &env,
+            json!({"sub": "user-bob", "iss": "https://evil.example", "aud": "neos-wiki-rich",
+                   "nonce": "forged", "email": "bob@example.com", "patreon": "gold"}),
+        )
+        .await;
+        let rich = rich_wiki(&env).await;
+        let asked = r#"{"id_token":{"sub":null,"iss":null,"email":null,"patreon":null}}"#;
+        for claims in [None, Some(asked)] {
+            let tokens = flow(&env, &rich, "openid email patreon", claims).await;
+            let id_token = tokens.str("id_token");
+            // Verified with the real issuer and audience.
+            let (_, id) = env.verify_jwt(&id_token, &rich.id).await;
+            assert_eq!(id["sub"], super::SUBJECT, "{}: {id}", env.name);
+            assert_eq!(id["nonce"], "nonce-1");
+            assert_eq!(id["email"], "alice@example.com");
+            assert_eq!(id["patreon"], "gold");
+            // No second `sub` or `iss` in the payload for a lenient parser to pick.
+            let text = payload_text(&id_token);
+            for name in ["\"sub\"", "\"iss\"", "\"aud\"", "\"nonce\"", "\"email\""] {
+                assert_eq!(
+                    text.matches(name).count(),
+                    1,
+                    "{}: {name} in {text}",
+                    env.name
+                );
+            }
+            let info = env
+                .get_bearer("/userinfo", &tokens.str("access_token"))
+                .await;
+            assert_eq!(
+                info.body,
+                json!({"sub": super::SUBJECT, "email": "alice@example.com",
+                       "email_verified": true, "patreon": "gold"}),
+                "{}",
+                env.name
+            );
+        }
+    }
+}

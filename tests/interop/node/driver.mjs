@@ -14,6 +14,7 @@ import * as jose from 'jose';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 
 const LIB = 'openid-client';
 const require = createRequire(import.meta.url);
@@ -1077,7 +1078,7 @@ scenarios.push(
     const { request, checks } = await authorizeWith(config, 'openid patreon', { claims: claimsParam });
     const tokens = await client.authorizationCodeGrant(config, request, checks);
     const claims = tokens.claims();
-    const same = (v) => JSON.stringify(v) === JSON.stringify(PATREON);
+    const same = (v) => isDeepStrictEqual(v, PATREON);
     check(same(claims.patreon), `ID token patreon (${JSON.stringify(claims.patreon)})`);
     const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
     check(same(info.patreon), `userinfo patreon (${JSON.stringify(info.patreon)})`);

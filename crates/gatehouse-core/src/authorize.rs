@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::claims::ClaimsRequest;
 use crate::client::{Client, ClientId};
 use crate::error::{ErrorCode, OAuthError};
 use crate::pkce::PkceChallenge;
@@ -51,6 +52,9 @@ pub struct AuthorizationParams {
     /// RFC 8707 resource indicators, the one parameter that may repeat.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resource: Vec<String>,
+    /// OpenID Connect Core §5.5: the `claims` parameter's JSON text, parsed by [`validate`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<String>,
 }
 
 impl AuthorizationParams {
@@ -81,6 +85,7 @@ impl AuthorizationParams {
                 .into_iter()
                 .filter(|v| !v.is_empty())
                 .collect(),
+            claims: get("claims"),
         }
     }
 }
@@ -121,6 +126,10 @@ pub struct ValidatedAuthorization {
     /// RFC 8707 resources the access tokens of this authorization are for (their `aud`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
+    /// OpenID Connect Core §5.5: the claims the request asked for (released only within the
+    /// granted scopes, see [`crate::claims`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<ClaimsRequest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -335,6 +344,20 @@ pub fn validate(
         ));
     }
 
+    let claims = match params.claims.as_deref() {
+        None => None,
+        Some(text) => {
+            Some(
+                ClaimsRequest::parse(text).map_err(|error| AuthorizeError::Redirect {
+                    redirect_uri: redirect_uri.clone(),
+                    error,
+                    state: state.clone(),
+                })?,
+            )
+        }
+    }
+    .filter(|c| !c.is_empty());
+
     Ok(ValidatedAuthorization {
         client_id: client.id.clone(),
         redirect_uri,
@@ -350,6 +373,7 @@ pub fn validate(
         response_mode: ResponseMode::requested(params.response_mode.as_deref()),
         hinted_subject: None,
         resources,
+        claims,
     })
 }
 
@@ -466,6 +490,33 @@ mod tests {
             validate(&p, Some(&two), AuthorizePolicy::default()),
             Err(AuthorizeError::Untrusted(_))
         ));
+    }
+
+    #[test]
+    fn the_claims_parameter_is_kept_and_a_malformed_one_is_redirected() {
+        let c = client(true, &["http://127.0.0.1/callback"]);
+        let mut p = params();
+        p.claims =
+            Some(r#"{"id_token":{"email":{"essential":true}},"userinfo":{"name":null}}"#.into());
+        let v = validate(&p, Some(&c), AuthorizePolicy::default()).unwrap();
+        let claims = v.claims.unwrap();
+        assert!(claims.id_token["email"].essential);
+        assert!(claims.userinfo.contains_key("name"));
+        p.claims = Some("{}".into());
+        assert_eq!(
+            validate(&p, Some(&c), AuthorizePolicy::default())
+                .unwrap()
+                .claims,
+            None
+        );
+        for bad in ["{not json", r#"{"id_token":5}"#, &"x".repeat(5000)] {
+            p.claims = Some(bad.to_owned());
+            assert_eq!(
+                redirect_error(validate(&p, Some(&c), AuthorizePolicy::default())),
+                (ErrorCode::InvalidRequest, Some("xyz".into())),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -41,6 +41,10 @@ pub struct AuthorizationCodeRecord {
     /// RFC 8707 resources the authorization was for: the audience of its access tokens.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
+    /// OpenID Connect Core §5.5: the claims the authorization request asked for, so the ID
+    /// token issued for this code carries the requested ones its scope covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<crate::claims::ClaimsRequest>,
 }
 
 impl AuthorizationCodeRecord {
@@ -287,6 +291,7 @@ mod tests {
             issued_at: NOW - 5,
             issued_at_ms: (NOW - 5) * 1000 + 250,
             resources: Vec::new(),
+            claims: None,
         }
     }
 

@@ -5,6 +5,7 @@
 //! driver or web framework: everything here is testable with plain `cargo test -p gatehouse-core`.
 
 pub mod authorize;
+pub mod claims;
 pub mod client;
 pub mod client_assertion;
 pub mod clock;

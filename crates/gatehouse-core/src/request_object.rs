@@ -78,7 +78,7 @@ pub fn check_claims(
 /// count, never the query's (which is not merged), except `client_id`, which is the query's
 /// (checked to match by [`check_claims`]). String claims are read as they are, numbers (such
 /// as `max_age`) as their decimal text, `resource` (RFC 8707, repeatable) also as an array of
-/// strings; anything else counts as absent.
+/// strings, `claims` (OpenID Connect Core §5.5) also as its JSON object; anything else counts as absent.
 pub fn params_from_claims(claims: &Value, client_id: &str) -> AuthorizationParams {
     let params = AuthorizationParams::from_lookup(|name| match claims.get(name) {
         Some(Value::String(s)) => vec![s.clone()],
@@ -87,6 +87,8 @@ pub fn params_from_claims(claims: &Value, client_id: &str) -> AuthorizationParam
             .iter()
             .filter_map(|v| v.as_str().map(str::to_owned))
             .collect(),
+        // OpenID Connect Core §6.1: `claims` is a JSON object in a request object.
+        Some(value @ Value::Object(_)) if name == "claims" => vec![value.to_string()],
         _ => Vec::new(),
     });
     AuthorizationParams {
@@ -222,6 +224,14 @@ mod tests {
         // Never a request object inside one, whatever the claims say.
         let nested = params_from_claims(&with("request", json!("eyJ.nested.jwt")), "billing");
         assert_eq!((nested.request, nested.request_uri), (None, None));
+        let claimed = params_from_claims(
+            &json!({"claims": {"id_token": {"email": {"essential": true}}}}),
+            "b",
+        );
+        assert_eq!(
+            claimed.claims.as_deref(),
+            Some(r#"{"id_token":{"email":{"essential":true}}}"#)
+        );
         let one = params_from_claims(&json!({"resource": "https://a.example"}), "b");
         assert_eq!(one.resource, vec!["https://a.example".to_owned()]);
         let two = params_from_claims(

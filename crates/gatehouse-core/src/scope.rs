@@ -161,6 +161,104 @@ pub struct ScopeDefinition {
     pub description: String,
     #[serde(default)]
     pub hidden: bool,
+    /// Custom claims this scope releases: each is read from the user's `metadata` under the same
+    /// name, into `/userinfo` and the ID token. Never a claim the server controls
+    /// ([`check_claim_name`]); the standard scopes' OpenID Connect claims need no entry here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<String>,
+}
+
+/// Registered JWT and OpenID Connect claims whose values the server sets (who, for whom, when,
+/// how): no scope may release a value of its own under these names.
+pub const RESERVED_CLAIMS: [&str; 17] = [
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "azp",
+    "sid",
+    "jti",
+    "at_hash",
+    "c_hash",
+    "cnf",
+    "scope",
+    "client_id",
+];
+
+/// The standard claims the `profile` and `email` scopes release from the user record (OpenID
+/// Connect Core §5.4). A custom claim may not take these names either: a relying party trusts
+/// `email` and `email_verified` to be the server's, not an operator-set metadata value.
+pub const STANDARD_USER_CLAIMS: [(&str, &[&str]); 2] = [
+    (
+        "profile",
+        &["preferred_username", "name", "picture", "updated_at"],
+    ),
+    ("email", &["email", "email_verified"]),
+];
+
+/// Longest custom claim name.
+pub const MAX_CLAIM_NAME_LEN: usize = 64;
+/// Most custom claims one scope may release.
+pub const MAX_CLAIMS_PER_SCOPE: usize = 32;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidClaim {
+    #[error(
+        "invalid claim name {0:?}: use 1 to 64 characters, a letter or '_' first, then letters, digits, '_', '-', '.' or ':'"
+    )]
+    Shape(String),
+    #[error("{0:?} is a claim the server sets; a scope cannot release a value of its own for it")]
+    Reserved(String),
+    #[error("a scope releases at most 32 claims")]
+    TooMany,
+}
+
+/// Whether the server sets `name` itself: a registered claim ([`RESERVED_CLAIMS`]) or one of the
+/// standard user claims ([`STANDARD_USER_CLAIMS`]).
+pub fn is_server_claim(name: &str) -> bool {
+    RESERVED_CLAIMS.contains(&name)
+        || STANDARD_USER_CLAIMS
+            .iter()
+            .any(|(_, claims)| claims.contains(&name))
+}
+
+/// A custom claim name: `[A-Za-z_][A-Za-z0-9_.:-]{0,63}`, never one the server sets.
+pub fn check_claim_name(name: &str) -> Result<(), InvalidClaim> {
+    let mut bytes = name.bytes();
+    let shaped = name.len() <= MAX_CLAIM_NAME_LEN
+        && bytes
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'));
+    if !shaped {
+        return Err(InvalidClaim::Shape(name.to_owned()));
+    }
+    if is_server_claim(name) {
+        return Err(InvalidClaim::Reserved(name.to_owned()));
+    }
+    Ok(())
+}
+
+/// A scope's custom claims as an operator lists them: each checked, duplicates dropped, order
+/// kept.
+pub fn parse_claims<S: AsRef<str>>(names: &[S]) -> Result<Vec<String>, InvalidClaim> {
+    let mut claims: Vec<String> = Vec::new();
+    for name in names {
+        let name = name.as_ref();
+        check_claim_name(name)?;
+        if !claims.iter().any(|c| c == name) {
+            claims.push(name.to_owned());
+        }
+    }
+    if claims.len() > MAX_CLAIMS_PER_SCOPE {
+        return Err(InvalidClaim::TooMany);
+    }
+    Ok(claims)
 }
 
 /// The catalogue a fresh server starts with: the technical scopes (hidden: a user is never asked
@@ -171,6 +269,7 @@ pub fn default_catalogue() -> Vec<ScopeDefinition> {
         label: label.to_owned(),
         description: description.to_owned(),
         hidden,
+        claims: Vec::new(),
     };
     vec![
         entry(
@@ -294,5 +393,58 @@ mod tests {
             assert_eq!(d.hidden, d.name.is_technical(), "{}", d.name);
             assert!(!d.label.is_empty() && !d.description.is_empty());
         }
+    }
+
+    #[test]
+    fn claim_names_have_a_sensible_shape() {
+        for good in ["patreon", "_x", "neos:tier", "a.b-c_d", &"p".repeat(64)] {
+            assert_eq!(check_claim_name(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "1st",
+            "-x",
+            "with space",
+            "é",
+            "a\"b",
+            "a/b",
+            &"p".repeat(65),
+        ] {
+            assert!(
+                matches!(check_claim_name(bad), Err(InvalidClaim::Shape(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_scope_may_not_release_a_claim_the_server_sets() {
+        for reserved in RESERVED_CLAIMS
+            .iter()
+            .chain(["email", "email_verified", "name", "preferred_username"].iter())
+        {
+            assert_eq!(
+                check_claim_name(reserved),
+                Err(InvalidClaim::Reserved((*reserved).to_owned()))
+            );
+        }
+        assert!(parse_claims(&["patreon", "sub"]).is_err());
+        assert!(!is_server_claim("patreon"));
+    }
+
+    #[test]
+    fn parsed_claims_keep_their_order_without_duplicates_and_are_bounded() {
+        assert_eq!(
+            parse_claims(&["b", "a", "b"]),
+            Ok(vec!["b".to_owned(), "a".to_owned()])
+        );
+        let many: Vec<String> = (0..=MAX_CLAIMS_PER_SCOPE)
+            .map(|i| format!("c{i}"))
+            .collect();
+        assert_eq!(parse_claims(&many), Err(InvalidClaim::TooMany));
+        assert_eq!(
+            parse_claims(&many[1..]).map(|c| c.len()),
+            Ok(MAX_CLAIMS_PER_SCOPE)
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! message came over the wire.
 
 use gatehouse_core::authorize::{AuthorizationParams, Prompt, ValidatedAuthorization};
+use gatehouse_core::claims::ClaimsRequest;
 use gatehouse_core::client::{Client, ClientId};
 use gatehouse_core::error::{ErrorCode, OAuthError as DomainError};
 use gatehouse_core::pkce::PkceChallenge;
@@ -105,6 +106,7 @@ impl From<&AuthorizationParams> for pb::AuthorizationParams {
             request: p.request.clone(),
             request_uri: p.request_uri.clone(),
             resource: p.resource.clone(),
+            claims: p.claims.clone(),
         }
     }
 }
@@ -130,6 +132,7 @@ impl From<pb::AuthorizationParams> for AuthorizationParams {
             request: p.request,
             request_uri: p.request_uri,
             resource: p.resource,
+            claims: p.claims,
         }
     }
 }
@@ -153,6 +156,7 @@ impl From<&ValidatedAuthorization> for pb::AuthorizationRequest {
             hinted_subject: v.hinted_subject.clone(),
             response_mode: v.response_mode.as_str().to_owned(),
             resources: v.resources.clone(),
+            claims: v.claims.as_ref().map(ClaimsRequest::to_json),
         }
     }
 }
@@ -191,6 +195,17 @@ impl TryFrom<pb::AuthorizationRequest> for ValidatedAuthorization {
             hinted_subject: r.hinted_subject.filter(|s| !s.is_empty()),
             response_mode: ResponseMode::requested(Some(r.response_mode.as_str())),
             resources: r.resources,
+            claims: r
+                .claims
+                .map(|c| ClaimsRequest::parse(&c))
+                .transpose()
+                .map_err(|e| {
+                    MalformedMessage::new(
+                        ErrorCode::InvalidRequest,
+                        "request.claims",
+                        e.description,
+                    )
+                })?,
         })
     }
 }
@@ -218,6 +233,8 @@ impl TryFrom<pb::ScopeInfo> for ScopeDefinition {
             label: s.label,
             description: s.description,
             hidden: s.hidden,
+            // What the consent screen needs; the claims stay with the token service.
+            claims: Vec::new(),
         })
     }
 }
@@ -309,6 +326,10 @@ mod tests {
             hinted_subject: Some("user-alice".into()),
             response_mode: ResponseMode::FormPost,
             resources: vec!["https://api.neon.tech/projects".into()],
+            claims: ClaimsRequest::parse(
+                r#"{"id_token":{"email":{"essential":true},"patreon":null}}"#,
+            )
+            .ok(),
         }
     }
 
@@ -330,6 +351,7 @@ mod tests {
             scope: ScopeSet::default(),
             response_mode: ResponseMode::Query,
             resources: Vec::new(),
+            claims: None,
             ..validated()
         };
         assert_eq!(

@@ -56,6 +56,11 @@ const POSTGRES: &[Embedded] = &[
         description: "user metadata",
         sql: include_str!("../../../migrations/postgres/0007_user_metadata.sql"),
     },
+    Embedded {
+        version: 8,
+        description: "scope claims",
+        sql: include_str!("../../../migrations/postgres/0008_scope_claims.sql"),
+    },
 ];
 
 const SQLITE: &[Embedded] = &[
@@ -93,6 +98,11 @@ const SQLITE: &[Embedded] = &[
         version: 7,
         description: "user metadata",
         sql: include_str!("../../../migrations/sqlite/0007_user_metadata.sql"),
+    },
+    Embedded {
+        version: 8,
+        description: "scope claims",
+        sql: include_str!("../../../migrations/sqlite/0008_scope_claims.sql"),
     },
 ];
 

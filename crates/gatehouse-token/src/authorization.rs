@@ -211,6 +211,7 @@ impl TokenService {
                         label: s.to_string(),
                         description: String::new(),
                         hidden: s.is_technical(),
+                        claims: Vec::new(),
                     })
             })
             .collect())
@@ -411,6 +412,7 @@ impl TokenService {
             issued_at: issued_at_ms.div_euclid(1000),
             issued_at_ms,
             resources,
+            claims: request.claims.clone(),
         };
         Records::new(self.short_lived.as_ref())
             .put(

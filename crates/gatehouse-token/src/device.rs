@@ -252,6 +252,7 @@ impl TokenService {
             response_mode: ResponseMode::Query,
             hinted_subject: None,
             resources: Vec::new(),
+            claims: None,
         };
         let scopes = self.describe_scopes(&authorization.scope).await?;
         Ok(Some(DeviceLookup::Found {

@@ -4,15 +4,18 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gatehouse_core::claims::{self, ClaimRequest, Release};
 use gatehouse_core::client::{AccessTokenStrategy, Client, IdTokenClaims};
 use gatehouse_core::error::OAuthError;
 use gatehouse_core::grant::{AccessTokenRecord, GrantRevocationReason};
-use gatehouse_core::scope::ScopeSet;
+use gatehouse_core::scope::{RESERVED_CLAIMS, ScopeSet};
 use gatehouse_core::secret::random_token;
 use gatehouse_core::store::{Namespace, Records, RefreshToken};
+use gatehouse_core::user::User;
 use gatehouse_jose::SigningAlgorithm;
 use serde::Serialize;
 use sha2::Digest as _;
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 use crate::service::{TokenService, store_error};
@@ -94,6 +97,19 @@ struct IdToken<'a> {
     /// The granted scopes' user claims, for clients registered with `id_token_claims: scopes`.
     #[serde(flatten)]
     user_claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Who and what an ID token is about.
+pub(crate) struct IdTokenGrant<'a> {
+    pub client: &'a Client,
+    /// The user, already read (and found active) by the grant.
+    pub user: &'a User,
+    pub scope: &'a ScopeSet,
+    pub auth_time: i64,
+    pub nonce: Option<&'a str>,
+    /// The `id_token` member of the authorization request's `claims` parameter.
+    pub requested: Option<&'a BTreeMap<String, ClaimRequest>>,
+    pub access_token: &'a str,
 }
 
 /// What a refresh-token family is restricted to besides its scope.
@@ -301,27 +317,38 @@ impl TokenService {
         (token, record)
     }
 
-    /// Signs an ID token for `client` about `subject`.
+    /// Signs an ID token for `grant.client` about `grant.user`: the user claims the granted
+    /// scopes cover go in for clients registered with `id_token_claims: scopes`, and those the
+    /// request's `claims` parameter asked for in `id_token` for every client
+    /// (`gatehouse_core::claims`).
     pub(crate) async fn mint_id_token(
         &self,
-        client: &Client,
-        subject: &str,
-        scope: &ScopeSet,
-        auth_time: i64,
-        nonce: Option<&str>,
-        access_token: &str,
+        grant: IdTokenGrant<'_>,
     ) -> Result<String, OAuthError> {
-        // Only clients that ask for profile claims in the ID token pay for reading the user.
-        let user_claims = match client.metadata.id_token_claims {
-            IdTokenClaims::Scopes if scope.contains("profile") || scope.contains("email") => self
-                .durable
-                .get_user(subject)
-                .await
-                .map_err(store_error)?
-                .map(|user| crate::userinfo::scope_claims(&user, scope))
-                .unwrap_or_default(),
-            _ => serde_json::Map::new(),
-        };
+        let IdTokenGrant {
+            client,
+            user,
+            scope,
+            auth_time,
+            nonce,
+            requested,
+            access_token,
+        } = grant;
+        let everything = client.metadata.id_token_claims == IdTokenClaims::Scopes;
+        let requested = requested.filter(|r| !r.is_empty() && !everything);
+        let mut user_claims = serde_json::Map::new();
+        // Only an ID token that may carry user claims reads the (cached) catalogue.
+        if everything || requested.is_some() {
+            let catalogue = self.catalogue().await?;
+            let release = match requested {
+                Some(requested) => Release::Requested(requested),
+                None => Release::Covered,
+            };
+            user_claims = claims::release(user, &user.metadata, scope, &catalogue, release);
+        }
+        // Defence in depth: nothing flattened in may repeat a claim this token sets itself.
+        user_claims.retain(|name, _| !RESERVED_CLAIMS.contains(&name.as_str()));
+        let subject = user.id.as_str();
         let now = self.clock.unix();
         let alg = self.settings.id_token_algorithm;
         let claims = IdToken {

@@ -138,7 +138,8 @@ pub(crate) async fn rotate_keys(
 
 /// Middleware for the admin router: after a successful change to `/admin/clients/{id}`, drop the
 /// client from this process's cache so the change takes effect at once (other replicas see it
-/// when their short cache entry expires).
+/// when their short cache entry expires); after one to `/admin/scopes`, the scope catalogue
+/// (custom claims, discovery) likewise.
 pub async fn invalidate_client_cache(
     State(service): State<Arc<TokenService>>,
     request: Request,
@@ -153,12 +154,19 @@ pub async fn invalidate_client_cache(
                 .map(|rest| rest.split('/').next().unwrap_or_default().to_owned())
         })
         .flatten();
+    let scope_changed = request.method() != Method::GET
+        && request.method() != Method::HEAD
+        && (request.uri().path() == "/admin/scopes"
+            || request.uri().path().starts_with("/admin/scopes/"));
     let response = next.run(request).await;
     if let Some(id) = changed
         && response.status().is_success()
     {
         let id = percent_decode(&id);
         service.invalidate_client(&id);
+    }
+    if scope_changed && response.status().is_success() {
+        service.invalidate_scopes();
     }
     response
 }

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod authorization;
 pub mod cache;
+pub mod catalogue;
 pub mod client_auth;
 pub mod client_keys;
 pub mod cors;

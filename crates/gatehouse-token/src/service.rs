@@ -5,6 +5,7 @@ use gatehouse_core::Clock;
 use gatehouse_core::client::{Client, TokenEndpointAuthMethod};
 use gatehouse_core::error::{ErrorCode, OAuthError};
 use gatehouse_core::registration::verify_client_secret;
+use gatehouse_core::scope::ScopeDefinition;
 use gatehouse_core::secret::{KeyedHasher, SecretString};
 use gatehouse_core::store::{DurableStore, ShortLivedStore, SigningKeyRecord, StoreError};
 use gatehouse_core::token_request::PresentedCredentials;
@@ -39,6 +40,7 @@ pub struct TokenService {
     keys: RwLock<Arc<KeyRing>>,
     clients: ClientCache,
     cors: crate::cors::CorsOrigins,
+    scopes: crate::catalogue::ScopeCatalogue,
 }
 
 impl std::fmt::Debug for TokenService {
@@ -106,6 +108,7 @@ impl TokenService {
                 settings.client_cache_stale_if_error,
             ),
             cors: crate::cors::CorsOrigins::new(settings.client_cache_ttl),
+            scopes: crate::catalogue::ScopeCatalogue::new(settings.client_cache_ttl),
             client_keys: crate::client_keys::ClientKeys::new(settings.allow_http_jwks_uri),
             client_secret_sealing,
             revocations,
@@ -231,6 +234,24 @@ impl TokenService {
     pub fn invalidate_client(&self, id: &str) {
         self.clients.invalidate(id);
         self.cors.invalidate();
+    }
+
+    /// The scope catalogue, cached like client records (see [`crate::catalogue`]).
+    pub async fn catalogue(&self) -> Result<Arc<[ScopeDefinition]>, OAuthError> {
+        self.scopes
+            .all(self.durable.as_ref())
+            .await
+            .map_err(store_error)
+    }
+
+    /// Drops the cached catalogue; the admin API calls it on every change to a scope.
+    pub fn invalidate_scopes(&self) {
+        self.scopes.invalidate();
+    }
+
+    /// Moves whenever the catalogue is changed through this replica's admin API.
+    pub fn catalogue_generation(&self) -> u64 {
+        self.scopes.generation()
     }
 
     /// Whether a web page at `origin` may read this server's answers: for `client` when the

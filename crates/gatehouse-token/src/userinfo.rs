@@ -1,11 +1,13 @@
 //! The UserInfo endpoint (OpenID Connect Core §5.3): claims about the user behind an access
 //! token, gated by scope (§5.4): `profile` gives name, username, picture and update time;
-//! `email` gives the address and whether it is verified.
+//! `email` gives the address and whether it is verified; a catalogue scope with custom claims
+//! gives those claims from the user's metadata (`gatehouse_core::claims`). The same rules fill
+//! the ID token (`issue.rs`).
 
+use gatehouse_core::claims::{Release, release};
 use gatehouse_core::error::{ErrorCode, OAuthError};
-use gatehouse_core::scope::ScopeSet;
+use gatehouse_core::scope::RESERVED_CLAIMS;
 use gatehouse_core::secret::constant_time_eq;
-use gatehouse_core::user::User;
 use serde_json::{Map, Value, json};
 
 use crate::service::{TokenService, store_error};
@@ -79,34 +81,17 @@ impl TokenService {
             .map_err(store_error)?
             .filter(|u| !u.disabled)
             .ok_or_else(invalid)?;
-        let mut claims = Map::new();
+        let catalogue = self.catalogue().await?;
+        let mut claims = release(
+            &user,
+            &user.metadata,
+            &access.scope,
+            &catalogue,
+            Release::Covered,
+        );
+        // `sub` is the server's, set last: no released claim can stand in for it.
+        claims.retain(|name, _| !RESERVED_CLAIMS.contains(&name.as_str()));
         claims.insert("sub".into(), json!(user.id));
-        claims.extend(scope_claims(&user, &access.scope));
         Ok(claims)
     }
-}
-
-/// The user claims `scope` releases (§5.4): `profile` gives name, username, picture and update
-/// time; `email` the address and whether it is verified. Shared by `/userinfo` and the ID tokens
-/// of clients registered with `id_token_claims: scopes`.
-pub(crate) fn scope_claims(user: &User, scope: &ScopeSet) -> Map<String, Value> {
-    let mut claims = Map::new();
-    if scope.contains("profile") {
-        claims.insert("preferred_username".into(), json!(user.username));
-        claims.insert(
-            "name".into(),
-            json!(user.name.clone().unwrap_or_else(|| user.username.clone())),
-        );
-        if let Some(picture) = &user.picture {
-            claims.insert("picture".into(), json!(picture));
-        }
-        claims.insert("updated_at".into(), json!(user.updated_at.unix_timestamp()));
-    }
-    if scope.contains("email")
-        && let Some(email) = &user.email
-    {
-        claims.insert("email".into(), json!(email));
-        claims.insert("email_verified".into(), json!(user.email_verified));
-    }
-    claims
 }

@@ -14,6 +14,7 @@ import * as jose from 'jose';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 
 const LIB = 'openid-client';
 const require = createRequire(import.meta.url);
@@ -42,6 +43,7 @@ const KEYS = {
 };
 const HS = { id: env('INTEROP_HS_CLIENT_ID'), secret: env('INTEROP_HS_CLIENT_SECRET') };
 const DEVICE_ID = env('INTEROP_DEVICE_CLIENT_ID');
+const PATREON = JSON.parse(env('INTEROP_USER_PATREON'));
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const REGISTRATION_TOKEN = env('INTEROP_REGISTRATION_TOKEN');
 const SEED_SCOPES =
@@ -1064,6 +1066,30 @@ scenarios.push(
     }
     check(e.error === 'invalid_target', `error === 'invalid_target' (got '${e.error}')`);
     return `aud=${JSON.stringify(info.aud)}; a resource not allowed → AuthorizationResponseError error=${e.error}`;
+  }],
+
+  ['15-custom-claim', async () => {
+    const config = await cfg('public');
+    const meta = config.serverMetadata();
+    check(meta.claims_parameter_supported === true, 'claims_parameter_supported');
+    check(meta.claims_supported?.includes('patreon'), 'patreon in claims_supported');
+    // The scope releases the claim into userinfo; the claims parameter asks for it in the ID token.
+    const claimsParam = JSON.stringify({ id_token: { patreon: { essential: true } } });
+    const { request, checks } = await authorizeWith(config, 'openid patreon', { claims: claimsParam });
+    const tokens = await client.authorizationCodeGrant(config, request, checks);
+    const claims = tokens.claims();
+    const same = (v) => isDeepStrictEqual(v, PATREON);
+    check(same(claims.patreon), `ID token patreon (${JSON.stringify(claims.patreon)})`);
+    const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+    check(same(info.patreon), `userinfo patreon (${JSON.stringify(info.patreon)})`);
+    check(info.sub === claims.sub, 'userinfo sub is the ID token sub');
+    // Without the scope, nothing, whatever the claims parameter asks.
+    const without = await authorizeWith(config, 'openid profile', { claims: claimsParam });
+    const plain = await client.authorizationCodeGrant(config, without.request, without.checks);
+    check(plain.claims().patreon === undefined, 'no patreon in the ID token without the scope');
+    const plainInfo = await client.fetchUserInfo(config, plain.access_token, plain.claims().sub);
+    check(plainInfo.patreon === undefined, 'no patreon in userinfo without the scope');
+    return `patreon=${JSON.stringify(claims.patreon)} in the ID token (claims parameter) and userinfo; absent without the scope`;
   }],
 );
 

@@ -17,6 +17,7 @@ scenario, `RESULT authlib <scenario> PASS|FAIL <message>`.
 """
 
 import html.parser
+import json
 import http.server
 import os
 import secrets
@@ -391,6 +392,28 @@ def s1_discovery_jwks():
         check("d" not in k, "key is public only")
     return "metadata validated, issuer matches; %d keys imported (%s)" % (
         len(key_set.keys), ", ".join(algs))
+
+
+def s15_custom_claim():
+    p = provider(PUBLIC_ID)
+    meta = p.load_server_metadata()
+    check(meta.get("claims_parameter_supported") is True, "claims_parameter_supported")
+    check("patreon" in meta.get("claims_supported", []), "patreon in claims_supported")
+    patreon = json.loads(env("INTEROP_USER_PATREON"))
+    asked = json.dumps({"id_token": {"patreon": {"essential": True}}})
+    flow = Flow(p, session(p, PUBLIC_ID), "openid patreon", extra={"claims": asked})
+    token = flow.exchange()
+    claims = flow.id_token(token)
+    check(claims.get("patreon") == patreon, "ID token patreon (%r)" % claims.get("patreon"))
+    info = userinfo(p, token)
+    check(info.get("patreon") == patreon, "userinfo patreon (%r)" % info.get("patreon"))
+    check(info["sub"] == claims["sub"], "userinfo sub is the ID token sub")
+    without = Flow(p, session(p, PUBLIC_ID), "openid profile", extra={"claims": asked})
+    token = without.exchange()
+    check("patreon" not in without.id_token(token), "no patreon in the ID token without the scope")
+    check("patreon" not in userinfo(p, token), "no patreon in userinfo without the scope")
+    return "patreon=%s in the ID token (claims parameter) and userinfo; absent without the scope" % (
+        json.dumps(claims.get("patreon")))
 
 
 def s2_public_cli_pkce():
@@ -809,6 +832,7 @@ SCENARIOS = [
     ("11-device-denied", s11_device_denied),
     ("11-device-wrong-user-code", s11_device_wrong_user_code),
     ("12-registration-management", s12_registration_management),
+    ("15-custom-claim", s15_custom_claim),
 ]
 
 # Scenarios this library cannot run, and why (reported as N/A).

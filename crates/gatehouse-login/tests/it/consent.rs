@@ -310,3 +310,71 @@ async fn a_scope_the_catalogue_does_not_describe_is_named_in_plain_words() {
         );
     }
 }
+
+/// The payload of a JWT, unverified (the token service's own tests verify signatures).
+fn jwt_payload(jwt: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1).unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_custom_scope_with_claims_shows_its_label_and_the_claims_parameter_reaches_the_id_token()
+{
+    use gatehouse_core::scope::{ScopeDefinition, ScopeName};
+    for ui in uis().await {
+        ui.store()
+            .create_scope(&ScopeDefinition {
+                name: ScopeName::parse(UNDESCRIBED_SCOPE).unwrap(),
+                label: "Your Patreon membership".into(),
+                description: "Your tier and since when.".into(),
+                hidden: false,
+                claims: vec!["patreon".into()],
+            })
+            .await
+            .unwrap();
+        let mut b = ui.browser();
+        let scope = format!("openid email {UNDESCRIBED_SCOPE}");
+        let page = b
+            .reach_consent(&cli_authorize(
+                &scope,
+                &[("claims", r#"{"id_token":{"email":{"essential":true}}}"#)],
+            ))
+            .await;
+        for needle in [
+            &format!("data-scope=\"{UNDESCRIBED_SCOPE}\"") as &str,
+            "Your Patreon membership",
+            "Your tier and since when.",
+        ] {
+            assert!(page.body.contains(needle), "{}: {needle}", ui.name);
+        }
+        let reply = b.decide(&page, "allow", false).await;
+        let (_, params) = reply.redirect_params();
+        let tokens = ui.redeem(&params["code"]).await;
+        let claims = jwt_payload(tokens.id_token.as_deref().unwrap_or_default());
+        assert!(
+            claims["email"].is_string(),
+            "{}: the claims parameter travels through the login UI: {claims}",
+            ui.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_claims_parameter_is_an_error_redirect() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        let reply = b
+            .get(&cli_authorize(SEED_SCOPE, &[("claims", "{\"id_token\":")]))
+            .await;
+        let (base, params) = reply.redirect_params();
+        assert_eq!(base, CLI_REDIRECT, "{}", ui.name);
+        assert_eq!(params["error"], "invalid_request", "{}", ui.name);
+        assert_eq!(params["state"], "xyz");
+        assert!(params["error_description"].contains("claims"), "{params:?}");
+    }
+}

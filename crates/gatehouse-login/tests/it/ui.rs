@@ -199,6 +199,7 @@ async fn seed(store: &dyn DurableStore, system_secret: &str) {
                 label: label.into(),
                 description: description.into(),
                 hidden: false,
+                claims: Vec::new(),
             })
             .await
             .unwrap();

@@ -108,11 +108,12 @@ macro_rules! impl_directory {
         #[async_trait]
         impl ScopeStore for SqlStore<$db> {
             async fn create_scope(&self, scope: &ScopeDefinition) -> StoreResult<()> {
-                sqlx::query(concat!("INSERT INTO scopes (", scope_columns!(), ") VALUES ($1, $2, $3, $4)"))
+                sqlx::query(concat!("INSERT INTO scopes (", scope_columns!(), ") VALUES ($1, $2, $3, $4, $5)"))
                     .bind(scope.name.as_str())
                     .bind(&scope.label)
                     .bind(&scope.description)
                     .bind(scope.hidden)
+                    .bind(scope.claims.join(" "))
                     .execute(&self.pool)
                     .await
                     .map_err(|e| db_error($backend, e))?;
@@ -140,11 +141,12 @@ macro_rules! impl_directory {
             }
 
             async fn update_scope(&self, scope: &ScopeDefinition) -> StoreResult<()> {
-                let done = sqlx::query("UPDATE scopes SET label = $2, description = $3, hidden = $4 WHERE name = $1")
+                let done = sqlx::query("UPDATE scopes SET label = $2, description = $3, hidden = $4, claims = $5 WHERE name = $1")
                     .bind(scope.name.as_str())
                     .bind(&scope.label)
                     .bind(&scope.description)
                     .bind(scope.hidden)
+                    .bind(scope.claims.join(" "))
                     .execute(&self.pool)
                     .await
                     .map_err(|e| db_error($backend, e))?;

@@ -114,18 +114,20 @@ pub(super) fn client_secret_columns(client: &Client) -> (Option<&str>, Option<&s
 
 macro_rules! scope_columns {
     () => {
-        "name, label, description, hidden"
+        "name, label, description, hidden, claims"
     };
 }
 pub(super) use scope_columns;
 
-pub(super) type ScopeRow = (String, String, String, bool);
+pub(super) type ScopeRow = (String, String, String, bool, String);
 
 fn parse_client_id(column: &str, id: &str) -> StoreResult<ClientId> {
     ClientId::parse(id).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
-pub(super) fn scope((name, label, description, hidden): ScopeRow) -> StoreResult<ScopeDefinition> {
+pub(super) fn scope(
+    (name, label, description, hidden, claims): ScopeRow,
+) -> StoreResult<ScopeDefinition> {
     let name =
         ScopeName::parse(&name).map_err(|e| StoreError::Corrupt(format!("scopes.name: {e}")))?;
     Ok(ScopeDefinition {
@@ -133,6 +135,11 @@ pub(super) fn scope((name, label, description, hidden): ScopeRow) -> StoreResult
         label,
         description,
         hidden,
+        claims: claims
+            .split(' ')
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect(),
     })
 }
 

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use gatehouse_core::ErrorCode;
-use gatehouse_core::scope::{ScopeDefinition, ScopeName, default_catalogue};
+use gatehouse_core::scope::{ScopeDefinition, ScopeName, default_catalogue, parse_claims};
 use gatehouse_core::store::{ScopeStore, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -51,15 +51,27 @@ pub struct ScopeRequest {
     /// Whether the consent screen leaves it out.
     #[serde(default)]
     pub hidden: Option<bool>,
+    /// Custom claims the scope releases, each read from the user's `metadata` under the same
+    /// name into `/userinfo` and the ID token. Names: a letter or `_` first, then letters,
+    /// digits, `_`, `-`, `.` or `:`, at most 64 characters, at most 32 of them; never a claim
+    /// the server sets (`sub`, `iss`, `aud`, `exp`, `iat`, `auth_time`, `nonce`, `acr`, `amr`,
+    /// `azp`, `sid`, `jti`, `at_hash`, `c_hash`, `cnf`, `scope`, `client_id`, nor the standard
+    /// `name`, `preferred_username`, `picture`, `updated_at`, `email`, `email_verified`).
+    /// Omitted: none.
+    #[serde(default)]
+    #[schema(example = json!(["patreon"]))]
+    pub claims: Option<Vec<String>>,
 }
 
-/// A catalogue entry: `{"name", "label", "description", "hidden"}`.
+/// A catalogue entry: `{"name", "label", "description", "hidden", "claims"}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScopeResponse {
     pub name: String,
     pub label: String,
     pub description: String,
     pub hidden: bool,
+    /// The custom claims the scope releases from the user's metadata (empty for none).
+    pub claims: Vec<String>,
 }
 
 impl From<ScopeDefinition> for ScopeResponse {
@@ -69,6 +81,7 @@ impl From<ScopeDefinition> for ScopeResponse {
             label: d.label,
             description: d.description,
             hidden: d.hidden,
+            claims: d.claims,
         }
     }
 }
@@ -93,11 +106,14 @@ impl ScopeRequest {
                 "{name} is a technical scope and stays hidden from the consent screen"
             )));
         }
+        let claims = parse_claims(self.claims.as_deref().unwrap_or_default())
+            .map_err(|e| ApiError::invalid_request(format!("claims: {e}")))?;
         Ok(ScopeDefinition {
             name,
             label,
             description: self.description.unwrap_or_default(),
             hidden,
+            claims,
         })
     }
 }
@@ -158,7 +174,7 @@ pub async fn get_scope(
     Ok(Json(found.into()))
 }
 
-/// Replaces a scope's label, description and visibility.
+/// Replaces a scope's label, description, visibility and custom claims.
 #[utoipa::path(put, path = "/admin/scopes/{name}", tag = TAG, params(("name" = String, Path, description = "Scope name")),
     request_body = ScopeRequest,
     responses((status = 200, description = "The scope", body = ScopeResponse), (status = 400, description = "Refused; `error` and `error_description` say why", body = ErrorBody), (status = 404, description = "No such scope", body = ErrorBody)))]

@@ -14,6 +14,7 @@
 //! tokens included (RFC 6749 §4.1.2, RFC 9700 §4.2.4). A code shown by another client is answered
 //! as an unknown one and neither taken nor revoked.
 
+use gatehouse_core::claims::ClaimsRequest;
 use gatehouse_core::client::Client;
 use gatehouse_core::error::OAuthError;
 use gatehouse_core::grant::{
@@ -22,9 +23,10 @@ use gatehouse_core::grant::{
 };
 use gatehouse_core::protocol::GrantType;
 use gatehouse_core::store::{Namespace, Records};
+use gatehouse_core::user::User;
 
 use super::{Grant, GrantRequest};
-use crate::issue::{AccessGrant, FamilyBinding, TokenResponse};
+use crate::issue::{AccessGrant, FamilyBinding, IdTokenGrant, TokenResponse};
 use crate::service::{TokenService, store_error};
 
 pub(crate) struct AuthorizationCodeGrant;
@@ -59,7 +61,7 @@ impl Grant for AuthorizationCodeGrant {
             service.clock.unix(),
             service.settings.ttl_auth_code,
         )?;
-        service.require_active_user(&record.subject).await?;
+        let user = service.require_active_user(&record.subject).await?;
         if service
             .revocations
             .is_ended(
@@ -78,7 +80,7 @@ impl Grant for AuthorizationCodeGrant {
         let audience = gatehouse_core::resource::narrowed(&record.resources, form.resources())?;
 
         let response = service
-            .issue_for_code(client, &record, audience, dpop_jkt)
+            .issue_for_code(client, &record, &user, audience, dpop_jkt)
             .await?;
 
         let spent = SpentCodeRecord {
@@ -108,6 +110,10 @@ impl Grant for AuthorizationCodeGrant {
 
 /// A user's grant to a client, as a code or an approved device authorization carries it.
 pub(crate) struct UserGrant<'a> {
+    /// The user, as read to check they are still active: the ID token's claims come from it.
+    pub user: &'a User,
+    /// OpenID Connect Core §5.5: the claims the authorization request asked for.
+    pub claims: Option<&'a ClaimsRequest>,
     pub subject: &'a str,
     pub scope: &'a gatehouse_core::scope::ScopeSet,
     pub grant_id: &'a str,
@@ -130,12 +136,15 @@ impl TokenService {
         &self,
         client: &Client,
         record: &AuthorizationCodeRecord,
+        user: &User,
         audience: Vec<String>,
         dpop_jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         self.issue_for_user_grant(
             client,
             &UserGrant {
+                user,
+                claims: record.claims.as_ref(),
                 subject: &record.subject,
                 scope: &record.scope,
                 grant_id: &record.grant_id,
@@ -192,14 +201,15 @@ impl TokenService {
             .await?;
         let id_token = if grant.scope.contains("openid") {
             Some(
-                self.mint_id_token(
+                self.mint_id_token(IdTokenGrant {
                     client,
-                    grant.subject,
-                    grant.scope,
-                    grant.auth_time,
-                    grant.nonce,
-                    &access_token,
-                )
+                    user: grant.user,
+                    scope: grant.scope,
+                    auth_time: grant.auth_time,
+                    nonce: grant.nonce,
+                    requested: grant.claims.map(|c| &c.id_token),
+                    access_token: &access_token,
+                })
                 .await?,
             )
         } else {

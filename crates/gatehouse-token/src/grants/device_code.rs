@@ -97,7 +97,7 @@ impl Grant for DeviceCodeGrant {
             }
             PollVerdict::Approved(approval) => approval,
         };
-        service.require_active_user(&approval.subject).await?;
+        let user = service.require_active_user(&approval.subject).await?;
         if service
             .revocations
             .is_ended(
@@ -115,6 +115,8 @@ impl Grant for DeviceCodeGrant {
             .issue_for_user_grant(
                 client,
                 &UserGrant {
+                    user: &user,
+                    claims: None,
                     subject: &approval.subject,
                     scope: &approval.scope,
                     grant_id: &approval.grant_id,

@@ -200,10 +200,14 @@ impl TokenService {
         result.map_err(fail)
     }
 
-    /// The user behind a grant must still exist and be enabled.
-    pub(crate) async fn require_active_user(&self, subject: &str) -> Result<(), OAuthError> {
+    /// The user behind a grant must still exist and be enabled. The user read here is the one
+    /// the ID token's claims come from: one durable read per token request.
+    pub(crate) async fn require_active_user(
+        &self,
+        subject: &str,
+    ) -> Result<gatehouse_core::user::User, OAuthError> {
         match self.durable.get_user(subject).await.map_err(store_error)? {
-            Some(user) if !user.disabled => Ok(()),
+            Some(user) if !user.disabled => Ok(user),
             _ => Err(OAuthError::new(
                 ErrorCode::InvalidGrant,
                 "the user of this grant is disabled or no longer exists",

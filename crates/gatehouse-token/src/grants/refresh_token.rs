@@ -9,7 +9,7 @@ use gatehouse_core::store::{RefreshTokenState, RotateOutcome};
 use time::OffsetDateTime;
 
 use super::{Grant, GrantRequest, requested_scope};
-use crate::issue::{AccessGrant, FamilyBinding, TokenResponse};
+use crate::issue::{AccessGrant, FamilyBinding, IdTokenGrant, TokenResponse};
 use crate::service::{TokenService, store_error};
 
 fn invalid_grant(description: &'static str) -> OAuthError {
@@ -82,7 +82,7 @@ impl Grant for RefreshTokenGrant {
         let scope = requested_scope(form, &current.scope)?.unwrap_or_else(|| current.scope.clone());
         // So does naming a subset of the family's resources (RFC 8707 §2.2).
         let audience = gatehouse_core::resource::narrowed(&current.resources, form.resources())?;
-        service.require_active_user(&current.subject).await?;
+        let user = service.require_active_user(&current.subject).await?;
 
         // Everything that can fail on the short-lived store happens before the rotation, the
         // single-use step: a 503 leaves the refresh token usable for the client's retry.
@@ -101,14 +101,16 @@ impl Grant for RefreshTokenGrant {
             .await?;
         let id_token = if scope.contains("openid") {
             let minted = service
-                .mint_id_token(
+                .mint_id_token(IdTokenGrant {
                     client,
-                    &current.subject,
-                    &scope,
-                    auth_time.unwrap_or_else(|| service.clock.unix()),
-                    None,
-                    &access_token,
-                )
+                    user: &user,
+                    scope: &scope,
+                    auth_time: auth_time.unwrap_or_else(|| service.clock.unix()),
+                    nonce: None,
+                    // The family keeps no `claims` request: the client's registration decides.
+                    requested: None,
+                    access_token: &access_token,
+                })
                 .await;
             match minted {
                 Ok(id_token) => Some(id_token),

@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_core::client::TokenEndpointAuthMethod;
 use gatehouse_core::error::OAuthError;
 use gatehouse_core::protocol::{GrantType, ResponseMode, ResponseType};
+use gatehouse_core::scope::is_server_claim;
 use gatehouse_jose::{KeyRing, SigningAlgorithm};
 use serde::Serialize;
 
@@ -97,7 +98,8 @@ struct ProviderMetadata<'a> {
     revocation_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     introspection_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     scopes_supported: Vec<String>,
-    claims_supported: [&'static str; 14],
+    /// The standard claims, then every catalogue scope's custom claims.
+    claims_supported: Vec<String>,
     code_challenge_methods_supported: [&'static str; 1],
     authorization_response_iss_parameter_supported: bool,
     /// RFC 9101 §10.5 / OpenID Connect Discovery: `request` by value, signed with these.
@@ -111,6 +113,24 @@ struct ProviderMetadata<'a> {
     /// RFC 9449 §5.1.
     dpop_signing_alg_values_supported: [&'static str; 5],
 }
+
+/// The claims Gatehouse itself sets or releases from the user record.
+const STANDARD_CLAIMS: [&str; 14] = [
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "name",
+    "preferred_username",
+    "picture",
+    "updated_at",
+    "email",
+    "email_verified",
+];
 
 /// Every method, confidential ones first (the order clients read as a preference).
 const CLIENT_AUTH_METHODS: &[TokenEndpointAuthMethod] = &[
@@ -144,10 +164,17 @@ async fn build_metadata(service: &TokenService) -> Result<Bytes, OAuthError> {
     let mut scopes_supported: Vec<String> = vec!["openid".to_owned()];
     scopes_supported.extend(
         catalogue
-            .into_iter()
+            .iter()
             .map(|d| d.name.as_str().to_owned())
             .filter(|s| s != "openid"),
     );
+    let mut claims_supported: Vec<String> =
+        STANDARD_CLAIMS.iter().map(|c| (*c).to_owned()).collect();
+    for claim in catalogue.iter().flat_map(|d| &d.claims) {
+        if !claims_supported.contains(claim) && !is_server_claim(claim) {
+            claims_supported.push(claim.clone());
+        }
+    }
     let mut algorithms = vec![service.settings().id_token_algorithm.as_str()];
     if !algorithms.contains(&SigningAlgorithm::Rs256.as_str()) {
         algorithms.push(SigningAlgorithm::Rs256.as_str());
@@ -179,28 +206,13 @@ async fn build_metadata(service: &TokenService) -> Result<Bytes, OAuthError> {
         revocation_endpoint_auth_signing_alg_values_supported: supported_algs(),
         introspection_endpoint_auth_signing_alg_values_supported: supported_algs(),
         scopes_supported,
-        claims_supported: [
-            "sub",
-            "iss",
-            "aud",
-            "exp",
-            "iat",
-            "auth_time",
-            "nonce",
-            "at_hash",
-            "name",
-            "preferred_username",
-            "picture",
-            "updated_at",
-            "email",
-            "email_verified",
-        ],
+        claims_supported,
         code_challenge_methods_supported: ["S256"],
         authorization_response_iss_parameter_supported: true,
         request_parameter_supported: true,
         request_object_signing_alg_values_supported: supported_algs(),
         request_uri_parameter_supported: false,
-        claims_parameter_supported: false,
+        claims_parameter_supported: true,
         prompt_values_supported: ["none", "login", "consent", "select_account"],
         ui_locales_supported: ["en", "de"],
         dpop_signing_alg_values_supported: gatehouse_core::dpop::SUPPORTED_ALGS,
@@ -211,12 +223,14 @@ async fn build_metadata(service: &TokenService) -> Result<Bytes, OAuthError> {
     })
 }
 
-/// The metadata document, rebuilt at most once per TTL. While one request rebuilds it, the
-/// others keep serving the previous copy, so an expiry under load costs one store read, not one
-/// per request; if the store fails, the previous copy is served until it answers again.
+/// The metadata document, rebuilt at most once per TTL, and at once after this replica's admin
+/// API changed the scope catalogue (its [`TokenService::catalogue_generation`] moved). While one
+/// request rebuilds it, the others keep serving the previous copy, so an expiry under load costs
+/// one store read, not one per request; if the store fails, the previous copy is served until
+/// it answers again.
 pub(super) struct DiscoveryCache {
     ttl: Duration,
-    current: RwLock<Option<(Instant, Bytes)>>,
+    current: RwLock<Option<(Instant, u64, Bytes)>>,
     refreshing: tokio::sync::Mutex<()>,
 }
 
@@ -229,36 +243,38 @@ impl DiscoveryCache {
         }
     }
 
-    fn cached(&self) -> Option<(Instant, Bytes)> {
+    fn cached(&self) -> Option<(Instant, u64, Bytes)> {
         self.current
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
 
-    fn fresh(&self) -> Option<Bytes> {
+    fn fresh(&self, generation: u64) -> Option<Bytes> {
         self.cached()
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, document)| document)
+            .filter(|(at, built_for, _)| at.elapsed() < self.ttl && *built_for == generation)
+            .map(|(_, _, document)| document)
     }
 
     pub(super) async fn document(&self, service: &TokenService) -> Result<Bytes, OAuthError> {
-        if let Some(document) = self.fresh() {
+        let generation = service.catalogue_generation();
+        if let Some(document) = self.fresh(generation) {
             return Ok(document);
         }
-        let stale = self.cached().map(|(_, document)| document);
+        let stale = self.cached().map(|(_, _, document)| document);
         let _refreshing = match (self.refreshing.try_lock(), &stale) {
             (Ok(guard), _) => guard,
             (Err(_), Some(stale)) => return Ok(stale.clone()),
             (Err(_), None) => self.refreshing.lock().await,
         };
-        if let Some(document) = self.fresh() {
+        let generation = service.catalogue_generation();
+        if let Some(document) = self.fresh(generation) {
             return Ok(document);
         }
         match build_metadata(service).await {
             Ok(document) => {
                 *self.current.write().unwrap_or_else(|p| p.into_inner()) =
-                    Some((Instant::now(), document.clone()));
+                    Some((Instant::now(), generation, document.clone()));
                 Ok(document)
             }
             Err(e) => match stale {

@@ -5,7 +5,7 @@
 
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
-use gatehouse_core::scope::ScopeName;
+use gatehouse_core::scope::{ScopeName, parse_claims};
 use serde_json::{Map, Value};
 use std::io::Write;
 
@@ -29,7 +29,8 @@ pub enum ScopesCommand {
         /// The scope name.
         name: String,
     },
-    /// Change a scope's label, description or visibility; settings left out stay as they are.
+    /// Change a scope's label, description, visibility or custom claims; settings left out stay
+    /// as they are.
     Update {
         /// The scope name.
         name: String,
@@ -55,6 +56,10 @@ pub struct CreateSettings {
     /// Never show this scope on the consent screen (technical scopes).
     #[arg(long)]
     hidden: bool,
+    /// A custom claim the scope releases from the user's metadata into userinfo and the ID token
+    /// (repeatable), e.g. --claim patreon. Never a claim the server sets (sub, iss, email, …).
+    #[arg(long = "claim", value_name = "NAME")]
+    claims: Vec<String>,
 }
 
 #[derive(Debug, Default, Args)]
@@ -68,6 +73,12 @@ pub struct ScopeChanges {
     /// Hide the scope from the consent screen (`--hidden=false` shows it again).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     hidden: Option<bool>,
+    /// The custom claims the scope releases (repeatable): replaces the scope's list.
+    #[arg(long = "claim", value_name = "NAME", conflicts_with = "no_claims")]
+    claims: Vec<String>,
+    /// The scope releases no custom claims any more.
+    #[arg(long)]
+    no_claims: bool,
 }
 
 /// Runs `gatehouse scopes …`.
@@ -104,9 +115,15 @@ pub(crate) async fn execute(
             emit(out, &render(format, &scope, scope_fields))
         }
         ScopesCommand::Update { name, changes } => {
-            if changes.label.is_none() && changes.description.is_none() && changes.hidden.is_none()
+            if changes.label.is_none()
+                && changes.description.is_none()
+                && changes.hidden.is_none()
+                && changes.claims.is_empty()
+                && !changes.no_claims
             {
-                bail!("nothing to update: pass --label, --description or --hidden[=false]");
+                bail!(
+                    "nothing to update: pass --label, --description, --hidden[=false], --claim or --no-claims"
+                );
             }
             if changes
                 .label
@@ -158,7 +175,13 @@ pub(crate) fn create_body(name: &str, s: &CreateSettings) -> anyhow::Result<Valu
         s.description.clone().unwrap_or_default().into(),
     );
     body.insert("hidden".into(), s.hidden.into());
+    body.insert("claims".into(), checked_claims(&s.claims)?.into());
     Ok(Value::Object(body))
+}
+
+/// `--claim` values, checked as the admin API will (so a mistake is named before any request).
+fn checked_claims(claims: &[String]) -> anyhow::Result<Vec<String>> {
+    parse_claims(claims).map_err(|e| anyhow!("--claim: {e}"))
 }
 
 /// The full scope to PUT: the server's copy with the flags applied.
@@ -194,7 +217,36 @@ pub(crate) fn apply_changes(current: &Value, c: &ScopeChanges) -> anyhow::Result
             })
             .into(),
     );
+    let claims: Vec<String> = if c.no_claims {
+        Vec::new()
+    } else if c.claims.is_empty() {
+        current
+            .get("claims")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        checked_claims(&c.claims)?
+    };
+    body.insert("claims".into(), claims.into());
     Ok(Value::Object(body))
+}
+
+/// A scope's custom claims, space-separated.
+fn claims_of(s: &Value) -> String {
+    s.get("claims")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
 }
 
 fn list_table(scopes: &[Value]) -> String {
@@ -206,10 +258,11 @@ fn list_table(scopes: &[Value]) -> String {
                 text(s, "label"),
                 text(s, "description"),
                 flag(s, "hidden"),
+                claims_of(s),
             ]
         })
         .collect();
-    table(&["NAME", "LABEL", "DESCRIPTION", "HIDDEN"], &rows)
+    table(&["NAME", "LABEL", "DESCRIPTION", "HIDDEN", "CLAIMS"], &rows)
 }
 
 fn scope_fields(s: &Value) -> String {
@@ -218,6 +271,7 @@ fn scope_fields(s: &Value) -> String {
         ("LABEL", text(s, "label")),
         ("DESCRIPTION", text(s, "description")),
         ("HIDDEN", flag(s, "hidden")),
+        ("CLAIMS", claims_of(s)),
     ])
 }
 
@@ -250,8 +304,62 @@ mod tests {
         };
         assert_eq!(
             create_body(&name, &settings).unwrap(),
-            json!({"name": "urn:neoncloud:projects:read", "label": "Read your projects", "description": "", "hidden": true})
+            json!({"name": "urn:neoncloud:projects:read", "label": "Read your projects", "description": "", "hidden": true, "claims": []})
         );
+        let ScopesCommand::Create { name, settings } = scopes_cmd(&[
+            "scopes",
+            "create",
+            "patreon",
+            "--label",
+            "Your Patreon membership",
+            "--claim",
+            "patreon",
+            "--claim",
+            "neos:tier",
+        ]) else {
+            panic!("not create")
+        };
+        assert_eq!(
+            create_body(&name, &settings).unwrap()["claims"],
+            json!(["patreon", "neos:tier"])
+        );
+    }
+
+    #[test]
+    fn a_claim_the_server_sets_is_refused_before_any_request() {
+        for reserved in ["sub", "iss", "email"] {
+            let ScopesCommand::Create { name, settings } = scopes_cmd(&[
+                "scopes", "create", "patreon", "--label", "P", "--claim", reserved,
+            ]) else {
+                panic!("not create")
+            };
+            let e = create_body(&name, &settings).unwrap_err().to_string();
+            assert!(e.contains("--claim") && e.contains("server sets"), "{e}");
+        }
+    }
+
+    #[test]
+    fn update_replaces_keeps_or_clears_the_claims() {
+        let current = json!({"name": "patreon", "label": "P", "description": "", "hidden": false, "claims": ["patreon"]});
+        let changed = |line: &[&str]| match scopes_cmd(line) {
+            ScopesCommand::Update { changes, .. } => apply_changes(&current, &changes).unwrap(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            changed(&["scopes", "update", "patreon", "--label", "Q"])["claims"],
+            json!(["patreon"])
+        );
+        assert_eq!(
+            changed(&[
+                "scopes", "update", "patreon", "--claim", "tier", "--claim", "since"
+            ])["claims"],
+            json!(["tier", "since"])
+        );
+        assert_eq!(
+            changed(&["scopes", "update", "patreon", "--no-claims"])["claims"],
+            json!([])
+        );
+        assert!(parse(&["scopes", "update", "patreon", "--claim", "a", "--no-claims"]).is_err());
     }
 
     #[test]
@@ -288,7 +396,7 @@ mod tests {
         };
         assert_eq!(
             apply_changes(&current, &changes).unwrap(),
-            json!({"name": "email", "label": "Your email address", "description": "d", "hidden": true})
+            json!({"name": "email", "label": "Your email address", "description": "d", "hidden": true, "claims": []})
         );
         let ScopesCommand::Update { changes, .. } = scopes_cmd(&[
             "scopes",
@@ -306,7 +414,7 @@ mod tests {
                 &changes
             )
             .unwrap(),
-            json!({"name": "email", "label": "L", "description": "", "hidden": false})
+            json!({"name": "email", "label": "L", "description": "", "hidden": false, "claims": []})
         );
     }
 
@@ -314,10 +422,12 @@ mod tests {
     fn list_table_shows_visibility() {
         let out = list_table(&[
             json!({"name": "openid", "label": "Sign you in", "description": "", "hidden": true}),
+            json!({"name": "patreon", "label": "P", "description": "", "hidden": false, "claims": ["patreon", "tier"]}),
         ]);
         assert_eq!(
             out.lines().nth(2),
-            Some("| openid | Sign you in |             | true   |")
+            Some("| openid  | Sign you in |             | true   |              |")
         );
+        assert!(out.contains("| patreon tier |"), "{out}");
     }
 }

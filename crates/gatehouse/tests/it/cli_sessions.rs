@@ -580,7 +580,7 @@ async fn scopes_and_users_against_the_real_admin_api() {
     .unwrap();
     assert_eq!(
         scope,
-        json!({"name": name, "label": "Read your projects", "description": "Project names", "hidden": true})
+        json!({"name": name, "label": "Read your projects", "description": "Project names", "hidden": true, "claims": []})
     );
     assert_eq!(
         run_line(&api, &["scopes", "delete", name]).await,

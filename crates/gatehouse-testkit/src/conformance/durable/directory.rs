@@ -199,6 +199,7 @@ pub async fn missing_rows_are_not_found(b: DurableBackend) {
         label: "Nothing".into(),
         description: String::new(),
         hidden: false,
+        claims: Vec::new(),
     };
     assert!(not_found(store.update_scope(&scope).await));
     assert!(not_found(store.delete_scope("nothing").await));
@@ -208,6 +209,37 @@ pub async fn missing_rows_are_not_found(b: DurableBackend) {
     assert!(not_found(store.delete_user("nobody").await));
     assert!(not_found(store.retire_signing_key("nokey", now()).await));
     assert!(not_found(store.delete_signing_key("nokey").await));
+}
+
+pub async fn scope_claims_round_trip(b: DurableBackend) {
+    let store = &b.store;
+    let mut patreon = ScopeDefinition {
+        name: ScopeName::parse("patreon").unwrap(),
+        label: "Your Patreon membership".into(),
+        description: String::new(),
+        hidden: false,
+        claims: vec!["patreon".into(), "neos:tier".into()],
+    };
+    store.create_scope(&patreon).await.unwrap();
+    assert_eq!(
+        store.get_scope("patreon").await.unwrap().as_ref(),
+        Some(&patreon)
+    );
+    let listed = store.list_scopes().await.unwrap();
+    assert_eq!(
+        listed.iter().find(|s| s.name == patreon.name),
+        Some(&patreon)
+    );
+
+    patreon.claims = vec!["patreon".into()];
+    store.update_scope(&patreon).await.unwrap();
+    assert_eq!(
+        store.get_scope("patreon").await.unwrap().as_ref(),
+        Some(&patreon)
+    );
+    patreon.claims.clear();
+    store.update_scope(&patreon).await.unwrap();
+    assert_eq!(store.get_scope("patreon").await.unwrap(), Some(patreon));
 }
 
 pub async fn scope_catalogue_crud(b: DurableBackend) {

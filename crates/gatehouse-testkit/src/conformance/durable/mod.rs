@@ -54,6 +54,7 @@ macro_rules! durable_store_conformance {
             directory::delete_user_ends_what_the_user_granted,
             directory::missing_rows_are_not_found,
             directory::scope_catalogue_crud,
+            directory::scope_claims_round_trip,
             directory::users_round_trip_and_are_found_by_username_ignoring_case,
             directory::user_metadata_round_trips,
             directory::users_import_all_or_nothing_and_skip_taken_ones,

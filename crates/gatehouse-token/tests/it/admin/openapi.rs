@@ -242,6 +242,12 @@ async fn write_only_fields_are_marked_and_the_document_matches_the_library_funct
         "object"
     );
     assert!(schemas["UserRequest"]["properties"]["metadata"].is_object());
+    // A scope's custom claims: a list of names, in and out.
+    assert_eq!(
+        schemas["ScopeResponse"]["properties"]["claims"]["type"],
+        "array"
+    );
+    assert!(schemas["ScopeRequest"]["properties"]["claims"].is_object());
     assert!(schemas["ErrorBody"]["properties"]["error_description"].is_object());
     // OpenAPI requires a description on every response object; generators refuse documents without.
     for (path, item) in doc["paths"].as_object().unwrap() {

@@ -50,9 +50,11 @@ async fn seeding_is_idempotent_and_hides_the_technical_scopes() {
         let keys: Vec<&String> = profile.as_object().unwrap().keys().collect();
         assert_eq!(
             keys.len(),
-            4,
-            "exactly name, label, description, hidden: {keys:?}"
+            5,
+            "exactly name, label, description, hidden, claims: {keys:?}"
         );
+        // The standard scopes release their OpenID Connect claims without naming custom ones.
+        assert_eq!(profile["claims"], json!([]));
     }
 }
 
@@ -104,7 +106,7 @@ async fn scope_lifecycle() {
         );
         assert_eq!(
             created.body,
-            json!({"name": "urn:neoncloud:projects:read", "label": "Read projects", "description": "List and read your projects", "hidden": false})
+            json!({"name": "urn:neoncloud:projects:read", "label": "Read projects", "description": "List and read your projects", "hidden": false, "claims": []})
         );
         assert_error(
             &h.post("/admin/scopes", body).await,
@@ -131,7 +133,7 @@ async fn scope_lifecycle() {
         );
         assert_eq!(
             replaced.body,
-            json!({"name": "urn:neoncloud:projects:read", "label": "See projects", "description": "", "hidden": true})
+            json!({"name": "urn:neoncloud:projects:read", "label": "See projects", "description": "", "hidden": true, "claims": []})
         );
         assert_eq!(h.get("/admin/scopes").await.body, json!([replaced.body]));
 

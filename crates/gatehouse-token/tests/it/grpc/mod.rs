@@ -97,6 +97,7 @@ async fn seed(store: &dyn DurableStore, system_secret: &[u8]) {
             label: "Read your projects".into(),
             description: "See the projects in your Neon Cloud account.".into(),
             hidden: false,
+            claims: Vec::new(),
         })
         .await
         .unwrap();

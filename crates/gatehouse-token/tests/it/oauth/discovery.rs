@@ -130,7 +130,7 @@ async fn both_well_known_paths_serve_the_same_complete_metadata() {
         assert_eq!(m["authorization_response_iss_parameter_supported"], true);
         assert_eq!(m["request_parameter_supported"], true);
         assert_eq!(m["request_uri_parameter_supported"], false);
-        assert_eq!(m["claims_parameter_supported"], false);
+        assert_eq!(m["claims_parameter_supported"], true);
         assert_eq!(
             m["prompt_values_supported"],
             json!(["none", "login", "consent", "select_account"])
@@ -147,6 +147,7 @@ async fn scopes_come_from_the_catalogue() {
             label: "Read your invoices".to_owned(),
             description: String::new(),
             hidden: false,
+            claims: Vec::new(),
         };
         env.service.durable().create_scope(&scope).await.unwrap();
         // A fresh router has no cached copy.

@@ -1,6 +1,7 @@
 //! The public OAuth/OIDC endpoints (`gatehouse_token::http`), driven in-process through their
 //! routers on every configured backend pair.
 
+mod claims;
 mod client_assertion;
 mod client_auth;
 mod code;
@@ -147,6 +148,7 @@ impl Env {
             label: "Read your projects".to_owned(),
             description: String::new(),
             hidden: false,
+            claims: Vec::new(),
         };
         durable.store.create_scope(&project_scope).await.unwrap();
         let system_secret = random_system_secret("oauth-test").into_bytes();

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::error::OAuthError;
-use crate::scope::{STANDARD_USER_CLAIMS, ScopeDefinition, ScopeSet, is_server_claim};
+use crate::scope::{ScopeDefinition, ScopeSet, is_server_claim};
 use crate::user::User;
 
 /// Longest `claims` parameter accepted, in bytes. A real request names a few dozen claims; the
@@ -160,17 +160,6 @@ impl Release<'_> {
             Release::Requested(names) => names.contains_key(claim),
         }
     }
-}
-
-/// Whether a response under `release` could carry any claim besides `sub` for this grant: when
-/// not, the user need not be read.
-pub fn releases_any(scope: &ScopeSet, catalogue: &[ScopeDefinition], release: Release<'_>) -> bool {
-    let standard = STANDARD_USER_CLAIMS
-        .iter()
-        .filter(|(name, _)| scope.contains(name))
-        .flat_map(|(_, claims)| claims.iter().copied());
-    let custom = custom_claims(scope, catalogue);
-    standard.chain(custom).any(|c| release.wants(c))
 }
 
 /// The custom claim names the granted scopes name in the catalogue, never a server claim.
@@ -397,9 +386,7 @@ mod tests {
         );
         let not_granted = release(&user(), &metadata(), &scope("openid profile"), &cat, asked);
         assert!(not_granted.is_empty(), "{not_granted:?}");
-        assert!(releases_any(&scope("openid email"), &cat, asked));
-        assert!(!releases_any(&scope("openid profile"), &cat, asked));
-        assert!(releases_any(&scope("openid patreon"), &cat, asked));
-        assert!(!releases_any(&scope("openid"), &cat, Release::Covered));
+        let patreon = release(&user(), &metadata(), &scope("openid patreon"), &cat, asked);
+        assert_eq!(Value::Object(patreon), json!({"patreon": {"tier": "gold"}}));
     }
 }

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::claims::{self, ClaimRequest, Release};
 use gatehouse_core::client::{AccessTokenStrategy, Client, IdTokenClaims};
 use gatehouse_core::error::OAuthError;
+use gatehouse_core::grant::RESERVED_ID_TOKEN_CLAIMS;
 use gatehouse_core::grant::{AccessTokenRecord, GrantRevocationReason};
 use gatehouse_core::scope::{RESERVED_CLAIMS, ScopeSet};
 use gatehouse_core::secret::random_token;
@@ -107,6 +108,9 @@ pub(crate) struct IdTokenGrant<'a> {
     pub scope: &'a ScopeSet,
     pub auth_time: i64,
     pub nonce: Option<&'a str>,
+    /// Claims an external consent app added (`session.id_token`); reserved names and the
+    /// user's own claims win over them.
+    pub session_claims: Option<&'a serde_json::Map<String, serde_json::Value>>,
     /// The `id_token` member of the authorization request's `claims` parameter.
     pub requested: Option<&'a BTreeMap<String, ClaimRequest>>,
     pub access_token: &'a str,
@@ -331,6 +335,7 @@ impl TokenService {
             scope,
             auth_time,
             nonce,
+            session_claims,
             requested,
             access_token,
         } = grant;
@@ -345,6 +350,13 @@ impl TokenService {
                 None => Release::Covered,
             };
             user_claims = claims::release(user, &user.metadata, scope, &catalogue, release);
+        }
+        // An external consent app's claims never override a reserved or a user claim.
+        for (name, value) in session_claims.into_iter().flatten() {
+            if !RESERVED_ID_TOKEN_CLAIMS.contains(&name.as_str()) && !user_claims.contains_key(name)
+            {
+                user_claims.insert(name.clone(), value.clone());
+            }
         }
         // Defence in depth: nothing flattened in may repeat a claim this token sets itself.
         user_claims.retain(|name, _| !RESERVED_CLAIMS.contains(&name.as_str()));

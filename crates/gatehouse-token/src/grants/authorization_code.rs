@@ -119,6 +119,8 @@ pub(crate) struct UserGrant<'a> {
     pub grant_id: &'a str,
     pub auth_time: i64,
     pub nonce: Option<&'a str>,
+    /// Claims an external consent app added to the ID token.
+    pub id_token_claims: Option<&'a serde_json::Map<String, serde_json::Value>>,
     pub authorized_at_ms: i64,
     /// RFC 8707: the resources the grant was authorized for (a refresh family keeps them).
     pub resources: &'a [String],
@@ -150,6 +152,7 @@ impl TokenService {
                 grant_id: &record.grant_id,
                 auth_time: record.auth_time,
                 nonce: record.nonce.as_deref(),
+                id_token_claims: record.id_token_claims.as_ref(),
                 authorized_at_ms: record.authorized_at_ms(),
                 resources: &record.resources,
                 audience: &audience,
@@ -207,6 +210,7 @@ impl TokenService {
                     scope: grant.scope,
                     auth_time: grant.auth_time,
                     nonce: grant.nonce,
+                    session_claims: grant.id_token_claims,
                     requested: grant.claims.map(|c| &c.id_token),
                     access_token: &access_token,
                 })

@@ -107,6 +107,7 @@ impl Grant for RefreshTokenGrant {
                     scope: &scope,
                     auth_time: auth_time.unwrap_or_else(|| service.clock.unix()),
                     nonce: None,
+                    session_claims: None,
                     // The family keeps no `claims` request: the client's registration decides.
                     requested: None,
                     access_token: &access_token,

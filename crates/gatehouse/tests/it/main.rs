@@ -14,6 +14,7 @@ mod cli_sessions;
 mod cli_users_import;
 mod config;
 mod deploy;
+mod external_ui;
 mod faults;
 mod flow;
 mod grpc_tls;

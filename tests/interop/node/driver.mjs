@@ -158,7 +158,8 @@ class Browser {
       const eq = pair.indexOf('=');
       const name = pair.slice(0, eq).trim();
       const value = pair.slice(eq + 1).trim();
-      const expired = rest.some((a) => /^\s*max-age\s*=\s*(0|-)/i.test(a));
+      const expired = rest.some((a) => /^\s*max-age\s*=\s*(0|-)/i.test(a)
+        || (/^\s*expires\s*=/i.test(a) && Date.parse(a.split('=').slice(1).join('=')) <= Date.now()));
       if (!this.jar.has(url.origin)) this.jar.set(url.origin, new Map());
       if (expired) this.jar.get(url.origin).delete(name);
       else this.jar.get(url.origin).set(name, value);

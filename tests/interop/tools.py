@@ -391,10 +391,12 @@ def table(scenarios_file, result_files):
     # The compact view: one column per deployment and library.
     cols = [(d, lib) for d in deployments for lib in libraries]
     head = ["scenario"] + ["%s/%s" % c for c in cols]
-    w0 = max(len(s) for s in scenarios + ["scenario"])
+    # Only the scenarios some deployment of this run runs.
+    shown = [s for s in scenarios if any(runs_on(placed, s, d) for d in deployments)]
+    w0 = max(len(s) for s in shown + ["scenario"])
     print("| " + " | ".join([head[0].ljust(w0)] + head[1:]) + " |")
     print("|" + "|".join(["-" * (w0 + 2)] + ["-" * (len(h) + 2) for h in head[1:]]) + "|")
-    for s in scenarios:
+    for s in shown:
         cells = [s.ljust(w0)]
         for c, h in zip(cols, head[1:]):
             verdict = rows.get((c[0], c[1], s), ("-", ""))[0]

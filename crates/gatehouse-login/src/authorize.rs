@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_core::authorize::{AuthorizationParams, AuthorizeError};
 use gatehouse_core::error::{ErrorCode, OAuthError};
 use gatehouse_core::protocol::ResponseMode;
+use gatehouse_core::scope::ScopeSet;
 
 use crate::challenge::{Authenticated, Challenge, OriginalRequest};
 use crate::flow::{self, Next};
@@ -25,9 +26,10 @@ use crate::page::{
 };
 use crate::redirect;
 use crate::state::LoginState;
+use crate::token_client::ExtraClaims;
 
 /// The parameters the endpoint reads; any other is ignored (RFC 6749 §3.1).
-const PARAMS: [&str; 16] = [
+pub(crate) const PARAMS: [&str; 16] = [
     "client_id",
     "redirect_uri",
     "response_type",
@@ -77,6 +79,12 @@ pub fn params(fields: &Fields) -> AuthorizationParams {
 }
 
 async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Response {
+    let external = state.config().external.as_ref();
+    if let Some(external) = external
+        && let Some(response) = crate::external::resume(state, headers, fields, external).await
+    {
+        return response;
+    }
     let params = params(fields);
     let t = language(params.ui_locales.as_deref(), headers);
     let validated = state.token().validate_authorization(&params).await;
@@ -141,6 +149,9 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
             auth_time: found.session.auth_time,
             sid: found.session.sid.clone(),
         });
+    }
+    if let Some(external) = external {
+        return crate::external::begin(state, t, &browser, challenge, fields, external).await;
     }
     let consent_needed = match &challenge.authenticated {
         Some(auth) => match consent_needed(state, &challenge, &auth.subject).await {
@@ -318,6 +329,18 @@ pub(crate) async fn continue_after_login(
 /// RFC 6749 §4.1.2: the token service issues the code for every requested scope, and the user
 /// goes back to the client with `code`, `scope`, `state` and `iss`.
 pub(crate) async fn issue_code(state: &LoginState, t: Tr, challenge: &Challenge) -> Response {
+    issue_code_for(state, t, challenge, &challenge.request.scope, None).await
+}
+
+/// [`issue_code`] for `granted` (a subset of the requested scope), with the claims an external
+/// consent app added.
+pub(crate) async fn issue_code_for(
+    state: &LoginState,
+    t: Tr,
+    challenge: &Challenge,
+    granted: &ScopeSet,
+    extra: Option<&ExtraClaims>,
+) -> Response {
     let request = &challenge.request;
     let Some(auth) = &challenge.authenticated else {
         return state.error_page(t, Problem::Internal, None).into_response();
@@ -333,19 +356,20 @@ pub(crate) async fn issue_code(state: &LoginState, t: Tr, challenge: &Challenge)
     }
     let issued = state
         .token()
-        .issue_authorization_code(
+        .issue_authorization_code_with(
             request,
             &auth.subject,
-            &request.scope,
+            granted,
             auth.auth_time,
             Some(&auth.sid),
+            extra.unwrap_or(&ExtraClaims::default()),
         )
         .await;
     match issued {
         Ok(code) => {
             let params = redirect::code_params(
                 code.expose(),
-                &request.scope.to_string(),
+                &granted.to_string(),
                 request.state.as_deref(),
                 state.issuer(),
             );

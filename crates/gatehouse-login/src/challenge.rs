@@ -23,6 +23,9 @@ const AUTHORIZATION: &str = "authz.";
 const LOGOUT: &str = "logout.";
 /// Key prefix inside [`Namespace::Challenge`] for the original requests of challenges.
 const RESTART: &str = "restart.";
+/// Key prefix inside [`Namespace::Challenge`] for the verifiers of an external app's answers
+/// (`login_verifier`, `consent_verifier`, `logout_verifier`), under their keyed hashes.
+const VERIFIER: &str = "verifier.";
 /// How much longer than its challenge an original request is kept: long enough for a tab left
 /// open overnight to start again from its expired page.
 const RESTART_GRACE: Duration = Duration::from_secs(24 * 3600);
@@ -41,6 +44,9 @@ pub struct Challenge {
     /// goes to the token service, not to a redirect URI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
+    /// In external UI mode (`GATEHOUSE_UI=external`): where the external app's answers stand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<crate::external::ExternalState>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +65,7 @@ impl Challenge {
             browser: browser_hash,
             authenticated: None,
             device: None,
+            external: None,
         }
     }
 
@@ -79,6 +86,13 @@ pub struct LogoutChallenge {
     /// The client that asked, for the signed-out page's "sign in again".
     #[serde(default)]
     pub client: Option<ClientDisplay>,
+    /// External UI mode: who is signed out, and the logout URL as the client sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_url: Option<String>,
 }
 
 /// The authorization request a challenge came from, kept beyond the challenge so its expired page
@@ -206,6 +220,68 @@ impl Challenges<'_> {
             .take(Namespace::Challenge, &key(LOGOUT, id))
             .await?;
         Ok(found.filter(|c| self.bound_to(&c.browser, browser)))
+    }
+}
+
+impl Challenges<'_> {
+    /// The challenge `id`, whoever asks: the external app's admin calls carry no browser cookie.
+    /// The binding is checked when the browser comes back with the verifier ([`Self::load`]).
+    pub async fn load_unbound(&self, id: &str) -> StoreResult<Option<Challenge>> {
+        if !cookies::is_token(id) {
+            return Ok(None);
+        }
+        Records::new(self.store)
+            .get(Namespace::Challenge, &key(AUTHORIZATION, id))
+            .await
+    }
+
+    /// A new single-use verifier of `kind` (`login`, `consent`, `logout`) that leads to the
+    /// challenge `target`; stored under its keyed hash, for as long as a challenge lives.
+    pub async fn create_verifier(&self, kind: &str, target: &str) -> StoreResult<String> {
+        let verifier = random_token(32);
+        Records::new(self.store)
+            .put(
+                Namespace::Challenge,
+                &self.verifier_key(kind, &verifier),
+                &target.to_owned(),
+                self.ttl,
+            )
+            .await?;
+        Ok(verifier)
+    }
+
+    /// Takes the verifier (single use): the challenge id it leads to, once.
+    pub async fn take_verifier(&self, kind: &str, verifier: &str) -> StoreResult<Option<String>> {
+        if !cookies::is_token(verifier) {
+            return Ok(None);
+        }
+        Records::new(self.store)
+            .take(Namespace::Challenge, &self.verifier_key(kind, verifier))
+            .await
+    }
+
+    fn verifier_key(&self, kind: &str, verifier: &str) -> String {
+        key(VERIFIER, &self.keys.hash(&format!("{kind}.{verifier}")))
+    }
+
+    /// The logout challenge `id`, whoever asks (the external app's admin calls).
+    pub async fn load_logout_unbound(&self, id: &str) -> StoreResult<Option<LogoutChallenge>> {
+        if !cookies::is_token(id) {
+            return Ok(None);
+        }
+        Records::new(self.store)
+            .get(Namespace::Challenge, &key(LOGOUT, id))
+            .await
+    }
+
+    /// Ends the logout challenge `id` unanswered (the external app rejected it).
+    pub async fn delete_logout(&self, id: &str) -> StoreResult<bool> {
+        if !cookies::is_token(id) {
+            return Ok(false);
+        }
+        Records::new(self.store)
+            .delete(Namespace::Challenge, &key(LOGOUT, id))
+            .await
     }
 }
 

@@ -28,6 +28,24 @@ pub struct LoginConfig {
     /// Say "this account is disabled" when the password was right. Off by default, because it
     /// confirms the password to whoever typed it.
     pub reveal_disabled: bool,
+    /// `GATEHOUSE_UI=external`: another app shows the login, consent and logout pages, driven
+    /// by Hydra's login/consent challenge API (`external.rs`, `hydra_api.rs`). `None`: the
+    /// built-in pages.
+    pub external: Option<ExternalUi>,
+}
+
+/// Where an external login and consent app (Hydra's `urls.*`) takes the browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalUi {
+    /// `GATEHOUSE_URLS_LOGIN`: gets `?login_challenge=`.
+    pub login_url: String,
+    /// `GATEHOUSE_URLS_CONSENT`: gets `?consent_challenge=`.
+    pub consent_url: String,
+    /// `GATEHOUSE_URLS_LOGOUT`: gets `?logout_challenge=`; `None`: logout as built in.
+    pub logout_url: Option<String>,
+    /// `GATEHOUSE_URLS_ERROR`: gets `?error=&error_description=` for errors that cannot go to
+    /// the client; `None`: the built-in error page.
+    pub error_url: Option<String>,
 }
 
 impl LoginConfig {
@@ -48,6 +66,7 @@ impl LoginConfig {
             branding: Branding::default(),
             trusted_proxies: Vec::new(),
             reveal_disabled: false,
+            external: None,
         }
     }
 }

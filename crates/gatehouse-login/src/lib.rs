@@ -24,9 +24,11 @@ mod consent;
 mod cookies;
 mod csrf;
 mod device;
+mod external;
 mod flow;
 mod form;
 mod headers;
+pub mod hydra_api;
 pub mod i18n;
 mod language;
 mod login;
@@ -40,12 +42,13 @@ pub mod token_client;
 use axum::routing::{get, post};
 
 pub use branding::Branding;
-pub use config::LoginConfig;
+pub use config::{ExternalUi, LoginConfig};
+pub use hydra_api::router as hydra_admin_router;
 pub use state::LoginState;
 pub use token_client::{
     AuthorizationContext, ClientDisplay, ClientTls, ConnectedApp, DEFAULT_DEADLINE, DeviceLookup,
-    MetadataHook, SignIn, TokenIntrospection, TokenServiceClient, TokenServiceError, UserProfile,
-    ValidatedLogout,
+    ExtraClaims, MetadataHook, SignIn, TokenIntrospection, TokenServiceClient, TokenServiceError,
+    UserProfile, ValidatedLogout,
 };
 
 /// The login UI's HTTP routes, under the issuer's path (`LoginConfig::base_path`: `/api/ui/login`

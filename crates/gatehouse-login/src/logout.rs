@@ -42,6 +42,12 @@ pub async fn start_post(
 
 async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Response {
     let t = language(fields.get("ui_locales"), headers);
+    let external = state.config().external.as_ref();
+    if let Some(external) = external
+        && let Some(verifier) = fields.get("logout_verifier")
+    {
+        return resume_external(state, t, headers, verifier, external).await;
+    }
     let hint = fields.get("id_token_hint");
     let client_id = fields.get("client_id");
     let target = fields.get("post_logout_redirect_uri");
@@ -98,16 +104,29 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
         );
     }
     let browser = state.browser(headers);
+    let external_url = external.and_then(|e| e.logout_url.as_deref());
     let pending = LogoutChallenge {
         post_logout_redirect_uri: logout.post_logout_redirect_uri.clone(),
         state: client_state,
         browser: state.challenges().browser_hash(&browser),
         client: logout.client.clone(),
+        subject: external_url.map(|_| found.session.subject.clone()),
+        sid: external_url.map(|_| found.session.sid.clone()),
+        request_url: external_url.map(|_| request_url(state, fields)),
     };
     let id = match state.challenges().create_logout(&pending).await {
         Ok(id) => id,
         Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
     };
+    if let Some(url) = external_url {
+        // External UI mode: the external app asks the user (Hydra's logout challenge).
+        return match redirect::with_query(url, &[("logout_challenge", &id)]) {
+            Some(location) => SeeOther::to(location)
+                .cookie(browser.set_cookie(state.cookies()))
+                .into_response(),
+            None => state.error_page(t, Problem::Internal, None).into_response(),
+        };
+    }
     let label = match state.token().user(&found.session.subject).await {
         Ok(Some(user)) => user_label(user.name.as_deref(), &user.username),
         Ok(None) => found.session.subject.clone(),
@@ -134,6 +153,80 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
     .csp(csp)
     .cookie(browser.set_cookie(state.cookies()))
     .into_response()
+}
+
+/// The logout URL as the client sent it (Hydra's `request_url`), the `id_token_hint` left out.
+fn request_url(state: &LoginState, fields: &Fields) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(
+            [
+                "client_id",
+                "post_logout_redirect_uri",
+                "state",
+                "ui_locales",
+            ]
+            .iter()
+            .filter_map(|p| Some((*p, fields.get(p)?))),
+        )
+        .finish();
+    format!("{}/oauth2/sessions/logout?{query}", state.issuer())
+}
+
+/// External UI mode: the browser back from the external logout app with the `logout_verifier`
+/// of its accept. The verifier is single use and the challenge must be this browser's.
+async fn resume_external(
+    state: &LoginState,
+    t: Tr,
+    headers: &HeaderMap,
+    verifier: &str,
+    external: &crate::config::ExternalUi,
+) -> Response {
+    let challenges = state.challenges();
+    let id = match challenges.take_verifier("logout", verifier).await {
+        Ok(Some(id)) => id,
+        Ok(None) => {
+            return crate::external::fail(
+                state,
+                t,
+                external,
+                "invalid_request",
+                "the logout verifier is unknown, expired or was used already",
+            );
+        }
+        Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+    };
+    let browser = state.existing_browser(headers);
+    let pending = match challenges.take_logout(&id, browser.as_ref()).await {
+        Ok(Some(pending)) => pending,
+        Ok(None) => {
+            return crate::external::fail(
+                state,
+                t,
+                external,
+                "invalid_request",
+                "the logout request expired or was started in another browser",
+            );
+        }
+        Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+    };
+    let sessions = state.sessions();
+    let cookie = match sessions.load(headers).await {
+        Ok(Some(found)) => match sessions.end(&found.cookie).await {
+            Ok(cookie) => cookie,
+            Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+        },
+        Ok(None) => sessions.expire_cookie(),
+        Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+    };
+    tracing::info!("user signed out through the external app");
+    finish(
+        state,
+        t,
+        pending.post_logout_redirect_uri.as_deref(),
+        pending.state.as_deref(),
+        pending.client.as_ref(),
+        cookie,
+    )
 }
 
 /// The confirmation: ends the session, then redirects or shows the signed-out page.

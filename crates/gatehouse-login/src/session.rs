@@ -83,15 +83,34 @@ impl Sessions<'_> {
         auth_time: i64,
         remember: bool,
     ) -> StoreResult<(LoginSession, Option<HeaderValue>)> {
+        self.create_for(
+            subject,
+            auth_time,
+            remember.then_some(self.ttl),
+            random_token(16),
+        )
+        .await
+    }
+
+    /// Starts a session with the session id `sid`, remembered for `remembered` (at most the
+    /// configured lifetime), or for the browser's lifetime when `None`.
+    pub async fn create_for(
+        &self,
+        subject: &str,
+        auth_time: i64,
+        remembered: Option<Duration>,
+        sid: String,
+    ) -> StoreResult<(LoginSession, Option<HeaderValue>)> {
         let cookie = random_token(32);
         let session = LoginSession {
             subject: subject.to_owned(),
             auth_time,
-            remember,
-            sid: random_token(16),
+            remember: remembered.is_some(),
+            sid,
         };
-        let (ttl, lifetime) = if remember {
-            (self.ttl, Lifetime::MaxAge(self.ttl))
+        let (ttl, lifetime) = if let Some(remembered) = remembered {
+            let ttl = remembered.min(self.ttl);
+            (ttl, Lifetime::MaxAge(ttl))
         } else {
             (self.ttl.min(UNREMEMBERED_SESSION_TTL), Lifetime::Browser)
         };
@@ -114,6 +133,19 @@ impl Sessions<'_> {
             .delete(Namespace::LoginSession, &self.keys.hash(cookie))
             .await?;
         Ok(self.expire_cookie())
+    }
+
+    /// Ends every login session of `subject` (the per-user index); answers how many there were.
+    pub async fn end_all(&self, subject: &str) -> StoreResult<usize> {
+        let keys = self
+            .store
+            .set_take(&self.index.login_sessions(subject))
+            .await?;
+        let records = Records::new(self.store);
+        for key in &keys {
+            records.delete(Namespace::LoginSession, key).await?;
+        }
+        Ok(keys.len())
     }
 
     pub fn expire_cookie(&self) -> Option<HeaderValue> {

@@ -77,6 +77,11 @@ impl LoginState {
         }
     }
 
+    /// The external login and consent app, in external UI mode.
+    pub fn external(&self) -> Option<&crate::config::ExternalUi> {
+        self.inner.config.external.as_ref()
+    }
+
     pub(crate) fn token(&self) -> &TokenServiceClient {
         &self.inner.token
     }

@@ -110,6 +110,14 @@ impl AuthorizationContext {
     }
 }
 
+/// Claims an external consent app adds to the tokens of one authorization (Hydra's
+/// `session.id_token` and `session.access_token`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtraClaims {
+    pub id_token: Option<serde_json::Map<String, serde_json::Value>>,
+    pub access_token: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
 /// The answer to a sign-in attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignIn {
@@ -381,12 +389,42 @@ impl TokenServiceClient {
         auth_time: i64,
         session_id: Option<&str>,
     ) -> Result<SecretString, OAuthError> {
+        self.issue_authorization_code_with(
+            request,
+            subject,
+            granted,
+            auth_time,
+            session_id,
+            &ExtraClaims::default(),
+        )
+        .await
+    }
+
+    /// [`Self::issue_authorization_code`] with claims an external consent app added
+    /// (`session.id_token`, `session.access_token`); the token service refuses reserved names.
+    pub async fn issue_authorization_code_with(
+        &self,
+        request: &ValidatedAuthorization,
+        subject: &str,
+        granted: &ScopeSet,
+        auth_time: i64,
+        session_id: Option<&str>,
+        extra: &ExtraClaims,
+    ) -> Result<SecretString, OAuthError> {
+        let json = |claims: &Option<serde_json::Map<String, serde_json::Value>>| {
+            claims
+                .as_ref()
+                .filter(|c| !c.is_empty())
+                .map(|c| serde_json::Value::Object(c.clone()).to_string())
+        };
         let message = pb::IssueAuthorizationCodeRequest {
             request: Some(request.into()),
             subject: subject.to_owned(),
             granted_scope: granted.to_string(),
             auth_time,
             session_id: session_id.map(str::to_owned),
+            id_token_claims: json(&extra.id_token),
+            access_token_claims: json(&extra.access_token),
         };
         let answer = self
             .call(message, |mut c, r| async move {

@@ -58,6 +58,14 @@ impl fmt::Debug for IssueAuthorizationCodeRequest {
             .field("granted_scope", &self.granted_scope)
             .field("auth_time", &self.auth_time)
             .field("session_id", &self.session_id.as_ref().map(|_| REDACTED))
+            .field(
+                "id_token_claims",
+                &self.id_token_claims.as_ref().map(|_| REDACTED),
+            )
+            .field(
+                "access_token_claims",
+                &self.access_token_claims.as_ref().map(|_| REDACTED),
+            )
             .finish()
     }
 }

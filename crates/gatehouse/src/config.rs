@@ -78,6 +78,11 @@ pub const KEYS: &[&str] = &[
     "login_lockout",
     "login_reveal_disabled",
     "trusted_proxies",
+    "ui",
+    "urls_login",
+    "urls_consent",
+    "urls_logout",
+    "urls_error",
 ];
 
 /// Environment variables read by the CLI rather than the server; accepted, not configuration.
@@ -303,6 +308,17 @@ pub struct Config {
     /// address is the client.
     #[serde(deserialize_with = "comma_list")]
     pub trusted_proxies: String,
+    /// `builtin` (default): Gatehouse's own login and consent pages; `external`: another app's,
+    /// through Hydra's login/consent challenge API on the admin listener.
+    pub ui: String,
+    /// External UI: where the browser goes with `?login_challenge=` (required in external mode).
+    pub urls_login: Option<String>,
+    /// External UI: where the browser goes with `?consent_challenge=` (required in external mode).
+    pub urls_consent: Option<String>,
+    /// External UI: where RP-initiated logout goes with `?logout_challenge=` (optional).
+    pub urls_logout: Option<String>,
+    /// External UI: where errors that cannot go to the client are shown (optional).
+    pub urls_error: Option<String>,
     /// Where each setting came from; not a setting itself.
     #[serde(skip)]
     pub origins: Origins,
@@ -372,6 +388,11 @@ impl Default for Config {
             login_lockout: Duration::from_secs(15 * 60),
             login_reveal_disabled: false,
             trusted_proxies: String::new(),
+            ui: "builtin".into(),
+            urls_login: None,
+            urls_consent: None,
+            urls_logout: None,
+            urls_error: None,
             origins: Origins::default(),
         }
     }
@@ -795,6 +816,7 @@ impl Config {
                 "set REDIS_URL to e.g. redis://127.0.0.1:6379, or reach a TLS-only Redis through a local tunnel",
             ));
         }
+        self.validate_external_ui()?;
         if !matches!(self.access_token_strategy.as_str(), "opaque" | "jwt") {
             return Err(ConfigError::new(
                 "access_token_strategy",
@@ -1165,6 +1187,58 @@ impl Config {
         }
     }
 
+    /// `GATEHOUSE_UI` and the `GATEHOUSE_URLS_*` of an external login and consent app.
+    fn validate_external_ui(&self) -> Result<(), ConfigError> {
+        match self.ui.as_str() {
+            "builtin" => return Ok(()),
+            "external" => {}
+            other => {
+                return Err(ConfigError::new(
+                    "ui",
+                    format!("{other:?} is not builtin or external"),
+                    "set GATEHOUSE_UI to builtin (the default) or external",
+                ));
+            }
+        }
+        for (key, value, required) in [
+            ("urls_login", &self.urls_login, true),
+            ("urls_consent", &self.urls_consent, true),
+            ("urls_logout", &self.urls_logout, false),
+            ("urls_error", &self.urls_error, false),
+        ] {
+            match value.as_deref().filter(|v| !v.is_empty()) {
+                None if required => {
+                    return Err(ConfigError::new(
+                        key,
+                        "is required when GATEHOUSE_UI=external",
+                        format!(
+                            "set {} to the URL of your app's page, e.g. https://login.example.com/{}",
+                            env_name(key),
+                            key.trim_start_matches("urls_")
+                        ),
+                    ));
+                }
+                None => {}
+                Some(url) => {
+                    let parsed = Url::parse(url).ok().filter(|u| {
+                        matches!(u.scheme(), "http" | "https") && u.fragment().is_none()
+                    });
+                    if parsed.is_none() {
+                        return Err(ConfigError::new(
+                            key,
+                            format!("{url:?} is not an absolute http(s) URL without fragment"),
+                            format!(
+                                "set {} to e.g. https://login.example.com/page",
+                                env_name(key)
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The login UI's settings, from this configuration and the resolved system secret.
     pub fn login_config(&self, system_secret: &SecretString) -> gatehouse_login::LoginConfig {
         let mut login =
@@ -1172,6 +1246,17 @@ impl Config {
         login.session_ttl = self.ttl_login_session;
         login.challenge_ttl = self.ttl_login_challenge;
         login.reveal_disabled = self.login_reveal_disabled;
+        if self.ui == "external"
+            && let (Some(login_url), Some(consent_url)) = (&self.urls_login, &self.urls_consent)
+        {
+            let optional = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+            login.external = Some(gatehouse_login::ExternalUi {
+                login_url: login_url.clone(),
+                consent_url: consent_url.clone(),
+                logout_url: optional(&self.urls_logout),
+                error_url: optional(&self.urls_error),
+            });
+        }
         login.trusted_proxies = self
             .trusted_proxies
             .split(',')

@@ -19,7 +19,10 @@ use gatehouse_core::secret::SecretString;
 use gatehouse_core::store::{DurableStore, ShortLivedStore};
 use gatehouse_jose::SigningAlgorithm;
 use gatehouse_login::TokenServiceClient;
-use gatehouse_token::admin::{AdminConfig, client_secret_hasher, seed_default_scopes};
+use gatehouse_token::admin::{
+    AdminConfig, BrowserGuard, client_secret_hasher, refuse_browsers, require_admin_token,
+    seed_default_scopes,
+};
 use gatehouse_token::grpc::{Callers, TokenGrpc};
 use gatehouse_token::settings::RegistrationSettings;
 use gatehouse_token::{TokenService, TokenSettings};
@@ -125,6 +128,7 @@ pub async fn run(config: Config, role: Role, grpc_tls: GrpcTls) -> anyhow::Resul
                 ],
                 shutdown.clone(),
             );
+            let mut external_api = None;
             let mut public_app = crate::health::router(readiness.clone())
                 .merge(gatehouse_token::http::public_router(service.clone()));
             if role == Role::All {
@@ -135,16 +139,23 @@ pub async fn run(config: Config, role: Role, grpc_tls: GrpcTls) -> anyhow::Resul
                 let token_service =
                     TokenServiceClient::connect_lazy(&token_url, grpc_tls.client.as_ref())?
                         .with_metadata_hook(telemetry::trace_context_hook());
-                public_app = public_app.merge(gatehouse_login::router(login_state(
-                    &config,
-                    &system_secret,
-                    token_service,
-                    short_lived.clone(),
-                )));
+                let login =
+                    login_state(&config, &system_secret, token_service, short_lived.clone());
+                if let Some(hydra) = hydra_api(&config, &login) {
+                    external_api = Some(hydra);
+                }
+                public_app = public_app.merge(gatehouse_login::router(login));
             }
-            let admin_app = crate::health::router(readiness)
-                .merge(admin_api(&config, &system_secret, &service))
-                .route("/metrics", axum::routing::get(telemetry::metrics_endpoint));
+            let mut admin_app = crate::health::router(readiness).merge(admin_api(
+                &config,
+                &system_secret,
+                &service,
+            ));
+            if let Some(hydra) = external_api {
+                admin_app = admin_app.merge(hydra);
+            }
+            let admin_app =
+                admin_app.route("/metrics", axum::routing::get(telemetry::metrics_endpoint));
 
             urls.push(format!("public  {}", http_url(public.local_addr()?)));
             urls.push(format!("admin   {}", http_url(admin.local_addr()?)));
@@ -181,14 +192,13 @@ pub async fn run(config: Config, role: Role, grpc_tls: GrpcTls) -> anyhow::Resul
                 TokenServiceClient::connect_lazy(&token_url, grpc_tls.client.as_ref())?
                     .with_metadata_hook(telemetry::trace_context_hook());
             let readiness = readiness_of_login(&short_lived, &token_service, &shutdown);
-            let admin_app = crate::health::router(readiness.clone())
+            let login = login_state(&config, &system_secret, token_service, short_lived.clone());
+            let mut admin_app = crate::health::router(readiness.clone())
                 .route("/metrics", axum::routing::get(telemetry::metrics_endpoint));
-            let app = crate::health::router(readiness).merge(gatehouse_login::router(login_state(
-                &config,
-                &system_secret,
-                token_service,
-                short_lived.clone(),
-            )));
+            if let Some(hydra) = hydra_api(&config, &login) {
+                admin_app = admin_app.merge(hydra);
+            }
+            let app = crate::health::router(readiness).merge(gatehouse_login::router(login));
             urls.push(format!("login   {}", http_url(listener.local_addr()?)));
             urls.push(format!("metrics {}", http_url(admin.local_addr()?)));
             servers.spawn(serve_http(listener, "login", app, shutdown.clone()));
@@ -354,6 +364,24 @@ fn admin_api(config: &Config, system_secret: &SecretString, service: &Arc<TokenS
         },
         config.admin_token.clone().map(SecretString::new),
     )
+}
+
+/// External UI mode: Hydra's login/consent challenge API, behind the admin listener's browser
+/// guard and admin token (the same layers as the admin API). `None` with the built-in UI.
+fn hydra_api(config: &Config, login: &gatehouse_login::LoginState) -> Option<Router> {
+    login.external()?;
+    let api = gatehouse_login::hydra_admin_router(login.clone()).layer(
+        axum::middleware::from_fn_with_state(
+            BrowserGuard {
+                token_required: config.admin_token.is_some(),
+            },
+            refuse_browsers,
+        ),
+    );
+    Some(match &config.admin_token {
+        Some(token) => api.layer(require_admin_token(SecretString::new(token.clone()))),
+        None => api,
+    })
 }
 
 /// Periodic upkeep: expired refresh tokens leave the database in small batches (never a long

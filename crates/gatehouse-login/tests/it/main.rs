@@ -10,6 +10,7 @@ mod account;
 mod authorize;
 mod consent;
 mod device;
+mod external;
 mod hardening;
 mod login;
 mod logout;

@@ -82,6 +82,8 @@ pub struct Ui {
     pub name: String,
     pub service: Arc<TokenService>,
     pub router: Router,
+    /// The external UI mode's admin API (Hydra's login/consent challenge API), unguarded.
+    pub admin: Router,
     /// The login UI's clock (the token service uses the system clock).
     pub clock: Arc<ManualClock>,
     // Last, so the router's client is gone before the server and its stores are.
@@ -110,6 +112,7 @@ impl Ui {
         Self {
             name: token.name.clone(),
             service: Arc::clone(&token.service),
+            admin: gatehouse_login::hydra_admin_router(state.clone()),
             router: gatehouse_login::router(state),
             clock,
             _token: token,

@@ -222,6 +222,7 @@ async fn the_grpc_seam_takes_only_mutual_tls_and_each_role_only_its_rpcs() {
             granted_scope: "openid".into(),
             auth_time: 0,
             session_id: None,
+            ..Default::default()
         })
         .await
         .expect_err("a resource server minted a code");

@@ -170,6 +170,7 @@ async fn issue_authorization_code_refuses_a_public_client_without_pkce() {
             granted_scope: "openid".into(),
             auth_time: 1_767_225_600,
             session_id: None,
+            ..Default::default()
         };
         let status = raw
             .issue_authorization_code(request(None))

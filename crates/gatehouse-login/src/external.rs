@@ -1,0 +1,470 @@
+//! External UI mode (`GATEHOUSE_UI=external`), the browser's side: Ory Hydra's login and consent
+//! flow, with another app showing the pages.
+//!
+//! `/oauth2/auth` validates the request as always and keeps it behind a challenge (the same
+//! [`Challenge`], bound to the browser cookie, expiring after `GATEHOUSE_TTL_LOGIN_CHALLENGE`),
+//! then sends the browser to `GATEHOUSE_URLS_LOGIN?login_challenge=<id>`. The app answers
+//! through the admin API (`hydra_api.rs`), which records the answer in the challenge and hands
+//! back `redirect_to`: the original authorization URL plus a single-use `login_verifier`. When
+//! the browser comes back with it, [`resume`] takes the verifier, checks that the challenge
+//! belongs to *this* browser, and decides with the built-in flow's rules (`flow.rs`,
+//! [`consent_needed`]): the code at once (remembered consent, `skip_consent`), or on to
+//! `GATEHOUSE_URLS_CONSENT?consent_challenge=<id>` (a new id; the login challenge is spent).
+//! The consent answer comes back the same way with a `consent_verifier`, and the code is issued
+//! by the token service for the granted scope and audience.
+//!
+//! A rejection goes to the client as `access_denied`. A verifier that is unknown, used, expired
+//! or brought by another browser never reaches the client: it goes to `GATEHOUSE_URLS_ERROR`
+//! when set, else to the built-in error page.
+
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::error::{ErrorCode, OAuthError};
+use gatehouse_core::scope::ScopeSet;
+use gatehouse_core::secret::random_token;
+use serde::{Deserialize, Serialize};
+
+use crate::authorize::{PARAMS, consent_needed, issue_code_for, redirect_error, with_cookie};
+use crate::challenge::{Authenticated, Challenge};
+use crate::config::ExternalUi;
+use crate::csrf::Browser;
+use crate::form::Fields;
+use crate::i18n::Tr;
+use crate::page::{Problem, SeeOther, language, store_failure};
+use crate::redirect;
+use crate::state::LoginState;
+
+/// Which answer the challenge waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Login,
+    Consent,
+}
+
+impl Phase {
+    /// The verifier's kind and its query parameter's prefix.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::Consent => "consent",
+        }
+    }
+}
+
+/// What the external app has said about a challenge so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalState {
+    pub phase: Phase,
+    /// The authorization URL as the client sent it (Hydra's `request_url`); the verifiers are
+    /// appended to it.
+    pub request_url: String,
+    /// Login: the browser has a usable login session. Consent: a remembered consent covers it.
+    pub skip: bool,
+    /// The login session id (`sid`): the live session's, else a new one.
+    pub session_id: String,
+    /// Unix seconds.
+    pub requested_at: i64,
+    /// In the consent phase: the login challenge it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_challenge: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<LoginAccepted>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<ConsentAccepted>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<Rejection>,
+}
+
+impl ExternalState {
+    /// Whether the current phase has been answered (a second answer is refused).
+    pub fn answered(&self) -> bool {
+        self.rejected.is_some()
+            || match self.phase {
+                Phase::Login => self.login.is_some(),
+                Phase::Consent => self.consent.is_some(),
+            }
+    }
+}
+
+/// `PUT …/login/accept`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginAccepted {
+    pub subject: String,
+    pub remember: bool,
+    /// Seconds; 0: the configured session lifetime.
+    pub remember_for: u64,
+    pub acr: Option<String>,
+    pub amr: Vec<String>,
+    pub context: Option<serde_json::Value>,
+}
+
+/// `PUT …/consent/accept`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentAccepted {
+    pub grant_scope: ScopeSet,
+    /// The access tokens' audience; `None`: the requested resources.
+    pub audience: Option<Vec<String>>,
+    pub remember: bool,
+    /// `session.id_token`: extra ID token claims (reserved names refused on accept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_claims: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `session.access_token`: extra access token claims.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_claims: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// `PUT …/reject`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub description: String,
+}
+
+/// The authorization URL the client sent (its recognised parameters, the `id_token_hint` left
+/// out: a token is not moved into a URL another app sees).
+fn request_url(state: &LoginState, fields: &Fields) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(
+            PARAMS
+                .iter()
+                .filter(|p| **p != "id_token_hint")
+                .filter_map(|p| Some((*p, fields.get(p)?))),
+        )
+        .finish();
+    format!("{}/oauth2/auth?{query}", state.issuer())
+}
+
+/// A validated request in external mode: keep it behind a login challenge and send the browser
+/// to the external login app.
+pub(crate) async fn begin(
+    state: &LoginState,
+    t: Tr,
+    browser: &Browser,
+    mut challenge: Challenge,
+    fields: &Fields,
+    external: &ExternalUi,
+) -> Response {
+    let request = &challenge.request;
+    if request.prompt.none && challenge.authenticated.is_none() {
+        return redirect_error(
+            state,
+            t,
+            request.response_mode,
+            &request.redirect_uri,
+            &OAuthError::new(
+                ErrorCode::LoginRequired,
+                "the user is not signed in and prompt=none was requested",
+            ),
+            request.state.as_deref(),
+        );
+    }
+    challenge.external = Some(ExternalState {
+        phase: Phase::Login,
+        request_url: request_url(state, fields),
+        skip: challenge.authenticated.is_some(),
+        session_id: challenge
+            .authenticated
+            .as_ref()
+            .map_or_else(|| random_token(16), |a| a.sid.clone()),
+        requested_at: state.now(),
+        login_challenge: None,
+        login: None,
+        consent: None,
+        rejected: None,
+    });
+    let id = match state.challenges().create(&challenge).await {
+        Ok(id) => id,
+        Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+    };
+    match redirect::with_query(&external.login_url, &[("login_challenge", &id)]) {
+        Some(location) => SeeOther::to(location)
+            .cookie(browser.set_cookie(state.cookies()))
+            .into_response(),
+        None => state.error_page(t, Problem::Internal, None).into_response(),
+    }
+}
+
+/// The browser back from the external app with `login_verifier` or `consent_verifier`; `None`
+/// when the request carries neither (a new authorization request).
+pub(crate) async fn resume(
+    state: &LoginState,
+    headers: &HeaderMap,
+    fields: &Fields,
+    external: &ExternalUi,
+) -> Option<Response> {
+    let (phase, verifier) = match (fields.get("login_verifier"), fields.get("consent_verifier")) {
+        (Some(v), None) => (Phase::Login, v),
+        (None, Some(v)) => (Phase::Consent, v),
+        (None, None) => return None,
+        (Some(_), Some(_)) => {
+            let t = language(None, headers);
+            return Some(fail(
+                state,
+                t,
+                external,
+                "invalid_request",
+                "a request carries one verifier",
+            ));
+        }
+    };
+    Some(resume_with(state, headers, phase, verifier, external).await)
+}
+
+async fn resume_with(
+    state: &LoginState,
+    headers: &HeaderMap,
+    phase: Phase,
+    verifier: &str,
+    external: &ExternalUi,
+) -> Response {
+    let t = language(None, headers);
+    let challenges = state.challenges();
+    let id = match challenges.take_verifier(phase.kind(), verifier).await {
+        Ok(Some(id)) => id,
+        Ok(None) => {
+            return fail(
+                state,
+                t,
+                external,
+                "invalid_request",
+                "the verifier is unknown, expired or was used already",
+            );
+        }
+        Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+    };
+    let browser = state.existing_browser(headers);
+    let challenge = match challenges.load(&id, browser.as_ref()).await {
+        Ok(Some(challenge)) => challenge,
+        Ok(None) => {
+            tracing::info!("a verifier came back expired or from another browser");
+            return fail(
+                state,
+                t,
+                external,
+                "invalid_request",
+                "the request expired or was started in another browser",
+            );
+        }
+        Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+    };
+    let t = language(challenge.request.ui_locales.as_deref(), headers);
+    let Some(ext) = challenge.external.clone().filter(|e| e.phase == phase) else {
+        return fail(
+            state,
+            t,
+            external,
+            "invalid_request",
+            "the verifier does not belong to this step",
+        );
+    };
+    if let Some(rejection) = &ext.rejected {
+        return match challenges.take(&id).await {
+            Ok(Some(_)) => {
+                let request = &challenge.request;
+                tracing::info!(client_id = %request.client_id, "the external app rejected the request");
+                redirect_error(
+                    state,
+                    t,
+                    request.response_mode,
+                    &request.redirect_uri,
+                    &OAuthError::new(ErrorCode::AccessDenied, rejection.description.clone()),
+                    request.state.as_deref(),
+                )
+            }
+            Ok(None) => fail(state, t, external, "invalid_request", "the request expired"),
+            Err(e) => state.failure_page(t, &store_failure(e)).into_response(),
+        };
+    }
+    match phase {
+        Phase::Login => after_login(state, t, headers, &id, challenge, ext, external).await,
+        Phase::Consent => after_consent(state, t, &id, challenge, ext, external).await,
+    }
+}
+
+/// The login was accepted: a login session when asked to remember, then the code at once or on
+/// to the consent app.
+async fn after_login(
+    state: &LoginState,
+    t: Tr,
+    headers: &HeaderMap,
+    id: &str,
+    mut challenge: Challenge,
+    mut ext: ExternalState,
+    external: &ExternalUi,
+) -> Response {
+    let Some(login) = ext.login.clone() else {
+        return fail(
+            state,
+            t,
+            external,
+            "invalid_request",
+            "the login was not answered",
+        );
+    };
+    let now = state.now();
+    let mut cookie = None;
+    let (auth_time, sid) = match &challenge.authenticated {
+        Some(auth) if ext.skip && auth.subject == login.subject => {
+            (auth.auth_time, auth.sid.clone())
+        }
+        _ if login.remember => {
+            // A new login always gets a new session (no fixation); the browser's old one ends.
+            let sessions = state.sessions();
+            match sessions.load(headers).await {
+                Ok(Some(old)) => {
+                    if let Err(e) = sessions.end(&old.cookie).await {
+                        return state.failure_page(t, &store_failure(e)).into_response();
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+            }
+            let remembered = match login.remember_for {
+                0 => state.config().session_ttl,
+                secs => Duration::from_secs(secs),
+            };
+            match sessions
+                .create_for(
+                    &login.subject,
+                    now,
+                    Some(remembered),
+                    ext.session_id.clone(),
+                )
+                .await
+            {
+                Ok((session, set)) => {
+                    cookie = set;
+                    (session.auth_time, session.sid)
+                }
+                Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+            }
+        }
+        _ => (now, ext.session_id.clone()),
+    };
+    challenge.authenticated = Some(Authenticated {
+        subject: login.subject.clone(),
+        auth_time,
+        sid,
+    });
+    let needed = match consent_needed(state, &challenge, &login.subject).await {
+        Ok(needed) => needed,
+        Err(e) => return with_cookie(state.failure_page(t, &e).into_response(), cookie),
+    };
+    let challenges = state.challenges();
+    // The login challenge is spent either way: single use.
+    match challenges.take(id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return with_cookie(
+                fail(state, t, external, "invalid_request", "the request expired"),
+                cookie,
+            );
+        }
+        Err(e) => {
+            return with_cookie(
+                state.failure_page(t, &store_failure(e)).into_response(),
+                cookie,
+            );
+        }
+    }
+    let request = &challenge.request;
+    let response = if !needed {
+        issue_code_for(state, t, &challenge, &request.scope, None).await
+    } else if request.prompt.none {
+        redirect_error(
+            state,
+            t,
+            request.response_mode,
+            &request.redirect_uri,
+            &OAuthError::new(
+                ErrorCode::ConsentRequired,
+                "the user has not consented and prompt=none was requested",
+            ),
+            request.state.as_deref(),
+        )
+    } else {
+        ext.phase = Phase::Consent;
+        ext.login_challenge = Some(id.to_owned());
+        ext.skip = false;
+        challenge.external = Some(ext);
+        match challenges.create(&challenge).await {
+            Ok(consent_id) => {
+                match redirect::with_query(
+                    &external.consent_url,
+                    &[("consent_challenge", &consent_id)],
+                ) {
+                    Some(location) => SeeOther::to(location).into_response(),
+                    None => state.error_page(t, Problem::Internal, None).into_response(),
+                }
+            }
+            Err(e) => state.failure_page(t, &store_failure(e)).into_response(),
+        }
+    };
+    with_cookie(response, cookie)
+}
+
+/// The consent was accepted: remember it when asked, then the code for the granted scope and
+/// audience.
+async fn after_consent(
+    state: &LoginState,
+    t: Tr,
+    id: &str,
+    mut challenge: Challenge,
+    ext: ExternalState,
+    external: &ExternalUi,
+) -> Response {
+    let (Some(grant), Some(auth)) = (ext.consent, challenge.authenticated.clone()) else {
+        return fail(
+            state,
+            t,
+            external,
+            "invalid_request",
+            "the consent was not answered",
+        );
+    };
+    match state.challenges().take(id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return fail(state, t, external, "invalid_request", "the request expired"),
+        Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
+    }
+    if grant.remember
+        && let Err(e) = state
+            .token()
+            .record_consent(
+                &auth.subject,
+                &challenge.request.client_id,
+                &grant.grant_scope,
+            )
+            .await
+    {
+        return state.failure_page(t, &e).into_response();
+    }
+    if let Some(audience) = grant.audience {
+        challenge.request.resources = audience;
+    }
+    let extra = crate::token_client::ExtraClaims {
+        id_token: grant.id_token_claims,
+        access_token: grant.access_token_claims,
+    };
+    issue_code_for(state, t, &challenge, &grant.grant_scope, Some(&extra)).await
+}
+
+/// An error that cannot go to the client: to `GATEHOUSE_URLS_ERROR` when set, else the
+/// built-in error page.
+pub(crate) fn fail(
+    state: &LoginState,
+    t: Tr,
+    external: &ExternalUi,
+    error: &str,
+    description: &str,
+) -> Response {
+    if let Some(url) = &external.error_url
+        && let Some(location) =
+            redirect::with_query(url, &[("error", error), ("error_description", description)])
+    {
+        return SeeOther::to(location).into_response();
+    }
+    state.error_page(t, Problem::Expired, None).into_response()
+}

@@ -1086,6 +1086,13 @@ async function loginAppEvents(hint) {
   return hint === undefined ? events : events.filter((e) => e.login_hint === hint);
 }
 
+/** No remembered consent (it is the user's, not the browser's): each scenario starts clean. */
+async function loginAppReset() {
+  const res = await fetch(`${env('INTEROP_LOGIN_APP_URL')}/reset`);
+  const text = await res.text();
+  check(res.status === 200, `the login app's /reset: HTTP ${res.status} ${text.slice(0, 300)}`);
+}
+
 function steps(events) {
   return events.map((e) => `${e.step}:${e.decision ?? 'error'}${e.error ? `(${e.error.slice(0, 120)})` : ''}`).join(',');
 }
@@ -1101,6 +1108,7 @@ function newHint(decision) {
 
 scenarios.push(
   ['14-external-login-consent', async () => {
+    await loginAppReset();
     const config = await cfg('public');
     const hint = newHint('accept');
     const a = await externalAuthorize(config, hint, { scope: 'openid profile offline_access' });
@@ -1122,6 +1130,7 @@ scenarios.push(
   }],
 
   ['14-external-remember-skip', async () => {
+    await loginAppReset();
     const config = await cfg('public');
     const browser = new Browser();
     const hint = newHint('accept');
@@ -1139,6 +1148,7 @@ scenarios.push(
   }],
 
   ...['login', 'consent'].map((step) => [`14-external-${step}-rejected`, async () => {
+    await loginAppReset();
     const config = await cfg('public');
     const hint = newHint(`reject-${step}`);
     const a = await externalAuthorize(config, hint);
@@ -1156,6 +1166,7 @@ scenarios.push(
   }]),
 
   ['14-external-logout', async () => {
+    await loginAppReset();
     const config = await cfg('public');
     const browser = new Browser();
     const hint = newHint('accept');
@@ -1171,16 +1182,18 @@ scenarios.push(
     const state = client.randomState();
     let url = client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token, post_logout_redirect_uri: back, state });
     const seenBefore = (await loginAppEvents()).length;
+    const hops = [];
     for (let hop = 0; hop < 10 && !url.href.startsWith(back); hop++) {
       const res = await browser.fetch(url);
       const body = [302, 303].includes(res.status) ? '' : oneLine(await res.text()).slice(0, 200);
       check([302, 303].includes(res.status), `logout: HTTP ${res.status} at ${url.pathname}: ${body}`);
       url = new URL(res.headers.get('location'), url);
+      hops.push(`${url.origin}${url.pathname}`);
     }
     check(url.href.startsWith(back), `the browser is back at post_logout_redirect_uri (${url.href})`);
     check(url.searchParams.get('state') === state, 'post-logout redirect carries the state');
     const logout = (await loginAppEvents()).slice(seenBefore).filter((e) => e.step === 'logout');
-    check(logout.length === 1 && logout[0].decision === 'accept', `the app saw one logout request and accepted it (${steps(logout)})`);
+    check(logout.length === 1 && logout[0].decision === 'accept', `the app saw one logout request and accepted it (${steps(logout)}; the browser went ${hops.join(' -> ')})`);
     check(logout[0].subject === claims.sub && logout[0].rp_initiated === true, `logout request: subject ${logout[0].subject}, rp_initiated ${logout[0].rp_initiated}`);
     // After: the session is gone.
     const after = await externalAuthorize(config, hint, { browser, extra: { prompt: 'none' } });

@@ -794,6 +794,12 @@ def login_app_events(hint=None):
     return [e for e in r.json() if hint is None or e.get("login_hint") == hint]
 
 
+def login_app_reset():
+    """No remembered consent (it is the user's, not the browser's): each scenario starts clean."""
+    r = requests.get(env("INTEROP_LOGIN_APP_URL") + "/reset", timeout=TIMEOUT)
+    check(r.status_code == 200, "the login app's /reset: HTTP %d %s" % (r.status_code, r.text[:300]))
+
+
 def external_flow(decision, browser=None, scope="openid profile", extra=None):
     """An authorization of the public client (PKCE S256) through the external app, with
     login_hint DECISION-<tag>; returns the flow and the hint."""
@@ -811,6 +817,7 @@ def steps(events):
 
 
 def s14_login_consent():
+    login_app_reset()
     flow, hint = external_flow("accept", scope="openid profile offline_access")
     token = flow.exchange()
     claims = flow.id_token(token)
@@ -835,6 +842,7 @@ def s14_login_consent():
 
 
 def s14_remember_skip():
+    login_app_reset()
     browser = Browser()
     first, hint = external_flow("accept", browser=browser)
     first.exchange()
@@ -861,6 +869,7 @@ def s14_rejected(step):
     description = REJECT_LOGIN_DESCRIPTION if step == "login" else REJECT_CONSENT_DESCRIPTION
 
     def run():
+        login_app_reset()
         flow, hint = external_flow("reject-" + step)
         e = expect_error(flow.exchange, "a callback after the app rejected the %s" % step)
         msg = expect_oauth_error(e, "access_denied")
@@ -877,6 +886,7 @@ def s14_rejected(step):
 
 
 def s14_logout():
+    login_app_reset()
     browser = Browser()
     flow, hint = external_flow("accept", browser=browser)
     token = flow.exchange()
@@ -896,6 +906,7 @@ def s14_logout():
         "id_token_hint": token["id_token"], "post_logout_redirect_uri": back, "state": state,
         "client_id": PUBLIC_ID})
     seen_before = len(login_app_events())
+    hops = []
     for _ in range(10):
         if url.startswith(back):
             break
@@ -904,12 +915,14 @@ def s14_logout():
         check(r.status_code in (302, 303), "logout: HTTP %d at %s: %s" % (
             r.status_code, url.split("?")[0], " ".join(r.text.split())[:200]))
         url = urllib.parse.urljoin(url, r.headers["Location"])
+        hops.append(url.split("?")[0])
     check(url.startswith(back), "the browser is back at post_logout_redirect_uri (%s)" % url)
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
     check(query.get("state") == state, "post-logout redirect carries the state")
     logout = [e for e in login_app_events()[seen_before:] if e["step"] == "logout"]
     check(len(logout) == 1 and logout[0].get("decision") == "accept",
-          "the app saw one logout request and accepted it (%s)" % steps(logout))
+          "the app saw one logout request and accepted it (%s; the browser went %s)" % (
+              steps(logout), " -> ".join(hops)))
     check(logout[0]["subject"] == claims["sub"] and logout[0]["rp_initiated"] is True,
           "logout request: subject %r, rp_initiated %r" % (
               logout[0]["subject"], logout[0]["rp_initiated"]))

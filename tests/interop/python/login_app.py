@@ -15,6 +15,10 @@ Serves on 127.0.0.1:PORT (plain HTTP, loopback only):
                                     {"patreon_tier": "gold"}) or reject_o_auth2_consent_request
   GET /logout?logout_challenge=C    get_o_auth2_logout_request, then accept_o_auth2_logout_request
   GET /error?error=...              the server's error page URL: shows the error (HTTP 200)
+  GET /reset                        forgets the consents SUBJECT gave (revoke_o_auth2_consent_sessions,
+                                    all=true), so a scenario starts from no remembered consent
+                                    (they are the user's, not the browser's); lists them first
+                                    (list_o_auth2_consent_sessions), recording what it got
   GET /events                       JSON: every request the app saw, in order (for the drivers'
                                     assertions: skip, subject, requested_scope, rp_initiated)
   GET /health                       200 "ok"
@@ -92,6 +96,7 @@ class App:
     def record(self, **event):
         with self.lock:
             self.events.append(event)
+        sys.stderr.write("event %s\n" % json.dumps(event))
 
     # Each handler returns the URL to send the browser to.
 
@@ -142,6 +147,16 @@ class App:
         self.record(decision="accept-skip" if req.skip else "accept", **event)
         return answer.redirect_to
 
+    def reset(self):
+        try:
+            listed = self.api.list_o_auth2_consent_sessions(self.subject)
+            found = {"listed": [(s.consent_request.client.client_id, s.grant_scope)
+                                for s in listed if s.consent_request and s.consent_request.client]}
+        except Exception as e:  # noqa: BLE001 - recorded for the report, not the reset's verdict
+            found = {"list_error": one_line("%s: %s" % (type(e).__name__, e))}
+        self.api.revoke_o_auth2_consent_sessions(subject=self.subject, all=True)
+        self.record(step="reset", decision="revoked", **found)
+
     def logout(self, challenge):
         req = self.api.get_o_auth2_logout_request(challenge)
         answer = self.api.accept_o_auth2_logout_request(challenge)
@@ -176,6 +191,13 @@ def serve(port, app):
             if url.path == "/events":
                 with app.lock:
                     return self.reply(200, json.dumps(app.events), "application/json")
+            if url.path == "/reset":
+                try:
+                    app.reset()
+                except Exception as e:  # noqa: BLE001 - the driver reports it
+                    return self.reply(502, "login app: /reset: %s: %s" % (
+                        type(e).__name__, one_line(str(e))))
+                return self.reply(200, "ok")
             if url.path == "/error":
                 return self.reply(200, "error page: error=%s error_description=%s" % (
                     query.get("error"), query.get("error_description")))

@@ -73,6 +73,8 @@ fuzz_target!(|data: &[u8]| {
         issued_at: NOW.saturating_sub(age),
         issued_at_ms: 0,
         resources: Vec::new(),
+        id_token_claims: None,
+        access_token_claims: None,
     };
     let request = Redemption {
         redirect_uri: opt(field(6)),

@@ -41,6 +41,62 @@ pub struct AuthorizationCodeRecord {
     /// RFC 8707 resources the authorization was for: the audience of its access tokens.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
+    /// Claims an external consent app added to the ID token (never a reserved one, see
+    /// [`RESERVED_ID_TOKEN_CLAIMS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_claims: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Claims an external consent app added for the access token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_claims: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// ID token claims an external consent app (`session.id_token`) may not set: the ones Gatehouse
+/// sets and the ones a relying party checks.
+pub const RESERVED_ID_TOKEN_CLAIMS: [&str; 16] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "azp",
+    "at_hash",
+    "c_hash",
+    "sid",
+    "jti",
+    "s_hash",
+];
+
+/// Access token claims an external consent app (`session.access_token`) may not set.
+pub const RESERVED_ACCESS_TOKEN_CLAIMS: [&str; 13] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "client_id",
+    "scope",
+    "cnf",
+    "auth_time",
+    "acr",
+    "amr",
+];
+
+/// The first reserved name among `claims`, if any.
+pub fn reserved_claim<'a>(
+    claims: &'a serde_json::Map<String, serde_json::Value>,
+    reserved: &[&str],
+) -> Option<&'a str> {
+    claims
+        .keys()
+        .map(String::as_str)
+        .find(|k| reserved.contains(k))
 }
 
 impl AuthorizationCodeRecord {
@@ -287,6 +343,8 @@ mod tests {
             issued_at: NOW - 5,
             issued_at_ms: (NOW - 5) * 1000 + 250,
             resources: Vec::new(),
+            id_token_claims: None,
+            access_token_claims: None,
         }
     }
 

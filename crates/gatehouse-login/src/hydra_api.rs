@@ -20,6 +20,9 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, put};
 use gatehouse_core::authorize::ValidatedAuthorization;
 use gatehouse_core::error::{ErrorCode, OAuthError};
+use gatehouse_core::grant::{
+    RESERVED_ACCESS_TOKEN_CLAIMS, RESERVED_ID_TOKEN_CLAIMS, reserved_claim,
+};
 use gatehouse_core::scope::ScopeSet;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -30,44 +33,6 @@ use crate::form::Fields;
 use crate::redirect;
 use crate::state::LoginState;
 use crate::token_client::ClientDisplay;
-
-/// Claims an external app may not set in an ID token (`session.id_token`): the ones Gatehouse
-/// sets and the ones whose meaning a relying party checks.
-pub const RESERVED_ID_TOKEN_CLAIMS: [&str; 16] = [
-    "iss",
-    "sub",
-    "aud",
-    "exp",
-    "iat",
-    "nbf",
-    "auth_time",
-    "nonce",
-    "acr",
-    "amr",
-    "azp",
-    "at_hash",
-    "c_hash",
-    "sid",
-    "jti",
-    "s_hash",
-];
-
-/// Claims an external app may not set in an access token (`session.access_token`).
-pub const RESERVED_ACCESS_TOKEN_CLAIMS: [&str; 13] = [
-    "iss",
-    "sub",
-    "aud",
-    "exp",
-    "iat",
-    "nbf",
-    "jti",
-    "client_id",
-    "scope",
-    "cnf",
-    "auth_time",
-    "acr",
-    "amr",
-];
 
 /// The routes, at Hydra v2's admin paths.
 ///
@@ -443,7 +408,7 @@ fn extra_claims(
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(map)) => {
-            if let Some(name) = map.keys().find(|k| reserved.contains(&k.as_str())) {
+            if let Some(name) = reserved_claim(&map, reserved) {
                 return Err(ApiError::bad_request(format!(
                     "session.{what} must not set the reserved claim {name}"
                 )));

@@ -6,7 +6,9 @@ use gatehouse_core::authorize::{
 };
 use gatehouse_core::client::{Client, ClientId};
 use gatehouse_core::error::{ErrorCode, OAuthError};
-use gatehouse_core::grant::AuthorizationCodeRecord;
+use gatehouse_core::grant::{
+    AuthorizationCodeRecord, RESERVED_ACCESS_TOKEN_CLAIMS, RESERVED_ID_TOKEN_CLAIMS, reserved_claim,
+};
 use gatehouse_core::lockout::{Blocked, Lock, LoginLimits};
 use gatehouse_core::redirect::RedirectUri;
 use gatehouse_core::scope::{ScopeDefinition, ScopeSet};
@@ -16,6 +18,16 @@ use gatehouse_core::user::User;
 use std::sync::{Arc, OnceLock};
 
 use crate::issue::AUTHORIZATION_CODE_PREFIX;
+
+type Claims = serde_json::Map<String, serde_json::Value>;
+
+/// Claims an external consent app adds to the tokens of one authorization (Hydra's
+/// `session.id_token` and `session.access_token`), kept in the code record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CodeClaims {
+    pub id_token: Option<Claims>,
+    pub access_token: Option<Claims>,
+}
 use crate::password::{PasswordHashParams, hash_password, verify_password};
 use crate::service::{TokenService, store_error};
 
@@ -321,6 +333,41 @@ impl TokenService {
         auth_time: i64,
         session_id: Option<&str>,
     ) -> Result<String, OAuthError> {
+        self.issue_authorization_code_with(
+            request,
+            subject,
+            granted,
+            auth_time,
+            session_id,
+            CodeClaims::default(),
+        )
+        .await
+    }
+
+    /// [`Self::issue_authorization_code`] with the claims an external consent app added
+    /// (`session.id_token`, `session.access_token`); a reserved claim name is refused.
+    pub async fn issue_authorization_code_with(
+        &self,
+        request: &ValidatedAuthorization,
+        subject: &str,
+        granted: &ScopeSet,
+        auth_time: i64,
+        session_id: Option<&str>,
+        extra: CodeClaims,
+    ) -> Result<String, OAuthError> {
+        let reserved = |claims: &Option<Claims>, names: &[&str]| {
+            claims
+                .as_ref()
+                .and_then(|c| reserved_claim(c, names))
+                .is_some()
+        };
+        if reserved(&extra.id_token, &RESERVED_ID_TOKEN_CLAIMS)
+            || reserved(&extra.access_token, &RESERVED_ACCESS_TOKEN_CLAIMS)
+        {
+            return Err(OAuthError::invalid_request(
+                "the extra token claims name a reserved claim",
+            ));
+        }
         if !granted.is_subset_of(&request.scope) {
             return Err(OAuthError::new(
                 ErrorCode::InvalidScope,
@@ -368,6 +415,8 @@ impl TokenService {
             issued_at: issued_at_ms.div_euclid(1000),
             issued_at_ms,
             resources,
+            id_token_claims: extra.id_token.filter(|c| !c.is_empty()),
+            access_token_claims: extra.access_token.filter(|c| !c.is_empty()),
         };
         Records::new(self.short_lived.as_ref())
             .put(

@@ -6,6 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::client::{AccessTokenStrategy, Client, IdTokenClaims};
 use gatehouse_core::error::OAuthError;
+use gatehouse_core::grant::RESERVED_ID_TOKEN_CLAIMS;
 use gatehouse_core::grant::{AccessTokenRecord, GrantRevocationReason};
 use gatehouse_core::scope::ScopeSet;
 use gatehouse_core::secret::random_token;
@@ -94,6 +95,14 @@ struct IdToken<'a> {
     /// The granted scopes' user claims, for clients registered with `id_token_claims: scopes`.
     #[serde(flatten)]
     user_claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What an ID token carries besides the user: the request's `nonce`, and the claims an external
+/// consent app added (`session.id_token`; reserved names are dropped).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct IdTokenExtras<'a> {
+    pub nonce: Option<&'a str>,
+    pub claims: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 /// What a refresh-token family is restricted to besides its scope.
@@ -308,11 +317,12 @@ impl TokenService {
         subject: &str,
         scope: &ScopeSet,
         auth_time: i64,
-        nonce: Option<&str>,
+        extras: IdTokenExtras<'_>,
         access_token: &str,
     ) -> Result<String, OAuthError> {
+        let nonce = extras.nonce;
         // Only clients that ask for profile claims in the ID token pay for reading the user.
-        let user_claims = match client.metadata.id_token_claims {
+        let mut user_claims = match client.metadata.id_token_claims {
             IdTokenClaims::Scopes if scope.contains("profile") || scope.contains("email") => self
                 .durable
                 .get_user(subject)
@@ -322,6 +332,13 @@ impl TokenService {
                 .unwrap_or_default(),
             _ => serde_json::Map::new(),
         };
+        // An external consent app's claims never override a reserved or a user claim.
+        for (name, value) in extras.claims.into_iter().flatten() {
+            if !RESERVED_ID_TOKEN_CLAIMS.contains(&name.as_str()) && !user_claims.contains_key(name)
+            {
+                user_claims.insert(name.clone(), value.clone());
+            }
+        }
         let now = self.clock.unix();
         let alg = self.settings.id_token_algorithm;
         let claims = IdToken {

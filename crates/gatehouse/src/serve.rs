@@ -374,6 +374,7 @@ fn hydra_api(config: &Config, login: &gatehouse_login::LoginState) -> Option<Rou
         axum::middleware::from_fn_with_state(
             BrowserGuard {
                 token_required: config.admin_token.is_some(),
+                bodyless_put_delete: true,
             },
             refuse_browsers,
         ),

@@ -211,7 +211,7 @@ async fn an_external_app_signs_in_and_consents_and_the_client_gets_tokens() {
         let tokens = ui.redeem(&params["code"]).await;
         let id_token = jwt_claims(tokens.id_token.as_deref().unwrap());
         assert_eq!(id_token["sub"], ALICE, "{}", ui.name);
-        // assert_eq!(id_token["tenant"], "acme", "{}: {id_token}", ui.name);
+        assert_eq!(id_token["tenant"], "acme", "{}: {id_token}", ui.name);
         assert!(tokens.refresh_token.is_some());
 
         // The second run: the session is reused (skip) and the consent remembered.

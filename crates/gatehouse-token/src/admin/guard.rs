@@ -30,6 +30,11 @@ pub struct BrowserGuard {
     /// An admin token protects the listener: the origin and host checks are not needed (a
     /// browser does not hold the token), only the JSON rule applies.
     pub token_required: bool,
+    /// Let a PUT or DELETE without a body through without `Content-Type` (Hydra's SDK sends
+    /// logout accepts and session deletions so). Safe: no browser sends a cross-site PUT or
+    /// DELETE without a CORS preflight, which the admin API never answers. Off for the admin
+    /// API itself; on for the login/consent challenge API (external UI mode).
+    pub bodyless_put_delete: bool,
 }
 
 /// Paths exempt from the JSON rule: reads shaped as form posts.
@@ -56,7 +61,14 @@ pub async fn refuse_browsers(
         *method,
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     );
-    if writes && !FORM_READS.contains(&request.uri().path()) && !is_json(headers) {
+    let bodyless_exempt = guard.bodyless_put_delete
+        && matches!(*method, Method::PUT | Method::DELETE)
+        && is_bodyless(headers);
+    if writes
+        && !bodyless_exempt
+        && !FORM_READS.contains(&request.uri().path())
+        && !is_json(headers)
+    {
         return (
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::invalid_request(
@@ -66,6 +78,15 @@ pub async fn refuse_browsers(
             .into_response();
     }
     next.run(request).await
+}
+
+/// No `Content-Type`, no chunked body, and a `Content-Length` of 0 or none.
+fn is_bodyless(headers: &HeaderMap) -> bool {
+    headers.get(header::CONTENT_TYPE).is_none()
+        && headers.get(header::TRANSFER_ENCODING).is_none()
+        && headers
+            .get(header::CONTENT_LENGTH)
+            .is_none_or(|v| v.as_bytes() == b"0")
 }
 
 fn forbidden(reason: &'static str) -> Response {

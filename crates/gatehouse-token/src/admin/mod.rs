@@ -243,6 +243,7 @@ pub fn listener(
         .layer(axum::middleware::from_fn_with_state(
             BrowserGuard {
                 token_required: admin_token.is_some(),
+                bodyless_put_delete: false,
             },
             refuse_browsers,
         ));

@@ -113,6 +113,8 @@ pub(crate) struct UserGrant<'a> {
     pub grant_id: &'a str,
     pub auth_time: i64,
     pub nonce: Option<&'a str>,
+    /// Claims an external consent app added to the ID token.
+    pub id_token_claims: Option<&'a serde_json::Map<String, serde_json::Value>>,
     pub authorized_at_ms: i64,
     /// RFC 8707: the resources the grant was authorized for (a refresh family keeps them).
     pub resources: &'a [String],
@@ -141,6 +143,7 @@ impl TokenService {
                 grant_id: &record.grant_id,
                 auth_time: record.auth_time,
                 nonce: record.nonce.as_deref(),
+                id_token_claims: record.id_token_claims.as_ref(),
                 authorized_at_ms: record.authorized_at_ms(),
                 resources: &record.resources,
                 audience: &audience,
@@ -197,7 +200,10 @@ impl TokenService {
                     grant.subject,
                     grant.scope,
                     grant.auth_time,
-                    grant.nonce,
+                    crate::issue::IdTokenExtras {
+                        nonce: grant.nonce,
+                        claims: grant.id_token_claims,
+                    },
                     &access_token,
                 )
                 .await?,

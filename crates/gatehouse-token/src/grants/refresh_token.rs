@@ -106,7 +106,7 @@ impl Grant for RefreshTokenGrant {
                     &current.subject,
                     &scope,
                     auth_time.unwrap_or_else(|| service.clock.unix()),
-                    None,
+                    crate::issue::IdTokenExtras::default(),
                     &access_token,
                 )
                 .await;

@@ -277,14 +277,33 @@ impl TokenServiceRpc for TokenGrpc {
                     .ok_or_else(|| malformed(MalformedMessage::missing("request")))?,
             )
             .await?;
+        let claims = |name: &'static str, json: Option<&str>| match json {
+            None => Ok(None),
+            Some(json) => match serde_json::from_str::<serde_json::Value>(json) {
+                Ok(serde_json::Value::Object(map)) => Ok(Some(map)),
+                _ => Err(malformed(MalformedMessage {
+                    code: gatehouse_core::error::ErrorCode::InvalidRequest,
+                    field: name,
+                    reason: "must be a JSON object".into(),
+                })),
+            },
+        };
+        let extra = crate::authorization::CodeClaims {
+            id_token: claims("id_token_claims", request.id_token_claims.as_deref())?,
+            access_token: claims(
+                "access_token_claims",
+                request.access_token_claims.as_deref(),
+            )?,
+        };
         let code = self
             .service
-            .issue_authorization_code(
+            .issue_authorization_code_with(
                 &authorization,
                 subject,
                 &granted,
                 request.auth_time,
                 request.session_id.as_deref(),
+                extra,
             )
             .await
             .map_err(|e| domain(&e))?;

@@ -418,3 +418,40 @@ fn an_unknown_registration_grant_or_auth_method_names_the_key() {
         );
     }
 }
+
+#[test]
+fn external_ui_mode_needs_the_login_and_consent_urls() {
+    assert_config_failure(
+        &[
+            ("GATEHOUSE_UI", "external"),
+            (
+                "GATEHOUSE_URLS_CONSENT",
+                "https://login.example.com/consent",
+            ),
+        ],
+        &["serve", "all", "--dev"],
+        "urls_login",
+    );
+    assert_config_failure(
+        &[
+            ("GATEHOUSE_UI", "external"),
+            ("GATEHOUSE_URLS_LOGIN", "https://login.example.com/login"),
+        ],
+        &["serve", "all", "--dev"],
+        "urls_consent",
+    );
+    assert_config_failure(
+        &[
+            ("GATEHOUSE_UI", "external"),
+            ("GATEHOUSE_URLS_LOGIN", "https://login.example.com/login"),
+            ("GATEHOUSE_URLS_CONSENT", "login.example.com/consent"),
+        ],
+        &["serve", "all", "--dev"],
+        "urls_consent",
+    );
+    assert_config_failure(
+        &[("GATEHOUSE_UI", "hydra")],
+        &["serve", "all", "--dev"],
+        "ui",
+    );
+}

@@ -13,6 +13,7 @@ mod cli_rows;
 mod cli_sessions;
 mod config;
 mod deploy;
+mod external_ui;
 mod faults;
 mod flow;
 mod grpc_tls;

@@ -191,6 +191,57 @@ async fn issue_authorization_code_refuses_a_public_client_without_pkce() {
     }
 }
 
+/// Whoever calls, extra claims of an external consent app cannot name a reserved claim (`sub`,
+/// `iss`, `aud`, …) nor be anything but a JSON object.
+#[tokio::test]
+async fn extra_token_claims_cannot_override_reserved_claims() {
+    for g in servers().await {
+        let mut raw = g.raw().await;
+        let request = |id_token: Option<&str>, access_token: Option<&str>| {
+            pb::IssueAuthorizationCodeRequest {
+                request: Some(pb::AuthorizationRequest {
+                    client_id: CLI.into(),
+                    redirect_uri: "http://127.0.0.1:5555/callback".into(),
+                    redirect_uri_given: true,
+                    scope: "openid".into(),
+                    code_challenge: Some(CHALLENGE.into()),
+                    ..Default::default()
+                }),
+                subject: ALICE.into(),
+                granted_scope: "openid".into(),
+                auth_time: 1_767_225_600,
+                id_token_claims: id_token.map(str::to_owned),
+                access_token_claims: access_token.map(str::to_owned),
+                ..Default::default()
+            }
+        };
+        for (id_token, access_token) in [
+            (Some(r#"{"sub":"mallory"}"#), None),
+            (Some(r#"{"iss":"https://evil.example"}"#), None),
+            (Some(r#"{"aud":"other-client"}"#), None),
+            (Some(r#"["not", "an object"]"#), None),
+            (None, Some(r#"{"client_id":"other"}"#)),
+        ] {
+            let status = raw
+                .issue_authorization_code(request(id_token, access_token))
+                .await
+                .unwrap_err();
+            assert_eq!(
+                status.code(),
+                Code::InvalidArgument,
+                "{}: {id_token:?} {access_token:?}",
+                g.name
+            );
+        }
+        let issued = raw
+            .issue_authorization_code(request(Some(r#"{"tenant":"acme"}"#), None))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(issued.code.starts_with("gh_ac_"), "{}", g.name);
+    }
+}
+
 #[tokio::test]
 async fn an_issued_code_is_redeemed_once_at_the_token_endpoint() {
     for g in servers().await {

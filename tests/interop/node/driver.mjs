@@ -1192,9 +1192,6 @@ scenarios.push(
     }
     check(url.href.startsWith(back), `the browser is back at post_logout_redirect_uri (${url.href})`);
     check(url.searchParams.get('state') === state, 'post-logout redirect carries the state');
-    const logout = (await loginAppEvents()).slice(seenBefore).filter((e) => e.step === 'logout');
-    check(logout.length === 1 && logout[0].decision === 'accept', `the app saw one logout request and accepted it (${steps(logout)}; the browser went ${hops.join(' -> ')})`);
-    check(logout[0].subject === claims.sub && logout[0].rp_initiated === true, `logout request: subject ${logout[0].subject}, rp_initiated ${logout[0].rp_initiated}`);
     // After: the session is gone.
     const after = await externalAuthorize(config, hint, { browser, extra: { prompt: 'none' } });
     const e = await expectError(() => client.authorizationCodeGrant(config, after.callback, after.checks), 'prompt=none after logout');
@@ -1202,6 +1199,9 @@ scenarios.push(
       throw new Error(`expected AuthorizationResponseError, got ${describe(e)}`);
     }
     check(e.error === 'login_required', `error === 'login_required' (got '${e.error}')`);
+    const logout = (await loginAppEvents()).slice(seenBefore).filter((e) => e.step === 'logout');
+    check(logout.length === 1 && logout[0].decision === 'accept', `the app saw one logout request and accepted it (${steps(logout)}; the browser went ${hops.join(' -> ')}; the session did end: prompt=none after: error=${e.error})`);
+    check(logout[0].subject === claims.sub && logout[0].rp_initiated === true, `logout request: subject ${logout[0].subject}, rp_initiated ${logout[0].rp_initiated}`);
     return `prompt=none before: code; buildEndSessionUrl → logout challenge accepted (subject, rp_initiated), back with state; prompt=none after: error=${e.error}`;
   }],
 );

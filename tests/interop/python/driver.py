@@ -919,18 +919,18 @@ def s14_logout():
     check(url.startswith(back), "the browser is back at post_logout_redirect_uri (%s)" % url)
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
     check(query.get("state") == state, "post-logout redirect carries the state")
-    logout = [e for e in login_app_events()[seen_before:] if e["step"] == "logout"]
-    check(len(logout) == 1 and logout[0].get("decision") == "accept",
-          "the app saw one logout request and accepted it (%s; the browser went %s)" % (
-              steps(logout), " -> ".join(hops)))
-    check(logout[0]["subject"] == claims["sub"] and logout[0]["rp_initiated"] is True,
-          "logout request: subject %r, rp_initiated %r" % (
-              logout[0]["subject"], logout[0]["rp_initiated"]))
     # After: the session is gone.
     after = Flow(flow.provider, flow.session, "openid profile",
                  extra={"login_hint": hint, "prompt": "none"}, browser=browser)
     msg = expect_oauth_error(expect_error(after.exchange, "prompt=none after logout"),
                              "login_required")
+    logout = [e for e in login_app_events()[seen_before:] if e["step"] == "logout"]
+    check(len(logout) == 1 and logout[0].get("decision") == "accept",
+          "the app saw one logout request and accepted it (%s; the browser went %s; the "
+          "session did end: prompt=none after: %s)" % (steps(logout), " -> ".join(hops), msg))
+    check(logout[0]["subject"] == claims["sub"] and logout[0]["rp_initiated"] is True,
+          "logout request: subject %r, rp_initiated %r" % (
+              logout[0]["subject"], logout[0]["rp_initiated"]))
     return "prompt=none before: code; logout challenge accepted (subject, rp_initiated), " \
         "back with state; prompt=none after: %s" % msg
 

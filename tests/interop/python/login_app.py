@@ -120,8 +120,21 @@ class App:
             # The user signed in here (a real app checks a password): remember them.
             answer = self.api.accept_o_auth2_login_request(challenge, AcceptOAuth2LoginRequest(
                 subject=self.subject, remember=True, remember_for=REMEMBER_FOR))
+            # What a reload of this page would see: Hydra answers 410 with the same redirect_to.
+            event["get_after_accept"] = self.get_again(challenge, answer.redirect_to)
             self.record(decision="accept", **event)
         return answer.redirect_to
+
+    def get_again(self, challenge, redirect_to):
+        """Recorded only (no verdict): the answer to a second GET of an answered challenge."""
+        try:
+            again = self.api.get_o_auth2_login_request(challenge)
+            return "200 (skip=%s)" % again.skip
+        except ApiException as e:
+            same = getattr(e.data, "redirect_to", None) == redirect_to
+            return "%s%s" % (e.status, " with the same redirect_to" if same else "")
+        except Exception as e:  # noqa: BLE001 - recorded for the report
+            return "%s: %s" % (type(e).__name__, one_line(str(e))[:200])
 
     def consent(self, challenge):
         req = self.api.get_o_auth2_consent_request(challenge)

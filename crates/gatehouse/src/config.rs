@@ -907,6 +907,20 @@ impl Config {
                 ));
             }
         }
+        if role == Role::Login
+            && self.ui == "external"
+            && !self.login_admin_addr.ip().is_loopback()
+            && self.admin_token.is_none()
+        {
+            return Err(ConfigError::new(
+                "admin_token",
+                format!(
+                    "is required because, with GATEHOUSE_UI=external, the login admin listener serves the login/consent challenge API and binds to the non-loopback address {}",
+                    self.login_admin_addr
+                ),
+                "set GATEHOUSE_ADMIN_TOKEN to a long random value, or bind GATEHOUSE_LOGIN_ADMIN_ADDR to 127.0.0.1",
+            ));
+        }
         if matches!(role, Role::All | Role::Token)
             && !self.admin_addr.ip().is_loopback()
             && self.admin_token.is_none()

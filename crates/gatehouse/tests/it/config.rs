@@ -455,3 +455,24 @@ fn external_ui_mode_needs_the_login_and_consent_urls() {
         "ui",
     );
 }
+
+/// The challenge API accepts logins for any subject: in external UI mode the login process's
+/// admin listener serves it, so off loopback it needs the admin token as the admin listener does.
+#[test]
+fn external_ui_mode_off_loopback_login_admin_listener_needs_a_token() {
+    assert_config_failure(
+        &[
+            ("GATEHOUSE_UI", "external"),
+            ("GATEHOUSE_URLS_LOGIN", "https://login.example.com/login"),
+            (
+                "GATEHOUSE_URLS_CONSENT",
+                "https://login.example.com/consent",
+            ),
+            ("GATEHOUSE_TOKEN_GRPC_URL", "http://127.0.0.1:4446"),
+            ("GATEHOUSE_LOGIN_ADMIN_ADDR", "0.0.0.0:4448"),
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+        ],
+        &["serve", "login", "--dev"],
+        "admin_token",
+    );
+}

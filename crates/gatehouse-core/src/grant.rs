@@ -72,7 +72,7 @@ pub const RESERVED_ID_TOKEN_CLAIMS: [&str; 16] = [
 ];
 
 /// Access token claims an external consent app (`session.access_token`) may not set.
-pub const RESERVED_ACCESS_TOKEN_CLAIMS: [&str; 13] = [
+pub const RESERVED_ACCESS_TOKEN_CLAIMS: [&str; 14] = [
     "iss",
     "sub",
     "aud",
@@ -81,6 +81,7 @@ pub const RESERVED_ACCESS_TOKEN_CLAIMS: [&str; 13] = [
     "nbf",
     "jti",
     "client_id",
+    "client_incarnation",
     "scope",
     "cnf",
     "auth_time",

@@ -567,3 +567,35 @@ async fn consent_sessions_are_listed_and_revoking_them_ends_access() {
         assert_eq!(request.body["skip"], false);
     }
 }
+
+#[tokio::test]
+async fn errors_that_cannot_reach_the_client_go_to_the_error_url_when_set() {
+    const ERROR_APP: &str = "https://login.example.com/error";
+    for ui in uis_with(|c| {
+        external(c);
+        if let Some(e) = c.external.as_mut() {
+            e.error_url = Some(ERROR_APP.into());
+        }
+    })
+    .await
+    {
+        let mut victim = ui.browser();
+        let login = start(&mut victim, &cli_authorize(SEED_SCOPE, &[])).await;
+        let accepted = accept_login(&ui, &login, json!({"subject": ALICE})).await;
+        let mut attacker = ui.browser_from("198.51.100.9:40000");
+        let stolen = attacker.get(&local(&accepted.str("redirect_to"))).await;
+        assert_eq!(stolen.status, StatusCode::SEE_OTHER, "{}", ui.name);
+        assert!(
+            stolen
+                .location()
+                .starts_with(&format!("{ERROR_APP}?error=")),
+            "{}",
+            stolen.location()
+        );
+        assert!(!param(stolen.location(), "error_description").is_empty());
+        let unknown = victim
+            .get("/oauth2/auth?login_verifier=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+            .await;
+        assert!(unknown.location().starts_with(ERROR_APP), "{}", ui.name);
+    }
+}

@@ -11,6 +11,9 @@ python/requirements.txt, run with the suite's virtualenv):
   tools.py jwk DIR                     a throwaway P-256 client key: DIR/private.pem (PKCS#8),
                                        DIR/jwks.json (its public JWK Set); prints the kid
   tools.py wait CA TIMEOUT URL...      waits until every URL answers 200 (bounded)
+  tools.py scenarios SCENARIOS DEP     the names of the scenarios deployment DEP runs (a
+                                       scenario marked `@DEP`, or, on a deployment no scenario
+                                       marks, every unmarked one), space-separated
   tools.py table SCENARIOS RESULTS...  prints the results table and the closing "N passed, M
                                        failed" line; exits 1 if anything failed or is missing. A
                                        driver may answer N/A (with the reason) for a scenario its
@@ -281,13 +284,37 @@ def wait(ca, timeout, urls):
 # results table
 
 
-def table(scenarios_file, result_files):
+def read_scenarios(scenarios_file):
+    """The scenarios in table order; {scenario: [library...]} for those only some libraries
+    drive; {scenario: [deployment...]} for those that run on some deployments only (`@X`)."""
     with open(scenarios_file) as f:
         entries = [line.split("#", 1)[0].split() for line in f]
     entries = [e for e in entries if e]
     scenarios = [e[0] for e in entries]
-    # "<scenario> <library>...": only those libraries drive it (the others have no such API).
-    drivers = {e[0]: e[1:] for e in entries if len(e) > 1}
+    drivers = {e[0]: [w for w in e[1:] if not w.startswith("@")] for e in entries}
+    drivers = {s: libs for s, libs in drivers.items() if libs}
+    placed = {e[0]: [w[1:] for w in e[1:] if w.startswith("@")] for e in entries}
+    placed = {s: deps for s, deps in placed.items() if deps}
+    return scenarios, drivers, placed
+
+
+def runs_on(placed, scenario, deployment):
+    """A scenario marked `@D` runs on D only; a deployment some scenario names that way runs
+    only the scenarios marked for it; every other scenario runs on every other deployment."""
+    if scenario in placed:
+        return deployment in placed[scenario]
+    return not any(deployment in deps for deps in placed.values())
+
+
+def deployment_scenarios(scenarios_file, deployment):
+    scenarios, _, placed = read_scenarios(scenarios_file)
+    print(" ".join(s for s in scenarios if runs_on(placed, s, deployment)))
+
+
+def table(scenarios_file, result_files):
+    # "<scenario> <library>...": only those libraries drive it (the others have no such API);
+    # "@<deployment>...": it runs on those deployments only.
+    scenarios, drivers, placed = read_scenarios(scenarios_file)
     only = os.environ.get("INTEROP_ONLY")  # the run script's filter: only those are expected
     if only:
         scenarios = [s for s in scenarios if only in s]
@@ -313,6 +340,8 @@ def table(scenarios_file, result_files):
             seen.add(scenario)
             rows[(deployment, library, scenario)] = (verdict, message)
         for scenario in scenarios:
+            if not runs_on(placed, scenario, deployment):
+                continue
             if scenario not in seen and library not in drivers.get(scenario, [library]):
                 rows[(deployment, library, scenario)] = (
                     "N/A",
@@ -362,10 +391,12 @@ def table(scenarios_file, result_files):
     # The compact view: one column per deployment and library.
     cols = [(d, lib) for d in deployments for lib in libraries]
     head = ["scenario"] + ["%s/%s" % c for c in cols]
-    w0 = max(len(s) for s in scenarios + ["scenario"])
+    # Only the scenarios some deployment of this run runs.
+    shown = [s for s in scenarios if any(runs_on(placed, s, d) for d in deployments)]
+    w0 = max(len(s) for s in shown + ["scenario"])
     print("| " + " | ".join([head[0].ljust(w0)] + head[1:]) + " |")
     print("|" + "|".join(["-" * (w0 + 2)] + ["-" * (len(h) + 2) for h in head[1:]]) + "|")
-    for s in scenarios:
+    for s in shown:
         cells = [s.ljust(w0)]
         for c, h in zip(cols, head[1:]):
             verdict = rows.get((c[0], c[1], s), ("-", ""))[0]
@@ -394,6 +425,8 @@ def main(argv):
         run_proxy(int(args[0]), args[1], args[2], routes)
     elif cmd == "wait":
         wait(args[0], float(args[1]), args[2:])
+    elif cmd == "scenarios":
+        deployment_scenarios(args[0], args[1])
     elif cmd == "table":
         sys.exit(table(args[0], args[1:]))
     else:

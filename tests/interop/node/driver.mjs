@@ -160,7 +160,8 @@ class Browser {
       const eq = pair.indexOf('=');
       const name = pair.slice(0, eq).trim();
       const value = pair.slice(eq + 1).trim();
-      const expired = rest.some((a) => /^\s*max-age\s*=\s*(0|-)/i.test(a));
+      const expired = rest.some((a) => /^\s*max-age\s*=\s*(0|-)/i.test(a)
+        || (/^\s*expires\s*=/i.test(a) && Date.parse(a.split('=').slice(1).join('=')) <= Date.now()));
       if (!this.jar.has(url.origin)) this.jar.set(url.origin, new Map());
       if (expired) this.jar.get(url.origin).delete(name);
       else this.jar.get(url.origin).set(name, value);
@@ -365,7 +366,7 @@ async function cfg(kind) {
  * Authorization request built by the library (PKCE S256, state, nonce), the user's part in the
  * browser, and the callback the loopback listener received. The code is not exchanged yet.
  */
-async function authorize(config, scope, { decision = 'allow', port = 0, path = '/callback', host, build } = {}) {
+async function authorize(config, scope, { decision = 'allow', port = 0, path = '/callback', host, build, extra = {}, browser } = {}) {
   const cb = await Callback.listen(port);
   try {
     const redirectUri = `http://${host ?? '127.0.0.1'}:${cb.port}${path}`;
@@ -383,9 +384,10 @@ async function authorize(config, scope, { decision = 'allow', port = 0, path = '
       nonce: checks.expectedNonce,
       code_challenge: await client.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
+      ...extra,
     };
     const url = build ? await build(config, parameters) : client.buildAuthorizationUrl(config, parameters);
-    await new Browser().authorize(url, redirectUri, decision);
+    await (browser ?? new Browser()).authorize(url, redirectUri, decision);
     return { callback: cb.take(redirectUri), checks, redirectUri };
   } finally {
     cb.close();
@@ -1093,9 +1095,149 @@ scenarios.push(
   }],
 );
 
+// ------------------------------------------------------------------------------------------
+// deployment X: login, consent and logout by the external app (python/login_app.py, written
+// with Ory's SDK); the browser follows its redirects, and the client's login_hint stands for
+// the user's choice there (see login_app.py)
+
+const REJECT_DESCRIPTION = {
+  login: 'The user refused to sign in at the external login app.',
+  consent: 'The user denied access at the external consent app.',
+};
+
+async function loginAppEvents(hint) {
+  const res = await fetch(`${env('INTEROP_LOGIN_APP_URL')}/events`);
+  check(res.status === 200, `the login app's /events answered ${res.status}`);
+  const events = await res.json();
+  return hint === undefined ? events : events.filter((e) => e.login_hint === hint);
+}
+
+/** No remembered consent (it is the user's, not the browser's): each scenario starts clean. */
+async function loginAppReset() {
+  const res = await fetch(`${env('INTEROP_LOGIN_APP_URL')}/reset`);
+  const text = await res.text();
+  check(res.status === 200, `the login app's /reset: HTTP ${res.status} ${text.slice(0, 300)}`);
+}
+
+function steps(events) {
+  return events.map((e) => `${e.step}:${e.decision ?? 'error'}${e.error ? `(${e.error.slice(0, 120)})` : ''}`).join(',');
+}
+
+/** The public client's authorization (PKCE S256, state, nonce) with login_hint `hint`. */
+function externalAuthorize(config, hint, { browser, scope = 'openid profile', extra = {} } = {}) {
+  return authorize(config, scope, { browser, extra: { login_hint: hint, ...extra } });
+}
+
+function newHint(decision) {
+  return `${decision}-${crypto.randomUUID().slice(0, 12)}`;
+}
+
+scenarios.push(
+  ['14-external-login-consent', async () => {
+    await loginAppReset();
+    const config = await cfg('public');
+    const hint = newHint('accept');
+    const a = await externalAuthorize(config, hint, { scope: 'openid profile offline_access' });
+    const tokens = await client.authorizationCodeGrant(config, a.callback, a.checks);
+    const claims = tokens.claims();
+    const events = await loginAppEvents(hint);
+    check(events.map((e) => e.step).join() === 'login,consent', `the app saw one login and one consent request (${steps(events)})`);
+    const [login, consent] = events;
+    check(login.skip === false && consent.skip === false, 'no skip the first time');
+    check(login.client_id === PUBLIC_ID, `login request client_id (${login.client_id})`);
+    check([...(consent.requested_scope ?? [])].sort().join(' ') === 'offline_access openid profile', `consent requested_scope (${consent.requested_scope})`);
+    check(consent.subject === env('INTEROP_EXTERNAL_SUBJECT'), `consent subject is the one the login accepted (${consent.subject})`);
+    check(claims.sub === env('INTEROP_EXTERNAL_SUBJECT'), `ID token sub (${claims.sub})`);
+    check(claims.nonce === a.checks.expectedNonce, 'ID token nonce');
+    check(claims.patreon_tier === 'gold', `ID token patreon_tier from session.id_token (${JSON.stringify(claims.patreon_tier)})`);
+    check(tokens.scope?.split(' ').sort().join(' ') === 'offline_access openid profile', `granted scope (${tokens.scope})`);
+    check(tokens.refresh_token, 'a refresh token (offline_access granted)');
+    return `login + consent accepted with the Ory SDK; ${describeIdToken(claims)}, patreon_tier=${claims.patreon_tier}`;
+  }],
+
+  ['14-external-remember-skip', async () => {
+    await loginAppReset();
+    const config = await cfg('public');
+    const browser = new Browser();
+    const hint = newHint('accept');
+    const first = await externalAuthorize(config, hint, { browser });
+    await client.authorizationCodeGrant(config, first.callback, first.checks);
+    const second = await externalAuthorize(config, hint, { browser });
+    const tokens = await client.authorizationCodeGrant(config, second.callback, second.checks);
+    const claims = tokens.claims();
+    const events = (await loginAppEvents(hint)).filter((e) => 'skip' in e);
+    const seen = events.map((e) => `${e.step} skip=${e.skip}`).join(', ');
+    check(seen === 'login skip=false, consent skip=false, login skip=true, consent skip=true', `the app saw login and consent, then both again with skip: true (${seen})`);
+    check(events[2].subject === env('INTEROP_EXTERNAL_SUBJECT'), `the skipped login names the remembered subject (${events[2].subject})`);
+    check(claims.sub === env('INTEROP_EXTERNAL_SUBJECT') && claims.patreon_tier === 'gold', 'second ID token: sub and patreon_tier');
+    return `second authorization: login skip=true (subject ${events[2].subject}), consent skip=true, accepted without asking; ${describeIdToken(claims)}`;
+  }],
+
+  ...['login', 'consent'].map((step) => [`14-external-${step}-rejected`, async () => {
+    await loginAppReset();
+    const config = await cfg('public');
+    const hint = newHint(`reject-${step}`);
+    const a = await externalAuthorize(config, hint);
+    const e = await expectError(() => client.authorizationCodeGrant(config, a.callback, a.checks), `a callback after the app rejected the ${step}`);
+    if (!(e instanceof client.AuthorizationResponseError)) {
+      throw new Error(`expected AuthorizationResponseError, got ${describe(e)}`);
+    }
+    check(e.error === 'access_denied', `error === 'access_denied' (got '${e.error}')`);
+    check(e.error_description === REJECT_DESCRIPTION[step], `error_description is the app's (${JSON.stringify(e.error_description)})`);
+    check(!a.callback.searchParams.has('code'), 'no code in the callback');
+    const events = await loginAppEvents(hint);
+    const want = step === 'login' ? 'login' : 'login,consent';
+    check(events.map((x) => x.step).join() === want && events.at(-1).decision === 'reject', `the app saw ${want} (${steps(events)})`);
+    return `${step} rejected with the Ory SDK → AuthorizationResponseError error=${e.error} ${JSON.stringify(e.error_description)} (state and iss checked by the library)`;
+  }]),
+
+  ['14-external-logout', async () => {
+    await loginAppReset();
+    const config = await cfg('public');
+    const browser = new Browser();
+    const hint = newHint('accept');
+    const a = await externalAuthorize(config, hint, { browser });
+    const tokens = await client.authorizationCodeGrant(config, a.callback, a.checks);
+    const claims = tokens.claims();
+    // Before logout: the remembered session answers prompt=none.
+    const before = await externalAuthorize(config, hint, { browser, extra: { prompt: 'none' } });
+    check(before.callback.searchParams.has('code'), `prompt=none before logout gives a code (${before.callback.search})`);
+    // RP-initiated logout, the URL built by the library; the browser follows the redirects
+    // through the app's logout challenge back to post_logout_redirect_uri.
+    const back = env('INTEROP_POST_LOGOUT_URI');
+    const state = client.randomState();
+    let url = client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token, post_logout_redirect_uri: back, state });
+    const seenBefore = (await loginAppEvents()).length;
+    const hops = [];
+    for (let hop = 0; hop < 10 && !url.href.startsWith(back); hop++) {
+      const res = await browser.fetch(url);
+      const body = [302, 303].includes(res.status) ? '' : oneLine(await res.text()).slice(0, 200);
+      check([302, 303].includes(res.status), `logout: HTTP ${res.status} at ${url.pathname}: ${body}`);
+      url = new URL(res.headers.get('location'), url);
+      hops.push(`${url.origin}${url.pathname}`);
+    }
+    check(url.href.startsWith(back), `the browser is back at post_logout_redirect_uri (${url.href})`);
+    check(url.searchParams.get('state') === state, 'post-logout redirect carries the state');
+    // After: the session is gone.
+    const after = await externalAuthorize(config, hint, { browser, extra: { prompt: 'none' } });
+    const e = await expectError(() => client.authorizationCodeGrant(config, after.callback, after.checks), 'prompt=none after logout');
+    if (!(e instanceof client.AuthorizationResponseError)) {
+      throw new Error(`expected AuthorizationResponseError, got ${describe(e)}`);
+    }
+    check(e.error === 'login_required', `error === 'login_required' (got '${e.error}')`);
+    const logout = (await loginAppEvents()).slice(seenBefore).filter((e) => e.step === 'logout');
+    check(logout.length === 1 && logout[0].decision === 'accept', `the app saw one logout request and accepted it (${steps(logout)}; the browser went ${hops.join(' -> ')}; the session did end: prompt=none after: error=${e.error})`);
+    check(logout[0].subject === claims.sub && logout[0].rp_initiated === true, `logout request: subject ${logout[0].subject}, rp_initiated ${logout[0].rp_initiated}`);
+    return `prompt=none before: code; buildEndSessionUrl → logout challenge accepted (subject, rp_initiated), back with state; prompt=none after: error=${e.error}`;
+  }],
+);
+
 console.log(`LIBRARY ${LIB} ${VERSION}`);
 const only = process.env.INTEROP_ONLY;
+// The scenarios of this deployment (../run sets it from scenarios.txt); all when unset.
+const wanted = process.env.INTEROP_SCENARIOS === undefined ? undefined : new Set(process.env.INTEROP_SCENARIOS.split(/\s+/));
 for (const [name, fn] of scenarios) {
   if (only && !name.includes(only)) continue;
+  if (wanted && !wanted.has(name)) continue;
   await scenario(name, fn);
 }

@@ -290,7 +290,7 @@ class Flow:
     """An authorization the user has completed: the callback URL, and what the app kept."""
 
     def __init__(self, provider, sess, scope, decision="allow", port=0, host="127.0.0.1",
-                 path="/callback", nonce=True, extra=None):
+                 path="/callback", nonce=True, extra=None, browser=None):
         meta = provider.load_server_metadata()
         self.provider, self.session = provider, sess
         self.verifier = secrets.token_urlsafe(48)
@@ -304,7 +304,7 @@ class Flow:
                 meta["authorization_endpoint"], code_verifier=self.verifier,
                 redirect_uri=self.redirect_uri, scope=scope, **params,
             )
-            Browser().authorize(self.url, self.redirect_uri, decision)
+            (browser or Browser()).authorize(self.url, self.redirect_uri, decision)
             self.callback = cb.take(self.redirect_uri)
         self.params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.callback).query))
 
@@ -806,6 +806,158 @@ def s12_registration_management():
             client_id[:8], describe_id_token(claims), one_line(describe(e))[:60])
 
 
+# ------------------------------------------------------------------------------------------
+# deployment X: login, consent and logout by the external app (login_app.py, Ory's SDK); the
+# browser follows its redirects, the client's login_hint stands for the user's choice there
+
+
+def login_app_events(hint=None):
+    r = requests.get(env("INTEROP_LOGIN_APP_URL") + "/events", timeout=TIMEOUT)
+    check(r.status_code == 200, "the login app's /events answered %d" % r.status_code)
+    return [e for e in r.json() if hint is None or e.get("login_hint") == hint]
+
+
+def login_app_reset():
+    """No remembered consent (it is the user's, not the browser's): each scenario starts clean."""
+    r = requests.get(env("INTEROP_LOGIN_APP_URL") + "/reset", timeout=TIMEOUT)
+    check(r.status_code == 200, "the login app's /reset: HTTP %d %s" % (r.status_code, r.text[:300]))
+
+
+def external_flow(decision, browser=None, scope="openid profile", extra=None):
+    """An authorization of the public client (PKCE S256) through the external app, with
+    login_hint DECISION-<tag>; returns the flow and the hint."""
+    p = provider(PUBLIC_ID)
+    hint = "%s-%s" % (decision, secrets.token_hex(6))
+    params = dict(extra or {}, login_hint=hint)
+    flow = Flow(p, session(p, PUBLIC_ID), scope, extra=params, browser=browser)
+    return flow, hint
+
+
+def steps(events):
+    return ",".join("%s:%s%s" % (e["step"], e.get("decision", "error"),
+                                 "" if "error" not in e else "(%s)" % e["error"][:120])
+                    for e in events)
+
+
+def s14_login_consent():
+    login_app_reset()
+    flow, hint = external_flow("accept", scope="openid profile offline_access")
+    token = flow.exchange()
+    claims = flow.id_token(token)
+    events = login_app_events(hint)
+    check([e["step"] for e in events] == ["login", "consent"],
+          "the app saw one login and one consent request (%s)" % steps(events))
+    login, consent = events
+    check(login["skip"] is False and consent["skip"] is False, "no skip the first time")
+    check(login["client_id"] == PUBLIC_ID, "login request client_id (%s)" % login["client_id"])
+    check(set(consent["requested_scope"] or []) == {"openid", "profile", "offline_access"},
+          "consent requested_scope (%s)" % consent["requested_scope"])
+    check(consent["subject"] == env("INTEROP_EXTERNAL_SUBJECT"),
+          "consent subject is the one the login accepted (%s)" % consent["subject"])
+    check(claims["sub"] == env("INTEROP_EXTERNAL_SUBJECT"), "ID token sub (%s)" % claims["sub"])
+    check(claims.get("patreon_tier") == "gold",
+          "ID token patreon_tier from session.id_token (%r)" % claims.get("patreon_tier"))
+    check(set(token.get("scope", "").split()) == {"openid", "profile", "offline_access"},
+          "granted scope (%s)" % token.get("scope"))
+    check(token.get("refresh_token"), "a refresh token (offline_access granted)")
+    return "login + consent accepted with the Ory SDK; %s, patreon_tier=%s" % (
+        describe_id_token(claims), claims["patreon_tier"])
+
+
+def s14_remember_skip():
+    login_app_reset()
+    browser = Browser()
+    first, hint = external_flow("accept", browser=browser)
+    first.exchange()
+    second = Flow(first.provider, first.session, "openid profile",
+                  extra={"login_hint": hint}, browser=browser)
+    token = second.exchange()
+    claims = second.id_token(token)
+    events = login_app_events(hint)
+    check([(e["step"], e["skip"]) for e in events if "skip" in e] ==
+          [("login", False), ("consent", False), ("login", True), ("consent", True)],
+          "the app saw login and consent, then both again with skip: true (%s)" % ", ".join(
+              "%s skip=%s" % (e["step"], e.get("skip")) for e in events))
+    check(events[2]["subject"] == env("INTEROP_EXTERNAL_SUBJECT"),
+          "the skipped login names the remembered subject (%r)" % events[2]["subject"])
+    check(claims["sub"] == env("INTEROP_EXTERNAL_SUBJECT") and claims.get("patreon_tier") == "gold",
+          "second ID token: sub and patreon_tier")
+    return "second authorization: login skip=true (subject %s), consent skip=true, accepted " \
+        "without asking; %s" % (events[2]["subject"], describe_id_token(claims))
+
+
+def s14_rejected(step):
+    from login_app import REJECT_CONSENT_DESCRIPTION, REJECT_LOGIN_DESCRIPTION
+
+    description = REJECT_LOGIN_DESCRIPTION if step == "login" else REJECT_CONSENT_DESCRIPTION
+
+    def run():
+        login_app_reset()
+        flow, hint = external_flow("reject-" + step)
+        e = expect_error(flow.exchange, "a callback after the app rejected the %s" % step)
+        msg = expect_oauth_error(e, "access_denied")
+        check(e.description == description,
+              "error_description is the app's (%r)" % e.description)
+        check("code" not in flow.params, "no code in the callback")
+        events = login_app_events(hint)
+        want = ["login"] if step == "login" else ["login", "consent"]
+        check([e["step"] for e in events] == want and events[-1]["decision"] == "reject",
+              "the app saw %s (%s)" % ("+".join(want), steps(events)))
+        return "%s rejected with the Ory SDK -> %s %r (state and iss checked)" % (
+            step, msg, e.description)
+    return run
+
+
+def s14_logout():
+    login_app_reset()
+    browser = Browser()
+    flow, hint = external_flow("accept", browser=browser)
+    token = flow.exchange()
+    claims = flow.id_token(token)
+    meta = flow.provider.load_server_metadata()
+    # Before logout: the remembered session answers prompt=none.
+    before = Flow(flow.provider, flow.session, "openid profile",
+                  extra={"login_hint": hint, "prompt": "none"}, browser=browser)
+    check("code" in before.params, "prompt=none before logout gives a code (%s)" % before.params)
+    # RP-initiated logout (authlib has no client helper for it): the browser follows the
+    # redirects through the app's logout challenge back to post_logout_redirect_uri.
+    end_session = meta.get("end_session_endpoint")
+    check(end_session, "end_session_endpoint in discovery")
+    state = secrets.token_urlsafe(12)
+    back = env("INTEROP_POST_LOGOUT_URI")
+    url = end_session + "?" + urllib.parse.urlencode({
+        "id_token_hint": token["id_token"], "post_logout_redirect_uri": back, "state": state,
+        "client_id": PUBLIC_ID})
+    seen_before = len(login_app_events())
+    hops = []
+    for _ in range(10):
+        if url.startswith(back):
+            break
+        r = browser.http.get(url, headers={"Accept": "text/html"}, timeout=TIMEOUT,
+                             allow_redirects=False)
+        check(r.status_code in (302, 303), "logout: HTTP %d at %s: %s" % (
+            r.status_code, url.split("?")[0], " ".join(r.text.split())[:200]))
+        url = urllib.parse.urljoin(url, r.headers["Location"])
+        hops.append(url.split("?")[0])
+    check(url.startswith(back), "the browser is back at post_logout_redirect_uri (%s)" % url)
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+    check(query.get("state") == state, "post-logout redirect carries the state")
+    # After: the session is gone.
+    after = Flow(flow.provider, flow.session, "openid profile",
+                 extra={"login_hint": hint, "prompt": "none"}, browser=browser)
+    msg = expect_oauth_error(expect_error(after.exchange, "prompt=none after logout"),
+                             "login_required")
+    logout = [e for e in login_app_events()[seen_before:] if e["step"] == "logout"]
+    check(len(logout) == 1 and logout[0].get("decision") == "accept",
+          "the app saw one logout request and accepted it (%s; the browser went %s; the "
+          "session did end: prompt=none after: %s)" % (steps(logout), " -> ".join(hops), msg))
+    check(logout[0]["subject"] == claims["sub"] and logout[0]["rp_initiated"] is True,
+          "logout request: subject %r, rp_initiated %r" % (
+              logout[0]["subject"], logout[0]["rp_initiated"]))
+    return "prompt=none before: code; logout challenge accepted (subject, rp_initiated), " \
+        "back with state; prompt=none after: %s" % msg
+
+
 SCENARIOS = [
     ("1-discovery-jwks", s1_discovery_jwks),
     ("2-public-cli-pkce", s2_public_cli_pkce),
@@ -832,6 +984,11 @@ SCENARIOS = [
     ("11-device-denied", s11_device_denied),
     ("11-device-wrong-user-code", s11_device_wrong_user_code),
     ("12-registration-management", s12_registration_management),
+    ("14-external-login-consent", s14_login_consent),
+    ("14-external-remember-skip", s14_remember_skip),
+    ("14-external-login-rejected", s14_rejected("login")),
+    ("14-external-consent-rejected", s14_rejected("consent")),
+    ("14-external-logout", s14_logout),
     ("15-custom-claim", s15_custom_claim),
 ]
 
@@ -848,8 +1005,11 @@ def one_line(s):
 def run():
     print("LIBRARY %s %s" % (LIB, version("authlib")), flush=True)
     only = os.environ.get("INTEROP_ONLY")
+    # The scenarios of this deployment (../run sets it from scenarios.txt); all when unset.
+    wanted = os.environ.get("INTEROP_SCENARIOS")
+    wanted = set(wanted.split()) if wanted is not None else None
     for name, fn in SCENARIOS:
-        if only and only not in name:
+        if (only and only not in name) or (wanted is not None and name not in wanted):
             continue
         started = time.monotonic()
         try:
@@ -860,7 +1020,7 @@ def run():
                 traceback.print_exc(file=sys.stderr)
         print("%s: %.2f s" % (name, time.monotonic() - started), file=sys.stderr, flush=True)
     for name, reason in NOT_APPLICABLE:
-        if not only or only in name:
+        if (not only or only in name) and (wanted is None or name in wanted):
             print("RESULT %s %s N/A %s" % (LIB, name, reason), flush=True)
 
 

@@ -1375,11 +1375,19 @@ async fn main() -> Result<()> {
     let cfg = Config::from_env()?;
     let http = Http::new(&cfg.ca_pem)?;
     let only = std::env::var("INTEROP_ONLY").unwrap_or_default();
+    // The scenarios of this deployment (../run sets it from scenarios.txt); all when unset.
+    let wanted = std::env::var("INTEROP_SCENARIOS").ok();
+    let runs = |name: &str| {
+        (only.is_empty() || name.contains(&only))
+            && wanted
+                .as_deref()
+                .is_none_or(|w| w.split_whitespace().any(|s| s == name))
+    };
     let meta = match discover(&http, &cfg.issuer).await {
         Ok(meta) => meta,
         Err(e) => {
             // Nothing else can run without discovery; every scenario reports it.
-            for name in SCENARIOS {
+            for name in SCENARIOS.iter().filter(|name| runs(name)) {
                 report(name, Err(anyhow!("discovery failed: {e:#}")));
             }
             return Ok(());
@@ -1387,7 +1395,7 @@ async fn main() -> Result<()> {
     };
     let ctx = Ctx { cfg, http, meta };
     for name in SCENARIOS {
-        if !only.is_empty() && !name.contains(&only) {
+        if !runs(name) {
             continue;
         }
         let result = match name {
@@ -1414,7 +1422,7 @@ async fn main() -> Result<()> {
         report(name, result);
     }
     for (name, reason) in NOT_APPLICABLE {
-        if only.is_empty() || name.contains(&only) {
+        if runs(name) {
             println!("RESULT {LIB} {name} N/A {reason}");
         }
     }

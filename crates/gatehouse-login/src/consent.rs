@@ -163,9 +163,25 @@ pub async fn submit(State(state): State<LoginState>, headers: HeaderMap, body: B
             .record_consent(&subject, &request.client_id, &request.scope)
             .await
     {
-        return state.failure_page(t, &e).into_response();
+        let page = state.failure_page(t, &e).into_response();
+        if page.status().is_server_error() {
+            give_back(&state, id, &challenge).await;
+        }
+        return page;
     }
-    issue_code(&state, t, &challenge).await
+    let answer = issue_code(&state, t, &challenge).await;
+    if answer.status().is_server_error() {
+        give_back(&state, id, &challenge).await;
+    }
+    answer
+}
+
+/// A failure on the server's side spends nothing: the challenge taken for this answer is stored
+/// again, so the same form sent once more (after an outage) goes on.
+async fn give_back(state: &LoginState, id: &str, challenge: &crate::challenge::Challenge) {
+    if let Err(e) = state.challenges().save(id, challenge).await {
+        tracing::warn!(error = %e, "a challenge could not be given back after a server-side failure");
+    }
 }
 
 /// "Not you?": ends this browser's session and asks for a login for the same request.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::flow::{Browser, code_form, refresh_form};
+use crate::flow::{Browser, action, code_form, form, input, refresh_form};
 use gatehouse_testkit::e2e::{OwnRedis, Partner, Server};
 use gatehouse_testkit::fixtures::random_system_secret;
 use gatehouse_testkit::http::{free_port, is_listening, poll_until};
@@ -964,6 +964,73 @@ async fn a_code_exchange_refused_in_a_postgres_outage_still_works_after_it() {
     assert_eq!(status, 200, "the client's retry with the same code: {body}");
     assert!(body["refresh_token"].is_string(), "{body}");
     report("retry_safe: a code exchange answered 503 in a Postgres outage succeeded on the retry");
+    assert_no_panic(&server);
+    assert!(server.terminate().success());
+}
+
+/// The user's consent answered 503 while Postgres is down (remembering it needs the durable
+/// store) leaves the request answerable: the same form sent again after the outage gets the code.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_consent_answered_503_in_a_postgres_outage_works_on_the_retry() {
+    let (Some(pg), Some(redis)) = (OwnPostgres::init(), gatehouse_testkit::redis_url()) else {
+        return gatehouse_testkit::skipped(
+            "a_consent_answered_503_in_a_postgres_outage_works_on_the_retry",
+            "a private Postgres cluster and redis",
+        );
+    };
+    pg.start();
+    let server = gatehouse()
+        .server("all")
+        .env("DATABASE_URL", pg.url())
+        .env("REDIS_URL", redis)
+        .env(
+            "GATEHOUSE_SYSTEM_SECRET",
+            random_system_secret("retry-consent"),
+        )
+        .start();
+    let partner = Partner::register(&server, CALLBACK, None);
+    let browser = Browser::new(&Server::url(server.public, ""));
+    let login = browser.start(&partner, "retry-consent").await;
+    let f = form(&login.body, "login-form");
+    let signed_in = browser
+        .post(
+            &action(f),
+            &[
+                ("csrf_token", input(f, "csrf_token").as_str()),
+                ("challenge", input(f, "challenge").as_str()),
+                ("username", partner.username),
+                ("password", partner.password),
+            ],
+        )
+        .await;
+    let to = signed_in.location.clone().expect("to the consent page");
+    let consent = browser.get(&to).await;
+    let f = form(&consent.body, "consent-form");
+    let (csrf, challenge) = (input(f, "csrf_token"), input(f, "challenge"));
+    let answer = [
+        ("csrf_token", csrf.as_str()),
+        ("challenge", challenge.as_str()),
+        ("remember", "1"),
+        ("decision", "allow"),
+    ];
+    let consent_action = action(f);
+
+    pg.stop("fast");
+    let refused = browser.post(&consent_action, &answer).await;
+    assert!(
+        refused.status.is_server_error(),
+        "consent with Postgres down: {refused:?}"
+    );
+
+    pg.start();
+    ready_becomes(&server, 200, Duration::from_secs(20)).await;
+    let retried = browser.post(&consent_action, &answer).await;
+    let to = retried.location.clone().unwrap_or_default();
+    assert!(
+        retried.status == StatusCode::SEE_OTHER && to.starts_with(CALLBACK) && to.contains("code="),
+        "the same consent sent again after the outage: {retried:?}"
+    );
+    report("retry_safe: a consent answered 503 in a Postgres outage gave the code on the retry");
     assert_no_panic(&server);
     assert!(server.terminate().success());
 }

@@ -263,13 +263,13 @@ fn scopes(scope: &ScopeSet) -> Vec<&str> {
 
 /// Hydra: a `GET` of a challenge answered already is 410 with the `redirect_to` of the answer
 /// (the SDK's `OAuth2RedirectTo`), until the browser has used it.
-fn gone_if_answered(state: &LoginState, id: &str, ext: &ExternalState) -> Result<(), Response> {
+fn gone_if_answered(state: &LoginState, id: &str, ext: &ExternalState) -> Option<Response> {
     if !ext.answered() {
-        return Ok(());
+        return None;
     }
     let verifier = state.challenges().verifier_for(ext.phase.kind(), id);
     let name = format!("{}_verifier", ext.phase.kind());
-    Err(
+    Some(
         match redirect::with_query(&ext.request_url, &[(name.as_str(), verifier.as_str())]) {
             Some(url) => (StatusCode::GONE, Json(json!({ "redirect_to": url }))).into_response(),
             None => ApiError {
@@ -285,7 +285,7 @@ fn gone_if_answered(state: &LoginState, id: &str, ext: &ExternalState) -> Result
 async fn get_login(State(state): State<LoginState>, RawQuery(query): RawQuery) -> ApiResult {
     let id = query_param(query.as_deref(), "login_challenge")?;
     let (challenge, ext) = pending(&state, &id, Phase::Login).await?;
-    if let Err(gone) = gone_if_answered(&state, &id, &ext) {
+    if let Some(gone) = gone_if_answered(&state, &id, &ext) {
         return Ok(gone);
     }
     let request = &challenge.request;
@@ -389,7 +389,7 @@ async fn reject_login(
 async fn get_consent(State(state): State<LoginState>, RawQuery(query): RawQuery) -> ApiResult {
     let id = query_param(query.as_deref(), "consent_challenge")?;
     let (challenge, ext) = pending(&state, &id, Phase::Consent).await?;
-    if let Err(gone) = gone_if_answered(&state, &id, &ext) {
+    if let Some(gone) = gone_if_answered(&state, &id, &ext) {
         return Ok(gone);
     }
     let request = &challenge.request;

@@ -522,3 +522,35 @@ pub(crate) fn fail(
     }
     state.error_page(t, Problem::Expired, None).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rejection_passes_on_only_errors_clients_understand() {
+        for code in CLIENT_ERRORS {
+            assert_eq!(client_error(Some(code), Some("d")).0, code);
+        }
+        for other in [
+            None,
+            Some("request_denied"),
+            Some("invalid_grant"),
+            Some(""),
+            Some("Access_Denied"),
+        ] {
+            assert_eq!(client_error(other, None).0, "access_denied", "{other:?}");
+        }
+    }
+
+    #[test]
+    fn a_rejections_description_is_bounded_printable_ascii() {
+        let (_, d) = client_error(None, Some(&"é\"\\\n<x>".repeat(400)));
+        assert!(d.chars().count() <= MAX_DESCRIPTION_CHARS);
+        assert!(
+            d.chars()
+                .all(|c| matches!(c, ' '..='~') && c != '"' && c != '\\')
+        );
+        assert_eq!(client_error(None, Some("é\n")).1, "the request was denied");
+    }
+}

@@ -410,6 +410,19 @@ pub(crate) fn redirect_error(
     respond(state, t, mode, redirect_uri, params)
 }
 
+/// As [`redirect_error`], with an error code checked by the caller (`redirect::error_code_params`).
+pub(crate) fn redirect_error_code(
+    state: &LoginState,
+    t: Tr,
+    mode: ResponseMode,
+    redirect_uri: &str,
+    (code, description): (&str, &str),
+    client_state: Option<&str>,
+) -> Response {
+    let params = redirect::error_code_params(code, description, client_state, state.issuer());
+    respond(state, t, mode, redirect_uri, params)
+}
+
 /// Sends the authorization response to the client the way the request asked: a redirect with
 /// the parameters in the query, or a page whose form posts them (`form_post`).
 fn respond(

@@ -235,10 +235,20 @@ impl Challenges<'_> {
             .await
     }
 
-    /// A new single-use verifier of `kind` (`login`, `consent`, `logout`) that leads to the
-    /// challenge `target`; stored under its keyed hash, for as long as a challenge lives.
+    /// The verifier of `kind` (`login`, `consent`, `logout`) for the challenge `target`: a
+    /// keyed hash of both, so the same answer can be named again (a `GET` of an answered
+    /// challenge is 410 with the same `redirect_to`, as Hydra) without keeping the verifier;
+    /// nobody without the system secret can make it.
+    pub fn verifier_for(&self, kind: &str, target: &str) -> String {
+        self.keys
+            .derive("external-app verifier")
+            .hash(&format!("{kind}.{target}"))
+    }
+
+    /// The single-use verifier of `kind` that leads to the challenge `target`
+    /// ([`Self::verifier_for`]); stored under its keyed hash, for as long as a challenge lives.
     pub async fn create_verifier(&self, kind: &str, target: &str) -> StoreResult<String> {
-        let verifier = random_token(32);
+        let verifier = self.verifier_for(kind, target);
         Records::new(self.store)
             .put(
                 Namespace::Challenge,

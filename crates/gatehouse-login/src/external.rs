@@ -7,13 +7,16 @@
 //! through the admin API (`hydra_api.rs`), which records the answer in the challenge and hands
 //! back `redirect_to`: the original authorization URL plus a single-use `login_verifier`. When
 //! the browser comes back with it, [`resume`] takes the verifier, checks that the challenge
-//! belongs to *this* browser, and decides with the built-in flow's rules (`flow.rs`,
-//! [`consent_needed`]): the code at once (remembered consent, `skip_consent`), or on to
-//! `GATEHOUSE_URLS_CONSENT?consent_challenge=<id>` (a new id; the login challenge is spent).
+//! belongs to *this* browser, and goes on, as Hydra v2 does, to
+//! `GATEHOUSE_URLS_CONSENT?consent_challenge=<id>` (a new id; the login challenge is spent),
+//! every time: with `skip: true` when a remembered consent covers the request (the built-in
+//! flow's rule, `flow.rs`, [`consent_needed`]). Only a client with `skip_consent` gets its code
+//! at once.
 //! The consent answer comes back the same way with a `consent_verifier`, and the code is issued
 //! by the token service for the granted scope and audience.
 //!
-//! A rejection goes to the client as `access_denied`. A verifier that is unknown, used, expired
+//! A rejection goes to the client with the app's `error` when it is one a client understands
+//! ([`CLIENT_ERRORS`]), else `access_denied`. A verifier that is unknown, used, expired
 //! or brought by another browser never reaches the client: it goes to `GATEHOUSE_URLS_ERROR`
 //! when set, else to the built-in error page.
 
@@ -26,7 +29,9 @@ use gatehouse_core::scope::ScopeSet;
 use gatehouse_core::secret::random_token;
 use serde::{Deserialize, Serialize};
 
-use crate::authorize::{PARAMS, consent_needed, issue_code_for, redirect_error, with_cookie};
+use crate::authorize::{
+    PARAMS, consent_needed, issue_code_for, redirect_error, redirect_error_code, with_cookie,
+};
 use crate::challenge::{Authenticated, Challenge};
 use crate::config::ExternalUi;
 use crate::csrf::Browser;
@@ -119,7 +124,53 @@ pub struct ConsentAccepted {
 /// `PUT …/reject`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rejection {
+    /// The error the client gets: one of [`CLIENT_ERRORS`] (checked on reject).
+    #[serde(default = "access_denied")]
+    pub error: String,
     pub description: String,
+}
+
+fn access_denied() -> String {
+    "access_denied".into()
+}
+
+/// The authorization endpoint's error codes a client understands (RFC 6749 §4.1.2.1, OpenID
+/// Connect Core §3.1.2.6): an external app's rejection passes these through; anything else
+/// reaches the client as `access_denied` (Hydra's default `request_denied` included).
+pub const CLIENT_ERRORS: [&str; 10] = [
+    "access_denied",
+    "login_required",
+    "consent_required",
+    "interaction_required",
+    "account_selection_required",
+    "invalid_request",
+    "invalid_scope",
+    "temporarily_unavailable",
+    "server_error",
+    "unauthorized_client",
+];
+
+/// The longest `error_description` a rejection hands to the client, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 500;
+
+/// The error code and description a rejection reaches the client with.
+pub fn client_error(error: Option<&str>, description: Option<&str>) -> (String, String) {
+    let code = error
+        .filter(|e| CLIENT_ERRORS.contains(e))
+        .unwrap_or("access_denied");
+    // RFC 6749 §4.1.2.1: the description is printable ASCII without `"` and `\`.
+    let description: String = description
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| matches!(c, ' '..='~') && *c != '"' && *c != '\\')
+        .take(MAX_DESCRIPTION_CHARS)
+        .collect();
+    let description = if description.trim().is_empty() {
+        "the request was denied".to_owned()
+    } else {
+        description
+    };
+    (code.to_owned(), description)
 }
 
 /// The authorization URL the client sent (its recognised parameters, the `id_token_hint` left
@@ -264,12 +315,12 @@ async fn resume_with(
             Ok(Some(_)) => {
                 let request = &challenge.request;
                 tracing::info!(client_id = %request.client_id, "the external app rejected the request");
-                redirect_error(
+                redirect_error_code(
                     state,
                     t,
                     request.response_mode,
                     &request.redirect_uri,
-                    &OAuthError::new(ErrorCode::AccessDenied, rejection.description.clone()),
+                    (&rejection.error, &rejection.description),
                     request.state.as_deref(),
                 )
             }
@@ -370,9 +421,12 @@ async fn after_login(
         }
     }
     let request = &challenge.request;
-    let response = if !needed {
+    // Hydra v2: the consent app is asked every time (with `skip: true` when a remembered consent
+    // covers the request), except for a client with `skip_consent`.
+    let skip_app = challenge.client.skip_consent && !request.prompt.consent;
+    let response = if skip_app {
         issue_code_for(state, t, &challenge, &request.scope, None).await
-    } else if request.prompt.none {
+    } else if needed && request.prompt.none {
         redirect_error(
             state,
             t,
@@ -387,7 +441,7 @@ async fn after_login(
     } else {
         ext.phase = Phase::Consent;
         ext.login_challenge = Some(id.to_owned());
-        ext.skip = false;
+        ext.skip = !needed;
         challenge.external = Some(ext);
         match challenges.create(&challenge).await {
             Ok(consent_id) => {
@@ -467,4 +521,36 @@ pub(crate) fn fail(
         return SeeOther::to(location).into_response();
     }
     state.error_page(t, Problem::Expired, None).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rejection_passes_on_only_errors_clients_understand() {
+        for code in CLIENT_ERRORS {
+            assert_eq!(client_error(Some(code), Some("d")).0, code);
+        }
+        for other in [
+            None,
+            Some("request_denied"),
+            Some("invalid_grant"),
+            Some(""),
+            Some("Access_Denied"),
+        ] {
+            assert_eq!(client_error(other, None).0, "access_denied", "{other:?}");
+        }
+    }
+
+    #[test]
+    fn a_rejections_description_is_bounded_printable_ascii() {
+        let (_, d) = client_error(None, Some(&"é\"\\\n<x>".repeat(400)));
+        assert!(d.chars().count() <= MAX_DESCRIPTION_CHARS);
+        assert!(
+            d.chars()
+                .all(|c| matches!(c, ' '..='~') && c != '"' && c != '\\')
+        );
+        assert_eq!(client_error(None, Some("é\n")).1, "the request was denied");
+    }
 }

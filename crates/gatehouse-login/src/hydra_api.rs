@@ -8,8 +8,9 @@
 //! no browser cookie: the challenge's binding to the browser is checked when the browser comes
 //! back with the verifier (`external.rs`).
 //!
-//! An answered challenge refuses a second answer with 409 (Hydra answers the same `redirect_to`
-//! again); an unknown, expired or used one is 404. Errors are Hydra's `ErrorOAuth2` shape:
+//! A `GET` of an answered challenge is 410 with the answer's `redirect_to` (as Hydra) until the
+//! browser has used it; a second answer is refused with 409 (Hydra answers the same
+//! `redirect_to` again); an unknown, expired or used challenge is 404. Errors are Hydra's `ErrorOAuth2` shape:
 //! `{"error", "error_description", "status_code"}`.
 
 use axum::Router;
@@ -260,9 +261,33 @@ fn scopes(scope: &ScopeSet) -> Vec<&str> {
     scope.iter().map(|s| s.as_str()).collect()
 }
 
+/// Hydra: a `GET` of a challenge answered already is 410 with the `redirect_to` of the answer
+/// (the SDK's `OAuth2RedirectTo`), until the browser has used it.
+fn gone_if_answered(state: &LoginState, id: &str, ext: &ExternalState) -> Option<Response> {
+    if !ext.answered() {
+        return None;
+    }
+    let verifier = state.challenges().verifier_for(ext.phase.kind(), id);
+    let name = format!("{}_verifier", ext.phase.kind());
+    Some(
+        match redirect::with_query(&ext.request_url, &[(name.as_str(), verifier.as_str())]) {
+            Some(url) => (StatusCode::GONE, Json(json!({ "redirect_to": url }))).into_response(),
+            None => ApiError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                error: "server_error",
+                description: "the redirect URL cannot be built".into(),
+            }
+            .into_response(),
+        },
+    )
+}
+
 async fn get_login(State(state): State<LoginState>, RawQuery(query): RawQuery) -> ApiResult {
     let id = query_param(query.as_deref(), "login_challenge")?;
     let (challenge, ext) = pending(&state, &id, Phase::Login).await?;
+    if let Some(gone) = gone_if_answered(&state, &id, &ext) {
+        return Ok(gone);
+    }
     let request = &challenge.request;
     Ok(Json(json!({
         "challenge": id,
@@ -340,13 +365,15 @@ async fn reject(state: &LoginState, id: &str, phase: Phase, bytes: &Bytes) -> Ap
     if ext.answered() {
         return Err(ApiError::conflict());
     }
-    let description = reject
-        .error_description
-        .or(reject.error_hint)
-        .or(reject.error)
-        .filter(|d| !d.is_empty())
-        .unwrap_or_else(|| "the request was denied".into());
-    ext.rejected = Some(Rejection { description });
+    let (error, description) = crate::external::client_error(
+        reject.error.as_deref(),
+        reject
+            .error_description
+            .as_deref()
+            .or(reject.error_hint.as_deref())
+            .filter(|d| !d.is_empty()),
+    );
+    ext.rejected = Some(Rejection { error, description });
     answer(state, id, challenge, ext).await
 }
 
@@ -362,6 +389,9 @@ async fn reject_login(
 async fn get_consent(State(state): State<LoginState>, RawQuery(query): RawQuery) -> ApiResult {
     let id = query_param(query.as_deref(), "consent_challenge")?;
     let (challenge, ext) = pending(&state, &id, Phase::Consent).await?;
+    if let Some(gone) = gone_if_answered(&state, &id, &ext) {
+        return Ok(gone);
+    }
     let request = &challenge.request;
     let login = ext.login.as_ref();
     Ok(Json(json!({

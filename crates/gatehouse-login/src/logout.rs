@@ -3,7 +3,8 @@
 //! The request (`id_token_hint`, `client_id`, `post_logout_redirect_uri`, `state`, by GET or
 //! POST) is checked by the token service, which holds the keys to verify the hint. With a valid
 //! `id_token_hint` for the user signed in here, the session ends at once (RP-Initiated Logout
-//! §2: only then may the question be skipped); otherwise a signed-in user confirms on a page (a
+//! §2: only then may the question be skipped; in external UI mode with `GATEHOUSE_URLS_LOGOUT` the
+//! logout app is asked all the same, as Hydra does); otherwise a signed-in user confirms on a page (a
 //! POST with a CSRF token, so no other site can sign them out). The account page's "Sign out"
 //! posts that same confirmation form directly: one step. Then the user goes to the registered
 //! post-logout URI with `state`, or sees the signed-out page, which offers to sign in again
@@ -83,10 +84,14 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
             None,
         );
     };
-    if logout
-        .subject
-        .as_deref()
-        .is_some_and(|hinted| hinted == found.session.subject)
+    let external_url = external.and_then(|e| e.logout_url.as_deref());
+    // External UI mode with a logout app: the app is always asked (as Hydra does), even when
+    // the client proved it holds this user's ID token.
+    if external_url.is_none()
+        && logout
+            .subject
+            .as_deref()
+            .is_some_and(|hinted| hinted == found.session.subject)
     {
         // The app proved it holds this user's ID token: no question to ask.
         let cookie = match state.sessions().end(&found.cookie).await {
@@ -104,7 +109,6 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
         );
     }
     let browser = state.browser(headers);
-    let external_url = external.and_then(|e| e.logout_url.as_deref());
     let pending = LogoutChallenge {
         post_logout_redirect_uri: logout.post_logout_redirect_uri.clone(),
         state: client_state,

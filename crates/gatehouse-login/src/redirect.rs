@@ -39,9 +39,20 @@ pub fn error_params(
     state: Option<&str>,
     issuer: &str,
 ) -> Vec<(&'static str, String)> {
+    error_code_params(error.code.as_str(), &error.description, state, issuer)
+}
+
+/// As [`error_params`], for an error code `gatehouse_core` has no variant for (an external
+/// app's rejection, e.g. `account_selection_required`); the caller checks `code`.
+pub fn error_code_params(
+    code: &str,
+    description: &str,
+    state: Option<&str>,
+    issuer: &str,
+) -> Vec<(&'static str, String)> {
     let mut params = vec![
-        ("error", error.code.as_str().to_owned()),
-        ("error_description", error.description.to_string()),
+        ("error", code.to_owned()),
+        ("error_description", description.to_owned()),
     ];
     if let Some(state) = state {
         params.push(("state", state.to_owned()));

@@ -226,6 +226,9 @@ async fn an_external_app_signs_in_and_consents_and_the_client_gets_tokens() {
         assert_eq!(request.body["skip"], true, "{}", request.body);
         assert_eq!(request.body["subject"], ALICE);
         let accepted = accept_login(&ui, &login, json!({"subject": ALICE})).await;
+        let back = b.get(&local(&accepted.str("redirect_to"))).await;
+        let consent = param(back.location(), "consent_challenge");
+        let accepted = accept_consent(&ui, &consent, json!({"grant_scope": every_scope()})).await;
         let params = back_to_client(&mut b, &accepted.str("redirect_to")).await;
         assert!(params.contains_key("code"), "{params:?}");
     }
@@ -597,5 +600,234 @@ async fn errors_that_cannot_reach_the_client_go_to_the_error_url_when_set() {
             .get("/oauth2/auth?login_verifier=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
             .await;
         assert!(unknown.location().starts_with(ERROR_APP), "{}", ui.name);
+    }
+}
+
+/// Signs alice in and consents with `remember`; answers the client's ID token.
+async fn signed_in_with_consent(ui: &Ui, b: &mut Browser<'_>) -> String {
+    let consent = to_consent(ui, b, true).await;
+    let accepted = accept_consent(
+        ui,
+        &consent,
+        json!({"grant_scope": every_scope(), "remember": true}),
+    )
+    .await;
+    let params = back_to_client(b, &accepted.str("redirect_to")).await;
+    ui.redeem(&params["code"]).await.id_token.unwrap()
+}
+
+#[tokio::test]
+async fn logout_with_a_valid_id_token_hint_still_asks_the_external_app() {
+    for ui in external_uis().await {
+        let mut b = ui.browser();
+        let id_token = signed_in_with_consent(&ui, &mut b).await;
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("id_token_hint", &id_token)
+            .append_pair("post_logout_redirect_uri", CLI_LOGOUT)
+            .append_pair("state", "bye")
+            .finish();
+        let reply = b.get(&format!("/oauth2/sessions/logout?{query}")).await;
+        assert!(
+            reply
+                .location()
+                .starts_with(&format!("{LOGOUT_APP}?logout_challenge=")),
+            "{}: {}",
+            ui.name,
+            reply.location()
+        );
+        let challenge = param(reply.location(), "logout_challenge");
+        let request = admin(
+            &ui,
+            "GET",
+            &format!("{REQUESTS}/logout?logout_challenge={challenge}"),
+            None,
+        )
+        .await;
+        assert_eq!(request.body["subject"], ALICE, "{}", request.body);
+        assert_eq!(request.body["rp_initiated"], true);
+        // Not signed out before the app accepts.
+        let login = start(&mut b, &cli_authorize(SEED_SCOPE, &[])).await;
+        let still = admin(
+            &ui,
+            "GET",
+            &format!("{REQUESTS}/login?login_challenge={login}"),
+            None,
+        )
+        .await;
+        assert_eq!(still.body["skip"], true, "{}", still.body);
+        let accepted = admin(
+            &ui,
+            "PUT",
+            &format!("{REQUESTS}/logout/accept?logout_challenge={challenge}"),
+            None,
+        )
+        .await;
+        let done = b.get(&local(&accepted.str("redirect_to"))).await;
+        assert_eq!(done.location(), format!("{CLI_LOGOUT}?state=bye"));
+    }
+}
+
+#[tokio::test]
+async fn a_remembered_consent_still_goes_to_the_consent_app_with_skip() {
+    for ui in external_uis().await {
+        let mut b = ui.browser();
+        signed_in_with_consent(&ui, &mut b).await;
+        let login = start(&mut b, &cli_authorize(SEED_SCOPE, &[])).await;
+        let accepted = accept_login(&ui, &login, json!({"subject": ALICE})).await;
+        let back = b.get(&local(&accepted.str("redirect_to"))).await;
+        assert!(
+            back.location().starts_with(&format!("{CONSENT_APP}?")),
+            "{}: {}",
+            ui.name,
+            back.location()
+        );
+        let consent = param(back.location(), "consent_challenge");
+        let request = admin(
+            &ui,
+            "GET",
+            &format!("{REQUESTS}/consent?consent_challenge={consent}"),
+            None,
+        )
+        .await;
+        assert_eq!(request.status, StatusCode::OK, "{}", request.body);
+        assert_eq!(request.body["skip"], true, "{}", request.body);
+        assert_eq!(request.body["subject"], ALICE);
+        // The app accepts without `remember`: the remembered consent stays.
+        let accepted = accept_consent(
+            &ui,
+            &consent,
+            json!({"grant_scope": every_scope(), "session": {"id_token": {"tenant": "acme"}}}),
+        )
+        .await;
+        assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+        let params = back_to_client(&mut b, &accepted.str("redirect_to")).await;
+        let tokens = ui.redeem(&params["code"]).await;
+        let id_token = jwt_claims(tokens.id_token.as_deref().unwrap());
+        assert_eq!(id_token["tenant"], "acme", "{id_token}");
+        assert!(ui.store().get_consent(ALICE, CLI).await.unwrap().is_some());
+
+        // Another browser, a new login: the remembered consent still makes it a skip.
+        let mut other = ui.browser();
+        let consent = to_consent(&ui, &mut other, false).await;
+        let request = admin(
+            &ui,
+            "GET",
+            &format!("{REQUESTS}/consent?consent_challenge={consent}"),
+            None,
+        )
+        .await;
+        assert_eq!(
+            request.body["skip"], true,
+            "remembered for alice: {}",
+            request.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_skip_consent_client_gets_its_code_without_the_consent_app() {
+    for ui in external_uis().await {
+        let mut b = ui.browser();
+        let authorize = cli_authorize(SEED_SCOPE, &[])
+            .replace("client_id=neon-cli", &format!("client_id={CONSOLE}"))
+            .replace(
+                &url::form_urlencoded::byte_serialize(CLI_REDIRECT.as_bytes()).collect::<String>(),
+                &url::form_urlencoded::byte_serialize(CONSOLE_REDIRECT.as_bytes())
+                    .collect::<String>(),
+            );
+        let login = start(&mut b, &authorize).await;
+        let accepted = accept_login(&ui, &login, json!({"subject": ALICE})).await;
+        let reply = b.get(&local(&accepted.str("redirect_to"))).await;
+        let (base, params) = reply.redirect_params();
+        assert_eq!(base, CONSOLE_REDIRECT, "{}", ui.name);
+        assert!(params.contains_key("code"), "{params:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_rejections_error_reaches_the_client_when_clients_know_it() {
+    for ui in external_uis().await {
+        for (sent, expected) in [
+            ("login_required", "login_required"),
+            ("interaction_required", "interaction_required"),
+            ("consent_required", "consent_required"),
+            ("account_selection_required", "account_selection_required"),
+            ("temporarily_unavailable", "temporarily_unavailable"),
+            ("request_denied", "access_denied"),
+            ("invalid_grant", "access_denied"),
+            ("made_up\"<script>", "access_denied"),
+        ] {
+            let mut b = ui.browser();
+            let login = start(&mut b, &cli_authorize(SEED_SCOPE, &[])).await;
+            let rejected = admin(
+                &ui,
+                "PUT",
+                &format!("{REQUESTS}/login/reject?login_challenge={login}"),
+                Some(json!({"error": sent, "error_description": "x".repeat(5000)})),
+            )
+            .await;
+            assert_eq!(rejected.status, StatusCode::OK, "{}", rejected.body);
+            let params = back_to_client(&mut b, &rejected.str("redirect_to")).await;
+            assert_eq!(params["error"], expected, "{sent}");
+            let description = &params["error_description"];
+            assert!(
+                !description.is_empty() && description.len() <= 512,
+                "{sent}"
+            );
+        }
+        // Omitted: Hydra's default, request_denied, which clients know as access_denied.
+        let mut b = ui.browser();
+        let consent = to_consent(&ui, &mut b, false).await;
+        let rejected = admin(
+            &ui,
+            "PUT",
+            &format!("{REQUESTS}/consent/reject?consent_challenge={consent}"),
+            Some(json!({})),
+        )
+        .await;
+        let params = back_to_client(&mut b, &rejected.str("redirect_to")).await;
+        assert_eq!(params["error"], "access_denied");
+    }
+}
+
+#[tokio::test]
+async fn reading_an_answered_challenge_is_gone_with_the_same_redirect() {
+    for ui in external_uis().await {
+        let mut b = ui.browser();
+        let login = start(&mut b, &cli_authorize(SEED_SCOPE, &[])).await;
+        let accepted = accept_login(&ui, &login, json!({"subject": ALICE})).await;
+        let redirect_to = accepted.str("redirect_to");
+        let again = admin(
+            &ui,
+            "GET",
+            &format!("{REQUESTS}/login?login_challenge={login}"),
+            None,
+        )
+        .await;
+        assert_eq!(again.status, StatusCode::GONE, "{}", again.body);
+        assert_eq!(again.body["redirect_to"], redirect_to.as_str());
+        let back = b.get(&local(&redirect_to)).await;
+        let consent = param(back.location(), "consent_challenge");
+        let accepted = accept_consent(&ui, &consent, json!({"grant_scope": every_scope()})).await;
+        let redirect_to = accepted.str("redirect_to");
+        let again = admin(
+            &ui,
+            "GET",
+            &format!("{REQUESTS}/consent?consent_challenge={consent}"),
+            None,
+        )
+        .await;
+        assert_eq!(again.status, StatusCode::GONE, "{}", again.body);
+        assert_eq!(again.body["redirect_to"], redirect_to.as_str());
+        // Once the verifier is used, the challenge is gone for good.
+        back_to_client(&mut b, &redirect_to).await;
+        let used = admin(
+            &ui,
+            "GET",
+            &format!("{REQUESTS}/consent?consent_challenge={consent}"),
+            None,
+        )
+        .await;
+        assert_eq!(used.status, StatusCode::NOT_FOUND, "{}", used.body);
     }
 }

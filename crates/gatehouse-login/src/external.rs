@@ -483,6 +483,9 @@ async fn after_consent(
         Ok(None) => return fail(state, t, external, "invalid_request", "the request expired"),
         Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
     }
+    // As it was taken (its `external` still holds the answer), to give back after a failure on
+    // the server's side.
+    let taken = challenge.clone();
     if grant.remember
         && let Err(e) = state
             .token()
@@ -493,7 +496,11 @@ async fn after_consent(
             )
             .await
     {
-        return state.failure_page(t, &e).into_response();
+        let page = state.failure_page(t, &e).into_response();
+        if page.status().is_server_error() {
+            give_back(state, id, &taken).await;
+        }
+        return page;
     }
     if let Some(audience) = grant.audience {
         challenge.request.resources = audience;
@@ -502,7 +509,28 @@ async fn after_consent(
         id_token: grant.id_token_claims,
         access_token: grant.access_token_claims,
     };
-    issue_code_for(state, t, &challenge, &grant.grant_scope, Some(&extra)).await
+    let answer = issue_code_for(state, t, &challenge, &grant.grant_scope, Some(&extra)).await;
+    if answer.status().is_server_error() {
+        give_back(state, id, &taken).await;
+    }
+    answer
+}
+
+/// A failure on the server's side spends nothing: the consent challenge and its verifier (the
+/// same one: verifiers are derived from the challenge id) are stored again, so the browser's
+/// retry of the same `redirect_to` goes on.
+async fn give_back(state: &LoginState, id: &str, challenge: &Challenge) {
+    let challenges = state.challenges();
+    let restored = match challenges.save(id, challenge).await {
+        Ok(()) => challenges
+            .create_verifier(Phase::Consent.kind(), id)
+            .await
+            .map(drop),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = restored {
+        tracing::warn!(error = %e, "a consent challenge could not be given back after a server-side failure");
+    }
 }
 
 /// An error that cannot go to the client: to `GATEHOUSE_URLS_ERROR` when set, else the

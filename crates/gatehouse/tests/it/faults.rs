@@ -1035,6 +1035,138 @@ async fn a_consent_answered_503_in_a_postgres_outage_works_on_the_retry() {
     assert!(server.terminate().success());
 }
 
+/// External login and consent (`GATEHOUSE_UI=external`): the browser's return with the consent
+/// verifier answered 503 while Postgres is down (remembering the consent needs it) spends
+/// neither the verifier nor the challenge: the same `redirect_to` followed after the outage gets
+/// the code.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_external_consent_return_answered_503_in_a_postgres_outage_works_on_the_retry() {
+    let (Some(pg), Some(redis)) = (OwnPostgres::init(), gatehouse_testkit::redis_url()) else {
+        return gatehouse_testkit::skipped(
+            "an_external_consent_return_answered_503_in_a_postgres_outage_works_on_the_retry",
+            "a private Postgres cluster and redis",
+        );
+    };
+    pg.start();
+    let server = gatehouse()
+        .server("all")
+        .env("DATABASE_URL", pg.url())
+        .env("REDIS_URL", redis)
+        .env(
+            "GATEHOUSE_SYSTEM_SECRET",
+            random_system_secret("retry-external"),
+        )
+        .env("GATEHOUSE_UI", "external")
+        .env("GATEHOUSE_URLS_LOGIN", "http://127.0.0.1:9/login")
+        .env("GATEHOUSE_URLS_CONSENT", "http://127.0.0.1:9/consent")
+        .start();
+    let partner = Partner::register(&server, CALLBACK, None);
+    let admin = |path: &str| Server::url(server.admin, path);
+    let http = http();
+    let users: Value = http
+        .get(admin(&format!(
+            "/admin/users?username={}",
+            partner.username
+        )))
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .expect("the user")
+        .json()
+        .await
+        .expect("JSON");
+    let subject = users
+        .as_array()
+        .and_then(|u| u.first())
+        .or(Some(&users))
+        .and_then(|u| u["id"].as_str())
+        .unwrap_or_else(|| panic!("a user id in {users}"))
+        .to_owned();
+    let accept = |path: String, body: Value| {
+        let http = http.clone();
+        async move {
+            let reply: Value = http
+                .put(path)
+                .json(&body)
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .expect("accepted")
+                .json()
+                .await
+                .expect("JSON");
+            let to = reply["redirect_to"].as_str().expect("redirect_to");
+            let url = url::Url::parse(to).expect("an absolute URL");
+            format!("{}?{}", url.path(), url.query().unwrap_or_default())
+        }
+    };
+    let query_param = |location: &str, name: &str| {
+        url::Url::parse(location)
+            .expect("an absolute URL")
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_else(|| panic!("{name} in {location}"))
+    };
+
+    let browser = Browser::new(&Server::url(server.public, ""));
+    let to_login = browser.start(&partner, "retry-external").await;
+    let login_challenge = query_param(
+        to_login.location.as_deref().unwrap_or_default(),
+        "login_challenge",
+    );
+    let back = accept(
+        admin(&format!(
+            "/admin/oauth2/auth/requests/login/accept?login_challenge={login_challenge}"
+        )),
+        serde_json::json!({"subject": subject}),
+    )
+    .await;
+    let to_consent = browser.get(&back).await;
+    let consent_challenge = query_param(
+        to_consent.location.as_deref().unwrap_or_default(),
+        "consent_challenge",
+    );
+    let consent: Value = http
+        .get(admin(&format!(
+            "/admin/oauth2/auth/requests/consent?consent_challenge={consent_challenge}"
+        )))
+        .send()
+        .await
+        .expect("the consent request")
+        .json()
+        .await
+        .expect("JSON");
+    let back = accept(
+        admin(&format!(
+            "/admin/oauth2/auth/requests/consent/accept?consent_challenge={consent_challenge}"
+        )),
+        serde_json::json!({"grant_scope": consent["requested_scope"], "remember": true}),
+    )
+    .await;
+
+    pg.stop("fast");
+    let refused = browser.get(&back).await;
+    assert!(
+        refused.status.is_server_error(),
+        "the return with Postgres down: {refused:?}"
+    );
+
+    pg.start();
+    ready_becomes(&server, 200, Duration::from_secs(20)).await;
+    let retried = browser.get(&back).await;
+    let to = retried.location.clone().unwrap_or_default();
+    assert!(
+        retried.status == StatusCode::SEE_OTHER && to.starts_with(CALLBACK) && to.contains("code="),
+        "the same return after the outage: {retried:?}"
+    );
+    report(
+        "retry_safe: an external consent's return answered 503 in a Postgres outage gave the code on the retry",
+    );
+    assert_no_panic(&server);
+    assert!(server.terminate().success());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_code_exchange_refused_while_redis_hangs_still_works_after_it() {
     let Some(db) = gatehouse_testkit::fresh_postgres_database().await else {

@@ -93,6 +93,43 @@ pub const RESERVED_ACCESS_TOKEN_CLAIMS: [&str; 14] = [
     "amr",
 ];
 
+/// The extra claims an external consent app added to a grant (Hydra's `session.id_token` and
+/// `session.access_token`), as a refresh-token family keeps them so every token a refresh
+/// mints carries them too.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionClaims {
+    /// Claims for the ID token (never a [`RESERVED_ID_TOKEN_CLAIMS`] one when minted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Claims for the access token (never a [`RESERVED_ACCESS_TOKEN_CLAIMS`] one when minted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl SessionClaims {
+    /// Whether there is no claim at all (then nothing is stored).
+    pub fn is_empty(&self) -> bool {
+        self.id_token.as_ref().is_none_or(serde_json::Map::is_empty)
+            && self
+                .access_token
+                .as_ref()
+                .is_none_or(serde_json::Map::is_empty)
+    }
+}
+
+/// The access-token claims of `claims` that a minted token may carry: every one but the
+/// [`RESERVED_ACCESS_TOKEN_CLAIMS`], and `None` when that leaves none.
+pub fn allowed_access_token_claims(
+    claims: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let allowed: serde_json::Map<String, serde_json::Value> = claims?
+        .iter()
+        .filter(|(name, _)| !RESERVED_ACCESS_TOKEN_CLAIMS.contains(&name.as_str()))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    (!allowed.is_empty()).then_some(allowed)
+}
+
 /// The first reserved name among `claims`, if any.
 pub fn reserved_claim<'a>(
     claims: &'a serde_json::Map<String, serde_json::Value>,
@@ -140,6 +177,10 @@ pub struct AccessTokenRecord {
     /// RFC 9449 §6: the thumbprint of the DPoP key the token is bound to (`cnf.jkt`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// Claims an external consent app added for the access token (`session.access_token`, no
+    /// reserved one): introspection shows them under `ext`. Absent when there are none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ext: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 fn is_zero(v: &i64) -> bool {
@@ -515,7 +556,40 @@ mod tests {
             grant_id: None,
             authorized_at_ms,
             dpop_jkt: None,
+            ext: None,
         }
+    }
+
+    #[test]
+    fn an_access_token_record_without_extra_claims_stores_no_ext() {
+        let plain = serde_json::to_string(&access_record(Some("alice"), 0)).unwrap();
+        assert!(!plain.contains("ext"), "{plain}");
+        let mut with = access_record(Some("alice"), 0);
+        with.ext = serde_json::json!({"tenant": "acme"}).as_object().cloned();
+        let text = serde_json::to_string(&with).unwrap();
+        assert_eq!(
+            serde_json::from_str::<AccessTokenRecord>(&text).unwrap(),
+            with
+        );
+    }
+
+    #[test]
+    fn reserved_access_token_claims_are_never_allowed() {
+        let claims = serde_json::json!({
+            "sub": "mallory", "client_id": "x", "scope": "admin", "cnf": {"jkt": "k"},
+            "exp": 1, "client_incarnation": "i", "tenant": "acme",
+        });
+        let allowed = allowed_access_token_claims(claims.as_object()).unwrap();
+        assert_eq!(allowed.keys().collect::<Vec<_>>(), ["tenant"]);
+        let only_reserved = serde_json::json!({"sub": "mallory"});
+        assert_eq!(allowed_access_token_claims(only_reserved.as_object()), None);
+        assert_eq!(allowed_access_token_claims(None), None);
+        assert!(SessionClaims::default().is_empty());
+        let empty_maps = SessionClaims {
+            id_token: Some(serde_json::Map::new()),
+            access_token: Some(serde_json::Map::new()),
+        };
+        assert!(empty_maps.is_empty());
     }
 
     #[test]

@@ -61,6 +61,11 @@ const POSTGRES: &[Embedded] = &[
         description: "scope claims",
         sql: include_str!("../../../migrations/postgres/0008_scope_claims.sql"),
     },
+    Embedded {
+        version: 9,
+        description: "refresh session claims",
+        sql: include_str!("../../../migrations/postgres/0009_refresh_session_claims.sql"),
+    },
 ];
 
 const SQLITE: &[Embedded] = &[
@@ -103,6 +108,11 @@ const SQLITE: &[Embedded] = &[
         version: 8,
         description: "scope claims",
         sql: include_str!("../../../migrations/sqlite/0008_scope_claims.sql"),
+    },
+    Embedded {
+        version: 9,
+        description: "refresh session claims",
+        sql: include_str!("../../../migrations/sqlite/0009_refresh_session_claims.sql"),
     },
 ];
 

@@ -6,7 +6,7 @@
 //! resource servers that verify JWTs themselves see it only at expiry (keep their lifetime short).
 //! Refresh tokens are looked up in the durable store.
 
-use gatehouse_core::grant::AccessTokenRecord;
+use gatehouse_core::grant::{AccessTokenRecord, allowed_access_token_claims};
 use gatehouse_core::scope::ScopeSet;
 use gatehouse_core::store::{Namespace, Records, RefreshTokenState};
 use jsonwebtoken::Validation;
@@ -40,6 +40,10 @@ pub struct Introspection {
     /// RFC 9449 §6.2: the DPoP key a bound access token is bound to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cnf: Option<Confirmation>,
+    /// An access token's extra claims from an external consent app (`session.access_token`),
+    /// where Hydra's introspection puts them. Absent when there are none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ext: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// RFC 7800 `cnf`, with RFC 9449's `jkt` (the thumbprint of the DPoP key).
@@ -66,6 +70,8 @@ pub struct ActiveAccessToken {
     pub expires_at: i64,
     /// RFC 9449: the thumbprint of the DPoP key the token is bound to; `None` for a bearer token.
     pub dpop_jkt: Option<String>,
+    /// An external consent app's `session.access_token` claims (none reserved), if any.
+    pub ext: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -82,6 +88,9 @@ struct JwtAccessClaims {
     iat: i64,
     #[serde(default)]
     cnf: Option<Confirmation>,
+    /// The consent app's claims, mirrored here when minted (the top-level copies are not read).
+    #[serde(default)]
+    ext: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +148,7 @@ impl TokenService {
                         issued_at: r.issued_at,
                         expires_at: r.expires_at,
                         dpop_jkt: r.dpop_jkt,
+                        ext: allowed_access_token_claims(r.ext.as_ref()),
                     };
                     (found, r.client_incarnation, authorized_at_ms)
                 }));
@@ -178,6 +188,7 @@ impl TokenService {
             issued_at: claims.iat,
             expires_at: claims.exp,
             dpop_jkt: claims.cnf.map(|cnf| cnf.jkt),
+            ext: allowed_access_token_claims(claims.ext.as_ref()),
         };
         // A JWT carries its minting second only: a cut-off within that second ends it (fail
         // closed).
@@ -237,6 +248,7 @@ impl TokenService {
             aud: Some(t.audience),
             iss: Some(self.settings.issuer.clone()),
             cnf: t.dpop_jkt.map(|jkt| Confirmation { jkt }),
+            ext: t.ext,
         })
     }
 
@@ -263,6 +275,8 @@ impl TokenService {
                     token_type: Some("refresh_token"),
                     iss: Some(self.settings.issuer.clone()),
                     cnf: (!t.dpop_jkt.is_empty()).then_some(Confirmation { jkt: t.dpop_jkt }),
+                    // As Hydra: the grant's access-token claims.
+                    ext: allowed_access_token_claims(t.session_claims.access_token.as_ref()),
                 })
             }
             _ => Ok(Introspection::inactive()),

@@ -7,8 +7,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::claims::{self, ClaimRequest, Release};
 use gatehouse_core::client::{AccessTokenStrategy, Client, IdTokenClaims};
 use gatehouse_core::error::OAuthError;
-use gatehouse_core::grant::RESERVED_ID_TOKEN_CLAIMS;
-use gatehouse_core::grant::{AccessTokenRecord, GrantRevocationReason};
+use gatehouse_core::grant::{
+    AccessTokenRecord, GrantRevocationReason, RESERVED_ID_TOKEN_CLAIMS, SessionClaims,
+    allowed_access_token_claims,
+};
 use gatehouse_core::scope::{RESERVED_CLAIMS, ScopeSet};
 use gatehouse_core::secret::random_token;
 use gatehouse_core::store::{Namespace, Records, RefreshToken};
@@ -74,6 +76,14 @@ struct JwtAccessTokenClaims<'a> {
     /// RFC 9449 §6.1: the DPoP key the token is bound to.
     #[serde(skip_serializing_if = "Option::is_none")]
     cnf: Option<Confirmation<'a>>,
+    /// An external consent app's `session.access_token` claims (none reserved), mirrored under
+    /// `ext` as Hydra v2 does. Absent when there are none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ext: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    /// The same claims top level (RFC 9068 §2.2.3 private claims), but never one this token
+    /// sets itself (`ext` included).
+    #[serde(flatten)]
+    extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// RFC 7800 `cnf` with RFC 9449 §6.1's `jkt`.
@@ -123,6 +133,10 @@ pub(crate) struct FamilyBinding<'a> {
     pub resources: &'a [String],
     /// RFC 9449: the DPoP key's thumbprint (kept for public clients only).
     pub dpop_jkt: Option<&'a str>,
+    /// An external consent app's `session.id_token` claims, for every refresh's ID token.
+    pub id_token_claims: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    /// An external consent app's `session.access_token` claims, for every refresh's access token.
+    pub access_token_claims: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Who and what an access token is for.
@@ -138,6 +152,8 @@ pub(crate) struct AccessGrant<'a> {
     pub authorized_at_ms: i64,
     /// RFC 9449: the thumbprint of the DPoP key the token is bound to.
     pub dpop_jkt: Option<&'a str>,
+    /// An external consent app's `session.access_token` claims; reserved names are dropped.
+    pub claims: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 impl TokenService {
@@ -161,8 +177,16 @@ impl TokenService {
         } else {
             grant.audience
         };
+        // Filtered here again: a stored grant may hold what the code's issuance would refuse.
+        let ext = allowed_access_token_claims(grant.claims);
         if self.access_token_strategy(grant.client) == AccessTokenStrategy::Jwt {
             let scope = grant.scope.to_string();
+            let extra = ext
+                .iter()
+                .flatten()
+                .filter(|(name, _)| name.as_str() != "ext")
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect();
             let claims = JwtAccessTokenClaims {
                 iss: &self.settings.issuer,
                 sub: grant.subject.unwrap_or(&grant.client.id),
@@ -175,6 +199,8 @@ impl TokenService {
                 scope: &scope,
                 auth_time: grant.auth_time,
                 cnf: grant.dpop_jkt.map(|jkt| Confirmation { jkt }),
+                ext: ext.as_ref(),
+                extra,
             };
             let keys = self.keys();
             let signer = keys
@@ -198,6 +224,7 @@ impl TokenService {
             grant_id: grant.grant_id.map(str::to_owned),
             authorized_at_ms: grant.authorized_at_ms,
             dpop_jkt: grant.dpop_jkt.map(str::to_owned),
+            ext,
         };
         Records::new(self.short_lived.as_ref())
             .put(Namespace::AccessToken, &hash, &record, ttl)
@@ -297,7 +324,12 @@ impl TokenService {
         let FamilyBinding {
             resources,
             dpop_jkt,
+            id_token_claims,
+            access_token_claims,
         } = binding;
+        let non_empty = |claims: Option<&serde_json::Map<String, serde_json::Value>>| {
+            claims.filter(|c| !c.is_empty()).cloned()
+        };
         let token = format!("{REFRESH_TOKEN_PREFIX}{}", random_token(32));
         let now = self.clock.now();
         let record = RefreshToken {
@@ -317,6 +349,10 @@ impl TokenService {
                 .filter(|_| client.is_public())
                 .unwrap_or_default()
                 .to_owned(),
+            session_claims: SessionClaims {
+                id_token: non_empty(id_token_claims),
+                access_token: non_empty(access_token_claims),
+            },
         };
         (token, record)
     }

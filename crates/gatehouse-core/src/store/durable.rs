@@ -105,6 +105,9 @@ pub struct RefreshToken {
     /// RFC 9449 §5: the thumbprint of the DPoP key a public client's family is bound to (empty:
     /// not bound). A successor keeps its family's.
     pub dpop_jkt: String,
+    /// The claims an external consent app added to the grant, for the ID and access tokens
+    /// every refresh mints (empty: none). A successor keeps its family's.
+    pub session_claims: crate::grant::SessionClaims,
 }
 
 /// The life state of a stored refresh token.

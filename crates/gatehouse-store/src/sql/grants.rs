@@ -99,7 +99,7 @@ macro_rules! impl_grants {
                 sqlx::query(concat!(
                     "INSERT INTO refresh_tokens (",
                     refresh_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
                 ))
                 .bind(&token.token_hash)
                 .bind(&token.family_id)
@@ -112,6 +112,7 @@ macro_rules! impl_grants {
                 .bind(rows::unix(token.expires_at))
                 .bind(rows::resources_column(&token.resources))
                 .bind(&token.dpop_jkt)
+                .bind(rows::session_claims_column(&token.session_claims)?)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| db_error($backend, e))?;
@@ -165,7 +166,7 @@ macro_rules! impl_grants {
                     sqlx::query(concat!(
                         "INSERT INTO refresh_tokens (",
                         refresh_columns!(),
-                        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
                     ))
                     .bind(&successor.token_hash)
                     .bind(&previous.family_id)
@@ -178,6 +179,7 @@ macro_rules! impl_grants {
                     .bind(rows::unix(successor.expires_at))
                     .bind(rows::resources_column(&previous.resources))
                     .bind(&previous.dpop_jkt)
+                    .bind(rows::session_claims_column(&previous.session_claims)?)
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| db_error($backend, e))?;

@@ -5,6 +5,7 @@
 //! Timestamps are whole Unix seconds (see the comment atop the migrations).
 
 use gatehouse_core::client::{Client, ClientId, ClientMetadata, ClientSecretHashes};
+use gatehouse_core::grant::SessionClaims;
 use gatehouse_core::scope::{ScopeDefinition, ScopeName, ScopeSet};
 use gatehouse_core::store::{
     Consent, Page, PageRequest, RefreshToken, RefreshTokenState, RegistrationToken,
@@ -239,7 +240,7 @@ pub(super) fn consent(
 
 macro_rules! refresh_columns {
     () => {
-        "token_hash, family_id, client_id, client_incarnation, subject, scope, auth_time, issued_at, expires_at, resources, dpop_jkt"
+        "token_hash, family_id, client_id, client_incarnation, subject, scope, auth_time, issued_at, expires_at, resources, dpop_jkt, session_claims"
     };
 }
 pub(super) use refresh_columns;
@@ -256,12 +257,31 @@ pub(super) type RefreshRow = (
     i64,
     String,
     String,
+    Option<String>,
 );
 
 /// RFC 8707 resources in a column: space-separated (a resource indicator is a URI, which has
 /// no spaces).
 pub(super) fn resources_column(resources: &[String]) -> String {
     resources.join(" ")
+}
+
+/// An external consent app's extra claims in a column: JSON, NULL when there are none.
+pub(super) fn session_claims_column(claims: &SessionClaims) -> StoreResult<Option<String>> {
+    if claims.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(claims)
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt(format!("refresh_tokens.session_claims: {e}")))
+}
+
+fn session_claims(text: Option<String>) -> StoreResult<SessionClaims> {
+    match text {
+        None => Ok(SessionClaims::default()),
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("refresh_tokens.session_claims: {e}"))),
+    }
 }
 
 pub(super) fn refresh_token(row: RefreshRow) -> StoreResult<RefreshToken> {
@@ -277,6 +297,7 @@ pub(super) fn refresh_token(row: RefreshRow) -> StoreResult<RefreshToken> {
         expires_at,
         resources,
         dpop_jkt,
+        claims,
     ) = row;
     Ok(RefreshToken {
         token_hash,
@@ -290,6 +311,7 @@ pub(super) fn refresh_token(row: RefreshRow) -> StoreResult<RefreshToken> {
         expires_at: time("expires_at", expires_at)?,
         resources: resources.split_whitespace().map(str::to_owned).collect(),
         dpop_jkt,
+        session_claims: session_claims(claims)?,
     })
 }
 
@@ -306,6 +328,7 @@ pub(super) type RefreshStateRow = (
     i64,
     String,
     String,
+    Option<String>,
     Option<i64>,
     Option<i64>,
 );
@@ -325,6 +348,7 @@ pub(super) fn refresh_token_with_state(
         expires_at,
         resources,
         dpop_jkt,
+        claims,
         rotated_at,
         revoked_at,
     ) = row;
@@ -340,6 +364,7 @@ pub(super) fn refresh_token_with_state(
         expires_at,
         resources,
         dpop_jkt,
+        claims,
     ))?;
     let state = if revoked_at.is_some() {
         RefreshTokenState::Revoked

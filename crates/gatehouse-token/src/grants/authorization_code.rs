@@ -121,6 +121,8 @@ pub(crate) struct UserGrant<'a> {
     pub nonce: Option<&'a str>,
     /// Claims an external consent app added to the ID token.
     pub id_token_claims: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    /// Claims an external consent app added for the access token.
+    pub access_token_claims: Option<&'a serde_json::Map<String, serde_json::Value>>,
     pub authorized_at_ms: i64,
     /// RFC 8707: the resources the grant was authorized for (a refresh family keeps them).
     pub resources: &'a [String],
@@ -153,6 +155,7 @@ impl TokenService {
                 auth_time: record.auth_time,
                 nonce: record.nonce.as_deref(),
                 id_token_claims: record.id_token_claims.as_ref(),
+                access_token_claims: record.access_token_claims.as_ref(),
                 authorized_at_ms: record.authorized_at_ms(),
                 resources: &record.resources,
                 audience: &audience,
@@ -180,6 +183,8 @@ impl TokenService {
                     FamilyBinding {
                         resources: grant.resources,
                         dpop_jkt: grant.dpop_jkt,
+                        id_token_claims: grant.id_token_claims,
+                        access_token_claims: grant.access_token_claims,
                     },
                 );
                 self.durable
@@ -200,6 +205,7 @@ impl TokenService {
                 auth_time: Some(grant.auth_time),
                 authorized_at_ms: grant.authorized_at_ms,
                 dpop_jkt: grant.dpop_jkt,
+                claims: grant.access_token_claims,
             })
             .await?;
         let id_token = if grant.scope.contains("openid") {

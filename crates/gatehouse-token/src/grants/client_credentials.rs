@@ -43,6 +43,7 @@ impl Grant for ClientCredentialsGrant {
                 auth_time: None,
                 authorized_at_ms: requested_at_ms,
                 dpop_jkt,
+                claims: None,
             })
             .await?;
         Ok(TokenResponse {

@@ -123,6 +123,7 @@ impl Grant for DeviceCodeGrant {
                     auth_time: approval.auth_time,
                     nonce: None,
                     id_token_claims: None,
+                    access_token_claims: None,
                     authorized_at_ms: approval.approved_at_ms,
                     // A device authorization request names no resources (RFC 8628 §3.1).
                     resources: &[],

@@ -97,6 +97,8 @@ impl Grant for RefreshTokenGrant {
                 auth_time,
                 authorized_at_ms: requested_at_ms,
                 dpop_jkt,
+                // The family keeps the consent app's claims: every refresh carries them.
+                claims: current.session_claims.access_token.as_ref(),
             })
             .await?;
         let id_token = if scope.contains("openid") {
@@ -107,7 +109,7 @@ impl Grant for RefreshTokenGrant {
                     scope: &scope,
                     auth_time: auth_time.unwrap_or_else(|| service.clock.unix()),
                     nonce: None,
-                    session_claims: None,
+                    session_claims: current.session_claims.id_token.as_ref(),
                     // The family keeps no `claims` request: the client's registration decides.
                     requested: None,
                     access_token: &access_token,
@@ -130,10 +132,12 @@ impl Grant for RefreshTokenGrant {
             &current.scope,
             &current.family_id,
             auth_time,
-            // The store keeps the family's resources and key binding for the successor.
+            // The store keeps the family's resources, key binding and claims for the successor.
             FamilyBinding {
                 resources: &current.resources,
                 dpop_jkt: None,
+                id_token_claims: None,
+                access_token_claims: None,
             },
         );
         let outcome = service

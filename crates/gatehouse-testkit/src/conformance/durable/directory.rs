@@ -106,6 +106,7 @@ fn refresh_token(hash: &str, family: &str, client_id: &str, subject: &str) -> Re
         expires_at: now + Duration::days(30),
         resources: Vec::new(),
         dpop_jkt: String::new(),
+        session_claims: Default::default(),
     }
 }
 

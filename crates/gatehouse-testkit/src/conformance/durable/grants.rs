@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use crate::DurableBackend;
 use crate::fixtures::{now, scopes, unique_id};
+use gatehouse_core::grant::SessionClaims;
 use gatehouse_core::store::{Consent, RefreshToken, RefreshTokenState, RotateOutcome};
 use time::{Duration, OffsetDateTime};
 
@@ -30,6 +31,7 @@ fn token(
             "urn:example:billing".into(),
         ],
         dpop_jkt: String::new(),
+        session_claims: SessionClaims::default(),
     }
 }
 
@@ -472,4 +474,101 @@ pub async fn a_bound_family_keeps_its_key_through_rotation(b: DurableBackend) {
         .unwrap();
     assert_eq!(state, RefreshTokenState::Active);
     assert_eq!(rotated.dpop_jkt, "jkt-of-the-first-key");
+}
+
+/// An external consent app's extra claims round-trip with a family's token and are kept by every
+/// successor, whatever the successor says; a family without any reads back empty.
+pub async fn session_claims_round_trip_and_survive_rotation(b: DurableBackend) {
+    let store = &b.store;
+    let claims = SessionClaims {
+        id_token: Some(
+            serde_json::json!({"department": "research", "nested": {"a": [1, 2.5, null]}})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        ),
+        access_token: Some(
+            serde_json::json!({"tenant": "acme", "roles": ["admin", "billing"]})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        ),
+    };
+    let with_claims = RefreshToken {
+        session_claims: claims.clone(),
+        ..token(
+            &unique_id("rt"),
+            &unique_id("fam"),
+            "app",
+            "alice",
+            Duration::days(30),
+        )
+    };
+    store.insert_refresh_token(&with_claims).await.unwrap();
+    let (found, _) = store
+        .get_refresh_token(&with_claims.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, with_claims);
+
+    // Only the access-token half.
+    let half = RefreshToken {
+        session_claims: SessionClaims {
+            id_token: None,
+            access_token: claims.access_token.clone(),
+        },
+        ..token(
+            &unique_id("rt"),
+            &unique_id("fam"),
+            "app",
+            "bob",
+            Duration::days(30),
+        )
+    };
+    store.insert_refresh_token(&half).await.unwrap();
+    let (found, _) = store
+        .get_refresh_token(&half.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.session_claims, half.session_claims);
+
+    let next = successor(&unique_id("rt"));
+    assert!(next.session_claims.is_empty());
+    let outcome = store
+        .rotate_refresh_token(&with_claims.token_hash, &next, now())
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, RotateOutcome::Rotated { ref previous } if previous.session_claims == claims),
+        "{outcome:?}"
+    );
+    let (rotated, state) = store
+        .get_refresh_token(&next.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state, RefreshTokenState::Active);
+    assert_eq!(
+        rotated.session_claims, claims,
+        "the successor keeps its family's claims"
+    );
+
+    // A family without claims stays without.
+    let plain = token(
+        &unique_id("rt"),
+        &unique_id("fam"),
+        "app",
+        "carol",
+        Duration::days(30),
+    );
+    store.insert_refresh_token(&plain).await.unwrap();
+    let (found, _) = store
+        .get_refresh_token(&plain.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(found.session_claims.is_empty());
+    assert_eq!(found, plain);
 }

@@ -63,6 +63,7 @@ macro_rules! durable_store_conformance {
             grants::consents_upsert_list_and_delete,
             grants::rotation_spends_the_old_token_and_stores_the_successor,
             grants::a_bound_family_keeps_its_key_through_rotation,
+            grants::session_claims_round_trip_and_survive_rotation,
             grants::reusing_a_rotated_token_revokes_the_family,
             grants::concurrent_rotation_of_one_token_rotates_exactly_once,
             grants::expired_revoked_and_unknown_tokens_do_not_rotate,

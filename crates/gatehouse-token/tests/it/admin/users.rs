@@ -379,6 +379,7 @@ async fn grant(h: &Harness, subject: &str, family: &str) {
         expires_at: now + Duration::days(30),
         resources: Vec::new(),
         dpop_jkt: String::new(),
+        session_claims: Default::default(),
     };
     h.store().insert_refresh_token(&token).await.unwrap();
     let ttl = StdDuration::from_secs(3600);

@@ -8,6 +8,8 @@
 //! - [`users`]: `AuthenticateUser` (with the failed-login lockout) and `GetUser`.
 //! - [`consent`]: `RecordConsent`, `GetConsent`, `ListConsents`, `RevokeConsent`.
 //! - [`introspection`]: `Introspect` and `Revoke`.
+//! - [`session_claims`]: an external consent app's `session.id_token` / `session.access_token`
+//!   claims, in the tokens of the code, of every refresh, and in introspection.
 //! - [`wire`]: what every RPC shares on the wire: errors as status codes with OAuth details,
 //!   deadlines on both ends.
 
@@ -15,6 +17,7 @@ mod authorization;
 mod consent;
 mod introspection;
 mod server;
+mod session_claims;
 mod users;
 mod wire;
 
@@ -71,12 +74,16 @@ impl Grpc {
 
 /// One seeded server per backend pair (see `gatehouse_testkit::backend_pairs`).
 async fn servers() -> Vec<Grpc> {
+    servers_with(TokenSettings::for_issuer(ISSUER)).await
+}
+
+/// [`servers`] with other settings.
+async fn servers_with(settings: TokenSettings) -> Vec<Grpc> {
     let mut out = Vec::new();
     for backends in gatehouse_testkit::backend_pairs().await {
         let system_secret = random_system_secret("grpc-test");
         seed(backends.durable.store.as_ref(), system_secret.as_bytes()).await;
-        let server =
-            TokenServer::start(backends, TokenSettings::for_issuer(ISSUER), system_secret).await;
+        let server = TokenServer::start(backends, settings.clone(), system_secret).await;
         out.push(Grpc {
             name: server.name.clone(),
             service: Arc::clone(&server.service),

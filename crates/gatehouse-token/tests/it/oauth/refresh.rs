@@ -166,6 +166,7 @@ async fn refresh_tokens_from_before_client_incarnations_work_for_their_own_clien
             expires_at: now + time::Duration::days(30),
             resources: Vec::new(),
             dpop_jkt: String::new(),
+            session_claims: Default::default(),
         };
         let durable = env.service.durable();
         durable

@@ -221,6 +221,36 @@ pub fn release(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
+
+    fn nested(levels: usize) -> String {
+        // `levels` objects inside each other under an ignored top-level member.
+        let mut inner = "{}".to_owned();
+        for _ in 1..levels.saturating_sub(1) {
+            inner = format!("{{\"a\":{inner}}}");
+        }
+        format!("{{\"x\":{inner}}}")
+    }
+
+    #[test]
+    fn the_size_and_depth_bounds_are_exact() {
+        assert!(ClaimsRequest::parse(&nested(MAX_CLAIMS_PARAM_DEPTH)).is_ok());
+        let deep = ClaimsRequest::parse(&nested(MAX_CLAIMS_PARAM_DEPTH + 1)).unwrap_err();
+        assert!(deep.description.contains("nested too deeply"), "{deep:?}");
+        let padded = |len: usize| format!("{{\"x\":\"{}\"}}", "a".repeat(len - 8));
+        assert_eq!(padded(MAX_CLAIMS_PARAM_LEN).len(), MAX_CLAIMS_PARAM_LEN);
+        assert!(ClaimsRequest::parse(&padded(MAX_CLAIMS_PARAM_LEN)).is_ok());
+        let long = ClaimsRequest::parse(&padded(MAX_CLAIMS_PARAM_LEN + 1)).unwrap_err();
+        assert!(long.description.contains("too long"), "{long:?}");
+    }
+
+    #[test]
+    fn a_request_for_userinfo_claims_only_is_not_empty() {
+        let userinfo = ClaimsRequest::parse(r#"{"userinfo":{"email":null}}"#).unwrap();
+        assert!(!userinfo.is_empty());
+        let id_token = ClaimsRequest::parse(r#"{"id_token":{"email":null}}"#).unwrap();
+        assert!(!id_token.is_empty());
+        assert!(ClaimsRequest::parse("{}").unwrap().is_empty());
+    }
     use crate::error::ErrorCode;
     use crate::scope::ScopeName;
     use time::OffsetDateTime;

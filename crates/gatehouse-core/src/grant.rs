@@ -347,6 +347,49 @@ pub fn check_redemption(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn session_claims_are_empty_only_without_any_claim() {
+        let some = || {
+            Some(
+                serde_json::json!({"tier": "gold"})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            )
+        };
+        assert!(SessionClaims::default().is_empty());
+        let empty_maps = SessionClaims {
+            id_token: Some(serde_json::Map::new()),
+            access_token: Some(serde_json::Map::new()),
+        };
+        assert!(empty_maps.is_empty());
+        let id_only = SessionClaims {
+            id_token: some(),
+            access_token: None,
+        };
+        assert!(!id_only.is_empty());
+        let access_only = SessionClaims {
+            id_token: None,
+            access_token: some(),
+        };
+        assert!(!access_only.is_empty());
+    }
+
+    #[test]
+    fn the_first_reserved_name_is_found() {
+        let claims = serde_json::json!({"tier": "gold", "sub": "someone-else"});
+        let claims = claims.as_object().unwrap();
+        assert_eq!(
+            reserved_claim(claims, &RESERVED_ID_TOKEN_CLAIMS),
+            Some("sub")
+        );
+        let harmless = serde_json::json!({"tier": "gold"});
+        assert_eq!(
+            reserved_claim(harmless.as_object().unwrap(), &RESERVED_ID_TOKEN_CLAIMS),
+            None
+        );
+    }
     use crate::client::{ClientMetadata, TokenEndpointAuthMethod};
     use time::OffsetDateTime;
 

@@ -345,6 +345,85 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn refused(h: &str) -> String {
+        parse_password_hash(h).map(|f| f.name()).unwrap_err().0
+    }
+
+    fn b64_of(len: usize) -> String {
+        STANDARD_NO_PAD.encode(vec![7u8; len])
+    }
+
+    fn argon2id(costs: &str) -> String {
+        format!("$argon2id$v=19${costs}$c29tZXNhbHQ${}", b64_of(32))
+    }
+
+    #[test]
+    fn the_length_and_character_rules_stop_exactly_at_their_bounds() {
+        assert!(!refused(&"x".repeat(MAX_HASH_CHARS)).contains("longer than"));
+        assert!(refused(&"x".repeat(MAX_HASH_CHARS + 1)).contains("longer than"));
+        assert!(refused("$2b$12$ R9h/cIPz0gi.URNNX3kh2O").contains("spaces"));
+        let salt = |len| {
+            format!(
+                "$argon2id$v=19$m=65536,t=3,p=4${}${}",
+                b64_of(len),
+                b64_of(32)
+            )
+        };
+        assert_eq!(name(&salt(MAX_BYTES)), Ok("argon2id"));
+        assert!(refused(&salt(MAX_BYTES + 1)).contains("1 to 128 bytes"));
+        assert!(
+            refused(&format!("$argon2id$v=19$m=65536,t=3,p=4$${}", b64_of(32)))
+                .contains("1 to 128 bytes")
+        );
+    }
+
+    #[test]
+    fn argon2_versions_and_costs_stop_exactly_at_their_bounds() {
+        let unversioned = format!("$argon2id$m=65536,t=3,p=4$c29tZXNhbHQ${}", b64_of(32));
+        assert_eq!(name(&unversioned), Ok("argon2id"));
+        assert_eq!(
+            name(&argon2id("m=65536,t=3,p=4").replace("v=19", "v=16")),
+            Ok("argon2id")
+        );
+        assert!(refused(&argon2id("m=65536,t=3,p=4").replace("v=19", "v=18")).contains("version"));
+        assert_eq!(name(&argon2id("m=131072,t=1,p=1")), Ok("argon2id"));
+        assert!(refused(&argon2id("m=131073,t=1,p=1")).contains("memory"));
+        assert_eq!(name(&argon2id("m=131072,t=4,p=1")), Ok("argon2id"));
+        assert!(refused(&argon2id("m=131072,t=5,p=1")).contains("m × t"));
+        assert!(refused(&argon2id("m=1024,t=0,p=1")).contains("m × t"));
+        assert_eq!(name(&argon2id("m=65536,t=3,p=16")), Ok("argon2id"));
+        assert!(refused(&argon2id("m=65536,t=3,p=17")).contains("parallelism"));
+        assert!(refused(&argon2id("m=65536,t=3,p=0")).contains("parallelism"));
+    }
+
+    #[test]
+    fn pbkdf2_and_scrypt_hash_lengths_and_costs_stop_exactly_at_their_bounds() {
+        let phc = |len| format!("$pbkdf2-sha256$i=1000,l=32$c2FsdHNhbHQ${}", b64_of(len));
+        assert_eq!(name(&phc(16)), Ok("pbkdf2-sha256"));
+        assert!(refused(&phc(15)).contains("shorter than 16"));
+        let django = |len| {
+            format!(
+                "pbkdf2_sha256$1000$saltsalt${}",
+                STANDARD.encode(vec![7u8; len])
+            )
+        };
+        assert_eq!(name(&django(16)), Ok("pbkdf2-sha256"));
+        assert!(refused(&django(15)).contains("shorter than 16"));
+
+        let scrypt = |costs: &str, len| format!("$scrypt${costs}$c29tZXNhbHQ${}", b64_of(len));
+        assert_eq!(name(&scrypt("ln=10,r=8,p=1", 16)), Ok("scrypt"));
+        assert!(refused(&scrypt("ln=10,r=8,p=1", 15)).contains("shorter than 16"));
+        assert_eq!(name(&scrypt("ln=1,r=64,p=1", 32)), Ok("scrypt"));
+        assert!(refused(&scrypt("ln=1,r=65,p=1", 32)).contains("out of range"));
+        assert!(refused(&scrypt("ln=1,r=0,p=1", 32)).contains("out of range"));
+        // 128 · r · 2^ln bytes: exactly the bound with r=8, ln=17; twice it with ln=18.
+        assert_eq!(name(&scrypt("ln=17,r=8,p=1", 32)), Ok("scrypt"));
+        assert!(refused(&scrypt("ln=18,r=8,p=1", 32)).contains("bytes is over"));
+        assert!(refused(&scrypt("ln=20,r=8,p=1", 32)).contains("bytes is over"));
+        assert_eq!(name(&scrypt("ln=10,r=8,p=4", 32)), Ok("scrypt"));
+        assert!(refused(&scrypt("ln=10,r=8,p=5", 32)).contains("outside 1 to 4"));
+    }
+
     fn name(h: &str) -> Result<&'static str, String> {
         parse_password_hash(h).map(|f| f.name()).map_err(|e| e.0)
     }

@@ -103,6 +103,17 @@ pub fn params_from_claims(claims: &Value, client_id: &str) -> AuthorizationParam
 mod tests {
     #![allow(clippy::panic)]
     use super::*;
+
+    #[test]
+    fn only_claims_may_be_an_object_among_the_parameters() {
+        let object = serde_json::json!({
+            "state": {"not": "a string"},
+            "claims": {"id_token": {"email": null}},
+        });
+        let params = params_from_claims(&object, "c");
+        assert_eq!(params.state, None);
+        assert!(params.claims.is_some_and(|c| c.contains("email")));
+    }
     use serde_json::json;
 
     const NOW: i64 = 1_800_000_000;

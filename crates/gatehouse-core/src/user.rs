@@ -101,6 +101,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn metadata_may_be_16_kib_and_not_a_byte_more() {
+        // {"k":"…"} is 8 bytes around the value.
+        let of = |len: usize| {
+            let mut map = Metadata::new();
+            map.insert(
+                "k".to_owned(),
+                serde_json::Value::String("v".repeat(len - 8)),
+            );
+            map
+        };
+        assert_eq!(
+            metadata_json(&of(MAX_METADATA_BYTES)).len(),
+            MAX_METADATA_BYTES
+        );
+        assert!(check_metadata_size(&of(MAX_METADATA_BYTES)).is_ok());
+        assert!(check_metadata_size(&of(MAX_METADATA_BYTES + 1)).is_err());
+        assert_eq!(MAX_METADATA_BYTES, 16384);
+    }
+
+    #[test]
     fn metadata_is_an_object_of_at_most_16_kib() {
         use serde_json::json;
         assert_eq!(parse_metadata(Value::Null), Ok(Metadata::new()));

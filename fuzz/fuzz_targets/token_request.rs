@@ -29,7 +29,10 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let mut names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
     names.sort_unstable();
-    let has_repeat = names.windows(2).any(|w| w[0] == w[1]);
+    // `resource` alone may repeat (RFC 8707 §2).
+    let has_repeat = names
+        .windows(2)
+        .any(|w| w[0] == w[1] && w[0] != "resource");
     match Form::from_pairs(pairs.clone()) {
         Ok(form) => {
             assert!(!has_repeat, "a repeated parameter was accepted");

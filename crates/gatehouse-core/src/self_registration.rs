@@ -67,6 +67,11 @@ pub fn check_self_registered(
             "skip_consent cannot be set by a client registering itself".to_owned(),
         ));
     }
+    if metadata.disabled {
+        return Err(refuse(
+            "disabled cannot be set by a client registering itself".to_owned(),
+        ));
+    }
     if !metadata.owner.is_empty() {
         return Err(refuse(
             "owner cannot be set by a client registering itself".to_owned(),

@@ -66,6 +66,11 @@ const POSTGRES: &[Embedded] = &[
         description: "refresh session claims",
         sql: include_str!("../../../migrations/postgres/0009_refresh_session_claims.sql"),
     },
+    Embedded {
+        version: 13,
+        description: "client usage",
+        sql: include_str!("../../../migrations/postgres/0013_client_usage.sql"),
+    },
 ];
 
 const SQLITE: &[Embedded] = &[
@@ -113,6 +118,11 @@ const SQLITE: &[Embedded] = &[
         version: 9,
         description: "refresh session claims",
         sql: include_str!("../../../migrations/sqlite/0009_refresh_session_claims.sql"),
+    },
+    Embedded {
+        version: 13,
+        description: "client usage",
+        sql: include_str!("../../../migrations/sqlite/0013_client_usage.sql"),
     },
 ];
 

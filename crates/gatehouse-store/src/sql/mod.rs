@@ -12,6 +12,7 @@ mod grants;
 mod keys;
 mod registration;
 mod rows;
+mod usage;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -319,6 +319,9 @@ mod tests {
         m.skip_consent = true;
         assert!(refusal(&m, &policy).starts_with("skip_consent"));
         let mut m = app();
+        m.disabled = true;
+        assert!(refusal(&m, &policy).starts_with("disabled"));
+        let mut m = app();
         m.owner = "acme".to_owned();
         assert!(refusal(&m, &policy).starts_with("owner"));
         let mut m = app();

@@ -76,3 +76,44 @@ async fn tokens_and_sign_ins_are_counted_per_client_once_written() {
         assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", env.name);
     }
 }
+
+/// A write of the counts that fails (the table gone for a moment, as in a database outage)
+/// keeps them: the next write adds them together with what was counted meanwhile.
+#[tokio::test]
+async fn counts_survive_a_failed_write() {
+    for env in envs().await {
+        if env.durable_backend().kind != gatehouse_testkit::DurableKind::Sqlite {
+            continue;
+        }
+        let client = env.web_client("kept").await;
+        env.tokens(&client, "openid profile").await;
+        let pool = sqlx::sqlite::SqlitePool::connect(&env.durable_backend().url)
+            .await
+            .unwrap();
+        sqlx::query("ALTER TABLE client_usage RENAME TO client_usage_away")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert!(
+            env.service.flush_usage().await.is_err(),
+            "{}: the write cannot succeed",
+            env.name
+        );
+        env.tokens(&client, "openid profile").await;
+        sqlx::query("ALTER TABLE client_usage_away RENAME TO client_usage")
+            .execute(&pool)
+            .await
+            .unwrap();
+        env.service.flush_usage().await.unwrap();
+        let usage = env
+            .admin_call(Method::GET, "/admin/clients/kept/usage", None)
+            .await;
+        assert_eq!(
+            (&usage.body["tokens_issued"], &usage.body["logins"]),
+            (&json!(2), &json!(2)),
+            "{}: {}",
+            env.name,
+            usage.body
+        );
+    }
+}

@@ -83,6 +83,7 @@ pub const KEYS: &[&str] = &[
     "urls_consent",
     "urls_logout",
     "urls_error",
+    "console_url",
 ];
 
 /// Environment variables read by the CLI rather than the server; accepted, not configuration.
@@ -322,6 +323,10 @@ pub struct Config {
     pub urls_consent: Option<String>,
     /// External UI: where RP-initiated logout goes with `?logout_challenge=` (optional).
     pub urls_logout: Option<String>,
+    /// Where operators reach the console (`GATEHOUSE_CONSOLE_URL`); default
+    /// `http://<admin listener address>/console`. Its origin is the only one the console answers,
+    /// and `<url>/callback` its sign-in's redirect URI.
+    pub console_url: Option<String>,
     /// External UI: where errors that cannot go to the client are shown (optional).
     pub urls_error: Option<String>,
     /// Where each setting came from; not a setting itself.
@@ -395,6 +400,7 @@ impl Default for Config {
             trusted_proxies: String::new(),
             ui: "builtin".into(),
             urls_login: None,
+            console_url: None,
             urls_consent: None,
             urls_logout: None,
             urls_error: None,
@@ -539,6 +545,7 @@ pub fn load(
         &mut config.ui_support_url,
         &mut config.ui_footer,
         &mut config.ui_extra_css_url,
+        &mut config.console_url,
     ] {
         if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
             *value = None;
@@ -835,6 +842,7 @@ impl Config {
             ));
         }
         self.validate_external_ui()?;
+        self.console_url()?;
         if !matches!(self.access_token_strategy.as_str(), "opaque" | "jwt") {
             return Err(ConfigError::new(
                 "access_token_strategy",
@@ -1220,6 +1228,40 @@ impl Config {
     }
 
     /// `GATEHOUSE_UI` and the `GATEHOUSE_URLS_*` of an external login and consent app.
+    /// The operator console's URL: `console_url`, else `http://<admin listener>/console` (a
+    /// wildcard bind is reached over loopback).
+    pub fn console_url(&self) -> Result<Url, ConfigError> {
+        let Some(url) = &self.console_url else {
+            let addr = if self.admin_addr.ip().is_unspecified() {
+                SocketAddr::from(([127, 0, 0, 1], self.admin_addr.port()))
+            } else {
+                self.admin_addr
+            };
+            return Url::parse(&format!("http://{addr}/console")).map_err(|e| {
+                ConfigError::plain(
+                    "admin_addr",
+                    format!("no console URL can be made of it: {e}"),
+                )
+            });
+        };
+        Url::parse(url.trim_end_matches('/'))
+            .ok()
+            .filter(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host().is_some()
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+                    && u.path() != "/"
+            })
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "console_url",
+                    format!("{url:?} is not an absolute http(s) URL with a path and no query"),
+                    "set GATEHOUSE_CONSOLE_URL to e.g. https://admin.example.com/console",
+                )
+            })
+    }
+
     fn validate_external_ui(&self) -> Result<(), ConfigError> {
         match self.ui.as_str() {
             "builtin" => return Ok(()),

@@ -222,6 +222,17 @@ pub fn listener(
     config: AdminConfig,
     admin_token: Option<gatehouse_core::secret::SecretString>,
 ) -> Router {
+    protect(api(service, client_secret_hasher, config), admin_token)
+}
+
+/// The admin listener's routes without the browser guard and the admin token: what the
+/// operator console calls in process (it checks its own session, CSRF token and origin), and
+/// what [`protect`] wraps for the listener.
+pub fn api(
+    service: Arc<crate::TokenService>,
+    client_secret_hasher: KeyedHasher,
+    config: AdminConfig,
+) -> Router {
     let state = AdminState::new(
         service.durable().clone(),
         service.revocations().clone(),
@@ -235,20 +246,25 @@ pub fn listener(
         policy: service.settings().lockout,
     })
     .with_secret_sealing(service.client_secret_sealing().clone());
-    let api = router(state)
+    router(state)
         .merge(crate::keys_api::router(service.clone()))
         .merge(crate::http::admin_introspection_router(service.clone()))
         .layer(axum::middleware::from_fn_with_state(
             service,
             crate::keys_api::invalidate_client_cache,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            BrowserGuard {
-                token_required: admin_token.is_some(),
-                bodyless_put_delete: false,
-            },
-            refuse_browsers,
-        ));
+}
+
+/// [`api`] as the listener serves it: browsers kept out ([`guard`]) and, with `admin_token`,
+/// every request needing it.
+pub fn protect(api: Router, admin_token: Option<gatehouse_core::secret::SecretString>) -> Router {
+    let api = api.layer(axum::middleware::from_fn_with_state(
+        BrowserGuard {
+            token_required: admin_token.is_some(),
+            bodyless_put_delete: false,
+        },
+        refuse_browsers,
+    ));
     match admin_token {
         Some(token) => api.layer(require_admin_token(token)),
         None => api,

@@ -1,13 +1,17 @@
 //! The audit log.
 
 use crate::DurableBackend;
-use crate::fixtures::now;
 use gatehouse_core::audit::{ActorKind, AuditActor, AuditEvent, AuditQuery};
 use gatehouse_core::store::{PageRequest, StoreError};
 use serde_json::json;
 use time::Duration;
 
-/// An event `seconds_ago` before the fixtures' now.
+/// A fixed instant, so bounds computed from it after recording still match.
+fn now() -> time::OffsetDateTime {
+    crate::admin::start_time()
+}
+
+/// An event `seconds_ago` before [`now`].
 fn event(
     id: &str,
     seconds_ago: i64,
@@ -78,14 +82,15 @@ pub async fn audit_events_round_trip_newest_first(b: DurableBackend) {
     );
     assert_eq!(all.next, None);
 
-    let again = store.record_audit_event(&event(
+    let same_id = event(
         "e1",
         0,
         AuditActor::loopback(None),
         "user.delete",
         ("user", Some("u9")),
-    ));
-    assert!(matches!(again.await, Err(StoreError::Conflict)));
+    );
+    let again = store.record_audit_event(&same_id).await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
 }
 
 pub async fn audit_events_are_filtered(b: DurableBackend) {

@@ -28,6 +28,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gatehouse_core::audit::AuditActor;
 use gatehouse_core::secret::{constant_time_eq, random_token};
 use gatehouse_login::cookies::{self, Lifetime, Scope};
 use gatehouse_login::i18n::Tr;
@@ -68,19 +69,9 @@ pub struct Operator {
 
 impl Operator {
     /// How the audit log names this operator (the request extension of every admin API call).
-    pub fn audit_actor(&self) -> OperatorActor {
-        OperatorActor {
-            id: self.user_id.clone(),
-            name: self.username.clone(),
-        }
+    pub fn audit_actor(&self) -> AuditActor {
+        AuditActor::user(self.user_id.clone(), self.username.clone())
     }
-}
-
-/// Placeholder of the audit actor until the audit log's type exists.
-#[derive(Debug, Clone)]
-pub struct OperatorActor {
-    pub id: String,
-    pub name: String,
 }
 
 /// What a page needs of the operator.

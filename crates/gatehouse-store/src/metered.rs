@@ -3,10 +3,11 @@
 //! backend and operation. The binary wraps whatever adapters it opened in these.
 
 use async_trait::async_trait;
+use gatehouse_core::audit::{AuditEvent, AuditQuery};
 use gatehouse_core::client::Client;
 use gatehouse_core::scope::ScopeDefinition;
 use gatehouse_core::store::{
-    ClientStore, Consent, ConsentStore, DurableStore, Page, PageRequest, RefreshToken,
+    AuditStore, ClientStore, Consent, ConsentStore, DurableStore, Page, PageRequest, RefreshToken,
     RefreshTokenState, RefreshTokenStore, RegistrationToken, RegistrationTokenStore, RotateOutcome,
     ScopeStore, ShortLivedStore, SigningKeyRecord, SigningKeyStore, StoreResult, UserQuery,
     UserStore,
@@ -346,6 +347,30 @@ impl RegistrationTokenStore for MeteredDurable {
             self.0.backend(),
             "delete_registration_token",
             self.0.delete_registration_token(id),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl AuditStore for MeteredDurable {
+    async fn record_audit_event(&self, event: &AuditEvent) -> StoreResult<()> {
+        timed(
+            self.0.backend(),
+            "record_audit_event",
+            self.0.record_audit_event(event),
+        )
+        .await
+    }
+    async fn list_audit_events(
+        &self,
+        query: &AuditQuery,
+        page: &PageRequest,
+    ) -> StoreResult<Page<AuditEvent>> {
+        timed(
+            self.0.backend(),
+            "list_audit_events",
+            self.0.list_audit_events(query, page),
         )
         .await
     }

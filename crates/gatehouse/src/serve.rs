@@ -362,7 +362,7 @@ async fn start_token_service(
 /// The admin listener's API, without the browser guard and admin token (the listener adds
 /// them with `admin::protect`; the console calls it as it is, in process).
 fn admin_api(config: &Config, system_secret: &SecretString, service: &Arc<TokenService>) -> Router {
-    gatehouse_token::admin::api(
+    gatehouse_token::admin::routes(
         service.clone(),
         client_secret_hasher(system_secret.expose().as_bytes()),
         AdminConfig {

@@ -18,7 +18,9 @@ use utoipa::{Modify, OpenApi as _};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{AdminState, ApiError, clients, registration_tokens, scopes, user_import, users};
+use super::{
+    AdminState, ApiError, audit, clients, consents, registration_tokens, scopes, user_import, users,
+};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -39,6 +41,7 @@ use super::{AdminState, ApiError, clients, registration_tokens, scopes, user_imp
         (name = "keys", description = "Signing keys: listing and rotation"),
         (name = "introspection", description = "Token introspection (RFC 7662) for operators"),
         (name = "registration-tokens", description = "Initial access tokens for dynamic client registration (RFC 7591)"),
+        (name = "audit", description = "The audit log: every change made through this API, the console or the CLI"),
     ),
     modifiers(&AdminTokenScheme),
 )]
@@ -95,6 +98,9 @@ pub(super) fn api_router() -> OpenApiRouter<AdminState> {
             registration_tokens::list_registration_tokens
         ))
         .routes(routes!(registration_tokens::delete_registration_token))
+        .routes(routes!(consents::list_user_consents))
+        .routes(routes!(consents::revoke_user_consent))
+        .routes(routes!(audit::list_audit_events))
 }
 
 /// The admin API's OpenAPI document, e.g. for a CI step that checks it in.

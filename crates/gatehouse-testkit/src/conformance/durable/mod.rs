@@ -3,6 +3,7 @@
 //! fresh, migrated, empty store; [`durable_store_conformance!`](crate::durable_store_conformance)
 //! generates one `#[tokio::test]` per function for one adapter.
 
+pub mod audit;
 pub mod directory;
 pub mod grants;
 pub mod keys;
@@ -73,6 +74,10 @@ macro_rules! durable_store_conformance {
             keys::ping_names_the_backend_and_migrations_are_idempotent,
             registration::registration_tokens_lifecycle,
             registration::concurrent_uses_never_exceed_max_uses,
+            directory::user_roles_round_trip_and_filter_lists,
+            audit::audit_events_round_trip_newest_first,
+            audit::audit_events_are_filtered,
+            audit::audit_events_paginate_through_ties,
         );
     };
 }

@@ -13,6 +13,7 @@ mod cli_rows;
 mod cli_sessions;
 mod cli_users_import;
 mod config;
+mod console;
 mod deploy;
 mod external_ui;
 mod faults;

@@ -325,7 +325,6 @@ async fn every_console_page_renders_and_its_actions_reach_the_admin_api_audited(
         "/console/users",
         "/console/keys",
         "/console/audit",
-        "/console/requests",
     ] {
         let hop = console.get(path).await;
         hop.page(path);

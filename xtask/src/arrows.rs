@@ -192,6 +192,7 @@ mod tests {
 
     const MEMBERS: &[&str] = &[
         "gatehouse",
+        "gatehouse-console",
         "gatehouse-core",
         "gatehouse-login",
         "gatehouse-proto",
@@ -250,6 +251,9 @@ mod tests {
             ("gatehouse-store", "gatehouse-login"),
             ("gatehouse-proto", "gatehouse-store"),
             ("gatehouse-core", "gatehouse-proto"),
+            ("gatehouse-console", "gatehouse-token"),
+            ("gatehouse-console", "gatehouse-store"),
+            ("gatehouse-token", "gatehouse-console"),
         ] {
             let found = violations(&graph(MEMBERS, &[(from, to)]), RULES);
             assert!(

@@ -245,7 +245,7 @@ async fn start_sign_in(state: &ConsoleState, return_to: &str) -> Response {
     let pending = PendingSignIn {
         verifier: random_token(32),
         nonce: random_token(16),
-        return_to: safe_return(state, return_to),
+        return_to: safe_return(state.base_path(), return_to),
     };
     let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(pending.verifier.as_bytes()));
     let key = format!("console/sign-in/{}", state.keys().hash(&sign_in));
@@ -284,8 +284,7 @@ async fn start_sign_in(state: &ConsoleState, return_to: &str) -> Response {
 }
 
 /// A page to return to after sign-in: under the console, else the console's start.
-fn safe_return(state: &ConsoleState, return_to: &str) -> String {
-    let base = state.base_path();
+fn safe_return(base: &str, return_to: &str) -> String {
     let inside = return_to == base
         || return_to
             .strip_prefix(base)
@@ -293,7 +292,7 @@ fn safe_return(state: &ConsoleState, return_to: &str) -> String {
     if inside && !return_to.starts_with("//") && !return_to.contains('\\') {
         return_to.to_owned()
     } else {
-        state.path("")
+        base.to_owned()
     }
 }
 
@@ -515,7 +514,14 @@ pub(crate) async fn origin_and_headers(
     request: Request,
     next: Next,
 ) -> Response {
-    if let Err(reason) = check_origin(&state, request.method(), request.headers()) {
+    // HTTP/2 carries the host in the request target's authority, not in `Host`.
+    let authority = request.uri().authority().map(|a| a.as_str().to_owned());
+    if let Err(reason) = check_origin(
+        &state.config().url,
+        request.method(),
+        request.headers(),
+        authority.as_deref(),
+    ) {
         tracing::warn!(reason, "console: a request from another origin was refused");
         let t = view::language(request.headers());
         let mut response = view::message(
@@ -534,11 +540,11 @@ pub(crate) async fn origin_and_headers(
 }
 
 fn check_origin(
-    state: &ConsoleState,
+    url: &url::Url,
     method: &Method,
     headers: &HeaderMap,
+    authority: Option<&str>,
 ) -> Result<(), &'static str> {
-    let url = &state.config().url;
     let expected_host = match (url.host_str(), url.port()) {
         (Some(host), Some(port)) => format!("{host}:{port}"),
         (Some(host), None) => host.to_owned(),
@@ -547,6 +553,7 @@ fn check_origin(
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
+        .or(authority)
         .unwrap_or_default();
     if !host.eq_ignore_ascii_case(&expected_host) {
         return Err("Host is not the console's");
@@ -639,6 +646,68 @@ pub async fn ensure_client(state: &ConsoleState) -> Result<(), String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn only_pages_of_the_console_are_returned_to() {
+        assert_eq!(
+            safe_return("/console", "/console/apps?q=a"),
+            "/console/apps?q=a"
+        );
+        assert_eq!(safe_return("/console", "/console"), "/console");
+        for outside in [
+            "/consoles",
+            "https://evil.example/console",
+            "//evil.example",
+            "/admin/clients",
+            "/console/\\evil",
+        ] {
+            assert_eq!(safe_return("/console", outside), "/console", "{outside}");
+        }
+    }
+
+    #[test]
+    fn the_console_answers_only_its_own_origin() {
+        let url = url::Url::parse("http://127.0.0.1:4445/console").unwrap();
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, HeaderValue::from_static(v));
+            }
+            h
+        };
+        let own = headers(&[("host", "127.0.0.1:4445")]);
+        assert!(check_origin(&url, &Method::GET, &own, None).is_ok());
+        assert!(check_origin(&url, &Method::POST, &own, None).is_ok());
+        let same = headers(&[
+            ("host", "127.0.0.1:4445"),
+            ("origin", "http://127.0.0.1:4445"),
+            ("sec-fetch-site", "same-origin"),
+        ]);
+        assert!(check_origin(&url, &Method::POST, &same, None).is_ok());
+        // DNS rebinding: another name for the same address.
+        let rebound = headers(&[("host", "evil.example:4445")]);
+        assert!(check_origin(&url, &Method::GET, &rebound, None).is_err());
+        assert!(check_origin(&url, &Method::GET, &HeaderMap::new(), None).is_err());
+        assert!(
+            check_origin(
+                &url,
+                &Method::GET,
+                &HeaderMap::new(),
+                Some("127.0.0.1:4445")
+            )
+            .is_ok()
+        );
+        // Cross-site form posts.
+        let foreign = headers(&[
+            ("host", "127.0.0.1:4445"),
+            ("origin", "https://evil.example"),
+        ]);
+        assert!(check_origin(&url, &Method::POST, &foreign, None).is_err());
+        let cross = headers(&[("host", "127.0.0.1:4445"), ("sec-fetch-site", "cross-site")]);
+        assert!(check_origin(&url, &Method::POST, &cross, None).is_err());
+        let sibling = headers(&[("host", "127.0.0.1:4445"), ("sec-fetch-site", "same-site")]);
+        assert!(check_origin(&url, &Method::POST, &sibling, None).is_err());
+    }
 
     #[test]
     fn id_token_claims_are_read_from_the_payload() {

@@ -227,7 +227,7 @@ impl TokenServiceRpc for TokenGrpc {
             .map_err(|e| domain(&e))?;
         let mut answer = pb::AuthenticateUserResponse::default();
         match outcome {
-            Authentication::Authenticated(user) => answer.user = Some((&user).into()),
+            Authentication::Authenticated(user) => answer.user = Some(user.as_ref().into()),
             Authentication::Refused {
                 attempts_left,
                 disabled,

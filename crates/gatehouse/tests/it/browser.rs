@@ -39,9 +39,6 @@ use crate::gatehouse;
 const TEST: &str = "login_and_consent_in_headless_chromium";
 const LOGO: &[u8] = include_bytes!("fixtures/partner-logo.png");
 
-
-
-
 /// What the partner app's loopback listener saw: the callback queries and logo downloads.
 #[derive(Default)]
 struct PartnerApp {
@@ -84,7 +81,6 @@ async fn serve_partner_app(app: Arc<PartnerApp>) -> Served {
         .with_state(app);
     serve(router).await
 }
-
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_and_consent_in_headless_chromium() {
@@ -536,4 +532,3 @@ fn logo_port(partner: &Partner) -> u16 {
         .and_then(|u| u.port())
         .expect("a loopback callback with a port")
 }
-

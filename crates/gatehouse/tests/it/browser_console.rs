@@ -95,8 +95,18 @@ async fn drive(browser: Client, admin: String) {
     fill(&browser, "#name", "Neon Projects").await;
     fill(&browser, "#description", "Reads and creates projects").await;
     fill(&browser, "#website", "https://partner.example.com").await;
-    fill(&browser, "#redirect_uris", "https://partner.example.com/callback").await;
-    fill(&browser, "#logo_uri", "https://partner.example.com/logo.png").await;
+    fill(
+        &browser,
+        "#redirect_uris",
+        "https://partner.example.com/callback",
+    )
+    .await;
+    fill(
+        &browser,
+        "#logo_uri",
+        "https://partner.example.com/logo.png",
+    )
+    .await;
     click(&browser, "#save").await;
     let secret = wait_for(&browser, "#client-secret").await;
     assert!(!secret.text().await.expect("secret").trim().is_empty());

@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 
 use gatehouse_testkit::http::{free_port, is_listening};
 
-pub(crate) const INSTALL: &str = "chromium and chromedriver (apt-get install -y chromium chromium-driver)";
+pub(crate) const INSTALL: &str =
+    "chromium and chromedriver (apt-get install -y chromium chromium-driver)";
 pub(crate) const INSTALL_AXE: &str = "axe-core (npm ci --prefix tests/browser)";
 
 /// axe-core's script, read once at the start of the test.
@@ -136,7 +137,11 @@ impl WebDriverCompatibleCommand for Cdp {
 
 /// A headless Chromium session (English, 1280×800) through a chromedriver of its own, with its
 /// profile in `dir`. Keep the driver alive while the session is used.
-pub(crate) async fn chromium_session(chromedriver: &Path, chromium: &Path, dir: &Path) -> (Chromedriver, Client) {
+pub(crate) async fn chromium_session(
+    chromedriver: &Path,
+    chromium: &Path,
+    dir: &Path,
+) -> (Chromedriver, Client) {
     let profile = dir;
     let driver = Chromedriver::start(&chromedriver, profile);
     let mut capabilities = Capabilities::new();

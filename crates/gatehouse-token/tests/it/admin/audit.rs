@@ -472,7 +472,14 @@ async fn the_actor_is_the_console_user_the_admin_token_the_cli_or_loopback() {
         let guarded = listener_with_token(&env, token);
         let bearer = format!("Bearer {token}");
         let scope = |n: u32| Some(json!({"name": format!("actor:{n}"), "label": "L"}));
-        let cases: Vec<(&Router, Vec<(&str, &str)>, Option<AuditActor>, Value)> = vec![
+        // (listener, headers, the console's extension, the entry's actor)
+        type Case<'a> = (
+            &'a Router,
+            Vec<(&'a str, &'a str)>,
+            Option<AuditActor>,
+            Value,
+        );
+        let cases: Vec<Case> = vec![
             (
                 open,
                 vec![("user-agent", "gatehouse-cli/0.1.0")],

@@ -1,10 +1,13 @@
 //! The admin REST API, end to end through its router.
 
+mod audit;
 mod auth;
 mod client_validation;
 mod clients;
+mod consents;
 mod openapi;
 mod raw_rows;
+mod roles;
 mod scopes;
 mod secrets;
 mod user_import;

@@ -196,19 +196,19 @@ async fn user_roles(state: &ConsoleState, user_id: &str) -> Result<Vec<String>, 
         .unwrap_or_default())
 }
 
-/// Checks a form's CSRF token against the operator's session.
-pub(crate) fn check_csrf(
+/// Checks a form's CSRF token against the operator's session: the refusal page when it fails.
+pub(crate) fn csrf_refusal(
     state: &ConsoleState,
     headers: &HeaderMap,
     operator: &Operator,
     fields: &Fields,
-) -> Result<(), Response> {
+) -> Option<Response> {
     let submitted = fields.get("csrf_token");
     if constant_time_eq(operator.csrf.as_bytes(), submitted.as_bytes()) && !submitted.is_empty() {
-        Ok(())
+        None
     } else {
         let t = view::language(headers);
-        Err(view::message(
+        Some(view::message(
             state,
             t,
             StatusCode::FORBIDDEN,
@@ -226,8 +226,10 @@ pub(crate) async fn require_form(
     need: Need,
 ) -> Result<Operator, Response> {
     let operator = require(state, headers, &state.path(""), need).await?;
-    check_csrf(state, headers, &operator, fields)?;
-    Ok(operator)
+    match csrf_refusal(state, headers, &operator, fields) {
+        Some(refusal) => Err(refusal),
+        None => Ok(operator),
+    }
 }
 
 /// `GET /console`: the first page the operator may use.

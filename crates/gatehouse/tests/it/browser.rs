@@ -122,7 +122,7 @@ async fn login_and_consent_in_headless_chromium() {
     );
 
     let profile = tempfile::tempdir().expect("temp dir");
-    let (driver, browser) = chromium_session(&chromedriver, &chromium, profile.path()).await;
+    let (_driver, browser) = chromium_session(&chromedriver, &chromium, profile.path()).await;
 
     // The flow runs in a task of its own so that the browser is closed even when it fails.
     let flow = tokio::spawn(drive(

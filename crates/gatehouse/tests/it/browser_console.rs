@@ -31,10 +31,13 @@ async fn an_operator_uses_the_console_in_headless_chromium() {
 
     let server = gatehouse().server("all").start();
     let http = reqwest::Client::new();
-    for (username, roles) in [("operator", json!(["admin"])), ("alice", json!([]))] {
+    for (username, name, roles) in [
+        ("operator", "Olivia Operator", json!(["admin"])),
+        ("alice", "Alice Example", json!([])),
+    ] {
         let created = http
             .post(Server::url(server.admin, "/admin/users"))
-            .json(&json!({"username": username, "password": PASSWORD, "name": "Olivia Operator", "roles": roles}))
+            .json(&json!({"username": username, "password": PASSWORD, "name": name, "roles": roles}))
             .send()
             .await
             .expect("creating a user");
@@ -133,6 +136,11 @@ async fn drive(browser: Client, admin: String) {
         screenshots(&browser, name).await;
     }
     // A user's page, from the list.
+    browser
+        .goto(&format!("{admin}/console/users"))
+        .await
+        .expect("opening the users");
+    wait_for(&browser, "#users").await;
     browser
         .find(Locator::Css("#users a"))
         .await

@@ -35,9 +35,9 @@ use crate::device::{DeviceDecision, DeviceLookup};
 use crate::service::TokenService;
 use gatehouse_core::lockout::Blocked;
 
-/// Largest request message accepted. The biggest legitimate one, an authorization request, is
-/// a few KiB (`state` and `nonce` are capped at 2 KiB each).
-pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Largest request message accepted. The biggest legitimate one is an uploaded logo (`PutLogo`:
+/// at most 256 KiB of image, refused above that by the handler); the rest are a few KiB.
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024 + 4 * 1024;
 
 /// The token service's gRPC contract, implemented over [`TokenService`].
 #[derive(Debug, Clone)]

@@ -244,12 +244,20 @@ impl AppRequest {
     }
 }
 
-/// Every requested scope must be in the catalogue and not hidden (`invalid_scope` otherwise).
+/// Whether partners may request `scope`: a catalogue entry that is not hidden, or one of the
+/// protocol's technical scopes (`openid`, `offline`, `offline_access`), which the catalogue hides
+/// from the consent screen but every app may need.
+pub fn requestable(scope: &ScopeDefinition) -> bool {
+    !scope.hidden || scope.name.is_technical()
+}
+
+/// Every requested scope must be in the catalogue and [`requestable`] (`invalid_scope`
+/// otherwise).
 pub fn check_scopes(app: &AppRequest, catalogue: &[ScopeDefinition]) -> Result<(), OAuthError> {
     for scope in &app.scopes {
         let visible = catalogue
             .iter()
-            .any(|d| d.name.as_str() == scope && !d.hidden);
+            .any(|d| d.name.as_str() == scope && requestable(d));
         if !visible {
             return Err(OAuthError::new(
                 ErrorCode::InvalidScope,
@@ -454,11 +462,17 @@ mod tests {
             hidden,
             claims: vec![],
         };
-        let catalogue = vec![def("openid", false), def("projects:read", true)];
+        let catalogue = vec![def("openid", true), def("projects:read", true)];
         let e = check_scopes(&app(), &catalogue).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidScope);
-        let catalogue = vec![def("openid", false), def("projects:read", false)];
+        // Technical scopes are hidden from the consent screen, not from partners.
+        let catalogue = vec![def("openid", true), def("projects:read", false)];
         assert!(check_scopes(&app(), &catalogue).is_ok());
+        let catalogue = vec![def("projects:read", false)];
+        assert!(
+            check_scopes(&app(), &catalogue).is_err(),
+            "not in the catalogue"
+        );
     }
 
     #[test]

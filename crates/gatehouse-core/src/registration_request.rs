@@ -115,7 +115,8 @@ pub struct AppRequest {
     /// Calls the API from a backend: `client_secret_basic`; otherwise a public client with PKCE.
     #[serde(default)]
     pub confidential: bool,
-    /// An https URL (perhaps of a logo stored by Gatehouse), or empty.
+    /// An https URL (plain http only on a loopback host), perhaps of a logo stored by
+    /// Gatehouse, or empty.
     #[serde(default)]
     pub logo_uri: String,
 }
@@ -196,7 +197,13 @@ impl AppRequest {
         check_chars("reason", &self.reason, MAX_TEXT_CHARS, false)?;
         check_https("website", &self.website)?;
         validate_link_uri("website", &self.website).map_err(|e| invalid(e.description))?;
-        check_https("logo_uri", &self.logo_uri)?;
+        // As the admin API's: https, or plain http on a loopback host (a logo Gatehouse stores
+        // is served from its own issuer, which is http on loopback in local development).
+        if self.logo_uri.len() > MAX_URI_BYTES {
+            return Err(invalid(format!(
+                "logo_uri must be at most {MAX_URI_BYTES} bytes"
+            )));
+        }
         validate_logo_uri(&self.logo_uri).map_err(|e| invalid(e.description))?;
         if self.redirect_uris.is_empty() {
             return Err(OAuthError::new(
@@ -441,6 +448,10 @@ mod tests {
         let mut a = app();
         a.logo_uri = "https://acme.example/logo.png".into();
         assert!(a.validate(RegistrationPolicy::default()).is_ok());
+        a.logo_uri = "http://127.0.0.1:4444/developers/logos/logo_x".into();
+        assert!(a.validate(RegistrationPolicy::default()).is_ok());
+        a.logo_uri = "http://acme.example/logo.png".into();
+        assert!(a.validate(RegistrationPolicy::default()).is_err());
     }
 
     #[test]

@@ -76,6 +76,11 @@ const POSTGRES: &[Embedded] = &[
         description: "audit events",
         sql: include_str!("../../../migrations/postgres/0011_audit_events.sql"),
     },
+    Embedded {
+        version: 12,
+        description: "registration requests",
+        sql: include_str!("../../../migrations/postgres/0012_registration_requests.sql"),
+    },
 ];
 
 const SQLITE: &[Embedded] = &[
@@ -133,6 +138,11 @@ const SQLITE: &[Embedded] = &[
         version: 11,
         description: "audit events",
         sql: include_str!("../../../migrations/sqlite/0011_audit_events.sql"),
+    },
+    Embedded {
+        version: 12,
+        description: "registration requests",
+        sql: include_str!("../../../migrations/sqlite/0012_registration_requests.sql"),
     },
 ];
 

@@ -37,7 +37,9 @@ async fn an_operator_uses_the_console_in_headless_chromium() {
     ] {
         let created = http
             .post(Server::url(server.admin, "/admin/users"))
-            .json(&json!({"username": username, "password": PASSWORD, "name": name, "roles": roles}))
+            .json(
+                &json!({"username": username, "password": PASSWORD, "name": name, "roles": roles}),
+            )
             .send()
             .await
             .expect("creating a user");

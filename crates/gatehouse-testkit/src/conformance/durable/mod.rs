@@ -8,6 +8,7 @@ pub mod directory;
 pub mod grants;
 pub mod keys;
 pub mod registration;
+pub mod requests;
 
 use std::future::Future;
 
@@ -78,6 +79,10 @@ macro_rules! durable_store_conformance {
             audit::audit_events_round_trip_newest_first,
             audit::audit_events_are_filtered,
             audit::audit_events_paginate_through_ties,
+            requests::registration_requests_round_trip_and_update_with_a_status_guard,
+            requests::registration_requests_are_filtered_searched_and_paged,
+            requests::concurrent_secret_reveals_claim_exactly_once,
+            requests::logos_round_trip,
         );
     };
 }

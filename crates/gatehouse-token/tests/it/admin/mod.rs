@@ -7,6 +7,7 @@ mod clients;
 mod consents;
 mod openapi;
 mod raw_rows;
+mod registration_requests;
 mod roles;
 mod scopes;
 mod secrets;

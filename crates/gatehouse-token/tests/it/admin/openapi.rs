@@ -37,9 +37,16 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("/admin/registration-tokens", "get"),
     ("/admin/registration-tokens", "post"),
     ("/admin/registration-tokens/{id}", "delete"),
-    ("/admin/users/{id}/consents", "get"),
-    ("/admin/users/{id}/consents/{client_id}", "delete"),
-    ("/admin/audit-events", "get"),
+    AdminState,
+    ApiError,
+    audit,
+    clients,
+    consents,
+    registration_requests,
+    registration_tokens,
+    scopes,
+    user_import,
+    users,
 ];
 
 fn documented(doc: &Value) -> BTreeSet<(String, String)> {

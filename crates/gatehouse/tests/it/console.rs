@@ -325,6 +325,8 @@ async fn every_console_page_renders_and_its_actions_reach_the_admin_api_audited(
         "/console/users",
         "/console/keys",
         "/console/audit",
+        "/console/requests",
+        "/console/requests?status=all",
     ] {
         let hop = console.get(path).await;
         hop.page(path);
@@ -591,4 +593,180 @@ fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
         + start.len();
     let to = from + html[from..].find(end).expect("an end");
     &html[from..to]
+}
+
+/// A pending registration request of `owner`, submitted the way the partner portal does (gRPC).
+async fn submit_request(server: &Server, owner: &str, name: &str) -> String {
+    use gatehouse_proto::token::v1::token_service_client::TokenServiceClient;
+    use gatehouse_proto::token::v1::{PartnerApp, SubmitRegistrationRequestRequest};
+    let mut grpc = TokenServiceClient::connect(Server::url(server.grpc, ""))
+        .await
+        .expect("connecting to the gRPC listener");
+    let answer = grpc
+        .submit_registration_request(SubmitRegistrationRequestRequest {
+            subject: owner.to_owned(),
+            app: Some(PartnerApp {
+                name: name.to_owned(),
+                description: "Reads projects".into(),
+                website: "https://partner.example.com".into(),
+                contact_name: "Pat Partner".into(),
+                reason: "Sync projects".into(),
+                redirect_uris: vec!["https://partner.example.com/callback".into()],
+                scopes: vec!["openid".into()],
+                confidential: true,
+                logo_uri: String::new(),
+            }),
+            id: None,
+        })
+        .await
+        .expect("submitting a registration request")
+        .into_inner();
+    let request = answer.request.expect("the request");
+    assert_eq!(request.status, "pending");
+    request.id
+}
+
+async fn registration_request(server: &Server, id: &str) -> Value {
+    let (status, body) = admin(
+        server,
+        reqwest::Method::GET,
+        &format!("/admin/registration-requests/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn a_reviewer_approves_rejects_and_asks_for_changes_in_the_console() {
+    let server = gatehouse().server("all").start();
+    let partner = user(&server, "partner", &[]).await;
+    user(&server, "reviewer", &["reviewer"]).await;
+    let approved = submit_request(&server, &partner, "Neon Projects").await;
+    let rejected = submit_request(&server, &partner, "Spam App").await;
+    let changes = submit_request(&server, &partner, "Vague App").await;
+
+    let (console, page) = signed_in(&server, "reviewer", "/console/requests").await;
+    let html = page.page("queue");
+    for id in [&approved, &rejected, &changes] {
+        assert!(
+            html.contains(&format!("data-request-id=\"{id}\"")),
+            "{id}: {html}"
+        );
+    }
+    let csrf = input(html, "csrf_token");
+    let csrf = csrf.as_str();
+    let page = console.get(&format!("/console/requests/{approved}")).await;
+    let html = page.page("request");
+    assert!(
+        html.contains("id=\"approve-form\"") && html.contains("Sync projects"),
+        "{html}"
+    );
+
+    // Approved after an edit of the name: the client is created as edited, by the reviewer.
+    let hop = console
+        .post(
+            &format!("/console/requests/{approved}/approve"),
+            &[
+                ("csrf_token", csrf),
+                ("name", "Neon Projects (reviewed)"),
+                ("description", "Reads projects"),
+                ("website", "https://partner.example.com"),
+                ("contact_name", "Pat Partner"),
+                ("reason_for_access", "Sync projects"),
+                ("redirect_uris", "https://partner.example.com/callback"),
+                ("scopes", "openid"),
+                ("type", "confidential"),
+                ("logo_uri", ""),
+            ],
+        )
+        .await;
+    assert!(
+        hop.see_other("approve").ends_with("?done=approve"),
+        "{hop:?}"
+    );
+    let request = registration_request(&server, &approved).await;
+    assert_eq!(request["status"], "approved");
+    let client_id = request["client_id"].as_str().expect("a client id");
+    let (_, client) = admin(
+        &server,
+        reqwest::Method::GET,
+        &format!("/admin/clients/{client_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(client["client_name"], "Neon Projects (reviewed)");
+    assert_by_operator(
+        &audit(&server, "registration_request.approve").await,
+        "reviewer",
+        "approval",
+    );
+    // Acting again on a decided request is the API's 409, shown as an error, not a 5xx.
+    let again = console
+        .post(
+            &format!("/console/requests/{approved}/reject"),
+            &[("csrf_token", csrf), ("review_reason", "late")],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST, "{again:?}");
+
+    // Reject needs a reason.
+    let hop = console
+        .post(
+            &format!("/console/requests/{rejected}/reject"),
+            &[("csrf_token", csrf), ("review_reason", "")],
+        )
+        .await;
+    assert_eq!(hop.status, StatusCode::BAD_REQUEST, "{hop:?}");
+    assert_eq!(
+        registration_request(&server, &rejected).await["status"],
+        "pending"
+    );
+    let hop = console
+        .post(
+            &format!("/console/requests/{rejected}/reject"),
+            &[
+                ("csrf_token", csrf),
+                ("review_reason", "Not a real company"),
+            ],
+        )
+        .await;
+    hop.see_other("reject");
+    let request = registration_request(&server, &rejected).await;
+    assert_eq!(request["status"], "rejected");
+    assert_eq!(request["review_reason"], "Not a real company");
+
+    let hop = console
+        .post(
+            &format!("/console/requests/{changes}/request-changes"),
+            &[
+                ("csrf_token", csrf),
+                ("review_reason", "Say what the app does"),
+            ],
+        )
+        .await;
+    hop.see_other("request changes");
+    let request = registration_request(&server, &changes).await;
+    assert_eq!(request["status"], "changes_requested");
+    assert_eq!(request["review_reason"], "Say what the app does");
+    assert_by_operator(
+        &audit(&server, "registration_request.request_changes").await,
+        "reviewer",
+        "changes",
+    );
+
+    // Without CSRF token: refused, nothing changes.
+    let pending = submit_request(&server, &partner, "Another").await;
+    let hop = console
+        .post(
+            &format!("/console/requests/{pending}/reject"),
+            &[("review_reason", "x")],
+        )
+        .await;
+    assert_eq!(hop.status, StatusCode::FORBIDDEN, "{hop:?}");
+    assert_eq!(
+        registration_request(&server, &pending).await["status"],
+        "pending"
+    );
 }

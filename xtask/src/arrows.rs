@@ -43,12 +43,17 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         from: "gatehouse-token",
-        forbidden: Forbidden::Crates(&["gatehouse-login"]),
-        why: "the token service does not know the login UI",
+        forbidden: Forbidden::Crates(&["gatehouse-login", "gatehouse-console"]),
+        why: "the token service does not know the login UI or the console",
+    },
+    Rule {
+        from: "gatehouse-console",
+        forbidden: Forbidden::Crates(&["gatehouse-token", "gatehouse-store"]),
+        why: "the operator console acts through the admin API it is handed, never on the service or the stores directly",
     },
     Rule {
         from: "gatehouse-store",
-        forbidden: Forbidden::Crates(&["gatehouse-token", "gatehouse-login"]),
+        forbidden: Forbidden::Crates(&["gatehouse-token", "gatehouse-login", "gatehouse-console"]),
         why: "the stores implement the core's ports and know no service",
     },
     Rule {
@@ -187,6 +192,7 @@ mod tests {
 
     const MEMBERS: &[&str] = &[
         "gatehouse",
+        "gatehouse-console",
         "gatehouse-core",
         "gatehouse-login",
         "gatehouse-proto",
@@ -245,6 +251,9 @@ mod tests {
             ("gatehouse-store", "gatehouse-login"),
             ("gatehouse-proto", "gatehouse-store"),
             ("gatehouse-core", "gatehouse-proto"),
+            ("gatehouse-console", "gatehouse-token"),
+            ("gatehouse-console", "gatehouse-store"),
+            ("gatehouse-token", "gatehouse-console"),
         ] {
             let found = violations(&graph(MEMBERS, &[(from, to)]), RULES);
             assert!(

@@ -4,6 +4,7 @@
 //! adapters in `gatehouse-store` implement. It performs no I/O and depends on no runtime, database
 //! driver or web framework: everything here is testable with plain `cargo test -p gatehouse-core`.
 
+pub mod audit;
 pub mod authorize;
 pub mod claims;
 pub mod client;
@@ -19,6 +20,7 @@ pub mod pkce;
 pub mod protocol;
 pub mod redirect;
 pub mod registration;
+pub mod registration_request;
 pub mod request_object;
 pub mod resource;
 pub mod revocation;

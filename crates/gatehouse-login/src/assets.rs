@@ -13,6 +13,16 @@ use crate::state::LoginState;
 
 const GATEHOUSE_CSS: &str = include_str!("../static/gatehouse.css");
 
+/// The login UI's stylesheet, for other pages built on the same kit (the operator console).
+pub fn stylesheet() -> &'static str {
+    GATEHOUSE_CSS
+}
+
+/// A short content fingerprint for a stylesheet link's `?v=`.
+pub fn fingerprint_of(content: &str) -> String {
+    fingerprint(content)
+}
+
 #[derive(Debug, Clone)]
 pub struct Assets {
     brand_css: String,

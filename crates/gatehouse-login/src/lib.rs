@@ -14,26 +14,26 @@
 //! functions in `flow.rs`.
 
 mod account;
-mod assets;
+pub mod assets;
 mod authorize;
 pub mod branding;
 mod challenge;
 pub mod client_ip;
 mod config;
 mod consent;
-mod cookies;
-mod csrf;
+pub mod cookies;
+pub mod csrf;
 mod device;
 mod external;
 mod flow;
 mod form;
-mod headers;
+pub mod headers;
 pub mod hydra_api;
 pub mod i18n;
 mod language;
 mod login;
 mod logout;
-mod page;
+pub mod page;
 mod redirect;
 mod session;
 mod state;

@@ -36,8 +36,10 @@ pub const MAX_PASSWORD_CHARS: usize = 1024;
 
 /// The answer to a sign-in attempt.
 #[derive(Debug, Clone)]
+// Returned once per sign-in and matched at once: boxing the user would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Authentication {
-    Authenticated(User),
+    Authenticated(Box<User>),
     /// An unknown user, a wrong password or a disabled user: one answer for all three, with
     /// the attempts left before a lock when a limit applies. `disabled` is set only when the
     /// password was right, so it reveals nothing to someone guessing.
@@ -288,7 +290,7 @@ impl TokenService {
                 if let Some((password, old)) = rehash {
                     self.upgrade_password_hash(&mut user, password, old).await;
                 }
-                Ok(Authentication::Authenticated(user))
+                Ok(Authentication::Authenticated(Box::new(user)))
             }
             None => {
                 let failure = limits

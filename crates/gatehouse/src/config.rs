@@ -61,6 +61,7 @@ pub const KEYS: &[&str] = &[
     "registration_allowed_scopes",
     "registration_allowed_grant_types",
     "registration_allowed_auth_methods",
+    "partner_approval",
     "shutdown_grace",
     "shutdown_delay",
     "log",
@@ -83,6 +84,7 @@ pub const KEYS: &[&str] = &[
     "urls_consent",
     "urls_logout",
     "urls_error",
+    "console_url",
 ];
 
 /// Environment variables read by the CLI rather than the server; accepted, not configuration.
@@ -282,6 +284,9 @@ pub struct Config {
     /// Client authentication methods a self-registered client may choose (space- or
     /// comma-separated).
     pub registration_allowed_auth_methods: String,
+    /// Partner onboarding (`/developers`): `manual` (an operator reviews each request),
+    /// `automatic` (approved at once) or `off` (the portal is hidden).
+    pub partner_approval: String,
     /// Log filter (`tracing` env-filter syntax). `GATEHOUSE_LOG`, else `RUST_LOG`, else `info`.
     pub log: Option<String>,
     pub log_format: LogFormat,
@@ -322,6 +327,10 @@ pub struct Config {
     pub urls_consent: Option<String>,
     /// External UI: where RP-initiated logout goes with `?logout_challenge=` (optional).
     pub urls_logout: Option<String>,
+    /// Where operators reach the console (`GATEHOUSE_CONSOLE_URL`); default
+    /// `http://<admin listener address>/console`. Its origin is the only one the console answers,
+    /// and `<url>/callback` its sign-in's redirect URI.
+    pub console_url: Option<String>,
     /// External UI: where errors that cannot go to the client are shown (optional).
     pub urls_error: Option<String>,
     /// Where each setting came from; not a setting itself.
@@ -378,6 +387,7 @@ impl Default for Config {
                 .into(),
             registration_allowed_grant_types: "authorization_code refresh_token".into(),
             registration_allowed_auth_methods: "client_secret_basic client_secret_post none".into(),
+            partner_approval: "manual".into(),
             log: None,
             log_format: LogFormat::Human,
             ui_product_name: "Gatehouse".into(),
@@ -395,6 +405,7 @@ impl Default for Config {
             trusted_proxies: String::new(),
             ui: "builtin".into(),
             urls_login: None,
+            console_url: None,
             urls_consent: None,
             urls_logout: None,
             urls_error: None,
@@ -539,6 +550,7 @@ pub fn load(
         &mut config.ui_support_url,
         &mut config.ui_footer,
         &mut config.ui_extra_css_url,
+        &mut config.console_url,
     ] {
         if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
             *value = None;
@@ -835,6 +847,7 @@ impl Config {
             ));
         }
         self.validate_external_ui()?;
+        self.console_url()?;
         if !matches!(self.access_token_strategy.as_str(), "opaque" | "jwt") {
             return Err(ConfigError::new(
                 "access_token_strategy",
@@ -843,6 +856,7 @@ impl Config {
             ));
         }
         self.registration_policy()?;
+        self.partner_approval()?;
         for (key, value) in [
             ("access_token_alg", &self.access_token_alg),
             ("id_token_alg", &self.id_token_alg),
@@ -1143,6 +1157,20 @@ impl Config {
         Ok(())
     }
 
+    /// How partners' registration requests are decided (`partner_approval`).
+    pub fn partner_approval(&self) -> Result<gatehouse_token::partners::ApprovalMode, ConfigError> {
+        gatehouse_token::partners::ApprovalMode::parse(&self.partner_approval).ok_or_else(|| {
+            ConfigError::new(
+                "partner_approval",
+                format!(
+                    "{:?} is not manual, automatic or off",
+                    self.partner_approval
+                ),
+                "set GATEHOUSE_PARTNER_APPROVAL to manual, automatic or off",
+            )
+        })
+    }
+
     /// The failed-login limits, enforced by the token service where passwords are checked.
     /// What a self-registered client may ask for (`registration_allowed_*`).
     pub fn registration_policy(
@@ -1220,6 +1248,40 @@ impl Config {
     }
 
     /// `GATEHOUSE_UI` and the `GATEHOUSE_URLS_*` of an external login and consent app.
+    /// The operator console's URL: `console_url`, else `http://<admin listener>/console` (a
+    /// wildcard bind is reached over loopback).
+    pub fn console_url(&self) -> Result<Url, ConfigError> {
+        let Some(url) = &self.console_url else {
+            let addr = if self.admin_addr.ip().is_unspecified() {
+                SocketAddr::from(([127, 0, 0, 1], self.admin_addr.port()))
+            } else {
+                self.admin_addr
+            };
+            return Url::parse(&format!("http://{addr}/console")).map_err(|e| {
+                ConfigError::plain(
+                    "admin_addr",
+                    format!("no console URL can be made of it: {e}"),
+                )
+            });
+        };
+        Url::parse(url.trim_end_matches('/'))
+            .ok()
+            .filter(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host().is_some()
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+                    && u.path() != "/"
+            })
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "console_url",
+                    format!("{url:?} is not an absolute http(s) URL with a path and no query"),
+                    "set GATEHOUSE_CONSOLE_URL to e.g. https://admin.example.com/console",
+                )
+            })
+    }
+
     fn validate_external_ui(&self) -> Result<(), ConfigError> {
         match self.ui.as_str() {
             "builtin" => return Ok(()),
@@ -1442,6 +1504,29 @@ mod tests {
             assert!(KEYS.contains(&f.as_str()), "{f} missing from KEYS");
         }
         assert_eq!(fields.len(), KEYS.len());
+    }
+
+    #[test]
+    fn partner_approval_defaults_to_manual_and_refuses_other_words() {
+        use gatehouse_token::partners::ApprovalMode;
+        assert_eq!(
+            Config::default().partner_approval().ok(),
+            Some(ApprovalMode::Manual)
+        );
+        let off = Config {
+            partner_approval: "off".into(),
+            ..Config::default()
+        };
+        assert_eq!(off.partner_approval().ok(), Some(ApprovalMode::Off));
+        let typo = Config {
+            partner_approval: "auto".into(),
+            ..Config::default()
+        };
+        let err = typo.partner_approval().unwrap_err().to_string();
+        assert!(
+            err.contains("partner_approval") && err.contains("GATEHOUSE_PARTNER_APPROVAL"),
+            "{err}"
+        );
     }
 
     #[test]

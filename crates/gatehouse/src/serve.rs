@@ -154,11 +154,14 @@ pub async fn run(config: Config, role: Role, grpc_tls: GrpcTls) -> anyhow::Resul
                 }
                 public_app = public_app.merge(gatehouse_login::router(login));
             }
-            let mut admin_app = crate::health::router(readiness).merge(admin_api(
-                &config,
-                &system_secret,
-                &service,
-            ));
+            let api = admin_api(&config, &system_secret, &service);
+            let console = console(&config, &system_secret, &service, &api, &short_lived).await?;
+            let mut admin_app = crate::health::router(readiness)
+                .merge(gatehouse_token::admin::protect(
+                    api,
+                    config.admin_token.clone().map(SecretString::new),
+                ))
+                .merge(console);
             if let Some(hydra) = external_api {
                 admin_app = admin_app.merge(hydra);
             }
@@ -167,6 +170,7 @@ pub async fn run(config: Config, role: Role, grpc_tls: GrpcTls) -> anyhow::Resul
 
             urls.push(format!("public  {}", http_url(public.local_addr()?)));
             urls.push(format!("admin   {}", http_url(admin.local_addr()?)));
+            urls.push(format!("console {}", config.console_url()?));
             urls.push(format!(
                 "gRPC    {}{}",
                 http_url(grpc_addr),
@@ -368,6 +372,10 @@ async fn start_token_service(
                 allow_insecure_redirect_uris: config.allow_insecure_redirect_uris,
             },
         },
+        partners: gatehouse_token::partners::PartnerSettings {
+            approval: config.partner_approval()?,
+            secret_rotation_grace: config.client_secret_rotation_grace,
+        },
         ..TokenSettings::for_issuer(config.issuer.clone())
     };
     let previous: Vec<String> = config
@@ -386,9 +394,10 @@ async fn start_token_service(
         .context("starting the token service (if the system secret changed, list the old one in GATEHOUSE_SYSTEM_SECRET_PREVIOUS)")
 }
 
-/// The admin listener's API, behind the admin token when one is configured.
+/// The admin listener's API, without the browser guard and admin token (the listener adds
+/// them with `admin::protect`; the console calls it as it is, in process).
 fn admin_api(config: &Config, system_secret: &SecretString, service: &Arc<TokenService>) -> Router {
-    gatehouse_token::admin::listener(
+    gatehouse_token::admin::routes(
         service.clone(),
         client_secret_hasher(system_secret.expose().as_bytes()),
         AdminConfig {
@@ -396,8 +405,42 @@ fn admin_api(config: &Config, system_secret: &SecretString, service: &Arc<TokenS
             allow_insecure_redirect_uris: config.allow_insecure_redirect_uris,
             ..AdminConfig::default()
         },
-        config.admin_token.clone().map(SecretString::new),
     )
+}
+
+/// The operator console at `GATEHOUSE_CONSOLE_URL`'s path on the admin listener, outside the
+/// admin token and browser guard (it has its own session, CSRF and origin checks). It calls the
+/// admin API and the public token endpoint in process; its own OIDC client is registered (or
+/// brought up to date) here.
+async fn console(
+    config: &Config,
+    system_secret: &SecretString,
+    service: &Arc<TokenService>,
+    admin_api: &Router,
+    short_lived: &Arc<dyn ShortLivedStore>,
+) -> anyhow::Result<Router> {
+    let url = config.console_url()?;
+    let issuer = url::Url::parse(&config.issuer).context("GATEHOUSE_ISSUER")?;
+    let state = gatehouse_console::ConsoleState::new(
+        admin_api.clone(),
+        gatehouse_token::http::public_router(service.clone()),
+        short_lived.clone(),
+        gatehouse_console::ConsoleConfig {
+            url,
+            issuer,
+            branding: config.login_config(system_secret).branding,
+            session_ttl: gatehouse_console::ConsoleConfig::DEFAULT_SESSION_TTL,
+        },
+        system_secret.expose().as_bytes(),
+    );
+    if let Err(e) = gatehouse_console::ensure_client(&state).await {
+        tracing::warn!(
+            error = %e,
+            client_id = gatehouse_console::CLIENT_ID,
+            "the operator console's client could not be registered; signing in to the console will fail"
+        );
+    }
+    Ok(gatehouse_console::router(state))
 }
 
 /// External UI mode: Hydra's login/consent challenge API, behind the admin listener's browser

@@ -1,4 +1,5 @@
-//! The admin REST API: clients, the scope catalogue, users and initial access tokens, shaped like Ory Hydra's v2 admin
+//! The admin REST API: clients, the scope catalogue, users, initial access tokens and partners'
+//! registration requests, shaped like Ory Hydra's v2 admin
 //! API so operators' scripts and muscle memory carry over.
 //!
 //! Handlers are thin: the registration rules live in `gatehouse_core::registration`, storage
@@ -9,13 +10,16 @@
 //! introspection routes, the browser guard (`guard.rs`) and, when configured,
 //! [`require_admin_token`] (needed when the listener is not bound to loopback).
 
+mod audit;
 mod auth;
 mod clients;
+mod consents;
 mod error;
 mod guard;
 mod openapi;
 mod pagination;
 mod patch;
+mod registration_requests;
 mod registration_tokens;
 mod scopes;
 mod user_import;
@@ -37,12 +41,20 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::password::PasswordHashParams;
 use crate::revocation::Revocations;
 
+pub use audit::{
+    AdminTokenPresented, AuditEventResponse, AuditRecorder, CLI_USER_AGENT_PREFIX, READ_ONLY_POSTS,
+    action_of,
+};
 pub use auth::{RequireAdminToken, RequireAdminTokenService, require_admin_token};
 pub use clients::{ClientRequest, ClientResponse};
+pub use consents::ConsentResponse;
 pub use error::{ApiError, ErrorBody};
 pub use gatehouse_core::registration::{client_secret_hasher, verify_client_secret};
 pub use guard::{BrowserGuard, refuse_browsers};
 pub use openapi::openapi_document;
+pub use registration_requests::{
+    ADMIN_API_REVIEWER, AppBody, OwnerBody, RegistrationRequestResponse, Reviewer,
+};
 pub use registration_tokens::{RegistrationTokenRequest, RegistrationTokenResponse};
 pub use scopes::{ScopeRequest, ScopeResponse, seed_default_scopes};
 pub use user_import::{ImportReport, MAX_IMPORT_USERS, UserRecord};
@@ -197,12 +209,19 @@ impl std::fmt::Debug for AdminState {
 
 /// The admin API under `/admin`, including `/admin/openapi.json`.
 ///
-/// Unknown paths and methods answer the JSON error shape too, and every answer carries
-/// `Cache-Control: no-store` because some carry a client secret.
+/// Every successful change through it is recorded in the audit log (`audit.rs`: a route layer,
+/// so it covers every route of [`openapi::api_router`]). Unknown paths and methods answer the
+/// JSON error shape too, and every answer carries `Cache-Control: no-store` because some carry
+/// a client secret.
 pub fn router(state: AdminState) -> Router {
     let (routes, document) = openapi::api_router().split_for_parts();
+    let recorder = AuditRecorder::from_state(&state);
     routes
         .merge(openapi::document_route(&document))
+        .route_layer(axum::middleware::from_fn_with_state(
+            recorder,
+            audit::record,
+        ))
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(SetResponseHeaderLayer::overriding(
@@ -212,15 +231,26 @@ pub fn router(state: AdminState) -> Router {
         .with_state(state)
 }
 
-/// The admin listener's routes as `gatehouse serve` mounts them: clients, scopes, users
-/// ([`router`]), signing keys, admin introspection; a change to a client drops it from this
-/// process's cache; browsers are kept out ([`guard`]); and with `admin_token` every request needs
-/// it.
+/// The admin listener's routes as `gatehouse serve` mounts them: [`routes`], with browsers kept
+/// out ([`guard`]) and, with `admin_token`, every request needing it.
 pub fn listener(
     service: Arc<crate::TokenService>,
     client_secret_hasher: KeyedHasher,
     config: AdminConfig,
     admin_token: Option<gatehouse_core::secret::SecretString>,
+) -> Router {
+    protect(routes(service, client_secret_hasher, config), admin_token)
+}
+
+/// The admin API of a running token service without the listener's guards: clients, scopes,
+/// users, the audit log ([`router`]), signing keys and admin introspection, every change
+/// recorded in the audit log; a change to a client drops it from this process's cache. For
+/// in-process callers such as the operator console, which put an
+/// [`AuditActor`](gatehouse_core::audit::AuditActor) into each request's extensions.
+pub fn routes(
+    service: Arc<crate::TokenService>,
+    client_secret_hasher: KeyedHasher,
+    config: AdminConfig,
 ) -> Router {
     let state = AdminState::new(
         service.durable().clone(),
@@ -235,20 +265,33 @@ pub fn listener(
         policy: service.settings().lockout,
     })
     .with_secret_sealing(service.client_secret_sealing().clone());
-    let api = router(state)
-        .merge(crate::keys_api::router(service.clone()))
+    let recorder = AuditRecorder::from_state(&state);
+    // The routes that need the running service, recorded like the rest.
+    let service_routes = crate::keys_api::router(service.clone())
         .merge(crate::http::admin_introspection_router(service.clone()))
+        .route_layer(axum::middleware::from_fn_with_state(
+            recorder,
+            audit::record,
+        ));
+    router(state)
+        .merge(service_routes)
         .layer(axum::middleware::from_fn_with_state(
             service,
             crate::keys_api::invalidate_client_cache,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            BrowserGuard {
-                token_required: admin_token.is_some(),
-                bodyless_put_delete: false,
-            },
-            refuse_browsers,
-        ));
+}
+
+/// [`routes`] as the listener serves them: browsers kept out ([`guard`]) and, with
+/// `admin_token`, every request needing it. The binary mounts the operator console beside
+/// this, outside these layers.
+pub fn protect(api: Router, admin_token: Option<gatehouse_core::secret::SecretString>) -> Router {
+    let api = api.layer(axum::middleware::from_fn_with_state(
+        BrowserGuard {
+            token_required: admin_token.is_some(),
+            bodyless_put_delete: false,
+        },
+        refuse_browsers,
+    ));
     match admin_token {
         Some(token) => api.layer(require_admin_token(token)),
         None => api,

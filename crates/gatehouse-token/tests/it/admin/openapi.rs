@@ -38,6 +38,16 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("/admin/registration-tokens", "get"),
     ("/admin/registration-tokens", "post"),
     ("/admin/registration-tokens/{id}", "delete"),
+    AdminState,
+    ApiError,
+    audit,
+    clients,
+    consents,
+    registration_requests,
+    registration_tokens,
+    scopes,
+    user_import,
+    users,
 ];
 
 fn documented(doc: &Value) -> BTreeSet<(String, String)> {
@@ -96,7 +106,8 @@ async fn every_documented_endpoint_is_served_by_the_admin_listener() {
         for (path, method) in documented(&doc) {
             let uri = path
                 .replace("{id}", "does-not-exist")
-                .replace("{name}", "does-not-exist");
+                .replace("{name}", "does-not-exist")
+                .replace("{client_id}", "does-not-exist");
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let body =
                 matches!(method, Method::POST | Method::PUT | Method::PATCH).then(|| json!({}));
@@ -234,6 +245,7 @@ async fn write_only_fields_are_marked_and_the_document_matches_the_library_funct
             "metadata",
             "name",
             "picture",
+            "roles",
             "updated_at",
             "username"
         ]

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 /// Messages that carry a password, a bearer token or a code. Their `Debug` is written by hand
 /// (`src/redact.rs`) and prints `[redacted]` instead, so a stray `{:?}` cannot leak them.
-const REDACTED_DEBUG: [&str; 9] = [
+const REDACTED_DEBUG: [&str; 13] = [
     ".gatehouse.token.v1.AuthorizationParams",
     ".gatehouse.token.v1.AuthenticateUserRequest",
     ".gatehouse.token.v1.IssueAuthorizationCodeResponse",
@@ -17,6 +17,10 @@ const REDACTED_DEBUG: [&str; 9] = [
     ".gatehouse.token.v1.ValidateLogoutRequestRequest",
     ".gatehouse.token.v1.LookupDeviceAuthorizationRequest",
     ".gatehouse.token.v1.CompleteDeviceAuthorizationRequest",
+    ".gatehouse.token.v1.RevealClientSecretResponse",
+    ".gatehouse.token.v1.RotateClientSecretResponse",
+    ".gatehouse.token.v1.PutLogoRequest",
+    ".gatehouse.token.v1.GetLogoResponse",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -19,6 +19,7 @@ pub mod pkce;
 pub mod protocol;
 pub mod redirect;
 pub mod registration;
+pub mod registration_request;
 pub mod request_object;
 pub mod resource;
 pub mod revocation;

@@ -6,11 +6,55 @@ use std::fmt;
 
 use crate::token::v1::{
     AuthenticateUserRequest, AuthorizationParams, CompleteDeviceAuthorizationRequest,
-    IntrospectRequest, IssueAuthorizationCodeRequest, IssueAuthorizationCodeResponse,
-    LookupDeviceAuthorizationRequest, RevokeRequest, ValidateLogoutRequestRequest,
+    GetLogoResponse, IntrospectRequest, IssueAuthorizationCodeRequest,
+    IssueAuthorizationCodeResponse, LookupDeviceAuthorizationRequest, PutLogoRequest,
+    RevealClientSecretResponse, RevokeRequest, RotateClientSecretResponse,
+    ValidateLogoutRequestRequest,
 };
 
 const REDACTED: &str = "[redacted]";
+
+impl fmt::Debug for RevealClientSecretResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RevealClientSecretResponse")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &REDACTED)
+            .finish()
+    }
+}
+
+impl fmt::Debug for RotateClientSecretResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RotateClientSecretResponse")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &REDACTED)
+            .field(
+                "previous_secret_expires_at",
+                &self.previous_secret_expires_at,
+            )
+            .finish()
+    }
+}
+
+/// Logos are not secret, but a quarter megabyte of bytes in a log line helps no one.
+impl fmt::Debug for PutLogoRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PutLogoRequest")
+            .field("subject", &self.subject)
+            .field("content_type", &self.content_type)
+            .field("data", &format_args!("{} bytes", self.data.len()))
+            .finish()
+    }
+}
+
+impl fmt::Debug for GetLogoResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GetLogoResponse")
+            .field("content_type", &self.content_type)
+            .field("data", &format_args!("{} bytes", self.data.len()))
+            .finish()
+    }
+}
 
 impl fmt::Debug for AuthenticateUserRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

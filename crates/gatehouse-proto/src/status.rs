@@ -64,6 +64,13 @@ pub const fn grpc_code(code: ErrorCode) -> Code {
 /// The status a handler answers with for `error`.
 pub fn status_from_oauth(error: &OAuthError) -> Status {
     let code = ErrorCode::parse(&error.error).map_or(Code::Unknown, grpc_code);
+    status_with_code(code, error)
+}
+
+/// A status with a chosen `code` (where the OAuth code alone does not say it, e.g.
+/// `FAILED_PRECONDITION` for an action the record's state does not allow), the error in its
+/// details as always.
+pub fn status_with_code(code: Code, error: &OAuthError) -> Status {
     let message = error.error_description.clone();
     let details = RpcStatus {
         code: code as i32,
@@ -182,6 +189,11 @@ impl From<&OAuthError> for AuthorizeError {
 /// The status for a domain error.
 pub fn status_from_domain(error: &DomainError) -> Status {
     status_from_oauth(&error.into())
+}
+
+/// The status for a domain error, with a chosen gRPC code (see [`status_with_code`]).
+pub fn status_from_domain_with_code(code: Code, error: &DomainError) -> Status {
+    status_with_code(code, &error.into())
 }
 
 /// The status for a failed authorization request, keeping whether it may be redirected.

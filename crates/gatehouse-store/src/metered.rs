@@ -4,12 +4,15 @@
 
 use async_trait::async_trait;
 use gatehouse_core::client::Client;
+use gatehouse_core::registration_request::{
+    Logo, RegistrationRequest, RegistrationRequestQuery, RequestStatus,
+};
 use gatehouse_core::scope::ScopeDefinition;
 use gatehouse_core::store::{
-    ClientStore, Consent, ConsentStore, DurableStore, Page, PageRequest, RefreshToken,
-    RefreshTokenState, RefreshTokenStore, RegistrationToken, RegistrationTokenStore, RotateOutcome,
-    ScopeStore, ShortLivedStore, SigningKeyRecord, SigningKeyStore, StoreResult, UserQuery,
-    UserStore,
+    ClientStore, Consent, ConsentStore, DurableStore, LogoStore, Page, PageRequest, RefreshToken,
+    RefreshTokenState, RefreshTokenStore, RegistrationRequestStore, RegistrationToken,
+    RegistrationTokenStore, RotateOutcome, ScopeStore, ShortLivedStore, SigningKeyRecord,
+    SigningKeyStore, StoreResult, UserQuery, UserStore,
 };
 use gatehouse_core::user::User;
 use std::future::Future;
@@ -348,6 +351,73 @@ impl RegistrationTokenStore for MeteredDurable {
             self.0.delete_registration_token(id),
         )
         .await
+    }
+}
+
+#[async_trait]
+impl RegistrationRequestStore for MeteredDurable {
+    async fn create_registration_request(&self, request: &RegistrationRequest) -> StoreResult<()> {
+        timed(
+            self.0.backend(),
+            "create_registration_request",
+            self.0.create_registration_request(request),
+        )
+        .await
+    }
+    async fn get_registration_request(&self, id: &str) -> StoreResult<Option<RegistrationRequest>> {
+        timed(
+            self.0.backend(),
+            "get_registration_request",
+            self.0.get_registration_request(id),
+        )
+        .await
+    }
+    async fn list_registration_requests(
+        &self,
+        query: &RegistrationRequestQuery,
+        page: &PageRequest,
+    ) -> StoreResult<Page<RegistrationRequest>> {
+        timed(
+            self.0.backend(),
+            "list_registration_requests",
+            self.0.list_registration_requests(query, page),
+        )
+        .await
+    }
+    async fn update_registration_request(
+        &self,
+        request: &RegistrationRequest,
+        expected: RequestStatus,
+    ) -> StoreResult<()> {
+        timed(
+            self.0.backend(),
+            "update_registration_request",
+            self.0.update_registration_request(request, expected),
+        )
+        .await
+    }
+    async fn claim_secret_reveal(&self, id: &str) -> StoreResult<bool> {
+        timed(
+            self.0.backend(),
+            "claim_secret_reveal",
+            self.0.claim_secret_reveal(id),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl LogoStore for MeteredDurable {
+    async fn put_logo(&self, id: &str, content_type: &str, bytes: &[u8]) -> StoreResult<()> {
+        timed(
+            self.0.backend(),
+            "put_logo",
+            self.0.put_logo(id, content_type, bytes),
+        )
+        .await
+    }
+    async fn get_logo(&self, id: &str) -> StoreResult<Option<Logo>> {
+        timed(self.0.backend(), "get_logo", self.0.get_logo(id)).await
     }
 }
 

@@ -66,6 +66,11 @@ const POSTGRES: &[Embedded] = &[
         description: "refresh session claims",
         sql: include_str!("../../../migrations/postgres/0009_refresh_session_claims.sql"),
     },
+    Embedded {
+        version: 12,
+        description: "registration requests",
+        sql: include_str!("../../../migrations/postgres/0012_registration_requests.sql"),
+    },
 ];
 
 const SQLITE: &[Embedded] = &[
@@ -113,6 +118,11 @@ const SQLITE: &[Embedded] = &[
         version: 9,
         description: "refresh session claims",
         sql: include_str!("../../../migrations/sqlite/0009_refresh_session_claims.sql"),
+    },
+    Embedded {
+        version: 12,
+        description: "registration requests",
+        sql: include_str!("../../../migrations/sqlite/0012_registration_requests.sql"),
     },
 ];
 

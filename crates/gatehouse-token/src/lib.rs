@@ -19,6 +19,7 @@ pub mod issue;
 pub mod keys_api;
 pub mod logout;
 pub mod par;
+pub mod partners;
 pub mod password;
 pub mod revocation;
 pub mod service;

@@ -151,6 +151,17 @@ impl TokenService {
         &self.clock
     }
 
+    /// The partner-onboarding rules over this service's stores and settings.
+    pub fn partners(&self) -> crate::partners::Partners<'_> {
+        crate::partners::Partners {
+            durable: self.durable.as_ref(),
+            clock: self.clock.as_ref(),
+            hasher: &self.client_secrets,
+            redirect_policy: self.settings.registration.redirect_policy,
+            settings: &self.settings.partners,
+        }
+    }
+
     /// Ends grants everywhere at once (consents, users, clients); shared with the admin API.
     pub fn revocations(&self) -> &Revocations {
         &self.revocations

@@ -43,6 +43,8 @@ pub struct TokenSettings {
     pub lockout: LockoutPolicy,
     /// Dynamic client registration (`/oauth2/register`).
     pub registration: RegistrationSettings,
+    /// Partner onboarding (`GATEHOUSE_PARTNER_APPROVAL`, the owner's secret rotation grace).
+    pub partners: crate::partners::PartnerSettings,
 }
 
 /// Who may register clients at `/oauth2/register` (RFC 7591), and what they may ask for.
@@ -77,6 +79,7 @@ impl TokenSettings {
             allow_http_jwks_uri: false,
             lockout: LockoutPolicy::default(),
             registration: RegistrationSettings::default(),
+            partners: crate::partners::PartnerSettings::default(),
         }
     }
 

@@ -5,6 +5,9 @@ use time::OffsetDateTime;
 
 use super::{Page, PageRequest, StoreResult};
 use crate::client::{Client, ClientId};
+use crate::registration_request::{
+    Logo, RegistrationRequest, RegistrationRequestQuery, RequestStatus,
+};
 use crate::scope::{ScopeDefinition, ScopeSet};
 use crate::user::User;
 
@@ -232,6 +235,43 @@ pub trait RegistrationTokenStore: Send + Sync {
     async fn delete_registration_token(&self, id: &str) -> StoreResult<()>;
 }
 
+/// Partners' registration requests (partner onboarding).
+#[async_trait]
+pub trait RegistrationRequestStore: Send + Sync {
+    /// Fails with `Conflict` when the id is taken.
+    async fn create_registration_request(&self, request: &RegistrationRequest) -> StoreResult<()>;
+    async fn get_registration_request(&self, id: &str) -> StoreResult<Option<RegistrationRequest>>;
+    /// Requests matching `query`, oldest first (by `created_at`, then id). The page key is
+    /// opaque.
+    async fn list_registration_requests(
+        &self,
+        query: &RegistrationRequestQuery,
+        page: &PageRequest,
+    ) -> StoreResult<Page<RegistrationRequest>>;
+    /// Replaces the stored request with the same id if its stored status is still `expected`,
+    /// atomically, so two reviewers cannot both act on one request. `NotFound` when there is no
+    /// such request, `Conflict` when its status is no longer `expected` (then nothing changes).
+    /// `secret_revealed` is never changed here (see [`Self::claim_secret_reveal`]).
+    async fn update_registration_request(
+        &self,
+        request: &RegistrationRequest,
+        expected: RequestStatus,
+    ) -> StoreResult<()>;
+    /// Flips `secret_revealed` of an approved request from false to true; whether this call did.
+    /// Atomic: of any number of concurrent calls exactly one gets `true`, and every later one
+    /// `false`. `false` too for an unknown or not approved request.
+    async fn claim_secret_reveal(&self, id: &str) -> StoreResult<bool>;
+}
+
+/// Logos uploaded by partners, served from the public listener.
+#[async_trait]
+pub trait LogoStore: Send + Sync {
+    /// Stores a logo under `id` (a fresh id: `Conflict` when it is taken). The caller has checked
+    /// the bytes ([`check_logo`](crate::registration_request::check_logo)).
+    async fn put_logo(&self, id: &str, content_type: &str, bytes: &[u8]) -> StoreResult<()>;
+    async fn get_logo(&self, id: &str) -> StoreResult<Option<Logo>>;
+}
+
 /// The whole durable store, as the binary wires it.
 #[async_trait]
 pub trait DurableStore:
@@ -242,6 +282,8 @@ pub trait DurableStore:
     + RefreshTokenStore
     + SigningKeyStore
     + RegistrationTokenStore
+    + RegistrationRequestStore
+    + LogoStore
 {
     /// `"postgres"` or `"sqlite"`: named in readiness answers and logs.
     fn backend(&self) -> &'static str;

@@ -4,13 +4,14 @@
 //! `UPDATE ... WHERE EXISTS`, so every query is written once. The trait impls are generated per
 //! backend by the macros in [`directory`] (clients, scopes, users), [`grants`] (consents, refresh
 //! tokens) and [`keys`] (signing keys, the `DurableStore` itself) and [`registration`] (initial access
-//! tokens); rows travel as tuples and are
+//! tokens) and [`requests`] (partners' registration requests, logos); rows travel as tuples and are
 //! turned into domain types by the plain functions in [`rows`].
 
 mod directory;
 mod grants;
 mod keys;
 mod registration;
+mod requests;
 mod rows;
 
 use std::str::FromStr;

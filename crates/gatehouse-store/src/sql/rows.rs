@@ -6,6 +6,7 @@
 
 use gatehouse_core::client::{Client, ClientId, ClientMetadata, ClientSecretHashes};
 use gatehouse_core::grant::SessionClaims;
+use gatehouse_core::registration_request::{AppRequest, RegistrationRequest, RequestStatus};
 use gatehouse_core::scope::{ScopeDefinition, ScopeName, ScopeSet};
 use gatehouse_core::store::{
     Consent, Page, PageRequest, RefreshToken, RefreshTokenState, RegistrationToken,
@@ -418,6 +419,73 @@ pub(super) fn registration_token(row: RegistrationTokenRow) -> StoreResult<Regis
         expires_at: time_opt("expires_at", expires_at)?,
         max_uses: max_uses.map(|n| count("max_uses", n)).transpose()?,
         uses: count("uses", uses)?,
+    })
+}
+
+macro_rules! registration_request_columns {
+    () => {
+        "id, owner, status, app, review_reason, reviewed_by, client_id, secret_revealed, created_at, updated_at"
+    };
+}
+pub(super) use registration_request_columns;
+
+pub(super) type RegistrationRequestRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    bool,
+    i64,
+    i64,
+);
+
+/// The app of a request as stored: JSON text.
+pub(super) fn app_json(app: &AppRequest) -> StoreResult<String> {
+    serde_json::to_string(app).map_err(|e| StoreError::Corrupt(format!("app: {e}")))
+}
+
+/// What the request list's `search` looks in: the app's name, website and contact name,
+/// lower-cased.
+pub(super) fn request_search_text(app: &AppRequest) -> String {
+    format!("{}\n{}\n{}", app.name, app.website, app.contact_name).to_lowercase()
+}
+
+pub(super) fn registration_request(
+    row: RegistrationRequestRow,
+) -> StoreResult<RegistrationRequest> {
+    let (
+        id,
+        owner,
+        status,
+        app,
+        review_reason,
+        reviewed_by,
+        client_id,
+        secret_revealed,
+        created_at,
+        updated_at,
+    ) = row;
+    let status = RequestStatus::parse(&status)
+        .ok_or_else(|| StoreError::Corrupt(format!("status = {status:?}")))?;
+    let app: AppRequest =
+        serde_json::from_str(&app).map_err(|e| StoreError::Corrupt(format!("app: {e}")))?;
+    let client_id = client_id
+        .map(|c| ClientId::parse(&c).map_err(|_| StoreError::Corrupt(format!("client_id = {c:?}"))))
+        .transpose()?;
+    Ok(RegistrationRequest {
+        id,
+        owner,
+        status,
+        app,
+        review_reason,
+        reviewed_by,
+        client_id,
+        secret_revealed,
+        created_at: time("created_at", created_at)?,
+        updated_at: time("updated_at", updated_at)?,
     })
 }
 

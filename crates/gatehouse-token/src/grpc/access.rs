@@ -7,7 +7,7 @@
 //!
 //! | role | may call |
 //! |---|---|
-//! | `login` | GetServerInfo and the login UI's RPCs (ValidateAuthorizationRequest … ValidateLogoutRequest, LookupDeviceAuthorization, CompleteDeviceAuthorization) |
+//! | `login` | GetServerInfo and the login UI's RPCs (ValidateAuthorizationRequest … ValidateLogoutRequest, LookupDeviceAuthorization, CompleteDeviceAuthorization, and the partner portal's GetPartnerSettings … GetLogo) |
 //! | `resource-server` | GetServerInfo, Introspect |
 //!
 //! Anything else is `PERMISSION_DENIED`, including an RPC added later and not given to a role, and
@@ -72,6 +72,16 @@ impl Role {
                     | "ValidateLogoutRequest"
                     | "LookupDeviceAuthorization"
                     | "CompleteDeviceAuthorization"
+                    | "GetPartnerSettings"
+                    | "ListPartnerScopes"
+                    | "SubmitRegistrationRequest"
+                    | "ListRegistrationRequests"
+                    | "GetRegistrationRequest"
+                    | "RevealClientSecret"
+                    | "RotateClientSecret"
+                    | "UpdatePartnerApp"
+                    | "PutLogo"
+                    | "GetLogo"
             ),
             Self::ResourceServer => matches!(method, "GetServerInfo" | "Introspect"),
         }

@@ -9,6 +9,7 @@
 
 mod access;
 mod deadline;
+mod partners;
 
 use std::sync::Arc;
 
@@ -34,9 +35,9 @@ use crate::device::{DeviceDecision, DeviceLookup};
 use crate::service::TokenService;
 use gatehouse_core::lockout::Blocked;
 
-/// Largest request message accepted. The biggest legitimate one, an authorization request, is
-/// a few KiB (`state` and `nonce` are capped at 2 KiB each).
-pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Largest request message accepted. The biggest legitimate one is an uploaded logo (`PutLogo`:
+/// at most 256 KiB of image, refused above that by the handler); the rest are a few KiB.
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024 + 4 * 1024;
 
 /// The token service's gRPC contract, implemented over [`TokenService`].
 #[derive(Debug, Clone)]
@@ -494,5 +495,95 @@ impl TokenServiceRpc for TokenGrpc {
             .await
             .map_err(|e| domain(&e))?;
         Ok(Response::new(pb::RevokeResponse {}))
+    }
+
+    async fn get_partner_settings(
+        &self,
+        request: Request<pb::GetPartnerSettingsRequest>,
+    ) -> Result<Response<pb::GetPartnerSettingsResponse>, Status> {
+        self.partner_get_partner_settings(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_partner_scopes(
+        &self,
+        request: Request<pb::ListPartnerScopesRequest>,
+    ) -> Result<Response<pb::ListPartnerScopesResponse>, Status> {
+        self.partner_list_partner_scopes(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn submit_registration_request(
+        &self,
+        request: Request<pb::SubmitRegistrationRequestRequest>,
+    ) -> Result<Response<pb::SubmitRegistrationRequestResponse>, Status> {
+        self.partner_submit_registration_request(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_registration_requests(
+        &self,
+        request: Request<pb::ListRegistrationRequestsRequest>,
+    ) -> Result<Response<pb::ListRegistrationRequestsResponse>, Status> {
+        self.partner_list_registration_requests(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_registration_request(
+        &self,
+        request: Request<pb::GetRegistrationRequestRequest>,
+    ) -> Result<Response<pb::GetRegistrationRequestResponse>, Status> {
+        self.partner_get_registration_request(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn reveal_client_secret(
+        &self,
+        request: Request<pb::RevealClientSecretRequest>,
+    ) -> Result<Response<pb::RevealClientSecretResponse>, Status> {
+        self.partner_reveal_client_secret(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn rotate_client_secret(
+        &self,
+        request: Request<pb::RotateClientSecretRequest>,
+    ) -> Result<Response<pb::RotateClientSecretResponse>, Status> {
+        self.partner_rotate_client_secret(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_partner_app(
+        &self,
+        request: Request<pb::UpdatePartnerAppRequest>,
+    ) -> Result<Response<pb::UpdatePartnerAppResponse>, Status> {
+        self.partner_update_partner_app(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn put_logo(
+        &self,
+        request: Request<pb::PutLogoRequest>,
+    ) -> Result<Response<pb::PutLogoResponse>, Status> {
+        self.partner_put_logo(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_logo(
+        &self,
+        request: Request<pb::GetLogoRequest>,
+    ) -> Result<Response<pb::GetLogoResponse>, Status> {
+        self.partner_get_logo(request.into_inner())
+            .await
+            .map(Response::new)
     }
 }

@@ -7,6 +7,7 @@ pub mod directory;
 pub mod grants;
 pub mod keys;
 pub mod registration;
+pub mod requests;
 
 use std::future::Future;
 
@@ -73,6 +74,10 @@ macro_rules! durable_store_conformance {
             keys::ping_names_the_backend_and_migrations_are_idempotent,
             registration::registration_tokens_lifecycle,
             registration::concurrent_uses_never_exceed_max_uses,
+            requests::registration_requests_round_trip_and_update_with_a_status_guard,
+            requests::registration_requests_are_filtered_searched_and_paged,
+            requests::concurrent_secret_reveals_claim_exactly_once,
+            requests::logos_round_trip,
         );
     };
 }

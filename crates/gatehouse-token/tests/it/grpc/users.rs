@@ -97,7 +97,7 @@ async fn authenticate_user_enforces_the_lockout_for_any_caller() {
         );
         // Past the message limit the transport refuses it before any handler runs.
         let status = raw
-            .authenticate_user(attempt(&"p".repeat(70_000)))
+            .authenticate_user(attempt(&"p".repeat(300_000)))
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::OutOfRange, "{}: {status:?}", g.name);

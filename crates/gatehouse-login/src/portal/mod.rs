@@ -430,6 +430,10 @@ async fn update(
 /// Checks and sends the app form: a new request, a resubmission, or an approved app's edit.
 async fn save(state: LoginState, headers: HeaderMap, body: Body, id: Option<String>) -> Response {
     let t = language(None, &headers);
+    // Hidden means hidden: no CSRF page either.
+    if let Err(response) = mode(&state, t).await {
+        return response;
+    }
     let submitted = match form::read_form(&headers, body).await {
         Ok(s) => s,
         Err(BodyProblem::TooLarge) => {
@@ -663,6 +667,9 @@ async fn reveal(
     body: Bytes,
 ) -> Response {
     let t = language(None, &headers);
+    if let Err(response) = mode(&state, t).await {
+        return response;
+    }
     if checked_form(&state, &headers, &body, Purpose::PortalReveal).is_none() {
         return csrf_refused(&state, t);
     }
@@ -767,6 +774,9 @@ async fn rotate(
     body: Bytes,
 ) -> Response {
     let t = language(None, &headers);
+    if let Err(response) = mode(&state, t).await {
+        return response;
+    }
     let Some(form) = checked_form(&state, &headers, &body, Purpose::PortalRotate) else {
         return csrf_refused(&state, t);
     };

@@ -111,75 +111,264 @@ pub enum PartnerError {
 }
 
 use gatehouse_core::scope::ScopeDefinition;
+use gatehouse_proto::token::v1 as pb;
+use tonic::{Code, Status};
 
-use super::TokenServiceClient;
+use super::{TokenServiceClient, bad_answer, error, scopes};
 
-fn not_yet() -> PartnerError {
-    PartnerError::Service(OAuthError::new(
-        gatehouse_core::error::ErrorCode::TemporarilyUnavailable,
-        "partner operations are not available",
-    ))
+fn partner_error(status: Status) -> PartnerError {
+    match status.code() {
+        Code::InvalidArgument => PartnerError::Invalid(status.message().to_owned()),
+        Code::NotFound | Code::PermissionDenied => PartnerError::NotFound,
+        Code::FailedPrecondition => PartnerError::WrongState(status.message().to_owned()),
+        _ => PartnerError::Service(error(status)),
+    }
+}
+
+fn app_message(app: &AppFields) -> pb::PartnerApp {
+    pb::PartnerApp {
+        name: app.name.clone(),
+        description: app.description.clone(),
+        website: app.website.clone(),
+        contact_name: app.contact_name.clone(),
+        reason: app.reason.clone(),
+        redirect_uris: app.redirect_uris.clone(),
+        scopes: app.scopes.clone(),
+        confidential: app.confidential,
+        logo_uri: app.logo_uri.clone(),
+    }
+}
+
+fn request(message: Option<pb::PartnerRequest>) -> Result<PartnerRequest, PartnerError> {
+    let malformed = |what: &'static str| {
+        PartnerError::Service(bad_answer(
+            gatehouse_proto::convert::MalformedMessage::missing(what),
+        ))
+    };
+    let r = message.ok_or_else(|| malformed("request"))?;
+    let status = RequestStatus::parse(&r.status).ok_or_else(|| malformed("status"))?;
+    let app = r.app.unwrap_or_default();
+    Ok(PartnerRequest {
+        id: r.id,
+        status,
+        app: AppFields {
+            name: app.name,
+            description: app.description,
+            website: app.website,
+            contact_name: app.contact_name,
+            reason: app.reason,
+            redirect_uris: app.redirect_uris,
+            scopes: app.scopes,
+            confidential: app.confidential,
+            logo_uri: app.logo_uri,
+        },
+        review_reason: Some(r.review_reason).filter(|s| !s.is_empty()),
+        client_id: r.client_id.filter(|s| !s.is_empty()),
+        secret_revealed: r.secret_revealed,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    })
 }
 
 impl TokenServiceClient {
+    /// `GATEHOUSE_PARTNER_APPROVAL` as the token service has it.
     pub async fn approval_mode(&self) -> Result<ApprovalMode, PartnerError> {
-        Err(not_yet())
+        let answer = self
+            .call(pb::GetPartnerSettingsRequest {}, |mut c, r| async move {
+                c.get_partner_settings(r).await
+            })
+            .await
+            .map_err(partner_error)?;
+        Ok(match answer.approval_mode.as_str() {
+            "manual" => ApprovalMode::Manual,
+            "automatic" => ApprovalMode::Automatic,
+            _ => ApprovalMode::Off,
+        })
     }
+
+    /// The scopes a partner may request: the visible catalogue.
     pub async fn partner_scopes(&self) -> Result<Vec<ScopeDefinition>, PartnerError> {
-        Err(not_yet())
+        let answer = self
+            .call(pb::ListPartnerScopesRequest {}, |mut c, r| async move {
+                c.list_partner_scopes(r).await
+            })
+            .await
+            .map_err(partner_error)?;
+        scopes(answer.scopes).map_err(|e| PartnerError::Service(bad_answer(e)))
     }
+
+    /// Every request of `subject`.
     pub async fn list_registrations(
         &self,
-        _subject: &str,
+        subject: &str,
     ) -> Result<Vec<PartnerRequest>, PartnerError> {
-        Err(not_yet())
+        let message = pb::ListRegistrationRequestsRequest {
+            subject: subject.to_owned(),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move {
+                c.list_registration_requests(r).await
+            })
+            .await
+            .map_err(partner_error)?;
+        answer
+            .requests
+            .into_iter()
+            .map(|r| request(Some(r)))
+            .collect()
     }
+
+    /// The request `id` of `subject`; another partner's is [`PartnerError::NotFound`].
     pub async fn get_registration(
         &self,
-        _subject: &str,
-        _id: &str,
+        subject: &str,
+        id: &str,
     ) -> Result<PartnerRequest, PartnerError> {
-        Err(not_yet())
+        let message = pb::GetRegistrationRequestRequest {
+            subject: subject.to_owned(),
+            id: id.to_owned(),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move {
+                c.get_registration_request(r).await
+            })
+            .await
+            .map_err(partner_error)?;
+        request(answer.request)
     }
+
+    /// A new request, or the resubmission of `id` after the operator asked for changes.
     pub async fn submit_registration(
         &self,
-        _subject: &str,
-        _id: Option<&str>,
-        _app: &AppFields,
+        subject: &str,
+        id: Option<&str>,
+        app: &AppFields,
     ) -> Result<PartnerRequest, PartnerError> {
-        Err(not_yet())
+        let message = pb::SubmitRegistrationRequestRequest {
+            subject: subject.to_owned(),
+            app: Some(app_message(app)),
+            id: id.map(str::to_owned),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move {
+                c.submit_registration_request(r).await
+            })
+            .await
+            .map_err(partner_error)?;
+        request(answer.request)
     }
+
+    /// Edits an approved app: description, logo and redirect URIs apply at once; a change of
+    /// scopes sends the request back to review.
     pub async fn update_app(
         &self,
-        _subject: &str,
-        _id: &str,
-        _app: &AppFields,
+        subject: &str,
+        id: &str,
+        app: &AppFields,
     ) -> Result<PartnerRequest, PartnerError> {
-        Err(not_yet())
+        let message = pb::UpdatePartnerAppRequest {
+            subject: subject.to_owned(),
+            id: id.to_owned(),
+            description: Some(app.description.clone()),
+            logo_uri: Some(app.logo_uri.clone()),
+            redirect_uris_set: true,
+            redirect_uris: app.redirect_uris.clone(),
+            scopes_set: true,
+            scopes: app.scopes.clone(),
+        };
+        let answer = self
+            .call(
+                message,
+                |mut c, r| async move { c.update_partner_app(r).await },
+            )
+            .await
+            .map_err(partner_error)?;
+        request(answer.request)
     }
+
+    /// The one-time reveal of an approved app's secret; a second one is
+    /// [`PartnerError::WrongState`].
     pub async fn reveal_client_secret(
         &self,
-        _subject: &str,
-        _id: &str,
+        subject: &str,
+        id: &str,
     ) -> Result<ShownSecret, PartnerError> {
-        Err(not_yet())
+        let message = pb::RevealClientSecretRequest {
+            subject: subject.to_owned(),
+            id: id.to_owned(),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move {
+                c.reveal_client_secret(r).await
+            })
+            .await
+            .map_err(partner_error)?;
+        Ok(ShownSecret {
+            client_id: answer.client_id,
+            secret: SecretString::new(answer.client_secret),
+            old_secret_grace_seconds: None,
+        })
     }
+
+    /// A new secret for an approved app; the previous one keeps working for the grace the
+    /// token service is configured with.
     pub async fn rotate_client_secret(
         &self,
-        _subject: &str,
-        _id: &str,
+        subject: &str,
+        id: &str,
     ) -> Result<ShownSecret, PartnerError> {
-        Err(not_yet())
+        let message = pb::RotateClientSecretRequest {
+            subject: subject.to_owned(),
+            id: id.to_owned(),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move {
+                c.rotate_client_secret(r).await
+            })
+            .await
+            .map_err(partner_error)?;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        Ok(ShownSecret {
+            client_id: answer.client_id,
+            secret: SecretString::new(answer.client_secret),
+            old_secret_grace_seconds: answer
+                .previous_secret_expires_at
+                .map(|until| u64::try_from(until.saturating_sub(now)).unwrap_or(0)),
+        })
     }
+
+    /// Stores a logo the portal checked; answers its id.
     pub async fn put_logo(
         &self,
-        _subject: &str,
-        _content_type: &str,
-        _bytes: Vec<u8>,
+        subject: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
     ) -> Result<String, PartnerError> {
-        Err(not_yet())
+        let message = pb::PutLogoRequest {
+            subject: subject.to_owned(),
+            content_type: content_type.to_owned(),
+            data: bytes,
+        };
+        let answer = self
+            .call(message, |mut c, r| async move { c.put_logo(r).await })
+            .await
+            .map_err(partner_error)?;
+        Ok(answer.logo_id)
     }
-    pub async fn get_logo(&self, _id: &str) -> Result<Option<Logo>, PartnerError> {
-        Err(not_yet())
+
+    /// A stored logo; `None` when there is none with this id.
+    pub async fn get_logo(&self, id: &str) -> Result<Option<Logo>, PartnerError> {
+        let message = pb::GetLogoRequest { id: id.to_owned() };
+        match self
+            .call(message, |mut c, r| async move { c.get_logo(r).await })
+            .await
+        {
+            Ok(answer) => Ok(Some(Logo {
+                content_type: answer.content_type,
+                bytes: answer.data,
+            })),
+            Err(status) if status.code() == Code::NotFound => Ok(None),
+            Err(status) => Err(partner_error(status)),
+        }
     }
 }

@@ -16,144 +16,28 @@
 //! test is skipped locally and fails in CI, saying what to install.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Query, State};
-use axum::http::{Method, header};
+use axum::http::header;
 use axum::response::IntoResponse;
-use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
 use gatehouse_testkit::e2e::{
     HIDDEN_SCOPES, Partner, discovery, redeem_and_call_userinfo, scope_set,
 };
-use gatehouse_testkit::http::{Served, free_port, is_listening, serve};
+use gatehouse_testkit::http::{Served, serve};
 
+use crate::browser_kit::{
+    AXE, INSTALL, INSTALL_AXE, assert_accessible, axe_source, chromium_session, screenshots,
+    wait_for, which,
+};
 use crate::gatehouse;
 
 const TEST: &str = "login_and_consent_in_headless_chromium";
-const INSTALL: &str = "chromium and chromedriver (apt-get install -y chromium chromium-driver)";
-const INSTALL_AXE: &str = "axe-core (npm ci --prefix tests/browser)";
-
-/// axe-core's script, read once at the start of the test.
-static AXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-fn axe_source() -> Option<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/browser/node_modules/axe-core/axe.min.js");
-    std::fs::read_to_string(path).ok()
-}
 const LOGO: &[u8] = include_bytes!("fixtures/partner-logo.png");
-
-/// Viewports the screenshots are taken at: a phone (CSS pixels of a common 6.1" phone) and a
-/// desktop window.
-const PHONE: Viewport = Viewport {
-    name: "phone",
-    width: 390,
-    height: 844,
-    mobile: true,
-};
-const DESKTOP: Viewport = Viewport {
-    name: "desktop",
-    width: 1280,
-    height: 800,
-    mobile: false,
-};
-
-#[derive(Debug, Clone, Copy)]
-struct Viewport {
-    name: &'static str,
-    width: u32,
-    height: u32,
-    mobile: bool,
-}
-
-/// `name` on the `PATH`, if it is there and executable.
-fn which(name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|p| {
-            p.metadata()
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-}
-
-/// The chromedriver process of this test, killed on drop.
-struct Chromedriver {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Chromedriver {
-    fn start(binary: &Path, dir: &Path) -> Self {
-        let port = free_port();
-        let log = dir.join("chromedriver.log");
-        let child = Command::new(binary)
-            .arg(format!("--port={port}"))
-            .arg(format!("--log-path={}", log.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
-        let driver = Self { child, port, log };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !is_listening(port) {
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not listen on {port} within 20 s:\n{}",
-                driver.logs()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        driver
-    }
-
-    fn logs(&self) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        // The last lines are the ones that explain a failure.
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
-    }
-}
-
-impl Drop for Chromedriver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Chromedriver's own command for the DevTools protocol: sets exact viewports.
-#[derive(Debug)]
-struct Cdp {
-    cmd: &'static str,
-    params: Value,
-}
-
-impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (Method, Option<String>) {
-        let body = json!({ "cmd": self.cmd, "params": self.params });
-        (Method::POST, Some(body.to_string()))
-    }
-}
 
 /// What the partner app's loopback listener saw: the callback queries and logo downloads.
 #[derive(Default)]
@@ -198,105 +82,6 @@ async fn serve_partner_app(app: Arc<PartnerApp>) -> Served {
     serve(router).await
 }
 
-/// Where screenshots go: `target/screenshots/` of this workspace (or of `CARGO_TARGET_DIR`).
-fn screenshot_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
-        PathBuf::from,
-    );
-    let dir = target.join("screenshots");
-    std::fs::create_dir_all(&dir).expect("creating target/screenshots");
-    dir
-}
-
-async fn set_viewport(browser: &Client, viewport: Viewport) {
-    browser
-        .issue_cmd(Cdp {
-            cmd: "Emulation.setDeviceMetricsOverride",
-            params: json!({
-                "width": viewport.width,
-                "height": viewport.height,
-                "deviceScaleFactor": 1,
-                "mobile": viewport.mobile,
-            }),
-        })
-        .await
-        .expect("setting the viewport");
-}
-
-/// Screenshots of the current page at each viewport, as `<page>-<viewport>.png`, plus
-/// `<page>-<viewport>-full.png` of the whole page when it is taller than the viewport; the
-/// browser is left at (about) the desktop viewport.
-async fn screenshots(browser: &Client, page: &str) {
-    assert_accessible(browser, page).await;
-    let dir = screenshot_dir();
-    for viewport in [PHONE, DESKTOP] {
-        set_viewport(browser, viewport).await;
-        let width = browser
-            .execute("return document.documentElement.clientWidth", vec![])
-            .await
-            .expect("reading the layout width");
-        assert_eq!(
-            width,
-            json!(viewport.width),
-            "{page} at {} width",
-            viewport.name
-        );
-        let overflow = browser
-            .execute(
-                "return document.documentElement.scrollWidth > document.documentElement.clientWidth",
-                vec![],
-            )
-            .await
-            .expect("reading the scroll width");
-        assert_eq!(
-            overflow,
-            json!(false),
-            "the {page} page scrolls sideways at {} width",
-            viewport.name
-        );
-        save_screenshot(browser, &dir.join(format!("{page}-{}.png", viewport.name))).await;
-        // What lies below the fold, too: the whole page at the same width.
-        let height = browser
-            .execute("return document.documentElement.scrollHeight", vec![])
-            .await
-            .expect("reading the page height")
-            .as_u64()
-            .and_then(|h| u32::try_from(h).ok())
-            .unwrap_or(viewport.height);
-        if height > viewport.height {
-            set_viewport(browser, Viewport { height, ..viewport }).await;
-            save_screenshot(
-                browser,
-                &dir.join(format!("{page}-{}-full.png", viewport.name)),
-            )
-            .await;
-        }
-    }
-}
-
-async fn save_screenshot(browser: &Client, path: &Path) {
-    let png = browser.screenshot().await.expect("taking a screenshot");
-    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
-    std::fs::write(path, png).expect("writing the screenshot");
-}
-
-async fn wait_for(browser: &Client, css: &str) -> fantoccini::elements::Element {
-    match browser
-        .wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::Css(css))
-        .await
-    {
-        Ok(element) => element,
-        Err(e) => {
-            let url = browser.current_url().await.map(|u| u.to_string());
-            let source = browser.source().await.unwrap_or_default();
-            panic!("{css} did not appear: {e}; the browser is at {url:?}:\n{source}")
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_and_consent_in_headless_chromium() {
     let (Some(chromedriver), Some(chromium)) = (
@@ -337,36 +122,7 @@ async fn login_and_consent_in_headless_chromium() {
     );
 
     let profile = tempfile::tempdir().expect("temp dir");
-    let driver = Chromedriver::start(&chromedriver, profile.path());
-    let mut capabilities = Capabilities::new();
-    capabilities.insert("browserName".into(), json!("chrome"));
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": chromium,
-            "args": [
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-dev-shm-usage",
-                "--hide-scrollbars",
-                "--lang=en-US",
-                "--window-size=1280,800",
-                format!("--user-data-dir={}", profile.path().join("chromium").display()),
-            ],
-        }),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let browser = ClientBuilder::new(connector)
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .unwrap_or_else(|e| panic!("starting a Chromium session: {e}\n{}", driver.logs()));
+    let (_driver, browser) = chromium_session(&chromedriver, &chromium, profile.path()).await;
 
     // The flow runs in a task of its own so that the browser is closed even when it fails.
     let flow = tokio::spawn(drive(
@@ -775,45 +531,4 @@ fn logo_port(partner: &Partner) -> u16 {
         .ok()
         .and_then(|u| u.port())
         .expect("a loopback callback with a port")
-}
-
-/// Runs axe-core on the page as it stands and fails on any violation, naming the rule, its
-/// impact and the elements. The script is injected through WebDriver, which the page's CSP does
-/// not govern; the page itself still runs no script.
-async fn assert_accessible(browser: &Client, page: &str) {
-    let axe = AXE
-        .get()
-        .expect("axe-core is loaded at the start of the test");
-    browser
-        .execute(axe, vec![])
-        .await
-        .expect("injecting axe-core");
-    let result = browser
-        .execute_async(
-            r#"const done = arguments[arguments.length - 1];
-            axe.run(document, {
-                runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] }
-            }).then(
-                (r) => done({
-                    passes: r.passes.length,
-                    violations: r.violations.map((v) => ({
-                        id: v.id, impact: v.impact, help: v.help,
-                        nodes: v.nodes.map((n) => n.target.join(" ")),
-                    })),
-                }),
-                (e) => done({ error: String(e) }),
-            );"#,
-            vec![],
-        )
-        .await
-        .expect("running axe-core");
-    assert!(
-        result["passes"].as_u64().is_some_and(|n| n > 0),
-        "axe-core checked nothing on the {page} page: {result}"
-    );
-    assert_eq!(
-        result["violations"],
-        json!([]),
-        "the {page} page has accessibility violations (axe-core): {result:#}"
-    );
 }

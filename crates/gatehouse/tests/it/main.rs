@@ -8,6 +8,8 @@ use gatehouse_testkit::e2e::Gatehouse;
 mod admin_guard;
 mod backup;
 mod browser;
+mod browser_kit;
+mod browser_portal;
 mod cli;
 mod cli_rows;
 mod cli_sessions;

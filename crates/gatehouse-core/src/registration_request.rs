@@ -115,7 +115,8 @@ pub struct AppRequest {
     /// Calls the API from a backend: `client_secret_basic`; otherwise a public client with PKCE.
     #[serde(default)]
     pub confidential: bool,
-    /// An https URL (perhaps of a logo stored by Gatehouse), or empty.
+    /// An https URL (plain http only on a loopback host), perhaps of a logo stored by
+    /// Gatehouse, or empty.
     #[serde(default)]
     pub logo_uri: String,
 }
@@ -196,7 +197,13 @@ impl AppRequest {
         check_chars("reason", &self.reason, MAX_TEXT_CHARS, false)?;
         check_https("website", &self.website)?;
         validate_link_uri("website", &self.website).map_err(|e| invalid(e.description))?;
-        check_https("logo_uri", &self.logo_uri)?;
+        // As the admin API's: https, or plain http on a loopback host (a logo Gatehouse stores
+        // is served from its own issuer, which is http on loopback in local development).
+        if self.logo_uri.len() > MAX_URI_BYTES {
+            return Err(invalid(format!(
+                "logo_uri must be at most {MAX_URI_BYTES} bytes"
+            )));
+        }
         validate_logo_uri(&self.logo_uri).map_err(|e| invalid(e.description))?;
         if self.redirect_uris.is_empty() {
             return Err(OAuthError::new(
@@ -244,12 +251,20 @@ impl AppRequest {
     }
 }
 
-/// Every requested scope must be in the catalogue and not hidden (`invalid_scope` otherwise).
+/// Whether partners may request `scope`: a catalogue entry that is not hidden, or one of the
+/// protocol's technical scopes (`openid`, `offline`, `offline_access`), which the catalogue hides
+/// from the consent screen but every app may need.
+pub fn requestable(scope: &ScopeDefinition) -> bool {
+    !scope.hidden || scope.name.is_technical()
+}
+
+/// Every requested scope must be in the catalogue and [`requestable`] (`invalid_scope`
+/// otherwise).
 pub fn check_scopes(app: &AppRequest, catalogue: &[ScopeDefinition]) -> Result<(), OAuthError> {
     for scope in &app.scopes {
         let visible = catalogue
             .iter()
-            .any(|d| d.name.as_str() == scope && !d.hidden);
+            .any(|d| d.name.as_str() == scope && requestable(d));
         if !visible {
             return Err(OAuthError::new(
                 ErrorCode::InvalidScope,
@@ -433,6 +448,10 @@ mod tests {
         let mut a = app();
         a.logo_uri = "https://acme.example/logo.png".into();
         assert!(a.validate(RegistrationPolicy::default()).is_ok());
+        a.logo_uri = "http://127.0.0.1:4444/developers/logos/logo_x".into();
+        assert!(a.validate(RegistrationPolicy::default()).is_ok());
+        a.logo_uri = "http://acme.example/logo.png".into();
+        assert!(a.validate(RegistrationPolicy::default()).is_err());
     }
 
     #[test]
@@ -454,11 +473,17 @@ mod tests {
             hidden,
             claims: vec![],
         };
-        let catalogue = vec![def("openid", false), def("projects:read", true)];
+        let catalogue = vec![def("openid", true), def("projects:read", true)];
         let e = check_scopes(&app(), &catalogue).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidScope);
-        let catalogue = vec![def("openid", false), def("projects:read", false)];
+        // Technical scopes are hidden from the consent screen, not from partners.
+        let catalogue = vec![def("openid", true), def("projects:read", false)];
         assert!(check_scopes(&app(), &catalogue).is_ok());
+        let catalogue = vec![def("projects:read", false)];
+        assert!(
+            check_scopes(&app(), &catalogue).is_err(),
+            "not in the catalogue"
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ use gatehouse_core::registration::{
 };
 use gatehouse_core::registration_request::{
     AppRequest, Logo, MAX_TEXT_CHARS, RegistrationRequest, RegistrationRequestQuery, RequestStatus,
-    check_logo, check_scopes, new_logo_id,
+    check_logo, check_scopes, new_logo_id, requestable,
 };
 use gatehouse_core::scope::ScopeDefinition;
 use gatehouse_core::secret::{KeyedHasher, SecretString};
@@ -184,7 +184,9 @@ impl Partners<'_> {
         }
     }
 
-    /// The scopes partners may request: the catalogue without hidden scopes, by name.
+    /// The scopes partners may request, by name: the catalogue's entries that are not hidden and
+    /// the technical ones (`openid`, `offline`, `offline_access`; see
+    /// [`gatehouse_core::registration_request::requestable`]).
     pub async fn visible_scopes(&self) -> Result<Vec<ScopeDefinition>> {
         self.ensure_on()?;
         let mut scopes: Vec<ScopeDefinition> = self
@@ -192,7 +194,7 @@ impl Partners<'_> {
             .list_scopes()
             .await?
             .into_iter()
-            .filter(|s| !s.hidden)
+            .filter(|s| requestable(s))
             .collect();
         scopes.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
         Ok(scopes)
@@ -250,6 +252,7 @@ impl Partners<'_> {
                 let request = RegistrationRequest {
                     status: RequestStatus::Pending,
                     app,
+                    review_reason: String::new(),
                     updated_at: now,
                     ..stored
                 };
@@ -378,8 +381,12 @@ impl Partners<'_> {
             app.scopes = scopes;
         }
         let app = self.checked_app(app).await?;
-        let scopes_changed = app.scope_set().map_err(PartnerError::Invalid)?
-            != stored.app.scope_set().map_err(PartnerError::Invalid)?;
+        let (new_scopes, old_scopes) = (
+            app.scope_set().map_err(PartnerError::Invalid)?,
+            stored.app.scope_set().map_err(PartnerError::Invalid)?,
+        );
+        let scopes_changed =
+            !(new_scopes.is_subset_of(&old_scopes) && old_scopes.is_subset_of(&new_scopes));
 
         let mut client = self.client_of(&client_id).await?;
         let mut live = stored.app.clone();

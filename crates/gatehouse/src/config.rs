@@ -61,6 +61,7 @@ pub const KEYS: &[&str] = &[
     "registration_allowed_scopes",
     "registration_allowed_grant_types",
     "registration_allowed_auth_methods",
+    "partner_approval",
     "shutdown_grace",
     "shutdown_delay",
     "log",
@@ -282,6 +283,9 @@ pub struct Config {
     /// Client authentication methods a self-registered client may choose (space- or
     /// comma-separated).
     pub registration_allowed_auth_methods: String,
+    /// Partner onboarding (`/developers`): `manual` (an operator reviews each request),
+    /// `automatic` (approved at once) or `off` (the portal is hidden).
+    pub partner_approval: String,
     /// Log filter (`tracing` env-filter syntax). `GATEHOUSE_LOG`, else `RUST_LOG`, else `info`.
     pub log: Option<String>,
     pub log_format: LogFormat,
@@ -378,6 +382,7 @@ impl Default for Config {
                 .into(),
             registration_allowed_grant_types: "authorization_code refresh_token".into(),
             registration_allowed_auth_methods: "client_secret_basic client_secret_post none".into(),
+            partner_approval: "manual".into(),
             log: None,
             log_format: LogFormat::Human,
             ui_product_name: "Gatehouse".into(),
@@ -843,6 +848,7 @@ impl Config {
             ));
         }
         self.registration_policy()?;
+        self.partner_approval()?;
         for (key, value) in [
             ("access_token_alg", &self.access_token_alg),
             ("id_token_alg", &self.id_token_alg),
@@ -1141,6 +1147,20 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// How partners' registration requests are decided (`partner_approval`).
+    pub fn partner_approval(&self) -> Result<gatehouse_token::partners::ApprovalMode, ConfigError> {
+        gatehouse_token::partners::ApprovalMode::parse(&self.partner_approval).ok_or_else(|| {
+            ConfigError::new(
+                "partner_approval",
+                format!(
+                    "{:?} is not manual, automatic or off",
+                    self.partner_approval
+                ),
+                "set GATEHOUSE_PARTNER_APPROVAL to manual, automatic or off",
+            )
+        })
     }
 
     /// The failed-login limits, enforced by the token service where passwords are checked.
@@ -1442,6 +1462,29 @@ mod tests {
             assert!(KEYS.contains(&f.as_str()), "{f} missing from KEYS");
         }
         assert_eq!(fields.len(), KEYS.len());
+    }
+
+    #[test]
+    fn partner_approval_defaults_to_manual_and_refuses_other_words() {
+        use gatehouse_token::partners::ApprovalMode;
+        assert_eq!(
+            Config::default().partner_approval().ok(),
+            Some(ApprovalMode::Manual)
+        );
+        let off = Config {
+            partner_approval: "off".into(),
+            ..Config::default()
+        };
+        assert_eq!(off.partner_approval().ok(), Some(ApprovalMode::Off));
+        let typo = Config {
+            partner_approval: "auto".into(),
+            ..Config::default()
+        };
+        let err = typo.partner_approval().unwrap_err().to_string();
+        assert!(
+            err.contains("partner_approval") && err.contains("GATEHOUSE_PARTNER_APPROVAL"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -337,6 +337,10 @@ async fn start_token_service(
                 allow_insecure_redirect_uris: config.allow_insecure_redirect_uris,
             },
         },
+        partners: gatehouse_token::partners::PartnerSettings {
+            approval: config.partner_approval()?,
+            secret_rotation_grace: config.client_secret_rotation_grace,
+        },
         ..TokenSettings::for_issuer(config.issuer.clone())
     };
     let previous: Vec<String> = config

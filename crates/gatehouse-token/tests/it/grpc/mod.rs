@@ -10,12 +10,15 @@
 //! - [`introspection`]: `Introspect` and `Revoke`.
 //! - [`session_claims`]: an external consent app's `session.id_token` / `session.access_token`
 //!   claims, in the tokens of the code, of every refresh, and in introspection.
+//! - [`partners`]: the partner portal's RPCs (registration requests, the one-time secret reveal,
+//!   logos, the approval modes).
 //! - [`wire`]: what every RPC shares on the wire: errors as status codes with OAuth details,
 //!   deadlines on both ends.
 
 mod authorization;
 mod consent;
 mod introspection;
+mod partners;
 mod server;
 mod session_claims;
 mod users;

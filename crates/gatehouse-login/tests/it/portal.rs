@@ -747,3 +747,80 @@ async fn in_automatic_mode_a_request_is_approved_at_once() {
         assert!(list.body.contains("class=\"client-id\""));
     }
 }
+
+#[tokio::test]
+async fn under_an_issuer_path_the_portal_and_its_way_back_from_sign_in_are_under_it() {
+    for ui in uis_with(|c| c.base_path = "/api".into()).await {
+        let mut b = ui.browser();
+        let reply = b.get("/api/developers").await;
+        assert_eq!(
+            reply.location(),
+            "/api/ui/login?return=%2Fapi%2Fdevelopers",
+            "{}",
+            ui.name
+        );
+        let login = b.follow(&reply).await;
+        assert!(
+            login
+                .body
+                .contains("name=\"return\" value=\"/api/developers\"")
+        );
+        let csrf = login.field("csrf_token");
+        let after = b
+            .post(
+                "/api/ui/login",
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("username", "alice"),
+                    ("password", ALICE_PASSWORD),
+                    ("return", "/api/developers"),
+                ],
+            )
+            .await;
+        assert_eq!(after.location(), "/api/developers");
+        let list = b.follow(&after).await;
+        list.assert_page(StatusCode::OK, &ui.name);
+        assert!(list.body.contains("href=\"/api/developers/apps/new\""));
+        assert_eq!(b.get("/developers").await.status, StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn a_token_service_that_cannot_be_reached_gives_the_friendly_page_not_a_crash() {
+    for backends in gatehouse_testkit::backend_pairs().await {
+        let port = gatehouse_testkit::http::free_port();
+        let client = gatehouse_login::TokenServiceClient::connect_lazy(
+            &format!("http://127.0.0.1:{port}"),
+            None,
+        )
+        .unwrap()
+        .with_deadline(std::time::Duration::from_millis(500));
+        let config = gatehouse_login::LoginConfig::new(
+            ISSUER,
+            gatehouse_core::secret::SecretString::new(
+                gatehouse_testkit::fixtures::random_system_secret("portal-down"),
+            ),
+        );
+        let state = gatehouse_login::LoginState::new(
+            client,
+            std::sync::Arc::clone(&backends.short_lived.store),
+            config,
+            std::sync::Arc::new(gatehouse_core::SystemClock),
+        );
+        let router = gatehouse_login::router(state);
+        let mut b = Browser::new(&router, backends.name(), "203.0.113.7:40000");
+        for path in [
+            "/developers",
+            "/developers/apps/new",
+            "/developers/logos/logo_x",
+        ] {
+            let page = b.get(path).await;
+            page.assert_page(StatusCode::SERVICE_UNAVAILABLE, path);
+            assert!(
+                page.body.contains("Temporarily unavailable"),
+                "{}",
+                page.body
+            );
+        }
+    }
+}

@@ -72,6 +72,13 @@ pub async fn show(
         Ok(apps) => apps,
         Err(e) => return state.failure_page(t, &e).into_response(),
     };
+    // The portal's link, unless the portal is off (or its mode cannot be read just now).
+    let portal_href = matches!(
+        state.token().approval_mode().await,
+        Ok(crate::token_client::ApprovalMode::Manual
+            | crate::token_client::ApprovalMode::Automatic)
+    )
+    .then(|| state.path("/developers"));
     let browser = state.browser(&headers);
     let mut csp = state.base_csp();
     for logo in apps
@@ -86,6 +93,7 @@ pub async fn show(
             page: state.chrome(t),
             user_label: user_label(user.name.as_deref(), &user.username),
             apps: apps.iter().map(|app| app_view(app, t)).collect(),
+            portal_href,
             csrf: state.csrf().token(&browser, Purpose::Revoke),
             logout_csrf: state.csrf().token(&browser, Purpose::Logout),
             revoked: query.get("revoked").is_some(),

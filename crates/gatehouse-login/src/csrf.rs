@@ -19,6 +19,10 @@ pub enum Purpose {
     Revoke,
     Logout,
     Device,
+    /// The partner portal's app form.
+    PortalApp,
+    PortalReveal,
+    PortalRotate,
 }
 
 impl Purpose {
@@ -30,6 +34,9 @@ impl Purpose {
             Self::Revoke => "revoke",
             Self::Logout => "logout",
             Self::Device => "device",
+            Self::PortalApp => "portal-app",
+            Self::PortalReveal => "portal-reveal",
+            Self::PortalRotate => "portal-rotate",
         }
     }
 }

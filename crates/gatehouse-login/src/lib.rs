@@ -34,6 +34,7 @@ mod language;
 mod login;
 mod logout;
 pub mod page;
+mod portal;
 mod redirect;
 mod session;
 mod state;
@@ -45,6 +46,9 @@ pub use branding::Branding;
 pub use config::{ExternalUi, LoginConfig};
 pub use hydra_api::router as hydra_admin_router;
 pub use state::LoginState;
+pub use token_client::{
+    AppFields, ApprovalMode, PartnerError, PartnerRequest, RequestStatus, ShownSecret,
+};
 pub use token_client::{
     AuthorizationContext, ClientDisplay, ClientTls, ConnectedApp, DEFAULT_DEADLINE, DeviceLookup,
     ExtraClaims, MetadataHook, SignIn, TokenIntrospection, TokenServiceClient, TokenServiceError,
@@ -67,6 +71,7 @@ pub use token_client::{
 /// | `GET\|POST /oauth2/sessions/logout`, `POST /oauth2/sessions/logout/confirm` | RP-initiated logout |
 /// | `GET /ui/language` | the language switcher: remembers the language, back to the page |
 /// | `GET /ui/static/{file}` | the stylesheets |
+/// | `/developers…` | the partner portal (`portal/mod.rs`) |
 pub fn router(state: LoginState) -> axum::Router {
     let at = |path: &str| state.path(path);
     let mut router = axum::Router::new().route(&at("/"), get(account::home));
@@ -74,6 +79,7 @@ pub fn router(state: LoginState) -> axum::Router {
         // The issuer itself (`/api`) as well as `/api/`.
         router = router.route(&at(""), get(account::home));
     }
+    router = portal::routes(router, &state);
     router
         .route(
             &at("/oauth2/auth"),

@@ -66,8 +66,13 @@ pub async fn show(
         },
         None => HintedAccount::default(),
     };
+    let return_to = query
+        .get("return")
+        .filter(|_| challenge.is_none())
+        .and_then(|v| crate::portal::return_path(&state.config().base_path, v));
     let form = LoginForm {
         challenge: challenge.as_ref(),
+        return_to,
         username: hinted
             .username
             .or_else(|| {
@@ -127,6 +132,8 @@ async fn hinted_account(
 
 struct LoginForm<'a> {
     challenge: Option<&'a (String, Challenge)>,
+    /// A portal page to return to after signing in (no challenge).
+    return_to: Option<String>,
     username: String,
     remember: bool,
     /// The message shown above the form, already translated.
@@ -148,9 +155,15 @@ impl LoginForm<'_> {
         }
         let mut chrome = state.chrome(t);
         // Answered to a POST too (a failed sign-in): the switcher leads back to the GET form.
-        let form = match self.challenge {
-            Some((id, _)) => format!("{}?challenge={id}", state.path("/ui/login")),
-            None => state.path("/ui/login"),
+        let form = match (self.challenge, &self.return_to) {
+            (Some((id, _)), _) => format!("{}?challenge={id}", state.path("/ui/login")),
+            (None, Some(back)) => {
+                let query = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("return", back)
+                    .finish();
+                format!("{}?{query}", state.path("/ui/login"))
+            }
+            (None, None) => state.path("/ui/login"),
         };
         chrome.languages = state.language_links(t, &form);
         Page::render(
@@ -160,6 +173,7 @@ impl LoginForm<'_> {
                 heading,
                 client_name,
                 challenge: self.challenge.map(|(id, _)| id.clone()),
+                return_to: self.return_to.clone(),
                 csrf: state.csrf().token(browser, Purpose::Login),
                 username: self.username.clone(),
                 error: self.error.clone(),
@@ -206,6 +220,10 @@ pub async fn submit(
         return state.error_page(t, Problem::Csrf, None).into_response();
     };
 
+    let return_to = form
+        .get("return")
+        .filter(|_| challenge.is_none())
+        .and_then(|v| crate::portal::return_path(&state.config().base_path, v));
     let username = form.get("username").unwrap_or_default().trim().to_owned();
     let remember = form.flag("remember");
     let too_long = |v: &str| v.len() > MAX_FIELD_CHARS && v.chars().count() > MAX_FIELD_CHARS;
@@ -213,6 +231,7 @@ pub async fn submit(
         // Refused here, before the password is hashed or a message is sent; never echoed.
         return LoginForm {
             challenge: challenge.as_ref(),
+            return_to: return_to.clone(),
             username: String::new(),
             remember,
             error: Some(t.get("login.error_too_long").to_owned()),
@@ -224,6 +243,7 @@ pub async fn submit(
     let again = |status: StatusCode, error: String| {
         LoginForm {
             challenge: challenge.as_ref(),
+            return_to: return_to.clone(),
             username: username.clone(),
             remember,
             error: Some(error),
@@ -308,7 +328,9 @@ pub async fn submit(
     tracing::info!(subject = %user.id, "user signed in");
 
     let response = match challenge {
-        None => SeeOther::to(state.path("/account/apps")).into_response(),
+        None => {
+            SeeOther::to(return_to.unwrap_or_else(|| state.path("/account/apps"))).into_response()
+        }
         Some((id, mut challenge)) => {
             challenge.authenticated = Some(Authenticated {
                 subject: session.subject.clone(),

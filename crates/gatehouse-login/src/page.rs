@@ -102,6 +102,9 @@ pub struct LoginPage {
     pub heading: String,
     pub client_name: Option<String>,
     pub challenge: Option<String>,
+    /// The portal page to return to after signing in; the page then says partner accounts
+    /// are created by operators.
+    pub return_to: Option<String>,
     pub csrf: String,
     pub username: String,
     pub error: Option<String>,
@@ -141,6 +144,8 @@ pub struct AppsPage {
     pub page: Chrome,
     pub user_label: String,
     pub apps: Vec<AppView>,
+    /// Where the developer portal is; `None` when it is off.
+    pub portal_href: Option<String>,
     pub csrf: String,
     /// The sign-out form's token (the logout confirmation's).
     pub logout_csrf: String,

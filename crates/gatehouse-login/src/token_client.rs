@@ -24,6 +24,11 @@ use gatehouse_proto::token::v1::token_service_client::TokenServiceClient as Gene
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Code, Request, Response, Status};
 
+mod partners;
+pub use partners::{
+    AppFields, ApprovalMode, Logo, PartnerError, PartnerRequest, RequestStatus, ShownSecret,
+};
+
 /// How long a call may take unless [`TokenServiceClient::with_deadline`] says otherwise.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
 

@@ -287,6 +287,8 @@ pub struct Browser<'r> {
     pub set_cookies: Vec<String>,
     addr: SocketAddr,
     pub accept_language: Option<String>,
+    /// The last answer's body as bytes.
+    last_raw: Option<Vec<u8>>,
 }
 
 impl<'r> Browser<'r> {
@@ -300,6 +302,7 @@ impl<'r> Browser<'r> {
             set_cookies: Vec::new(),
             addr: addr.parse().expect("a socket address"),
             accept_language: None,
+            last_raw: None,
         }
     }
 
@@ -314,7 +317,57 @@ impl<'r> Browser<'r> {
 
     /// POSTs `form` as `application/x-www-form-urlencoded`.
     pub async fn post(&mut self, uri: &str, form: &[(&str, &str)]) -> Page {
-        self.send(Method::POST, uri, Some(self::form(form))).await
+        let body = self::form(form).into_bytes();
+        self.send(
+            Method::POST,
+            uri,
+            Some(("application/x-www-form-urlencoded".to_owned(), body)),
+        )
+        .await
+    }
+
+    /// POSTs `fields` and `files` (`(field, file name, content type, bytes)`) as
+    /// `multipart/form-data` (RFC 7578), as a browser sends a form with a file input.
+    pub async fn post_multipart(
+        &mut self,
+        uri: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &str, &[u8])],
+    ) -> Page {
+        const BOUNDARY: &str = "----gatehouse-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (name, file_name, content_type, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        self.send(
+            Method::POST,
+            uri,
+            Some((format!("multipart/form-data; boundary={BOUNDARY}"), body)),
+        )
+        .await
+    }
+
+    /// GETs `uri` and answers the body's bytes as they are (an image, say), with the page.
+    pub async fn get_bytes(&mut self, uri: &str) -> (Page, Vec<u8>) {
+        let page = self.send(Method::GET, uri, None).await;
+        let raw = self.last_raw.take().unwrap_or_default();
+        (page, raw)
     }
 
     /// Follows a redirect within the router (a relative `Location`).
@@ -336,7 +389,7 @@ impl<'r> Browser<'r> {
         self.cookies.remove(name);
     }
 
-    async fn send(&mut self, method: Method, uri: &str, form: Option<String>) -> Page {
+    async fn send(&mut self, method: Method, uri: &str, body: Option<(String, Vec<u8>)>) -> Page {
         let mut request = Request::builder().method(method).uri(uri);
         if !self.cookies.is_empty() {
             let cookie = self
@@ -350,16 +403,17 @@ impl<'r> Browser<'r> {
         if let Some(lang) = &self.accept_language {
             request = request.header(header::ACCEPT_LANGUAGE, lang);
         }
-        let body = match form {
-            Some(form) => {
-                request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-                Body::from(form)
+        let body = match body {
+            Some((content_type, bytes)) => {
+                request = request.header(header::CONTENT_TYPE, content_type);
+                Body::from(bytes)
             }
             None => Body::empty(),
         };
         let mut request = request.body(body).expect("a valid request");
         request.extensions_mut().insert(ConnectInfo(self.addr));
         let reply = send(self.router, request).await;
+        self.last_raw = Some(reply.raw.clone());
         let page = Page {
             status: reply.status,
             body: reply.text(),

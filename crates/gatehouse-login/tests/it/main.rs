@@ -16,4 +16,5 @@ mod login;
 mod logout;
 mod negative;
 mod pages;
+mod portal;
 mod ui;

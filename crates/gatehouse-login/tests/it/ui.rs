@@ -339,6 +339,14 @@ impl Flows for Browser<'_> {
         if let Some(c) = &challenge {
             form.push(("challenge", c.as_str()));
         }
+        // The portal page to come back to, when the login page was reached from one.
+        let back = page
+            .body
+            .contains("name=\"return\"")
+            .then(|| page.field("return"));
+        if let Some(back) = &back {
+            form.push(("return", back.as_str()));
+        }
         if remember {
             form.push(("remember", "1"));
         }

@@ -12,6 +12,7 @@ mod browser_console;
 mod browser_kit;
 mod browser_portal;
 mod cli;
+mod cli_operators;
 mod cli_rows;
 mod cli_sessions;
 mod cli_users_import;

@@ -143,7 +143,7 @@ pub(crate) async fn chromium_session(
     dir: &Path,
 ) -> (Chromedriver, Client) {
     let profile = dir;
-    let driver = Chromedriver::start(&chromedriver, profile);
+    let driver = Chromedriver::start(chromedriver, profile);
     let mut capabilities = Capabilities::new();
     capabilities.insert("browserName".into(), json!("chrome"));
     capabilities.insert(

@@ -153,7 +153,7 @@ pub struct Partners<'a> {
     /// Client secrets' keyed hasher (purpose `client-secret`).
     pub hasher: &'a KeyedHasher,
     pub redirect_policy: RegistrationPolicy,
-    pub settings: &'a PartnerSettings,
+    pub settings: PartnerSettings,
 }
 
 /// Most requests one partner's list shows.

@@ -158,7 +158,7 @@ impl TokenService {
             clock: self.clock.as_ref(),
             hasher: &self.client_secrets,
             redirect_policy: self.settings.registration.redirect_policy,
-            settings: &self.settings.partners,
+            settings: self.settings.partners.clone(),
         }
     }
 

@@ -103,6 +103,13 @@ enum Command {
         #[command(subcommand)]
         cmd: cli::RegistrationTokensCommand,
     },
+    /// Partners' registration requests: list, show, approve, reject, request changes.
+    Registrations {
+        #[command(flatten)]
+        conn: cli::AdminConnection,
+        #[command(subcommand)]
+        cmd: cli::RegistrationsCommand,
+    },
     /// Certificates for the gRPC link between the login UI and the token service.
     Certs {
         #[command(subcommand)]
@@ -239,7 +246,8 @@ fn main() -> ExitCode {
         | Command::Scopes { .. }
         | Command::Users { .. }
         | Command::Keys { .. }
-        | Command::RegistrationTokens { .. } => return run_operator_cli(cli.command),
+        | Command::RegistrationTokens { .. }
+        | Command::Registrations { .. } => return run_operator_cli(cli.command),
         Command::HelpMarkdown => {
             print!("{}", cli::help_markdown(Cli::command()));
             return ExitCode::SUCCESS;
@@ -317,6 +325,7 @@ fn main() -> ExitCode {
             | Command::Users { .. }
             | Command::Keys { .. }
             | Command::RegistrationTokens { .. }
+            | Command::Registrations { .. }
             | Command::Certs { .. }
             | Command::HelpMarkdown => Ok(()),
         }
@@ -352,6 +361,9 @@ fn run_operator_cli(command: Command) -> ExitCode {
                     Command::Keys { conn, cmd } => cli::run_keys(&conn, cmd).await,
                     Command::RegistrationTokens { conn, cmd } => {
                         cli::run_registration_tokens(&conn, cmd).await
+                    }
+                    Command::Registrations { conn, cmd } => {
+                        cli::run_registrations(&conn, cmd).await
                     }
                     Command::Serve { .. }
                     | Command::Migrate { .. }

@@ -1,4 +1,5 @@
-//! The admin REST API: clients, the scope catalogue, users and initial access tokens, shaped like Ory Hydra's v2 admin
+//! The admin REST API: clients, the scope catalogue, users, initial access tokens and partners'
+//! registration requests, shaped like Ory Hydra's v2 admin
 //! API so operators' scripts and muscle memory carry over.
 //!
 //! Handlers are thin: the registration rules live in `gatehouse_core::registration`, storage
@@ -16,6 +17,7 @@ mod guard;
 mod openapi;
 mod pagination;
 mod patch;
+mod registration_requests;
 mod registration_tokens;
 mod scopes;
 mod user_import;
@@ -43,6 +45,9 @@ pub use error::{ApiError, ErrorBody};
 pub use gatehouse_core::registration::{client_secret_hasher, verify_client_secret};
 pub use guard::{BrowserGuard, refuse_browsers};
 pub use openapi::openapi_document;
+pub use registration_requests::{
+    ADMIN_API_REVIEWER, AppBody, OwnerBody, RegistrationRequestResponse, Reviewer,
+};
 pub use registration_tokens::{RegistrationTokenRequest, RegistrationTokenResponse};
 pub use scopes::{ScopeRequest, ScopeResponse, seed_default_scopes};
 pub use user_import::{ImportReport, MAX_IMPORT_USERS, UserRecord};

@@ -18,7 +18,10 @@ use utoipa::{Modify, OpenApi as _};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{AdminState, ApiError, clients, registration_tokens, scopes, user_import, users};
+use super::{
+    AdminState, ApiError, clients, registration_requests, registration_tokens, scopes, user_import,
+    users,
+};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -39,6 +42,7 @@ use super::{AdminState, ApiError, clients, registration_tokens, scopes, user_imp
         (name = "keys", description = "Signing keys: listing and rotation"),
         (name = "introspection", description = "Token introspection (RFC 7662) for operators"),
         (name = "registration-tokens", description = "Initial access tokens for dynamic client registration (RFC 7591)"),
+        (name = "registration-requests", description = "Partners' requests for an app, reviewed by operators"),
     ),
     modifiers(&AdminTokenScheme),
 )]
@@ -95,6 +99,11 @@ pub(super) fn api_router() -> OpenApiRouter<AdminState> {
             registration_tokens::list_registration_tokens
         ))
         .routes(routes!(registration_tokens::delete_registration_token))
+        .routes(routes!(registration_requests::list_registration_requests))
+        .routes(routes!(registration_requests::get_registration_request))
+        .routes(routes!(registration_requests::approve_registration_request))
+        .routes(routes!(registration_requests::reject_registration_request))
+        .routes(routes!(registration_requests::request_changes))
 }
 
 /// The admin API's OpenAPI document, e.g. for a CI step that checks it in.

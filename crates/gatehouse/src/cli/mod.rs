@@ -1,4 +1,4 @@
-//! The operator CLI: `gatehouse clients|scopes|users|keys|registration-tokens …`.
+//! The operator CLI: `gatehouse clients|scopes|users|keys|registration-tokens|registrations …`.
 //!
 //! Every command talks to the admin REST API over HTTP, never to a database, so it works the same
 //! against a remote server as against a local one and the admin API stays the one place that
@@ -18,6 +18,7 @@ mod input;
 mod keys;
 mod output;
 mod registration_tokens;
+mod registrations;
 mod scopes;
 mod user_import;
 mod users;
@@ -30,6 +31,7 @@ pub use clients::{ClientsCommand, ClientsOptions, run_clients};
 pub use help_markdown::help_markdown;
 pub use keys::{KeysCommand, run_keys};
 pub use registration_tokens::{RegistrationTokensCommand, run_registration_tokens};
+pub use registrations::{RegistrationsCommand, run_registrations};
 pub use scopes::{ScopesCommand, run_scopes};
 pub use users::{UsersCommand, run_users};
 

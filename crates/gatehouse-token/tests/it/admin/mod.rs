@@ -5,6 +5,7 @@ mod client_validation;
 mod clients;
 mod openapi;
 mod raw_rows;
+mod registration_requests;
 mod scopes;
 mod secrets;
 mod user_import;

@@ -37,6 +37,11 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("/admin/registration-tokens", "get"),
     ("/admin/registration-tokens", "post"),
     ("/admin/registration-tokens/{id}", "delete"),
+    ("/admin/registration-requests", "get"),
+    ("/admin/registration-requests/{id}", "get"),
+    ("/admin/registration-requests/{id}/approve", "post"),
+    ("/admin/registration-requests/{id}/reject", "post"),
+    ("/admin/registration-requests/{id}/request-changes", "post"),
 ];
 
 fn documented(doc: &Value) -> BTreeSet<(String, String)> {

@@ -252,7 +252,6 @@ impl FormContext<'_> {
         self.existing.is_some_and(|r| r.client_id.is_some())
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn page(
         &self,
         state: &LoginState,

@@ -9,8 +9,10 @@
 //! parameters included), each field that could hold a secret, password, hash, token or key kept
 //! by name with the value `"[redacted]"` ([`gatehouse_core::audit::redact_changes`]).
 //!
-//! Not recorded: reads, failures (non-2xx), dry runs (`?dry_run=true`: nothing changed), and the
-//! `POST`s that change nothing ([`READ_ONLY_POSTS`]).
+//! Not recorded: reads, failures (non-2xx), dry runs (`?dry_run=true` on the routes that have one,
+//! [`DRY_RUN_ROUTES`]: nothing changed), and the `POST`s that change nothing ([`READ_ONLY_POSTS`]).
+//! A `dry_run` parameter on any other route is no dry run: the route ignores it and changes
+//! what it changes, so the change is recorded.
 //!
 //! The actor: an [`AuditActor`] request extension when present (the in-process operator console
 //! puts one there; extensions cannot come from the network), else `admin_token` when
@@ -55,6 +57,10 @@ pub const CLI_USER_AGENT_PREFIX: &str = "gatehouse-cli/";
 
 /// `POST` routes that change nothing, so are not recorded (matched route templates).
 pub const READ_ONLY_POSTS: &[&str] = &["/admin/oauth2/introspect"];
+
+/// The routes whose `?dry_run=true` checks a change without making it (method, route template).
+pub const DRY_RUN_ROUTES: &[(&str, &str)] =
+    &[("POST", "/admin/clients"), ("POST", "/admin/users/import")];
 
 /// Actions whose name the derivation rule ([`action_of`]) would get wrong or too vague:
 /// (method, route template, action).
@@ -188,10 +194,21 @@ fn is_change(method: &Method) -> bool {
     )
 }
 
-/// Whether the query asks for a dry run (`dry_run=true`), which changes nothing.
-fn is_dry_run(query: Option<&str>) -> bool {
-    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .any(|(k, v)| k == "dry_run" && v != "false" && v != "0")
+/// Whether a request is a dry run, which changes nothing: a route of [`DRY_RUN_ROUTES`] with
+/// `dry_run=true` (the one spelling its handler reads as true), never contradicted by another
+/// `dry_run` in the query.
+fn is_dry_run(method: &Method, template: &str, query: Option<&str>) -> bool {
+    if !DRY_RUN_ROUTES
+        .iter()
+        .any(|(m, t)| *m == method.as_str() && *t == template)
+    {
+        return false;
+    }
+    let values: Vec<String> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k == "dry_run")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    !values.is_empty() && values.iter().all(|v| v == "true")
 }
 
 /// The middleware; see the module's documentation.
@@ -207,7 +224,7 @@ pub async fn record(
     let Some(template) = template.filter(|t| {
         is_change(request.method())
             && !(request.method() == Method::POST && READ_ONLY_POSTS.contains(&t.as_str()))
-            && !is_dry_run(request.uri().query())
+            && !is_dry_run(request.method(), t, request.uri().query())
     }) else {
         return next.run(request).await;
     };
@@ -615,11 +632,33 @@ mod tests {
     }
 
     #[test]
-    fn dry_runs_are_recognised() {
-        assert!(is_dry_run(Some("dry_run=true")));
-        assert!(is_dry_run(Some("a=b&dry_run=1")));
-        assert!(!is_dry_run(Some("dry_run=false")));
-        assert!(!is_dry_run(None));
+    fn dry_runs_are_recognised_only_where_a_route_has_them() {
+        let post = Method::POST;
+        assert!(is_dry_run(&post, "/admin/clients", Some("dry_run=true")));
+        assert!(is_dry_run(
+            &post,
+            "/admin/users/import",
+            Some("a=b&dry_run=true")
+        ));
+        assert!(!is_dry_run(&post, "/admin/clients", Some("dry_run=1")));
+        assert!(!is_dry_run(&post, "/admin/clients", Some("dry_run=false")));
+        assert!(!is_dry_run(
+            &post,
+            "/admin/clients",
+            Some("dry_run=true&dry_run=false")
+        ));
+        assert!(!is_dry_run(&post, "/admin/clients", None));
+        // Routes that ignore the parameter change what they change: no way around the log.
+        assert!(!is_dry_run(
+            &Method::DELETE,
+            "/admin/users/{id}",
+            Some("dry_run=true")
+        ));
+        assert!(!is_dry_run(
+            &post,
+            "/admin/keys/rotate",
+            Some("dry_run=true")
+        ));
     }
 
     #[test]

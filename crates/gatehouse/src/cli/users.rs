@@ -85,8 +85,8 @@ pub enum UsersCommand {
         id: String,
     },
     /// Import users from a JSON-lines file: one user per line with the fields id (optional; keeps
-    /// the subject), username, email, email_verified, name, picture, disabled, metadata and
-    /// password_hash (bcrypt, argon2id/argon2i, PBKDF2-SHA-256/512 as PHC, passlib or Django,
+    /// the subject), username, email, email_verified, name, picture, disabled, metadata, roles
+    /// and password_hash (bcrypt, argon2id/argon2i, PBKDF2-SHA-256/512 as PHC, passlib or Django,
     /// scrypt as PHC or passlib).
     ///
     /// A user whose id or username exists is skipped, so importing a file again creates nothing.

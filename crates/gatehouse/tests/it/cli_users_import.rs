@@ -35,7 +35,7 @@ fn users_import_reports_lines_is_idempotent_and_exports_a_private_file_that_impo
     );
     let with_bad = format!(
         "{good}{{not json\n{}\n{}\n",
-        serde_json::json!({"username": "mallory", "roles": ["admin"]}),
+        serde_json::json!({"username": "mallory", "roles": ["root"]}),
         serde_json::json!({"username": "cpu", "password_hash": "$2b$31$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW"}),
     );
     let good_file = dir.path().join("good.jsonl");
@@ -52,7 +52,7 @@ fn users_import_reports_lines_is_idempotent_and_exports_a_private_file_that_impo
     assert!(dry.stdout.contains("would create"), "{}", dry.stdout);
     assert!(dry.stdout.contains("not JSON"), "{}", dry.stdout);
     assert!(
-        dry.stdout.contains("unknown field `roles`"),
+        dry.stdout.contains("unknown role \"root\""),
         "{}",
         dry.stdout
     );

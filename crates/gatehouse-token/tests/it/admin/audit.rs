@@ -412,6 +412,34 @@ async fn every_mutating_admin_route_leaves_an_audit_entry_without_any_secret() {
         assert!(dry.status.is_success(), "{}", dry.body);
         assert_eq!(events(api, "").await.len(), before);
 
+        // Attacker: a dry_run parameter on a route without dry runs does not hide its change.
+        let reply = call(
+            api,
+            Method::POST,
+            "/admin/scopes?dry_run=true",
+            Some(json!({"name": "hidden:write", "label": "H"})),
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        let reply = call(
+            api,
+            Method::DELETE,
+            "/admin/scopes/hidden:write?dry_run=true",
+            None,
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+        let hidden = events(api, "target=hidden:write").await;
+        let actions: Vec<&str> = hidden
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions, ["scope.delete", "scope.create"], "{}", env.name);
+
         let missing: Vec<_> = mutating.difference(&done).collect();
         assert!(
             missing.is_empty(),

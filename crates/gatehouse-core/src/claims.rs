@@ -268,6 +268,7 @@ mod tests {
             created_at: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,
             metadata: Default::default(),
+            roles: Vec::new(),
         }
     }
 

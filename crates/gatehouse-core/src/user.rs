@@ -75,6 +75,100 @@ impl Username {
     }
 }
 
+/// What a user may do in the operator console (and nothing else: roles grant no OAuth scope).
+///
+/// Written and parsed as `"admin"` and `"reviewer"`, in the admin API, the CLI and the stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// `admin`: the whole operator console.
+    Admin,
+    /// `reviewer`: registration requests only.
+    Reviewer,
+}
+
+/// A role name that is not one of [`Role::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role {0:?}: use admin or reviewer")]
+pub struct UnknownRole(pub String);
+
+impl Role {
+    /// Every role, in their sort order.
+    pub const ALL: [Role; 2] = [Role::Admin, Role::Reviewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Reviewer => "reviewer",
+        }
+    }
+
+    /// Exactly `"admin"` or `"reviewer"` (no case folding, no spaces).
+    pub fn parse(s: &str) -> Result<Self, UnknownRole> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownRole(s.to_owned()))
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = UnknownRole;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl serde::Serialize for Role {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Role {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Sorted, without duplicates: the one shape [`User::roles`] has.
+pub fn normalize_roles(mut roles: Vec<Role>) -> Vec<Role> {
+    roles.sort_unstable();
+    roles.dedup();
+    roles
+}
+
+/// Role names (e.g. from a JSON array or CLI flags) as [`User::roles`]: each must be a known
+/// role; the first unknown one is named in the error.
+pub fn parse_roles<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Vec<Role>, UnknownRole> {
+    let roles = names
+        .into_iter()
+        .map(Role::parse)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(normalize_roles(roles))
+}
+
+/// The roles as the stores keep them: names separated by one space (`""` for none).
+pub fn roles_column(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The inverse of [`roles_column`]; any run of whitespace separates.
+pub fn parse_roles_column(text: &str) -> Result<Vec<Role>, UnknownRole> {
+    parse_roles(text.split_whitespace())
+}
+
 /// A user as the stores hold it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -92,6 +186,9 @@ pub struct User {
     /// Operators' JSON object (admin API, CLI, import); at most [`MAX_METADATA_BYTES`]
     /// serialised, empty by default. Never shown to the user or put in tokens by Gatehouse itself.
     pub metadata: Metadata,
+    /// What the user may do in the operator console: sorted, no duplicates
+    /// ([`normalize_roles`]); empty for an end user.
+    pub roles: Vec<Role>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -142,6 +239,38 @@ mod tests {
             parse_metadata(over),
             Err(InvalidMetadata::TooLarge(MAX_METADATA_BYTES + 1))
         );
+    }
+
+    #[test]
+    fn roles_parse_exactly_and_come_out_sorted_without_duplicates() {
+        assert_eq!(Role::parse("admin"), Ok(Role::Admin));
+        assert_eq!(Role::parse("reviewer"), Ok(Role::Reviewer));
+        for bad in ["Admin", " admin", "", "root", "admin reviewer"] {
+            assert_eq!(Role::parse(bad), Err(UnknownRole(bad.to_owned())));
+        }
+        assert_eq!(
+            parse_roles(["reviewer", "admin", "reviewer"]),
+            Ok(vec![Role::Admin, Role::Reviewer])
+        );
+        assert_eq!(
+            parse_roles(["admin", "superuser"]).map_err(|e| e.to_string()),
+            Err("unknown role \"superuser\": use admin or reviewer".to_owned())
+        );
+        assert_eq!(parse_roles([]), Ok(vec![]));
+    }
+
+    #[test]
+    fn roles_round_trip_through_their_column_and_json() {
+        let roles = vec![Role::Admin, Role::Reviewer];
+        assert_eq!(roles_column(&roles), "admin reviewer");
+        assert_eq!(parse_roles_column("admin reviewer"), Ok(roles.clone()));
+        assert_eq!(parse_roles_column(""), Ok(vec![]));
+        assert_eq!(roles_column(&[]), "");
+        let json = serde_json::to_string(&roles).unwrap_or_default();
+        assert_eq!(json, r#"["admin","reviewer"]"#);
+        let back: Result<Vec<Role>, _> = serde_json::from_str(&json);
+        assert_eq!(back.ok(), Some(roles));
+        assert!(serde_json::from_str::<Vec<Role>>(r#"["owner"]"#).is_err());
     }
 
     #[test]

@@ -3,16 +3,17 @@
 //! backend and operation. The binary wraps whatever adapters it opened in these.
 
 use async_trait::async_trait;
+use gatehouse_core::audit::{AuditEvent, AuditQuery};
 use gatehouse_core::client::Client;
 use gatehouse_core::registration_request::{
     Logo, RegistrationRequest, RegistrationRequestQuery, RequestStatus,
 };
 use gatehouse_core::scope::ScopeDefinition;
 use gatehouse_core::store::{
-    ClientStore, Consent, ConsentStore, DurableStore, LogoStore, Page, PageRequest, RefreshToken,
-    RefreshTokenState, RefreshTokenStore, RegistrationRequestStore, RegistrationToken,
-    RegistrationTokenStore, RotateOutcome, ScopeStore, ShortLivedStore, SigningKeyRecord,
-    SigningKeyStore, StoreResult, UserQuery, UserStore,
+    AuditStore, ClientStore, Consent, ConsentStore, DurableStore, LogoStore, Page, PageRequest,
+    RefreshToken, RefreshTokenState, RefreshTokenStore, RegistrationRequestStore,
+    RegistrationToken, RegistrationTokenStore, RotateOutcome, ScopeStore, ShortLivedStore,
+    SigningKeyRecord, SigningKeyStore, StoreResult, UserQuery, UserStore,
 };
 use gatehouse_core::user::User;
 use std::future::Future;
@@ -401,6 +402,30 @@ impl RegistrationRequestStore for MeteredDurable {
             self.0.backend(),
             "claim_secret_reveal",
             self.0.claim_secret_reveal(id),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl AuditStore for MeteredDurable {
+    async fn record_audit_event(&self, event: &AuditEvent) -> StoreResult<()> {
+        timed(
+            self.0.backend(),
+            "record_audit_event",
+            self.0.record_audit_event(event),
+        )
+        .await
+    }
+    async fn list_audit_events(
+        &self,
+        query: &AuditQuery,
+        page: &PageRequest,
+    ) -> StoreResult<Page<AuditEvent>> {
+        timed(
+            self.0.backend(),
+            "list_audit_events",
+            self.0.list_audit_events(query, page),
         )
         .await
     }

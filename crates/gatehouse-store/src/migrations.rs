@@ -67,6 +67,16 @@ const POSTGRES: &[Embedded] = &[
         sql: include_str!("../../../migrations/postgres/0009_refresh_session_claims.sql"),
     },
     Embedded {
+        version: 10,
+        description: "user roles",
+        sql: include_str!("../../../migrations/postgres/0010_user_roles.sql"),
+    },
+    Embedded {
+        version: 11,
+        description: "audit events",
+        sql: include_str!("../../../migrations/postgres/0011_audit_events.sql"),
+    },
+    Embedded {
         version: 12,
         description: "registration requests",
         sql: include_str!("../../../migrations/postgres/0012_registration_requests.sql"),
@@ -118,6 +128,16 @@ const SQLITE: &[Embedded] = &[
         version: 9,
         description: "refresh session claims",
         sql: include_str!("../../../migrations/sqlite/0009_refresh_session_claims.sql"),
+    },
+    Embedded {
+        version: 10,
+        description: "user roles",
+        sql: include_str!("../../../migrations/sqlite/0010_user_roles.sql"),
+    },
+    Embedded {
+        version: 11,
+        description: "audit events",
+        sql: include_str!("../../../migrations/sqlite/0011_audit_events.sql"),
     },
     Embedded {
         version: 12,

@@ -76,6 +76,7 @@ pub fn user(id: &str, username: &str) -> User {
         disabled: false,
         password_hash: None,
         metadata: Default::default(),
+        roles: Vec::new(),
         created_at: now,
         updated_at: now,
     }

@@ -36,6 +36,8 @@ pub const MAX_PASSWORD_CHARS: usize = 1024;
 
 /// The answer to a sign-in attempt.
 #[derive(Debug, Clone)]
+// Returned once per sign-in and matched at once: boxing the user would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Authentication {
     Authenticated(User),
     /// An unknown user, a wrong password or a disabled user: one answer for all three, with

@@ -103,6 +103,20 @@ enum Command {
         #[command(subcommand)]
         cmd: cli::RegistrationTokensCommand,
     },
+    /// The audit log: every change made through the admin API, the console or the CLI.
+    Audit {
+        #[command(flatten)]
+        conn: cli::AdminConnection,
+        #[command(subcommand)]
+        cmd: cli::AuditCommand,
+    },
+    /// The operator console: create its first administrator.
+    Console {
+        #[command(flatten)]
+        conn: cli::AdminConnection,
+        #[command(subcommand)]
+        cmd: cli::ConsoleCommand,
+    },
     /// Partners' registration requests: list, show, approve, reject, request changes.
     Registrations {
         #[command(flatten)]
@@ -247,7 +261,9 @@ fn main() -> ExitCode {
         | Command::Users { .. }
         | Command::Keys { .. }
         | Command::RegistrationTokens { .. }
-        | Command::Registrations { .. } => return run_operator_cli(cli.command),
+        | Command::Audit { .. }
+        | Command::Registrations { .. }
+        | Command::Console { .. } => return run_operator_cli(cli.command),
         Command::HelpMarkdown => {
             print!("{}", cli::help_markdown(Cli::command()));
             return ExitCode::SUCCESS;
@@ -325,7 +341,9 @@ fn main() -> ExitCode {
             | Command::Users { .. }
             | Command::Keys { .. }
             | Command::RegistrationTokens { .. }
+            | Command::Audit { .. }
             | Command::Registrations { .. }
+            | Command::Console { .. }
             | Command::Certs { .. }
             | Command::HelpMarkdown => Ok(()),
         }
@@ -362,6 +380,8 @@ fn run_operator_cli(command: Command) -> ExitCode {
                     Command::RegistrationTokens { conn, cmd } => {
                         cli::run_registration_tokens(&conn, cmd).await
                     }
+                    Command::Audit { conn, cmd } => cli::run_audit(&conn, cmd).await,
+                    Command::Console { conn, cmd } => cli::run_console(&conn, cmd).await,
                     Command::Registrations { conn, cmd } => {
                         cli::run_registrations(&conn, cmd).await
                     }

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::{Page, PageRequest, StoreResult};
+use crate::audit::{AuditEvent, AuditQuery};
 use crate::client::{Client, ClientId};
 use crate::registration_request::{
     Logo, RegistrationRequest, RegistrationRequestQuery, RequestStatus,
@@ -36,10 +37,12 @@ pub trait ScopeStore: Send + Sync {
     async fn delete_scope(&self, name: &str) -> StoreResult<()>;
 }
 
-/// Filter for [`UserStore::list_users`]: a case-insensitive substring of username or email.
+/// Filter for [`UserStore::list_users`]: a case-insensitive substring of username or email,
+/// and a role the users must have; both when both are given.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserQuery {
     pub search: Option<String>,
+    pub role: Option<crate::user::Role>,
 }
 
 #[async_trait]
@@ -272,6 +275,21 @@ pub trait LogoStore: Send + Sync {
     async fn get_logo(&self, id: &str) -> StoreResult<Option<Logo>>;
 }
 
+/// The audit log: every change made through the admin API, kept for good (operators prune it
+/// with SQL if they must).
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends one event; `Conflict` when its id is taken.
+    async fn record_audit_event(&self, event: &AuditEvent) -> StoreResult<()>;
+    /// The events matching `query`, newest first (by `at`, then by id, descending). The page key
+    /// is opaque to callers: pass [`Page::next`] back as [`PageRequest::after`].
+    async fn list_audit_events(
+        &self,
+        query: &AuditQuery,
+        page: &PageRequest,
+    ) -> StoreResult<Page<AuditEvent>>;
+}
+
 /// The whole durable store, as the binary wires it.
 #[async_trait]
 pub trait DurableStore:
@@ -284,6 +302,7 @@ pub trait DurableStore:
     + RegistrationTokenStore
     + RegistrationRequestStore
     + LogoStore
+    + AuditStore
 {
     /// `"postgres"` or `"sqlite"`: named in readiness answers and logs.
     fn backend(&self) -> &'static str;

@@ -169,7 +169,7 @@ macro_rules! impl_directory {
                 sqlx::query(concat!(
                     "INSERT INTO users (",
                     user_columns!(),
-                    ", username_normalized) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                    ", username_normalized) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
                 ))
                 .bind(&user.id)
                 .bind(&user.username)
@@ -182,6 +182,7 @@ macro_rules! impl_directory {
                 .bind(rows::unix(user.created_at))
                 .bind(rows::unix(user.updated_at))
                 .bind(gatehouse_core::user::metadata_json(&user.metadata))
+                .bind(gatehouse_core::user::roles_column(&user.roles))
                 .bind(rows::normalize_username(&user.username))
                 .execute(&self.pool)
                 .await
@@ -213,6 +214,7 @@ macro_rules! impl_directory {
                 .transpose()
             }
 
+            /// A role is matched as a whole word of the space-separated `roles` column.
             /// The search folds case in Rust for the needle and with SQL `LOWER` for the email,
             /// which SQLite applies to ASCII letters only; usernames are matched on their stored
             /// normalized form, so they fold fully on both backends.
@@ -222,11 +224,13 @@ macro_rules! impl_directory {
                     "SELECT ",
                     user_columns!(),
                     " FROM users WHERE ($1 IS NULL OR username_normalized LIKE $1 ESCAPE '\\' \
-                     OR LOWER(email) LIKE $1 ESCAPE '\\') AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
+                     OR LOWER(email) LIKE $1 ESCAPE '\\') AND ($2 IS NULL OR id > $2) \
+                     AND ($4 IS NULL OR (' ' || roles || ' ') LIKE $4) ORDER BY id LIMIT $3"
                 ))
                 .bind(pattern)
                 .bind(page.after.as_deref())
                 .bind(rows::limit_plus_one(page.size))
+                .bind(query.role.map(|r| format!("% {} %", r.as_str())))
                 .fetch_all(&self.pool)
                 .await
                 .map_err(|e| db_error($backend, e))?;
@@ -237,7 +241,7 @@ macro_rules! impl_directory {
             async fn update_user(&self, user: &User) -> StoreResult<()> {
                 let done = sqlx::query(
                     "UPDATE users SET username = $2, username_normalized = $3, email = $4, email_verified = $5, \
-                     name = $6, picture = $7, disabled = $8, password_hash = $9, updated_at = $10, metadata = $11 WHERE id = $1",
+                     name = $6, picture = $7, disabled = $8, password_hash = $9, updated_at = $10, metadata = $11, roles = $12 WHERE id = $1",
                 )
                 .bind(&user.id)
                 .bind(&user.username)
@@ -250,6 +254,7 @@ macro_rules! impl_directory {
                 .bind(user.password_hash.as_deref())
                 .bind(rows::unix(user.updated_at))
                 .bind(gatehouse_core::user::metadata_json(&user.metadata))
+                .bind(gatehouse_core::user::roles_column(&user.roles))
                 .execute(&self.pool)
                 .await
                 .map_err(|e| db_error($backend, e))?;
@@ -263,7 +268,7 @@ macro_rules! impl_directory {
                     let done = sqlx::query(concat!(
                         "INSERT INTO users (",
                         user_columns!(),
-                        ", username_normalized) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                        ", username_normalized) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
                          ON CONFLICT DO NOTHING"
                     ))
                     .bind(&user.id)
@@ -277,6 +282,7 @@ macro_rules! impl_directory {
                     .bind(rows::unix(user.created_at))
                     .bind(rows::unix(user.updated_at))
                     .bind(gatehouse_core::user::metadata_json(&user.metadata))
+                    .bind(gatehouse_core::user::roles_column(&user.roles))
                     .bind(rows::normalize_username(&user.username))
                     .execute(&mut *tx)
                     .await

@@ -3,10 +3,12 @@
 //! Postgres and SQLite both accept `$n` placeholders, `ON CONFLICT`, `RETURNING` and
 //! `UPDATE ... WHERE EXISTS`, so every query is written once. The trait impls are generated per
 //! backend by the macros in [`directory`] (clients, scopes, users), [`grants`] (consents, refresh
-//! tokens) and [`keys`] (signing keys, the `DurableStore` itself) and [`registration`] (initial access
-//! tokens) and [`requests`] (partners' registration requests, logos); rows travel as tuples and are
+//! tokens) and [`keys`] (signing keys, the `DurableStore` itself), [`registration`] (initial access
+//! tokens), [`requests`] (partners' registration requests, logos) and [`audit`] (the audit log);
+//! rows travel as tuples and are
 //! turned into domain types by the plain functions in [`rows`].
 
+mod audit;
 mod directory;
 mod grants;
 mod keys;

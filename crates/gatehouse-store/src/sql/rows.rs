@@ -4,6 +4,7 @@
 //! order matches the column-list macro next to it, which every `SELECT`/`RETURNING` uses.
 //! Timestamps are whole Unix seconds (see the comment atop the migrations).
 
+use gatehouse_core::audit::{ActorKind, AuditActor, AuditEvent, AuditQuery};
 use gatehouse_core::client::{Client, ClientId, ClientMetadata, ClientSecretHashes};
 use gatehouse_core::grant::SessionClaims;
 use gatehouse_core::registration_request::{AppRequest, RegistrationRequest, RequestStatus};
@@ -147,7 +148,7 @@ pub(super) fn scope(
 
 macro_rules! user_columns {
     () => {
-        "id, username, email, email_verified, name, picture, disabled, password_hash, created_at, updated_at, metadata"
+        "id, username, email, email_verified, name, picture, disabled, password_hash, created_at, updated_at, metadata, roles"
     };
 }
 pub(super) use user_columns;
@@ -164,6 +165,7 @@ pub(super) type UserRow = (
     i64,
     i64,
     String,
+    String,
 );
 
 pub(super) fn user(row: UserRow) -> StoreResult<User> {
@@ -179,9 +181,12 @@ pub(super) fn user(row: UserRow) -> StoreResult<User> {
         created_at,
         updated_at,
         metadata,
+        roles,
     ) = row;
     let metadata = serde_json::from_str(&metadata)
         .map_err(|e| StoreError::Corrupt(format!("users.metadata of {id:?}: {e}")))?;
+    let roles = gatehouse_core::user::parse_roles_column(&roles)
+        .map_err(|e| StoreError::Corrupt(format!("users.roles of {id:?}: {e}")))?;
     Ok(User {
         id,
         username,
@@ -192,6 +197,7 @@ pub(super) fn user(row: UserRow) -> StoreResult<User> {
         disabled,
         password_hash,
         metadata,
+        roles,
         created_at: time("created_at", created_at)?,
         updated_at: time("updated_at", updated_at)?,
     })
@@ -489,6 +495,120 @@ pub(super) fn registration_request(
     })
 }
 
+macro_rules! audit_event_columns {
+    () => {
+        "id, at, actor_kind, actor_id, actor_name, action, target_kind, target_id, changes"
+    };
+}
+pub(super) use audit_event_columns;
+
+pub(super) type AuditEventRow = (
+    String,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    String,
+);
+
+/// An event's changes as the column keeps them: a JSON object as compact text.
+pub(super) fn changes_column(changes: &serde_json::Map<String, serde_json::Value>) -> String {
+    // A map of JSON values with string keys always serialises.
+    serde_json::to_string(changes).unwrap_or_else(|_| "{}".to_owned())
+}
+
+pub(super) fn audit_event(row: AuditEventRow) -> StoreResult<AuditEvent> {
+    let (id, at, actor_kind, actor_id, actor_name, action, target_kind, target_id, changes) = row;
+    let kind = ActorKind::parse(&actor_kind)
+        .map_err(|e| StoreError::Corrupt(format!("audit_events.actor_kind of {id:?}: {e}")))?;
+    let changes = serde_json::from_str(&changes)
+        .map_err(|e| StoreError::Corrupt(format!("audit_events.changes of {id:?}: {e}")))?;
+    Ok(AuditEvent {
+        at: time("at", at)?,
+        actor: AuditActor {
+            kind,
+            id: actor_id,
+            name: actor_name,
+        },
+        action,
+        target_kind,
+        target_id,
+        changes,
+        id,
+    })
+}
+
+/// The page key of an event: `"<at>:<id>"` (ids have no `:`, but only the first one splits).
+pub(super) fn audit_page_key(event: &AuditEvent) -> String {
+    format!("{}:{}", unix(event.at), event.id)
+}
+
+/// The bind values of an audit query, in the order the query uses them.
+pub(super) struct AuditFilter {
+    pub actor: Option<String>,
+    pub target: Option<String>,
+    pub action_exact: Option<String>,
+    /// A `LIKE` pattern for `action=prefix*`.
+    pub action_prefix: Option<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub after_at: Option<i64>,
+    pub after_id: Option<String>,
+}
+
+impl AuditFilter {
+    pub(super) fn new(query: &AuditQuery, page: &PageRequest) -> StoreResult<Self> {
+        let non_empty = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+        let (action_exact, action_prefix) = match non_empty(&query.action) {
+            Some(action) => match action.strip_suffix('*') {
+                Some(prefix) => (None, Some(prefix_pattern(prefix))),
+                None => (Some(action), None),
+            },
+            None => (None, None),
+        };
+        let (after_at, after_id) = match page.after.as_deref() {
+            None => (None, None),
+            Some(key) => {
+                let parsed = key
+                    .split_once(':')
+                    .and_then(|(at, id)| at.parse::<i64>().ok().map(|at| (at, id.to_owned())));
+                match parsed {
+                    Some((at, id)) => (Some(at), Some(id)),
+                    // The admin API hands out only keys this store made; anything else is no
+                    // page of it.
+                    None => return Err(StoreError::Corrupt(format!("audit page key {key:?}"))),
+                }
+            }
+        };
+        Ok(Self {
+            actor: non_empty(&query.actor),
+            target: non_empty(&query.target),
+            action_exact,
+            action_prefix,
+            since: unix_opt(query.since),
+            until: unix_opt(query.until),
+            after_at,
+            after_id,
+        })
+    }
+}
+
+/// A `LIKE` pattern matching what starts with `prefix`, its pattern characters escaped.
+fn prefix_pattern(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -496,6 +616,14 @@ mod tests {
     #[test]
     fn like_patterns_escape_wildcards() {
         assert_eq!(contains_pattern("A_b%c\\"), "%a\\_b\\%c\\\\%");
+    }
+
+    #[test]
+    fn action_prefixes_escape_wildcards() {
+        assert_eq!(
+            prefix_pattern("registration_request."),
+            "registration\\_request.%"
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! checked by one line in its crate's tests.
 //!
 //! - [`durable`]: what every [`DurableStore`](gatehouse_core::store::DurableStore) does (clients,
-//!   scopes, users, consents, refresh-token families, signing keys), run by
+//!   scopes, users and their roles, consents, refresh-token families, signing keys, initial access
+//!   tokens, the audit log), run by
 //!   [`durable_store_conformance!`](crate::durable_store_conformance).
 //! - [`short_lived`]: what every [`ShortLivedStore`](gatehouse_core::store::ShortLivedStore) does
 //!   (expiry, exactly-once take, counters, sets), run by

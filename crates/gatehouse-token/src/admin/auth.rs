@@ -134,12 +134,16 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
         match self
             .check
             .check(request.headers().get(header::AUTHORIZATION))
         {
-            Ok(()) => Box::pin(self.inner.call(request)),
+            Ok(()) => {
+                // The audit log names the admin token as the actor of what follows.
+                request.extensions_mut().insert(super::AdminTokenPresented);
+                Box::pin(self.inner.call(request))
+            }
             Err(refusal) => Box::pin(std::future::ready(Ok(refusal.into_response()))),
         }
     }

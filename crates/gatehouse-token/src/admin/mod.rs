@@ -10,8 +10,10 @@
 //! introspection routes, the browser guard (`guard.rs`) and, when configured,
 //! [`require_admin_token`] (needed when the listener is not bound to loopback).
 
+mod audit;
 mod auth;
 mod clients;
+mod consents;
 mod error;
 mod guard;
 mod openapi;
@@ -39,8 +41,13 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::password::PasswordHashParams;
 use crate::revocation::Revocations;
 
+pub use audit::{
+    AdminTokenPresented, AuditEventResponse, AuditRecorder, CLI_USER_AGENT_PREFIX, READ_ONLY_POSTS,
+    action_of,
+};
 pub use auth::{RequireAdminToken, RequireAdminTokenService, require_admin_token};
 pub use clients::{ClientRequest, ClientResponse};
+pub use consents::ConsentResponse;
 pub use error::{ApiError, ErrorBody};
 pub use gatehouse_core::registration::{client_secret_hasher, verify_client_secret};
 pub use guard::{BrowserGuard, refuse_browsers};
@@ -202,12 +209,19 @@ impl std::fmt::Debug for AdminState {
 
 /// The admin API under `/admin`, including `/admin/openapi.json`.
 ///
-/// Unknown paths and methods answer the JSON error shape too, and every answer carries
-/// `Cache-Control: no-store` because some carry a client secret.
+/// Every successful change through it is recorded in the audit log (`audit.rs`: a route layer,
+/// so it covers every route of [`openapi::api_router`]). Unknown paths and methods answer the
+/// JSON error shape too, and every answer carries `Cache-Control: no-store` because some carry
+/// a client secret.
 pub fn router(state: AdminState) -> Router {
     let (routes, document) = openapi::api_router().split_for_parts();
+    let recorder = AuditRecorder::from_state(&state);
     routes
         .merge(openapi::document_route(&document))
+        .route_layer(axum::middleware::from_fn_with_state(
+            recorder,
+            audit::record,
+        ))
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(SetResponseHeaderLayer::overriding(
@@ -217,15 +231,37 @@ pub fn router(state: AdminState) -> Router {
         .with_state(state)
 }
 
-/// The admin listener's routes as `gatehouse serve` mounts them: clients, scopes, users
-/// ([`router`]), signing keys, admin introspection; a change to a client drops it from this
-/// process's cache; browsers are kept out ([`guard`]); and with `admin_token` every request needs
-/// it.
+/// The admin listener's routes as `gatehouse serve` mounts them: [`routes`], with browsers kept
+/// out ([`guard`]) and, with `admin_token`, every request needing it.
 pub fn listener(
     service: Arc<crate::TokenService>,
     client_secret_hasher: KeyedHasher,
     config: AdminConfig,
     admin_token: Option<gatehouse_core::secret::SecretString>,
+) -> Router {
+    let api =
+        routes(service, client_secret_hasher, config).layer(axum::middleware::from_fn_with_state(
+            BrowserGuard {
+                token_required: admin_token.is_some(),
+                bodyless_put_delete: false,
+            },
+            refuse_browsers,
+        ));
+    match admin_token {
+        Some(token) => api.layer(require_admin_token(token)),
+        None => api,
+    }
+}
+
+/// The admin API of a running token service without the listener's guards: clients, scopes,
+/// users, the audit log ([`router`]), signing keys and admin introspection, every change
+/// recorded in the audit log; a change to a client drops it from this process's cache. For
+/// in-process callers such as the operator console, which put an
+/// [`AuditActor`](gatehouse_core::audit::AuditActor) into each request's extensions.
+pub fn routes(
+    service: Arc<crate::TokenService>,
+    client_secret_hasher: KeyedHasher,
+    config: AdminConfig,
 ) -> Router {
     let state = AdminState::new(
         service.durable().clone(),
@@ -240,24 +276,20 @@ pub fn listener(
         policy: service.settings().lockout,
     })
     .with_secret_sealing(service.client_secret_sealing().clone());
-    let api = router(state)
-        .merge(crate::keys_api::router(service.clone()))
+    let recorder = AuditRecorder::from_state(&state);
+    // The routes that need the running service, recorded like the rest.
+    let service_routes = crate::keys_api::router(service.clone())
         .merge(crate::http::admin_introspection_router(service.clone()))
+        .route_layer(axum::middleware::from_fn_with_state(
+            recorder,
+            audit::record,
+        ));
+    router(state)
+        .merge(service_routes)
         .layer(axum::middleware::from_fn_with_state(
             service,
             crate::keys_api::invalidate_client_cache,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            BrowserGuard {
-                token_required: admin_token.is_some(),
-                bodyless_put_delete: false,
-            },
-            refuse_browsers,
-        ));
-    match admin_token {
-        Some(token) => api.layer(require_admin_token(token)),
-        None => api,
-    }
 }
 
 /// RFC 3339, as Hydra writes `created_at`/`updated_at`.

@@ -19,8 +19,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{
-    AdminState, ApiError, clients, registration_requests, registration_tokens, scopes, user_import,
-    users,
+    AdminState, ApiError, audit, clients, consents, registration_requests, registration_tokens,
+    scopes, user_import, users,
 };
 
 #[derive(utoipa::OpenApi)]
@@ -43,6 +43,7 @@ use super::{
         (name = "introspection", description = "Token introspection (RFC 7662) for operators"),
         (name = "registration-tokens", description = "Initial access tokens for dynamic client registration (RFC 7591)"),
         (name = "registration-requests", description = "Partners' requests for an app, reviewed by operators"),
+        (name = "audit", description = "The audit log: every change made through this API, the console or the CLI"),
     ),
     modifiers(&AdminTokenScheme),
 )]
@@ -104,6 +105,9 @@ pub(super) fn api_router() -> OpenApiRouter<AdminState> {
         .routes(routes!(registration_requests::approve_registration_request))
         .routes(routes!(registration_requests::reject_registration_request))
         .routes(routes!(registration_requests::request_changes))
+        .routes(routes!(consents::list_user_consents))
+        .routes(routes!(consents::revoke_user_consent))
+        .routes(routes!(audit::list_audit_events))
 }
 
 /// The admin API's OpenAPI document, e.g. for a CI step that checks it in.

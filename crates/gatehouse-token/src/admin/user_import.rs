@@ -2,7 +2,7 @@
 //!
 //! Both speak one record format, a JSON object per user with exactly the fields of
 //! [`UserRecord`] (`id`, `username`, `email`, `email_verified`, `name`, `picture`, `disabled`,
-//! `metadata`, `password_hash`). The import takes a JSON array of such objects (at most
+//! `metadata`, `roles`, `password_hash`). The import takes a JSON array of such objects (at most
 //! [`MAX_IMPORT_USERS`]; the CLI sends a JSON-lines file in batches); the export answers JSON
 //! lines, one record per line, password hashes included.
 //!
@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::users::{check_email, check_metadata, check_name, check_picture};
+use super::users::{check_email, check_metadata, check_name, check_picture, check_roles};
 use super::{AdminState, ApiError, ErrorBody};
 
 const TAG: &str = "users";
@@ -36,7 +36,7 @@ const MAX_ID_CHARS: usize = 255;
 /// Users read per page while exporting.
 const EXPORT_PAGE: u32 = 500;
 
-/// One user of an import or an export: exactly these fields; any other (`roles`, `created_at`,
+/// One user of an import or an export: exactly these fields; any other (`created_at`,
 /// `password`, …) makes the record invalid.
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -60,6 +60,9 @@ pub struct UserRecord {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Value>,
+    /// The operator-console roles (`admin`, `reviewer`); omitted: none.
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
     /// bcrypt, argon2id/argon2i, PBKDF2-SHA-256/512 (PHC, passlib, Django) or scrypt (PHC,
     /// passlib); omitted: the user has no password until one is set.
     #[serde(default)]
@@ -167,6 +170,7 @@ fn check_record(value: Value, state: &AdminState) -> Result<User, String> {
         disabled: record.disabled,
         password_hash,
         metadata: check_metadata(record.metadata).map_err(described)?,
+        roles: check_roles(record.roles).map_err(described)?,
         created_at: now,
         updated_at: now,
     })
@@ -274,6 +278,7 @@ pub async fn export_users(
                 picture: user.picture,
                 disabled: user.disabled,
                 metadata: Some(Value::Object(user.metadata)),
+                roles: Some(user.roles.iter().map(|r| r.as_str().to_owned()).collect()),
                 password_hash: user.password_hash,
             };
             let line = serde_json::to_string(&record).map_err(|_| ApiError::server_error())?;
@@ -308,12 +313,13 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_refused() {
-        let refused = serde_json::from_str::<UserRecord>(r#"{"username":"a","roles":["admin"]}"#);
+        let refused =
+            serde_json::from_str::<UserRecord>(r#"{"username":"a","created_at":"2026-01-01"}"#);
         assert!(
             refused
                 .unwrap_err()
                 .to_string()
-                .contains("unknown field `roles`")
+                .contains("unknown field `created_at`")
         );
     }
 }

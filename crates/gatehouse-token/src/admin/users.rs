@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use gatehouse_core::ErrorCode;
 use gatehouse_core::secret::SecretString;
 use gatehouse_core::store::{StoreError, UserQuery};
-use gatehouse_core::user::{Metadata, User, Username, parse_metadata};
+use gatehouse_core::user::{Metadata, Role, User, Username, parse_metadata, parse_roles};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -51,6 +51,13 @@ pub struct UserRequest {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Value>,
+    /// What the user may do in the operator console: `"admin"` (everything) and/or
+    /// `"reviewer"` (registration requests only); duplicates are dropped, the answer is sorted.
+    /// On create, omitted or `null` is `[]`; on replace, omit it (or send `null`) to keep the
+    /// current roles, and send `[]` to take them all away.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub roles: Option<Vec<String>>,
     /// Write-only. On replace, omit it to keep the current password.
     #[serde(default, deserialize_with = "password_field")]
     #[schema(value_type = Option<String>, write_only)]
@@ -92,6 +99,9 @@ pub struct UserResponse {
     /// The operator's JSON object about the user (`{}` when none was set).
     #[schema(value_type = Object)]
     pub metadata: Metadata,
+    /// The user's roles in the operator console, sorted (`[]` when none).
+    #[schema(value_type = Vec<String>)]
+    pub roles: Vec<Role>,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
@@ -109,6 +119,7 @@ impl UserResponse {
             picture: user.picture.clone(),
             disabled: user.disabled,
             metadata: user.metadata.clone(),
+            roles: user.roles.clone(),
             created_at: rfc3339(user.created_at)?,
             updated_at: rfc3339(user.updated_at)?,
         })
@@ -124,6 +135,8 @@ struct Profile {
     picture: Option<String>,
     disabled: bool,
     metadata: Metadata,
+    /// `None`: not given (none on create, unchanged on replace).
+    roles: Option<Vec<Role>>,
 }
 
 impl UserRequest {
@@ -143,6 +156,7 @@ impl UserRequest {
             picture: non_empty(self.picture).map(check_picture).transpose()?,
             disabled: self.disabled.unwrap_or(false),
             metadata: check_metadata(self.metadata)?,
+            roles: self.roles.map(|r| check_roles(Some(r))).transpose()?,
         };
         if let Some(password) = &self.password {
             check_password(password, config)?;
@@ -154,6 +168,12 @@ impl UserRequest {
 /// A JSON object of at most 16 KiB serialised (`gatehouse_core::user::parse_metadata`).
 pub(crate) fn check_metadata(value: Option<Value>) -> Result<Metadata, ApiError> {
     parse_metadata(value.unwrap_or(Value::Null))
+        .map_err(|e| ApiError::invalid_request(e.to_string()))
+}
+
+/// Role names as [`User::roles`]; an unknown one is refused by name.
+pub(crate) fn check_roles(names: Option<Vec<String>>) -> Result<Vec<Role>, ApiError> {
+    parse_roles(names.iter().flatten().map(String::as_str))
         .map_err(|e| ApiError::invalid_request(e.to_string()))
 }
 
@@ -251,6 +271,7 @@ impl AdminState {
             picture: profile.picture,
             disabled: profile.disabled,
             metadata: profile.metadata,
+            roles: profile.roles.unwrap_or(existing.roles),
             password_hash,
             created_at: existing.created_at,
             updated_at: self.now(),
@@ -318,6 +339,7 @@ pub async fn create_user(
         picture: profile.picture,
         disabled: profile.disabled,
         metadata: profile.metadata,
+        roles: profile.roles.unwrap_or_default(),
         password_hash,
         created_at: now,
         updated_at: now,
@@ -337,16 +359,18 @@ pub struct UserListParams {
     /// Case-insensitive substring of the username or email.
     pub search: Option<String>,
     /// Exactly this username, compared case-insensitively as sign-in does: a list of the one
-    /// user with it, or an empty list. Not combined with `search`.
+    /// user with it, or an empty list. Not combined with `search` or `role`.
     pub username: Option<String>,
+    /// Only users with this role (`admin` or `reviewer`); combines with `search`.
+    pub role: Option<String>,
     /// Items per page: 1 to 500 (larger values are clamped), 100 when omitted.
     pub page_size: Option<u32>,
     /// The token from the previous answer's `Link: <…>; rel="next"` header.
     pub page_token: Option<String>,
 }
 
-/// Lists users by id, optionally filtered, a page at a time; `?username=` finds one user by
-/// name.
+/// Lists users by id, optionally filtered (`search`, `role`), a page at a time; `?username=`
+/// finds one user by name.
 #[utoipa::path(get, path = "/admin/users", tag = TAG, params(UserListParams),
     responses(
         (status = 200, description = "One page of users", body = [UserResponse],
@@ -359,10 +383,16 @@ pub async fn list_users(
 ) -> Result<(HeaderMap, Json<Vec<UserResponse>>), ApiError> {
     let Query(params) = query.map_err(|e| ApiError::from_query_rejection(&e))?;
     let search = params.search.filter(|s| !s.is_empty());
+    let role_name = params.role.filter(|r| !r.is_empty());
+    let role = role_name
+        .as_deref()
+        .map(Role::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid_request(e.to_string()))?;
     if let Some(username) = params.username {
-        if search.is_some() {
+        if search.is_some() || role.is_some() {
             return Err(ApiError::invalid_request(
-                "use either username (exact) or search (substring), not both",
+                "use either username (exact) or search (substring) and role, not both",
             ));
         }
         let found = state.durable.get_user_by_username(&username).await?;
@@ -382,6 +412,7 @@ pub async fn list_users(
         .list_users(
             &UserQuery {
                 search: search.clone(),
+                role,
             },
             &page,
         )
@@ -395,6 +426,7 @@ pub async fn list_users(
         .as_deref()
         .map(|s| ("search", s))
         .into_iter()
+        .chain(role_name.as_deref().map(|r| ("role", r)))
         .collect();
     let mut headers = HeaderMap::new();
     if let Some(link) = next_link("/admin/users", page.size, found.next.as_deref(), &filters) {
@@ -413,7 +445,8 @@ pub async fn get_user(
     Ok(Json(UserResponse::new(&state.load_user(&id).await?)?))
 }
 
-/// Replaces a user's profile; omitted fields are cleared. The password stays unless given.
+/// Replaces a user's profile; omitted fields are cleared. The password and the roles stay
+/// unless given.
 #[utoipa::path(put, path = "/admin/users/{id}", tag = TAG, params(("id" = String, Path, description = "User id")),
     request_body = UserRequest,
     responses(

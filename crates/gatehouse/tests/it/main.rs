@@ -9,6 +9,7 @@ mod admin_guard;
 mod backup;
 mod browser;
 mod cli;
+mod cli_operators;
 mod cli_rows;
 mod cli_sessions;
 mod cli_users_import;

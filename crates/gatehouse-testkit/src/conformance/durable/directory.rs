@@ -419,6 +419,7 @@ pub async fn users_are_searched_and_paginated(b: DurableBackend) {
     }
     let search = |s: &str| UserQuery {
         search: Some(s.into()),
+        ..UserQuery::default()
     };
     let ids = |page: gatehouse_core::store::Page<gatehouse_core::user::User>| {
         page.items.into_iter().map(|u| u.id).collect::<Vec<_>>()
@@ -493,4 +494,98 @@ pub async fn users_are_searched_and_paginated(b: DurableBackend) {
         .await
         .unwrap();
     assert_eq!(ids(page), ["u2"]);
+}
+
+pub async fn user_roles_round_trip_and_filter_lists(b: DurableBackend) {
+    use gatehouse_core::user::Role;
+    let store = &b.store;
+    let mut admin = user("u1", "admin-alice");
+    admin.roles = vec![Role::Admin];
+    let mut both = user("u2", "bob");
+    both.roles = vec![Role::Admin, Role::Reviewer];
+    let mut reviewer = user("u3", "carol");
+    reviewer.roles = vec![Role::Reviewer];
+    let plain = user("u4", "dave");
+    for u in [&admin, &both, &reviewer, &plain] {
+        store.create_user(u).await.unwrap();
+    }
+    assert_eq!(store.get_user("u2").await.unwrap(), Some(both.clone()));
+    assert_eq!(store.get_user("u4").await.unwrap().unwrap().roles, vec![]);
+
+    let ids = |page: gatehouse_core::store::Page<gatehouse_core::user::User>| {
+        page.items.into_iter().map(|u| u.id).collect::<Vec<_>>()
+    };
+    let with = |role: Role, search: Option<&str>| UserQuery {
+        search: search.map(str::to_owned),
+        role: Some(role),
+    };
+    let all = PageRequest::first(10);
+    assert_eq!(
+        ids(store
+            .list_users(&with(Role::Admin, None), &all)
+            .await
+            .unwrap()),
+        ["u1", "u2"]
+    );
+    assert_eq!(
+        ids(store
+            .list_users(&with(Role::Reviewer, None), &all)
+            .await
+            .unwrap()),
+        ["u2", "u3"]
+    );
+    // The role and the search both apply; "admin" in a username is no role.
+    assert_eq!(
+        ids(store
+            .list_users(&with(Role::Reviewer, Some("admin")), &all)
+            .await
+            .unwrap()),
+        Vec::<String>::new()
+    );
+    // Pages of a filtered list hold only matching users.
+    let first = store
+        .list_users(&with(Role::Admin, None), &PageRequest::first(1))
+        .await
+        .unwrap();
+    assert_eq!(ids(first.clone()), ["u1"]);
+    let second = store
+        .list_users(
+            &with(Role::Admin, None),
+            &PageRequest {
+                size: 1,
+                after: first.next,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.items.len(), 1);
+    assert_eq!(second.items[0].id, "u2");
+    assert_eq!(second.next, None);
+
+    // Roles change with the user and can be taken away.
+    let mut demoted = both.clone();
+    demoted.roles = vec![Role::Reviewer];
+    store.update_user(&demoted).await.unwrap();
+    assert_eq!(
+        ids(store
+            .list_users(&with(Role::Admin, None), &all)
+            .await
+            .unwrap()),
+        ["u1"]
+    );
+    demoted.roles = vec![];
+    store.update_user(&demoted).await.unwrap();
+    assert_eq!(store.get_user("u2").await.unwrap().unwrap().roles, vec![]);
+
+    // An import keeps them.
+    let mut imported = user("u5", "erin");
+    imported.roles = vec![Role::Reviewer];
+    assert_eq!(
+        store
+            .import_users(std::slice::from_ref(&imported), false)
+            .await
+            .unwrap(),
+        [true]
+    );
+    assert_eq!(store.get_user("u5").await.unwrap(), Some(imported));
 }

@@ -3,6 +3,7 @@
 //! fresh, migrated, empty store; [`durable_store_conformance!`](crate::durable_store_conformance)
 //! generates one `#[tokio::test]` per function for one adapter.
 
+pub mod audit;
 pub mod directory;
 pub mod grants;
 pub mod keys;
@@ -78,6 +79,10 @@ macro_rules! durable_store_conformance {
             requests::registration_requests_are_filtered_searched_and_paged,
             requests::concurrent_secret_reveals_claim_exactly_once,
             requests::logos_round_trip,
+            directory::user_roles_round_trip_and_filter_lists,
+            audit::audit_events_round_trip_newest_first,
+            audit::audit_events_are_filtered,
+            audit::audit_events_paginate_through_ties,
         );
     };
 }

@@ -1,11 +1,14 @@
 //! The admin REST API, end to end through its router.
 
+mod audit;
 mod auth;
 mod client_validation;
 mod clients;
+mod consents;
 mod openapi;
 mod raw_rows;
 mod registration_requests;
+mod roles;
 mod scopes;
 mod secrets;
 mod user_import;

@@ -42,6 +42,9 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("/admin/registration-requests/{id}/approve", "post"),
     ("/admin/registration-requests/{id}/reject", "post"),
     ("/admin/registration-requests/{id}/request-changes", "post"),
+    ("/admin/users/{id}/consents", "get"),
+    ("/admin/users/{id}/consents/{client_id}", "delete"),
+    ("/admin/audit-events", "get"),
 ];
 
 fn documented(doc: &Value) -> BTreeSet<(String, String)> {
@@ -100,7 +103,8 @@ async fn every_documented_endpoint_is_served_by_the_admin_listener() {
         for (path, method) in documented(&doc) {
             let uri = path
                 .replace("{id}", "does-not-exist")
-                .replace("{name}", "does-not-exist");
+                .replace("{name}", "does-not-exist")
+                .replace("{client_id}", "does-not-exist");
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let body =
                 matches!(method, Method::POST | Method::PUT | Method::PATCH).then(|| json!({}));
@@ -238,6 +242,7 @@ async fn write_only_fields_are_marked_and_the_document_matches_the_library_funct
             "metadata",
             "name",
             "picture",
+            "roles",
             "updated_at",
             "username"
         ]

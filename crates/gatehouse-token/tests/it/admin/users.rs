@@ -65,6 +65,7 @@ async fn created_user_has_exactly_the_documented_fields_and_a_hashed_password() 
                 "metadata",
                 "name",
                 "picture",
+                "roles",
                 "updated_at",
                 "username"
             ]

@@ -384,30 +384,6 @@ impl RegistrationTokenStore for MeteredDurable {
 }
 
 #[async_trait]
-impl AuditStore for MeteredDurable {
-    async fn record_audit_event(&self, event: &AuditEvent) -> StoreResult<()> {
-        timed(
-            self.0.backend(),
-            "record_audit_event",
-            self.0.record_audit_event(event),
-        )
-        .await
-    }
-    async fn list_audit_events(
-        &self,
-        query: &AuditQuery,
-        page: &PageRequest,
-    ) -> StoreResult<Page<AuditEvent>> {
-        timed(
-            self.0.backend(),
-            "list_audit_events",
-            self.0.list_audit_events(query, page),
-        )
-        .await
-    }
-}
-
-#[async_trait]
 impl RegistrationRequestStore for MeteredDurable {
     async fn create_registration_request(&self, request: &RegistrationRequest) -> StoreResult<()> {
         timed(
@@ -454,6 +430,30 @@ impl RegistrationRequestStore for MeteredDurable {
             self.0.backend(),
             "claim_secret_reveal",
             self.0.claim_secret_reveal(id),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl AuditStore for MeteredDurable {
+    async fn record_audit_event(&self, event: &AuditEvent) -> StoreResult<()> {
+        timed(
+            self.0.backend(),
+            "record_audit_event",
+            self.0.record_audit_event(event),
+        )
+        .await
+    }
+    async fn list_audit_events(
+        &self,
+        query: &AuditQuery,
+        page: &PageRequest,
+    ) -> StoreResult<Page<AuditEvent>> {
+        timed(
+            self.0.backend(),
+            "list_audit_events",
+            self.0.list_audit_events(query, page),
         )
         .await
     }

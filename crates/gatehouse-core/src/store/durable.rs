@@ -242,47 +242,6 @@ pub trait RegistrationTokenStore: Send + Sync {
     async fn delete_registration_token(&self, id: &str) -> StoreResult<()>;
 }
 
-/// How much a client was used: tokens the token endpoint issued to it, and sign-ins to it (an
-/// authorization code issued, or a device authorized).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ClientUsage {
-    pub tokens_issued: u64,
-    pub logins: u64,
-}
-
-/// Usage to add to a client's count of one day (UTC).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageDelta {
-    pub client_id: String,
-    pub day: time::Date,
-    pub usage: ClientUsage,
-}
-
-/// Per-client, per-day usage counts. The token service counts in memory and adds its counts in
-/// batches, so counting costs the token endpoint no round trip.
-#[async_trait]
-pub trait UsageStore: Send + Sync {
-    /// Adds every delta to its client's count of its day, all in one transaction.
-    async fn add_client_usage(&self, deltas: &[UsageDelta]) -> StoreResult<()>;
-    /// The sum of a client's counts of `since` and the days after it.
-    async fn client_usage(&self, client_id: &str, since: time::Date) -> StoreResult<ClientUsage>;
-}
-
-/// The audit log: every change made through the admin API, kept for good (operators prune it
-/// with SQL if they must).
-#[async_trait]
-pub trait AuditStore: Send + Sync {
-    /// Appends one event; `Conflict` when its id is taken.
-    async fn record_audit_event(&self, event: &AuditEvent) -> StoreResult<()>;
-    /// The events matching `query`, newest first (by `at`, then by id, descending). The page key
-    /// is opaque to callers: pass [`Page::next`] back as [`PageRequest::after`].
-    async fn list_audit_events(
-        &self,
-        query: &AuditQuery,
-        page: &PageRequest,
-    ) -> StoreResult<Page<AuditEvent>>;
-}
-
 /// Partners' registration requests (partner onboarding).
 #[async_trait]
 pub trait RegistrationRequestStore: Send + Sync {
@@ -320,6 +279,47 @@ pub trait LogoStore: Send + Sync {
     async fn get_logo(&self, id: &str) -> StoreResult<Option<Logo>>;
 }
 
+/// The audit log: every change made through the admin API, kept for good (operators prune it
+/// with SQL if they must).
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends one event; `Conflict` when its id is taken.
+    async fn record_audit_event(&self, event: &AuditEvent) -> StoreResult<()>;
+    /// The events matching `query`, newest first (by `at`, then by id, descending). The page key
+    /// is opaque to callers: pass [`Page::next`] back as [`PageRequest::after`].
+    async fn list_audit_events(
+        &self,
+        query: &AuditQuery,
+        page: &PageRequest,
+    ) -> StoreResult<Page<AuditEvent>>;
+}
+
+/// How much a client was used: tokens the token endpoint issued to it, and sign-ins to it (an
+/// authorization code issued, or a device authorized).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientUsage {
+    pub tokens_issued: u64,
+    pub logins: u64,
+}
+
+/// Usage to add to a client's count of one day (UTC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageDelta {
+    pub client_id: String,
+    pub day: time::Date,
+    pub usage: ClientUsage,
+}
+
+/// Per-client, per-day usage counts. The token service counts in memory and adds its counts in
+/// batches, so counting costs the token endpoint no round trip.
+#[async_trait]
+pub trait UsageStore: Send + Sync {
+    /// Adds every delta to its client's count of its day, all in one transaction.
+    async fn add_client_usage(&self, deltas: &[UsageDelta]) -> StoreResult<()>;
+    /// The sum of a client's counts of `since` and the days after it.
+    async fn client_usage(&self, client_id: &str, since: time::Date) -> StoreResult<ClientUsage>;
+}
+
 /// The whole durable store, as the binary wires it.
 #[async_trait]
 pub trait DurableStore:
@@ -331,9 +331,9 @@ pub trait DurableStore:
     + SigningKeyStore
     + RegistrationTokenStore
     + UsageStore
-    + AuditStore
     + RegistrationRequestStore
     + LogoStore
+    + AuditStore
 {
     /// `"postgres"` or `"sqlite"`: named in readiness answers and logs.
     fn backend(&self) -> &'static str;

@@ -4,7 +4,7 @@
 //! `UPDATE ... WHERE EXISTS`, so every query is written once. The trait impls are generated per
 //! backend by the macros in [`directory`] (clients, scopes, users), [`grants`] (consents, refresh
 //! tokens) and [`keys`] (signing keys, the `DurableStore` itself), [`registration`] (initial access
-//! tokens), [`audit`] (the audit log) and [`requests`] (partners' registration requests, logos);
+//! tokens), [`requests`] (partners' registration requests, logos) and [`audit`] (the audit log);
 //! rows travel as tuples and are
 //! turned into domain types by the plain functions in [`rows`].
 

@@ -428,6 +428,73 @@ pub(super) fn registration_token(row: RegistrationTokenRow) -> StoreResult<Regis
     })
 }
 
+macro_rules! registration_request_columns {
+    () => {
+        "id, owner, status, app, review_reason, reviewed_by, client_id, secret_revealed, created_at, updated_at"
+    };
+}
+pub(super) use registration_request_columns;
+
+pub(super) type RegistrationRequestRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    bool,
+    i64,
+    i64,
+);
+
+/// The app of a request as stored: JSON text.
+pub(super) fn app_json(app: &AppRequest) -> StoreResult<String> {
+    serde_json::to_string(app).map_err(|e| StoreError::Corrupt(format!("app: {e}")))
+}
+
+/// What the request list's `search` looks in: the app's name, website and contact name,
+/// lower-cased.
+pub(super) fn request_search_text(app: &AppRequest) -> String {
+    format!("{}\n{}\n{}", app.name, app.website, app.contact_name).to_lowercase()
+}
+
+pub(super) fn registration_request(
+    row: RegistrationRequestRow,
+) -> StoreResult<RegistrationRequest> {
+    let (
+        id,
+        owner,
+        status,
+        app,
+        review_reason,
+        reviewed_by,
+        client_id,
+        secret_revealed,
+        created_at,
+        updated_at,
+    ) = row;
+    let status = RequestStatus::parse(&status)
+        .ok_or_else(|| StoreError::Corrupt(format!("status = {status:?}")))?;
+    let app: AppRequest =
+        serde_json::from_str(&app).map_err(|e| StoreError::Corrupt(format!("app: {e}")))?;
+    let client_id = client_id
+        .map(|c| ClientId::parse(&c).map_err(|_| StoreError::Corrupt(format!("client_id = {c:?}"))))
+        .transpose()?;
+    Ok(RegistrationRequest {
+        id,
+        owner,
+        status,
+        app,
+        review_reason,
+        reviewed_by,
+        client_id,
+        secret_revealed,
+        created_at: time("created_at", created_at)?,
+        updated_at: time("updated_at", updated_at)?,
+    })
+}
+
 macro_rules! audit_event_columns {
     () => {
         "id, at, actor_kind, actor_id, actor_name, action, target_kind, target_id, changes"
@@ -540,73 +607,6 @@ fn prefix_pattern(prefix: &str) -> String {
     }
     pattern.push('%');
     pattern
-}
-
-macro_rules! registration_request_columns {
-    () => {
-        "id, owner, status, app, review_reason, reviewed_by, client_id, secret_revealed, created_at, updated_at"
-    };
-}
-pub(super) use registration_request_columns;
-
-pub(super) type RegistrationRequestRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    bool,
-    i64,
-    i64,
-);
-
-/// The app of a request as stored: JSON text.
-pub(super) fn app_json(app: &AppRequest) -> StoreResult<String> {
-    serde_json::to_string(app).map_err(|e| StoreError::Corrupt(format!("app: {e}")))
-}
-
-/// What the request list's `search` looks in: the app's name, website and contact name,
-/// lower-cased.
-pub(super) fn request_search_text(app: &AppRequest) -> String {
-    format!("{}\n{}\n{}", app.name, app.website, app.contact_name).to_lowercase()
-}
-
-pub(super) fn registration_request(
-    row: RegistrationRequestRow,
-) -> StoreResult<RegistrationRequest> {
-    let (
-        id,
-        owner,
-        status,
-        app,
-        review_reason,
-        reviewed_by,
-        client_id,
-        secret_revealed,
-        created_at,
-        updated_at,
-    ) = row;
-    let status = RequestStatus::parse(&status)
-        .ok_or_else(|| StoreError::Corrupt(format!("status = {status:?}")))?;
-    let app: AppRequest =
-        serde_json::from_str(&app).map_err(|e| StoreError::Corrupt(format!("app: {e}")))?;
-    let client_id = client_id
-        .map(|c| ClientId::parse(&c).map_err(|_| StoreError::Corrupt(format!("client_id = {c:?}"))))
-        .transpose()?;
-    Ok(RegistrationRequest {
-        id,
-        owner,
-        status,
-        app,
-        review_reason,
-        reviewed_by,
-        client_id,
-        secret_revealed,
-        created_at: time("created_at", created_at)?,
-        updated_at: time("updated_at", updated_at)?,
-    })
 }
 
 #[cfg(test)]

@@ -42,8 +42,8 @@ use super::{
         (name = "keys", description = "Signing keys: listing and rotation"),
         (name = "introspection", description = "Token introspection (RFC 7662) for operators"),
         (name = "registration-tokens", description = "Initial access tokens for dynamic client registration (RFC 7591)"),
-        (name = "audit", description = "The audit log: every change made through this API, the console or the CLI"),
         (name = "registration-requests", description = "Partners' requests for an app, reviewed by operators"),
+        (name = "audit", description = "The audit log: every change made through this API, the console or the CLI"),
     ),
     modifiers(&AdminTokenScheme),
 )]
@@ -101,14 +101,14 @@ pub(super) fn api_router() -> OpenApiRouter<AdminState> {
             registration_tokens::list_registration_tokens
         ))
         .routes(routes!(registration_tokens::delete_registration_token))
-        .routes(routes!(consents::list_user_consents))
-        .routes(routes!(consents::revoke_user_consent))
-        .routes(routes!(audit::list_audit_events))
         .routes(routes!(registration_requests::list_registration_requests))
         .routes(routes!(registration_requests::get_registration_request))
         .routes(routes!(registration_requests::approve_registration_request))
         .routes(routes!(registration_requests::reject_registration_request))
         .routes(routes!(registration_requests::request_changes))
+        .routes(routes!(consents::list_user_consents))
+        .routes(routes!(consents::revoke_user_consent))
+        .routes(routes!(audit::list_audit_events))
 }
 
 /// The admin API's OpenAPI document, e.g. for a CI step that checks it in.

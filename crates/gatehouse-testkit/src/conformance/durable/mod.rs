@@ -77,16 +77,16 @@ macro_rules! durable_store_conformance {
             keys::ping_names_the_backend_and_migrations_are_idempotent,
             registration::registration_tokens_lifecycle,
             registration::concurrent_uses_never_exceed_max_uses,
+            requests::registration_requests_round_trip_and_update_with_a_status_guard,
+            requests::registration_requests_are_filtered_searched_and_paged,
+            requests::concurrent_secret_reveals_claim_exactly_once,
+            requests::logos_round_trip,
             usage::usage_adds_up_per_client_from_a_day_on,
             usage::deleting_a_client_forgets_its_usage,
             directory::user_roles_round_trip_and_filter_lists,
             audit::audit_events_round_trip_newest_first,
             audit::audit_events_are_filtered,
             audit::audit_events_paginate_through_ties,
-            requests::registration_requests_round_trip_and_update_with_a_status_guard,
-            requests::registration_requests_are_filtered_searched_and_paged,
-            requests::concurrent_secret_reveals_claim_exactly_once,
-            requests::logos_round_trip,
         );
     };
 }

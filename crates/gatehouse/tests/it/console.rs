@@ -596,7 +596,7 @@ fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
 }
 
 /// A pending registration request of `owner`, submitted the way the partner portal does (gRPC).
-async fn submit_request(server: &Server, owner: &str, name: &str) -> String {
+pub(crate) async fn submit_request(server: &Server, owner: &str, name: &str) -> String {
     use gatehouse_proto::token::v1::token_service_client::TokenServiceClient;
     use gatehouse_proto::token::v1::{PartnerApp, SubmitRegistrationRequestRequest};
     let mut grpc = TokenServiceClient::connect(Server::url(server.grpc, ""))

@@ -249,6 +249,12 @@ pub struct ClientMetadata {
     /// request object (`request`, by value or pushed).
     #[serde(default, deserialize_with = "null_as_default")]
     pub require_signed_request_object: bool,
+    /// Switched off by an operator: the client gets nothing (no authorization request, no token,
+    /// no introspection) until switched on again. Switching it off ended everything it held
+    /// (its incarnation's cut-off); switching it on starts a new incarnation, so nothing ended
+    /// comes back. Never set by a client registering itself.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub disabled: bool,
     /// RFC 7592: the keyed hash of the registration access token of a client that registered
     /// itself (`None` for clients an operator registered). Never part of an API answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -285,6 +291,7 @@ impl Default for ClientMetadata {
             allowed_resources: Vec::new(),
             dpop_bound_access_tokens: false,
             require_signed_request_object: false,
+            disabled: false,
             registration_access_token_hash: None,
         }
     }

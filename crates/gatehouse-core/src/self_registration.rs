@@ -67,6 +67,11 @@ pub fn check_self_registered(
             "skip_consent cannot be set by a client registering itself".to_owned(),
         ));
     }
+    if metadata.disabled {
+        return Err(refuse(
+            "disabled cannot be set by a client registering itself".to_owned(),
+        ));
+    }
     if !metadata.owner.is_empty() {
         return Err(refuse(
             "owner cannot be set by a client registering itself".to_owned(),
@@ -313,6 +318,9 @@ mod tests {
         let mut m = app();
         m.skip_consent = true;
         assert!(refusal(&m, &policy).starts_with("skip_consent"));
+        let mut m = app();
+        m.disabled = true;
+        assert!(refusal(&m, &policy).starts_with("disabled"));
         let mut m = app();
         m.owner = "acme".to_owned();
         assert!(refusal(&m, &policy).starts_with("owner"));

@@ -10,10 +10,10 @@ use gatehouse_core::registration_request::{
 };
 use gatehouse_core::scope::ScopeDefinition;
 use gatehouse_core::store::{
-    AuditStore, ClientStore, Consent, ConsentStore, DurableStore, LogoStore, Page, PageRequest,
-    RefreshToken, RefreshTokenState, RefreshTokenStore, RegistrationRequestStore,
+    AuditStore, ClientStore, ClientUsage, Consent, ConsentStore, DurableStore, LogoStore, Page,
+    PageRequest, RefreshToken, RefreshTokenState, RefreshTokenStore, RegistrationRequestStore,
     RegistrationToken, RegistrationTokenStore, RotateOutcome, ScopeStore, ShortLivedStore,
-    SigningKeyRecord, SigningKeyStore, StoreResult, UserQuery, UserStore,
+    SigningKeyRecord, SigningKeyStore, StoreResult, UsageDelta, UsageStore, UserQuery, UserStore,
 };
 use gatehouse_core::user::User;
 use std::future::Future;
@@ -245,6 +245,14 @@ impl RefreshTokenStore for MeteredDurable {
         )
         .await
     }
+    async fn revoke_families_of_client(&self, client_id: &str) -> StoreResult<u64> {
+        timed(
+            self.0.backend(),
+            "revoke_families_of_client",
+            self.0.revoke_families_of_client(client_id),
+        )
+        .await
+    }
     async fn revoke_families_of(
         &self,
         subject: &str,
@@ -302,6 +310,26 @@ impl SigningKeyStore for MeteredDurable {
             self.0.backend(),
             "delete_signing_key",
             self.0.delete_signing_key(kid),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl UsageStore for MeteredDurable {
+    async fn add_client_usage(&self, deltas: &[UsageDelta]) -> StoreResult<()> {
+        timed(
+            self.0.backend(),
+            "add_client_usage",
+            self.0.add_client_usage(deltas),
+        )
+        .await
+    }
+    async fn client_usage(&self, client_id: &str, since: time::Date) -> StoreResult<ClientUsage> {
+        timed(
+            self.0.backend(),
+            "client_usage",
+            self.0.client_usage(client_id, since),
         )
         .await
     }

@@ -81,6 +81,11 @@ const POSTGRES: &[Embedded] = &[
         description: "registration requests",
         sql: include_str!("../../../migrations/postgres/0012_registration_requests.sql"),
     },
+    Embedded {
+        version: 13,
+        description: "client usage",
+        sql: include_str!("../../../migrations/postgres/0013_client_usage.sql"),
+    },
 ];
 
 const SQLITE: &[Embedded] = &[
@@ -143,6 +148,11 @@ const SQLITE: &[Embedded] = &[
         version: 12,
         description: "registration requests",
         sql: include_str!("../../../migrations/sqlite/0012_registration_requests.sql"),
+    },
+    Embedded {
+        version: 13,
+        description: "client usage",
+        sql: include_str!("../../../migrations/sqlite/0013_client_usage.sql"),
     },
 ];
 

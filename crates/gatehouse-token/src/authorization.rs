@@ -475,6 +475,7 @@ impl TokenService {
             .await
             .map_err(store_error)?;
         tracing::info!(client_id = %request.client_id, "authorization code issued");
+        self.usage.count_login(request.client_id.as_str());
         Ok(code)
     }
 

@@ -354,9 +354,13 @@ impl TokenService {
             }
             return Err(store_error(e));
         }
+        let approved = matches!(authorization.status, DeviceStatus::Approved(_));
+        if approved {
+            self.usage.count_login(authorization.client_id.as_str());
+        }
         tracing::info!(
             client_id = %authorization.client_id,
-            approved = matches!(authorization.status, DeviceStatus::Approved(_)),
+            approved,
             "device authorization answered"
         );
         Ok(())

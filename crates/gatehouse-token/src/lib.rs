@@ -25,6 +25,7 @@ pub mod revocation;
 pub mod service;
 pub mod settings;
 mod single_use;
+mod usage;
 pub mod userinfo;
 
 pub use grants::TokenEndpointError;

@@ -7,7 +7,9 @@ use gatehouse_core::error::{ErrorCode, OAuthError};
 use gatehouse_core::registration::verify_client_secret;
 use gatehouse_core::scope::ScopeDefinition;
 use gatehouse_core::secret::{KeyedHasher, SecretString};
-use gatehouse_core::store::{DurableStore, ShortLivedStore, SigningKeyRecord, StoreError};
+use gatehouse_core::store::{
+    DurableStore, ShortLivedStore, SigningKeyRecord, StoreError, StoreResult,
+};
 use gatehouse_core::token_request::PresentedCredentials;
 use gatehouse_jose::{KeyEncryption, KeyRing, SigningAlgorithm};
 use std::sync::{Arc, RwLock};
@@ -41,6 +43,8 @@ pub struct TokenService {
     clients: ClientCache,
     cors: crate::cors::CorsOrigins,
     scopes: crate::catalogue::ScopeCatalogue,
+    /// Per-client usage counts not yet written to the durable store.
+    pub(crate) usage: crate::usage::UsageCounters,
 }
 
 impl std::fmt::Debug for TokenService {
@@ -122,6 +126,7 @@ impl TokenService {
             dpop_nonces: gatehouse_core::dpop::NonceKeys::new(current),
             key_encryption,
             keys: RwLock::new(Arc::new(ring)),
+            usage: Default::default(),
         })
     }
 
@@ -215,9 +220,18 @@ impl TokenService {
         Ok(purged)
     }
 
-    /// The client with this id, from the cache when fresh. While the durable store cannot be
-    /// reached, the last known record (up to `client_cache_stale_if_error` old) still serves.
+    /// The client with this id, from the cache when fresh; `None` when there is none or an
+    /// operator switched it off (`disabled`): a switched-off client is refused everywhere as an
+    /// unknown one. While the durable store cannot be reached, the last known record (up to
+    /// `client_cache_stale_if_error` old) still serves.
     pub async fn client(&self, id: &str) -> Result<Option<Arc<Client>>, OAuthError> {
+        Ok(self
+            .client_record(id)
+            .await?
+            .filter(|c| !c.metadata.disabled))
+    }
+
+    async fn client_record(&self, id: &str) -> Result<Option<Arc<Client>>, OAuthError> {
         if let Some(hit) = self.clients.get(id) {
             return Ok(hit);
         }
@@ -239,6 +253,15 @@ impl TokenService {
             },
             Err(e) => Err(store_error(e)),
         }
+    }
+
+    /// Writes this process's usage counts (tokens issued, sign-ins per client) to the durable
+    /// store as counts of today (UTC); the binary calls it every few seconds and at shutdown. A
+    /// failed write keeps the counts for the next call.
+    pub async fn flush_usage(&self) -> StoreResult<()> {
+        self.usage
+            .flush(self.durable.as_ref(), self.clock.now().date())
+            .await
     }
 
     /// Drops a client from the cache; the admin API calls it on every change.

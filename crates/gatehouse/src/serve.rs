@@ -44,6 +44,9 @@ const GRPC_HEALTH_INTERVAL: Duration = Duration::from_secs(2);
 
 /// How often the janitor runs.
 const JANITOR_INTERVAL: Duration = Duration::from_secs(60);
+/// How often usage counts (tokens issued and sign-ins per client) are written: what the console
+/// shows lags this much at most.
+const USAGE_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The listeners of a role, bound before anything else happens.
 enum Listeners {
@@ -105,6 +108,8 @@ pub async fn run(config: Config, role: Role, grpc_tls: GrpcTls) -> anyhow::Resul
     ));
     let mut servers: JoinSet<anyhow::Result<()>> = JoinSet::new();
     let mut urls = Vec::new();
+    // The token service, whose last usage counts are written once every server has stopped.
+    let mut counting: Option<Arc<TokenService>> = None;
 
     match listeners {
         Listeners::Token {
@@ -185,6 +190,8 @@ pub async fn run(config: Config, role: Role, grpc_tls: GrpcTls) -> anyhow::Resul
                 short_lived,
                 shutdown.clone(),
             ));
+            tokio::spawn(usage_writer(service.clone(), shutdown.clone()));
+            counting = Some(service.clone());
             tokio::spawn(janitor(service));
         }
         Listeners::Login {
@@ -250,8 +257,32 @@ pub async fn run(config: Config, role: Role, grpc_tls: GrpcTls) -> anyhow::Resul
             }
         }
     }
+    if let Some(service) = counting
+        && let Err(e) = service.flush_usage().await
+    {
+        tracing::warn!(error = %e, "writing the last usage counts failed; they are lost");
+    }
     tracing::info!("gatehouse stopped");
     Ok(())
+}
+
+/// Writes the token service's per-client usage counts every [`USAGE_INTERVAL`] until shutdown
+/// begins (the serve loop writes the last ones once the servers have stopped).
+async fn usage_writer(service: Arc<TokenService>, shutdown: Shutdown) {
+    let mut ticks = tokio::time::interval(USAGE_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let stopping = shutdown.wait();
+    tokio::pin!(stopping);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {
+                if let Err(e) = service.flush_usage().await {
+                    tracing::warn!(error = %e, "writing usage counts failed; kept for the next try");
+                }
+            }
+            () = &mut stopping => return,
+        }
+    }
 }
 
 async fn open_durable(config: &Config) -> anyhow::Result<Arc<dyn DurableStore>> {

@@ -19,7 +19,8 @@ pub trait ClientStore: Send + Sync {
     async fn get_client(&self, id: &str) -> StoreResult<Option<Client>>;
     /// Clients ordered by id.
     async fn list_clients(&self, page: &PageRequest) -> StoreResult<Page<Client>>;
-    /// Replaces the stored client with the same id; `NotFound` when there is none.
+    /// Replaces the stored client with the same id, its incarnation included; `NotFound` when
+    /// there is none.
     async fn update_client(&self, client: &Client) -> StoreResult<()>;
     /// Deletes the client and, in the same transaction, the consents given to it, and revokes
     /// its refresh-token families: nothing granted to it outlives it. `NotFound` when there is
@@ -171,6 +172,9 @@ pub trait RefreshTokenStore: Send + Sync {
         subject: &str,
         client_id: Option<&str>,
     ) -> StoreResult<Vec<String>>;
+    /// Revokes every family granted to `client_id`, whoever the subject (a client switched
+    /// off); returns how many were live.
+    async fn revoke_families_of_client(&self, client_id: &str) -> StoreResult<u64>;
     /// Deletes up to `batch` tokens that expired before `now`; returns how many.
     async fn purge_expired_refresh_tokens(
         &self,
@@ -238,6 +242,32 @@ pub trait RegistrationTokenStore: Send + Sync {
     async fn delete_registration_token(&self, id: &str) -> StoreResult<()>;
 }
 
+/// How much a client was used: tokens the token endpoint issued to it, and sign-ins to it (an
+/// authorization code issued, or a device authorized).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientUsage {
+    pub tokens_issued: u64,
+    pub logins: u64,
+}
+
+/// Usage to add to a client's count of one day (UTC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageDelta {
+    pub client_id: String,
+    pub day: time::Date,
+    pub usage: ClientUsage,
+}
+
+/// Per-client, per-day usage counts. The token service counts in memory and adds its counts in
+/// batches, so counting costs the token endpoint no round trip.
+#[async_trait]
+pub trait UsageStore: Send + Sync {
+    /// Adds every delta to its client's count of its day, all in one transaction.
+    async fn add_client_usage(&self, deltas: &[UsageDelta]) -> StoreResult<()>;
+    /// The sum of a client's counts of `since` and the days after it.
+    async fn client_usage(&self, client_id: &str, since: time::Date) -> StoreResult<ClientUsage>;
+}
+
 /// The audit log: every change made through the admin API, kept for good (operators prune it
 /// with SQL if they must).
 #[async_trait]
@@ -300,6 +330,7 @@ pub trait DurableStore:
     + RefreshTokenStore
     + SigningKeyStore
     + RegistrationTokenStore
+    + UsageStore
     + AuditStore
     + RegistrationRequestStore
     + LogoStore

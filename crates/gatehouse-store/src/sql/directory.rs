@@ -66,7 +66,7 @@ macro_rules! impl_directory {
                 let (secret_hash, previous_hash, previous_expires_at) = rows::client_secret_columns(client);
                 let done = sqlx::query(
                     "UPDATE clients SET metadata = $2, secret_hash = $3, previous_secret_hash = $4, \
-                     previous_secret_expires_at = $5, updated_at = $6 WHERE id = $1",
+                     previous_secret_expires_at = $5, updated_at = $6, incarnation = $7 WHERE id = $1",
                 )
                 .bind(client.id.as_str())
                 .bind(Json(&client.metadata))
@@ -74,6 +74,7 @@ macro_rules! impl_directory {
                 .bind(previous_hash)
                 .bind(previous_expires_at)
                 .bind(rows::unix(client.updated_at))
+                .bind(&client.incarnation)
                 .execute(&self.pool)
                 .await
                 .map_err(|e| db_error($backend, e))?;
@@ -85,6 +86,12 @@ macro_rules! impl_directory {
             async fn delete_client(&self, id: &str) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await.map_err(|e| db_error($backend, e))?;
                 sqlx::query("DELETE FROM consents WHERE client_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| db_error($backend, e))?;
+                // A client registered later under the same id starts its counts afresh.
+                sqlx::query("DELETE FROM client_usage WHERE client_id = $1")
                     .bind(id)
                     .execute(&mut *tx)
                     .await

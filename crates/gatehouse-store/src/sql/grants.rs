@@ -229,6 +229,18 @@ macro_rules! impl_grants {
                 Ok(done.rows_affected() > 0)
             }
 
+            async fn revoke_families_of_client(&self, client_id: &str) -> StoreResult<u64> {
+                let done = sqlx::query(
+                    "UPDATE refresh_families SET revoked_at = $2 WHERE client_id = $1 AND revoked_at IS NULL",
+                )
+                .bind(client_id)
+                .bind(rows::unix(OffsetDateTime::now_utc()))
+                .execute(&self.pool)
+                .await
+                .map_err(|e| db_error($backend, e))?;
+                Ok(done.rows_affected())
+            }
+
             async fn revoke_families_of(&self, subject: &str, client_id: Option<&str>) -> StoreResult<Vec<String>> {
                 sqlx::query_scalar::<_, String>(
                     "UPDATE refresh_families SET revoked_at = $3 WHERE subject = $1 \

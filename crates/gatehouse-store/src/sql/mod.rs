@@ -15,6 +15,7 @@ mod keys;
 mod registration;
 mod requests;
 mod rows;
+mod usage;
 
 use std::str::FromStr;
 use std::time::Duration;

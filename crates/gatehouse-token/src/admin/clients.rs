@@ -96,6 +96,10 @@ pub struct ClientRequest {
     /// RFC 9101 §10.5: accept this client's authorization requests only as a signed request
     /// object (`request`, by value or pushed), verified with its keys.
     pub require_signed_request_object: Option<bool>,
+    /// `true` switches the client off: everything it holds ends at once (access and refresh
+    /// tokens, pending codes) and it gets nothing new until switched on again; switching it on
+    /// brings back nothing that was ended. Omitted in a `PUT`: unchanged.
+    pub disabled: Option<bool>,
 }
 
 /// `client_secret` as a string or nothing. A wrongly typed value is refused without echoing it.
@@ -170,6 +174,7 @@ impl ClientRequest {
             allowed_resources: self.allowed_resources.unwrap_or_default(),
             dpop_bound_access_tokens: self.dpop_bound_access_tokens.unwrap_or_default(),
             require_signed_request_object: self.require_signed_request_object.unwrap_or_default(),
+            disabled: self.disabled.unwrap_or_default(),
             registration_access_token_hash: None,
         };
         apply_defaults(&mut metadata);
@@ -237,6 +242,8 @@ pub struct ClientResponse {
     pub allowed_resources: Vec<String>,
     pub dpop_bound_access_tokens: bool,
     pub require_signed_request_object: bool,
+    /// Switched off by an operator (see the request field).
+    pub disabled: bool,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
@@ -290,6 +297,7 @@ impl ClientResponse {
             allowed_resources: m.allowed_resources.clone(),
             dpop_bound_access_tokens: m.dpop_bound_access_tokens,
             require_signed_request_object: m.require_signed_request_object,
+            disabled: m.disabled,
             created_at: rfc3339(client.created_at)?,
             updated_at: rfc3339(client.updated_at)?,
         })
@@ -396,15 +404,21 @@ impl AdminState {
             .ok_or_else(|| client_not_found(id))
     }
 
-    /// `PUT` and `PATCH`: a full replacement that keeps id, `created_at` and (unless told
-    /// otherwise) the secret.
+    /// `PUT` and `PATCH`: a full replacement that keeps id, `created_at`, `disabled` and the
+    /// secret unless told otherwise.
+    ///
+    /// Switching a client off ends its incarnation first (the cut-off every use of its codes and
+    /// tokens checks, on every replica at once, whatever their client caches hold); switching it
+    /// on gives it a new incarnation, so what was ended stays ended.
     async fn replace_client(
         &self,
         existing: Client,
         request: ClientRequest,
     ) -> Result<ClientResponse, ApiError> {
+        let disabled = request.disabled.unwrap_or(existing.metadata.disabled);
         let (body_id, chosen, mut metadata) =
             request.into_parts(self.config.registration_policy())?;
+        metadata.disabled = disabled;
         // A client that registered itself stays manageable with its registration access token.
         metadata.registration_access_token_hash =
             existing.metadata.registration_access_token_hash.clone();
@@ -424,18 +438,44 @@ impl AdminState {
         );
         let (secret, shown, sealed) = self.settle_secret(plan, method)?;
         metadata.client_secret_sealed = sealed;
+        let switched_off = disabled && !existing.metadata.disabled;
+        let incarnation = if existing.metadata.disabled && !disabled {
+            Client::new_incarnation()
+        } else {
+            existing.incarnation
+        };
         let client = Client {
             id: existing.id,
-            incarnation: existing.incarnation,
+            incarnation,
             metadata,
             secret,
             created_at: existing.created_at,
             updated_at: self.now(),
         };
-        self.durable
-            .update_client(&client)
-            .await
-            .map_err(|e| not_found_as(e, &client.id))?;
+        if switched_off {
+            self.revocations.end_client(&client.incarnation).await?;
+        }
+        if let Err(e) = self.durable.update_client(&client).await {
+            if switched_off {
+                // The client stays on: it must keep working.
+                if let Err(undo) = self.revocations.restore_client(&client.incarnation).await {
+                    tracing::error!(client_id = %client.id, error = %undo, "a failed switch-off could not be undone: the client's tokens stay ended");
+                }
+            }
+            return Err(not_found_as(e, &client.id));
+        }
+        if disabled {
+            // Also on a repeated switch-off, so retrying one whose revocation failed completes
+            // it. The cut-off above already ends these families' tokens; revoked families are
+            // refused even by a replica whose client cache is not fresh yet.
+            let families = self
+                .durable
+                .revoke_families_of_client(client.id.as_str())
+                .await?;
+            if switched_off {
+                tracing::info!(client_id = %client.id, families, "client switched off; everything granted to it ended");
+            }
+        }
         ClientResponse::new(&client, shown)
     }
 }
@@ -730,4 +770,59 @@ mod tests {
         assert!(!printed.contains("chosen-client-secret-value"), "{printed}");
         assert!(printed.contains("billing"));
     }
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UsageParams {
+    /// How many days back to count, today (UTC) included: 1 to 366, 30 when omitted.
+    pub days: Option<u16>,
+}
+
+/// How much a client was used over the last days.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageResponse {
+    pub client_id: String,
+    /// The days counted, today (UTC) included.
+    pub days: u16,
+    /// Tokens the token endpoint issued to the client (every grant).
+    pub tokens_issued: u64,
+    /// Sign-ins to the client: authorization codes issued and devices authorized.
+    pub logins: u64,
+}
+
+/// A client's usage: tokens issued and sign-ins, over the last `days` days. Each process writes
+/// its counts every few seconds, so the last seconds may not be counted yet.
+#[utoipa::path(get, path = "/admin/clients/{id}/usage", tag = TAG,
+    params(("id" = String, Path, description = "Client id"), UsageParams),
+    responses(
+        (status = 200, description = "The client's usage", body = UsageResponse),
+        (status = 400, description = "`days` out of range", body = ErrorBody),
+        (status = 404, description = "No such client", body = ErrorBody),
+    ))]
+pub async fn client_usage(
+    State(state): State<AdminState>,
+    PathParam(id): PathParam,
+    query: Result<Query<UsageParams>, QueryRejection>,
+) -> Result<Json<UsageResponse>, ApiError> {
+    const MAX_DAYS: u16 = 366;
+    let Query(params) = query.map_err(|e| ApiError::from_query_rejection(&e))?;
+    let days = params.days.unwrap_or(30);
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(ApiError::invalid_request(format!(
+            "days must be between 1 and {MAX_DAYS}"
+        )));
+    }
+    let client = state.load_client(&id).await?;
+    let since = state.now().date() - time::Duration::days(i64::from(days) - 1);
+    let usage = state
+        .durable
+        .client_usage(client.id.as_str(), since)
+        .await?;
+    Ok(Json(UsageResponse {
+        client_id: client.id.to_string(),
+        days,
+        tokens_issued: usage.tokens_issued,
+        logins: usage.logins,
+    }))
 }

@@ -78,6 +78,7 @@ pub(super) fn api_router() -> OpenApiRouter<AdminState> {
             clients::delete_client
         ))
         .routes(routes!(clients::rotate_secret))
+        .routes(routes!(clients::client_usage))
         .routes(routes!(scopes::create_scope, scopes::list_scopes))
         .routes(routes!(
             scopes::get_scope,

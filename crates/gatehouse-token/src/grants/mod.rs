@@ -191,6 +191,7 @@ impl TokenService {
                     "client_id" => client.id.to_string()
                 )
                 .increment(1);
+                self.usage.count_token(client.id.as_str());
                 tracing::debug!(client_id = %client.id, grant_type, "token issued");
             }
             Err(e) => {

@@ -358,6 +358,8 @@ pub(super) async fn replace(
         let mut metadata = validate(read_request(Ok(Bytes::from(bytes)), &service)?, &service)?;
         metadata.registration_access_token_hash =
             existing.metadata.registration_access_token_hash.clone();
+        // Only an operator switches a client off or on.
+        metadata.disabled = existing.metadata.disabled;
         let (secret, shown) = match (metadata.token_endpoint_auth_method, &existing.secret) {
             (TokenEndpointAuthMethod::None, _) => (None, None),
             (_, Some(hashes)) => (Some(hashes.clone()), None),

@@ -303,6 +303,10 @@ pub struct ClientFields {
     /// RFC 9101); --require-signed-request-object=false lifts it.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     require_signed_request_object: Option<bool>,
+    /// Switch the client off: everything it holds ends at once and it gets nothing new;
+    /// --disabled=false switches it on again (what was ended stays ended).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    disabled: Option<bool>,
 
     /// Access token format: opaque or jwt.
     #[arg(long, value_name = "STRATEGY", value_parser = parse_access_token_strategy)]
@@ -669,6 +673,9 @@ pub(crate) fn client_body(
     if let Some(signed) = f.require_signed_request_object {
         body.insert("require_signed_request_object".into(), signed.into());
     }
+    if let Some(disabled) = f.disabled {
+        body.insert("disabled".into(), disabled.into());
+    }
     if let Some(raw) = &f.metadata {
         let parsed: Value = serde_json::from_str(raw)
             .map_err(|e| anyhow!("--metadata is not valid JSON ({e}): pass an object such as '{{\"team\":\"billing\"}}'"))?;
@@ -814,6 +821,7 @@ fn client_fields(c: &Value) -> String {
             "REQUIRE SIGNED REQUESTS",
             flag(c, "require_signed_request_object"),
         ),
+        ("DISABLED", flag(c, "disabled")),
         ("METADATA", metadata),
         ("CREATED AT", text(c, "created_at")),
         ("UPDATED AT", text(c, "updated_at")),

@@ -20,6 +20,9 @@ pub async fn client_round_trips_and_updates(b: DurableBackend) {
     let mut updated = c.clone();
     updated.metadata.client_name = "Renamed".into();
     updated.metadata.token_endpoint_auth_method = TokenEndpointAuthMethod::ClientSecretPost;
+    // Switching a client back on starts a new incarnation.
+    updated.metadata.disabled = true;
+    updated.incarnation = "second-incarnation".into();
     updated.secret = Some(ClientSecretHashes {
         current: "new-hash".into(),
         previous: Some("hash-of-secret".into()),

@@ -379,6 +379,36 @@ pub async fn families_are_revoked_by_id_and_by_subject(b: DurableBackend) {
     );
 }
 
+pub async fn families_are_revoked_by_client(b: DurableBackend) {
+    let store = &b.store;
+    for (n, (client_id, subject)) in [("app1", "alice"), ("app1", "bob"), ("app2", "alice")]
+        .iter()
+        .enumerate()
+    {
+        store
+            .insert_refresh_token(&token(
+                &unique_id("rt"),
+                &format!("client-fam{n}"),
+                client_id,
+                subject,
+                Duration::days(1),
+            ))
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.revoke_families_of_client("app1").await.unwrap(), 2);
+    assert_eq!(
+        store.revoke_families_of_client("app1").await.unwrap(),
+        0,
+        "only live families are counted"
+    );
+    assert_eq!(store.revoke_families_of_client("nobody").await.unwrap(), 0);
+    assert!(
+        store.revoke_family("client-fam2").await.unwrap(),
+        "another client's family is left alone"
+    );
+}
+
 pub async fn expired_tokens_are_purged_in_batches(b: DurableBackend) {
     let store = &b.store;
     for n in 0..5 {

@@ -9,6 +9,7 @@ pub mod grants;
 pub mod keys;
 pub mod registration;
 pub mod requests;
+pub mod usage;
 
 use std::future::Future;
 
@@ -70,11 +71,14 @@ macro_rules! durable_store_conformance {
             grants::concurrent_rotation_of_one_token_rotates_exactly_once,
             grants::expired_revoked_and_unknown_tokens_do_not_rotate,
             grants::families_are_revoked_by_id_and_by_subject,
+            grants::families_are_revoked_by_client,
             grants::expired_tokens_are_purged_in_batches,
             keys::signing_keys_lifecycle,
             keys::ping_names_the_backend_and_migrations_are_idempotent,
             registration::registration_tokens_lifecycle,
             registration::concurrent_uses_never_exceed_max_uses,
+            usage::usage_adds_up_per_client_from_a_day_on,
+            usage::deleting_a_client_forgets_its_usage,
             directory::user_roles_round_trip_and_filter_lists,
             audit::audit_events_round_trip_newest_first,
             audit::audit_events_are_filtered,

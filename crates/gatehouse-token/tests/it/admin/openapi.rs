@@ -15,6 +15,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("/admin/clients/{id}", "patch"),
     ("/admin/clients/{id}", "put"),
     ("/admin/clients/{id}/secret", "post"),
+    ("/admin/clients/{id}/usage", "get"),
     ("/admin/keys", "get"),
     ("/admin/keys/rotate", "post"),
     ("/admin/oauth2/introspect", "post"),

@@ -169,6 +169,127 @@ async fn deleting_a_client_ends_its_grants_and_a_recreated_id_inherits_nothing()
     }
 }
 
+/// Disabling a client (`"disabled": true` through the admin API) is an incident switch: every
+/// token, refresh token and pending code it holds ends at once, and it gets nothing new (token
+/// endpoint `invalid_client`, authorization requests refused) until enabled again. Enabling it
+/// brings back nothing that was ended: only grants made afterwards work.
+#[tokio::test]
+async fn disabling_a_client_ends_everything_it_holds_and_enabling_brings_nothing_back() {
+    for env in envs().await {
+        for jwt in [false, true] {
+            let id = if jwt { "paused-jwt" } else { "paused" };
+            let client = register(&env, id, "paused-secret-0123456789abcdef0123456789", jwt).await;
+            let offline = env.tokens(&client, "openid offline profile").await;
+            let machine = env
+                .client_credentials(&client, "urn:neoncloud:projects:read")
+                .await;
+            let pending_code = env.code(&client, "openid profile").await;
+
+            let reply = env
+                .admin_call(
+                    Method::PATCH,
+                    &format!("/admin/clients/{id}"),
+                    Some(json!({"disabled": true})),
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}: {}", env.name, reply.body);
+            assert_eq!(reply.body["disabled"], json!(true), "{}", env.name);
+
+            let access = offline.str("access_token");
+            assert_ended(
+                &env,
+                &format!("a disabled client's access token (jwt: {jwt})"),
+                env.active(&access).await,
+                userinfo_status(&env, &access).await,
+            );
+            assert!(
+                !env.active(&machine.str("access_token")).await,
+                "{}: a disabled client's client_credentials token is active",
+                env.name
+            );
+            let refreshed = env
+                .as_client(
+                    "/oauth2/token",
+                    &client,
+                    &[
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", &offline.str("refresh_token")),
+                    ],
+                )
+                .await;
+            assert_eq!(
+                (refreshed.status, refreshed.body["error"].clone()),
+                (StatusCode::UNAUTHORIZED, json!("invalid_client")),
+                "{}: a disabled client refreshes: {}",
+                env.name,
+                refreshed.body
+            );
+            let new_machine = env
+                .client_credentials(&client, "urn:neoncloud:projects:read")
+                .await;
+            assert_eq!(
+                (new_machine.status, new_machine.body["error"].clone()),
+                (StatusCode::UNAUTHORIZED, json!("invalid_client")),
+                "{}: a disabled client gets a token: {}",
+                env.name,
+                new_machine.body
+            );
+            let validated = env
+                .service
+                .validate_authorization(&env.authorize(&client, "openid profile"))
+                .await;
+            assert!(
+                validated.is_err(),
+                "{}: a disabled client's authorization request is accepted",
+                env.name
+            );
+
+            let reply = env
+                .admin_call(
+                    Method::PATCH,
+                    &format!("/admin/clients/{id}"),
+                    Some(json!({"disabled": false})),
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}: {}", env.name, reply.body);
+            assert!(
+                !env.active(&access).await,
+                "{}: enabling the client brought its old access token back",
+                env.name
+            );
+            let refreshed = env
+                .as_client(
+                    "/oauth2/token",
+                    &client,
+                    &[
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", &offline.str("refresh_token")),
+                    ],
+                )
+                .await;
+            assert_eq!(
+                (refreshed.status, refreshed.body["error"].clone()),
+                (StatusCode::BAD_REQUEST, json!("invalid_grant")),
+                "{}: enabling the client brought its refresh token back: {}",
+                env.name,
+                refreshed.body
+            );
+            let redeemed = env
+                .redeem(&client, &pending_code, Some(super::VERIFIER))
+                .await;
+            assert_eq!(
+                (redeemed.status, redeemed.body["error"].clone()),
+                (StatusCode::BAD_REQUEST, json!("invalid_grant")),
+                "{}: enabling the client brought its pending code back: {}",
+                env.name,
+                redeemed.body
+            );
+            let fresh = env.tokens(&client, "openid profile").await;
+            assert!(env.active(&fresh.str("access_token")).await, "{}", env.name);
+        }
+    }
+}
+
 /// The tokens a user holds from two clients: an online grant (no refresh token) and an offline
 /// one, plus a client_credentials token that is nobody's.
 struct UserTokens {

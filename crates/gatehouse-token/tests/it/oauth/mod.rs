@@ -19,6 +19,7 @@ mod request_object;
 mod resource;
 mod revocation;
 mod token_requests;
+mod usage;
 mod userinfo;
 
 use std::sync::Arc;

@@ -103,6 +103,20 @@ enum Command {
         #[command(subcommand)]
         cmd: cli::RegistrationTokensCommand,
     },
+    /// The audit log: every change made through the admin API, the console or the CLI.
+    Audit {
+        #[command(flatten)]
+        conn: cli::AdminConnection,
+        #[command(subcommand)]
+        cmd: cli::AuditCommand,
+    },
+    /// The operator console: create its first administrator.
+    Console {
+        #[command(flatten)]
+        conn: cli::AdminConnection,
+        #[command(subcommand)]
+        cmd: cli::ConsoleCommand,
+    },
     /// Certificates for the gRPC link between the login UI and the token service.
     Certs {
         #[command(subcommand)]
@@ -239,7 +253,9 @@ fn main() -> ExitCode {
         | Command::Scopes { .. }
         | Command::Users { .. }
         | Command::Keys { .. }
-        | Command::RegistrationTokens { .. } => return run_operator_cli(cli.command),
+        | Command::RegistrationTokens { .. }
+        | Command::Audit { .. }
+        | Command::Console { .. } => return run_operator_cli(cli.command),
         Command::HelpMarkdown => {
             print!("{}", cli::help_markdown(Cli::command()));
             return ExitCode::SUCCESS;
@@ -317,6 +333,8 @@ fn main() -> ExitCode {
             | Command::Users { .. }
             | Command::Keys { .. }
             | Command::RegistrationTokens { .. }
+            | Command::Audit { .. }
+            | Command::Console { .. }
             | Command::Certs { .. }
             | Command::HelpMarkdown => Ok(()),
         }
@@ -353,6 +371,8 @@ fn run_operator_cli(command: Command) -> ExitCode {
                     Command::RegistrationTokens { conn, cmd } => {
                         cli::run_registration_tokens(&conn, cmd).await
                     }
+                    Command::Audit { conn, cmd } => cli::run_audit(&conn, cmd).await,
+                    Command::Console { conn, cmd } => cli::run_console(&conn, cmd).await,
                     Command::Serve { .. }
                     | Command::Migrate { .. }
                     | Command::Backup { .. }

@@ -52,8 +52,9 @@ pub struct UserRequest {
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Value>,
     /// What the user may do in the operator console: `"admin"` (everything) and/or
-    /// `"reviewer"` (registration requests only). Omitted or `null` is `[]` (on replace too:
-    /// omitting it takes every role away); duplicates are dropped, the answer is sorted.
+    /// `"reviewer"` (registration requests only); duplicates are dropped, the answer is sorted.
+    /// On create, omitted or `null` is `[]`; on replace, omit it (or send `null`) to keep the
+    /// current roles, and send `[]` to take them all away.
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
     pub roles: Option<Vec<String>>,
@@ -134,7 +135,8 @@ struct Profile {
     picture: Option<String>,
     disabled: bool,
     metadata: Metadata,
-    roles: Vec<Role>,
+    /// `None`: not given (none on create, unchanged on replace).
+    roles: Option<Vec<Role>>,
 }
 
 impl UserRequest {
@@ -154,7 +156,7 @@ impl UserRequest {
             picture: non_empty(self.picture).map(check_picture).transpose()?,
             disabled: self.disabled.unwrap_or(false),
             metadata: check_metadata(self.metadata)?,
-            roles: check_roles(self.roles)?,
+            roles: self.roles.map(|r| check_roles(Some(r))).transpose()?,
         };
         if let Some(password) = &self.password {
             check_password(password, config)?;
@@ -269,7 +271,7 @@ impl AdminState {
             picture: profile.picture,
             disabled: profile.disabled,
             metadata: profile.metadata,
-            roles: profile.roles,
+            roles: profile.roles.unwrap_or(existing.roles),
             password_hash,
             created_at: existing.created_at,
             updated_at: self.now(),
@@ -337,7 +339,7 @@ pub async fn create_user(
         picture: profile.picture,
         disabled: profile.disabled,
         metadata: profile.metadata,
-        roles: profile.roles,
+        roles: profile.roles.unwrap_or_default(),
         password_hash,
         created_at: now,
         updated_at: now,
@@ -443,7 +445,8 @@ pub async fn get_user(
     Ok(Json(UserResponse::new(&state.load_user(&id).await?)?))
 }
 
-/// Replaces a user's profile; omitted fields are cleared. The password stays unless given.
+/// Replaces a user's profile; omitted fields are cleared. The password and the roles stay
+/// unless given.
 #[utoipa::path(put, path = "/admin/users/{id}", tag = TAG, params(("id" = String, Path, description = "User id")),
     request_body = UserRequest,
     responses(

@@ -182,6 +182,17 @@ impl AdminApi {
         segments: &[&str],
         query: &[(&str, &str)],
     ) -> anyhow::Result<Vec<Value>> {
+        self.list_at_most(segments, query, None).await
+    }
+
+    /// The first `limit` items of a paginated list (every item when `None`): pages are
+    /// followed only while more are wanted.
+    pub(crate) async fn list_at_most(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        limit: Option<usize>,
+    ) -> anyhow::Result<Vec<Value>> {
         let mut url = self.url(segments)?;
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
@@ -209,6 +220,12 @@ impl AdminApi {
             };
             let empty = page.is_empty();
             all.extend(page);
+            if let Some(limit) = limit
+                && all.len() >= limit
+            {
+                all.truncate(limit);
+                break;
+            }
             let Some(next) = next.filter(|_| !empty) else {
                 break;
             };

@@ -1,4 +1,4 @@
-//! The operator CLI: `gatehouse clients|scopes|users|keys|registration-tokens …`.
+//! The operator CLI: `gatehouse clients|scopes|users|keys|registration-tokens|audit|console …`.
 //!
 //! Every command talks to the admin REST API over HTTP, never to a database, so it works the same
 //! against a remote server as against a local one and the admin API stays the one place that
@@ -9,8 +9,10 @@
 //! Each command checks all of its flags (and reads any secret from stdin or the prompt) before
 //! it sends a request, so a mistake in a flag never leaves anything half-written.
 
+mod audit;
 mod certs;
 mod clients;
+mod console;
 mod help_markdown;
 mod http;
 mod import;
@@ -25,8 +27,10 @@ mod users;
 use clap::{Args, ValueEnum};
 use gatehouse_core::secret::SecretString;
 
+pub use audit::{AuditCommand, run_audit};
 pub use certs::{CertsCommand, run_certs};
 pub use clients::{ClientsCommand, ClientsOptions, run_clients};
+pub use console::{ConsoleCommand, run_console};
 pub use help_markdown::help_markdown;
 pub use keys::{KeysCommand, run_keys};
 pub use registration_tokens::{RegistrationTokensCommand, run_registration_tokens};

@@ -7,11 +7,15 @@
 //! Every command that acts on one user takes its ID or its username: the argument is tried as
 //! an ID first (`GET /admin/users/{id}`), then as a username (`GET /admin/users?username=`,
 //! exact and case-insensitive, as sign-in compares usernames).
+//!
+//! Roles (`admin`, `reviewer`: what a user may do in the operator console) are set with
+//! `create --role` and changed with `update --add-role/--remove-role`; the first administrator
+//! of a new deployment is made with `gatehouse console bootstrap`.
 
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
 use gatehouse_core::secret::SecretString;
-use gatehouse_core::user::{Username, parse_metadata};
+use gatehouse_core::user::{Role, Username, parse_metadata, parse_roles};
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 use std::io::Write;
@@ -31,8 +35,12 @@ pub enum UsersCommand {
         /// Only users whose username or email contains this text.
         #[arg(long)]
         search: Option<String>,
+        /// Only users with this role: admin or reviewer.
+        #[arg(long, value_name = "ROLE", value_parser = role_arg)]
+        role: Option<Role>,
     },
     /// Show one user.
+    #[command(visible_alias = "show")]
     Get {
         /// The user's ID or username.
         #[arg(value_name = "USER")]
@@ -133,8 +141,17 @@ pub struct CreateUserArgs {
     /// Read the password from standard input instead of asking.
     #[arg(long)]
     password_stdin: bool,
+    /// A role in the operator console: admin (everything) or reviewer (registration requests
+    /// only). Repeat it for both.
+    #[arg(long = "role", value_name = "ROLE", value_parser = role_arg)]
+    roles: Vec<Role>,
     #[command(flatten)]
     metadata: MetadataArgs,
+}
+
+/// A role name as the admin API knows it (`admin`, `reviewer`).
+fn role_arg(s: &str) -> Result<Role, String> {
+    Role::parse(s).map_err(|e| e.to_string())
 }
 
 /// `--metadata` / `--metadata-file`: the user's whole metadata object.
@@ -198,6 +215,12 @@ pub struct UserChanges {
     /// Mark the email address verified (`--email-verified=false`: unverified).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     email_verified: Option<bool>,
+    /// Give the user this role (admin or reviewer); repeat for both.
+    #[arg(long = "add-role", value_name = "ROLE", value_parser = role_arg)]
+    add_roles: Vec<Role>,
+    /// Take this role from the user; repeat for both.
+    #[arg(long = "remove-role", value_name = "ROLE", value_parser = role_arg)]
+    remove_roles: Vec<Role>,
     #[command(flatten)]
     metadata: MetadataArgs,
 }
@@ -243,11 +266,12 @@ pub(crate) async fn execute(
                 }),
             )
         }
-        UsersCommand::List { search } => {
+        UsersCommand::List { search, role } => {
             let query: Vec<(&str, &str)> = search
                 .as_deref()
                 .map(|s| ("search", s))
                 .into_iter()
+                .chain(role.map(|r| ("role", r.as_str())))
                 .collect();
             let all = Value::Array(api.list(&["admin", "users"], &query).await?);
             emit(out, &render(format, &all, |v| list_table(items(v))))
@@ -385,7 +409,20 @@ pub(crate) fn create_body(a: &CreateUserArgs) -> anyhow::Result<Map<String, Valu
     if let Some(metadata) = a.metadata.read()? {
         body.insert("metadata".into(), metadata);
     }
+    if !a.roles.is_empty() {
+        body.insert("roles".into(), roles_json(a.roles.clone()));
+    }
     Ok(body)
+}
+
+/// Roles as the admin API takes them: sorted names without duplicates.
+fn roles_json(roles: Vec<Role>) -> Value {
+    Value::from(
+        gatehouse_core::user::normalize_roles(roles)
+            .into_iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>(),
+    )
 }
 
 fn check_changes(c: &UserChanges) -> anyhow::Result<()> {
@@ -395,10 +432,15 @@ fn check_changes(c: &UserChanges) -> anyhow::Result<()> {
         && c.picture.is_none()
         && c.email_verified.is_none()
         && !c.metadata.given()
+        && c.add_roles.is_empty()
+        && c.remove_roles.is_empty()
     {
         bail!(
-            "nothing to update: pass --username, --email, --name, --picture, --email-verified[=false] or --metadata"
+            "nothing to update: pass --username, --email, --name, --picture, --email-verified[=false], --metadata, --add-role or --remove-role"
         );
+    }
+    if let Some(both) = c.add_roles.iter().find(|r| c.remove_roles.contains(r)) {
+        bail!("--add-role {both} and --remove-role {both} contradict each other");
     }
     if let Some(username) = &c.username {
         Username::parse(username.trim()).map_err(|e| anyhow!("--username: {e}"))?;
@@ -410,7 +452,8 @@ fn check_changes(c: &UserChanges) -> anyhow::Result<()> {
 }
 
 /// The full user to PUT: the server's copy with the flags applied; `metadata`, when given,
-/// replaces the user's (else it is kept).
+/// replaces the user's (else it is kept); `roles` are sent only when a role is added or removed
+/// (the admin API keeps them otherwise).
 pub(crate) fn apply_changes(current: &Value, c: &UserChanges, metadata: Option<Value>) -> Value {
     let keep_or = |change: &Option<String>, key: &str| -> Value {
         match change {
@@ -427,7 +470,7 @@ pub(crate) fn apply_changes(current: &Value, c: &UserChanges, metadata: Option<V
         .unwrap_or(false);
     let email_verified =
         c.email_verified.unwrap_or(was_verified && !email_changed) && !email.is_null();
-    json!({
+    let mut body = json!({
         "username": c.username.as_deref().map(str::trim).map(Value::from).unwrap_or_else(|| current.get("username").cloned().unwrap_or(Value::Null)),
         "email": email,
         "email_verified": email_verified,
@@ -435,7 +478,30 @@ pub(crate) fn apply_changes(current: &Value, c: &UserChanges, metadata: Option<V
         "picture": keep_or(&c.picture, "picture"),
         "disabled": current.get("disabled").and_then(Value::as_bool).unwrap_or(false),
         "metadata": metadata.unwrap_or_else(|| current.get("metadata").cloned().unwrap_or(Value::Null)),
-    })
+    });
+    if !c.add_roles.is_empty() || !c.remove_roles.is_empty() {
+        // Names the server sent that this CLI does not know are kept as they are: removing
+        // or adding a known role never drops another.
+        let names: Vec<&str> = current
+            .get("roles")
+            .and_then(Value::as_array)
+            .map(|roles| roles.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let (known, unknown): (Vec<&str>, Vec<&str>) =
+            names.into_iter().partition(|n| Role::parse(n).is_ok());
+        let mut roles = parse_roles(known).unwrap_or_default();
+        roles.retain(|r| !c.remove_roles.contains(r));
+        roles.extend(c.add_roles.iter().copied());
+        let mut roles = match roles_json(roles) {
+            Value::Array(roles) => roles,
+            _ => Vec::new(),
+        };
+        roles.extend(unknown.into_iter().map(Value::from));
+        if let Some(object) = body.as_object_mut() {
+            object.insert("roles".into(), Value::Array(roles));
+        }
+    }
+    body
 }
 
 fn non_empty(v: &Option<String>) -> Option<String> {
@@ -463,6 +529,7 @@ fn list_table(users: &[Value]) -> String {
                 flag(u, "email_verified"),
                 text(u, "name"),
                 flag(u, "disabled"),
+                text(u, "roles"),
             ]
         })
         .collect();
@@ -474,6 +541,7 @@ fn list_table(users: &[Value]) -> String {
             "EMAIL VERIFIED",
             "NAME",
             "DISABLED",
+            "ROLES",
         ],
         &rows,
     )
@@ -496,6 +564,7 @@ fn user_fields(u: &Value) -> String {
         ("NAME", text(u, "name")),
         ("PICTURE", text(u, "picture")),
         ("DISABLED", flag(u, "disabled")),
+        ("ROLES", text(u, "roles")),
         ("METADATA", metadata_text(u)),
         ("CREATED AT", text(u, "created_at")),
         ("UPDATED AT", text(u, "updated_at")),
@@ -722,9 +791,104 @@ mod tests {
     }
 
     #[test]
-    fn list_accepts_search() {
+    fn list_accepts_search_and_role() {
         assert!(
-            matches!(users_cmd(&["users", "list", "--search", "ann"]), UsersCommand::List { search: Some(s) } if s == "ann")
+            matches!(users_cmd(&["users", "list", "--search", "ann"]), UsersCommand::List { search: Some(s), role: None } if s == "ann")
+        );
+        assert!(matches!(
+            users_cmd(&["users", "list", "--role", "reviewer"]),
+            UsersCommand::List {
+                role: Some(Role::Reviewer),
+                ..
+            }
+        ));
+        assert!(parse(&["users", "list", "--role", "root"]).is_err());
+        assert!(matches!(
+            users_cmd(&["users", "show", "ann"]),
+            UsersCommand::Get { .. }
+        ));
+    }
+
+    #[test]
+    fn roles_are_given_by_name_repeatedly_and_checked_before_anything_is_sent() {
+        assert_eq!(
+            create(&[
+                "users",
+                "create",
+                "--username",
+                "ann",
+                "--role",
+                "reviewer",
+                "--role",
+                "admin",
+                "--role",
+                "admin"
+            ]),
+            Ok(json!({"username": "ann", "email_verified": false, "roles": ["admin", "reviewer"]}))
+        );
+        let refused = parse(&[
+            "users",
+            "create",
+            "--username",
+            "ann",
+            "--role",
+            "superuser",
+        ]);
+        let message = refused.unwrap_err().to_string();
+        assert!(message.contains("unknown role \"superuser\""), "{message}");
+        assert!(parse(&["users", "update", "ann", "--add-role", "Admin"]).is_err());
+    }
+
+    #[test]
+    fn update_adds_and_removes_roles_and_keeps_the_others() {
+        let current = json!({"username": "ann", "roles": ["reviewer", "future-role"]});
+        let changed = |line: &[&str]| match users_cmd(line) {
+            UsersCommand::Update { changes, .. } => {
+                check_changes(&changes).map_err(|e| e.to_string())?;
+                Ok::<_, String>(apply_changes(&current, &changes, None))
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            changed(&["users", "update", "ann", "--add-role", "admin"]).unwrap()["roles"],
+            json!(["admin", "reviewer", "future-role"])
+        );
+        assert_eq!(
+            changed(&["users", "update", "ann", "--remove-role", "reviewer"]).unwrap()["roles"],
+            json!(["future-role"])
+        );
+        assert_eq!(
+            changed(&[
+                "users",
+                "update",
+                "ann",
+                "--add-role",
+                "admin",
+                "--remove-role",
+                "reviewer"
+            ])
+            .unwrap()["roles"],
+            json!(["admin", "future-role"])
+        );
+        // Without a role flag the roles are not sent: the server keeps them.
+        assert!(
+            changed(&["users", "update", "ann", "--name", "Ann"])
+                .unwrap()
+                .get("roles")
+                .is_none()
+        );
+        assert!(
+            changed(&[
+                "users",
+                "update",
+                "ann",
+                "--add-role",
+                "admin",
+                "--remove-role",
+                "admin"
+            ])
+            .unwrap_err()
+            .contains("contradict")
         );
     }
 }

@@ -11,6 +11,7 @@ mod browser;
 mod browser_console;
 mod browser_kit;
 mod cli;
+mod cli_operators;
 mod cli_rows;
 mod cli_sessions;
 mod cli_users_import;

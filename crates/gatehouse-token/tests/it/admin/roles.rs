@@ -52,7 +52,9 @@ async fn roles_are_set_sorted_without_duplicates_and_answered_everywhere() {
             ]
         );
 
-        // PATCH changes only what it names; PUT replaces (omitted roles: none).
+        // PATCH changes only what it names; PUT replaces the roles when it names them and
+        // keeps them when it does not (as the password), so a client unaware of roles cannot
+        // take them away by accident.
         let patched = h
             .patch(
                 &format!("/admin/users/{id}"),
@@ -78,6 +80,20 @@ async fn roles_are_set_sorted_without_duplicates_and_answered_everywhere() {
         assert_eq!(put.body["roles"], json!(["admin"]));
         let put = h
             .put(&format!("/admin/users/{id}"), json!({"username": "both"}))
+            .await;
+        assert_eq!(put.body["roles"], json!(["admin"]));
+        let put = h
+            .put(
+                &format!("/admin/users/{id}"),
+                json!({"username": "both", "roles": null}),
+            )
+            .await;
+        assert_eq!(put.body["roles"], json!(["admin"]));
+        let put = h
+            .put(
+                &format!("/admin/users/{id}"),
+                json!({"username": "both", "roles": []}),
+            )
             .await;
         assert_eq!(put.body["roles"], json!([]));
         let json_patch = h

@@ -117,6 +117,13 @@ enum Command {
         #[command(subcommand)]
         cmd: cli::ConsoleCommand,
     },
+    /// Partners' registration requests: list, show, approve, reject, request changes.
+    Registrations {
+        #[command(flatten)]
+        conn: cli::AdminConnection,
+        #[command(subcommand)]
+        cmd: cli::RegistrationsCommand,
+    },
     /// Certificates for the gRPC link between the login UI and the token service.
     Certs {
         #[command(subcommand)]
@@ -255,7 +262,8 @@ fn main() -> ExitCode {
         | Command::Keys { .. }
         | Command::RegistrationTokens { .. }
         | Command::Audit { .. }
-        | Command::Console { .. } => return run_operator_cli(cli.command),
+        | Command::Console { .. }
+        | Command::Registrations { .. } => return run_operator_cli(cli.command),
         Command::HelpMarkdown => {
             print!("{}", cli::help_markdown(Cli::command()));
             return ExitCode::SUCCESS;
@@ -335,6 +343,7 @@ fn main() -> ExitCode {
             | Command::RegistrationTokens { .. }
             | Command::Audit { .. }
             | Command::Console { .. }
+            | Command::Registrations { .. }
             | Command::Certs { .. }
             | Command::HelpMarkdown => Ok(()),
         }
@@ -373,6 +382,9 @@ fn run_operator_cli(command: Command) -> ExitCode {
                     }
                     Command::Audit { conn, cmd } => cli::run_audit(&conn, cmd).await,
                     Command::Console { conn, cmd } => cli::run_console(&conn, cmd).await,
+                    Command::Registrations { conn, cmd } => {
+                        cli::run_registrations(&conn, cmd).await
+                    }
                     Command::Serve { .. }
                     | Command::Migrate { .. }
                     | Command::Backup { .. }

@@ -1,4 +1,4 @@
-//! The operator CLI: `gatehouse clients|scopes|users|keys|registration-tokens|audit|console …`.
+//! The operator CLI: `gatehouse clients|scopes|users|keys|registration-tokens|registrations|audit|console …`.
 //!
 //! Every command talks to the admin REST API over HTTP, never to a database, so it works the same
 //! against a remote server as against a local one and the admin API stays the one place that
@@ -20,6 +20,7 @@ mod input;
 mod keys;
 mod output;
 mod registration_tokens;
+mod registrations;
 mod scopes;
 mod user_import;
 mod users;
@@ -34,6 +35,7 @@ pub use console::{ConsoleCommand, run_console};
 pub use help_markdown::help_markdown;
 pub use keys::{KeysCommand, run_keys};
 pub use registration_tokens::{RegistrationTokensCommand, run_registration_tokens};
+pub use registrations::{RegistrationsCommand, run_registrations};
 pub use scopes::{ScopesCommand, run_scopes};
 pub use users::{UsersCommand, run_users};
 

@@ -479,3 +479,164 @@ async fn open_registration_needs_no_token() {
         "{discovery}"
     );
 }
+
+/// A partner's request, as the developer portal submits it over gRPC.
+async fn submit_request(server: &Server, owner: &str, name: &str) -> String {
+    use gatehouse_proto::token::v1 as pb;
+    let mut grpc = pb::token_service_client::TokenServiceClient::connect(format!(
+        "http://127.0.0.1:{}",
+        server.grpc
+    ))
+    .await
+    .unwrap();
+    grpc.submit_registration_request(pb::SubmitRegistrationRequestRequest {
+        subject: owner.into(),
+        app: Some(pb::PartnerApp {
+            name: name.into(),
+            description: "Syncs projects".into(),
+            website: "https://acme.example".into(),
+            contact_name: "Ada".into(),
+            reason: "customers asked".into(),
+            redirect_uris: vec!["https://acme.example/callback".into()],
+            scopes: vec!["openid".into(), "profile".into()],
+            confidential: true,
+            logo_uri: String::new(),
+        }),
+        id: None,
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .request
+    .unwrap()
+    .id
+}
+
+#[tokio::test]
+async fn registration_requests_are_reviewed_from_the_cli() {
+    let server = gatehouse().server("all").start();
+    let created = cli_with_stdin(
+        server.admin,
+        &[
+            "users",
+            "create",
+            "--username",
+            "partner",
+            "--password-stdin",
+            "--format",
+            "json",
+        ],
+        Some("a good long password\n"),
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let partner: serde_json::Value = serde_json::from_str(&created.stdout).unwrap();
+    let owner = partner["id"].as_str().unwrap().to_owned();
+    let first = submit_request(&server, &owner, "Acme Sync").await;
+    let second = submit_request(&server, &owner, "Bravo Reports").await;
+
+    let table = cli(&server, &["registrations", "list"]);
+    assert!(table.status.success(), "{}", stderr(&table));
+    for expected in [
+        first.as_str(),
+        second.as_str(),
+        "Acme Sync",
+        "partner",
+        "pending",
+    ] {
+        assert!(
+            stdout(&table).contains(expected),
+            "{expected}: {}",
+            stdout(&table)
+        );
+    }
+    let shown = cli(&server, &["registrations", "show", &first]);
+    assert!(
+        stdout(&shown).contains("https://acme.example/callback"),
+        "{}",
+        stdout(&shown)
+    );
+    assert!(
+        stdout(&shown).contains("confidential"),
+        "{}",
+        stdout(&shown)
+    );
+
+    let approved = cli(&server, &["registrations", "approve", &first]);
+    assert!(approved.status.success(), "{}", stderr(&approved));
+    assert!(
+        stdout(&approved).contains("approved"),
+        "{}",
+        stdout(&approved)
+    );
+    let pending = cli(
+        &server,
+        &[
+            "registrations",
+            "list",
+            "--status",
+            "pending",
+            "--format",
+            "json",
+        ],
+    );
+    let pending: serde_json::Value = serde_json::from_str(&pending.stdout).unwrap();
+    assert_eq!(pending.as_array().unwrap().len(), 1);
+    assert_eq!(pending[0]["id"], second.as_str());
+    let done = cli(
+        &server,
+        &["registrations", "show", &first, "--format", "json"],
+    );
+    let done: serde_json::Value = serde_json::from_str(&done.stdout).unwrap();
+    let client_id = done["client_id"].as_str().unwrap().to_owned();
+    let client = cli(&server, &["clients", "get", &client_id, "--format", "json"]);
+    assert!(client.status.success(), "{}", stderr(&client));
+    assert!(stdout(&client).contains("Acme Sync"), "{}", stdout(&client));
+
+    // Readable errors and a non-zero exit: a second decision, an empty reason, an unknown id.
+    let twice = cli(&server, &["registrations", "approve", &first]);
+    assert_eq!(twice.status.code(), Some(1), "{}", stdout(&twice));
+    assert!(stderr(&twice).contains("conflict"), "{}", stderr(&twice));
+    let no_reason = cli(&server, &["registrations", "reject", &second]);
+    assert_eq!(
+        no_reason.status.code(),
+        Some(2),
+        "clap refuses a missing --reason"
+    );
+    let empty = cli(
+        &server,
+        &["registrations", "reject", &second, "--reason", " "],
+    );
+    assert_eq!(empty.status.code(), Some(1));
+    assert!(stderr(&empty).contains("--reason"), "{}", stderr(&empty));
+    let unknown = cli(&server, &["registrations", "show", "rr_nothing"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        stderr(&unknown).contains("not_found"),
+        "{}",
+        stderr(&unknown)
+    );
+
+    let changes = cli(
+        &server,
+        &[
+            "registrations",
+            "request-changes",
+            &second,
+            "--reason",
+            "Add a privacy policy",
+        ],
+    );
+    assert!(changes.status.success(), "{}", stderr(&changes));
+    let rejected = cli(
+        &server,
+        &["registrations", "reject", &second, "--reason", "late"],
+    );
+    assert_eq!(rejected.status.code(), Some(1), "not pending any more");
+    let shown = cli(
+        &server,
+        &["registrations", "show", &second, "--format", "json"],
+    );
+    let shown: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(shown["status"], "changes_requested");
+    assert_eq!(shown["review_reason"], "Add a privacy policy");
+}

@@ -194,7 +194,7 @@ impl Partners<'_> {
             .list_scopes()
             .await?
             .into_iter()
-            .filter(|s| requestable(s))
+            .filter(requestable)
             .collect();
         scopes.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
         Ok(scopes)

@@ -182,7 +182,7 @@ fn console_bootstrap_creates_the_first_admin_once_and_roles_change_by_flag() {
         actions,
         ["user.update", "user.create", "user.create", "user.create"]
     );
-    for event in events {
+    for event in &events {
         assert_eq!(event["actor"]["kind"], "cli", "{event}");
         assert!(
             event["actor"]["name"]
@@ -195,7 +195,7 @@ fn console_bootstrap_creates_the_first_admin_once_and_roles_change_by_flag() {
     assert_eq!(events[3]["changes"]["password"], "[redacted]");
     assert_eq!(events[3]["changes"]["roles"], serde_json::json!(["admin"]));
     assert_eq!(events[0]["changes"]["roles"], serde_json::json!(["admin"]));
-    let all = serde_json::to_string(events).unwrap();
+    let all = serde_json::to_string(&events).unwrap();
     for secret in [password, "plain-password-3", "reviewer-password-5"] {
         assert!(!all.contains(secret), "{secret} in the audit log");
     }

@@ -386,6 +386,7 @@ pub fn check_logo(content_type: &str, bytes: &[u8]) -> Result<(), OAuthError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::scope::ScopeName;
 

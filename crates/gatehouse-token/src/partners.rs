@@ -710,6 +710,7 @@ pub fn client_metadata(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn app(confidential: bool, scopes: &[&str]) -> AppRequest {

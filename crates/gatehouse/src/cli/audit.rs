@@ -14,7 +14,7 @@ use super::{AdminConnection, OutputFormat, one_line};
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// List audit events, newest first: who changed what, when, and which fields (secrets as
-    /// "[redacted]").
+    /// `[redacted]`).
     List {
         /// Only events by this actor: a kind (user, admin_token, cli, loopback), a user id or
         /// a username.

@@ -342,6 +342,7 @@ fn main() -> ExitCode {
             | Command::Keys { .. }
             | Command::RegistrationTokens { .. }
             | Command::Audit { .. }
+            | Command::Registrations { .. }
             | Command::Console { .. }
             | Command::Registrations { .. }
             | Command::Certs { .. }

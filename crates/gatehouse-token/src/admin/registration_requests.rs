@@ -11,6 +11,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use gatehouse_core::ErrorCode;
+use gatehouse_core::audit::{ActorKind, AuditActor};
 use gatehouse_core::registration_request::{
     AppRequest, RegistrationRequest, RegistrationRequestQuery, RequestStatus,
 };
@@ -296,9 +297,18 @@ fn json_error(rejection: &JsonRejection) -> ApiError {
     ApiError::from_json_rejection(rejection, ErrorCode::InvalidRequest)
 }
 
-/// Who acts: the operator the request names (the audit layer's actor), else the admin API.
-fn reviewer(headers: &axum::http::Extensions) -> String {
-    headers
+/// Who acts: the operator signed into the console (the audit log's actor, by username), else
+/// a [`Reviewer`] a layer in front named, else the admin API.
+fn reviewer(extensions: &axum::http::Extensions) -> String {
+    if let Some(AuditActor {
+        kind: ActorKind::User,
+        name: Some(name),
+        ..
+    }) = extensions.get::<AuditActor>()
+    {
+        return name.clone();
+    }
+    extensions
         .get::<Reviewer>()
         .map_or_else(|| ADMIN_API_REVIEWER.to_owned(), |r| r.0.clone())
 }
@@ -406,6 +416,16 @@ mod tests {
         assert_eq!(e.code(), ErrorCode::NotFound);
         let e: ApiError = PartnerError::Invalid(OAuthError::invalid_request("x")).into();
         assert_eq!(e.code(), ErrorCode::InvalidRequest);
+    }
+
+    #[test]
+    fn the_reviewer_is_the_console_operator_when_known() {
+        let mut extensions = axum::http::Extensions::new();
+        assert_eq!(reviewer(&extensions), ADMIN_API_REVIEWER);
+        extensions.insert(AuditActor::admin_token());
+        assert_eq!(reviewer(&extensions), ADMIN_API_REVIEWER);
+        extensions.insert(AuditActor::user("user-7", "olga"));
+        assert_eq!(reviewer(&extensions), "olga");
     }
 
     #[test]

@@ -197,7 +197,56 @@ async fn every_mutating_admin_route_leaves_an_audit_entry_without_any_secret() {
             "redirect_uris": ["https://audited.example/cb"],
             "metadata": {"api_key": "metadata-api-key-value", "team": "billing"},
         });
+        // Three partner requests for the reviewers' actions.
+        let mut reviewed = Vec::new();
+        for name in ["Approved App", "Rejected App", "Changed App"] {
+            let request = gatehouse_core::registration_request::RegistrationRequest::new(
+                crate::oauth::SUBJECT,
+                gatehouse_core::registration_request::AppRequest {
+                    name: name.into(),
+                    redirect_uris: vec!["https://partner.example/cb".into()],
+                    scopes: vec!["openid".into()],
+                    confidential: true,
+                    ..Default::default()
+                },
+                gatehouse_core::registration_request::RequestStatus::Pending,
+                gatehouse_testkit::fixtures::now(),
+            );
+            env.service
+                .durable()
+                .create_registration_request(&request)
+                .await
+                .unwrap();
+            reviewed.push(request.id);
+        }
         let mut steps = vec![
+            step(
+                Method::POST,
+                "/admin/registration-requests/{id}/approve",
+                format!("/admin/registration-requests/{}/approve", reviewed[0]),
+                None,
+                "registration_request.approve",
+                ("registration_request", Some(&reviewed[0])),
+            ),
+            step(
+                Method::POST,
+                "/admin/registration-requests/{id}/reject",
+                format!("/admin/registration-requests/{}/reject", reviewed[1]),
+                Some(json!({"reason": "not for resellers"})),
+                "registration_request.reject",
+                ("registration_request", Some(&reviewed[1])),
+            ),
+            step(
+                Method::POST,
+                "/admin/registration-requests/{id}/request-changes",
+                format!(
+                    "/admin/registration-requests/{}/request-changes",
+                    reviewed[2]
+                ),
+                Some(json!({"reason": "add a privacy policy"})),
+                "registration_request.request_changes",
+                ("registration_request", Some(&reviewed[2])),
+            ),
             step(
                 Method::POST,
                 "/admin/clients",

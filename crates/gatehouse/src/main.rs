@@ -344,7 +344,6 @@ fn main() -> ExitCode {
             | Command::Audit { .. }
             | Command::Registrations { .. }
             | Command::Console { .. }
-            | Command::Registrations { .. }
             | Command::Certs { .. }
             | Command::HelpMarkdown => Ok(()),
         }

@@ -243,6 +243,22 @@ pub(crate) async fn home(State(state): State<ConsoleState>, headers: HeaderMap) 
 
 /// Sends the browser to the issuer's authorization endpoint.
 async fn start_sign_in(state: &ConsoleState, return_to: &str) -> Response {
+    // The console's client is registered the first time someone signs in after a start, so a
+    // deployment whose console nobody opens has no client it did not ask for.
+    if !state
+        .client_ready()
+        .load(std::sync::atomic::Ordering::Acquire)
+    {
+        match ensure_client(state).await {
+            Ok(()) => state
+                .client_ready()
+                .store(true, std::sync::atomic::Ordering::Release),
+            Err(e) => {
+                tracing::error!(error = %e, client_id = CLIENT_ID, "console: its client could not be registered");
+                return view::unavailable(state, Tr::language("en"));
+            }
+        }
+    }
     let sign_in = random_token(32);
     let pending = PendingSignIn {
         verifier: random_token(32),
@@ -609,6 +625,7 @@ fn add_security_headers(headers: &mut HeaderMap) {
 
 /// Registers (or brings up to date) the console's own client at its issuer, through the admin
 /// API: public, PKCE, `skip_consent`, scope `openid`, redirect URI `<console URL>/callback`.
+/// Called before the first sign-in of each process (an idempotent check after that).
 pub async fn ensure_client(state: &ConsoleState) -> Result<(), String> {
     let client = json!({
         "client_id": CLIENT_ID,

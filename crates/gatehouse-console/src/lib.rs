@@ -9,9 +9,9 @@
 //!
 //! Operators sign in through Gatehouse's own login page: the console is a first-party OpenID
 //! Connect client of its own issuer (`gatehouse-console`, public, PKCE S256, `skip_consent`),
-//! registered by the binary at start-up ([`ensure_client`]). The authorization code is redeemed
-//! by calling the public router's token endpoint in process (`auth.rs`). Only users with the role
-//! `admin` (everything) or `reviewer` (registration requests only) may enter.
+//! registered before the first sign-in of each process ([`ensure_client`]). The authorization
+//! code is redeemed by calling the public router's token endpoint in process (`auth.rs`). Only
+//! users with the role `admin` (everything) or `reviewer` (registration requests only) may enter.
 //!
 //! | route (under the console's path, `/console` by default) | what |
 //! |---|---|

@@ -44,6 +44,8 @@ struct Inner {
     /// Keys the session and pre-login records' store keys and the CSRF tokens.
     keys: KeyedHasher,
     brand_css: String,
+    /// Whether this process registered (or checked) the console's own client.
+    client_ready: std::sync::atomic::AtomicBool,
 }
 
 impl ConsoleState {
@@ -68,6 +70,7 @@ impl ConsoleState {
             keys: KeyedHasher::new(system_secret, "console"),
             brand_css,
             config,
+            client_ready: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -100,6 +103,10 @@ impl ConsoleState {
     /// The issuer's path (`""` for an issuer at the root).
     pub(crate) fn issuer_path(&self) -> &str {
         &self.0.issuer_path
+    }
+
+    pub(crate) fn client_ready(&self) -> &std::sync::atomic::AtomicBool {
+        &self.0.client_ready
     }
 
     pub(crate) fn keys(&self) -> &KeyedHasher {

@@ -262,8 +262,8 @@ fn main() -> ExitCode {
         | Command::Keys { .. }
         | Command::RegistrationTokens { .. }
         | Command::Audit { .. }
-        | Command::Registrations { .. }
-        | Command::Console { .. } => return run_operator_cli(cli.command),
+        | Command::Console { .. }
+        | Command::Registrations { .. } => return run_operator_cli(cli.command),
         Command::HelpMarkdown => {
             print!("{}", cli::help_markdown(Cli::command()));
             return ExitCode::SUCCESS;

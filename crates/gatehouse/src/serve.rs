@@ -155,7 +155,7 @@ pub async fn run(config: Config, role: Role, grpc_tls: GrpcTls) -> anyhow::Resul
                 public_app = public_app.merge(gatehouse_login::router(login));
             }
             let api = admin_api(&config, &system_secret, &service);
-            let console = console(&config, &system_secret, &service, &api, &short_lived).await?;
+            let console = console(&config, &system_secret, &service, &api, &short_lived)?;
             let mut admin_app = crate::health::router(readiness)
                 .merge(gatehouse_token::admin::protect(
                     api,
@@ -410,9 +410,9 @@ fn admin_api(config: &Config, system_secret: &SecretString, service: &Arc<TokenS
 
 /// The operator console at `GATEHOUSE_CONSOLE_URL`'s path on the admin listener, outside the
 /// admin token and browser guard (it has its own session, CSRF and origin checks). It calls the
-/// admin API and the public token endpoint in process; its own OIDC client is registered (or
-/// brought up to date) here.
-async fn console(
+/// admin API and the public token endpoint in process; it registers its own OIDC client before
+/// the first sign-in.
+fn console(
     config: &Config,
     system_secret: &SecretString,
     service: &Arc<TokenService>,
@@ -433,13 +433,6 @@ async fn console(
         },
         system_secret.expose().as_bytes(),
     );
-    if let Err(e) = gatehouse_console::ensure_client(&state).await {
-        tracing::warn!(
-            error = %e,
-            client_id = gatehouse_console::CLIENT_ID,
-            "the operator console's client could not be registered; signing in to the console will fail"
-        );
-    }
     Ok(gatehouse_console::router(state))
 }
 

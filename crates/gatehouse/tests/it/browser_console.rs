@@ -46,9 +46,27 @@ async fn an_operator_uses_the_console_in_headless_chromium() {
         assert!(created.status().is_success(), "{username}");
     }
 
+    // A partner's pending registration request, submitted as the portal does.
+    let partner = http
+        .get(Server::url(server.admin, "/admin/users?username=alice"))
+        .send()
+        .await
+        .expect("reading alice")
+        .json::<serde_json::Value>()
+        .await
+        .expect("alice as JSON")[0]["id"]
+        .as_str()
+        .expect("alice's id")
+        .to_owned();
+    let request = crate::console::submit_request(&server, &partner, "Neon Projects").await;
+
     let profile = tempfile::tempdir().expect("temp dir");
     let (_driver, browser) = chromium_session(&chromedriver, &chromium, profile.path()).await;
-    let flow = tokio::spawn(drive(browser.clone(), Server::url(server.admin, "")));
+    let flow = tokio::spawn(drive(
+        browser.clone(),
+        Server::url(server.admin, ""),
+        request,
+    ));
     let outcome = flow.await;
     let _ = browser.close().await;
     if let Err(e) = outcome {
@@ -73,7 +91,7 @@ async fn fill(browser: &Client, css: &str, text: &str) {
         .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
 }
 
-async fn drive(browser: Client, admin: String) {
+async fn drive(browser: Client, admin: String, request: String) {
     // No session: the login page of the issuer, then back to the console.
     browser
         .goto(&format!("{admin}/console"))
@@ -92,6 +110,21 @@ async fn drive(browser: Client, admin: String) {
             .starts_with(&format!("{admin}/console/apps")),
     );
     screenshots(&browser, "console-apps-empty").await;
+
+    // The pending request: its page, then approved as requested.
+    click(&browser, "a[href=\"/console/requests\"]").await;
+    wait_for(&browser, "#requests").await;
+    screenshots(&browser, "console-requests").await;
+    click(&browser, &format!("tr[data-request-id=\"{request}\"] a")).await;
+    wait_for(&browser, "#approve-form").await;
+    screenshots(&browser, "console-request").await;
+    click(&browser, "#approve").await;
+    wait_for(&browser, "#client-id").await;
+    let status = wait_for(&browser, "#request-status").await;
+    assert_eq!(status.text().await.expect("status"), "Approved");
+    screenshots(&browser, "console-request-approved").await;
+    click(&browser, "a[href=\"/console/apps\"]").await;
+    wait_for(&browser, "#new-app").await;
 
     // A new app through the form.
     click(&browser, "#new-app").await;

@@ -421,7 +421,49 @@ async fn every_console_page_renders_and_its_actions_reach_the_admin_api_audited(
     assert_eq!(hop.status, StatusCode::BAD_REQUEST, "{hop:?}");
     assert!(hop.body.contains("value=\"Kept\""), "{}", hop.body);
     let page = console.get(&format!("/console/apps/{client_id}")).await;
-    page.page("app");
+    let html = page.page("app");
+    assert!(
+        html.contains("id=\"tokens-issued\""),
+        "usage counts: {html}"
+    );
+
+    // Disable and enable again.
+    let hop = console
+        .post(
+            &format!("/console/apps/{client_id}/disable"),
+            &[("csrf_token", csrf)],
+        )
+        .await;
+    assert!(hop.see_other("disable").ends_with("?done=disabled"));
+    let (_, client) = admin(
+        &server,
+        reqwest::Method::GET,
+        &format!("/admin/clients/{client_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(client["disabled"], true);
+    let page = console.get(&format!("/console/apps/{client_id}")).await;
+    assert!(
+        page.page("disabled app")
+            .contains("action=\"/console/apps/"),
+        "toggle form"
+    );
+    let hop = console
+        .post(
+            &format!("/console/apps/{client_id}/enable"),
+            &[("csrf_token", csrf)],
+        )
+        .await;
+    hop.see_other("enable");
+    let (_, client) = admin(
+        &server,
+        reqwest::Method::GET,
+        &format!("/admin/clients/{client_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(client["disabled"], false);
 
     let hop = console
         .post(
@@ -596,7 +638,7 @@ fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
 }
 
 /// A pending registration request of `owner`, submitted the way the partner portal does (gRPC).
-async fn submit_request(server: &Server, owner: &str, name: &str) -> String {
+pub(crate) async fn submit_request(server: &Server, owner: &str, name: &str) -> String {
     use gatehouse_proto::token::v1::token_service_client::TokenServiceClient;
     use gatehouse_proto::token::v1::{PartnerApp, SubmitRegistrationRequestRequest};
     let mut grpc = TokenServiceClient::connect(Server::url(server.grpc, ""))

@@ -433,6 +433,14 @@ impl RegistrationRequestStore for MeteredDurable {
         )
         .await
     }
+    async fn release_secret_reveal(&self, id: &str) -> StoreResult<()> {
+        timed(
+            self.0.backend(),
+            "release_secret_reveal",
+            self.0.release_secret_reveal(id),
+        )
+        .await
+    }
 }
 
 #[async_trait]

@@ -49,6 +49,11 @@ impl std::fmt::Debug for TokenServer {
 }
 
 impl TokenServer {
+    /// The durable backend under the service, for tests that reach the database directly.
+    pub fn durable_backend(&self) -> &crate::DurableBackend {
+        &self._backends.durable
+    }
+
     /// Starts a token service with `settings` on `backends` (the system clock, `system_secret`)
     /// and serves it. Seed the durable store first: the service reads the signing keys and
     /// catalogue as it starts.

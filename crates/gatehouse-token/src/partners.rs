@@ -307,7 +307,13 @@ impl Partners<'_> {
         let secret = generate_client_secret();
         client.secret = Some(registration::secret_hashes(&secret, self.hasher));
         client.updated_at = self.now();
-        self.durable.update_client(&client).await?;
+        if let Err(e) = self.durable.update_client(&client).await {
+            // Nothing was shown: the reveal goes back for the partner's retry.
+            if let Err(undo) = self.durable.release_secret_reveal(id).await {
+                tracing::error!(request = %id, error = %undo, "a failed secret reveal could not be given back; the partner must rotate the secret");
+            }
+            return Err(e.into());
+        }
         Ok(ShownSecret {
             client_id,
             secret,

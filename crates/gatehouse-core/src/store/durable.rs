@@ -268,6 +268,10 @@ pub trait RegistrationRequestStore: Send + Sync {
     /// Atomic: of any number of concurrent calls exactly one gets `true`, and every later one
     /// `false`. `false` too for an unknown or not approved request.
     async fn claim_secret_reveal(&self, id: &str) -> StoreResult<bool>;
+    /// Gives back a reveal claimed by [`Self::claim_secret_reveal`] whose secret could then not
+    /// be set (a store outage), so the partner's retry reveals it. Nothing happens to an unknown
+    /// request.
+    async fn release_secret_reveal(&self, id: &str) -> StoreResult<()>;
 }
 
 /// Logos uploaded by partners, served from the public listener.

@@ -160,6 +160,15 @@ macro_rules! impl_requests {
                 .map_err(|e| db_error($backend, e))?;
                 Ok(done.rows_affected() == 1)
             }
+
+            async fn release_secret_reveal(&self, id: &str) -> StoreResult<()> {
+                sqlx::query("UPDATE registration_requests SET secret_revealed = FALSE WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| db_error($backend, e))?;
+                Ok(())
+            }
         }
 
         #[async_trait]

@@ -215,6 +215,11 @@ pub async fn concurrent_secret_reveals_claim_exactly_once(b: DurableBackend) {
     }
     assert_eq!(won, 1, "16 concurrent reveals, exactly one wins");
     assert!(!store.claim_secret_reveal("rr_approved").await.unwrap());
+    // A reveal given back (its secret could not be set) can be claimed again, once.
+    store.release_secret_reveal("rr_approved").await.unwrap();
+    store.release_secret_reveal("rr_unknown").await.unwrap();
+    assert!(store.claim_secret_reveal("rr_approved").await.unwrap());
+    assert!(!store.claim_secret_reveal("rr_approved").await.unwrap());
     let stored = store
         .get_registration_request("rr_approved")
         .await

@@ -399,6 +399,48 @@ async fn the_secret_is_revealed_once_and_rotation_keeps_the_old_one_for_the_grac
     }
 }
 
+/// A reveal that fails after claiming (the client's new secret cannot be written: a database
+/// outage) gives the reveal back: the partner's retry shows the secret.
+#[tokio::test]
+async fn a_reveal_answered_with_an_error_in_an_outage_works_on_the_retry() {
+    for g in servers().await {
+        if g.server.durable_backend().kind != gatehouse_testkit::DurableKind::Sqlite {
+            continue;
+        }
+        let request = submit(&g, ALICE, app(true)).await.unwrap();
+        approve(&g, &request.id).await;
+        let pool = sqlx::sqlite::SqlitePool::connect(&g.server.durable_backend().url)
+            .await
+            .unwrap();
+        sqlx::query(
+            "CREATE TRIGGER clients_unwritable BEFORE UPDATE ON clients \
+             BEGIN SELECT RAISE(ABORT, 'the database is read-only'); END",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let failed = reveal(&g, ALICE, &request.id).await;
+        assert!(failed.is_err(), "{}: the reveal cannot succeed", g.name);
+        sqlx::query("DROP TRIGGER clients_unwritable")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let shown = reveal(&g, ALICE, &request.id)
+            .await
+            .unwrap_or_else(|e| panic!("{}: the retry after the outage: {e:?}", g.name));
+        assert!(
+            accepts(&g, &shown.client_id, &shown.client_secret).await,
+            "{}",
+            g.name
+        );
+        assert_code(
+            reveal(&g, ALICE, &request.id).await,
+            Code::FailedPrecondition,
+            "a reveal after the successful one",
+        );
+    }
+}
+
 #[tokio::test]
 async fn concurrent_reveals_give_the_secret_to_exactly_one() {
     for g in servers().await {

@@ -297,6 +297,28 @@ mod tests {
     }
 
     #[test]
+    fn strings_are_kept_up_to_the_longest_length_and_nesting_is_cut_at_its_depth() {
+        let longest = "word ".repeat(MAX_CHANGE_STRING_CHARS / 5);
+        let longest = format!(
+            "{longest}{}",
+            "x".repeat(MAX_CHANGE_STRING_CHARS - longest.len())
+        );
+        let kept = redact_changes(object(json!({"description": longest.clone()})));
+        assert_eq!(kept["description"], json!(longest));
+        let cut = redact_changes(object(json!({"description": format!("{longest}y")})));
+        assert_ne!(cut["description"], json!(format!("{longest}y")));
+
+        let mut nested = json!("deep");
+        for _ in 0..(MAX_CHANGE_DEPTH + 2) {
+            nested = json!([nested]);
+        }
+        let changes = redact_changes(object(json!({"list": nested})));
+        let text = serde_json::to_string(&changes).unwrap_or_default();
+        assert!(!text.contains("deep"), "{text}");
+        assert!(text.contains('…'), "{text}");
+    }
+
+    #[test]
     fn actor_kinds_have_their_names() {
         for kind in ActorKind::ALL {
             assert_eq!(ActorKind::parse(kind.as_str()), Ok(kind));

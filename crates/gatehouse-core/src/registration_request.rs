@@ -404,6 +404,86 @@ mod tests {
         }
     }
 
+    fn accepted(a: &AppRequest) -> bool {
+        a.validate(RegistrationPolicy::default()).is_ok()
+    }
+
+    /// An https URL of exactly `len` bytes.
+    fn url_of(len: usize) -> String {
+        let base = "https://acme.example/";
+        format!("{base}{}", "a".repeat(len - base.len()))
+    }
+
+    #[test]
+    fn every_limit_stops_exactly_at_its_bound() {
+        let mut a = app();
+        a.name = "x".repeat(MAX_NAME_CHARS);
+        assert!(accepted(&a), "a name of the longest length");
+        let mut a = app();
+        a.website = url_of(MAX_URI_BYTES);
+        assert!(accepted(&a), "a website of the longest length");
+        a.website = url_of(MAX_URI_BYTES + 1);
+        assert!(!accepted(&a));
+        let mut a = app();
+        a.logo_uri = url_of(MAX_URI_BYTES);
+        assert!(accepted(&a), "a logo URI of the longest length");
+        a.logo_uri = url_of(MAX_URI_BYTES + 1);
+        assert!(!accepted(&a));
+        let mut a = app();
+        a.redirect_uris = vec![url_of(MAX_URI_BYTES)];
+        assert!(accepted(&a), "a redirect URI of the longest length");
+        a.redirect_uris = vec![url_of(MAX_URI_BYTES + 1)];
+        assert!(!accepted(&a));
+        let mut a = app();
+        a.redirect_uris = (0..MAX_REDIRECT_URIS)
+            .map(|n| format!("https://acme.example/cb{n}"))
+            .collect();
+        assert!(accepted(&a), "the most redirect URIs");
+        a.redirect_uris.push("https://acme.example/one-more".into());
+        assert!(!accepted(&a));
+        let mut a = app();
+        a.scopes = (0..MAX_SCOPES).map(|n| format!("scope{n}")).collect();
+        assert!(accepted(&a), "the most scopes");
+        a.scopes.push("one-more".into());
+        assert!(!accepted(&a));
+    }
+
+    #[test]
+    fn prose_may_break_lines_but_not_carry_other_control_characters() {
+        let mut a = app();
+        a.description = "Reads projects.\r\n\tNightly.".into();
+        assert!(accepted(&a));
+        a.description = "Reads\u{7} projects".into();
+        assert!(!accepted(&a));
+    }
+
+    #[test]
+    fn the_scope_set_and_the_refresh_grant_follow_the_scopes() {
+        let mut a = app();
+        assert_eq!(a.scope_set().unwrap().to_string(), "openid projects:read");
+        assert!(!a.wants_refresh_tokens());
+        for offline in ["offline", "offline_access"] {
+            a.scopes = vec!["openid".into(), offline.into()];
+            assert!(a.wants_refresh_tokens(), "{offline}");
+        }
+    }
+
+    #[test]
+    fn a_logo_may_be_256_kib_of_png_or_jpeg_and_not_a_byte_more() {
+        let png = |len: usize| {
+            let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+            bytes.resize(len, 0);
+            bytes
+        };
+        assert_eq!(MAX_LOGO_BYTES, 262_144);
+        assert!(check_logo("image/png", &png(MAX_LOGO_BYTES)).is_ok());
+        assert!(check_logo("image/png", &png(MAX_LOGO_BYTES + 1)).is_err());
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        jpeg.resize(64, 0);
+        assert!(check_logo("image/jpeg", &jpeg).is_ok());
+        assert!(check_logo("image/jpeg", &png(64)).is_err());
+    }
+
     #[test]
     fn a_complete_app_is_valid() {
         assert!(app().validate(RegistrationPolicy::default()).is_ok());
@@ -484,6 +564,12 @@ mod tests {
         assert!(
             check_scopes(&app(), &catalogue).is_err(),
             "not in the catalogue"
+        );
+        let mut unknown = app();
+        unknown.scopes = vec!["projects:delete".into()];
+        assert!(
+            check_scopes(&unknown, &catalogue).is_err(),
+            "a scope the catalogue does not have, beside one it has"
         );
     }
 

@@ -316,6 +316,14 @@ mod tests {
         let text = serde_json::to_string(&changes).unwrap_or_default();
         assert!(!text.contains("deep"), "{text}");
         assert!(text.contains('…'), "{text}");
+        let mut nested = json!("deep");
+        for _ in 0..(MAX_CHANGE_DEPTH + 2) {
+            nested = json!({ "inner": nested });
+        }
+        let changes = redact_changes(object(json!({"metadata": nested})));
+        let text = serde_json::to_string(&changes).unwrap_or_default();
+        assert!(!text.contains("deep"), "{text}");
+        assert!(text.contains('…'), "{text}");
     }
 
     #[test]

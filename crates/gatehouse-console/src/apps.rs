@@ -455,19 +455,13 @@ async fn load(
     Ok((form, facts))
 }
 
-#[derive(Deserialize, Default)]
-pub struct ShowQuery {
-    #[serde(default)]
-    done: String,
-}
-
 /// `GET /console/apps/{id}`: the app, its counts, its actions and its edit form.
 pub async fn show(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
-    Query(query): Query<ShowQuery>,
+    Query(query): Query<view::ShowQuery>,
 ) -> Response {
     let operator = match auth::require(&state, &headers, &uri.to_string(), Need::Admin).await {
         Ok(operator) => operator,

@@ -239,19 +239,13 @@ pub struct RequestPage {
     pub error: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
-pub struct ShowQuery {
-    #[serde(default)]
-    done: String,
-}
-
 /// `GET /console/requests/{id}`.
 pub async fn show(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
-    Query(query): Query<ShowQuery>,
+    Query(query): Query<view::ShowQuery>,
 ) -> Response {
     let operator = match auth::require(&state, &headers, &uri.to_string(), Need::Reviewer).await {
         Ok(operator) => operator,

@@ -13,6 +13,14 @@ use serde::Deserialize;
 use crate::auth::Operator;
 use crate::state::ConsoleState;
 
+/// The query of an item's page (an app, a request, a user): `done` names the action that just
+/// redirected there, for its notice.
+#[derive(Deserialize, Default)]
+pub struct ShowQuery {
+    #[serde(default)]
+    pub done: String,
+}
+
 const CONSOLE_CSS: &str = include_str!("../static/console.css");
 /// The language picked with the console's switcher (a bundled language tag).
 const LANGUAGE_COOKIE: &str = "gatehouse_console_lang";

@@ -145,6 +145,13 @@ impl Journey {
             .unwrap_or_else(|e| panic!("reading {css}: {e}"))
     }
 
+    /// Signs out of the login session and waits for the signed-out page: a click returns before
+    /// the form's redirects end, and a navigation started meanwhile would race them.
+    async fn sign_out_of_gatehouse(&self) {
+        self.click("#sign-out").await;
+        wait_for(&self.browser, "#signed-out").await;
+    }
+
     async fn sign_in(&self, username: &str, password: &str) {
         self.fill("#username", username).await;
         self.fill("#password", password).await;
@@ -210,7 +217,7 @@ impl Journey {
             .request_app("Project Scraper", &["urn:neoncloud:projects:read"])
             .await;
         screenshots(&self.browser, "onboarding-requested").await;
-        self.click("#sign-out").await;
+        self.sign_out_of_gatehouse().await;
 
         // 2. An operator reviews them in the console.
         self.goto(&format!("{}/console/requests", self.admin)).await;
@@ -234,7 +241,7 @@ impl Journey {
         // The operator's login session ends too, so the partner signs in as themselves.
         self.goto(&format!("{}/account", self.issuer)).await;
         if self.browser.find(Locator::Css("#sign-out")).await.is_ok() {
-            self.click("#sign-out").await;
+            self.sign_out_of_gatehouse().await;
         }
 
         // 3. The partner sees both answers, and the secret once.

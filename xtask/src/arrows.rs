@@ -57,6 +57,11 @@ pub const RULES: &[Rule] = &[
         why: "the stores implement the core's ports and know no service",
     },
     Rule {
+        from: "gatehouse-mail",
+        forbidden: Forbidden::MembersExcept(&["gatehouse-core"]),
+        why: "outgoing mail renders and sends what it is given; it knows no service or store",
+    },
+    Rule {
         from: "gatehouse-proto",
         forbidden: Forbidden::MembersExcept(&["gatehouse-core"]),
         why: "the wire types depend on the core's models only",
@@ -195,6 +200,7 @@ mod tests {
         "gatehouse-console",
         "gatehouse-core",
         "gatehouse-login",
+        "gatehouse-mail",
         "gatehouse-proto",
         "gatehouse-store",
         "gatehouse-token",
@@ -209,6 +215,8 @@ mod tests {
                 ("gatehouse-login", "gatehouse-proto"),
                 ("gatehouse-token", "gatehouse-proto"),
                 ("gatehouse-token", "tokio"),
+                ("gatehouse-token", "gatehouse-mail"),
+                ("gatehouse-mail", "gatehouse-core"),
                 ("gatehouse-store", "gatehouse-core"),
                 ("gatehouse", "gatehouse-login"),
                 ("gatehouse", "gatehouse-token"),

@@ -4,6 +4,7 @@
 //! adapters in `gatehouse-store` implement. It performs no I/O and depends on no runtime, database
 //! driver or web framework: everything here is testable with plain `cargo test -p gatehouse-core`.
 
+pub mod account_recovery;
 pub mod audit;
 pub mod authorize;
 pub mod claims;

@@ -97,10 +97,10 @@ pub fn is_valid_color(s: &str) -> bool {
     Rgb::parse_hex(s).is_some()
 }
 
-/// The brand stylesheet: the primary colour, the text colour on it (white or black,
-/// whichever contrasts more) and a variant of it dark enough for links on white.
-pub fn brand_css(branding: &Branding) -> String {
-    let primary = Rgb::parse_hex(&branding.primary_color)
+/// The configured primary colour (or the default, when it is not one) and the text colour on
+/// it, white or black, whichever contrasts more.
+fn primary_and_text(configured: &str) -> (Rgb, Rgb) {
+    let primary = Rgb::parse_hex(configured)
         .or_else(|| Rgb::parse_hex(DEFAULT_PRIMARY_COLOR))
         .unwrap_or(Rgb(31, 95, 191));
     // Every colour contrasts at least 4.58:1 with white or with black.
@@ -109,6 +109,20 @@ pub fn brand_css(branding: &Branding) -> String {
     } else {
         BLACK
     };
+    (primary, on_primary)
+}
+
+/// The primary colour and the text colour on it as `#rrggbb`, for what is branded outside the
+/// pages (mails).
+pub fn brand_colors(configured: &str) -> (String, String) {
+    let (primary, on_primary) = primary_and_text(configured);
+    (primary.hex(), on_primary.hex())
+}
+
+/// The brand stylesheet: the primary colour, the text colour on it (white or black,
+/// whichever contrasts more) and a variant of it dark enough for links on white.
+pub fn brand_css(branding: &Branding) -> String {
+    let (primary, on_primary) = primary_and_text(&branding.primary_color);
     let mut link = primary;
     for _ in 0..40 {
         if link.contrast(WHITE) >= AA_CONTRAST {

@@ -23,6 +23,10 @@ pub enum Purpose {
     PortalApp,
     PortalReveal,
     PortalRotate,
+    /// "Forgot password?", the new-password form and the email confirmation.
+    ForgotPassword,
+    ResetPassword,
+    VerifyEmail,
 }
 
 impl Purpose {
@@ -37,6 +41,9 @@ impl Purpose {
             Self::PortalApp => "portal-app",
             Self::PortalReveal => "portal-reveal",
             Self::PortalRotate => "portal-rotate",
+            Self::ForgotPassword => "forgot-password",
+            Self::ResetPassword => "reset-password",
+            Self::VerifyEmail => "verify-email",
         }
     }
 }

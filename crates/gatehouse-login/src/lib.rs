@@ -35,6 +35,7 @@ mod login;
 mod logout;
 pub mod page;
 mod portal;
+mod recovery;
 mod redirect;
 mod session;
 mod state;
@@ -71,6 +72,7 @@ pub use token_client::{
 /// | `GET\|POST /oauth2/sessions/logout`, `POST /oauth2/sessions/logout/confirm` | RP-initiated logout |
 /// | `GET /ui/language` | the language switcher: remembers the language, back to the page |
 /// | `GET /ui/static/{file}` | the stylesheets |
+/// | `GET\|POST /ui/forgot-password`, `GET\|POST /ui/reset-password`, `GET\|POST /ui/verify-email` | getting back in: password reset and email confirmation by mailed link (`recovery.rs`) |
 /// | `/developers…` | the partner portal (`portal/mod.rs`) |
 pub fn router(state: LoginState) -> axum::Router {
     let at = |path: &str| state.path(path);
@@ -100,6 +102,18 @@ pub fn router(state: LoginState) -> axum::Router {
         .route(
             &at("/oauth2/sessions/logout/confirm"),
             post(logout::confirm),
+        )
+        .route(
+            &at("/ui/forgot-password"),
+            get(recovery::forgot_show).post(recovery::forgot_submit),
+        )
+        .route(
+            &at("/ui/reset-password"),
+            get(recovery::reset_show).post(recovery::reset_submit),
+        )
+        .route(
+            &at("/ui/verify-email"),
+            get(recovery::verify_show).post(recovery::verify_submit),
         )
         .route(&at("/ui/language"), get(language::switch))
         .route(&at("/ui/static/{file}"), get(assets::serve))

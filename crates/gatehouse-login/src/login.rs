@@ -84,8 +84,11 @@ pub async fn show(
         remember: false,
         error: None,
         signed_in_as_other: hinted.signed_in_as_other,
+        notice: (query.get("notice") == Some("password_changed"))
+            .then(|| t.get("recovery.password_changed_notice").to_owned()),
     };
     form.page(&state, t, &browser, StatusCode::OK)
+        .await
         .cookie(browser.set_cookie(state.cookies()))
         .into_response()
 }
@@ -139,10 +142,23 @@ struct LoginForm<'a> {
     /// The message shown above the form, already translated.
     error: Option<String>,
     signed_in_as_other: Option<String>,
+    /// A confirmation shown above the form, already translated.
+    notice: Option<String>,
 }
 
 impl LoginForm<'_> {
-    fn page(&self, state: &LoginState, t: Tr, browser: &Browser, status: StatusCode) -> Page {
+    async fn page(&self, state: &LoginState, t: Tr, browser: &Browser, status: StatusCode) -> Page {
+        let forgot_href =
+            state
+                .account_settings()
+                .await
+                .mail_enabled
+                .then(|| match self.challenge {
+                    Some((id, _)) => {
+                        format!("{}?challenge={id}", state.path("/ui/forgot-password"))
+                    }
+                    None => state.path("/ui/forgot-password"),
+                });
         let client_name = self.challenge.map(|(_, c)| c.client.name.clone());
         let heading = match &client_name {
             Some(name) => t.with("login.heading_client", "client", name),
@@ -182,6 +198,8 @@ impl LoginForm<'_> {
                     .signed_in_as_other
                     .as_deref()
                     .map(|user| t.with("login.signed_in_as_other", "user", user)),
+                forgot_href,
+                notice: self.notice.clone(),
             },
         )
         .csp(csp)
@@ -236,11 +254,13 @@ pub async fn submit(
             remember,
             error: Some(t.get("login.error_too_long").to_owned()),
             signed_in_as_other: None,
+            notice: None,
         }
         .page(&state, t, &browser, StatusCode::BAD_REQUEST)
+        .await
         .into_response();
     }
-    let again = |status: StatusCode, error: String| {
+    let again = async |status: StatusCode, error: String| {
         LoginForm {
             challenge: challenge.as_ref(),
             return_to: return_to.clone(),
@@ -248,15 +268,18 @@ pub async fn submit(
             remember,
             error: Some(error),
             signed_in_as_other: None,
+            notice: None,
         }
         .page(&state, t, &browser, status)
+        .await
         .into_response()
     };
     let Some(password) = form.secret("password").filter(|_| !username.is_empty()) else {
         return again(
             StatusCode::UNAUTHORIZED,
             t.get("login.error_invalid").to_owned(),
-        );
+        )
+        .await;
     };
 
     let user = match state
@@ -270,7 +293,8 @@ pub async fn submit(
             let mut page = again(
                 StatusCode::TOO_MANY_REQUESTS,
                 locked_message(t, retry_after),
-            );
+            )
+            .await;
             // RFC 9110 §10.2.3: whole seconds.
             page.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
@@ -291,7 +315,7 @@ pub async fn submit(
             } else {
                 t.get("login.error_invalid")
             };
-            return again(StatusCode::UNAUTHORIZED, message.to_owned());
+            return again(StatusCode::UNAUTHORIZED, message.to_owned()).await;
         }
         Err(e) => return state.failure_page(t, &e).into_response(),
     };
@@ -306,7 +330,8 @@ pub async fn submit(
         return again(
             StatusCode::FORBIDDEN,
             t.get("login.error_other_account").to_owned(),
-        );
+        )
+        .await;
     }
 
     // A new login always gets a new session (no fixation); the browser's old one ends.

@@ -111,6 +111,10 @@ pub struct LoginPage {
     pub remember: bool,
     /// Said when the request's `id_token_hint` names another user than the one signed in.
     pub signed_in_as_other: Option<String>,
+    /// "Forgot password?", when mail can be sent.
+    pub forgot_href: Option<String>,
+    /// A confirmation above the form (the password was just changed).
+    pub notice: Option<String>,
 }
 
 #[derive(Template)]

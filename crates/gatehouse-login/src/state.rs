@@ -37,6 +37,9 @@ struct Inner {
     cookie_scope: cookies::Scope,
     assets: Assets,
     base_csp: Csp,
+    /// What mail allows, asked of the token service once (its configuration does not change
+    /// while it runs), so the login page costs no extra call.
+    account_settings: tokio::sync::OnceCell<crate::token_client::AccountSettings>,
 }
 
 impl std::fmt::Debug for LoginState {
@@ -69,6 +72,7 @@ impl LoginState {
                 cookie_scope: cookies::Scope::new(config.cookie_secure, &config.base_path),
                 assets: Assets::new(&config.branding, &config.base_path),
                 base_csp,
+                account_settings: tokio::sync::OnceCell::new(),
                 token,
                 store,
                 clock,
@@ -137,6 +141,27 @@ impl LoginState {
             index: &self.inner.revocation_keys,
             scope: self.cookies(),
             ttl: self.inner.config.session_ttl,
+        }
+    }
+
+    /// What mail allows. Until the token service has answered once, mail reads as off (the
+    /// login page then shows no "Forgot password?"), and the next page asks again.
+    pub(crate) async fn account_settings(&self) -> crate::token_client::AccountSettings {
+        if let Some(settings) = self.inner.account_settings.get() {
+            return *settings;
+        }
+        match self.token().account_settings().await {
+            Ok(settings) => {
+                let _ = self.inner.account_settings.set(settings);
+                settings
+            }
+            Err(e) => {
+                tracing::warn!(error = %e.description, "the token service did not say what mail allows");
+                crate::token_client::AccountSettings {
+                    mail_enabled: false,
+                    password_reset_ttl: std::time::Duration::ZERO,
+                }
+            }
         }
     }
 

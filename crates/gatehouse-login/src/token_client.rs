@@ -24,7 +24,9 @@ use gatehouse_proto::token::v1::token_service_client::TokenServiceClient as Gene
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Code, Request, Response, Status};
 
+mod accounts;
 mod partners;
+pub use accounts::{AccountCallError, AccountSettings, LinkPurpose, LinkTarget, PasswordReset};
 pub use partners::{
     AppFields, ApprovalMode, Logo, PartnerError, PartnerRequest, RequestStatus, ShownSecret,
 };

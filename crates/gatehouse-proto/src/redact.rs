@@ -6,10 +6,10 @@ use std::fmt;
 
 use crate::token::v1::{
     AuthenticateUserRequest, AuthorizationParams, CompleteDeviceAuthorizationRequest,
-    GetLogoResponse, IntrospectRequest, IssueAuthorizationCodeRequest,
+    GetLogoResponse, InspectAccountLinkRequest, IntrospectRequest, IssueAuthorizationCodeRequest,
     IssueAuthorizationCodeResponse, LookupDeviceAuthorizationRequest, PutLogoRequest,
-    RevealClientSecretResponse, RevokeRequest, RotateClientSecretResponse,
-    ValidateLogoutRequestRequest,
+    ResetPasswordRequest, RevealClientSecretResponse, RevokeRequest, RotateClientSecretResponse,
+    ValidateLogoutRequestRequest, VerifyEmailRequest,
 };
 
 const REDACTED: &str = "[redacted]";
@@ -32,6 +32,31 @@ impl fmt::Debug for RotateClientSecretResponse {
                 "previous_secret_expires_at",
                 &self.previous_secret_expires_at,
             )
+            .finish()
+    }
+}
+
+impl fmt::Debug for InspectAccountLinkRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InspectAccountLinkRequest")
+            .field("token", &REDACTED)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ResetPasswordRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResetPasswordRequest")
+            .field("token", &REDACTED)
+            .field("new_password", &REDACTED)
+            .finish()
+    }
+}
+
+impl fmt::Debug for VerifyEmailRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyEmailRequest")
+            .field("token", &REDACTED)
             .finish()
     }
 }

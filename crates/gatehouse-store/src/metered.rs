@@ -148,6 +148,14 @@ impl UserStore for MeteredDurable {
         )
         .await
     }
+    async fn find_users_by_email(&self, email: &str, limit: u32) -> StoreResult<Vec<User>> {
+        timed(
+            self.0.backend(),
+            "find_users_by_email",
+            self.0.find_users_by_email(email, limit),
+        )
+        .await
+    }
     async fn list_users(&self, query: &UserQuery, page: &PageRequest) -> StoreResult<Page<User>> {
         timed(
             self.0.backend(),

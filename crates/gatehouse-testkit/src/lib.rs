@@ -72,6 +72,7 @@ pub mod e2e;
 pub mod fixtures;
 pub mod grpc;
 pub mod http;
+pub mod mail;
 
 pub use pairs::{BackendPair, backend_pairs};
 

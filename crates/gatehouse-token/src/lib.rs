@@ -2,6 +2,8 @@
 //! tokens. It serves the gRPC contract of `proto/gatehouse/token/v1` (used by the login UI and
 //! internal services), the public OAuth endpoints and the admin API.
 
+pub mod accounts;
+pub mod accounts_api;
 pub mod admin;
 pub mod authorization;
 pub mod cache;

@@ -45,6 +45,8 @@ pub struct TokenSettings {
     pub registration: RegistrationSettings,
     /// Partner onboarding (`GATEHOUSE_PARTNER_APPROVAL`, the owner's secret rotation grace).
     pub partners: crate::partners::PartnerSettings,
+    /// End users' accounts: mail, password reset (`crate::accounts`).
+    pub accounts: crate::accounts::AccountSettings,
 }
 
 /// Who may register clients at `/oauth2/register` (RFC 7591), and what they may ask for.
@@ -80,6 +82,7 @@ impl TokenSettings {
             lockout: LockoutPolicy::default(),
             registration: RegistrationSettings::default(),
             partners: crate::partners::PartnerSettings::default(),
+            accounts: crate::accounts::AccountSettings::default(),
         }
     }
 

@@ -85,6 +85,10 @@ pub const KEYS: &[&str] = &[
     "urls_logout",
     "urls_error",
     "console_url",
+    "smtp_url",
+    "mail_from",
+    "ttl_password_reset",
+    "reset_ends_sessions",
 ];
 
 /// Environment variables read by the CLI rather than the server; accepted, not configuration.
@@ -333,6 +337,20 @@ pub struct Config {
     pub console_url: Option<String>,
     /// External UI: where errors that cannot go to the client are shown (optional).
     pub urls_error: Option<String>,
+    /// Outgoing mail (password reset, email verification, partner notices): `smtp://host:25`,
+    /// `smtps://user:pass@host:465`, `smtp://user:pass@host:587?tls=required`. Without it, dev
+    /// mode writes mails as `.eml` files to `<data_dir>/mail/`; outside dev mode, features that
+    /// need mail are off.
+    #[serde(deserialize_with = "string_like")]
+    pub smtp_url: Option<String>,
+    /// The sender of those mails: `Name <address>` or an address (required with `smtp_url`).
+    pub mail_from: Option<String>,
+    /// How long a password-reset link works.
+    #[serde(with = "human_duration")]
+    pub ttl_password_reset: Duration,
+    /// A password reset ends every login session, refresh-token family and access token of the
+    /// user.
+    pub reset_ends_sessions: bool,
     /// Where each setting came from; not a setting itself.
     #[serde(skip)]
     pub origins: Origins,
@@ -409,6 +427,10 @@ impl Default for Config {
             urls_consent: None,
             urls_logout: None,
             urls_error: None,
+            smtp_url: None,
+            mail_from: None,
+            ttl_password_reset: gatehouse_core::account_recovery::DEFAULT_PASSWORD_RESET_TTL,
+            reset_ends_sessions: true,
             origins: Origins::default(),
         }
     }
@@ -551,6 +573,8 @@ pub fn load(
         &mut config.ui_footer,
         &mut config.ui_extra_css_url,
         &mut config.console_url,
+        &mut config.smtp_url,
+        &mut config.mail_from,
     ] {
         if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
             *value = None;
@@ -749,6 +773,7 @@ impl Config {
         "admin_token",
         "database_url",
         "redis_url",
+        "smtp_url",
     ];
 
     /// Checks the rules that span keys or depend on the role. Returns the config with the issuer
@@ -857,6 +882,7 @@ impl Config {
         }
         self.registration_policy()?;
         self.partner_approval()?;
+        self.mailer()?;
         for (key, value) in [
             ("access_token_alg", &self.access_token_alg),
             ("id_token_alg", &self.id_token_alg),
@@ -1155,6 +1181,37 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// How mail leaves: SMTP with `smtp_url`, `.eml` files in `<data_dir>/mail/` in dev mode
+    /// without it, else none (`Ok(None)`: features that need mail are off).
+    pub fn mailer(&self) -> Result<Option<gatehouse_mail::Mailer>, ConfigError> {
+        let (color, text_color) = gatehouse_login::branding::brand_colors(&self.ui_primary_color);
+        let settings = gatehouse_mail::MailSettings {
+            smtp_url: self.smtp_url.clone().map(SecretString::new),
+            from: self.mail_from.clone(),
+            dev_dir: self.dev.then(|| self.data_dir.join("mail")),
+            brand: gatehouse_mail::Brand {
+                product: self.ui_product_name.clone(),
+                color,
+                text_color,
+            },
+        };
+        gatehouse_mail::Mailer::from_settings(&settings).map_err(|e| {
+            use gatehouse_mail::MailSetupError as E;
+            let (key, fix) = match &e {
+                E::SmtpUrl(_) => (
+                    "smtp_url",
+                    "use smtp://host:25, smtps://user:password@host:465 or smtp://user:password@host:587?tls=required",
+                ),
+                E::MissingFrom | E::BadFrom(_) => (
+                    "mail_from",
+                    "set GATEHOUSE_MAIL_FROM to e.g. \"Example ID <id@example.com>\"",
+                ),
+                E::Directory(..) => ("data_dir", "make the data directory writable"),
+            };
+            ConfigError::new(key, e.to_string(), fix)
+        })
     }
 
     /// How partners' registration requests are decided (`partner_approval`).

@@ -332,6 +332,22 @@ fn readiness_of_login(
     )
 }
 
+/// End users' accounts: the mailer (logged, never its URL) and the password-reset rules.
+fn account_settings(config: &Config) -> anyhow::Result<gatehouse_token::accounts::AccountSettings> {
+    let mailer = config.mailer()?.map(Arc::new);
+    match &mailer {
+        Some(mailer) => tracing::info!(transport = %mailer.describe(), "outgoing mail"),
+        None => tracing::info!(
+            "no outgoing mail (GATEHOUSE_SMTP_URL is not set): password reset by email is off"
+        ),
+    }
+    Ok(gatehouse_token::accounts::AccountSettings {
+        mailer,
+        ttl_password_reset: config.ttl_password_reset,
+        reset_ends_sessions: config.reset_ends_sessions,
+    })
+}
+
 /// The token service over the stores, with its signing keys loaded (generated on first start).
 async fn start_token_service(
     config: &Config,
@@ -376,6 +392,7 @@ async fn start_token_service(
             approval: config.partner_approval()?,
             secret_rotation_grace: config.client_secret_rotation_grace,
         },
+        accounts: account_settings(config)?,
         ..TokenSettings::for_issuer(config.issuer.clone())
     };
     let previous: Vec<String> = config

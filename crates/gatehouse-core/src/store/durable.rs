@@ -53,6 +53,9 @@ pub trait UserStore: Send + Sync {
     async fn get_user(&self, id: &str) -> StoreResult<Option<User>>;
     /// Case-insensitive lookup, as used by the login form.
     async fn get_user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    /// Users whose email is `email`, ignoring ASCII case, ordered by id, at most `limit`: whom a
+    /// "forgot password" form that names an address writes to. Served by an index.
+    async fn find_users_by_email(&self, email: &str, limit: u32) -> StoreResult<Vec<User>>;
     /// Users ordered by id.
     async fn list_users(&self, query: &UserQuery, page: &PageRequest) -> StoreResult<Page<User>>;
     /// Replaces the stored user; `Conflict` when the new username is taken by someone else.

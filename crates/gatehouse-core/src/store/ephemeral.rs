@@ -78,6 +78,9 @@ pub enum Namespace {
     DeviceUserCode,
     /// When a device code was last polled and its interval, keyed by the device code's keyed hash.
     DevicePoll,
+    /// Single-use links mailed to users (password reset, email verification), keyed by the
+    /// link token's keyed hash (see `crate::account_recovery`).
+    AccountLink,
 }
 
 impl Namespace {
@@ -99,6 +102,7 @@ impl Namespace {
             Self::DeviceCode => "gh:device:",
             Self::DeviceUserCode => "gh:device-user:",
             Self::DevicePoll => "gh:device-poll:",
+            Self::AccountLink => "gh:account-link:",
         }
     }
 
@@ -203,6 +207,7 @@ mod tests {
             Namespace::DeviceCode,
             Namespace::DeviceUserCode,
             Namespace::DevicePoll,
+            Namespace::AccountLink,
         ];
         for a in all {
             for b in all {

@@ -17,4 +17,5 @@ mod logout;
 mod negative;
 mod pages;
 mod portal;
+mod recovery;
 mod ui;

@@ -221,6 +221,22 @@ macro_rules! impl_directory {
                 .transpose()
             }
 
+            async fn find_users_by_email(&self, email: &str, limit: u32) -> StoreResult<Vec<User>> {
+                sqlx::query_as::<_, UserRow>(concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    " FROM users WHERE LOWER(email) = LOWER($1) ORDER BY id LIMIT $2"
+                ))
+                .bind(email)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| db_error($backend, e))?
+                .into_iter()
+                .map(rows::user)
+                .collect()
+            }
+
             /// A role is matched as a whole word of the space-separated `roles` column.
             /// The search folds case in Rust for the needle and with SQL `LOWER` for the email,
             /// which SQLite applies to ASCII letters only; usernames are matched on their stored

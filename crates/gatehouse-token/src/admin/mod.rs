@@ -268,6 +268,7 @@ pub fn routes(
     let recorder = AuditRecorder::from_state(&state);
     // The routes that need the running service, recorded like the rest.
     let service_routes = crate::keys_api::router(service.clone())
+        .merge(crate::accounts_api::router(service.clone()))
         .merge(crate::http::admin_introspection_router(service.clone()))
         .route_layer(axum::middleware::from_fn_with_state(
             recorder,

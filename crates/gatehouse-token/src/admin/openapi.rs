@@ -3,7 +3,8 @@
 //! Routes are registered through `utoipa_axum::routes!`, which reads each handler's
 //! `#[utoipa::path]` annotation both to mount the handler and to describe it: a route cannot
 //! exist without its documentation, nor the other way round. The admin listener's routes that
-//! need the running token service (signing keys in `keys_api.rs`, introspection in
+//! need the running token service (signing keys in `keys_api.rs`, password-reset mails in
+//! `accounts_api.rs`, introspection in
 //! `http/introspect.rs`) are mounted by [`super::listener`]; their handlers carry the same
 //! annotations and are listed in [`ApiDoc`]'s `paths`, and a test checks that every route the
 //! listener mounts is documented.
@@ -33,6 +34,7 @@ use super::{
     paths(
         crate::keys_api::list_keys,
         crate::keys_api::rotate_keys,
+        crate::accounts_api::send_password_reset,
         crate::http::introspect::introspect_as_admin,
     ),
     tags(

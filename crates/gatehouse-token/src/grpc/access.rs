@@ -7,7 +7,7 @@
 //!
 //! | role | may call |
 //! |---|---|
-//! | `login` | GetServerInfo and the login UI's RPCs (ValidateAuthorizationRequest … ValidateLogoutRequest, LookupDeviceAuthorization, CompleteDeviceAuthorization, and the partner portal's GetPartnerSettings … GetLogo) |
+//! | `login` | GetServerInfo and the login UI's RPCs (ValidateAuthorizationRequest … ValidateLogoutRequest, LookupDeviceAuthorization, CompleteDeviceAuthorization, the partner portal's GetPartnerSettings … GetLogo, and the account pages' GetAccountSettings … VerifyEmail) |
 //! | `resource-server` | GetServerInfo, Introspect |
 //!
 //! Anything else is `PERMISSION_DENIED`, including an RPC added later and not given to a role, and
@@ -82,6 +82,11 @@ impl Role {
                     | "UpdatePartnerApp"
                     | "PutLogo"
                     | "GetLogo"
+                    | "GetAccountSettings"
+                    | "RequestPasswordReset"
+                    | "InspectAccountLink"
+                    | "ResetPassword"
+                    | "VerifyEmail"
             ),
             Self::ResourceServer => matches!(method, "GetServerInfo" | "Introspect"),
         }

@@ -8,6 +8,7 @@
 //! secret-bearing messages print `[redacted]` under `Debug` anyway.
 
 mod access;
+mod accounts;
 mod deadline;
 mod partners;
 
@@ -565,6 +566,50 @@ impl TokenServiceRpc for TokenGrpc {
         request: Request<pb::UpdatePartnerAppRequest>,
     ) -> Result<Response<pb::UpdatePartnerAppResponse>, Status> {
         self.partner_update_partner_app(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_account_settings(
+        &self,
+        _request: Request<pb::GetAccountSettingsRequest>,
+    ) -> Result<Response<pb::GetAccountSettingsResponse>, Status> {
+        Ok(Response::new(self.account_get_settings()))
+    }
+
+    async fn request_password_reset(
+        &self,
+        request: Request<pb::RequestPasswordResetRequest>,
+    ) -> Result<Response<pb::RequestPasswordResetResponse>, Status> {
+        let peer = request.remote_addr().map(|a| a.ip().to_string());
+        self.account_request_password_reset(request.into_inner(), peer)
+            .await
+            .map(Response::new)
+    }
+
+    async fn inspect_account_link(
+        &self,
+        request: Request<pb::InspectAccountLinkRequest>,
+    ) -> Result<Response<pb::InspectAccountLinkResponse>, Status> {
+        self.account_inspect_link(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn reset_password(
+        &self,
+        request: Request<pb::ResetPasswordRequest>,
+    ) -> Result<Response<pb::ResetPasswordResponse>, Status> {
+        self.account_reset_password(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn verify_email(
+        &self,
+        request: Request<pb::VerifyEmailRequest>,
+    ) -> Result<Response<pb::VerifyEmailResponse>, Status> {
+        self.account_verify_email(request.into_inner())
             .await
             .map(Response::new)
     }

@@ -84,6 +84,16 @@ pub enum UsersCommand {
         #[arg(value_name = "USER")]
         id: String,
     },
+    /// Mail the user a single-use link to choose a new password (as "Forgot password?" does).
+    ///
+    /// Needs outgoing mail on the server (GATEHOUSE_SMTP_URL, or dev mode's .eml files) and an
+    /// email address on the user. The current password keeps working until the link is used;
+    /// using it ends the user's sessions and tokens (unless GATEHOUSE_RESET_ENDS_SESSIONS=false).
+    PasswordReset {
+        /// The user's ID or username.
+        #[arg(value_name = "USER")]
+        id: String,
+    },
     /// Import users from a JSON-lines file: one user per line with the fields id (optional; keeps
     /// the subject), username, email, email_verified, name, picture, disabled, metadata, roles
     /// and password_hash (bcrypt, argon2id/argon2i, PBKDF2-SHA-256/512 as PHC, passlib or Django,
@@ -318,6 +328,26 @@ pub(crate) async fn execute(
             emit(
                 out,
                 &render(format, &done, |_| format!("User {id} unlocked.\n")),
+            )
+        }
+        UsersCommand::PasswordReset { id } => {
+            let user_id = user_id(&find_user(api, &id).await?)?;
+            let sent = api
+                .post(
+                    &["admin", "users", &user_id, "password-reset"],
+                    &[],
+                    &json!({}),
+                )
+                .await?;
+            emit(
+                out,
+                &render(format, &sent, |sent| {
+                    let email = sent["email"].as_str().unwrap_or_default();
+                    let minutes = sent["expires_in"].as_u64().unwrap_or_default().div_ceil(60);
+                    format!(
+                        "Password reset link for user {id} sent to {email}; it works for {minutes} minutes.\n"
+                    )
+                }),
             )
         }
         UsersCommand::Import { file, dry_run } => {

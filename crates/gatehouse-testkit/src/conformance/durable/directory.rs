@@ -270,6 +270,56 @@ pub async fn scope_catalogue_crud(b: DurableBackend) {
     assert_eq!(store.list_scopes().await.unwrap().len(), expected.len() - 1);
 }
 
+pub async fn users_are_found_by_email_ignoring_case_in_id_order(b: DurableBackend) {
+    let store = &b.store;
+    for (id, username, email) in [
+        ("u3", "carol", Some("Shared@Example.com")),
+        ("u1", "alice", Some("shared@example.com")),
+        ("u2", "bob", Some("bob@example.com")),
+        ("u4", "dave", None),
+        ("u5", "erin", Some("SHARED@example.COM")),
+    ] {
+        let mut u = user(id, username);
+        u.email = email.map(str::to_owned);
+        store.create_user(&u).await.unwrap();
+    }
+    let ids = |users: Vec<gatehouse_core::user::User>| {
+        users.into_iter().map(|u| u.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(store
+            .find_users_by_email("shared@EXAMPLE.com", 10)
+            .await
+            .unwrap()),
+        ["u1", "u3", "u5"]
+    );
+    assert_eq!(
+        ids(store
+            .find_users_by_email("shared@example.com", 2)
+            .await
+            .unwrap()),
+        ["u1", "u3"]
+    );
+    assert_eq!(
+        ids(store
+            .find_users_by_email("bob@example.com", 10)
+            .await
+            .unwrap()),
+        ["u2"]
+    );
+    // An exact match, never a pattern or a part.
+    for other in ["%@example.com", "example.com", "", "bob@example.co"] {
+        assert!(
+            store
+                .find_users_by_email(other, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{other:?}"
+        );
+    }
+}
+
 pub async fn users_round_trip_and_are_found_by_username_ignoring_case(b: DurableBackend) {
     let store = &b.store;
     let mut alice = user("u1", "Alice");

@@ -59,6 +59,7 @@ macro_rules! durable_store_conformance {
             directory::scope_catalogue_crud,
             directory::scope_claims_round_trip,
             directory::users_round_trip_and_are_found_by_username_ignoring_case,
+            directory::users_are_found_by_email_ignoring_case_in_id_order,
             directory::user_metadata_round_trips,
             directory::users_import_all_or_nothing_and_skip_taken_ones,
             directory::duplicate_username_conflicts_ignoring_case,

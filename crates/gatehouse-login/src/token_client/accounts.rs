@@ -1,0 +1,174 @@
+//! The account pages' calls: what mail allows, "Forgot password?", and using mailed links.
+
+use std::time::Duration;
+
+use gatehouse_core::account_recovery::WeakPassword;
+use gatehouse_core::error::OAuthError;
+use gatehouse_core::secret::SecretString;
+use gatehouse_proto::token::v1 as pb;
+use tonic::{Code, Status};
+
+use super::TokenServiceClient;
+
+/// What the account pages may offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountSettings {
+    /// Mail can be sent: "Forgot password?" is offered.
+    pub mail_enabled: bool,
+    pub password_reset_ttl: Duration,
+}
+
+/// What a mailed link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    PasswordReset,
+    EmailVerification,
+}
+
+/// The user a live link is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkTarget {
+    pub subject: String,
+    pub username: String,
+    pub purpose: LinkPurpose,
+    pub challenge: Option<String>,
+}
+
+/// The answers of the link RPCs the pages tell apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountCallError {
+    /// Unknown, used, expired, or no longer applies.
+    DeadLink,
+    /// No mail can be sent.
+    MailOff,
+    Other(OAuthError),
+}
+
+fn account_error(status: &Status) -> AccountCallError {
+    match status.code() {
+        Code::NotFound => AccountCallError::DeadLink,
+        Code::FailedPrecondition => AccountCallError::MailOff,
+        _ => AccountCallError::Other(super::error(status.clone())),
+    }
+}
+
+/// How using a reset link ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordReset {
+    Done {
+        subject: String,
+        username: String,
+        challenge: Option<String>,
+    },
+    Refused(WeakPassword),
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
+}
+
+impl TokenServiceClient {
+    pub async fn account_settings(&self) -> Result<AccountSettings, OAuthError> {
+        let answer = self
+            .call(pb::GetAccountSettingsRequest {}, |mut c, r| async move {
+                c.get_account_settings(r).await
+            })
+            .await
+            .map_err(super::error)?;
+        Ok(AccountSettings {
+            mail_enabled: answer.mail_enabled,
+            password_reset_ttl: Duration::from_secs(answer.password_reset_ttl_seconds),
+        })
+    }
+
+    /// "Forgot password?": `Ok(None)` when accepted (whether or not anyone gets a mail),
+    /// `Ok(Some(retry_after))` when this IP asked too often.
+    pub async fn request_password_reset(
+        &self,
+        login: &str,
+        client_ip: &str,
+        language: &str,
+        challenge: Option<&str>,
+    ) -> Result<Option<Duration>, AccountCallError> {
+        let message = pb::RequestPasswordResetRequest {
+            login: login.to_owned(),
+            client_ip: client_ip.to_owned(),
+            language: language.to_owned(),
+            challenge: challenge.map(str::to_owned),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move {
+                c.request_password_reset(r).await
+            })
+            .await
+            .map_err(|s| account_error(&s))?;
+        Ok((answer.retry_after_seconds > 0)
+            .then(|| Duration::from_secs(answer.retry_after_seconds)))
+    }
+
+    pub async fn inspect_account_link(&self, token: &str) -> Result<LinkTarget, AccountCallError> {
+        let message = pb::InspectAccountLinkRequest {
+            token: token.to_owned(),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move {
+                c.inspect_account_link(r).await
+            })
+            .await
+            .map_err(|s| account_error(&s))?;
+        let purpose = match answer.purpose.as_str() {
+            "password_reset" => LinkPurpose::PasswordReset,
+            "email_verification" => LinkPurpose::EmailVerification,
+            _ => {
+                return Err(AccountCallError::Other(OAuthError::server_error()));
+            }
+        };
+        Ok(LinkTarget {
+            subject: answer.subject,
+            username: answer.username,
+            purpose,
+            challenge: non_empty(answer.challenge),
+        })
+    }
+
+    pub async fn reset_password(
+        &self,
+        token: &str,
+        new_password: &SecretString,
+    ) -> Result<PasswordReset, AccountCallError> {
+        let message = pb::ResetPasswordRequest {
+            token: token.to_owned(),
+            new_password: new_password.expose().to_owned(),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move { c.reset_password(r).await })
+            .await
+            .map_err(|s| account_error(&s))?;
+        if !answer.refused.is_empty() {
+            return WeakPassword::from_code(&answer.refused)
+                .map(PasswordReset::Refused)
+                .ok_or(AccountCallError::Other(OAuthError::server_error()));
+        }
+        Ok(PasswordReset::Done {
+            subject: answer.subject,
+            username: answer.username,
+            challenge: non_empty(answer.challenge),
+        })
+    }
+
+    /// Marks the address of a verification link verified; answers the address and the
+    /// challenge to continue.
+    pub async fn verify_email(
+        &self,
+        token: &str,
+    ) -> Result<(String, Option<String>), AccountCallError> {
+        let message = pb::VerifyEmailRequest {
+            token: token.to_owned(),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move { c.verify_email(r).await })
+            .await
+            .map_err(|s| account_error(&s))?;
+        Ok((answer.email, non_empty(answer.challenge)))
+    }
+}

@@ -109,21 +109,39 @@ pub enum Delivered {
 /// Without SMTP, in dev mode, this sender is used when `GATEHOUSE_MAIL_FROM` is not set.
 const DEV_FROM: &str = "Gatehouse <noreply@gatehouse.localhost>";
 
+impl MailSettings {
+    /// Checks the settings without building anything (no connection, no directory, no task):
+    /// what configuration validation calls, outside any runtime.
+    pub fn check(&self) -> Result<(), MailSetupError> {
+        if let Some(url) = &self.smtp_url {
+            AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
+                .map_err(|e| MailSetupError::SmtpUrl(e.to_string()))?;
+            sender(self.from.as_deref(), None)?;
+        } else if self.dev_dir.is_some() {
+            sender(self.from.as_deref(), Some(DEV_FROM))?;
+        }
+        Ok(())
+    }
+}
+
+/// The sender mailbox: `from` when set, else `fallback`.
+fn sender(from: Option<&str>, fallback: Option<&str>) -> Result<Mailbox, MailSetupError> {
+    let raw = from
+        .filter(|s| !s.trim().is_empty())
+        .or(fallback)
+        .ok_or(MailSetupError::MissingFrom)?;
+    raw.trim()
+        .parse::<Mailbox>()
+        .map_err(|_| MailSetupError::BadFrom(raw.to_owned()))
+}
+
 impl Mailer {
     /// The mailer these settings describe: SMTP when a URL is set, else the dev directory when
     /// one is given, else none (features that need mail are off).
+    ///
+    /// Call it inside a Tokio runtime: the SMTP transport's connection pool runs as a task.
     pub fn from_settings(settings: &MailSettings) -> Result<Option<Self>, MailSetupError> {
-        let from = |fallback: Option<&str>| -> Result<Mailbox, MailSetupError> {
-            let raw = settings
-                .from
-                .as_deref()
-                .filter(|s| !s.trim().is_empty())
-                .or(fallback)
-                .ok_or(MailSetupError::MissingFrom)?;
-            raw.trim()
-                .parse::<Mailbox>()
-                .map_err(|_| MailSetupError::BadFrom(raw.to_owned()))
-        };
+        let from = |fallback: Option<&str>| sender(settings.from.as_deref(), fallback);
         let transport = match (&settings.smtp_url, &settings.dev_dir) {
             (Some(url), _) => {
                 let from = from(None)?;
@@ -616,6 +634,31 @@ mod tests {
             dev_dir: dir,
             brand: brand(),
         }
+    }
+
+    #[test]
+    fn settings_are_checked_without_a_runtime() {
+        assert!(settings(None, None, None).check().is_ok());
+        assert!(
+            settings(Some("smtp://127.0.0.1:25"), Some("a@example.com"), None)
+                .check()
+                .is_ok()
+        );
+        assert!(matches!(
+            settings(Some("smtp://127.0.0.1:25"), None, None).check(),
+            Err(MailSetupError::MissingFrom)
+        ));
+        assert!(matches!(
+            settings(Some("pop3://127.0.0.1"), Some("a@example.com"), None).check(),
+            Err(MailSetupError::SmtpUrl(_))
+        ));
+        let dir = std::env::temp_dir().join("gatehouse-mail-never-created");
+        assert!(
+            settings(None, Some("x <y"), Some(dir.clone()))
+                .check()
+                .is_err()
+        );
+        assert!(!dir.exists(), "checking creates nothing");
     }
 
     #[tokio::test]

@@ -882,7 +882,7 @@ impl Config {
         }
         self.registration_policy()?;
         self.partner_approval()?;
-        self.mailer()?;
+        self.mail_settings().check().map_err(mail_error)?;
         for (key, value) in [
             ("access_token_alg", &self.access_token_alg),
             ("id_token_alg", &self.id_token_alg),
@@ -1185,9 +1185,16 @@ impl Config {
 
     /// How mail leaves: SMTP with `smtp_url`, `.eml` files in `<data_dir>/mail/` in dev mode
     /// without it, else none (`Ok(None)`: features that need mail are off).
+    ///
+    /// Call it inside the runtime (the SMTP connection pool is a task); validation checks the
+    /// same settings with [`Self::mail_settings`] alone.
     pub fn mailer(&self) -> Result<Option<gatehouse_mail::Mailer>, ConfigError> {
+        gatehouse_mail::Mailer::from_settings(&self.mail_settings()).map_err(mail_error)
+    }
+
+    fn mail_settings(&self) -> gatehouse_mail::MailSettings {
         let (color, text_color) = gatehouse_login::branding::brand_colors(&self.ui_primary_color);
-        let settings = gatehouse_mail::MailSettings {
+        gatehouse_mail::MailSettings {
             smtp_url: self.smtp_url.clone().map(SecretString::new),
             from: self.mail_from.clone(),
             dev_dir: self.dev.then(|| self.data_dir.join("mail")),
@@ -1196,24 +1203,28 @@ impl Config {
                 color,
                 text_color,
             },
-        };
-        gatehouse_mail::Mailer::from_settings(&settings).map_err(|e| {
-            use gatehouse_mail::MailSetupError as E;
-            let (key, fix) = match &e {
-                E::SmtpUrl(_) => (
-                    "smtp_url",
-                    "use smtp://host:25, smtps://user:password@host:465 or smtp://user:password@host:587?tls=required",
-                ),
-                E::MissingFrom | E::BadFrom(_) => (
-                    "mail_from",
-                    "set GATEHOUSE_MAIL_FROM to e.g. \"Example ID <id@example.com>\"",
-                ),
-                E::Directory(..) => ("data_dir", "make the data directory writable"),
-            };
-            ConfigError::new(key, e.to_string(), fix)
-        })
+        }
     }
+}
 
+/// A mail setting's problem, blamed on its key.
+fn mail_error(e: gatehouse_mail::MailSetupError) -> ConfigError {
+    use gatehouse_mail::MailSetupError as E;
+    let (key, fix) = match &e {
+        E::SmtpUrl(_) => (
+            "smtp_url",
+            "use smtp://host:25, smtps://user:password@host:465 or smtp://user:password@host:587?tls=required",
+        ),
+        E::MissingFrom | E::BadFrom(_) => (
+            "mail_from",
+            "set GATEHOUSE_MAIL_FROM to e.g. \"Example ID <id@example.com>\"",
+        ),
+        E::Directory(..) => ("data_dir", "make the data directory writable"),
+    };
+    ConfigError::new(key, e.to_string(), fix)
+}
+
+impl Config {
     /// How partners' registration requests are decided (`partner_approval`).
     pub fn partner_approval(&self) -> Result<gatehouse_token::partners::ApprovalMode, ConfigError> {
         gatehouse_token::partners::ApprovalMode::parse(&self.partner_approval).ok_or_else(|| {
@@ -1561,6 +1572,47 @@ mod tests {
             assert!(KEYS.contains(&f.as_str()), "{f} missing from KEYS");
         }
         assert_eq!(fields.len(), KEYS.len());
+    }
+
+    #[tokio::test]
+    async fn mail_goes_by_smtp_or_to_files_in_dev_mode_or_nowhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = Config {
+            data_dir: dir.path().to_owned(),
+            ..Config::default()
+        };
+        assert!(
+            base.mailer().unwrap().is_none(),
+            "outside dev mode without SMTP: no mail"
+        );
+        let dev = Config {
+            dev: true,
+            ..base.clone()
+        };
+        let mailer = dev.mailer().unwrap().unwrap();
+        assert!(mailer.describe().contains("mail"), "{}", mailer.describe());
+        assert!(dir.path().join("mail").is_dir());
+        let smtp = Config {
+            smtp_url: Some("smtp://user:hunter2@127.0.0.1:2525?tls=required".into()),
+            ..base.clone()
+        };
+        let err = smtp.mailer().unwrap_err();
+        assert_eq!(err.key, "mail_from");
+        assert!(err.to_string().contains("GATEHOUSE_MAIL_FROM"), "{err}");
+        let ok = Config {
+            mail_from: Some("Neon ID <id@neon.test>".into()),
+            ..smtp.clone()
+        };
+        assert_eq!(ok.mailer().unwrap().unwrap().describe(), "SMTP");
+        let bad = Config {
+            smtp_url: Some("http://user:hunter2@host".into()),
+            ..ok.clone()
+        };
+        let err = bad.mailer().unwrap_err();
+        assert_eq!(err.key, "smtp_url");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        // The URL is a secret setting: never shown.
+        assert!(!format!("{ok:?}").contains("hunter2"));
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod flow;
 mod grpc_tls;
 mod leak;
 mod limits;
+mod mail;
 mod migrate;
 mod path_issuer;
 mod serve;

@@ -144,7 +144,11 @@ impl Secrets {
 /// password hash, registration token and key the walk used or was given.
 #[tokio::test]
 async fn every_mutating_admin_route_leaves_an_audit_entry_without_any_secret() {
-    for env in envs().await {
+    // Password-reset mails are written as files, so the walk can send one and then look for
+    // its link in the log.
+    let mail_dir = tempfile::tempdir().unwrap();
+    let mailer = crate::oauth::file_mailer(mail_dir.path());
+    for env in crate::oauth::envs_with(|s| s.accounts.mailer = Some(mailer.clone())).await {
         let api = &env.admin_api;
         let doc = call(api, Method::GET, "/admin/openapi.json", None, &[], None)
             .await
@@ -344,7 +348,7 @@ async fn every_mutating_admin_route_leaves_an_audit_entry_without_any_secret() {
                 "/admin/users",
                 "/admin/users",
                 Some(
-                    json!({"username": "audited-user", "password": password, "roles": ["reviewer"]}),
+                    json!({"username": "audited-user", "email": "audited@example.com", "password": password, "roles": ["reviewer"]}),
                 ),
                 "user.create",
                 ("user", None),
@@ -401,7 +405,7 @@ async fn every_mutating_admin_route_leaves_an_audit_entry_without_any_secret() {
                 let user = user_id.clone();
                 steps.extend([
                     step(Method::PUT, "/admin/users/{id}", format!("/admin/users/{user}"),
-                        Some(json!({"username": "audited-user", "name": "Audited User", "roles": ["admin"]})),
+                        Some(json!({"username": "audited-user", "email": "audited@example.com", "name": "Audited User", "roles": ["admin"]})),
                         "user.update", ("user", Some(&user))),
                     step(Method::PATCH, "/admin/users/{id}", format!("/admin/users/{user}"),
                         Some(json!({"password": patched_password, "disabled": false})),
@@ -411,6 +415,8 @@ async fn every_mutating_admin_route_leaves_an_audit_entry_without_any_secret() {
                         "user.password.set", ("user", Some(&user))),
                     step(Method::POST, "/admin/users/{id}/unlock", format!("/admin/users/{user}/unlock"),
                         None, "user.unlock", ("user", Some(&user))),
+                    step(Method::POST, "/admin/users/{id}/password-reset", format!("/admin/users/{user}/password-reset"),
+                        None, "user.password_reset", ("user", Some(&user))),
                     step(Method::DELETE, "/admin/users/{id}", format!("/admin/users/{user}"), None,
                         "user.delete", ("user", Some(&user))),
                     step(Method::DELETE, "/admin/users/{id}/consents/{client_id}",
@@ -495,6 +501,16 @@ async fn every_mutating_admin_route_leaves_an_audit_entry_without_any_secret() {
             "{}: mutating admin routes without an audit step in this test: {missing:?}",
             env.name
         );
+
+        // The reset link the walk mailed is a secret too.
+        for eml in std::fs::read_dir(mail_dir.path()).unwrap().flatten() {
+            let mail = gatehouse_testkit::mail::parse(&std::fs::read(eml.path()).unwrap()).unwrap();
+            let link = mail.link("/ui/reset-password?token=").unwrap();
+            secrets
+                .0
+                .push(link.split("token=").nth(1).unwrap().to_owned());
+        }
+        assert!(!secrets.0.is_empty());
 
         // The attacker's search: no entry holds a secret, password, hash, token or key.
         let all = events(api, "").await;

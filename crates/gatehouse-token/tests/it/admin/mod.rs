@@ -6,6 +6,7 @@ mod client_validation;
 mod clients;
 mod consents;
 mod openapi;
+mod password_reset;
 mod raw_rows;
 mod registration_requests;
 mod roles;

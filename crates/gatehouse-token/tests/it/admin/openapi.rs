@@ -32,6 +32,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("/admin/users/{id}", "put"),
     ("/admin/users/{id}/password", "put"),
     ("/admin/users/{id}/unlock", "post"),
+    ("/admin/users/{id}/password-reset", "post"),
     ("/admin/users/import", "post"),
     ("/admin/users/export", "get"),
     ("/admin/openapi.json", "get"),

@@ -100,6 +100,26 @@ pub fn assert_no_store(reply: &Reply, context: &str) {
     assert_eq!(reply.header("pragma"), Some("no-cache"), "{context}");
 }
 
+/// A mailer that writes `.eml` files into `dir` (as dev mode does), for tests that only need
+/// mail to go somewhere they can read it back.
+pub fn file_mailer(dir: &std::path::Path) -> Arc<gatehouse_mail::Mailer> {
+    let settings = gatehouse_mail::MailSettings {
+        smtp_url: None,
+        from: None,
+        dev_dir: Some(dir.to_owned()),
+        brand: gatehouse_mail::Brand {
+            product: "Gatehouse".into(),
+            color: "#1f5fbf".into(),
+            text_color: "#ffffff".into(),
+        },
+    };
+    Arc::new(
+        gatehouse_mail::Mailer::from_settings(&settings)
+            .unwrap()
+            .unwrap(),
+    )
+}
+
 /// One environment per configured backend: SQLite+memory always, Postgres+Redis when set (an
 /// extra SQLite store pairs with Redis when Postgres is not configured).
 pub async fn envs() -> Vec<Env> {

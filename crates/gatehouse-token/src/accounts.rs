@@ -240,6 +240,48 @@ impl TokenService {
         Ok(true)
     }
 
+    /// Mails the owner of `request` the operator's decision on it (approved, changes requested,
+    /// rejected with the reason), with the way to the developer portal. Nothing happens without
+    /// mail, without an address, or for a request in another state.
+    pub async fn notify_partner(
+        &self,
+        request: &gatehouse_core::registration_request::RegistrationRequest,
+    ) -> Result<(), AccountError> {
+        use gatehouse_core::registration_request::RequestStatus;
+        use gatehouse_mail::PartnerOutcome;
+        let Some(mailer) = self.settings.accounts.mailer.clone() else {
+            return Ok(());
+        };
+        let outcome = match request.status {
+            RequestStatus::Approved => PartnerOutcome::Approved,
+            RequestStatus::ChangesRequested => PartnerOutcome::ChangesRequested,
+            RequestStatus::Rejected => PartnerOutcome::Rejected,
+            RequestStatus::Pending => return Ok(()),
+        };
+        let Some(owner) = self.durable.get_user(&request.owner).await? else {
+            return Ok(());
+        };
+        let Some(email) = owner.email.clone() else {
+            return Ok(());
+        };
+        let letter = Letter {
+            language: "en".to_owned(),
+            greeting_name: owner.name.clone().unwrap_or_else(|| owner.username.clone()),
+            kind: LetterKind::PartnerDecision {
+                app: request.app.name.clone(),
+                outcome,
+                reason: Some(request.review_reason.clone()).filter(|r| !r.is_empty()),
+                link: format!("{}/developers", self.settings.issuer),
+            },
+        };
+        let delivered = mailer
+            .send(&email, &letter)
+            .await
+            .map_err(|e| AccountError::Mail(e.to_string()))?;
+        log_delivery(&owner.id, "partner decision", &delivered);
+        Ok(())
+    }
+
     /// The user and record behind a live link, without using it.
     pub async fn inspect_link(&self, token: &str) -> Result<LinkTarget, AccountError> {
         let keys = self.link_keys();

@@ -411,3 +411,76 @@ async fn the_pages_and_the_mail_speak_german_when_asked() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_verification_link_confirms_the_address_by_a_button_not_by_being_opened() {
+    let sink = SmtpSink::start().await;
+    for (n, ui) in mailing_uis(&sink).await.into_iter().enumerate() {
+        let mut carol = ui.store().get_user(CAROL).await.unwrap().unwrap();
+        carol.email = Some("carol@example.org".into());
+        carol.email_verified = false;
+        ui.store().update_user(&carol).await.unwrap();
+        assert!(
+            ui.service
+                .send_email_verification(&carol, "en", None)
+                .await
+                .unwrap()
+        );
+        let mail = sink
+            .wait_for("carol@example.org", n + 1)
+            .await
+            .pop()
+            .unwrap();
+        let link = mail.link("/ui/verify-email?token=").unwrap();
+
+        let mut b = ui.browser_from("198.51.100.27:40000");
+        // Opening it (as a mail scanner does) changes nothing.
+        let page = b.get(&local(&link)).await;
+        page.assert_page(StatusCode::OK, &ui.name);
+        assert!(page.body.contains("id=\"verify-form\""), "{}", page.body);
+        assert!(
+            !ui.store()
+                .get_user(CAROL)
+                .await
+                .unwrap()
+                .unwrap()
+                .email_verified
+        );
+        // Without the CSRF token neither.
+        let token = page.form_field("verify-form", "token");
+        b.post("/ui/verify-email", &[("token", token.as_str())])
+            .await
+            .assert_page(StatusCode::FORBIDDEN, &ui.name);
+        let done = b
+            .post(
+                "/ui/verify-email",
+                &[
+                    (
+                        "csrf_token",
+                        page.form_field("verify-form", "csrf_token").as_str(),
+                    ),
+                    ("token", token.as_str()),
+                ],
+            )
+            .await;
+        done.assert_page(StatusCode::OK, &ui.name);
+        assert!(done.body.contains("id=\"email-verified\""), "{}", done.body);
+        assert!(done.body.contains("carol@example.org"));
+        assert!(
+            ui.store()
+                .get_user(CAROL)
+                .await
+                .unwrap()
+                .unwrap()
+                .email_verified
+        );
+        b.get(&local(&link))
+            .await
+            .assert_page(StatusCode::GONE, &ui.name);
+        // A reset link is not a verification link, nor the other way round.
+        let wrong = b
+            .get(&local(&link.replace("verify-email", "reset-password")))
+            .await;
+        wrong.assert_page(StatusCode::GONE, &ui.name);
+    }
+}

@@ -137,6 +137,10 @@ pub struct AdminState {
     /// [`crate::TokenService::client_secret_sealing`]); set by [`AdminState::with_secret_sealing`].
     /// Without it such clients cannot be registered.
     pub secret_sealing: Option<Arc<gatehouse_jose::KeyEncryption>>,
+    /// The running token service, for what needs its mailer (verification links for new
+    /// addresses, partners told of decisions); set by [`AdminState::with_service`]. Without it
+    /// nothing is mailed.
+    pub service: Option<Arc<crate::TokenService>>,
 }
 
 impl AdminState {
@@ -157,7 +161,14 @@ impl AdminState {
             config,
             login_limits: None,
             secret_sealing: None,
+            service: None,
         }
+    }
+
+    /// The running service whose mailer the API uses (see [`AdminState::service`]).
+    pub fn with_service(mut self, service: Arc<crate::TokenService>) -> Self {
+        self.service = Some(service);
+        self
     }
 
     /// The token service's failed-login counters, so unlocking a user reaches the locks its
@@ -264,7 +275,8 @@ pub fn routes(
         keys: service.login_limit_keys.clone(),
         policy: service.settings().lockout,
     })
-    .with_secret_sealing(service.client_secret_sealing().clone());
+    .with_secret_sealing(service.client_secret_sealing().clone())
+    .with_service(service.clone());
     let recorder = AuditRecorder::from_state(&state);
     // The routes that need the running service, recorded like the rest.
     let service_routes = crate::keys_api::router(service.clone())

@@ -35,6 +35,17 @@ impl From<PartnerError> for ApiError {
 }
 
 impl AdminState {
+    /// Tells the partner of an operator's decision by mail, when mail is configured and the
+    /// partner has an address. Best effort: the decision stands and the portal shows it anyway.
+    async fn notify_partner(&self, request: &RegistrationRequest) {
+        let Some(service) = &self.service else {
+            return;
+        };
+        if let Err(e) = service.notify_partner(request).await {
+            tracing::warn!(request_id = %request.id, error = %e, "telling a partner of a decision by mail failed");
+        }
+    }
+
     /// The partner rules over the admin API's stores and settings.
     pub(crate) fn partners(&self) -> Partners<'_> {
         Partners {
@@ -349,6 +360,7 @@ pub async fn approve_registration_request(
     };
     let approved = partners.approve(&id, edits, &reviewer(&extensions)).await?;
     tracing::info!(request_id = %approved.id, client_id = ?approved.client_id.as_ref().map(|c| c.as_str()), "registration request approved");
+    state.notify_partner(&approved).await;
     state.answer(&approved).await
 }
 
@@ -375,6 +387,7 @@ pub async fn reject_registration_request(
         .reject(&id, &body.reason, &reviewer(&extensions))
         .await?;
     tracing::info!(request_id = %rejected.id, "registration request rejected");
+    state.notify_partner(&rejected).await;
     state.answer(&rejected).await
 }
 
@@ -400,6 +413,7 @@ pub async fn request_changes(
         .request_changes(&id, &body.reason, &reviewer(&extensions))
         .await?;
     tracing::info!(request_id = %changed.id, "changes requested on a registration request");
+    state.notify_partner(&changed).await;
     state.answer(&changed).await
 }
 

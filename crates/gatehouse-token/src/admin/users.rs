@@ -251,11 +251,37 @@ impl AdminState {
 
     /// `PUT` and `PATCH`: replaces the profile, keeps id and `created_at`, and keeps the password
     /// unless a new one is given.
+    /// Mails `user` a link that confirms their address when it is new (or changed) and not
+    /// marked verified, and mail is configured. Best effort: the change stands either way, and a
+    /// failure is logged (the address stays unverified).
+    async fn verify_new_email(&self, before: Option<&User>, user: &User) {
+        let Some(service) = &self.service else {
+            return;
+        };
+        let changed = before.is_none_or(|b| {
+            !b.email
+                .as_deref()
+                .zip(user.email.as_deref())
+                .is_some_and(|(old, new)| old.eq_ignore_ascii_case(new))
+        });
+        if !changed || user.email_verified || user.email.is_none() {
+            return;
+        }
+        match service.send_email_verification(user, "en", None).await {
+            Ok(true) => tracing::info!(user_id = %user.id, "email verification link sent"),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(user_id = %user.id, error = %e, "sending an email verification link failed");
+            }
+        }
+    }
+
     async fn replace_user(
         &self,
         existing: User,
         request: UserRequest,
     ) -> Result<UserResponse, ApiError> {
+        let before = existing.clone();
         let (profile, password) = request.into_parts(&self.config)?;
         let lifts_lock = !profile.disabled && (existing.disabled || password.is_some());
         let password_hash = match password {
@@ -288,6 +314,7 @@ impl AdminState {
         if lifts_lock {
             self.lift_login_lock(&user.username).await?;
         }
+        self.verify_new_email(Some(&before), &user).await;
         UserResponse::new(&user)
     }
 
@@ -350,6 +377,7 @@ pub async fn create_user(
         .await
         .map_err(|e| user_write_error(e, &user))?;
     tracing::info!(user_id = %user.id, "user created");
+    state.verify_new_email(None, &user).await;
     Ok((StatusCode::CREATED, Json(UserResponse::new(&user)?)))
 }
 

@@ -167,3 +167,191 @@ async fn the_endpoint_says_why_it_cannot_send() {
     // Nothing was written for any of those.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+async fn send_json(
+    api: &axum::Router,
+    method: Method,
+    uri: &str,
+    body: serde_json::Value,
+) -> Reply {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    send(api, request).await
+}
+
+#[tokio::test]
+async fn a_new_or_changed_unverified_address_gets_a_link_that_verifies_it() {
+    let sink = SmtpSink::start().await;
+    let mailer = smtp_mailer(&sink);
+    for (n, env) in envs_with(|s| s.accounts.mailer = Some(mailer.clone()))
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        let api = &env.admin_api;
+        let created = send_json(
+            api,
+            Method::POST,
+            "/admin/users",
+            serde_json::json!({"username": "erin", "email": "erin@example.com"}),
+        )
+        .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        assert_eq!(created.body["email_verified"], false);
+        let id = created.body["id"].as_str().unwrap().to_owned();
+        let mails = sink.wait_for("erin@example.com", n + 1).await;
+        let mail = mails.last().unwrap();
+        assert_eq!(mail.subject, "Confirm your email address for Neon");
+        let link = mail.link("/ui/verify-email?token=").unwrap();
+        let token = link.split("token=").nth(1).unwrap();
+        let (user, _) = env.service.verify_email(token).await.unwrap();
+        assert!(user.email_verified);
+        assert!(
+            env.service
+                .durable()
+                .get_user(&id)
+                .await
+                .unwrap()
+                .unwrap()
+                .email_verified
+        );
+        // Once only.
+        assert!(matches!(
+            env.service.verify_email(token).await,
+            Err(AccountError::DeadLink)
+        ));
+
+        // A verified address given by the operator is not mailed; a changed one is, and the
+        // old link for the old address would be dead.
+        let before = sink.messages().len();
+        send_json(
+            api,
+            Method::POST,
+            "/admin/users",
+            serde_json::json!({"username": "fay", "email": "fay@example.com", "email_verified": true}),
+        )
+        .await;
+        let changed = send_json(
+            api,
+            Method::PATCH,
+            &format!("/admin/users/{id}"),
+            serde_json::json!({"email": "erin@example.org", "email_verified": false}),
+        )
+        .await;
+        assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+        let to_new = sink.wait_for("erin@example.org", n + 1).await;
+        assert!(to_new.last().unwrap().link("/ui/verify-email").is_some());
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let new: Vec<_> = sink.messages().into_iter().skip(before).collect();
+        assert_eq!(
+            new.len(),
+            1,
+            "{}: only the changed address: {new:#?}",
+            env.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn partners_are_told_of_each_decision_by_mail() {
+    use gatehouse_core::registration_request::{AppRequest, RegistrationRequest, RequestStatus};
+    let sink = SmtpSink::start().await;
+    let mailer = smtp_mailer(&sink);
+    for (n, env) in envs_with(|s| s.accounts.mailer = Some(mailer.clone()))
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        let api = &env.admin_api;
+        let app = |name: &str| AppRequest {
+            name: name.into(),
+            description: "Syncs projects".into(),
+            website: String::new(),
+            contact_name: "Ada".into(),
+            reason: "customers asked".into(),
+            redirect_uris: vec!["https://acme.example/callback".into()],
+            scopes: vec!["openid".into()],
+            confidential: true,
+            logo_uri: String::new(),
+        };
+        let now = time::OffsetDateTime::now_utc();
+        let mut ids = Vec::new();
+        for name in ["Acme Sync", "Bravo", "Charlie"] {
+            let r = RegistrationRequest::new(SUBJECT, app(name), RequestStatus::Pending, now);
+            env.service
+                .durable()
+                .create_registration_request(&r)
+                .await
+                .unwrap();
+            ids.push(r.id);
+        }
+        let approve = send_json(
+            api,
+            Method::POST,
+            &format!("/admin/registration-requests/{}/approve", ids[0]),
+            serde_json::json!({}),
+        )
+        .await;
+        assert_eq!(approve.status, StatusCode::OK, "{}", approve.body);
+        let reject = send_json(
+            api,
+            Method::POST,
+            &format!("/admin/registration-requests/{}/reject", ids[1]),
+            serde_json::json!({"reason": "Needs a privacy policy"}),
+        )
+        .await;
+        assert_eq!(reject.status, StatusCode::OK, "{}", reject.body);
+        let changes = send_json(
+            api,
+            Method::POST,
+            &format!("/admin/registration-requests/{}/request-changes", ids[2]),
+            serde_json::json!({"reason": "Use https"}),
+        )
+        .await;
+        assert_eq!(changes.status, StatusCode::OK, "{}", changes.body);
+
+        let mails = sink.wait_for("alice@example.com", 3 * (n + 1)).await;
+        let subjects: Vec<&str> = mails[mails.len() - 3..]
+            .iter()
+            .map(|m| m.subject.as_str())
+            .collect();
+        assert!(
+            subjects.contains(&"Your app Acme Sync is approved"),
+            "{subjects:?}"
+        );
+        assert!(
+            subjects.contains(&"Your request for Bravo was declined"),
+            "{subjects:?}"
+        );
+        assert!(
+            subjects.contains(&"Your app Charlie needs changes"),
+            "{subjects:?}"
+        );
+        let declined = mails
+            .iter()
+            .rev()
+            .find(|m| m.subject.contains("Bravo"))
+            .unwrap();
+        assert!(
+            declined.text.contains("> Needs a privacy policy"),
+            "{}",
+            declined.text
+        );
+        assert!(
+            declined
+                .text
+                .contains(&format!("{}/developers", crate::oauth::ISSUER))
+        );
+        // The approval mail carries no secret: the portal shows it once.
+        let approved = mails
+            .iter()
+            .rev()
+            .find(|m| m.subject.contains("Acme"))
+            .unwrap();
+        assert!(!approved.raw.contains("secret:"), "{}", approved.raw);
+    }
+}

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 /// Messages that carry a password, a bearer token or a code. Their `Debug` is written by hand
 /// (`src/redact.rs`) and prints `[redacted]` instead, so a stray `{:?}` cannot leak them.
-const REDACTED_DEBUG: [&str; 16] = [
+const REDACTED_DEBUG: [&str; 17] = [
     ".gatehouse.token.v1.AuthorizationParams",
     ".gatehouse.token.v1.AuthenticateUserRequest",
     ".gatehouse.token.v1.IssueAuthorizationCodeResponse",
@@ -24,6 +24,7 @@ const REDACTED_DEBUG: [&str; 16] = [
     ".gatehouse.token.v1.InspectAccountLinkRequest",
     ".gatehouse.token.v1.ResetPasswordRequest",
     ".gatehouse.token.v1.VerifyEmailRequest",
+    ".gatehouse.token.v1.RegisterUserRequest",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -114,6 +114,14 @@ pub enum LinkPurpose {
     /// Confirm that the user receives mail at `email`. Valid while that is still the user's
     /// address.
     EmailVerification { email: String },
+    /// A self-registration waiting for its address to be confirmed: the account is created
+    /// (with `subject` as its id) only when the link is used, so nothing unconfirmed is ever
+    /// stored durably. `password_hash` is argon2id.
+    Registration {
+        username: String,
+        email: String,
+        password_hash: String,
+    },
 }
 
 /// A link's record in the short-lived store, under the keyed hash of its token.
@@ -155,6 +163,8 @@ impl AccountLink {
             LinkPurpose::EmailVerification { email } => {
                 user_email.is_some_and(|current| current.eq_ignore_ascii_case(email))
             }
+            // There is no user yet: the link applies until it is used or expires.
+            LinkPurpose::Registration { .. } => true,
         }
     }
 }

@@ -27,6 +27,7 @@ pub enum Purpose {
     ForgotPassword,
     ResetPassword,
     VerifyEmail,
+    Register,
 }
 
 impl Purpose {
@@ -44,6 +45,7 @@ impl Purpose {
             Self::ForgotPassword => "forgot-password",
             Self::ResetPassword => "reset-password",
             Self::VerifyEmail => "verify-email",
+            Self::Register => "register",
         }
     }
 }

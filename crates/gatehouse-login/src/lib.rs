@@ -112,6 +112,10 @@ pub fn router(state: LoginState) -> axum::Router {
             get(recovery::reset_show).post(recovery::reset_submit),
         )
         .route(
+            &at("/ui/register"),
+            get(recovery::register_show).post(recovery::register_submit),
+        )
+        .route(
             &at("/ui/verify-email"),
             get(recovery::verify_show).post(recovery::verify_submit),
         )

@@ -148,17 +148,17 @@ struct LoginForm<'a> {
 
 impl LoginForm<'_> {
     async fn page(&self, state: &LoginState, t: Tr, browser: &Browser, status: StatusCode) -> Page {
-        let forgot_href =
-            state
-                .account_settings()
-                .await
-                .mail_enabled
-                .then(|| match self.challenge {
-                    Some((id, _)) => {
-                        format!("{}?challenge={id}", state.path("/ui/forgot-password"))
-                    }
-                    None => state.path("/ui/forgot-password"),
-                });
+        let settings = state.account_settings().await;
+        let with_challenge = |path: &str| match self.challenge {
+            Some((id, _)) => format!("{}?challenge={id}", state.path(path)),
+            None => state.path(path),
+        };
+        let forgot_href = settings
+            .mail_enabled
+            .then(|| with_challenge("/ui/forgot-password"));
+        // Not on the portal's sign-in: partner accounts are created by operators.
+        let register_href = (settings.self_registration && self.return_to.is_none())
+            .then(|| with_challenge("/ui/register"));
         let client_name = self.challenge.map(|(_, c)| c.client.name.clone());
         let heading = match &client_name {
             Some(name) => t.with("login.heading_client", "client", name),
@@ -199,6 +199,7 @@ impl LoginForm<'_> {
                     .as_deref()
                     .map(|user| t.with("login.signed_in_as_other", "user", user)),
                 forgot_href,
+                register_href,
                 notice: self.notice.clone(),
             },
         )

@@ -113,6 +113,8 @@ pub struct LoginPage {
     pub signed_in_as_other: Option<String>,
     /// "Forgot password?", when mail can be sent.
     pub forgot_href: Option<String>,
+    /// "Create an account", when self-registration is on.
+    pub register_href: Option<String>,
     /// A confirmation above the form (the password was just changed).
     pub notice: Option<String>,
 }

@@ -23,7 +23,7 @@ use crate::form::Fields;
 use crate::i18n::Tr;
 use crate::page::{Chrome, Page, Problem, SeeOther, language};
 use crate::state::LoginState;
-use crate::token_client::{AccountCallError, LinkPurpose, PasswordReset};
+use crate::token_client::{AccountCallError, LinkPurpose, PasswordReset, Registration};
 
 #[derive(Template)]
 #[template(path = "forgot_password.html")]
@@ -155,6 +155,14 @@ impl LoginState {
     fn account_call_failure(&self, t: Tr, error: AccountCallError) -> Response {
         match error {
             AccountCallError::DeadLink => self.dead_link_page(t, None),
+            AccountCallError::UsernameTaken => self.notice(
+                t,
+                StatusCode::CONFLICT,
+                t.get("register.taken_title"),
+                "username-taken",
+                vec![t.get("register.taken_text").to_owned()],
+                Some((self.path("/ui/register"), t.get("register.link").to_owned())),
+            ),
             AccountCallError::MailOff => self.notice(
                 t,
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -464,6 +472,161 @@ pub async fn verify_submit(
                 vec![t.with("recovery.verified_text", "email", &email)],
                 Some((next, t.get("recovery.verified_action").to_owned())),
             )
+        }
+        Err(e) => state.account_call_failure(t, e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage {
+    page: Chrome,
+    csrf: String,
+    challenge: Option<String>,
+    username: String,
+    email: String,
+    error: Option<String>,
+    back_href: String,
+}
+
+impl LoginState {
+    fn register_page(
+        &self,
+        t: Tr,
+        browser: &Browser,
+        challenge: Option<String>,
+        (username, email): (String, String),
+        error: Option<(&str, StatusCode)>,
+    ) -> Response {
+        let status = error.map_or(StatusCode::OK, |(_, s)| s);
+        Page::render(
+            status,
+            &RegisterPage {
+                page: self.chrome(t),
+                csrf: self.csrf().token(browser, Purpose::Register),
+                back_href: self.login_href(challenge.as_deref()),
+                challenge,
+                username,
+                email,
+                error: error.map(|(key, _)| t.get(key).to_owned()),
+            },
+        )
+        .cookie(browser.set_cookie(self.cookies()))
+        .into_response()
+    }
+}
+
+/// Self-registration (`GATEHOUSE_SELF_REGISTRATION`): the form. Off, the page does not exist.
+pub async fn register_show(
+    State(state): State<LoginState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = Fields::query(query.as_deref());
+    let t = language(query.get("ui_locales"), &headers);
+    if !state.account_settings().await.self_registration {
+        // Off, the page does not exist (as the portal when it is off).
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let browser = state.browser(&headers);
+    let challenge = query.get("challenge").and_then(plausible_challenge);
+    state.register_page(t, &browser, challenge, Default::default(), None)
+}
+
+pub async fn register_submit(
+    State(state): State<LoginState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = Fields::parse(&body);
+    let t = language(None, &headers);
+    if !state.account_settings().await.self_registration {
+        // Off, the page does not exist (as the portal when it is off).
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let Some(browser) = state.existing_browser(&headers).filter(|b| {
+        state
+            .csrf()
+            .verify(Some(b), Purpose::Register, form.get("csrf_token"))
+    }) else {
+        return state.error_page(t, Problem::Csrf, None).into_response();
+    };
+    let challenge = form.get("challenge").and_then(plausible_challenge);
+    let username = form.get("username").unwrap_or_default().trim().to_owned();
+    let email = form.get("email").unwrap_or_default().trim().to_owned();
+    let password = form
+        .secret("new_password")
+        .unwrap_or_else(|| gatehouse_core::secret::SecretString::new(""));
+    let again = |key: &str, status| {
+        state.register_page(
+            t,
+            &browser,
+            challenge.clone(),
+            (username.clone(), email.clone()),
+            Some((key, status)),
+        )
+    };
+    if username.chars().count() > 64 || email.len() > 254 {
+        return again(
+            "register.error_invalid_username",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    if password.expose().chars().count() > MAX_PASSWORD_CHARS {
+        return again("recovery.error_too_long", StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    if form.get("confirm_password") != Some(password.expose()) {
+        return again("recovery.error_mismatch", StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let answer = state
+        .token()
+        .register_user(
+            &username,
+            &email,
+            &password,
+            &ip,
+            t.lang(),
+            challenge.as_deref(),
+        )
+        .await;
+    match answer {
+        Ok(Registration::VerificationSent) => state.notice(
+            t,
+            StatusCode::OK,
+            t.get("register.sent_title"),
+            "registration-sent",
+            vec![t.with("register.sent_text", "email", &email)],
+            None,
+        ),
+        Ok(Registration::Created) => state.notice(
+            t,
+            StatusCode::CREATED,
+            t.get("register.created_title"),
+            "registration-created",
+            vec![t.get("register.created_text").to_owned()],
+            Some((
+                state.login_href(challenge.as_deref()),
+                t.get("recovery.done_action").to_owned(),
+            )),
+        ),
+        Ok(Registration::Refused(code)) => {
+            let key = match code.as_str() {
+                "username_taken" => "register.error_username_taken",
+                "invalid_username" => "register.error_invalid_username",
+                "invalid_email" => "register.error_invalid_email",
+                other => WeakPassword::from_code(other)
+                    .map_or("register.error_invalid_username", weak_message),
+            };
+            again(key, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Ok(Registration::TooMany(retry_after)) => {
+            let mut page = again("register.error_too_many", StatusCode::TOO_MANY_REQUESTS);
+            page.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after.as_secs().max(1)),
+            );
+            page
         }
         Err(e) => state.account_call_failure(t, e),
     }

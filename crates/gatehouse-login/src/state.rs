@@ -160,6 +160,7 @@ impl LoginState {
                 crate::token_client::AccountSettings {
                     mail_enabled: false,
                     password_reset_ttl: std::time::Duration::ZERO,
+                    self_registration: false,
                 }
             }
         }

@@ -26,7 +26,9 @@ use tonic::{Code, Request, Response, Status};
 
 mod accounts;
 mod partners;
-pub use accounts::{AccountCallError, AccountSettings, LinkPurpose, LinkTarget, PasswordReset};
+pub use accounts::{
+    AccountCallError, AccountSettings, LinkPurpose, LinkTarget, PasswordReset, Registration,
+};
 pub use partners::{
     AppFields, ApprovalMode, Logo, PartnerError, PartnerRequest, RequestStatus, ShownSecret,
 };

@@ -8,8 +8,8 @@ use crate::token::v1::{
     AuthenticateUserRequest, AuthorizationParams, CompleteDeviceAuthorizationRequest,
     GetLogoResponse, InspectAccountLinkRequest, IntrospectRequest, IssueAuthorizationCodeRequest,
     IssueAuthorizationCodeResponse, LookupDeviceAuthorizationRequest, PutLogoRequest,
-    ResetPasswordRequest, RevealClientSecretResponse, RevokeRequest, RotateClientSecretResponse,
-    ValidateLogoutRequestRequest, VerifyEmailRequest,
+    RegisterUserRequest, ResetPasswordRequest, RevealClientSecretResponse, RevokeRequest,
+    RotateClientSecretResponse, ValidateLogoutRequestRequest, VerifyEmailRequest,
 };
 
 const REDACTED: &str = "[redacted]";
@@ -49,6 +49,19 @@ impl fmt::Debug for ResetPasswordRequest {
         f.debug_struct("ResetPasswordRequest")
             .field("token", &REDACTED)
             .field("new_password", &REDACTED)
+            .finish()
+    }
+}
+
+impl fmt::Debug for RegisterUserRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegisterUserRequest")
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("password", &REDACTED)
+            .field("client_ip", &self.client_ip)
+            .field("language", &self.language)
+            .field("challenge", &self.challenge)
             .finish()
     }
 }

@@ -50,6 +50,8 @@ pub struct AccountSettings {
     pub ttl_password_reset: Duration,
     /// `GATEHOUSE_RESET_ENDS_SESSIONS` (default true): a reset ends every session and grant.
     pub reset_ends_sessions: bool,
+    /// `GATEHOUSE_SELF_REGISTRATION` (default false): people create their own accounts.
+    pub self_registration: bool,
 }
 
 impl Default for AccountSettings {
@@ -58,8 +60,34 @@ impl Default for AccountSettings {
             mailer: None,
             ttl_password_reset: gatehouse_core::account_recovery::DEFAULT_PASSWORD_RESET_TTL,
             reset_ends_sessions: true,
+            self_registration: false,
         }
     }
+}
+
+/// Registrations one client IP may start per [`REQUEST_WINDOW`].
+pub const MAX_REGISTRATIONS_PER_IP: u64 = 10;
+
+/// What a person asks for when creating their own account.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub username: String,
+    pub email: String,
+    pub password: SecretString,
+}
+
+/// How a self-registration ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registered {
+    /// No mail configured: the account exists and can sign in now.
+    Created(Box<User>),
+    /// A link went to the address; the account is created when it is used.
+    VerificationSent,
+    /// Refused, with the reason's code: `username_taken`, `invalid_username`, `invalid_email`,
+    /// or a [`WeakPassword`] code. Nothing was stored.
+    Refused(&'static str),
+    /// This client IP started too many registrations.
+    TooMany { retry_after: Duration },
 }
 
 /// The answer to "Forgot password?".
@@ -103,6 +131,10 @@ pub enum AccountError {
     Mail(String),
     #[error("password hashing failed")]
     Hash,
+    #[error("self-registration is off")]
+    RegistrationOff,
+    #[error("the username was taken meanwhile")]
+    UsernameTaken,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -125,6 +157,14 @@ impl AccountError {
                 "sending the mail failed",
             ),
             Self::Hash => OAuthError::server_error(),
+            Self::RegistrationOff => OAuthError::new(
+                gatehouse_core::ErrorCode::NotFound,
+                "self-registration is off",
+            ),
+            Self::UsernameTaken => OAuthError::new(
+                gatehouse_core::ErrorCode::Conflict,
+                "the username was taken meanwhile",
+            ),
             Self::Store(e) => crate::service::store_error(e),
         }
     }
@@ -282,6 +322,87 @@ impl TokenService {
         Ok(())
     }
 
+    /// Self-registration (`GATEHOUSE_SELF_REGISTRATION`). With mail, the address is confirmed
+    /// before the account exists; without, the account is created at once.
+    pub async fn register_user(
+        &self,
+        account: NewAccount,
+        client_ip: &str,
+        language: &str,
+        challenge: Option<String>,
+    ) -> Result<Registered, AccountError> {
+        if !self.settings.accounts.self_registration {
+            return Err(AccountError::RegistrationOff);
+        }
+        let key = Namespace::RateLimit.key(&format!(
+            "register-ip:{}",
+            self.login_limit_keys.hash(client_ip)
+        ));
+        if self.short_lived.increment(&key, REQUEST_WINDOW).await? > MAX_REGISTRATIONS_PER_IP {
+            return Ok(Registered::TooMany {
+                retry_after: REQUEST_WINDOW,
+            });
+        }
+        let Ok(username) = gatehouse_core::user::Username::parse(account.username.trim()) else {
+            return Ok(Registered::Refused("invalid_username"));
+        };
+        let email = account.email.trim().to_owned();
+        if !gatehouse_core::account_recovery::is_plausible_email(&email) {
+            return Ok(Registered::Refused("invalid_email"));
+        }
+        if let Err(weak) = check_new_password(username.as_str(), account.password.expose()) {
+            return Ok(Registered::Refused(weak.code()));
+        }
+        if self
+            .durable
+            .get_user_by_username(username.as_str())
+            .await?
+            .is_some()
+        {
+            return Ok(Registered::Refused("username_taken"));
+        }
+        let password_hash = hash_password(account.password, PasswordHashParams::default())
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "password hashing failed");
+                AccountError::Hash
+            })?;
+        let now = self.clock.now();
+        let user = User {
+            id: uuid::Uuid::new_v4().to_string(),
+            username: username.as_str().to_owned(),
+            email: Some(email.clone()),
+            email_verified: false,
+            name: None,
+            picture: None,
+            disabled: false,
+            password_hash: Some(password_hash.clone()),
+            metadata: Default::default(),
+            roles: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        };
+        let Ok(minter) = self.minter() else {
+            return match self.durable.create_user(&user).await {
+                Ok(()) => {
+                    tracing::info!(subject = %user.id, "a user registered");
+                    Ok(Registered::Created(Box::new(user)))
+                }
+                Err(StoreError::Conflict) => Ok(Registered::Refused("username_taken")),
+                Err(e) => Err(e.into()),
+            };
+        };
+        let purpose = LinkPurpose::Registration {
+            username: user.username.clone(),
+            email: email.clone(),
+            password_hash,
+        };
+        minter
+            .send_verification_link(&user, purpose, language, challenge)
+            .await?;
+        Ok(Registered::VerificationSent)
+    }
+
     /// The user and record behind a live link, without using it.
     pub async fn inspect_link(&self, token: &str) -> Result<LinkTarget, AccountError> {
         let keys = self.link_keys();
@@ -289,6 +410,28 @@ impl TokenService {
             .get(Namespace::AccountLink, &keys.hash(token))
             .await?
             .ok_or(AccountError::DeadLink)?;
+        if let LinkPurpose::Registration {
+            username, email, ..
+        } = &link.purpose
+        {
+            // The account does not exist yet; this is who it will be.
+            let now = self.clock.now();
+            let user = User {
+                id: link.subject.clone(),
+                username: username.clone(),
+                email: Some(email.clone()),
+                email_verified: false,
+                name: None,
+                picture: None,
+                disabled: false,
+                password_hash: None,
+                metadata: Default::default(),
+                roles: Vec::new(),
+                created_at: now,
+                updated_at: now,
+            };
+            return Ok(LinkTarget { user, link });
+        }
         let user = self
             .durable
             .get_user(&link.subject)
@@ -382,6 +525,11 @@ impl TokenService {
     /// Uses an email-verification link.
     pub async fn verify_email(&self, token: &str) -> Result<(User, Option<String>), AccountError> {
         let target = self.inspect_link(token).await?;
+        if let LinkPurpose::Registration { password_hash, .. } = &target.link.purpose {
+            return self
+                .complete_registration(token, target.user, password_hash.clone())
+                .await;
+        }
         let LinkPurpose::EmailVerification { email } = &target.link.purpose else {
             return Err(AccountError::DeadLink);
         };
@@ -496,6 +644,48 @@ impl LinkMinter {
     }
 }
 
+impl TokenService {
+    /// Creates a self-registered account whose link was just used: the address is confirmed.
+    async fn complete_registration(
+        &self,
+        token: &str,
+        pending: User,
+        password_hash: String,
+    ) -> Result<(User, Option<String>), AccountError> {
+        let id = self.link_keys().hash(token);
+        let records = Records::new(self.short_lived.as_ref());
+        let Some(link) = records
+            .take::<AccountLink>(Namespace::AccountLink, &id)
+            .await?
+        else {
+            return Err(AccountError::DeadLink);
+        };
+        let now = self.clock.now();
+        let user = User {
+            email_verified: true,
+            password_hash: Some(password_hash),
+            created_at: now,
+            updated_at: now,
+            ..pending
+        };
+        match self.durable.create_user(&user).await {
+            Ok(()) => {
+                tracing::info!(subject = %user.id, "a user registered and confirmed their address");
+                Ok((user, link.challenge))
+            }
+            // Someone else took the name meanwhile: this link can never succeed.
+            Err(StoreError::Conflict) => Err(AccountError::UsernameTaken),
+            Err(e) => {
+                let ttl = gatehouse_core::account_recovery::EMAIL_VERIFICATION_TTL;
+                if let Err(e) = records.put(Namespace::AccountLink, &id, &link, ttl).await {
+                    tracing::warn!(error = %e, "giving a registration link back after a failure failed");
+                }
+                Err(e.into())
+            }
+        }
+    }
+}
+
 impl LinkMinter {
     async fn send_verification(
         &self,
@@ -504,14 +694,30 @@ impl LinkMinter {
         language: &str,
         challenge: Option<String>,
     ) -> Result<(), AccountError> {
+        let purpose = LinkPurpose::EmailVerification {
+            email: email.to_owned(),
+        };
+        self.send_verification_link(user, purpose, language, challenge)
+            .await
+    }
+
+    /// Stores a link for `purpose` (a verification or a registration) and mails it to
+    /// `user`'s address.
+    async fn send_verification_link(
+        &self,
+        user: &User,
+        purpose: LinkPurpose,
+        language: &str,
+        challenge: Option<String>,
+    ) -> Result<(), AccountError> {
+        let email = user.email.clone().ok_or(AccountError::NoEmail)?;
+        let email = email.as_str();
         let ttl = gatehouse_core::account_recovery::EMAIL_VERIFICATION_TTL;
         let token = random_token(LINK_TOKEN_BYTES);
         let id = self.links.hash(&token);
         let link = AccountLink {
             subject: user.id.clone(),
-            purpose: LinkPurpose::EmailVerification {
-                email: email.to_owned(),
-            },
+            purpose,
             challenge,
             issued_at: self.now,
         };

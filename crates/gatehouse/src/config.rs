@@ -89,6 +89,7 @@ pub const KEYS: &[&str] = &[
     "mail_from",
     "ttl_password_reset",
     "reset_ends_sessions",
+    "self_registration",
 ];
 
 /// Environment variables read by the CLI rather than the server; accepted, not configuration.
@@ -351,6 +352,9 @@ pub struct Config {
     /// A password reset ends every login session, refresh-token family and access token of the
     /// user.
     pub reset_ends_sessions: bool,
+    /// People may create their own accounts ("Create an account" on the login page); with mail,
+    /// an account exists once its address is confirmed.
+    pub self_registration: bool,
     /// Where each setting came from; not a setting itself.
     #[serde(skip)]
     pub origins: Origins,
@@ -431,6 +435,7 @@ impl Default for Config {
             mail_from: None,
             ttl_password_reset: gatehouse_core::account_recovery::DEFAULT_PASSWORD_RESET_TTL,
             reset_ends_sessions: true,
+            self_registration: false,
             origins: Origins::default(),
         }
     }

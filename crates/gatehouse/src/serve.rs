@@ -345,6 +345,7 @@ fn account_settings(config: &Config) -> anyhow::Result<gatehouse_token::accounts
         mailer,
         ttl_password_reset: config.ttl_password_reset,
         reset_ends_sessions: config.reset_ends_sessions,
+        self_registration: config.self_registration,
     })
 }
 

@@ -16,6 +16,8 @@ pub struct AccountSettings {
     /// Mail can be sent: "Forgot password?" is offered.
     pub mail_enabled: bool,
     pub password_reset_ttl: Duration,
+    /// People may create their own accounts: "Create account" is offered.
+    pub self_registration: bool,
 }
 
 /// What a mailed link is for.
@@ -37,8 +39,10 @@ pub struct LinkTarget {
 /// The answers of the link RPCs the pages tell apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountCallError {
-    /// Unknown, used, expired, or no longer applies.
+    /// Unknown, used, expired, or no longer applies (or self-registration is off).
     DeadLink,
+    /// A self-registration's username was taken before its link was used.
+    UsernameTaken,
     /// No mail can be sent.
     MailOff,
     Other(OAuthError),
@@ -48,8 +52,21 @@ fn account_error(status: &Status) -> AccountCallError {
     match status.code() {
         Code::NotFound => AccountCallError::DeadLink,
         Code::FailedPrecondition => AccountCallError::MailOff,
+        Code::AlreadyExists => AccountCallError::UsernameTaken,
         _ => AccountCallError::Other(super::error(status.clone())),
     }
+}
+
+/// How a self-registration ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registration {
+    /// The account exists and can sign in now (no mail configured).
+    Created,
+    /// A confirmation link was mailed.
+    VerificationSent,
+    /// Refused: `username_taken`, `invalid_username`, `invalid_email` or a weak-password code.
+    Refused(String),
+    TooMany(Duration),
 }
 
 /// How using a reset link ended.
@@ -78,6 +95,7 @@ impl TokenServiceClient {
         Ok(AccountSettings {
             mail_enabled: answer.mail_enabled,
             password_reset_ttl: Duration::from_secs(answer.password_reset_ttl_seconds),
+            self_registration: answer.self_registration,
         })
     }
 
@@ -170,5 +188,38 @@ impl TokenServiceClient {
             .await
             .map_err(|s| account_error(&s))?;
         Ok((answer.email, non_empty(answer.challenge)))
+    }
+
+    /// Self-registration: `password` as typed; the token service checks everything.
+    pub async fn register_user(
+        &self,
+        username: &str,
+        email: &str,
+        password: &SecretString,
+        client_ip: &str,
+        language: &str,
+        challenge: Option<&str>,
+    ) -> Result<Registration, AccountCallError> {
+        let message = pb::RegisterUserRequest {
+            username: username.to_owned(),
+            email: email.to_owned(),
+            password: password.expose().to_owned(),
+            client_ip: client_ip.to_owned(),
+            language: language.to_owned(),
+            challenge: challenge.map(str::to_owned),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move { c.register_user(r).await })
+            .await
+            .map_err(|s| account_error(&s))?;
+        Ok(if answer.retry_after_seconds > 0 {
+            Registration::TooMany(Duration::from_secs(answer.retry_after_seconds))
+        } else if !answer.refused.is_empty() {
+            Registration::Refused(answer.refused)
+        } else if answer.verification_sent {
+            Registration::VerificationSent
+        } else {
+            Registration::Created
+        })
     }
 }

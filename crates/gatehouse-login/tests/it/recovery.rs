@@ -484,3 +484,235 @@ async fn a_verification_link_confirms_the_address_by_a_button_not_by_being_opene
         wrong.assert_page(StatusCode::GONE, &ui.name);
     }
 }
+
+/// UIs with self-registration on, mailing through `sink` (or not mailing at all).
+async fn registering_uis(sink: Option<&SmtpSink>) -> Vec<Ui> {
+    let mailer = sink.map(mailer);
+    uis_with_token(move |s| {
+        s.accounts.self_registration = true;
+        s.accounts.mailer = mailer.clone();
+    })
+    .await
+}
+
+async fn register(
+    b: &mut Browser<'_>,
+    from: &str,
+    username: &str,
+    email: &str,
+    password: &str,
+) -> Page {
+    let page = b.get(from).await;
+    page.assert_page(StatusCode::OK, b.name());
+    let mut form = vec![
+        ("csrf_token", page.form_field("register-form", "csrf_token")),
+        ("username", username.to_owned()),
+        ("email", email.to_owned()),
+        ("new_password", password.to_owned()),
+        ("confirm_password", password.to_owned()),
+    ];
+    if page.body.contains("name=\"challenge\"") {
+        form.push(("challenge", page.form_field("register-form", "challenge")));
+    }
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    b.post("/ui/register", &form).await
+}
+
+#[tokio::test]
+async fn self_registration_is_off_unless_configured() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        let login = b.get("/ui/login").await;
+        assert!(!login.body.contains("create-account"), "{}", login.body);
+        assert_eq!(b.get("/ui/register").await.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            b.post("/ui/register", &[("username", "eve")]).await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_registered_account_exists_only_once_its_address_is_confirmed_and_the_request_goes_on() {
+    let sink = SmtpSink::start().await;
+    for (n, ui) in registering_uis(Some(&sink)).await.into_iter().enumerate() {
+        let mut b = ui.browser_from("198.51.100.40:40000");
+        let login = b.start(&cli_authorize(SEED_SCOPE, &[])).await;
+        let challenge = login.field("challenge");
+        let create = format!("/ui/register?challenge={challenge}");
+        assert!(
+            login.body.contains(&format!("href=\"{create}\"")),
+            "{}",
+            login.body
+        );
+
+        // Refusals say why and store nothing.
+        for (username, email, password, why) in [
+            (
+                "alice",
+                "x@example.com",
+                "a fine passphrase",
+                "username is taken",
+            ),
+            (
+                "has space",
+                "x@example.com",
+                "a fine passphrase",
+                "no spaces",
+            ),
+            ("erin", "not-an-address", "a fine passphrase", "valid email"),
+            ("erin", "erin@example.com", "baseball", "most commonly used"),
+        ] {
+            let page = register(&mut b, &create, username, email, password).await;
+            page.assert_page(StatusCode::UNPROCESSABLE_ENTITY, &ui.name);
+            assert!(page.body.contains(why), "{username}: {}", page.body);
+        }
+        assert!(
+            ui.store()
+                .get_user_by_username("erin")
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        let sent = register(
+            &mut b,
+            &create,
+            "erin",
+            "erin@example.com",
+            "erins own passphrase",
+        )
+        .await;
+        sent.assert_page(StatusCode::OK, &ui.name);
+        assert!(
+            sent.body.contains("id=\"registration-sent\""),
+            "{}",
+            sent.body
+        );
+        // Not before the address is confirmed.
+        assert!(
+            ui.store()
+                .get_user_by_username("erin")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let mut other = ui.browser();
+        let page = other.get("/ui/login").await;
+        other
+            .login(&page, "erin", "erins own passphrase", false)
+            .await
+            .assert_page(StatusCode::UNAUTHORIZED, &ui.name);
+
+        let mail = sink
+            .wait_for("erin@example.com", n + 1)
+            .await
+            .pop()
+            .unwrap();
+        let link = mail.link("/ui/verify-email?token=").unwrap();
+        let page = b.get(&local(&link)).await;
+        page.assert_page(StatusCode::OK, &ui.name);
+        let done = b
+            .post(
+                "/ui/verify-email",
+                &[
+                    (
+                        "csrf_token",
+                        page.form_field("verify-form", "csrf_token").as_str(),
+                    ),
+                    ("token", page.form_field("verify-form", "token").as_str()),
+                ],
+            )
+            .await;
+        done.assert_page(StatusCode::OK, &ui.name);
+        let erin = ui
+            .store()
+            .get_user_by_username("erin")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(erin.email_verified);
+        assert!(erin.roles.is_empty());
+        // "Continue" leads back to the sign-in of the request in progress.
+        assert!(
+            done.body
+                .contains(&format!("href=\"/ui/login?challenge={challenge}\"")),
+            "{}",
+            done.body
+        );
+        let page = b.get(&format!("/ui/login?challenge={challenge}")).await;
+        let after = b.login(&page, "erin", "erins own passphrase", false).await;
+        assert!(
+            after.location().starts_with("/ui/consent?challenge="),
+            "{}",
+            after.location()
+        );
+
+        // The link worked once.
+        b.get(&local(&link))
+            .await
+            .assert_page(StatusCode::GONE, &ui.name);
+    }
+}
+
+#[tokio::test]
+async fn without_mail_a_registered_account_signs_in_at_once_and_registrations_are_limited_per_ip() {
+    for ui in registering_uis(None).await {
+        let mut b = ui.browser_from("198.51.100.41:40000");
+        let created = register(
+            &mut b,
+            "/ui/register",
+            "frank",
+            "frank@example.com",
+            "franks passphrase",
+        )
+        .await;
+        created.assert_page(StatusCode::CREATED, &ui.name);
+        let frank = ui
+            .store()
+            .get_user_by_username("frank")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            !frank.email_verified,
+            "no mail: the address is not confirmed"
+        );
+        let page = b.get("/ui/login").await;
+        assert_eq!(
+            b.login(&page, "frank", "franks passphrase", false)
+                .await
+                .location(),
+            "/account/apps"
+        );
+        // Ten an hour from one address, then "try later".
+        let mut bot = ui.browser_from("203.0.113.50:40000");
+        for i in 0..10 {
+            register(
+                &mut bot,
+                "/ui/register",
+                &format!("bot{i}"),
+                "bot@example.com",
+                "a bot passphrase",
+            )
+            .await
+            .assert_page(StatusCode::CREATED, &ui.name);
+        }
+        let limited = register(
+            &mut bot,
+            "/ui/register",
+            "bot10",
+            "bot@example.com",
+            "a bot passphrase",
+        )
+        .await;
+        limited.assert_page(StatusCode::TOO_MANY_REQUESTS, &ui.name);
+        assert!(
+            ui.store()
+                .get_user_by_username("bot10")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}

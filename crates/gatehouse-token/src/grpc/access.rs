@@ -7,7 +7,7 @@
 //!
 //! | role | may call |
 //! |---|---|
-//! | `login` | GetServerInfo and the login UI's RPCs (ValidateAuthorizationRequest … ValidateLogoutRequest, LookupDeviceAuthorization, CompleteDeviceAuthorization, the partner portal's GetPartnerSettings … GetLogo, and the account pages' GetAccountSettings … VerifyEmail) |
+//! | `login` | GetServerInfo and the login UI's RPCs (ValidateAuthorizationRequest … ValidateLogoutRequest, LookupDeviceAuthorization, CompleteDeviceAuthorization, the partner portal's GetPartnerSettings … GetLogo, and the account pages' GetAccountSettings … RegisterUser) |
 //! | `resource-server` | GetServerInfo, Introspect |
 //!
 //! Anything else is `PERMISSION_DENIED`, including an RPC added later and not given to a role, and
@@ -87,6 +87,7 @@ impl Role {
                     | "InspectAccountLink"
                     | "ResetPassword"
                     | "VerifyEmail"
+                    | "RegisterUser"
             ),
             Self::ResourceServer => matches!(method, "GetServerInfo" | "Introspect"),
         }

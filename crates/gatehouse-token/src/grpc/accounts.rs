@@ -12,7 +12,7 @@ use gatehouse_proto::token::v1 as pb;
 use tonic::{Code, Status};
 
 use super::TokenGrpc;
-use crate::accounts::{AccountError, ResetOutcome, ResetRequested};
+use crate::accounts::{AccountError, NewAccount, Registered, ResetOutcome, ResetRequested};
 
 fn status(error: AccountError) -> Status {
     let code = match &error {
@@ -20,7 +20,8 @@ fn status(error: AccountError) -> Status {
             Some(Code::FailedPrecondition)
         }
         AccountError::Mail(_) => Some(Code::Unavailable),
-        AccountError::DeadLink => Some(Code::NotFound),
+        AccountError::DeadLink | AccountError::RegistrationOff => Some(Code::NotFound),
+        AccountError::UsernameTaken => Some(Code::AlreadyExists),
         AccountError::Hash | AccountError::Store(_) => None,
     };
     let oauth = error.into_oauth();
@@ -36,6 +37,7 @@ impl TokenGrpc {
         pb::GetAccountSettingsResponse {
             mail_enabled: settings.mailer.is_some(),
             password_reset_ttl_seconds: settings.ttl_password_reset.as_secs(),
+            self_registration: settings.self_registration,
         }
     }
 
@@ -82,7 +84,9 @@ impl TokenGrpc {
             username: target.user.username,
             purpose: match target.link.purpose {
                 LinkPurpose::PasswordReset { .. } => "password_reset",
-                LinkPurpose::EmailVerification { .. } => "email_verification",
+                LinkPurpose::EmailVerification { .. } | LinkPurpose::Registration { .. } => {
+                    "email_verification"
+                }
             }
             .to_owned(),
             challenge: target.link.challenge,
@@ -126,5 +130,40 @@ impl TokenGrpc {
             email: user.email.unwrap_or_default(),
             challenge,
         })
+    }
+
+    pub(super) async fn account_register_user(
+        &self,
+        request: pb::RegisterUserRequest,
+        peer: Option<String>,
+    ) -> Result<pb::RegisterUserResponse, Status> {
+        let client_ip = Some(request.client_ip)
+            .filter(|ip| !ip.is_empty())
+            .or(peer)
+            .unwrap_or_default();
+        let answer = self
+            .service
+            .register_user(
+                NewAccount {
+                    username: request.username,
+                    email: request.email,
+                    password: SecretString::new(request.password),
+                },
+                &client_ip,
+                &request.language,
+                request.challenge.filter(|c| !c.is_empty()),
+            )
+            .await
+            .map_err(status)?;
+        let mut response = pb::RegisterUserResponse::default();
+        match answer {
+            Registered::Created(user) => response.subject = user.id,
+            Registered::VerificationSent => response.verification_sent = true,
+            Registered::Refused(code) => code.clone_into(&mut response.refused),
+            Registered::TooMany { retry_after } => {
+                response.retry_after_seconds = retry_after.as_secs().max(1);
+            }
+        }
+        Ok(response)
     }
 }

@@ -605,6 +605,16 @@ impl TokenServiceRpc for TokenGrpc {
             .map(Response::new)
     }
 
+    async fn register_user(
+        &self,
+        request: Request<pb::RegisterUserRequest>,
+    ) -> Result<Response<pb::RegisterUserResponse>, Status> {
+        let peer = request.remote_addr().map(|a| a.ip().to_string());
+        self.account_register_user(request.into_inner(), peer)
+            .await
+            .map(Response::new)
+    }
+
     async fn verify_email(
         &self,
         request: Request<pb::VerifyEmailRequest>,

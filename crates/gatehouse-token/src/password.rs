@@ -295,12 +295,7 @@ pub async fn verify_password(password: SecretString, phc: String) -> Result<bool
     let format = parse_password_hash(&phc).map_err(|_| PasswordError::MalformedHash)?;
     let mut slot = hashing_slot().await?;
     tokio::task::spawn_blocking(move || {
-        verify_blocking(
-            password.expose().as_bytes(),
-            &phc,
-            format,
-            &mut slot.memory,
-        )
+        verify_blocking(password.expose().as_bytes(), &phc, format, &mut slot.memory)
     })
     .await
     .map_err(|_| PasswordError::Task)?
@@ -360,8 +355,8 @@ fn verify_argon2(
     memory: &mut Vec<Block>,
 ) -> Result<bool, PasswordError> {
     let parsed = PasswordHash::new(phc).map_err(|_| PasswordError::MalformedHash)?;
-    let algorithm = Algorithm::try_from(parsed.algorithm.as_str())
-        .map_err(|_| PasswordError::MalformedHash)?;
+    let algorithm =
+        Algorithm::try_from(parsed.algorithm.as_str()).map_err(|_| PasswordError::MalformedHash)?;
     let version = parsed
         .version
         .map(Version::try_from)
@@ -533,9 +528,12 @@ mod tests {
     /// the reused-memory path must agree with.
     fn reference_hash(password: &str, algorithm: Algorithm, params: PasswordHashParams) -> String {
         use argon2::PasswordHasher as _;
-        let Ok(argon2_params) =
-            Params::new(params.memory_kib, params.iterations, params.parallelism, None)
-        else {
+        let Ok(argon2_params) = Params::new(
+            params.memory_kib,
+            params.iterations,
+            params.parallelism,
+            None,
+        ) else {
             panic!("{params:?}")
         };
         let hash = Argon2::new(algorithm, Version::V0x13, argon2_params)
@@ -647,11 +645,17 @@ mod tests {
             assert!(reference_verifies("pw-12345", &hash), "m={kib}: {hash}");
             let reference = reference_hash("pw-12345", Algorithm::Argon2id, p);
             assert!(
-                matches!(verify_argon2(b"pw-12345", &reference, &mut memory), Ok(true)),
+                matches!(
+                    verify_argon2(b"pw-12345", &reference, &mut memory),
+                    Ok(true)
+                ),
                 "m={kib}"
             );
             assert!(
-                matches!(verify_argon2(b"pw-1234", &reference, &mut memory), Ok(false)),
+                matches!(
+                    verify_argon2(b"pw-1234", &reference, &mut memory),
+                    Ok(false)
+                ),
                 "m={kib}"
             );
             assert_eq!(memory.len(), largest, "m={kib}");
@@ -691,9 +695,10 @@ mod tests {
         // The buffer nobody used for two periods is gone; the busy one is still kept.
         assert_eq!(pool.state().buffers.len(), 1);
         tokio::time::sleep(KEPT_WHILE_IDLE * 3).await;
-        let state = pool.state();
-        assert!(state.buffers.is_empty() && !state.trimming);
-        drop(state);
+        {
+            let state = pool.state();
+            assert!(state.buffers.is_empty() && !state.trimming);
+        }
         pool.give_back(vec![Block::new(); 64]);
         assert!(pool.state().trimming);
         tokio::time::sleep(KEPT_WHILE_IDLE * 3).await;

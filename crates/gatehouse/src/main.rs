@@ -225,11 +225,13 @@ impl Overrides {
 /// Makes glibc serve every allocation of 4 MiB or more with its own `mmap`, given back to the
 /// kernel on `free`.
 ///
-/// Each password verification allocates one argon2 block of `memory_kib` (19 MiB by default)
-/// and frees it some 40 ms later. glibc's default threshold is dynamic: after the first such
-/// block is freed it rises to 19 MiB, so later blocks come from per-thread arena heaps, which
+/// Password verifications used to allocate one argon2 block of `memory_kib` (19 MiB by default)
+/// each and free it some 40 ms later. glibc's default threshold is dynamic: after the first such
+/// block is freed it rises to 19 MiB, so later blocks came from per-thread arena heaps, which
 /// fragment and are kept. A login storm then left the process at 330 MB (the same binary with
-/// this threshold fixed: 42 MB, back to 23 MB when idle). Setting the threshold explicitly also
+/// this threshold fixed: 42 MB, back to 23 MB when idle). argon2 memory is now kept per hashing
+/// slot (`gatehouse_token::password`), but an imported hash's larger memory cost is still
+/// allocated per verification, as are other large buffers. Setting the threshold explicitly also
 /// turns off its growth. Other C libraries and allocators do not need this.
 fn return_large_blocks_to_the_os() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -41,6 +41,7 @@ async fn password_reset_and_registration_in_headless_chromium() {
             "dora",
             "--email",
             "dora@example.com",
+            "--email-verified",
             "--password-stdin",
         ],
         Some("doras first password\n"),

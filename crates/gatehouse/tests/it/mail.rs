@@ -13,7 +13,8 @@ use crate::gatehouse;
 
 const NEW_PASSWORD: &str = "the new passphrase of dora";
 
-/// Dora, with a password and an address, created through the CLI.
+/// Dora, with a password and a verified address (so no confirmation mail), created through the
+/// CLI.
 fn create_dora(server: &Server) {
     server.admin_cli(
         &[
@@ -23,6 +24,7 @@ fn create_dora(server: &Server) {
             "dora",
             "--email",
             "dora@example.com",
+            "--email-verified",
             "--password-stdin",
         ],
         Some("doras first password\n"),

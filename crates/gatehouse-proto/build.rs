@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 /// Messages that carry a password, a bearer token or a code. Their `Debug` is written by hand
 /// (`src/redact.rs`) and prints `[redacted]` instead, so a stray `{:?}` cannot leak them.
-const REDACTED_DEBUG: [&str; 13] = [
+const REDACTED_DEBUG: [&str; 18] = [
     ".gatehouse.token.v1.AuthorizationParams",
     ".gatehouse.token.v1.AuthenticateUserRequest",
     ".gatehouse.token.v1.IssueAuthorizationCodeResponse",
@@ -21,6 +21,11 @@ const REDACTED_DEBUG: [&str; 13] = [
     ".gatehouse.token.v1.RotateClientSecretResponse",
     ".gatehouse.token.v1.PutLogoRequest",
     ".gatehouse.token.v1.GetLogoResponse",
+    ".gatehouse.token.v1.BeginTotpEnrolmentResponse",
+    ".gatehouse.token.v1.ConfirmTotpEnrolmentRequest",
+    ".gatehouse.token.v1.ConfirmTotpEnrolmentResponse",
+    ".gatehouse.token.v1.VerifySecondFactorRequest",
+    ".gatehouse.token.v1.RegenerateRecoveryCodesResponse",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

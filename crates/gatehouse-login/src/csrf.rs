@@ -23,6 +23,10 @@ pub enum Purpose {
     PortalApp,
     PortalReveal,
     PortalRotate,
+    /// The second-factor step of a sign-in (a code, or enrolment at sign-in).
+    SecondFactor,
+    /// The account's security page (TOTP enrolment, removal, new recovery codes).
+    Security,
 }
 
 impl Purpose {
@@ -37,6 +41,8 @@ impl Purpose {
             Self::PortalApp => "portal-app",
             Self::PortalReveal => "portal-reveal",
             Self::PortalRotate => "portal-rotate",
+            Self::SecondFactor => "second-factor",
+            Self::Security => "security",
         }
     }
 }

@@ -141,6 +141,7 @@ pub async fn submit(
             subject: found.session.subject.clone(),
             auth_time: found.session.auth_time,
             sid: found.session.sid.clone(),
+            amr: found.session.methods(),
         });
     }
     let next = if session.is_some() {

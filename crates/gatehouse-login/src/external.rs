@@ -382,6 +382,7 @@ async fn after_login(
                     now,
                     Some(remembered),
                     ext.session_id.clone(),
+                    login.amr.clone(),
                 )
                 .await
             {
@@ -398,6 +399,7 @@ async fn after_login(
         subject: login.subject.clone(),
         auth_time,
         sid,
+        amr: login.amr.clone(),
     });
     let needed = match consent_needed(state, &challenge, &login.subject).await {
         Ok(needed) => needed,

@@ -86,6 +86,11 @@ const POSTGRES: &[Embedded] = &[
         description: "client usage",
         sql: include_str!("../../../migrations/postgres/0013_client_usage.sql"),
     },
+    Embedded {
+        version: 14,
+        description: "user factors",
+        sql: include_str!("../../../migrations/postgres/0014_user_factors.sql"),
+    },
 ];
 
 const SQLITE: &[Embedded] = &[
@@ -153,6 +158,11 @@ const SQLITE: &[Embedded] = &[
         version: 13,
         description: "client usage",
         sql: include_str!("../../../migrations/sqlite/0013_client_usage.sql"),
+    },
+    Embedded {
+        version: 14,
+        description: "user factors",
+        sql: include_str!("../../../migrations/sqlite/0014_user_factors.sql"),
     },
 ];
 

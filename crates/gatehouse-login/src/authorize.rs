@@ -399,8 +399,10 @@ pub(crate) async fn issue_code_for(
             granted,
             auth.auth_time,
             Some(&auth.sid),
-            extra.unwrap_or(&ExtraClaims::default()),
-            &auth.amr,
+            &ExtraClaims {
+                amr: auth.amr.clone(),
+                ..extra.cloned().unwrap_or_default()
+            },
         )
         .await;
     match issued {

@@ -116,11 +116,13 @@ impl AuthorizationContext {
 }
 
 /// Claims an external consent app adds to the tokens of one authorization (Hydra's
-/// `session.id_token` and `session.access_token`).
+/// `session.id_token` and `session.access_token`), and the methods of the sign-in (the ID
+/// token's `amr`; empty: a password).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExtraClaims {
     pub id_token: Option<serde_json::Map<String, serde_json::Value>>,
     pub access_token: Option<serde_json::Map<String, serde_json::Value>>,
+    pub amr: Vec<String>,
 }
 
 /// The answer to a sign-in attempt.
@@ -599,7 +601,6 @@ impl TokenServiceClient {
             auth_time,
             session_id,
             &ExtraClaims::default(),
-            &[],
         )
         .await
     }
@@ -614,7 +615,6 @@ impl TokenServiceClient {
         auth_time: i64,
         session_id: Option<&str>,
         extra: &ExtraClaims,
-        amr: &[String],
     ) -> Result<SecretString, OAuthError> {
         let json = |claims: &Option<serde_json::Map<String, serde_json::Value>>| {
             claims
@@ -630,7 +630,7 @@ impl TokenServiceClient {
             session_id: session_id.map(str::to_owned),
             id_token_claims: json(&extra.id_token),
             access_token_claims: json(&extra.access_token),
-            amr: amr.to_vec(),
+            amr: extra.amr.clone(),
         };
         let answer = self
             .call(message, |mut c, r| async move {

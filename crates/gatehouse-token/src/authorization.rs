@@ -289,7 +289,11 @@ impl TokenService {
         let disabled = matches && user.as_ref().is_some_and(|u| u.disabled);
         match user.filter(|u| matches && !u.disabled) {
             Some(mut user) => {
-                if let Err(e) = limits.record_success(username).await {
+                // With a second factor the sign-in is not over: only an accepted code resets the
+                // count, or the password could be given again to reset the wrong codes' count.
+                if !self.has_second_factor(&user.id).await?
+                    && let Err(e) = limits.record_success(username).await
+                {
                     tracing::warn!(error = %e, "resetting the failed-login counter failed");
                 }
                 if let Some((password, old)) = rehash {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 /// Messages that carry a password, a bearer token or a code. Their `Debug` is written by hand
 /// (`src/redact.rs`) and prints `[redacted]` instead, so a stray `{:?}` cannot leak them.
-const REDACTED_DEBUG: [&str; 17] = [
+const REDACTED_DEBUG: [&str; 22] = [
     ".gatehouse.token.v1.AuthorizationParams",
     ".gatehouse.token.v1.AuthenticateUserRequest",
     ".gatehouse.token.v1.IssueAuthorizationCodeResponse",
@@ -25,6 +25,11 @@ const REDACTED_DEBUG: [&str; 17] = [
     ".gatehouse.token.v1.ResetPasswordRequest",
     ".gatehouse.token.v1.VerifyEmailRequest",
     ".gatehouse.token.v1.RegisterUserRequest",
+    ".gatehouse.token.v1.BeginTotpEnrolmentResponse",
+    ".gatehouse.token.v1.ConfirmTotpEnrolmentRequest",
+    ".gatehouse.token.v1.ConfirmTotpEnrolmentResponse",
+    ".gatehouse.token.v1.VerifySecondFactorRequest",
+    ".gatehouse.token.v1.RegenerateRecoveryCodesResponse",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -55,6 +55,10 @@ pub struct AuthorizationParams {
     /// OpenID Connect Core §5.5: the `claims` parameter's JSON text, parsed by [`validate`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<String>,
+    /// OpenID Connect Core §3.1.2.1: requested context classes, space-delimited
+    /// ([`crate::factor::ACR_MFA`] asks for a second factor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr_values: Option<String>,
 }
 
 impl AuthorizationParams {
@@ -86,6 +90,7 @@ impl AuthorizationParams {
                 .filter(|v| !v.is_empty())
                 .collect(),
             claims: get("claims"),
+            acr_values: get("acr_values"),
         }
     }
 }
@@ -130,6 +135,11 @@ pub struct ValidatedAuthorization {
     /// granted scopes, see [`crate::claims`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<ClaimsRequest>,
+    /// The sign-in must use a second factor: the request's `acr_values` ask for
+    /// [`crate::factor::ACR_MFA`], or the client has `require_mfa` (the token service adds
+    /// `GATEHOUSE_MFA=required`).
+    #[serde(default)]
+    pub mfa_required: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -374,6 +384,11 @@ pub fn validate(
         hinted_subject: None,
         resources,
         claims,
+        mfa_required: client.metadata.require_mfa
+            || params
+                .acr_values
+                .as_deref()
+                .is_some_and(crate::factor::acr_values_ask_for_mfa),
     })
 }
 

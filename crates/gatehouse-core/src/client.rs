@@ -249,6 +249,10 @@ pub struct ClientMetadata {
     /// request object (`request`, by value or pushed).
     #[serde(default, deserialize_with = "null_as_default")]
     pub require_signed_request_object: bool,
+    /// Every sign-in for this client must use a second factor (TOTP or a recovery code): its
+    /// codes are issued only for sessions whose `amr` has `mfa`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub require_mfa: bool,
     /// Switched off by an operator: the client gets nothing (no authorization request, no token,
     /// no introspection) until switched on again. Switching it off ended everything it held
     /// (its incarnation's cut-off); switching it on starts a new incarnation, so nothing ended
@@ -291,6 +295,7 @@ impl Default for ClientMetadata {
             allowed_resources: Vec::new(),
             dpop_bound_access_tokens: false,
             require_signed_request_object: false,
+            require_mfa: false,
             disabled: false,
             registration_access_token_hash: None,
         }

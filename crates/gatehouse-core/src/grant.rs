@@ -52,6 +52,10 @@ pub struct AuthorizationCodeRecord {
     /// Claims an external consent app added for the access token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_claims: Option<serde_json::Map<String, serde_json::Value>>,
+    /// RFC 8176 methods of the sign-in (the ID token's `amr`; its `acr` follows from them).
+    /// Empty in codes of older releases: a password.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 /// ID token claims an external consent app (`session.id_token`) may not set: the ones Gatehouse
@@ -181,6 +185,10 @@ pub struct AccessTokenRecord {
     /// reserved one): introspection shows them under `ext`. Absent when there are none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ext: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The context class of the sign-in the token came from (`None`: no sign-in, or minted by a
+    /// refresh), answered by introspection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
 }
 
 fn is_zero(v: &i64) -> bool {
@@ -435,6 +443,7 @@ mod tests {
             claims: None,
             id_token_claims: None,
             access_token_claims: None,
+            amr: Vec::new(),
         }
     }
 
@@ -600,6 +609,7 @@ mod tests {
             authorized_at_ms,
             dpop_jkt: None,
             ext: None,
+            acr: None,
         }
     }
 

@@ -14,6 +14,7 @@ pub mod clock;
 pub mod device;
 pub mod dpop;
 pub mod error;
+pub mod factor;
 pub mod grant;
 pub mod lockout;
 pub mod password_hash;

@@ -16,7 +16,7 @@ use gatehouse_core::error::{ErrorCode, OAuthError};
 use gatehouse_core::protocol::ResponseMode;
 use gatehouse_core::scope::ScopeSet;
 
-use crate::challenge::{Authenticated, Challenge, OriginalRequest};
+use crate::challenge::{Authenticated, Challenge, OriginalRequest, PendingSignIn};
 use crate::flow::{self, Next};
 use crate::form::Fields;
 use crate::i18n::Tr;
@@ -143,11 +143,22 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
             state.now(),
         ) && flow::session_matches_hint(request.hinted_subject.as_deref(), &found.session.subject)
     });
+    // A password-only session where this request needs a second factor steps up: the second
+    // factor is asked for, not the password again (with prompt=none: login_required).
+    let step_up = usable.as_ref().is_some_and(|found| {
+        request.mfa_required && !gatehouse_core::factor::is_multi_factor(&found.session.methods())
+    });
+    let (usable, step_up) = match (usable, step_up) {
+        (Some(found), true) if !request.prompt.none => (None, Some(found)),
+        (_, true) => (None, None),
+        (usable, false) => (usable, None),
+    };
     if let Some(found) = &usable {
         challenge.authenticated = Some(Authenticated {
             subject: found.session.subject.clone(),
             auth_time: found.session.auth_time,
             sid: found.session.sid.clone(),
+            amr: found.session.methods(),
         });
     }
     if let Some(external) = external {
@@ -200,6 +211,32 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
         if let Err(e) = challenges.remember_request(&id, &original).await {
             tracing::warn!(error = %e, "keeping the original authorization request failed");
         }
+    }
+    if let Some(found) = step_up
+        && next == Next::Login
+    {
+        let has_factor = match state.token().list_factors(&found.session.subject).await {
+            Ok((factors, _)) => !factors.is_empty(),
+            Err(e) => return state.failure_page(t, &e).into_response(),
+        };
+        let pending = PendingSignIn {
+            subject: found.session.subject.clone(),
+            browser: challenge.browser.clone(),
+            remember: found.session.remember,
+            challenge: Some(id),
+            return_to: None,
+            enrol: !has_factor,
+            factor_id: None,
+            verified: false,
+            sid: Some(found.session.sid.clone()),
+        };
+        return crate::second_factor::start(
+            state,
+            t,
+            &pending,
+            browser.set_cookie(state.cookies()),
+        )
+        .await;
     }
     SeeOther::to(format!("{}?challenge={id}", state.path(page)))
         .cookie(browser.set_cookie(state.cookies()))
@@ -362,7 +399,10 @@ pub(crate) async fn issue_code_for(
             granted,
             auth.auth_time,
             Some(&auth.sid),
-            extra.unwrap_or(&ExtraClaims::default()),
+            &ExtraClaims {
+                amr: auth.amr.clone(),
+                ..extra.cloned().unwrap_or_default()
+            },
         )
         .await;
     match issued {

@@ -23,6 +23,8 @@ const AUTHORIZATION: &str = "authz.";
 const LOGOUT: &str = "logout.";
 /// Key prefix inside [`Namespace::Challenge`] for the original requests of challenges.
 const RESTART: &str = "restart.";
+/// Key prefix inside [`Namespace::Challenge`] for sign-ins waiting for their second factor.
+const SECOND_FACTOR: &str = "mfa.";
 /// Key prefix inside [`Namespace::Challenge`] for the verifiers of an external app's answers
 /// (`login_verifier`, `consent_verifier`, `logout_verifier`), under their keyed hashes.
 const VERIFIER: &str = "verifier.";
@@ -54,6 +56,9 @@ pub struct Authenticated {
     pub subject: String,
     pub auth_time: i64,
     pub sid: String,
+    /// RFC 8176 methods of the sign-in (empty in challenges of older releases: a password).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 impl Challenge {
@@ -93,6 +98,31 @@ pub struct LogoutChallenge {
     pub sid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_url: Option<String>,
+}
+
+/// A sign-in whose password was right (or a session that must step up), waiting for its second
+/// factor: nothing is signed in until the code is accepted. Bound to the browser that gave the
+/// password, like a challenge, and taken (single use) when the sign-in completes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingSignIn {
+    pub subject: String,
+    /// Keyed hash of the browser cookie of the browser that gave the password.
+    pub browser: String,
+    pub remember: bool,
+    /// The authorization request to continue with, if any.
+    pub challenge: Option<String>,
+    /// The portal page to return to (no challenge).
+    pub return_to: Option<String>,
+    /// The user has no factor and must enrol one first (`GATEHOUSE_MFA=required`, the client's
+    /// `require_mfa` or `acr_values`).
+    pub enrol: bool,
+    /// The enrolment in progress, once its secret was shown.
+    pub factor_id: Option<String>,
+    /// The enrolment was confirmed: the recovery codes were shown, and the next step completes
+    /// the sign-in.
+    pub verified: bool,
+    /// A step-up of a live session keeps its session id.
+    pub sid: Option<String>,
 }
 
 /// The authorization request a challenge came from, kept beyond the challenge so its expired page
@@ -198,6 +228,60 @@ impl Challenges<'_> {
             .get(Namespace::Challenge, &key(RESTART, id))
             .await?;
         Ok(found.filter(|r| self.bound_to(&r.browser, browser)))
+    }
+
+    /// Stores a new pending sign-in; answers its id.
+    pub async fn create_pending(&self, pending: &PendingSignIn) -> StoreResult<String> {
+        let id = random_token(32);
+        self.save_pending(&id, pending).await?;
+        Ok(id)
+    }
+
+    /// Replaces the pending sign-in stored under `id`.
+    pub async fn save_pending(&self, id: &str, pending: &PendingSignIn) -> StoreResult<()> {
+        Records::new(self.store)
+            .put(
+                Namespace::Challenge,
+                &key(SECOND_FACTOR, id),
+                pending,
+                self.ttl,
+            )
+            .await
+    }
+
+    /// The pending sign-in `id`, when it is this browser's.
+    pub async fn load_pending(
+        &self,
+        id: &str,
+        browser: Option<&Browser>,
+    ) -> StoreResult<Option<PendingSignIn>> {
+        if !cookies::is_token(id) {
+            return Ok(None);
+        }
+        let found: Option<PendingSignIn> = Records::new(self.store)
+            .get(Namespace::Challenge, &key(SECOND_FACTOR, id))
+            .await?;
+        Ok(found.filter(|p| self.bound_to(&p.browser, browser)))
+    }
+
+    /// Takes the pending sign-in `id` (single use), when it is this browser's: of concurrent
+    /// takers only one gets it.
+    pub async fn take_pending(
+        &self,
+        id: &str,
+        browser: Option<&Browser>,
+    ) -> StoreResult<Option<PendingSignIn>> {
+        if !cookies::is_token(id) {
+            return Ok(None);
+        }
+        // Checked before taking: another browser's attempt must not spend this one's sign-in.
+        if self.load_pending(id, browser).await?.is_none() {
+            return Ok(None);
+        }
+        let taken: Option<PendingSignIn> = Records::new(self.store)
+            .take(Namespace::Challenge, &key(SECOND_FACTOR, id))
+            .await?;
+        Ok(taken.filter(|p| self.bound_to(&p.browser, browser)))
     }
 
     pub async fn create_logout(&self, logout: &LogoutChallenge) -> StoreResult<String> {

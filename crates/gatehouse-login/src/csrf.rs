@@ -28,6 +28,10 @@ pub enum Purpose {
     ResetPassword,
     VerifyEmail,
     Register,
+    /// The second-factor step of a sign-in (a code, or enrolment at sign-in).
+    SecondFactor,
+    /// The account's security page (TOTP enrolment, removal, new recovery codes).
+    Security,
 }
 
 impl Purpose {
@@ -46,6 +50,8 @@ impl Purpose {
             Self::ResetPassword => "reset-password",
             Self::VerifyEmail => "verify-email",
             Self::Register => "register",
+            Self::SecondFactor => "second-factor",
+            Self::Security => "security",
         }
     }
 }

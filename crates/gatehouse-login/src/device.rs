@@ -133,7 +133,12 @@ pub async fn submit(
     let mut challenge = Challenge::new(*context, state.challenges().browser_hash(&browser));
     challenge.device = Some(device_id);
     let session = match state.sessions().load(&headers).await {
-        Ok(found) => found,
+        // A password-only session does not answer a request that needs a second factor: the
+        // user signs in again, with it.
+        Ok(found) => found.filter(|f| {
+            !challenge.request.mfa_required
+                || gatehouse_core::factor::is_multi_factor(&f.session.methods())
+        }),
         Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
     };
     if let Some(found) = &session {
@@ -141,6 +146,7 @@ pub async fn submit(
             subject: found.session.subject.clone(),
             auth_time: found.session.auth_time,
             sid: found.session.sid.clone(),
+            amr: found.session.methods(),
         });
     }
     let next = if session.is_some() {

@@ -382,6 +382,7 @@ async fn after_login(
                     now,
                     Some(remembered),
                     ext.session_id.clone(),
+                    login.amr.clone(),
                 )
                 .await
             {
@@ -398,6 +399,7 @@ async fn after_login(
         subject: login.subject.clone(),
         auth_time,
         sid,
+        amr: login.amr.clone(),
     });
     let needed = match consent_needed(state, &challenge, &login.subject).await {
         Ok(needed) => needed,
@@ -508,6 +510,8 @@ async fn after_consent(
     let extra = crate::token_client::ExtraClaims {
         id_token: grant.id_token_claims,
         access_token: grant.access_token_claims,
+        // The sign-in's methods come from the challenge (the login app's `amr`).
+        amr: Vec::new(),
     };
     let answer = issue_code_for(state, t, &challenge, &grant.grant_scope, Some(&extra)).await;
     if answer.status().is_server_error() {

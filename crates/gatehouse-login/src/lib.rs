@@ -37,6 +37,8 @@ pub mod page;
 mod portal;
 mod recovery;
 mod redirect;
+mod second_factor;
+mod security;
 mod session;
 mod state;
 pub mod token_client;
@@ -88,6 +90,25 @@ pub fn router(state: LoginState) -> axum::Router {
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
         .route(&at("/ui/login"), get(login::show).post(login::submit))
+        .route(
+            &at("/ui/login/second-factor"),
+            get(second_factor::show).post(second_factor::submit),
+        )
+        .route(
+            &at("/ui/login/second-factor/continue"),
+            post(second_factor::continue_sign_in),
+        )
+        .route(&at("/account/security"), get(security::show))
+        .route(&at("/account/security/totp"), post(security::begin))
+        .route(
+            &at("/account/security/totp/confirm"),
+            post(security::confirm),
+        )
+        .route(&at("/account/security/remove"), post(security::remove))
+        .route(
+            &at("/account/security/recovery-codes"),
+            post(security::recovery_codes),
+        )
         .route(&at("/ui/restart"), get(authorize::restart))
         .route(&at("/ui/consent"), get(consent::show).post(consent::submit))
         .route(&at("/ui/consent/switch"), post(consent::switch_account))

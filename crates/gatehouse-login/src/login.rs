@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::authorize::{continue_after_login, with_cookie};
-use crate::challenge::{Authenticated, Challenge};
+use crate::challenge::{Authenticated, Challenge, PendingSignIn};
 use crate::client_ip::ClientIp;
 use crate::csrf::{Browser, Purpose};
 use crate::form::Fields;
@@ -283,12 +283,12 @@ pub async fn submit(
         .await;
     };
 
-    let user = match state
+    let (user, needs) = match state
         .token()
         .authenticate_user(&username, &password, &ip)
         .await
     {
-        Ok(SignIn::Authenticated(user)) => user,
+        Ok(SignIn::Authenticated(user, needs)) => (user, needs),
         Ok(SignIn::Locked { retry_after }) => {
             metrics::counter!("gatehouse_logins_total", "outcome" => "locked").increment(1);
             let mut page = again(
@@ -335,6 +335,28 @@ pub async fn submit(
         .await;
     }
 
+    // A user with a second factor, or one who must have one, is not signed in yet: the second
+    // step comes first, and until it is done neither a session nor the challenge says so.
+    let mfa_required = needs.mfa_required
+        || challenge
+            .as_ref()
+            .is_some_and(|(_, c)| c.request.mfa_required);
+    if needs.second_factor || mfa_required {
+        let pending = PendingSignIn {
+            subject: user.id.clone(),
+            browser: state.challenges().browser_hash(&browser),
+            remember,
+            challenge: challenge.as_ref().map(|(id, _)| id.clone()),
+            return_to,
+            enrol: !needs.second_factor,
+            factor_id: None,
+            verified: false,
+            sid: None,
+        };
+        tracing::info!(subject = %user.id, "password accepted; a second factor is needed");
+        return crate::second_factor::start(&state, t, &pending, None).await;
+    }
+
     // A new login always gets a new session (no fixation); the browser's old one ends.
     let sessions = state.sessions();
     match sessions.load(&headers).await {
@@ -362,6 +384,7 @@ pub async fn submit(
                 subject: session.subject.clone(),
                 auth_time: session.auth_time,
                 sid: session.sid.clone(),
+                amr: session.methods(),
             });
             continue_after_login(&state, t, &id, challenge, &session.subject).await
         }
@@ -370,7 +393,7 @@ pub async fn submit(
 }
 
 /// "Try again in N minutes", rounded up so the user never comes back too early.
-fn locked_message(t: Tr, retry_after: std::time::Duration) -> String {
+pub(crate) fn locked_message(t: Tr, retry_after: std::time::Duration) -> String {
     let minutes = retry_after.as_secs().div_ceil(60).max(1);
     if minutes == 1 {
         t.get("login.error_locked_one_minute").to_owned()

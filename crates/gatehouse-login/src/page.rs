@@ -119,6 +119,84 @@ pub struct LoginPage {
     pub notice: Option<String>,
 }
 
+/// An enrolment's QR code and secret, as the second-factor page shows them.
+pub struct EnrolmentView {
+    /// The QR code of the `otpauth://` URI, an inline SVG drawn here (no script, no request).
+    pub qr_svg: String,
+    /// The secret for typing by hand, grouped by four.
+    pub secret: String,
+}
+
+/// The second-factor form: a code at sign-in, or the first code of an enrolment (at sign-in or
+/// on the security page).
+#[derive(Template)]
+#[template(path = "second_factor.html")]
+pub struct SecondFactorPage {
+    pub page: Chrome,
+    pub heading: String,
+    pub intro: String,
+    pub enrolment: Option<EnrolmentView>,
+    /// Where the form posts (below the base path).
+    pub action: String,
+    /// Hidden fields besides the CSRF token.
+    pub hidden: Vec<(String, String)>,
+    pub csrf: String,
+    pub code_label: String,
+    pub code_hint: String,
+    /// Only digits are typed (an enrolment), so phones show a number pad.
+    pub numeric: bool,
+    pub error: Option<String>,
+    /// A link away (back to the security page), if any.
+    pub cancel_href: Option<String>,
+}
+
+/// Recovery codes, shown once, and the way on.
+#[derive(Template)]
+#[template(path = "recovery_codes.html")]
+pub struct RecoveryCodesPage {
+    pub page: Chrome,
+    pub codes: Vec<String>,
+    /// A form that goes on (the sign-in), or else a link (`continue_href`).
+    pub action: Option<String>,
+    pub hidden: Vec<(String, String)>,
+    pub csrf: String,
+    pub continue_href: String,
+}
+
+/// One factor on the security page.
+pub struct FactorView {
+    pub id: String,
+    pub name: String,
+    pub added: String,
+    pub remove_label: String,
+}
+
+/// `/account/security`: the user's second factors and recovery codes.
+#[derive(Template)]
+#[template(path = "security.html")]
+pub struct SecurityPage {
+    pub page: Chrome,
+    pub user_label: String,
+    pub factors: Vec<FactorView>,
+    pub recovery_codes_left: u32,
+    pub csrf: String,
+    /// What just happened (`added`, `removed`), said once.
+    pub notice: Option<String>,
+}
+
+/// The QR code of `text` as an inline SVG element, or `None` when it does not fit in a QR code.
+pub fn qr_svg(text: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build();
+    // Inline in HTML: the XML declaration goes, the element stays.
+    let start = svg.find("<svg")?;
+    Some(svg[start..].to_owned())
+}
+
 #[derive(Template)]
 #[template(path = "consent.html")]
 pub struct ConsentPage {

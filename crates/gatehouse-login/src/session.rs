@@ -26,6 +26,21 @@ pub struct LoginSession {
     pub remember: bool,
     /// A session id for the token service (`sid`), unrelated to the cookie value.
     pub sid: String,
+    /// RFC 8176 methods the user signed in with (`pwd`, and `otp` + `mfa` after a second
+    /// factor); empty in sessions of older releases: a password.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+}
+
+impl LoginSession {
+    /// The methods of this session's sign-in.
+    pub fn methods(&self) -> Vec<String> {
+        if self.amr.is_empty() {
+            gatehouse_core::factor::amr_for(false)
+        } else {
+            self.amr.clone()
+        }
+    }
 }
 
 /// A session found from the request's cookie. Its `Debug` hides the cookie's value (a bearer
@@ -88,6 +103,7 @@ impl Sessions<'_> {
             auth_time,
             remember.then_some(self.ttl),
             random_token(16),
+            gatehouse_core::factor::amr_for(false),
         )
         .await
     }
@@ -100,6 +116,7 @@ impl Sessions<'_> {
         auth_time: i64,
         remembered: Option<Duration>,
         sid: String,
+        amr: Vec<String>,
     ) -> StoreResult<(LoginSession, Option<HeaderValue>)> {
         let cookie = random_token(32);
         let session = LoginSession {
@@ -107,6 +124,7 @@ impl Sessions<'_> {
             auth_time,
             remember: remembered.is_some(),
             sid,
+            amr,
         };
         let (ttl, lifetime) = if let Some(remembered) = remembered {
             let ttl = remembered.min(self.ttl);
@@ -166,6 +184,7 @@ mod tests {
                 auth_time: 0,
                 remember: false,
                 sid: "sid-1".into(),
+                amr: Vec::new(),
             },
         };
         let printed = format!("{found:?} {found:#?}");

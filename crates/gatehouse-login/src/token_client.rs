@@ -120,17 +120,21 @@ impl AuthorizationContext {
 }
 
 /// Claims an external consent app adds to the tokens of one authorization (Hydra's
-/// `session.id_token` and `session.access_token`).
+/// `session.id_token` and `session.access_token`), and the methods of the sign-in (the ID
+/// token's `amr`; empty: a password).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExtraClaims {
     pub id_token: Option<serde_json::Map<String, serde_json::Value>>,
     pub access_token: Option<serde_json::Map<String, serde_json::Value>>,
+    pub amr: Vec<String>,
 }
 
 /// The answer to a sign-in attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignIn {
-    Authenticated(UserProfile),
+    /// The password was right. The sign-in is complete only after the second factor when
+    /// `factors.second_factor` (or an enrolment when one is required).
+    Authenticated(UserProfile, FactorNeeds),
     /// An unknown user, a wrong password or a disabled user: one answer for all three, with the
     /// attempts left before a lock when a limit applies. `disabled` is set only when the
     /// password was right but the account is disabled (whether to say so is the UI's choice).
@@ -140,9 +144,52 @@ pub enum SignIn {
     },
     /// Too many recent failures for this username or from this IP: not checked at all. Try
     /// again after `retry_after`.
-    Locked {
-        retry_after: std::time::Duration,
-    },
+    Locked { retry_after: std::time::Duration },
+}
+
+/// What a sign-in must do after the password.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FactorNeeds {
+    /// The user has a second factor: ask for it.
+    pub second_factor: bool,
+    /// `GATEHOUSE_MFA=required`: a user without a factor enrols one first.
+    pub mfa_required: bool,
+}
+
+/// A user's confirmed second factor, as the security page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactorInfo {
+    pub id: String,
+    pub label: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds of the last accepted code.
+    pub last_used_at: Option<i64>,
+}
+
+/// A TOTP enrolment to show: the secret and the `otpauth://` URI of its QR code. Its `Debug`
+/// hides both.
+#[derive(Clone)]
+pub struct TotpEnrolment {
+    pub factor_id: String,
+    pub secret: SecretString,
+    pub otpauth_uri: SecretString,
+}
+
+impl std::fmt::Debug for TotpEnrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpEnrolment")
+            .field("factor_id", &self.factor_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The answer to a second-factor attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecondFactor {
+    Accepted { recovery_codes_left: u32 },
+    Refused { attempts_left: Option<u32> },
+    Locked { retry_after: std::time::Duration },
 }
 
 /// What a user code typed on the `/device` page found.
@@ -338,7 +385,13 @@ impl TokenServiceClient {
             .map_err(error)?;
         let locked = answer.locked();
         Ok(match (answer.user, locked) {
-            (Some(user), _) => SignIn::Authenticated(user_profile(user)),
+            (Some(user), _) => SignIn::Authenticated(
+                user_profile(user),
+                FactorNeeds {
+                    second_factor: answer.second_factor,
+                    mfa_required: answer.mfa_required,
+                },
+            ),
             (None, pb::Lockout::None) => SignIn::Refused {
                 attempts_left: answer.attempts_left,
                 disabled: answer.disabled,
@@ -347,6 +400,153 @@ impl TokenServiceClient {
                 retry_after: std::time::Duration::from_secs(answer.retry_after_seconds.max(1)),
             },
         })
+    }
+
+    /// The user's confirmed second factors and how many recovery codes they have left.
+    pub async fn list_factors(&self, user_id: &str) -> Result<(Vec<FactorInfo>, u32), OAuthError> {
+        let message = pb::ListFactorsRequest {
+            user_id: user_id.to_owned(),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move { c.list_factors(r).await })
+            .await
+            .map_err(error)?;
+        Ok((
+            answer
+                .factors
+                .into_iter()
+                .map(|f| FactorInfo {
+                    id: f.id,
+                    label: f.label,
+                    created_at: f.created_at,
+                    last_used_at: f.last_used_at,
+                })
+                .collect(),
+            answer.recovery_codes_left,
+        ))
+    }
+
+    /// Starts a TOTP enrolment for the user (replacing an unconfirmed one), or shows the
+    /// unconfirmed one `resume` again.
+    pub async fn begin_totp_enrolment(
+        &self,
+        user_id: &str,
+        label: &str,
+        issuer_label: &str,
+        resume: Option<&str>,
+    ) -> Result<TotpEnrolment, OAuthError> {
+        let message = pb::BeginTotpEnrolmentRequest {
+            user_id: user_id.to_owned(),
+            label: label.to_owned(),
+            issuer_label: issuer_label.to_owned(),
+            resume_factor_id: resume.map(str::to_owned),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move {
+                c.begin_totp_enrolment(r).await
+            })
+            .await
+            .map_err(error)?;
+        Ok(TotpEnrolment {
+            factor_id: answer.factor_id,
+            secret: SecretString::new(answer.secret),
+            otpauth_uri: SecretString::new(answer.otpauth_uri),
+        })
+    }
+
+    /// Confirms an enrolment with a code: `None` when the code is wrong, else the recovery codes
+    /// to show once (none when the user already had a factor).
+    pub async fn confirm_totp_enrolment(
+        &self,
+        user_id: &str,
+        factor_id: &str,
+        code: &SecretString,
+    ) -> Result<Option<Vec<SecretString>>, OAuthError> {
+        let message = pb::ConfirmTotpEnrolmentRequest {
+            user_id: user_id.to_owned(),
+            factor_id: factor_id.to_owned(),
+            code: code.expose().to_owned(),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move {
+                c.confirm_totp_enrolment(r).await
+            })
+            .await
+            .map_err(error)?;
+        Ok(answer.confirmed.then(|| {
+            answer
+                .recovery_codes
+                .into_iter()
+                .map(SecretString::new)
+                .collect()
+        }))
+    }
+
+    /// Checks a TOTP code or a recovery code of a user whose password was right.
+    pub async fn verify_second_factor(
+        &self,
+        user_id: &str,
+        code: &SecretString,
+        client_ip: &str,
+    ) -> Result<SecondFactor, OAuthError> {
+        let message = pb::VerifySecondFactorRequest {
+            user_id: user_id.to_owned(),
+            code: code.expose().to_owned(),
+            client_ip: Some(client_ip.to_owned()),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move {
+                c.verify_second_factor(r).await
+            })
+            .await
+            .map_err(error)?;
+        Ok(if answer.accepted {
+            SecondFactor::Accepted {
+                recovery_codes_left: answer.recovery_codes_left,
+            }
+        } else if answer.locked() == pb::Lockout::None {
+            SecondFactor::Refused {
+                attempts_left: answer.attempts_left,
+            }
+        } else {
+            SecondFactor::Locked {
+                retry_after: std::time::Duration::from_secs(answer.retry_after_seconds.max(1)),
+            }
+        })
+    }
+
+    /// Removes one of the user's factors; whether it existed.
+    pub async fn remove_factor(&self, user_id: &str, factor_id: &str) -> Result<bool, OAuthError> {
+        let message = pb::RemoveFactorRequest {
+            user_id: user_id.to_owned(),
+            factor_id: factor_id.to_owned(),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move { c.remove_factor(r).await })
+            .await
+            .map_err(error)?;
+        Ok(answer.removed)
+    }
+
+    /// New recovery codes for the user, replacing the old ones; shown once.
+    pub async fn regenerate_recovery_codes(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<SecretString>, OAuthError> {
+        let message = pb::RegenerateRecoveryCodesRequest {
+            user_id: user_id.to_owned(),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move {
+                c.regenerate_recovery_codes(r).await
+            })
+            .await
+            .map_err(error)?;
+        Ok(answer
+            .recovery_codes
+            .into_iter()
+            .map(SecretString::new)
+            .collect())
     }
 
     /// The client `client_id` as pages show it, and whether `redirect_uri` is one of its
@@ -434,6 +634,7 @@ impl TokenServiceClient {
             session_id: session_id.map(str::to_owned),
             id_token_claims: json(&extra.id_token),
             access_token_claims: json(&extra.access_token),
+            amr: extra.amr.clone(),
         };
         let answer = self
             .call(message, |mut c, r| async move {

@@ -107,6 +107,7 @@ impl From<&AuthorizationParams> for pb::AuthorizationParams {
             request_uri: p.request_uri.clone(),
             resource: p.resource.clone(),
             claims: p.claims.clone(),
+            acr_values: p.acr_values.clone(),
         }
     }
 }
@@ -133,6 +134,7 @@ impl From<pb::AuthorizationParams> for AuthorizationParams {
             request_uri: p.request_uri,
             resource: p.resource,
             claims: p.claims,
+            acr_values: p.acr_values,
         }
     }
 }
@@ -157,6 +159,7 @@ impl From<&ValidatedAuthorization> for pb::AuthorizationRequest {
             response_mode: v.response_mode.as_str().to_owned(),
             resources: v.resources.clone(),
             claims: v.claims.as_ref().map(ClaimsRequest::to_json),
+            mfa_required: v.mfa_required,
         }
     }
 }
@@ -206,6 +209,7 @@ impl TryFrom<pb::AuthorizationRequest> for ValidatedAuthorization {
                         e.description,
                     )
                 })?,
+            mfa_required: r.mfa_required,
         })
     }
 }
@@ -330,6 +334,7 @@ mod tests {
                 r#"{"id_token":{"email":{"essential":true},"patreon":null}}"#,
             )
             .ok(),
+            mfa_required: true,
         }
     }
 
@@ -352,6 +357,7 @@ mod tests {
             response_mode: ResponseMode::Query,
             resources: Vec::new(),
             claims: None,
+            mfa_required: false,
             ..validated()
         };
         assert_eq!(

@@ -5,11 +5,7 @@
 use std::fmt;
 
 use crate::token::v1::{
-    AuthenticateUserRequest, AuthorizationParams, CompleteDeviceAuthorizationRequest,
-    GetLogoResponse, InspectAccountLinkRequest, IntrospectRequest, IssueAuthorizationCodeRequest,
-    IssueAuthorizationCodeResponse, LookupDeviceAuthorizationRequest, PutLogoRequest,
-    RegisterUserRequest, ResetPasswordRequest, RevealClientSecretResponse, RevokeRequest,
-    RotateClientSecretResponse, ValidateLogoutRequestRequest, VerifyEmailRequest,
+    AuthenticateUserRequest, AuthorizationParams, BeginTotpEnrolmentResponse, CompleteDeviceAuthorizationRequest, ConfirmTotpEnrolmentRequest, ConfirmTotpEnrolmentResponse, GetLogoResponse, InspectAccountLinkRequest, IntrospectRequest, IssueAuthorizationCodeRequest, IssueAuthorizationCodeResponse, LookupDeviceAuthorizationRequest, PutLogoRequest, RegenerateRecoveryCodesResponse, RegisterUserRequest, ResetPasswordRequest, RevealClientSecretResponse, RevokeRequest, RotateClientSecretResponse, ValidateLogoutRequestRequest, VerifyEmailRequest, VerifySecondFactorRequest,
 };
 
 const REDACTED: &str = "[redacted]";
@@ -128,6 +124,60 @@ impl fmt::Debug for AuthorizationParams {
             .field("request", &self.request.as_ref().map(|_| REDACTED))
             .field("request_uri", &self.request_uri)
             .field("resource", &self.resource)
+            .field("acr_values", &self.acr_values)
+            .finish()
+    }
+}
+
+impl fmt::Debug for BeginTotpEnrolmentResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BeginTotpEnrolmentResponse")
+            .field("factor_id", &self.factor_id)
+            .field("secret", &REDACTED)
+            .field("otpauth_uri", &REDACTED)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ConfirmTotpEnrolmentRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfirmTotpEnrolmentRequest")
+            .field("user_id", &self.user_id)
+            .field("factor_id", &self.factor_id)
+            .field("code", &REDACTED)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ConfirmTotpEnrolmentResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfirmTotpEnrolmentResponse")
+            .field("confirmed", &self.confirmed)
+            .field(
+                "recovery_codes",
+                &format_args!("{} codes", self.recovery_codes.len()),
+            )
+            .finish()
+    }
+}
+
+impl fmt::Debug for VerifySecondFactorRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifySecondFactorRequest")
+            .field("user_id", &self.user_id)
+            .field("code", &REDACTED)
+            .field("client_ip", &self.client_ip)
+            .finish()
+    }
+}
+
+impl fmt::Debug for RegenerateRecoveryCodesResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegenerateRecoveryCodesResponse")
+            .field(
+                "recovery_codes",
+                &format_args!("{} codes", self.recovery_codes.len()),
+            )
             .finish()
     }
 }
@@ -139,6 +189,7 @@ impl fmt::Debug for IssueAuthorizationCodeRequest {
             .field("subject", &self.subject)
             .field("granted_scope", &self.granted_scope)
             .field("auth_time", &self.auth_time)
+            .field("amr", &self.amr)
             .field("session_id", &self.session_id.as_ref().map(|_| REDACTED))
             .field(
                 "id_token_claims",

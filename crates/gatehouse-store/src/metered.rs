@@ -5,15 +5,17 @@
 use async_trait::async_trait;
 use gatehouse_core::audit::{AuditEvent, AuditQuery};
 use gatehouse_core::client::Client;
+use gatehouse_core::factor::{Factor, RecoveryCode};
 use gatehouse_core::registration_request::{
     Logo, RegistrationRequest, RegistrationRequestQuery, RequestStatus,
 };
 use gatehouse_core::scope::ScopeDefinition;
 use gatehouse_core::store::{
-    AuditStore, ClientStore, ClientUsage, Consent, ConsentStore, DurableStore, LogoStore, Page,
-    PageRequest, RefreshToken, RefreshTokenState, RefreshTokenStore, RegistrationRequestStore,
-    RegistrationToken, RegistrationTokenStore, RotateOutcome, ScopeStore, ShortLivedStore,
-    SigningKeyRecord, SigningKeyStore, StoreResult, UsageDelta, UsageStore, UserQuery, UserStore,
+    AuditStore, ClientStore, ClientUsage, Consent, ConsentStore, DurableStore, FactorStore,
+    LogoStore, Page, PageRequest, RefreshToken, RefreshTokenState, RefreshTokenStore,
+    RegistrationRequestStore, RegistrationToken, RegistrationTokenStore, RotateOutcome, ScopeStore,
+    ShortLivedStore, SigningKeyRecord, SigningKeyStore, StoreResult, UsageDelta, UsageStore,
+    UserQuery, UserStore,
 };
 use gatehouse_core::user::User;
 use std::future::Future;
@@ -487,6 +489,90 @@ impl LogoStore for MeteredDurable {
     }
     async fn get_logo(&self, id: &str) -> StoreResult<Option<Logo>> {
         timed(self.0.backend(), "get_logo", self.0.get_logo(id)).await
+    }
+}
+
+#[async_trait]
+impl FactorStore for MeteredDurable {
+    async fn create_factor(&self, factor: &Factor) -> StoreResult<()> {
+        timed(
+            self.0.backend(),
+            "create_factor",
+            self.0.create_factor(factor),
+        )
+        .await
+    }
+    async fn list_factors(&self, user_id: &str) -> StoreResult<Vec<Factor>> {
+        timed(
+            self.0.backend(),
+            "list_factors",
+            self.0.list_factors(user_id),
+        )
+        .await
+    }
+    async fn confirm_factor(
+        &self,
+        user_id: &str,
+        id: &str,
+        at: OffsetDateTime,
+        step: i64,
+    ) -> StoreResult<bool> {
+        timed(
+            self.0.backend(),
+            "confirm_factor",
+            self.0.confirm_factor(user_id, id, at, step),
+        )
+        .await
+    }
+    async fn use_factor_step(&self, user_id: &str, id: &str, step: i64) -> StoreResult<bool> {
+        timed(
+            self.0.backend(),
+            "use_factor_step",
+            self.0.use_factor_step(user_id, id, step),
+        )
+        .await
+    }
+    async fn delete_factor(&self, user_id: &str, id: &str) -> StoreResult<bool> {
+        timed(
+            self.0.backend(),
+            "delete_factor",
+            self.0.delete_factor(user_id, id),
+        )
+        .await
+    }
+    async fn replace_recovery_codes(
+        &self,
+        user_id: &str,
+        hashes: &[String],
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        timed(
+            self.0.backend(),
+            "replace_recovery_codes",
+            self.0.replace_recovery_codes(user_id, hashes, at),
+        )
+        .await
+    }
+    async fn list_recovery_codes(&self, user_id: &str) -> StoreResult<Vec<RecoveryCode>> {
+        timed(
+            self.0.backend(),
+            "list_recovery_codes",
+            self.0.list_recovery_codes(user_id),
+        )
+        .await
+    }
+    async fn use_recovery_code(
+        &self,
+        user_id: &str,
+        code_hash: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        timed(
+            self.0.backend(),
+            "use_recovery_code",
+            self.0.use_recovery_code(user_id, code_hash, at),
+        )
+        .await
     }
 }
 

@@ -87,6 +87,9 @@ const POSTGRES: &[Embedded] = &[
         sql: include_str!("../../../migrations/postgres/0013_client_usage.sql"),
     },
     Embedded {
+        version: 14,
+        description: "user factors",
+        sql: include_str!("../../../migrations/postgres/0014_user_factors.sql"),
         version: 15,
         description: "users email index",
         sql: include_str!("../../../migrations/postgres/0015_users_email_index.sql"),
@@ -160,6 +163,9 @@ const SQLITE: &[Embedded] = &[
         sql: include_str!("../../../migrations/sqlite/0013_client_usage.sql"),
     },
     Embedded {
+        version: 14,
+        description: "user factors",
+        sql: include_str!("../../../migrations/sqlite/0014_user_factors.sql"),
         version: 15,
         description: "users email index",
         sql: include_str!("../../../migrations/sqlite/0015_users_email_index.sql"),

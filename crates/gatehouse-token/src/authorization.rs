@@ -6,6 +6,7 @@ use gatehouse_core::authorize::{
 };
 use gatehouse_core::client::{Client, ClientId};
 use gatehouse_core::error::{ErrorCode, OAuthError};
+use gatehouse_core::factor::{MfaPolicy, amr_for, is_multi_factor};
 use gatehouse_core::grant::{
     AuthorizationCodeRecord, RESERVED_ACCESS_TOKEN_CLAIMS, RESERVED_ID_TOKEN_CLAIMS, reserved_claim,
 };
@@ -24,11 +25,14 @@ use crate::service::{TokenService, store_error};
 type Claims = serde_json::Map<String, serde_json::Value>;
 
 /// Claims an external consent app adds to the tokens of one authorization (Hydra's
-/// `session.id_token` and `session.access_token`), kept in the code record.
+/// `session.id_token` and `session.access_token`), kept in the code record, and how the user
+/// signed in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CodeClaims {
     pub id_token: Option<Claims>,
     pub access_token: Option<Claims>,
+    /// RFC 8176 methods of the sign-in (empty: a password).
+    pub amr: Vec<String>,
 }
 
 /// Longest password checked, in characters (the admin API's limit for setting one).
@@ -109,6 +113,7 @@ impl TokenService {
         };
         let mut request = validate(params, client.as_deref(), policy)?;
         let client = client.ok_or_else(|| AuthorizeError::Untrusted(OAuthError::server_error()))?;
+        request.mfa_required = self.mfa_required_for(&client.metadata, request.mfa_required);
         if !signed && client.metadata.require_signed_request_object {
             return Err(AuthorizeError::Redirect {
                 redirect_uri: request.redirect_uri.clone(),
@@ -284,7 +289,11 @@ impl TokenService {
         let disabled = matches && user.as_ref().is_some_and(|u| u.disabled);
         match user.filter(|u| matches && !u.disabled) {
             Some(mut user) => {
-                if let Err(e) = limits.record_success(username).await {
+                // With a second factor the sign-in is not over: only an accepted code resets the
+                // count, or the password could be given again to reset the wrong codes' count.
+                if !self.has_second_factor(&user.id).await?
+                    && let Err(e) = limits.record_success(username).await
+                {
                     tracing::warn!(error = %e, "resetting the failed-login counter failed");
                 }
                 if let Some((password, old)) = rehash {
@@ -390,6 +399,16 @@ impl TokenService {
         .await
     }
 
+    /// Whether a sign-in for a client with `metadata` must use a second factor: `GATEHOUSE_MFA`,
+    /// the client's `require_mfa`, or `requested` (the request's `acr_values`).
+    pub(crate) fn mfa_required_for(
+        &self,
+        metadata: &gatehouse_core::client::ClientMetadata,
+        requested: bool,
+    ) -> bool {
+        requested || metadata.require_mfa || self.settings.mfa == MfaPolicy::Required
+    }
+
     /// [`Self::issue_authorization_code`] with the claims an external consent app added
     /// (`session.id_token`, `session.access_token`); a reserved claim name is refused.
     pub async fn issue_authorization_code_with(
@@ -426,6 +445,19 @@ impl TokenService {
                 "the client no longer exists",
             ));
         };
+        // Defence in depth, as for PKCE: whoever calls, a sign-in that had to use a second factor
+        // gets no code without one.
+        let amr = if extra.amr.is_empty() {
+            amr_for(false)
+        } else {
+            extra.amr.clone()
+        };
+        if self.mfa_required_for(&client.metadata, request.mfa_required) && !is_multi_factor(&amr) {
+            return Err(OAuthError::new(
+                ErrorCode::AccessDenied,
+                "this sign-in must use a second factor",
+            ));
+        }
         // Defence in depth: whoever calls, a public client's code carries an S256 challenge
         // (RFC 9700 §2.1.1), so a stolen code is useless without the verifier.
         if client.is_public() && request.code_challenge.is_none() {
@@ -464,6 +496,7 @@ impl TokenService {
             claims: request.claims.clone(),
             id_token_claims: extra.id_token.filter(|c| !c.is_empty()),
             access_token_claims: extra.access_token.filter(|c| !c.is_empty()),
+            amr,
         };
         Records::new(self.short_lived.as_ref())
             .put(

@@ -253,6 +253,7 @@ impl TokenService {
             hinted_subject: None,
             resources: Vec::new(),
             claims: None,
+            mfa_required: self.mfa_required_for(&client.metadata, false),
         };
         let scopes = self.describe_scopes(&authorization.scope).await?;
         Ok(Some(DeviceLookup::Found {

@@ -44,6 +44,9 @@ pub struct Introspection {
     /// where Hydra's introspection puts them. Absent when there are none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ext: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The context class of the sign-in the token came from, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
 }
 
 /// RFC 7800 `cnf`, with RFC 9449's `jkt` (the thumbprint of the DPoP key).
@@ -72,6 +75,8 @@ pub struct ActiveAccessToken {
     pub dpop_jkt: Option<String>,
     /// An external consent app's `session.access_token` claims (none reserved), if any.
     pub ext: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The context class of the sign-in the token came from, when known.
+    pub acr: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -91,6 +96,8 @@ struct JwtAccessClaims {
     /// The consent app's claims, mirrored here when minted (the top-level copies are not read).
     #[serde(default)]
     ext: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    acr: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -149,6 +156,7 @@ impl TokenService {
                         expires_at: r.expires_at,
                         dpop_jkt: r.dpop_jkt,
                         ext: allowed_access_token_claims(r.ext.as_ref()),
+                        acr: r.acr,
                     };
                     (found, r.client_incarnation, authorized_at_ms)
                 }));
@@ -189,6 +197,7 @@ impl TokenService {
             expires_at: claims.exp,
             dpop_jkt: claims.cnf.map(|cnf| cnf.jkt),
             ext: allowed_access_token_claims(claims.ext.as_ref()),
+            acr: claims.acr,
         };
         // A JWT carries its minting second only: a cut-off within that second ends it (fail
         // closed).
@@ -249,6 +258,7 @@ impl TokenService {
             iss: Some(self.settings.issuer.clone()),
             cnf: t.dpop_jkt.map(|jkt| Confirmation { jkt }),
             ext: t.ext,
+            acr: t.acr,
         })
     }
 
@@ -277,6 +287,7 @@ impl TokenService {
                     cnf: (!t.dpop_jkt.is_empty()).then_some(Confirmation { jkt: t.dpop_jkt }),
                     // As Hydra: the grant's access-token claims.
                     ext: allowed_access_token_claims(t.session_claims.access_token.as_ref()),
+                    acr: None,
                 })
             }
             _ => Ok(Introspection::inactive()),

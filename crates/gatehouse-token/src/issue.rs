@@ -73,6 +73,9 @@ struct JwtAccessTokenClaims<'a> {
     scope: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     auth_time: Option<i64>,
+    /// The context class of the sign-in (`urn:gatehouse:acr:pwd` or `…:mfa`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acr: Option<&'a str>,
     /// RFC 9449 §6.1: the DPoP key the token is bound to.
     #[serde(skip_serializing_if = "Option::is_none")]
     cnf: Option<Confirmation<'a>>,
@@ -103,6 +106,12 @@ struct IdToken<'a> {
     auth_time: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     nonce: Option<&'a str>,
+    /// RFC 8176 methods of the sign-in (absent from ID tokens minted by a refresh).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amr: Option<&'a [String]>,
+    /// Follows from `amr`: `urn:gatehouse:acr:mfa` with a second factor, else `…:pwd`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acr: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     at_hash: Option<String>,
     /// The granted scopes' user claims, for clients registered with `id_token_claims: scopes`.
@@ -124,6 +133,8 @@ pub(crate) struct IdTokenGrant<'a> {
     /// The `id_token` member of the authorization request's `claims` parameter.
     pub requested: Option<&'a BTreeMap<String, ClaimRequest>>,
     pub access_token: &'a str,
+    /// RFC 8176 methods of the sign-in; `None` when unknown (a refresh).
+    pub amr: Option<&'a [String]>,
 }
 
 /// What a refresh-token family is restricted to besides its scope.
@@ -154,6 +165,8 @@ pub(crate) struct AccessGrant<'a> {
     pub dpop_jkt: Option<&'a str>,
     /// An external consent app's `session.access_token` claims; reserved names are dropped.
     pub claims: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    /// The context class of the sign-in, when the token comes straight from one.
+    pub acr: Option<&'a str>,
 }
 
 impl TokenService {
@@ -198,6 +211,7 @@ impl TokenService {
                 client_incarnation: &grant.client.incarnation,
                 scope: &scope,
                 auth_time: grant.auth_time,
+                acr: grant.acr,
                 cnf: grant.dpop_jkt.map(|jkt| Confirmation { jkt }),
                 ext: ext.as_ref(),
                 extra,
@@ -225,6 +239,7 @@ impl TokenService {
             authorized_at_ms: grant.authorized_at_ms,
             dpop_jkt: grant.dpop_jkt.map(str::to_owned),
             ext,
+            acr: grant.acr.map(str::to_owned),
         };
         Records::new(self.short_lived.as_ref())
             .put(Namespace::AccessToken, &hash, &record, ttl)
@@ -374,6 +389,7 @@ impl TokenService {
             session_claims,
             requested,
             access_token,
+            amr,
         } = grant;
         let everything = client.metadata.id_token_claims == IdTokenClaims::Scopes;
         let requested = requested.filter(|r| !r.is_empty() && !everything);
@@ -409,6 +425,8 @@ impl TokenService {
             iat: now,
             auth_time,
             nonce,
+            amr,
+            acr: amr.map(gatehouse_core::factor::acr_for),
             at_hash: Some(at_hash(alg, access_token)),
             user_claims,
         };

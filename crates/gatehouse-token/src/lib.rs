@@ -13,6 +13,7 @@ pub mod client_keys;
 pub mod cors;
 pub mod device;
 pub mod dpop;
+pub mod factors;
 pub mod grants;
 pub mod grpc;
 pub mod http;

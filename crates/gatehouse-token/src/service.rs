@@ -37,6 +37,11 @@ pub struct TokenService {
     pub(crate) revocations: Revocations,
     /// Keys the failed-login counters (`gatehouse_core::lockout`).
     pub(crate) login_limit_keys: KeyedHasher,
+    /// Seals users' TOTP secrets at rest (purpose
+    /// [`gatehouse_core::factor::TOTP_SEALING_PURPOSE`]).
+    pub(crate) totp_sealing: KeyEncryption,
+    /// Keys the stored hashes of recovery codes.
+    pub(crate) recovery_codes: KeyedHasher,
     /// Issues and checks DPoP nonces (RFC 9449 §8), the same on every replica.
     pub(crate) dpop_nonces: gatehouse_core::dpop::NonceKeys,
     keys: RwLock<Arc<KeyRing>>,
@@ -82,6 +87,10 @@ impl TokenService {
             system_secrets,
             crate::client_auth::CLIENT_SECRET_SEALING_PURPOSE,
         )?);
+        let totp_sealing = KeyEncryption::for_purpose(
+            system_secrets,
+            gatehouse_core::factor::TOTP_SEALING_PURPOSE,
+        )?;
         let mut records = durable.list_signing_keys().await?;
         let mut generated = false;
         for alg in SigningAlgorithm::ALL {
@@ -124,6 +133,8 @@ impl TokenService {
             tokens: KeyedHasher::new(current, TOKEN_HASH_PURPOSE),
             login_limit_keys: KeyedHasher::new(current, gatehouse_core::lockout::KEY_PURPOSE),
             dpop_nonces: gatehouse_core::dpop::NonceKeys::new(current),
+            totp_sealing,
+            recovery_codes: gatehouse_core::factor::recovery_code_hasher(current),
             key_encryption,
             keys: RwLock::new(Arc::new(ring)),
             usage: Default::default(),

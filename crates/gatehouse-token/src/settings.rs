@@ -39,8 +39,11 @@ pub struct TokenSettings {
     /// Fetch clients' `jwks_uri` over plain http too. Only in dev mode (`--dev`): outside it a
     /// key set travels over https only.
     pub allow_http_jwks_uri: bool,
-    /// Failed-login limits, enforced where passwords are checked (`AuthenticateUser`).
+    /// Failed-login limits, enforced where passwords are checked (`AuthenticateUser`) and where
+    /// second factors are (`VerifySecondFactor`).
     pub lockout: LockoutPolicy,
+    /// `GATEHOUSE_MFA`: whether every user must sign in with a second factor.
+    pub mfa: gatehouse_core::factor::MfaPolicy,
     /// Dynamic client registration (`/oauth2/register`).
     pub registration: RegistrationSettings,
     /// Partner onboarding (`GATEHOUSE_PARTNER_APPROVAL`, the owner's secret rotation grace).
@@ -80,6 +83,7 @@ impl TokenSettings {
             client_cache_stale_if_error: Duration::from_secs(10 * 60),
             allow_http_jwks_uri: false,
             lockout: LockoutPolicy::default(),
+            mfa: gatehouse_core::factor::MfaPolicy::Optional,
             registration: RegistrationSettings::default(),
             partners: crate::partners::PartnerSettings::default(),
             accounts: crate::accounts::AccountSettings::default(),

@@ -62,6 +62,7 @@ pub const KEYS: &[&str] = &[
     "registration_allowed_grant_types",
     "registration_allowed_auth_methods",
     "partner_approval",
+    "mfa",
     "shutdown_grace",
     "shutdown_delay",
     "log",
@@ -292,6 +293,9 @@ pub struct Config {
     /// Partner onboarding (`/developers`): `manual` (an operator reviews each request),
     /// `automatic` (approved at once) or `off` (the portal is hidden).
     pub partner_approval: String,
+    /// Second factors: `optional` (users with one are asked for it) or `required` (users without
+    /// one enrol at their next sign-in).
+    pub mfa: String,
     /// Log filter (`tracing` env-filter syntax). `GATEHOUSE_LOG`, else `RUST_LOG`, else `info`.
     pub log: Option<String>,
     pub log_format: LogFormat,
@@ -410,6 +414,7 @@ impl Default for Config {
             registration_allowed_grant_types: "authorization_code refresh_token".into(),
             registration_allowed_auth_methods: "client_secret_basic client_secret_post none".into(),
             partner_approval: "manual".into(),
+            mfa: "optional".into(),
             log: None,
             log_format: LogFormat::Human,
             ui_product_name: "Gatehouse".into(),
@@ -888,6 +893,7 @@ impl Config {
         self.registration_policy()?;
         self.partner_approval()?;
         self.mail_settings().check().map_err(mail_error)?;
+        self.mfa()?;
         for (key, value) in [
             ("access_token_alg", &self.access_token_alg),
             ("id_token_alg", &self.id_token_alg),
@@ -1240,6 +1246,17 @@ impl Config {
                     self.partner_approval
                 ),
                 "set GATEHOUSE_PARTNER_APPROVAL to manual, automatic or off",
+            )
+        })
+    }
+
+    /// Whether every user must sign in with a second factor (`mfa`).
+    pub fn mfa(&self) -> Result<gatehouse_core::factor::MfaPolicy, ConfigError> {
+        gatehouse_core::factor::MfaPolicy::parse(&self.mfa).ok_or_else(|| {
+            ConfigError::new(
+                "mfa",
+                format!("{:?} is not optional or required", self.mfa),
+                "set GATEHOUSE_MFA to optional or required",
             )
         })
     }
@@ -1618,6 +1635,26 @@ mod tests {
         assert!(!err.to_string().contains("hunter2"), "{err}");
         // The URL is a secret setting: never shown.
         assert!(!format!("{ok:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn mfa_defaults_to_optional_and_refuses_other_words() {
+        use gatehouse_core::factor::MfaPolicy;
+        assert_eq!(Config::default().mfa().ok(), Some(MfaPolicy::Optional));
+        let required = Config {
+            mfa: "required".into(),
+            ..Config::default()
+        };
+        assert_eq!(required.mfa().ok(), Some(MfaPolicy::Required));
+        let typo = Config {
+            mfa: "always".into(),
+            ..Config::default()
+        };
+        let err = typo.mfa().unwrap_err().to_string();
+        assert!(
+            err.contains("mfa") && err.contains("GATEHOUSE_MFA"),
+            "{err}"
+        );
     }
 
     #[test]

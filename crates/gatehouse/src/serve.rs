@@ -382,6 +382,7 @@ async fn start_token_service(
         dpop_require_nonce: config.dpop_require_nonce,
         allow_http_jwks_uri: config.dev,
         lockout: config.lockout(),
+        mfa: config.mfa()?,
         registration: RegistrationSettings {
             open: config.open_registration,
             policy: config.registration_policy()?,

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use super::{Page, PageRequest, StoreResult};
 use crate::audit::{AuditEvent, AuditQuery};
 use crate::client::{Client, ClientId};
+use crate::factor::{Factor, RecoveryCode};
 use crate::registration_request::{
     Logo, RegistrationRequest, RegistrationRequestQuery, RequestStatus,
 };
@@ -327,6 +328,49 @@ pub trait UsageStore: Send + Sync {
     async fn client_usage(&self, client_id: &str, since: time::Date) -> StoreResult<ClientUsage>;
 }
 
+/// Users' second factors and recovery codes. Both are deleted with their user.
+#[async_trait]
+pub trait FactorStore: Send + Sync {
+    /// Stores a new factor, after deleting the user's unconfirmed ones (an abandoned
+    /// enrolment), in one transaction. `Conflict` when the id is taken.
+    async fn create_factor(&self, factor: &Factor) -> StoreResult<()>;
+    /// Every factor of a user, confirmed or not, oldest first.
+    async fn list_factors(&self, user_id: &str) -> StoreResult<Vec<Factor>>;
+    /// Confirms the user's unconfirmed factor `id` at `at`, with `step` as its last used step;
+    /// whether it did (`false`: no such factor, or already confirmed).
+    async fn confirm_factor(
+        &self,
+        user_id: &str,
+        id: &str,
+        at: OffsetDateTime,
+        step: i64,
+    ) -> StoreResult<bool>;
+    /// Records `step` as the last used step of the user's confirmed factor `id` if it is later
+    /// than the one recorded; whether it did. Atomic: of concurrent calls with the same step,
+    /// exactly one gets `true`, so a code is accepted once.
+    async fn use_factor_step(&self, user_id: &str, id: &str, step: i64) -> StoreResult<bool>;
+    /// Deletes the user's factor `id` and, when no confirmed factor of the user is left, their
+    /// recovery codes, in one transaction; whether the factor existed.
+    async fn delete_factor(&self, user_id: &str, id: &str) -> StoreResult<bool>;
+    /// Replaces every recovery code of the user with `hashes`, in one transaction.
+    async fn replace_recovery_codes(
+        &self,
+        user_id: &str,
+        hashes: &[String],
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Every recovery code of the user, used ones included.
+    async fn list_recovery_codes(&self, user_id: &str) -> StoreResult<Vec<RecoveryCode>>;
+    /// Marks the user's unused code `code_hash` used at `at`; whether it did. Atomic: of
+    /// concurrent calls exactly one gets `true`.
+    async fn use_recovery_code(
+        &self,
+        user_id: &str,
+        code_hash: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool>;
+}
+
 /// The whole durable store, as the binary wires it.
 #[async_trait]
 pub trait DurableStore:
@@ -341,6 +385,7 @@ pub trait DurableStore:
     + RegistrationRequestStore
     + LogoStore
     + AuditStore
+    + FactorStore
 {
     /// `"postgres"` or `"sqlite"`: named in readiness answers and logs.
     fn backend(&self) -> &'static str;

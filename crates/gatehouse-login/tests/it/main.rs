@@ -14,6 +14,7 @@ mod external;
 mod hardening;
 mod login;
 mod logout;
+mod mfa;
 mod negative;
 mod pages;
 mod portal;

@@ -10,6 +10,7 @@
 
 mod audit;
 mod directory;
+mod factors;
 mod grants;
 mod keys;
 mod registration;

@@ -25,12 +25,12 @@ pub(super) fn unix_opt(t: Option<OffsetDateTime>) -> Option<i64> {
     t.map(unix)
 }
 
-fn time(column: &str, seconds: i64) -> StoreResult<OffsetDateTime> {
+pub(super) fn time(column: &str, seconds: i64) -> StoreResult<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(seconds)
         .map_err(|e| StoreError::Corrupt(format!("{column} = {seconds}: {e}")))
 }
 
-fn time_opt(column: &str, seconds: Option<i64>) -> StoreResult<Option<OffsetDateTime>> {
+pub(super) fn time_opt(column: &str, seconds: Option<i64>) -> StoreResult<Option<OffsetDateTime>> {
     seconds.map(|s| time(column, s)).transpose()
 }
 

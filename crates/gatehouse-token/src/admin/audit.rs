@@ -625,6 +625,10 @@ mod tests {
             "user.consent.revoke"
         );
         assert_eq!(
+            action(Method::DELETE, "/admin/users/{id}/factors/{factor_id}"),
+            "user.factor.delete"
+        );
+        assert_eq!(
             action(Method::POST, "/admin/clients/{id}/disable"),
             "client.disable"
         );

@@ -96,6 +96,9 @@ pub struct ClientRequest {
     /// RFC 9101 §10.5: accept this client's authorization requests only as a signed request
     /// object (`request`, by value or pushed), verified with its keys.
     pub require_signed_request_object: Option<bool>,
+    /// Every sign-in for this client must use a second factor (TOTP or a recovery code); users
+    /// without one enrol first. Default `false`.
+    pub require_mfa: Option<bool>,
     /// `true` switches the client off: everything it holds ends at once (access and refresh
     /// tokens, pending codes) and it gets nothing new until switched on again; switching it on
     /// brings back nothing that was ended. Omitted in a `PUT`: unchanged.
@@ -174,6 +177,7 @@ impl ClientRequest {
             allowed_resources: self.allowed_resources.unwrap_or_default(),
             dpop_bound_access_tokens: self.dpop_bound_access_tokens.unwrap_or_default(),
             require_signed_request_object: self.require_signed_request_object.unwrap_or_default(),
+            require_mfa: self.require_mfa.unwrap_or_default(),
             disabled: self.disabled.unwrap_or_default(),
             registration_access_token_hash: None,
         };
@@ -242,6 +246,7 @@ pub struct ClientResponse {
     pub allowed_resources: Vec<String>,
     pub dpop_bound_access_tokens: bool,
     pub require_signed_request_object: bool,
+    pub require_mfa: bool,
     /// Switched off by an operator (see the request field).
     pub disabled: bool,
     /// RFC 3339.
@@ -297,6 +302,7 @@ impl ClientResponse {
             allowed_resources: m.allowed_resources.clone(),
             dpop_bound_access_tokens: m.dpop_bound_access_tokens,
             require_signed_request_object: m.require_signed_request_object,
+            require_mfa: m.require_mfa,
             disabled: m.disabled,
             created_at: rfc3339(client.created_at)?,
             updated_at: rfc3339(client.updated_at)?,

@@ -15,6 +15,7 @@ mod auth;
 mod clients;
 mod consents;
 mod error;
+mod factors;
 mod guard;
 mod openapi;
 mod pagination;

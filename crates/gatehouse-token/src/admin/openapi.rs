@@ -20,8 +20,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{
-    AdminState, ApiError, audit, clients, consents, registration_requests, registration_tokens,
-    scopes, user_import, users,
+    AdminState, ApiError, audit, clients, consents, factors, registration_requests,
+    registration_tokens, scopes, user_import, users,
 };
 
 #[derive(utoipa::OpenApi)]
@@ -110,6 +110,8 @@ pub(super) fn api_router() -> OpenApiRouter<AdminState> {
         .routes(routes!(registration_requests::request_changes))
         .routes(routes!(consents::list_user_consents))
         .routes(routes!(consents::revoke_user_consent))
+        .routes(routes!(factors::list_user_factors))
+        .routes(routes!(factors::delete_user_factor))
         .routes(routes!(audit::list_audit_events))
 }
 

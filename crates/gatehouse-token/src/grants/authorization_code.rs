@@ -131,6 +131,8 @@ pub(crate) struct UserGrant<'a> {
     pub audience: &'a [String],
     /// RFC 9449: the thumbprint of the DPoP key the token request proved, if any.
     pub dpop_jkt: Option<&'a str>,
+    /// RFC 8176 methods of the sign-in, when known (the ID token's `amr` and `acr`).
+    pub amr: Option<&'a [String]>,
 }
 
 impl TokenService {
@@ -144,6 +146,8 @@ impl TokenService {
         audience: Vec<String>,
         dpop_jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
+        // Codes of older releases carry no methods: they came from a password.
+        let password_only = gatehouse_core::factor::amr_for(false);
         self.issue_for_user_grant(
             client,
             &UserGrant {
@@ -157,6 +161,11 @@ impl TokenService {
                 id_token_claims: record.id_token_claims.as_ref(),
                 access_token_claims: record.access_token_claims.as_ref(),
                 authorized_at_ms: record.authorized_at_ms(),
+                amr: Some(if record.amr.is_empty() {
+                    &password_only
+                } else {
+                    &record.amr
+                }),
                 resources: &record.resources,
                 audience: &audience,
                 dpop_jkt,
@@ -206,6 +215,7 @@ impl TokenService {
                 authorized_at_ms: grant.authorized_at_ms,
                 dpop_jkt: grant.dpop_jkt,
                 claims: grant.access_token_claims,
+                acr: grant.amr.map(gatehouse_core::factor::acr_for),
             })
             .await?;
         let id_token = if grant.scope.contains("openid") {
@@ -219,6 +229,7 @@ impl TokenService {
                     session_claims: grant.id_token_claims,
                     requested: grant.claims.map(|c| &c.id_token),
                     access_token: &access_token,
+                    amr: grant.amr,
                 })
                 .await?,
             )

@@ -44,6 +44,7 @@ impl Grant for ClientCredentialsGrant {
                 authorized_at_ms: requested_at_ms,
                 dpop_jkt,
                 claims: None,
+                acr: None,
             })
             .await?;
         Ok(TokenResponse {

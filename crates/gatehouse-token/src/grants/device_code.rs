@@ -129,6 +129,8 @@ impl Grant for DeviceCodeGrant {
                     resources: &[],
                     audience: &[],
                     dpop_jkt,
+                    // The device page does not report the methods of its sign-in.
+                    amr: None,
                 },
             )
             .await?;

@@ -99,6 +99,8 @@ impl Grant for RefreshTokenGrant {
                 dpop_jkt,
                 // The family keeps the consent app's claims: every refresh carries them.
                 claims: current.session_claims.access_token.as_ref(),
+                // A refresh family does not keep the methods of its sign-in.
+                acr: None,
             })
             .await?;
         let id_token = if scope.contains("openid") {
@@ -113,6 +115,7 @@ impl Grant for RefreshTokenGrant {
                     // The family keeps no `claims` request: the client's registration decides.
                     requested: None,
                     access_token: &access_token,
+                    amr: None,
                 })
                 .await;
             match minted {

@@ -72,6 +72,12 @@ impl Role {
                     | "ValidateLogoutRequest"
                     | "LookupDeviceAuthorization"
                     | "CompleteDeviceAuthorization"
+                    | "ListFactors"
+                    | "BeginTotpEnrolment"
+                    | "ConfirmTotpEnrolment"
+                    | "VerifySecondFactor"
+                    | "RemoveFactor"
+                    | "RegenerateRecoveryCodes"
                     | "GetPartnerSettings"
                     | "ListPartnerScopes"
                     | "SubmitRegistrationRequest"
@@ -262,6 +268,12 @@ mod tests {
             "IssueAuthorizationCode",
             "LookupDeviceAuthorization",
             "CompleteDeviceAuthorization",
+            "ListFactors",
+            "BeginTotpEnrolment",
+            "ConfirmTotpEnrolment",
+            "VerifySecondFactor",
+            "RemoveFactor",
+            "RegenerateRecoveryCodes",
         ] {
             assert!(
                 Role::Login.may_call(m) && !Role::ResourceServer.may_call(m),

@@ -33,6 +33,7 @@ pub use deadline::{Deadline, EARLY, parse_grpc_timeout};
 
 use crate::authorization::Authentication;
 use crate::device::{DeviceDecision, DeviceLookup};
+use crate::factors::{SecondFactorCheck, SecondFactorMethod};
 use crate::service::TokenService;
 use gatehouse_core::lockout::Blocked;
 
@@ -229,7 +230,16 @@ impl TokenServiceRpc for TokenGrpc {
             .map_err(|e| domain(&e))?;
         let mut answer = pb::AuthenticateUserResponse::default();
         match outcome {
-            Authentication::Authenticated(user) => answer.user = Some(user.as_ref().into()),
+            Authentication::Authenticated(user) => {
+                answer.second_factor = self
+                    .service
+                    .has_second_factor(&user.id)
+                    .await
+                    .map_err(|e| domain(&e))?;
+                answer.mfa_required =
+                    self.service.mfa_policy() == gatehouse_core::factor::MfaPolicy::Required;
+                answer.user = Some(user.as_ref().into());
+            }
             Authentication::Refused {
                 attempts_left,
                 disabled,
@@ -291,6 +301,7 @@ impl TokenServiceRpc for TokenGrpc {
             },
         };
         let extra = crate::authorization::CodeClaims {
+            amr: request.amr,
             id_token: claims("id_token_claims", request.id_token_claims.as_deref())?,
             access_token: claims(
                 "access_token_claims",
@@ -458,6 +469,139 @@ impl TokenServiceRpc for TokenGrpc {
             .await
             .map_err(|e| domain(&e))?;
         Ok(Response::new(pb::CompleteDeviceAuthorizationResponse {}))
+    }
+
+    async fn list_factors(
+        &self,
+        request: Request<pb::ListFactorsRequest>,
+    ) -> Result<Response<pb::ListFactorsResponse>, Status> {
+        let request = request.into_inner();
+        let user_id = required("user_id", &request.user_id)?;
+        let summary = self
+            .service
+            .factor_summary(user_id)
+            .await
+            .map_err(|e| domain(&e))?;
+        Ok(Response::new(pb::ListFactorsResponse {
+            factors: summary.factors.iter().map(factor_message).collect(),
+            recovery_codes_left: summary.recovery_codes_left,
+        }))
+    }
+
+    async fn begin_totp_enrolment(
+        &self,
+        request: Request<pb::BeginTotpEnrolmentRequest>,
+    ) -> Result<Response<pb::BeginTotpEnrolmentResponse>, Status> {
+        let request = request.into_inner();
+        let user_id = required("user_id", &request.user_id)?;
+        let enrolment = self
+            .service
+            .begin_totp_enrolment(
+                user_id,
+                &request.label,
+                &request.issuer_label,
+                request.resume_factor_id.as_deref(),
+            )
+            .await
+            .map_err(|e| domain(&e))?;
+        Ok(Response::new(pb::BeginTotpEnrolmentResponse {
+            factor_id: enrolment.factor_id,
+            secret: enrolment.secret,
+            otpauth_uri: enrolment.otpauth_uri,
+        }))
+    }
+
+    async fn confirm_totp_enrolment(
+        &self,
+        request: Request<pb::ConfirmTotpEnrolmentRequest>,
+    ) -> Result<Response<pb::ConfirmTotpEnrolmentResponse>, Status> {
+        let request = request.into_inner();
+        let user_id = required("user_id", &request.user_id)?;
+        let factor_id = required("factor_id", &request.factor_id)?;
+        let confirmed = self
+            .service
+            .confirm_totp_enrolment(user_id, factor_id, &request.code)
+            .await
+            .map_err(|e| domain(&e))?;
+        Ok(Response::new(pb::ConfirmTotpEnrolmentResponse {
+            confirmed: confirmed.is_some(),
+            recovery_codes: confirmed.unwrap_or_default(),
+        }))
+    }
+
+    async fn verify_second_factor(
+        &self,
+        request: Request<pb::VerifySecondFactorRequest>,
+    ) -> Result<Response<pb::VerifySecondFactorResponse>, Status> {
+        // As in AuthenticateUser: without the end user's address, the caller's own counts.
+        let peer = request.remote_addr().map(|a| a.ip().to_string());
+        let request = request.into_inner();
+        let user_id = required("user_id", &request.user_id)?;
+        let client_ip = request
+            .client_ip
+            .filter(|ip| !ip.is_empty())
+            .or(peer)
+            .unwrap_or_default();
+        let outcome = self
+            .service
+            .verify_second_factor(user_id, &request.code, &client_ip)
+            .await
+            .map_err(|e| domain(&e))?;
+        let mut answer = pb::VerifySecondFactorResponse::default();
+        match outcome {
+            SecondFactorCheck::Accepted {
+                method,
+                recovery_codes_left,
+            } => {
+                answer.accepted = true;
+                answer.method = match method {
+                    SecondFactorMethod::Totp => "totp",
+                    SecondFactorMethod::RecoveryCode => "recovery_code",
+                }
+                .into();
+                answer.recovery_codes_left = recovery_codes_left;
+            }
+            SecondFactorCheck::Refused { attempts_left } => answer.attempts_left = attempts_left,
+            SecondFactorCheck::Locked(lock) => {
+                answer.set_locked(match lock.blocked {
+                    Blocked::User => pb::Lockout::Username,
+                    Blocked::Ip => pb::Lockout::ClientIp,
+                });
+                answer.retry_after_seconds = lock.retry_after.as_secs();
+            }
+        }
+        Ok(Response::new(answer))
+    }
+
+    async fn remove_factor(
+        &self,
+        request: Request<pb::RemoveFactorRequest>,
+    ) -> Result<Response<pb::RemoveFactorResponse>, Status> {
+        let request = request.into_inner();
+        let user_id = required("user_id", &request.user_id)?;
+        let factor_id = required("factor_id", &request.factor_id)?;
+        let removed = self
+            .service
+            .remove_factor(user_id, factor_id)
+            .await
+            .map_err(|e| domain(&e))?;
+        Ok(Response::new(pb::RemoveFactorResponse { removed }))
+    }
+
+    async fn regenerate_recovery_codes(
+        &self,
+        request: Request<pb::RegenerateRecoveryCodesRequest>,
+    ) -> Result<Response<pb::RegenerateRecoveryCodesResponse>, Status> {
+        let request = request.into_inner();
+        let user_id = required("user_id", &request.user_id)?;
+        let recovery_codes = self
+            .service
+            .regenerate_recovery_codes(user_id)
+            .await
+            .map_err(|e| domain(&e))?;
+        Ok(Response::new(pb::RegenerateRecoveryCodesResponse {
+            recovery_codes,
+        }))
     }
 
     async fn introspect(
@@ -640,5 +784,18 @@ impl TokenServiceRpc for TokenGrpc {
         self.partner_get_logo(request.into_inner())
             .await
             .map(Response::new)
+    }
+}
+
+/// A factor as the login UI sees it: never its secret.
+fn factor_message(factor: &gatehouse_core::factor::Factor) -> pb::Factor {
+    pb::Factor {
+        id: factor.id.clone(),
+        kind: factor.kind.as_str().into(),
+        label: factor.label.clone(),
+        created_at: factor.created_at.unix_timestamp(),
+        last_used_at: factor
+            .last_used_step
+            .map(|step| step.saturating_mul(gatehouse_core::factor::TOTP_STEP_SECONDS as i64)),
     }
 }

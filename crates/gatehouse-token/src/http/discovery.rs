@@ -110,12 +110,15 @@ struct ProviderMetadata<'a> {
     claims_parameter_supported: bool,
     prompt_values_supported: [&'static str; 4],
     ui_locales_supported: [&'static str; 2],
+    /// `urn:gatehouse:acr:pwd` (a password) and `urn:gatehouse:acr:mfa` (with a second factor;
+    /// asking for it in `acr_values` asks for a second factor).
+    acr_values_supported: [&'static str; 2],
     /// RFC 9449 §5.1.
     dpop_signing_alg_values_supported: [&'static str; 5],
 }
 
 /// The claims Gatehouse itself sets or releases from the user record.
-const STANDARD_CLAIMS: [&str; 14] = [
+const STANDARD_CLAIMS: [&str; 16] = [
     "sub",
     "iss",
     "aud",
@@ -123,6 +126,8 @@ const STANDARD_CLAIMS: [&str; 14] = [
     "iat",
     "auth_time",
     "nonce",
+    "acr",
+    "amr",
     "at_hash",
     "name",
     "preferred_username",
@@ -215,6 +220,7 @@ async fn build_metadata(service: &TokenService) -> Result<Bytes, OAuthError> {
         claims_parameter_supported: true,
         prompt_values_supported: ["none", "login", "consent", "select_account"],
         ui_locales_supported: ["en", "de"],
+        acr_values_supported: gatehouse_core::factor::ACR_VALUES_SUPPORTED,
         dpop_signing_alg_values_supported: gatehouse_core::dpop::SUPPORTED_ALGS,
     };
     serde_json::to_vec(&metadata).map(Bytes::from).map_err(|e| {

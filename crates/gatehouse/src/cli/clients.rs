@@ -303,6 +303,10 @@ pub struct ClientFields {
     /// RFC 9101); --require-signed-request-object=false lifts it.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     require_signed_request_object: Option<bool>,
+    /// Require a second factor (TOTP or a recovery code) at every sign-in for this client;
+    /// --require-mfa=false lifts it.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    require_mfa: Option<bool>,
     /// Switch the client off: everything it holds ends at once and it gets nothing new;
     /// --disabled=false switches it on again (what was ended stays ended).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
@@ -673,6 +677,9 @@ pub(crate) fn client_body(
     if let Some(signed) = f.require_signed_request_object {
         body.insert("require_signed_request_object".into(), signed.into());
     }
+    if let Some(mfa) = f.require_mfa {
+        body.insert("require_mfa".into(), mfa.into());
+    }
     if let Some(disabled) = f.disabled {
         body.insert("disabled".into(), disabled.into());
     }
@@ -821,6 +828,7 @@ fn client_fields(c: &Value) -> String {
             "REQUIRE SIGNED REQUESTS",
             flag(c, "require_signed_request_object"),
         ),
+        ("REQUIRE MFA", flag(c, "require_mfa")),
         ("DISABLED", flag(c, "disabled")),
         ("METADATA", metadata),
         ("CREATED AT", text(c, "created_at")),

@@ -26,6 +26,28 @@ use super::input::new_password;
 use super::output::{emit, fields, flag, items, render, table, text};
 use super::{AdminConnection, OutputFormat, one_line};
 
+/// `gatehouse users factors …`.
+#[derive(Debug, Subcommand)]
+pub enum FactorsCommand {
+    /// List a user's second factors (never their secrets).
+    List {
+        /// The user's ID or username.
+        #[arg(value_name = "USER")]
+        id: String,
+    },
+    /// Remove one of a user's second factors; with the last one their recovery codes go too,
+    /// and they sign in with their password alone (or enrol again where a second factor is
+    /// required).
+    Remove {
+        /// The user's ID or username.
+        #[arg(value_name = "USER")]
+        id: String,
+        /// The factor's ID, as `users factors list` shows it.
+        #[arg(value_name = "FACTOR_ID")]
+        factor_id: String,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 pub enum UsersCommand {
     /// Create a user; asks for the password unless --password-stdin is given.
@@ -123,6 +145,10 @@ pub enum UsersCommand {
         #[arg(long, requires = "output")]
         force: bool,
     },
+    /// A user's second factors (authenticator apps): list them, or remove one for a user who
+    /// lost their device and their recovery codes.
+    #[command(subcommand)]
+    Factors(FactorsCommand),
     /// Delete a user.
     Delete {
         /// The user's ID or username.
@@ -356,6 +382,23 @@ pub(crate) async fn execute(
         UsersCommand::Export { output, force } => {
             super::user_import::export(api, format, output.as_deref(), force, out).await
         }
+        UsersCommand::Factors(FactorsCommand::List { id }) => {
+            let user_id = user_id(&find_user(api, &id).await?)?;
+            let factors = api.get(&["admin", "users", &user_id, "factors"]).await?;
+            emit(out, &render(format, &factors, |v| factors_table(items(v))))
+        }
+        UsersCommand::Factors(FactorsCommand::Remove { id, factor_id }) => {
+            let user_id = user_id(&find_user(api, &id).await?)?;
+            api.delete(&["admin", "users", &user_id, "factors", &factor_id])
+                .await?;
+            let done = json!({ "id": user_id, "factor_id": factor_id, "removed": true });
+            emit(
+                out,
+                &render(format, &done, |_| {
+                    format!("Factor {factor_id} of user {id} removed.\n")
+                }),
+            )
+        }
         UsersCommand::Delete { id } => {
             let user_id = user_id(&find_user(api, &id).await?)?;
             api.delete(&["admin", "users", &user_id]).await?;
@@ -546,6 +589,33 @@ fn check_picture(picture: &str) -> anyhow::Result<()> {
         Ok(u) if matches!(u.scheme(), "https" | "http") => Ok(()),
         _ => bail!("--picture {picture:?} is not an http(s) URL"),
     }
+}
+
+fn factors_table(factors: &[Value]) -> String {
+    let rows: Vec<Vec<String>> = factors
+        .iter()
+        .map(|f| {
+            vec![
+                text(f, "id"),
+                text(f, "kind"),
+                text(f, "label"),
+                flag(f, "confirmed"),
+                text(f, "created_at"),
+                text(f, "last_used_at"),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "ID",
+            "KIND",
+            "LABEL",
+            "CONFIRMED",
+            "CREATED AT",
+            "LAST USED AT",
+        ],
+        &rows,
+    )
 }
 
 fn list_table(users: &[Value]) -> String {

@@ -1079,3 +1079,78 @@ async fn users_are_named_by_id_or_username_and_unlock_lifts_a_lock() {
     );
     assert!(harness.store().get_user(&id).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn users_factors_are_listed_and_removed() {
+    use gatehouse_core::factor::{Factor, FactorKind};
+
+    let api = Session::real_admin_api().await;
+    let created = run_line(
+        &api,
+        &["users", "create", "--username", "Erin", "--password-stdin"],
+    )
+    .await
+    .unwrap();
+    let id = created
+        .strip_prefix("User Erin created with ID ")
+        .unwrap()
+        .trim_end_matches(".\n")
+        .to_owned();
+    let none: Value = serde_json::from_str(
+        &run_line(
+            &api,
+            &["users", "factors", "list", "erin", "--format", "json"],
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(none, json!([]));
+    let harness = api._admin.as_ref().unwrap();
+    harness
+        .durable
+        .store
+        .create_factor(&Factor {
+            id: "factor-1".into(),
+            user_id: id.clone(),
+            kind: FactorKind::Totp,
+            label: "Phone".into(),
+            sealed_secret: vec![1, 2, 3],
+            created_at: gatehouse_testkit::admin::start_time(),
+            confirmed_at: Some(gatehouse_testkit::admin::start_time()),
+            last_used_step: None,
+        })
+        .await
+        .unwrap();
+    let listed: Value = serde_json::from_str(
+        &run_line(
+            &api,
+            &["users", "factors", "list", "erin", "--format", "json"],
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(listed[0]["id"], json!("factor-1"));
+    assert_eq!(listed[0]["kind"], json!("totp"));
+    assert_eq!(listed[0]["confirmed"], json!(true));
+    let table = run_line(&api, &["users", "factors", "list", "erin"])
+        .await
+        .unwrap();
+    assert!(
+        table.contains(" KIND ") && table.contains(" LAST USED AT "),
+        "{table}"
+    );
+    assert!(
+        table.contains("factor-1") && table.contains("Phone"),
+        "{table}"
+    );
+    assert_eq!(
+        run_line(&api, &["users", "factors", "remove", "erin", "factor-1"]).await,
+        Ok("Factor factor-1 of user erin removed.\n".into())
+    );
+    let missing = run_line(&api, &["users", "factors", "remove", "erin", "factor-1"])
+        .await
+        .unwrap_err();
+    assert!(missing.ends_with("(not_found)"), "{missing}");
+}

@@ -223,6 +223,13 @@ async fn every_mutating_admin_route_leaves_an_audit_entry_without_any_secret() {
                 .unwrap();
             reviewed.push(request.id);
         }
+        // A factor for the walk to remove.
+        let factor_id = env
+            .service
+            .begin_totp_enrolment(crate::oauth::SUBJECT, "", "", None)
+            .await
+            .unwrap()
+            .factor_id;
         let mut steps = vec![
             step(
                 Method::POST,
@@ -422,6 +429,9 @@ async fn every_mutating_admin_route_leaves_an_audit_entry_without_any_secret() {
                     step(Method::DELETE, "/admin/users/{id}/consents/{client_id}",
                         format!("/admin/users/{}/consents/consented-app", crate::oauth::SUBJECT), None,
                         "user.consent.revoke", ("user", Some(crate::oauth::SUBJECT))),
+                    step(Method::DELETE, "/admin/users/{id}/factors/{factor_id}",
+                        format!("/admin/users/{}/factors/{factor_id}", crate::oauth::SUBJECT), None,
+                        "user.factor.delete", ("user", Some(crate::oauth::SUBJECT))),
                 ]);
             }
             if template == "/admin/registration-tokens" {

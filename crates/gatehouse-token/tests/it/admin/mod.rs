@@ -5,6 +5,7 @@ mod auth;
 mod client_validation;
 mod clients;
 mod consents;
+mod factors;
 mod openapi;
 mod password_reset;
 mod raw_rows;

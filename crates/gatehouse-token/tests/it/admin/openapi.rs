@@ -46,6 +46,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("/admin/registration-requests/{id}/request-changes", "post"),
     ("/admin/users/{id}/consents", "get"),
     ("/admin/users/{id}/consents/{client_id}", "delete"),
+    ("/admin/users/{id}/factors", "get"),
+    ("/admin/users/{id}/factors/{factor_id}", "delete"),
     ("/admin/audit-events", "get"),
 ];
 

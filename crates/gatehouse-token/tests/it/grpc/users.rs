@@ -17,7 +17,7 @@ async fn authenticate_user_answers_only_for_the_right_password_of_an_enabled_use
             .authenticate_user("alice", &SecretString::new(ALICE_PASSWORD), "198.51.100.1")
             .await
             .unwrap();
-        let SignIn::Authenticated(alice) = ok else {
+        let SignIn::Authenticated(alice, _) = ok else {
             panic!("{}: alice refused: {ok:?}", g.name)
         };
         assert_eq!(

@@ -171,7 +171,7 @@ async fn the_login_client_gives_up_at_its_deadline_and_reads_it_as_retry_later()
                     .authenticate_user("alice", &SecretString::new(ALICE_PASSWORD), "198.51.100.1")
                     .await
                     .unwrap(),
-                SignIn::Authenticated(_)
+                SignIn::Authenticated(..)
             ),
             "{}",
             g.name

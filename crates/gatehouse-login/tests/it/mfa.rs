@@ -1,0 +1,558 @@
+//! Second factors: the code step after the password, enrolment at sign-in where a second
+//! factor is required, the step-up of a password-only session, the security page, and the
+//! attacker's tries (a replayed code, a spent recovery code, guessing, skipping the step, another
+//! browser, a client that requires a second factor).
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use gatehouse_core::authorize::AuthorizationParams;
+use gatehouse_core::error::ErrorCode;
+use gatehouse_core::factor::totp_code;
+use gatehouse_core::scope::ScopeSet;
+use gatehouse_testkit::http::{Browser, Page};
+use serde_json::json;
+
+use crate::login::SESSION_COOKIE;
+use crate::ui::*;
+
+const SECOND_FACTOR: &str = "/ui/login/second-factor?pending=";
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Waits out the end of a 30 s step, so the steps computed here are the ones the token service
+/// sees a moment later.
+async fn away_from_a_step_edge() {
+    let into = now().rem_euclid(30);
+    if into >= 25 {
+        tokio::time::sleep(Duration::from_secs(u64::try_from(31 - into).unwrap())).await;
+    }
+}
+
+fn code_at(secret: &[u8], unix: i64) -> String {
+    totp_code(secret, unix).unwrap()
+}
+
+fn decode_secret(display: &str) -> Vec<u8> {
+    let secret = totp_rs::Secret::try_from_base32(display.replace(' ', "")).unwrap();
+    AsRef::<[u8]>::as_ref(&secret).to_vec()
+}
+
+/// Enrols a TOTP factor for `user` through the token service, confirmed with the code of the
+/// step before now (so now's and the next step's codes are unused): its secret and recovery
+/// codes.
+async fn enrol(ui: &Ui, user: &str) -> (Vec<u8>, Vec<String>) {
+    away_from_a_step_edge().await;
+    let enrolment = ui
+        .service
+        .begin_totp_enrolment(user, "Phone", "", None)
+        .await
+        .unwrap();
+    let secret = decode_secret(&enrolment.secret);
+    let codes = ui
+        .service
+        .confirm_totp_enrolment(user, &enrolment.factor_id, &code_at(&secret, now() - 30))
+        .await
+        .unwrap()
+        .expect("the enrolment's first code is accepted");
+    assert_eq!(codes.len(), 10, "{}", ui.name);
+    (secret, codes)
+}
+
+/// Authorize → the password of alice → the second-factor page.
+async fn reach_second_factor(b: &mut Browser<'_>, authorize: &str) -> Page {
+    let page = b.start(authorize).await;
+    let after = b.login(&page, "alice", ALICE_PASSWORD, false).await;
+    assert!(
+        after.location().starts_with(SECOND_FACTOR),
+        "{}: {}",
+        b.name(),
+        after.location()
+    );
+    let form = b.follow(&after).await;
+    form.assert_page(StatusCode::OK, b.name());
+    form
+}
+
+async fn submit_code(b: &mut Browser<'_>, form: &Page, code: &str) -> Page {
+    let csrf = form.form_field("second-factor-form", "csrf_token");
+    let pending = form.form_field("second-factor-form", "pending");
+    b.post(
+        "/ui/login/second-factor",
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("pending", pending.as_str()),
+            ("code", code),
+        ],
+    )
+    .await
+}
+
+/// The payload of a JWT, unverified (the token service's own tests verify signatures).
+fn jwt_payload(jwt: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1).unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
+}
+
+/// The TOTP key an enrolment page shows.
+fn secret_on(page: &Page) -> Vec<u8> {
+    let start = page.body.find("id=\"totp-secret\">").unwrap() + "id=\"totp-secret\">".len();
+    let end = start + page.body[start..].find('<').unwrap();
+    decode_secret(&page.body[start..end])
+}
+
+/// The recovery codes a page lists.
+fn codes_on(page: &Page) -> Vec<String> {
+    page.body
+        .split("<li><code>")
+        .skip(1)
+        .map(|rest| rest.split('<').next().unwrap().to_owned())
+        .collect()
+}
+
+/// Consent allowed, the code redeemed: the ID token's claims and the access token's
+/// introspection.
+async fn tokens_after(
+    ui: &Ui,
+    b: &mut Browser<'_>,
+    consent_redirect: &Page,
+) -> (serde_json::Value, Option<String>) {
+    let consent = b.follow(consent_redirect).await;
+    consent.assert_page(StatusCode::OK, &ui.name);
+    let reply = b.decide(&consent, "allow", false).await;
+    let (base, params) = reply.redirect_params();
+    assert_eq!(base, CLI_REDIRECT, "{}", ui.name);
+    let tokens = ui.redeem(&params["code"]).await;
+    let introspection = ui
+        .service
+        .introspect(&tokens.access_token, None, None)
+        .await
+        .unwrap();
+    (
+        jwt_payload(tokens.id_token.as_deref().unwrap_or_default()),
+        introspection.acr,
+    )
+}
+
+async fn require_mfa(ui: &Ui, client_id: &str) {
+    let mut client = ui.store().get_client(client_id).await.unwrap().unwrap();
+    client.metadata.require_mfa = true;
+    ui.store().update_client(&client).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_password_only_sign_in_says_pwd() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        let page = b.start(&cli_authorize(SEED_SCOPE, &[])).await;
+        let after = b.login(&page, "alice", ALICE_PASSWORD, false).await;
+        assert!(after.location().starts_with("/ui/consent?challenge="));
+        let (claims, acr) = tokens_after(&ui, &mut b, &after).await;
+        assert_eq!(claims["amr"], json!(["pwd"]), "{}", ui.name);
+        assert_eq!(claims["acr"], "urn:gatehouse:acr:pwd", "{}", ui.name);
+        assert_eq!(acr.as_deref(), Some("urn:gatehouse:acr:pwd"), "{}", ui.name);
+    }
+}
+
+#[tokio::test]
+async fn a_user_with_totp_is_asked_for_a_code_and_the_tokens_say_mfa() {
+    for ui in uis().await {
+        let (secret, _) = enrol(&ui, ALICE).await;
+        let mut b = ui.browser();
+        let form = reach_second_factor(&mut b, &cli_authorize(SEED_SCOPE, &[])).await;
+        assert!(
+            b.cookie(SESSION_COOKIE).is_none(),
+            "{}: nobody is signed in before the second factor",
+            ui.name
+        );
+        for needle in [
+            "<label for=\"code\">",
+            "autocomplete=\"one-time-code\"",
+            "aria-describedby=\"code-hint\"",
+            "id=\"second-factor-submit\"",
+            "name=\"csrf_token\"",
+        ] {
+            assert!(form.body.contains(needle), "{}: {needle}", ui.name);
+        }
+        assert!(!form.body.contains("<script"), "no script");
+        let done = submit_code(&mut b, &form, &code_at(&secret, now())).await;
+        assert!(
+            done.location().starts_with("/ui/consent?challenge="),
+            "{}: {} {}",
+            ui.name,
+            done.location(),
+            done.body
+        );
+        assert!(b.cookie(SESSION_COOKIE).is_some(), "{}", ui.name);
+        let (claims, acr) = tokens_after(&ui, &mut b, &done).await;
+        assert_eq!(claims["amr"], json!(["pwd", "otp", "mfa"]), "{}", ui.name);
+        assert_eq!(claims["acr"], "urn:gatehouse:acr:mfa", "{}", ui.name);
+        assert_eq!(acr.as_deref(), Some("urn:gatehouse:acr:mfa"), "{}", ui.name);
+    }
+}
+
+#[tokio::test]
+async fn a_replayed_totp_code_fails() {
+    for ui in uis().await {
+        let (secret, _) = enrol(&ui, ALICE).await;
+        let code = code_at(&secret, now());
+        let mut first = ui.browser();
+        let form = reach_second_factor(&mut first, &cli_authorize(SEED_SCOPE, &[])).await;
+        let ok = submit_code(&mut first, &form, &code).await;
+        assert!(ok.location().starts_with("/ui/consent?challenge="));
+        // The same code, within the same 30 s, from another browser.
+        let mut second = ui.browser_from("198.51.100.9:40000");
+        let form = reach_second_factor(&mut second, &cli_authorize(SEED_SCOPE, &[])).await;
+        let replay = submit_code(&mut second, &form, &code).await;
+        replay.assert_page(StatusCode::UNAUTHORIZED, &ui.name);
+        assert!(replay.body.contains("id=\"second-factor-error\""));
+        assert!(second.cookie(SESSION_COOKIE).is_none(), "{}", ui.name);
+        // An older code than the last one used fails too.
+        let older = submit_code(&mut second, &form, &code_at(&secret, now() - 30)).await;
+        older.assert_page(StatusCode::UNAUTHORIZED, &ui.name);
+    }
+}
+
+#[tokio::test]
+async fn a_recovery_code_works_once() {
+    for ui in uis().await {
+        let (_, codes) = enrol(&ui, ALICE).await;
+        let mut first = ui.browser();
+        let form = reach_second_factor(&mut first, &cli_authorize(SEED_SCOPE, &[])).await;
+        // Typed in capitals and without the hyphen: still the code.
+        let typed = codes[3].replace('-', "").to_uppercase();
+        let ok = submit_code(&mut first, &form, &typed).await;
+        assert!(
+            ok.location().starts_with("/ui/consent?challenge="),
+            "{}: {}",
+            ui.name,
+            ok.body
+        );
+        let mut second = ui.browser_from("198.51.100.9:40000");
+        let form = reach_second_factor(&mut second, &cli_authorize(SEED_SCOPE, &[])).await;
+        let reused = submit_code(&mut second, &form, &codes[3]).await;
+        reused.assert_page(StatusCode::UNAUTHORIZED, &ui.name);
+        assert!(second.cookie(SESSION_COOKIE).is_none());
+        let summary = ui.service.factor_summary(ALICE).await.unwrap();
+        assert_eq!(summary.recovery_codes_left, 9, "{}", ui.name);
+    }
+}
+
+#[tokio::test]
+async fn wrong_codes_lock_the_account_like_wrong_passwords() {
+    for ui in uis().await {
+        enrol(&ui, ALICE).await;
+        let mut b = ui.browser();
+        let form = reach_second_factor(&mut b, &cli_authorize(SEED_SCOPE, &[])).await;
+        for _ in 1..=3 {
+            let wrong = submit_code(&mut b, &form, "abcde-fghjk").await;
+            wrong.assert_page(StatusCode::UNAUTHORIZED, &ui.name);
+        }
+        // Giving the right password again does not reset the count of wrong codes.
+        let form = reach_second_factor(&mut b, &cli_authorize(SEED_SCOPE, &[])).await;
+        let wrong = submit_code(&mut b, &form, "abcde-fghjk").await;
+        wrong.assert_page(StatusCode::UNAUTHORIZED, &ui.name);
+        assert!(
+            wrong.body.contains("One more failed attempt"),
+            "{}: {}",
+            ui.name,
+            wrong.body
+        );
+        let locked = submit_code(&mut b, &form, "abcde-fghjk").await;
+        locked.assert_page(StatusCode::TOO_MANY_REQUESTS, &ui.name);
+        assert!(locked.header("retry-after").is_some(), "{}", ui.name);
+        // The username is locked for the password too, whoever tries.
+        let mut other = ui.browser_from("198.51.100.9:40000");
+        let page = other.start(&cli_authorize(SEED_SCOPE, &[])).await;
+        let refused = other.login(&page, "alice", ALICE_PASSWORD, false).await;
+        refused.assert_page(StatusCode::TOO_MANY_REQUESTS, &ui.name);
+    }
+}
+
+#[tokio::test]
+async fn the_second_factor_cannot_be_skipped_or_finished_in_another_browser() {
+    for ui in uis().await {
+        let (secret, _) = enrol(&ui, ALICE).await;
+        let mut b = ui.browser();
+        let page = b.start(&cli_authorize(SEED_SCOPE, &[])).await;
+        let challenge = page.field("challenge");
+        let after = b.login(&page, "alice", ALICE_PASSWORD, false).await;
+        let pending = after.location().to_owned();
+        assert!(pending.starts_with(SECOND_FACTOR), "{}", ui.name);
+        // Straight to the consent page: not signed in, so back to the login page.
+        let consent = b.get(&format!("/ui/consent?challenge={challenge}")).await;
+        assert!(!consent.body.contains("consent-form"), "{}", ui.name);
+        assert!(
+            consent.location().starts_with("/ui/login"),
+            "{}: {}",
+            ui.name,
+            consent.location()
+        );
+        // Another browser with the half-signed-in state's address gets nothing.
+        let mut other = ui.browser_from("198.51.100.9:40000");
+        let stolen = other.get(&pending).await;
+        assert!(
+            !stolen.body.contains("second-factor-form"),
+            "{}: {}",
+            ui.name,
+            stolen.body
+        );
+        // Nor with a form of its own (its own CSRF token, the stolen id).
+        let mine = reach_second_factor(&mut other, &cli_authorize(SEED_SCOPE, &[])).await;
+        let csrf = mine.form_field("second-factor-form", "csrf_token");
+        let stolen_id = pending.trim_start_matches(SECOND_FACTOR).to_owned();
+        let code = code_at(&secret, now());
+        let refused = other
+            .post(
+                "/ui/login/second-factor",
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("pending", stolen_id.as_str()),
+                    ("code", code.as_str()),
+                ],
+            )
+            .await;
+        assert!(
+            refused.body.contains("data-error=\"expired\""),
+            "{}: {}",
+            ui.name,
+            refused.body
+        );
+        // The right browser still finishes with a fresh code.
+        let form = b.follow(&after).await;
+        let done = submit_code(&mut b, &form, &code).await;
+        assert!(
+            done.location().starts_with("/ui/consent?challenge="),
+            "{}: {}",
+            ui.name,
+            done.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_requires_mfa_has_a_user_without_a_factor_enrol_first() {
+    for ui in uis().await {
+        require_mfa(&ui, CLI).await;
+        away_from_a_step_edge().await;
+        let mut b = ui.browser();
+        let enrolment = reach_second_factor(&mut b, &cli_authorize(SEED_SCOPE, &[])).await;
+        for needle in [
+            "id=\"totp-qr\" role=\"img\" aria-label=",
+            "<svg",
+            "id=\"totp-secret\"",
+            "inputmode=\"numeric\"",
+        ] {
+            assert!(enrolment.body.contains(needle), "{}: {needle}", ui.name);
+        }
+        assert!(!enrolment.body.contains("<script"), "no script");
+        assert!(b.cookie(SESSION_COOKIE).is_none(), "{}", ui.name);
+        let secret = secret_on(&enrolment);
+        // A wrong first code shows the same key again.
+        let wrong = submit_code(&mut b, &enrolment, "000000").await;
+        wrong.assert_page(StatusCode::UNAUTHORIZED, &ui.name);
+        assert_eq!(secret_on(&wrong), secret, "{}", ui.name);
+        let codes_page = submit_code(&mut b, &wrong, &code_at(&secret, now())).await;
+        codes_page.assert_page(StatusCode::OK, &ui.name);
+        let codes = codes_on(&codes_page);
+        assert_eq!(codes.len(), 10, "{}: {}", ui.name, codes_page.body);
+        let csrf = codes_page.form_field("continue-form", "csrf_token");
+        let pending = codes_page.form_field("continue-form", "pending");
+        let done = b
+            .post(
+                "/ui/login/second-factor/continue",
+                &[("csrf_token", csrf.as_str()), ("pending", pending.as_str())],
+            )
+            .await;
+        assert!(
+            done.location().starts_with("/ui/consent?challenge="),
+            "{}: {}",
+            ui.name,
+            done.body
+        );
+        let (claims, _) = tokens_after(&ui, &mut b, &done).await;
+        assert_eq!(claims["acr"], "urn:gatehouse:acr:mfa", "{}", ui.name);
+        // The continue step is single use.
+        let again = b
+            .post(
+                "/ui/login/second-factor/continue",
+                &[("csrf_token", csrf.as_str()), ("pending", pending.as_str())],
+            )
+            .await;
+        assert!(
+            again.body.contains("data-error=\"expired\""),
+            "{}: {}",
+            ui.name,
+            again.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_requires_mfa_never_gets_a_code_for_a_password_only_sign_in() {
+    for ui in uis().await {
+        require_mfa(&ui, CLI).await;
+        let params = AuthorizationParams {
+            client_id: Some(CLI.into()),
+            redirect_uri: Some(CLI_REDIRECT.into()),
+            response_type: Some("code".into()),
+            scope: Some("openid".into()),
+            code_challenge: Some(CHALLENGE.into()),
+            code_challenge_method: Some("S256".into()),
+            ..AuthorizationParams::default()
+        };
+        let context = ui.service.validate_authorization(&params).await.unwrap();
+        assert!(context.request.mfa_required, "{}", ui.name);
+        // Whoever calls the token service: a password-only sign-in gets no code.
+        let mut request = context.request.clone();
+        request.mfa_required = false;
+        let refused = ui
+            .service
+            .issue_authorization_code(
+                &request,
+                ALICE,
+                &ScopeSet::parse("openid").unwrap(),
+                now(),
+                None,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code, ErrorCode::AccessDenied, "{}", ui.name);
+        let with_mfa = ui
+            .service
+            .issue_authorization_code_with(
+                &request,
+                ALICE,
+                &ScopeSet::parse("openid").unwrap(),
+                now(),
+                None,
+                gatehouse_token::authorization::CodeClaims {
+                    amr: gatehouse_core::factor::amr_for(true),
+                    ..Default::default()
+                },
+            )
+            .await;
+        assert!(with_mfa.is_ok(), "{}", ui.name);
+    }
+}
+
+#[tokio::test]
+async fn acr_values_step_up_a_password_only_session_with_the_second_factor_only() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        // A password-only session, with the consent remembered.
+        b.authorize_alice(SEED_SCOPE, true).await;
+        let (secret, _) = enrol(&ui, ALICE).await;
+        let reply = b
+            .get(&cli_authorize(
+                SEED_SCOPE,
+                &[("acr_values", "urn:gatehouse:acr:mfa")],
+            ))
+            .await;
+        assert!(
+            reply.location().starts_with(SECOND_FACTOR),
+            "{}: {}",
+            ui.name,
+            reply.location()
+        );
+        let form = b.follow(&reply).await;
+        assert!(!form.body.contains("name=\"password\""), "{}", ui.name);
+        let done = submit_code(&mut b, &form, &code_at(&secret, now())).await;
+        let (base, params) = done.redirect_params();
+        assert_eq!(base, CLI_REDIRECT, "{}: {}", ui.name, done.body);
+        let tokens = ui.redeem(&params["code"]).await;
+        let claims = jwt_payload(tokens.id_token.as_deref().unwrap_or_default());
+        assert_eq!(claims["acr"], "urn:gatehouse:acr:mfa", "{}", ui.name);
+        // The session now says mfa: the next such request needs nothing more.
+        let next = b
+            .get(&cli_authorize(
+                SEED_SCOPE,
+                &[("acr_values", "urn:gatehouse:acr:mfa")],
+            ))
+            .await;
+        let (base, _) = next.redirect_params();
+        assert_eq!(base, CLI_REDIRECT, "{}", ui.name);
+    }
+}
+
+#[tokio::test]
+async fn the_security_page_adds_an_authenticator_app_and_removes_it() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        b.authorize_alice(SEED_SCOPE, false).await;
+        let page = b.get("/account/security").await;
+        page.assert_page(StatusCode::OK, &ui.name);
+        assert!(page.body.contains("id=\"no-factors\""), "{}", ui.name);
+        assert!(!page.body.contains("<script"));
+        away_from_a_step_edge().await;
+        let csrf = page.form_field("add-totp-form", "csrf_token");
+        let enrolment = b
+            .post("/account/security/totp", &[("csrf_token", csrf.as_str())])
+            .await;
+        enrolment.assert_page(StatusCode::OK, &ui.name);
+        assert!(enrolment.body.contains("<svg"), "{}", ui.name);
+        let secret = secret_on(&enrolment);
+        let factor_id = enrolment.form_field("second-factor-form", "factor_id");
+        let refused = b
+            .post(
+                "/account/security/totp/confirm",
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("factor_id", factor_id.as_str()),
+                    ("code", "000000"),
+                ],
+            )
+            .await;
+        refused.assert_page(StatusCode::UNAUTHORIZED, &ui.name);
+        assert_eq!(secret_on(&refused), secret, "{}", ui.name);
+        let code = code_at(&secret, now());
+        let codes = b
+            .post(
+                "/account/security/totp/confirm",
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("factor_id", factor_id.as_str()),
+                    ("code", code.as_str()),
+                ],
+            )
+            .await;
+        codes.assert_page(StatusCode::OK, &ui.name);
+        assert_eq!(codes_on(&codes).len(), 10, "{}", ui.name);
+        let page = b.get("/account/security").await;
+        assert!(
+            page.body
+                .contains(&format!("data-factor-id=\"{factor_id}\"")),
+            "{}",
+            ui.name
+        );
+        assert!(
+            page.body.contains("Unused recovery codes: 10."),
+            "{}",
+            ui.name
+        );
+        let removed = b
+            .post(
+                "/account/security/remove",
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("factor_id", factor_id.as_str()),
+                ],
+            )
+            .await;
+        assert!(removed.location().ends_with("?done=removed"), "{}", ui.name);
+        let page = b.get("/account/security").await;
+        assert!(page.body.contains("id=\"no-factors\""), "{}", ui.name);
+        // Without the CSRF token nothing happens.
+        let forged = b
+            .post("/account/security/totp", &[("csrf_token", "forged")])
+            .await;
+        assert!(!forged.body.contains("<svg"), "{}", ui.name);
+    }
+}

@@ -5,7 +5,13 @@
 use std::fmt;
 
 use crate::token::v1::{
-    AuthenticateUserRequest, AuthorizationParams, BeginTotpEnrolmentResponse, CompleteDeviceAuthorizationRequest, ConfirmTotpEnrolmentRequest, ConfirmTotpEnrolmentResponse, GetLogoResponse, InspectAccountLinkRequest, IntrospectRequest, IssueAuthorizationCodeRequest, IssueAuthorizationCodeResponse, LookupDeviceAuthorizationRequest, PutLogoRequest, RegenerateRecoveryCodesResponse, RegisterUserRequest, ResetPasswordRequest, RevealClientSecretResponse, RevokeRequest, RotateClientSecretResponse, ValidateLogoutRequestRequest, VerifyEmailRequest, VerifySecondFactorRequest,
+    AuthenticateUserRequest, AuthorizationParams, BeginTotpEnrolmentResponse,
+    CompleteDeviceAuthorizationRequest, ConfirmTotpEnrolmentRequest, ConfirmTotpEnrolmentResponse,
+    GetLogoResponse, InspectAccountLinkRequest, IntrospectRequest, IssueAuthorizationCodeRequest,
+    IssueAuthorizationCodeResponse, LookupDeviceAuthorizationRequest, PutLogoRequest,
+    RegenerateRecoveryCodesResponse, RegisterUserRequest, ResetPasswordRequest,
+    RevealClientSecretResponse, RevokeRequest, RotateClientSecretResponse,
+    ValidateLogoutRequestRequest, VerifyEmailRequest, VerifySecondFactorRequest,
 };
 
 const REDACTED: &str = "[redacted]";

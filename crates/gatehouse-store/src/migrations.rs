@@ -90,6 +90,8 @@ const POSTGRES: &[Embedded] = &[
         version: 14,
         description: "user factors",
         sql: include_str!("../../../migrations/postgres/0014_user_factors.sql"),
+    },
+    Embedded {
         version: 15,
         description: "users email index",
         sql: include_str!("../../../migrations/postgres/0015_users_email_index.sql"),
@@ -166,6 +168,8 @@ const SQLITE: &[Embedded] = &[
         version: 14,
         description: "user factors",
         sql: include_str!("../../../migrations/sqlite/0014_user_factors.sql"),
+    },
+    Embedded {
         version: 15,
         description: "users email index",
         sql: include_str!("../../../migrations/sqlite/0015_users_email_index.sql"),

@@ -76,6 +76,7 @@ fuzz_target!(|data: &[u8]| {
         claims: None,
         id_token_claims: None,
         access_token_claims: None,
+        amr: Vec::new(),
     };
     let request = Redemption {
         redirect_uri: opt(field(6)),

@@ -494,8 +494,8 @@ impl TokenService {
         };
         let user = User {
             password_hash: Some(hash),
-            // The link reached the user at this address: it is theirs.
-            email_verified: current.email_verified || current.email.is_some(),
+            // Not marked verified here: the address may have changed since the link was sent
+            // (the link pins the password, not the address).
             updated_at: self.clock.now(),
             ..current
         };

@@ -134,15 +134,6 @@ async fn a_forgotten_password_is_reset_by_mail_and_every_old_session_and_token_e
         let page = fresh.get("/ui/login").await;
         let signed_in = fresh.login(&page, "alice", NEW_PASSWORD, false).await;
         assert_eq!(signed_in.location(), "/account/apps", "{}", ui.name);
-        // The link reached her: the address is hers.
-        assert!(
-            ui.store()
-                .get_user(ALICE)
-                .await
-                .unwrap()
-                .unwrap()
-                .email_verified
-        );
 
         // The link worked once.
         let again = b.get(&local(&link)).await;

@@ -34,6 +34,26 @@ async fn require_session(
     }
 }
 
+/// The user of a live session. A disabled or deleted user's session ends here, and the answer
+/// sends them to sign in.
+pub(crate) async fn session_user(
+    state: &LoginState,
+    found: &Found,
+    t: Tr,
+) -> Result<crate::token_client::UserProfile, Response> {
+    match state.token().user(&found.session.subject).await {
+        Ok(Some(user)) if !user.disabled => Ok(user),
+        Ok(_) => {
+            let cookie = state.sessions().end(&found.cookie).await.ok().flatten();
+            Err(with_cookie(
+                SeeOther::to(state.path("/ui/login")).into_response(),
+                cookie,
+            ))
+        }
+        Err(e) => Err(state.failure_page(t, &e).into_response()),
+    }
+}
+
 /// `GET /` and `GET /account`: the connected apps when someone is signed in here, else a page
 /// that says so and offers to sign in, so the issuer's own address never ends in a 404.
 pub async fn home(State(state): State<LoginState>, headers: HeaderMap) -> Response {
@@ -57,16 +77,9 @@ pub async fn show(
         Err(response) => return response,
     };
     let subject = &found.session.subject;
-    let user = match state.token().user(subject).await {
-        Ok(Some(user)) if !user.disabled => user,
-        Ok(_) => {
-            let cookie = state.sessions().end(&found.cookie).await.ok().flatten();
-            return with_cookie(
-                SeeOther::to(state.path("/ui/login")).into_response(),
-                cookie,
-            );
-        }
-        Err(e) => return state.failure_page(t, &e).into_response(),
+    let user = match session_user(&state, &found, t).await {
+        Ok(user) => user,
+        Err(response) => return response,
     };
     let apps = match state.token().list_consents(subject).await {
         Ok(apps) => apps,

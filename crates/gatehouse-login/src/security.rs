@@ -10,7 +10,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use time::macros::format_description;
 
-use crate::authorize::with_cookie;
 use crate::csrf::{Browser, Purpose};
 use crate::form::Fields;
 use crate::i18n::Tr;
@@ -94,16 +93,9 @@ pub async fn show(
         Err(response) => return response,
     };
     let subject = &found.session.subject;
-    let user = match state.token().user(subject).await {
-        Ok(Some(user)) if !user.disabled => user,
-        Ok(_) => {
-            let cookie = state.sessions().end(&found.cookie).await.ok().flatten();
-            return with_cookie(
-                SeeOther::to(state.path("/ui/login")).into_response(),
-                cookie,
-            );
-        }
-        Err(e) => return state.failure_page(t, &e).into_response(),
+    let user = match crate::account::session_user(&state, &found, t).await {
+        Ok(user) => user,
+        Err(response) => return response,
     };
     let (factors, recovery_codes_left) = match state.token().list_factors(subject).await {
         Ok(listed) => listed,

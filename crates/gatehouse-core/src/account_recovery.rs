@@ -114,6 +114,9 @@ pub enum LinkPurpose {
     /// Confirm that the user receives mail at `email`. Valid while that is still the user's
     /// address.
     EmailVerification { email: String },
+    /// A signed-in user's new address, mailed to it: when the link is used, `email` becomes
+    /// the user's address, verified. Until then the old address stays.
+    EmailChange { email: String },
     /// A self-registration waiting for its address to be confirmed: the account is created
     /// (with `subject` as its id) only when the link is used, so nothing unconfirmed is ever
     /// stored durably. `password_hash` is argon2id.
@@ -146,6 +149,19 @@ pub fn password_fingerprint(keys: &KeyedHasher, password_hash: Option<&str>) -> 
     keys.hash(password_hash.unwrap_or_default())
 }
 
+impl LinkPurpose {
+    /// The address a link for this purpose is mailed to: the one it confirms; `None` for a
+    /// reset link (it goes to the user's address).
+    pub fn recipient(&self) -> Option<&str> {
+        match self {
+            Self::PasswordReset { .. } => None,
+            Self::EmailVerification { email }
+            | Self::EmailChange { email }
+            | Self::Registration { email, .. } => Some(email),
+        }
+    }
+}
+
 impl AccountLink {
     /// Whether the link still applies to `user_password_hash` and `user_email`, the user's
     /// current values: a reset link after another reset, or a verification link after the
@@ -165,6 +181,8 @@ impl AccountLink {
             }
             // There is no user yet: the link applies until it is used or expires.
             LinkPurpose::Registration { .. } => true,
+            // The address it names is not the user's yet: it applies until used or expired.
+            LinkPurpose::EmailChange { .. } => true,
         }
     }
 }
@@ -293,6 +311,43 @@ mod tests {
         assert!(link.still_applies(&keys, None, Some("alice@example.com")));
         assert!(!link.still_applies(&keys, None, Some("alice@example.org")));
         assert!(!link.still_applies(&keys, None, None));
+    }
+
+    #[test]
+    fn an_email_change_link_applies_until_used_and_goes_to_the_new_address() {
+        let keys = KeyedHasher::new(b"secret", "account-links");
+        let purpose = LinkPurpose::EmailChange {
+            email: "new@example.org".into(),
+        };
+        assert_eq!(purpose.recipient(), Some("new@example.org"));
+        let link = AccountLink {
+            subject: "u1".into(),
+            purpose,
+            challenge: None,
+            issued_at: 0,
+        };
+        // The user's address is still the old one: that is what the link is about to change.
+        assert!(link.still_applies(&keys, Some("$argon2id$x"), Some("old@example.com")));
+        assert!(link.still_applies(&keys, None, None));
+        let json = serde_json::to_value(&link).unwrap();
+        assert_eq!(json["purpose"], "email_change");
+        assert_eq!(serde_json::from_value::<AccountLink>(json).unwrap(), link);
+        assert_eq!(
+            LinkPurpose::PasswordReset {
+                password_fingerprint: "f".into()
+            }
+            .recipient(),
+            None
+        );
+        assert_eq!(
+            LinkPurpose::Registration {
+                username: "bob".into(),
+                email: "bob@example.com".into(),
+                password_hash: "h".into()
+            }
+            .recipient(),
+            Some("bob@example.com")
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The account pages: `GET /` and `GET /account` (where the issuer's address leads), connected
-//! apps (`GET /account/apps`, `POST /account/apps/revoke`): every app the signed-in
+//! The account pages: `GET /` (where the issuer's address leads: the account page, `profile.rs`),
+//! connected apps (`GET /account/apps`, `POST /account/apps/revoke`): every app the signed-in
 //! user granted access to, the scopes in plain words and when; revoking withdraws the consent
 //! and has the token service revoke that app's refresh and access tokens for the user.
 
@@ -21,19 +21,6 @@ use crate::session::Found;
 use crate::state::LoginState;
 use crate::token_client::ConnectedApp;
 
-/// The signed-in user's session, or the response that sends them to sign in.
-async fn require_session(
-    state: &LoginState,
-    headers: &HeaderMap,
-    t: Tr,
-) -> Result<Found, Response> {
-    match state.sessions().load(headers).await {
-        Ok(Some(found)) => Ok(found),
-        Ok(None) => Err(SeeOther::to(state.path("/ui/login")).into_response()),
-        Err(e) => Err(state.failure_page(t, &store_failure(e)).into_response()),
-    }
-}
-
 /// The user of a live session. A disabled or deleted user's session ends here, and the answer
 /// sends them to sign in.
 pub(crate) async fn session_user(
@@ -44,7 +31,7 @@ pub(crate) async fn session_user(
     match state.token().user(&found.session.subject).await {
         Ok(Some(user)) if !user.disabled => Ok(user),
         Ok(_) => {
-            let cookie = state.sessions().end(&found.cookie).await.ok().flatten();
+            let cookie = state.sessions().end(found).await.ok().flatten();
             Err(with_cookie(
                 SeeOther::to(state.path("/ui/login")).into_response(),
                 cookie,
@@ -54,12 +41,12 @@ pub(crate) async fn session_user(
     }
 }
 
-/// `GET /` and `GET /account`: the connected apps when someone is signed in here, else a page
-/// that says so and offers to sign in, so the issuer's own address never ends in a 404.
+/// `GET /`: the account page when someone is signed in here, else a page that says so and offers
+/// to sign in, so the issuer's own address never ends in a 404.
 pub async fn home(State(state): State<LoginState>, headers: HeaderMap) -> Response {
     let t = language(None, &headers);
     match state.sessions().load(&headers).await {
-        Ok(Some(_)) => SeeOther::to(state.path("/account/apps")).into_response(),
+        Ok(Some(_)) => SeeOther::to(state.path("/account")).into_response(),
         Ok(None) => state.signed_out_page(t, false, None).into_response(),
         Err(e) => state.failure_page(t, &store_failure(e)).into_response(),
     }
@@ -72,7 +59,7 @@ pub async fn show(
 ) -> Response {
     let query = Fields::query(query.as_deref());
     let t = language(query.get("ui_locales"), &headers);
-    let found = match require_session(&state, &headers, t).await {
+    let found = match crate::profile::require_session(&state, &headers, t, "/account/apps").await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -157,7 +144,7 @@ pub async fn revoke(State(state): State<LoginState>, headers: HeaderMap, body: B
     {
         return state.error_page(t, Problem::Csrf, None).into_response();
     }
-    let found = match require_session(&state, &headers, t).await {
+    let found = match crate::profile::require_session(&state, &headers, t, "/account/apps").await {
         Ok(found) => found,
         Err(response) => return response,
     };

@@ -17,6 +17,7 @@ use gatehouse_core::protocol::ResponseMode;
 use gatehouse_core::scope::ScopeSet;
 
 use crate::challenge::{Authenticated, Challenge, OriginalRequest, PendingSignIn};
+use crate::client_ip::ClientIp;
 use crate::flow::{self, Next};
 use crate::form::Fields;
 use crate::i18n::Tr;
@@ -50,19 +51,21 @@ pub(crate) const PARAMS: [&str; 16] = [
 
 pub async fn authorize_get(
     State(state): State<LoginState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    start(&state, &headers, &Fields::query(query.as_deref())).await
+    start(&state, &headers, &ip, &Fields::query(query.as_deref())).await
 }
 
 /// RFC 6749 §3.1: the endpoint MAY support POST, with the parameters form-encoded.
 pub async fn authorize_post(
     State(state): State<LoginState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    start(&state, &headers, &Fields::parse(&body)).await
+    start(&state, &headers, &ip, &Fields::parse(&body)).await
 }
 
 /// The request's parameters: empty ones count as absent (RFC 6749 §3.1), and the first one
@@ -78,10 +81,10 @@ pub fn params(fields: &Fields) -> AuthorizationParams {
     }
 }
 
-async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Response {
+async fn start(state: &LoginState, headers: &HeaderMap, ip: &str, fields: &Fields) -> Response {
     let external = state.config().external.as_ref();
     if let Some(external) = external
-        && let Some(response) = crate::external::resume(state, headers, fields, external).await
+        && let Some(response) = crate::external::resume(state, headers, ip, fields, external).await
     {
         return response;
     }
@@ -154,6 +157,8 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
         (usable, false) => (usable, None),
     };
     if let Some(found) = &usable {
+        // Single sign-on: the session is used, which the account page's list of sessions shows.
+        state.sessions().record_visit(found, state.now(), ip).await;
         challenge.authenticated = Some(Authenticated {
             subject: found.session.subject.clone(),
             auth_time: found.session.auth_time,

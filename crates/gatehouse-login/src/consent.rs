@@ -208,7 +208,7 @@ pub async fn switch_account(
     }
     let sessions = state.sessions();
     let cookie = match sessions.load(&headers).await {
-        Ok(Some(found)) => match sessions.end(&found.cookie).await {
+        Ok(Some(found)) => match sessions.end(&found).await {
             Ok(cookie) => cookie,
             Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
         },

@@ -32,6 +32,8 @@ pub enum Purpose {
     SecondFactor,
     /// The account's security page (TOTP enrolment, removal, new recovery codes).
     Security,
+    /// The account page (profile, password, email address, sessions).
+    Account,
 }
 
 impl Purpose {
@@ -52,6 +54,7 @@ impl Purpose {
             Self::Register => "register",
             Self::SecondFactor => "second-factor",
             Self::Security => "security",
+            Self::Account => "account",
         }
     }
 }

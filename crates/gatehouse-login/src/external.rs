@@ -39,6 +39,7 @@ use crate::form::Fields;
 use crate::i18n::Tr;
 use crate::page::{Problem, SeeOther, language, store_failure};
 use crate::redirect;
+use crate::session::NewSession;
 use crate::state::LoginState;
 
 /// Which answer the challenge waits for.
@@ -242,6 +243,7 @@ pub(crate) async fn begin(
 pub(crate) async fn resume(
     state: &LoginState,
     headers: &HeaderMap,
+    ip: &str,
     fields: &Fields,
     external: &ExternalUi,
 ) -> Option<Response> {
@@ -260,12 +262,13 @@ pub(crate) async fn resume(
             ));
         }
     };
-    Some(resume_with(state, headers, phase, verifier, external).await)
+    Some(resume_with(state, headers, ip, phase, verifier, external).await)
 }
 
 async fn resume_with(
     state: &LoginState,
     headers: &HeaderMap,
+    ip: &str,
     phase: Phase,
     verifier: &str,
     external: &ExternalUi,
@@ -329,17 +332,20 @@ async fn resume_with(
         };
     }
     match phase {
-        Phase::Login => after_login(state, t, headers, &id, challenge, ext, external).await,
+        Phase::Login => after_login(state, t, headers, ip, &id, challenge, ext, external).await,
         Phase::Consent => after_consent(state, t, &id, challenge, ext, external).await,
     }
 }
 
 /// The login was accepted: a login session when asked to remember, then the code at once or on
 /// to the consent app.
+// The steps' shared context, passed down as it is: a struct would only rename it.
+#[allow(clippy::too_many_arguments)]
 async fn after_login(
     state: &LoginState,
     t: Tr,
     headers: &HeaderMap,
+    ip: &str,
     id: &str,
     mut challenge: Challenge,
     mut ext: ExternalState,
@@ -363,29 +369,19 @@ async fn after_login(
         _ if login.remember => {
             // A new login always gets a new session (no fixation); the browser's old one ends.
             let sessions = state.sessions();
-            match sessions.load(headers).await {
-                Ok(Some(old)) => {
-                    if let Err(e) = sessions.end(&old.cookie).await {
-                        return state.failure_page(t, &store_failure(e)).into_response();
-                    }
-                }
-                Ok(None) => {}
-                Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
-            }
             let remembered = match login.remember_for {
                 0 => state.config().session_ttl,
                 secs => Duration::from_secs(secs),
             };
-            match sessions
-                .create_for(
-                    &login.subject,
-                    now,
-                    Some(remembered),
-                    ext.session_id.clone(),
-                    login.amr.clone(),
-                )
-                .await
-            {
+            let sign_in = NewSession {
+                subject: &login.subject,
+                auth_time: now,
+                remembered: Some(remembered),
+                sid: ext.session_id.clone(),
+                amr: login.amr.clone(),
+                ip,
+            };
+            match sessions.start(headers, sign_in).await {
                 Ok((session, set)) => {
                     cookie = set;
                     (session.auth_time, session.sid)

@@ -35,6 +35,7 @@ mod login;
 mod logout;
 pub mod page;
 mod portal;
+mod profile;
 mod recovery;
 mod redirect;
 mod second_factor;
@@ -113,7 +114,15 @@ pub fn router(state: LoginState) -> axum::Router {
         .route(&at("/ui/consent"), get(consent::show).post(consent::submit))
         .route(&at("/ui/consent/switch"), post(consent::switch_account))
         .route(&at("/device"), get(device::show).post(device::submit))
-        .route(&at("/account"), get(account::home))
+        .route(&at("/account"), get(profile::show))
+        .route(&at("/account/profile"), post(profile::update_profile))
+        .route(&at("/account/password"), post(profile::change_password))
+        .route(&at("/account/email"), post(profile::change_email))
+        .route(&at("/account/sessions/end"), post(profile::end_session))
+        .route(
+            &at("/account/sessions/end-others"),
+            post(profile::end_other_sessions),
+        )
         .route(&at("/account/apps"), get(account::show))
         .route(&at("/account/apps/revoke"), post(account::revoke))
         .route(

@@ -19,6 +19,7 @@ use crate::csrf::{Browser, Purpose};
 use crate::form::Fields;
 use crate::i18n::Tr;
 use crate::page::{LoginPage, Page, Problem, SeeOther, language, store_failure, user_label};
+use crate::session::NewSession;
 use crate::state::LoginState;
 use crate::token_client::SignIn;
 
@@ -359,16 +360,15 @@ pub async fn submit(
 
     // A new login always gets a new session (no fixation); the browser's old one ends.
     let sessions = state.sessions();
-    match sessions.load(&headers).await {
-        Ok(Some(old)) => {
-            if let Err(e) = sessions.end(&old.cookie).await {
-                return state.failure_page(t, &store_failure(e)).into_response();
-            }
-        }
-        Ok(None) => {}
-        Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
-    }
-    let (session, cookie) = match sessions.create(&user.id, state.now(), remember).await {
+    let sign_in = NewSession {
+        subject: &user.id,
+        auth_time: state.now(),
+        remembered: remember.then_some(sessions.ttl),
+        sid: gatehouse_core::secret::random_token(16),
+        amr: gatehouse_core::factor::amr_for(false),
+        ip: &ip,
+    };
+    let (session, cookie) = match sessions.start(&headers, sign_in).await {
         Ok(created) => created,
         Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
     };
@@ -376,9 +376,7 @@ pub async fn submit(
     tracing::info!(subject = %user.id, "user signed in");
 
     let response = match challenge {
-        None => {
-            SeeOther::to(return_to.unwrap_or_else(|| state.path("/account/apps"))).into_response()
-        }
+        None => SeeOther::to(return_to.unwrap_or_else(|| state.path("/account"))).into_response(),
         Some((id, mut challenge)) => {
             challenge.authenticated = Some(Authenticated {
                 subject: session.subject.clone(),

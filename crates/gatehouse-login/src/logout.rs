@@ -94,7 +94,7 @@ async fn start(state: &LoginState, headers: &HeaderMap, fields: &Fields) -> Resp
             .is_some_and(|hinted| hinted == found.session.subject)
     {
         // The app proved it holds this user's ID token: no question to ask.
-        let cookie = match state.sessions().end(&found.cookie).await {
+        let cookie = match state.sessions().end(&found).await {
             Ok(cookie) => cookie,
             Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
         };
@@ -215,7 +215,7 @@ async fn resume_external(
     };
     let sessions = state.sessions();
     let cookie = match sessions.load(headers).await {
-        Ok(Some(found)) => match sessions.end(&found.cookie).await {
+        Ok(Some(found)) => match sessions.end(&found).await {
             Ok(cookie) => cookie,
             Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
         },
@@ -253,7 +253,7 @@ pub async fn confirm(State(state): State<LoginState>, headers: HeaderMap, body: 
     };
     let sessions = state.sessions();
     let cookie = match sessions.load(&headers).await {
-        Ok(Some(found)) => match sessions.end(&found.cookie).await {
+        Ok(Some(found)) => match sessions.end(&found).await {
             Ok(cookie) => cookie,
             Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
         },

@@ -324,7 +324,7 @@ pub async fn reset_show(
     .into_response()
 }
 
-fn weak_message(weak: WeakPassword) -> &'static str {
+pub(crate) fn weak_message(weak: WeakPassword) -> &'static str {
     match weak {
         WeakPassword::TooShort => "recovery.error_too_short",
         WeakPassword::TooLong => "recovery.error_too_long",

@@ -26,6 +26,7 @@ use crate::page::{
     EnrolmentView, Page, Problem, RecoveryCodesPage, SecondFactorPage, SeeOther, language, qr_svg,
     store_failure,
 };
+use crate::session::NewSession;
 use crate::state::LoginState;
 use crate::token_client::{SecondFactor, TotpEnrolment};
 
@@ -290,7 +291,7 @@ pub async fn submit(
         Err(e) => return state.failure_page(t, &e).into_response(),
     }
     match state.challenges().take_pending(&id, Some(&browser)).await {
-        Ok(Some(pending)) => complete(&state, t, &headers, &browser, pending).await,
+        Ok(Some(pending)) => complete(&state, t, &headers, &browser, &ip, pending).await,
         Ok(None) => state.error_page(t, Problem::Expired, None).into_response(),
         Err(e) => state.failure_page(t, &store_failure(e)).into_response(),
     }
@@ -300,6 +301,7 @@ pub async fn submit(
 /// sign-in, the sign-in completes.
 pub async fn continue_sign_in(
     State(state): State<LoginState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -328,7 +330,7 @@ pub async fn continue_sign_in(
     match state.challenges().take_pending(&id, Some(&browser)).await {
         Ok(Some(pending)) if pending.verified => {
             let t = language_of(&state, &pending, &headers).await;
-            complete(&state, t, &headers, &browser, pending).await
+            complete(&state, t, &headers, &browser, &ip, pending).await
         }
         Ok(_) => state.error_page(t, Problem::Expired, None).into_response(),
         Err(e) => state.failure_page(t, &store_failure(e)).into_response(),
@@ -350,7 +352,7 @@ fn recovery_page(
             action: Some(CONTINUE.to_owned()),
             hidden: vec![("pending".into(), id.to_owned())],
             csrf: state.csrf().token(browser, Purpose::SecondFactor),
-            continue_href: state.path("/account/apps"),
+            continue_href: state.path("/account"),
         },
     )
     .csp(state.base_csp())
@@ -363,30 +365,19 @@ async fn complete(
     t: Tr,
     headers: &HeaderMap,
     browser: &Browser,
+    ip: &str,
     pending: PendingSignIn,
 ) -> Response {
     let sessions = state.sessions();
-    match sessions.load(headers).await {
-        Ok(Some(old)) => {
-            if let Err(e) = sessions.end(&old.cookie).await {
-                return state.failure_page(t, &store_failure(e)).into_response();
-            }
-        }
-        Ok(None) => {}
-        Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
-    }
-    let remembered = pending.remember.then_some(sessions.ttl);
-    let sid = pending.sid.clone().unwrap_or_else(|| random_token(16));
-    let (session, cookie) = match sessions
-        .create_for(
-            &pending.subject,
-            state.now(),
-            remembered,
-            sid,
-            amr_for(true),
-        )
-        .await
-    {
+    let sign_in = NewSession {
+        subject: &pending.subject,
+        auth_time: state.now(),
+        remembered: pending.remember.then_some(sessions.ttl),
+        sid: pending.sid.clone().unwrap_or_else(|| random_token(16)),
+        amr: amr_for(true),
+        ip,
+    };
+    let (session, cookie) = match sessions.start(headers, sign_in).await {
         Ok(created) => created,
         Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
     };
@@ -397,7 +388,7 @@ async fn complete(
             pending
                 .return_to
                 .clone()
-                .unwrap_or_else(|| state.path("/account/apps")),
+                .unwrap_or_else(|| state.path("/account")),
         )
         .into_response(),
         Some(id) => match find_challenge(state, id, Some(browser), t).await {

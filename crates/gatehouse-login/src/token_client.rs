@@ -27,7 +27,8 @@ use tonic::{Code, Request, Response, Status};
 mod accounts;
 mod partners;
 pub use accounts::{
-    AccountCallError, AccountSettings, LinkPurpose, LinkTarget, PasswordReset, Registration,
+    AccountCallError, AccountChange, AccountSettings, LinkPurpose, LinkTarget, PasswordReset,
+    Registration,
 };
 pub use partners::{
     AppFields, ApprovalMode, Logo, PartnerError, PartnerRequest, RequestStatus, ShownSecret,

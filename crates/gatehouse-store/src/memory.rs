@@ -305,6 +305,30 @@ impl ShortLivedStore for MemoryStore {
             _ => Ok(Vec::new()),
         }
     }
+
+    async fn set_members(&self, key: &str) -> StoreResult<Vec<String>> {
+        let now = Instant::now();
+        let mut shard = self.shard(key);
+        match Self::live(&mut shard, key, now) {
+            Some(slot) => match &slot.value {
+                Value::Set(members) => Ok(members.iter().cloned().collect()),
+                _ => Err(wrong_type(key, "set")),
+            },
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn set_remove(&self, key: &str, member: &str) -> StoreResult<bool> {
+        let now = Instant::now();
+        let mut shard = self.shard(key);
+        match Self::live(&mut shard, key, now) {
+            Some(slot) => match &mut slot.value {
+                Value::Set(members) => Ok(members.remove(member)),
+                _ => Err(wrong_type(key, "set")),
+            },
+            None => Ok(false),
+        }
+    }
 }
 
 #[cfg(test)]

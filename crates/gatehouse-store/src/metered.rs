@@ -81,6 +81,12 @@ impl ShortLivedStore for MeteredShortLived {
     async fn set_take(&self, key: &str) -> StoreResult<Vec<String>> {
         timed(self.backend(), "set_take", self.0.set_take(key)).await
     }
+    async fn set_members(&self, key: &str) -> StoreResult<Vec<String>> {
+        timed(self.backend(), "set_members", self.0.set_members(key)).await
+    }
+    async fn set_remove(&self, key: &str, member: &str) -> StoreResult<bool> {
+        timed(self.backend(), "set_remove", self.0.set_remove(key, member)).await
+    }
 }
 
 /// A durable store with metrics.

@@ -272,4 +272,24 @@ impl ShortLivedStore for RedisStore {
             .await?;
         Ok(members)
     }
+
+    async fn set_members(&self, key: &str) -> StoreResult<Vec<String>> {
+        self.run(
+            |mut conn| async move { redis::cmd("SMEMBERS").arg(key).query_async(&mut conn).await },
+        )
+        .await
+    }
+
+    async fn set_remove(&self, key: &str, member: &str) -> StoreResult<bool> {
+        let removed: i64 = self
+            .run(|mut conn| async move {
+                redis::cmd("SREM")
+                    .arg(key)
+                    .arg(member)
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(removed > 0)
+    }
 }

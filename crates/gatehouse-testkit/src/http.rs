@@ -287,6 +287,8 @@ pub struct Browser<'r> {
     pub set_cookies: Vec<String>,
     addr: SocketAddr,
     pub accept_language: Option<String>,
+    /// The `User-Agent` sent, when set.
+    pub user_agent: Option<String>,
     /// The last answer's body as bytes.
     last_raw: Option<Vec<u8>>,
 }
@@ -302,6 +304,7 @@ impl<'r> Browser<'r> {
             set_cookies: Vec::new(),
             addr: addr.parse().expect("a socket address"),
             accept_language: None,
+            user_agent: None,
             last_raw: None,
         }
     }
@@ -402,6 +405,9 @@ impl<'r> Browser<'r> {
         }
         if let Some(lang) = &self.accept_language {
             request = request.header(header::ACCEPT_LANGUAGE, lang);
+        }
+        if let Some(agent) = &self.user_agent {
+            request = request.header(header::USER_AGENT, agent);
         }
         let body = match body {
             Some((content_type, bytes)) => {

@@ -172,7 +172,7 @@ impl AccountError {
 
 /// The parts of the service a background mail task needs; cheap to clone into it.
 #[derive(Clone)]
-struct LinkMinter {
+pub(crate) struct LinkMinter {
     durable: Arc<dyn gatehouse_core::store::DurableStore>,
     short_lived: Arc<dyn gatehouse_core::store::ShortLivedStore>,
     mailer: Arc<Mailer>,
@@ -192,7 +192,7 @@ impl TokenService {
         self.tokens.derive(LINK_HASH_PURPOSE)
     }
 
-    fn minter(&self) -> Result<LinkMinter, AccountError> {
+    pub(crate) fn minter(&self) -> Result<LinkMinter, AccountError> {
         let mailer = self
             .settings
             .accounts
@@ -530,10 +530,11 @@ impl TokenService {
                 .complete_registration(token, target.user, password_hash.clone())
                 .await;
         }
-        let LinkPurpose::EmailVerification { email } = &target.link.purpose else {
-            return Err(AccountError::DeadLink);
+        let (email, change) = match &target.link.purpose {
+            LinkPurpose::EmailVerification { email } => (email.clone(), false),
+            LinkPurpose::EmailChange { email } => (email.clone(), true),
+            _ => return Err(AccountError::DeadLink),
         };
-        let email = email.clone();
         let keys = self.link_keys();
         let id = keys.hash(token);
         let records = Records::new(self.short_lived.as_ref());
@@ -543,10 +544,27 @@ impl TokenService {
         else {
             return Err(AccountError::DeadLink);
         };
+        // Read again after the take: the user may have changed or been disabled meanwhile.
+        let current = match self.durable.get_user(&link.subject).await {
+            Ok(Some(user)) if !user.disabled => user,
+            Ok(_) => return Err(AccountError::DeadLink),
+            Err(e) => {
+                let ttl = gatehouse_core::account_recovery::EMAIL_VERIFICATION_TTL;
+                if let Err(e) = records.put(Namespace::AccountLink, &id, &link, ttl).await {
+                    tracing::warn!(error = %e, "giving a verification link back after a failure failed");
+                }
+                return Err(e.into());
+            }
+        };
         let user = User {
+            email: if change {
+                Some(email.clone())
+            } else {
+                current.email.clone()
+            },
             email_verified: true,
             updated_at: self.clock.now(),
-            ..target.user
+            ..current
         };
         if user.email.as_deref().map(str::to_ascii_lowercase) != Some(email.to_ascii_lowercase()) {
             return Err(AccountError::DeadLink);
@@ -558,7 +576,11 @@ impl TokenService {
             }
             return Err(e.into());
         }
-        tracing::info!(subject = %user.id, "a user verified their email address");
+        if change {
+            tracing::info!(subject = %user.id, "a user changed their email address");
+        } else {
+            tracing::info!(subject = %user.id, "a user verified their email address");
+        }
         Ok((user, link.challenge))
     }
 }
@@ -701,16 +723,19 @@ impl LinkMinter {
             .await
     }
 
-    /// Stores a link for `purpose` (a verification or a registration) and mails it to
-    /// `user`'s address.
-    async fn send_verification_link(
+    /// Stores a link for `purpose` (a verification, an address change or a registration) and
+    /// mails it to the address the purpose confirms.
+    pub(crate) async fn send_verification_link(
         &self,
         user: &User,
         purpose: LinkPurpose,
         language: &str,
         challenge: Option<String>,
     ) -> Result<(), AccountError> {
-        let email = user.email.clone().ok_or(AccountError::NoEmail)?;
+        let email = purpose
+            .recipient()
+            .map(str::to_owned)
+            .ok_or(AccountError::NoEmail)?;
         let email = email.as_str();
         let ttl = gatehouse_core::account_recovery::EMAIL_VERIFICATION_TTL;
         let token = random_token(LINK_TOKEN_BYTES);

@@ -25,6 +25,7 @@ pub mod par;
 pub mod partners;
 pub mod password;
 pub mod revocation;
+pub mod self_service;
 pub mod service;
 pub mod settings;
 mod single_use;

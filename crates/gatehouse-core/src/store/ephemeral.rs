@@ -36,6 +36,10 @@ pub trait ShortLivedStore: Send + Sync {
     async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> StoreResult<()>;
     /// Removes the set at `key` and returns its members (any order).
     async fn set_take(&self, key: &str) -> StoreResult<Vec<String>>;
+    /// The members of the set at `key` (any order), leaving it in place; empty when there is none.
+    async fn set_members(&self, key: &str) -> StoreResult<Vec<String>>;
+    /// Removes `member` from the set at `key`; whether it was there.
+    async fn set_remove(&self, key: &str, member: &str) -> StoreResult<bool>;
 }
 
 /// The kinds of short-lived state, each in its own key prefix.
@@ -81,6 +85,10 @@ pub enum Namespace {
     /// Single-use links mailed to users (password reset, email verification), keyed by the
     /// link token's keyed hash (see `crate::account_recovery`).
     AccountLink,
+    /// When and from where a login session was last used, keyed like [`Self::LoginSession`].
+    /// Kept apart from the session so that recording a visit can never bring back a session
+    /// that was ended meanwhile.
+    LoginSessionSeen,
 }
 
 impl Namespace {
@@ -103,6 +111,7 @@ impl Namespace {
             Self::DeviceUserCode => "gh:device-user:",
             Self::DevicePoll => "gh:device-poll:",
             Self::AccountLink => "gh:account-link:",
+            Self::LoginSessionSeen => "gh:session-seen:",
         }
     }
 
@@ -158,6 +167,21 @@ impl<'a> Records<'a> {
             .transpose()
     }
 
+    /// The records `ids` in one round trip, in the order asked (`None` where absent).
+    pub async fn get_many<T: DeserializeOwned>(
+        &self,
+        ns: Namespace,
+        ids: &[String],
+    ) -> StoreResult<Vec<Option<T>>> {
+        let keys: Vec<String> = ids.iter().map(|id| ns.key(id)).collect();
+        self.store
+            .get_many(&keys)
+            .await?
+            .into_iter()
+            .map(|b| b.map(|b| decode(&b)).transpose())
+            .collect()
+    }
+
     pub async fn take<T: DeserializeOwned>(
         &self,
         ns: Namespace,
@@ -208,6 +232,7 @@ mod tests {
             Namespace::DeviceUserCode,
             Namespace::DevicePoll,
             Namespace::AccountLink,
+            Namespace::LoginSessionSeen,
         ];
         for a in all {
             for b in all {
@@ -262,6 +287,42 @@ mod tests {
                 .unwrap(),
             None,
             "another namespace"
+        );
+    }
+
+    #[tokio::test]
+    async fn many_records_are_read_in_the_order_asked() {
+        let store = FakeStore::default();
+        let records = Records::new(&store);
+        for id in ["a", "c"] {
+            records
+                .put(Namespace::LoginSessionSeen, id, &note(id), TTL)
+                .await
+                .unwrap();
+        }
+        records
+            .put(Namespace::LoginSession, "b", &note("b"), TTL)
+            .await
+            .unwrap();
+        let ids = ["c", "b", "a"].map(String::from);
+        assert_eq!(
+            records
+                .get_many::<Note>(Namespace::LoginSessionSeen, &ids)
+                .await
+                .unwrap(),
+            [Some(note("c")), None, Some(note("a"))],
+            "b is in another namespace"
+        );
+        store
+            .put("gh:session-seen:x", b"not json", TTL)
+            .await
+            .unwrap();
+        assert!(
+            records
+                .get_many::<Note>(Namespace::LoginSessionSeen, &["x".into()])
+                .await
+                .is_err(),
+            "a record that does not decode is corrupt"
         );
     }
 

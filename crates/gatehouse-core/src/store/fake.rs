@@ -121,4 +121,21 @@ impl ShortLivedStore for FakeStore {
         let mut sets = self.sets.lock().unwrap_or_else(|e| e.into_inner());
         Ok(sets.remove(key).unwrap_or_default().into_iter().collect())
     }
+
+    async fn set_members(&self, key: &str) -> StoreResult<Vec<String>> {
+        self.up()?;
+        let sets = self.sets.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(sets
+            .get(key)
+            .map(|members| members.iter().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn set_remove(&self, key: &str, member: &str) -> StoreResult<bool> {
+        self.up()?;
+        let mut sets = self.sets.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(sets
+            .get_mut(key)
+            .is_some_and(|members| members.remove(member)))
+    }
 }

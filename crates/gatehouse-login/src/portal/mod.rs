@@ -59,11 +59,12 @@ pub fn routes(router: axum::Router<LoginState>, state: &LoginState) -> axum::Rou
         .route(&at("/developers/logos/{id}"), get(serve_logo))
 }
 
-/// Where the login page may send a partner back: a portal page on this origin, nothing else.
-/// `base_path` is the issuer's path.
+/// Where the login page may send someone back: a portal or account page on this origin,
+/// nothing else. `base_path` is the issuer's path.
 pub fn return_path(base_path: &str, value: &str) -> Option<String> {
-    let portal = format!("{base_path}/developers");
-    let rest = value.strip_prefix(&portal)?;
+    let rest = ["/developers", "/account"]
+        .iter()
+        .find_map(|section| value.strip_prefix(base_path)?.strip_prefix(section))?;
     let safe = (rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
         && !value.contains("//")
         && !value.contains('\\')
@@ -854,11 +855,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_portal_paths_are_returned_to() {
+    fn only_portal_and_account_paths_are_returned_to() {
         for good in [
             "/api/developers",
             "/api/developers/apps/new",
             "/api/developers?x=1",
+            "/api/account",
+            "/api/account/security",
+            "/api/account/apps",
         ] {
             assert_eq!(return_path("/api", good).as_deref(), Some(good));
         }
@@ -871,6 +875,11 @@ mod tests {
             "/api/developers/\\evil",
             "/api/developers/\"><script>",
             "/api/developers/\nx",
+            "/account",
+            "/api/accountx",
+            "/api/account//evil.example",
+            "/api/ui/login",
+            "/api/oauth2/auth",
         ] {
             assert_eq!(return_path("/api", bad), None, "{bad}");
         }

@@ -223,3 +223,103 @@ impl TokenServiceClient {
         })
     }
 }
+
+/// How a change on the account page ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountChange {
+    Done,
+    /// A value the rules refuse, by its code (`invalid_name`, `invalid_picture`,
+    /// `invalid_email`, `same_email`, or a weak password's code).
+    Refused(String),
+    /// The current password was wrong; attempts left before a lock, when a limit applies.
+    WrongPassword(Option<u32>),
+    /// Too many failed attempts: try again after this long.
+    Locked(Duration),
+}
+
+impl AccountChange {
+    fn from_refusal(refusal: Option<pb::ChangeRefusal>) -> Self {
+        match refusal {
+            None => Self::Done,
+            Some(r) if r.retry_after_seconds > 0 => {
+                Self::Locked(Duration::from_secs(r.retry_after_seconds))
+            }
+            Some(r) if r.wrong_password => Self::WrongPassword(r.attempts_left),
+            Some(r) => Self::Refused(r.refused),
+        }
+    }
+}
+
+impl TokenServiceClient {
+    /// Sets the signed-in user's display name and picture URL (empty clears).
+    pub async fn update_profile(
+        &self,
+        user_id: &str,
+        name: &str,
+        picture: &str,
+    ) -> Result<AccountChange, AccountCallError> {
+        let message = pb::UpdateProfileRequest {
+            user_id: user_id.to_owned(),
+            name: name.to_owned(),
+            picture: picture.to_owned(),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move { c.update_profile(r).await })
+            .await
+            .map_err(|s| account_error(&s))?;
+        Ok(if answer.refused.is_empty() {
+            AccountChange::Done
+        } else {
+            AccountChange::Refused(answer.refused)
+        })
+    }
+
+    /// Sets a new password once the current one is given.
+    pub async fn change_password(
+        &self,
+        user_id: &str,
+        current_password: &SecretString,
+        new_password: &SecretString,
+        client_ip: &str,
+    ) -> Result<AccountChange, AccountCallError> {
+        let message = pb::ChangePasswordRequest {
+            user_id: user_id.to_owned(),
+            current_password: current_password.expose().to_owned(),
+            new_password: new_password.expose().to_owned(),
+            client_ip: client_ip.to_owned(),
+        };
+        let answer = self
+            .call(
+                message,
+                |mut c, r| async move { c.change_password(r).await },
+            )
+            .await
+            .map_err(|s| account_error(&s))?;
+        Ok(AccountChange::from_refusal(answer.refusal))
+    }
+
+    /// Mails a confirmation link to a new address once the current password is given.
+    pub async fn request_email_change(
+        &self,
+        user_id: &str,
+        current_password: &SecretString,
+        new_email: &str,
+        language: &str,
+        client_ip: &str,
+    ) -> Result<AccountChange, AccountCallError> {
+        let message = pb::RequestEmailChangeRequest {
+            user_id: user_id.to_owned(),
+            current_password: current_password.expose().to_owned(),
+            new_email: new_email.to_owned(),
+            language: language.to_owned(),
+            client_ip: client_ip.to_owned(),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move {
+                c.request_email_change(r).await
+            })
+            .await
+            .map_err(|s| account_error(&s))?;
+        Ok(AccountChange::from_refusal(answer.refusal))
+    }
+}

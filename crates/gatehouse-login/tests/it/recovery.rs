@@ -13,7 +13,7 @@ use crate::ui::*;
 
 const NEW_PASSWORD: &str = "a brand new passphrase for alice";
 
-fn mailer(sink: &SmtpSink) -> Arc<Mailer> {
+pub(crate) fn mailer(sink: &SmtpSink) -> Arc<Mailer> {
     let settings = MailSettings {
         smtp_url: Some(SecretString::new(sink.url())),
         from: Some("Neon ID <id@neon.test>".into()),
@@ -28,13 +28,13 @@ fn mailer(sink: &SmtpSink) -> Arc<Mailer> {
 }
 
 /// UIs whose token service mails through `sink`.
-async fn mailing_uis(sink: &SmtpSink) -> Vec<Ui> {
+pub(crate) async fn mailing_uis(sink: &SmtpSink) -> Vec<Ui> {
     let mailer = mailer(sink);
     uis_with_token(move |s| s.accounts.mailer = Some(mailer.clone())).await
 }
 
 /// The path and query of a link in a mail (the UI under test is driven in process).
-fn local(link: &str) -> String {
+pub(crate) fn local(link: &str) -> String {
     link.strip_prefix(ISSUER)
         .unwrap_or_else(|| panic!("{link} is not on the issuer"))
         .to_owned()
@@ -122,7 +122,7 @@ async fn a_forgotten_password_is_reset_by_mail_and_every_old_session_and_token_e
         let reply = old.get("/account/apps").await;
         assert_eq!(
             reply.location(),
-            "/ui/login",
+            "/ui/login?return=%2Faccount%2Fapps",
             "{}: the old session ended",
             ui.name
         );
@@ -133,7 +133,7 @@ async fn a_forgotten_password_is_reset_by_mail_and_every_old_session_and_token_e
         refused.assert_page(StatusCode::UNAUTHORIZED, &ui.name);
         let page = fresh.get("/ui/login").await;
         let signed_in = fresh.login(&page, "alice", NEW_PASSWORD, false).await;
-        assert_eq!(signed_in.location(), "/account/apps", "{}", ui.name);
+        assert_eq!(signed_in.location(), "/account", "{}", ui.name);
 
         // The link worked once.
         let again = b.get(&local(&link)).await;
@@ -364,7 +364,7 @@ async fn forms_without_their_csrf_token_change_nothing() {
         let mut fresh = ui.browser();
         let page = fresh.get("/ui/login").await;
         let ok = fresh.login(&page, "alice", ALICE_PASSWORD, false).await;
-        assert_eq!(ok.location(), "/account/apps", "{}", ui.name);
+        assert_eq!(ok.location(), "/account", "{}", ui.name);
         b.get(&local(&link))
             .await
             .assert_page(StatusCode::OK, &ui.name);
@@ -674,7 +674,7 @@ async fn without_mail_a_registered_account_signs_in_at_once_and_registrations_ar
             b.login(&page, "frank", "franks passphrase", false)
                 .await
                 .location(),
-            "/account/apps"
+            "/account"
         );
         // Ten an hour from one address, then "try later".
         let mut bot = ui.browser_from("203.0.113.50:40000");

@@ -92,6 +92,7 @@ macro_rules! short_lived_store_conformance {
                 counters_count_within_a_fixed_window,
                 sets_collect_members_until_taken,
                 set_ttl_is_extended_never_shortened,
+                set_members_are_read_and_removed_one_by_one,
             ],
             untimed [tokio::test(flavor = "multi_thread", worker_threads = 2)]: [
                 ping_names_the_backend,
@@ -315,6 +316,49 @@ pub async fn sets_collect_members_until_taken(store: Arc<dyn ShortLivedStore>, c
         store.set_take(&brief).await.unwrap().is_empty(),
         "the set expired"
     );
+}
+
+pub async fn set_members_are_read_and_removed_one_by_one(
+    store: Arc<dyn ShortLivedStore>,
+    clock: Clock,
+) {
+    let k = key("session-index");
+    assert!(store.set_members(&k).await.unwrap().is_empty());
+    assert!(
+        !store.set_remove(&k, "s1").await.unwrap(),
+        "no set, nothing removed"
+    );
+    for member in ["s1", "s2", "s3"] {
+        store.set_add(&k, member, LONG).await.unwrap();
+    }
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        sorted(store.set_members(&k).await.unwrap()),
+        ["s1", "s2", "s3"],
+        "reading leaves the set"
+    );
+    assert_eq!(sorted(store.set_members(&k).await.unwrap()).len(), 3);
+    assert!(store.set_remove(&k, "s2").await.unwrap());
+    assert!(!store.set_remove(&k, "s2").await.unwrap(), "removed once");
+    assert!(!store.set_remove(&k, "s9").await.unwrap(), "never a member");
+    assert_eq!(sorted(store.set_members(&k).await.unwrap()), ["s1", "s3"]);
+    assert_eq!(
+        sorted(store.set_take(&k).await.unwrap()),
+        ["s1", "s3"],
+        "taking sees what is left"
+    );
+
+    let brief = key("brief-session-index");
+    store.set_add(&brief, "s1", SHORT).await.unwrap();
+    clock.pass(PAST_SHORT).await;
+    assert!(
+        store.set_members(&brief).await.unwrap().is_empty(),
+        "the set expired"
+    );
+    assert!(!store.set_remove(&brief, "s1").await.unwrap());
 }
 
 pub async fn set_ttl_is_extended_never_shortened(store: Arc<dyn ShortLivedStore>, clock: Clock) {

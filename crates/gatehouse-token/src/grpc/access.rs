@@ -94,6 +94,9 @@ impl Role {
                     | "ResetPassword"
                     | "VerifyEmail"
                     | "RegisterUser"
+                    | "UpdateProfile"
+                    | "ChangePassword"
+                    | "RequestEmailChange"
             ),
             Self::ResourceServer => matches!(method, "GetServerInfo" | "Introspect"),
         }

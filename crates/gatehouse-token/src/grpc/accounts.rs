@@ -13,6 +13,36 @@ use tonic::{Code, Status};
 
 use super::TokenGrpc;
 use crate::accounts::{AccountError, NewAccount, Registered, ResetOutcome, ResetRequested};
+use crate::self_service::Change;
+
+/// Nothing changed, and why; `None` when the change was made.
+fn refusal(change: Change) -> Option<pb::ChangeRefusal> {
+    match change {
+        Change::Done(_) => None,
+        Change::Refused(code) => Some(pb::ChangeRefusal {
+            refused: code.to_owned(),
+            ..Default::default()
+        }),
+        Change::WrongPassword { attempts_left } => Some(pb::ChangeRefusal {
+            wrong_password: true,
+            attempts_left,
+            ..Default::default()
+        }),
+        Change::Locked { retry_after } => Some(pb::ChangeRefusal {
+            retry_after_seconds: retry_after.as_secs().max(1),
+            ..Default::default()
+        }),
+    }
+}
+
+/// The end user's IP as the login UI passes it, else the caller's own, so that a direct caller
+/// cannot escape the per-IP limits by leaving it out.
+fn end_user_ip(client_ip: String, peer: Option<String>) -> String {
+    Some(client_ip)
+        .filter(|ip| !ip.is_empty())
+        .or(peer)
+        .unwrap_or_default()
+}
 
 fn status(error: AccountError) -> Status {
     let code = match &error {
@@ -46,12 +76,7 @@ impl TokenGrpc {
         request: pb::RequestPasswordResetRequest,
         peer: Option<String>,
     ) -> Result<pb::RequestPasswordResetResponse, Status> {
-        // As for AuthenticateUser: without the end user's address, the caller's own, so a
-        // direct caller cannot escape the per-IP limit by leaving it out.
-        let client_ip = Some(request.client_ip)
-            .filter(|ip| !ip.is_empty())
-            .or(peer)
-            .unwrap_or_default();
+        let client_ip = end_user_ip(request.client_ip, peer);
         let answer = self
             .service
             .request_password_reset(
@@ -84,9 +109,10 @@ impl TokenGrpc {
             username: target.user.username,
             purpose: match target.link.purpose {
                 LinkPurpose::PasswordReset { .. } => "password_reset",
-                LinkPurpose::EmailVerification { .. } | LinkPurpose::Registration { .. } => {
-                    "email_verification"
-                }
+                // A new address is confirmed on the same page as any other.
+                LinkPurpose::EmailVerification { .. }
+                | LinkPurpose::EmailChange { .. }
+                | LinkPurpose::Registration { .. } => "email_verification",
             }
             .to_owned(),
             challenge: target.link.challenge,
@@ -116,6 +142,63 @@ impl TokenGrpc {
         })
     }
 
+    pub(super) async fn account_update_profile(
+        &self,
+        request: pb::UpdateProfileRequest,
+    ) -> Result<pb::UpdateProfileResponse, Status> {
+        let change = self
+            .service
+            .update_profile(&request.user_id, &request.name, &request.picture)
+            .await
+            .map_err(status)?;
+        Ok(pb::UpdateProfileResponse {
+            refused: refusal(change).map(|r| r.refused).unwrap_or_default(),
+        })
+    }
+
+    pub(super) async fn account_change_password(
+        &self,
+        request: pb::ChangePasswordRequest,
+        peer: Option<String>,
+    ) -> Result<pb::ChangePasswordResponse, Status> {
+        let client_ip = end_user_ip(request.client_ip, peer);
+        let change = self
+            .service
+            .change_password(
+                &request.user_id,
+                SecretString::new(request.current_password),
+                SecretString::new(request.new_password),
+                &client_ip,
+            )
+            .await
+            .map_err(status)?;
+        Ok(pb::ChangePasswordResponse {
+            refusal: refusal(change),
+        })
+    }
+
+    pub(super) async fn account_request_email_change(
+        &self,
+        request: pb::RequestEmailChangeRequest,
+        peer: Option<String>,
+    ) -> Result<pb::RequestEmailChangeResponse, Status> {
+        let client_ip = end_user_ip(request.client_ip, peer);
+        let change = self
+            .service
+            .request_email_change(
+                &request.user_id,
+                SecretString::new(request.current_password),
+                &request.new_email,
+                &request.language,
+                &client_ip,
+            )
+            .await
+            .map_err(status)?;
+        Ok(pb::RequestEmailChangeResponse {
+            refusal: refusal(change),
+        })
+    }
+
     pub(super) async fn account_verify_email(
         &self,
         request: pb::VerifyEmailRequest,
@@ -137,10 +220,7 @@ impl TokenGrpc {
         request: pb::RegisterUserRequest,
         peer: Option<String>,
     ) -> Result<pb::RegisterUserResponse, Status> {
-        let client_ip = Some(request.client_ip)
-            .filter(|ip| !ip.is_empty())
-            .or(peer)
-            .unwrap_or_default();
+        let client_ip = end_user_ip(request.client_ip, peer);
         let answer = self
             .service
             .register_user(

@@ -759,6 +759,35 @@ impl TokenServiceRpc for TokenGrpc {
             .map(Response::new)
     }
 
+    async fn update_profile(
+        &self,
+        request: Request<pb::UpdateProfileRequest>,
+    ) -> Result<Response<pb::UpdateProfileResponse>, Status> {
+        self.account_update_profile(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn change_password(
+        &self,
+        request: Request<pb::ChangePasswordRequest>,
+    ) -> Result<Response<pb::ChangePasswordResponse>, Status> {
+        let peer = request.remote_addr().map(|a| a.ip().to_string());
+        self.account_change_password(request.into_inner(), peer)
+            .await
+            .map(Response::new)
+    }
+
+    async fn request_email_change(
+        &self,
+        request: Request<pb::RequestEmailChangeRequest>,
+    ) -> Result<Response<pb::RequestEmailChangeResponse>, Status> {
+        let peer = request.remote_addr().map(|a| a.ip().to_string());
+        self.account_request_email_change(request.into_inner(), peer)
+            .await
+            .map(Response::new)
+    }
+
     async fn verify_email(
         &self,
         request: Request<pb::VerifyEmailRequest>,

@@ -107,7 +107,7 @@ async fn dev_mode_writes_eml_files_and_logs_their_names_not_their_links() {
         sign_in(&base, "dora", NEW_PASSWORD)
             .await
             .see_other("sign-in"),
-        "/account/apps"
+        "/account"
     );
     assert_eq!(
         sign_in(&base, "dora", "doras first password").await.status,

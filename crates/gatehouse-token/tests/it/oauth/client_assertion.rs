@@ -669,6 +669,16 @@ impl gatehouse_core::store::ShortLivedStore for Blinking {
     async fn set_take(&self, key: &str) -> gatehouse_core::store::StoreResult<Vec<String>> {
         self.inner.set_take(key).await
     }
+    async fn set_members(&self, key: &str) -> gatehouse_core::store::StoreResult<Vec<String>> {
+        self.inner.set_members(key).await
+    }
+    async fn set_remove(
+        &self,
+        key: &str,
+        member: &str,
+    ) -> gatehouse_core::store::StoreResult<bool> {
+        self.inner.set_remove(key, member).await
+    }
 }
 
 #[tokio::test]

@@ -382,14 +382,12 @@ async fn drive(browser: Client, issuer: String, partner: Partner, app: Arc<Partn
     wait_for(&browser, "#profile-form").await;
     let url = browser.current_url().await.expect("current URL");
     assert_eq!(url.path(), "/account", "{url}");
-    assert_accessible(&browser, "account page").await;
     screenshots(&browser, "account").await;
     browser
         .goto(&format!("{issuer}/account/apps"))
         .await
         .expect("opening the connected apps");
     wait_for(&browser, "#sign-out").await;
-    assert_accessible(&browser, "connected apps").await;
     screenshots(&browser, "apps").await;
     browser
         .find(Locator::Css("#sign-out"))

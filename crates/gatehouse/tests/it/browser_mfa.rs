@@ -3,7 +3,8 @@
 //! key shown for manual entry read off the page and its codes computed here, sees the recovery
 //! codes once, signs out, and signs in again through an authorization code flow: the password,
 //! then the second-factor page with a code, consent, and the ID token says `mfa`. Then once more
-//! with a recovery code, and the same recovery code refused the next time. Every page is checked
+//! with a recovery code, and the same recovery code refused the next time; finally the app is
+//! removed with a current code. Every page is checked
 //! with axe-core (WCAG 2 AA); screenshots at phone and desktop width go to
 //! `target/screenshots/{totp-enrolment,second-factor}-*.png`.
 
@@ -322,4 +323,18 @@ async fn drive(browser: Client, issuer: String, partner: Partner, seen: Callback
             .any(|q| q.get("state").map(String::as_str) == Some("mfa-reused")),
         "a spent recovery code reached the callback"
     );
+    // Another recovery code signs in; then removing the app takes a current code.
+    fill(&browser, "#code", &codes[1]).await;
+    click(&browser, "#second-factor-submit").await;
+    finish_flow(&browser, &token_endpoint, &partner, &seen, "mfa-reused").await;
+    browser
+        .goto(&format!("{issuer}/account/security"))
+        .await
+        .expect("opening the security page");
+    assert_accessible(&browser, "security before removing").await;
+    let code = fresh_code(&secret, &mut used).await;
+    fill(&browser, ".proof-code", &code).await;
+    click(&browser, ".remove-factor").await;
+    wait_for(&browser, "#no-factors").await;
+    wait_for(&browser, "#security-notice").await;
 }

@@ -334,25 +334,34 @@ pub async fn confirm(State(state): State<LoginState>, headers: HeaderMap, body: 
     };
     let Some(codes) = confirmed else {
         // The same secret again, so an app that already scanned it keeps working.
-        return match state
+        let resume = Some(factor_id).filter(|id| !id.is_empty());
+        let enrolment = match state
             .token()
-            .begin_totp_enrolment(
-                subject,
-                "",
-                &state.config().branding.product_name,
-                Some(factor_id).filter(|id| !id.is_empty()),
-            )
+            .begin_totp_enrolment(subject, "", &state.config().branding.product_name, resume)
             .await
         {
-            Ok(enrolment) => enrol_page(
-                &state,
-                t,
-                &browser,
-                &enrolment,
-                Some(t.get("mfa.error_enrol").to_owned()),
-            ),
-            Err(e) => state.failure_page(t, &e).into_response(),
+            Ok(enrolment) => enrolment,
+            Err(e) => return state.failure_page(t, &e).into_response(),
         };
+        // Not the enrolment the form named (none, or not one in progress): a new key, which a
+        // user with a factor gets only with a proof, through `begin`.
+        if resume != Some(enrolment.factor_id.as_str()) {
+            let has_factor = match state.token().list_factors(subject).await {
+                Ok((factors, _)) => !factors.is_empty(),
+                Err(e) => return state.failure_page(t, &e).into_response(),
+            };
+            if has_factor {
+                let why = Unproven::Refused(t.get("security.error_no_code").to_owned());
+                return refused(&state, t, &found, &browser, why).await;
+            }
+        }
+        return enrol_page(
+            &state,
+            t,
+            &browser,
+            &enrolment,
+            Some(t.get("mfa.error_enrol").to_owned()),
+        );
     };
     tracing::info!(subject = %subject, "a second factor was enrolled");
     if codes.is_empty() {

@@ -639,6 +639,24 @@ async fn a_stolen_session_cannot_change_the_second_factor_without_a_code() {
             .post("/account/security/totp", &[("csrf_token", csrf.as_str())])
             .await;
         assert!(!added.body.contains("<svg"), "{}: {}", ui.name, added.body);
+        // Nor through the page that shows an enrolment's key again after a wrong first code.
+        for factor_id in ["", "not-an-enrolment", factor_id.as_str()] {
+            let again = thief
+                .post(
+                    "/account/security/totp/confirm",
+                    &[
+                        ("csrf_token", csrf.as_str()),
+                        ("factor_id", factor_id),
+                        ("code", "000000"),
+                    ],
+                )
+                .await;
+            assert!(
+                !again.body.contains("totp-secret"),
+                "{}: a key was shown for {factor_id:?}",
+                ui.name
+            );
+        }
         let summary = ui.service.factor_summary(ALICE).await.unwrap();
         assert_eq!(
             summary.recovery_codes_left, 10,

@@ -1,5 +1,7 @@
 //! Users: search, create, disable/enable, unlock a locked username, reset the password (a new
-//! random one, shown once), roles, and connected apps with revoke. Admins only.
+//! random one, shown once), mail a password reset link, roles, connected apps with revoke, and
+//! second factors with remove (for a user who lost their device and recovery codes). Admins
+//! only.
 
 use askama::Template;
 use axum::extract::{OriginalUri, Path, Query, State};
@@ -255,6 +257,35 @@ pub async fn create(
     )
 }
 
+/// One second factor of the user, as the admin API lists it (never its secret).
+pub struct FactorRow {
+    pub id: String,
+    pub kind: String,
+    pub label: String,
+    pub confirmed: bool,
+    pub created_at: String,
+    /// Empty when no code was ever accepted.
+    pub last_used_at: String,
+}
+
+impl FactorRow {
+    fn from_json(factor: &Value) -> Self {
+        let s = |k: &str| factor.get(k).and_then(Value::as_str).unwrap_or_default();
+        Self {
+            id: s("id").to_owned(),
+            kind: s("kind").to_owned(),
+            label: s("label").to_owned(),
+            confirmed: factor.get("confirmed").and_then(Value::as_bool) == Some(true),
+            created_at: view::when(s("created_at")),
+            last_used_at: factor
+                .get("last_used_at")
+                .and_then(Value::as_str)
+                .map(view::when)
+                .unwrap_or_default(),
+        }
+    }
+}
+
 pub struct ConsentRow {
     pub client_id: String,
     pub client_name: String,
@@ -270,6 +301,8 @@ pub struct UserPage {
     pub user: UserRow,
     pub roles: [&'static str; 2],
     pub consents: Option<Vec<ConsentRow>>,
+    /// `None` when the admin API did not answer.
+    pub factors: Option<Vec<FactorRow>>,
     pub notice: Option<String>,
     pub error: Option<String>,
 }
@@ -289,7 +322,7 @@ pub async fn show(
     let t = view::language(&headers);
     let done = query.done;
     let notice = match done.as_str() {
-        "disabled" | "enabled" | "unlocked" | "roles" | "revoked" => {
+        "disabled" | "enabled" | "unlocked" | "roles" | "revoked" | "factor_removed" => {
             Some(t.get(&format!("console.users.done_{done}")).to_owned())
         }
         _ => None,
@@ -336,6 +369,17 @@ async fn user_page(
             })
             .unwrap_or_default()
     });
+    let factors = state
+        .api()
+        .get(Some(operator), &format!("{path}/factors"))
+        .await;
+    let factors = factors.ok().then(|| {
+        factors
+            .body
+            .as_array()
+            .map(|a| a.iter().map(FactorRow::from_json).collect())
+            .unwrap_or_default()
+    });
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -353,6 +397,7 @@ async fn user_page(
             user: UserRow::from_json(&answer.body),
             roles: ROLES,
             consents,
+            factors,
             notice,
             error,
         },
@@ -360,7 +405,7 @@ async fn user_page(
     .into_response()
 }
 
-/// `POST /console/users/{id}/{disable,enable,unlock,password,roles,revoke}`.
+/// `POST /console/users/{id}/{disable,enable,unlock,password,reset-link,roles,revoke,remove-factor}`.
 pub async fn act(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
@@ -406,6 +451,41 @@ pub async fn act(
                 Some(json!({ "roles": roles })),
             )
             .await
+        }
+        "remove-factor" => {
+            let factor = fields.get("factor_id");
+            api.call(
+                Some(&operator),
+                Method::DELETE,
+                &format!("{path}/factors/{}", segment(factor)),
+                None,
+            )
+            .await
+        }
+        "reset-link" => {
+            let answer = api
+                .call(
+                    Some(&operator),
+                    Method::POST,
+                    &format!("{path}/password-reset"),
+                    Some(json!({})),
+                )
+                .await;
+            if answer.ok() {
+                // Said on the page at once: the address is the API's answer, not in the URL.
+                let minutes = answer
+                    .body
+                    .get("expires_in")
+                    .and_then(Value::as_u64)
+                    .unwrap_or_default()
+                    .div_ceil(60);
+                let notice = t
+                    .get("console.users.reset_link_sent")
+                    .replace("{minutes}", &minutes.to_string())
+                    .replace("{email}", &answer.str("email"));
+                return user_page(&state, t, &operator, &id, Some(notice), None).await;
+            }
+            answer
         }
         "revoke" => {
             let client = fields.get("client_id");
@@ -454,6 +534,7 @@ pub async fn act(
         "enable" => "enabled",
         "unlock" => "unlocked",
         "revoke" => "revoked",
+        "remove-factor" => "factor_removed",
         _ => "roles",
     };
     SeeOther::to(state.path(&format!("/users/{}?done={done}", segment(&id)))).into_response()

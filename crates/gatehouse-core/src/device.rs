@@ -70,6 +70,10 @@ pub struct DeviceApproval {
     pub approved_at_ms: i64,
     /// The grant's id: the refresh-token family and the access-token index.
     pub grant_id: String,
+    /// RFC 8176 methods of the sign-in that approved (the tokens' `amr` and `acr`). Empty in
+    /// approvals of older releases: a password.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 /// Where a device authorization stands.
@@ -186,6 +190,7 @@ mod tests {
             session_id: None,
             approved_at_ms: 950_000,
             grant_id: "g1".into(),
+            amr: Vec::new(),
         }
     }
 

@@ -98,8 +98,8 @@ pub const RESERVED_ACCESS_TOKEN_CLAIMS: [&str; 14] = [
 ];
 
 /// The extra claims an external consent app added to a grant (Hydra's `session.id_token` and
-/// `session.access_token`), as a refresh-token family keeps them so every token a refresh
-/// mints carries them too.
+/// `session.access_token`), and the methods of the sign-in behind it, as a refresh-token family
+/// keeps them so every token a refresh mints carries them too.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionClaims {
     /// Claims for the ID token (never a [`RESERVED_ID_TOKEN_CLAIMS`] one when minted).
@@ -108,16 +108,23 @@ pub struct SessionClaims {
     /// Claims for the access token (never a [`RESERVED_ACCESS_TOKEN_CLAIMS`] one when minted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<serde_json::Map<String, serde_json::Value>>,
+    /// RFC 8176 methods of the sign-in that started the grant: an ID token minted at refresh
+    /// must say what the original sign-in said (OpenID Connect Core §12.2), and its access
+    /// tokens keep the `acr` that follows. Empty in families of older releases: unknown, so
+    /// their refreshed tokens carry neither `amr` nor `acr`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 impl SessionClaims {
-    /// Whether there is no claim at all (then nothing is stored).
+    /// Whether there is nothing at all: no claim and no method (then nothing is stored).
     pub fn is_empty(&self) -> bool {
         self.id_token.as_ref().is_none_or(serde_json::Map::is_empty)
             && self
                 .access_token
                 .as_ref()
                 .is_none_or(serde_json::Map::is_empty)
+            && self.amr.is_empty()
     }
 }
 
@@ -370,18 +377,38 @@ mod tests {
         let empty_maps = SessionClaims {
             id_token: Some(serde_json::Map::new()),
             access_token: Some(serde_json::Map::new()),
+            amr: Vec::new(),
         };
         assert!(empty_maps.is_empty());
         let id_only = SessionClaims {
             id_token: some(),
-            access_token: None,
+            ..SessionClaims::default()
         };
         assert!(!id_only.is_empty());
         let access_only = SessionClaims {
-            id_token: None,
             access_token: some(),
+            ..SessionClaims::default()
         };
         assert!(!access_only.is_empty());
+        let methods_only = SessionClaims {
+            amr: crate::factor::amr_for(true),
+            ..SessionClaims::default()
+        };
+        assert!(!methods_only.is_empty());
+    }
+
+    #[test]
+    fn a_family_record_of_an_older_release_loads_without_methods() {
+        let older: SessionClaims = serde_json::from_str(r#"{"id_token":{"tier":"gold"}}"#).unwrap();
+        assert!(older.amr.is_empty());
+        assert!(older.id_token.is_some());
+        let newer = SessionClaims {
+            amr: crate::factor::amr_for(true),
+            ..SessionClaims::default()
+        };
+        let text = serde_json::to_string(&newer).unwrap();
+        assert_eq!(text, r#"{"amr":["pwd","otp","mfa"]}"#);
+        assert_eq!(serde_json::from_str::<SessionClaims>(&text).unwrap(), newer);
     }
 
     #[test]
@@ -641,6 +668,7 @@ mod tests {
         let empty_maps = SessionClaims {
             id_token: Some(serde_json::Map::new()),
             access_token: Some(serde_json::Map::new()),
+            amr: Vec::new(),
         };
         assert!(empty_maps.is_empty());
     }

@@ -392,7 +392,12 @@ pub(crate) async fn issue_code_for(
             state,
             t,
             device_id,
-            Some((&auth.subject, auth.auth_time, Some(&auth.sid))),
+            Some(crate::token_client::DeviceApprover {
+                subject: &auth.subject,
+                auth_time: auth.auth_time,
+                session_id: Some(&auth.sid),
+                amr: &auth.amr,
+            }),
         )
         .await;
     }

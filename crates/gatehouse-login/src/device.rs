@@ -166,7 +166,7 @@ pub(crate) async fn answer(
     state: &LoginState,
     t: Tr,
     device_id: &str,
-    approved_by: Option<(&str, i64, Option<&str>)>,
+    approved_by: Option<crate::token_client::DeviceApprover<'_>>,
 ) -> Response {
     match state
         .token()

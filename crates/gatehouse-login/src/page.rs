@@ -182,6 +182,8 @@ pub struct SecurityPage {
     pub csrf: String,
     /// What just happened (`added`, `removed`), said once.
     pub notice: Option<String>,
+    /// Why a form was refused (no code, a wrong one, too many).
+    pub error: Option<String>,
 }
 
 /// The QR code of `text` as an inline SVG element, or `None` when it does not fit in a QR code.

@@ -20,6 +20,7 @@ use crate::challenge::{Authenticated, PendingSignIn};
 use crate::client_ip::ClientIp;
 use crate::csrf::{Browser, Purpose};
 use crate::form::Fields;
+use crate::headers::Csp;
 use crate::i18n::Tr;
 use crate::login::find_challenge;
 use crate::page::{
@@ -68,6 +69,20 @@ async fn language_of(state: &LoginState, pending: &PendingSignIn, headers: &Head
     language(ui_locales.as_deref(), headers)
 }
 
+/// The policy of the pending sign-in's pages: their forms may be answered with a redirect
+/// straight to the client (a remembered consent), which `form-action` must allow, as on the
+/// login page; browsers refuse such a redirect otherwise.
+async fn csp_of(state: &LoginState, pending: &PendingSignIn) -> Csp {
+    let csp = state.base_csp();
+    let Some(id) = &pending.challenge else {
+        return csp;
+    };
+    match state.challenges().load_unbound(id).await {
+        Ok(Some(challenge)) => csp.with_form_target(&challenge.request.redirect_uri),
+        _ => csp,
+    }
+}
+
 /// The product's name, as the authenticator app lists the account.
 fn issuer_label(state: &LoginState) -> String {
     state.config().branding.product_name.clone()
@@ -86,9 +101,11 @@ struct Form<'a> {
     pending: &'a PendingSignIn,
     enrolment: Option<EnrolmentView>,
     error: Option<String>,
+    csp: &'a Csp,
 }
 
 fn page(state: &LoginState, t: Tr, browser: &Browser, form: Form<'_>, status: StatusCode) -> Page {
+    let csp = form.csp.clone();
     let enrolling = form.pending.enrol;
     let key = |sign_in: &'static str, enrol: &'static str| {
         t.get(if enrolling { enrol } else { sign_in }).to_owned()
@@ -110,7 +127,7 @@ fn page(state: &LoginState, t: Tr, browser: &Browser, form: Form<'_>, status: St
             cancel_href: None,
         },
     )
-    .csp(state.base_csp())
+    .csp(csp)
 }
 
 /// The enrolment of `pending` to show: its factor again when it has one, else a new one (kept
@@ -158,8 +175,11 @@ pub async fn show(
         return state.error_page(t, Problem::Expired, None).into_response();
     };
     let t = language_of(&state, &pending, &headers).await;
+    let csp = csp_of(&state, &pending).await;
     if pending.verified {
-        return recovery_page(&state, t, &browser, id, Vec::new()).into_response();
+        return recovery_page(&state, t, &browser, id, Vec::new())
+            .csp(csp)
+            .into_response();
     }
     let enrolment = if pending.enrol {
         match enrolment_for(&state, id, &mut pending).await {
@@ -174,6 +194,7 @@ pub async fn show(
         pending: &pending,
         enrolment,
         error: None,
+        csp: &csp,
     };
     page(&state, t, &browser, form, StatusCode::OK).into_response()
 }
@@ -201,13 +222,16 @@ pub async fn submit(
         Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
     };
     let t = language_of(&state, &pending, &headers).await;
+    let csp = csp_of(&state, &pending).await;
     let code = form
         .secret("code")
         .filter(|c| !c.expose().trim().is_empty() && c.expose().len() <= 64);
 
     if pending.enrol {
         if pending.verified {
-            return recovery_page(&state, t, &browser, &id, Vec::new()).into_response();
+            return recovery_page(&state, t, &browser, &id, Vec::new())
+                .csp(csp)
+                .into_response();
         }
         let confirmed = match (code, pending.factor_id.clone()) {
             (Some(code), Some(factor_id)) => {
@@ -232,6 +256,7 @@ pub async fn submit(
                 pending: &pending,
                 enrolment,
                 error: Some(t.get("mfa.error_enrol").to_owned()),
+                csp: &csp,
             };
             return page(&state, t, &browser, form, StatusCode::UNAUTHORIZED).into_response();
         };
@@ -241,7 +266,9 @@ pub async fn submit(
         }
         tracing::info!(subject = %pending.subject, "a second factor was enrolled at sign-in");
         let codes = codes.iter().map(|c| c.expose().to_owned()).collect();
-        return recovery_page(&state, t, &browser, &id, codes).into_response();
+        return recovery_page(&state, t, &browser, &id, codes)
+            .csp(csp)
+            .into_response();
     }
 
     let again = |error: String, status: StatusCode| {
@@ -250,6 +277,7 @@ pub async fn submit(
             pending: &pending,
             enrolment: None,
             error: Some(error),
+            csp: &csp,
         };
         page(&state, t, &browser, form, status).into_response()
     };

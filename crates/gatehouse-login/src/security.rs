@@ -3,13 +3,20 @@
 //! `POST /account/security/totp/confirm` with its first code; the first factor's recovery codes
 //! are shown once), removing one (`POST /account/security/remove`) and new recovery codes
 //! (`POST /account/security/recovery-codes`, shown once). Every form carries a CSRF token.
+//!
+//! A session is not proof of the second factor: whoever holds a stolen session cookie must not
+//! turn it off. So once the user has a factor, every change to their factors (removing one,
+//! adding another, new recovery codes) takes a current code of the app or a recovery code in
+//! the same form, checked and spent like one at sign-in, wrong ones counted by the same
+//! failed-login limits.
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use time::macros::format_description;
 
+use crate::client_ip::ClientIp;
 use crate::csrf::{Browser, Purpose};
 use crate::form::Fields;
 use crate::i18n::Tr;
@@ -20,7 +27,7 @@ use crate::page::{
 use crate::second_factor::enrolment_view;
 use crate::session::Found;
 use crate::state::LoginState;
-use crate::token_client::{FactorInfo, TotpEnrolment};
+use crate::token_client::{FactorInfo, SecondFactor, TotpEnrolment};
 
 const PAGE: &str = "/account/security";
 
@@ -92,35 +99,140 @@ pub async fn show(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let subject = &found.session.subject;
-    let user = match crate::account::session_user(&state, &found, t).await {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let (factors, recovery_codes_left) = match state.token().list_factors(subject).await {
-        Ok(listed) => listed,
-        Err(e) => return state.failure_page(t, &e).into_response(),
-    };
     let notice = match query.get("done") {
         Some("added") => Some(t.get("security.added").to_owned()),
         Some("removed") => Some(t.get("security.removed").to_owned()),
         _ => None,
     };
     let browser = state.browser(&headers);
+    let shown = Shown {
+        notice,
+        error: None,
+        status: StatusCode::OK,
+    };
+    security_page(&state, t, &found, &browser, shown).await
+}
+
+/// What the security page says besides the factors.
+struct Shown {
+    /// What just happened (`added`, `removed`).
+    notice: Option<String>,
+    /// Why a form was refused.
+    error: Option<String>,
+    status: StatusCode,
+}
+
+/// The security page of the signed-in user, with a notice or a form's error.
+async fn security_page(
+    state: &LoginState,
+    t: Tr,
+    found: &Found,
+    browser: &Browser,
+    shown: Shown,
+) -> Response {
+    let user = match crate::account::session_user(state, found, t).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let (factors, recovery_codes_left) =
+        match state.token().list_factors(&found.session.subject).await {
+            Ok(listed) => listed,
+            Err(e) => return state.failure_page(t, &e).into_response(),
+        };
     Page::render(
-        StatusCode::OK,
+        shown.status,
         &SecurityPage {
             page: state.chrome(t),
             user_label: user_label(user.name.as_deref(), &user.username),
             factors: factors.iter().map(|f| factor_view(f, t)).collect(),
             recovery_codes_left,
-            csrf: state.csrf().token(&browser, Purpose::Security),
-            notice,
+            csrf: state.csrf().token(browser, Purpose::Security),
+            notice: shown.notice,
+            error: shown.error,
         },
     )
     .csp(state.base_csp())
     .cookie(browser.set_cookie(state.cookies()))
     .into_response()
+}
+
+/// Why a change to the factors was refused, as the page says it.
+enum Unproven {
+    /// No code, or a wrong or spent one (401).
+    Refused(String),
+    /// Too many recent failures (429 with `Retry-After`).
+    Locked(std::time::Duration),
+    /// The token service failed: its page.
+    Failed(Response),
+}
+
+/// Whether the form carries proof of the second factor: a current code of the user's app or
+/// one of their recovery codes, spent here.
+async fn prove(
+    state: &LoginState,
+    t: Tr,
+    subject: &str,
+    form: &Fields,
+    client_ip: &str,
+) -> Result<(), Unproven> {
+    let code = form
+        .secret("code")
+        .filter(|c| !c.expose().trim().is_empty() && c.expose().len() <= 64);
+    let Some(code) = code else {
+        return Err(Unproven::Refused(
+            t.get("security.error_no_code").to_owned(),
+        ));
+    };
+    match state
+        .token()
+        .verify_second_factor(subject, &code, client_ip)
+        .await
+    {
+        Ok(SecondFactor::Accepted { .. }) => Ok(()),
+        Ok(SecondFactor::Refused { attempts_left }) => {
+            tracing::info!(subject, "a second-factor proof on the security page failed");
+            let key = if attempts_left == Some(1) {
+                "mfa.error_last_attempt"
+            } else {
+                "mfa.error_invalid"
+            };
+            Err(Unproven::Refused(t.get(key).to_owned()))
+        }
+        Ok(SecondFactor::Locked { retry_after }) => Err(Unproven::Locked(retry_after)),
+        Err(e) => Err(Unproven::Failed(state.failure_page(t, &e).into_response())),
+    }
+}
+
+/// The security page again, saying why a change was refused.
+async fn refused(
+    state: &LoginState,
+    t: Tr,
+    found: &Found,
+    browser: &Browser,
+    why: Unproven,
+) -> Response {
+    let (message, status, retry_after) = match why {
+        Unproven::Refused(message) => (message, StatusCode::UNAUTHORIZED, None),
+        Unproven::Locked(retry_after) => (
+            crate::login::locked_message(t, retry_after),
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(retry_after),
+        ),
+        Unproven::Failed(response) => return response,
+    };
+    let shown = Shown {
+        notice: None,
+        error: Some(message),
+        status,
+    };
+    let mut response = security_page(state, t, found, browser, shown).await;
+    if let Some(retry_after) = retry_after {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(retry_after.as_secs().max(1)),
+        );
+    }
+    response
 }
 
 fn enrol_page(
@@ -157,13 +269,27 @@ fn enrol_page(
 }
 
 /// `POST /account/security/totp`: a new secret, its QR code and the form for its first code.
-pub async fn begin(State(state): State<LoginState>, headers: HeaderMap, body: Bytes) -> Response {
+/// A user who has a factor already proves it first: otherwise a stolen session could add the
+/// thief's app and remove the owner's with its codes.
+pub async fn begin(
+    State(state): State<LoginState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let form = Fields::parse(&body);
     let t = language(None, &headers);
     let (found, browser) = match form_session(&state, &headers, &form, t).await {
         Ok(pair) => pair,
         Err(response) => return response,
     };
+    let has_factor = match state.token().list_factors(&found.session.subject).await {
+        Ok((factors, _)) => !factors.is_empty(),
+        Err(e) => return state.failure_page(t, &e).into_response(),
+    };
+    if has_factor && let Err(why) = prove(&state, t, &found.session.subject, &form, &ip).await {
+        return refused(&state, t, &found, &browser, why).await;
+    }
     match state
         .token()
         .begin_totp_enrolment(
@@ -208,25 +334,34 @@ pub async fn confirm(State(state): State<LoginState>, headers: HeaderMap, body: 
     };
     let Some(codes) = confirmed else {
         // The same secret again, so an app that already scanned it keeps working.
-        return match state
+        let resume = Some(factor_id).filter(|id| !id.is_empty());
+        let enrolment = match state
             .token()
-            .begin_totp_enrolment(
-                subject,
-                "",
-                &state.config().branding.product_name,
-                Some(factor_id).filter(|id| !id.is_empty()),
-            )
+            .begin_totp_enrolment(subject, "", &state.config().branding.product_name, resume)
             .await
         {
-            Ok(enrolment) => enrol_page(
-                &state,
-                t,
-                &browser,
-                &enrolment,
-                Some(t.get("mfa.error_enrol").to_owned()),
-            ),
-            Err(e) => state.failure_page(t, &e).into_response(),
+            Ok(enrolment) => enrolment,
+            Err(e) => return state.failure_page(t, &e).into_response(),
         };
+        // Not the enrolment the form named (none, or not one in progress): a new key, which a
+        // user with a factor gets only with a proof, through `begin`.
+        if resume != Some(enrolment.factor_id.as_str()) {
+            let has_factor = match state.token().list_factors(subject).await {
+                Ok((factors, _)) => !factors.is_empty(),
+                Err(e) => return state.failure_page(t, &e).into_response(),
+            };
+            if has_factor {
+                let why = Unproven::Refused(t.get("security.error_no_code").to_owned());
+                return refused(&state, t, &found, &browser, why).await;
+            }
+        }
+        return enrol_page(
+            &state,
+            t,
+            &browser,
+            &enrolment,
+            Some(t.get("mfa.error_enrol").to_owned()),
+        );
     };
     tracing::info!(subject = %subject, "a second factor was enrolled");
     if codes.is_empty() {
@@ -255,11 +390,17 @@ fn recovery_page(state: &LoginState, t: Tr, codes: Vec<String>) -> Response {
     .into_response()
 }
 
-/// `POST /account/security/remove`: removes one of the user's factors.
-pub async fn remove(State(state): State<LoginState>, headers: HeaderMap, body: Bytes) -> Response {
+/// `POST /account/security/remove`: removes one of the user's factors, with a code of the app
+/// or a recovery code as proof.
+pub async fn remove(
+    State(state): State<LoginState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let form = Fields::parse(&body);
     let t = language(None, &headers);
-    let (found, _) = match form_session(&state, &headers, &form, t).await {
+    let (found, browser) = match form_session(&state, &headers, &form, t).await {
         Ok(pair) => pair,
         Err(response) => return response,
     };
@@ -268,6 +409,9 @@ pub async fn remove(State(state): State<LoginState>, headers: HeaderMap, body: B
         return state
             .error_page(t, Problem::BadRequest, None)
             .into_response();
+    }
+    if let Err(why) = prove(&state, t, &found.session.subject, &form, &ip).await {
+        return refused(&state, t, &found, &browser, why).await;
     }
     match state
         .token()
@@ -279,18 +423,23 @@ pub async fn remove(State(state): State<LoginState>, headers: HeaderMap, body: B
     }
 }
 
-/// `POST /account/security/recovery-codes`: new recovery codes, shown once.
+/// `POST /account/security/recovery-codes`: new recovery codes, shown once, with a code of the
+/// app or a recovery code as proof (new codes would otherwise be a way around it).
 pub async fn recovery_codes(
     State(state): State<LoginState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let form = Fields::parse(&body);
     let t = language(None, &headers);
-    let (found, _) = match form_session(&state, &headers, &form, t).await {
+    let (found, browser) = match form_session(&state, &headers, &form, t).await {
         Ok(pair) => pair,
         Err(response) => return response,
     };
+    if let Err(why) = prove(&state, t, &found.session.subject, &form, &ip).await {
+        return refused(&state, t, &found, &browser, why).await;
+    }
     match state
         .token()
         .regenerate_recovery_codes(&found.session.subject)

@@ -130,6 +130,18 @@ pub struct ExtraClaims {
     pub amr: Vec<String>,
 }
 
+/// Who approved a device authorization, and how they signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceApprover<'a> {
+    pub subject: &'a str,
+    /// When they authenticated, Unix seconds.
+    pub auth_time: i64,
+    pub session_id: Option<&'a str>,
+    /// RFC 8176 methods of the sign-in: a client that requires a second factor is refused an
+    /// approval without one.
+    pub amr: &'a [String],
+}
+
 /// The answer to a sign-in attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignIn {
@@ -842,21 +854,22 @@ impl TokenServiceClient {
         })
     }
 
-    /// Records the user's answer to the device authorization `device_id`: `Some((subject,
-    /// auth_time, session_id))` approves for that user, `None` denies.
+    /// Records the user's answer to the device authorization `device_id`: `Some(approver)`
+    /// approves for that user, `None` denies.
     pub async fn complete_device_authorization(
         &self,
         device_id: &str,
-        approved_by: Option<(&str, i64, Option<&str>)>,
+        approved_by: Option<DeviceApprover<'_>>,
     ) -> Result<(), OAuthError> {
         let message = pb::CompleteDeviceAuthorizationRequest {
             device_id: device_id.to_owned(),
             approved: approved_by.is_some(),
             subject: approved_by
-                .map(|(s, _, _)| s.to_owned())
+                .map(|a| a.subject.to_owned())
                 .unwrap_or_default(),
-            auth_time: approved_by.map(|(_, t, _)| t).unwrap_or_default(),
-            session_id: approved_by.and_then(|(_, _, sid)| sid.map(str::to_owned)),
+            auth_time: approved_by.map(|a| a.auth_time).unwrap_or_default(),
+            session_id: approved_by.and_then(|a| a.session_id.map(str::to_owned)),
+            amr: approved_by.map(|a| a.amr.to_vec()).unwrap_or_default(),
         };
         self.call(message, |mut c, r| async move {
             c.complete_device_authorization(r).await

@@ -388,6 +388,12 @@ impl<'r> Browser<'r> {
         self.cookies.get(name).map(String::as_str)
     }
 
+    /// Sets a cookie as if the server had (e.g. one copied from another browser: a stolen
+    /// session).
+    pub fn set_cookie(&mut self, name: &str, value: &str) {
+        self.cookies.insert(name.to_owned(), value.to_owned());
+    }
+
     pub fn forget_cookie(&mut self, name: &str) {
         self.cookies.remove(name);
     }

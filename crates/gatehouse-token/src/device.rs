@@ -19,6 +19,7 @@ use gatehouse_core::device::{
     new_user_code, normalise_user_code,
 };
 use gatehouse_core::error::{ErrorCode, OAuthError};
+use gatehouse_core::factor::{amr_for, is_multi_factor};
 use gatehouse_core::lockout::{Lock, LoginLimits};
 use gatehouse_core::protocol::{GrantType, ResponseMode};
 use gatehouse_core::redirect::RedirectUri;
@@ -67,6 +68,8 @@ pub enum DeviceDecision {
         subject: String,
         auth_time: i64,
         session_id: Option<String>,
+        /// RFC 8176 methods of the sign-in (empty: a password).
+        amr: Vec<String>,
     },
     Deny,
 }
@@ -295,7 +298,18 @@ impl TokenService {
         let Some(mut authorization) = self.pending_device(device_id).await? else {
             return Err(gone());
         };
-        if let DeviceDecision::Approve { subject, .. } = &decision {
+        if let DeviceDecision::Approve { subject, amr, .. } = &decision {
+            // Defence in depth, as for codes: whoever calls, a client that requires a second
+            // factor gets no device approved by a sign-in without one.
+            if let Some(client) = self.client(authorization.client_id.as_str()).await?
+                && self.mfa_required_for(&client.metadata, false)
+                && !is_multi_factor(amr)
+            {
+                return Err(OAuthError::new(
+                    ErrorCode::AccessDenied,
+                    "this sign-in must use a second factor",
+                ));
+            }
             match self.user(subject).await? {
                 Some(u) if !u.disabled => {}
                 _ => {
@@ -320,6 +334,7 @@ impl TokenService {
                 subject,
                 auth_time,
                 session_id,
+                amr,
             } => DeviceStatus::Approved(DeviceApproval {
                 subject,
                 scope: authorization.scope.clone(),
@@ -327,6 +342,7 @@ impl TokenService {
                 session_id,
                 approved_at_ms: self.clock.unix_ms(),
                 grant_id: uuid::Uuid::new_v4().to_string(),
+                amr: if amr.is_empty() { amr_for(false) } else { amr },
             }),
             DeviceDecision::Deny => DeviceStatus::Denied,
         };

@@ -106,7 +106,8 @@ struct IdToken<'a> {
     auth_time: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     nonce: Option<&'a str>,
-    /// RFC 8176 methods of the sign-in (absent from ID tokens minted by a refresh).
+    /// RFC 8176 methods of the sign-in (absent from ID tokens a refresh of a family of an older
+    /// release mints: its methods are unknown).
     #[serde(skip_serializing_if = "Option::is_none")]
     amr: Option<&'a [String]>,
     /// Follows from `amr`: `urn:gatehouse:acr:mfa` with a second factor, else `…:pwd`.
@@ -133,7 +134,7 @@ pub(crate) struct IdTokenGrant<'a> {
     /// The `id_token` member of the authorization request's `claims` parameter.
     pub requested: Option<&'a BTreeMap<String, ClaimRequest>>,
     pub access_token: &'a str,
-    /// RFC 8176 methods of the sign-in; `None` when unknown (a refresh).
+    /// RFC 8176 methods of the sign-in; `None` when unknown (a refresh of an older family).
     pub amr: Option<&'a [String]>,
 }
 
@@ -148,6 +149,9 @@ pub(crate) struct FamilyBinding<'a> {
     pub id_token_claims: Option<&'a serde_json::Map<String, serde_json::Value>>,
     /// An external consent app's `session.access_token` claims, for every refresh's access token.
     pub access_token_claims: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    /// RFC 8176 methods of the sign-in, for every refresh's ID token (`amr`, `acr`) and access
+    /// token (`acr`).
+    pub amr: Option<&'a [String]>,
 }
 
 /// Who and what an access token is for.
@@ -341,6 +345,7 @@ impl TokenService {
             dpop_jkt,
             id_token_claims,
             access_token_claims,
+            amr,
         } = binding;
         let non_empty = |claims: Option<&serde_json::Map<String, serde_json::Value>>| {
             claims.filter(|c| !c.is_empty()).cloned()
@@ -367,6 +372,7 @@ impl TokenService {
             session_claims: SessionClaims {
                 id_token: non_empty(id_token_claims),
                 access_token: non_empty(access_token_claims),
+                amr: amr.map(<[String]>::to_vec).unwrap_or_default(),
             },
         };
         (token, record)

@@ -161,3 +161,55 @@ async fn wrong_codes_say_not_valid_and_block_the_address_after_the_limit() {
         forged.assert_page(StatusCode::FORBIDDEN, &ui.name);
     }
 }
+
+/// A device whose client requires a second factor is not approved by a password-only session:
+/// the user signs in again with the second factor, and the device's tokens say so.
+#[tokio::test]
+async fn a_client_that_requires_mfa_gets_no_device_approved_by_a_password_only_session() {
+    for ui in uis().await {
+        let (device_code, user_code) = start_on_tv(&ui, "openid").await;
+        crate::mfa::require_mfa(&ui, TV).await;
+        // As an admin change would: the cached client is read again.
+        ui.service.invalidate_client(TV);
+        let mut b = ui.browser();
+        // Signed in with a password only.
+        b.authorize_alice(SEED_SCOPE, false).await;
+        let (secret, _) = crate::mfa::enrol(&ui, ALICE).await;
+        let reply = enter_code(&mut b, &user_code).await;
+        assert!(
+            reply.location().starts_with("/ui/login?challenge="),
+            "{}: the session was taken as enough: {}",
+            ui.name,
+            reply.location()
+        );
+        let login = b.follow(&reply).await;
+        let after = b.login(&login, "alice", ALICE_PASSWORD, false).await;
+        assert!(
+            after
+                .location()
+                .starts_with("/ui/login/second-factor?pending="),
+            "{}: {}",
+            ui.name,
+            after.location()
+        );
+        let form = b.follow(&after).await;
+        let code = crate::mfa::code_at(&secret, crate::mfa::now());
+        let done = crate::mfa::submit_code(&mut b, &form, &code).await;
+        assert!(done.location().starts_with("/ui/consent?challenge="));
+        let consent = b.follow(&done).await;
+        let approved = b.decide(&consent, "allow", false).await;
+        assert!(
+            approved.body.contains("id=\"device-approved\""),
+            "{}",
+            ui.name
+        );
+        let access = poll(&ui, &device_code).await.expect("tokens");
+        let introspection = ui.service.introspect(&access, None, None).await.unwrap();
+        assert_eq!(
+            introspection.acr.as_deref(),
+            Some("urn:gatehouse:acr:mfa"),
+            "{}",
+            ui.name
+        );
+    }
+}

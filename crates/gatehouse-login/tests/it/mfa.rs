@@ -18,7 +18,7 @@ use crate::ui::*;
 
 const SECOND_FACTOR: &str = "/ui/login/second-factor?pending=";
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
@@ -31,7 +31,7 @@ async fn away_from_a_step_edge() {
     }
 }
 
-fn code_at(secret: &[u8], unix: i64) -> String {
+pub(crate) fn code_at(secret: &[u8], unix: i64) -> String {
     totp_code(secret, unix).unwrap()
 }
 
@@ -43,7 +43,7 @@ fn decode_secret(display: &str) -> Vec<u8> {
 /// Enrols a TOTP factor for `user` through the token service, confirmed with the code of the
 /// step before now (so now's and the next step's codes are unused): its secret and recovery
 /// codes.
-async fn enrol(ui: &Ui, user: &str) -> (Vec<u8>, Vec<String>) {
+pub(crate) async fn enrol(ui: &Ui, user: &str) -> (Vec<u8>, Vec<String>) {
     away_from_a_step_edge().await;
     let enrolment = ui
         .service
@@ -76,7 +76,7 @@ async fn reach_second_factor(b: &mut Browser<'_>, authorize: &str) -> Page {
     form
 }
 
-async fn submit_code(b: &mut Browser<'_>, form: &Page, code: &str) -> Page {
+pub(crate) async fn submit_code(b: &mut Browser<'_>, form: &Page, code: &str) -> Page {
     let csrf = form.form_field("second-factor-form", "csrf_token");
     let pending = form.form_field("second-factor-form", "pending");
     b.post(
@@ -141,7 +141,7 @@ async fn tokens_after(
     )
 }
 
-async fn require_mfa(ui: &Ui, client_id: &str) {
+pub(crate) async fn require_mfa(ui: &Ui, client_id: &str) {
     let mut client = ui.store().get_client(client_id).await.unwrap().unwrap();
     client.metadata.require_mfa = true;
     ui.store().update_client(&client).await.unwrap();
@@ -182,6 +182,18 @@ async fn a_user_with_totp_is_asked_for_a_code_and_the_tokens_say_mfa() {
             assert!(form.body.contains(needle), "{}: {needle}", ui.name);
         }
         assert!(!form.body.contains("<script"), "no script");
+        // The code may lead straight back to the client (a remembered consent): the browser
+        // follows that redirect only if `form-action` allows the client's origin.
+        let origin = url::Url::parse(CLI_REDIRECT)
+            .unwrap()
+            .origin()
+            .ascii_serialization();
+        let csp = form.header("content-security-policy").unwrap_or_default();
+        assert!(
+            csp.contains(&format!("form-action 'self' {origin}")),
+            "{}: {csp}",
+            ui.name
+        );
         let done = submit_code(&mut b, &form, &code_at(&secret, now())).await;
         assert!(
             done.location().starts_with("/ui/consent?challenge="),
@@ -524,7 +536,8 @@ async fn the_security_page_adds_an_authenticator_app_and_removes_it() {
             )
             .await;
         codes.assert_page(StatusCode::OK, &ui.name);
-        assert_eq!(codes_on(&codes).len(), 10, "{}", ui.name);
+        let recovery = codes_on(&codes);
+        assert_eq!(recovery.len(), 10, "{}", ui.name);
         let page = b.get("/account/security").await;
         assert!(
             page.body
@@ -537,12 +550,20 @@ async fn the_security_page_adds_an_authenticator_app_and_removes_it() {
             "{}",
             ui.name
         );
+        for needle in [
+            "aria-describedby=\"proof-hint\"",
+            "autocomplete=\"one-time-code\"",
+        ] {
+            assert!(page.body.contains(needle), "{}: {needle}", ui.name);
+        }
+        // Removing it takes a code of the app or a recovery code.
         let removed = b
             .post(
                 "/account/security/remove",
                 &[
                     ("csrf_token", csrf.as_str()),
                     ("factor_id", factor_id.as_str()),
+                    ("code", recovery[0].as_str()),
                 ],
             )
             .await;
@@ -554,5 +575,176 @@ async fn the_security_page_adds_an_authenticator_app_and_removes_it() {
             .post("/account/security/totp", &[("csrf_token", "forged")])
             .await;
         assert!(!forged.body.contains("<svg"), "{}", ui.name);
+    }
+}
+
+/// A signed-in session is not proof of the second factor: whoever holds a stolen session
+/// cookie cannot remove the factor, add one of their own or get new recovery codes without a
+/// current code of the app or a recovery code; wrong codes count like wrong passwords.
+#[tokio::test]
+async fn a_stolen_session_cannot_change_the_second_factor_without_a_code() {
+    for ui in uis().await {
+        let (secret, recovery) = enrol(&ui, ALICE).await;
+        let mut victim = ui.browser();
+        let form = reach_second_factor(&mut victim, &cli_authorize(SEED_SCOPE, &[])).await;
+        let done = submit_code(&mut victim, &form, &code_at(&secret, now())).await;
+        assert!(done.location().starts_with("/ui/consent?challenge="));
+        let stolen = victim.cookie(SESSION_COOKIE).expect("a session").to_owned();
+
+        // The attacker's browser, with the victim's session cookie.
+        let mut thief = ui.browser_from("198.51.100.9:40000");
+        thief.set_cookie(SESSION_COOKIE, &stolen);
+        let page = thief.get("/account/security").await;
+        page.assert_page(StatusCode::OK, &ui.name);
+        let factor_id = ui.service.factor_summary(ALICE).await.unwrap().factors[0]
+            .id
+            .clone();
+        let csrf = page.form_field("add-totp-form", "csrf_token");
+        let mut tries: Vec<Vec<(&str, &str)>> = Vec::new();
+        for code in [None, Some(""), Some("000000"), Some("abcde-fghjk")] {
+            let mut remove = vec![
+                ("csrf_token", csrf.as_str()),
+                ("factor_id", factor_id.as_str()),
+            ];
+            remove.extend(code.map(|c| ("code", c)));
+            tries.push(remove);
+        }
+        for fields in &tries {
+            let refused = thief.post("/account/security/remove", fields).await;
+            refused.assert_page(StatusCode::UNAUTHORIZED, &ui.name);
+            assert!(
+                refused.body.contains("id=\"security-error\""),
+                "{}: {fields:?}: {}",
+                ui.name,
+                refused.body
+            );
+        }
+        let summary = ui.service.factor_summary(ALICE).await.unwrap();
+        assert_eq!(
+            summary.factors.len(),
+            1,
+            "{}: the factor is still there",
+            ui.name
+        );
+        // Nor new recovery codes, nor a factor of the attacker's own.
+        let codes = thief
+            .post(
+                "/account/security/recovery-codes",
+                &[("csrf_token", csrf.as_str())],
+            )
+            .await;
+        assert!(codes_on(&codes).is_empty(), "{}: {}", ui.name, codes.body);
+        assert!(codes.body.contains("id=\"security-error\""), "{}", ui.name);
+        let added = thief
+            .post("/account/security/totp", &[("csrf_token", csrf.as_str())])
+            .await;
+        assert!(!added.body.contains("<svg"), "{}: {}", ui.name, added.body);
+        // Nor through the page that shows an enrolment's key again after a wrong first code.
+        for factor_id in ["", "not-an-enrolment", factor_id.as_str()] {
+            let again = thief
+                .post(
+                    "/account/security/totp/confirm",
+                    &[
+                        ("csrf_token", csrf.as_str()),
+                        ("factor_id", factor_id),
+                        ("code", "000000"),
+                    ],
+                )
+                .await;
+            assert!(
+                !again.body.contains("totp-secret"),
+                "{}: a key was shown for {factor_id:?}",
+                ui.name
+            );
+        }
+        let summary = ui.service.factor_summary(ALICE).await.unwrap();
+        assert_eq!(
+            summary.recovery_codes_left, 10,
+            "{}: the old codes stand",
+            ui.name
+        );
+
+        // The wrong codes count like wrong passwords: guessing ends in a lock.
+        let mut locked = None;
+        for _ in 0..5 {
+            let reply = thief
+                .post(
+                    "/account/security/remove",
+                    &[
+                        ("csrf_token", csrf.as_str()),
+                        ("factor_id", factor_id.as_str()),
+                        ("code", "111111"),
+                    ],
+                )
+                .await;
+            if reply.status == StatusCode::TOO_MANY_REQUESTS {
+                locked = Some(reply);
+                break;
+            }
+            reply.assert_page(StatusCode::UNAUTHORIZED, &ui.name);
+        }
+        let locked = locked.unwrap_or_else(|| panic!("{}: guessing was never locked", ui.name));
+        assert!(locked.header("retry-after").is_some(), "{}", ui.name);
+        // Locked, even the right recovery code is refused.
+        let refused = thief
+            .post(
+                "/account/security/remove",
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("factor_id", factor_id.as_str()),
+                    ("code", recovery[5].as_str()),
+                ],
+            )
+            .await;
+        refused.assert_page(StatusCode::TOO_MANY_REQUESTS, &ui.name);
+        assert_eq!(
+            ui.service
+                .factor_summary(ALICE)
+                .await
+                .unwrap()
+                .factors
+                .len(),
+            1,
+            "{}",
+            ui.name
+        );
+    }
+}
+
+/// The owner, with a recovery code, gets new recovery codes; the one used is spent with the
+/// old ones.
+#[tokio::test]
+async fn new_recovery_codes_take_a_code() {
+    for ui in uis().await {
+        let (_, recovery) = enrol(&ui, ALICE).await;
+        let mut b = ui.browser();
+        let form = reach_second_factor(&mut b, &cli_authorize(SEED_SCOPE, &[])).await;
+        let done = submit_code(&mut b, &form, &recovery[0]).await;
+        assert!(done.location().starts_with("/ui/consent?challenge="));
+        let page = b.get("/account/security").await;
+        let csrf = page.form_field("new-recovery-codes-form", "csrf_token");
+        let fresh = b
+            .post(
+                "/account/security/recovery-codes",
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("code", recovery[1].as_str()),
+                ],
+            )
+            .await;
+        fresh.assert_page(StatusCode::OK, &ui.name);
+        let new_codes = codes_on(&fresh);
+        assert_eq!(new_codes.len(), 10, "{}: {}", ui.name, fresh.body);
+        // The old codes are gone.
+        let old = b
+            .post(
+                "/account/security/recovery-codes",
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("code", recovery[2].as_str()),
+                ],
+            )
+            .await;
+        assert!(old.body.contains("id=\"security-error\""), "{}", ui.name);
     }
 }

@@ -194,6 +194,7 @@ impl TokenService {
                         dpop_jkt: grant.dpop_jkt,
                         id_token_claims: grant.id_token_claims,
                         access_token_claims: grant.access_token_claims,
+                        amr: grant.amr,
                     },
                 );
                 self.durable

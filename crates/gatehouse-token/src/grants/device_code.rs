@@ -111,6 +111,7 @@ impl Grant for DeviceCodeGrant {
         {
             return Err(unknown());
         }
+        let password_only = gatehouse_core::factor::amr_for(false);
         let response = service
             .issue_for_user_grant(
                 client,
@@ -129,8 +130,12 @@ impl Grant for DeviceCodeGrant {
                     resources: &[],
                     audience: &[],
                     dpop_jkt,
-                    // The device page does not report the methods of its sign-in.
-                    amr: None,
+                    // Approvals of older releases carry no methods: they came from a password.
+                    amr: Some(if approval.amr.is_empty() {
+                        &password_only
+                    } else {
+                        &approval.amr
+                    }),
                 },
             )
             .await?;

@@ -87,6 +87,9 @@ impl Grant for RefreshTokenGrant {
         // Everything that can fail on the short-lived store happens before the rotation, the
         // single-use step: a 503 leaves the refresh token usable for the client's retry.
         let auth_time = current.auth_time.map(OffsetDateTime::unix_timestamp);
+        // OpenID Connect Core §12.2: the original sign-in's methods, as the family keeps them
+        // (unknown in families of older releases: then no `amr` and no `acr`).
+        let amr = Some(current.session_claims.amr.as_slice()).filter(|m| !m.is_empty());
         let (access_token, expires_in) = service
             .mint_access_token(AccessGrant {
                 client,
@@ -99,8 +102,7 @@ impl Grant for RefreshTokenGrant {
                 dpop_jkt,
                 // The family keeps the consent app's claims: every refresh carries them.
                 claims: current.session_claims.access_token.as_ref(),
-                // A refresh family does not keep the methods of its sign-in.
-                acr: None,
+                acr: amr.map(gatehouse_core::factor::acr_for),
             })
             .await?;
         let id_token = if scope.contains("openid") {
@@ -115,7 +117,7 @@ impl Grant for RefreshTokenGrant {
                     // The family keeps no `claims` request: the client's registration decides.
                     requested: None,
                     access_token: &access_token,
-                    amr: None,
+                    amr,
                 })
                 .await;
             match minted {
@@ -141,6 +143,7 @@ impl Grant for RefreshTokenGrant {
                 dpop_jkt: None,
                 id_token_claims: None,
                 access_token_claims: None,
+                amr: None,
             },
         );
         let outcome = service

@@ -460,6 +460,7 @@ impl TokenServiceRpc for TokenGrpc {
                 subject: required("subject", &request.subject)?.to_owned(),
                 auth_time: request.auth_time,
                 session_id: request.session_id.filter(|s| !s.is_empty()),
+                amr: request.amr,
             }
         } else {
             DeviceDecision::Deny

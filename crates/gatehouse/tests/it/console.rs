@@ -627,6 +627,182 @@ async fn every_console_page_renders_and_its_actions_reach_the_admin_api_audited(
     assert!(!html.contains("correct horse battery"));
 }
 
+/// `username` signs in on the login page and adds an authenticator app on the security page;
+/// answers the factor's id.
+async fn enrol_totp(server: &Server, username: &str, password: &str) -> String {
+    let public = Browser::new(&Server::url(server.public, ""));
+    let page = public.get("/ui/login").await;
+    let f = crate::flow::form(page.page("login"), "login-form");
+    let mut fields = vec![
+        ("csrf_token".to_owned(), input(f, "csrf_token")),
+        ("username".to_owned(), username.to_owned()),
+        ("password".to_owned(), password.to_owned()),
+    ];
+    if f.contains("name=\"challenge\" value=\"") {
+        fields.push(("challenge".to_owned(), input(f, "challenge")));
+    }
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    public.post("/ui/login", &fields).await.see_other("login");
+    // Away from the end of a 30 s step: the code computed here is current when it arrives.
+    while time::OffsetDateTime::now_utc()
+        .unix_timestamp()
+        .rem_euclid(30)
+        >= 25
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let page = public.get("/account/security").await;
+    // Every form of the page carries the same CSRF token.
+    let csrf = input(page.page("security"), "csrf_token");
+    let enrolment = public
+        .post("/account/security/totp", &[("csrf_token", csrf.as_str())])
+        .await;
+    let html = enrolment.page("enrolment");
+    let shown = between(html, "id=\"totp-secret\">", "<").replace(' ', "");
+    let key = totp_rs::Secret::try_from_base32(shown).expect("a base32 key");
+    let code = gatehouse_core::factor::totp_code(
+        AsRef::<[u8]>::as_ref(&key),
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+    )
+    .unwrap();
+    let factor_id = input(crate::flow::form(html, "second-factor-form"), "factor_id");
+    let codes = public
+        .post(
+            "/account/security/totp/confirm",
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("factor_id", factor_id.as_str()),
+                ("code", code.as_str()),
+            ],
+        )
+        .await;
+    assert!(
+        codes
+            .page("recovery codes")
+            .contains("id=\"recovery-codes\"")
+    );
+    factor_id
+}
+
+#[tokio::test]
+async fn the_console_mails_a_reset_link_and_removes_a_users_second_factor() {
+    let server = gatehouse().server("all").start();
+    user(&server, "operator", &["admin"]).await;
+    let (status, body) = admin(
+        &server,
+        reqwest::Method::POST,
+        "/admin/users",
+        Some(json!({
+            "username": "dora",
+            "password": "doras own passphrase",
+            "email": "dora@example.com",
+            "email_verified": true,
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let target = body["id"].as_str().expect("an id").to_owned();
+    let factor_id = enrol_totp(&server, "dora", "doras own passphrase").await;
+
+    let (console, page) = signed_in(&server, "operator", &format!("/console/users/{target}")).await;
+    let html = page.page("user");
+    assert!(
+        html.contains(&format!("data-factor-id=\"{factor_id}\"")),
+        "the factor is listed: {html}"
+    );
+    assert!(html.contains("id=\"send-reset-link\""), "{html}");
+    assert!(!html.contains("totp-secret"), "no secret on the page");
+    let csrf = input(html, "csrf_token");
+
+    // Without the CSRF token, neither action does anything.
+    for action in ["reset-link", "remove-factor"] {
+        let hop = console
+            .post(
+                &format!("/console/users/{target}/{action}"),
+                &[("csrf_token", "forged"), ("factor_id", factor_id.as_str())],
+            )
+            .await;
+        assert_eq!(hop.status, StatusCode::FORBIDDEN, "{action}: {hop:?}");
+    }
+    let mail_dir = server.data_dir.path().join("mail");
+    let mails = || std::fs::read_dir(&mail_dir).map_or(0, |d| d.count());
+    assert_eq!(mails(), 0, "no mail was sent");
+
+    // The reset link: mailed, and the page says where.
+    let hop = console
+        .post(
+            &format!("/console/users/{target}/reset-link"),
+            &[("csrf_token", csrf.as_str())],
+        )
+        .await;
+    let html = hop.page("reset link");
+    assert!(
+        html.contains("id=\"notice\"") && html.contains("dora@example.com"),
+        "{html}"
+    );
+    assert_eq!(mails(), 1, "one mail in {}", mail_dir.display());
+
+    // The factor: removed through the admin API, audited as the operator's.
+    let hop = console
+        .post(
+            &format!("/console/users/{target}/remove-factor"),
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("factor_id", factor_id.as_str()),
+            ],
+        )
+        .await;
+    assert!(
+        hop.see_other("remove factor")
+            .ends_with("?done=factor_removed")
+    );
+    let (_, factors) = admin(
+        &server,
+        reqwest::Method::GET,
+        &format!("/admin/users/{target}/factors"),
+        None,
+    )
+    .await;
+    assert_eq!(factors, json!([]));
+    assert_by_operator(
+        &audit(&server, "user.factor.delete").await,
+        "operator",
+        "factor removal",
+    );
+    let page = console
+        .get(&format!("/console/users/{target}?done=factor_removed"))
+        .await;
+    let html = page.page("user after");
+    assert!(html.contains("id=\"no-factors\""), "{html}");
+    assert!(html.contains("The second factor was removed."), "{html}");
+    // Again: the factor is gone, which the page says.
+    let hop = console
+        .post(
+            &format!("/console/users/{target}/remove-factor"),
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("factor_id", factor_id.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(hop.status, StatusCode::NOT_FOUND, "{hop:?}");
+
+    // A user without an address: the API's refusal is shown, nothing is sent.
+    let nobody = user(&server, "noaddress", &[]).await;
+    let hop = console
+        .post(
+            &format!("/console/users/{nobody}/reset-link"),
+            &[("csrf_token", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(hop.status, StatusCode::BAD_REQUEST, "{hop:?}");
+    assert!(hop.body.contains("id=\"form-error\""), "{}", hop.body);
+    assert_eq!(mails(), 1);
+}
+
 /// The text between `start` and the next `end` in `html`.
 fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
     let from = html

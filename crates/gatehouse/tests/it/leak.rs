@@ -1,6 +1,8 @@
 //! Secrets stay secret: a whole flow against the real binary, logging at `trace` for every
-//! Gatehouse crate in JSON, leaves none of the secrets it used in any log line; and the signing
-//! keys in the database are sealed, readable only with the system secret.
+//! Gatehouse crate in JSON, leaves none of the secrets it used in any log line (the sign-in's
+//! second factor included: the TOTP key shown at enrolment, its codes, recovery codes, and the
+//! mailed password reset link); and the signing keys in the database are sealed, readable only
+//! with the system secret.
 
 use std::sync::Arc;
 
@@ -264,6 +266,8 @@ async fn a_full_flow_logged_at_trace_leaks_no_secret() {
         .unwrap();
     assert_eq!(revoked.status(), StatusCode::OK);
 
+    secrets.extend(second_factor_and_password_reset(&server, &base, &browser, &partner).await);
+
     // Stop the server (SIGTERM, then wait for it to exit) before reading the log: whatever the
     // process still buffered is written by then, so every line it logged is searched.
     let (status, logs) = server.terminate_with_logs();
@@ -328,6 +332,224 @@ async fn a_full_flow_logged_at_trace_leaks_no_secret() {
         "secrets in the logs:\n{}",
         found.join("\n")
     );
+}
+
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The TOTP key as the enrolment page shows it, as bytes.
+fn totp_key(display: &str) -> Vec<u8> {
+    let secret = totp_rs::Secret::try_from_base32(display.replace(' ', "")).expect("base32");
+    AsRef::<[u8]>::as_ref(&secret).to_vec()
+}
+
+/// The text of the element with `id` (up to its first `<`).
+fn element_text<'a>(html: &'a str, id: &str) -> &'a str {
+    let marker = format!("id=\"{id}\">");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no #{id} in:\n{html}"))
+        + marker.len();
+    let end = start + html[start..].find('<').expect("an end tag");
+    &html[start..end]
+}
+
+/// The recovery codes a page lists.
+fn recovery_codes(html: &str) -> Vec<String> {
+    html.split("<li><code>")
+        .skip(1)
+        .filter_map(|rest| rest.split('<').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The signed-in user of `browser` adds an authenticator app on the security page, proves it
+/// with a code for new recovery codes, signs in again with a code and then a recovery code
+/// (and a wrong code), and finally asks for a password reset link by mail and uses it. Answers
+/// every secret this handled: the key shown, the codes typed and shown, the link's token.
+async fn second_factor_and_password_reset(
+    server: &Server,
+    base: &str,
+    browser: &Browser,
+    partner: &Partner,
+) -> Vec<(String, String)> {
+    let mut secrets: Vec<(String, String)> = Vec::new();
+    let mut keep = |what: &str, value: &str| {
+        assert!(!value.is_empty(), "{what} is empty");
+        secrets.push((what.to_owned(), value.to_owned()));
+    };
+    // Not within the last seconds of a 30 s step: the codes computed here stay current.
+    while unix_now().rem_euclid(30) >= 25 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let page = browser.get("/account/security").await;
+    // Every form of the page carries the same CSRF token.
+    let csrf = input(page.page("security"), "csrf_token");
+    let enrolment = browser
+        .post("/account/security/totp", &[("csrf_token", csrf.as_str())])
+        .await;
+    let html = enrolment.page("TOTP enrolment");
+    let shown = element_text(html, "totp-secret").to_owned();
+    keep("TOTP key (as shown)", &shown);
+    keep("TOTP key (base32)", &shown.replace(' ', ""));
+    let key = totp_key(&shown);
+    let factor_id = input(form(html, "second-factor-form"), "factor_id");
+    // The first code is the previous step's, so the current one is still unused after it.
+    let first = gatehouse_core::factor::totp_code(&key, unix_now() - 30).unwrap();
+    keep("TOTP code (enrolment)", &first);
+    let codes_page = browser
+        .post(
+            "/account/security/totp/confirm",
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("factor_id", factor_id.as_str()),
+                ("code", first.as_str()),
+            ],
+        )
+        .await;
+    let codes = recovery_codes(codes_page.page("recovery codes"));
+    assert_eq!(codes.len(), 10, "{}", codes_page.body);
+    for code in &codes {
+        keep("recovery code", code);
+    }
+    // New recovery codes, proven with a code of the app.
+    let now_code = gatehouse_core::factor::totp_code(&key, unix_now()).unwrap();
+    keep("TOTP code (proof)", &now_code);
+    let fresh = browser
+        .post(
+            "/account/security/recovery-codes",
+            &[("csrf_token", csrf.as_str()), ("code", now_code.as_str())],
+        )
+        .await;
+    let fresh = recovery_codes(fresh.page("new recovery codes"));
+    assert_eq!(fresh.len(), 10);
+    for code in &fresh {
+        keep("new recovery code", code);
+    }
+
+    // Signing in again in another browser: the password, a wrong code, then a recovery code.
+    let other = Browser::new(base);
+    let mut hop = other.start(partner, "leak-mfa").await;
+    let mut wrong_sent = false;
+    for _ in 0..10 {
+        if hop.status == StatusCode::SEE_OTHER {
+            let to = hop.location.clone().unwrap_or_default();
+            if to.starts_with(CALLBACK) {
+                break;
+            }
+            hop = other.get(&to).await;
+        } else if hop.body.contains("<form id=\"login-form\"") {
+            let f = form(&hop.body, "login-form");
+            let (csrf, challenge) = (input(f, "csrf_token"), input(f, "challenge"));
+            hop = other
+                .post(
+                    "/ui/login",
+                    &[
+                        ("csrf_token", csrf.as_str()),
+                        ("challenge", challenge.as_str()),
+                        ("username", partner.username),
+                        ("password", partner.password),
+                    ],
+                )
+                .await;
+        } else if hop.body.contains("<form id=\"second-factor-form\"") {
+            let f = form(&hop.body, "second-factor-form");
+            let (csrf, pending) = (input(f, "csrf_token"), input(f, "pending"));
+            keep("second-factor CSRF token", &csrf);
+            let code = if wrong_sent {
+                fresh[0].clone()
+            } else {
+                wrong_sent = true;
+                // A wrong code, close to a right one: a failure logs too.
+                let wrong = "98765-43210".replace('-', "");
+                keep("wrong code", &wrong);
+                wrong
+            };
+            hop = other
+                .post(
+                    "/ui/login/second-factor",
+                    &[
+                        ("csrf_token", csrf.as_str()),
+                        ("pending", pending.as_str()),
+                        ("code", code.as_str()),
+                    ],
+                )
+                .await;
+        } else if hop.body.contains("<form id=\"consent-form\"") {
+            break;
+        } else {
+            panic!("unexpected hop: {hop:?}");
+        }
+    }
+    assert!(wrong_sent, "the second-factor page was never shown");
+
+    // "Forgot password?": the mailed link's token, and using it.
+    let page = browser.get("/ui/forgot-password").await;
+    let f = form(page.page("forgot password"), "forgot-form");
+    let mut fields = vec![
+        ("csrf_token".to_owned(), input(f, "csrf_token")),
+        ("login".to_owned(), partner.username.to_owned()),
+    ];
+    if f.contains("name=\"challenge\"") {
+        fields.push(("challenge".to_owned(), input(f, "challenge")));
+    }
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let sent = browser.post("/ui/forgot-password", &fields).await;
+    assert!(sent.status.is_success() || sent.status == StatusCode::SEE_OTHER);
+    let mail_dir = server.data_dir.path().join("mail");
+    let mut link = None;
+    for _ in 0..100 {
+        link = std::fs::read_dir(&mail_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| std::fs::read(entry.path()).ok())
+            .filter_map(|raw| gatehouse_testkit::mail::parse(&raw))
+            .find_map(|mail| mail.link("/ui/reset-password"));
+        if link.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let link = url::Url::parse(&link.expect("a mailed reset link")).unwrap();
+    let token = link
+        .query_pairs()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+        .expect("the link's token");
+    keep("password reset token", &token);
+    let page = browser
+        .get(&format!(
+            "{}?{}",
+            link.path(),
+            link.query().unwrap_or_default()
+        ))
+        .await;
+    let f = form(page.page("reset password"), "reset-form");
+    let (csrf, token_field) = (input(f, "csrf_token"), input(f, "token"));
+    let new_password = "a brand new passphrase for alice";
+    keep("new password", new_password);
+    let done = browser
+        .post(
+            "/ui/reset-password",
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("token", token_field.as_str()),
+                ("new_password", new_password),
+                ("confirm_password", new_password),
+            ],
+        )
+        .await;
+    assert!(
+        done.body.contains("id=\"password-changed\""),
+        "{}",
+        done.body
+    );
+    secrets
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ mod backup;
 mod browser;
 mod browser_console;
 mod browser_kit;
+mod browser_mfa;
 mod browser_onboarding;
 mod browser_portal;
 mod browser_recovery;

@@ -506,8 +506,9 @@ pub async fn a_bound_family_keeps_its_key_through_rotation(b: DurableBackend) {
     assert_eq!(rotated.dpop_jkt, "jkt-of-the-first-key");
 }
 
-/// An external consent app's extra claims round-trip with a family's token and are kept by every
-/// successor, whatever the successor says; a family without any reads back empty.
+/// An external consent app's extra claims and the sign-in's methods round-trip with a family's
+/// token and are kept by every successor, whatever the successor says; a family without any
+/// reads back empty.
 pub async fn session_claims_round_trip_and_survive_rotation(b: DurableBackend) {
     let store = &b.store;
     let claims = SessionClaims {
@@ -523,6 +524,7 @@ pub async fn session_claims_round_trip_and_survive_rotation(b: DurableBackend) {
                 .cloned()
                 .unwrap_or_default(),
         ),
+        amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
     };
     let with_claims = RefreshToken {
         session_claims: claims.clone(),
@@ -547,6 +549,7 @@ pub async fn session_claims_round_trip_and_survive_rotation(b: DurableBackend) {
         session_claims: SessionClaims {
             id_token: None,
             access_token: claims.access_token.clone(),
+            amr: Vec::new(),
         },
         ..token(
             &unique_id("rt"),

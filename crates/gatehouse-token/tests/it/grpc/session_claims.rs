@@ -240,6 +240,7 @@ async fn reserved_names_in_a_stored_family_never_replace_the_real_claims() {
                 session_claims: SessionClaims {
                     id_token: Some(forged.clone()),
                     access_token: Some(forged.clone()),
+                    amr: Vec::new(),
                 },
             };
             g.service

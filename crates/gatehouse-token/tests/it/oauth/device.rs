@@ -61,6 +61,7 @@ fn approve(env: &Env) -> DeviceDecision {
         subject: SUBJECT.to_owned(),
         auth_time: env.unix() - 10,
         session_id: None,
+        amr: Vec::new(),
     }
 }
 
@@ -347,5 +348,142 @@ async fn the_device_endpoint_checks_the_client_and_the_scope() {
         );
         let reply = poll(&env, &tv, "made-up").await;
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
+    }
+}
+
+/// The methods of the sign-in that approved a device go into its tokens, and stay there after a
+/// refresh (OpenID Connect Core §12.2).
+#[tokio::test]
+async fn a_device_approved_after_a_second_factor_gets_tokens_that_say_so() {
+    for env in envs().await {
+        let tv = tv_client(&env, "tv").await;
+        let started = start(&env, &tv, "openid offline_access profile").await;
+        let auth_time = env.unix() - 120;
+        answer(
+            &env,
+            &started.str("user_code"),
+            DeviceDecision::Approve {
+                subject: SUBJECT.to_owned(),
+                auth_time,
+                session_id: None,
+                amr: gatehouse_core::factor::amr_for(true),
+            },
+        )
+        .await;
+        let tokens = poll(&env, &tv, &started.str("device_code")).await;
+        assert_eq!(
+            tokens.status,
+            StatusCode::OK,
+            "{}: {}",
+            env.name,
+            tokens.body
+        );
+        let (_, claims) = env.verify_jwt(&tokens.str("id_token"), "tv").await;
+        assert_eq!(
+            claims["amr"],
+            serde_json::json!(["pwd", "otp", "mfa"]),
+            "{}: {claims}",
+            env.name
+        );
+        assert_eq!(claims["acr"], "urn:gatehouse:acr:mfa", "{}", env.name);
+        let introspection = env.admin_introspect(&tokens.str("access_token")).await;
+        assert_eq!(
+            introspection.body["acr"], "urn:gatehouse:acr:mfa",
+            "{}",
+            env.name
+        );
+        let refreshed = env
+            .as_client(
+                "/oauth2/token",
+                &tv,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &tokens.str("refresh_token")),
+                ],
+            )
+            .await;
+        assert_eq!(
+            refreshed.status,
+            StatusCode::OK,
+            "{}: {}",
+            env.name,
+            refreshed.body
+        );
+        let (_, claims) = env.verify_jwt(&refreshed.str("id_token"), "tv").await;
+        assert_eq!(claims["acr"], "urn:gatehouse:acr:mfa", "{}", env.name);
+        assert_eq!(claims["auth_time"], auth_time, "{}", env.name);
+    }
+}
+
+/// Defence in depth, as for codes: whoever calls the token service, a client that requires a
+/// second factor gets no device approved by a password-only sign-in.
+#[tokio::test]
+async fn a_client_that_requires_mfa_gets_no_device_approved_with_a_password_only() {
+    for env in envs().await {
+        let mut m = metadata(
+            TokenEndpointAuthMethod::None,
+            &[DEVICE_GRANT, "refresh_token"],
+            "openid offline_access profile",
+        );
+        m.require_mfa = true;
+        let tv = env.client("strict-tv", m).await;
+        let started = start(&env, &tv, "openid").await;
+        let DeviceLookup::Found {
+            device_id, context, ..
+        } = env
+            .service
+            .device_authorization_for_user_code(&started.str("user_code"), IP)
+            .await
+            .unwrap()
+        else {
+            panic!("{}: the user code found nothing", env.name);
+        };
+        assert!(context.request.mfa_required, "{}", env.name);
+        for amr in [Vec::new(), gatehouse_core::factor::amr_for(false)] {
+            let refused = env
+                .service
+                .complete_device_authorization(
+                    &device_id,
+                    DeviceDecision::Approve {
+                        subject: SUBJECT.to_owned(),
+                        auth_time: env.unix(),
+                        session_id: None,
+                        amr,
+                    },
+                )
+                .await
+                .unwrap_err();
+            assert_eq!(refused.code, ErrorCode::AccessDenied, "{}", env.name);
+        }
+        // Nothing was answered: polling is still pending, and a sign-in with a second factor
+        // approves it.
+        let pending = poll(&env, &tv, &started.str("device_code")).await;
+        assert_oauth_error(
+            &pending,
+            StatusCode::BAD_REQUEST,
+            "authorization_pending",
+            &env.name,
+        );
+        env.service
+            .complete_device_authorization(
+                &device_id,
+                DeviceDecision::Approve {
+                    subject: SUBJECT.to_owned(),
+                    auth_time: env.unix(),
+                    session_id: None,
+                    amr: gatehouse_core::factor::amr_for(true),
+                },
+            )
+            .await
+            .unwrap();
+        wait(&env, 5);
+        let tokens = poll(&env, &tv, &started.str("device_code")).await;
+        assert_eq!(
+            tokens.status,
+            StatusCode::OK,
+            "{}: {}",
+            env.name,
+            tokens.body
+        );
     }
 }

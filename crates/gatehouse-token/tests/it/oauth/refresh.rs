@@ -237,3 +237,74 @@ async fn a_disabled_or_deleted_user_gets_nothing_even_without_a_cutoff() {
         assert_oauth_error(&gone, StatusCode::BAD_REQUEST, "invalid_grant", &env.name);
     }
 }
+
+/// OpenID Connect Core §12.2: an ID token minted at refresh says what the original sign-in
+/// said: the same `amr`, `acr` and `auth_time`; and the refreshed access tokens keep its `acr`
+/// (introspection of an opaque one, the claim of a JWT one).
+#[tokio::test]
+async fn a_refresh_keeps_the_methods_and_time_of_the_sign_in() {
+    for env in envs().await {
+        let opaque = env.public_client("neoncli").await;
+        let jwt = env.jwt_client("jwt-app").await;
+        for client in [&opaque, &jwt] {
+            let params = env.authorize(client, "openid offline profile");
+            let context = env.service.validate_authorization(&params).await.unwrap();
+            let auth_time = env.unix() - 300;
+            let code = env
+                .service
+                .issue_authorization_code_with(
+                    &context.request,
+                    super::SUBJECT,
+                    &context.request.scope,
+                    auth_time,
+                    None,
+                    gatehouse_token::authorization::CodeClaims {
+                        amr: gatehouse_core::factor::amr_for(true),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            let first = env.exchange(client, &code).await;
+            let (_, signed_in) = env.verify_jwt(&first.str("id_token"), &client.id).await;
+            assert_eq!(signed_in["acr"], "urn:gatehouse:acr:mfa", "{}", env.name);
+
+            let mut token = first.str("refresh_token");
+            // Twice: the successor of a successor still knows.
+            for round in 1..=2 {
+                let reply = refresh(&env, client, &token, None).await;
+                assert_eq!(reply.status, StatusCode::OK, "{}: {}", env.name, reply.body);
+                token = reply.str("refresh_token");
+                let (_, claims) = env.verify_jwt(&reply.str("id_token"), &client.id).await;
+                let context = format!("{} {} round {round}", env.name, client.id);
+                assert_eq!(claims["amr"], signed_in["amr"], "{context}: {claims}");
+                assert_eq!(
+                    claims["acr"], "urn:gatehouse:acr:mfa",
+                    "{context}: {claims}"
+                );
+                assert_eq!(claims["auth_time"], auth_time, "{context}: {claims}");
+                let introspection = env.admin_introspect(&reply.str("access_token")).await;
+                assert_eq!(
+                    introspection.body["acr"], "urn:gatehouse:acr:mfa",
+                    "{context}: {}",
+                    introspection.body
+                );
+                if client.id == jwt.id {
+                    let (_, access) = env
+                        .verify_jwt(&reply.str("access_token"), super::ISSUER)
+                        .await;
+                    assert_eq!(
+                        access["acr"], "urn:gatehouse:acr:mfa",
+                        "{context}: {access}"
+                    );
+                }
+            }
+        }
+        // A password-only sign-in stays one after a refresh.
+        let first = env.tokens(&opaque, "openid offline").await;
+        let reply = refresh(&env, &opaque, &first.str("refresh_token"), None).await;
+        let (_, claims) = env.verify_jwt(&reply.str("id_token"), "neoncli").await;
+        assert_eq!(claims["amr"], serde_json::json!(["pwd"]), "{}", env.name);
+        assert_eq!(claims["acr"], "urn:gatehouse:acr:pwd", "{}", env.name);
+    }
+}

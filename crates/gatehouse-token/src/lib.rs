@@ -14,6 +14,7 @@ pub mod cors;
 pub mod device;
 pub mod dpop;
 pub mod factors;
+pub mod passkeys;
 pub mod grants;
 pub mod grpc;
 pub mod http;

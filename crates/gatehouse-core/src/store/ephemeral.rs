@@ -81,6 +81,9 @@ pub enum Namespace {
     /// Single-use links mailed to users (password reset, email verification), keyed by the
     /// link token's keyed hash (see `crate::account_recovery`).
     AccountLink,
+    /// WebAuthn ceremonies between their start and finish (the challenge and what it may be
+    /// answered with), keyed by a random ceremony id and taken once.
+    PasskeyCeremony,
 }
 
 impl Namespace {
@@ -103,6 +106,7 @@ impl Namespace {
             Self::DeviceUserCode => "gh:device-user:",
             Self::DevicePoll => "gh:device-poll:",
             Self::AccountLink => "gh:account-link:",
+            Self::PasskeyCeremony => "gh:passkey:",
         }
     }
 
@@ -208,6 +212,7 @@ mod tests {
             Namespace::DeviceUserCode,
             Namespace::DevicePoll,
             Namespace::AccountLink,
+            Namespace::PasskeyCeremony,
         ];
         for a in all {
             for b in all {

@@ -14,7 +14,76 @@ fn factor(id: &str, user_id: &str) -> Factor {
         created_at: now(),
         confirmed_at: None,
         last_used_step: None,
+        credential_id: None,
     }
+}
+
+fn passkey(id: &str, user_id: &str, credential_id: &str) -> Factor {
+    Factor {
+        kind: FactorKind::Passkey,
+        label: "Laptop".into(),
+        confirmed_at: Some(now()),
+        credential_id: Some(credential_id.into()),
+        ..factor(id, user_id)
+    }
+}
+
+pub async fn passkeys_are_found_by_credential_id_which_is_unique(b: DurableBackend) {
+    let store = &b.store;
+    store.create_user(&user("u1", "alice")).await.unwrap();
+    store.create_user(&user("u2", "bob")).await.unwrap();
+    // Two TOTP factors (no credential id) do not collide on the unique index.
+    store.create_factor(&factor("t1", "u1")).await.unwrap();
+    store.confirm_factor("u1", "t1", now(), 1).await.unwrap();
+    store.create_factor(&factor("t2", "u2")).await.unwrap();
+    store.confirm_factor("u2", "t2", now(), 1).await.unwrap();
+    store.create_factor(&passkey("p1", "u1", "Y3JlZC0x")).await.unwrap();
+    store.create_factor(&passkey("p2", "u1", "Y3JlZC0y")).await.unwrap();
+    assert_eq!(
+        store.find_factor_by_credential_id("Y3JlZC0x").await.unwrap(),
+        Some(passkey("p1", "u1", "Y3JlZC0x"))
+    );
+    assert_eq!(
+        store.find_factor_by_credential_id("Y3JlZC0z").await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .create_factor(&passkey("p3", "u2", "Y3JlZC0x"))
+            .await
+            .is_err(),
+        "one credential belongs to one user"
+    );
+    assert_eq!(store.list_factors("u1").await.unwrap().len(), 3);
+    // Deleting the user takes their passkeys with them.
+    store.delete_user("u1").await.unwrap();
+    assert_eq!(
+        store.find_factor_by_credential_id("Y3JlZC0y").await.unwrap(),
+        None
+    );
+}
+
+pub async fn a_passkeys_sealed_secret_is_replaced_only_for_its_user(b: DurableBackend) {
+    let store = &b.store;
+    store.create_user(&user("u1", "alice")).await.unwrap();
+    store.create_factor(&passkey("p1", "u1", "Y3JlZC0x")).await.unwrap();
+    assert!(
+        !store
+            .update_factor_secret("u2", "p1", &[9, 9])
+            .await
+            .unwrap(),
+        "another user's"
+    );
+    assert!(!store.update_factor_secret("u1", "p9", &[9, 9]).await.unwrap());
+    assert!(store.update_factor_secret("u1", "p1", &[7, 8, 9]).await.unwrap());
+    let found = store
+        .find_factor_by_credential_id("Y3JlZC0x")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.sealed_secret, [7, 8, 9]);
+    assert_eq!(found.kind, FactorKind::Passkey);
+    assert_eq!(found.label, "Laptop");
 }
 
 pub async fn factors_are_confirmed_once_and_abandoned_enrolments_replaced(b: DurableBackend) {

@@ -1,6 +1,8 @@
 //! The second step of a sign-in (`GET|POST /ui/login/second-factor`, `POST
-//! /ui/login/second-factor/continue`): a TOTP code or a recovery code after the password, or, for
-//! a user without a factor where one is required, enrolment (QR code, first code, recovery codes).
+//! /ui/login/second-factor/continue`): a TOTP code, a recovery code or a passkey after the
+//! password, or, for a user without a factor where one is required, enrolment (QR code, first
+//! code, recovery codes). A user with a passkey gets a "Use a passkey" form too: the page starts
+//! an assertion for their passkeys, `passkey.js` answers it, and the answer is posted here.
 //!
 //! Nothing is signed in until this step is done: the password step leaves only a pending sign-in
 //! ([`PendingSignIn`]) behind a random id, bound to the browser that gave the password, and
@@ -23,11 +25,11 @@ use crate::form::Fields;
 use crate::i18n::Tr;
 use crate::login::find_challenge;
 use crate::page::{
-    EnrolmentView, Page, Problem, RecoveryCodesPage, SecondFactorPage, SeeOther, language, qr_svg,
-    store_failure,
+    EnrolmentView, Page, PasskeyForm, Problem, RecoveryCodesPage, SecondFactorPage, SeeOther,
+    language, qr_svg, store_failure,
 };
 use crate::state::LoginState;
-use crate::token_client::{SecondFactor, TotpEnrolment};
+use crate::token_client::{PasskeySignIn, SecondFactor, TotpEnrolment};
 
 const PAGE: &str = "/ui/login/second-factor";
 const CONTINUE: &str = "/ui/login/second-factor/continue";
@@ -85,6 +87,26 @@ struct Form<'a> {
     pending: &'a PendingSignIn,
     enrolment: Option<EnrolmentView>,
     error: Option<String>,
+    passkey: Option<PasskeyForm>,
+}
+
+/// A passkey assertion for the pending user's passkeys, when they have one and are not
+/// enrolling; `None` otherwise, or when it cannot be started (the page then offers codes only).
+async fn passkey_for(state: &LoginState, pending: &PendingSignIn) -> Option<PasskeyForm> {
+    if pending.enrol {
+        return None;
+    }
+    match state
+        .token()
+        .begin_passkey_authentication(Some(&pending.subject))
+        .await
+    {
+        Ok(ceremony) => ceremony.map(PasskeyForm::from),
+        Err(e) => {
+            tracing::warn!(error = %e, "starting a passkey assertion failed");
+            None
+        }
+    }
 }
 
 fn page(state: &LoginState, t: Tr, browser: &Browser, form: Form<'_>, status: StatusCode) -> Page {
@@ -92,6 +114,10 @@ fn page(state: &LoginState, t: Tr, browser: &Browser, form: Form<'_>, status: St
     let key = |sign_in: &'static str, enrol: &'static str| {
         t.get(if enrolling { enrol } else { sign_in }).to_owned()
     };
+    let mut csp = state.base_csp();
+    if form.passkey.is_some() {
+        csp = csp.with_own_scripts();
+    }
     Page::render(
         status,
         &SecondFactorPage {
@@ -107,9 +133,10 @@ fn page(state: &LoginState, t: Tr, browser: &Browser, form: Form<'_>, status: St
             numeric: enrolling,
             error: form.error,
             cancel_href: None,
+            passkey: form.passkey,
         },
     )
-    .csp(state.base_csp())
+    .csp(csp)
 }
 
 /// The enrolment of `pending` to show: its factor again when it has one, else a new one (kept
@@ -168,11 +195,13 @@ pub async fn show(
     } else {
         None
     };
+    let passkey = passkey_for(&state, &pending).await;
     let form = Form {
         id,
         pending: &pending,
         enrolment,
         error: None,
+        passkey,
     };
     page(&state, t, &browser, form, StatusCode::OK).into_response()
 }
@@ -231,6 +260,7 @@ pub async fn submit(
                 pending: &pending,
                 enrolment,
                 error: Some(t.get("mfa.error_enrol").to_owned()),
+                passkey: None,
             };
             return page(&state, t, &browser, form, StatusCode::UNAUTHORIZED).into_response();
         };
@@ -243,20 +273,65 @@ pub async fn submit(
         return recovery_page(&state, t, &browser, &id, codes).into_response();
     }
 
-    let again = |error: String, status: StatusCode| {
+    let again = async |error: String, status: StatusCode| {
         let form = Form {
             id: &id,
             pending: &pending,
             enrolment: None,
             error: Some(error),
+            passkey: passkey_for(&state, &pending).await,
         };
         page(&state, t, &browser, form, status).into_response()
     };
+    let passkey_answer = form
+        .get("credential")
+        .filter(|c| !c.is_empty())
+        .zip(form.get("ceremony").filter(|c| !c.is_empty()));
+    if let Some((credential, ceremony)) = passkey_answer {
+        return match state
+            .token()
+            .finish_passkey_authentication(ceremony, Some(&pending.subject), credential, &ip)
+            .await
+        {
+            Ok(PasskeySignIn::Accepted { user, amr }) if user.id == pending.subject => {
+                match state.challenges().take_pending(&id, Some(&browser)).await {
+                    Ok(Some(pending)) => complete(&state, t, &headers, &browser, pending, amr).await,
+                    Ok(None) => state.error_page(t, Problem::Expired, None).into_response(),
+                    Err(e) => state.failure_page(t, &store_failure(e)).into_response(),
+                }
+            }
+            Ok(PasskeySignIn::Accepted { .. } | PasskeySignIn::Refused { .. }) => {
+                metrics::counter!("gatehouse_logins_total", "outcome" => "second_factor_failure")
+                    .increment(1);
+                tracing::info!("a passkey second-factor attempt failed");
+                again(
+                    t.get("mfa.error_passkey").to_owned(),
+                    StatusCode::UNAUTHORIZED,
+                )
+                .await
+            }
+            Ok(PasskeySignIn::Locked { retry_after }) => {
+                metrics::counter!("gatehouse_logins_total", "outcome" => "locked").increment(1);
+                let mut page = again(
+                    crate::login::locked_message(t, retry_after),
+                    StatusCode::TOO_MANY_REQUESTS,
+                )
+                .await;
+                page.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after.as_secs().max(1)),
+                );
+                page
+            }
+            Err(e) => state.failure_page(t, &e).into_response(),
+        };
+    }
     let Some(code) = code else {
         return again(
             t.get("mfa.error_invalid").to_owned(),
             StatusCode::UNAUTHORIZED,
-        );
+        )
+        .await;
     };
     match state
         .token()
@@ -273,14 +348,15 @@ pub async fn submit(
             } else {
                 "mfa.error_invalid"
             };
-            return again(t.get(key).to_owned(), StatusCode::UNAUTHORIZED);
+            return again(t.get(key).to_owned(), StatusCode::UNAUTHORIZED).await;
         }
         Ok(SecondFactor::Locked { retry_after }) => {
             metrics::counter!("gatehouse_logins_total", "outcome" => "locked").increment(1);
             let mut page = again(
                 crate::login::locked_message(t, retry_after),
                 StatusCode::TOO_MANY_REQUESTS,
-            );
+            )
+            .await;
             page.headers_mut().insert(
                 header::RETRY_AFTER,
                 HeaderValue::from(retry_after.as_secs().max(1)),
@@ -290,7 +366,7 @@ pub async fn submit(
         Err(e) => return state.failure_page(t, &e).into_response(),
     }
     match state.challenges().take_pending(&id, Some(&browser)).await {
-        Ok(Some(pending)) => complete(&state, t, &headers, &browser, pending).await,
+        Ok(Some(pending)) => complete(&state, t, &headers, &browser, pending, amr_for(true)).await,
         Ok(None) => state.error_page(t, Problem::Expired, None).into_response(),
         Err(e) => state.failure_page(t, &store_failure(e)).into_response(),
     }
@@ -328,7 +404,7 @@ pub async fn continue_sign_in(
     match state.challenges().take_pending(&id, Some(&browser)).await {
         Ok(Some(pending)) if pending.verified => {
             let t = language_of(&state, &pending, &headers).await;
-            complete(&state, t, &headers, &browser, pending).await
+            complete(&state, t, &headers, &browser, pending, amr_for(true)).await
         }
         Ok(_) => state.error_page(t, Problem::Expired, None).into_response(),
         Err(e) => state.failure_page(t, &store_failure(e)).into_response(),
@@ -356,14 +432,16 @@ fn recovery_page(
     .csp(state.base_csp())
 }
 
-/// The sign-in is complete: a new session that records both factors (the browser's old one
-/// ends), then on to the authorization request or the page the user came from.
-async fn complete(
+/// The sign-in is complete: a new session that records its methods `amr` (the browser's old
+/// one ends), then on to the authorization request or the page the user came from. Also the end
+/// of a sign-in with a passkey alone (`login::passkey`).
+pub(crate) async fn complete(
     state: &LoginState,
     t: Tr,
     headers: &HeaderMap,
     browser: &Browser,
     pending: PendingSignIn,
+    amr: Vec<String>,
 ) -> Response {
     let sessions = state.sessions();
     match sessions.load(headers).await {
@@ -383,7 +461,7 @@ async fn complete(
             state.now(),
             remembered,
             sid,
-            amr_for(true),
+            amr,
         )
         .await
     {

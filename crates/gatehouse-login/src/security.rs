@@ -2,7 +2,10 @@
 //! apps (TOTP), adding one (`POST /account/security/totp`: QR code and key, then
 //! `POST /account/security/totp/confirm` with its first code; the first factor's recovery codes
 //! are shown once), removing one (`POST /account/security/remove`) and new recovery codes
-//! (`POST /account/security/recovery-codes`, shown once). Every form carries a CSRF token.
+//! (`POST /account/security/recovery-codes`, shown once), and passkeys: the page starts a
+//! registration each time it is shown (its options ride in the "Add a passkey" form, which
+//! `passkey.js` shows and answers), finished by `POST /account/security/passkeys`. Every form
+//! carries a CSRF token.
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -14,8 +17,8 @@ use crate::csrf::{Browser, Purpose};
 use crate::form::Fields;
 use crate::i18n::Tr;
 use crate::page::{
-    FactorView, Page, Problem, RecoveryCodesPage, SecondFactorPage, SecurityPage, SeeOther,
-    language, store_failure, user_label,
+    FactorView, Page, PasskeyForm, Problem, RecoveryCodesPage, SecondFactorPage, SecurityPage,
+    SeeOther, language, store_failure, user_label,
 };
 use crate::second_factor::enrolment_view;
 use crate::session::Found;
@@ -68,13 +71,23 @@ fn date(unix: i64) -> String {
 }
 
 fn factor_view(factor: &FactorInfo, t: Tr) -> FactorView {
-    let name = if factor.label.is_empty() {
-        t.get("security.default_name").to_owned()
-    } else {
+    let passkey = factor.kind == "passkey";
+    let name = if !factor.label.is_empty() {
         factor.label.clone()
+    } else if passkey {
+        t.get("security.default_passkey_name").to_owned()
+    } else {
+        t.get("security.default_name").to_owned()
     };
     FactorView {
         id: factor.id.clone(),
+        kind: t
+            .get(if passkey {
+                "security.kind_passkey"
+            } else {
+                "security.kind_totp"
+            })
+            .to_owned(),
         added: t.with("security.added_on", "date", &date(factor.created_at)),
         remove_label: t.with("security.remove_label", "name", &name),
         name,
@@ -104,8 +117,24 @@ pub async fn show(
     let notice = match query.get("done") {
         Some("added") => Some(t.get("security.added").to_owned()),
         Some("removed") => Some(t.get("security.removed").to_owned()),
+        Some("passkey_added") => Some(t.get("security.passkey_added").to_owned()),
         _ => None,
     };
+    let problem = (query.get("done") == Some("passkey_failed"))
+        .then(|| t.get("security.passkey_failed").to_owned());
+    // Without passkeys (an issuer on an IP address) or when the start fails, the page is the
+    // same minus the passkey form.
+    let passkey = match state.token().begin_passkey_registration(subject).await {
+        Ok(ceremony) => ceremony.map(PasskeyForm::from),
+        Err(e) => {
+            tracing::warn!(error = %e, "starting a passkey registration failed");
+            None
+        }
+    };
+    let mut csp = state.base_csp();
+    if passkey.is_some() {
+        csp = csp.with_own_scripts();
+    }
     let browser = state.browser(&headers);
     Page::render(
         StatusCode::OK,
@@ -116,9 +145,11 @@ pub async fn show(
             recovery_codes_left,
             csrf: state.csrf().token(&browser, Purpose::Security),
             notice,
+            problem,
+            passkey,
         },
     )
-    .csp(state.base_csp())
+    .csp(csp)
     .cookie(browser.set_cookie(state.cookies()))
     .into_response()
 }
@@ -150,6 +181,7 @@ fn enrol_page(
             numeric: true,
             error,
             cancel_href: Some(state.path(PAGE)),
+            passkey: None,
         },
     )
     .csp(state.base_csp())
@@ -254,6 +286,60 @@ fn recovery_page(state: &LoginState, t: Tr, codes: Vec<String>) -> Response {
     .csp(state.base_csp())
     .into_response()
 }
+
+/// `POST /account/security/passkeys`: the browser's answer to the registration the page
+/// started; then the recovery codes when this is the user's first factor.
+pub async fn add_passkey(
+    State(state): State<LoginState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = Fields::parse(&body);
+    let t = language(None, &headers);
+    let (found, _) = match form_session(&state, &headers, &form, t).await {
+        Ok(pair) => pair,
+        Err(response) => return response,
+    };
+    let subject = &found.session.subject;
+    let ceremony = form.get("ceremony").unwrap_or_default();
+    let credential = form.get("credential").unwrap_or_default();
+    let label: String = form
+        .get("label")
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .take(crate::security::MAX_LABEL_CHARS)
+        .collect();
+    let failed = || {
+        SeeOther::to(format!("{}?done=passkey_failed", state.path(PAGE))).into_response()
+    };
+    if ceremony.is_empty() || credential.is_empty() {
+        return failed();
+    }
+    match state
+        .token()
+        .finish_passkey_registration(subject, ceremony, &label, credential)
+        .await
+    {
+        Ok(Some(codes)) if codes.is_empty() => {
+            tracing::info!(subject = %subject, "a passkey was registered");
+            SeeOther::to(format!("{}?done=passkey_added", state.path(PAGE))).into_response()
+        }
+        Ok(Some(codes)) => {
+            tracing::info!(subject = %subject, "a passkey was registered as the first factor");
+            recovery_page(
+                &state,
+                t,
+                codes.iter().map(|c| c.expose().to_owned()).collect(),
+            )
+        }
+        Ok(None) => failed(),
+        Err(e) => state.failure_page(t, &e).into_response(),
+    }
+}
+
+/// Longest passkey label kept, in characters (the token service refuses longer ones).
+pub(crate) const MAX_LABEL_CHARS: usize = 64;
 
 /// `POST /account/security/remove`: removes one of the user's factors.
 pub async fn remove(State(state): State<LoginState>, headers: HeaderMap, body: Bytes) -> Response {

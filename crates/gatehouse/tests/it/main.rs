@@ -11,6 +11,7 @@ mod browser;
 mod browser_console;
 mod browser_kit;
 mod browser_onboarding;
+mod browser_passkeys;
 mod browser_portal;
 mod browser_recovery;
 mod cli;

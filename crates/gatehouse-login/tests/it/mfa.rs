@@ -490,7 +490,7 @@ async fn the_security_page_adds_an_authenticator_app_and_removes_it() {
         let page = b.get("/account/security").await;
         page.assert_page(StatusCode::OK, &ui.name);
         assert!(page.body.contains("id=\"no-factors\""), "{}", ui.name);
-        assert!(!page.body.contains("<script"));
+        assert_no_inline_script(&page);
         away_from_a_step_edge().await;
         let csrf = page.form_field("add-totp-form", "csrf_token");
         let enrolment = b
@@ -554,5 +554,107 @@ async fn the_security_page_adds_an_authenticator_app_and_removes_it() {
             .post("/account/security/totp", &[("csrf_token", "forged")])
             .await;
         assert!(!forged.body.contains("<svg"), "{}", ui.name);
+    }
+}
+
+/// The only scripts of a page are the passkey file's: no inline script.
+fn assert_no_inline_script(page: &Page) {
+    assert_eq!(
+        page.body.matches("<script").count(),
+        page.body.matches("<script src=\"/ui/static/passkey.js?v=").count(),
+        "{}",
+        page.body
+    );
+}
+
+/// The opening tag of the form `id`.
+fn form_tag<'a>(page: &'a Page, id: &str) -> &'a str {
+    let start = page
+        .body
+        .find(&format!("<form id=\"{id}\""))
+        .or_else(|| page.body.find(&format!("id=\"{id}\"")))
+        .unwrap_or_else(|| panic!("no {id} in {}", page.body));
+    let start = page.body[..start].rfind("<form").unwrap_or(start);
+    let end = start + page.body[start..].find('>').unwrap();
+    &page.body[start..end]
+}
+
+#[tokio::test]
+async fn passkey_forms_wait_hidden_for_their_script_and_an_ip_issuer_has_none() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        let login = b.get("/ui/login").await;
+        login.assert_page(StatusCode::OK, &ui.name);
+        let tag = form_tag(&login, "passkey-form");
+        assert!(tag.contains(" hidden"), "{tag}");
+        assert!(tag.contains("data-passkey=\"get\""), "{tag}");
+        assert!(tag.contains("&#34;challenge&#34;"), "the options ride along: {tag}");
+        let csp = login.header("content-security-policy").unwrap_or_default();
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert_no_inline_script(&login);
+        let src = login
+            .body
+            .split("<script src=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .replace("&#38;", "&");
+        let script = b.get(&src).await;
+        assert_eq!(script.status, StatusCode::OK, "{src}");
+        assert!(
+            script
+                .header("content-type")
+                .is_some_and(|c| c.starts_with("text/javascript")),
+            "{:?}",
+            script.headers
+        );
+        assert!(script.body.contains("navigator.credentials"));
+
+        b.authorize_alice(SEED_SCOPE, false).await;
+        let page = b.get("/account/security").await;
+        page.assert_page(StatusCode::OK, &ui.name);
+        let tag = form_tag(&page, "add-passkey-form");
+        assert!(tag.contains(" hidden") && tag.contains("data-passkey=\"create\""), "{tag}");
+        assert_no_inline_script(&page);
+        // A registration answer that is no answer adds nothing and says so.
+        let csrf = page.form_field("add-totp-form", "csrf_token");
+        let ceremony = page.form_field("add-passkey-form", "ceremony");
+        let refused = b
+            .post(
+                "/account/security/passkeys",
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("ceremony", ceremony.as_str()),
+                    ("label", "Laptop"),
+                    ("credential", "{\"id\":\"x\"}"),
+                ],
+            )
+            .await;
+        assert!(
+            refused.location().ends_with("?done=passkey_failed"),
+            "{}",
+            ui.name
+        );
+        let page = b.get("/account/security?done=passkey_failed").await;
+        assert!(page.body.contains("id=\"security-problem\""), "{}", ui.name);
+        assert!(page.body.contains("id=\"no-factors\""), "{}", ui.name);
+        // Without the CSRF token nothing is looked at.
+        let forged = b
+            .post(
+                "/account/security/passkeys",
+                &[("csrf_token", "forged"), ("ceremony", ceremony.as_str())],
+            )
+            .await;
+        assert_ne!(forged.status, StatusCode::SEE_OTHER, "{}", ui.name);
+    }
+    // WebAuthn forbids IP addresses as RP IDs: such an issuer has no passkeys, and the pages
+    // say nothing about them.
+    for ui in uis_with_token(|s| s.issuer = "http://127.0.0.1:4444".into()).await {
+        let mut b = ui.browser();
+        let login = b.get("/ui/login").await;
+        login.assert_page(StatusCode::OK, &ui.name);
+        assert!(!login.body.contains("passkey"), "{}", login.body);
+        let csp = login.header("content-security-policy").unwrap_or_default();
+        assert!(!csp.contains("script-src"), "{csp}");
     }
 }

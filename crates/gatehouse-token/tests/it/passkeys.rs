@@ -456,3 +456,50 @@ async fn failed_passkey_assertions_count_toward_the_lockout() {
         assert!(matches!(check, PasskeyCheck::Locked(_)), "{check:?}");
     }
 }
+
+#[tokio::test]
+async fn the_admin_api_lists_a_passkey_without_its_material_and_removes_it() {
+    use axum::http::{Method, StatusCode};
+    for env in envs().await {
+        let mut key = SoftKey::new();
+        let PasskeyRegistered::Registered { factor_id, .. } =
+            register(&env, SUBJECT, &mut key).await
+        else {
+            panic!("{}: refused", env.name);
+        };
+        let listed = env
+            .admin_call(
+                Method::GET,
+                &format!("/admin/users/{SUBJECT}/factors"),
+                None,
+            )
+            .await;
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+        let factor = &listed.body[0];
+        assert_eq!(factor["kind"], "passkey", "{}", listed.body);
+        assert_eq!(factor["label"], "Laptop");
+        assert_eq!(factor["confirmed"], true);
+        let text = listed.body.to_string();
+        assert!(!text.contains(&b64(&key.credential_id)), "{text}");
+        let point = key.key.public_key().as_ref();
+        assert!(!text.contains(&b64(&point[1..33])), "{text}");
+
+        let path = format!("/admin/users/{SUBJECT}/factors/{factor_id}");
+        let removed = env.admin_call(Method::DELETE, &path, None).await;
+        assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.body);
+        // A removed passkey signs nobody in.
+        let started = env
+            .service
+            .begin_passkey_authentication(None)
+            .await
+            .unwrap()
+            .unwrap();
+        let answer = key.get(&started.options_json);
+        let check = env
+            .service
+            .finish_passkey_authentication(&started.ceremony_id, None, &answer, IP)
+            .await
+            .unwrap();
+        assert!(matches!(check, PasskeyCheck::Refused { .. }), "{check:?}");
+    }
+}

@@ -88,6 +88,21 @@ struct Form<'a> {
     enrolment: Option<EnrolmentView>,
     error: Option<String>,
     passkey: Option<PasskeyForm>,
+    /// The client's redirect URI, when finishing this step may lead straight there (a
+    /// remembered consent): browsers apply `form-action` to the redirects after a form post.
+    form_target: Option<String>,
+}
+
+/// The redirect URI of the pending sign-in's authorization request, if it has one.
+async fn form_target(state: &LoginState, pending: &PendingSignIn) -> Option<String> {
+    let id = pending.challenge.as_deref()?;
+    state
+        .challenges()
+        .load_unbound(id)
+        .await
+        .ok()
+        .flatten()
+        .map(|c| c.request.redirect_uri.as_str().to_owned())
 }
 
 /// A passkey assertion for the pending user's passkeys, when they have one and are not
@@ -117,6 +132,9 @@ fn page(state: &LoginState, t: Tr, browser: &Browser, form: Form<'_>, status: St
     let mut csp = state.base_csp();
     if form.passkey.is_some() {
         csp = csp.with_own_scripts();
+    }
+    if let Some(target) = &form.form_target {
+        csp = csp.with_form_target(target);
     }
     Page::render(
         status,
@@ -185,7 +203,15 @@ pub async fn show(
     };
     let t = language_of(&state, &pending, &headers).await;
     if pending.verified {
-        return recovery_page(&state, t, &browser, id, Vec::new()).into_response();
+        return recovery_page(
+            &state,
+            t,
+            &browser,
+            id,
+            Vec::new(),
+            form_target(&state, &pending).await,
+        )
+        .into_response();
     }
     let enrolment = if pending.enrol {
         match enrolment_for(&state, id, &mut pending).await {
@@ -202,6 +228,7 @@ pub async fn show(
         enrolment,
         error: None,
         passkey,
+        form_target: form_target(&state, &pending).await,
     };
     page(&state, t, &browser, form, StatusCode::OK).into_response()
 }
@@ -235,7 +262,15 @@ pub async fn submit(
 
     if pending.enrol {
         if pending.verified {
-            return recovery_page(&state, t, &browser, &id, Vec::new()).into_response();
+            return recovery_page(
+                &state,
+                t,
+                &browser,
+                &id,
+                Vec::new(),
+                form_target(&state, &pending).await,
+            )
+            .into_response();
         }
         let confirmed = match (code, pending.factor_id.clone()) {
             (Some(code), Some(factor_id)) => {
@@ -261,6 +296,7 @@ pub async fn submit(
                 enrolment,
                 error: Some(t.get("mfa.error_enrol").to_owned()),
                 passkey: None,
+                form_target: form_target(&state, &pending).await,
             };
             return page(&state, t, &browser, form, StatusCode::UNAUTHORIZED).into_response();
         };
@@ -270,7 +306,8 @@ pub async fn submit(
         }
         tracing::info!(subject = %pending.subject, "a second factor was enrolled at sign-in");
         let codes = codes.iter().map(|c| c.expose().to_owned()).collect();
-        return recovery_page(&state, t, &browser, &id, codes).into_response();
+        let target = form_target(&state, &pending).await;
+        return recovery_page(&state, t, &browser, &id, codes, target).into_response();
     }
 
     let again = async |error: String, status: StatusCode| {
@@ -280,6 +317,7 @@ pub async fn submit(
             enrolment: None,
             error: Some(error),
             passkey: passkey_for(&state, &pending).await,
+            form_target: form_target(&state, &pending).await,
         };
         page(&state, t, &browser, form, status).into_response()
     };
@@ -295,7 +333,9 @@ pub async fn submit(
         {
             Ok(PasskeySignIn::Accepted { user, amr }) if user.id == pending.subject => {
                 match state.challenges().take_pending(&id, Some(&browser)).await {
-                    Ok(Some(pending)) => complete(&state, t, &headers, &browser, pending, amr).await,
+                    Ok(Some(pending)) => {
+                        complete(&state, t, &headers, &browser, pending, amr).await
+                    }
                     Ok(None) => state.error_page(t, Problem::Expired, None).into_response(),
                     Err(e) => state.failure_page(t, &store_failure(e)).into_response(),
                 }
@@ -417,7 +457,12 @@ fn recovery_page(
     browser: &Browser,
     id: &str,
     codes: Vec<String>,
+    form_target: Option<String>,
 ) -> Page {
+    let mut csp = state.base_csp();
+    if let Some(target) = &form_target {
+        csp = csp.with_form_target(target);
+    }
     Page::render(
         StatusCode::OK,
         &RecoveryCodesPage {
@@ -429,7 +474,7 @@ fn recovery_page(
             continue_href: state.path("/account/apps"),
         },
     )
-    .csp(state.base_csp())
+    .csp(csp)
 }
 
 /// The sign-in is complete: a new session that records its methods `amr` (the browser's old
@@ -456,13 +501,7 @@ pub(crate) async fn complete(
     let remembered = pending.remember.then_some(sessions.ttl);
     let sid = pending.sid.clone().unwrap_or_else(|| random_token(16));
     let (session, cookie) = match sessions
-        .create_for(
-            &pending.subject,
-            state.now(),
-            remembered,
-            sid,
-            amr,
-        )
+        .create_for(&pending.subject, state.now(), remembered, sid, amr)
         .await
     {
         Ok(created) => created,

@@ -310,9 +310,8 @@ pub async fn add_passkey(
         .chars()
         .take(crate::security::MAX_LABEL_CHARS)
         .collect();
-    let failed = || {
-        SeeOther::to(format!("{}?done=passkey_failed", state.path(PAGE))).into_response()
-    };
+    let failed =
+        || SeeOther::to(format!("{}?done=passkey_failed", state.path(PAGE))).into_response();
     if ceremony.is_empty() || credential.is_empty() {
         return failed();
     }

@@ -8,12 +8,12 @@ use crate::token::v1::{
     AuthenticateUserRequest, AuthorizationParams, BeginTotpEnrolmentResponse,
     CompleteDeviceAuthorizationRequest, ConfirmTotpEnrolmentRequest, ConfirmTotpEnrolmentResponse,
     FinishPasskeyAuthenticationRequest, FinishPasskeyRegistrationRequest,
-    FinishPasskeyRegistrationResponse,
-    GetLogoResponse, InspectAccountLinkRequest, IntrospectRequest, IssueAuthorizationCodeRequest,
-    IssueAuthorizationCodeResponse, LookupDeviceAuthorizationRequest, PutLogoRequest,
-    RegenerateRecoveryCodesResponse, RegisterUserRequest, ResetPasswordRequest,
-    RevealClientSecretResponse, RevokeRequest, RotateClientSecretResponse,
-    ValidateLogoutRequestRequest, VerifyEmailRequest, VerifySecondFactorRequest,
+    FinishPasskeyRegistrationResponse, GetLogoResponse, InspectAccountLinkRequest,
+    IntrospectRequest, IssueAuthorizationCodeRequest, IssueAuthorizationCodeResponse,
+    LookupDeviceAuthorizationRequest, PutLogoRequest, RegenerateRecoveryCodesResponse,
+    RegisterUserRequest, ResetPasswordRequest, RevealClientSecretResponse, RevokeRequest,
+    RotateClientSecretResponse, ValidateLogoutRequestRequest, VerifyEmailRequest,
+    VerifySecondFactorRequest,
 };
 
 const REDACTED: &str = "[redacted]";
@@ -381,13 +381,16 @@ mod tests {
             FinishPasskeyAuthenticationRequest {
                 ceremony_id: "c2".into(),
                 user_id: None,
-                credential_json: r#"{"clientDataJSON":"eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0"}"#
-                    .into(),
+                credential_json: r#"{"clientDataJSON":"eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0"}"#.into(),
                 client_ip: None,
             },
         );
         assert!(printed.contains("Laptop") && printed.contains("f1"));
-        for secret in ["o2NmbXRkbm9uZQ", "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0", "abcde-fghjk"] {
+        for secret in [
+            "o2NmbXRkbm9uZQ",
+            "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0",
+            "abcde-fghjk",
+        ] {
             assert!(!printed.contains(secret), "{secret} leaked: {printed}");
         }
     }

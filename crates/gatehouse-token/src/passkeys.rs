@@ -31,8 +31,7 @@ use gatehouse_core::user::User;
 use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
-    PublicKeyCredential, RegisterPublicKeyCredential, Url, Webauthn,
-    WebauthnBuilder,
+    PublicKeyCredential, RegisterPublicKeyCredential, Url, Webauthn, WebauthnBuilder,
 };
 
 use crate::factors::MAX_LABEL_CHARS;
@@ -262,8 +261,7 @@ impl TokenService {
         // A passkey is asked to be discoverable where the authenticator can keep it, so it can
         // sign in without a username later; one that cannot still serves as a second factor.
         // (The registration's check does not depend on it.)
-        let mut options =
-            serde_json::to_value(&options).map_err(|_| OAuthError::server_error())?;
+        let mut options = serde_json::to_value(&options).map_err(|_| OAuthError::server_error())?;
         if let Some(selection) = options
             .pointer_mut("/publicKey/authenticatorSelection")
             .and_then(serde_json::Value::as_object_mut)
@@ -389,8 +387,10 @@ impl TokenService {
                 )
             }
             None => {
-                let (mut options, state) =
-                    rp.webauthn.start_discoverable_authentication().map_err(failed)?;
+                let (mut options, state) = rp
+                    .webauthn
+                    .start_discoverable_authentication()
+                    .map_err(failed)?;
                 // A button starts it, not the autofill of a username field.
                 options.mediation = None;
                 (options, Ceremony::Discoverable { state })
@@ -519,9 +519,9 @@ impl TokenService {
             return Ok(None);
         };
         let outcome = match (ceremony, second_factor_of) {
-            (Ceremony::Authentication { user_id, state }, Some(named)) if user_id == named => {
-                rp.webauthn.finish_passkey_authentication(credential, &state)
-            }
+            (Ceremony::Authentication { user_id, state }, Some(named)) if user_id == named => rp
+                .webauthn
+                .finish_passkey_authentication(credential, &state),
             (Ceremony::Discoverable { state }, None) => {
                 // The authenticator's user handle must be this user's: a credential id alone
                 // does not say whose account the authenticator meant.

@@ -561,7 +561,9 @@ async fn the_security_page_adds_an_authenticator_app_and_removes_it() {
 fn assert_no_inline_script(page: &Page) {
     assert_eq!(
         page.body.matches("<script").count(),
-        page.body.matches("<script src=\"/ui/static/passkey.js?v=").count(),
+        page.body
+            .matches("<script src=\"/ui/static/passkey.js?v=")
+            .count(),
         "{}",
         page.body
     );
@@ -588,7 +590,10 @@ async fn passkey_forms_wait_hidden_for_their_script_and_an_ip_issuer_has_none() 
         let tag = form_tag(&login, "passkey-form");
         assert!(tag.contains(" hidden"), "{tag}");
         assert!(tag.contains("data-passkey=\"get\""), "{tag}");
-        assert!(tag.contains("&#34;challenge&#34;"), "the options ride along: {tag}");
+        assert!(
+            tag.contains("&#34;challenge&#34;"),
+            "the options ride along: {tag}"
+        );
         let csp = login.header("content-security-policy").unwrap_or_default();
         assert!(csp.contains("script-src 'self'"), "{csp}");
         assert_no_inline_script(&login);
@@ -614,7 +619,10 @@ async fn passkey_forms_wait_hidden_for_their_script_and_an_ip_issuer_has_none() 
         let page = b.get("/account/security").await;
         page.assert_page(StatusCode::OK, &ui.name);
         let tag = form_tag(&page, "add-passkey-form");
-        assert!(tag.contains(" hidden") && tag.contains("data-passkey=\"create\""), "{tag}");
+        assert!(
+            tag.contains(" hidden") && tag.contains("data-passkey=\"create\""),
+            "{tag}"
+        );
         assert_no_inline_script(&page);
         // A registration answer that is no answer adds nothing and says so.
         let csrf = page.form_field("add-totp-form", "csrf_token");

@@ -157,11 +157,7 @@ impl SoftKey {
 }
 
 async fn register(env: &Env, user: &str, key: &mut SoftKey) -> PasskeyRegistered {
-    let started = env
-        .service
-        .begin_passkey_registration(user)
-        .await
-        .unwrap();
+    let started = env.service.begin_passkey_registration(user).await.unwrap();
     let answer = key.create(&started.options_json);
     env.service
         .finish_passkey_registration(user, &started.ceremony_id, "Laptop", &answer)

@@ -576,7 +576,8 @@ fn form_tag<'a>(page: &'a Page, id: &str) -> &'a str {
         .find(&format!("<form id=\"{id}\""))
         .or_else(|| page.body.find(&format!("id=\"{id}\"")))
         .unwrap_or_else(|| panic!("no {id} in {}", page.body));
-    let start = page.body[..start].rfind("<form").unwrap_or(start);
+    // The `<form` this id is in (or starts).
+    let start = page.body[..start + 5].rfind("<form").unwrap_or(start);
     let end = start + page.body[start..].find('>').unwrap();
     &page.body[start..end]
 }

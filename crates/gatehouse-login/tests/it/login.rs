@@ -37,7 +37,9 @@ async fn the_login_form_is_accessible_and_autocompletes() {
         // No inline script: the one script is the passkey file's.
         assert_eq!(
             page.body.matches("<script").count(),
-            page.body.matches("<script src=\"/ui/static/passkey.js?v=").count(),
+            page.body
+                .matches("<script src=\"/ui/static/passkey.js?v=")
+                .count(),
             "no inline script"
         );
     }

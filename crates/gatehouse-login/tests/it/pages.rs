@@ -22,7 +22,9 @@ fn assert_security_headers(reply: &Page, context: &str) {
     if let Some(scripts) = csp.split("; ").find(|d| d.starts_with("script-src")) {
         assert_eq!(scripts, "script-src 'self'", "{context}: {csp}");
         assert!(
-            reply.body.contains("<script src=\"/ui/static/passkey.js?v="),
+            reply
+                .body
+                .contains("<script src=\"/ui/static/passkey.js?v="),
             "{context}: scripts allowed on a page without the passkey script"
         );
     }
@@ -338,7 +340,9 @@ async fn every_page_has_a_language_switcher_that_remembers_the_choice() {
         assert!(page.body.contains("<html lang=\"en\">"), "{}", ui.name);
         assert_eq!(
             page.body.matches("<script").count(),
-            page.body.matches("<script src=\"/ui/static/passkey.js?v=").count(),
+            page.body
+                .matches("<script src=\"/ui/static/passkey.js?v=")
+                .count(),
             "no inline script"
         );
     }

@@ -88,10 +88,12 @@ impl WebDriverCompatibleCommand for GetCredentials {
     }
 }
 
-/// Every Gatehouse crate at `trace`, the HTTP layer at `debug` (as the log-leak test).
+/// Every Gatehouse crate at `trace`, the HTTP layer at `debug` (as the log-leak test), and
+/// webauthn-rs at `trace` too: an operator who turns everything up must not get passkey material
+/// in the log (webauthn-rs prints the registration and the credential at debug and trace).
 const VERBOSE: &str = "info,gatehouse=trace,gatehouse_token=trace,gatehouse_login=trace,\
 gatehouse_store=trace,gatehouse_core=trace,gatehouse_jose=trace,gatehouse_proto=trace,\
-tower_http=debug,sqlx=warn";
+webauthn_rs=trace,webauthn_rs_core=trace,tower_http=debug,sqlx=warn";
 
 #[derive(Default)]
 struct Callbacks(Mutex<Vec<HashMap<String, String>>>);

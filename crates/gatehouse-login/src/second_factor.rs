@@ -88,6 +88,8 @@ struct Form<'a> {
     enrolment: Option<EnrolmentView>,
     error: Option<String>,
     passkey: Option<PasskeyForm>,
+    /// The user has passkeys only: the page leads with the passkey.
+    passkeys_only: bool,
     /// The client's redirect URI, when finishing this step may lead straight there (a
     /// remembered consent): browsers apply `form-action` to the redirects after a form post.
     form_target: Option<String>,
@@ -107,11 +109,13 @@ async fn form_target(state: &LoginState, pending: &PendingSignIn) -> Option<Stri
 
 /// A passkey assertion for the pending user's passkeys, when they have one and are not
 /// enrolling; `None` otherwise, or when it cannot be started (the page then offers codes only).
-async fn passkey_for(state: &LoginState, pending: &PendingSignIn) -> Option<PasskeyForm> {
+/// With it, whether passkeys are all the user has (no authenticator app), so the page does not
+/// ask for an app's code first.
+async fn passkey_for(state: &LoginState, pending: &PendingSignIn) -> (Option<PasskeyForm>, bool) {
     if pending.enrol {
-        return None;
+        return (None, false);
     }
-    match state
+    let form = match state
         .token()
         .begin_passkey_authentication(Some(&pending.subject))
         .await
@@ -121,7 +125,14 @@ async fn passkey_for(state: &LoginState, pending: &PendingSignIn) -> Option<Pass
             tracing::warn!(error = %e, "starting a passkey assertion failed");
             None
         }
-    }
+    };
+    let passkeys_only = form.is_some()
+        && state
+            .token()
+            .list_factors(&pending.subject)
+            .await
+            .is_ok_and(|(factors, _)| factors.iter().all(|f| f.kind == "passkey"));
+    (form, passkeys_only)
 }
 
 fn page(state: &LoginState, t: Tr, browser: &Browser, form: Form<'_>, status: StatusCode) -> Page {
@@ -140,8 +151,16 @@ fn page(state: &LoginState, t: Tr, browser: &Browser, form: Form<'_>, status: St
         status,
         &SecondFactorPage {
             page: state.chrome(t),
-            heading: key("mfa.heading", "mfa.enrol_heading"),
-            intro: key("mfa.intro", "mfa.enrol_intro"),
+            heading: if form.passkeys_only {
+                t.get("mfa.heading_passkey").to_owned()
+            } else {
+                key("mfa.heading", "mfa.enrol_heading")
+            },
+            intro: if form.passkeys_only {
+                t.get("mfa.intro_passkey").to_owned()
+            } else {
+                key("mfa.intro", "mfa.enrol_intro")
+            },
             enrolment: form.enrolment,
             action: PAGE.to_owned(),
             hidden: vec![("pending".into(), form.id.to_owned())],
@@ -221,13 +240,14 @@ pub async fn show(
     } else {
         None
     };
-    let passkey = passkey_for(&state, &pending).await;
+    let (passkey, passkeys_only) = passkey_for(&state, &pending).await;
     let form = Form {
         id,
         pending: &pending,
         enrolment,
         error: None,
         passkey,
+        passkeys_only,
         form_target: form_target(&state, &pending).await,
     };
     page(&state, t, &browser, form, StatusCode::OK).into_response()
@@ -296,6 +316,7 @@ pub async fn submit(
                 enrolment,
                 error: Some(t.get("mfa.error_enrol").to_owned()),
                 passkey: None,
+                passkeys_only: false,
                 form_target: form_target(&state, &pending).await,
             };
             return page(&state, t, &browser, form, StatusCode::UNAUTHORIZED).into_response();
@@ -311,12 +332,14 @@ pub async fn submit(
     }
 
     let again = async |error: String, status: StatusCode| {
+        let (passkey, passkeys_only) = passkey_for(&state, &pending).await;
         let form = Form {
             id: &id,
             pending: &pending,
             enrolment: None,
             error: Some(error),
-            passkey: passkey_for(&state, &pending).await,
+            passkey,
+            passkeys_only,
             form_target: form_target(&state, &pending).await,
         };
         page(&state, t, &browser, form, status).into_response()

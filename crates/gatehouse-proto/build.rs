@@ -5,9 +5,9 @@ use protox::prost::Message as _;
 use std::env;
 use std::path::PathBuf;
 
-/// Messages that carry a password, a bearer token or a code. Their `Debug` is written by hand
+/// Messages that carry a password, a bearer token, a code or passkey material. Their `Debug` is written by hand
 /// (`src/redact.rs`) and prints `[redacted]` instead, so a stray `{:?}` cannot leak them.
-const REDACTED_DEBUG: [&str; 22] = [
+const REDACTED_DEBUG: [&str; 25] = [
     ".gatehouse.token.v1.AuthorizationParams",
     ".gatehouse.token.v1.AuthenticateUserRequest",
     ".gatehouse.token.v1.IssueAuthorizationCodeResponse",
@@ -30,6 +30,9 @@ const REDACTED_DEBUG: [&str; 22] = [
     ".gatehouse.token.v1.ConfirmTotpEnrolmentResponse",
     ".gatehouse.token.v1.VerifySecondFactorRequest",
     ".gatehouse.token.v1.RegenerateRecoveryCodesResponse",
+    ".gatehouse.token.v1.FinishPasskeyRegistrationRequest",
+    ".gatehouse.token.v1.FinishPasskeyRegistrationResponse",
+    ".gatehouse.token.v1.FinishPasskeyAuthenticationRequest",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,5 +1,6 @@
-//! Second factors: TOTP (RFC 6238) and single-use recovery codes, the MFA policy, and the
-//! authentication method references (`amr`, RFC 8176) and context class (`acr`) they yield.
+//! Second factors: TOTP (RFC 6238), passkeys (WebAuthn) and single-use recovery codes, the MFA
+//! policy, and the authentication method references (`amr`, RFC 8176) and context class (`acr`)
+//! they yield.
 //!
 //! No I/O here: the token service seals a factor's secret with the system secret before it
 //! reaches the durable store ([`FactorStore`](crate::store::FactorStore)), and opens it to check a
@@ -32,6 +33,12 @@ const RECOVERY_ALPHABET: &[u8; 31] = b"23456789abcdefghjkmnpqrstuvwxyz";
 pub const RECOVERY_CODE_PURPOSE: &str = "recovery-code";
 /// Sealing purpose of TOTP secrets (`gatehouse_jose::KeyEncryption::for_purpose`).
 pub const TOTP_SEALING_PURPOSE: &str = "totp-secret";
+/// Sealing purpose of stored passkeys (the credential's public key, counter and flags): not
+/// secret in the cryptographic sense, but sealed like TOTP secrets so a copy of the database
+/// cannot swap in a key of its own.
+pub const PASSKEY_SEALING_PURPOSE: &str = "passkey";
+/// Keyed-hash purpose of WebAuthn user handles (see [`passkey_user_handle`]).
+pub const PASSKEY_USER_HANDLE_PURPOSE: &str = "passkey-user-handle";
 
 /// RFC 8176 method: a password.
 pub const AMR_PWD: &str = "pwd";
@@ -39,6 +46,14 @@ pub const AMR_PWD: &str = "pwd";
 pub const AMR_OTP: &str = "otp";
 /// RFC 8176 method: more than one factor.
 pub const AMR_MFA: &str = "mfa";
+/// RFC 8176 method: proof of possession of a hardware-secured key (a passkey that cannot leave
+/// its authenticator: not backup eligible).
+pub const AMR_HWK: &str = "hwk";
+/// RFC 8176 method: proof of possession of a software-secured key (a synced passkey: backup
+/// eligible, so its private key can be copied to other devices).
+pub const AMR_SWK: &str = "swk";
+/// RFC 8176 method: a user presence test (the authenticator's touch or prompt).
+pub const AMR_USER: &str = "user";
 /// The context class of a sign-in with a second factor; an authorization request asking for it
 /// in `acr_values` gets a second factor asked for.
 pub const ACR_MFA: &str = "urn:gatehouse:acr:mfa";
@@ -63,6 +78,41 @@ pub fn amr_for(second_factor: bool) -> Vec<String> {
     } else {
         vec![AMR_PWD.into()]
     }
+}
+
+/// The `amr` of a sign-in with a passkey. Every passkey ceremony requires user verification (a
+/// PIN or biometric on the authenticator) on top of possession of the key, so it is multi-factor
+/// on its own:
+///
+/// - after a password (`with_password`): `pwd`, the key, `mfa`;
+/// - without one (a discoverable sign-in): the key, `user` (the authenticator tested the user's
+///   presence and verified them), `mfa`.
+///
+/// The key is `swk` when the credential is backup eligible (a synced passkey, whose private key
+/// lives in software that copies it between devices), else `hwk` (it never leaves its device).
+pub fn passkey_amr(backup_eligible: bool, with_password: bool) -> Vec<String> {
+    let key = if backup_eligible { AMR_SWK } else { AMR_HWK };
+    if with_password {
+        vec![AMR_PWD.into(), key.into(), AMR_MFA.into()]
+    } else {
+        vec![key.into(), AMR_USER.into(), AMR_MFA.into()]
+    }
+}
+
+/// The WebAuthn user handle of a user: a UUID made of a keyed hash of the user id, never the id
+/// itself, so an authenticator (and whoever reads it) does not learn our user ids, and the same
+/// user has the same handle on every authenticator.
+pub fn passkey_user_handle(hasher: &KeyedHasher, user_id: &str) -> uuid::Uuid {
+    use base64::Engine as _;
+    // The hash is base64url of an HMAC-SHA-256: its first 16 bytes, marked as a random UUID.
+    let digest = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(hasher.hash(user_id))
+        .unwrap_or_default();
+    let mut bytes = [0u8; 16];
+    for (b, d) in bytes.iter_mut().zip(digest) {
+        *b = d;
+    }
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
 /// Whether a sign-in with methods `amr` used a second factor.
@@ -106,18 +156,23 @@ impl MfaPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FactorKind {
     Totp,
+    /// A WebAuthn credential; its sealed secret is the serialized credential (public key,
+    /// counter, flags), and [`Factor::credential_id`] names it.
+    Passkey,
 }
 
 impl FactorKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Totp => "totp",
+            Self::Passkey => "passkey",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "totp" => Some(Self::Totp),
+            "passkey" => Some(Self::Passkey),
             _ => None,
         }
     }
@@ -137,6 +192,8 @@ pub struct Factor {
     pub confirmed_at: Option<OffsetDateTime>,
     /// The last TOTP step whose code was accepted; only later steps are accepted after it.
     pub last_used_step: Option<i64>,
+    /// A passkey's credential id (base64url, unpadded), unique across users; `None` for TOTP.
+    pub credential_id: Option<String>,
 }
 
 impl fmt::Debug for Factor {
@@ -150,6 +207,7 @@ impl fmt::Debug for Factor {
             .field("created_at", &self.created_at)
             .field("confirmed_at", &self.confirmed_at)
             .field("last_used_step", &self.last_used_step)
+            .field("credential_id", &self.credential_id)
             .finish()
     }
 }
@@ -465,6 +523,32 @@ mod tests {
     }
 
     #[test]
+    fn passkey_amr_names_the_key_kind_and_is_multi_factor() {
+        assert_eq!(passkey_amr(false, true), ["pwd", "hwk", "mfa"]);
+        assert_eq!(passkey_amr(true, true), ["pwd", "swk", "mfa"]);
+        assert_eq!(passkey_amr(false, false), ["hwk", "user", "mfa"]);
+        assert_eq!(passkey_amr(true, false), ["swk", "user", "mfa"]);
+        for amr in [passkey_amr(true, false), passkey_amr(false, true)] {
+            assert!(is_multi_factor(&amr));
+            assert_eq!(acr_for(&amr), ACR_MFA);
+        }
+        assert_eq!(FactorKind::parse("passkey"), Some(FactorKind::Passkey));
+        assert_eq!(FactorKind::Passkey.as_str(), "passkey");
+    }
+
+    #[test]
+    fn passkey_user_handles_are_stable_per_user_and_hide_the_id() {
+        let hasher = KeyedHasher::new(b"system-secret", PASSKEY_USER_HANDLE_PURPOSE);
+        let other = KeyedHasher::new(b"other-secret", PASSKEY_USER_HANDLE_PURPOSE);
+        let id = "0191b6c4-3c1e-7a52-9d6e-2f4a1b3c5d7e";
+        let handle = passkey_user_handle(&hasher, id);
+        assert_eq!(handle, passkey_user_handle(&hasher, id));
+        assert_ne!(handle, passkey_user_handle(&hasher, "another-user"));
+        assert_ne!(handle, passkey_user_handle(&other, id), "keyed");
+        assert_ne!(handle.to_string(), id);
+    }
+
+    #[test]
     fn factor_debug_redacts_the_secret() {
         let factor = Factor {
             id: "f".into(),
@@ -475,6 +559,7 @@ mod tests {
             created_at: OffsetDateTime::UNIX_EPOCH,
             confirmed_at: None,
             last_used_step: None,
+            credential_id: None,
         };
         assert!(!format!("{factor:?}").contains("115"));
         assert!(format!("{factor:?}").contains("[redacted]"));

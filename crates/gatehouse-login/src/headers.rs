@@ -26,7 +26,8 @@ pub struct Csp {
     styles: Vec<String>,
     images: Vec<String>,
     form_targets: Vec<String>,
-    /// `'sha256-…'` sources of inline scripts the page may run (none but the form post's).
+    /// `'sha256-…'` sources of inline scripts the page may run (none but the form post's), and
+    /// `'self'` on the pages that load the passkey script.
     scripts: Vec<&'static str>,
 }
 
@@ -60,6 +61,12 @@ impl Csp {
             self.scripts.push(hash);
         }
         self
+    }
+
+    /// Allows the UI's own script files (`/ui/static/passkey.js`), for the pages with a passkey
+    /// form; still no inline script.
+    pub fn with_own_scripts(self) -> Self {
+        self.with_script_hash("'self'")
     }
 
     /// Allows an image from `uri` when `https:` and `data:` do not already cover it.

@@ -74,7 +74,9 @@ pub use token_client::{
 /// | `GET /account/apps`, `POST /account/apps/revoke` | connected apps |
 /// | `GET\|POST /oauth2/sessions/logout`, `POST /oauth2/sessions/logout/confirm` | RP-initiated logout |
 /// | `GET /ui/language` | the language switcher: remembers the language, back to the page |
-/// | `GET /ui/static/{file}` | the stylesheets |
+/// | `GET /ui/static/{file}` | the stylesheets and the passkey script |
+/// | `POST /ui/login/passkey` | sign-in with a passkey alone (discoverable credential) |
+/// | `POST /account/security/passkeys` | registering a passkey |
 /// | `GET\|POST /ui/forgot-password`, `GET\|POST /ui/reset-password`, `GET\|POST /ui/verify-email` | getting back in: password reset and email confirmation by mailed link (`recovery.rs`) |
 /// | `/developers…` | the partner portal (`portal/mod.rs`) |
 pub fn router(state: LoginState) -> axum::Router {
@@ -91,6 +93,7 @@ pub fn router(state: LoginState) -> axum::Router {
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
         .route(&at("/ui/login"), get(login::show).post(login::submit))
+        .route(&at("/ui/login/passkey"), post(login::passkey))
         .route(
             &at("/ui/login/second-factor"),
             get(second_factor::show).post(second_factor::submit),
@@ -106,6 +109,10 @@ pub fn router(state: LoginState) -> axum::Router {
             post(security::confirm),
         )
         .route(&at("/account/security/remove"), post(security::remove))
+        .route(
+            &at("/account/security/passkeys"),
+            post(security::add_passkey),
+        )
         .route(
             &at("/account/security/recovery-codes"),
             post(security::recovery_codes),

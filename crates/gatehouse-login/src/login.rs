@@ -6,6 +6,12 @@
 //! service counts failed attempts per username and per client IP (the one this UI trusts,
 //! `client_ip.rs`); a locked attempt gets status 429 and is not checked at all. Success starts a
 //! new login session.
+//!
+//! When the issuer can have passkeys, the page also offers "Sign in with a passkey": it starts a
+//! discoverable assertion each time it is shown (its options ride in a form that `passkey.js`
+//! shows and answers), finished by `POST /ui/login/passkey`. A passkey asks for user
+//! verification, so such a sign-in is multi-factor on its own (`amr` `hwk`/`swk`, `user`, `mfa`)
+//! and needs no second step; a failed one counts toward the same limits as a wrong password.
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -18,10 +24,12 @@ use crate::client_ip::ClientIp;
 use crate::csrf::{Browser, Purpose};
 use crate::form::Fields;
 use crate::i18n::Tr;
-use crate::page::{LoginPage, Page, Problem, SeeOther, language, store_failure, user_label};
+use crate::page::{
+    LoginPage, Page, PasskeyForm, Problem, SeeOther, language, store_failure, user_label,
+};
 use crate::session::NewSession;
 use crate::state::LoginState;
-use crate::token_client::SignIn;
+use crate::token_client::{PasskeySignIn, SignIn};
 
 /// The challenge named by a page or form, if it belongs to this browser. `Err` is the page to
 /// answer instead (expired, or the store failed).
@@ -165,7 +173,17 @@ impl LoginForm<'_> {
             Some(name) => t.with("login.heading_client", "client", name),
             None => t.get("login.heading_account").to_owned(),
         };
+        let passkey = match state.token().begin_passkey_authentication(None).await {
+            Ok(ceremony) => ceremony.map(PasskeyForm::from),
+            Err(e) => {
+                tracing::warn!(error = %e, "starting a passkey sign-in failed");
+                None
+            }
+        };
         let mut csp = state.base_csp();
+        if passkey.is_some() {
+            csp = csp.with_own_scripts();
+        }
         if let Some((_, c)) = self.challenge {
             // Signing in may send the user straight back to the client.
             csp = csp.with_form_target(&c.request.redirect_uri);
@@ -202,6 +220,7 @@ impl LoginForm<'_> {
                 forgot_href,
                 register_href,
                 notice: self.notice.clone(),
+                passkey,
             },
         )
         .csp(csp)
@@ -388,6 +407,124 @@ pub async fn submit(
         }
     };
     with_cookie(response, cookie)
+}
+
+/// `POST /ui/login/passkey`: the browser's answer to the passkey sign-in the login page started.
+/// The passkey names the user; the sign-in then continues the authorization request (or goes
+/// to the portal page) as a password sign-in does.
+pub async fn passkey(
+    State(state): State<LoginState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = Fields::parse(&body);
+    let browser = state.existing_browser(&headers);
+    let challenge = match form.get("challenge") {
+        Some(id) => {
+            let t = language(None, &headers);
+            match find_challenge(&state, id, browser.as_ref(), t).await {
+                Ok(c) => Some((id.to_owned(), c)),
+                Err(page) => return page,
+            }
+        }
+        None => None,
+    };
+    let t = language(
+        challenge
+            .as_ref()
+            .and_then(|(_, c)| c.request.ui_locales.as_deref()),
+        &headers,
+    );
+    let Some(browser) = browser.filter(|b| {
+        state
+            .csrf()
+            .verify(Some(b), Purpose::Login, form.get("csrf_token"))
+    }) else {
+        return state.error_page(t, Problem::Csrf, None).into_response();
+    };
+    let return_to = form
+        .get("return")
+        .filter(|_| challenge.is_none())
+        .and_then(|v| crate::portal::return_path(&state.config().base_path, v));
+    let again = async |status: StatusCode, error: String| {
+        LoginForm {
+            challenge: challenge.as_ref(),
+            return_to: return_to.clone(),
+            username: String::new(),
+            remember: false,
+            error: Some(error),
+            signed_in_as_other: None,
+            notice: None,
+        }
+        .page(&state, t, &browser, status)
+        .await
+        .into_response()
+    };
+    let ceremony = form.get("ceremony").unwrap_or_default();
+    let credential = form.get("credential").unwrap_or_default();
+    if ceremony.is_empty() || credential.is_empty() {
+        return again(
+            StatusCode::UNAUTHORIZED,
+            t.get("login.error_passkey").to_owned(),
+        )
+        .await;
+    }
+    let (user, amr) = match state
+        .token()
+        .finish_passkey_authentication(ceremony, None, credential, &ip)
+        .await
+    {
+        Ok(PasskeySignIn::Accepted { user, amr }) => (user, amr),
+        Ok(PasskeySignIn::Refused { .. }) => {
+            metrics::counter!("gatehouse_logins_total", "outcome" => "failure").increment(1);
+            tracing::info!("a passkey sign-in failed");
+            return again(
+                StatusCode::UNAUTHORIZED,
+                t.get("login.error_passkey").to_owned(),
+            )
+            .await;
+        }
+        Ok(PasskeySignIn::Locked { retry_after }) => {
+            metrics::counter!("gatehouse_logins_total", "outcome" => "locked").increment(1);
+            let mut page = again(
+                StatusCode::TOO_MANY_REQUESTS,
+                locked_message(t, retry_after),
+            )
+            .await;
+            page.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after.as_secs().max(1)),
+            );
+            return page;
+        }
+        Err(e) => return state.failure_page(t, &e).into_response(),
+    };
+    if let Some((_, c)) = &challenge
+        && c.request
+            .hinted_subject
+            .as_ref()
+            .is_some_and(|hinted| *hinted != user.id)
+    {
+        return again(
+            StatusCode::FORBIDDEN,
+            t.get("login.error_other_account").to_owned(),
+        )
+        .await;
+    }
+    tracing::info!(subject = %user.id, "passkey accepted");
+    let pending = PendingSignIn {
+        subject: user.id.clone(),
+        browser: state.challenges().browser_hash(&browser),
+        remember: false,
+        challenge: challenge.as_ref().map(|(id, _)| id.clone()),
+        return_to,
+        enrol: false,
+        factor_id: None,
+        verified: true,
+        sid: None,
+    };
+    crate::second_factor::complete(&state, t, &headers, &browser, &ip, pending, amr).await
 }
 
 /// "Try again in N minutes", rounded up so the user never comes back too early.

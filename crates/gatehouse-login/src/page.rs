@@ -23,6 +23,8 @@ pub struct Chrome {
     pub brand: Branding,
     pub css_href: String,
     pub brand_css_href: String,
+    /// The passkey script, which pages with a passkey form load.
+    pub passkey_js_href: String,
     /// The language switcher: every bundled language, each linking back to this page.
     pub languages: Vec<LanguageLink>,
 }
@@ -42,6 +44,7 @@ impl LoginState {
             brand: self.config().branding.clone(),
             css_href: self.assets().css_href.clone(),
             brand_css_href: self.assets().brand_css_href.clone(),
+            passkey_js_href: self.assets().passkey_js_href.clone(),
         }
     }
 }
@@ -117,6 +120,25 @@ pub struct LoginPage {
     pub register_href: Option<String>,
     /// A confirmation above the form (the password was just changed).
     pub notice: Option<String>,
+    /// "Sign in with a passkey", when passkeys are on (shown by the passkey script).
+    pub passkey: Option<PasskeyForm>,
+}
+
+/// A started passkey ceremony, as a passkey form carries it: the id it posts back, and the
+/// options for the browser (in a `data-` attribute, read by `passkey.js`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyForm {
+    pub ceremony_id: String,
+    pub options_json: String,
+}
+
+impl From<crate::token_client::PasskeyCeremony> for PasskeyForm {
+    fn from(c: crate::token_client::PasskeyCeremony) -> Self {
+        Self {
+            ceremony_id: c.ceremony_id,
+            options_json: c.options_json,
+        }
+    }
 }
 
 /// An enrolment's QR code and secret, as the second-factor page shows them.
@@ -148,6 +170,8 @@ pub struct SecondFactorPage {
     pub error: Option<String>,
     /// A link away (back to the security page), if any.
     pub cancel_href: Option<String>,
+    /// "Use a passkey", when the user has one (shown by the passkey script).
+    pub passkey: Option<PasskeyForm>,
 }
 
 /// Recovery codes, shown once, and the way on.
@@ -166,6 +190,8 @@ pub struct RecoveryCodesPage {
 /// One factor on the security page.
 pub struct FactorView {
     pub id: String,
+    /// What kind it is ("Passkey", "Authenticator app").
+    pub kind: String,
     pub name: String,
     pub added: String,
     pub remove_label: String,
@@ -182,8 +208,10 @@ pub struct SecurityPage {
     pub csrf: String,
     /// What just happened (`added`, `removed`), said once.
     pub notice: Option<String>,
-    /// Why a form was refused (no code, a wrong one, too many).
+    /// Why a form was refused (no code, a wrong one, too many; a passkey not added).
     pub error: Option<String>,
+    /// "Add a passkey", when passkeys are on (shown by the passkey script).
+    pub passkey: Option<PasskeyForm>,
 }
 
 /// The QR code of `text` as an inline SVG element, or `None` when it does not fit in a QR code.

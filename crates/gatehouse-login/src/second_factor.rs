@@ -1,6 +1,8 @@
 //! The second step of a sign-in (`GET|POST /ui/login/second-factor`, `POST
-//! /ui/login/second-factor/continue`): a TOTP code or a recovery code after the password, or, for
-//! a user without a factor where one is required, enrolment (QR code, first code, recovery codes).
+//! /ui/login/second-factor/continue`): a TOTP code, a recovery code or a passkey after the
+//! password, or, for a user without a factor where one is required, enrolment (QR code, first
+//! code, recovery codes). A user with a passkey gets a "Use a passkey" form too: the page starts
+//! an assertion for their passkeys, `passkey.js` answers it, and the answer is posted here.
 //!
 //! Nothing is signed in until this step is done: the password step leaves only a pending sign-in
 //! ([`PendingSignIn`]) behind a random id, bound to the browser that gave the password, and
@@ -20,16 +22,15 @@ use crate::challenge::{Authenticated, PendingSignIn};
 use crate::client_ip::ClientIp;
 use crate::csrf::{Browser, Purpose};
 use crate::form::Fields;
-use crate::headers::Csp;
 use crate::i18n::Tr;
 use crate::login::find_challenge;
 use crate::page::{
-    EnrolmentView, Page, Problem, RecoveryCodesPage, SecondFactorPage, SeeOther, language, qr_svg,
-    store_failure,
+    EnrolmentView, Page, PasskeyForm, Problem, RecoveryCodesPage, SecondFactorPage, SeeOther,
+    language, qr_svg, store_failure,
 };
 use crate::session::NewSession;
 use crate::state::LoginState;
-use crate::token_client::{SecondFactor, TotpEnrolment};
+use crate::token_client::{PasskeySignIn, SecondFactor, TotpEnrolment};
 
 const PAGE: &str = "/ui/login/second-factor";
 const CONTINUE: &str = "/ui/login/second-factor/continue";
@@ -69,20 +70,6 @@ async fn language_of(state: &LoginState, pending: &PendingSignIn, headers: &Head
     language(ui_locales.as_deref(), headers)
 }
 
-/// The policy of the pending sign-in's pages: their forms may be answered with a redirect
-/// straight to the client (a remembered consent), which `form-action` must allow, as on the
-/// login page; browsers refuse such a redirect otherwise.
-async fn csp_of(state: &LoginState, pending: &PendingSignIn) -> Csp {
-    let csp = state.base_csp();
-    let Some(id) = &pending.challenge else {
-        return csp;
-    };
-    match state.challenges().load_unbound(id).await {
-        Ok(Some(challenge)) => csp.with_form_target(&challenge.request.redirect_uri),
-        _ => csp,
-    }
-}
-
 /// The product's name, as the authenticator app lists the account.
 fn issuer_label(state: &LoginState) -> String {
     state.config().branding.product_name.clone()
@@ -101,21 +88,80 @@ struct Form<'a> {
     pending: &'a PendingSignIn,
     enrolment: Option<EnrolmentView>,
     error: Option<String>,
-    csp: &'a Csp,
+    passkey: Option<PasskeyForm>,
+    /// The user has passkeys only: the page leads with the passkey.
+    passkeys_only: bool,
+    /// The client's redirect URI, when finishing this step may lead straight there (a
+    /// remembered consent): browsers apply `form-action` to the redirects after a form post.
+    form_target: Option<String>,
+}
+
+/// The redirect URI of the pending sign-in's authorization request, if it has one.
+async fn form_target(state: &LoginState, pending: &PendingSignIn) -> Option<String> {
+    let id = pending.challenge.as_deref()?;
+    state
+        .challenges()
+        .load_unbound(id)
+        .await
+        .ok()
+        .flatten()
+        .map(|c| c.request.redirect_uri.as_str().to_owned())
+}
+
+/// A passkey assertion for the pending user's passkeys, when they have one and are not
+/// enrolling; `None` otherwise, or when it cannot be started (the page then offers codes only).
+/// With it, whether passkeys are all the user has (no authenticator app), so the page does not
+/// ask for an app's code first.
+async fn passkey_for(state: &LoginState, pending: &PendingSignIn) -> (Option<PasskeyForm>, bool) {
+    if pending.enrol {
+        return (None, false);
+    }
+    let form = match state
+        .token()
+        .begin_passkey_authentication(Some(&pending.subject))
+        .await
+    {
+        Ok(ceremony) => ceremony.map(PasskeyForm::from),
+        Err(e) => {
+            tracing::warn!(error = %e, "starting a passkey assertion failed");
+            None
+        }
+    };
+    let passkeys_only = form.is_some()
+        && state
+            .token()
+            .list_factors(&pending.subject)
+            .await
+            .is_ok_and(|(factors, _)| factors.iter().all(|f| f.kind == "passkey"));
+    (form, passkeys_only)
 }
 
 fn page(state: &LoginState, t: Tr, browser: &Browser, form: Form<'_>, status: StatusCode) -> Page {
-    let csp = form.csp.clone();
     let enrolling = form.pending.enrol;
     let key = |sign_in: &'static str, enrol: &'static str| {
         t.get(if enrolling { enrol } else { sign_in }).to_owned()
     };
+    let mut csp = state.base_csp();
+    if form.passkey.is_some() {
+        csp = csp.with_own_scripts();
+    }
+    if let Some(target) = &form.form_target {
+        csp = csp.with_form_target(target);
+    }
     Page::render(
         status,
         &SecondFactorPage {
             page: state.chrome(t),
-            heading: key("mfa.heading", "mfa.enrol_heading"),
-            intro: key("mfa.intro", "mfa.enrol_intro"),
+            heading: if form.passkeys_only {
+                t.get("mfa.heading_passkey").to_owned()
+            } else {
+                key("mfa.heading", "mfa.enrol_heading")
+            },
+            intro: if form.passkeys_only {
+                t.get("mfa.intro_passkey").to_owned()
+            } else {
+                key("mfa.intro", "mfa.enrol_intro")
+            },
             enrolment: form.enrolment,
             action: PAGE.to_owned(),
             hidden: vec![("pending".into(), form.id.to_owned())],
@@ -125,6 +171,7 @@ fn page(state: &LoginState, t: Tr, browser: &Browser, form: Form<'_>, status: St
             numeric: enrolling,
             error: form.error,
             cancel_href: None,
+            passkey: form.passkey,
         },
     )
     .csp(csp)
@@ -175,11 +222,16 @@ pub async fn show(
         return state.error_page(t, Problem::Expired, None).into_response();
     };
     let t = language_of(&state, &pending, &headers).await;
-    let csp = csp_of(&state, &pending).await;
     if pending.verified {
-        return recovery_page(&state, t, &browser, id, Vec::new())
-            .csp(csp)
-            .into_response();
+        return recovery_page(
+            &state,
+            t,
+            &browser,
+            id,
+            Vec::new(),
+            form_target(&state, &pending).await,
+        )
+        .into_response();
     }
     let enrolment = if pending.enrol {
         match enrolment_for(&state, id, &mut pending).await {
@@ -189,12 +241,15 @@ pub async fn show(
     } else {
         None
     };
+    let (passkey, passkeys_only) = passkey_for(&state, &pending).await;
     let form = Form {
         id,
         pending: &pending,
         enrolment,
         error: None,
-        csp: &csp,
+        passkey,
+        passkeys_only,
+        form_target: form_target(&state, &pending).await,
     };
     page(&state, t, &browser, form, StatusCode::OK).into_response()
 }
@@ -222,16 +277,21 @@ pub async fn submit(
         Err(e) => return state.failure_page(t, &store_failure(e)).into_response(),
     };
     let t = language_of(&state, &pending, &headers).await;
-    let csp = csp_of(&state, &pending).await;
     let code = form
         .secret("code")
         .filter(|c| !c.expose().trim().is_empty() && c.expose().len() <= 64);
 
     if pending.enrol {
         if pending.verified {
-            return recovery_page(&state, t, &browser, &id, Vec::new())
-                .csp(csp)
-                .into_response();
+            return recovery_page(
+                &state,
+                t,
+                &browser,
+                &id,
+                Vec::new(),
+                form_target(&state, &pending).await,
+            )
+            .into_response();
         }
         let confirmed = match (code, pending.factor_id.clone()) {
             (Some(code), Some(factor_id)) => {
@@ -256,7 +316,9 @@ pub async fn submit(
                 pending: &pending,
                 enrolment,
                 error: Some(t.get("mfa.error_enrol").to_owned()),
-                csp: &csp,
+                passkey: None,
+                passkeys_only: false,
+                form_target: form_target(&state, &pending).await,
             };
             return page(&state, t, &browser, form, StatusCode::UNAUTHORIZED).into_response();
         };
@@ -266,26 +328,74 @@ pub async fn submit(
         }
         tracing::info!(subject = %pending.subject, "a second factor was enrolled at sign-in");
         let codes = codes.iter().map(|c| c.expose().to_owned()).collect();
-        return recovery_page(&state, t, &browser, &id, codes)
-            .csp(csp)
-            .into_response();
+        let target = form_target(&state, &pending).await;
+        return recovery_page(&state, t, &browser, &id, codes, target).into_response();
     }
 
-    let again = |error: String, status: StatusCode| {
+    let again = async |error: String, status: StatusCode| {
+        let (passkey, passkeys_only) = passkey_for(&state, &pending).await;
         let form = Form {
             id: &id,
             pending: &pending,
             enrolment: None,
             error: Some(error),
-            csp: &csp,
+            passkey,
+            passkeys_only,
+            form_target: form_target(&state, &pending).await,
         };
         page(&state, t, &browser, form, status).into_response()
     };
+    let passkey_answer = form
+        .get("credential")
+        .filter(|c| !c.is_empty())
+        .zip(form.get("ceremony").filter(|c| !c.is_empty()));
+    if let Some((credential, ceremony)) = passkey_answer {
+        return match state
+            .token()
+            .finish_passkey_authentication(ceremony, Some(&pending.subject), credential, &ip)
+            .await
+        {
+            Ok(PasskeySignIn::Accepted { user, amr }) if user.id == pending.subject => {
+                match state.challenges().take_pending(&id, Some(&browser)).await {
+                    Ok(Some(pending)) => {
+                        complete(&state, t, &headers, &browser, &ip, pending, amr).await
+                    }
+                    Ok(None) => state.error_page(t, Problem::Expired, None).into_response(),
+                    Err(e) => state.failure_page(t, &store_failure(e)).into_response(),
+                }
+            }
+            Ok(PasskeySignIn::Accepted { .. } | PasskeySignIn::Refused { .. }) => {
+                metrics::counter!("gatehouse_logins_total", "outcome" => "second_factor_failure")
+                    .increment(1);
+                tracing::info!("a passkey second-factor attempt failed");
+                again(
+                    t.get("mfa.error_passkey").to_owned(),
+                    StatusCode::UNAUTHORIZED,
+                )
+                .await
+            }
+            Ok(PasskeySignIn::Locked { retry_after }) => {
+                metrics::counter!("gatehouse_logins_total", "outcome" => "locked").increment(1);
+                let mut page = again(
+                    crate::login::locked_message(t, retry_after),
+                    StatusCode::TOO_MANY_REQUESTS,
+                )
+                .await;
+                page.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after.as_secs().max(1)),
+                );
+                page
+            }
+            Err(e) => state.failure_page(t, &e).into_response(),
+        };
+    }
     let Some(code) = code else {
         return again(
             t.get("mfa.error_invalid").to_owned(),
             StatusCode::UNAUTHORIZED,
-        );
+        )
+        .await;
     };
     match state
         .token()
@@ -302,14 +412,15 @@ pub async fn submit(
             } else {
                 "mfa.error_invalid"
             };
-            return again(t.get(key).to_owned(), StatusCode::UNAUTHORIZED);
+            return again(t.get(key).to_owned(), StatusCode::UNAUTHORIZED).await;
         }
         Ok(SecondFactor::Locked { retry_after }) => {
             metrics::counter!("gatehouse_logins_total", "outcome" => "locked").increment(1);
             let mut page = again(
                 crate::login::locked_message(t, retry_after),
                 StatusCode::TOO_MANY_REQUESTS,
-            );
+            )
+            .await;
             page.headers_mut().insert(
                 header::RETRY_AFTER,
                 HeaderValue::from(retry_after.as_secs().max(1)),
@@ -319,7 +430,9 @@ pub async fn submit(
         Err(e) => return state.failure_page(t, &e).into_response(),
     }
     match state.challenges().take_pending(&id, Some(&browser)).await {
-        Ok(Some(pending)) => complete(&state, t, &headers, &browser, &ip, pending).await,
+        Ok(Some(pending)) => {
+            complete(&state, t, &headers, &browser, &ip, pending, amr_for(true)).await
+        }
         Ok(None) => state.error_page(t, Problem::Expired, None).into_response(),
         Err(e) => state.failure_page(t, &store_failure(e)).into_response(),
     }
@@ -358,7 +471,7 @@ pub async fn continue_sign_in(
     match state.challenges().take_pending(&id, Some(&browser)).await {
         Ok(Some(pending)) if pending.verified => {
             let t = language_of(&state, &pending, &headers).await;
-            complete(&state, t, &headers, &browser, &ip, pending).await
+            complete(&state, t, &headers, &browser, &ip, pending, amr_for(true)).await
         }
         Ok(_) => state.error_page(t, Problem::Expired, None).into_response(),
         Err(e) => state.failure_page(t, &store_failure(e)).into_response(),
@@ -371,7 +484,12 @@ fn recovery_page(
     browser: &Browser,
     id: &str,
     codes: Vec<String>,
+    form_target: Option<String>,
 ) -> Page {
+    let mut csp = state.base_csp();
+    if let Some(target) = &form_target {
+        csp = csp.with_form_target(target);
+    }
     Page::render(
         StatusCode::OK,
         &RecoveryCodesPage {
@@ -383,18 +501,20 @@ fn recovery_page(
             continue_href: state.path("/account"),
         },
     )
-    .csp(state.base_csp())
+    .csp(csp)
 }
 
-/// The sign-in is complete: a new session that records both factors (the browser's old one
-/// ends), then on to the authorization request or the page the user came from.
-async fn complete(
+/// The sign-in is complete: a new session that records its methods `amr` (the browser's old
+/// one ends), then on to the authorization request or the page the user came from. Also the end
+/// of a sign-in with a passkey alone (`login::passkey`).
+pub(crate) async fn complete(
     state: &LoginState,
     t: Tr,
     headers: &HeaderMap,
     browser: &Browser,
     ip: &str,
     pending: PendingSignIn,
+    amr: Vec<String>,
 ) -> Response {
     let sessions = state.sessions();
     let sign_in = NewSession {
@@ -402,7 +522,7 @@ async fn complete(
         auth_time: state.now(),
         remembered: pending.remember.then_some(sessions.ttl),
         sid: pending.sid.clone().unwrap_or_else(|| random_token(16)),
-        amr: amr_for(true),
+        amr,
         ip,
     };
     let (session, cookie) = match sessions.start(headers, sign_in).await {

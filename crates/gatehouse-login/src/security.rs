@@ -2,7 +2,10 @@
 //! apps (TOTP), adding one (`POST /account/security/totp`: QR code and key, then
 //! `POST /account/security/totp/confirm` with its first code; the first factor's recovery codes
 //! are shown once), removing one (`POST /account/security/remove`) and new recovery codes
-//! (`POST /account/security/recovery-codes`, shown once). Every form carries a CSRF token.
+//! (`POST /account/security/recovery-codes`, shown once), and passkeys: the page starts a
+//! registration each time it is shown (its options ride in the "Add a passkey" form, which
+//! `passkey.js` shows and answers), finished by `POST /account/security/passkeys`. Every form
+//! carries a CSRF token.
 //!
 //! A session is not proof of the second factor: whoever holds a stolen session cookie must not
 //! turn it off. So once the user has a factor, every change to their factors (removing one,
@@ -21,8 +24,8 @@ use crate::csrf::{Browser, Purpose};
 use crate::form::Fields;
 use crate::i18n::Tr;
 use crate::page::{
-    FactorView, Page, Problem, RecoveryCodesPage, SecondFactorPage, SecurityPage, SeeOther,
-    language, store_failure, user_label,
+    FactorView, Page, PasskeyForm, Problem, RecoveryCodesPage, SecondFactorPage, SecurityPage,
+    SeeOther, language, user_label,
 };
 use crate::second_factor::enrolment_view;
 use crate::session::Found;
@@ -37,16 +40,7 @@ async fn require_session(
     headers: &HeaderMap,
     t: Tr,
 ) -> Result<Found, Response> {
-    match state.sessions().load(headers).await {
-        Ok(Some(found)) => Ok(found),
-        Ok(None) => {
-            let query = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("return", &state.path(PAGE))
-                .finish();
-            Err(SeeOther::to(format!("{}?{query}", state.path("/ui/login"))).into_response())
-        }
-        Err(e) => Err(state.failure_page(t, &store_failure(e)).into_response()),
-    }
+    crate::profile::require_session(state, headers, t, PAGE).await
 }
 
 /// For a form: the session and the browser whose CSRF token the form carries.
@@ -56,15 +50,7 @@ async fn form_session(
     form: &Fields,
     t: Tr,
 ) -> Result<(Found, Browser), Response> {
-    let Some(browser) = state.existing_browser(headers).filter(|b| {
-        state
-            .csrf()
-            .verify(Some(b), Purpose::Security, form.get("csrf_token"))
-    }) else {
-        return Err(state.error_page(t, Problem::Csrf, None).into_response());
-    };
-    let found = require_session(state, headers, t).await?;
-    Ok((found, browser))
+    crate::profile::form_session(state, headers, form, t, Purpose::Security, PAGE).await
 }
 
 fn date(unix: i64) -> String {
@@ -75,13 +61,23 @@ fn date(unix: i64) -> String {
 }
 
 fn factor_view(factor: &FactorInfo, t: Tr) -> FactorView {
-    let name = if factor.label.is_empty() {
-        t.get("security.default_name").to_owned()
-    } else {
+    let passkey = factor.kind == "passkey";
+    let name = if !factor.label.is_empty() {
         factor.label.clone()
+    } else if passkey {
+        t.get("security.default_passkey_name").to_owned()
+    } else {
+        t.get("security.default_name").to_owned()
     };
     FactorView {
         id: factor.id.clone(),
+        kind: t
+            .get(if passkey {
+                "security.kind_passkey"
+            } else {
+                "security.kind_totp"
+            })
+            .to_owned(),
         added: t.with("security.added_on", "date", &date(factor.created_at)),
         remove_label: t.with("security.remove_label", "name", &name),
         name,
@@ -102,12 +98,15 @@ pub async fn show(
     let notice = match query.get("done") {
         Some("added") => Some(t.get("security.added").to_owned()),
         Some("removed") => Some(t.get("security.removed").to_owned()),
+        Some("passkey_added") => Some(t.get("security.passkey_added").to_owned()),
         _ => None,
     };
+    let error = (query.get("done") == Some("passkey_failed"))
+        .then(|| t.get("security.passkey_failed").to_owned());
     let browser = state.browser(&headers);
     let shown = Shown {
         notice,
-        error: None,
+        error,
         status: StatusCode::OK,
     };
     security_page(&state, t, &found, &browser, shown).await
@@ -139,6 +138,23 @@ async fn security_page(
             Ok(listed) => listed,
             Err(e) => return state.failure_page(t, &e).into_response(),
         };
+    // Without passkeys (an issuer on an IP address) or when the start fails, the page is the
+    // same minus the passkey form.
+    let passkey = match state
+        .token()
+        .begin_passkey_registration(&found.session.subject)
+        .await
+    {
+        Ok(ceremony) => ceremony.map(PasskeyForm::from),
+        Err(e) => {
+            tracing::warn!(error = %e, "starting a passkey registration failed");
+            None
+        }
+    };
+    let mut csp = state.base_csp();
+    if passkey.is_some() {
+        csp = csp.with_own_scripts();
+    }
     Page::render(
         shown.status,
         &SecurityPage {
@@ -149,9 +165,10 @@ async fn security_page(
             csrf: state.csrf().token(browser, Purpose::Security),
             notice: shown.notice,
             error: shown.error,
+            passkey,
         },
     )
-    .csp(state.base_csp())
+    .csp(csp)
     .cookie(browser.set_cookie(state.cookies()))
     .into_response()
 }
@@ -262,6 +279,7 @@ fn enrol_page(
             numeric: true,
             error,
             cancel_href: Some(state.path(PAGE)),
+            passkey: None,
         },
     )
     .csp(state.base_csp())
@@ -389,6 +407,68 @@ fn recovery_page(state: &LoginState, t: Tr, codes: Vec<String>) -> Response {
     .csp(state.base_csp())
     .into_response()
 }
+
+/// `POST /account/security/passkeys`: the browser's answer to the registration the page
+/// started; then the recovery codes when this is the user's first factor. A user who has a
+/// factor already proves it first, as for adding an app.
+pub async fn add_passkey(
+    State(state): State<LoginState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = Fields::parse(&body);
+    let t = language(None, &headers);
+    let (found, browser) = match form_session(&state, &headers, &form, t).await {
+        Ok(pair) => pair,
+        Err(response) => return response,
+    };
+    let subject = &found.session.subject;
+    let ceremony = form.get("ceremony").unwrap_or_default();
+    let credential = form.get("credential").unwrap_or_default();
+    let label: String = form
+        .get("label")
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .take(MAX_LABEL_CHARS)
+        .collect();
+    let failed =
+        || SeeOther::to(format!("{}?done=passkey_failed", state.path(PAGE))).into_response();
+    if ceremony.is_empty() || credential.is_empty() {
+        return failed();
+    }
+    let has_factor = match state.token().list_factors(subject).await {
+        Ok((factors, _)) => !factors.is_empty(),
+        Err(e) => return state.failure_page(t, &e).into_response(),
+    };
+    if has_factor && let Err(why) = prove(&state, t, subject, &form, &ip).await {
+        return refused(&state, t, &found, &browser, why).await;
+    }
+    match state
+        .token()
+        .finish_passkey_registration(subject, ceremony, &label, credential)
+        .await
+    {
+        Ok(Some(codes)) if codes.is_empty() => {
+            tracing::info!(subject = %subject, "a passkey was registered");
+            SeeOther::to(format!("{}?done=passkey_added", state.path(PAGE))).into_response()
+        }
+        Ok(Some(codes)) => {
+            tracing::info!(subject = %subject, "a passkey was registered as the first factor");
+            recovery_page(
+                &state,
+                t,
+                codes.iter().map(|c| c.expose().to_owned()).collect(),
+            )
+        }
+        Ok(None) => failed(),
+        Err(e) => state.failure_page(t, &e).into_response(),
+    }
+}
+
+/// Longest passkey label kept, in characters (the token service refuses longer ones).
+pub(crate) const MAX_LABEL_CHARS: usize = 64;
 
 /// `POST /account/security/remove`: removes one of the user's factors, with a code of the app
 /// or a recovery code as proof.

@@ -173,6 +173,8 @@ pub struct FactorNeeds {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FactorInfo {
     pub id: String,
+    /// `"totp"` or `"passkey"`.
+    pub kind: String,
     pub label: String,
     /// Unix seconds.
     pub created_at: i64,
@@ -203,6 +205,31 @@ pub enum SecondFactor {
     Accepted { recovery_codes_left: u32 },
     Refused { attempts_left: Option<u32> },
     Locked { retry_after: std::time::Duration },
+}
+
+/// A started passkey ceremony: its id (posted back with the answer) and the options the page's
+/// script hands to `navigator.credentials` (JSON). Neither is secret: the challenge in the
+/// options is bound to the ceremony, which is single use and kept server-side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyCeremony {
+    pub ceremony_id: String,
+    pub options_json: String,
+}
+
+/// The answer to a passkey assertion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasskeySignIn {
+    /// The passkey's owner, and the sign-in's RFC 8176 methods.
+    Accepted {
+        user: UserProfile,
+        amr: Vec<String>,
+    },
+    Refused {
+        attempts_left: Option<u32>,
+    },
+    Locked {
+        retry_after: std::time::Duration,
+    },
 }
 
 /// What a user code typed on the `/device` page found.
@@ -430,6 +457,7 @@ impl TokenServiceClient {
                 .into_iter()
                 .map(|f| FactorInfo {
                     id: f.id,
+                    kind: f.kind,
                     label: f.label,
                     created_at: f.created_at,
                     last_used_at: f.last_used_at,
@@ -539,6 +567,106 @@ impl TokenServiceClient {
             .await
             .map_err(error)?;
         Ok(answer.removed)
+    }
+
+    /// Starts registering a passkey for the user; `None` when passkeys are off.
+    pub async fn begin_passkey_registration(
+        &self,
+        user_id: &str,
+    ) -> Result<Option<PasskeyCeremony>, OAuthError> {
+        let message = pb::BeginPasskeyRegistrationRequest {
+            user_id: user_id.to_owned(),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move {
+                c.begin_passkey_registration(r).await
+            })
+            .await
+            .map_err(error)?;
+        Ok(ceremony(answer))
+    }
+
+    /// Finishes a passkey registration with the browser's answer: `None` when it was refused,
+    /// else the new recovery codes (empty unless it is the user's first factor).
+    pub async fn finish_passkey_registration(
+        &self,
+        user_id: &str,
+        ceremony_id: &str,
+        label: &str,
+        credential_json: &str,
+    ) -> Result<Option<Vec<SecretString>>, OAuthError> {
+        let message = pb::FinishPasskeyRegistrationRequest {
+            user_id: user_id.to_owned(),
+            ceremony_id: ceremony_id.to_owned(),
+            label: label.to_owned(),
+            credential_json: credential_json.to_owned(),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move {
+                c.finish_passkey_registration(r).await
+            })
+            .await
+            .map_err(error)?;
+        Ok(answer.registered.then(|| {
+            answer
+                .recovery_codes
+                .into_iter()
+                .map(SecretString::new)
+                .collect()
+        }))
+    }
+
+    /// Starts a passkey assertion: for `user_id`'s passkeys (a second factor), or for any
+    /// discoverable one (`None`). `None` when passkeys are off or the user has none.
+    pub async fn begin_passkey_authentication(
+        &self,
+        user_id: Option<&str>,
+    ) -> Result<Option<PasskeyCeremony>, OAuthError> {
+        let message = pb::BeginPasskeyAuthenticationRequest {
+            user_id: user_id.map(str::to_owned),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move {
+                c.begin_passkey_authentication(r).await
+            })
+            .await
+            .map_err(error)?;
+        Ok(ceremony(answer))
+    }
+
+    /// Finishes a passkey assertion started with the same `user_id`.
+    pub async fn finish_passkey_authentication(
+        &self,
+        ceremony_id: &str,
+        user_id: Option<&str>,
+        credential_json: &str,
+        client_ip: &str,
+    ) -> Result<PasskeySignIn, OAuthError> {
+        let message = pb::FinishPasskeyAuthenticationRequest {
+            ceremony_id: ceremony_id.to_owned(),
+            user_id: user_id.map(str::to_owned),
+            credential_json: credential_json.to_owned(),
+            client_ip: Some(client_ip.to_owned()),
+        };
+        let answer = self
+            .call(message, |mut c, r| async move {
+                c.finish_passkey_authentication(r).await
+            })
+            .await
+            .map_err(error)?;
+        let locked = answer.locked();
+        Ok(match (answer.accepted, answer.user, locked) {
+            (true, Some(user), _) => PasskeySignIn::Accepted {
+                user: user_profile(user),
+                amr: answer.amr,
+            },
+            (_, _, pb::Lockout::None) => PasskeySignIn::Refused {
+                attempts_left: answer.attempts_left,
+            },
+            _ => PasskeySignIn::Locked {
+                retry_after: std::time::Duration::from_secs(answer.retry_after_seconds.max(1)),
+            },
+        })
     }
 
     /// New recovery codes for the user, replacing the old ones; shown once.
@@ -950,4 +1078,12 @@ fn user_profile(u: pb::User) -> UserProfile {
 
 fn scopes(list: Vec<pb::ScopeInfo>) -> Result<Vec<ScopeDefinition>, MalformedMessage> {
     list.into_iter().map(TryInto::try_into).collect()
+}
+
+/// A started ceremony, or `None` for the empty answer (passkeys off, no passkey).
+fn ceremony(answer: pb::PasskeyChallenge) -> Option<PasskeyCeremony> {
+    (!answer.ceremony_id.is_empty()).then_some(PasskeyCeremony {
+        ceremony_id: answer.ceremony_id,
+        options_json: answer.options_json,
+    })
 }

@@ -7,11 +7,13 @@ use std::fmt;
 use crate::token::v1::{
     AuthenticateUserRequest, AuthorizationParams, BeginTotpEnrolmentResponse,
     CompleteDeviceAuthorizationRequest, ConfirmTotpEnrolmentRequest, ConfirmTotpEnrolmentResponse,
-    GetLogoResponse, InspectAccountLinkRequest, IntrospectRequest, IssueAuthorizationCodeRequest,
-    IssueAuthorizationCodeResponse, LookupDeviceAuthorizationRequest, PutLogoRequest,
-    RegenerateRecoveryCodesResponse, RegisterUserRequest, ResetPasswordRequest,
-    RevealClientSecretResponse, RevokeRequest, RotateClientSecretResponse,
-    ValidateLogoutRequestRequest, VerifyEmailRequest, VerifySecondFactorRequest,
+    FinishPasskeyAuthenticationRequest, FinishPasskeyRegistrationRequest,
+    FinishPasskeyRegistrationResponse, GetLogoResponse, InspectAccountLinkRequest,
+    IntrospectRequest, IssueAuthorizationCodeRequest, IssueAuthorizationCodeResponse,
+    LookupDeviceAuthorizationRequest, PutLogoRequest, RegenerateRecoveryCodesResponse,
+    RegisterUserRequest, ResetPasswordRequest, RevealClientSecretResponse, RevokeRequest,
+    RotateClientSecretResponse, ValidateLogoutRequestRequest, VerifyEmailRequest,
+    VerifySecondFactorRequest,
 };
 
 const REDACTED: &str = "[redacted]";
@@ -177,6 +179,41 @@ impl fmt::Debug for VerifySecondFactorRequest {
     }
 }
 
+impl fmt::Debug for FinishPasskeyRegistrationRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FinishPasskeyRegistrationRequest")
+            .field("user_id", &self.user_id)
+            .field("ceremony_id", &self.ceremony_id)
+            .field("label", &self.label)
+            .field("credential_json", &REDACTED)
+            .finish()
+    }
+}
+
+impl fmt::Debug for FinishPasskeyRegistrationResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FinishPasskeyRegistrationResponse")
+            .field("registered", &self.registered)
+            .field("factor_id", &self.factor_id)
+            .field(
+                "recovery_codes",
+                &format_args!("{} codes", self.recovery_codes.len()),
+            )
+            .finish()
+    }
+}
+
+impl fmt::Debug for FinishPasskeyAuthenticationRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FinishPasskeyAuthenticationRequest")
+            .field("ceremony_id", &self.ceremony_id)
+            .field("user_id", &self.user_id)
+            .field("credential_json", &REDACTED)
+            .field("client_ip", &self.client_ip)
+            .finish()
+    }
+}
+
 impl fmt::Debug for RegenerateRecoveryCodesResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RegenerateRecoveryCodesResponse")
@@ -321,6 +358,38 @@ mod tests {
             "gh_at_secret",
             "gh_rt_secret",
             "id-token-secret",
+        ] {
+            assert!(!printed.contains(secret), "{secret} leaked: {printed}");
+        }
+    }
+
+    #[test]
+    fn passkey_material_never_prints() {
+        let printed = format!(
+            "{:?} {:?} {:?}",
+            FinishPasskeyRegistrationRequest {
+                user_id: "u1".into(),
+                ceremony_id: "c1".into(),
+                label: "Laptop".into(),
+                credential_json: r#"{"attestationObject":"o2NmbXRkbm9uZQ"}"#.into(),
+            },
+            FinishPasskeyRegistrationResponse {
+                registered: true,
+                factor_id: "f1".into(),
+                recovery_codes: vec!["abcde-fghjk".into()],
+            },
+            FinishPasskeyAuthenticationRequest {
+                ceremony_id: "c2".into(),
+                user_id: None,
+                credential_json: r#"{"clientDataJSON":"eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0"}"#.into(),
+                client_ip: None,
+            },
+        );
+        assert!(printed.contains("Laptop") && printed.contains("f1"));
+        for secret in [
+            "o2NmbXRkbm9uZQ",
+            "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0",
+            "abcde-fghjk",
         ] {
             assert!(!printed.contains(secret), "{secret} leaked: {printed}");
         }

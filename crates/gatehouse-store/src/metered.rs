@@ -538,6 +538,30 @@ impl FactorStore for MeteredDurable {
         )
         .await
     }
+    async fn find_factor_by_credential_id(
+        &self,
+        credential_id: &str,
+    ) -> StoreResult<Option<Factor>> {
+        timed(
+            self.0.backend(),
+            "find_factor_by_credential_id",
+            self.0.find_factor_by_credential_id(credential_id),
+        )
+        .await
+    }
+    async fn update_factor_secret(
+        &self,
+        user_id: &str,
+        id: &str,
+        sealed_secret: &[u8],
+    ) -> StoreResult<bool> {
+        timed(
+            self.0.backend(),
+            "update_factor_secret",
+            self.0.update_factor_secret(user_id, id, sealed_secret),
+        )
+        .await
+    }
     async fn delete_factor(&self, user_id: &str, id: &str) -> StoreResult<bool> {
         timed(
             self.0.backend(),

@@ -96,6 +96,11 @@ const POSTGRES: &[Embedded] = &[
         description: "users email index",
         sql: include_str!("../../../migrations/postgres/0015_users_email_index.sql"),
     },
+    Embedded {
+        version: 16,
+        description: "passkey credential ids",
+        sql: include_str!("../../../migrations/postgres/0016_passkey_credential_ids.sql"),
+    },
 ];
 
 const SQLITE: &[Embedded] = &[
@@ -173,6 +178,11 @@ const SQLITE: &[Embedded] = &[
         version: 15,
         description: "users email index",
         sql: include_str!("../../../migrations/sqlite/0015_users_email_index.sql"),
+    },
+    Embedded {
+        version: 16,
+        description: "passkey credential ids",
+        sql: include_str!("../../../migrations/sqlite/0016_passkey_credential_ids.sql"),
     },
 ];
 

@@ -60,6 +60,7 @@ impl Gatehouse {
             role,
             env: Vec::new(),
             issuer_path: String::new(),
+            issuer_host: "127.0.0.1",
         }
     }
 
@@ -97,6 +98,9 @@ pub struct ServerBuilder {
     env: Vec<(String, String)>,
     /// Appended to the default issuer (`http://127.0.0.1:<public port>`).
     issuer_path: String,
+    /// The issuer's host: `127.0.0.1`, or `localhost` where an IP address will not do (a
+    /// WebAuthn RP ID is a domain). The listeners stay on 127.0.0.1 either way.
+    issuer_host: &'static str,
 }
 
 impl ServerBuilder {
@@ -112,6 +116,13 @@ impl ServerBuilder {
         self
     }
 
+    /// An issuer on `http://<host>:<public port>` (e.g. `localhost`, which passkeys need)
+    /// instead of `http://127.0.0.1:<public port>`.
+    pub fn issuer_host(mut self, host: &'static str) -> Self {
+        self.issuer_host = host;
+        self
+    }
+
     /// Starts the server and waits until it listens (its public port, or the login port for
     /// `serve login`); panics with its log when it exits or does not listen within 30 s.
     pub fn start(self) -> Server {
@@ -124,7 +135,7 @@ impl ServerBuilder {
             .env("GATEHOUSE_DEV", "true")
             .env(
                 "GATEHOUSE_ISSUER",
-                format!("http://127.0.0.1:{public}{}", self.issuer_path),
+                format!("http://{}:{public}{}", self.issuer_host, self.issuer_path),
             )
             .env("GATEHOUSE_PUBLIC_ADDR", format!("127.0.0.1:{public}"))
             .env("GATEHOUSE_ADMIN_ADDR", format!("127.0.0.1:{admin}"))

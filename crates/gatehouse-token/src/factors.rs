@@ -190,6 +190,7 @@ impl TokenService {
             created_at: self.clock.now(),
             confirmed_at: None,
             last_used_step: None,
+            credential_id: None,
         };
         self.durable
             .create_factor(&record)
@@ -359,7 +360,10 @@ impl TokenService {
     ) -> Result<Option<SecondFactorMethod>, OAuthError> {
         let factors = self.all_factors(user_id).await?;
         if normalise_totp_code(code).is_some() {
-            for factor in factors.iter().filter(|f| f.is_confirmed()) {
+            for factor in factors
+                .iter()
+                .filter(|f| f.is_confirmed() && f.kind == FactorKind::Totp)
+            {
                 let secret = self.open_secret(factor)?;
                 if let Some(step) = check_totp(&secret, code, now, factor.last_used_step) {
                     // The conditional update decides between racing uses of the same code.

@@ -23,6 +23,7 @@ pub mod keys_api;
 pub mod logout;
 pub mod par;
 pub mod partners;
+pub mod passkeys;
 pub mod password;
 pub mod revocation;
 pub mod self_service;

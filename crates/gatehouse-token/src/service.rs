@@ -42,6 +42,11 @@ pub struct TokenService {
     pub(crate) totp_sealing: KeyEncryption,
     /// Keys the stored hashes of recovery codes.
     pub(crate) recovery_codes: KeyedHasher,
+    /// Seals users' passkeys at rest (purpose
+    /// [`gatehouse_core::factor::PASSKEY_SEALING_PURPOSE`]).
+    pub(crate) passkey_sealing: KeyEncryption,
+    /// The WebAuthn relying party of the issuer; `None` when the issuer cannot have passkeys.
+    pub(crate) passkeys: Option<crate::passkeys::PasskeyRp>,
     /// Issues and checks DPoP nonces (RFC 9449 §8), the same on every replica.
     pub(crate) dpop_nonces: gatehouse_core::dpop::NonceKeys,
     keys: RwLock<Arc<KeyRing>>,
@@ -91,6 +96,17 @@ impl TokenService {
             system_secrets,
             gatehouse_core::factor::TOTP_SEALING_PURPOSE,
         )?;
+        let passkey_sealing = KeyEncryption::for_purpose(
+            system_secrets,
+            gatehouse_core::factor::PASSKEY_SEALING_PURPOSE,
+        )?;
+        let passkeys = match crate::passkeys::PasskeyRp::for_issuer(&settings.issuer, current) {
+            Ok(rp) => Some(rp),
+            Err(why) => {
+                tracing::warn!(issuer = %settings.issuer, reason = %why, "passkeys are off");
+                None
+            }
+        };
         let mut records = durable.list_signing_keys().await?;
         let mut generated = false;
         for alg in SigningAlgorithm::ALL {
@@ -134,6 +150,8 @@ impl TokenService {
             login_limit_keys: KeyedHasher::new(current, gatehouse_core::lockout::KEY_PURPOSE),
             dpop_nonces: gatehouse_core::dpop::NonceKeys::new(current),
             totp_sealing,
+            passkey_sealing,
+            passkeys,
             recovery_codes: gatehouse_core::factor::recovery_code_hasher(current),
             key_encryption,
             keys: RwLock::new(Arc::new(ring)),

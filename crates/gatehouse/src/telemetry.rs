@@ -60,15 +60,27 @@ fn otlp_configured() -> bool {
             .unwrap_or(true)
 }
 
+/// The crates that would log passkey material below info (see [`init`]).
+const PASSKEY_LIBRARIES: [&str; 2] = ["webauthn_rs", "webauthn_rs_core"];
+
 /// Sets up logging, and trace export when configured. Must run inside the tokio runtime (the
 /// OTLP exporter is a tonic client). `service` names this process when `OTEL_SERVICE_NAME`
 /// does not.
 pub fn init(filter: Option<&str>, format: LogFormat, service: &'static str) -> TelemetryGuard {
     use std::io::IsTerminal as _;
-    let filter = EnvFilter::try_new(filter.unwrap_or("info")).unwrap_or_else(|e| {
+    let mut filter = EnvFilter::try_new(filter.unwrap_or("info")).unwrap_or_else(|e| {
         eprintln!("warning: ignoring invalid log filter ({e}); using \"info\"");
         EnvFilter::new("info")
     });
+    // webauthn-rs prints whole registrations, assertions and credentials (public keys, client
+    // data, attestation) at debug and trace: capped at info whatever the filter says, so turning
+    // the log up never writes passkey material. (An added directive replaces the filter's own
+    // for the same target.)
+    for quiet in PASSKEY_LIBRARIES {
+        if let Ok(directive) = format!("{quiet}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);

@@ -332,7 +332,8 @@ pub trait UsageStore: Send + Sync {
 #[async_trait]
 pub trait FactorStore: Send + Sync {
     /// Stores a new factor, after deleting the user's unconfirmed ones (an abandoned
-    /// enrolment), in one transaction. `Conflict` when the id is taken.
+    /// enrolment), in one transaction. `Conflict` when the id, or the passkey credential id, is
+    /// taken.
     async fn create_factor(&self, factor: &Factor) -> StoreResult<()>;
     /// Every factor of a user, confirmed or not, oldest first.
     async fn list_factors(&self, user_id: &str) -> StoreResult<Vec<Factor>>;
@@ -349,6 +350,19 @@ pub trait FactorStore: Send + Sync {
     /// than the one recorded; whether it did. Atomic: of concurrent calls with the same step,
     /// exactly one gets `true`, so a code is accepted once.
     async fn use_factor_step(&self, user_id: &str, id: &str, step: i64) -> StoreResult<bool>;
+    /// The factor whose passkey credential id is `credential_id` (base64url), whoever's it is.
+    async fn find_factor_by_credential_id(
+        &self,
+        credential_id: &str,
+    ) -> StoreResult<Option<Factor>>;
+    /// Replaces the sealed secret of the user's confirmed factor `id` (a passkey's counter and
+    /// backup state change as it is used); whether it did.
+    async fn update_factor_secret(
+        &self,
+        user_id: &str,
+        id: &str,
+        sealed_secret: &[u8],
+    ) -> StoreResult<bool>;
     /// Deletes the user's factor `id` and, when no confirmed factor of the user is left, their
     /// recovery codes, in one transaction; whether the factor existed.
     async fn delete_factor(&self, user_id: &str, id: &str) -> StoreResult<bool>;

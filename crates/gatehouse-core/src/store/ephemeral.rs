@@ -89,6 +89,9 @@ pub enum Namespace {
     /// Kept apart from the session so that recording a visit can never bring back a session
     /// that was ended meanwhile.
     LoginSessionSeen,
+    /// WebAuthn ceremonies between their start and finish (the challenge and what it may be
+    /// answered with), keyed by a random ceremony id and taken once.
+    PasskeyCeremony,
 }
 
 impl Namespace {
@@ -112,6 +115,7 @@ impl Namespace {
             Self::DevicePoll => "gh:device-poll:",
             Self::AccountLink => "gh:account-link:",
             Self::LoginSessionSeen => "gh:session-seen:",
+            Self::PasskeyCeremony => "gh:passkey:",
         }
     }
 
@@ -233,6 +237,7 @@ mod tests {
             Namespace::DevicePoll,
             Namespace::AccountLink,
             Namespace::LoginSessionSeen,
+            Namespace::PasskeyCeremony,
         ];
         for a in all {
             for b in all {

@@ -502,7 +502,7 @@ async fn the_security_page_adds_an_authenticator_app_and_removes_it() {
         let page = b.get("/account/security").await;
         page.assert_page(StatusCode::OK, &ui.name);
         assert!(page.body.contains("id=\"no-factors\""), "{}", ui.name);
-        assert!(!page.body.contains("<script"));
+        assert_no_inline_script(&page);
         away_from_a_step_edge().await;
         let csrf = page.form_field("add-totp-form", "csrf_token");
         let enrolment = b
@@ -746,5 +746,160 @@ async fn new_recovery_codes_take_a_code() {
             )
             .await;
         assert!(old.body.contains("id=\"security-error\""), "{}", ui.name);
+    }
+}
+
+/// The only scripts of a page are the passkey file's: no inline script.
+fn assert_no_inline_script(page: &Page) {
+    assert_eq!(
+        page.body.matches("<script").count(),
+        page.body
+            .matches("<script src=\"/ui/static/passkey.js?v=")
+            .count(),
+        "{}",
+        page.body
+    );
+}
+
+/// The opening tag of the form `id`.
+fn form_tag<'a>(page: &'a Page, id: &str) -> &'a str {
+    let start = page
+        .body
+        .find(&format!("<form id=\"{id}\""))
+        .or_else(|| page.body.find(&format!("id=\"{id}\"")))
+        .unwrap_or_else(|| panic!("no {id} in {}", page.body));
+    // The `<form` this id is in (or starts).
+    let start = page.body[..start + 5].rfind("<form").unwrap_or(start);
+    let end = start + page.body[start..].find('>').unwrap();
+    &page.body[start..end]
+}
+
+#[tokio::test]
+async fn passkey_forms_wait_hidden_for_their_script_and_an_ip_issuer_has_none() {
+    for ui in uis().await {
+        let mut b = ui.browser();
+        let login = b.get("/ui/login").await;
+        login.assert_page(StatusCode::OK, &ui.name);
+        let tag = form_tag(&login, "passkey-form");
+        assert!(tag.contains(" hidden"), "{tag}");
+        assert!(tag.contains("data-passkey=\"get\""), "{tag}");
+        assert!(
+            tag.contains("&#34;challenge&#34;"),
+            "the options ride along: {tag}"
+        );
+        let csp = login.header("content-security-policy").unwrap_or_default();
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert_no_inline_script(&login);
+        let src = login
+            .body
+            .split("<script src=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .replace("&#38;", "&");
+        let script = b.get(&src).await;
+        assert_eq!(script.status, StatusCode::OK, "{src}");
+        assert!(
+            script
+                .header("content-type")
+                .is_some_and(|c| c.starts_with("text/javascript")),
+            "{:?}",
+            script.headers
+        );
+        assert!(script.body.contains("navigator.credentials"));
+
+        b.authorize_alice(SEED_SCOPE, false).await;
+        let page = b.get("/account/security").await;
+        page.assert_page(StatusCode::OK, &ui.name);
+        let tag = form_tag(&page, "add-passkey-form");
+        assert!(
+            tag.contains(" hidden") && tag.contains("data-passkey=\"create\""),
+            "{tag}"
+        );
+        assert_no_inline_script(&page);
+        // A registration answer that is no answer adds nothing and says so.
+        let csrf = page.form_field("add-totp-form", "csrf_token");
+        let ceremony = page.form_field("add-passkey-form", "ceremony");
+        let refused = b
+            .post(
+                "/account/security/passkeys",
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("ceremony", ceremony.as_str()),
+                    ("label", "Laptop"),
+                    ("credential", "{\"id\":\"x\"}"),
+                ],
+            )
+            .await;
+        assert!(
+            refused.location().ends_with("?done=passkey_failed"),
+            "{}",
+            ui.name
+        );
+        let page = b.get("/account/security?done=passkey_failed").await;
+        assert!(page.body.contains("id=\"security-error\""), "{}", ui.name);
+        assert!(page.body.contains("id=\"no-factors\""), "{}", ui.name);
+        // Without the CSRF token nothing is looked at.
+        let forged = b
+            .post(
+                "/account/security/passkeys",
+                &[("csrf_token", "forged"), ("ceremony", ceremony.as_str())],
+            )
+            .await;
+        assert_ne!(forged.status, StatusCode::SEE_OTHER, "{}", ui.name);
+    }
+    // WebAuthn forbids IP addresses as RP IDs: such an issuer has no passkeys, and the pages
+    // say nothing about them.
+    for ui in uis_with_token(|s| s.issuer = "http://127.0.0.1:4444".into()).await {
+        let mut b = ui.browser();
+        let login = b.get("/ui/login").await;
+        login.assert_page(StatusCode::OK, &ui.name);
+        assert!(!login.body.contains("passkey"), "{}", login.body);
+        let csp = login.header("content-security-policy").unwrap_or_default();
+        assert!(!csp.contains("script-src"), "{csp}");
+    }
+}
+
+/// Adding a passkey is adding a factor: with a stolen session and no code of the owner's app
+/// (or a recovery code), the thief's passkey is refused before the answer is even looked at.
+#[tokio::test]
+async fn a_stolen_session_cannot_add_a_passkey_without_a_code() {
+    for ui in uis().await {
+        let (secret, _recovery) = enrol(&ui, ALICE).await;
+        let mut victim = ui.browser();
+        let form = reach_second_factor(&mut victim, &cli_authorize(SEED_SCOPE, &[])).await;
+        submit_code(&mut victim, &form, &code_at(&secret, now())).await;
+        let stolen = victim.cookie(SESSION_COOKIE).expect("a session").to_owned();
+
+        let mut thief = ui.browser_from("198.51.100.10:40000");
+        thief.set_cookie(SESSION_COOKIE, &stolen);
+        let page = thief.get("/account/security").await;
+        page.assert_page(StatusCode::OK, &ui.name);
+        assert!(
+            page.body.contains("id=\"passkey-code\""),
+            "{}: the passkey form asks for a code: {}",
+            ui.name,
+            page.body
+        );
+        let csrf = page.form_field("add-passkey-form", "csrf_token");
+        let ceremony = page.form_field("add-passkey-form", "ceremony");
+        for code in [None, Some("000000")] {
+            let mut fields = vec![
+                ("csrf_token", csrf.as_str()),
+                ("ceremony", ceremony.as_str()),
+                ("label", "Thief's key"),
+                ("credential", "{\"id\":\"x\"}"),
+            ];
+            fields.extend(code.map(|c| ("code", c)));
+            let refused = thief.post("/account/security/passkeys", &fields).await;
+            refused.assert_page(StatusCode::UNAUTHORIZED, &format!("{}: {code:?}", ui.name));
+            assert!(
+                refused.body.contains("id=\"security-error\""),
+                "{}",
+                ui.name
+            );
+        }
+        let summary = ui.service.factor_summary(ALICE).await.unwrap();
+        assert_eq!(summary.factors.len(), 1, "{}: no factor was added", ui.name);
     }
 }

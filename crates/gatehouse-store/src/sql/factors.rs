@@ -12,7 +12,8 @@ use crate::error::db_error;
 
 macro_rules! factor_columns {
     () => {
-        "id, user_id, kind, label, sealed_secret, created_at, confirmed_at, last_used_step"
+        "id, user_id, kind, label, sealed_secret, created_at, confirmed_at, last_used_step, \
+         credential_id"
     };
 }
 
@@ -25,10 +26,21 @@ type FactorRow = (
     i64,
     Option<i64>,
     Option<i64>,
+    Option<String>,
 );
 
 fn factor(row: FactorRow) -> StoreResult<Factor> {
-    let (id, user_id, kind, label, sealed_secret, created_at, confirmed_at, last_used_step) = row;
+    let (
+        id,
+        user_id,
+        kind,
+        label,
+        sealed_secret,
+        created_at,
+        confirmed_at,
+        last_used_step,
+        credential_id,
+    ) = row;
     Ok(Factor {
         kind: FactorKind::parse(&kind)
             .ok_or_else(|| StoreError::Corrupt(format!("user_factors.kind = {kind}")))?,
@@ -39,6 +51,7 @@ fn factor(row: FactorRow) -> StoreResult<Factor> {
         created_at: time("created_at", created_at)?,
         confirmed_at: time_opt("confirmed_at", confirmed_at)?,
         last_used_step,
+        credential_id,
     })
 }
 
@@ -58,7 +71,7 @@ macro_rules! impl_factors {
                 sqlx::query(concat!(
                     "INSERT INTO user_factors (",
                     factor_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
                 ))
                 .bind(&factor.id)
                 .bind(&factor.user_id)
@@ -68,6 +81,7 @@ macro_rules! impl_factors {
                 .bind(rows::unix(factor.created_at))
                 .bind(rows::unix_opt(factor.confirmed_at))
                 .bind(factor.last_used_step)
+                .bind(&factor.credential_id)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| db_error($backend, e))?;
@@ -126,6 +140,42 @@ macro_rules! impl_factors {
                 .bind(user_id)
                 .bind(id)
                 .bind(step)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| db_error($backend, e))?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn find_factor_by_credential_id(
+                &self,
+                credential_id: &str,
+            ) -> StoreResult<Option<Factor>> {
+                sqlx::query_as::<_, FactorRow>(concat!(
+                    "SELECT ",
+                    factor_columns!(),
+                    " FROM user_factors WHERE credential_id = $1"
+                ))
+                .bind(credential_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| db_error($backend, e))?
+                .map(factor)
+                .transpose()
+            }
+
+            async fn update_factor_secret(
+                &self,
+                user_id: &str,
+                id: &str,
+                sealed_secret: &[u8],
+            ) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE user_factors SET sealed_secret = $3 \
+                     WHERE user_id = $1 AND id = $2 AND confirmed_at IS NOT NULL",
+                )
+                .bind(user_id)
+                .bind(id)
+                .bind(sealed_secret)
                 .execute(&self.pool)
                 .await
                 .map_err(|e| db_error($backend, e))?;

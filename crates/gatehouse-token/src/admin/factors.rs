@@ -19,7 +19,7 @@ const TAG: &str = "users";
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FactorResponse {
     pub id: String,
-    /// `totp`.
+    /// `totp` or `passkey`.
     pub kind: String,
     /// What the user called it; may be empty.
     pub label: String,

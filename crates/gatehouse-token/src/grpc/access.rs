@@ -78,6 +78,10 @@ impl Role {
                     | "VerifySecondFactor"
                     | "RemoveFactor"
                     | "RegenerateRecoveryCodes"
+                    | "BeginPasskeyRegistration"
+                    | "FinishPasskeyRegistration"
+                    | "BeginPasskeyAuthentication"
+                    | "FinishPasskeyAuthentication"
                     | "GetPartnerSettings"
                     | "ListPartnerScopes"
                     | "SubmitRegistrationRequest"
@@ -277,6 +281,10 @@ mod tests {
             "VerifySecondFactor",
             "RemoveFactor",
             "RegenerateRecoveryCodes",
+            "BeginPasskeyRegistration",
+            "FinishPasskeyRegistration",
+            "BeginPasskeyAuthentication",
+            "FinishPasskeyAuthentication",
         ] {
             assert!(
                 Role::Login.may_call(m) && !Role::ResourceServer.may_call(m),

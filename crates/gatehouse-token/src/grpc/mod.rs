@@ -34,6 +34,7 @@ pub use deadline::{Deadline, EARLY, parse_grpc_timeout};
 use crate::authorization::Authentication;
 use crate::device::{DeviceDecision, DeviceLookup};
 use crate::factors::{SecondFactorCheck, SecondFactorMethod};
+use crate::passkeys::{PasskeyCheck, PasskeyRegistered};
 use crate::service::TokenService;
 use gatehouse_core::lockout::Blocked;
 
@@ -603,6 +604,123 @@ impl TokenServiceRpc for TokenGrpc {
         Ok(Response::new(pb::RegenerateRecoveryCodesResponse {
             recovery_codes,
         }))
+    }
+
+    async fn begin_passkey_registration(
+        &self,
+        request: Request<pb::BeginPasskeyRegistrationRequest>,
+    ) -> Result<Response<pb::PasskeyChallenge>, Status> {
+        let request = request.into_inner();
+        let user_id = required("user_id", &request.user_id)?;
+        if !self.service.passkeys_enabled() {
+            return Ok(Response::new(pb::PasskeyChallenge::default()));
+        }
+        let challenge = self
+            .service
+            .begin_passkey_registration(user_id)
+            .await
+            .map_err(|e| domain(&e))?;
+        Ok(Response::new(pb::PasskeyChallenge {
+            ceremony_id: challenge.ceremony_id,
+            options_json: challenge.options_json,
+        }))
+    }
+
+    async fn finish_passkey_registration(
+        &self,
+        request: Request<pb::FinishPasskeyRegistrationRequest>,
+    ) -> Result<Response<pb::FinishPasskeyRegistrationResponse>, Status> {
+        let request = request.into_inner();
+        let user_id = required("user_id", &request.user_id)?;
+        let ceremony_id = required("ceremony_id", &request.ceremony_id)?;
+        let outcome = self
+            .service
+            .finish_passkey_registration(
+                user_id,
+                ceremony_id,
+                &request.label,
+                &request.credential_json,
+            )
+            .await
+            .map_err(|e| domain(&e))?;
+        Ok(Response::new(match outcome {
+            PasskeyRegistered::Registered {
+                factor_id,
+                recovery_codes,
+            } => pb::FinishPasskeyRegistrationResponse {
+                registered: true,
+                factor_id,
+                recovery_codes,
+            },
+            PasskeyRegistered::Refused => pb::FinishPasskeyRegistrationResponse::default(),
+        }))
+    }
+
+    async fn begin_passkey_authentication(
+        &self,
+        request: Request<pb::BeginPasskeyAuthenticationRequest>,
+    ) -> Result<Response<pb::PasskeyChallenge>, Status> {
+        let request = request.into_inner();
+        if !self.service.passkeys_enabled() {
+            return Ok(Response::new(pb::PasskeyChallenge::default()));
+        }
+        let user_id = request.user_id.filter(|u| !u.is_empty());
+        let challenge = self
+            .service
+            .begin_passkey_authentication(user_id.as_deref())
+            .await
+            .map_err(|e| domain(&e))?;
+        Ok(Response::new(
+            challenge
+                .map(|c| pb::PasskeyChallenge {
+                    ceremony_id: c.ceremony_id,
+                    options_json: c.options_json,
+                })
+                .unwrap_or_default(),
+        ))
+    }
+
+    async fn finish_passkey_authentication(
+        &self,
+        request: Request<pb::FinishPasskeyAuthenticationRequest>,
+    ) -> Result<Response<pb::FinishPasskeyAuthenticationResponse>, Status> {
+        // As in AuthenticateUser: without the end user's address, the caller's own counts.
+        let peer = request.remote_addr().map(|a| a.ip().to_string());
+        let request = request.into_inner();
+        let ceremony_id = required("ceremony_id", &request.ceremony_id)?;
+        let client_ip = request
+            .client_ip
+            .filter(|ip| !ip.is_empty())
+            .or(peer)
+            .unwrap_or_default();
+        let user_id = request.user_id.filter(|u| !u.is_empty());
+        let outcome = self
+            .service
+            .finish_passkey_authentication(
+                ceremony_id,
+                user_id.as_deref(),
+                &request.credential_json,
+                &client_ip,
+            )
+            .await
+            .map_err(|e| domain(&e))?;
+        let mut answer = pb::FinishPasskeyAuthenticationResponse::default();
+        match outcome {
+            PasskeyCheck::Accepted { user, amr } => {
+                answer.accepted = true;
+                answer.user = Some(user.as_ref().into());
+                answer.amr = amr;
+            }
+            PasskeyCheck::Refused { attempts_left } => answer.attempts_left = attempts_left,
+            PasskeyCheck::Locked(lock) => {
+                answer.set_locked(match lock.blocked {
+                    Blocked::User => pb::Lockout::Username,
+                    Blocked::Ip => pb::Lockout::ClientIp,
+                });
+                answer.retry_after_seconds = lock.retry_after.as_secs();
+            }
+        }
+        Ok(Response::new(answer))
     }
 
     async fn introspect(

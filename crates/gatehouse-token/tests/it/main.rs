@@ -11,3 +11,4 @@ mod grpc;
 mod negative;
 mod oauth;
 mod oauth_client;
+mod passkeys;

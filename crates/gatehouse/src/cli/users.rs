@@ -145,8 +145,8 @@ pub enum UsersCommand {
         #[arg(long, requires = "output")]
         force: bool,
     },
-    /// A user's second factors (authenticator apps): list them, or remove one for a user who
-    /// lost their device and their recovery codes.
+    /// A user's second factors (authenticator apps and passkeys): list them, or remove one for a
+    /// user who lost their device and their recovery codes.
     #[command(subcommand)]
     Factors(FactorsCommand),
     /// Delete a user.

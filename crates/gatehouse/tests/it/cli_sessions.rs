@@ -1119,6 +1119,7 @@ async fn users_factors_are_listed_and_removed() {
             created_at: gatehouse_testkit::admin::start_time(),
             confirmed_at: Some(gatehouse_testkit::admin::start_time()),
             last_used_step: None,
+            credential_id: None,
         })
         .await
         .unwrap();

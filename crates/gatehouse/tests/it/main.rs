@@ -12,6 +12,7 @@ mod browser_console;
 mod browser_kit;
 mod browser_mfa;
 mod browser_onboarding;
+mod browser_passkeys;
 mod browser_portal;
 mod browser_recovery;
 mod cli;

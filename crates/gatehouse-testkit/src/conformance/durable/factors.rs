@@ -14,14 +14,114 @@ fn factor(id: &str, user_id: &str) -> Factor {
         created_at: now(),
         confirmed_at: None,
         last_used_step: None,
+        credential_id: None,
     }
+}
+
+fn passkey(id: &str, user_id: &str, credential_id: &str) -> Factor {
+    Factor {
+        kind: FactorKind::Passkey,
+        label: "Laptop".into(),
+        confirmed_at: Some(now()),
+        credential_id: Some(credential_id.into()),
+        ..factor(id, user_id)
+    }
+}
+
+pub async fn passkeys_are_found_by_credential_id_which_is_unique(b: DurableBackend) {
+    let store = &b.store;
+    store.create_user(&user("u1", "alice")).await.unwrap();
+    store.create_user(&user("u2", "bob")).await.unwrap();
+    // Two TOTP factors (no credential id) do not collide on the unique index.
+    store.create_factor(&factor("t1", "u1")).await.unwrap();
+    store.confirm_factor("u1", "t1", now(), 1).await.unwrap();
+    store.create_factor(&factor("t2", "u2")).await.unwrap();
+    store.confirm_factor("u2", "t2", now(), 1).await.unwrap();
+    store
+        .create_factor(&passkey("p1", "u1", "Y3JlZC0x"))
+        .await
+        .unwrap();
+    store
+        .create_factor(&passkey("p2", "u1", "Y3JlZC0y"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .find_factor_by_credential_id("Y3JlZC0x")
+            .await
+            .unwrap(),
+        Some(passkey("p1", "u1", "Y3JlZC0x"))
+    );
+    assert_eq!(
+        store
+            .find_factor_by_credential_id("Y3JlZC0z")
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .create_factor(&passkey("p3", "u2", "Y3JlZC0x"))
+            .await
+            .is_err(),
+        "one credential belongs to one user"
+    );
+    assert_eq!(store.list_factors("u1").await.unwrap().len(), 3);
+    // Deleting the user takes their passkeys with them.
+    store.delete_user("u1").await.unwrap();
+    assert_eq!(
+        store
+            .find_factor_by_credential_id("Y3JlZC0y")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn a_passkeys_sealed_secret_is_replaced_only_for_its_user(b: DurableBackend) {
+    let store = &b.store;
+    store.create_user(&user("u1", "alice")).await.unwrap();
+    store
+        .create_factor(&passkey("p1", "u1", "Y3JlZC0x"))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .update_factor_secret("u2", "p1", &[9, 9])
+            .await
+            .unwrap(),
+        "another user's"
+    );
+    assert!(
+        !store
+            .update_factor_secret("u1", "p9", &[9, 9])
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .update_factor_secret("u1", "p1", &[7, 8, 9])
+            .await
+            .unwrap()
+    );
+    let found = store
+        .find_factor_by_credential_id("Y3JlZC0x")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.sealed_secret, [7, 8, 9]);
+    assert_eq!(found.kind, FactorKind::Passkey);
+    assert_eq!(found.label, "Laptop");
 }
 
 pub async fn factors_are_confirmed_once_and_abandoned_enrolments_replaced(b: DurableBackend) {
     let store = &b.store;
     store.create_user(&user("u1", "alice")).await.unwrap();
     store.create_factor(&factor("f1", "u1")).await.unwrap();
-    assert_eq!(store.list_factors("u1").await.unwrap(), [factor("f1", "u1")]);
+    assert_eq!(
+        store.list_factors("u1").await.unwrap(),
+        [factor("f1", "u1")]
+    );
     // A second enrolment before the first was confirmed replaces it.
     store.create_factor(&factor("f2", "u1")).await.unwrap();
     let listed = store.list_factors("u1").await.unwrap();
@@ -29,10 +129,19 @@ pub async fn factors_are_confirmed_once_and_abandoned_enrolments_replaced(b: Dur
         listed.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
         ["f2"]
     );
-    assert!(!store.use_factor_step("u1", "f2", 10).await.unwrap(), "unconfirmed");
-    assert!(!store.confirm_factor("u2", "f2", now(), 9).await.unwrap(), "another user");
+    assert!(
+        !store.use_factor_step("u1", "f2", 10).await.unwrap(),
+        "unconfirmed"
+    );
+    assert!(
+        !store.confirm_factor("u2", "f2", now(), 9).await.unwrap(),
+        "another user"
+    );
     assert!(store.confirm_factor("u1", "f2", now(), 9).await.unwrap());
-    assert!(!store.confirm_factor("u1", "f2", now(), 9).await.unwrap(), "twice");
+    assert!(
+        !store.confirm_factor("u1", "f2", now(), 9).await.unwrap(),
+        "twice"
+    );
     let confirmed = store.list_factors("u1").await.unwrap().remove(0);
     assert_eq!(confirmed.confirmed_at, Some(now()));
     assert_eq!(confirmed.last_used_step, Some(9));
@@ -51,7 +160,10 @@ pub async fn a_step_is_used_once_and_never_an_earlier_one(b: DurableBackend) {
     store.create_user(&user("u1", "alice")).await.unwrap();
     store.create_factor(&factor("f1", "u1")).await.unwrap();
     store.confirm_factor("u1", "f1", now(), 100).await.unwrap();
-    assert!(!store.use_factor_step("u1", "f1", 100).await.unwrap(), "replay");
+    assert!(
+        !store.use_factor_step("u1", "f1", 100).await.unwrap(),
+        "replay"
+    );
     assert!(!store.use_factor_step("u1", "f1", 99).await.unwrap());
     assert!(!store.use_factor_step("u2", "f1", 101).await.unwrap());
     let start = std::sync::Arc::new(tokio::sync::Barrier::new(8));
@@ -77,9 +189,7 @@ pub async fn a_step_is_used_once_and_never_an_earlier_one(b: DurableBackend) {
     );
 }
 
-pub async fn recovery_codes_are_replaced_used_once_and_go_with_the_last_factor(
-    b: DurableBackend,
-) {
+pub async fn recovery_codes_are_replaced_used_once_and_go_with_the_last_factor(b: DurableBackend) {
     let store = &b.store;
     store.create_user(&user("u1", "alice")).await.unwrap();
     store.create_factor(&factor("f1", "u1")).await.unwrap();
@@ -94,14 +204,23 @@ pub async fn recovery_codes_are_replaced_used_once_and_go_with_the_last_factor(
         .unwrap();
     let codes = store.list_recovery_codes("u1").await.unwrap();
     assert_eq!(
-        codes.iter().map(|c| c.code_hash.as_str()).collect::<Vec<_>>(),
+        codes
+            .iter()
+            .map(|c| c.code_hash.as_str())
+            .collect::<Vec<_>>(),
         ["h3", "h4"]
     );
     assert!(codes.iter().all(|c| c.used_at.is_none()));
-    assert!(!store.use_recovery_code("u1", "h1", now()).await.unwrap(), "replaced");
+    assert!(
+        !store.use_recovery_code("u1", "h1", now()).await.unwrap(),
+        "replaced"
+    );
     assert!(!store.use_recovery_code("u2", "h3", now()).await.unwrap());
     assert!(store.use_recovery_code("u1", "h3", now()).await.unwrap());
-    assert!(!store.use_recovery_code("u1", "h3", now()).await.unwrap(), "used");
+    assert!(
+        !store.use_recovery_code("u1", "h3", now()).await.unwrap(),
+        "used"
+    );
     let codes = store.list_recovery_codes("u1").await.unwrap();
     assert_eq!(codes[0].used_at, Some(now()));
     // An unconfirmed factor left behind does not keep the codes.

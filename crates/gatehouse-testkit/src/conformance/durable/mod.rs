@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod directory;
+pub mod factors;
 pub mod grants;
 pub mod keys;
 pub mod registration;
@@ -88,6 +89,12 @@ macro_rules! durable_store_conformance {
             audit::audit_events_round_trip_newest_first,
             audit::audit_events_are_filtered,
             audit::audit_events_paginate_through_ties,
+            factors::factors_are_confirmed_once_and_abandoned_enrolments_replaced,
+            factors::a_step_is_used_once_and_never_an_earlier_one,
+            factors::recovery_codes_are_replaced_used_once_and_go_with_the_last_factor,
+            factors::deleting_a_user_deletes_their_factors_and_codes,
+            factors::passkeys_are_found_by_credential_id_which_is_unique,
+            factors::a_passkeys_sealed_secret_is_replaced_only_for_its_user,
         );
     };
 }

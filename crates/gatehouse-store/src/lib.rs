@@ -145,6 +145,15 @@ pub async fn migration_status(url: &str) -> Result<Vec<MigrationInfo>, SetupErro
     Ok(migrations::merge(backend, rows))
 }
 
+/// Checks a short-lived store URL without connecting: `Err` says what is wrong with it (never
+/// quoting the URL, which may hold a password). Accepts the forms [`RedisStore::connect`] takes.
+pub fn check_redis_url(url: &str) -> Result<(), String> {
+    if !redis_url::RedisTarget::is_redis_url(url) {
+        return Err(format!("must start with {}", redis_url::SCHEMES));
+    }
+    redis_url::RedisTarget::parse(url).map(|_| ())
+}
+
 /// Connects to the short-lived store: `None` is the in-process [`MemoryStore`] (single instance
 /// only, state is lost on restart); a Redis URL (one server, a cluster or a master behind
 /// Sentinel, each optionally over TLS: see [`RedisStore::connect`]) is [`RedisStore`].

@@ -12,6 +12,7 @@ mod failover;
 mod outage;
 mod proxy;
 mod setup;
+mod tls_acl;
 
 /// The durable-store conformance suite on every durable adapter (e.g.
 /// `durable::on_postgres::rotation_spends_the_old_token_and_stores_the_successor`).

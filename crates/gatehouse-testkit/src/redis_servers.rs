@@ -4,7 +4,9 @@
 //! - [`RedisCluster`]: 6 nodes, 3 masters with one replica each (`redis-cli --cluster create`).
 //! - [`RedisSentinel`]: a master, one replica, and 3 Sentinels (quorum 2) watching them.
 //!
-//! Both are kept light for a small machine (no persistence, 1 s failure detection). Starting one
+//! Both are kept light for a small machine (no persistence, 1 s failure detection). Their data
+//! nodes admit only the ACL user [`ACL_USER`] (the `default` user is off), so every test through
+//! them also proves the store's URLs carry a user and password to each node. Starting one
 //! without the binaries skips the test locally and fails it in CI ([`crate::skipped`]).
 
 use std::path::Path;
@@ -15,6 +17,11 @@ use crate::http::{free_port, is_listening};
 
 /// The Sentinel set-up's master name.
 pub const SENTINEL_MASTER: &str = "mymaster";
+/// The only user the data nodes admit, and its password (which needs percent-encoding in a URL:
+/// the store must decode it).
+pub const ACL_USER: &str = "gatehouse";
+pub const ACL_PASSWORD: &str = "s3cr@t:pw";
+const ACL_PASSWORD_IN_URL: &str = "s3cr%40t%3Apw";
 
 /// Whether `program` can be run (it is on the `PATH`).
 fn available(program: &str) -> bool {
@@ -43,8 +50,22 @@ fn binaries_present(test: &str, programs: &[&str]) -> bool {
     false
 }
 
-/// `redis-cli -p port args…`, its standard output; `None` when it fails.
+/// `redis-cli -p port args…` to a data node, as [`ACL_USER`]; its standard output, `None` when it
+/// fails.
 pub fn redis_cli(port: u16, args: &[&str]) -> Option<String> {
+    let mut auth = vec![
+        "--user",
+        ACL_USER,
+        "--pass",
+        ACL_PASSWORD,
+        "--no-auth-warning",
+    ];
+    auth.extend_from_slice(args);
+    sentinel_cli(port, &auth)
+}
+
+/// `redis-cli -p port args…` without credentials (to a Sentinel).
+fn sentinel_cli(port: u16, args: &[&str]) -> Option<String> {
     let out = Command::new("redis-cli")
         .args(["-h", "127.0.0.1", "-p", &port.to_string()])
         .args(args)
@@ -105,6 +126,21 @@ fn server_args(dir: &Path, port: u16, extra: &[String]) -> Vec<String> {
         &dir.display().to_string(),
         "--logfile",
         &format!("{port}.log"),
+        "--user",
+        "default",
+        "off",
+        "--user",
+        ACL_USER,
+        "on",
+        &format!(">{ACL_PASSWORD}"),
+        "~*",
+        "&*",
+        "+@all",
+        // Replicas authenticate to their master as the same user.
+        "--masteruser",
+        ACL_USER,
+        "--masterauth",
+        ACL_PASSWORD,
     ]
     .iter()
     .map(|s| (*s).to_owned())
@@ -183,6 +219,13 @@ impl RedisCluster {
             wait_listening(node.port);
         }
         let mut create = Command::new("redis-cli");
+        create.args([
+            "--user",
+            ACL_USER,
+            "--pass",
+            ACL_PASSWORD,
+            "--no-auth-warning",
+        ]);
         create.args(["--cluster", "create"]);
         for node in &nodes {
             create.arg(format!("127.0.0.1:{}", node.port));
@@ -227,14 +270,17 @@ impl RedisCluster {
             .collect()
     }
 
-    /// `redis+cluster://127.0.0.1:p1,…` with every node as a seed.
+    /// `redis+cluster://gatehouse:…@127.0.0.1:p1,…` with every node as a seed.
     pub fn url(&self) -> String {
         let hosts: Vec<String> = self
             .nodes
             .iter()
             .map(|n| format!("127.0.0.1:{}", n.port))
             .collect();
-        format!("redis+cluster://{}", hosts.join(","))
+        format!(
+            "redis+cluster://{ACL_USER}:{ACL_PASSWORD_IN_URL}@{}",
+            hosts.join(",")
+        )
     }
 
     /// The port of the master that serves `key`'s slot now.
@@ -330,6 +376,8 @@ impl RedisSentinel {
                 format!(
                     "port {port}\nbind 127.0.0.1\ndir {dir}\nlogfile sentinel-{port}.log\n\
                      sentinel monitor {SENTINEL_MASTER} 127.0.0.1 {master_port} 2\n\
+                     sentinel auth-user {SENTINEL_MASTER} {ACL_USER}\n\
+                     sentinel auth-pass {SENTINEL_MASTER} \"{ACL_PASSWORD}\"\n\
                      sentinel down-after-milliseconds {SENTINEL_MASTER} 1000\n\
                      sentinel failover-timeout {SENTINEL_MASTER} 3000\n",
                     dir = dir.path().display()
@@ -360,8 +408,8 @@ impl RedisSentinel {
     pub fn wait_healthy(&self, within: Duration) {
         wait_until("the Sentinel set-up did not become healthy", within, || {
             self.sentinels.iter().all(|s| {
-                let master =
-                    redis_cli(s.port, &["sentinel", "master", SENTINEL_MASTER]).unwrap_or_default();
+                let master = sentinel_cli(s.port, &["sentinel", "master", SENTINEL_MASTER])
+                    .unwrap_or_default();
                 let field = |name: &str| {
                     let lines: Vec<&str> = master.lines().collect();
                     lines
@@ -381,19 +429,22 @@ impl RedisSentinel {
         });
     }
 
-    /// `redis+sentinel://127.0.0.1:s1,…/mymaster`.
+    /// `redis+sentinel://gatehouse:…@127.0.0.1:s1,…/mymaster`.
     pub fn url(&self) -> String {
         let hosts: Vec<String> = self
             .sentinels
             .iter()
             .map(|s| format!("127.0.0.1:{}", s.port))
             .collect();
-        format!("redis+sentinel://{}/{SENTINEL_MASTER}", hosts.join(","))
+        format!(
+            "redis+sentinel://{ACL_USER}:{ACL_PASSWORD_IN_URL}@{}/{SENTINEL_MASTER}",
+            hosts.join(",")
+        )
     }
 
     /// The port of the master the Sentinels name now.
     pub fn master_port(&self) -> u16 {
-        let answer = redis_cli(
+        let answer = sentinel_cli(
             self.sentinels[0].port,
             &["sentinel", "get-master-addr-by-name", SENTINEL_MASTER],
         )

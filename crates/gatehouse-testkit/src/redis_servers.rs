@@ -9,7 +9,7 @@
 //! them also proves the store's URLs carry a user and password to each node. Starting one
 //! without the binaries skips the test locally and fails it in CI ([`crate::skipped`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -53,13 +53,23 @@ fn binaries_present(test: &str, programs: &[&str]) -> bool {
 /// `redis-cli -p port args…` to a data node, as [`ACL_USER`]; its standard output, `None` when it
 /// fails.
 pub fn redis_cli(port: u16, args: &[&str]) -> Option<String> {
-    let mut auth = vec![
+    redis_cli_tls(port, None, args)
+}
+
+/// [`redis_cli`] over TLS when `tls` is given (its CA verifies the node).
+fn redis_cli_tls(port: u16, tls: Option<&ServerTls>, args: &[&str]) -> Option<String> {
+    let ca = tls.map(|t| t.ca.display().to_string());
+    let mut auth: Vec<&str> = match &ca {
+        Some(ca) => vec!["--tls", "--cacert", ca],
+        None => Vec::new(),
+    };
+    auth.extend([
         "--user",
         ACL_USER,
         "--pass",
         ACL_PASSWORD,
         "--no-auth-warning",
-    ];
+    ]);
     auth.extend_from_slice(args);
     sentinel_cli(port, &auth)
 }
@@ -170,9 +180,19 @@ fn wait_listening(port: u16) {
     );
 }
 
+/// The certificate files of a TLS-only topology: the nodes serve `cert` (with `key`), clients
+/// verify it with `ca`. Client certificates are not asked for.
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
 /// A 6-node Redis Cluster: 3 masters, each with one replica.
 pub struct RedisCluster {
     nodes: Vec<Server>,
+    tls: Option<ServerTls>,
     // Declared last: removed after the servers are gone.
     _dir: tempfile::TempDir,
 }
@@ -181,22 +201,28 @@ impl RedisCluster {
     /// Starts the nodes, creates the cluster and waits until every node reports it healthy and
     /// every replica is in sync. `None` locally when the binaries are missing.
     pub async fn start(test: &str) -> Option<Self> {
+        Self::start_with(test, None).await
+    }
+
+    /// [`RedisCluster::start`] with TLS only, between the nodes too (`tls-cluster`,
+    /// `tls-replication`); its URL is `rediss+cluster://`.
+    pub async fn start_with(test: &str, tls: Option<ServerTls>) -> Option<Self> {
         if !binaries_present(test, &["redis-server", "redis-cli"]) {
             return None;
         }
-        tokio::task::spawn_blocking(Self::start_blocking)
+        tokio::task::spawn_blocking(move || Self::start_blocking(tls))
             .await
             .map(Some)
             .expect("starting the Redis Cluster")
     }
 
-    fn start_blocking() -> Self {
+    fn start_blocking(tls: Option<ServerTls>) -> Self {
         let dir = crate::temp_dir();
         let mut nodes = Vec::new();
         for _ in 0..6 {
             let port = free_port();
             let bus = free_port();
-            let extra: Vec<String> = [
+            let mut extra: Vec<String> = [
                 "--cluster-enabled",
                 "yes",
                 "--cluster-config-file",
@@ -209,6 +235,31 @@ impl RedisCluster {
             .iter()
             .map(|s| (*s).to_owned())
             .collect();
+            if let Some(tls) = &tls {
+                // A later `--port` overrides the plain one: TLS only.
+                extra.extend(
+                    [
+                        "--port",
+                        "0",
+                        "--tls-port",
+                        &port.to_string(),
+                        "--tls-cluster",
+                        "yes",
+                        "--tls-replication",
+                        "yes",
+                        "--tls-auth-clients",
+                        "no",
+                        "--tls-cert-file",
+                        &tls.cert.display().to_string(),
+                        "--tls-key-file",
+                        &tls.key.display().to_string(),
+                        "--tls-ca-cert-file",
+                        &tls.ca.display().to_string(),
+                    ]
+                    .iter()
+                    .map(|s| (*s).to_owned()),
+                );
+            }
             nodes.push(Server::spawn(
                 "redis-server",
                 &server_args(dir.path(), port, &extra),
@@ -219,6 +270,9 @@ impl RedisCluster {
             wait_listening(node.port);
         }
         let mut create = Command::new("redis-cli");
+        if let Some(tls) = &tls {
+            create.arg("--tls").arg("--cacert").arg(&tls.ca);
+        }
         create.args([
             "--user",
             ACL_USER,
@@ -241,7 +295,11 @@ impl RedisCluster {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        let cluster = Self { nodes, _dir: dir };
+        let cluster = Self {
+            nodes,
+            tls,
+            _dir: dir,
+        };
         cluster.wait_healthy(Duration::from_secs(30));
         cluster
     }
@@ -251,15 +309,21 @@ impl RedisCluster {
     pub fn wait_healthy(&self, within: Duration) {
         wait_until("the Redis Cluster did not become healthy", within, || {
             self.live_ports().iter().all(|&port| {
-                let ok = redis_cli(port, &["cluster", "info"]).is_some_and(|info| {
+                let ok = self.cli(port, &["cluster", "info"]).is_some_and(|info| {
                     info.contains("cluster_state:ok") && info.contains("cluster_slots_ok:16384")
                 });
-                let synced = redis_cli(port, &["info", "replication"]).is_some_and(|info| {
-                    info.contains("role:master") || info.contains("master_link_status:up")
-                });
+                let synced = self
+                    .cli(port, &["info", "replication"])
+                    .is_some_and(|info| {
+                        info.contains("role:master") || info.contains("master_link_status:up")
+                    });
                 ok && synced
             })
         });
+    }
+
+    fn cli(&self, port: u16, args: &[&str]) -> Option<String> {
+        redis_cli_tls(port, self.tls.as_ref(), args)
     }
 
     fn live_ports(&self) -> Vec<u16> {
@@ -277,8 +341,13 @@ impl RedisCluster {
             .iter()
             .map(|n| format!("127.0.0.1:{}", n.port))
             .collect();
+        let scheme = if self.tls.is_some() {
+            "rediss+cluster"
+        } else {
+            "redis+cluster"
+        };
         format!(
-            "redis+cluster://{ACL_USER}:{ACL_PASSWORD_IN_URL}@{}",
+            "{scheme}://{ACL_USER}:{ACL_PASSWORD_IN_URL}@{}",
             hosts.join(",")
         )
     }
@@ -286,10 +355,13 @@ impl RedisCluster {
     /// The port of the master that serves `key`'s slot now.
     pub fn master_of(&self, key: &str) -> u16 {
         let port = self.live_ports()[0];
-        let slot: u16 = redis_cli(port, &["cluster", "keyslot", key])
+        let slot: u16 = self
+            .cli(port, &["cluster", "keyslot", key])
             .and_then(|s| s.trim().parse().ok())
             .expect("CLUSTER KEYSLOT");
-        let nodes = redis_cli(port, &["cluster", "nodes"]).expect("CLUSTER NODES");
+        let nodes = self
+            .cli(port, &["cluster", "nodes"])
+            .expect("CLUSTER NODES");
         for line in nodes.lines() {
             let fields: Vec<&str> = line.split_whitespace().collect();
             if fields.len() < 9 || !fields[2].contains("master") || fields[2].contains("fail") {

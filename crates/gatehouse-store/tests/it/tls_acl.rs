@@ -1,7 +1,8 @@
 //! `rediss://` with an ACL user: a Redis of the test's own that speaks only TLS, with a
 //! certificate from a CA of the test's own (trusted through `SSL_CERT_FILE`, as an operator
 //! trusts a private CA), and whose `default` user is off. The store connects with the right
-//! user and password, and refuses a wrong password and an untrusted certificate.
+//! user and password, and refuses a wrong password and an untrusted certificate. The same for a
+//! cluster that speaks only TLS (`rediss+cluster://`).
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -9,7 +10,7 @@ use std::time::Duration;
 use gatehouse_core::store::ShortLivedStore as _;
 use gatehouse_store::RedisStore;
 use gatehouse_testkit::http::{free_port, is_listening};
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
 
 struct Killed(Child);
 
@@ -20,18 +21,25 @@ impl Drop for Killed {
     }
 }
 
-/// Writes ca.pem, server.pem and server.key into `dir`.
+/// Writes ca.pem, server.pem and server.key (for `localhost` and `127.0.0.1`) into `dir`.
 fn certificates(dir: &std::path::Path) {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    // Distinct names: a leaf whose issuer equals its subject looks self-signed to OpenSSL.
+    ca.distinguished_name
+        .push(DnType::CommonName, "Gatehouse test CA");
     let ca_cert = ca.self_signed(&ca_key).unwrap();
     let issuer = Issuer::new(ca, &ca_key);
     let server_key = KeyPair::generate().unwrap();
-    let server = CertificateParams::new(vec!["localhost".to_owned()])
-        .unwrap()
-        .signed_by(&server_key, &issuer)
-        .unwrap();
+    let mut server = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    server
+        .subject_alt_names
+        .push(SanType::IpAddress([127, 0, 0, 1].into()));
+    server
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    let server = server.signed_by(&server_key, &issuer).unwrap();
     std::fs::write(dir.join("ca.pem"), ca_cert.pem()).unwrap();
     std::fs::write(dir.join("server.pem"), server.pem()).unwrap();
     std::fs::write(dir.join("server.key"), server_key.serialize_pem()).unwrap();
@@ -113,5 +121,54 @@ fn rediss_with_an_acl_user_connects_and_wrong_credentials_or_certificates_are_re
         if let Ok(anonymous) = RedisStore::connect(&format!("rediss://localhost:{port}")).await {
             assert!(anonymous.ping().await.is_err(), "the default user is off");
         }
+    });
+}
+
+/// `rediss+cluster://` with an ACL user: a 6-node cluster that speaks only TLS, between its
+/// nodes too, runs the store's operations (a take, and a read across slots).
+#[test]
+fn rediss_cluster_with_an_acl_user_serves_the_store() {
+    let dir = gatehouse_testkit::temp_dir();
+    certificates(dir.path());
+    let file = |name: &str| dir.path().join(name);
+    // SAFETY: set before the runtime and any other thread exist (see above).
+    unsafe { std::env::set_var("SSL_CERT_FILE", file("ca.pem")) };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let tls = gatehouse_testkit::redis_servers::ServerTls {
+            ca: file("ca.pem"),
+            cert: file("server.pem"),
+            key: file("server.key"),
+        };
+        let Some(cluster) = gatehouse_testkit::redis_servers::RedisCluster::start_with(
+            "the rediss cluster test",
+            Some(tls),
+        )
+        .await
+        else {
+            return;
+        };
+        assert!(cluster.url().starts_with("rediss+cluster://"));
+        let store = RedisStore::connect(&cluster.url()).await.unwrap();
+        let keys: Vec<String> = (0..8).map(|i| format!("gh-test:tls-cluster:{i}")).collect();
+        for key in &keys {
+            store
+                .put(key, key.as_bytes(), Duration::from_secs(60))
+                .await
+                .unwrap();
+        }
+        let values = store.get_many(&keys).await.unwrap();
+        assert_eq!(
+            values,
+            keys.iter()
+                .map(|k| Some(k.as_bytes().to_vec()))
+                .collect::<Vec<_>>()
+        );
+        assert!(store.take(&keys[0]).await.unwrap().is_some());
+        assert!(store.take(&keys[0]).await.unwrap().is_none());
     });
 }

@@ -58,25 +58,24 @@ pub fn redis_cli(port: u16, args: &[&str]) -> Option<String> {
 
 /// [`redis_cli`] over TLS when `tls` is given (its CA verifies the node).
 fn redis_cli_tls(port: u16, tls: Option<&ServerTls>, args: &[&str]) -> Option<String> {
-    let ca = tls.map(|t| t.ca.display().to_string());
-    let mut auth: Vec<&str> = match &ca {
-        Some(ca) => vec!["--tls", "--cacert", ca],
-        None => Vec::new(),
-    };
-    auth.extend([
+    let mut auth = vec![
         "--user",
         ACL_USER,
         "--pass",
         ACL_PASSWORD,
         "--no-auth-warning",
-    ]);
+    ];
     auth.extend_from_slice(args);
-    sentinel_cli(port, &auth)
+    sentinel_cli(port, tls, &auth)
 }
 
-/// `redis-cli -p port args…` without credentials (to a Sentinel).
-fn sentinel_cli(port: u16, args: &[&str]) -> Option<String> {
-    let out = Command::new("redis-cli")
+/// `redis-cli -p port args…` without credentials (to a Sentinel), over TLS when `tls` is given.
+fn sentinel_cli(port: u16, tls: Option<&ServerTls>, args: &[&str]) -> Option<String> {
+    let mut cli = Command::new("redis-cli");
+    if let Some(tls) = tls {
+        cli.arg("--tls").arg("--cacert").arg(&tls.ca);
+    }
+    let out = cli
         .args(["-h", "127.0.0.1", "-p", &port.to_string()])
         .args(args)
         .stdin(Stdio::null())
@@ -159,6 +158,30 @@ fn server_args(dir: &Path, port: u16, extra: &[String]) -> Vec<String> {
     args
 }
 
+/// The options that make a server (or a Sentinel) on `port` speak only TLS, to clients and to
+/// its master.
+fn tls_args(tls: &ServerTls, port: u16) -> Vec<String> {
+    [
+        "--port",
+        "0",
+        "--tls-port",
+        &port.to_string(),
+        "--tls-replication",
+        "yes",
+        "--tls-auth-clients",
+        "no",
+        "--tls-cert-file",
+        &tls.cert.display().to_string(),
+        "--tls-key-file",
+        &tls.key.display().to_string(),
+        "--tls-ca-cert-file",
+        &tls.ca.display().to_string(),
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect()
+}
+
 /// Polls `ready` every 100 ms until it holds; panics naming `what` after `within`.
 fn wait_until(what: &str, within: Duration, mut ready: impl FnMut() -> bool) {
     let deadline = Instant::now() + within;
@@ -237,28 +260,8 @@ impl RedisCluster {
             .collect();
             if let Some(tls) = &tls {
                 // A later `--port` overrides the plain one: TLS only.
-                extra.extend(
-                    [
-                        "--port",
-                        "0",
-                        "--tls-port",
-                        &port.to_string(),
-                        "--tls-cluster",
-                        "yes",
-                        "--tls-replication",
-                        "yes",
-                        "--tls-auth-clients",
-                        "no",
-                        "--tls-cert-file",
-                        &tls.cert.display().to_string(),
-                        "--tls-key-file",
-                        &tls.key.display().to_string(),
-                        "--tls-ca-cert-file",
-                        &tls.ca.display().to_string(),
-                    ]
-                    .iter()
-                    .map(|s| (*s).to_owned()),
-                );
+                extra.extend(tls_args(tls, port));
+                extra.extend(["--tls-cluster".to_owned(), "yes".to_owned()]);
             }
             nodes.push(Server::spawn(
                 "redis-server",
@@ -398,6 +401,7 @@ pub struct RedisSentinel {
     master: Server,
     replica: Server,
     sentinels: Vec<Server>,
+    tls: Option<ServerTls>,
     _dir: tempfile::TempDir,
 }
 
@@ -405,21 +409,28 @@ impl RedisSentinel {
     /// Starts the servers and waits until every Sentinel knows the master, its replica and the
     /// other Sentinels. `None` locally when the binaries are missing.
     pub async fn start(test: &str) -> Option<Self> {
+        Self::start_with(test, None).await
+    }
+
+    /// [`RedisSentinel::start`] with TLS only, Sentinels and replication included; its URL is
+    /// `rediss+sentinel://`.
+    pub async fn start_with(test: &str, tls: Option<ServerTls>) -> Option<Self> {
         if !binaries_present(test, &["redis-server", "redis-cli", "redis-sentinel"]) {
             return None;
         }
-        tokio::task::spawn_blocking(Self::start_blocking)
+        tokio::task::spawn_blocking(move || Self::start_blocking(tls))
             .await
             .map(Some)
             .expect("starting the Sentinel set-up")
     }
 
-    fn start_blocking() -> Self {
+    fn start_blocking(tls: Option<ServerTls>) -> Self {
         let dir = crate::temp_dir();
+        let tls_of = |port: u16| tls.as_ref().map(|t| tls_args(t, port)).unwrap_or_default();
         let master_port = free_port();
         let master = Server::spawn(
             "redis-server",
-            &server_args(dir.path(), master_port, &[]),
+            &server_args(dir.path(), master_port, &tls_of(master_port)),
             master_port,
         );
         wait_listening(master_port);
@@ -430,10 +441,14 @@ impl RedisSentinel {
                 dir.path(),
                 replica_port,
                 &[
-                    "--replicaof".to_owned(),
-                    "127.0.0.1".to_owned(),
-                    master_port.to_string(),
-                ],
+                    vec![
+                        "--replicaof".to_owned(),
+                        "127.0.0.1".to_owned(),
+                        master_port.to_string(),
+                    ],
+                    tls_of(replica_port),
+                ]
+                .concat(),
             ),
             replica_port,
         );
@@ -443,6 +458,16 @@ impl RedisSentinel {
             let port = free_port();
             // Sentinel rewrites its configuration file, so each gets one of its own.
             let conf = dir.path().join(format!("sentinel-{port}.conf"));
+            let tls_conf = match &tls {
+                Some(t) => format!(
+                    "port 0\ntls-port {port}\ntls-replication yes\ntls-auth-clients no\n\
+                     tls-cert-file {}\ntls-key-file {}\ntls-ca-cert-file {}\n",
+                    t.cert.display(),
+                    t.key.display(),
+                    t.ca.display()
+                ),
+                None => String::new(),
+            };
             std::fs::write(
                 &conf,
                 format!(
@@ -453,7 +478,7 @@ impl RedisSentinel {
                      sentinel down-after-milliseconds {SENTINEL_MASTER} 1000\n\
                      sentinel failover-timeout {SENTINEL_MASTER} 3000\n",
                     dir = dir.path().display()
-                ),
+                ) + &tls_conf, // after `port`: its `port 0` wins
             )
             .expect("writing a Sentinel configuration");
             sentinels.push(Server::spawn(
@@ -466,6 +491,7 @@ impl RedisSentinel {
             master,
             replica,
             sentinels,
+            tls,
             _dir: dir,
         };
         for sentinel in &setup.sentinels {
@@ -480,8 +506,12 @@ impl RedisSentinel {
     pub fn wait_healthy(&self, within: Duration) {
         wait_until("the Sentinel set-up did not become healthy", within, || {
             self.sentinels.iter().all(|s| {
-                let master = sentinel_cli(s.port, &["sentinel", "master", SENTINEL_MASTER])
-                    .unwrap_or_default();
+                let master = sentinel_cli(
+                    s.port,
+                    self.tls.as_ref(),
+                    &["sentinel", "master", SENTINEL_MASTER],
+                )
+                .unwrap_or_default();
                 let field = |name: &str| {
                     let lines: Vec<&str> = master.lines().collect();
                     lines
@@ -495,7 +525,7 @@ impl RedisSentinel {
                     && field("num-slaves") == "1"
                     && field("num-other-sentinels") == "2"
             }) && [self.master.port, self.replica.port].iter().any(|&p| {
-                redis_cli(p, &["info", "replication"])
+                redis_cli_tls(p, self.tls.as_ref(), &["info", "replication"])
                     .is_some_and(|i| i.contains("master_link_status:up"))
             })
         });
@@ -508,8 +538,13 @@ impl RedisSentinel {
             .iter()
             .map(|s| format!("127.0.0.1:{}", s.port))
             .collect();
+        let scheme = if self.tls.is_some() {
+            "rediss+sentinel"
+        } else {
+            "redis+sentinel"
+        };
         format!(
-            "redis+sentinel://{ACL_USER}:{ACL_PASSWORD_IN_URL}@{}/{SENTINEL_MASTER}",
+            "{scheme}://{ACL_USER}:{ACL_PASSWORD_IN_URL}@{}/{SENTINEL_MASTER}",
             hosts.join(",")
         )
     }
@@ -518,6 +553,7 @@ impl RedisSentinel {
     pub fn master_port(&self) -> u16 {
         let answer = sentinel_cli(
             self.sentinels[0].port,
+            self.tls.as_ref(),
             &["sentinel", "get-master-addr-by-name", SENTINEL_MASTER],
         )
         .expect("SENTINEL get-master-addr-by-name");

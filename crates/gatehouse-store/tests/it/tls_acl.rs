@@ -2,7 +2,7 @@
 //! certificate from a CA of the test's own (trusted through `SSL_CERT_FILE`, as an operator
 //! trusts a private CA), and whose `default` user is off. The store connects with the right
 //! user and password, and refuses a wrong password and an untrusted certificate. The same for a
-//! cluster that speaks only TLS (`rediss+cluster://`).
+//! cluster and a Sentinel set-up that speak only TLS (`rediss+cluster://`, `rediss+sentinel://`).
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -170,5 +170,45 @@ fn rediss_cluster_with_an_acl_user_serves_the_store() {
         );
         assert!(store.take(&keys[0]).await.unwrap().is_some());
         assert!(store.take(&keys[0]).await.unwrap().is_none());
+    });
+}
+
+/// `rediss+sentinel://` with an ACL user: Sentinels, master and replica speak only TLS.
+#[test]
+fn rediss_sentinel_with_an_acl_user_serves_the_store() {
+    let dir = gatehouse_testkit::temp_dir();
+    certificates(dir.path());
+    let file = |name: &str| dir.path().join(name);
+    // SAFETY: set before the runtime and any other thread exist (see above).
+    unsafe { std::env::set_var("SSL_CERT_FILE", file("ca.pem")) };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let tls = gatehouse_testkit::redis_servers::ServerTls {
+            ca: file("ca.pem"),
+            cert: file("server.pem"),
+            key: file("server.key"),
+        };
+        let Some(setup) = gatehouse_testkit::redis_servers::RedisSentinel::start_with(
+            "the rediss Sentinel test",
+            Some(tls),
+        )
+        .await
+        else {
+            return;
+        };
+        assert!(setup.url().starts_with("rediss+sentinel://"));
+        let store = RedisStore::connect(&setup.url()).await.unwrap();
+        store
+            .put("gh-test:tls-sentinel", b"v", Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.take("gh-test:tls-sentinel").await.unwrap().as_deref(),
+            Some(&b"v"[..])
+        );
     });
 }

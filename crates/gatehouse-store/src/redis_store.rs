@@ -248,11 +248,7 @@ impl RedisStore {
             .map_err(|_| {
                 connect_error(format!(
                     "no answer from the {} within {} s",
-                    match target.kind() {
-                        "cluster" => "cluster's nodes",
-                        "sentinel" => "Sentinels or the master they name",
-                        _ => "server",
-                    },
+                    target.servers(),
                     CONNECT_TIMEOUT.as_secs()
                 ))
             })?
@@ -302,10 +298,11 @@ impl RedisStore {
             .max_retry_wait(500)
             .build()
             .map_err(|e| Failed::Url(crate::error::one_line(&e)))?;
-        let conn = client
-            .get_async_connection()
-            .await
-            .map_err(|e| Failed::Connect(describe_redis_connect(&e, &nodes.join(","))))?;
+        let conn = client.get_async_connection().await.map_err(|e| {
+            // The node URLs carry the password: name the nodes without it.
+            let redacted: Vec<String> = nodes.iter().map(|n| redact_url(n)).collect();
+            Failed::Connect(describe_redis_connect(&e, &redacted.join(",")))
+        })?;
         Ok(Connection::Cluster(conn))
     }
 

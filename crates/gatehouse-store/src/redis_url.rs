@@ -109,12 +109,12 @@ impl RedisTarget {
         }
     }
 
-    /// `single`, `cluster` or `sentinel`, for logs and metrics labels.
-    pub(crate) fn kind(&self) -> &'static str {
+    /// Who should have answered a connection attempt, for messages.
+    pub(crate) fn servers(&self) -> &'static str {
         match self {
-            Self::Single(_) => "single",
-            Self::Cluster { .. } => "cluster",
-            Self::Sentinel { .. } => "sentinel",
+            Self::Single(_) => "server",
+            Self::Cluster { .. } => "cluster's nodes",
+            Self::Sentinel { .. } => "Sentinels or the master they name",
         }
     }
 }

@@ -8,7 +8,7 @@ use gatehouse_core::store::StoreError;
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
     #[error(
-        "unsupported store URL {0:?}: expected postgres://, postgresql://, sqlite: or redis://"
+        "unsupported store URL {0:?}: expected postgres://, postgresql://, sqlite:, or a Redis URL (redis://, rediss://, redis+cluster://, redis+sentinel://)"
     )]
     UnsupportedUrl(String),
     #[error("invalid {backend} URL {url:?}: {cause}")]
@@ -116,7 +116,9 @@ pub(crate) fn redact_url(raw: &str) -> String {
             parsed.to_string()
         }
         Ok(_) => raw.to_owned(),
-        Err(_) => "<unparsable URL>".to_owned(),
+        // Several hosts (`redis+cluster://`, `redis+sentinel://`) are no URL to `url`.
+        Err(_) => crate::redis_url::redact_multi_host(raw)
+            .unwrap_or_else(|| "<unparsable URL>".to_owned()),
     }
 }
 

@@ -15,6 +15,7 @@ mod metered;
 mod migrations;
 mod private_files;
 mod redis_store;
+mod redis_url;
 mod sql;
 
 use std::sync::Arc;
@@ -144,9 +145,18 @@ pub async fn migration_status(url: &str) -> Result<Vec<MigrationInfo>, SetupErro
     Ok(migrations::merge(backend, rows))
 }
 
+/// Checks a short-lived store URL without connecting: `Err` says what is wrong with it (never
+/// quoting the URL, which may hold a password). Accepts the forms [`RedisStore::connect`] takes.
+pub fn check_redis_url(url: &str) -> Result<(), String> {
+    if !redis_url::RedisTarget::is_redis_url(url) {
+        return Err(format!("must start with {}", redis_url::SCHEMES));
+    }
+    redis_url::RedisTarget::parse(url).map(|_| ())
+}
+
 /// Connects to the short-lived store: `None` is the in-process [`MemoryStore`] (single instance
-/// only, state is lost on restart), `redis://` is [`RedisStore`]. (`rediss://` is refused: the
-/// redis client is built without TLS; reach a TLS-only Redis through a local tunnel.)
+/// only, state is lost on restart); a Redis URL (one server, a cluster or a master behind
+/// Sentinel, each optionally over TLS: see [`RedisStore::connect`]) is [`RedisStore`].
 ///
 /// The memory store gets a background task that purges expired entries every minute; it stops by
 /// itself once the store is dropped.
@@ -159,7 +169,9 @@ pub async fn connect_short_lived(
             store.spawn_purger(MEMORY_PURGE_INTERVAL);
             Ok(store)
         }
-        Some(url) if url.starts_with("redis://") => Ok(Arc::new(RedisStore::connect(url).await?)),
+        Some(url) if redis_url::RedisTarget::is_redis_url(url) => {
+            Ok(Arc::new(RedisStore::connect(url).await?))
+        }
         Some(url) => Err(SetupError::UnsupportedUrl(error::redact_url(url))),
     }
 }

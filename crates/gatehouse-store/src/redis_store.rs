@@ -3,17 +3,34 @@
 //! Every operation is a single Redis command, an atomic `MULTI`/`EXEC` pipeline or a Lua script,
 //! so the guarantees of the port (exactly-once `take`, first-wins `put_new`, fixed-window
 //! counters) hold across instances. TTLs are set in milliseconds (`PX`/`PEXPIRE`).
+//!
+//! The same operations run on one server, on a Redis Cluster and on a master found through
+//! Sentinel ([`crate::redis_url`] has the URLs). On a cluster every command, `MULTI` and script
+//! touches exactly one key, hence one slot: no operation of the port needs keys to share a slot,
+//! so keys carry no hash tag and spread over the cluster. The one multi-key command, `MGET` in
+//! [`ShortLivedStore::get_many`], is a read without atomicity needs: the cluster client splits
+//! it per slot and reassembles the answers in the order asked.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use gatehouse_core::store::{ShortLivedStore, StoreError, StoreResult};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{ErrorKind, RedisError, Script};
+use redis::aio::{
+    ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
+};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
+use redis::{
+    AsyncConnectionConfig, Cmd, ErrorKind, IntoConnectionInfo, Pipeline, RedisError, RedisFuture,
+    Script, Value,
+};
 
 use crate::SetupError;
 use crate::error::redact_url;
+use crate::redis_url::RedisTarget;
 
 const BACKEND: &str = "redis";
 /// Upper bound for one operation, reconnection included. A down Redis then fails calls (and the
@@ -36,12 +53,111 @@ end
 return 1
 ";
 
-/// See the module docs. Cheap to clone: clones share one multiplexed connection, which the
-/// [`ConnectionManager`] re-establishes by itself after Redis restarts.
+/// See the module docs. Cheap to clone: clones share one multiplexed connection (per node on a
+/// cluster), which is re-established by itself after Redis restarts or fails over.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: Connection,
     set_add: Script,
+}
+
+/// The connection of one of the three topologies. Each one re-establishes itself: the
+/// [`ConnectionManager`] reconnects to its server, the cluster client re-reads the slot map
+/// after `MOVED` or a dead node, and [`SentinelMaster`] asks the Sentinels again.
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+    Sentinel(Arc<SentinelMaster>),
+}
+
+/// A connection to the master a set of Sentinels names, asked anew whenever an operation fails
+/// for a reason a failover explains (the old master gone, or demoted: `READONLY`).
+struct SentinelMaster {
+    sentinel: tokio::sync::Mutex<SentinelClient>,
+    current: std::sync::Mutex<Option<MultiplexedConnection>>,
+    config: AsyncConnectionConfig,
+}
+
+impl SentinelMaster {
+    /// The current master connection, or a new one to the master the Sentinels name now.
+    async fn connection(&self) -> Result<MultiplexedConnection, RedisError> {
+        if let Some(conn) = self.cached() {
+            return Ok(conn);
+        }
+        let mut sentinel = self.sentinel.lock().await;
+        // Another caller may have reconnected while this one waited for the lock.
+        if let Some(conn) = self.cached() {
+            return Ok(conn);
+        }
+        let client = sentinel.async_get_client().await?;
+        let conn = client
+            .get_multiplexed_async_connection_with_config(&self.config)
+            .await?;
+        if let Ok(mut current) = self.current.lock() {
+            *current = Some(conn.clone());
+        }
+        Ok(conn)
+    }
+
+    fn cached(&self) -> Option<MultiplexedConnection> {
+        self.current.lock().ok().and_then(|c| c.clone())
+    }
+
+    /// Drops the current connection, so the next operation asks the Sentinels again.
+    fn forget(&self) {
+        if let Ok(mut current) = self.current.lock() {
+            *current = None;
+        }
+    }
+}
+
+/// The connection one operation runs on: a clone of the shared one, whichever the topology.
+enum OpConnection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+    Sentinel(MultiplexedConnection),
+}
+
+impl ConnectionLike for OpConnection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Single(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+            Self::Sentinel(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Sentinel(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
+            Self::Sentinel(c) => c.get_db(),
+        }
+    }
+}
+
+/// Whether `err` may mean the Sentinel-named master is no longer the master: it went away, does
+/// not answer, or was demoted to a replica.
+fn master_may_have_moved(err: &RedisError) -> bool {
+    err.is_io_error()
+        || err.is_connection_dropped()
+        || err.is_connection_refusal()
+        || err.is_timeout()
+        || matches!(err.code(), Some("READONLY" | "MASTERDOWN" | "LOADING"))
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -75,6 +191,12 @@ fn store_error(err: RedisError) -> StoreError {
     }
 }
 
+/// Why [`RedisStore::connect`] failed before its first round trip.
+enum Failed {
+    Url(String),
+    Connect(String),
+}
+
 /// Why the first connection to Redis failed, in the words an operator acts on.
 fn describe_redis_connect(err: &RedisError, addr: &str) -> String {
     if err.is_connection_refusal() {
@@ -93,54 +215,171 @@ fn describe_redis_connect(err: &RedisError, addr: &str) -> String {
 
 impl RedisStore {
     /// Connects and waits for the first connection, so a wrong URL or a down server fails here.
+    ///
+    /// `url` is one of the forms of [`crate::redis_url`]: `redis://` (one server),
+    /// `redis+cluster://host:port,…` (a cluster through any of its nodes) or
+    /// `redis+sentinel://host:port,…/master[/db]` (the master a set of Sentinels names), each with
+    /// an optional `user:password@` (Redis ACL) and an `s` for TLS (`rediss…`).
     pub async fn connect(url: &str) -> Result<Self, SetupError> {
-        let client = redis::Client::open(url).map_err(|e| SetupError::InvalidUrl {
+        let invalid = |cause: String| SetupError::InvalidUrl {
             backend: BACKEND,
             url: redact_url(url),
-            cause: crate::error::one_line(&e),
-        })?;
-        let addr = client.get_connection_info().addr().to_string();
+            cause,
+        };
         let connect_error = |cause: String| SetupError::Connect {
             backend: BACKEND,
             url: redact_url(url),
             cause,
         };
+        let target = RedisTarget::parse(url).map_err(invalid)?;
+        let connecting = async {
+            match &target {
+                RedisTarget::Single(url) => Self::connect_single(url).await,
+                RedisTarget::Cluster { nodes } => Self::connect_cluster(nodes).await,
+                RedisTarget::Sentinel {
+                    sentinels,
+                    master,
+                    node,
+                } => Self::connect_sentinel(sentinels, master, node).await,
+            }
+        };
+        let conn = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+            .await
+            .map_err(|_| {
+                connect_error(format!(
+                    "no answer from the {} within {} s",
+                    target.servers(),
+                    CONNECT_TIMEOUT.as_secs()
+                ))
+            })?
+            .map_err(|e| match e {
+                Failed::Url(cause) => invalid(cause),
+                Failed::Connect(cause) => connect_error(cause),
+            })?;
+        let store = Self {
+            conn,
+            set_add: Script::new(SET_ADD_SCRIPT),
+        };
+        if !matches!(target, RedisTarget::Single(_)) {
+            // The cluster and Sentinel clients connect lazily in parts: one round trip proves
+            // the data nodes answer.
+            store
+                .ping()
+                .await
+                .map_err(|e| connect_error(e.to_string()))?;
+        }
+        Ok(store)
+    }
+
+    async fn connect_single(url: &str) -> Result<Connection, Failed> {
+        let client =
+            redis::Client::open(url).map_err(|e| Failed::Url(crate::error::one_line(&e)))?;
+        let addr = client.get_connection_info().addr().to_string();
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(IO_TIMEOUT))
             .set_response_timeout(Some(IO_TIMEOUT))
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_millis(500));
-        let conn = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            ConnectionManager::new_with_config(client, config),
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(|e| Failed::Connect(describe_redis_connect(&e, &addr)))?;
+        Ok(Connection::Single(conn))
+    }
+
+    async fn connect_cluster(nodes: &[String]) -> Result<Connection, Failed> {
+        let client = ClusterClientBuilder::new(nodes.to_vec())
+            .connection_timeout(IO_TIMEOUT)
+            .response_timeout(IO_TIMEOUT)
+            // Retries (after `MOVED`, a dead node, `CLUSTERDOWN` during a failover) are bounded
+            // by OPERATION_TIMEOUT around every call anyway.
+            .retries(5)
+            .min_retry_wait(50)
+            .max_retry_wait(500)
+            .build()
+            .map_err(|e| Failed::Url(crate::error::one_line(&e)))?;
+        let conn = client.get_async_connection().await.map_err(|e| {
+            // The node URLs carry the password: name the nodes without it.
+            let redacted: Vec<String> = nodes.iter().map(|n| redact_url(n)).collect();
+            Failed::Connect(describe_redis_connect(&e, &redacted.join(",")))
+        })?;
+        Ok(Connection::Cluster(conn))
+    }
+
+    async fn connect_sentinel(
+        sentinels: &[String],
+        master: &str,
+        node: &str,
+    ) -> Result<Connection, Failed> {
+        let url_error = |e: RedisError| Failed::Url(crate::error::one_line(&e));
+        let node = node.into_connection_info().map_err(url_error)?;
+        let mut node_info = SentinelNodeConnectionInfo::default()
+            .set_redis_connection_info(node.redis_settings().clone());
+        if let redis::ConnectionAddr::TcpTls { insecure, .. } = node.addr() {
+            node_info = node_info.set_tls_mode(if *insecure {
+                redis::TlsMode::Insecure
+            } else {
+                redis::TlsMode::Secure
+            });
+        }
+        let sentinel = SentinelClient::build(
+            sentinels.to_vec(),
+            master,
+            Some(node_info),
+            SentinelServerType::Master,
         )
-        .await
-        .map_err(|_| {
-            connect_error(format!(
-                "no answer from {addr} within {} s",
-                CONNECT_TIMEOUT.as_secs()
+        .map_err(url_error)?;
+        let name = master;
+        let master = SentinelMaster {
+            sentinel: tokio::sync::Mutex::new(sentinel),
+            current: std::sync::Mutex::new(None),
+            config: AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(IO_TIMEOUT))
+                .set_response_timeout(Some(IO_TIMEOUT)),
+        };
+        master.connection().await.map_err(|e| {
+            Failed::Connect(describe_redis_connect(
+                &e,
+                &format!("master {name:?} of Sentinels {}", sentinels.join(",")),
             ))
-        })?
-        .map_err(|e| connect_error(describe_redis_connect(&e, &addr)))?;
-        Ok(Self {
-            conn,
-            set_add: Script::new(SET_ADD_SCRIPT),
-        })
+        })?;
+        Ok(Connection::Sentinel(Arc::new(master)))
     }
 
     /// Runs one operation on a clone of the shared connection, bounded by [`OPERATION_TIMEOUT`].
     async fn run<T, F, Fut>(&self, op: F) -> StoreResult<T>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: FnOnce(OpConnection) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,
     {
-        match tokio::time::timeout(OPERATION_TIMEOUT, op(self.conn.clone())).await {
-            Ok(result) => result.map_err(store_error),
-            Err(_) => Err(StoreError::Unavailable {
-                backend: BACKEND,
-                message: format!("no answer within {} ms", OPERATION_TIMEOUT.as_millis()),
-            }),
+        let attempt = async {
+            let conn = match &self.conn {
+                Connection::Single(c) => OpConnection::Single(c.clone()),
+                Connection::Cluster(c) => OpConnection::Cluster(c.clone()),
+                Connection::Sentinel(master) => OpConnection::Sentinel(master.connection().await?),
+            };
+            op(conn).await
+        };
+        let forget = || {
+            if let Connection::Sentinel(master) = &self.conn {
+                master.forget();
+            }
+        };
+        match tokio::time::timeout(OPERATION_TIMEOUT, attempt).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                if master_may_have_moved(&e) {
+                    forget();
+                }
+                Err(store_error(e))
+            }
+            Err(_) => {
+                forget();
+                Err(StoreError::Unavailable {
+                    backend: BACKEND,
+                    message: format!("no answer within {} ms", OPERATION_TIMEOUT.as_millis()),
+                })
+            }
         }
     }
 }

@@ -20,6 +20,8 @@
 //!   and exit code captured.
 //! - [`e2e`]: the real binary end to end: `gatehouse serve …` on free ports, a Redis of the
 //!   test's own, the seed's partner and its flows.
+//! - [`redis_servers`]: a real Redis Cluster and a Sentinel set-up of the test's own
+//!   ([`redis_cluster_backend`], [`redis_sentinel_backend`]).
 //! - [`conformance`]: the storage ports' conformance suites, exported as the macros
 //!   [`durable_store_conformance!`] and [`short_lived_store_conformance!`].
 //!
@@ -73,6 +75,7 @@ pub mod fixtures;
 pub mod grpc;
 pub mod http;
 pub mod mail;
+pub mod redis_servers;
 
 pub use pairs::{BackendPair, backend_pairs};
 
@@ -163,6 +166,9 @@ pub struct ShortLivedBackend {
     pub kind: ShortLivedKind,
     pub store: Arc<dyn ShortLivedStore>,
     pub url: Option<String>,
+    /// Servers started for this backend alone (a test's own Redis Cluster), stopped when dropped.
+    // Declared last so it runs after `store` is released.
+    _servers: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl ShortLivedBackend {
@@ -320,6 +326,7 @@ pub async fn short_lived_backend(kind: ShortLivedKind) -> Option<ShortLivedBacke
                 kind,
                 store,
                 url: None,
+                _servers: None,
             })
         }
         ShortLivedKind::Redis => {
@@ -336,8 +343,41 @@ pub async fn short_lived_backend(kind: ShortLivedKind) -> Option<ShortLivedBacke
                 kind,
                 store,
                 url: Some(url),
+                _servers: None,
             })
         }
+    }
+}
+
+/// A Redis store on a 6-node Redis Cluster of the test's own ([`redis_servers::RedisCluster`]),
+/// through a `redis+cluster://` URL. `None` locally when the Redis binaries are missing.
+pub async fn redis_cluster_backend() -> Option<ShortLivedBackend> {
+    let cluster = redis_servers::RedisCluster::start("the Redis Cluster conformance suite").await?;
+    let url = cluster.url();
+    Some(redis_topology_backend(url, Box::new(cluster)).await)
+}
+
+/// A Redis store on a master behind 3 Sentinels of the test's own
+/// ([`redis_servers::RedisSentinel`]), through a `redis+sentinel://` URL. `None` locally when
+/// the Redis binaries are missing.
+pub async fn redis_sentinel_backend() -> Option<ShortLivedBackend> {
+    let setup = redis_servers::RedisSentinel::start("the Redis Sentinel conformance suite").await?;
+    let url = setup.url();
+    Some(redis_topology_backend(url, Box::new(setup)).await)
+}
+
+async fn redis_topology_backend(
+    url: String,
+    servers: Box<dyn std::any::Any + Send + Sync>,
+) -> ShortLivedBackend {
+    let store = gatehouse_store::connect_short_lived(Some(&url))
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
+    ShortLivedBackend {
+        kind: ShortLivedKind::Redis,
+        store,
+        url: Some(url),
+        _servers: Some(servers),
     }
 }
 

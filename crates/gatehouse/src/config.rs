@@ -873,12 +873,12 @@ impl Config {
             ));
         }
         if let Some(url) = &self.redis_url
-            && !url.starts_with("redis://")
+            && let Err(problem) = gatehouse_store::check_redis_url(url)
         {
             return Err(ConfigError::new(
                 "redis_url",
-                "must start with redis:// (TLS to Redis is not built in)",
-                "set REDIS_URL to e.g. redis://127.0.0.1:6379, or reach a TLS-only Redis through a local tunnel",
+                problem,
+                "set REDIS_URL to e.g. redis://127.0.0.1:6379, redis+cluster://10.0.0.1:6379,10.0.0.2:6379 or redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster (docs/operations.md, \"Redis\")",
             ));
         }
         self.validate_external_ui()?;
@@ -1734,6 +1734,37 @@ mod tests {
             "redis_url"
         );
         assert!(c.validate(Role::All).is_ok());
+    }
+
+    #[test]
+    fn redis_urls_of_every_topology_are_accepted_and_malformed_ones_refused() {
+        let with = |url: &str| Config {
+            system_secret: Some("s".repeat(32)),
+            redis_url: Some(url.into()),
+            ..Config::default()
+        };
+        for url in [
+            "redis://127.0.0.1:6379",
+            "rediss://app:pw@cache:6380/1",
+            "redis+cluster://10.0.0.1:6379,10.0.0.2:6379",
+            "rediss+cluster://app:pw@10.0.0.1:6379",
+            "redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster/2",
+            "rediss+sentinel://app:pw@10.0.0.1:26379/mymaster",
+        ] {
+            assert!(with(url).validate(Role::Token).is_ok(), "{url}");
+        }
+        for url in [
+            "memcached://cache:11211",
+            "redis+sentinel://10.0.0.1:26379",
+            "redis+cluster://10.0.0.1:6379/3",
+        ] {
+            let err = with(url).validate(Role::Token).unwrap_err();
+            assert_eq!(err.key, "redis_url", "{url}");
+        }
+        let err = with("redis+sentinel://app:hunter2@s:1/")
+            .validate(Role::Token)
+            .unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 
     #[test]

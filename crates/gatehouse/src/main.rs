@@ -168,7 +168,8 @@ struct Overrides {
     /// postgres://… or sqlite://… (default: SQLite in the data directory) [env: DATABASE_URL]
     #[arg(long)]
     database_url: Option<String>,
-    /// redis://… (default: in-memory short-lived store) [env: REDIS_URL]
+    /// redis://…, redis+cluster://h1:port,h2:port or redis+sentinel://h1:port,…/master; rediss… for
+    /// TLS (default: in-memory short-lived store) [env: REDIS_URL]
     #[arg(long)]
     redis_url: Option<String>,
     /// Directory of the embedded database and the dev-mode secret [env: GATEHOUSE_DATA_DIR]

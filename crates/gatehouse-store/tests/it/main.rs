@@ -8,9 +8,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod failover;
 mod outage;
 mod proxy;
 mod setup;
+mod tls_acl;
 
 /// The durable-store conformance suite on every durable adapter (e.g.
 /// `durable::on_postgres::rotation_spends_the_old_token_and_stores_the_successor`).
@@ -55,6 +57,18 @@ mod short_lived {
     conformance!(on_redis, real_clock, short_lived_backend(Redis));
     conformance!(on_metered_memory, paused_clock, metered(Memory));
     conformance!(on_metered_redis, real_clock, metered(Redis));
+    // A Redis Cluster (3 masters, 3 replicas) and a master behind 3 Sentinels, each the test's
+    // own, started from the Redis binaries (required in CI).
+    conformance!(
+        on_redis_cluster,
+        real_clock,
+        gatehouse_testkit::redis_cluster_backend()
+    );
+    conformance!(
+        on_redis_sentinel,
+        real_clock,
+        gatehouse_testkit::redis_sentinel_backend()
+    );
 }
 
 /// Names the backends this run exercised; in CI, insists on all four.

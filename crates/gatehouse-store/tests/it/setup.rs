@@ -114,6 +114,37 @@ async fn unreachable_servers_fail_at_connect_promptly() {
     );
 }
 
+/// A cluster or Sentinel URL whose nodes refuse connections fails at connect, promptly, naming
+/// the hosts but never the password (which the multi-host URLs carry to every node).
+#[tokio::test]
+async fn unreachable_clusters_and_sentinels_fail_without_leaking_passwords() {
+    for url in [
+        "redis+cluster://app:hunter2@127.0.0.1:1,127.0.0.1:2",
+        "rediss+cluster://app:hunter2@127.0.0.1:1",
+        "redis+sentinel://app:hunter2@127.0.0.1:1,127.0.0.1:2/mymaster",
+    ] {
+        let started = Instant::now();
+        let err = connect_short_lived(Some(url)).await.err().unwrap();
+        assert!(
+            matches!(
+                err,
+                SetupError::Connect {
+                    backend: "redis",
+                    ..
+                }
+            ),
+            "{url}: {err}"
+        );
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "{url} took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
 /// Applies only the first migration (the schema of the first release) to `url`.
 async fn migrate_to_first_release(url: &str) {
     let backend = SqlBackend::from_url(url).unwrap();

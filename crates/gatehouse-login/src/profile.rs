@@ -355,7 +355,18 @@ fn change_refusal(t: Tr, change: &AccountChange) -> (String, StatusCode) {
     }
 }
 
-fn with_retry_after(mut response: Response, change: &AccountChange) -> Response {
+/// The page again after the token service refused `change` for the form `section`; a lock says
+/// when to come back (`Retry-After`).
+async fn refused_change(
+    state: &LoginState,
+    headers: &HeaderMap,
+    t: Tr,
+    found: &Found,
+    section: &'static str,
+    change: &AccountChange,
+) -> Response {
+    let (message, status) = change_refusal(t, change);
+    let mut response = refused(state, headers, t, found, section, message, status).await;
     if let AccountChange::Locked(retry_after) = change
         && let Ok(value) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string())
     {
@@ -384,10 +395,7 @@ pub async fn update_profile(
         .await
     {
         Ok(AccountChange::Done) => done(&state, "profile"),
-        Ok(change) => {
-            let (message, status) = change_refusal(t, &change);
-            refused(&state, &headers, t, &found, "profile", message, status).await
-        }
+        Ok(change) => refused_change(&state, &headers, t, &found, "profile", &change).await,
         Err(e) => account_failure(&state, t, e),
     }
 }
@@ -460,11 +468,7 @@ pub async fn change_password(
             }
             done(&state, "password")
         }
-        Ok(change) => {
-            let (message, status) = change_refusal(t, &change);
-            let response = refused(&state, &headers, t, &found, "password", message, status).await;
-            with_retry_after(response, &change)
-        }
+        Ok(change) => refused_change(&state, &headers, t, &found, "password", &change).await,
         Err(e) => account_failure(&state, t, e),
     }
 }
@@ -506,11 +510,7 @@ pub async fn change_email(
         .await
     {
         Ok(AccountChange::Done) => done(&state, "email"),
-        Ok(change) => {
-            let (message, status) = change_refusal(t, &change);
-            let response = refused(&state, &headers, t, &found, "email", message, status).await;
-            with_retry_after(response, &change)
-        }
+        Ok(change) => refused_change(&state, &headers, t, &found, "email", &change).await,
         Err(AccountCallError::MailOff) => {
             let message = t.get("account.email_mail_off").to_owned();
             refused(

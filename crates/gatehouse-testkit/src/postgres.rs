@@ -1,4 +1,8 @@
 //! A database per test on the Postgres named by `GATEHOUSE_TEST_POSTGRES_URL`.
+//!
+//! A migrated database is a copy of a template database migrated once per schema
+//! (`gh_template_<digest of the migrations>`), not a fresh database migrated per test: copying
+//! takes a fraction of the time applying every migration does, and hundreds of tests do it.
 
 use std::time::Duration;
 
@@ -12,6 +16,10 @@ use crate::POSTGRES_URL_VAR;
 /// a killed run and are dropped on the next run's first use.
 const STALE_AFTER_SECS: i64 = 3600;
 const PREFIX: &str = "gh_test_";
+const TEMPLATE_PREFIX: &str = "gh_template_";
+/// The advisory lock (on the admin database's server) that serialises building the template
+/// between the test processes that start at once.
+const TEMPLATE_LOCK: i64 = 0x6768_7465_6d70;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 async fn admin_connection(admin_url: &str) -> PgConnection {
@@ -39,7 +47,13 @@ pub(crate) async fn create_database(admin_url: &str, migrate: bool) -> (String, 
         OffsetDateTime::now_utc().unix_timestamp(),
         uuid::Uuid::new_v4().simple()
     );
-    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+    let create = if migrate {
+        let template = migrated_template(admin_url, &mut admin).await;
+        format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"")
+    } else {
+        format!("CREATE DATABASE \"{name}\"")
+    };
+    sqlx::raw_sql(AssertSqlSafe(create))
         .execute(&mut admin)
         .await
         .unwrap_or_else(|e| panic!("CREATE DATABASE {name} on {admin_url}: {e}"));
@@ -48,14 +62,71 @@ pub(crate) async fn create_database(admin_url: &str, migrate: bool) -> (String, 
         admin_url: admin_url.to_owned(),
         name: name.clone(),
     };
+    (database_url(admin_url, &name), guard)
+}
 
+/// `admin_url` with its database replaced by `name`.
+fn database_url(admin_url: &str, name: &str) -> String {
     let mut url = url::Url::parse(admin_url)
         .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} is not a URL: {e}"));
     url.set_path(&format!("/{name}"));
-    let url = url.to_string();
-    if !migrate {
-        return (url, guard);
+    url.to_string()
+}
+
+/// The name of a database migrated to the current schema that tests copy, built on first use
+/// (under an advisory lock, so concurrent test processes build it once) by the real migrator,
+/// and kept for later runs; templates of other schemas are dropped when it is built.
+async fn migrated_template(admin_url: &str, admin: &mut PgConnection) -> String {
+    let name = format!("{TEMPLATE_PREFIX}{}", schema_digest());
+    if database_exists(admin, &name).await {
+        return name;
     }
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(TEMPLATE_LOCK)
+        .execute(&mut *admin)
+        .await
+        .unwrap_or_else(|e| panic!("locking the template: {e}"));
+    if !database_exists(admin, &name).await {
+        build_template(admin_url, admin, &name).await;
+    }
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(TEMPLATE_LOCK)
+        .execute(&mut *admin)
+        .await
+        .unwrap_or_else(|e| panic!("unlocking the template: {e}"));
+    name
+}
+
+async fn database_exists(admin: &mut PgConnection, name: &str) -> bool {
+    sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(name)
+        .fetch_one(admin)
+        .await
+        .unwrap_or_else(|e| panic!("looking for database {name}: {e}"))
+}
+
+/// Builds the template `name` under a temporary name, so a half-built one is never copied (a
+/// killed build leaves only the temporary one, which the next build drops).
+async fn build_template(admin_url: &str, admin: &mut PgConnection, name: &str) {
+    let building = format!("{name}_building");
+    let stale: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE starts_with(datname, $1)")
+            .bind(TEMPLATE_PREFIX)
+            .fetch_all(&mut *admin)
+            .await
+            .unwrap_or_default();
+    for old in stale {
+        let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{old}\" WITH (FORCE)"
+        )))
+        .execute(&mut *admin)
+        .await;
+    }
+    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{building}\"")))
+        .execute(&mut *admin)
+        .await
+        .unwrap_or_else(|e| panic!("CREATE DATABASE {building} on {admin_url}: {e}"));
+    let url = database_url(admin_url, &building);
     let applied = gatehouse_store::migrate(&url)
         .await
         .unwrap_or_else(|e| panic!("migrating {url}: {e}"));
@@ -63,7 +134,29 @@ pub(crate) async fn create_database(admin_url: &str, migrate: bool) -> (String, 
         applied > 0,
         "a fresh database should have needed migrations"
     );
-    (url, guard)
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "ALTER DATABASE \"{building}\" RENAME TO \"{name}\""
+    )))
+    .execute(&mut *admin)
+    .await
+    .unwrap_or_else(|e| panic!("renaming {building} to {name}: {e}"));
+}
+
+/// A digest of every Postgres migration's version and checksum: a changed or added migration
+/// names a new template.
+fn schema_digest() -> String {
+    use sha2::Digest as _;
+    let mut digest = sha2::Sha256::new();
+    for migration in gatehouse_store::migrator(gatehouse_store::SqlBackend::Postgres).iter() {
+        digest.update(migration.version.to_le_bytes());
+        digest.update(&*migration.checksum);
+    }
+    digest
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Drops databases that earlier, killed runs left behind.

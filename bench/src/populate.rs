@@ -67,7 +67,10 @@ pub async fn run(
                 let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
                 let code = authorize(&mut client, &user, challenge, "populate", until).await?;
                 if (stage == Stage::Code) != code.is_some() {
-                    bail!("user {}: the browser part stopped at the wrong place", user.username);
+                    bail!(
+                        "user {}: the browser part stopped at the wrong place",
+                        user.username
+                    );
                 }
                 done += 1;
             }

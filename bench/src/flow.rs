@@ -50,7 +50,9 @@ pub async fn run_flow(client: &mut Client, cfg: &FlowConfig) -> anyhow::Result<(
     let verifier = random(32);
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     let state = random(16);
-    let code = authorize(client, cfg, &challenge, &state).await?;
+    let code = authorize(client, cfg, &challenge, &state, Until::Code)
+        .await?
+        .ok_or_else(|| anyhow!("the browser part ended without a code"))?;
 
     let body = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("grant_type", "authorization_code")
@@ -86,13 +88,26 @@ pub async fn run_flow(client: &mut Client, cfg: &FlowConfig) -> anyhow::Result<(
     Ok(())
 }
 
-/// The browser part: from the authorization request to the code at the redirect URI.
-async fn authorize(
+/// Where the browser part stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// At the code on the redirect URI (the whole browser part).
+    Code,
+    /// At the login page: the authorization request is pending behind its challenge.
+    LoginPage,
+    /// When the login form has been refused (a wrong password; 401 with the form again).
+    RefusedLogin,
+}
+
+/// The browser part: from the authorization request to the code at the redirect URI (`Some`),
+/// or to an earlier stop (`None`).
+pub async fn authorize(
     client: &mut Client,
     cfg: &FlowConfig,
     challenge: &str,
     state: &str,
-) -> anyhow::Result<String> {
+    until: Until,
+) -> anyhow::Result<Option<String>> {
     let mut url = cfg.endpoints.authorization.clone();
     url.query_pairs_mut()
         .append_pair("response_type", "code")
@@ -133,12 +148,16 @@ async fn authorize(
                     if cfg.returning {
                         client.session = jar;
                     }
-                    return Ok(code);
+                    return Ok(Some(code));
                 }
                 if !matches!(resp.status, 307 | 308) {
                     method = Method::GET;
                 }
                 url = next;
+            }
+            200 if until == Until::LoginPage && has_login_form(&resp.text()) => return Ok(None),
+            401 if until == Until::RefusedLogin && has_login_form(&resp.text()) => {
+                return Ok(None);
             }
             200 => {
                 let (action, fields) = fill_page(&resp.text(), cfg)
@@ -159,6 +178,10 @@ async fn authorize(
         }
     }
     bail!("no code after {MAX_HOPS} hops")
+}
+
+fn has_login_form(page: &str) -> bool {
+    html::forms(page).iter().any(|f| f.has_field("password"))
 }
 
 /// What a user does on a page: fill in the login form, or allow on the consent form.

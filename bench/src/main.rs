@@ -4,6 +4,9 @@
 //!   prints one JSON record: requests (or flows) per second, latency percentiles, errors.
 //! - `wait-ready` polls a readiness URL and prints how long the server took to answer 200.
 //! - `report` turns the run's records into `bench/RESULTS.md`.
+//! - `populate` brings a fixed number of records into being through the real endpoints
+//!   (sign-ins up to a pending challenge, an unredeemed code or tokens, or refused), for
+//!   `bench/capacity`'s bytes-per-record measurement.
 //!
 //! The same binary drives Gatehouse and the peer in the same run, so their ratio holds on a
 //! noisy machine.
@@ -18,6 +21,7 @@ mod flow;
 mod html;
 mod http;
 mod load;
+mod populate;
 mod report;
 
 use std::path::PathBuf;
@@ -59,6 +63,9 @@ enum Cmd {
         #[arg(long, default_value = "bench-es256")]
         kid: String,
     },
+    /// Bring records into being through the real endpoints (bench/capacity): COUNT sign-ins of
+    /// users PREFIX{FROM}…, each a new browser, up to STAGE; prints how many reached it.
+    Populate(Box<PopulateArgs>),
     /// Write RESULTS.md from the run's records (one JSON object per line).
     Report {
         #[arg(long)]
@@ -138,6 +145,34 @@ struct LoadArgs {
     password: String,
 }
 
+#[derive(Debug, clap::Args)]
+struct PopulateArgs {
+    /// The server's issuer; endpoints come from its discovery document.
+    #[arg(long)]
+    issuer: String,
+    #[arg(long, value_enum)]
+    stage: populate::Stage,
+    #[arg(long)]
+    count: u64,
+    /// The first user's number.
+    #[arg(long, default_value_t = 0)]
+    from: u64,
+    #[arg(long)]
+    user_prefix: String,
+    /// Every user's password (for failed-login: a wrong one).
+    #[arg(long)]
+    password: String,
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// The PKCE client of the sign-ins.
+    #[arg(long)]
+    flow_client_id: String,
+    #[arg(long, default_value = "http://127.0.0.1/callback")]
+    redirect_uri: String,
+    #[arg(long, default_value = "openid")]
+    scope: String,
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // One thread: bench/run gives the driver one core of its own.
@@ -151,6 +186,7 @@ fn main() -> anyhow::Result<()> {
             since_ns,
             timeout_secs,
         } => rt.block_on(wait_ready(&url, since_ns, timeout_secs)),
+        Cmd::Populate(args) => rt.block_on(populate_command(*args)),
         Cmd::Report { records, out } => report::write(&records, &out),
         Cmd::Keygen { dir, kid } => assertion::generate(&dir, &kid),
     }
@@ -270,6 +306,29 @@ async fn load_command(args: LoadArgs) -> anyhow::Result<()> {
     if outcome.ok == 0 {
         bail!("no request of this scenario succeeded");
     }
+    Ok(())
+}
+
+async fn populate_command(args: PopulateArgs) -> anyhow::Result<()> {
+    let cfg = FlowConfig {
+        endpoints: Endpoints::discover(&args.issuer).await?,
+        client_id: args.flow_client_id,
+        redirect_uri: args.redirect_uri,
+        scope: args.scope,
+        username: String::new(),
+        password: args.password,
+        returning: false,
+    };
+    let done = populate::run(
+        cfg,
+        args.user_prefix,
+        args.from,
+        args.count,
+        args.concurrency,
+        args.stage,
+    )
+    .await?;
+    println!("{done}");
     Ok(())
 }
 

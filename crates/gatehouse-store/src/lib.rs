@@ -169,9 +169,7 @@ pub async fn connect_short_lived(
             store.spawn_purger(MEMORY_PURGE_INTERVAL);
             Ok(store)
         }
-        Some(url) if redis_url::is_redis_url(url) => {
-            Ok(Arc::new(RedisStore::connect(url).await?))
-        }
+        Some(url) if redis_url::is_redis_url(url) => Ok(Arc::new(RedisStore::connect(url).await?)),
         Some(url) => Err(SetupError::UnsupportedUrl(error::redact_url(url))),
     }
 }

@@ -227,8 +227,7 @@ impl RedisUrl {
         };
         if auth != SentinelAuth::default() && topology != Some("sentinel") {
             return Err(
-                "sentinel_username and sentinel_password are for redis+sentinel:// URLs"
-                    .to_owned(),
+                "sentinel_username and sentinel_password are for redis+sentinel:// URLs".to_owned(),
             );
         }
         if auth.username.is_some() && auth.password.is_none() {
@@ -378,6 +377,7 @@ pub(crate) fn redact_multi_host(url: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -485,9 +485,10 @@ mod tests {
 
     #[test]
     fn tls_files_come_from_the_query_and_only_for_tls() {
-        let parsed =
-            RedisUrl::parse("rediss://app:pw@h:6380/2?cacert=%2Fetc%2Fredis%20ca.pem&protocol=resp3")
-                .unwrap();
+        let parsed = RedisUrl::parse(
+            "rediss://app:pw@h:6380/2?cacert=%2Fetc%2Fredis%20ca.pem&protocol=resp3",
+        )
+        .unwrap();
         assert_eq!(
             parsed.target,
             RedisTarget::Single("rediss://app:pw@h:6380/2?protocol=resp3".into())
@@ -543,7 +544,10 @@ mod tests {
         .unwrap_err();
         assert!(err.contains("no PEM certificate"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
-        assert_eq!(TlsFiles::default().certificates().map(|c| c.is_none()), Ok(true));
+        assert_eq!(
+            TlsFiles::default().certificates().map(|c| c.is_none()),
+            Ok(true)
+        );
     }
 
     #[test]
@@ -568,7 +572,9 @@ mod tests {
     #[test]
     fn query_passwords_are_redacted() {
         assert_eq!(
-            redact_query("redis+sentinel://s1:1/m?sentinel_username=u&sentinel_password=s3cret&cacert=/ca.pem"),
+            redact_query(
+                "redis+sentinel://s1:1/m?sentinel_username=u&sentinel_password=s3cret&cacert=/ca.pem"
+            ),
             "redis+sentinel://s1:1/m?sentinel_username=u&sentinel_password=***&cacert=/ca.pem"
         );
         assert_eq!(redact_query("redis://h:1"), "redis://h:1");

@@ -93,7 +93,10 @@ fn sentinel_cli(port: u16, tls: Option<&ServerTls>, args: &[&str]) -> Option<Str
     if let Some(tls) = tls {
         cli.arg("--tls").arg("--cacert").arg(&tls.ca);
         if let Some(client) = &tls.client {
-            cli.arg("--cert").arg(&client.cert).arg("--key").arg(&client.key);
+            cli.arg("--cert")
+                .arg(&client.cert)
+                .arg("--key")
+                .arg(&client.key);
         }
     }
     let out = cli

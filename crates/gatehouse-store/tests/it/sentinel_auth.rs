@@ -40,10 +40,16 @@ async fn sentinels_that_require_a_password_are_reached_only_with_the_urls_creden
         .expect_err("Sentinels that require a password refuse a client without one")
         .to_string();
     assert!(err.contains("sentinel_password"), "a hint: {err}");
-    assert!(!err.contains("s3cr@t") && !err.contains("s3cr%40t"), "{err}");
+    assert!(
+        !err.contains("s3cr@t") && !err.contains("s3cr%40t"),
+        "{err}"
+    );
 
     // A wrong Sentinel password: refused, and neither password appears in the message.
-    let wrong = url.replace("sentinel_password=snt%26l%3Dp%2Bw", "sentinel_password=wr0ng-pw");
+    let wrong = url.replace(
+        "sentinel_password=snt%26l%3Dp%2Bw",
+        "sentinel_password=wr0ng-pw",
+    );
     assert_ne!(wrong, url);
     let err = RedisStore::connect(&wrong)
         .await
@@ -56,12 +62,8 @@ async fn sentinels_that_require_a_password_are_reached_only_with_the_urls_creden
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_sentinels_still_take_urls_without_sentinel_credentials() {
-    let Some(setup) = RedisSentinel::start_with(
-        "the open Sentinel test",
-        None,
-        SentinelAuth::Open,
-    )
-    .await
+    let Some(setup) =
+        RedisSentinel::start_with("the open Sentinel test", None, SentinelAuth::Open).await
     else {
         return;
     };

@@ -207,8 +207,7 @@ async fn rediss_with_a_per_url_ca_and_a_client_certificate() {
     assert!(!other.contains("s3cret"), "{other}");
 
     // The server requires a client certificate: without one, no command runs.
-    if let Ok(anonymous) = RedisStore::connect(&url(&format!("cacert={}", path("ca.pem")))).await
-    {
+    if let Ok(anonymous) = RedisStore::connect(&url(&format!("cacert={}", path("ca.pem")))).await {
         assert!(
             anonymous.ping().await.is_err(),
             "a client without a certificate is refused"
@@ -242,10 +241,14 @@ async fn rediss_cluster_with_an_acl_user_serves_the_store() {
         return;
     };
     assert!(cluster.url().starts_with("rediss+cluster://"));
-    let untrusted = RedisStore::connect(&format!("{}?cacert={}", cluster.url(), file("other-ca.pem")))
-        .await
-        .expect_err("a cluster whose certificates are from another CA is refused")
-        .to_string();
+    let untrusted = RedisStore::connect(&format!(
+        "{}?cacert={}",
+        cluster.url(),
+        file("other-ca.pem")
+    ))
+    .await
+    .expect_err("a cluster whose certificates are from another CA is refused")
+    .to_string();
     assert!(!untrusted.contains("s3cr"), "{untrusted}");
     let store = RedisStore::connect(&format!("{}?cacert={}", cluster.url(), file("ca.pem")))
         .await
@@ -285,10 +288,11 @@ async fn rediss_sentinel_with_an_acl_user_serves_the_store() {
         return;
     };
     assert!(setup.url().starts_with("rediss+sentinel://"));
-    let untrusted = RedisStore::connect(&format!("{}&cacert={}", setup.url(), file("other-ca.pem")))
-        .await
-        .expect_err("Sentinels whose certificates are from another CA are refused")
-        .to_string();
+    let untrusted =
+        RedisStore::connect(&format!("{}&cacert={}", setup.url(), file("other-ca.pem")))
+            .await
+            .expect_err("Sentinels whose certificates are from another CA are refused")
+            .to_string();
     assert!(
         !untrusted.contains("s3cr") && !untrusted.contains("snt"),
         "{untrusted}"

@@ -61,7 +61,11 @@ pub(crate) fn http() -> reqwest::Client {
 }
 
 /// A token request: the status and the JSON answer (`Null` when the body is not JSON).
-pub(crate) async fn token_request(http: &reqwest::Client, port: u16, form: &[(&str, &str)]) -> (u16, Value) {
+pub(crate) async fn token_request(
+    http: &reqwest::Client,
+    port: u16,
+    form: &[(&str, &str)],
+) -> (u16, Value) {
     token_request_as(http, port, form, None).await
 }
 

@@ -8,7 +8,9 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::faults::{assert_no_panic, http, ready_becomes, redeem, refresh_token_of, token_request};
+use crate::faults::{
+    assert_no_panic, http, ready_becomes, redeem, refresh_token_of, token_request,
+};
 use crate::flow::{Browser, code_form, refresh_form};
 use crate::gatehouse;
 use gatehouse_testkit::e2e::{Partner, Server};
@@ -64,7 +66,10 @@ async fn flow_on_redis(redis_url: &str, tag: &str) {
     let access = tokens_2["access_token"].as_str().expect("an access token");
     let introspected = introspect(&server, access).await;
     assert_eq!(introspected["active"], true, "{introspected}");
-    assert_eq!(introspected["client_id"], partner.client_id, "{introspected}");
+    assert_eq!(
+        introspected["client_id"], partner.client_id,
+        "{introspected}"
+    );
 
     // Refresh: a new pair; the new refresh token is active.
     let (status, rotated) = token_request(
@@ -80,7 +85,10 @@ async fn flow_on_redis(redis_url: &str, tag: &str) {
     // Revocation (RFC 7009) as the public client: the refresh token is dead, and refused.
     let revoked = http()
         .post(Server::url(server.public, "/oauth2/revoke"))
-        .form(&[("token", refresh.as_str()), ("client_id", partner.client_id)])
+        .form(&[
+            ("token", refresh.as_str()),
+            ("client_id", partner.client_id),
+        ])
         .send()
         .await
         .expect("revocation");

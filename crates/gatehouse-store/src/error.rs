@@ -107,8 +107,13 @@ pub(crate) fn describe_postgres_connect(
     }
 }
 
-/// The URL with any password replaced, fit for logs and error messages.
+/// The URL with any password replaced, fit for logs and error messages: the user info's, and
+/// any query parameter's whose name mentions a password (`sentinel_password`, `password`).
 pub(crate) fn redact_url(raw: &str) -> String {
+    crate::redis_url::redact_query(&redact_user_info(raw))
+}
+
+fn redact_user_info(raw: &str) -> String {
     match url::Url::parse(raw) {
         Ok(mut parsed) if parsed.password().is_some() => {
             // Only fails for URLs that cannot have a password, which this one just had.
@@ -149,6 +154,15 @@ mod tests {
         let redacted = redact_url("postgres://app:s3cret@db.internal:5432/gatehouse");
         assert!(!redacted.contains("s3cret"), "{redacted}");
         assert!(redacted.contains("db.internal"), "{redacted}");
+        let redacted = redact_url(
+            "redis+sentinel://app:s3cret@s1:1,s2:2/m?sentinel_username=w&sentinel_password=t0psecret",
+        );
+        assert!(
+            !redacted.contains("s3cret") && !redacted.contains("t0psecret"),
+            "{redacted}"
+        );
+        let redacted = redact_url("postgres://db.internal/gatehouse?user=app&password=s3cret");
+        assert!(!redacted.contains("s3cret"), "{redacted}");
         assert_eq!(
             redact_url("sqlite://data/gatehouse.db"),
             "sqlite://data/gatehouse.db"

@@ -148,10 +148,10 @@ pub async fn migration_status(url: &str) -> Result<Vec<MigrationInfo>, SetupErro
 /// Checks a short-lived store URL without connecting: `Err` says what is wrong with it (never
 /// quoting the URL, which may hold a password). Accepts the forms [`RedisStore::connect`] takes.
 pub fn check_redis_url(url: &str) -> Result<(), String> {
-    if !redis_url::RedisTarget::is_redis_url(url) {
+    if !redis_url::is_redis_url(url) {
         return Err(format!("must start with {}", redis_url::SCHEMES));
     }
-    redis_url::RedisTarget::parse(url).map(|_| ())
+    redis_url::RedisUrl::parse(url).map(|_| ())
 }
 
 /// Connects to the short-lived store: `None` is the in-process [`MemoryStore`] (single instance
@@ -169,9 +169,7 @@ pub async fn connect_short_lived(
             store.spawn_purger(MEMORY_PURGE_INTERVAL);
             Ok(store)
         }
-        Some(url) if redis_url::RedisTarget::is_redis_url(url) => {
-            Ok(Arc::new(RedisStore::connect(url).await?))
-        }
+        Some(url) if redis_url::is_redis_url(url) => Ok(Arc::new(RedisStore::connect(url).await?)),
         Some(url) => Err(SetupError::UnsupportedUrl(error::redact_url(url))),
     }
 }

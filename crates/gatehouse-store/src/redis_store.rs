@@ -22,15 +22,15 @@ use redis::aio::{
 };
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
-use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
+use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{
     AsyncConnectionConfig, Cmd, ErrorKind, IntoConnectionInfo, Pipeline, RedisError, RedisFuture,
-    Script, Value,
+    Script, TlsCertificates, TlsMode, Value,
 };
 
 use crate::SetupError;
 use crate::error::redact_url;
-use crate::redis_url::RedisTarget;
+use crate::redis_url::{RedisTarget, RedisUrl, SentinelAuth};
 
 const BACKEND: &str = "redis";
 /// Upper bound for one operation, reconnection included. A down Redis then fails calls (and the
@@ -197,13 +197,19 @@ enum Failed {
     Connect(String),
 }
 
+/// Whether the server refused for want of (the right) credentials.
+fn is_auth_error(err: &RedisError) -> bool {
+    err.kind() == ErrorKind::AuthenticationFailed
+        || matches!(err.code(), Some("NOAUTH" | "WRONGPASS"))
+}
+
 /// Why the first connection to Redis failed, in the words an operator acts on.
 fn describe_redis_connect(err: &RedisError, addr: &str) -> String {
     if err.is_connection_refusal() {
         format!("connection refused at {addr}")
     } else if err.is_timeout() {
         format!("timed out connecting to {addr}")
-    } else if err.kind() == ErrorKind::AuthenticationFailed {
+    } else if is_auth_error(err) {
         format!(
             "authentication failed at {addr}: {}",
             crate::error::one_line(err)
@@ -219,7 +225,8 @@ impl RedisStore {
     /// `url` is one of the forms of [`crate::redis_url`]: `redis://` (one server),
     /// `redis+cluster://host:port,…` (a cluster through any of its nodes) or
     /// `redis+sentinel://host:port,…/master[/db]` (the master a set of Sentinels names), each with
-    /// an optional `user:password@` (Redis ACL) and an `s` for TLS (`rediss…`).
+    /// an optional `user:password@` (Redis ACL) and an `s` for TLS (`rediss…`). The query may
+    /// name the Sentinels' own credentials and, for TLS, a CA and a client certificate.
     pub async fn connect(url: &str) -> Result<Self, SetupError> {
         let invalid = |cause: String| SetupError::InvalidUrl {
             backend: BACKEND,
@@ -231,16 +238,18 @@ impl RedisStore {
             url: redact_url(url),
             cause,
         };
-        let target = RedisTarget::parse(url).map_err(invalid)?;
+        let RedisUrl { target, tls } = RedisUrl::parse(url).map_err(invalid)?;
+        let certs = tls.certificates().map_err(invalid)?;
         let connecting = async {
             match &target {
-                RedisTarget::Single(url) => Self::connect_single(url).await,
-                RedisTarget::Cluster { nodes } => Self::connect_cluster(nodes).await,
+                RedisTarget::Single(url) => Self::connect_single(url, certs).await,
+                RedisTarget::Cluster { nodes } => Self::connect_cluster(nodes, certs).await,
                 RedisTarget::Sentinel {
                     sentinels,
+                    auth,
                     master,
                     node,
-                } => Self::connect_sentinel(sentinels, master, node).await,
+                } => Self::connect_sentinel(sentinels, auth, master, node, certs).await,
             }
         };
         let conn = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
@@ -271,9 +280,16 @@ impl RedisStore {
         Ok(store)
     }
 
-    async fn connect_single(url: &str) -> Result<Connection, Failed> {
-        let client =
-            redis::Client::open(url).map_err(|e| Failed::Url(crate::error::one_line(&e)))?;
+    async fn connect_single(
+        url: &str,
+        certs: Option<TlsCertificates>,
+    ) -> Result<Connection, Failed> {
+        let url_error = |e: RedisError| Failed::Url(crate::error::one_line(&e));
+        let client = match certs {
+            Some(certs) => redis::Client::build_with_tls(url, certs),
+            None => redis::Client::open(url),
+        }
+        .map_err(url_error)?;
         let addr = client.get_connection_info().addr().to_string();
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(IO_TIMEOUT))
@@ -287,8 +303,15 @@ impl RedisStore {
         Ok(Connection::Single(conn))
     }
 
-    async fn connect_cluster(nodes: &[String]) -> Result<Connection, Failed> {
-        let client = ClusterClientBuilder::new(nodes.to_vec())
+    async fn connect_cluster(
+        nodes: &[String],
+        certs: Option<TlsCertificates>,
+    ) -> Result<Connection, Failed> {
+        let mut builder = ClusterClientBuilder::new(nodes.to_vec());
+        if let Some(certs) = certs {
+            builder = builder.certs(certs);
+        }
+        let client = builder
             .connection_timeout(IO_TIMEOUT)
             .response_timeout(IO_TIMEOUT)
             // Retries (after `MOVED`, a dead node, `CLUSTERDOWN` during a failover) are bounded
@@ -308,27 +331,54 @@ impl RedisStore {
 
     async fn connect_sentinel(
         sentinels: &[String],
+        auth: &SentinelAuth,
         master: &str,
         node: &str,
+        certs: Option<TlsCertificates>,
     ) -> Result<Connection, Failed> {
         let url_error = |e: RedisError| Failed::Url(crate::error::one_line(&e));
         let node = node.into_connection_info().map_err(url_error)?;
-        let mut node_info = SentinelNodeConnectionInfo::default()
-            .set_redis_connection_info(node.redis_settings().clone());
-        if let redis::ConnectionAddr::TcpTls { insecure, .. } = node.addr() {
-            node_info = node_info.set_tls_mode(if *insecure {
-                redis::TlsMode::Insecure
-            } else {
-                redis::TlsMode::Secure
-            });
+        let mut addrs = Vec::with_capacity(sentinels.len());
+        for sentinel in sentinels {
+            addrs.push(
+                sentinel
+                    .as_str()
+                    .into_connection_info()
+                    .map_err(url_error)?
+                    .addr()
+                    .clone(),
+            );
         }
-        let sentinel = SentinelClient::build(
-            sentinels.to_vec(),
-            master,
-            Some(node_info),
-            SentinelServerType::Master,
-        )
-        .map_err(url_error)?;
+        // Two sets of settings: the Sentinels' (their own credentials, if any) and the data
+        // nodes' (the URL's user info and database); both share the TLS mode and certificates.
+        let mut builder = SentinelClientBuilder::new(addrs, master, SentinelServerType::Master)
+            .map_err(url_error)?
+            .set_client_to_redis_db(node.redis_settings().db());
+        if let Some(username) = node.redis_settings().username() {
+            builder = builder.set_client_to_redis_username(username);
+        }
+        if let Some(password) = node.redis_settings().password() {
+            builder = builder.set_client_to_redis_password(password);
+        }
+        if let Some(username) = &auth.username {
+            builder = builder.set_client_to_sentinel_username(username);
+        }
+        if let Some(password) = &auth.password {
+            builder = builder.set_client_to_sentinel_password(password);
+        }
+        if let redis::ConnectionAddr::TcpTls { insecure, .. } = node.addr() {
+            builder = builder.set_client_to_redis_tls_mode(if *insecure {
+                TlsMode::Insecure
+            } else {
+                TlsMode::Secure
+            });
+            if let Some(certs) = certs {
+                builder = builder
+                    .set_client_to_sentinel_certificates(certs.clone())
+                    .set_client_to_redis_certificates(certs);
+            }
+        }
+        let sentinel = builder.build().map_err(url_error)?;
         let name = master;
         let master = SentinelMaster {
             sentinel: tokio::sync::Mutex::new(sentinel),
@@ -338,10 +388,16 @@ impl RedisStore {
                 .set_response_timeout(Some(IO_TIMEOUT)),
         };
         master.connection().await.map_err(|e| {
-            Failed::Connect(describe_redis_connect(
+            let mut cause = describe_redis_connect(
                 &e,
                 &format!("master {name:?} of Sentinels {}", sentinels.join(",")),
-            ))
+            );
+            if is_auth_error(&e) && auth.password.is_none() {
+                cause.push_str(
+                    "; Sentinels that require a password of their own take it in the URL's query: ?sentinel_password=…[&sentinel_username=…]",
+                );
+            }
+            Failed::Connect(cause)
         })?;
         Ok(Connection::Sentinel(Arc::new(master)))
     }

@@ -6,8 +6,10 @@
 //!
 //! Both are kept light for a small machine (no persistence, 1 s failure detection). Their data
 //! nodes admit only the ACL user [`ACL_USER`] (the `default` user is off), so every test through
-//! them also proves the store's URLs carry a user and password to each node. Starting one
-//! without the binaries skips the test locally and fails it in CI ([`crate::skipped`]).
+//! them also proves the store's URLs carry a user and password to each node. The Sentinels
+//! admit only [`SENTINEL_USER`] unless started open ([`SentinelAuth::Open`]), so the store's
+//! Sentinel URLs also prove the Sentinels' own credentials reach them. Starting one without the
+//! binaries skips the test locally and fails it in CI ([`crate::skipped`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,6 +24,21 @@ pub const SENTINEL_MASTER: &str = "mymaster";
 pub const ACL_USER: &str = "gatehouse";
 pub const ACL_PASSWORD: &str = "s3cr@t:pw";
 const ACL_PASSWORD_IN_URL: &str = "s3cr%40t%3Apw";
+/// The only user the Sentinels admit (unless open), and its password, another than the data
+/// nodes' (which needs percent-encoding in a URL's query: `&`, `=` and `+`).
+pub const SENTINEL_USER: &str = "gatehouse-sentinel";
+pub const SENTINEL_PASSWORD: &str = "snt&l=p+w";
+const SENTINEL_PASSWORD_IN_URL: &str = "snt%26l%3Dp%2Bw";
+
+/// Whether a Sentinel set-up's Sentinels require credentials of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SentinelAuth {
+    /// Only [`SENTINEL_USER`] with [`SENTINEL_PASSWORD`] (the `default` user is off); the
+    /// Sentinels authenticate to each other as that user too.
+    Required,
+    /// No credentials (the `default` user, without password).
+    Open,
+}
 
 /// Whether `program` can be run (it is on the `PATH`).
 fn available(program: &str) -> bool {
@@ -69,11 +86,18 @@ fn redis_cli_tls(port: u16, tls: Option<&ServerTls>, args: &[&str]) -> Option<St
     sentinel_cli(port, tls, &auth)
 }
 
-/// `redis-cli -p port args…` without credentials (to a Sentinel), over TLS when `tls` is given.
+/// `redis-cli -p port args…` without credentials (to an open Sentinel), over TLS when `tls` is
+/// given.
 fn sentinel_cli(port: u16, tls: Option<&ServerTls>, args: &[&str]) -> Option<String> {
     let mut cli = Command::new("redis-cli");
     if let Some(tls) = tls {
         cli.arg("--tls").arg("--cacert").arg(&tls.ca);
+        if let Some(client) = &tls.client {
+            cli.arg("--cert")
+                .arg(&client.cert)
+                .arg("--key")
+                .arg(&client.key);
+        }
     }
     let out = cli
         .args(["-h", "127.0.0.1", "-p", &port.to_string()])
@@ -169,7 +193,7 @@ fn tls_args(tls: &ServerTls, port: u16) -> Vec<String> {
         "--tls-replication",
         "yes",
         "--tls-auth-clients",
-        "no",
+        if tls.client.is_some() { "yes" } else { "no" },
         "--tls-cert-file",
         &tls.cert.display().to_string(),
         "--tls-key-file",
@@ -204,10 +228,19 @@ fn wait_listening(port: u16) {
 }
 
 /// The certificate files of a TLS-only topology: the nodes serve `cert` (with `key`), clients
-/// verify it with `ca`. Client certificates are not asked for.
+/// verify it with `ca`. With `client`, the servers ask clients for a certificate from `ca`
+/// (`tls-auth-clients yes`), and the test kit's own `redis-cli` shows this one.
 #[derive(Debug, Clone)]
 pub struct ServerTls {
     pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client: Option<ClientCert>,
+}
+
+/// A client certificate and its key (PEM files).
+#[derive(Debug, Clone)]
+pub struct ClientCert {
     pub cert: PathBuf,
     pub key: PathBuf,
 }
@@ -402,29 +435,35 @@ pub struct RedisSentinel {
     replica: Server,
     sentinels: Vec<Server>,
     tls: Option<ServerTls>,
+    auth: SentinelAuth,
     _dir: tempfile::TempDir,
 }
 
 impl RedisSentinel {
-    /// Starts the servers and waits until every Sentinel knows the master, its replica and the
-    /// other Sentinels. `None` locally when the binaries are missing.
+    /// Starts the servers, with Sentinels that require [`SENTINEL_USER`], and waits until every
+    /// Sentinel knows the master, its replica and the other Sentinels. `None` locally when the
+    /// binaries are missing.
     pub async fn start(test: &str) -> Option<Self> {
-        Self::start_with(test, None).await
+        Self::start_with(test, None, SentinelAuth::Required).await
     }
 
-    /// [`RedisSentinel::start`] with TLS only, Sentinels and replication included; its URL is
-    /// `rediss+sentinel://`.
-    pub async fn start_with(test: &str, tls: Option<ServerTls>) -> Option<Self> {
+    /// [`RedisSentinel::start`] with TLS only when `tls` is given (Sentinels and replication
+    /// included; its URL is then `rediss+sentinel://`), and Sentinels open or not.
+    pub async fn start_with(
+        test: &str,
+        tls: Option<ServerTls>,
+        auth: SentinelAuth,
+    ) -> Option<Self> {
         if !binaries_present(test, &["redis-server", "redis-cli", "redis-sentinel"]) {
             return None;
         }
-        tokio::task::spawn_blocking(move || Self::start_blocking(tls))
+        tokio::task::spawn_blocking(move || Self::start_blocking(tls, auth))
             .await
             .map(Some)
             .expect("starting the Sentinel set-up")
     }
 
-    fn start_blocking(tls: Option<ServerTls>) -> Self {
+    fn start_blocking(tls: Option<ServerTls>, auth: SentinelAuth) -> Self {
         let dir = crate::temp_dir();
         let tls_of = |port: u16| tls.as_ref().map(|t| tls_args(t, port)).unwrap_or_default();
         let master_port = free_port();
@@ -460,13 +499,23 @@ impl RedisSentinel {
             let conf = dir.path().join(format!("sentinel-{port}.conf"));
             let tls_conf = match &tls {
                 Some(t) => format!(
-                    "port 0\ntls-port {port}\ntls-replication yes\ntls-auth-clients no\n\
+                    "port 0\ntls-port {port}\ntls-replication yes\ntls-auth-clients {}\n\
                      tls-cert-file {}\ntls-key-file {}\ntls-ca-cert-file {}\n",
+                    if t.client.is_some() { "yes" } else { "no" },
                     t.cert.display(),
                     t.key.display(),
                     t.ca.display()
                 ),
                 None => String::new(),
+            };
+            let auth_conf = match auth {
+                SentinelAuth::Required => format!(
+                    "user default off\n\
+                     user {SENTINEL_USER} on >{SENTINEL_PASSWORD} ~* &* +@all\n\
+                     sentinel sentinel-user {SENTINEL_USER}\n\
+                     sentinel sentinel-pass \"{SENTINEL_PASSWORD}\"\n"
+                ),
+                SentinelAuth::Open => String::new(),
             };
             std::fs::write(
                 &conf,
@@ -478,7 +527,8 @@ impl RedisSentinel {
                      sentinel down-after-milliseconds {SENTINEL_MASTER} 1000\n\
                      sentinel failover-timeout {SENTINEL_MASTER} 3000\n",
                     dir = dir.path().display()
-                ) + &tls_conf, // after `port`: its `port 0` wins
+                ) + &auth_conf
+                    + &tls_conf, // after `port`: its `port 0` wins
             )
             .expect("writing a Sentinel configuration");
             sentinels.push(Server::spawn(
@@ -492,6 +542,7 @@ impl RedisSentinel {
             replica,
             sentinels,
             tls,
+            auth,
             _dir: dir,
         };
         for sentinel in &setup.sentinels {
@@ -506,12 +557,9 @@ impl RedisSentinel {
     pub fn wait_healthy(&self, within: Duration) {
         wait_until("the Sentinel set-up did not become healthy", within, || {
             self.sentinels.iter().all(|s| {
-                let master = sentinel_cli(
-                    s.port,
-                    self.tls.as_ref(),
-                    &["sentinel", "master", SENTINEL_MASTER],
-                )
-                .unwrap_or_default();
+                let master = self
+                    .sentinel_cli(s.port, &["sentinel", "master", SENTINEL_MASTER])
+                    .unwrap_or_default();
                 let field = |name: &str| {
                     let lines: Vec<&str> = master.lines().collect();
                     lines
@@ -531,7 +579,26 @@ impl RedisSentinel {
         });
     }
 
-    /// `redis+sentinel://gatehouse:…@127.0.0.1:s1,…/mymaster`.
+    /// `redis-cli` to the Sentinel on `port`, with the Sentinels' credentials if they need them.
+    fn sentinel_cli(&self, port: u16, args: &[&str]) -> Option<String> {
+        match self.auth {
+            SentinelAuth::Open => sentinel_cli(port, self.tls.as_ref(), args),
+            SentinelAuth::Required => {
+                let mut auth = vec![
+                    "--user",
+                    SENTINEL_USER,
+                    "--pass",
+                    SENTINEL_PASSWORD,
+                    "--no-auth-warning",
+                ];
+                auth.extend_from_slice(args);
+                sentinel_cli(port, self.tls.as_ref(), &auth)
+            }
+        }
+    }
+
+    /// `redis+sentinel://gatehouse:…@127.0.0.1:s1,…/mymaster`, and
+    /// `?sentinel_username=…&sentinel_password=…` when the Sentinels require them.
     pub fn url(&self) -> String {
         let hosts: Vec<String> = self
             .sentinels
@@ -543,20 +610,26 @@ impl RedisSentinel {
         } else {
             "redis+sentinel"
         };
+        let query = match self.auth {
+            SentinelAuth::Required => format!(
+                "?sentinel_username={SENTINEL_USER}&sentinel_password={SENTINEL_PASSWORD_IN_URL}"
+            ),
+            SentinelAuth::Open => String::new(),
+        };
         format!(
-            "{scheme}://{ACL_USER}:{ACL_PASSWORD_IN_URL}@{}/{SENTINEL_MASTER}",
+            "{scheme}://{ACL_USER}:{ACL_PASSWORD_IN_URL}@{}/{SENTINEL_MASTER}{query}",
             hosts.join(",")
         )
     }
 
     /// The port of the master the Sentinels name now.
     pub fn master_port(&self) -> u16 {
-        let answer = sentinel_cli(
-            self.sentinels[0].port,
-            self.tls.as_ref(),
-            &["sentinel", "get-master-addr-by-name", SENTINEL_MASTER],
-        )
-        .expect("SENTINEL get-master-addr-by-name");
+        let answer = self
+            .sentinel_cli(
+                self.sentinels[0].port,
+                &["sentinel", "get-master-addr-by-name", SENTINEL_MASTER],
+            )
+            .expect("SENTINEL get-master-addr-by-name");
         answer
             .lines()
             .nth(1)

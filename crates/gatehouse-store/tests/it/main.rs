@@ -11,6 +11,7 @@
 mod failover;
 mod outage;
 mod proxy;
+mod sentinel_auth;
 mod setup;
 mod tls_acl;
 

@@ -27,13 +27,13 @@ fn report(line: &str) {
 }
 
 /// The process must never have panicked, whatever the fault.
-fn assert_no_panic(server: &Server) {
+pub(crate) fn assert_no_panic(server: &Server) {
     let logs = server.logs();
     assert!(!logs.contains("panicked"), "gatehouse panicked:\n{logs}");
 }
 
 /// Registers a confidential `client_credentials` client through the CLI; returns its secret.
-fn confidential_client(server: &Server, id: &str) -> String {
+pub(crate) fn confidential_client(server: &Server, id: &str) -> String {
     let out = server.admin_cli(
         &[
             "clients",
@@ -53,7 +53,7 @@ fn confidential_client(server: &Server, id: &str) -> String {
         .to_owned()
 }
 
-fn http() -> reqwest::Client {
+pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(15))
         .build()
@@ -61,11 +61,15 @@ fn http() -> reqwest::Client {
 }
 
 /// A token request: the status and the JSON answer (`Null` when the body is not JSON).
-async fn token_request(http: &reqwest::Client, port: u16, form: &[(&str, &str)]) -> (u16, Value) {
+pub(crate) async fn token_request(
+    http: &reqwest::Client,
+    port: u16,
+    form: &[(&str, &str)],
+) -> (u16, Value) {
     token_request_as(http, port, form, None).await
 }
 
-async fn token_request_as(
+pub(crate) async fn token_request_as(
     http: &reqwest::Client,
     port: u16,
     form: &[(&str, &str)],
@@ -97,13 +101,13 @@ async fn client_credentials(
 }
 
 /// Redeems `code` on `port`; panics unless it yields tokens. Returns the token response.
-async fn redeem(port: u16, partner: &Partner, code: &str) -> Value {
+pub(crate) async fn redeem(port: u16, partner: &Partner, code: &str) -> Value {
     let (status, tokens) = token_request(&http(), port, &code_form(partner, code)).await;
     assert_eq!(status, 200, "{tokens}");
     tokens
 }
 
-fn refresh_token_of(tokens: &Value) -> String {
+pub(crate) fn refresh_token_of(tokens: &Value) -> String {
     tokens["refresh_token"]
         .as_str()
         .unwrap_or_else(|| panic!("no refresh token: {tokens}"))
@@ -111,7 +115,7 @@ fn refresh_token_of(tokens: &Value) -> String {
 }
 
 /// Polls readiness on `port` until it answers `want`; returns the body.
-async fn ready_becomes(server: &Server, want: u16, within: Duration) -> String {
+pub(crate) async fn ready_becomes(server: &Server, want: u16, within: Duration) -> String {
     let (status, body) = poll_until(
         &Server::url(server.public, "/health/ready"),
         within,

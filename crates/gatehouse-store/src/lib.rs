@@ -33,7 +33,7 @@ pub use migrations::migrator;
 pub use migrations::{MigrationInfo, MigrationState};
 pub use private_files::create_private_dir_all;
 pub use redis_store::RedisStore;
-pub use sql::{PostgresStore, SqlStore, SqliteStore};
+pub use sql::{PoolSettings, PostgresStore, SqlStore, SqliteStore};
 
 /// How often the in-memory short-lived store drops expired entries that nobody read again.
 const MEMORY_PURGE_INTERVAL: Duration = Duration::from_secs(60);
@@ -83,17 +83,37 @@ pub async fn connect_durable(url: &str) -> Result<Arc<dyn DurableStore>, SetupEr
     }
 }
 
+/// Opens the durable store named by `url` as a server does: applies the pending migrations first
+/// when `migrate` is set (returning how many), with `pool` for Postgres. An in-memory SQLite
+/// database is always migrated (it starts empty).
+pub async fn open_durable(
+    url: &str,
+    pool: &PoolSettings,
+    migrate: bool,
+) -> Result<(Arc<dyn DurableStore>, usize), SetupError> {
+    match SqlBackend::from_url(url)? {
+        SqlBackend::Postgres => {
+            let (store, applied) = PostgresStore::open(url, pool, migrate).await?;
+            Ok((Arc::new(store), applied))
+        }
+        SqlBackend::Sqlite => {
+            let store = SqliteStore::connect(url).await?;
+            let applied = if migrate || sql::is_sqlite_memory_url(url) {
+                store.migrate().await?
+            } else {
+                0
+            };
+            Ok((Arc::new(store), applied))
+        }
+    }
+}
+
 /// Applies the pending migrations of the backend named by `url`; returns how many were applied
 /// (0 when the schema is current, so running it twice is a no-op). A SQLite file is created when
 /// missing. Concurrent callers on Postgres are serialised by the migrator's advisory lock.
 pub async fn migrate(url: &str) -> Result<usize, SetupError> {
     match SqlBackend::from_url(url)? {
-        SqlBackend::Postgres => {
-            let store = PostgresStore::connect(url).await?;
-            let applied = store.migrate().await;
-            store.close().await;
-            applied
-        }
+        SqlBackend::Postgres => sql::migrate_postgres(url).await,
         SqlBackend::Sqlite => {
             let store = SqliteStore::connect(url).await?;
             let applied = store.migrate().await;
@@ -116,7 +136,7 @@ pub async fn migration_status(url: &str) -> Result<Vec<MigrationInfo>, SetupErro
     let rows = match backend {
         SqlBackend::Postgres => {
             let store = PostgresStore::connect(url).await?;
-            let rows = migrations::applied_rows_postgres(store.pool()).await;
+            let rows = migrations::applied_rows_postgres(store.db()).await;
             store.close().await;
             rows.map_err(inspect_error)?
         }

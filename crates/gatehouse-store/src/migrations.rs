@@ -8,7 +8,8 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use sqlx::migrate::{Migrate, MigrateError, Migration, MigrationType, Migrator};
-use sqlx::{Database, Pool, SqlStr};
+use sqlx::postgres::PgConnection;
+use sqlx::{Connection as _, Database, Pool, SqlStr};
 
 use crate::{SetupError, SqlBackend};
 
@@ -230,6 +231,84 @@ where
     Ok(after.difference(&before).count())
 }
 
+/// Applies the pending Postgres migrations on `conn`, a direct connection; returns how many were
+/// applied. Concurrent callers are serialised by the migrator's session-level advisory lock.
+pub(crate) async fn apply_postgres(conn: &mut PgConnection) -> Result<usize, SetupError> {
+    let migrator = migrator(SqlBackend::Postgres);
+    let before = applied_versions_postgres(conn).await?;
+    migrator
+        .run(&mut *conn)
+        .await
+        .map_err(|e| postgres_failed(&e))?;
+    let after = applied_versions_postgres(conn).await?;
+    Ok(after.difference(&before).count())
+}
+
+/// [`apply_postgres`] through a transaction pooler, which lends a server connection for one
+/// transaction only: a session-level advisory lock could be taken on one server connection and
+/// released on another (or never). So everything runs in one transaction holding the same lock
+/// at transaction level (`pg_advisory_xact_lock`, which a direct migrator's session lock
+/// excludes too): a concurrent migrator waits, and a failed migration leaves nothing behind.
+pub(crate) async fn apply_postgres_in_transaction(
+    conn: &mut PgConnection,
+) -> Result<usize, SetupError> {
+    let mut tx = conn
+        .begin_with(crate::sql::POOLED_BEGIN)
+        .await
+        .map_err(|e| postgres_failed(&e))?;
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| postgres_failed(&e))?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(advisory_lock_id(&database))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| postgres_failed(&e))?;
+    let before = applied_versions_postgres(&mut tx).await?;
+    let mut migrator = migrator(SqlBackend::Postgres);
+    migrator.set_locking(false);
+    migrator
+        .run(&mut *tx)
+        .await
+        .map_err(|e| postgres_failed(&e))?;
+    let after = applied_versions_postgres(&mut tx).await?;
+    tx.commit().await.map_err(|e| postgres_failed(&e))?;
+    Ok(after.difference(&before).count())
+}
+
+/// The key of sqlx's migration lock for `database` (`sqlx-postgres`' `generate_lock_id`), so a
+/// migrator holding it at transaction level and one holding it for its session exclude each
+/// other.
+fn advisory_lock_id(database: &str) -> i64 {
+    const CRC_IEEE: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+    0x3d32_ad9e * i64::from(CRC_IEEE.checksum(database.as_bytes()))
+}
+
+fn postgres_failed(e: &(dyn std::error::Error + 'static)) -> SetupError {
+    SetupError::Migrate {
+        backend: SqlBackend::Postgres.name(),
+        cause: crate::error::one_line(e),
+    }
+}
+
+/// The versions recorded as applied on Postgres (none on a fresh database). Checks that the
+/// bookkeeping table exists first: a failed query would abort the transaction it runs in.
+async fn applied_versions_postgres(conn: &mut PgConnection) -> Result<BTreeSet<i64>, SetupError> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| postgres_failed(&e))?;
+    if !exists {
+        return Ok(BTreeSet::new());
+    }
+    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| postgres_failed(&e))?;
+    Ok(versions.into_iter().collect())
+}
+
 /// The versions recorded as applied. Fails on a fresh database, where the bookkeeping table does
 /// not exist yet; the caller reads that as "none".
 async fn applied_versions<DB>(
@@ -303,10 +382,10 @@ pub(crate) fn merge(backend: SqlBackend, applied: Vec<AppliedRow>) -> Vec<Migrat
 
 /// The rows of the bookkeeping table on Postgres (none when it does not exist yet).
 pub(crate) async fn applied_rows_postgres(
-    pool: &Pool<sqlx::Postgres>,
+    db: crate::sql::PgTarget<'_>,
 ) -> Result<Vec<AppliedRow>, sqlx::Error> {
     let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-        .fetch_one(pool)
+        .fetch_one(db)
         .await?;
     if !exists {
         return Ok(Vec::new());
@@ -316,7 +395,7 @@ pub(crate) async fn applied_rows_postgres(
          to_char(installed_on AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') \
          FROM _sqlx_migrations ORDER BY version",
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await
 }
 

@@ -20,6 +20,8 @@
 //!   and exit code captured.
 //! - [`e2e`]: the real binary end to end: `gatehouse serve …` on free ports, a Redis of the
 //!   test's own, the seed's partner and its flows.
+//! - [`pgbouncer`]: a PgBouncer of the test's own in transaction pooling mode in front of the
+//!   test Postgres ([`pgbouncer_backend`]: a durable store through it).
 //! - [`redis_servers`]: a real Redis Cluster and a Sentinel set-up of the test's own
 //!   ([`redis_cluster_backend`], [`redis_sentinel_backend`]).
 //! - [`conformance`]: the storage ports' conformance suites, exported as the macros
@@ -75,6 +77,7 @@ pub mod fixtures;
 pub mod grpc;
 pub mod http;
 pub mod mail;
+pub mod pgbouncer;
 pub mod redis_servers;
 
 pub use pairs::{BackendPair, backend_pairs};
@@ -201,6 +204,8 @@ impl std::fmt::Debug for ShortLivedBackend {
 enum Cleanup {
     SqliteDir(tempfile::TempDir),
     Postgres(postgres::DropDatabase),
+    /// The database, then the PgBouncer in front of it.
+    PgBouncer(postgres::DropDatabase, pgbouncer::PgBouncer),
 }
 
 /// Whether this run is CI (`CI` set and non-empty), where every backend is mandatory.
@@ -278,6 +283,35 @@ pub async fn durable_backend(kind: DurableKind) -> Option<DurableBackend> {
             })
         }
     }
+}
+
+/// A fresh Postgres store through a PgBouncer of the test's own in transaction pooling mode
+/// ([`pgbouncer::PgBouncer`]): the database is created directly, then migrated and used through
+/// PgBouncer with `pgbouncer=true` in its URL (so `url` reaches it the same way). `None` when
+/// Postgres is not configured or, locally, the `pgbouncer` binary is missing.
+pub async fn pgbouncer_backend() -> Option<DurableBackend> {
+    report_backends();
+    let admin_url = configured_url(POSTGRES_URL_VAR, "postgres")?;
+    let bouncer =
+        pgbouncer::PgBouncer::start("the PgBouncer conformance suite", &admin_url).await?;
+    let (direct, cleanup) = postgres::create_database(&admin_url, false).await;
+    let url = bouncer.url_for(&direct);
+    let applied = gatehouse_store::migrate(&url)
+        .await
+        .unwrap_or_else(|e| panic!("migrating {url}: {e}\n{}", bouncer.log()));
+    assert!(
+        applied > 0,
+        "a fresh database should have needed migrations"
+    );
+    let store = gatehouse_store::connect_durable(&url)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {url}: {e}\n{}", bouncer.log()));
+    Some(DurableBackend {
+        kind: DurableKind::Postgres,
+        store,
+        url,
+        _cleanup: Cleanup::PgBouncer(cleanup, bouncer),
+    })
 }
 
 /// A fresh store of every configured durable backend.

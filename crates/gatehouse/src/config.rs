@@ -34,6 +34,8 @@ pub const KEYS: &[&str] = &[
     "token_grpc_client_cert",
     "token_grpc_client_key",
     "database_url",
+    "database_pool_size",
+    "database_acquire_timeout",
     "redis_url",
     "data_dir",
     "dev",
@@ -229,6 +231,11 @@ pub struct Config {
     /// The private key of `token_grpc_client_cert` (PEM, PKCS#8).
     pub token_grpc_client_key: Option<PathBuf>,
     pub database_url: Option<String>,
+    /// Postgres connections per process (at least 1).
+    pub database_pool_size: u32,
+    /// How long a request waits for a pooled Postgres connection before it fails.
+    #[serde(with = "human_duration")]
+    pub database_acquire_timeout: Duration,
     pub redis_url: Option<String>,
     /// Holds the embedded SQLite database and, in dev mode, the generated system secret.
     pub data_dir: PathBuf,
@@ -383,6 +390,8 @@ impl Default for Config {
             token_grpc_client_cert: None,
             token_grpc_client_key: None,
             database_url: None,
+            database_pool_size: gatehouse_store::PoolSettings::DEFAULT_MAX_CONNECTIONS,
+            database_acquire_timeout: gatehouse_store::PoolSettings::DEFAULT_ACQUIRE_TIMEOUT,
             redis_url: None,
             data_dir: PathBuf::from("data"),
             dev: false,
@@ -707,7 +716,9 @@ fn expected(key: &str) -> Option<String> {
             (k, _) if k.starts_with("ttl_") || k.ends_with("_grace") || k.ends_with("_delay") => {
                 "a duration such as 30s, 10m or 720h"
             }
-            ("login_failure_window" | "login_lockout", _) => "a duration such as 30s, 10m or 720h",
+            ("login_failure_window" | "login_lockout" | "database_acquire_timeout", _) => {
+                "a duration such as 30s, 10m or 720h"
+            }
             (_, serde_json::Value::Bool(_)) => "true or false",
             (_, serde_json::Value::Number(_)) => "a whole number, e.g. 5",
             _ => return None,
@@ -870,6 +881,20 @@ impl Config {
                 "database_url",
                 "must start with postgres://, postgresql:// or sqlite:",
                 "set DATABASE_URL to e.g. postgres://user@host/db",
+            ));
+        }
+        if self.database_pool_size == 0 {
+            return Err(ConfigError::new(
+                "database_pool_size",
+                "must be at least 1",
+                "set GATEHOUSE_DATABASE_POOL_SIZE to the Postgres connections each process may open, e.g. 10",
+            ));
+        }
+        if self.database_acquire_timeout.is_zero() {
+            return Err(ConfigError::new(
+                "database_acquire_timeout",
+                "must be longer than zero",
+                "set GATEHOUSE_DATABASE_ACQUIRE_TIMEOUT to a duration such as 3s",
             ));
         }
         if let Some(url) = &self.redis_url
@@ -1464,6 +1489,14 @@ impl Config {
             "sqlite://{}?mode=rwc",
             self.data_dir.join("gatehouse.db").display()
         )
+    }
+
+    /// The Postgres pool of this process.
+    pub fn pool_settings(&self) -> gatehouse_store::PoolSettings {
+        gatehouse_store::PoolSettings {
+            max_connections: self.database_pool_size,
+            acquire_timeout: self.database_acquire_timeout,
+        }
     }
 
     /// The database this process uses: `DATABASE_URL`, else the embedded SQLite file.

@@ -292,13 +292,11 @@ async fn open_durable(config: &Config) -> anyhow::Result<Arc<dyn DurableStore>> 
             format!("creating the data directory {}", config.data_dir.display())
         })?;
     }
-    if config.auto_migrate {
-        let applied = gatehouse_store::migrate(&url).await?;
-        if applied > 0 {
-            tracing::info!(applied, "database migrations applied");
-        }
+    let (store, applied) =
+        gatehouse_store::open_durable(&url, &config.pool_settings(), config.auto_migrate).await?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrations applied");
     }
-    let store = gatehouse_store::connect_durable(&url).await?;
     Ok(Arc::new(gatehouse_store::MeteredDurable(store)))
 }
 

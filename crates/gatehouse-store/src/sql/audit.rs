@@ -28,7 +28,7 @@ macro_rules! impl_audit {
                 .bind(&event.target_kind)
                 .bind(event.target_id.as_deref())
                 .bind(rows::changes_column(&event.changes))
-                .execute(&self.pool)
+                .execute(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 Ok(())
@@ -63,7 +63,7 @@ macro_rules! impl_audit {
                 .bind(filter.after_at)
                 .bind(filter.after_id)
                 .bind(rows::limit_plus_one(page.size))
-                .fetch_all(&self.pool)
+                .fetch_all(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 let items = found

@@ -31,7 +31,7 @@ macro_rules! impl_directory {
                     .bind(previous_expires_at)
                     .bind(rows::unix(client.created_at))
                     .bind(rows::unix(client.updated_at))
-                    .execute(&self.pool)
+                    .execute(self.db())
                     .await
                     .map_err(|e| db_error($backend, e))?;
                 Ok(())
@@ -40,7 +40,7 @@ macro_rules! impl_directory {
             async fn get_client(&self, id: &str) -> StoreResult<Option<Client>> {
                 sqlx::query_as::<_, ClientRow>(concat!("SELECT ", client_columns!(), " FROM clients WHERE id = $1"))
                     .bind(id)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.db())
                     .await
                     .map_err(|e| db_error($backend, e))?
                     .map(rows::client)
@@ -55,7 +55,7 @@ macro_rules! impl_directory {
                 ))
                 .bind(page.after.as_deref())
                 .bind(rows::limit_plus_one(page.size))
-                .fetch_all(&self.pool)
+                .fetch_all(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 let items = found.into_iter().map(rows::client).collect::<StoreResult<Vec<_>>>()?;
@@ -75,7 +75,7 @@ macro_rules! impl_directory {
                 .bind(previous_expires_at)
                 .bind(rows::unix(client.updated_at))
                 .bind(&client.incarnation)
-                .execute(&self.pool)
+                .execute(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 affected_one(done.rows_affected())
@@ -84,7 +84,7 @@ macro_rules! impl_directory {
             /// One transaction: the consents given to the client go, its refresh-token families are
             /// revoked (kept, so a presented token is recognised as revoked), and the client goes.
             async fn delete_client(&self, id: &str) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(|e| db_error($backend, e))?;
+                let mut tx = self.begin_tx().await.map_err(|e| db_error($backend, e))?;
                 sqlx::query("DELETE FROM consents WHERE client_id = $1")
                     .bind(id)
                     .execute(&mut *tx)
@@ -121,7 +121,7 @@ macro_rules! impl_directory {
                     .bind(&scope.description)
                     .bind(scope.hidden)
                     .bind(scope.claims.join(" "))
-                    .execute(&self.pool)
+                    .execute(self.db())
                     .await
                     .map_err(|e| db_error($backend, e))?;
                 Ok(())
@@ -130,7 +130,7 @@ macro_rules! impl_directory {
             async fn get_scope(&self, name: &str) -> StoreResult<Option<ScopeDefinition>> {
                 sqlx::query_as::<_, ScopeRow>(concat!("SELECT ", scope_columns!(), " FROM scopes WHERE name = $1"))
                     .bind(name)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.db())
                     .await
                     .map_err(|e| db_error($backend, e))?
                     .map(rows::scope)
@@ -139,7 +139,7 @@ macro_rules! impl_directory {
 
             async fn list_scopes(&self) -> StoreResult<Vec<ScopeDefinition>> {
                 sqlx::query_as::<_, ScopeRow>(concat!("SELECT ", scope_columns!(), " FROM scopes ORDER BY name"))
-                    .fetch_all(&self.pool)
+                    .fetch_all(self.db())
                     .await
                     .map_err(|e| db_error($backend, e))?
                     .into_iter()
@@ -154,7 +154,7 @@ macro_rules! impl_directory {
                     .bind(&scope.description)
                     .bind(scope.hidden)
                     .bind(scope.claims.join(" "))
-                    .execute(&self.pool)
+                    .execute(self.db())
                     .await
                     .map_err(|e| db_error($backend, e))?;
                 affected_one(done.rows_affected())
@@ -163,7 +163,7 @@ macro_rules! impl_directory {
             async fn delete_scope(&self, name: &str) -> StoreResult<()> {
                 let done = sqlx::query("DELETE FROM scopes WHERE name = $1")
                     .bind(name)
-                    .execute(&self.pool)
+                    .execute(self.db())
                     .await
                     .map_err(|e| db_error($backend, e))?;
                 affected_one(done.rows_affected())
@@ -191,7 +191,7 @@ macro_rules! impl_directory {
                 .bind(gatehouse_core::user::metadata_json(&user.metadata))
                 .bind(gatehouse_core::user::roles_column(&user.roles))
                 .bind(rows::normalize_username(&user.username))
-                .execute(&self.pool)
+                .execute(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 Ok(())
@@ -200,7 +200,7 @@ macro_rules! impl_directory {
             async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
                 sqlx::query_as::<_, UserRow>(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1"))
                     .bind(id)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.db())
                     .await
                     .map_err(|e| db_error($backend, e))?
                     .map(rows::user)
@@ -214,7 +214,7 @@ macro_rules! impl_directory {
                     " FROM users WHERE username_normalized = $1"
                 ))
                 .bind(rows::normalize_username(username))
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?
                 .map(rows::user)
@@ -229,7 +229,7 @@ macro_rules! impl_directory {
                 ))
                 .bind(email)
                 .bind(i64::from(limit))
-                .fetch_all(&self.pool)
+                .fetch_all(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?
                 .into_iter()
@@ -254,7 +254,7 @@ macro_rules! impl_directory {
                 .bind(page.after.as_deref())
                 .bind(rows::limit_plus_one(page.size))
                 .bind(query.role.map(|r| format!("% {} %", r.as_str())))
-                .fetch_all(&self.pool)
+                .fetch_all(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 let items = found.into_iter().map(rows::user).collect::<StoreResult<Vec<_>>>()?;
@@ -278,14 +278,14 @@ macro_rules! impl_directory {
                 .bind(rows::unix(user.updated_at))
                 .bind(gatehouse_core::user::metadata_json(&user.metadata))
                 .bind(gatehouse_core::user::roles_column(&user.roles))
-                .execute(&self.pool)
+                .execute(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 affected_one(done.rows_affected())
             }
 
             async fn import_users(&self, users: &[User], dry_run: bool) -> StoreResult<Vec<bool>> {
-                let mut tx = self.pool.begin().await.map_err(|e| db_error($backend, e))?;
+                let mut tx = self.begin_tx().await.map_err(|e| db_error($backend, e))?;
                 let mut created = Vec::with_capacity(users.len());
                 for user in users {
                     let done = sqlx::query(concat!(
@@ -323,7 +323,7 @@ macro_rules! impl_directory {
             /// One transaction: the user's consents go, their refresh-token families are revoked
             /// (kept, so a presented token is recognised as revoked), and the user goes.
             async fn delete_user(&self, id: &str) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(|e| db_error($backend, e))?;
+                let mut tx = self.begin_tx().await.map_err(|e| db_error($backend, e))?;
                 sqlx::query("DELETE FROM consents WHERE subject = $1")
                     .bind(id)
                     .execute(&mut *tx)

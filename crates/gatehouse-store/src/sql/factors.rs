@@ -60,7 +60,7 @@ macro_rules! impl_factors {
         #[async_trait]
         impl FactorStore for SqlStore<$db> {
             async fn create_factor(&self, factor: &Factor) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(|e| db_error($backend, e))?;
+                let mut tx = self.begin_tx().await.map_err(|e| db_error($backend, e))?;
                 sqlx::query(
                     "DELETE FROM user_factors WHERE user_id = $1 AND confirmed_at IS NULL",
                 )
@@ -95,7 +95,7 @@ macro_rules! impl_factors {
                     " FROM user_factors WHERE user_id = $1 ORDER BY created_at, id"
                 ))
                 .bind(user_id)
-                .fetch_all(&self.pool)
+                .fetch_all(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?
                 .into_iter()
@@ -118,7 +118,7 @@ macro_rules! impl_factors {
                 .bind(id)
                 .bind(rows::unix(at))
                 .bind(step)
-                .execute(&self.pool)
+                .execute(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 Ok(done.rows_affected() == 1)
@@ -140,7 +140,7 @@ macro_rules! impl_factors {
                 .bind(user_id)
                 .bind(id)
                 .bind(step)
-                .execute(&self.pool)
+                .execute(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 Ok(done.rows_affected() == 1)
@@ -156,7 +156,7 @@ macro_rules! impl_factors {
                     " FROM user_factors WHERE credential_id = $1"
                 ))
                 .bind(credential_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?
                 .map(factor)
@@ -176,14 +176,14 @@ macro_rules! impl_factors {
                 .bind(user_id)
                 .bind(id)
                 .bind(sealed_secret)
-                .execute(&self.pool)
+                .execute(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 Ok(done.rows_affected() == 1)
             }
 
             async fn delete_factor(&self, user_id: &str, id: &str) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await.map_err(|e| db_error($backend, e))?;
+                let mut tx = self.begin_tx().await.map_err(|e| db_error($backend, e))?;
                 let done = sqlx::query("DELETE FROM user_factors WHERE user_id = $1 AND id = $2")
                     .bind(user_id)
                     .bind(id)
@@ -208,7 +208,7 @@ macro_rules! impl_factors {
                 hashes: &[String],
                 at: OffsetDateTime,
             ) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(|e| db_error($backend, e))?;
+                let mut tx = self.begin_tx().await.map_err(|e| db_error($backend, e))?;
                 sqlx::query("DELETE FROM user_recovery_codes WHERE user_id = $1")
                     .bind(user_id)
                     .execute(&mut *tx)
@@ -235,7 +235,7 @@ macro_rules! impl_factors {
                      WHERE user_id = $1 ORDER BY code_hash",
                 )
                 .bind(user_id)
-                .fetch_all(&self.pool)
+                .fetch_all(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?
                 .into_iter()
@@ -262,7 +262,7 @@ macro_rules! impl_factors {
                 .bind(user_id)
                 .bind(code_hash)
                 .bind(rows::unix(at))
-                .execute(&self.pool)
+                .execute(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 Ok(done.rows_affected() == 1)

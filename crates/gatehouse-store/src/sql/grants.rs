@@ -18,7 +18,7 @@ use crate::error::db_error;
 type SpentCheckRow = (String, Option<i64>, Option<i64>);
 
 macro_rules! impl_grants {
-    ($db:ty, $backend:literal, $begin_write:literal) => {
+    ($db:ty, $backend:literal) => {
         #[async_trait]
         impl ConsentStore for SqlStore<$db> {
             async fn put_consent(&self, consent: &Consent) -> StoreResult<()> {
@@ -33,7 +33,7 @@ macro_rules! impl_grants {
                 .bind(consent.scope.to_string())
                 .bind(rows::unix(consent.granted_at))
                 .bind(rows::unix_opt(consent.expires_at))
-                .execute(&self.pool)
+                .execute(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 Ok(())
@@ -47,7 +47,7 @@ macro_rules! impl_grants {
                 ))
                 .bind(subject)
                 .bind(client_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?
                 .map(rows::consent)
@@ -61,7 +61,7 @@ macro_rules! impl_grants {
                     " FROM consents WHERE subject = $1 ORDER BY granted_at DESC, client_id"
                 ))
                 .bind(subject)
-                .fetch_all(&self.pool)
+                .fetch_all(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?
                 .into_iter()
@@ -73,7 +73,7 @@ macro_rules! impl_grants {
                 let done = sqlx::query("DELETE FROM consents WHERE subject = $1 AND client_id = $2")
                     .bind(subject)
                     .bind(client_id)
-                    .execute(&self.pool)
+                    .execute(self.db())
                     .await
                     .map_err(|e| db_error($backend, e))?;
                 Ok(done.rows_affected() > 0)
@@ -84,7 +84,7 @@ macro_rules! impl_grants {
         impl RefreshTokenStore for SqlStore<$db> {
             /// Creates the family row too; an existing family (a retried insert) is kept.
             async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()> {
-                let mut tx = self.pool.begin_with($begin_write).await.map_err(|e| db_error($backend, e))?;
+                let mut tx = self.begin_write().await.map_err(|e| db_error($backend, e))?;
                 sqlx::query(
                     "INSERT INTO refresh_families (family_id, client_id, subject, revoked_at, created_at) \
                      VALUES ($1, $2, $3, NULL, $4) ON CONFLICT (family_id) DO NOTHING",
@@ -130,7 +130,7 @@ macro_rules! impl_grants {
                      WHERE f.family_id = refresh_tokens.family_id) FROM refresh_tokens WHERE token_hash = $1"
                 ))
                 .bind(token_hash)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?
                 .map(rows::refresh_token_with_state)
@@ -148,7 +148,7 @@ macro_rules! impl_grants {
                 now: OffsetDateTime,
             ) -> StoreResult<RotateOutcome> {
                 let now = rows::unix(now);
-                let mut tx = self.pool.begin_with($begin_write).await.map_err(|e| db_error($backend, e))?;
+                let mut tx = self.begin_write().await.map_err(|e| db_error($backend, e))?;
                 let spent = sqlx::query_as::<_, RefreshRow>(concat!(
                     "UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL \
                      AND expires_at > $2 AND EXISTS (SELECT 1 FROM refresh_families f \
@@ -223,7 +223,7 @@ macro_rules! impl_grants {
                     sqlx::query("UPDATE refresh_families SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL")
                         .bind(family_id)
                         .bind(rows::unix(OffsetDateTime::now_utc()))
-                        .execute(&self.pool)
+                        .execute(self.db())
                         .await
                         .map_err(|e| db_error($backend, e))?;
                 Ok(done.rows_affected() > 0)
@@ -235,7 +235,7 @@ macro_rules! impl_grants {
                 )
                 .bind(client_id)
                 .bind(rows::unix(OffsetDateTime::now_utc()))
-                .execute(&self.pool)
+                .execute(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 Ok(done.rows_affected())
@@ -249,7 +249,7 @@ macro_rules! impl_grants {
                 .bind(subject)
                 .bind(client_id)
                 .bind(rows::unix(OffsetDateTime::now_utc()))
-                .fetch_all(&self.pool)
+                .fetch_all(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))
             }
@@ -265,7 +265,7 @@ macro_rules! impl_grants {
                 )
                 .bind(now)
                 .bind(batch)
-                .execute(&self.pool)
+                .execute(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 sqlx::query(
@@ -275,7 +275,7 @@ macro_rules! impl_grants {
                 )
                 .bind(now)
                 .bind(batch)
-                .execute(&self.pool)
+                .execute(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 Ok(done.rows_affected())
@@ -284,5 +284,5 @@ macro_rules! impl_grants {
     };
 }
 
-impl_grants!(Postgres, "postgres", "BEGIN");
-impl_grants!(Sqlite, "sqlite", "BEGIN IMMEDIATE");
+impl_grants!(Postgres, "postgres");
+impl_grants!(Sqlite, "sqlite");

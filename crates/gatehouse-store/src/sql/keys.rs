@@ -25,7 +25,7 @@ macro_rules! impl_keys {
                 .bind(&key.public_jwk)
                 .bind(rows::unix(key.created_at))
                 .bind(rows::unix_opt(key.retired_at))
-                .execute(&self.pool)
+                .execute(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 Ok(())
@@ -37,7 +37,7 @@ macro_rules! impl_keys {
                     signing_key_columns!(),
                     " FROM signing_keys ORDER BY created_at DESC, kid DESC"
                 ))
-                .fetch_all(&self.pool)
+                .fetch_all(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?
                 .into_iter()
@@ -49,7 +49,7 @@ macro_rules! impl_keys {
                 let done = sqlx::query("UPDATE signing_keys SET retired_at = $2 WHERE kid = $1")
                     .bind(kid)
                     .bind(rows::unix(at))
-                    .execute(&self.pool)
+                    .execute(self.db())
                     .await
                     .map_err(|e| db_error($backend, e))?;
                 affected_one(done.rows_affected())
@@ -58,7 +58,7 @@ macro_rules! impl_keys {
             async fn delete_signing_key(&self, kid: &str) -> StoreResult<()> {
                 let done = sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
                     .bind(kid)
-                    .execute(&self.pool)
+                    .execute(self.db())
                     .await
                     .map_err(|e| db_error($backend, e))?;
                 affected_one(done.rows_affected())
@@ -73,7 +73,7 @@ macro_rules! impl_keys {
 
             async fn ping(&self) -> StoreResult<()> {
                 sqlx::query("SELECT 1")
-                    .execute(&self.pool)
+                    .execute(self.db())
                     .await
                     .map_err(|e| db_error($backend, e))?;
                 Ok(())

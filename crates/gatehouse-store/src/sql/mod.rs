@@ -18,25 +18,23 @@ mod requests;
 mod rows;
 mod usage;
 
+mod pooler;
+
 use std::str::FromStr;
 use std::time::Duration;
 
 use std::sync::Arc;
 
 use sqlx::pool::PoolOptions;
-use sqlx::postgres::PgConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{ConnectOptions as _, Connection as _, Database, Pool, Postgres, Sqlite};
+use sqlx::{ConnectOptions as _, Connection as _, Database, Pool, Postgres, Sqlite, Transaction};
 
 use crate::error::{Endpoint, describe_postgres_connect, one_line, redact_url};
 use crate::{SetupError, SqlBackend};
 
-/// Postgres pool size. Modest on purpose: the server's `max_connections` is shared by every
-/// replica, and the queries are short.
-const POSTGRES_MAX_CONNECTIONS: u32 = 10;
-/// How long a caller waits for a pooled connection. Short, so a readiness probe answers "down"
-/// within seconds when Postgres is gone instead of hanging.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) use pooler::{BEGIN as POOLED_BEGIN, PgTarget};
+
 /// How long the first, direct connection to Postgres may take before start-up gives up.
 const POSTGRES_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// SQLite allows one writer at a time; a few connections still let readers run beside it (WAL).
@@ -44,10 +42,42 @@ const SQLITE_MAX_CONNECTIONS: u32 = 5;
 /// How long a SQLite writer waits for the write lock before giving up with `Unavailable`.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The Postgres connection pool of one process (`GATEHOUSE_DATABASE_POOL_SIZE`,
+/// `GATEHOUSE_DATABASE_ACQUIRE_TIMEOUT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Connections at most. Modest by default: the server's `max_connections` is shared by every
+    /// replica, and the queries are short.
+    pub max_connections: u32,
+    /// How long a caller waits for a pooled connection. Short by default, so a readiness probe
+    /// answers "down" within seconds when Postgres is gone instead of hanging.
+    pub acquire_timeout: Duration,
+}
+
+impl PoolSettings {
+    /// The default pool size.
+    pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+    /// The default acquire timeout.
+    pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            acquire_timeout: Self::DEFAULT_ACQUIRE_TIMEOUT,
+        }
+    }
+}
+
 /// The durable store on a sqlx pool. Use the [`PostgresStore`] and [`SqliteStore`] aliases.
 #[derive(Debug, Clone)]
 pub struct SqlStore<DB: Database> {
     pool: Pool<DB>,
+    /// Postgres only: the URL names a transaction pooler (`pgbouncer=true`), so every statement
+    /// runs in a transaction of its own that starts by dropping prepared statements left on the
+    /// server connection (see [`pooler`]).
+    transaction_pooling: bool,
     /// For a SQLite file: a shared lock on its lock file while the store lives, so
     /// `gatehouse restore` can tell that a process has the database open.
     _lock: Option<Arc<std::fs::File>>,
@@ -61,7 +91,11 @@ pub type SqliteStore = SqlStore<Sqlite>;
 impl<DB: Database> SqlStore<DB> {
     /// Wraps a pool the caller configured. The schema must be migrated.
     pub fn from_pool(pool: Pool<DB>) -> Self {
-        Self { pool, _lock: None }
+        Self {
+            pool,
+            transaction_pooling: false,
+            _lock: None,
+        }
     }
 
     pub fn pool(&self) -> &Pool<DB> {
@@ -75,75 +109,167 @@ impl<DB: Database> SqlStore<DB> {
 }
 
 impl SqlStore<Postgres> {
-    /// Connects and checks one connection out, so a wrong URL or a down server fails here.
+    /// [`SqlStore::open`] with the default pool, without migrating.
+    pub async fn connect(url: &str) -> Result<Self, SetupError> {
+        Ok(Self::open(url, &PoolSettings::default(), false).await?.0)
+    }
+
+    /// Connects, applies pending migrations when `migrate` is set, and returns the store with
+    /// how many were applied.
     ///
     /// The first connection is made directly, not through the pool: a pool that cannot connect
     /// reports only that it timed out, where the operator needs the cause (connection refused,
-    /// unknown host, wrong password, no such database).
+    /// unknown host, wrong password, no such database). The migrations run on that connection;
+    /// the pool then opens its connections as they are needed, the first one at once in the
+    /// background, so start-up waits for one connection (and one TLS handshake), not several in
+    /// a row.
     ///
     /// Dead connections are tested before reuse and replaced, so the pool recovers by itself after
     /// a Postgres restart; connections are also recycled every 30 minutes.
-    pub async fn connect(url: &str) -> Result<Self, SetupError> {
-        let backend = SqlBackend::Postgres.name();
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|e| SetupError::InvalidUrl {
-                backend,
-                url: redact_url(url),
-                cause: one_line(&e),
-            })?
-            .application_name("gatehouse");
-        let connect_error = |cause: String| SetupError::Connect {
-            backend,
-            url: redact_url(url),
-            cause,
+    pub async fn open(
+        url: &str,
+        settings: &PoolSettings,
+        migrate: bool,
+    ) -> Result<(Self, usize), SetupError> {
+        let (options, transaction_pooling) = postgres_options(url)?;
+        let conn = first_connection(url, &options).await?;
+        let applied = if migrate {
+            migrate_on(conn, transaction_pooling).await?
+        } else {
+            // Closing politely is only a courtesy to the server.
+            let _ = conn.close().await;
+            0
         };
-        let at = Endpoint {
-            host: options.get_host(),
-            port: options.get_port(),
-        };
-        match tokio::time::timeout(POSTGRES_CONNECT_TIMEOUT, options.connect()).await {
-            Err(_) => {
-                return Err(connect_error(format!(
-                    "no answer from {at} within {} s",
-                    POSTGRES_CONNECT_TIMEOUT.as_secs()
-                )));
-            }
-            Ok(Err(e)) => {
-                return Err(connect_error(describe_postgres_connect(
-                    &e,
-                    &at,
-                    options.get_username(),
-                    options.get_database(),
-                )));
-            }
-            Ok(Ok(conn)) => {
-                // Closing politely is only a courtesy to the server.
-                let _ = conn.close().await;
-            }
-        }
         let pool = PoolOptions::<Postgres>::new()
-            .max_connections(POSTGRES_MAX_CONNECTIONS)
+            .max_connections(settings.max_connections.max(1))
             .min_connections(0)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .acquire_timeout(settings.acquire_timeout)
             .idle_timeout(Duration::from_secs(300))
             .max_lifetime(Duration::from_secs(1800))
             .test_before_acquire(true)
-            .connect_with(options.clone())
-            .await
-            .map_err(|e| {
-                connect_error(describe_postgres_connect(
-                    &e,
-                    &at,
-                    options.get_username(),
-                    options.get_database(),
-                ))
-            })?;
-        Ok(Self { pool, _lock: None })
+            .connect_lazy_with(options);
+        // Open the first pooled connection while the rest of start-up goes on; a failure here is
+        // the first request's (and the readiness probe's) to report.
+        let warm = pool.clone();
+        tokio::spawn(async move {
+            let _ = warm.acquire().await;
+        });
+        Ok((
+            Self {
+                pool,
+                transaction_pooling,
+                _lock: None,
+            },
+            applied,
+        ))
     }
 
     /// Applies pending migrations; returns how many were applied.
     pub async fn migrate(&self) -> Result<usize, SetupError> {
-        crate::migrations::apply(&self.pool, SqlBackend::Postgres).await
+        let failed = |e: sqlx::Error| SetupError::Migrate {
+            backend: SqlBackend::Postgres.name(),
+            cause: one_line(&e),
+        };
+        let mut conn = self.pool.acquire().await.map_err(failed)?;
+        if self.transaction_pooling {
+            crate::migrations::apply_postgres_in_transaction(&mut *conn).await
+        } else {
+            crate::migrations::apply_postgres(&mut *conn).await
+        }
+    }
+
+    /// Where this store's statements go: the pool, or behind a transaction pooler each in a
+    /// transaction of its own.
+    pub(crate) fn db(&self) -> PgTarget<'_> {
+        PgTarget::new(&self.pool, self.transaction_pooling)
+    }
+
+    /// A transaction (behind a transaction pooler, one that first drops the prepared
+    /// statements left on its server connection).
+    pub(crate) async fn begin_tx(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        if self.transaction_pooling {
+            self.pool.begin_with(pooler::BEGIN).await
+        } else {
+            self.pool.begin().await
+        }
+    }
+
+    /// A transaction that writes (Postgres: the same as [`Self::begin_tx`]).
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.begin_tx().await
+    }
+}
+
+/// Applies the pending migrations of the Postgres database at `url` over one direct connection;
+/// returns how many were applied.
+pub(crate) async fn migrate_postgres(url: &str) -> Result<usize, SetupError> {
+    let (options, transaction_pooling) = postgres_options(url)?;
+    let conn = first_connection(url, &options).await?;
+    migrate_on(conn, transaction_pooling).await
+}
+
+/// Migrates over `conn`, then closes it.
+async fn migrate_on(
+    mut conn: PgConnection,
+    transaction_pooling: bool,
+) -> Result<usize, SetupError> {
+    let applied = if transaction_pooling {
+        crate::migrations::apply_postgres_in_transaction(&mut conn).await
+    } else {
+        crate::migrations::apply_postgres(&mut conn).await
+    };
+    // Closing politely is only a courtesy to the server.
+    let _ = conn.close().await;
+    applied
+}
+
+/// The connect options of a Postgres URL, and whether it names a transaction pooler
+/// (`pgbouncer=true`, see [`pooler`]).
+fn postgres_options(url: &str) -> Result<(PgConnectOptions, bool), SetupError> {
+    let invalid = |cause: String| SetupError::InvalidUrl {
+        backend: SqlBackend::Postgres.name(),
+        url: redact_url(url),
+        cause,
+    };
+    let (sqlx_url, transaction_pooling) = pooler::split_url(url).map_err(invalid)?;
+    let mut options = PgConnectOptions::from_str(&sqlx_url)
+        .map_err(|e| invalid(one_line(&e)))?
+        .application_name("gatehouse");
+    if transaction_pooling {
+        // No statement outlives its transaction, and no start-up parameter PgBouncer would
+        // refuse (it passes on only the ones it tracks).
+        options = options.statement_cache_capacity(0).extra_float_digits(None);
+    }
+    Ok((options, transaction_pooling))
+}
+
+/// The first, direct connection: its failure says why (refused, unknown host, wrong password,
+/// no such database), within [`POSTGRES_CONNECT_TIMEOUT`].
+async fn first_connection(
+    url: &str,
+    options: &PgConnectOptions,
+) -> Result<PgConnection, SetupError> {
+    let connect_error = |cause: String| SetupError::Connect {
+        backend: SqlBackend::Postgres.name(),
+        url: redact_url(url),
+        cause,
+    };
+    let at = Endpoint {
+        host: options.get_host(),
+        port: options.get_port(),
+    };
+    match tokio::time::timeout(POSTGRES_CONNECT_TIMEOUT, options.connect()).await {
+        Err(_) => Err(connect_error(format!(
+            "no answer from {at} within {} s",
+            POSTGRES_CONNECT_TIMEOUT.as_secs()
+        ))),
+        Ok(Err(e)) => Err(connect_error(describe_postgres_connect(
+            &e,
+            &at,
+            options.get_username(),
+            options.get_database(),
+        ))),
+        Ok(Ok(conn)) => Ok(conn),
     }
 }
 
@@ -164,7 +290,8 @@ impl SqlStore<Sqlite> {
             .create_if_missing(true)
             .foreign_keys(true)
             .busy_timeout(SQLITE_BUSY_TIMEOUT);
-        let pool_options = PoolOptions::<Sqlite>::new().acquire_timeout(ACQUIRE_TIMEOUT);
+        let pool_options =
+            PoolOptions::<Sqlite>::new().acquire_timeout(PoolSettings::DEFAULT_ACQUIRE_TIMEOUT);
         let connect_error = |cause: String| SetupError::Connect {
             backend,
             url: redact_url(url),
@@ -205,12 +332,32 @@ impl SqlStore<Sqlite> {
             .connect_with(options)
             .await
             .map_err(|e| connect_error(one_line(&e)))?;
-        Ok(Self { pool, _lock: lock })
+        Ok(Self {
+            pool,
+            transaction_pooling: false,
+            _lock: lock,
+        })
     }
 
     /// Applies pending migrations; returns how many were applied.
     pub async fn migrate(&self) -> Result<usize, SetupError> {
         crate::migrations::apply(&self.pool, SqlBackend::Sqlite).await
+    }
+
+    /// Where this store's statements go: the pool.
+    pub(crate) fn db(&self) -> &Pool<Sqlite> {
+        &self.pool
+    }
+
+    /// A transaction that may only read until it writes.
+    pub(crate) async fn begin_tx(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.pool.begin().await
+    }
+
+    /// A transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so two writers
+    /// queue instead of one failing when it upgrades from reading.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
     }
 }
 

@@ -28,7 +28,7 @@ macro_rules! impl_registration_tokens {
                 .bind(rows::unix_opt(token.expires_at))
                 .bind(token.max_uses.map(i64::from))
                 .bind(i64::from(token.uses))
-                .execute(&self.pool)
+                .execute(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 Ok(())
@@ -49,7 +49,7 @@ macro_rules! impl_registration_tokens {
                 )
                 .bind(token_hash)
                 .bind(rows::unix(now))
-                .execute(&self.pool)
+                .execute(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 Ok(done.rows_affected() == 1)
@@ -61,7 +61,7 @@ macro_rules! impl_registration_tokens {
                      WHERE token_hash = $1 AND uses > 0",
                 )
                 .bind(token_hash)
-                .execute(&self.pool)
+                .execute(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 Ok(())
@@ -73,7 +73,7 @@ macro_rules! impl_registration_tokens {
                     registration_token_columns!(),
                     " FROM registration_tokens ORDER BY created_at DESC, id DESC"
                 ))
-                .fetch_all(&self.pool)
+                .fetch_all(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?
                 .into_iter()
@@ -84,7 +84,7 @@ macro_rules! impl_registration_tokens {
             async fn delete_registration_token(&self, id: &str) -> StoreResult<()> {
                 let done = sqlx::query("DELETE FROM registration_tokens WHERE id = $1")
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(self.db())
                     .await
                     .map_err(|e| db_error($backend, e))?;
                 affected_one(done.rows_affected())

@@ -49,7 +49,7 @@ macro_rules! impl_requests {
                 .bind(rows::unix(request.created_at))
                 .bind(rows::unix(request.updated_at))
                 .bind(rows::request_search_text(&request.app))
-                .execute(&self.pool)
+                .execute(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 Ok(())
@@ -65,7 +65,7 @@ macro_rules! impl_requests {
                     " FROM registration_requests WHERE id = $1"
                 ))
                 .bind(id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?
                 .map(rows::registration_request)
@@ -98,7 +98,7 @@ macro_rules! impl_requests {
                 .bind(after_at)
                 .bind(after_id)
                 .bind(rows::limit_plus_one(page.size))
-                .fetch_all(&self.pool)
+                .fetch_all(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 let items = found
@@ -128,7 +128,7 @@ macro_rules! impl_requests {
                 .bind(rows::unix(request.updated_at))
                 .bind(rows::request_search_text(&request.app))
                 .bind(expected.as_str())
-                .execute(&self.pool)
+                .execute(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 if done.rows_affected() == 1 {
@@ -137,7 +137,7 @@ macro_rules! impl_requests {
                 let exists: Option<String> =
                     sqlx::query_scalar("SELECT id FROM registration_requests WHERE id = $1")
                         .bind(&request.id)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(self.db())
                         .await
                         .map_err(|e| db_error($backend, e))?;
                 Err(if exists.is_some() {
@@ -155,7 +155,7 @@ macro_rules! impl_requests {
                      WHERE id = $1 AND status = 'approved' AND secret_revealed = FALSE",
                 )
                 .bind(id)
-                .execute(&self.pool)
+                .execute(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 Ok(done.rows_affected() == 1)
@@ -164,7 +164,7 @@ macro_rules! impl_requests {
             async fn release_secret_reveal(&self, id: &str) -> StoreResult<()> {
                 sqlx::query("UPDATE registration_requests SET secret_revealed = FALSE WHERE id = $1")
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(self.db())
                     .await
                     .map_err(|e| db_error($backend, e))?;
                 Ok(())
@@ -181,7 +181,7 @@ macro_rules! impl_requests {
                 .bind(content_type)
                 .bind(bytes)
                 .bind(rows::unix(time::OffsetDateTime::now_utc()))
-                .execute(&self.pool)
+                .execute(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 Ok(())
@@ -191,7 +191,7 @@ macro_rules! impl_requests {
                 let found: Option<(String, Vec<u8>)> =
                     sqlx::query_as("SELECT content_type, bytes FROM logos WHERE id = $1")
                         .bind(id)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(self.db())
                         .await
                         .map_err(|e| db_error($backend, e))?;
                 Ok(found.map(|(content_type, bytes)| Logo {

@@ -26,7 +26,7 @@ macro_rules! impl_usage {
         #[async_trait]
         impl UsageStore for SqlStore<$db> {
             async fn add_client_usage(&self, deltas: &[UsageDelta]) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(|e| db_error($backend, e))?;
+                let mut tx = self.begin_tx().await.map_err(|e| db_error($backend, e))?;
                 for delta in deltas {
                     sqlx::query(
                         "INSERT INTO client_usage (client_id, day, tokens_issued, logins) \
@@ -58,7 +58,7 @@ macro_rules! impl_usage {
                 )
                 .bind(client_id)
                 .bind(day_text(since))
-                .fetch_one(&self.pool)
+                .fetch_one(self.db())
                 .await
                 .map_err(|e| db_error($backend, e))?;
                 Ok(ClientUsage {

@@ -1,7 +1,8 @@
 //! The store adapters' tests: the conformance suites of `gatehouse-testkit`, one line per
 //! adapter, and what only some adapters have (setup, outages).
 //!
-//! Durable: SQLite always, Postgres with `GATEHOUSE_TEST_POSTGRES_URL`. Short-lived: memory
+//! Durable: SQLite always, Postgres with `GATEHOUSE_TEST_POSTGRES_URL` (directly, and through a
+//! PgBouncer in transaction pooling mode). Short-lived: memory
 //! always, Redis with `GATEHOUSE_TEST_REDIS_URL`. Each also runs through the metered decorators
 //! the binary wraps every store in. Backend selection lives in `gatehouse-testkit`.
 //! One test binary on purpose: every extra `tests/*.rs` file is one more link of the whole stack.
@@ -35,6 +36,9 @@ mod durable {
     conformance!(on_postgres, durable_backend(Postgres));
     conformance!(on_metered_sqlite, metered(Sqlite));
     conformance!(on_metered_postgres, metered(Postgres));
+    // Postgres through a PgBouncer of the test's own in transaction pooling mode, with fewer
+    // server connections than the store has clients (required in CI).
+    conformance!(on_pgbouncer, gatehouse_testkit::pgbouncer_backend());
 }
 
 /// The short-lived-store conformance suite on every short-lived adapter (e.g.

@@ -39,6 +39,60 @@ fn invalid_duration_names_the_key() {
     );
 }
 
+/// The Postgres pool's settings: a pool of no connection, a timeout of nothing or not a duration
+/// are refused, each naming the variable and what it expects.
+#[test]
+fn bad_database_pool_settings_name_the_key_and_what_is_expected() {
+    for (envs, expected) in [
+        (
+            [("GATEHOUSE_DATABASE_POOL_SIZE", "0")],
+            "database_pool_size: must be at least 1",
+        ),
+        (
+            [("GATEHOUSE_DATABASE_POOL_SIZE", "ten")],
+            "expected a whole number",
+        ),
+        (
+            [("GATEHOUSE_DATABASE_ACQUIRE_TIMEOUT", "0s")],
+            "database_acquire_timeout: must be longer than zero",
+        ),
+        (
+            [("GATEHOUSE_DATABASE_ACQUIRE_TIMEOUT", "soon")],
+            "expected a duration such as 30s",
+        ),
+    ] {
+        let key = if envs[0].0.ends_with("POOL_SIZE") {
+            "database_pool_size"
+        } else {
+            "database_acquire_timeout"
+        };
+        assert_config_failure(&envs, &["serve", "all", "--dev"], key);
+        let (code, stderr, _dir) = run_with(&envs, &["serve", "all", "--dev"]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains(expected), "{envs:?}: {stderr}");
+    }
+}
+
+/// `pgbouncer=` in `DATABASE_URL` takes `true` or `false`; anything else is named, without the
+/// URL's password.
+#[test]
+fn a_bad_pgbouncer_parameter_is_named_without_the_password() {
+    let (code, stderr, _dir) = run_with(
+        &[(
+            "DATABASE_URL",
+            "postgres://gatehouse:hunter2-db@127.0.0.1:6432/gatehouse?pgbouncer=yes",
+        )],
+        &["migrate"],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("pgbouncer=\"yes\" is not valid"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("pgbouncer=true"), "{stderr}");
+    assert!(!stderr.contains("hunter2-db"), "{stderr}");
+}
+
 #[test]
 fn invalid_address_names_the_key() {
     assert_config_failure(

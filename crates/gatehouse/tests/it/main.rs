@@ -32,6 +32,7 @@ mod limits;
 mod mail;
 mod migrate;
 mod path_issuer;
+mod pgbouncer;
 mod redis_topologies;
 mod serve;
 mod split_flow;

@@ -420,15 +420,7 @@ fn verify_argon2(
     let out = buffer
         .get_mut(..expected.len())
         .ok_or(PasswordError::MalformedHash)?;
-    argon2_into(
-        algorithm,
-        version,
-        &params,
-        password,
-        salt,
-        out,
-        memory,
-    )?;
+    argon2_into(algorithm, version, &params, password, salt, out, memory)?;
     Ok(bool::from(out.ct_eq(expected.as_bytes())))
 }
 

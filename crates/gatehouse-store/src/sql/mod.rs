@@ -172,9 +172,9 @@ impl SqlStore<Postgres> {
         };
         let mut conn = self.pool.acquire().await.map_err(failed)?;
         if self.transaction_pooling {
-            crate::migrations::apply_postgres_in_transaction(&mut *conn).await
+            crate::migrations::apply_postgres_in_transaction(&mut conn).await
         } else {
-            crate::migrations::apply_postgres(&mut *conn).await
+            crate::migrations::apply_postgres(&mut conn).await
         }
     }
 

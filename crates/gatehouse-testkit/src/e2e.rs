@@ -125,7 +125,28 @@ impl ServerBuilder {
 
     /// Starts the server and waits until it listens (its public port, or the login port for
     /// `serve login`); panics with its log when it exits or does not listen within 30 s.
+    ///
+    /// A free port is only free when it is picked: another process (a test's Redis node, another
+    /// server) may take it before the server binds it. A server that exits at once because one
+    /// of its ports is in use is started again on other ports, up to [`START_ATTEMPTS`] times.
     pub fn start(self) -> Server {
+        for attempt in 1..=START_ATTEMPTS {
+            let mut server = self.spawn();
+            let port = if self.role == "login" {
+                server.login
+            } else {
+                server.public
+            };
+            match server.wait_listening(port) {
+                Ok(()) => return server,
+                Err(logs) if attempt < START_ATTEMPTS && logs.contains(" is in use") => {}
+                Err(logs) => panic!("{logs}"),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
+    }
+
+    fn spawn(&self) -> Server {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let (public, admin, grpc, login) = (free_port(), free_port(), free_port(), free_port());
         let log = data_dir.path().join("gatehouse.log");
@@ -153,8 +174,8 @@ impl ServerBuilder {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("spawning gatehouse");
-        let mut server = Server {
-            bin: self.bin,
+        Server {
+            bin: self.bin.clone(),
             child: Some(child),
             public,
             admin,
@@ -162,12 +183,12 @@ impl ServerBuilder {
             login,
             data_dir,
             log,
-        };
-        let port = if self.role == "login" { login } else { public };
-        server.wait_listening(port);
-        server
+        }
     }
 }
+
+/// How many times [`ServerBuilder::start`] tries when a picked port was taken meanwhile.
+const START_ATTEMPTS: u32 = 5;
 
 impl Server {
     /// The operator CLI against this server's admin API.
@@ -190,25 +211,30 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    fn wait_listening(&mut self, port: u16) {
+    /// Waits until the server listens on `port`; the failure (with the server's log) when it
+    /// exits first or does not listen within 30 s.
+    fn wait_listening(&mut self, port: u16) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if is_listening(port) {
-                return;
+                return Ok(());
             }
             if let Some(status) = self
                 .child
                 .as_mut()
                 .and_then(|c| c.try_wait().ok().flatten())
             {
-                panic!("gatehouse exited early with {status}:\n{}", self.logs());
+                return Err(format!(
+                    "gatehouse exited early with {status}:\n{}",
+                    self.logs()
+                ));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!(
+        Err(format!(
             "gatehouse did not listen on {port} within 30 s:\n{}",
             self.logs()
-        );
+        ))
     }
 
     /// Sends SIGTERM and waits for the exit status.

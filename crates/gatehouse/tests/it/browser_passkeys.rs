@@ -220,11 +220,19 @@ async fn click(browser: &Client, css: &str) {
         .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
 }
 
-/// Waits until `css` is shown: the passkey forms are `hidden` until `passkey.js` runs.
+/// Waits until `css` is shown: the passkey forms are `hidden` until `passkey.js` runs. The
+/// element is looked up again each time: one found on the page a click is leaving goes stale.
 async fn wait_displayed(browser: &Client, css: &str) {
-    let element = wait_for(browser, css).await;
+    wait_for(browser, css).await;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !element.is_displayed().await.unwrap_or(false) {
+    loop {
+        let shown = match browser.find(Locator::Css(css)).await {
+            Ok(element) => element.is_displayed().await.unwrap_or(false),
+            Err(_) => false,
+        };
+        if shown {
+            break;
+        }
         assert!(
             Instant::now() < deadline,
             "{css} stayed hidden: did passkey.js run (CSP)?"
@@ -371,7 +379,8 @@ async fn drive(
     fill(&browser, "#username", partner.username).await;
     fill(&browser, "#password", partner.password).await;
     click(&browser, "#login-submit").await;
-    wait_displayed(&browser, "#passkey-form").await;
+    // The login page has a `#passkey-form` too; its verify button is the second step's own.
+    wait_displayed(&browser, "#passkey-verify").await;
     screenshots(&browser, "passkey-second-factor").await;
     click(&browser, "#passkey-verify").await;
     consent_if_asked(&browser).await;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::cli::AdminCli;
 use crate::fixtures::{PKCE_CHALLENGE, PKCE_VERIFIER};
-use crate::http::{free_port, get, is_listening};
+use crate::http::{free_port, get, is_listening, poll_until};
 
 /// The environment variable that names another binary to test than this build's.
 pub const TEST_BIN_VAR: &str = "GATEHOUSE_TEST_BIN";
@@ -209,6 +209,21 @@ impl Server {
     /// Everything the server logged so far (standard output and error).
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Polls `/health/ready` on `port` (one of this server's listeners) until it answers
+    /// `want`, and returns the body; panics with the server's log when it does not within
+    /// `within`.
+    pub async fn readiness_becomes(&self, port: u16, want: u16, within: Duration) -> String {
+        let (status, body) =
+            poll_until(&Self::url(port, "/health/ready"), within, |s, _| s == want).await;
+        assert_eq!(
+            status,
+            want,
+            "readiness on {port} did not turn {want} within {within:?}: {body}\n{}",
+            self.logs()
+        );
+        body
     }
 
     /// Waits until the server listens on `port`; the failure (with the server's log) when it

@@ -119,10 +119,10 @@ impl SqlStore<Postgres> {
     ///
     /// The first connection is made directly, not through the pool: a pool that cannot connect
     /// reports only that it timed out, where the operator needs the cause (connection refused,
-    /// unknown host, wrong password, no such database). The migrations run on that connection;
-    /// the pool then opens its connections as they are needed, the first one at once in the
-    /// background, so start-up waits for one connection (and one TLS handshake), not several in
-    /// a row.
+    /// unknown host, wrong password, no such database). The migrations run on that connection.
+    /// Meanwhile the pool opens its first connection in the background, at the same time, so
+    /// start-up waits for one connection (and one TLS handshake), not several in a row; the
+    /// others open as they are needed.
     ///
     /// Dead connections are tested before reuse and replaced, so the pool recovers by itself after
     /// a Postgres restart; connections are also recycled every 30 minutes.
@@ -132,6 +132,21 @@ impl SqlStore<Postgres> {
         migrate: bool,
     ) -> Result<(Self, usize), SetupError> {
         let (options, transaction_pooling) = postgres_options(url)?;
+        let pool = PoolOptions::<Postgres>::new()
+            .max_connections(settings.max_connections.max(1))
+            .min_connections(0)
+            .acquire_timeout(settings.acquire_timeout)
+            .idle_timeout(Duration::from_secs(300))
+            .max_lifetime(Duration::from_secs(1800))
+            .test_before_acquire(true)
+            .connect_lazy_with(options.clone());
+        // The pool's first connection opens beside the direct one below; a failure here is the
+        // first request's (and the readiness probe's) to report, and when the direct one fails
+        // too, start-up stops with its cause.
+        let warm = pool.clone();
+        tokio::spawn(async move {
+            let _ = warm.acquire().await;
+        });
         let conn = first_connection(url, &options).await?;
         let applied = if migrate {
             migrate_on(conn, transaction_pooling).await?
@@ -140,20 +155,6 @@ impl SqlStore<Postgres> {
             let _ = conn.close().await;
             0
         };
-        let pool = PoolOptions::<Postgres>::new()
-            .max_connections(settings.max_connections.max(1))
-            .min_connections(0)
-            .acquire_timeout(settings.acquire_timeout)
-            .idle_timeout(Duration::from_secs(300))
-            .max_lifetime(Duration::from_secs(1800))
-            .test_before_acquire(true)
-            .connect_lazy_with(options);
-        // Open the first pooled connection while the rest of start-up goes on; a failure here is
-        // the first request's (and the readiness probe's) to report.
-        let warm = pool.clone();
-        tokio::spawn(async move {
-            let _ = warm.acquire().await;
-        });
         Ok((
             Self {
                 pool,

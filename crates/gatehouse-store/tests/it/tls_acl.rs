@@ -35,10 +35,39 @@ fn certificate_authority(name: &str) -> (String, Issuer<'static, KeyPair>) {
     (ca_cert.pem(), Issuer::new(ca, ca_key))
 }
 
-/// Writes into `dir`: ca.pem, server.pem and server.key (for `localhost` and `127.0.0.1`),
-/// client.pem and client.key (a client certificate from the same CA), and other-ca.pem (a CA
-/// that signed none of them).
-fn certificates(dir: &std::path::Path) {
+/// A temporary directory of the test's certificates: ca.pem, server.pem and server.key (for
+/// `localhost` and `127.0.0.1`), client.pem and client.key (a client certificate from the same
+/// CA), and other-ca.pem (a CA that signed none of them).
+struct Certificates(tempfile::TempDir);
+
+impl Certificates {
+    fn new() -> Self {
+        let dir = gatehouse_testkit::temp_dir();
+        write_certificates(dir.path());
+        Self(dir)
+    }
+
+    fn dir(&self) -> &std::path::Path {
+        self.0.path()
+    }
+
+    /// The path of one of the files, as a URL or a command line takes it.
+    fn file(&self, name: &str) -> String {
+        self.dir().join(name).display().to_string()
+    }
+
+    /// The server's certificate files, without client certificates.
+    fn server_tls(&self) -> gatehouse_testkit::redis_servers::ServerTls {
+        gatehouse_testkit::redis_servers::ServerTls {
+            ca: self.dir().join("ca.pem"),
+            cert: self.dir().join("server.pem"),
+            key: self.dir().join("server.key"),
+            client: None,
+        }
+    }
+}
+
+fn write_certificates(dir: &std::path::Path) {
     let (ca_pem, issuer) = certificate_authority("Gatehouse test CA");
     let (other_ca_pem, _) = certificate_authority("Another CA");
     let server_key = KeyPair::generate().unwrap();
@@ -64,16 +93,6 @@ fn certificates(dir: &std::path::Path) {
     std::fs::write(dir.join("client.key"), client_key.serialize_pem()).unwrap();
 }
 
-/// The server certificate files of `dir` (see [`certificates`]), without client certificates.
-fn server_tls(dir: &std::path::Path) -> gatehouse_testkit::redis_servers::ServerTls {
-    gatehouse_testkit::redis_servers::ServerTls {
-        ca: dir.join("ca.pem"),
-        cert: dir.join("server.pem"),
-        key: dir.join("server.key"),
-        client: None,
-    }
-}
-
 fn redis_server_present(test: &str) -> bool {
     let present = Command::new("redis-server")
         .arg("--version")
@@ -86,11 +105,11 @@ fn redis_server_present(test: &str) -> bool {
     present
 }
 
-/// A TLS-only `redis-server` with the certificates of `dir` and the ACL user `app` (password
+/// A TLS-only `redis-server` with the test's certificates and the ACL user `app` (password
 /// `s3cret`); with `client_certificates`, it requires clients to show one from the CA.
-fn tls_server(dir: &std::path::Path, client_certificates: bool) -> (Killed, u16) {
+fn tls_server(certificates: &Certificates, client_certificates: bool) -> (Killed, u16) {
     let port = free_port();
-    let path = |name: &str| dir.join(name).display().to_string();
+    let path = |name: &str| certificates.file(name);
     let server = Killed(
         Command::new("redis-server")
             .args(["--port", "0", "--tls-port", &port.to_string()])
@@ -125,10 +144,9 @@ fn rediss_with_an_acl_user_connects_and_wrong_credentials_or_certificates_are_re
     if !redis_server_present("the rediss:// test") {
         return;
     }
-    let dir = gatehouse_testkit::temp_dir();
-    certificates(dir.path());
-    let path = |name: &str| dir.path().join(name).display().to_string();
-    let (_server, port) = tls_server(dir.path(), false);
+    let certificates = Certificates::new();
+    let path = |name: &str| certificates.file(name);
+    let (_server, port) = tls_server(&certificates, false);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -179,10 +197,9 @@ async fn rediss_with_a_per_url_ca_and_a_client_certificate() {
     if !redis_server_present("the rediss:// per-URL CA test") {
         return;
     }
-    let dir = gatehouse_testkit::temp_dir();
-    certificates(dir.path());
-    let path = |name: &str| dir.path().join(name).display().to_string();
-    let (_server, port) = tls_server(dir.path(), true);
+    let certificates = Certificates::new();
+    let path = |name: &str| certificates.file(name);
+    let (_server, port) = tls_server(&certificates, true);
     let url = |query: &str| format!("rediss://app:s3cret@localhost:{port}?{query}");
     let client = format!("cert={}&key={}", path("client.pem"), path("client.key"));
 
@@ -215,7 +232,7 @@ async fn rediss_with_a_per_url_ca_and_a_client_certificate() {
     }
 
     // An unreadable CA file: a start-up error naming the file, not the password.
-    let missing = dir.path().join("missing-ca.pem").display().to_string();
+    let missing = path("missing-ca.pem");
     let err = RedisStore::connect(&url(&format!("cacert={missing}")))
         .await
         .expect_err("a missing CA file is refused")
@@ -229,12 +246,11 @@ async fn rediss_with_a_per_url_ca_and_a_client_certificate() {
 /// through the URL (`?cacert=`) alone; with another CA named, the cluster is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rediss_cluster_with_an_acl_user_serves_the_store() {
-    let dir = gatehouse_testkit::temp_dir();
-    certificates(dir.path());
-    let file = |name: &str| dir.path().join(name).display().to_string();
+    let certificates = Certificates::new();
+    let file = |name: &str| certificates.file(name);
     let Some(cluster) = gatehouse_testkit::redis_servers::RedisCluster::start_with(
         "the rediss cluster test",
-        Some(server_tls(dir.path())),
+        Some(certificates.server_tls()),
     )
     .await
     else {
@@ -275,12 +291,11 @@ async fn rediss_cluster_with_an_acl_user_serves_the_store() {
 /// master and replica speak only TLS, trusted through the URL (`&cacert=`) alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rediss_sentinel_with_an_acl_user_serves_the_store() {
-    let dir = gatehouse_testkit::temp_dir();
-    certificates(dir.path());
-    let file = |name: &str| dir.path().join(name).display().to_string();
+    let certificates = Certificates::new();
+    let file = |name: &str| certificates.file(name);
     let Some(setup) = gatehouse_testkit::redis_servers::RedisSentinel::start_with(
         "the rediss Sentinel test",
-        Some(server_tls(dir.path())),
+        Some(certificates.server_tls()),
         gatehouse_testkit::redis_servers::SentinelAuth::Required,
     )
     .await

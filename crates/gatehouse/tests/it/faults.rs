@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::flow::{Browser, action, code_form, form, input, refresh_form};
 use gatehouse_testkit::e2e::{OwnRedis, Partner, Server};
 use gatehouse_testkit::fixtures::random_system_secret;
-use gatehouse_testkit::http::{free_port, is_listening, poll_until};
+use gatehouse_testkit::http::{free_port, is_listening};
 
 use crate::gatehouse;
 
@@ -114,21 +114,9 @@ pub(crate) fn refresh_token_of(tokens: &Value) -> String {
         .to_owned()
 }
 
-/// Polls readiness on `port` until it answers `want`; returns the body.
+/// Polls readiness on the server's public listener until it answers `want`; returns the body.
 pub(crate) async fn ready_becomes(server: &Server, want: u16, within: Duration) -> String {
-    let (status, body) = poll_until(
-        &Server::url(server.public, "/health/ready"),
-        within,
-        |s, _| s == want,
-    )
-    .await;
-    assert_eq!(
-        status,
-        want,
-        "readiness did not turn {want} within {within:?}: {body}\n{}",
-        server.logs()
-    );
-    body
+    server.readiness_becomes(server.public, want, within).await
 }
 
 /// Fires `n` copies of the same token request at once (one connection each); returns how many
@@ -1342,21 +1330,21 @@ async fn login_readiness_follows_the_token_services_own_stores() {
             format!("http://127.0.0.1:{}", token.grpc),
         )
         .start();
-    let ready = Server::url(login.login, "/health/ready");
-    let (status, body) = poll_until(&ready, Duration::from_secs(15), |s, _| s == 200).await;
-    assert_eq!(status, 200, "{body}");
+    login
+        .readiness_becomes(login.login, 200, Duration::from_secs(15))
+        .await;
 
     pg.stop("fast");
-    let (status, body) = poll_until(&ready, Duration::from_secs(10), |s, _| s == 503).await;
-    assert_eq!(
-        status, 503,
-        "the login UI stays ready while its token service cannot reach Postgres: {body}"
-    );
+    let body = login
+        .readiness_becomes(login.login, 503, Duration::from_secs(10))
+        .await;
     assert!(body.contains("token-service"), "{body}");
 
+    // Ready again without a restart.
     pg.start();
-    let (status, body) = poll_until(&ready, Duration::from_secs(20), |s, _| s == 200).await;
-    assert_eq!(status, 200, "ready again without a restart: {body}");
+    login
+        .readiness_becomes(login.login, 200, Duration::from_secs(20))
+        .await;
     report("readiness: serve login 200 → 503 with Postgres down behind its token service → 200");
     assert_no_panic(&token);
     assert_no_panic(&login);

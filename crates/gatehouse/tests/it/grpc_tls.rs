@@ -14,7 +14,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 use crate::flow::{Browser, code_form};
 use gatehouse_testkit::e2e::{Partner, run};
 use gatehouse_testkit::fixtures::random_system_secret;
-use gatehouse_testkit::http::{free_port, poll_until};
+use gatehouse_testkit::http::free_port;
 
 use crate::gatehouse;
 
@@ -141,16 +141,10 @@ async fn the_grpc_seam_takes_only_mutual_tls_and_each_role_only_its_rpcs() {
         .env("GATEHOUSE_TOKEN_GRPC_CLIENT_KEY", file("login.key"))
         .start();
     let login_base = format!("http://127.0.0.1:{}", login.login);
-    let (status, body) = poll_until(
-        &format!("{login_base}/health/ready"),
-        Duration::from_secs(15),
-        |s, _| s == 200,
-    )
-    .await;
-    assert_eq!(
-        status, 200,
-        "the login UI reaches the token service: {body}"
-    );
+    // Ready: the login UI reaches the token service.
+    login
+        .readiness_becomes(login.login, 200, Duration::from_secs(15))
+        .await;
 
     // The whole flow works through the mutual-TLS link.
     let partner = Partner::register(&token, "http://127.0.0.1:5555/callback", None);

@@ -12,7 +12,6 @@ use serde_json::Value;
 use crate::flow::{Browser, code_form, refresh_form};
 use gatehouse_testkit::e2e::{Partner, Server};
 use gatehouse_testkit::fixtures::random_system_secret;
-use gatehouse_testkit::http::poll_until;
 use gatehouse_testkit::pgbouncer::PgBouncer;
 
 use crate::gatehouse;
@@ -117,18 +116,10 @@ async fn serve_all_through_pgbouncer_in_transaction_mode() {
         .env("GATEHOUSE_DATABASE_POOL_SIZE", "4")
         .env("GATEHOUSE_DATABASE_ACQUIRE_TIMEOUT", "5s")
         .start();
-    let (status, body) = poll_until(
-        &Server::url(server.public, "/health/ready"),
-        Duration::from_secs(15),
-        |s, _| s == 200,
-    )
-    .await;
-    assert_eq!(
-        status,
-        200,
-        "ready through PgBouncer: {body}\n{}",
-        server.logs()
-    );
+    // Ready through PgBouncer.
+    server
+        .readiness_becomes(server.public, 200, Duration::from_secs(15))
+        .await;
 
     let partner = Partner::register(&server, CALLBACK, None);
     let browser = Browser::new(&Server::url(server.public, ""));

@@ -19,7 +19,7 @@ use gatehouse_testkit::e2e::{
     HIDDEN_SCOPES, Partner, discovery, redeem_and_call_userinfo, scope_set,
 };
 use gatehouse_testkit::fixtures::random_system_secret;
-use gatehouse_testkit::http::{get, poll_until};
+use gatehouse_testkit::http::get;
 
 use crate::gatehouse;
 
@@ -54,13 +54,9 @@ async fn split_deployment_completes_login_and_consent() {
         )
         .start();
     let login_base = format!("http://127.0.0.1:{}", login.login);
-    let (status, body) = poll_until(
-        &format!("{login_base}/health/ready"),
-        std::time::Duration::from_secs(15),
-        |s, _| s == 200,
-    )
-    .await;
-    assert_eq!(status, 200, "the login UI is ready: {body}");
+    login
+        .readiness_becomes(login.login, 200, std::time::Duration::from_secs(15))
+        .await;
     // The login process serves no OAuth endpoint of the token service, and vice versa.
     assert_eq!(get(&format!("{login_base}/oauth2/token")).await.0, 404);
     assert_eq!(

@@ -120,8 +120,8 @@ impl SqlStore<Postgres> {
     /// The first connection is made directly, not through the pool: a pool that cannot connect
     /// reports only that it timed out, where the operator needs the cause (connection refused,
     /// unknown host, wrong password, no such database). The migrations run on that connection.
-    /// Meanwhile the pool opens its first connection in the background, at the same time, so
-    /// start-up waits for one connection (and one TLS handshake), not several in a row; the
+    /// Meanwhile the pool opens its first two connections in the background, at the same time,
+    /// so start-up waits for one connection (and one TLS handshake), not several in a row; the
     /// others open as they are needed.
     ///
     /// Dead connections are tested before reuse and replaced, so the pool recovers by itself after
@@ -140,12 +140,16 @@ impl SqlStore<Postgres> {
             .max_lifetime(Duration::from_secs(1800))
             .test_before_acquire(true)
             .connect_lazy_with(options.clone());
-        // The pool's first connection opens beside the direct one below; a failure here is the
+        // The pool's first connections open beside the direct one below; a failure here is the
         // first request's (and the readiness probe's) to report, and when the direct one fails
-        // too, start-up stops with its cause.
+        // too, start-up stops with its cause. Two of them: a connection just used goes back to
+        // the pool in a task of its own, so a query right after another finds none idle and
+        // opens a second one, which start-up's reads would otherwise wait for.
         let warm = pool.clone();
+        let warm_up = settings.max_connections.clamp(1, 2);
         tokio::spawn(async move {
-            let _ = warm.acquire().await;
+            let held = futures_util::future::join_all((0..warm_up).map(|_| warm.acquire())).await;
+            drop(held);
         });
         let conn = first_connection(url, &options).await?;
         let applied = if migrate {

@@ -29,6 +29,9 @@ pub struct Csp {
     /// `'sha256-…'` sources of inline scripts the page may run (none but the form post's), and
     /// `'self'` on the pages that load the passkey script.
     scripts: Vec<&'static str>,
+    /// `connect-src 'self'`: the page's script may call this UI (the login page's passkey
+    /// options); without it, no request from script at all.
+    own_requests: bool,
 }
 
 impl Csp {
@@ -69,6 +72,12 @@ impl Csp {
         self.with_script_hash("'self'")
     }
 
+    /// Allows the page's script to call this UI's own origin (`connect-src 'self'`).
+    pub fn with_own_requests(mut self) -> Self {
+        self.own_requests = true;
+        self
+    }
+
     /// Allows an image from `uri` when `https:` and `data:` do not already cover it.
     pub fn with_image(mut self, uri: &str) -> Self {
         if let Some(origin) = source_of(uri)
@@ -87,8 +96,13 @@ impl Csp {
         } else {
             format!("; script-src {}", self.scripts.join(" "))
         };
+        let connect = if self.own_requests {
+            "; connect-src 'self'"
+        } else {
+            ""
+        };
         let policy = format!(
-            "default-src 'none'; style-src 'self'{}; img-src 'self' https: data:{}; form-action 'self'{}; frame-ancestors 'none'; base-uri 'none'{scripts}",
+            "default-src 'none'; style-src 'self'{}; img-src 'self' https: data:{}; form-action 'self'{}; frame-ancestors 'none'; base-uri 'none'{scripts}{connect}",
             join(&self.styles),
             join(&self.images),
             join(&self.form_targets),

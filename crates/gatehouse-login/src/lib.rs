@@ -95,6 +95,10 @@ pub fn router(state: LoginState) -> axum::Router {
         .route(&at("/ui/login"), get(login::show).post(login::submit))
         .route(&at("/ui/login/passkey"), post(login::passkey))
         .route(
+            &at("/ui/login/passkey/options"),
+            post(login::passkey_options),
+        )
+        .route(
             &at("/ui/login/second-factor"),
             get(second_factor::show).post(second_factor::submit),
         )

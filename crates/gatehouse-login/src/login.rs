@@ -7,16 +7,19 @@
 //! `client_ip.rs`); a locked attempt gets status 429 and is not checked at all. Success starts a
 //! new login session.
 //!
-//! When the issuer can have passkeys, the page also offers "Sign in with a passkey": it starts a
-//! discoverable assertion each time it is shown (its options ride in a form that `passkey.js`
-//! shows and answers), finished by `POST /ui/login/passkey`. A passkey asks for user
+//! When the issuer can have passkeys, the page also offers "Sign in with a passkey" (a form that
+//! `passkey.js` shows). Pressing it starts a discoverable assertion through
+//! `POST /ui/login/passkey/options` (CSRF-checked; the page's own views start none, so a page
+//! view costs no ceremony record and no extra round trip), and the browser's answer is finished by
+//! `POST /ui/login/passkey`. A passkey asks for user
 //! verification, so such a sign-in is multi-factor on its own (`amr` `hwk`/`swk`, `user`, `mfa`)
 //! and needs no second step; a failed one counts toward the same limits as a wrong password.
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Json, Response};
+use serde_json::json;
 
 use crate::authorize::{continue_after_login, with_cookie};
 use crate::challenge::{Authenticated, Challenge, PendingSignIn};
@@ -24,9 +27,7 @@ use crate::client_ip::ClientIp;
 use crate::csrf::{Browser, Purpose};
 use crate::form::Fields;
 use crate::i18n::Tr;
-use crate::page::{
-    LoginPage, Page, PasskeyForm, Problem, SeeOther, language, store_failure, user_label,
-};
+use crate::page::{LoginPage, Page, Problem, SeeOther, language, store_failure, user_label};
 use crate::session::NewSession;
 use crate::state::LoginState;
 use crate::token_client::{PasskeySignIn, SignIn};
@@ -173,16 +174,13 @@ impl LoginForm<'_> {
             Some(name) => t.with("login.heading_client", "client", name),
             None => t.get("login.heading_account").to_owned(),
         };
-        let passkey = match state.token().begin_passkey_authentication(None).await {
-            Ok(ceremony) => ceremony.map(PasskeyForm::from),
-            Err(e) => {
-                tracing::warn!(error = %e, "starting a passkey sign-in failed");
-                None
-            }
-        };
+        let passkey_options_href = settings
+            .passkeys
+            .then(|| state.path("/ui/login/passkey/options"));
         let mut csp = state.base_csp();
-        if passkey.is_some() {
-            csp = csp.with_own_scripts();
+        if passkey_options_href.is_some() {
+            // The script, and its request for the ceremony's options.
+            csp = csp.with_own_scripts().with_own_requests();
         }
         if let Some((_, c)) = self.challenge {
             // Signing in may send the user straight back to the client.
@@ -220,7 +218,7 @@ impl LoginForm<'_> {
                 forgot_href,
                 register_href,
                 notice: self.notice.clone(),
-                passkey,
+                passkey_options_href,
             },
         )
         .csp(csp)
@@ -407,6 +405,56 @@ pub async fn submit(
         }
     };
     with_cookie(response, cookie)
+}
+
+/// `POST /ui/login/passkey/options`: starts a discoverable passkey sign-in when the login page's
+/// "Sign in with a passkey" is pressed, and answers `{"ceremony": id, "options": {…}}` for
+/// `passkey.js`. Checked as the page's forms are (its CSRF token, bound to this browser): 403
+/// without it; 404 when passkeys are off, 503 when the token service cannot start one.
+pub async fn passkey_options(
+    State(state): State<LoginState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = Fields::parse(&body);
+    let trusted = state.existing_browser(&headers).is_some_and(|b| {
+        state
+            .csrf()
+            .verify(Some(&b), Purpose::Login, form.get("csrf_token"))
+    });
+    if !trusted {
+        return (StatusCode::FORBIDDEN, Json(json!({ "error": "csrf" }))).into_response();
+    }
+    let unavailable = || {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "error": "temporarily_unavailable" })),
+        )
+            .into_response()
+    };
+    match state.token().begin_passkey_authentication(None).await {
+        Ok(Some(ceremony)) => {
+            match serde_json::from_str::<serde_json::Value>(&ceremony.options_json) {
+                Ok(options) => {
+                    Json(json!({ "ceremony": ceremony.ceremony_id, "options": options }))
+                        .into_response()
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the token service's passkey options are not JSON");
+                    unavailable()
+                }
+            }
+        }
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": "passkeys_off" })),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "starting a passkey sign-in failed");
+            unavailable()
+        }
+    }
 }
 
 /// `POST /ui/login/passkey`: the browser's answer to the passkey sign-in the login page started.

@@ -120,8 +120,9 @@ pub struct LoginPage {
     pub register_href: Option<String>,
     /// A confirmation above the form (the password was just changed).
     pub notice: Option<String>,
-    /// "Sign in with a passkey", when passkeys are on (shown by the passkey script).
-    pub passkey: Option<PasskeyForm>,
+    /// "Sign in with a passkey", when passkeys are on (shown by the passkey script): where the
+    /// script fetches the ceremony's options when the button is pressed.
+    pub passkey_options_href: Option<String>,
 }
 
 /// A started passkey ceremony, as a passkey form carries it: the id it posts back, and the

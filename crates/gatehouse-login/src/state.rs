@@ -161,6 +161,7 @@ impl LoginState {
                     mail_enabled: false,
                     password_reset_ttl: std::time::Duration::ZERO,
                     self_registration: false,
+                    passkeys: false,
                 }
             }
         }

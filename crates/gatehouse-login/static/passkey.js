@@ -1,10 +1,12 @@
 // Passkeys (WebAuthn) on the login UI's pages: progressive enhancement.
 //
 // A passkey form is rendered `hidden`, with the server's options in `data-passkey-options`
-// (JSON, binary values in base64url) and `data-passkey` saying "create" (register) or "get"
-// (sign in). Where the browser has WebAuthn, this script shows the form; submitting it asks the
-// authenticator, puts the answer (JSON, base64url) in the form's `credential` field and posts
-// the form as usual, CSRF token and all. Without JavaScript or WebAuthn the forms stay hidden and
+// (JSON, binary values in base64url), or, on the login page, with `data-passkey-options-url`:
+// the ceremony starts only when the button is pressed (the form's fields, CSRF token among them,
+// are posted there; the answer names the ceremony and carries the options). `data-passkey` says
+// "create" (register) or "get" (sign in). Where the browser has WebAuthn, this script shows the
+// form; submitting it asks the authenticator, puts the answer (JSON, base64url) in the form's
+// `credential` field and posts the form as usual, CSRF token and all. Without JavaScript or WebAuthn the forms stay hidden and
 // everything else works. Loaded as a file (CSP `script-src 'self'`): no inline script.
 (function () {
   "use strict";
@@ -98,6 +100,33 @@
     };
   }
 
+  // Starts the login page's ceremony: resolves to its options, with the form's `ceremony` field
+  // set to the id the answer is posted back with.
+  function fetchOptions(form, url) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(new FormData(form)).toString()
+    }).then(function (response) {
+      if (!response.ok) {
+        throw new Error("no passkey options: " + response.status);
+      }
+      return response.json();
+    }).then(function (answer) {
+      form.querySelector("input[name=ceremony]").value = answer.ceremony;
+      return answer.options;
+    });
+  }
+
+  function optionsOf(form) {
+    var url = form.getAttribute("data-passkey-options-url");
+    if (url) {
+      return fetchOptions(form, url);
+    }
+    return Promise.resolve(JSON.parse(form.getAttribute("data-passkey-options")));
+  }
+
   function enhance(form) {
     var field = form.querySelector("input[name=credential]");
     var problem = form.querySelector("[data-passkey-error]");
@@ -114,10 +143,11 @@
       if (problem) {
         problem.hidden = true;
       }
-      var options = JSON.parse(form.getAttribute("data-passkey-options"));
-      var asked = mode === "create"
-        ? navigator.credentials.create(creationOptions(options)).then(registration)
-        : navigator.credentials.get(requestOptions(options)).then(assertion);
+      var asked = optionsOf(form).then(function (options) {
+        return mode === "create"
+          ? navigator.credentials.create(creationOptions(options)).then(registration)
+          : navigator.credentials.get(requestOptions(options)).then(assertion);
+      });
       asked.then(function (answer) {
         field.value = JSON.stringify(answer);
         form.submit();

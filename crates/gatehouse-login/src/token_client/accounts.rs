@@ -18,6 +18,8 @@ pub struct AccountSettings {
     pub password_reset_ttl: Duration,
     /// People may create their own accounts: "Create account" is offered.
     pub self_registration: bool,
+    /// Passkeys can sign people in: "Sign in with a passkey" is offered.
+    pub passkeys: bool,
 }
 
 /// What a mailed link is for.
@@ -96,6 +98,7 @@ impl TokenServiceClient {
             mail_enabled: answer.mail_enabled,
             password_reset_ttl: Duration::from_secs(answer.password_reset_ttl_seconds),
             self_registration: answer.self_registration,
+            passkeys: answer.passkeys,
         })
     }
 

@@ -783,12 +783,23 @@ async fn passkey_forms_wait_hidden_for_their_script_and_an_ip_issuer_has_none() 
         let tag = form_tag(&login, "passkey-form");
         assert!(tag.contains(" hidden"), "{tag}");
         assert!(tag.contains("data-passkey=\"get\""), "{tag}");
+        // A view of the page starts no ceremony: no options, no ceremony id, only where the
+        // script asks for them when the button is pressed.
         assert!(
-            tag.contains("&#34;challenge&#34;"),
-            "the options ride along: {tag}"
+            tag.contains("data-passkey-options-url=\"/ui/login/passkey/options\"")
+                && !tag.contains("data-passkey-options=")
+                && !tag.contains("challenge&#34;"),
+            "{tag}"
+        );
+        assert_eq!(
+            login.form_field("passkey-form", "ceremony"),
+            "",
+            "{}",
+            ui.name
         );
         let csp = login.header("content-security-policy").unwrap_or_default();
         assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert!(csp.contains("connect-src 'self'"), "{csp}");
         assert_no_inline_script(&login);
         let src = login
             .body
@@ -807,6 +818,60 @@ async fn passkey_forms_wait_hidden_for_their_script_and_an_ip_issuer_has_none() 
             script.headers
         );
         assert!(script.body.contains("navigator.credentials"));
+
+        // Pressing the button: the options, and a ceremony of their own each time.
+        let csrf = login.form_field("passkey-form", "csrf_token");
+        let mut ceremonies = Vec::new();
+        for _ in 0..2 {
+            let started = b
+                .post(
+                    "/ui/login/passkey/options",
+                    &[("csrf_token", csrf.as_str())],
+                )
+                .await;
+            assert_eq!(
+                started.status,
+                StatusCode::OK,
+                "{}: {}",
+                ui.name,
+                started.body
+            );
+            assert!(
+                started
+                    .header("content-type")
+                    .is_some_and(|c| c.starts_with("application/json")),
+                "{:?}",
+                started.headers
+            );
+            assert_eq!(started.header("cache-control"), Some("no-store"));
+            let answer: serde_json::Value = serde_json::from_str(&started.body).unwrap();
+            let challenge = answer["options"]["publicKey"]["challenge"].as_str();
+            assert!(challenge.is_some_and(|c| c.len() >= 16), "{answer}");
+            let ceremony = answer["ceremony"].as_str().unwrap_or_default().to_owned();
+            assert!(!ceremony.is_empty(), "{answer}");
+            ceremonies.push(ceremony);
+        }
+        assert_ne!(ceremonies[0], ceremonies[1], "{}", ui.name);
+        // Another site cannot make a visitor's browser start ceremonies: without the page's
+        // CSRF token, or without the browser it is bound to, nothing is started.
+        let refused_for = |page: &Page, why: &str| {
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{}: {why}", ui.name);
+            assert!(!page.body.contains("ceremony"), "{}", page.body);
+        };
+        for token in ["forged", ""] {
+            let page = b
+                .post("/ui/login/passkey/options", &[("csrf_token", token)])
+                .await;
+            refused_for(&page, token);
+        }
+        let mut stranger = ui.browser();
+        let page = stranger
+            .post(
+                "/ui/login/passkey/options",
+                &[("csrf_token", csrf.as_str())],
+            )
+            .await;
+        refused_for(&page, "another browser with this page's token");
 
         b.authorize_alice(SEED_SCOPE, false).await;
         let page = b.get("/account/security").await;
@@ -856,7 +921,25 @@ async fn passkey_forms_wait_hidden_for_their_script_and_an_ip_issuer_has_none() 
         login.assert_page(StatusCode::OK, &ui.name);
         assert!(!login.body.contains("passkey"), "{}", login.body);
         let csp = login.header("content-security-policy").unwrap_or_default();
-        assert!(!csp.contains("script-src"), "{csp}");
+        assert!(
+            !csp.contains("script-src") && !csp.contains("connect-src"),
+            "{csp}"
+        );
+        // Asked anyway (with the page's token): none to start.
+        let csrf = login.form_field("login-form", "csrf_token");
+        let none = b
+            .post(
+                "/ui/login/passkey/options",
+                &[("csrf_token", csrf.as_str())],
+            )
+            .await;
+        assert_eq!(
+            none.status,
+            StatusCode::NOT_FOUND,
+            "{}: {}",
+            ui.name,
+            none.body
+        );
     }
 }
 

@@ -68,6 +68,7 @@ impl TokenGrpc {
             mail_enabled: settings.mailer.is_some(),
             password_reset_ttl_seconds: settings.ttl_password_reset.as_secs(),
             self_registration: settings.self_registration,
+            passkeys: self.service.passkeys_enabled(),
         }
     }
 

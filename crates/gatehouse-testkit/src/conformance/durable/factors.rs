@@ -136,13 +136,20 @@ pub async fn factors_are_confirmed_once_and_abandoned_enrolments_replaced(b: Dur
         !store.confirm_factor("u2", "f2", now(), 9).await.unwrap(),
         "another user"
     );
-    assert!(store.confirm_factor("u1", "f2", now(), 9).await.unwrap());
+    // One instant, read once: two calls to `now` may straddle a second.
+    let confirmed_at = now();
+    assert!(
+        store
+            .confirm_factor("u1", "f2", confirmed_at, 9)
+            .await
+            .unwrap()
+    );
     assert!(
         !store.confirm_factor("u1", "f2", now(), 9).await.unwrap(),
         "twice"
     );
     let confirmed = store.list_factors("u1").await.unwrap().remove(0);
-    assert_eq!(confirmed.confirmed_at, Some(now()));
+    assert_eq!(confirmed.confirmed_at, Some(confirmed_at));
     assert_eq!(confirmed.last_used_step, Some(9));
     assert_eq!(confirmed.sealed_secret, [1, 0, 2, 255]);
     // A confirmed factor stays when another enrolment starts.
@@ -215,13 +222,15 @@ pub async fn recovery_codes_are_replaced_used_once_and_go_with_the_last_factor(b
         "replaced"
     );
     assert!(!store.use_recovery_code("u2", "h3", now()).await.unwrap());
-    assert!(store.use_recovery_code("u1", "h3", now()).await.unwrap());
+    // One instant, read once: two calls to `now` may straddle a second.
+    let used_at = now();
+    assert!(store.use_recovery_code("u1", "h3", used_at).await.unwrap());
     assert!(
         !store.use_recovery_code("u1", "h3", now()).await.unwrap(),
         "used"
     );
     let codes = store.list_recovery_codes("u1").await.unwrap();
-    assert_eq!(codes[0].used_at, Some(now()));
+    assert_eq!(codes[0].used_at, Some(used_at));
     // An unconfirmed factor left behind does not keep the codes.
     store.create_factor(&factor("f2", "u1")).await.unwrap();
     assert!(!store.delete_factor("u1", "nope").await.unwrap());
